@@ -3,31 +3,45 @@ import Foundation
 import Tutela
 import TutelaCrypto
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The `tutela` command line: thin commands over the Tutela library.
-struct TutelaCommand: ParsableCommand {
+struct TutelaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tutela",
         abstract: "A vault for confidential learner records: sealed tutorials, audited access.",
-        version: TutelaVersion.string
+        discussion: """
+            Exit codes: 0 ok, 64 usage, 65 data or integrity error, 66 not found, 73 already exists,
+            75 try again, 77 permission denied, 70 internal.
+            """,
+        version: TutelaVersion.string,
+        subcommands: [
+            InitCommand.self, PrincipalCommand.self, LearnerCommand.self, TutorialCommand.self,
+            RecordsCommand.self, ImportCommand.self, DemoCommand.self,
+        ]
     )
 }
 
 @main
 enum Entry {
-    static func main() {
+    static func main() async {
         // Before anything can hold a key: no core files, no ptrace by peers.
         do {
             try ProcessHardening.disableCoreDumps()
         } catch {
-            FileHandle.standardError.write(Data("tutela: error: \(error)\n".utf8))
+            Terminal.error(TutelaError(.internal, "\(error)"))
             exit(70)
         }
-        TutelaCommand.main()
+        do {
+            var command = try TutelaCommand.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as TutelaError {
+            Terminal.error(error)
+            exit(error.kind.exitCode)
+        } catch {
+            TutelaCommand.exit(withError: error)
+        }
     }
 }

@@ -1,0 +1,313 @@
+public import TutelaCrypto
+
+/// The roles a person can hold.
+public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
+    case tutor
+    case learner
+    case safeguardingOfficer = "safeguarding-officer"
+    case headOfCentre = "head-of-centre"
+    case recordKeeper = "record-keeper"
+    case admin
+
+    public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
+
+    /// Parses a role name as typed, listing the valid ones when it is not one.
+    public static func parse(_ text: String) throws(TutelaError) -> Role {
+        guard let role = Role(rawValue: text) else {
+            throw .usage(
+                "'\(Identifier.printable(text))' is not a role",
+                hint: "roles: " + Role.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return role
+    }
+}
+
+/// An enrolled person, as the verified directory knows them.
+public struct Principal: Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let roles: [Role]
+    public let identity: PublicIdentity
+    /// True only for the vault's authority, created at `init`.
+    public let isAuthority: Bool
+    /// Who signed the enrolment.
+    public let enrolledBy: String
+
+    public func has(_ role: Role) -> Bool { roles.contains(role) }
+}
+
+/// A learner: the person records are about. Not necessarily a principal (most learners never log in).
+public struct Learner: Sendable, Equatable {
+    public let id: String
+    public let name: String
+    /// The assigned tutor's principal id.
+    public let tutor: String
+    public let dateOfBirth: CalendarDate?
+    public let programme: String?
+    public let leftOn: CalendarDate?
+}
+
+/// One statement of the directory chain.
+enum DirectoryStatement: Equatable {
+    /// The first statement: the vault and its authority. Self-signed.
+    case establish(vaultID: String, authority: PrincipalData)
+    case enrol(PrincipalData)
+    case addLearner(LearnerData)
+    case learnerLeft(learner: String, on: CalendarDate)
+
+    struct PrincipalData: Equatable {
+        var id: String
+        var name: String
+        var roles: [Role]
+        var signingKey: [UInt8]
+        var agreementKey: [UInt8]
+    }
+
+    struct LearnerData: Equatable {
+        var id: String
+        var name: String
+        var tutor: String
+        var dateOfBirth: CalendarDate?
+        var programme: String?
+    }
+
+    static let version: UInt8 = 1
+    static let maxText = 256
+
+    func encode(at time: Int64) -> [UInt8] {
+        var w = CanonicalWriter()
+        w.u8(Self.version)
+        w.i64(time)
+        func principal(_ p: PrincipalData) {
+            w.string(p.id)
+            w.string(p.name)
+            w.strings(p.roles.map(\.rawValue))
+            w.fixed(p.signingKey)
+            w.fixed(p.agreementKey)
+        }
+        switch self {
+        case .establish(let vaultID, let authority):
+            w.u8(0)
+            w.string(vaultID)
+            principal(authority)
+        case .enrol(let p):
+            w.u8(1)
+            principal(p)
+        case .addLearner(let l):
+            w.u8(2)
+            w.string(l.id)
+            w.string(l.name)
+            w.string(l.tutor)
+            w.optionalString(l.dateOfBirth?.description)
+            w.optionalString(l.programme)
+        case .learnerLeft(let learner, let on):
+            w.u8(3)
+            w.string(learner)
+            w.string(on.description)
+        }
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8], context: String) throws(TutelaError) -> (
+        DirectoryStatement, Int64
+    ) {
+        var r = CanonicalReader(bytes, context: context)
+        guard try r.u8("version") == version else {
+            throw .tampered("\(context) has an unknown version")
+        }
+        let time = try r.i64("time")
+        func principal() throws(TutelaError) -> PrincipalData {
+            let id = try r.string("id", max: Identifier.maximumLength)
+            let name = try r.string("name", max: maxText)
+            var roles: [Role] = []
+            for raw in try r.strings("roles", maxCount: Role.allCases.count, max: 32) {
+                guard let role = Role(rawValue: raw) else {
+                    throw .tampered("\(context) names an unknown role")
+                }
+                roles.append(role)
+            }
+            return PrincipalData(
+                id: id, name: name, roles: roles,
+                signingKey: try r.fixed("signing key", count: 32),
+                agreementKey: try r.fixed("agreement key", count: 32))
+        }
+        let statement: DirectoryStatement
+        switch try r.u8("kind") {
+        case 0:
+            let vaultID = try r.string("vault id", max: 64)
+            statement = .establish(vaultID: vaultID, authority: try principal())
+        case 1:
+            statement = .enrol(try principal())
+        case 2:
+            let id = try r.string("learner", max: Identifier.maximumLength)
+            let name = try r.string("name", max: maxText)
+            let tutor = try r.string("tutor", max: Identifier.maximumLength)
+            let dob = try r.optionalString("date of birth", max: 10)
+            let programme = try r.optionalString("programme", max: maxText)
+            var dateOfBirth: CalendarDate?
+            if let dob {
+                guard let parsed = CalendarDate(dob) else {
+                    throw .tampered("\(context) has a bad date")
+                }
+                dateOfBirth = parsed
+            }
+            statement = .addLearner(
+                LearnerData(
+                    id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme
+                ))
+        case 3:
+            let learner = try r.string("learner", max: Identifier.maximumLength)
+            statement = .learnerLeft(learner: learner, on: try r.date("leaving date"))
+        default:
+            throw .tampered("\(context) is of an unknown kind")
+        }
+        try r.finish()
+        return (statement, time)
+    }
+}
+
+/// The verified directory: who is enrolled, with which roles and keys, and which learners exist.
+///
+/// It is only ever built by replaying the directory chain and checking every statement's position,
+/// hash and signature, and that its signer was allowed to sign it. A row added to the database behind
+/// Tutela's back therefore grants nothing: it makes the whole directory fail verification.
+public struct Directory: Sendable {
+    public let vaultID: String
+    public let authorityID: String
+    public private(set) var principals: [String: Principal] = [:]
+    public private(set) var learners: [String: Learner] = [:]
+    /// The last verified statement, which the next one must follow.
+    let head: ChainLink?
+
+    /// Replays and verifies `links`.
+    /// - Parameter pinnedAuthorityKey: the authority's signing key recorded at init; the first
+    ///   statement must be signed by exactly this key.
+    static func verify(
+        _ links: [ChainLink], pinnedAuthorityKey: [UInt8]
+    ) throws(TutelaError) -> Directory {
+        guard let first = links.first else { throw .tampered("the directory is empty") }
+        let (genesis, _) = try DirectoryStatement.decode(first.body, context: "directory entry 0")
+        guard case .establish(let vaultID, let authority) = genesis,
+            authority.signingKey == pinnedAuthorityKey, first.signer == authority.id
+        else { throw .tampered("directory entry 0 does not establish this vault's authority") }
+        var directory = Directory(vaultID: vaultID, authorityID: authority.id, head: nil)
+        var previous: ChainLink?
+        for link in links {
+            let context = "directory entry \(link.sequence)"
+            let signerKey: SigningPublicKey?
+            if link.sequence == 0 {
+                signerKey = try? SigningPublicKey(bytes: pinnedAuthorityKey)
+            } else {
+                signerKey = directory.administrator(link.signer)?.identity.signingKey
+            }
+            try SignedChain.verify(link, in: .directory, after: previous, signerKey: signerKey)
+            let (statement, _) = try DirectoryStatement.decode(link.body, context: context)
+            do {
+                try directory.apply(statement, signer: link.signer, isGenesis: link.sequence == 0)
+            } catch {
+                throw .tampered("\(context) is not a valid statement: \(error.message)")
+            }
+            previous = link
+        }
+        return Directory(
+            vaultID: directory.vaultID, authorityID: directory.authorityID,
+            principals: directory.principals, learners: directory.learners, head: previous)
+    }
+
+    private init(
+        vaultID: String, authorityID: String, principals: [String: Principal] = [:],
+        learners: [String: Learner] = [:], head: ChainLink?
+    ) {
+        self.vaultID = vaultID
+        self.authorityID = authorityID
+        self.principals = principals
+        self.learners = learners
+        self.head = head
+    }
+
+    /// A principal who may sign directory statements: the authority, or an admin it enrolled.
+    public func administrator(_ id: String) -> Principal? {
+        guard let p = principals[id] else { return nil }
+        if p.isAuthority { return p }
+        if p.has(.admin), p.enrolledBy == authorityID { return p }
+        return nil
+    }
+
+    /// Checks a statement against the current state and applies it. Used both when verifying the
+    /// stored chain and before signing a new statement, so the two can never disagree.
+    mutating func apply(
+        _ statement: DirectoryStatement, signer: String, isGenesis: Bool
+    ) throws(TutelaError) {
+        func principal(_ p: DirectoryStatement.PrincipalData, authority: Bool) throws(TutelaError)
+            -> Principal
+        {
+            try Identifier.validate(p.id, as: "principal")
+            guard principals[p.id] == nil else {
+                throw .exists("principal '\(p.id)' is already enrolled")
+            }
+            guard !p.roles.isEmpty || authority else {
+                throw .usage("a principal needs at least one role")
+            }
+            guard Set(p.roles).count == p.roles.count else {
+                throw .usage("a role is listed twice")
+            }
+            let identity: PublicIdentity
+            do {
+                identity = PublicIdentity(
+                    signingKey: try SigningPublicKey(bytes: p.signingKey),
+                    agreementKey: try KeyAgreementPublicKey(bytes: p.agreementKey))
+            } catch { throw .data("bad public key: \(error)") }
+            return Principal(
+                id: p.id, name: p.name, roles: p.roles.sorted(), identity: identity,
+                isAuthority: authority, enrolledBy: signer)
+        }
+        switch statement {
+        case .establish(_, let authority):
+            guard isGenesis else { throw .data("only the first statement may establish a vault") }
+            principals[authority.id] = try principal(authority, authority: true)
+        case .enrol(let data):
+            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            principals[data.id] = try principal(data, authority: false)
+        case .addLearner(let data):
+            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            try Identifier.validate(data.id, as: "learner")
+            guard learners[data.id] == nil else {
+                throw .exists("learner '\(data.id)' is already recorded")
+            }
+            guard let tutor = principals[data.tutor] else {
+                throw .notFound("tutor '\(data.tutor)' is not enrolled")
+            }
+            guard tutor.has(.tutor) else {
+                throw .usage("'\(data.tutor)' does not hold the tutor role")
+            }
+            learners[data.id] = Learner(
+                id: data.id, name: data.name, tutor: data.tutor, dateOfBirth: data.dateOfBirth,
+                programme: data.programme, leftOn: nil)
+        case .learnerLeft(let id, let date):
+            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard let learner = learners[id] else {
+                throw .notFound("learner '\(id)' is not recorded")
+            }
+            guard learner.leftOn == nil else {
+                throw .exists(
+                    "learner '\(id)' already left on \(learner.leftOn?.description ?? "")")
+            }
+            learners[id] = Learner(
+                id: learner.id, name: learner.name, tutor: learner.tutor,
+                dateOfBirth: learner.dateOfBirth, programme: learner.programme, leftOn: date)
+        }
+    }
+
+    /// This directory with `link` as its new head, after the statement in it was applied.
+    func advanced(to link: ChainLink) -> Directory {
+        Directory(
+            vaultID: vaultID, authorityID: authorityID, principals: principals, learners: learners,
+            head: link)
+    }
+
+    /// Whether `id` names an enrolled principal who holds the learner role for that learner.
+    public func learnerPrincipal(_ learnerID: String) -> Principal? {
+        guard let p = principals[learnerID], p.has(.learner) else { return nil }
+        return p
+    }
+}

@@ -1,0 +1,158 @@
+/// Tutela's canonical binary encoding: one byte string for one value, so that what is signed, hashed
+/// or authenticated is never ambiguous.
+///
+/// Integers are big-endian and fixed-width; byte strings and UTF-8 strings carry a 4-byte length;
+/// lists carry a 2-byte count. Every field is written in a fixed order. See `docs/FORMAT.md`.
+struct CanonicalWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+
+    mutating func u16(_ v: UInt16) {
+        bytes.append(UInt8(v >> 8))
+        bytes.append(UInt8(v & 0xFF))
+    }
+
+    mutating func u32(_ v: UInt32) {
+        for shift in stride(from: 24, through: 0, by: -8) {
+            bytes.append(UInt8((v >> UInt32(shift)) & 0xFF))
+        }
+    }
+
+    mutating func u64(_ v: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8((v >> UInt64(shift)) & 0xFF))
+        }
+    }
+
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+
+    mutating func bool(_ v: Bool) { u8(v ? 1 : 0) }
+
+    /// A byte string with its 4-byte length.
+    mutating func data(_ v: [UInt8]) {
+        u32(UInt32(v.count))
+        bytes.append(contentsOf: v)
+    }
+
+    /// Bytes of a fixed, known length: no length prefix.
+    mutating func fixed(_ v: [UInt8]) { bytes.append(contentsOf: v) }
+
+    mutating func string(_ v: String) { data(Array(v.utf8)) }
+
+    mutating func optionalString(_ v: String?) {
+        bool(v != nil)
+        if let v { string(v) }
+    }
+
+    mutating func strings(_ v: [String]) {
+        u16(UInt16(v.count))
+        for s in v { string(s) }
+    }
+}
+
+/// Strict reader for ``CanonicalWriter``'s encoding.
+///
+/// Every read checks bounds and every length against a cap given by the caller, so a hostile input
+/// can neither read past its end nor make Tutela allocate more than the cap. ``finish()`` refuses
+/// trailing bytes: there is exactly one encoding of each value.
+struct CanonicalReader {
+    private let bytes: [UInt8]
+    private var offset = 0
+    /// What is being parsed, for error messages ("label", "slot", …).
+    let context: String
+
+    init(_ bytes: [UInt8], context: String) {
+        self.bytes = bytes
+        self.context = context
+    }
+
+    private func fail(_ what: String) -> TutelaError {
+        .tampered("\(context) is malformed: \(what)")
+    }
+
+    mutating func take(_ n: Int, _ what: String) throws(TutelaError) -> ArraySlice<UInt8> {
+        guard n >= 0, bytes.count - offset >= n else { throw fail("\(what) runs past the end") }
+        defer { offset += n }
+        return bytes[offset..<offset + n]
+    }
+
+    mutating func u8(_ what: String) throws(TutelaError) -> UInt8 {
+        try take(1, what).first ?? 0
+    }
+
+    mutating func u16(_ what: String) throws(TutelaError) -> UInt16 {
+        try take(2, what).reduce(0) { $0 << 8 | UInt16($1) }
+    }
+
+    mutating func u32(_ what: String) throws(TutelaError) -> UInt32 {
+        try take(4, what).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    mutating func u64(_ what: String) throws(TutelaError) -> UInt64 {
+        try take(8, what).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    mutating func i64(_ what: String) throws(TutelaError) -> Int64 {
+        Int64(bitPattern: try u64(what))
+    }
+
+    mutating func bool(_ what: String) throws(TutelaError) -> Bool {
+        switch try u8(what) {
+        case 0: return false
+        case 1: return true
+        default: throw fail("\(what) is not 0 or 1")
+        }
+    }
+
+    mutating func data(_ what: String, max: Int) throws(TutelaError) -> [UInt8] {
+        let length = Int(try u32("\(what) length"))
+        guard length <= max else {
+            throw fail("\(what) is \(length) bytes, over the cap of \(max)")
+        }
+        return Array(try take(length, what))
+    }
+
+    mutating func fixed(_ what: String, count: Int) throws(TutelaError) -> [UInt8] {
+        Array(try take(count, what))
+    }
+
+    mutating func string(_ what: String, max: Int) throws(TutelaError) -> String {
+        let raw = try data(what, max: max)
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw fail("\(what) is not valid UTF-8")
+        }
+        return text
+    }
+
+    mutating func optionalString(_ what: String, max: Int) throws(TutelaError) -> String? {
+        try bool("\(what) presence") ? try string(what, max: max) : nil
+    }
+
+    mutating func strings(_ what: String, maxCount: Int, max: Int) throws(TutelaError) -> [String] {
+        let count = Int(try u16("\(what) count"))
+        guard count <= maxCount else {
+            throw fail("\(what) has \(count) entries, over \(maxCount)")
+        }
+        var result: [String] = []
+        for _ in 0..<count { result.append(try string(what, max: max)) }
+        return result
+    }
+
+    mutating func date(_ what: String) throws(TutelaError) -> CalendarDate {
+        let text = try string(what, max: 10)
+        guard let date = CalendarDate(text) else { throw fail("\(what) is not a date") }
+        return date
+    }
+
+    /// Refuses trailing bytes.
+    func finish() throws(TutelaError) {
+        guard offset == bytes.count else {
+            throw fail("\(bytes.count - offset) unexpected trailing bytes")
+        }
+    }
+}

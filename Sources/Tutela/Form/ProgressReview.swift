@@ -1,0 +1,289 @@
+/// The progress review / tutorial pro forma: one field per box of the paper form.
+///
+/// Built only through ``parse(_:source:)``, which checks every field and names the one that is wrong.
+/// Unknown fields are refused, so a typo never silently drops what a tutor wrote.
+public struct ProgressReview: Sendable, Equatable, Codable {
+    public enum Punctuality: String, Sendable, Codable, CaseIterable {
+        case excellent, good, reasonable, poor
+    }
+
+    /// Who the learner agreed may receive a copy.
+    public enum CopyRecipient: String, Sendable, Codable, CaseIterable {
+        case learner
+        case ilr
+        case homeSchool = "home-school"
+        case parentsCarers = "parents-carers"
+        case workBasedProvider = "work-based-provider"
+    }
+
+    public struct Attendance: Sendable, Equatable, Codable {
+        public var lessons: Int
+        public var absences: Int
+    }
+
+    public struct Target: Sendable, Equatable, Codable {
+        public var target: String
+        public var byWhen: CalendarDate?
+    }
+
+    public var learner: String
+    public var date: CalendarDate
+    public var course: String
+    public var school: String?
+    public var formTutor: String?
+    public var yearOfCourse: Int?
+    public var attendance: Attendance?
+    public var punctuality: Punctuality?
+    public var workingTowards: String?
+    public var onTarget: Bool?
+    public var comments: String?
+    public var learnerComments: String?
+    public var tutorComments: String?
+    public var previousTargetsMet: Bool?
+    public var previousTargetsNote: String?
+    public var targets: [Target]?
+    public var agreedActions: [String]?
+    public var nextTutorial: CalendarDate?
+    public var copiesTo: [CopyRecipient]?
+    public var signedByLearner: CalendarDate?
+    public var signedByTutor: CalendarDate?
+
+    static let shortText = 200
+    static let longText = 20_000
+    static let maximumListCount = 50
+
+    /// Parses and validates a form from JSON or YAML bytes.
+    /// - Throws: a data error (exit 65) naming the field at fault.
+    public static func parse(_ bytes: [UInt8], source: String) throws(TutelaError) -> ProgressReview
+    {
+        try from(Document.parse(bytes, source: source), source: source)
+    }
+
+    static func from(_ document: Document, source: String) throws(TutelaError) -> ProgressReview {
+        var fields = try FieldReader(document, path: "", source: source)
+        let form = ProgressReview(
+            learner: try fields.identifier("learner"),
+            date: try fields.date("date", required: true).orThrow(),
+            course: try fields.text("course", max: shortText, required: true).orThrow(),
+            school: try fields.text("school", max: shortText),
+            formTutor: try fields.text("formTutor", max: shortText),
+            yearOfCourse: try fields.integer("yearOfCourse", range: 1...10),
+            attendance: try fields.object("attendance") { (a) throws(TutelaError) in
+                let lessons = try a.integer("lessons", range: 0...10_000, required: true).orThrow()
+                let absences = try a.integer("absences", range: 0...10_000, required: true)
+                    .orThrow()
+                guard absences <= lessons else {
+                    throw a.problem(
+                        "absences", "\(absences) absences is more than the \(lessons) lessons")
+                }
+                return Attendance(lessons: lessons, absences: absences)
+            },
+            punctuality: try fields.choice("punctuality", Punctuality.self),
+            workingTowards: try fields.text("workingTowards", max: shortText),
+            onTarget: try fields.bool("onTarget"),
+            comments: try fields.text("comments", max: longText),
+            learnerComments: try fields.text("learnerComments", max: longText),
+            tutorComments: try fields.text("tutorComments", max: longText),
+            previousTargetsMet: try fields.bool("previousTargetsMet"),
+            previousTargetsNote: try fields.text("previousTargetsNote", max: longText),
+            targets: try fields.list("targets", max: maximumListCount) {
+                (item) throws(TutelaError) in
+                var t = try FieldReader(item.value, path: item.path, source: source)
+                let target = Target(
+                    target: try t.text("target", max: 1000, required: true).orThrow(),
+                    byWhen: try t.date("byWhen"))
+                try t.finish()
+                return target
+            },
+            agreedActions: try fields.list("agreedActions", max: maximumListCount) {
+                (item) throws(TutelaError) in
+                try FieldReader.text(item.value, path: item.path, max: 2000, source: source)
+            },
+            nextTutorial: try fields.date("nextTutorial"),
+            copiesTo: try fields.list("copiesTo", max: CopyRecipient.allCases.count) {
+                (item) throws(TutelaError) in
+                try FieldReader.choice(
+                    item.value, CopyRecipient.self, path: item.path, source: source)
+            },
+            signedByLearner: try fields.date("signedByLearner"),
+            signedByTutor: try fields.date("signedByTutor"))
+        try fields.finish()
+        try form.checkConsistency(source: source)
+        return form
+    }
+
+    private func checkConsistency(source: String) throws(TutelaError) {
+        func problem(_ field: String, _ what: String) -> TutelaError {
+            .data("\(source): field '\(field)': \(what)")
+        }
+        if let next = nextTutorial, next < date {
+            throw problem("nextTutorial", "\(next) is before the tutorial date \(date)")
+        }
+        if let signed = signedByLearner, signed < date {
+            throw problem("signedByLearner", "\(signed) is before the tutorial date \(date)")
+        }
+        if let signed = signedByTutor, signed < date {
+            throw problem("signedByTutor", "\(signed) is before the tutorial date \(date)")
+        }
+        if let copies = copiesTo, Set(copies).count != copies.count {
+            throw problem("copiesTo", "a recipient is listed twice")
+        }
+    }
+}
+
+extension Optional {
+    /// Unwraps a value a required-field reader has already guaranteed.
+    func orThrow() throws(TutelaError) -> Wrapped {
+        guard let self else { throw .internal("a required field was not checked") }
+        return self
+    }
+}
+
+/// Reads the fields of one JSON/YAML object, remembering which were used so that unknown ones can be
+/// refused, and producing messages of the form `form.json: field 'attendance.absences': …`.
+struct FieldReader {
+    let path: String
+    let source: String
+    private var pairs: [(key: String, value: Document)]
+    private var used = Set<String>()
+
+    init(_ document: Document, path: String, source: String) throws(TutelaError) {
+        guard case .object(let pairs) = document else {
+            throw .data(
+                "\(source): \(path.isEmpty ? "the form" : "field '\(path)'") must be an object")
+        }
+        self.pairs = pairs
+        self.path = path
+        self.source = source
+    }
+
+    private func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func problem(_ key: String, _ what: String) -> TutelaError {
+        .data("\(source): field '\(fieldPath(key))': \(what)")
+    }
+
+    private mutating func value(_ key: String, required: Bool) throws(TutelaError) -> Document? {
+        used.insert(key)
+        guard let v = pairs.first(where: { $0.key == key })?.value, v != .null else {
+            if required { throw problem(key, "is required") }
+            return nil
+        }
+        return v
+    }
+
+    /// Refuses any field that no reader asked for.
+    func finish() throws(TutelaError) {
+        if let unknown = pairs.first(where: { !used.contains($0.key) }) {
+            throw .data(
+                "\(source): unknown field '\(Identifier.printable(fieldPath(unknown.key)))'",
+                hint: "check the spelling against the form in docs/FORM.md")
+        }
+    }
+
+    static func text(
+        _ v: Document, path: String, max: Int, source: String
+    ) throws(TutelaError) -> String {
+        guard case .string(let s) = v else {
+            throw .data("\(source): field '\(path)': must be text, not \(v.typeName)")
+        }
+        guard s.count <= max else {
+            throw .data(
+                "\(source): field '\(path)': is \(s.count) characters, over the limit of \(max)")
+        }
+        let forbidden = s.unicodeScalars.contains {
+            $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" && $0 != "\r"
+        }
+        guard !forbidden else {
+            throw .data("\(source): field '\(path)': contains a control character")
+        }
+        return s
+    }
+
+    static func choice<T: RawRepresentable & CaseIterable>(
+        _ v: Document, _ type: T.Type, path: String, source: String
+    ) throws(TutelaError) -> T where T.RawValue == String {
+        guard case .string(let s) = v, let c = T(rawValue: s) else {
+            throw .data(
+                "\(source): field '\(path)': must be one of "
+                    + T.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return c
+    }
+
+    mutating func text(_ key: String, max: Int, required: Bool = false) throws(TutelaError)
+        -> String?
+    {
+        guard let v = try value(key, required: required) else { return nil }
+        let s = try Self.text(v, path: fieldPath(key), max: max, source: source)
+        if required, s.allSatisfy(\.isWhitespace) { throw problem(key, "is required") }
+        return s
+    }
+
+    mutating func identifier(_ key: String) throws(TutelaError) -> String {
+        let s = try text(key, max: Identifier.maximumLength, required: true).orThrow()
+        guard Identifier.isValid(s) else {
+            throw problem(key, "'\(Identifier.printable(s))' is not a valid id")
+        }
+        return s
+    }
+
+    mutating func date(_ key: String, required: Bool = false) throws(TutelaError) -> CalendarDate? {
+        guard let v = try value(key, required: required) else { return nil }
+        guard case .string(let s) = v, let d = CalendarDate(s) else {
+            throw problem(key, "must be a date written YYYY-MM-DD")
+        }
+        return d
+    }
+
+    mutating func integer(
+        _ key: String, range: ClosedRange<Int>, required: Bool = false
+    ) throws(TutelaError) -> Int? {
+        guard let v = try value(key, required: required) else { return nil }
+        guard case .integer(let i) = v else {
+            throw problem(key, "must be a whole number, not \(v.typeName)")
+        }
+        guard i >= range.lowerBound, i <= range.upperBound else {
+            throw problem(key, "\(i) is outside \(range.lowerBound)–\(range.upperBound)")
+        }
+        return Int(i)
+    }
+
+    mutating func bool(_ key: String) throws(TutelaError) -> Bool? {
+        guard let v = try value(key, required: false) else { return nil }
+        guard case .bool(let b) = v else { throw problem(key, "must be true or false") }
+        return b
+    }
+
+    mutating func choice<T: RawRepresentable & CaseIterable>(
+        _ key: String, _ type: T.Type
+    ) throws(TutelaError) -> T? where T.RawValue == String {
+        guard let v = try value(key, required: false) else { return nil }
+        return try Self.choice(v, type, path: fieldPath(key), source: source)
+    }
+
+    mutating func object<T>(
+        _ key: String, _ read: (inout FieldReader) throws(TutelaError) -> T
+    ) throws(TutelaError) -> T? {
+        guard let v = try value(key, required: false) else { return nil }
+        var reader = try FieldReader(v, path: fieldPath(key), source: source)
+        let result = try read(&reader)
+        try reader.finish()
+        return result
+    }
+
+    mutating func list<T>(
+        _ key: String, max: Int, _ read: ((value: Document, path: String)) throws(TutelaError) -> T
+    ) throws(TutelaError) -> [T]? {
+        guard let v = try value(key, required: false) else { return nil }
+        guard case .array(let items) = v else { throw problem(key, "must be a list") }
+        guard items.count <= max else {
+            throw problem(key, "has \(items.count) entries, over \(max)")
+        }
+        var result: [T] = []
+        for (i, item) in items.enumerated() {
+            result.append(try read((item, "\(fieldPath(key))[\(i)]")))
+        }
+        return result
+    }
+}

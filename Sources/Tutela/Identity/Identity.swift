@@ -1,0 +1,185 @@
+public import TutelaCrypto
+
+/// A passphrase, held in protected memory from the moment Tutela receives it.
+public struct Passphrase: Sendable {
+    /// New passphrases shorter than this are refused.
+    public static let minimumLength = 12
+    let bytes: SecretBytes
+
+    /// Wraps a passphrase someone typed or supplied. Trailing newlines (from a file) are removed.
+    public init(_ text: String) throws(TutelaError) {
+        var trimmed = Substring(text)
+        while let last = trimmed.last, last == "\n" || last == "\r" { trimmed = trimmed.dropLast() }
+        do { bytes = try SecretBytes(copying: Array(trimmed.utf8)) } catch {
+            throw .internal("\(error)")
+        }
+        characterCount = trimmed.count
+    }
+
+    let characterCount: Int
+
+    /// Refuses a new passphrase that is too short.
+    public func validateAsNew() throws(TutelaError) {
+        guard characterCount >= Self.minimumLength else {
+            throw .usage(
+                "the passphrase is \(characterCount) characters; at least \(Self.minimumLength) are required",
+                hint: "a few unrelated words make a long passphrase that is easy to remember")
+        }
+    }
+}
+
+/// The public half of a person's identity, as enrolled in the directory.
+public struct PublicIdentity: Sendable, Hashable {
+    public let signingKey: SigningPublicKey
+    public let agreementKey: KeyAgreementPublicKey
+
+    /// A short, stable fingerprint to read aloud or print: 8 groups of 4 hex digits.
+    public var fingerprint: String {
+        let digest =
+            (try? BLAKE2b.hash(
+                parts: [Array("tutela/fingerprint/v1".utf8), signingKey.bytes, agreementKey.bytes],
+                outputByteCount: 16)) ?? []
+        let hex = digest.map { byte in
+            let s = String(byte, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+        var groups: [String] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let end = hex.index(index, offsetBy: 4, limitedBy: hex.endIndex) ?? hex.endIndex
+            groups.append(String(hex[index..<end]))
+            index = end
+        }
+        return groups.joined(separator: "-")
+    }
+}
+
+/// A person's unlocked identity: their Ed25519 signing key and X25519 key-agreement key.
+public struct Identity: Sendable {
+    public let principal: String
+    let signing: SigningPrivateKey
+    let agreement: KeyAgreementPrivateKey
+
+    public var publicIdentity: PublicIdentity {
+        PublicIdentity(signingKey: signing.publicKey, agreementKey: agreement.publicKey)
+    }
+
+    /// A fresh identity with new random keys.
+    static func generate(principal: String) throws(TutelaError) -> Identity {
+        do {
+            return Identity(
+                principal: principal, signing: try SigningPrivateKey(),
+                agreement: try KeyAgreementPrivateKey())
+        } catch { throw .internal("could not generate keys: \(error)") }
+    }
+
+    func sign(_ message: [UInt8]) throws(TutelaError) -> [UInt8] {
+        do { return try signing.sign(message) } catch {
+            throw .internal("signing failed: \(error)")
+        }
+    }
+}
+
+/// An identity's private keys at rest, sealed under a key derived from the passphrase.
+///
+/// Plaintext: Ed25519 seed (32) ‖ X25519 secret (32). Key: Argon2id(passphrase, salt, cost).
+/// AEAD: XChaCha20-Poly1305 with the principal id, both public keys and the cost as associated data,
+/// so a sealed key cannot be moved to another person or given a different cost.
+public struct SealedIdentity: Sendable, Equatable {
+    public let principal: String
+    public let signingKey: [UInt8]
+    public let agreementKey: [UInt8]
+    public let salt: [UInt8]
+    public let opsLimit: UInt64
+    public let memLimit: UInt64
+    public let nonce: [UInt8]
+    public let ciphertext: [UInt8]
+
+    public init(
+        principal: String, signingKey: [UInt8], agreementKey: [UInt8], salt: [UInt8],
+        opsLimit: UInt64, memLimit: UInt64, nonce: [UInt8], ciphertext: [UInt8]
+    ) {
+        self.principal = principal
+        self.signingKey = signingKey
+        self.agreementKey = agreementKey
+        self.salt = salt
+        self.opsLimit = opsLimit
+        self.memLimit = memLimit
+        self.nonce = nonce
+        self.ciphertext = ciphertext
+    }
+
+    private static func associatedData(
+        principal: String, signingKey: [UInt8], agreementKey: [UInt8], ops: UInt64, mem: UInt64
+    ) -> [UInt8] {
+        var w = CanonicalWriter()
+        w.string("tutela/identity/v1")
+        w.string(principal)
+        w.fixed(signingKey)
+        w.fixed(agreementKey)
+        w.u64(ops)
+        w.u64(mem)
+        return w.bytes
+    }
+
+    /// Seals `identity` under `passphrase` at `cost`.
+    static func seal(
+        _ identity: Identity, passphrase: Passphrase, cost: PasswordKDF.Cost
+    ) throws(TutelaError) -> SealedIdentity {
+        do {
+            let salt = try PasswordKDF.generateSalt()
+            let key = try PasswordKDF.deriveKey(
+                passphrase: passphrase.bytes, salt: salt, cost: cost)
+            let secrets = try identity.signing.seed.appending(identity.agreement.secret)
+            let pub = identity.publicIdentity
+            let ad = associatedData(
+                principal: identity.principal, signingKey: pub.signingKey.bytes,
+                agreementKey: pub.agreementKey.bytes, ops: cost.opsLimit, mem: cost.memLimit)
+            let sealed = try XChaCha20Poly1305.seal(secrets, key: key, authenticating: ad)
+            return SealedIdentity(
+                principal: identity.principal, signingKey: pub.signingKey.bytes,
+                agreementKey: pub.agreementKey.bytes, salt: salt, opsLimit: cost.opsLimit,
+                memLimit: cost.memLimit, nonce: sealed.nonce, ciphertext: sealed.ciphertext)
+        } catch { throw .internal("could not seal the identity: \(error)") }
+    }
+
+    /// Unlocks the private keys with `passphrase`.
+    /// - Throws: permission denied for a wrong passphrase; data error for a stored cost out of range
+    ///   or keys that do not match the stored public keys.
+    func unlock(with passphrase: Passphrase) throws(TutelaError) -> Identity {
+        let cost: PasswordKDF.Cost
+        do { cost = try PasswordKDF.Cost(opsLimit: opsLimit, memLimit: memLimit) } catch {
+            throw .tampered(
+                "the stored key of '\(principal)' asks for an unacceptable cost: \(error)")
+        }
+        let secrets: SecretBytes
+        do {
+            let key = try PasswordKDF.deriveKey(
+                passphrase: passphrase.bytes, salt: salt, cost: cost)
+            let ad = Self.associatedData(
+                principal: principal, signingKey: signingKey, agreementKey: agreementKey,
+                ops: opsLimit, mem: memLimit)
+            secrets = try XChaCha20Poly1305.open(
+                .init(nonce: nonce, ciphertext: ciphertext), key: key, authenticating: ad)
+        } catch CryptoError.authenticationFailed {
+            throw .denied(
+                "wrong passphrase for '\(principal)'",
+                hint: "passphrases are case-sensitive; after a few failures ask an administrator")
+        } catch {
+            throw .tampered("the stored key of '\(principal)' cannot be read: \(error)")
+        }
+        do {
+            guard secrets.count == 64 else { throw CryptoError.authenticationFailed }
+            let identity = Identity(
+                principal: principal,
+                signing: try SigningPrivateKey(seed: secrets.slice(0..<32)),
+                agreement: try KeyAgreementPrivateKey(secret: secrets.slice(32..<64)))
+            guard identity.signing.publicKey.bytes == signingKey,
+                identity.agreement.publicKey.bytes == agreementKey
+            else { throw CryptoError.authenticationFailed }
+            return identity
+        } catch {
+            throw .tampered("the stored key of '\(principal)' does not match its public keys")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+public import TutelaCrypto
+
+/// A sealed record, format v1: label, nonce, ciphertext and the author's signature.
+///
+/// Key slots are stored beside it (one per recipient) because they change over a record's life
+/// (re-grants, flags, revocations) while the envelope itself never does.
+public struct Envelope: Sendable, Equatable {
+    public static let formatVersion: UInt8 = 1
+    /// No form is anywhere near this; the cap bounds what a hostile store can make Tutela read.
+    public static let maximumCiphertextByteCount = 1 << 20
+
+    public let label: Label
+    public let nonce: [UInt8]
+    public let ciphertext: [UInt8]
+    public let signature: [UInt8]
+
+    /// The canonical encoding: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ signature (64).
+    public var canonical: [UInt8] {
+        var w = CanonicalWriter(capacity: ciphertext.count + 256)
+        w.u8(Self.formatVersion)
+        w.data(label.canonical)
+        w.fixed(nonce)
+        w.data(ciphertext)
+        w.fixed(signature)
+        return w.bytes
+    }
+
+    /// Strictly parses an envelope: version, sizes, label and no trailing bytes.
+    static func parse(_ bytes: [UInt8]) throws(TutelaError) -> Envelope {
+        var r = CanonicalReader(bytes, context: "envelope")
+        guard try r.u8("version") == formatVersion else {
+            throw .tampered("envelope has an unknown format version")
+        }
+        let label = try Label.parse(r.data("label", max: 1024))
+        let nonce = try r.fixed("nonce", count: XChaCha20Poly1305.nonceByteCount)
+        let ciphertext = try r.data("ciphertext", max: maximumCiphertextByteCount)
+        let signature = try r.fixed("signature", count: SigningPublicKey.signatureByteCount)
+        try r.finish()
+        guard ciphertext.count >= XChaCha20Poly1305.tagByteCount else {
+            throw .tampered("envelope ciphertext is shorter than its tag")
+        }
+        return Envelope(label: label, nonce: nonce, ciphertext: ciphertext, signature: signature)
+    }
+
+    /// What the author signs: BLAKE2b-256 over a domain string, the label, nonce and ciphertext.
+    static func signedDigest(
+        label: [UInt8], nonce: [UInt8], ciphertext: [UInt8]
+    ) throws(TutelaError) -> [UInt8] {
+        var prefix = CanonicalWriter()
+        prefix.string("tutela/envelope/v1")
+        prefix.data(label)
+        prefix.fixed(nonce)
+        prefix.u32(UInt32(ciphertext.count))
+        do { return try BLAKE2b.hash(parts: [prefix.bytes, ciphertext]) } catch {
+            throw .internal("hashing failed: \(error)")
+        }
+    }
+
+    /// Seals `plaintext` under a fresh data key.
+    /// - Returns: the envelope and the data key (for making slots), in protected memory.
+    static func seal(
+        _ plaintext: SecretBytes, label: Label, author: Identity
+    ) throws(TutelaError) -> (Envelope, SecretBytes) {
+        let labelBytes = label.canonical
+        do {
+            let key = try XChaCha20Poly1305.generateKey()
+            let sealed = try XChaCha20Poly1305.seal(plaintext, key: key, authenticating: labelBytes)
+            let digest = try signedDigest(
+                label: labelBytes, nonce: sealed.nonce, ciphertext: sealed.ciphertext)
+            let envelope = Envelope(
+                label: label, nonce: sealed.nonce, ciphertext: sealed.ciphertext,
+                signature: try author.sign(digest))
+            return (envelope, key)
+        } catch let error as TutelaError {
+            throw error
+        } catch {
+            throw .internal("sealing failed: \(error)")
+        }
+    }
+
+    /// Checks the author's signature.
+    func verifySignature(author: SigningPublicKey) throws(TutelaError) {
+        let digest = try Self.signedDigest(
+            label: label.canonical, nonce: nonce, ciphertext: ciphertext)
+        do { try author.verify(signature, for: digest) } catch {
+            throw .tampered("record \(label.record) does not carry a valid signature of its author")
+        }
+    }
+
+    /// Decrypts with the data key from a slot.
+    func open(with key: SecretBytes) throws(TutelaError) -> SecretBytes {
+        do {
+            return try XChaCha20Poly1305.open(
+                .init(nonce: nonce, ciphertext: ciphertext), key: key,
+                authenticating: label.canonical)
+        } catch {
+            throw .tampered(
+                "record \(label.record) could not be decrypted: its contents or key slot were altered"
+            )
+        }
+    }
+}
+
+/// A record's data key sealed to one recipient: `crypto_box_seal(version ‖ record id ‖ key)`.
+public struct Slot: Sendable, Equatable {
+    public let record: String
+    /// The recipient's principal id.
+    public let recipient: String
+    public let box: [UInt8]
+
+    public init(record: String, recipient: String, box: [UInt8]) {
+        self.record = record
+        self.recipient = recipient
+        self.box = box
+    }
+
+    static let version: UInt8 = 1
+    static let maximumBoxByteCount = 512
+
+    /// Seals `key` for `recipient`, binding it to `record`.
+    static func make(
+        record: String, key: SecretBytes, recipient: String, to publicKey: KeyAgreementPublicKey
+    ) throws(TutelaError) -> Slot {
+        var header = CanonicalWriter()
+        header.u8(version)
+        header.string(record)
+        do {
+            let message = try SecretBytes(copying: header.bytes).appending(key)
+            return Slot(
+                record: record, recipient: recipient,
+                box: try SealedBox.seal(message, to: publicKey))
+        } catch { throw .internal("could not make a key slot: \(error)") }
+    }
+
+    /// Opens the slot and checks that it was made for `record`.
+    /// - Throws: a data error if the slot does not open or names another record.
+    func open(with identity: Identity, expecting record: String) throws(TutelaError) -> SecretBytes
+    {
+        guard box.count <= Self.maximumBoxByteCount else {
+            throw .tampered("the key slot of \(record) is oversized")
+        }
+        let message: SecretBytes
+        do { message = try SealedBox.open(box, with: identity.agreement) } catch {
+            throw .tampered(
+                "the key slot of \(record) for '\(recipient)' does not open: it was altered")
+        }
+        var expected = CanonicalWriter()
+        expected.u8(Self.version)
+        expected.string(record)
+        let headerCount = expected.bytes.count
+        guard message.count == headerCount + XChaCha20Poly1305.keyByteCount,
+            message.withUnsafeBytes({ Array($0.prefix(headerCount)) }) == expected.bytes
+        else {
+            throw .tampered(
+                "the key slot for '\(recipient)' was made for another record, not \(record)")
+        }
+        do { return try message.slice(headerCount..<message.count) } catch {
+            throw .internal("\(error)")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+/// An in-memory store for tests and the library's own examples. Transactions apply to a copy of the
+/// state and replace it only when the body succeeds, like a database transaction.
+public actor MemoryVaultStore: VaultStore {
+    struct State: Sendable {
+        var meta: VaultMeta?
+        var chains: [ChainName: [ChainLink]] = [:]
+        var identities: [String: SealedIdentity] = [:]
+        var records: [String: StoredRecord] = [:]
+        var learners: [String: String] = [:]
+    }
+
+    private var state = State()
+    /// When set, every transaction fails with this error (to test fail-closed behaviour).
+    private var failure: TutelaError?
+
+    public init() {}
+
+    /// Makes every following transaction fail with `error`, or succeed again with nil.
+    public func failTransactions(with error: TutelaError?) {
+        failure = error
+    }
+
+    /// Replaces a stored record's bytes, as someone editing the database would.
+    public func tamper(record id: String, _ change: @Sendable (StoredRecord) -> StoredRecord) {
+        if let r = state.records[id] { state.records[id] = change(r) }
+    }
+
+    public func meta() throws -> VaultMeta {
+        guard let meta = state.meta else { throw TutelaError(.notFound, "there is no vault here") }
+        return meta
+    }
+
+    public func links(_ chain: ChainName) -> [ChainLink] { state.chains[chain] ?? [] }
+
+    public func sealedIdentity(_ principal: String) -> SealedIdentity? {
+        state.identities[principal]
+    }
+
+    public func record(_ id: String) -> StoredRecord? { state.records[id] }
+
+    public func labels(learner: String?) -> [StoredLabel] {
+        state.records.values
+            .compactMap { r -> StoredLabel? in
+                guard let l = state.learners[r.record], learner == nil || learner == l else {
+                    return nil
+                }
+                return StoredLabel(record: r.record, learner: l, labelBytes: r.labelBytes)
+            }
+            .sorted { $0.record < $1.record }
+    }
+
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+    ) throws -> T {
+        if let failure { throw failure }
+        let tx = Transaction(state: state)
+        let result = try body(tx)
+        state = tx.state
+        return result
+    }
+
+    final class Transaction: VaultTransaction {
+        var state: State
+        init(state: State) { self.state = state }
+
+        func create(_ meta: VaultMeta) throws {
+            guard state.meta == nil else {
+                throw TutelaError(.exists, "a vault exists here already")
+            }
+            state.meta = meta
+        }
+
+        func lastLink(_ chain: ChainName) -> ChainLink? { state.chains[chain]?.last }
+
+        func append(_ link: ChainLink, to chain: ChainName) throws {
+            let expected = (state.chains[chain]?.last?.sequence ?? -1) + 1
+            guard link.sequence == expected else {
+                throw TutelaError(.tryAgain, "the \(chain.rawValue) log moved on; try again")
+            }
+            state.chains[chain, default: []].append(link)
+        }
+
+        func insert(_ identity: SealedIdentity) throws {
+            guard state.identities[identity.principal] == nil else {
+                throw TutelaError(.exists, "'\(identity.principal)' already has keys")
+            }
+            state.identities[identity.principal] = identity
+        }
+
+        func insert(_ record: StoredRecord, learner: String) throws {
+            guard state.records[record.record] == nil else {
+                throw TutelaError(.exists, "record \(record.record) exists already")
+            }
+            state.records[record.record] = record
+            state.learners[record.record] = learner
+        }
+    }
+}

@@ -1,0 +1,81 @@
+/// What a vault records about itself at `init`.
+public struct VaultMeta: Sendable, Equatable {
+    public let vaultID: String
+    public let authorityID: String
+    /// The authority's Ed25519 key, pinned: the directory's first statement must be signed by it.
+    public let authoritySigningKey: [UInt8]
+    /// The Argon2id profile new identities are sealed with.
+    public let kdfProfile: String
+    /// Seconds since 1970 UTC.
+    public let createdAt: Int64
+
+    public init(
+        vaultID: String, authorityID: String, authoritySigningKey: [UInt8], kdfProfile: String,
+        createdAt: Int64
+    ) {
+        self.vaultID = vaultID
+        self.authorityID = authorityID
+        self.authoritySigningKey = authoritySigningKey
+        self.kdfProfile = kdfProfile
+        self.createdAt = createdAt
+    }
+}
+
+/// A record as stored: the canonical label (for listing without reading envelopes), the canonical
+/// envelope, and its key slots.
+public struct StoredRecord: Sendable, Equatable {
+    public let record: String
+    public let labelBytes: [UInt8]
+    public let envelopeBytes: [UInt8]
+    public let slots: [Slot]
+
+    public init(record: String, labelBytes: [UInt8], envelopeBytes: [UInt8], slots: [Slot]) {
+        self.record = record
+        self.labelBytes = labelBytes
+        self.envelopeBytes = envelopeBytes
+        self.slots = slots
+    }
+}
+
+/// A label row as stored, with the columns a store indexes (learner) beside the canonical bytes.
+public struct StoredLabel: Sendable, Equatable {
+    public let record: String
+    public let learner: String
+    public let labelBytes: [UInt8]
+
+    public init(record: String, learner: String, labelBytes: [UInt8]) {
+        self.record = record
+        self.learner = learner
+        self.labelBytes = labelBytes
+    }
+}
+
+/// Where a vault keeps its data. Holds only sealed blobs, public keys, labels and signed chains —
+/// never plaintext — so an implementation needs no cryptography and sees nothing secret.
+///
+/// Every method throws ``TutelaError`` only: `.tryAgain` when the store is busy or cannot write,
+/// `.exists` when creating over an existing vault, `.notFound` when there is no vault.
+public protocol VaultStore: Sendable {
+    /// The vault's metadata; `.notFound` if there is no vault.
+    func meta() async throws -> VaultMeta
+    /// Every link of `chain`, in order.
+    func links(_ chain: ChainName) async throws -> [ChainLink]
+    func sealedIdentity(_ principal: String) async throws -> SealedIdentity?
+    func record(_ id: String) async throws -> StoredRecord?
+    /// Labels, optionally only one learner's, ordered by record id.
+    func labels(learner: String?) async throws -> [StoredLabel]
+    /// Runs `body` as one transaction: all of its writes land, or none do.
+    func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+    ) async throws -> T
+}
+
+/// The writes available inside ``VaultStore/transaction(_:)``.
+public protocol VaultTransaction {
+    /// Creates the vault; `.exists` if one is there already.
+    func create(_ meta: VaultMeta) throws
+    func lastLink(_ chain: ChainName) throws -> ChainLink?
+    func append(_ link: ChainLink, to chain: ChainName) throws
+    func insert(_ identity: SealedIdentity) throws
+    func insert(_ record: StoredRecord, learner: String) throws
+}

@@ -1,0 +1,117 @@
+import Foundation
+public import TutelaCrypto
+
+/// A vault: the front door to everything Tutela keeps.
+///
+/// Nothing here trusts the store: the directory is re-verified from its signed chain whenever a
+/// session starts, envelopes are checked against their author's signature before anything is decided,
+/// and every release of plaintext is preceded by a durable audit entry.
+public struct Vault: Sendable {
+    public let store: any VaultStore
+    public let clock: Clock
+    public let policy: AccessPolicy
+
+    public init(store: any VaultStore, clock: Clock = .system, policy: AccessPolicy = .builtIn) {
+        self.store = store
+        self.clock = clock
+        self.policy = policy
+    }
+
+    /// Creates a new vault with its authority identity.
+    /// - Returns: the authority's public identity, whose fingerprint should be written down.
+    /// - Throws: `.exists` if the store already holds a vault; `.usage` for a bad id or passphrase.
+    @discardableResult
+    public static func create(
+        store: any VaultStore, authorityID: String, authorityName: String,
+        passphrase: Passphrase, kdf: PasswordKDF.Profile, clock: Clock = .system
+    ) async throws -> PublicIdentity {
+        try Identifier.validate(authorityID, as: "authority")
+        try validateName(authorityName)
+        try passphrase.validateAsNew()
+        let identity = try Identity.generate(principal: authorityID)
+        let sealed = try SealedIdentity.seal(identity, passphrase: passphrase, cost: kdf.cost)
+        let now = clock.now()
+        let vaultID: String
+        do {
+            vaultID = try SecureRandom.bytes(count: 16).map { String(format: "%02x", $0) }.joined()
+        } catch {
+            throw TutelaError.internal("\(error)")
+        }
+        let pub = identity.publicIdentity
+        let genesis = DirectoryStatement.establish(
+            vaultID: vaultID,
+            authority: .init(
+                id: authorityID, name: authorityName, roles: [.admin],
+                signingKey: pub.signingKey.bytes, agreementKey: pub.agreementKey.bytes))
+        let meta = VaultMeta(
+            vaultID: vaultID, authorityID: authorityID, authoritySigningKey: pub.signingKey.bytes,
+            kdfProfile: kdf.rawValue, createdAt: now)
+        let entry = AuditEntry(
+            action: .initialize, actor: authorityID, subject: vaultID, outcome: .allowed,
+            reason: "vault created", time: now, policyVersion: AccessPolicy.builtIn.version)
+        try await store.transaction { tx in
+            try tx.create(meta)
+            try tx.insert(sealed)
+            try tx.append(
+                SignedChain.link(
+                    .directory, after: nil, body: genesis.encode(at: now), signer: identity),
+                to: .directory)
+            try tx.append(
+                SignedChain.link(.audit, after: nil, body: entry.canonical, signer: identity),
+                to: .audit)
+        }
+        return pub
+    }
+
+    /// The vault's metadata and its verified directory.
+    public func verifiedDirectory() async throws -> (VaultMeta, Directory) {
+        let meta = try await store.meta()
+        let directory = try Directory.verify(
+            try await store.links(.directory), pinnedAuthorityKey: meta.authoritySigningKey)
+        guard directory.vaultID == meta.vaultID, directory.authorityID == meta.authorityID else {
+            throw TutelaError.tampered("the vault's metadata does not match its directory")
+        }
+        return (meta, directory)
+    }
+
+    /// Unlocks `principalID`'s keys: one Argon2id derivation, once per command.
+    /// - Throws: `.notFound` for someone not enrolled, `.permissionDenied` for a wrong passphrase,
+    ///   `.data` if their stored keys do not match their enrolment.
+    public func unlock(_ principalID: String, passphrase: Passphrase) async throws -> Session {
+        try Identifier.validate(principalID, as: "principal")
+        let (meta, directory) = try await verifiedDirectory()
+        guard let principal = directory.principals[principalID] else {
+            throw TutelaError.notFound(
+                "no one is enrolled as '\(principalID)'",
+                hint: "an administrator enrols people with 'tutela principal add'")
+        }
+        guard let sealed = try await store.sealedIdentity(principalID) else {
+            throw TutelaError.tampered("the keys of '\(principalID)' are missing from the vault")
+        }
+        guard sealed.signingKey == principal.identity.signingKey.bytes,
+            sealed.agreementKey == principal.identity.agreementKey.bytes
+        else {
+            throw TutelaError.tampered(
+                "the stored keys of '\(principalID)' are not the enrolled ones")
+        }
+        let identity = try sealed.unlock(with: passphrase)
+        return Session(
+            vault: self, meta: meta, directory: directory, principal: principal, identity: identity)
+    }
+
+    static func validateName(_ name: String) throws(TutelaError) {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, name.count <= DirectoryStatement.maxText,
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw .usage(
+                "a name must be 1–\(DirectoryStatement.maxText) characters of ordinary text")
+        }
+    }
+}
+
+/// A record opened for someone allowed to read it.
+public struct OpenedRecord: Sendable {
+    public let label: Label
+    public let form: ProgressReview
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import Tutela
+import TutelaCrypto
+import TutelaSQLite
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create a vault and its authority identity.")
+
+    @OptionGroup var vault: VaultOptions
+    @Option(help: "The authority's principal id.") var authority: String
+    @Option(help: "The authority's display name.") var name: String
+    @Option(help: "Argon2id cost: interactive, moderate or sensitive.")
+    var kdf: String = PasswordKDF.Profile.moderate.rawValue
+    @OptionGroup var newPassphrase: NewPassphraseOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        guard let profile = PasswordKDF.Profile(rawValue: kdf) else {
+            throw TutelaError(.usage, "--kdf must be interactive, moderate or sensitive")
+        }
+        try Identifier.validate(authority, as: "authority")
+        let passphrase = try newPassphrase.passphrase(for: authority)
+        let store = try SQLiteVaultStore(directory: vault.url, create: true)
+        let identity = try await Vault.create(
+            store: store, authorityID: authority, authorityName: name, passphrase: passphrase,
+            kdf: profile)
+        let meta = try await store.meta()
+        if output.json {
+            try Terminal.json([
+                "vault": vault.url.path, "vaultID": meta.vaultID, "authority": authority,
+                "fingerprint": identity.fingerprint, "kdf": profile.rawValue,
+            ])
+        } else {
+            Terminal.out(
+                "Created the vault at \(vault.url.path) (Argon2id profile: \(profile.rawValue)).")
+            Terminal.out("Authority \(authority) fingerprint: \(identity.fingerprint)")
+            Terminal.out("Write this fingerprint down and keep it outside the vault.")
+        }
+    }
+}
+
+struct PrincipalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "principal", abstract: "Enrol people.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol a person with roles and a new identity sealed under their passphrase.")
+
+        @Argument(help: "The new principal's id.") var id: String
+        @Option(help: "Their display name.") var name: String
+        @Option(
+            help:
+                "A role: tutor, learner, safeguarding-officer, head-of-centre, record-keeper, admin."
+        )
+        var role: [String] = []
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var newPassphrase: NewPassphraseOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            guard !role.isEmpty else { throw TutelaError(.usage, "give at least one --role") }
+            let roles = try role.map { try Role.parse($0) }
+            try Identifier.validate(id, as: "principal")
+            let session = try await actor.unlock(try vault.open())
+            let passphrase = try newPassphrase.passphrase(for: id)
+            let principal = try await session.enrol(
+                id, name: name, roles: roles, passphrase: passphrase)
+            if output.json {
+                try Terminal.json(
+                    PrincipalJSON(
+                        principal: principal.id, name: principal.name,
+                        roles: principal.roles.map(\.rawValue),
+                        fingerprint: principal.identity.fingerprint))
+            } else {
+                Terminal.out(
+                    "Enrolled \(principal.id) (\(principal.name)) as "
+                        + principal.roles.map(\.rawValue).joined(separator: ", ") + ".")
+                Terminal.out("Fingerprint: \(principal.identity.fingerprint)")
+            }
+        }
+    }
+
+    struct PrincipalJSON: Encodable {
+        let principal: String
+        let name: String
+        let roles: [String]
+        let fingerprint: String
+    }
+}
+
+struct LearnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learner", abstract: "Record learners and leavers.",
+        subcommands: [Add.self, Leave.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a learner and their tutor.")
+
+        @Argument(help: "The learner's id.") var id: String
+        @Option(help: "The learner's name.") var name: String
+        @Option(help: "The assigned tutor's principal id.") var tutor: String
+        @Option(help: "Date of birth, YYYY-MM-DD.") var dob: String?
+        @Option(help: "Programme, e.g. NEET prevention, Young Apprenticeship, Diploma.")
+        var programme: String?
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let dateOfBirth = try dob.map { try parseDate($0, option: "--dob") }
+            let session = try await actor.unlock(try vault.open())
+            try await session.addLearner(
+                id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme)
+            if output.json {
+                try Terminal.json(["learner": id, "tutor": tutor])
+            } else {
+                Terminal.out("Recorded learner \(id) with tutor \(tutor).")
+            }
+        }
+    }
+
+    struct Leave: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record the date a learner left.")
+
+        @Argument(help: "The learner's id.") var id: String
+        @Option(help: "The leaving date, YYYY-MM-DD.") var date: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let leaving = try parseDate(date, option: "--date")
+            let session = try await actor.unlock(try vault.open())
+            try await session.learnerLeft(id, on: leaving)
+            if output.json {
+                try Terminal.json(["learner": id, "left": leaving.description])
+            } else {
+                Terminal.out("Recorded that \(id) left on \(leaving).")
+            }
+        }
+    }
+}

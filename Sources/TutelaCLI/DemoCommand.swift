@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import Tutela
+import TutelaCrypto
+import TutelaSQLite
+
+/// `tutela demo`: the whole story, narrated, on a throwaway vault.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Tell Tutela's story on a throwaway vault.")
+
+    @Option(
+        help: "Where to create the demo vault (default: a new temporary directory, removed after).")
+    var dir: String?
+
+    func run() async throws {
+        let fm = FileManager.default
+        let base: URL
+        let removeAfter: Bool
+        if let dir {
+            base = URL(fileURLWithPath: dir)
+            removeAfter = false
+        } else {
+            base = fm.temporaryDirectory.appendingPathComponent("tutela-demo-\(UUID().uuidString)")
+            removeAfter = true
+        }
+        defer { if removeAfter { try? fm.removeItem(at: base) } }
+        let vaultURL = base.appendingPathComponent("vault")
+        func say(_ text: String) { Terminal.out(text) }
+        func step(_ text: String) { Terminal.out("\n== " + text) }
+        let pass = { (who: String) in try Passphrase("demo passphrase for \(who)") }
+
+        say("Tutela demo: a confidential tutorial, sealed like a paper envelope, opened only by")
+        say("the people the policy names. Throwaway vault: \(vaultURL.path)")
+
+        step("The centre office creates the vault and its authority")
+        let store = try SQLiteVaultStore(directory: vaultURL, create: true)
+        let authority = try await Vault.create(
+            store: store, authorityID: "office", authorityName: "Centre office",
+            passphrase: pass("office"), kdf: .interactive)
+        let vault = Vault(store: store)
+        say("Authority 'office' fingerprint \(authority.fingerprint) — written down, kept outside.")
+
+        step("Enrolment: every person gets their own keys, sealed under their own passphrase")
+        let office = try await vault.unlock("office", passphrase: pass("office"))
+        let people: [(String, String, [Role])] = [
+            ("price", "Mr Price", [.tutor]), ("jones", "Ms Jones", [.tutor]),
+            ("hale", "Mrs Hale", [.recordKeeper]), ("sam", "Sam Taylor", [.learner]),
+        ]
+        for (id, name, roles) in people {
+            let p = try await office.enrol(id, name: name, roles: roles, passphrase: pass(id))
+            say(
+                "  \(id) (\(name)), \(roles.map(\.rawValue).joined(separator: ", ")): \(p.identity.fingerprint)"
+            )
+        }
+        try await office.addLearner(
+            "sam", name: "Sam Taylor", tutor: "price", dateOfBirth: CalendarDate("2010-03-14"),
+            programme: "Young Apprenticeship")
+        say("  learner sam (Young Apprenticeship), assigned tutor: price")
+
+        step("Mr Price writes up a tutorial; Sam asks for it to stay totally confidential")
+        let form = try ProgressReview.parse(Array(Self.form.utf8), source: "demo form")
+        let price = try await vault.unlock("price", passphrase: pass("price"))
+        let label = try await price.seal(form, confidential: true)
+        say("Sealed \(label.record). On the envelope: \"\(label.envelopeText)\".")
+
+        step("Mr Price opens it")
+        let opened = try await price.open(label.record)
+        say(
+            FormText.render(opened).split(separator: "\n").prefix(8).map { "  " + $0 }.joined(
+                separator: "\n"))
+        say("  …")
+
+        step("Mrs Hale, the record keeper, sees the label — and only the label")
+        let hale = try await vault.unlock("hale", passphrase: pass("hale"))
+        for l in try await hale.labels(learner: nil) {
+            say("  \(l.record)  \(l.envelopeText)  learner \(l.learner)  by \(l.author)")
+        }
+        do {
+            _ = try await hale.open(label.record)
+            say("  (unexpected: the record keeper could open it)")
+        } catch let error as TutelaError {
+            say("  She tries to open it: refused (\(error.kind.exitCode)) — \(error.message)")
+        }
+
+        step("Ms Jones, another tutor, tries to open it")
+        let jones = try await vault.unlock("jones", passphrase: pass("jones"))
+        do {
+            _ = try await jones.open(label.record)
+            say("  (unexpected: another tutor could open it)")
+        } catch let error as TutelaError {
+            say("  Refused (\(error.kind.exitCode)) — \(error.message)")
+        }
+
+        step("Sam, the learner, opens their own record")
+        let sam = try await vault.unlock("sam", passphrase: pass("sam"))
+        let samCopy = try await sam.open(label.record)
+        say("  Sam reads the tutorial of \(samCopy.form.date) about \(samCopy.form.course).")
+
+        let entries = try await store.links(.audit).count
+        step("Every step is on the audit log: \(entries) signed, hash-chained entries, no contents")
+        say(
+            removeAfter
+                ? "The throwaway vault is removed now." : "The vault stays at \(vaultURL.path).")
+    }
+
+    static let form = """
+        {
+          "learner": "sam",
+          "date": "2026-11-20",
+          "course": "Level 2 Diploma in Construction",
+          "school": "Hereford Academy",
+          "formTutor": "Mr Price",
+          "yearOfCourse": 1,
+          "attendance": { "lessons": 40, "absences": 3 },
+          "punctuality": "good",
+          "workingTowards": "Level 2 Merit",
+          "onTarget": true,
+          "comments": "Good progress on the brickwork unit; portfolio behind.",
+          "learnerComments": "Finding the evening job hard to balance with coursework.",
+          "tutorComments": "Agreed a plan for the portfolio; check in weekly.",
+          "previousTargetsMet": false,
+          "previousTargetsNote": "Unit 2 evidence not yet photographed.",
+          "targets": [ { "target": "Hand in unit 3 portfolio", "byWhen": "2027-01-15" } ],
+          "agreedActions": [ "Weekly ten-minute check-in" ],
+          "nextTutorial": "2027-01-10",
+          "copiesTo": [ "learner" ],
+          "signedByLearner": "2026-11-20",
+          "signedByTutor": "2026-11-20"
+        }
+        """
+}

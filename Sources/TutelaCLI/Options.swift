@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Tutela
+import TutelaSQLite
+
+/// `--vault DIR`: default `$TUTELA_VAULT`, else `./tutela-vault`.
+struct VaultOptions: ParsableArguments {
+    @Option(name: .long, help: "The vault directory (default: $TUTELA_VAULT, else ./tutela-vault).")
+    var vault: String?
+
+    var url: URL {
+        let path = vault ?? ProcessInfo.processInfo.environment["TUTELA_VAULT"] ?? "tutela-vault"
+        return URL(fileURLWithPath: path)
+    }
+
+    func open() throws -> Vault {
+        Vault(store: try SQLiteVaultStore(directory: url))
+    }
+}
+
+/// `--as ID` and where their passphrase comes from.
+struct ActorOptions: ParsableArguments {
+    @Option(name: .customLong("as"), help: "Who is acting (a principal id).")
+    var actor: String
+
+    @Option(
+        name: .long,
+        help: "Read the passphrase from this file (else $TUTELA_PASSPHRASE or a prompt).")
+    var passphraseFile: String?
+
+    func passphrase() throws -> Passphrase {
+        try Passphrases.read(
+            environment: "TUTELA_PASSPHRASE", file: passphraseFile,
+            prompt: "Passphrase for \(actor): ",
+            confirm: false)
+    }
+
+    /// Unlocks the acting principal: the one Argon2id derivation of the command.
+    func unlock(_ vault: Vault) async throws -> Session {
+        try await vault.unlock(actor, passphrase: passphrase())
+    }
+}
+
+/// Where a new identity's passphrase comes from.
+struct NewPassphraseOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "Read the new passphrase from this file (else $TUTELA_NEW_PASSPHRASE or a prompt).")
+    var newPassphraseFile: String?
+
+    func passphrase(for who: String) throws -> Passphrase {
+        let passphrase = try Passphrases.read(
+            environment: "TUTELA_NEW_PASSPHRASE", file: newPassphraseFile,
+            prompt: "New passphrase for \(who): ", confirm: true)
+        try passphrase.validateAsNew()
+        return passphrase
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON document on stdout.")
+    var json = false
+}
+
+enum Passphrases {
+    static let maximumFileBytes = 4096
+
+    static func read(environment: String, file: String?, prompt: String, confirm: Bool) throws
+        -> Passphrase
+    {
+        if let value = ProcessInfo.processInfo.environment[environment] {
+            return try Passphrase(value)
+        }
+        if let file {
+            let url = URL(fileURLWithPath: file)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw TutelaError(.notFound, "cannot read the passphrase file \(file)")
+            }
+            guard data.count <= maximumFileBytes, let text = String(data: data, encoding: .utf8)
+            else {
+                throw TutelaError(
+                    .usage, "the passphrase file \(file) is not a short UTF-8 text file")
+            }
+            return try Passphrase(text)
+        }
+        guard Terminal.stdinIsTerminal else {
+            throw TutelaError(
+                .usage, "a passphrase is needed and there is no terminal to ask for it",
+                hint:
+                    "set \(environment) or pass --\(environment == "TUTELA_PASSPHRASE" ? "passphrase-file" : "new-passphrase-file") FILE"
+            )
+        }
+        let first = try Terminal.readSecret(prompt: prompt)
+        if confirm {
+            let second = try Terminal.readSecret(prompt: "Repeat it: ")
+            guard first == second else { throw TutelaError(.usage, "the two passphrases differ") }
+        }
+        return try Passphrase(first)
+    }
+}
+
+/// Parses a `YYYY-MM-DD` option value.
+func parseDate(_ text: String, option: String) throws -> CalendarDate {
+    guard let date = CalendarDate(text) else {
+        throw TutelaError(
+            .usage, "\(option) '\(text)' is not a date", hint: "write dates as YYYY-MM-DD")
+    }
+    return date
+}

@@ -1,0 +1,325 @@
+import ArgumentParser
+import Foundation
+import Tutela
+
+struct LabelJSON: Encodable {
+    let record: String
+    let label: String
+    let `class`: String
+    let learner: String
+    let author: String
+    let created: String
+    let tutorialDate: String
+    let policyVersion: String
+
+    init(_ label: Label) {
+        record = label.record
+        self.label = label.envelopeText
+        `class` = label.recordClass.rawValue
+        learner = label.learner
+        author = label.author
+        created = label.created.description
+        tutorialDate = label.tutorialDate.description
+        policyVersion = label.policyVersion
+    }
+}
+
+struct OpenedJSON: Encodable {
+    let record: String
+    let label: String
+    let `class`: String
+    let learner: String
+    let author: String
+    let form: ProgressReview
+}
+
+/// Reads a form file, refusing one too large to be a form before reading it.
+func readFormFile(_ path: String) throws -> [UInt8] {
+    let url = URL(fileURLWithPath: path)
+    guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else {
+        throw TutelaError(.notFound, "cannot read the form file \(path)")
+    }
+    if let size = attributes[.size] as? Int, size > 1 << 20 {
+        throw TutelaError(.data, "\(path) is \(size) bytes; a form is never larger than 1 MiB")
+    }
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+        throw TutelaError(.notFound, "cannot read the form file \(path)")
+    }
+    return [UInt8](data)
+}
+
+struct TutorialCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tutorial", abstract: "Seal and open tutorials.",
+        subcommands: [Seal.self, Open.self])
+
+    struct Seal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seal a progress-review form (JSON or YAML); prints the new record id.")
+
+        @Argument(help: "The form file.") var form: String
+        @Flag(help: "A totally confidential tutorial: only the author and the learner can open it.")
+        var confidential = false
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            // The form is checked before any passphrase is asked for: a bad form stores nothing.
+            let review = try ProgressReview.parse(readFormFile(form), source: form)
+            let session = try await actor.unlock(try vault.open())
+            let label = try await session.seal(review, confidential: confidential)
+            if output.json {
+                try Terminal.json(LabelJSON(label))
+            } else {
+                Terminal.out(label.record)
+                Terminal.note(
+                    "Sealed \(label.record): \(label.envelopeText), learner \(label.learner).")
+            }
+        }
+    }
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a record you are allowed to read; prints the form.")
+
+        @Argument(help: "The record id.") var record: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let opened = try await session.open(record)
+            if output.json {
+                let l = opened.label
+                try Terminal.json(
+                    OpenedJSON(
+                        record: l.record, label: l.envelopeText, class: l.recordClass.rawValue,
+                        learner: l.learner, author: l.author, form: opened.form))
+            } else {
+                Terminal.out(FormText.render(opened))
+            }
+        }
+    }
+}
+
+struct RecordsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "records", abstract: "List records by their labels.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the labels you may see (never contents).")
+
+        @Option(help: "Only this learner's records.") var learner: String?
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let labels = try await session.labels(learner: learner)
+            if output.json {
+                try Terminal.json(["records": labels.map(LabelJSON.init)])
+            } else if labels.isEmpty {
+                Terminal.out("No records you may see.")
+            } else {
+                Terminal.out(
+                    Table.render(
+                        header: ["RECORD", "LABEL", "LEARNER", "AUTHOR", "SEALED"],
+                        rows: labels.map {
+                            [
+                                $0.record, $0.envelopeText, $0.learner, $0.author,
+                                $0.created.description,
+                            ]
+                        }))
+            }
+        }
+    }
+}
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Seal many forms from a JSON-lines file with one unlock.",
+        discussion: """
+            Every line is checked first; if any is wrong nothing is stored and the error names the line.
+            Then the forms are sealed in batches of \(ImportCommand.batchSize), each one transaction.
+            """)
+
+    static let batchSize = 500
+
+    @Argument(help: "A file with one form (a JSON object) per line.") var file: String
+    @Flag(help: "Seal every form as a confidential tutorial.") var confidential = false
+    @OptionGroup var actor: ActorOptions
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            throw TutelaError(.notFound, "cannot read \(file)")
+        }
+        defer { try? handle.close() }
+        // Pass 1: check every line, keeping nothing but the count. A bad line stores nothing.
+        var total = 0
+        var reader = LineReader(handle: handle)
+        while let (line, number) = try reader.next() {
+            _ = try ProgressReview.parse(line, source: "\(file) line \(number)")
+            total += 1
+        }
+        // Pass 2: one unlock, then batches, each one transaction with its audit entries.
+        let session = try await actor.unlock(try vault.open())
+        try handle.seek(toOffset: 0)
+        reader = LineReader(handle: handle)
+        let progress = Progress(total: total, enabled: Terminal.stderrIsTerminal && !output.json)
+        var labels: [Label] = []
+        var batch: [(ProgressReview, Bool)] = []
+        while let (line, number) = try reader.next() {
+            batch.append(
+                (try ProgressReview.parse(line, source: "\(file) line \(number)"), confidential))
+            if batch.count == Self.batchSize {
+                labels += try await session.sealBatch(batch)
+                batch.removeAll(keepingCapacity: true)
+                progress.update(labels.count)
+            }
+        }
+        if !batch.isEmpty {
+            labels += try await session.sealBatch(batch)
+            progress.update(labels.count)
+        }
+        progress.finish()
+        if output.json {
+            try Terminal.json(["records": labels.map(LabelJSON.init)])
+        } else {
+            Terminal.out("Sealed \(labels.count) records from \(file).")
+        }
+    }
+}
+
+/// Reads lines from a file in chunks, refusing a line over 1 MiB.
+struct LineReader {
+    let handle: FileHandle
+    var buffer: [UInt8] = []
+    var start = 0
+    var number = 0
+    var atEnd = false
+
+    init(handle: FileHandle) {
+        self.handle = handle
+    }
+
+    mutating func next() throws -> ([UInt8], Int)? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                number += 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                return (line, number)
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                start = buffer.count
+                number += 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
+                return (line, number)
+            }
+            guard buffer.count - start <= 1 << 20 else {
+                throw TutelaError(.data, "line \(number + 1) is longer than 1 MiB; a form never is")
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+}
+
+/// A one-line progress display on a terminal: count, rate and time left.
+final class Progress {
+    let total: Int
+    let enabled: Bool
+    let started = Date()
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let elapsed = max(Date().timeIntervalSince(started), 0.001)
+        let rate = Double(done) / elapsed
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let text = String(format: "\rsealed %d/%d  %.0f/s  %.0fs left   ", done, total, rate, left)
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
+
+/// Plain-text tables for people.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                i == cells.count - 1
+                    ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+            }.joined(separator: "  ")
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+/// The form as a person reads it, box by box.
+enum FormText {
+    static func render(_ opened: OpenedRecord) -> String {
+        let l = opened.label
+        let f = opened.form
+        var lines = [
+            "\(l.envelopeText)  (\(l.record))",
+            "Learner \(l.learner) · written by \(l.author) · sealed \(l.created) · policy \(l.policyVersion)",
+            "",
+        ]
+        func add(_ name: String, _ value: String?) {
+            guard let value, !value.isEmpty else { return }
+            let padded = name + String(repeating: " ", count: max(0, 24 - name.count))
+            let rest = value.split(separator: "\n", omittingEmptySubsequences: false)
+            lines.append(padded + (rest.first.map(String.init) ?? ""))
+            for more in rest.dropFirst() { lines.append(String(repeating: " ", count: 24) + more) }
+        }
+        func yesNo(_ b: Bool?) -> String? { b.map { $0 ? "yes" : "no" } }
+        add("Date:", f.date.description)
+        add("Course / subject:", f.course)
+        add("School:", f.school)
+        add("Form tutor:", f.formTutor)
+        add("Year of course:", f.yearOfCourse.map(String.init))
+        add("Attendance:", f.attendance.map { "\($0.lessons) lessons, \($0.absences) absences" })
+        add("Punctuality:", f.punctuality?.rawValue)
+        add("Working towards:", f.workingTowards)
+        add("On target:", yesNo(f.onTarget))
+        add("Comments:", f.comments)
+        add("Learner comments:", f.learnerComments)
+        add("Tutor comments:", f.tutorComments)
+        add("Previous targets met:", yesNo(f.previousTargetsMet))
+        add("If not, why not:", f.previousTargetsNote)
+        for t in f.targets ?? [] {
+            add("Target:", t.target + (t.byWhen.map { " (by \($0))" } ?? ""))
+        }
+        for a in f.agreedActions ?? [] { add("Agreed action:", a) }
+        add("Next tutorial:", f.nextTutorial?.description)
+        add("Copies to:", f.copiesTo?.map(\.rawValue).joined(separator: ", "))
+        add("Signed (learner):", f.signedByLearner?.description)
+        add("Signed (tutor):", f.signedByTutor?.description)
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,299 @@
+public import Foundation
+import GRDB
+public import Tutela
+
+/// The embedded store: one SQLite database (WAL mode) per vault, through one GRDB `DatabasePool`.
+///
+/// It holds labels apart from sealed envelopes and key slots, the two signed chains (directory and
+/// audit), and sealed identities. No plaintext reaches it. Commits are fully synchronous
+/// (`synchronous = FULL`), so an audit entry is on disk before the caller goes on to release anything;
+/// `secure_delete` is on, so deleted rows are overwritten rather than left in free pages.
+public final class SQLiteVaultStore: VaultStore {
+    /// The database's file name inside the vault directory.
+    public static let fileName = "vault.sqlite"
+
+    private let pool: DatabasePool
+    public let directory: URL
+
+    /// Opens the vault in `directory`.
+    /// - Parameters:
+    ///   - create: create the directory and database (refusing a directory that holds a vault).
+    ///   - busyTimeout: how long to wait for another process's write before giving up with 75.
+    /// - Throws: `.notFound` when there is no vault, `.exists` when creating over one, `.tryAgain`
+    ///   when the database cannot be opened.
+    public init(directory: URL, create: Bool = false, busyTimeout: TimeInterval = 5) throws {
+        self.directory = directory
+        let fm = FileManager.default
+        let file = directory.appendingPathComponent(Self.fileName)
+        if create {
+            if fm.fileExists(atPath: file.path) {
+                throw TutelaError(
+                    .exists, "a vault exists already at \(directory.path)",
+                    hint: "choose another --vault directory; Tutela never overwrites a vault")
+            }
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+                let contents = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+                guard isDirectory.boolValue, contents.isEmpty else {
+                    throw TutelaError(
+                        .exists, "\(directory.path) exists and is not an empty directory",
+                        hint: "choose a new --vault directory")
+                }
+            } else {
+                do {
+                    try fm.createDirectory(
+                        at: directory, withIntermediateDirectories: true,
+                        attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw TutelaError(
+                        .exists, "cannot create \(directory.path): \(error.localizedDescription)")
+                }
+            }
+        } else if !fm.fileExists(atPath: file.path) {
+            throw TutelaError(
+                .notFound, "there is no vault at \(directory.path)",
+                hint: "pass --vault DIR or set TUTELA_VAULT; create one with 'tutela init'")
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(busyTimeout)
+        config.label = "tutela"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        do {
+            let previous = umask(0o077)
+            defer { umask(previous) }
+            pool = try DatabasePool(path: file.path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw Self.map(error, doing: "open the vault")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE vault (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        vault_id TEXT NOT NULL,
+                        authority_id TEXT NOT NULL,
+                        authority_key BLOB NOT NULL,
+                        kdf TEXT NOT NULL,
+                        created_at INTEGER NOT NULL);
+                    CREATE TABLE directory (
+                        seq INTEGER PRIMARY KEY, prev_hash BLOB NOT NULL, signer TEXT NOT NULL,
+                        body BLOB NOT NULL, signature BLOB NOT NULL, hash BLOB NOT NULL);
+                    CREATE TABLE audit (
+                        seq INTEGER PRIMARY KEY, prev_hash BLOB NOT NULL, signer TEXT NOT NULL,
+                        body BLOB NOT NULL, signature BLOB NOT NULL, hash BLOB NOT NULL);
+                    CREATE TABLE identities (
+                        principal TEXT PRIMARY KEY, signing_key BLOB NOT NULL,
+                        agreement_key BLOB NOT NULL, salt BLOB NOT NULL, ops INTEGER NOT NULL,
+                        mem INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
+                    CREATE TABLE labels (
+                        record TEXT PRIMARY KEY, learner TEXT NOT NULL, label BLOB NOT NULL);
+                    CREATE INDEX labels_by_learner ON labels(learner, record);
+                    CREATE TABLE envelopes (
+                        record TEXT PRIMARY KEY REFERENCES labels(record), envelope BLOB NOT NULL);
+                    CREATE TABLE slots (
+                        record TEXT NOT NULL REFERENCES labels(record), recipient TEXT NOT NULL,
+                        box BLOB NOT NULL, PRIMARY KEY (record, recipient)) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+
+    /// Turns a database failure into something a person can act on.
+    static func map(_ error: DatabaseError, doing what: String) -> TutelaError {
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return TutelaError(
+                .tryAgain,
+                "the vault is busy (another Tutela command is writing); could not \(what)",
+                hint: "try again in a moment")
+        case .SQLITE_READONLY, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_PERM:
+            return TutelaError(
+                .tryAgain, "the vault cannot be written (\(error.resultCode)); could not \(what)",
+                hint: "check free disk space and the permissions of the vault directory")
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return TutelaError(
+                .data, "the vault database is damaged (\(error.resultCode)); could not \(what)",
+                hint: "keep the damaged copy as evidence and restore a backup")
+        case .SQLITE_CONSTRAINT:
+            return TutelaError(.data, "the vault refused an inconsistent change; could not \(what)")
+        default:
+            return TutelaError(.internal, "database error \(error.resultCode); could not \(what)")
+        }
+    }
+
+    private func read<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        do { return try await pool.read(body) } catch let error as DatabaseError {
+            throw Self.map(error, doing: what)
+        }
+    }
+
+    public func meta() async throws -> VaultMeta {
+        let meta = try await read("read the vault") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM vault").map { row in
+                VaultMeta(
+                    vaultID: row["vault_id"], authorityID: row["authority_id"],
+                    authoritySigningKey: [UInt8](row["authority_key"] as Data),
+                    kdfProfile: row["kdf"],
+                    createdAt: row["created_at"])
+            }
+        }
+        guard let meta else {
+            throw TutelaError(.notFound, "the vault at \(directory.path) was never initialised")
+        }
+        return meta
+    }
+
+    public func links(_ chain: ChainName) async throws -> [ChainLink] {
+        try await read("read the \(chain.rawValue) log") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(chain.rawValue) ORDER BY seq").map(Self.link)
+        }
+    }
+
+    static func link(_ row: Row) -> ChainLink {
+        ChainLink(
+            sequence: row["seq"], previousHash: [UInt8](row["prev_hash"] as Data),
+            signer: row["signer"],
+            body: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data),
+            hash: [UInt8](row["hash"] as Data))
+    }
+
+    public func sealedIdentity(_ principal: String) async throws -> SealedIdentity? {
+        try await read("read keys") { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM identities WHERE principal = ?", arguments: [principal]
+            )
+            .map { row in
+                SealedIdentity(
+                    principal: row["principal"], signingKey: [UInt8](row["signing_key"] as Data),
+                    agreementKey: [UInt8](row["agreement_key"] as Data),
+                    salt: [UInt8](row["salt"] as Data),
+                    opsLimit: UInt64(clamping: row["ops"] as Int64),
+                    memLimit: UInt64(clamping: row["mem"] as Int64),
+                    nonce: [UInt8](row["nonce"] as Data),
+                    ciphertext: [UInt8](row["ciphertext"] as Data))
+            }
+        }
+    }
+
+    public func record(_ id: String) async throws -> StoredRecord? {
+        try await read("read a record") { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT labels.label, envelopes.envelope FROM labels
+                        JOIN envelopes ON envelopes.record = labels.record WHERE labels.record = ?
+                        """, arguments: [id])
+            else { return nil }
+            let slots = try Row.fetchAll(
+                db, sql: "SELECT recipient, box FROM slots WHERE record = ? ORDER BY recipient",
+                arguments: [id]
+            ).map { Slot(record: id, recipient: $0["recipient"], box: [UInt8]($0["box"] as Data)) }
+            return StoredRecord(
+                record: id, labelBytes: [UInt8](row["label"] as Data),
+                envelopeBytes: [UInt8](row["envelope"] as Data), slots: slots)
+        }
+    }
+
+    public func labels(learner: String?) async throws -> [StoredLabel] {
+        try await read("read labels") { db in
+            let rows: [Row]
+            if let learner {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM labels WHERE learner = ? ORDER BY record",
+                    arguments: [learner])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM labels ORDER BY record")
+            }
+            return rows.map {
+                StoredLabel(
+                    record: $0["record"], learner: $0["learner"],
+                    labelBytes: [UInt8]($0["label"] as Data))
+            }
+        }
+    }
+
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+    ) async throws -> T {
+        do {
+            return try await pool.write { db in try body(Transaction(db: db)) }
+        } catch let error as DatabaseError {
+            throw Self.map(error, doing: "write to the vault")
+        }
+    }
+
+    struct Transaction: VaultTransaction {
+        let db: Database
+
+        func create(_ meta: VaultMeta) throws {
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vault") == 0 else {
+                throw TutelaError(.exists, "a vault exists here already")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO vault (id, vault_id, authority_id, authority_key, kdf, created_at)
+                    VALUES (1, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    meta.vaultID, meta.authorityID, Data(meta.authoritySigningKey), meta.kdfProfile,
+                    meta.createdAt,
+                ])
+        }
+
+        func lastLink(_ chain: ChainName) throws -> ChainLink? {
+            try Row.fetchOne(db, sql: "SELECT * FROM \(chain.rawValue) ORDER BY seq DESC LIMIT 1")
+                .map(SQLiteVaultStore.link)
+        }
+
+        func append(_ link: ChainLink, to chain: ChainName) throws {
+            try db.execute(
+                sql: """
+                    INSERT INTO \(chain.rawValue) (seq, prev_hash, signer, body, signature, hash)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    link.sequence, Data(link.previousHash), link.signer, Data(link.body),
+                    Data(link.signature), Data(link.hash),
+                ])
+        }
+
+        func insert(_ identity: SealedIdentity) throws {
+            try db.execute(
+                sql: """
+                    INSERT INTO identities
+                    (principal, signing_key, agreement_key, salt, ops, mem, nonce, ciphertext)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    identity.principal, Data(identity.signingKey), Data(identity.agreementKey),
+                    Data(identity.salt), Int64(identity.opsLimit), Int64(identity.memLimit),
+                    Data(identity.nonce), Data(identity.ciphertext),
+                ])
+        }
+
+        func insert(_ record: StoredRecord, learner: String) throws {
+            try db.execute(
+                sql: "INSERT INTO labels (record, learner, label) VALUES (?, ?, ?)",
+                arguments: [record.record, learner, Data(record.labelBytes)])
+            try db.execute(
+                sql: "INSERT INTO envelopes (record, envelope) VALUES (?, ?)",
+                arguments: [record.record, Data(record.envelopeBytes)])
+            for slot in record.slots {
+                try db.execute(
+                    sql: "INSERT INTO slots (record, recipient, box) VALUES (?, ?, ?)",
+                    arguments: [slot.record, slot.recipient, Data(slot.box)])
+            }
+        }
+    }
+}
