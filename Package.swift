@@ -61,12 +61,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TutelaSQLiteTests",
-            dependencies: ["TutelaSQLite"],
+            dependencies: ["TutelaSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "TutelaCLITests",
-            dependencies: ["TutelaCLI"],
+            dependencies: ["TutelaCLI", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSwift
         ),
     ],

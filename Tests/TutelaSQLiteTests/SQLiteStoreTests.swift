@@ -1,11 +1,202 @@
+import Foundation
+import GRDB
 import Testing
 
+@testable import Tutela
 @testable import TutelaSQLite
 
-@Suite("SQLite store")
+/// A vault on disk in a fresh temporary directory, removed afterwards.
+final class DiskVault {
+    let root: URL
+    let directory: URL
+    let store: SQLiteVaultStore
+    let vault: Vault
+
+    init(busyTimeout: TimeInterval = 5) async throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tutela-test-\(UUID().uuidString)")
+        directory = root.appendingPathComponent("vault")
+        store = try SQLiteVaultStore(directory: directory, create: true, busyTimeout: busyTimeout)
+        try await Vault.create(
+            store: store, authorityID: "office", authorityName: "Office",
+            passphrase: Self.pass("office"),
+            kdf: .interactive)
+        vault = Vault(store: store)
+        let office = try await vault.unlock("office", passphrase: Self.pass("office"))
+        try await office.enrol(
+            "price", name: "Mr Price", roles: [.tutor], passphrase: Self.pass("price"))
+        try await office.enrol(
+            "hale", name: "Mrs Hale", roles: [.recordKeeper], passphrase: Self.pass("hale"))
+        try await office.addLearner(
+            "sam", name: "Sam", tutor: "price", dateOfBirth: nil, programme: nil)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    static func pass(_ who: String) throws -> Passphrase {
+        try Passphrase("disk passphrase for \(who)")
+    }
+
+    func session(_ who: String) async throws -> Session {
+        try await vault.unlock(who, passphrase: Self.pass(who))
+    }
+
+    func form(_ marker: String) throws -> ProgressReview {
+        let json = """
+            {"learner": "sam", "date": "2026-11-20", "course": "Maths", "comments": "\(marker)",
+             "tutorComments": "\(marker) again", "targets": [{"target": "\(marker) target"}]}
+            """
+        return try ProgressReview.parse(Array(json.utf8), source: "form")
+    }
+
+    /// Every file under the vault directory (and under `extra`, those modified since `since`) that
+    /// contains `marker`.
+    func filesContaining(_ marker: String, alsoUnder extra: [URL] = [], since: Date = .distantPast)
+        -> [String]
+    {
+        let needle = Data(marker.utf8)
+        var hits: [String] = []
+        for base in [directory] + extra {
+            let keys: [URLResourceKey] = [.contentModificationDateKey, .isRegularFileKey]
+            guard
+                let walker = FileManager.default.enumerator(
+                    at: base, includingPropertiesForKeys: keys)
+            else {
+                continue
+            }
+            for case let url as URL in walker {
+                let values = try? url.resourceValues(forKeys: Set(keys))
+                guard values?.isRegularFile == true else { continue }
+                if base != directory, let modified = values?.contentModificationDate,
+                    modified < since
+                {
+                    continue
+                }
+                guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else {
+                    continue
+                }
+                if data.range(of: needle) != nil { hits.append(url.path) }
+            }
+        }
+        return hits
+    }
+}
+
+@Suite("The embedded SQLite store")
 struct SQLiteStoreTests {
-    @Test("the module links")
-    func links() {
-        #expect(Bool(true))
+    @Test(
+        "a sealed form's unique marker is in no file of the vault (database, WAL, shm) and no temp file"
+    )
+    func noPlaintextAtRest() async throws {
+        let started = Date().addingTimeInterval(-1)
+        let disk = try await DiskVault()
+        let marker = "MARKER-\(UUID().uuidString)"
+        let price = try await disk.session("price")
+        let label = try await price.seal(disk.form(marker), confidential: true)
+        let opened = try await price.open(label.record)
+        #expect(opened.form.comments == marker)
+        let files = try FileManager.default.contentsOfDirectory(atPath: disk.directory.path)
+        #expect(files.contains("vault.sqlite"))
+        #expect(files.contains("vault.sqlite-wal"))
+        let tmp = FileManager.default.temporaryDirectory
+        let hits = disk.filesContaining(
+            marker, alsoUnder: [tmp, URL(fileURLWithPath: "/var/tmp")], since: started)
+        #expect(hits.isEmpty, "plaintext found in \(hits)")
+        // The label is the readable part, as intended.
+        #expect(!disk.filesContaining("Confidential tutorial").isEmpty)
+    }
+
+    @Test("the vault directory and database are private to their owner")
+    func permissions() async throws {
+        let disk = try await DiskVault()
+        let attributes = try FileManager.default.attributesOfItem(atPath: disk.directory.path)
+        #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o077 } == 0)
+        let db = try FileManager.default.attributesOfItem(
+            atPath: disk.directory.appendingPathComponent("vault.sqlite").path)
+        #expect((db[.posixPermissions] as? Int).map { $0 & 0o077 } == 0)
+    }
+
+    @Test("creating over an existing vault is refused; opening a missing one is not found")
+    func createAndOpen() async throws {
+        let disk = try await DiskVault()
+        do {
+            _ = try SQLiteVaultStore(directory: disk.directory, create: true)
+            Issue.record("created over an existing vault")
+        } catch let error as TutelaError { #expect(error.kind == .exists) }
+        do {
+            _ = try SQLiteVaultStore(directory: disk.root.appendingPathComponent("nowhere"))
+            Issue.record("opened a missing vault")
+        } catch let error as TutelaError { #expect(error.kind == .notFound) }
+    }
+
+    @Test(
+        "when another process holds the write lock, open waits, then refuses with 75 and releases nothing"
+    )
+    func lockTimeout() async throws {
+        let disk = try await DiskVault(busyTimeout: 0.3)
+        let price = try await disk.session("price")
+        let label = try await price.seal(disk.form("locked"), confidential: true)
+        var config = Configuration()
+        config.allowsUnsafeTransactions = true  // this connection plays another process mid-write
+        let other = try DatabaseQueue(
+            path: disk.directory.appendingPathComponent("vault.sqlite").path, configuration: config)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN EXCLUSIVE") }
+        do {
+            let opened = try await price.open(label.record)
+            Issue.record("released \(opened.label.record) without an audit entry")
+        } catch let error as TutelaError {
+            #expect(error.kind == .tryAgain)
+            #expect(error.message.contains("nothing was released"))
+        }
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+        _ = try await price.open(label.record)
+    }
+
+    @Test("bytes changed in the database file's rows are detected (65)")
+    func tamperedRows() async throws {
+        let disk = try await DiskVault()
+        let price = try await disk.session("price")
+        let label = try await price.seal(disk.form("tamper"), confidential: true)
+        let db = try DatabaseQueue(path: disk.directory.appendingPathComponent("vault.sqlite").path)
+        let original = try await db.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT envelope FROM envelopes WHERE record = ?",
+                arguments: [label.record])
+        }
+        let envelope = try #require(original)
+        for offset in [5, envelope.count / 2, envelope.count - 70, envelope.count - 1] {
+            var flipped = envelope
+            flipped[offset] ^= 0x04
+            let changed = flipped
+            try await db.write { db in
+                try db.execute(
+                    sql: "UPDATE envelopes SET envelope = ? WHERE record = ?",
+                    arguments: [changed, label.record])
+            }
+            do {
+                _ = try await price.open(label.record)
+                Issue.record("byte \(offset) changed but the record opened")
+            } catch let error as TutelaError { #expect(error.kind == .data) }
+        }
+    }
+
+    @Test(
+        "a row inserted into the directory table behind Tutela's back grants nothing: the vault refuses"
+    )
+    func injectedDirectoryRow() async throws {
+        let disk = try await DiskVault()
+        let db = try DatabaseQueue(path: disk.directory.appendingPathComponent("vault.sqlite").path)
+        try await db.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO directory (seq, prev_hash, signer, body, signature, hash)
+                    SELECT seq + 1, hash, 'office', body, signature, hash FROM directory
+                    ORDER BY seq DESC LIMIT 1
+                    """)
+        }
+        do {
+            _ = try await disk.session("price")
+            Issue.record("the vault worked with a forged directory row")
+        } catch let error as TutelaError { #expect(error.kind == .data) }
     }
 }

@@ -1,0 +1,173 @@
+import Testing
+
+@testable import Tutela
+
+@Suite("The progress-review form")
+struct FormTests {
+    static let full = """
+        {
+          "learner": "L-1001",
+          "date": "2026-11-20",
+          "course": "Level 2 Diploma in Construction",
+          "school": "Hereford Academy",
+          "formTutor": "Mr Price",
+          "yearOfCourse": 1,
+          "attendance": { "lessons": 40, "absences": 3 },
+          "punctuality": "good",
+          "workingTowards": "Level 2 Merit",
+          "onTarget": true,
+          "comments": "progress to date, attitude, motivation",
+          "learnerComments": "…",
+          "tutorComments": "…",
+          "previousTargetsMet": false,
+          "previousTargetsNote": "why not",
+          "targets": [ { "target": "Hand in unit 3 portfolio", "byWhen": "2027-01-15" } ],
+          "agreedActions": [ "weekly check-in" ],
+          "nextTutorial": "2027-01-10",
+          "copiesTo": [ "learner", "ilr", "home-school", "parents-carers", "work-based-provider" ],
+          "signedByLearner": "2026-11-20",
+          "signedByTutor": "2026-11-20"
+        }
+        """
+
+    func parse(_ text: String) throws -> ProgressReview {
+        try ProgressReview.parse(Array(text.utf8), source: "form.json")
+    }
+
+    @Test("the whole pro forma of CLI.md parses, box by box")
+    func fullForm() throws {
+        let form = try parse(Self.full)
+        #expect(form.learner == "L-1001")
+        #expect(form.attendance == .init(lessons: 40, absences: 3))
+        #expect(form.punctuality == .good)
+        #expect(form.targets?.first?.byWhen == CalendarDate("2027-01-15"))
+        #expect(form.copiesTo?.count == 5)
+        #expect(form.onTarget == true && form.previousTargetsMet == false)
+    }
+
+    @Test("the same form in YAML parses to the same value")
+    func yaml() throws {
+        let yaml = """
+            learner: L-1001
+            date: "2026-11-20"
+            course: Level 2 Diploma in Construction
+            school: Hereford Academy
+            formTutor: Mr Price
+            yearOfCourse: 1
+            attendance: {lessons: 40, absences: 3}
+            punctuality: good
+            workingTowards: Level 2 Merit
+            onTarget: true
+            comments: progress to date, attitude, motivation
+            learnerComments: …
+            tutorComments: …
+            previousTargetsMet: false
+            previousTargetsNote: why not
+            targets:
+              - target: Hand in unit 3 portfolio
+                byWhen: "2027-01-15"
+            agreedActions: [weekly check-in]
+            nextTutorial: "2027-01-10"
+            copiesTo: [learner, ilr, home-school, parents-carers, work-based-provider]
+            signedByLearner: "2026-11-20"
+            signedByTutor: "2026-11-20"
+            """
+        #expect(try parse(yaml) == parse(Self.full))
+    }
+
+    static let refusals: [(String, String, String)] = [
+        ("unknown field", #""colour": "red""#, "unknown field 'colour'"),
+        ("misspelt field", #""punctualty": "good""#, "unknown field 'punctualty'"),
+        ("bad date", #""nextTutorial": "2027-02-30""#, "field 'nextTutorial'"),
+        ("date in the wrong format", #""signedByTutor": "20/11/2026""#, "field 'signedByTutor'"),
+        ("punctuality not on the form", #""punctuality": "late""#, "field 'punctuality'"),
+        (
+            "absences over lessons", #""attendance": {"lessons": 4, "absences": 5}"#,
+            "field 'attendance.absences'"
+        ),
+        (
+            "negative lessons", #""attendance": {"lessons": -1, "absences": 0}"#,
+            "field 'attendance.lessons'"
+        ),
+        (
+            "unknown nested field", #""attendance": {"lessons": 4, "absences": 1, "late": 2}"#,
+            "'attendance.late'"
+        ),
+        ("text for a number", #""yearOfCourse": "one""#, "field 'yearOfCourse'"),
+        ("number for yes/no", #""onTarget": 1"#, "field 'onTarget'"),
+        ("unknown copy recipient", #""copiesTo": ["newspaper"]"#, "field 'copiesTo[0]'"),
+        ("copy recipient twice", #""copiesTo": ["ilr", "ilr"]"#, "field 'copiesTo'"),
+        ("next tutorial before this one", #""nextTutorial": "2026-01-01""#, "field 'nextTutorial'"),
+        (
+            "target without text", #""targets": [{"byWhen": "2027-01-01"}]"#,
+            "field 'targets[0].target'"
+        ),
+        ("control character", #""comments": "a\u0007b""#, "field 'comments'"),
+    ]
+
+    @Test("a bad field is refused with a message naming it", arguments: refusals)
+    func refused(name: String, field: String, expected: String) throws {
+        let text = """
+            {"learner": "L-1", "date": "2026-11-20", "course": "Maths", \(field)}
+            """
+        do {
+            _ = try parse(text)
+            Issue.record("\(name): accepted")
+        } catch let error as TutelaError {
+            #expect(error.kind == .data)
+            #expect(error.message.contains(expected), "\(name): \(error.message)")
+        }
+    }
+
+    @Test("required fields are required")
+    func required() throws {
+        for (text, field) in [
+            (#"{"date": "2026-11-20", "course": "Maths"}"#, "learner"),
+            (#"{"learner": "L-1", "course": "Maths"}"#, "date"),
+            (#"{"learner": "L-1", "date": "2026-11-20"}"#, "course"),
+            (#"{"learner": "L-1", "date": "2026-11-20", "course": "  "}"#, "course"),
+        ] {
+            #expect(throws: TutelaError.self) { try parse(text) }
+            do { _ = try parse(text) } catch let e as TutelaError {
+                #expect(e.message.contains("field '\(field)'"), "\(e.message)")
+            }
+        }
+    }
+
+    @Test("malformed documents are refused: bad JSON, duplicate keys, aliases, deep nesting, size")
+    func malformed() throws {
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        let cases = [
+            #"{"learner": "L-1", "learner": "L-2", "date": "2026-11-20", "course": "x"}"#,
+            #"{"learner": "L-1", "date": "2026-11-20", "course": "x",}"#,
+            "{\"learner\": \"L-1\"",
+            deep,
+            "a: &x [1, 2]\nb: *x\n",
+            "learner: L-1\nlearner: L-2\n",
+            "{\"learner\": \"\\ud800\"}",
+        ]
+        for text in cases {
+            #expect(throws: TutelaError.self, "\(text.prefix(30))") { try parse(text) }
+        }
+        let huge = "{\"comments\": \"" + String(repeating: "x", count: 2 << 20) + "\"}"
+        #expect(throws: TutelaError.self) { try parse(huge) }
+        #expect(throws: TutelaError.self) {
+            try ProgressReview.parse([0x7B, 0xFF, 0xFE, 0x7D], source: "bad utf8")
+        }
+    }
+
+    @Test("calendar dates: leap years, round trips through day counts")
+    func dates() {
+        #expect(CalendarDate("2028-02-29") != nil)
+        #expect(CalendarDate("2027-02-29") == nil)
+        #expect(CalendarDate("2026-13-01") == nil)
+        #expect(CalendarDate("2026-1-01") == nil)
+        #expect(CalendarDate("+026-01-01") == nil)
+        for text in ["1970-01-01", "2000-02-29", "2026-11-20", "1969-12-31", "2199-12-31"] {
+            let d = CalendarDate(text)
+            #expect(d.map { CalendarDate(daysSinceEpoch: $0.daysSinceEpoch) } == d)
+            #expect(d?.description == text)
+        }
+        #expect(CalendarDate("1970-01-02")?.daysSinceEpoch == 1)
+    }
+}
