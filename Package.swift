@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tutela", targets: ["TutelaCLI"]),
+        .executable(name: "tutela-bench", targets: ["TutelaBench"]),
         .library(name: "Tutela", targets: ["Tutela"]),
     ],
     dependencies: [
@@ -46,6 +47,11 @@ let package = Package(
                 "Tutela", "TutelaSQLite", "TutelaCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "TutelaBench",
+            dependencies: ["Tutela", "TutelaSQLite", "TutelaCrypto"],
             swiftSettings: strictSwift
         ),
         .testTarget(

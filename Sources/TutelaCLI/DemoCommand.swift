@@ -97,8 +97,16 @@ struct DemoCommand: AsyncParsableCommand {
         let samCopy = try await sam.open(label.record)
         say("  Sam reads the tutorial of \(samCopy.form.date) about \(samCopy.form.course).")
 
-        let entries = try await store.links(.audit).count
-        step("Every step is on the audit log: \(entries) signed, hash-chained entries, no contents")
+        step("Every step is on the audit log: signed by whoever acted, hash-chained, no contents")
+        let log = try await hale.auditLog(record: label.record)
+        for item in log {
+            let e = item.entry
+            say(
+                "  #\(item.sequence) \(Timestamp.iso(e.time)) \(e.actor) \(e.action.rawValue) \(e.outcome.rawValue)"
+            )
+        }
+        let report = try await vault.verifyAudit(checkpoint: nil)
+        say("  audit verify: \(report.entries) entries, every hash and signature checks out.")
         say(
             removeAfter
                 ? "The throwaway vault is removed now." : "The vault stays at \(vaultURL.path).")

@@ -14,7 +14,20 @@ struct VaultOptions: ParsableArguments {
     }
 
     func open() throws -> Vault {
-        Vault(store: try SQLiteVaultStore(directory: url))
+        Vault(store: try store(create: false), pins: Self.pins)
+    }
+
+    /// The SQLite store; `$TUTELA_BUSY_TIMEOUT` (seconds, default 5) bounds the wait for a writer.
+    func store(create: Bool) throws -> SQLiteVaultStore {
+        let environment = ProcessInfo.processInfo.environment
+        let timeout = environment["TUTELA_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
+        return try SQLiteVaultStore(
+            directory: url, create: create, busyTimeout: max(0, min(timeout, 600)))
+    }
+
+    /// This machine's record of each vault's last audit head, kept outside the vault.
+    static var pins: FileHeadPinStore {
+        FileHeadPinStore.standard(environment: ProcessInfo.processInfo.environment)
     }
 }
 

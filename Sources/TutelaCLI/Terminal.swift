@@ -55,7 +55,7 @@ enum Terminal {
         }
         var buffer = [CChar](repeating: 0, count: 1024)
         defer {
-            buffer.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            _ = buffer.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
         }
         guard fgets(&buffer, Int32(buffer.count), tty) != nil else {
             throw TutelaError(.usage, "no passphrase was entered")

@@ -15,7 +15,7 @@ struct TutelaCommand: AsyncParsableCommand {
         version: TutelaVersion.string,
         subcommands: [
             InitCommand.self, PrincipalCommand.self, LearnerCommand.self, TutorialCommand.self,
-            RecordsCommand.self, ImportCommand.self, DemoCommand.self,
+            RecordsCommand.self, ImportCommand.self, AuditCommand.self, DemoCommand.self,
         ]
     )
 }

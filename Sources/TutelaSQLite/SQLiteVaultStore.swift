@@ -65,7 +65,17 @@ public final class SQLiteVaultStore: VaultStore {
             let previous = umask(0o077)
             defer { umask(previous) }
             pool = try DatabasePool(path: file.path, configuration: config)
-            try Self.migrator.migrate(pool)
+            // GRDB sets `synchronous = NORMAL` on the writer when it enables WAL, after
+            // prepareDatabase ran; an audit entry must be on disk at commit, so put FULL back.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            // Migrating takes the write lock; a vault already up to date is only read, so reading
+            // commands keep working while another process writes.
+            let migrator = Self.migrator
+            if try !pool.read({ try migrator.hasCompletedMigrations($0) }) {
+                try migrator.migrate(pool)
+            }
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "open the vault")
         }
@@ -137,6 +147,13 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// The writer connection's `synchronous` setting (2 = FULL), for tests of durability.
+    func writerSynchronous() throws -> Int {
+        try pool.writeWithoutTransaction { db in
+            try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+        }
+    }
+
     public func meta() async throws -> VaultMeta {
         let meta = try await read("read the vault") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM vault").map { row in
@@ -153,9 +170,12 @@ public final class SQLiteVaultStore: VaultStore {
         return meta
     }
 
-    public func links(_ chain: ChainName) async throws -> [ChainLink] {
+    public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
         try await read("read the \(chain.rawValue) log") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM \(chain.rawValue) ORDER BY seq").map(Self.link)
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM \(chain.rawValue) WHERE seq >= ? ORDER BY seq LIMIT ?",
+                arguments: [from, Int64(clamping: limit)]
+            ).map(Self.link)
         }
     }
 

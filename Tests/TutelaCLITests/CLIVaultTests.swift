@@ -42,15 +42,18 @@ final class CLIVault {
     /// Runs `tutela` on this vault, as `who` when given.
     func run(
         _ arguments: [String], as who: String? = nil, passphrase: String? = nil,
-        newPassphrase: String? = nil
+        newPassphrase: String? = nil, environment extra: [String: String] = [:]
     ) throws -> CLIResult {
-        var env = ["TUTELA_VAULT": vault]
+        var env = [
+            "TUTELA_VAULT": vault, "TUTELA_STATE_DIR": root.appendingPathComponent("state").path,
+        ]
         var args = arguments
         if let who {
             args += ["--as", who]
             env["TUTELA_PASSPHRASE"] = passphrase ?? Self.passphrase(who)
         }
         if let newPassphrase { env["TUTELA_NEW_PASSPHRASE"] = Self.passphrase(newPassphrase) }
+        env.merge(extra) { $1 }
         return try CLI.run(args, environment: env, in: root)
     }
 

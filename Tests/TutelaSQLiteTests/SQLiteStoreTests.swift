@@ -152,6 +152,20 @@ struct SQLiteStoreTests {
         _ = try await price.open(label.record)
     }
 
+    @Test("commits are fully synchronous, and a busy writer does not stop the vault opening")
+    func durabilityAndOpening() async throws {
+        let disk = try await DiskVault(busyTimeout: 0.3)
+        #expect(try disk.store.writerSynchronous() == 2)
+        var config = Configuration()
+        config.allowsUnsafeTransactions = true
+        let other = try DatabaseQueue(
+            path: disk.directory.appendingPathComponent("vault.sqlite").path, configuration: config)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN EXCLUSIVE") }
+        defer { try? other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") } }
+        let reopened = try SQLiteVaultStore(directory: disk.directory, busyTimeout: 0.3)
+        #expect(try await reopened.meta().authorityID == "office")
+    }
+
     @Test("bytes changed in the database file's rows are detected (65)")
     func tamperedRows() async throws {
         let disk = try await DiskVault()

@@ -8,6 +8,9 @@ public struct AuditEntry: Sendable, Equatable {
         case learnerLeave = "learner-leave"
         case seal
         case open
+        case checkpoint = "audit-checkpoint"
+        case auditRead = "audit-read"
+        case acceptRestore = "accept-restore"
     }
 
     public enum Outcome: String, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
-public import TutelaCrypto
+import Foundation
+import TutelaCrypto
 
 /// The two append-only, signed, hash-chained logs of a vault.
 public enum ChainName: String, Sendable, CaseIterable {
@@ -74,11 +75,26 @@ enum SignedChain {
             signature: signature, hash: try linkHash(signed: signed, signature: signature))
     }
 
-    /// Checks one link against its predecessor and the signer's key.
+    /// The checks of one link that need no other link: is its signature by `signerKey`, and is its
+    /// stored hash right. Pure, so many links can be checked at once.
+    static func checkContent(
+        _ link: ChainLink, in chain: ChainName, signerKey: SigningPublicKey?
+    ) -> (signature: Bool, hash: Bool) {
+        guard link.body.count <= maximumBodyByteCount else { return (false, false) }
+        let signed = signedBytes(
+            chain: chain, sequence: link.sequence, previousHash: link.previousHash,
+            signer: link.signer, body: link.body)
+        let signatureOK =
+            signerKey.map { (try? $0.verify(link.signature, for: signed)) != nil } ?? false
+        let hash = try? BLAKE2b.hash(parts: [signed, link.signature])
+        return (signatureOK, hash == link.hash)
+    }
+
+    /// Checks one link against its predecessor, given the result of ``checkContent(_:in:signerKey:)``.
     /// - Throws: a data error naming the link when anything does not match.
     static func verify(
-        _ link: ChainLink, in chain: ChainName, after previous: ChainLink?,
-        signerKey: SigningPublicKey?
+        _ link: ChainLink, in chain: ChainName, after previous: ChainLink?, hasSigner: Bool,
+        content: (signature: Bool, hash: Bool)
     ) throws(TutelaError) {
         let name = "\(chain.rawValue) entry \(link.sequence)"
         let expectedSequence = (previous?.sequence ?? -1) + 1
@@ -93,17 +109,50 @@ enum SignedChain {
         guard link.body.count <= maximumBodyByteCount else {
             throw .tampered("\(name) is larger than any entry Tutela writes")
         }
-        let signed = signedBytes(
-            chain: chain, sequence: link.sequence, previousHash: link.previousHash,
-            signer: link.signer, body: link.body)
-        guard let signerKey else {
+        guard hasSigner else {
             throw .tampered("\(name) is signed by '\(link.signer)', who may not sign it")
         }
-        do { try signerKey.verify(link.signature, for: signed) } catch {
+        guard content.signature else {
             throw .tampered("\(name) has a signature that does not verify")
         }
-        guard try linkHash(signed: signed, signature: link.signature) == link.hash else {
+        guard content.hash else {
             throw .tampered("\(name) has a stored hash that does not match its contents")
+        }
+    }
+
+    /// Checks one link completely (content and order).
+    static func verify(
+        _ link: ChainLink, in chain: ChainName, after previous: ChainLink?,
+        signerKey: SigningPublicKey?
+    ) throws(TutelaError) {
+        try verify(
+            link, in: chain, after: previous, hasSigner: signerKey != nil,
+            content: checkContent(link, in: chain, signerKey: signerKey))
+    }
+
+    /// ``checkContent(_:in:signerKey:)`` for many links, spread over the machine's cores.
+    static func checkContents(
+        _ links: [ChainLink], in chain: ChainName,
+        keys: @escaping @Sendable (String) -> SigningPublicKey?
+    ) async -> [(signature: Bool, hash: Bool)] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, links.count / 64))
+        if workers == 1 {
+            return links.map { checkContent($0, in: chain, signerKey: keys($0.signer)) }
+        }
+        let chunk = (links.count + workers - 1) / workers
+        return await withTaskGroup(of: (Int, [(signature: Bool, hash: Bool)]).self) { group in
+            for start in stride(from: 0, to: links.count, by: chunk) {
+                let slice = Array(links[start..<min(links.count, start + chunk)])
+                group.addTask {
+                    (start, slice.map { checkContent($0, in: chain, signerKey: keys($0.signer)) })
+                }
+            }
+            var results = [(signature: Bool, hash: Bool)](
+                repeating: (false, false), count: links.count)
+            for await (start, part) in group {
+                for (i, r) in part.enumerated() { results[start + i] = r }
+            }
+            return results
         }
     }
 }

@@ -1,4 +1,4 @@
-public import TutelaCrypto
+import TutelaCrypto
 
 /// The roles a person can hold.
 public enum Role: String, CaseIterable, Sendable, Codable, Comparable {

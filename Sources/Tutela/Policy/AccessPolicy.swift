@@ -6,6 +6,13 @@ public enum RecordAction: String, Sendable, CaseIterable {
     case viewLabel = "view-label"
 }
 
+/// How much of the audit log someone may read.
+public enum AuditScope: Sendable, Equatable {
+    case all
+    case ownRecords
+    case none
+}
+
 /// The outcome of a policy decision, with the rule that decided it.
 public struct Decision: Sendable, Equatable {
     public let allowed: Bool
@@ -47,6 +54,35 @@ public struct AccessPolicy: Sendable {
     func decideSeal(actor: Principal) -> Decision {
         actor.has(.tutor)
             ? .allow("tutors write tutorials") : .deny("only tutors write tutorials")
+    }
+
+    /// How much of the audit log `actor` may read: all of it, only entries about records they
+    /// wrote, or none.
+    func auditReadScope(actor: Principal) -> (scope: AuditScope, rule: String) {
+        if actor.has(.recordKeeper) || actor.has(.safeguardingOfficer) {
+            return (.all, "record keepers and safeguarding officers read the whole audit log")
+        }
+        if actor.has(.tutor) {
+            return (.ownRecords, "tutors read the audit entries of records they wrote")
+        }
+        return (.none, "only record keepers, safeguarding officers and tutors read the audit log")
+    }
+
+    /// Whether `actor` may sign an audit checkpoint.
+    func decideCheckpoint(actor: Principal) -> Decision {
+        if actor.isAuthority || actor.has(.admin) || actor.has(.recordKeeper)
+            || actor.has(.safeguardingOfficer) || actor.has(.headOfCentre)
+        {
+            return .allow("administrators, record keepers, officers and heads sign checkpoints")
+        }
+        return .deny("only administrators, record keepers, officers and heads sign checkpoints")
+    }
+
+    /// Whether `actor` may accept a restored vault whose log went backwards.
+    func decideAcceptRestore(actor: Principal) -> Decision {
+        actor.isAuthority || actor.has(.admin)
+            ? .allow("the authority and administrators accept a deliberate restore")
+            : .deny("only the authority or an administrator may accept a restore")
     }
 
     /// Whether `actor` may do `action` to the record labelled `label`.

@@ -1,4 +1,4 @@
-public import TutelaCrypto
+import TutelaCrypto
 
 /// A sealed record, format v1: label, nonce, ciphertext and the author's signature.
 ///

@@ -30,7 +30,17 @@ public actor MemoryVaultStore: VaultStore {
         return meta
     }
 
-    public func links(_ chain: ChainName) -> [ChainLink] { state.chains[chain] ?? [] }
+    public func links(_ chain: ChainName, from: Int64, limit: Int) -> [ChainLink] {
+        let all = state.chains[chain] ?? []
+        let start = Int(clamping: max(0, from))
+        guard start < all.count else { return [] }
+        return Array(all[start..<min(all.count, start + min(limit, all.count))])
+    }
+
+    /// Replaces a chain wholesale, as someone editing the database would.
+    public func tamper(chain: ChainName, _ change: @Sendable ([ChainLink]) -> [ChainLink]) {
+        state.chains[chain] = change(state.chains[chain] ?? [])
+    }
 
     public func sealedIdentity(_ principal: String) -> SealedIdentity? {
         state.identities[principal]

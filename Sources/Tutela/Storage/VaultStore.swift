@@ -58,8 +58,8 @@ public struct StoredLabel: Sendable, Equatable {
 public protocol VaultStore: Sendable {
     /// The vault's metadata; `.notFound` if there is no vault.
     func meta() async throws -> VaultMeta
-    /// Every link of `chain`, in order.
-    func links(_ chain: ChainName) async throws -> [ChainLink]
+    /// Up to `limit` links of `chain` from sequence number `from`, in order.
+    func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink]
     func sealedIdentity(_ principal: String) async throws -> SealedIdentity?
     func record(_ id: String) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
@@ -78,4 +78,16 @@ public protocol VaultTransaction {
     func append(_ link: ChainLink, to chain: ChainName) throws
     func insert(_ identity: SealedIdentity) throws
     func insert(_ record: StoredRecord, learner: String) throws
+}
+
+extension VaultStore {
+    /// Every link of `chain`, in order.
+    public func links(_ chain: ChainName) async throws -> [ChainLink] {
+        try await links(chain, from: 0, limit: Int.max)
+    }
+
+    /// The link at `sequence`, if the chain is that long.
+    public func link(_ chain: ChainName, at sequence: Int64) async throws -> ChainLink? {
+        try await links(chain, from: sequence, limit: 1).first
+    }
 }

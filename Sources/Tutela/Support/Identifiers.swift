@@ -1,4 +1,4 @@
-public import TutelaCrypto
+import TutelaCrypto
 
 /// Checks the identifiers people type: principal, learner and record ids.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-public import TutelaCrypto
+import TutelaCrypto
 
 /// One person's unlocked session: their keys, and the directory as verified when it began (and as
 /// extended by this session's own statements since).
@@ -292,16 +292,26 @@ public final class Session: Sendable {
     }
 
     /// Runs a transaction; any failure to write becomes "try again" — never a partial write.
-    private func write<T: Sendable>(
+    func write<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws -> T {
+        let (result, head): (T, ChainLink?)
         do {
-            return try await store.transaction(body)
+            (result, head) = try await store.transaction { tx in
+                (try body(tx), try tx.lastLink(.audit))
+            }
         } catch let error as TutelaError {
             throw error
         } catch {
             throw TutelaError.tryAgain("the vault could not record this; nothing was changed")
         }
+        if let head {
+            try vault.pins?.save(
+                HeadPin(entries: head.sequence + 1, head: Hex.encode(head.hash)),
+                vaultID: meta.vaultID,
+                replacing: false)
+        }
+        return result
     }
 
     static func encode(_ form: ProgressReview) throws(TutelaError) -> SecretBytes {

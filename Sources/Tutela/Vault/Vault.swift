@@ -10,11 +10,17 @@ public struct Vault: Sendable {
     public let store: any VaultStore
     public let clock: Clock
     public let policy: AccessPolicy
+    /// Where this machine remembers each vault's last audit head (nil: no rollback check).
+    public let pins: (any HeadPinStore)?
 
-    public init(store: any VaultStore, clock: Clock = .system, policy: AccessPolicy = .builtIn) {
+    public init(
+        store: any VaultStore, clock: Clock = .system, policy: AccessPolicy = .builtIn,
+        pins: (any HeadPinStore)? = nil
+    ) {
         self.store = store
         self.clock = clock
         self.policy = policy
+        self.pins = pins
     }
 
     /// Creates a new vault with its authority identity.
@@ -23,7 +29,8 @@ public struct Vault: Sendable {
     @discardableResult
     public static func create(
         store: any VaultStore, authorityID: String, authorityName: String,
-        passphrase: Passphrase, kdf: PasswordKDF.Profile, clock: Clock = .system
+        passphrase: Passphrase, kdf: PasswordKDF.Profile, clock: Clock = .system,
+        pins: (any HeadPinStore)? = nil
     ) async throws -> PublicIdentity {
         try Identifier.validate(authorityID, as: "authority")
         try validateName(authorityName)
@@ -77,9 +84,12 @@ public struct Vault: Sendable {
     /// Unlocks `principalID`'s keys: one Argon2id derivation, once per command.
     /// - Throws: `.notFound` for someone not enrolled, `.permissionDenied` for a wrong passphrase,
     ///   `.data` if their stored keys do not match their enrolment.
-    public func unlock(_ principalID: String, passphrase: Passphrase) async throws -> Session {
+    public func unlock(
+        _ principalID: String, passphrase: Passphrase, acceptingRestore: Bool = false
+    ) async throws -> Session {
         try Identifier.validate(principalID, as: "principal")
         let (meta, directory) = try await verifiedDirectory()
+        if !acceptingRestore { try await checkPin(meta) }
         guard let principal = directory.principals[principalID] else {
             throw TutelaError.notFound(
                 "no one is enrolled as '\(principalID)'",
@@ -97,6 +107,30 @@ public struct Vault: Sendable {
         let identity = try sealed.unlock(with: passphrase)
         return Session(
             vault: self, meta: meta, directory: directory, principal: principal, identity: identity)
+    }
+
+    /// Refuses a vault whose audit log does not extend the head this machine saw last.
+    func checkPin(_ meta: VaultMeta) async throws {
+        guard let pins, let pin = try pins.load(vaultID: meta.vaultID) else { return }
+        guard pin.entries >= 1, let link = try await store.link(.audit, at: pin.entries - 1),
+            Hex.encode(link.hash) == pin.head
+        else {
+            throw TutelaError(
+                .data,
+                "this vault's audit log does not contain the \(pin.entries) entries this machine saw "
+                    + "last: it was restored from an older copy, or its log was cut or edited",
+                hint: AuditLog.restoreHint)
+        }
+    }
+
+    /// Verifies the whole audit log (no passphrase needed: it uses only public keys).
+    /// - Parameter checkpoint: a checkpoint whose prefix the log must still hold.
+    /// - Throws: a data error (65) naming the first bad entry.
+    public func verifyAudit(checkpoint: Checkpoint?) async throws -> AuditReport {
+        let (meta, directory) = try await verifiedDirectory()
+        let pin = try pins?.load(vaultID: meta.vaultID)
+        return try await AuditLog.verify(
+            store: store, directory: directory, checkpoint: checkpoint, pin: pin)
     }
 
     static func validateName(_ name: String) throws(TutelaError) {

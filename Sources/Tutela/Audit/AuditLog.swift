@@ -1,0 +1,97 @@
+/// What `audit verify` found.
+public struct AuditReport: Sendable, Equatable {
+    /// Entries in the log, all verified.
+    public let entries: Int64
+    /// Time of the first and last entries (seconds since 1970 UTC).
+    public let firstTime: Int64?
+    public let lastTime: Int64?
+    /// Hash of the last entry.
+    public let head: [UInt8]?
+    /// The checkpoint checked against, if one was given (it matched, or verification would have thrown).
+    public let checkpoint: Checkpoint?
+    /// The entry count this machine had last seen, if it had seen this vault.
+    public let pinnedEntries: Int64?
+}
+
+/// One audit entry with its position, for reading.
+public struct AuditRecord: Sendable, Equatable {
+    public let sequence: Int64
+    public let entry: AuditEntry
+}
+
+enum AuditLog {
+    static let pageSize = 4096
+
+    /// Replays the whole audit log: order, links, hashes, every signature against the signer's
+    /// enrolled key, and that each entry's actor is its signer. With a checkpoint, also proves the log
+    /// still holds the checkpoint's prefix; with a pin, that it extends what this machine saw last.
+    /// - Parameter visit: called with each verified entry, in order.
+    /// - Throws: a data error naming the first bad entry.
+    static func verify(
+        store: any VaultStore, directory: Directory, checkpoint: Checkpoint?, pin: HeadPin?,
+        visit: (AuditRecord) throws -> Void = { _ in }
+    ) async throws -> AuditReport {
+        if let checkpoint { try checkpoint.verify(directory: directory) }
+        var previous: ChainLink?
+        var count: Int64 = 0
+        var firstTime: Int64?
+        var lastTime: Int64?
+        let principals = directory.principals
+        while true {
+            let page = try await store.links(.audit, from: count, limit: pageSize)
+            // Signatures and hashes in parallel; order, links and contents in sequence, so the first
+            // bad entry is the one reported.
+            let contents = await SignedChain.checkContents(page, in: .audit) {
+                principals[$0]?.identity.signingKey
+            }
+            for (link, content) in zip(page, contents) {
+                try SignedChain.verify(
+                    link, in: .audit, after: previous, hasSigner: principals[link.signer] != nil,
+                    content: content)
+                let entry = try AuditEntry.parse(link.body, context: "audit entry \(link.sequence)")
+                guard entry.actor == link.signer else {
+                    throw TutelaError.tampered(
+                        "audit entry \(link.sequence) names an actor who did not sign it")
+                }
+                if let checkpoint, link.sequence == checkpoint.entries - 1,
+                    link.hash != checkpoint.head
+                {
+                    throw TutelaError.tampered(
+                        "audit entry \(link.sequence) is not the one the checkpoint signed by "
+                            + "\(checkpoint.signer) at \(Timestamp.iso(checkpoint.time)) recorded")
+                }
+                if let pin, link.sequence == pin.entries - 1, Hex.encode(link.hash) != pin.head {
+                    throw TutelaError.tampered(
+                        "audit entry \(link.sequence) is not the one this machine saw last")
+                }
+                try visit(AuditRecord(sequence: link.sequence, entry: entry))
+                firstTime = firstTime ?? entry.time
+                lastTime = entry.time
+                previous = link
+                count += 1
+            }
+            if page.count < pageSize { break }
+        }
+        guard count > 0 else { throw TutelaError.tampered("the audit log is empty") }
+        if let checkpoint, count < checkpoint.entries {
+            throw TutelaError.tampered(
+                "the audit log has \(count) entries, fewer than the \(checkpoint.entries) recorded by the "
+                    + "checkpoint of \(Timestamp.iso(checkpoint.time)): entries from \(count) on were deleted, "
+                    + "or the vault was restored from an older copy")
+        }
+        if let pin, count < pin.entries {
+            throw TutelaError(
+                .data,
+                "the audit log has \(count) entries but this machine last saw \(pin.entries): the vault "
+                    + "was restored from an older copy or its log was cut",
+                hint: restoreHint)
+        }
+        return AuditReport(
+            entries: count, firstTime: firstTime, lastTime: lastTime, head: previous?.hash,
+            checkpoint: checkpoint, pinnedEntries: pin?.entries)
+    }
+
+    static let restoreHint =
+        "if the restore was deliberate, an administrator accepts it with "
+        + "'tutela audit accept-restore --as ID'; otherwise keep the vault as evidence"
+}

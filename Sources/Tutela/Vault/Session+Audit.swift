@@ -1,0 +1,111 @@
+extension Session {
+    /// Signs a checkpoint of the audit log as it is now, and records that it was taken.
+    public func checkpoint() async throws -> Checkpoint {
+        let decision = policy.decideCheckpoint(actor: principal)
+        guard decision.allowed else {
+            try await audit(.checkpoint, subject: nil, outcome: .denied, reason: decision.rule)
+            throw TutelaError.denied("'\(principal.id)' may not sign checkpoints: \(decision.rule)")
+        }
+        // The checkpoint covers the log including its own entry.
+        try await audit(.checkpoint, subject: nil, outcome: .allowed, reason: decision.rule)
+        let report = try await vault.verifyAudit(checkpoint: nil)
+        guard let head = report.head else { throw TutelaError.internal("the audit log is empty") }
+        return try Checkpoint.make(
+            vaultID: meta.vaultID, entries: report.entries, head: head, time: vault.clock.now(),
+            signer: identity)
+    }
+
+    /// The verified audit log, as much of it as policy lets this person read.
+    /// - Parameter record: only entries about this record.
+    public func auditLog(record: String?) async throws -> [AuditRecord] {
+        let (scope, rule) = policy.auditReadScope(actor: principal)
+        guard scope != .none else {
+            try await audit(.auditRead, subject: record, outcome: .denied, reason: rule)
+            throw TutelaError.denied("'\(principal.id)' may not read the audit log: \(rule)")
+        }
+        var own: Set<String>?
+        if scope == .ownRecords {
+            own = Set(
+                try await store.labels(learner: nil).compactMap { row in
+                    let label = try Label.parse(row.labelBytes)
+                    return label.author == principal.id ? label.record : nil
+                })
+            if let record, own?.contains(record) != true {
+                try await audit(.auditRead, subject: record, outcome: .denied, reason: rule)
+                throw TutelaError.denied(
+                    "'\(principal.id)' may not read the audit log of \(record): \(rule)")
+            }
+        }
+        try await audit(.auditRead, subject: record, outcome: .allowed, reason: rule)
+        var result: [AuditRecord] = []
+        let pin = try vault.pins?.load(vaultID: meta.vaultID)
+        _ = try await AuditLog.verify(
+            store: store, directory: directory, checkpoint: nil, pin: pin
+        ) { item in
+            guard let subject = item.entry.subject else {
+                if record == nil, own == nil { result.append(item) }
+                return
+            }
+            if let record, subject != record { return }
+            if let own, !own.contains(subject) { return }
+            result.append(item)
+        }
+        return result
+    }
+
+    /// Accepts, on purpose, a vault restored from an older copy: records the old and new heads in the
+    /// audit log and moves this machine's pin to the log as it now is.
+    public func acceptRestore() async throws -> AuditReport {
+        let decision = policy.decideAcceptRestore(actor: principal)
+        guard decision.allowed else {
+            throw TutelaError.denied("'\(principal.id)' may not accept a restore: \(decision.rule)")
+        }
+        let previous = try vault.pins?.load(vaultID: meta.vaultID)
+        // The log itself must still verify; only its relation to this machine's pin is forgiven.
+        let before = try await AuditLog.verify(
+            store: store, directory: directory, checkpoint: nil, pin: nil)
+        let reason =
+            "restore accepted: this machine had seen \(previous.map { "\($0.entries)" } ?? "no") entries, "
+            + "the vault has \(before.entries)"
+        let entry = AuditEntry(
+            action: .acceptRestore, actor: principal.id, subject: meta.vaultID, outcome: .allowed,
+            reason: reason, time: vault.clock.now(), policyVersion: policy.version)
+        let identity = self.identity
+        let head = try await store.transaction { tx in
+            try Session.appendAudit(entry, tx: tx, signer: identity)
+            return try tx.lastLink(.audit)
+        }
+        if let head {
+            try vault.pins?.save(
+                HeadPin(entries: head.sequence + 1, head: Hex.encode(head.hash)),
+                vaultID: meta.vaultID,
+                replacing: true)
+        }
+        return try await vault.verifyAudit(checkpoint: nil)
+    }
+}
+
+extension Session {
+    /// Appends `count` synthetic audit entries, `batch` per transaction, signed by this session.
+    /// For benchmarks only: it exercises the real append path without a record behind each entry.
+    package func appendSyntheticAuditEntries(count: Int, batch: Int = 10_000) async throws {
+        var remaining = count
+        let identity = self.identity
+        let actor = principal.id
+        let version = policy.version
+        let now = vault.clock.now()
+        while remaining > 0 {
+            let n = min(batch, remaining)
+            try await write { tx in
+                for i in 0..<n {
+                    let entry = AuditEntry(
+                        action: .open, actor: actor, subject: "R-BENC-H000-\(i % 10_000)",
+                        outcome: .denied,
+                        reason: "benchmark entry", time: now, policyVersion: version)
+                    try Session.appendAudit(entry, tx: tx, signer: identity)
+                }
+            }
+            remaining -= n
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import Tutela
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Read, checkpoint and verify the tamper-evident audit log.",
+        subcommands: [Log.self, Checkpoint.self, Verify.self, AcceptRestore.self])
+
+    struct EntryJSON: Encodable {
+        let sequence: Int64
+        let time: String
+        let actor: String
+        let action: String
+        let subject: String?
+        let outcome: String
+        let reason: String?
+        let policyVersion: String
+
+        init(_ record: AuditRecord) {
+            sequence = record.sequence
+            time = Timestamp.iso(record.entry.time)
+            actor = record.entry.actor
+            action = record.entry.action.rawValue
+            subject = record.entry.subject
+            outcome = record.entry.outcome.rawValue
+            reason = record.entry.reason
+            policyVersion = record.entry.policyVersion
+        }
+    }
+
+    struct Log: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Who did what, when and why (verified before it is shown).")
+
+        @Option(help: "Only entries about this record.") var record: String?
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            if let record { try Identifier.validate(record, as: "record") }
+            let session = try await actor.unlock(try vault.open())
+            let entries = try await session.auditLog(record: record)
+            if output.json {
+                try Terminal.json(["entries": entries.map(EntryJSON.init)])
+            } else {
+                Terminal.out(
+                    Table.render(
+                        header: [
+                            "#", "TIME (UTC)", "ACTOR", "ACTION", "SUBJECT", "OUTCOME", "WHY",
+                        ],
+                        rows: entries.map {
+                            [
+                                "\($0.sequence)", Timestamp.iso($0.entry.time), $0.entry.actor,
+                                $0.entry.action.rawValue, $0.entry.subject ?? "-",
+                                $0.entry.outcome.rawValue,
+                                $0.entry.reason ?? "",
+                            ]
+                        }))
+            }
+        }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a signed checkpoint of the log, to keep outside the vault.")
+
+        @Option(help: "The file to write (refused if it exists).") var out: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            guard !FileManager.default.fileExists(atPath: out) else {
+                throw TutelaError(.exists, "\(out) exists already", hint: "choose a new file name")
+            }
+            let session = try await actor.unlock(try vault.open())
+            let checkpoint = try await session.checkpoint()
+            guard FileManager.default.createFile(atPath: out, contents: Data(checkpoint.text.utf8))
+            else {
+                throw TutelaError(.exists, "cannot write \(out)")
+            }
+            if output.json {
+                try Terminal.json([
+                    "file": out, "entries": "\(checkpoint.entries)", "signer": checkpoint.signer,
+                    "time": Timestamp.iso(checkpoint.time),
+                ])
+            } else {
+                Terminal.out(
+                    "Wrote a checkpoint of \(checkpoint.entries) entries, signed by \(checkpoint.signer), to \(out)."
+                )
+                Terminal.out("Keep it outside the vault: print it, or send it to the governors.")
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the chain and check every signature (no passphrase needed).")
+
+        @Option(help: "A checkpoint file whose prefix the log must still hold.") var checkpoint:
+            String?
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        struct ReportJSON: Encodable {
+            let ok: Bool
+            let entries: Int64
+            let first: String?
+            let last: String?
+            let head: String?
+            let checkpointMatched: Bool?
+            let checkpointEntries: Int64?
+            let machineLastSaw: Int64?
+        }
+
+        func run() async throws {
+            var parsed: Tutela.Checkpoint?
+            if let checkpoint {
+                guard let data = FileManager.default.contents(atPath: checkpoint),
+                    let text = String(data: data, encoding: .utf8)
+                else { throw TutelaError(.notFound, "cannot read the checkpoint \(checkpoint)") }
+                parsed = try Tutela.Checkpoint.parse(text)
+            }
+            let report = try await vault.open().verifyAudit(checkpoint: parsed)
+            let json = ReportJSON(
+                ok: true, entries: report.entries, first: report.firstTime.map(Timestamp.iso),
+                last: report.lastTime.map(Timestamp.iso), head: report.head.map(hex),
+                checkpointMatched: parsed == nil ? nil : true, checkpointEntries: parsed?.entries,
+                machineLastSaw: report.pinnedEntries)
+            if output.json {
+                try Terminal.json(json)
+            } else {
+                Terminal.out(
+                    "The audit log verifies: \(report.entries) entries, "
+                        + "\(json.first ?? "?") to \(json.last ?? "?"), every signature checked.")
+                if let parsed {
+                    Terminal.out(
+                        "It still holds the \(parsed.entries) entries of the checkpoint signed by "
+                            + "\(parsed.signer) at \(Timestamp.iso(parsed.time)).")
+                }
+                if let seen = report.pinnedEntries {
+                    Terminal.out("It extends the \(seen) entries this machine saw last.")
+                }
+            }
+        }
+
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    }
+
+    struct AcceptRestore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "accept-restore",
+            abstract:
+                "Accept, on purpose, a vault restored from an older copy (administrators only).")
+
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let session = try await vault.open().unlock(
+                actor.actor, passphrase: actor.passphrase(), acceptingRestore: true)
+            let report = try await session.acceptRestore()
+            Terminal.out(
+                "Accepted the vault as it is: \(report.entries) entries; this machine now expects it to grow from here."
+            )
+        }
+    }
+}
