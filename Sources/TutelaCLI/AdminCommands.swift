@@ -13,6 +13,8 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "The authority's display name.") var name: String
     @Option(help: "Argon2id cost: interactive, moderate or sensitive.")
     var kdf: String = PasswordKDF.Profile.moderate.rawValue
+    @Option(help: "A policy file to apply as version 1 (e.g. KeyPolicies/school.yaml).") var policy:
+        String?
     @OptionGroup var newPassphrase: NewPassphraseOptions
     @OptionGroup var output: OutputOptions
 
@@ -21,11 +23,17 @@ struct InitCommand: AsyncParsableCommand {
             throw TutelaError(.usage, "--kdf must be interactive, moderate or sensitive")
         }
         try Identifier.validate(authority, as: "authority")
+        let policyFile = try policy.map { path in
+            let bytes = try PolicyCommand.read(path)
+            let source = URL(fileURLWithPath: path).lastPathComponent
+            _ = try Policy.parse(bytes, source: source)
+            return (text: bytes, source: source)
+        }
         let passphrase = try newPassphrase.passphrase(for: authority)
-        let store = try SQLiteVaultStore(directory: vault.url, create: true)
+        let store = try vault.store(create: true)
         let identity = try await Vault.create(
             store: store, authorityID: authority, authorityName: name, passphrase: passphrase,
-            kdf: profile)
+            kdf: profile, pins: VaultOptions.pins, policy: policyFile)
         let meta = try await store.meta()
         if output.json {
             try Terminal.json([
@@ -37,6 +45,13 @@ struct InitCommand: AsyncParsableCommand {
                 "Created the vault at \(vault.url.path) (Argon2id profile: \(profile.rawValue)).")
             Terminal.out("Authority \(authority) fingerprint: \(identity.fingerprint)")
             Terminal.out("Write this fingerprint down and keep it outside the vault.")
+            if let policyFile {
+                Terminal.out("Applied \(policyFile.source) as policy v1.")
+            } else {
+                Terminal.out(
+                    "No policy yet: nothing can be sealed until one is applied (tutela policy apply)."
+                )
+            }
         }
     }
 }
@@ -94,8 +109,32 @@ struct PrincipalCommand: AsyncParsableCommand {
 
 struct LearnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "learner", abstract: "Record learners and leavers.",
-        subcommands: [Add.self, Leave.self])
+        commandName: "learner", abstract: "Record learners, their contacts and leavers.",
+        subcommands: [Add.self, Contacts.self, Leave.self])
+
+    struct Contacts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Set who receives the copies a learner agrees to (replaces the previous contacts).")
+
+        @Argument(help: "The learner's id.") var id: String
+        @Option(
+            help: "A parent or carer (a principal with the parent-carer role); repeat for more.")
+        var parent: [String] = []
+        @Option(help: "The home school (a principal with the home-school role).") var homeSchool:
+            String?
+        @Option(help: "The work-based provider (a principal with the work-based-provider role).")
+        var provider: String?
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            try await session.setContacts(
+                id, LearnerContacts(parents: parent, homeSchool: homeSchool, provider: provider))
+            Terminal.out("Updated the contacts of \(id).")
+        }
+    }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

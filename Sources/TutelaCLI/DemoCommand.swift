@@ -12,6 +12,32 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(
         help: "Where to create the demo vault (default: a new temporary directory, removed after).")
     var dir: String?
+    @Option(
+        help: "The policy to use (default: KeyPolicies/school.yaml, here or beside the program).")
+    var policy: String?
+
+    /// The shipped school policy: from --policy, the working directory, or the source tree the
+    /// program was built in.
+    func policyFile() throws -> (text: [UInt8], source: String) {
+        var candidates = [policy].compactMap { $0 }
+        if policy == nil {
+            candidates.append("KeyPolicies/school.yaml")
+            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                .deletingLastPathComponent()
+            for _ in 0..<5 {
+                candidates.append(dir.appendingPathComponent("KeyPolicies/school.yaml").path)
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        for path in candidates {
+            if let data = FileManager.default.contents(atPath: path) {
+                return ([UInt8](data), URL(fileURLWithPath: path).lastPathComponent)
+            }
+        }
+        throw TutelaError(
+            .notFound, "cannot find the school policy (KeyPolicies/school.yaml)",
+            hint: "run the demo from the Tutela source folder, or pass --policy FILE")
+    }
 
     func run() async throws {
         let fm = FileManager.default
@@ -33,13 +59,28 @@ struct DemoCommand: AsyncParsableCommand {
         say("Tutela demo: a confidential tutorial, sealed like a paper envelope, opened only by")
         say("the people the policy names. Throwaway vault: \(vaultURL.path)")
 
-        step("The centre office creates the vault and its authority")
+        step("The centre office creates the vault, its authority and its signed access policy")
+        let shippedPolicy = try policyFile()
         let store = try SQLiteVaultStore(directory: vaultURL, create: true)
         let authority = try await Vault.create(
             store: store, authorityID: "office", authorityName: "Centre office",
-            passphrase: pass("office"), kdf: .interactive)
+            passphrase: pass("office"), kdf: .interactive, policy: shippedPolicy)
         let vault = Vault(store: store)
         say("Authority 'office' fingerprint \(authority.fingerprint) — written down, kept outside.")
+        say(
+            "Policy v1 is KeyPolicies/school.yaml, signed off by the safeguarding lead. Who may open a"
+        )
+        say("confidential tutorial, by the policy's own decision point:")
+        if let section = try Policy.parse(shippedPolicy.text, source: shippedPolicy.source)
+            .signOffTable()
+            .first(where: { $0.recordClass == .confidentialTutorial })
+        {
+            let rows = section.rows.map { [$0[0], $0[1]] }
+            say(
+                Table.render(header: ["WHO", "OPEN"], rows: rows).split(separator: "\n").map {
+                    "  " + $0
+                }.joined(separator: "\n"))
+        }
 
         step("Enrolment: every person gets their own keys, sealed under their own passphrase")
         let office = try await vault.unlock("office", passphrase: pass("office"))
@@ -95,7 +136,9 @@ struct DemoCommand: AsyncParsableCommand {
         step("Sam, the learner, opens their own record")
         let sam = try await vault.unlock("sam", passphrase: pass("sam"))
         let samCopy = try await sam.open(label.record)
-        say("  Sam reads the tutorial of \(samCopy.form.date) about \(samCopy.form.course).")
+        say(
+            "  Sam reads the tutorial of \(samCopy.label.tutorialDate) about \(samCopy.form?.course ?? "?")."
+        )
 
         step("Every step is on the audit log: signed by whoever acted, hash-chained, no contents")
         let log = try await hale.auditLog(record: label.record)

@@ -30,7 +30,29 @@ struct OpenedJSON: Encodable {
     let `class`: String
     let learner: String
     let author: String
-    let form: ProgressReview
+    let form: ContentJSON
+
+    init(_ opened: OpenedRecord) {
+        let l = opened.label
+        record = l.record
+        label = l.envelopeText
+        `class` = l.recordClass.rawValue
+        learner = l.learner
+        author = l.author
+        form = ContentJSON(content: opened.content)
+    }
+}
+
+/// A record's contents as the JSON object of its form or note.
+struct ContentJSON: Encodable {
+    let content: RecordContent
+
+    func encode(to encoder: any Encoder) throws {
+        switch content {
+        case .progressReview(let form): try form.encode(to: encoder)
+        case .informalNote(let note): try note.encode(to: encoder)
+        }
+    }
 }
 
 /// Reads a form file, refusing one too large to be a form before reading it.
@@ -92,13 +114,40 @@ struct TutorialCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.open(record)
             if output.json {
-                let l = opened.label
-                try Terminal.json(
-                    OpenedJSON(
-                        record: l.record, label: l.envelopeText, class: l.recordClass.rawValue,
-                        learner: l.learner, author: l.author, form: opened.form))
+                try Terminal.json(OpenedJSON(opened))
             } else {
                 Terminal.out(FormText.render(opened))
+            }
+        }
+    }
+}
+
+struct NoteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "note", abstract: "Record informal support conversations as a minimum entry.",
+        subcommands: [Seal.self])
+
+    struct Seal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Seal an informal note (JSON or YAML: learner, date, summary, …); prints the record id."
+        )
+
+        @Argument(help: "The note file.") var note: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let parsed = try InformalNote.parse(readFormFile(note), source: note)
+            let session = try await actor.unlock(try vault.open())
+            let label = try await session.seal(.informalNote(parsed), as: .informalNote)
+            if output.json {
+                try Terminal.json(LabelJSON(label))
+            } else {
+                Terminal.out(label.record)
+                Terminal.note(
+                    "Sealed \(label.record): \(label.envelopeText), learner \(label.learner).")
             }
         }
     }
@@ -284,10 +333,9 @@ enum Table {
 enum FormText {
     static func render(_ opened: OpenedRecord) -> String {
         let l = opened.label
-        let f = opened.form
         var lines = [
             "\(l.envelopeText)  (\(l.record))",
-            "Learner \(l.learner) · written by \(l.author) · sealed \(l.created) · policy \(l.policyVersion)",
+            "Learner \(l.learner) · written by \(l.author) · sealed \(l.created) · policy v\(l.policyVersion)",
             "",
         ]
         func add(_ name: String, _ value: String?) {
@@ -298,28 +346,39 @@ enum FormText {
             for more in rest.dropFirst() { lines.append(String(repeating: " ", count: 24) + more) }
         }
         func yesNo(_ b: Bool?) -> String? { b.map { $0 ? "yes" : "no" } }
-        add("Date:", f.date.description)
-        add("Course / subject:", f.course)
-        add("School:", f.school)
-        add("Form tutor:", f.formTutor)
-        add("Year of course:", f.yearOfCourse.map(String.init))
-        add("Attendance:", f.attendance.map { "\($0.lessons) lessons, \($0.absences) absences" })
-        add("Punctuality:", f.punctuality?.rawValue)
-        add("Working towards:", f.workingTowards)
-        add("On target:", yesNo(f.onTarget))
-        add("Comments:", f.comments)
-        add("Learner comments:", f.learnerComments)
-        add("Tutor comments:", f.tutorComments)
-        add("Previous targets met:", yesNo(f.previousTargetsMet))
-        add("If not, why not:", f.previousTargetsNote)
-        for t in f.targets ?? [] {
-            add("Target:", t.target + (t.byWhen.map { " (by \($0))" } ?? ""))
+        switch opened.content {
+        case .informalNote(let n):
+            add("Date:", n.date.description)
+            add("Summary:", n.summary)
+            add("Follow-up:", n.followUp)
+            add("Recorded on the ILR:", yesNo(n.recordedOnILR))
+            add("Copies to:", n.copiesTo?.map(\.rawValue).joined(separator: ", "))
+        case .progressReview(let f):
+            add("Date:", f.date.description)
+            add("Course / subject:", f.course)
+            add("School:", f.school)
+            add("Form tutor:", f.formTutor)
+            add("Year of course:", f.yearOfCourse.map(String.init))
+            add(
+                "Attendance:", f.attendance.map { "\($0.lessons) lessons, \($0.absences) absences" }
+            )
+            add("Punctuality:", f.punctuality?.rawValue)
+            add("Working towards:", f.workingTowards)
+            add("On target:", yesNo(f.onTarget))
+            add("Comments:", f.comments)
+            add("Learner comments:", f.learnerComments)
+            add("Tutor comments:", f.tutorComments)
+            add("Previous targets met:", yesNo(f.previousTargetsMet))
+            add("If not, why not:", f.previousTargetsNote)
+            for t in f.targets ?? [] {
+                add("Target:", t.target + (t.byWhen.map { " (by \($0))" } ?? ""))
+            }
+            for a in f.agreedActions ?? [] { add("Agreed action:", a) }
+            add("Next tutorial:", f.nextTutorial?.description)
+            add("Copies to:", f.copiesTo?.map(\.rawValue).joined(separator: ", "))
+            add("Signed (learner):", f.signedByLearner?.description)
+            add("Signed (tutor):", f.signedByTutor?.description)
         }
-        for a in f.agreedActions ?? [] { add("Agreed action:", a) }
-        add("Next tutorial:", f.nextTutorial?.description)
-        add("Copies to:", f.copiesTo?.map(\.rawValue).joined(separator: ", "))
-        add("Signed (learner):", f.signedByLearner?.description)
-        add("Signed (tutor):", f.signedByTutor?.description)
         return lines.joined(separator: "\n")
     }
 }

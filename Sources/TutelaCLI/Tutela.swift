@@ -15,7 +15,8 @@ struct TutelaCommand: AsyncParsableCommand {
         version: TutelaVersion.string,
         subcommands: [
             InitCommand.self, PrincipalCommand.self, LearnerCommand.self, TutorialCommand.self,
-            RecordsCommand.self, ImportCommand.self, AuditCommand.self, DemoCommand.self,
+            NoteCommand.self, RecordsCommand.self, ImportCommand.self, PolicyCommand.self,
+            AuditCommand.self, DemoCommand.self,
         ]
     )
 }

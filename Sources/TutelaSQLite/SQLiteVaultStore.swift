@@ -309,11 +309,19 @@ public final class SQLiteVaultStore: VaultStore {
             try db.execute(
                 sql: "INSERT INTO envelopes (record, envelope) VALUES (?, ?)",
                 arguments: [record.record, Data(record.envelopeBytes)])
-            for slot in record.slots {
-                try db.execute(
-                    sql: "INSERT INTO slots (record, recipient, box) VALUES (?, ?, ?)",
-                    arguments: [slot.record, slot.recipient, Data(slot.box)])
-            }
+            for slot in record.slots { try insert(slot) }
+        }
+
+        func insert(_ slot: Slot) throws {
+            try db.execute(
+                sql: "INSERT INTO slots (record, recipient, box) VALUES (?, ?, ?)",
+                arguments: [slot.record, slot.recipient, Data(slot.box)])
+        }
+
+        func deleteSlot(record: String, recipient: String) throws {
+            try db.execute(
+                sql: "DELETE FROM slots WHERE record = ? AND recipient = ?",
+                arguments: [record, recipient])
         }
     }
 }

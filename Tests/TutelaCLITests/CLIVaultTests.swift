@@ -13,7 +13,10 @@ final class CLIVault {
             "tutela-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let initResult = try run(
-            ["init", "--authority", "office", "--name", "Centre office", "--kdf", "interactive"],
+            [
+                "init", "--authority", "office", "--name", "Centre office", "--kdf", "interactive",
+                "--policy", Self.policyPath("school.yaml"),
+            ],
             newPassphrase: "office")
         #expect(initResult.status == 0, "\(initResult.stderr)")
         guard people else { return }
@@ -38,6 +41,12 @@ final class CLIVault {
     deinit { try? FileManager.default.removeItem(at: root) }
 
     static func passphrase(_ who: String) -> String { "cli passphrase for \(who)" }
+
+    /// A shipped policy file in the source tree.
+    static func policyPath(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("KeyPolicies/\(name)").path
+    }
 
     /// Runs `tutela` on this vault, as `who` when given.
     func run(

@@ -17,10 +17,13 @@ final class DiskVault {
             "tutela-test-\(UUID().uuidString)")
         directory = root.appendingPathComponent("vault")
         store = try SQLiteVaultStore(directory: directory, create: true, busyTimeout: busyTimeout)
+        let policy = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("KeyPolicies/school.yaml")
         try await Vault.create(
             store: store, authorityID: "office", authorityName: "Office",
-            passphrase: Self.pass("office"),
-            kdf: .interactive)
+            passphrase: Self.pass("office"), kdf: .interactive,
+            policy: ([UInt8](try Data(contentsOf: policy)), "school.yaml"))
         vault = Vault(store: store)
         let office = try await vault.unlock("office", passphrase: Self.pass("office"))
         try await office.enrol(
@@ -94,7 +97,7 @@ struct SQLiteStoreTests {
         let price = try await disk.session("price")
         let label = try await price.seal(disk.form(marker), confidential: true)
         let opened = try await price.open(label.record)
-        #expect(opened.form.comments == marker)
+        #expect(opened.form?.comments == marker)
         let files = try FileManager.default.contentsOfDirectory(atPath: disk.directory.path)
         #expect(files.contains("vault.sqlite"))
         #expect(files.contains("vault.sqlite-wal"))

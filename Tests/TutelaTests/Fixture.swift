@@ -14,11 +14,22 @@ struct Fixture {
         try Passphrase("test passphrase for \(who)")
     }
 
+    /// A shipped policy file, read from the source tree.
+    static func shippedPolicy(_ name: String = "school.yaml") throws -> (
+        text: [UInt8], source: String
+    ) {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("KeyPolicies/\(name)")
+        return ([UInt8](try Data(contentsOf: url)), name)
+    }
+
     static func make(clock: Clock = Clock { 1_795_000_000 }) async throws -> Fixture {
         let store = MemoryVaultStore()
         try await Vault.create(
             store: store, authorityID: "office", authorityName: "Centre office",
-            passphrase: passphrase("office"), kdf: .interactive, clock: clock)
+            passphrase: passphrase("office"), kdf: .interactive, clock: clock,
+            policy: shippedPolicy())
         let vault = Vault(store: store, clock: clock)
         let office = try await vault.unlock("office", passphrase: passphrase("office"))
         let people: [(String, [Role])] = [

@@ -6,6 +6,9 @@ public struct AuditEntry: Sendable, Equatable {
         case enrol
         case learnerAdd = "learner-add"
         case learnerLeave = "learner-leave"
+        case learnerContacts = "learner-contacts"
+        case policyApply = "policy-apply"
+        case regrant
         case seal
         case open
         case checkpoint = "audit-checkpoint"

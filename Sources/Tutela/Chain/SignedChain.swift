@@ -39,7 +39,7 @@ enum SignedChain {
     static let hashByteCount = 32
     static let genesisHash = [UInt8](repeating: 0, count: hashByteCount)
     /// A cap on any one link's body, checked before anything else is done with it.
-    static let maximumBodyByteCount = 64 * 1024
+    static let maximumBodyByteCount = 512 * 1024
 
     static func signedBytes(
         chain: ChainName, sequence: Int64, previousHash: [UInt8], signer: String, body: [UInt8]

@@ -8,6 +8,14 @@ public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
     case headOfCentre = "head-of-centre"
     case recordKeeper = "record-keeper"
     case admin
+    /// A parent or carer, linked to their child with `learner contacts`.
+    case parentCarer = "parent-carer"
+    /// A learner's home school (an organisation), linked with `learner contacts`.
+    case homeSchool = "home-school"
+    /// A work-based provider (an organisation), linked with `learner contacts`.
+    case workBasedProvider = "work-based-provider"
+    /// Whoever keeps the Individual Learner Record.
+    case ilrOfficer = "ilr-officer"
 
     public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
 
@@ -45,6 +53,27 @@ public struct Learner: Sendable, Equatable {
     public let dateOfBirth: CalendarDate?
     public let programme: String?
     public let leftOn: CalendarDate?
+    /// Who receives copies the learner agrees to: parents and carers, home school, provider.
+    public let contacts: LearnerContacts
+
+    func with(leftOn: CalendarDate? = nil, contacts: LearnerContacts? = nil) -> Learner {
+        Learner(
+            id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme,
+            leftOn: leftOn ?? self.leftOn, contacts: contacts ?? self.contacts)
+    }
+}
+
+/// The principals who stand for a learner's copy recipients.
+public struct LearnerContacts: Sendable, Equatable {
+    public var parents: [String] = []
+    public var homeSchool: String?
+    public var provider: String?
+
+    public init(parents: [String] = [], homeSchool: String? = nil, provider: String? = nil) {
+        self.parents = parents
+        self.homeSchool = homeSchool
+        self.provider = provider
+    }
 }
 
 /// One statement of the directory chain.
@@ -54,6 +83,10 @@ enum DirectoryStatement: Equatable {
     case enrol(PrincipalData)
     case addLearner(LearnerData)
     case learnerLeft(learner: String, on: CalendarDate)
+    /// Replaces a learner's contacts.
+    case learnerContacts(learner: String, LearnerContacts)
+    /// Publishes policy `version` (1, 2, …): the YAML text exactly as checked.
+    case publishPolicy(version: Int, text: [UInt8])
 
     struct PrincipalData: Equatable {
         var id: String
@@ -104,6 +137,16 @@ enum DirectoryStatement: Equatable {
             w.u8(3)
             w.string(learner)
             w.string(on.description)
+        case .learnerContacts(let learner, let contacts):
+            w.u8(4)
+            w.string(learner)
+            w.strings(contacts.parents)
+            w.optionalString(contacts.homeSchool)
+            w.optionalString(contacts.provider)
+        case .publishPolicy(let version, let text):
+            w.u8(5)
+            w.u32(UInt32(version))
+            w.data(text)
         }
         return w.bytes
     }
@@ -158,6 +201,18 @@ enum DirectoryStatement: Equatable {
         case 3:
             let learner = try r.string("learner", max: Identifier.maximumLength)
             statement = .learnerLeft(learner: learner, on: try r.date("leaving date"))
+        case 4:
+            let learner = try r.string("learner", max: Identifier.maximumLength)
+            statement = .learnerContacts(
+                learner: learner,
+                LearnerContacts(
+                    parents: try r.strings("parents", maxCount: 8, max: Identifier.maximumLength),
+                    homeSchool: try r.optionalString("home school", max: Identifier.maximumLength),
+                    provider: try r.optionalString("provider", max: Identifier.maximumLength)))
+        case 5:
+            let version = Int(try r.u32("policy version"))
+            statement = .publishPolicy(
+                version: version, text: try r.data("policy", max: Policy.maximumBytes))
         default:
             throw .tampered("\(context) is of an unknown kind")
         }
@@ -176,6 +231,8 @@ public struct Directory: Sendable {
     public let authorityID: String
     public private(set) var principals: [String: Principal] = [:]
     public private(set) var learners: [String: Learner] = [:]
+    /// The policy in force: the last one published, or nil before any is.
+    public private(set) var policy: Policy?
     /// The last verified statement, which the next one must follow.
     let head: ChainLink?
 
@@ -209,19 +266,18 @@ public struct Directory: Sendable {
             }
             previous = link
         }
-        return Directory(
-            vaultID: directory.vaultID, authorityID: directory.authorityID,
-            principals: directory.principals, learners: directory.learners, head: previous)
+        return directory.advanced(to: previous)
     }
 
     private init(
         vaultID: String, authorityID: String, principals: [String: Principal] = [:],
-        learners: [String: Learner] = [:], head: ChainLink?
+        learners: [String: Learner] = [:], policy: Policy? = nil, head: ChainLink?
     ) {
         self.vaultID = vaultID
         self.authorityID = authorityID
         self.principals = principals
         self.learners = learners
+        self.policy = policy
         self.head = head
     }
 
@@ -282,7 +338,7 @@ public struct Directory: Sendable {
             }
             learners[data.id] = Learner(
                 id: data.id, name: data.name, tutor: data.tutor, dateOfBirth: data.dateOfBirth,
-                programme: data.programme, leftOn: nil)
+                programme: data.programme, leftOn: nil, contacts: LearnerContacts())
         case .learnerLeft(let id, let date):
             guard !isGenesis else { throw .data("the first statement must establish the vault") }
             guard let learner = learners[id] else {
@@ -292,17 +348,65 @@ public struct Directory: Sendable {
                 throw .exists(
                     "learner '\(id)' already left on \(learner.leftOn?.description ?? "")")
             }
-            learners[id] = Learner(
-                id: learner.id, name: learner.name, tutor: learner.tutor,
-                dateOfBirth: learner.dateOfBirth, programme: learner.programme, leftOn: date)
+            learners[id] = learner.with(leftOn: date)
+        case .learnerContacts(let id, let contacts):
+            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard let learner = learners[id] else {
+                throw .notFound("learner '\(id)' is not recorded")
+            }
+            guard Set(contacts.parents).count == contacts.parents.count else {
+                throw .usage("a parent or carer is listed twice")
+            }
+            let links: [(String?, Role, String)] =
+                contacts.parents.map { ($0, .parentCarer, "parent or carer") }
+                + [
+                    (contacts.homeSchool, .homeSchool, "home school"),
+                    (contacts.provider, .workBasedProvider, "provider"),
+                ]
+            for case (let id?, let role, let what) in links {
+                guard let p = principals[id] else {
+                    throw .notFound("\(what) '\(id)' is not enrolled")
+                }
+                guard p.has(role) else {
+                    throw .usage("'\(id)' does not hold the \(role.rawValue) role")
+                }
+            }
+            learners[id] = learner.with(contacts: contacts)
+        case .publishPolicy(let version, let text):
+            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard version == (policy?.version ?? 0) + 1 else {
+                throw .data(
+                    "policy version \(version) does not follow version \(policy?.version ?? 0)")
+            }
+            policy = try Policy.parse(text, source: "policy v\(version)").published(as: version)
         }
     }
 
     /// This directory with `link` as its new head, after the statement in it was applied.
-    func advanced(to link: ChainLink) -> Directory {
+    func advanced(to link: ChainLink?) -> Directory {
         Directory(
             vaultID: vaultID, authorityID: authorityID, principals: principals, learners: learners,
-            head: link)
+            policy: policy, head: link)
+    }
+
+    /// A directory that was never signed, for asking the policy about imaginary people (sign-off
+    /// tables and tests). Never used for a real vault.
+    static func synthetic(principals: [Principal], learner: Learner) -> Directory {
+        Directory(
+            vaultID: "policy-check", authorityID: "policy-check",
+            principals: Dictionary(uniqueKeysWithValues: principals.map { ($0.id, $0) }),
+            learners: [learner.id: learner], head: nil)
+    }
+
+    func with(policy: Policy?) -> Directory {
+        Directory(
+            vaultID: vaultID, authorityID: authorityID, principals: principals, learners: learners,
+            policy: policy, head: head)
+    }
+
+    /// Principals holding `role`, in id order.
+    func holders(of role: Role) -> [Principal] {
+        principals.values.filter { $0.has(role) }.sorted { $0.id < $1.id }
     }
 
     /// Whether `id` names an enrolled principal who holds the learner role for that learner.

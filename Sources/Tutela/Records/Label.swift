@@ -1,17 +1,11 @@
-/// The class of a record, which decides its envelope text and who gets a key slot.
+/// The class of a record, which the policy maps to its envelope text, readers and retention.
 public enum RecordClass: String, Sendable, CaseIterable, Codable {
-    /// A tutorial the learner agreed may be shared with the assigned tutor.
+    /// A tutorial the learner agreed may be shared as the policy says.
     case tutorial
     /// A "totally confidential" tutorial: the sealed envelope.
     case confidentialTutorial = "confidential-tutorial"
-
-    /// The words written on the envelope, before the date.
-    var envelopeWording: String {
-        switch self {
-        case .tutorial: return "Tutorial"
-        case .confidentialTutorial: return "Confidential tutorial"
-        }
-    }
+    /// An informal support conversation, recorded as a minimum entry.
+    case informalNote = "informal-note"
 }
 
 /// The visible, authenticated part of a record: what is written on the outside of the envelope.
@@ -26,15 +20,32 @@ public struct Label: Sendable, Equatable {
     public let author: String
     /// The day the record was sealed (system clock).
     public let created: CalendarDate
-    /// The date of the tutorial itself, as on the form.
+    /// The date of the tutorial or conversation itself.
     public let tutorialDate: CalendarDate
     /// The version of the access policy the record was sealed under.
     public let policyVersion: String
-
-    /// "Confidential tutorial – 2026-11-20".
-    public var envelopeText: String { "\(recordClass.envelopeWording) – \(tutorialDate)" }
+    /// The copy recipients the learner agreed to (the form's "Copies to" box).
+    public let copies: [CopyKind]
+    /// What is written on the envelope: "Confidential tutorial – 2026-11-20".
+    public let envelopeText: String
 
     static let version: UInt8 = 1
+
+    init(
+        record: String, recordClass: RecordClass, learner: String, author: String,
+        created: CalendarDate,
+        tutorialDate: CalendarDate, policyVersion: String, copies: [CopyKind], wording: String
+    ) {
+        self.record = record
+        self.recordClass = recordClass
+        self.learner = learner
+        self.author = author
+        self.created = created
+        self.tutorialDate = tutorialDate
+        self.policyVersion = policyVersion
+        self.copies = CopyKind.allCases.filter(copies.contains)
+        self.envelopeText = "\(wording) – \(tutorialDate)"
+    }
 
     /// The canonical encoding (see docs/FORMAT.md).
     var canonical: [UInt8] {
@@ -47,6 +58,7 @@ public struct Label: Sendable, Equatable {
         w.string(created.description)
         w.string(tutorialDate.description)
         w.string(policyVersion)
+        w.strings(copies.map(\.rawValue))
         w.string(envelopeText)
         return w.bytes
     }
@@ -65,15 +77,30 @@ public struct Label: Sendable, Equatable {
         guard let recordClass = RecordClass(rawValue: rawClass) else {
             throw .tampered("label names an unknown record class")
         }
-        let label = Label(
-            record: record, recordClass: recordClass,
-            learner: try r.string("learner", max: Identifier.maximumLength),
-            author: try r.string("author", max: Identifier.maximumLength),
-            created: try r.date("created"), tutorialDate: try r.date("tutorial date"),
-            policyVersion: try r.string("policy version", max: 64))
+        let learner = try r.string("learner", max: Identifier.maximumLength)
+        let author = try r.string("author", max: Identifier.maximumLength)
+        let created = try r.date("created")
+        let tutorialDate = try r.date("tutorial date")
+        let policyVersion = try r.string("policy version", max: 64)
+        var copies: [CopyKind] = []
+        for raw in try r.strings("copies", maxCount: CopyKind.allCases.count, max: 32) {
+            guard let kind = CopyKind(rawValue: raw) else {
+                throw .tampered("label names an unknown copy recipient")
+            }
+            copies.append(kind)
+        }
         let text = try r.string("envelope text", max: 128)
         try r.finish()
-        guard text == label.envelopeText, label.canonical == bytes else {
+        let suffix = " – \(tutorialDate)"
+        guard text.hasSuffix(suffix), text.count > suffix.count else {
+            throw .tampered("label of \(record) has envelope text that does not end with its date")
+        }
+        let label = Label(
+            record: record, recordClass: recordClass, learner: learner, author: author,
+            created: created,
+            tutorialDate: tutorialDate, policyVersion: policyVersion, copies: copies,
+            wording: String(text.dropLast(suffix.count)))
+        guard label.canonical == bytes else {
             throw .tampered("label of \(record) is not in canonical form")
         }
         return label

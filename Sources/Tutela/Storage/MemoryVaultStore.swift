@@ -104,5 +104,25 @@ public actor MemoryVaultStore: VaultStore {
             state.records[record.record] = record
             state.learners[record.record] = learner
         }
+
+        func insert(_ slot: Slot) throws {
+            guard let r = state.records[slot.record] else {
+                throw TutelaError(.notFound, "there is no record \(slot.record)")
+            }
+            guard !r.slots.contains(where: { $0.recipient == slot.recipient }) else {
+                throw TutelaError(
+                    .exists, "\(slot.record) already has a slot for \(slot.recipient)")
+            }
+            state.records[slot.record] = StoredRecord(
+                record: r.record, labelBytes: r.labelBytes, envelopeBytes: r.envelopeBytes,
+                slots: r.slots + [slot])
+        }
+
+        func deleteSlot(record: String, recipient: String) throws {
+            guard let r = state.records[record] else { return }
+            state.records[record] = StoredRecord(
+                record: r.record, labelBytes: r.labelBytes, envelopeBytes: r.envelopeBytes,
+                slots: r.slots.filter { $0.recipient != recipient })
+        }
     }
 }

@@ -78,6 +78,9 @@ public protocol VaultTransaction {
     func append(_ link: ChainLink, to chain: ChainName) throws
     func insert(_ identity: SealedIdentity) throws
     func insert(_ record: StoredRecord, learner: String) throws
+    /// Adds a key slot to an existing record.
+    func insert(_ slot: Slot) throws
+    func deleteSlot(record: String, recipient: String) throws
 }
 
 extension VaultStore {

@@ -25,13 +25,25 @@ public final class Session: Sendable {
         self.verified = Mutex(directory)
     }
 
-    var policy: AccessPolicy { vault.policy }
     var store: any VaultStore { vault.store }
+
+    /// The policy in force. Before any is applied nothing can be sealed or opened.
+    func policy() throws(TutelaError) -> Policy {
+        guard let policy = directory.policy else {
+            throw .denied(
+                "no access policy has been applied to this vault, so nothing can be sealed or opened",
+                hint:
+                    "an administrator applies one: tutela policy apply KeyPolicies/school.yaml --as ID"
+            )
+        }
+        return policy
+    }
+
+    var policyVersion: String { directory.policy.map { "\($0.version)" } ?? "none" }
 
     // MARK: - Directory
 
     /// Enrols a person with new keys sealed under their own passphrase.
-    /// - Returns: the new principal.
     /// - Throws: `.permissionDenied` unless this session is the authority or an admin it enrolled;
     ///   `.exists` for an id already enrolled; `.usage` for bad input.
     @discardableResult
@@ -78,11 +90,18 @@ public final class Session: Sendable {
     /// Records that a learner left on `date` (a retention trigger).
     public func learnerLeft(_ id: String, on date: CalendarDate) async throws {
         try requireAdministrator("record leavers")
-        let statement = DirectoryStatement.learnerLeft(learner: id, on: date)
-        try await appendStatement(statement, audit: .learnerLeave, subject: id)
+        try await appendStatement(
+            .learnerLeft(learner: id, on: date), audit: .learnerLeave, subject: id)
     }
 
-    private func requireAdministrator(_ what: String) throws(TutelaError) {
+    /// Sets who stands for a learner's parents or carers, home school and work-based provider.
+    public func setContacts(_ id: String, _ contacts: LearnerContacts) async throws {
+        try requireAdministrator("change learners' contacts")
+        try await appendStatement(
+            .learnerContacts(learner: id, contacts), audit: .learnerContacts, subject: id)
+    }
+
+    func requireAdministrator(_ what: String) throws(TutelaError) {
         guard directory.administrator(principal.id) != nil else {
             throw .denied(
                 "'\(principal.id)' may not \(what)",
@@ -101,17 +120,17 @@ public final class Session: Sendable {
 
     /// Appends a directory statement and its audit entry in one transaction, refusing if the
     /// directory moved on since this session verified it.
-    private func appendStatement(
+    func appendStatement(
         _ statement: DirectoryStatement, audit action: AuditEntry.Action, subject: String,
         extra: @escaping @Sendable (any VaultTransaction) throws -> Void = { _ in }
     ) async throws {
         let now = vault.clock.now()
-        let entry = AuditEntry(
-            action: action, actor: principal.id, subject: subject, outcome: .allowed, reason: nil,
-            time: now, policyVersion: policy.version)
         let current = directory
         var updated = current
         try updated.apply(statement, signer: principal.id, isGenesis: false)
+        let entry = AuditEntry(
+            action: action, actor: principal.id, subject: subject, outcome: .allowed, reason: nil,
+            time: now, policyVersion: updated.policy.map { "\($0.version)" } ?? "none")
         let identity = self.identity
         let link = try await write { tx in
             let last = try tx.lastLink(.directory)
@@ -133,45 +152,58 @@ public final class Session: Sendable {
 
     /// Seals one tutorial. Returns its label.
     public func seal(_ form: ProgressReview, confidential: Bool) async throws -> Label {
-        let labels = try await sealBatch([(form, confidential)])
+        try await seal(.progressReview(form), as: confidential ? .confidentialTutorial : .tutorial)
+    }
+
+    /// Seals one record of `recordClass`. Returns its label.
+    public func seal(_ content: RecordContent, as recordClass: RecordClass) async throws -> Label {
+        let labels = try await sealBatch([(content, recordClass)])
         guard let label = labels.first else { throw TutelaError.internal("nothing was sealed") }
         return label
     }
 
-    /// Seals forms as one transaction: all are stored, with their audit entries, or none is.
+    /// Seals tutorials as one transaction: all are stored, with their audit entries, or none is.
     public func sealBatch(_ forms: [(ProgressReview, Bool)]) async throws -> [Label] {
-        let decision = policy.decideSeal(actor: principal)
-        guard decision.allowed else {
-            try await audit(.seal, subject: nil, outcome: .denied, reason: decision.rule)
-            throw TutelaError.denied("'\(principal.id)' may not seal records: \(decision.rule)")
-        }
+        try await sealBatch(
+            forms.map { (.progressReview($0.0), $0.1 ? .confidentialTutorial : .tutorial) })
+    }
+
+    /// Seals records as one transaction: all are stored, with their audit entries, or none is.
+    public func sealBatch(_ items: [(RecordContent, RecordClass)]) async throws -> [Label] {
+        let policy = try policy()
+        let directory = self.directory
         let today = vault.clock.today
         var prepared: [(StoredRecord, String, AuditEntry)] = []
         var labels: [Label] = []
-        for (form, confidential) in forms {
-            guard let learner = directory.learners[form.learner] else {
+        var decided: [RecordClass: Decision] = [:]
+        for (content, recordClass) in items {
+            guard content.fits(recordClass) else {
+                throw TutelaError.usage(
+                    "this content cannot be sealed as a \(recordClass.rawValue) record")
+            }
+            let decision = decided[recordClass] ?? policy.decideSeal(recordClass, actor: principal)
+            decided[recordClass] = decision
+            guard decision.allowed else {
+                try await audit(.seal, subject: nil, outcome: .denied, reason: decision.rule)
+                throw TutelaError.denied("'\(principal.id)' may not seal records: \(decision.rule)")
+            }
+            guard let learner = directory.learners[content.learner] else {
                 throw TutelaError.data(
-                    "field 'learner': '\(form.learner)' is not a recorded learner",
+                    "field 'learner': '\(content.learner)' is not a recorded learner",
                     hint: "an administrator adds learners with 'tutela learner add'")
             }
+            let rules = try policy.rules(for: recordClass)
             let label = Label(
-                record: try Identifier.newRecordID(),
-                recordClass: confidential ? .confidentialTutorial : .tutorial,
-                learner: learner.id, author: principal.id, created: today, tutorialDate: form.date,
-                policyVersion: policy.version)
-            let plaintext = try Self.encode(form)
+                record: try Identifier.newRecordID(), recordClass: recordClass, learner: learner.id,
+                author: principal.id, created: today, tutorialDate: content.date,
+                policyVersion: "\(policy.version)", copies: content.copies, wording: rules.label)
+            let plaintext = try Self.encode(content)
             let (envelope, key) = try Envelope.seal(plaintext, label: label, author: identity)
-            var slots: [Slot] = []
-            for recipient in policy.recipients(
-                recordClass: label.recordClass, author: principal.id, learner: learner,
+            plaintext.wipe()
+            let slots = try Self.slots(
+                for: label, key: key,
+                recipients: policy.recipients(for: label, directory: directory),
                 directory: directory)
-            {
-                guard let p = directory.principals[recipient] else { continue }
-                slots.append(
-                    try Slot.make(
-                        record: label.record, key: key, recipient: recipient,
-                        to: p.identity.agreementKey))
-            }
             key.wipe()
             prepared.append(
                 (
@@ -183,7 +215,7 @@ public final class Session: Sendable {
                         action: .seal, actor: principal.id, subject: label.record,
                         outcome: .allowed,
                         reason: decision.rule, time: vault.clock.now(),
-                        policyVersion: policy.version)
+                        policyVersion: "\(policy.version)")
                 ))
             labels.append(label)
         }
@@ -198,15 +230,26 @@ public final class Session: Sendable {
         return labels
     }
 
+    static func slots(
+        for label: Label, key: SecretBytes, recipients: [String], directory: Directory
+    ) throws(TutelaError) -> [Slot] {
+        var slots: [Slot] = []
+        for recipient in recipients {
+            guard let p = directory.principals[recipient] else { continue }
+            slots.append(
+                try Slot.make(
+                    record: label.record, key: key, recipient: recipient,
+                    to: p.identity.agreementKey))
+        }
+        return slots
+    }
+
     /// Opens a record if policy allows, writing the audit entry durably before decrypting.
     /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.data` for tampering (65),
     ///   `.tryAgain` (75) if the audit entry cannot be written — then nothing is released.
     public func open(_ recordID: String) async throws -> OpenedRecord {
-        guard let stored = try await store.record(recordID) else {
-            try await audit(.open, subject: recordID, outcome: .notFound, reason: nil)
-            throw TutelaError.notFound("there is no record \(recordID)")
-        }
-        let envelope = try verifiedEnvelope(stored, id: recordID)
+        let policy = try policy()
+        let (stored, envelope) = try await load(recordID)
         let label = envelope.label
         let decision = policy.decide(.open, actor: principal, label: label, directory: directory)
         guard decision.allowed else {
@@ -217,22 +260,39 @@ public final class Session: Sendable {
             let reason = "allowed by policy but no key slot was made for '\(principal.id)'"
             try await audit(.open, subject: recordID, outcome: .denied, reason: reason)
             throw TutelaError.denied(
-                "\(recordID) has no key for '\(principal.id)'",
-                hint: "someone who can open it must grant access again")
+                "\(recordID) has no key for '\(principal.id)' yet",
+                hint: "someone who can open it runs 'tutela policy regrant --record \(recordID)'")
         }
         // The entry is durable before any plaintext exists.
         try await audit(.open, subject: recordID, outcome: .allowed, reason: decision.rule)
-        let key = try slot.open(with: identity, expecting: recordID)
+        let content = try decrypt(envelope, slot: slot)
+        return OpenedRecord(label: label, content: content)
+    }
+
+    /// Reads a record and checks it against its label row and its author's signature.
+    func load(_ recordID: String) async throws -> (StoredRecord, Envelope) {
+        guard let stored = try await store.record(recordID) else {
+            try await audit(.open, subject: recordID, outcome: .notFound, reason: nil)
+            throw TutelaError.notFound("there is no record \(recordID)")
+        }
+        return (stored, try verifiedEnvelope(stored, id: recordID))
+    }
+
+    /// Opens `slot` with this session's key and decrypts the envelope. Only after the audit entry.
+    func decrypt(_ envelope: Envelope, slot: Slot) throws(TutelaError) -> RecordContent {
+        let record = envelope.label.record
+        let key = try slot.open(with: identity, expecting: record)
         let plaintext = try envelope.open(with: key)
         key.wipe()
-        let form = try Self.decode(plaintext, record: recordID)
-        plaintext.wipe()
-        return OpenedRecord(label: label, form: form)
+        defer { plaintext.wipe() }
+        return try Self.decode(plaintext, as: envelope.label.recordClass, record: record)
     }
 
     /// Labels this person may see, optionally only one learner's.
     public func labels(learner: String?) async throws -> [Label] {
         if let learner { try Identifier.validate(learner, as: "learner") }
+        guard let policy = directory.policy else { return [] }
+        let directory = self.directory
         var result: [Label] = []
         for row in try await store.labels(learner: learner) {
             let label = try Label.parse(row.labelBytes)
@@ -250,9 +310,7 @@ public final class Session: Sendable {
     }
 
     /// Parses the stored envelope and checks it against its label row and its author's signature.
-    private func verifiedEnvelope(_ stored: StoredRecord, id: String) throws(TutelaError)
-        -> Envelope
-    {
+    func verifiedEnvelope(_ stored: StoredRecord, id: String) throws(TutelaError) -> Envelope {
         let envelope = try Envelope.parse(stored.envelopeBytes)
         guard envelope.label.record == id, envelope.label.canonical == stored.labelBytes else {
             throw .tampered("the label of \(id) does not match its envelope")
@@ -266,13 +324,13 @@ public final class Session: Sendable {
 
     // MARK: - Audit and storage
 
-    /// Writes one audit entry as its own durable transaction.
+    /// Writes one audit entry as its own durable transaction; fails closed.
     func audit(
         _ action: AuditEntry.Action, subject: String?, outcome: AuditEntry.Outcome, reason: String?
     ) async throws {
         let entry = AuditEntry(
             action: action, actor: principal.id, subject: subject, outcome: outcome, reason: reason,
-            time: vault.clock.now(), policyVersion: policy.version)
+            time: vault.clock.now(), policyVersion: policyVersion)
         let identity = self.identity
         do {
             try await write { tx in try Self.appendAudit(entry, tx: tx, signer: identity) }
@@ -291,7 +349,7 @@ public final class Session: Sendable {
         try tx.append(link, to: .audit)
     }
 
-    /// Runs a transaction; any failure to write becomes "try again" — never a partial write.
+    /// Runs a transaction, then moves this machine's pin to the new audit head.
     func write<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws -> T {
@@ -314,23 +372,32 @@ public final class Session: Sendable {
         return result
     }
 
-    static func encode(_ form: ProgressReview) throws(TutelaError) -> SecretBytes {
+    static func encode(_ content: RecordContent) throws(TutelaError) -> SecretBytes {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {
-            var data = try encoder.encode(form)
+            var data: Data
+            switch content {
+            case .progressReview(let form): data = try encoder.encode(form)
+            case .informalNote(let note): data = try encoder.encode(note)
+            }
             defer { data.resetBytes(in: 0..<data.count) }
             return try SecretBytes(copying: data)
-        } catch { throw .internal("the form could not be encoded") }
+        } catch { throw .internal("the record could not be encoded") }
     }
 
-    static func decode(_ plaintext: SecretBytes, record: String) throws(TutelaError)
-        -> ProgressReview
-    {
+    static func decode(
+        _ plaintext: SecretBytes, as recordClass: RecordClass, record: String
+    ) throws(TutelaError) -> RecordContent {
         var data = plaintext.withUnsafeBytes { Data($0) }
         defer { data.resetBytes(in: 0..<data.count) }
-        do { return try JSONDecoder().decode(ProgressReview.self, from: data) } catch {
-            throw .tampered("the contents of \(record) are not a valid form")
-        }
+        do {
+            switch recordClass {
+            case .tutorial, .confidentialTutorial:
+                return .progressReview(try JSONDecoder().decode(ProgressReview.self, from: data))
+            case .informalNote:
+                return .informalNote(try JSONDecoder().decode(InformalNote.self, from: data))
+            }
+        } catch { throw .tampered("the contents of \(record) are not a valid record") }
     }
 }

@@ -9,17 +9,14 @@ public import TutelaCrypto
 public struct Vault: Sendable {
     public let store: any VaultStore
     public let clock: Clock
-    public let policy: AccessPolicy
     /// Where this machine remembers each vault's last audit head (nil: no rollback check).
     public let pins: (any HeadPinStore)?
 
     public init(
-        store: any VaultStore, clock: Clock = .system, policy: AccessPolicy = .builtIn,
-        pins: (any HeadPinStore)? = nil
+        store: any VaultStore, clock: Clock = .system, pins: (any HeadPinStore)? = nil
     ) {
         self.store = store
         self.clock = clock
-        self.policy = policy
         self.pins = pins
     }
 
@@ -30,9 +27,10 @@ public struct Vault: Sendable {
     public static func create(
         store: any VaultStore, authorityID: String, authorityName: String,
         passphrase: Passphrase, kdf: PasswordKDF.Profile, clock: Clock = .system,
-        pins: (any HeadPinStore)? = nil
+        pins: (any HeadPinStore)? = nil, policy: (text: [UInt8], source: String)? = nil
     ) async throws -> PublicIdentity {
         try Identifier.validate(authorityID, as: "authority")
+        if let policy { _ = try Policy.parse(policy.text, source: policy.source) }
         try validateName(authorityName)
         try passphrase.validateAsNew()
         let identity = try Identity.generate(principal: authorityID)
@@ -55,18 +53,34 @@ public struct Vault: Sendable {
             kdfProfile: kdf.rawValue, createdAt: now)
         let entry = AuditEntry(
             action: .initialize, actor: authorityID, subject: vaultID, outcome: .allowed,
-            reason: "vault created", time: now, policyVersion: AccessPolicy.builtIn.version)
-        try await store.transaction { tx in
+            reason: "vault created", time: now, policyVersion: "none")
+        let publish = policy.map { DirectoryStatement.publishPolicy(version: 1, text: $0.text) }
+        let policyEntry = AuditEntry(
+            action: .policyApply, actor: authorityID, subject: "policy v1", outcome: .allowed,
+            reason: policy.map { "applied \($0.source) at init" }, time: now, policyVersion: "1")
+        let head = try await store.transaction { tx in
             try tx.create(meta)
             try tx.insert(sealed)
-            try tx.append(
-                SignedChain.link(
-                    .directory, after: nil, body: genesis.encode(at: now), signer: identity),
-                to: .directory)
-            try tx.append(
-                SignedChain.link(.audit, after: nil, body: entry.canonical, signer: identity),
-                to: .audit)
+            let first = try SignedChain.link(
+                .directory, after: nil, body: genesis.encode(at: now), signer: identity)
+            try tx.append(first, to: .directory)
+            var link = try SignedChain.link(
+                .audit, after: nil, body: entry.canonical, signer: identity)
+            try tx.append(link, to: .audit)
+            if let publish {
+                try tx.append(
+                    SignedChain.link(
+                        .directory, after: first, body: publish.encode(at: now), signer: identity),
+                    to: .directory)
+                link = try SignedChain.link(
+                    .audit, after: link, body: policyEntry.canonical, signer: identity)
+                try tx.append(link, to: .audit)
+            }
+            return link
         }
+        try pins?.save(
+            HeadPin(entries: head.sequence + 1, head: Hex.encode(head.hash)), vaultID: vaultID,
+            replacing: true)
         return pub
     }
 
@@ -147,5 +161,11 @@ public struct Vault: Sendable {
 /// A record opened for someone allowed to read it.
 public struct OpenedRecord: Sendable {
     public let label: Label
-    public let form: ProgressReview
+    public let content: RecordContent
+
+    /// The progress-review form, for a tutorial.
+    public var form: ProgressReview? {
+        if case .progressReview(let form) = content { return form }
+        return nil
+    }
 }

@@ -1,0 +1,72 @@
+/// An informal support conversation, recorded as a minimum entry (the guidance asks that results of
+/// informal support be recorded at least on the Individual Learner Record).
+public struct InformalNote: Sendable, Equatable, Codable {
+    public var learner: String
+    public var date: CalendarDate
+    /// What was discussed and its outcome, briefly.
+    public var summary: String
+    public var followUp: String?
+    /// Whether the minimum entry has been made on the ILR.
+    public var recordedOnILR: Bool?
+    public var copiesTo: [ProgressReview.CopyRecipient]?
+
+    /// Parses and validates a note from JSON or YAML bytes; unknown fields are refused.
+    public static func parse(_ bytes: [UInt8], source: String) throws(TutelaError) -> InformalNote {
+        var fields = try FieldReader(
+            Document.parse(bytes, source: source), path: "", source: source)
+        let note = InformalNote(
+            learner: try fields.identifier("learner"),
+            date: try fields.date("date", required: true).orThrow(),
+            summary: try fields.text("summary", max: 5000, required: true).orThrow(),
+            followUp: try fields.text("followUp", max: 2000),
+            recordedOnILR: try fields.bool("recordedOnILR"),
+            copiesTo: try fields.list("copiesTo", max: ProgressReview.CopyRecipient.allCases.count)
+            {
+                (item) throws(TutelaError) in
+                try FieldReader.choice(
+                    item.value, ProgressReview.CopyRecipient.self, path: item.path, source: source)
+            })
+        try fields.finish()
+        if let copies = note.copiesTo, Set(copies).count != copies.count {
+            throw .data("\(source): field 'copiesTo': a recipient is listed twice")
+        }
+        return note
+    }
+}
+
+/// What a record holds: a progress review or an informal note.
+public enum RecordContent: Sendable, Equatable {
+    case progressReview(ProgressReview)
+    case informalNote(InformalNote)
+
+    public var learner: String {
+        switch self {
+        case .progressReview(let f): return f.learner
+        case .informalNote(let n): return n.learner
+        }
+    }
+
+    public var date: CalendarDate {
+        switch self {
+        case .progressReview(let f): return f.date
+        case .informalNote(let n): return n.date
+        }
+    }
+
+    var copies: [CopyKind] {
+        let agreed: [ProgressReview.CopyRecipient]
+        switch self {
+        case .progressReview(let f): agreed = f.copiesTo ?? []
+        case .informalNote(let n): agreed = n.copiesTo ?? []
+        }
+        return agreed.compactMap { CopyKind(rawValue: $0.rawValue) }
+    }
+
+    /// Whether content of this kind may be sealed as `recordClass`.
+    func fits(_ recordClass: RecordClass) -> Bool {
+        switch self {
+        case .progressReview: return recordClass != .informalNote
+        case .informalNote: return recordClass == .informalNote
+        }
+    }
+}

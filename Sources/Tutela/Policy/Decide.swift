@@ -1,0 +1,346 @@
+/// Everything someone might do that policy decides.
+public enum PolicyAction: String, Sendable, CaseIterable {
+    case seal
+    case open
+    case viewLabel = "view-label"
+    case flag
+    /// A safeguarding officer opening a flagged record.
+    case disclose
+    case breakGlassRequest = "break-glass-request"
+    case breakGlassApprove = "break-glass-approve"
+    case hold
+    case release
+    case destroy
+    case auditRead = "audit-read"
+}
+
+/// The state of a record that decisions depend on.
+public struct RecordState: Sendable, Hashable {
+    public var flagged = false
+    public var held = false
+    public var destroyed = false
+    /// A break-glass request is open on the record.
+    public var breakGlassOpen = false
+
+    public init(
+        flagged: Bool = false, held: Bool = false, destroyed: Bool = false,
+        breakGlassOpen: Bool = false
+    ) {
+        self.flagged = flagged
+        self.held = held
+        self.destroyed = destroyed
+        self.breakGlassOpen = breakGlassOpen
+    }
+}
+
+/// The outcome of a policy decision, with the rule that decided it.
+public struct Decision: Sendable, Equatable {
+    public let allowed: Bool
+    /// The rule, in words a safeguarding lead would recognise, citing the policy file and line.
+    public let rule: String
+
+    static func allow(_ rule: String) -> Decision { Decision(allowed: true, rule: rule) }
+    static func deny(_ rule: String) -> Decision { Decision(allowed: false, rule: rule) }
+}
+
+/// How much of the audit log someone may read.
+public enum AuditScope: Sendable, Equatable {
+    case all
+    case ownRecords
+    case none
+}
+
+extension Policy {
+    /// Whether `subject` describes `actor`'s relation to the record labelled `label`.
+    func matches(_ subject: Subject, actor: Principal, label: Label, directory: Directory) -> Bool {
+        let learner = directory.learners[label.learner]
+        switch subject {
+        case .author: return label.author == actor.id
+        case .assignedTutor: return learner?.tutor == actor.id && actor.has(.tutor)
+        case .learner: return label.learner == actor.id && actor.has(.learner)
+        case .role(let role): return actor.has(role)
+        case .copies(let kind):
+            guard label.copies.contains(kind) else { return false }
+            switch kind {
+            case .learner: return label.learner == actor.id && actor.has(.learner)
+            case .parentsCarers:
+                return actor.has(.parentCarer)
+                    && learner?.contacts.parents.contains(actor.id) == true
+            case .homeSchool:
+                return actor.has(.homeSchool) && learner?.contacts.homeSchool == actor.id
+            case .workBasedProvider:
+                return actor.has(.workBasedProvider) && learner?.contacts.provider == actor.id
+            case .ilr: return actor.has(.ilrOfficer)
+            }
+        }
+    }
+
+    /// The first rule in `list` that names `actor`, if any.
+    func firstMatch(
+        _ list: [Located<Subject>], actor: Principal, label: Label, directory: Directory
+    ) -> Located<Subject>? {
+        list.first { matches($0.value, actor: actor, label: label, directory: directory) }
+    }
+
+    func firstRole(_ list: [Located<Role>], actor: Principal) -> Located<Role>? {
+        list.first { actor.has($0.value) }
+    }
+
+    /// Whether a match reaches the learner or their parents, whose copies may leave safeguarding
+    /// material out.
+    private func isFamily(_ subject: Subject) -> Bool {
+        switch subject {
+        case .learner, .copies(.learner), .copies(.parentsCarers), .role(.learner),
+            .role(.parentCarer):
+            return true
+        default: return false
+        }
+    }
+
+    /// The single decision point: may `actor` do `action` to the record labelled `label` in `state`?
+    ///
+    /// Deny by default; an explicit deny wins over any allow; every answer names its rule.
+    public func decide(
+        _ action: PolicyAction, actor: Principal, label: Label, state: RecordState = RecordState(),
+        directory: Directory
+    ) -> Decision {
+        guard let rules = classes[label.recordClass] else {
+            return .deny(
+                "policy v\(version) has no rules for \(label.recordClass.rawValue) records (deny by default)"
+            )
+        }
+        let cls = "classes.\(label.recordClass.rawValue)"
+        let unnamed = Decision.deny(
+            "no rule of policy v\(version) lets '\(actor.id)' \(action.rawValue) this record (deny by default)"
+        )
+        if state.destroyed, action != .viewLabel, action != .auditRead {
+            return .deny("the record was destroyed; only its tombstone label remains")
+        }
+        switch action {
+        case .seal:
+            if let r = firstRole(rules.write, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) may write \(label.recordClass.rawValue) records — "
+                        + cite("\(cls).write", r.line))
+            }
+            return .deny(
+                "only " + rules.write.map(\.value.rawValue).joined(separator: ", ")
+                    + " may write \(label.recordClass.rawValue) records — "
+                    + cite("\(cls).write", rules.line))
+
+        case .open:
+            if let d = firstMatch(rules.deny, actor: actor, label: label, directory: directory) {
+                return .deny("explicitly denied to \(d.value) — " + cite("\(cls).deny", d.line))
+            }
+            if let r = firstMatch(rules.read, actor: actor, label: label, directory: directory) {
+                if state.flagged, rules.safeguarding.withholdFromCopies, isFamily(r.value) {
+                    return .deny(
+                        "the record is flagged and safeguarding material is withheld from learner and "
+                            + "parent copies — "
+                            + cite("\(cls).safeguarding.withhold-from-copies", rules.line))
+                }
+                return .allow("\(r.value) may open — " + cite("\(cls).read", r.line))
+            }
+            if let r = firstRole(rules.labelOnly, actor: actor) {
+                return .deny(
+                    "\(r.value.rawValue) sees labels only, never contents — "
+                        + cite("\(cls).label-only", r.line))
+            }
+            if state.flagged, let r = firstRole(rules.safeguarding.openFlagged, actor: actor) {
+                return .deny(
+                    "\(r.value.rawValue) opens flagged records through a recorded disclosure, with a reason — "
+                        + cite("\(cls).safeguarding.open-flagged", r.line))
+            }
+            return unnamed
+
+        case .viewLabel:
+            if let r = firstMatch(rules.read, actor: actor, label: label, directory: directory) {
+                return .allow(
+                    "\(r.value) may open, so may see the label — " + cite("\(cls).read", r.line))
+            }
+            if let r = firstRole(rules.labelOnly, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) sees labels — " + cite("\(cls).label-only", r.line))
+            }
+            if state.flagged, let r = firstRole(rules.safeguarding.openFlagged, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) sees flagged labels — "
+                        + cite("\(cls).safeguarding.open-flagged", r.line))
+            }
+            return unnamed
+
+        case .flag:
+            if state.flagged { return .deny("the record is already flagged") }
+            if let r = firstMatch(
+                rules.safeguarding.flag, actor: actor, label: label, directory: directory)
+            {
+                return .allow("\(r.value) may flag — " + cite("\(cls).safeguarding.flag", r.line))
+            }
+            return unnamed
+
+        case .disclose:
+            guard state.flagged else {
+                return .deny(
+                    "the record is not flagged; an unflagged record is opened only through break-glass"
+                )
+            }
+            if let d = firstMatch(rules.deny, actor: actor, label: label, directory: directory) {
+                return .deny("explicitly denied to \(d.value) — " + cite("\(cls).deny", d.line))
+            }
+            if let r = firstRole(rules.safeguarding.openFlagged, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) opens flagged records with a reason — "
+                        + cite("\(cls).safeguarding.open-flagged", r.line))
+            }
+            return unnamed
+
+        case .breakGlassRequest, .breakGlassApprove:
+            guard let bg = rules.safeguarding.breakGlass else {
+                return .deny(
+                    "policy v\(version) allows no break-glass on \(label.recordClass.rawValue) records"
+                )
+            }
+            if action == .breakGlassRequest {
+                if state.flagged {
+                    return .deny("the record is flagged: open it through a disclosure instead")
+                }
+                if state.breakGlassOpen {
+                    return .deny("a break-glass request is already open on this record")
+                }
+                if let d = firstMatch(rules.deny, actor: actor, label: label, directory: directory)
+                {
+                    return .deny("explicitly denied to \(d.value) — " + cite("\(cls).deny", d.line))
+                }
+                if let role = bg.requesters.first(where: actor.has) {
+                    return .allow(
+                        "\(role.rawValue) may request break-glass — "
+                            + cite("\(cls).safeguarding.break-glass", bg.line))
+                }
+                return unnamed
+            }
+            if let role = bg.approvers.first(where: actor.has) {
+                return .allow(
+                    "\(role.rawValue) is one of the \(bg.approvals) approvers needed — "
+                        + cite("\(cls).safeguarding.break-glass", bg.line))
+            }
+            return unnamed
+
+        case .hold, .release:
+            if action == .hold, state.held { return .deny("the record is already held") }
+            if action == .release, !state.held { return .deny("the record is not held") }
+            if let r = firstRole(rules.retention.hold, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) places and releases holds — "
+                        + cite("\(cls).retention.hold", r.line))
+            }
+            return unnamed
+
+        case .destroy:
+            if state.held { return .deny("the record is held and cannot be destroyed") }
+            if state.breakGlassOpen { return .deny("a break-glass request is open on the record") }
+            if let r = firstRole(rules.retention.destroy, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) destroys records that are due — "
+                        + cite("\(cls).retention.destroy", r.line))
+            }
+            return unnamed
+
+        case .auditRead:
+            if let r = firstRole(audit.readAll, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) reads the whole audit log — "
+                        + cite("audit.read-all", r.line))
+            }
+            if label.author == actor.id, let r = firstRole(audit.readOwn, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) reads the audit of records they wrote — "
+                        + cite("audit.read-own", r.line))
+            }
+            return unnamed
+        }
+    }
+
+    /// Whether `actor` may write records of `recordClass` at all.
+    func decideSeal(_ recordClass: RecordClass, actor: Principal) -> Decision {
+        guard let rules = classes[recordClass] else {
+            return .deny(
+                "policy v\(version) has no rules for \(recordClass.rawValue) records (deny by default)"
+            )
+        }
+        if let r = firstRole(rules.write, actor: actor) {
+            return .allow(
+                "\(r.value.rawValue) may write \(recordClass.rawValue) records — "
+                    + cite("classes.\(recordClass.rawValue).write", r.line))
+        }
+        return .deny(
+            "only " + rules.write.map(\.value.rawValue).joined(separator: ", ")
+                + " may write \(recordClass.rawValue) records")
+    }
+
+    /// How much of the audit log `actor` may read.
+    func auditScope(actor: Principal) -> (scope: AuditScope, rule: String) {
+        if let r = firstRole(audit.readAll, actor: actor) {
+            return (
+                .all,
+                "\(r.value.rawValue) reads the whole audit log — " + cite("audit.read-all", r.line)
+            )
+        }
+        if let r = firstRole(audit.readOwn, actor: actor) {
+            return (
+                .ownRecords,
+                "\(r.value.rawValue) reads the audit of records they wrote — "
+                    + cite("audit.read-own", r.line)
+            )
+        }
+        return (
+            .none,
+            "policy v\(version) does not let '\(actor.id)' read the audit log (deny by default)"
+        )
+    }
+
+    /// Whether `actor` may sign an audit checkpoint.
+    func decideCheckpoint(actor: Principal) -> Decision {
+        if actor.isAuthority { return .allow("the authority signs checkpoints") }
+        if let r = firstRole(audit.checkpoint, actor: actor) {
+            return .allow(
+                "\(r.value.rawValue) signs checkpoints — " + cite("audit.checkpoint", r.line))
+        }
+        return .deny("policy v\(version) does not let '\(actor.id)' sign checkpoints")
+    }
+
+    /// The principals a record is sealed to: exactly those the policy lets open it now.
+    func recipients(for label: Label, directory: Directory) -> [String] {
+        guard let rules = classes[label.recordClass] else { return [] }
+        var candidates: [Principal] = []
+        func add(_ id: String?) {
+            if let id, let p = directory.principals[id] { candidates.append(p) }
+        }
+        add(label.author)
+        let learner = directory.learners[label.learner]
+        add(learner?.tutor)
+        add(label.learner)
+        learner?.contacts.parents.forEach { add($0) }
+        add(learner?.contacts.homeSchool)
+        add(learner?.contacts.provider)
+        for subject in rules.read.map(\.value) {
+            switch subject {
+            case .role(let role): candidates += directory.holders(of: role)
+            case .copies(.ilr): candidates += directory.holders(of: .ilrOfficer)
+            default: break
+            }
+        }
+        var seen = Set<String>()
+        return candidates.filter {
+            seen.insert($0.id).inserted
+                && decide(.open, actor: $0, label: label, directory: directory).allowed
+        }.map(\.id).sorted()
+    }
+}
+
+/// Accept-restore is about trusting this machine's memory, not access to records: it stays with the
+/// authority and administrators whatever the policy says.
+func decideAcceptRestore(actor: Principal) -> Decision {
+    actor.isAuthority || actor.has(.admin)
+        ? .allow("the authority and administrators accept a deliberate restore")
+        : .deny("only the authority or an administrator may accept a restore")
+}

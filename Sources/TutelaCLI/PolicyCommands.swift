@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import Tutela
+
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "Check, apply and explain the access policy.",
+        subcommands: [Check.self, Apply.self, Explain.self, Regrant.self])
+
+    static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TutelaError(.notFound, "cannot read the policy file \(path)")
+        }
+        return [UInt8](data)
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Validate a policy file and print who can do what to each class, for sign-off.")
+
+        @Argument(help: "The policy file (YAML).") var file: String
+
+        func run() async throws {
+            let policy = try Policy.parse(
+                PolicyCommand.read(file), source: URL(fileURLWithPath: file).lastPathComponent)
+            Terminal.out(PolicyTable.render(policy))
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish a policy file as the vault's next policy version, signed by you.")
+
+        @Argument(help: "The policy file (YAML).") var file: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let bytes = try PolicyCommand.read(file)
+            let source = URL(fileURLWithPath: file).lastPathComponent
+            _ = try Policy.parse(bytes, source: source)
+            let session = try await actor.unlock(try vault.open())
+            let (policy, changes) = try await session.applyPolicy(bytes, source: source)
+            if output.json {
+                try Terminal.json(
+                    ApplyJSON(
+                        version: policy.version, name: policy.name,
+                        recordsNeedingNewSlots: changes.filter { !$0.missing.isEmpty }.map(
+                            \.record),
+                        recordsWithSurplusSlots: changes.filter { !$0.surplus.isEmpty }.map(
+                            \.record)))
+                return
+            }
+            Terminal.out("Applied \(source) as policy v\(policy.version) (\(policy.name)).")
+            let widen = changes.filter { !$0.missing.isEmpty }
+            let narrow = changes.filter { !$0.surplus.isEmpty }
+            if !widen.isEmpty {
+                Terminal.out(
+                    "\(widen.count) records now have readers without a key slot; someone who can open them "
+                        + "runs 'tutela policy regrant'.")
+            }
+            if !narrow.isEmpty {
+                Terminal.out(
+                    "\(narrow.count) records have slots for people the policy no longer names (refused by "
+                        + "policy already); 'tutela policy regrant' removes them.")
+            }
+        }
+    }
+
+    struct ApplyJSON: Encodable {
+        let version: Int
+        let name: String
+        let recordsNeedingNewSlots: [String]
+        let recordsWithSurplusSlots: [String]
+    }
+
+    struct Explain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Say whether you may do ACTION to RECORD, and the rule that decides.")
+
+        @Argument(help: "The record id.") var record: String
+        @Option(
+            help: ArgumentHelp(
+                "One of: " + PolicyAction.allCases.map(\.rawValue).joined(separator: ", ")))
+        var action: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            guard let parsed = PolicyAction(rawValue: action) else {
+                throw TutelaError(
+                    .usage, "'\(action)' is not an action",
+                    hint: "actions: "
+                        + PolicyAction.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            let session = try await actor.unlock(try vault.open())
+            let decision = try await session.explain(record, action: parsed)
+            if output.json {
+                try Terminal.json(
+                    ExplainJSON(
+                        record: record, action: parsed.rawValue, actor: actor.actor,
+                        decision: decision.allowed ? "allow" : "deny", rule: decision.rule))
+            } else {
+                Terminal.out("\(decision.allowed ? "ALLOW" : "DENY"): \(decision.rule)")
+            }
+        }
+    }
+
+    struct ExplainJSON: Encodable {
+        let record: String
+        let action: String
+        let actor: String
+        let decision: String
+        let rule: String
+    }
+
+    struct Regrant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bring key slots in line with the policy, for records you can open.")
+
+        @Option(help: "Only this record.") var record: String?
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let (done, left) = try await session.regrant(record: record)
+            if output.json {
+                try Terminal.json([
+                    "regranted": done.map(\.record), "needOthers": left.map(\.record),
+                ])
+                return
+            }
+            for change in done {
+                Terminal.out(
+                    "\(change.record): added "
+                        + (change.missing.isEmpty ? "none" : change.missing.joined(separator: ", "))
+                        + "; removed "
+                        + (change.surplus.isEmpty ? "none" : change.surplus.joined(separator: ", "))
+                )
+            }
+            Terminal.out("Re-granted \(done.count) records.")
+            if !left.isEmpty {
+                Terminal.out(
+                    "\(left.count) records need someone who can open them: "
+                        + left.map(\.record).joined(separator: ", "))
+            }
+        }
+    }
+}
+
+/// "Who can do what to each class", computed by asking the policy's own decision point about
+/// representative people, so the table shows exactly what Tutela will enforce.
+enum PolicyTable {
+    static func render(_ policy: Policy) -> String {
+        var blocks: [String] = ["Policy: \(policy.name)"]
+        for section in policy.signOffTable() {
+            blocks.append("")
+            blocks.append(contentsOf: section.title)
+            blocks.append(Table.render(header: section.header, rows: section.rows))
+        }
+        blocks.append("")
+        blocks.append(
+            "yes = allowed; — = refused (deny by default). An explicit deny wins over any allow.")
+        return blocks.joined(separator: "\n")
+    }
+}
