@@ -319,7 +319,7 @@ extension Policy {
         let learner = directory.learners[label.learner]
         add(learner?.tutor)
         add(label.learner)
-        learner?.contacts.parents.forEach { add($0) }
+        for parent in learner?.contacts.parents ?? [] { add(parent) }
         add(learner?.contacts.homeSchool)
         add(learner?.contacts.provider)
         for subject in rules.read.map(\.value) {
