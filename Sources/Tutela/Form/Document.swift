@@ -72,22 +72,32 @@ indirect enum Document: Equatable, Sendable {
         guard !text.contains("\0") else { throw .data("\(source) contains a NUL character") }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
-            throw .data("\(source) is not valid YAML: \(yamlProblem(error))")
+            let (line, problem) = yamlProblem(error)
+            throw .data(
+                "\(source) is not valid YAML: \(problem)" + (line.map { " at line \($0)" } ?? ""))
         }
         guard let node else { throw .data("\(source) is empty") }
         var budget = limits.maximumNodes
         return try convert(node, depth: 0, budget: &budget, limits: limits, source: source)
     }
 
-    private static func yamlProblem(_ error: any Error) -> String {
-        if let yaml = error as? YamlError {
-            switch yaml {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-                return "\(problem) at line \(mark.line)"
-            default: break
-            }
+    /// What libyaml (through Yams) said was wrong, and on which line, without echoing the input.
+    static func yamlProblem(_ error: any Error) -> (line: Int?, problem: String) {
+        guard let yaml = error as? YamlError else { return (nil, "it could not be parsed") }
+        switch yaml {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return (mark.line, problem)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return (
+                context.mark.line,
+                "the key '\(Identifier.printable(duplicates.first ?? "?"))' appears twice in one mapping"
+            )
+        case .reader(let problem, _, _, _):
+            return (nil, problem)
+        default:
+            return (nil, "it could not be parsed")
         }
-        return "it could not be parsed"
     }
 
     private static func convert(

@@ -20,7 +20,8 @@ extension Policy {
         }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
-            throw .data("\(source): not valid YAML: \(error)")
+            let (line, problem) = Document.yamlProblem(error)
+            throw .data("\(source):\(line ?? 1): not valid YAML: \(problem)")
         }
         guard let root else { throw .data("\(source): the policy is empty") }
         var reader = PolicyReader(source: source)
