@@ -155,7 +155,49 @@ struct NoteCommand: AsyncParsableCommand {
 
 struct RecordsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "records", abstract: "List records by their labels.", subcommands: [List.self])
+        commandName: "records",
+        abstract: "List records by their labels; copies for learners and parents.",
+        subcommands: [List.self, Export.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "The copies a learner or parent may receive (safeguarding material left out where policy says)."
+        )
+
+        @Option(help: "The learner whose records to export.") var learner: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        struct ExportJSON: Encodable {
+            let learner: String
+            let records: [OpenedJSON]
+            let withheld: Int
+        }
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let (records, withheld) = try await session.export(learner: learner)
+            if output.json {
+                try Terminal.json(
+                    ExportJSON(
+                        learner: learner, records: records.map(OpenedJSON.init), withheld: withheld)
+                )
+                return
+            }
+            for record in records {
+                Terminal.out(FormText.render(record))
+                Terminal.out("")
+            }
+            Terminal.out("\(records.count) records for \(learner).")
+            if withheld > 0 {
+                Terminal.out(
+                    "\(withheld) records are not included: safeguarding material is withheld from this copy."
+                )
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

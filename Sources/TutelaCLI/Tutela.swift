@@ -15,7 +15,8 @@ struct TutelaCommand: AsyncParsableCommand {
         version: TutelaVersion.string,
         subcommands: [
             InitCommand.self, PrincipalCommand.self, LearnerCommand.self, TutorialCommand.self,
-            NoteCommand.self, RecordsCommand.self, ImportCommand.self, PolicyCommand.self,
+            NoteCommand.self, RecordsCommand.self, ImportCommand.self, SafeguardingCommand.self,
+            BreakGlassCommand.self, InboxCommand.self, GroupCommand.self, PolicyCommand.self,
             AuditCommand.self, DemoCommand.self,
         ]
     )

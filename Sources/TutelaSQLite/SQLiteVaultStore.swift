@@ -113,6 +113,15 @@ public final class SQLiteVaultStore: VaultStore {
                         box BLOB NOT NULL, PRIMARY KEY (record, recipient)) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2-objects") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE objects (
+                        kind TEXT NOT NULL, id TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL,
+                        PRIMARY KEY (kind, id)) WITHOUT ROWID;
+                    CREATE INDEX objects_by_key ON objects(kind, key, id);
+                    """)
+        }
         return migrator
     }
 
@@ -243,6 +252,26 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    public func objects(kind: String, key: String?) async throws -> [StoredObject] {
+        try await read("read \(kind) records") { db in
+            let rows: [Row]
+            if let key {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM objects WHERE kind = ? AND key = ? ORDER BY id",
+                    arguments: [kind, key])
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM objects WHERE kind = ? ORDER BY id", arguments: [kind])
+            }
+            return rows.map(Self.object)
+        }
+    }
+
+    static func object(_ row: Row) -> StoredObject {
+        StoredObject(
+            kind: row["kind"], id: row["id"], key: row["key"], body: [UInt8](row["body"] as Data))
+    }
+
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws -> T {
@@ -316,6 +345,19 @@ public final class SQLiteVaultStore: VaultStore {
             try db.execute(
                 sql: "INSERT INTO slots (record, recipient, box) VALUES (?, ?, ?)",
                 arguments: [slot.record, slot.recipient, Data(slot.box)])
+        }
+
+        func put(_ object: StoredObject) throws {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO objects (kind, id, key, body) VALUES (?, ?, ?, ?)",
+                arguments: [object.kind, object.id, object.key, Data(object.body)])
+        }
+
+        func object(kind: String, id: String) throws -> StoredObject? {
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
+            )
+            .map(SQLiteVaultStore.object)
         }
 
         func deleteSlot(record: String, recipient: String) throws {

@@ -9,6 +9,15 @@ public struct AuditEntry: Sendable, Equatable {
         case learnerContacts = "learner-contacts"
         case policyApply = "policy-apply"
         case regrant
+        case groupKey = "group-key"
+        case groupSync = "group-sync"
+        case flag
+        case disclose
+        case breakGlassRequest = "break-glass-request"
+        case breakGlassApprove = "break-glass-approve"
+        case breakGlassOpen = "break-glass-open"
+        case review
+        case export
         case seal
         case open
         case checkpoint = "audit-checkpoint"

@@ -17,6 +17,11 @@ public struct AuditReport: Sendable, Equatable {
 public struct AuditRecord: Sendable, Equatable {
     public let sequence: Int64
     public let entry: AuditEntry
+
+    public init(sequence: Int64, entry: AuditEntry) {
+        self.sequence = sequence
+        self.entry = entry
+    }
 }
 
 enum AuditLog {

@@ -1,4 +1,4 @@
-import TutelaCrypto
+public import TutelaCrypto
 
 /// The roles a person can hold.
 public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
@@ -87,6 +87,8 @@ enum DirectoryStatement: Equatable {
     case learnerContacts(learner: String, LearnerContacts)
     /// Publishes policy `version` (1, 2, …): the YAML text exactly as checked.
     case publishPolicy(version: Int, text: [UInt8])
+    /// Publishes version `version` of the key held by everyone with `role`.
+    case groupKey(role: Role, version: Int, publicKey: [UInt8])
 
     struct PrincipalData: Equatable {
         var id: String
@@ -147,6 +149,11 @@ enum DirectoryStatement: Equatable {
             w.u8(5)
             w.u32(UInt32(version))
             w.data(text)
+        case .groupKey(let role, let version, let publicKey):
+            w.u8(6)
+            w.string(role.rawValue)
+            w.u32(UInt32(version))
+            w.fixed(publicKey)
         }
         return w.bytes
     }
@@ -213,6 +220,13 @@ enum DirectoryStatement: Equatable {
             let version = Int(try r.u32("policy version"))
             statement = .publishPolicy(
                 version: version, text: try r.data("policy", max: Policy.maximumBytes))
+        case 6:
+            guard let role = Role(rawValue: try r.string("group", max: 64)) else {
+                throw .tampered("\(context) names an unknown group")
+            }
+            let version = Int(try r.u32("group key version"))
+            statement = .groupKey(
+                role: role, version: version, publicKey: try r.fixed("group key", count: 32))
         default:
             throw .tampered("\(context) is of an unknown kind")
         }
@@ -233,8 +247,10 @@ public struct Directory: Sendable {
     public private(set) var learners: [String: Learner] = [:]
     /// The policy in force: the last one published, or nil before any is.
     public private(set) var policy: Policy?
+    /// The current key of each role's group.
+    public private(set) var groups: [Role: GroupKey] = [:]
     /// The last verified statement, which the next one must follow.
-    let head: ChainLink?
+    private(set) var head: ChainLink?
 
     /// Replays and verifies `links`.
     /// - Parameter pinnedAuthorityKey: the authority's signing key recorded at init; the first
@@ -379,14 +395,25 @@ public struct Directory: Sendable {
                     "policy version \(version) does not follow version \(policy?.version ?? 0)")
             }
             policy = try Policy.parse(text, source: "policy v\(version)").published(as: version)
+        case .groupKey(let role, let version, let publicKey):
+            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard version == (groups[role]?.version ?? 0) + 1 else {
+                throw .data(
+                    "group key \(role.rawValue) v\(version) does not follow the version before it")
+            }
+            do {
+                groups[role] = GroupKey(
+                    role: role, version: version,
+                    publicKey: try KeyAgreementPublicKey(bytes: publicKey))
+            } catch { throw .data("bad group key: \(error)") }
         }
     }
 
     /// This directory with `link` as its new head, after the statement in it was applied.
     func advanced(to link: ChainLink?) -> Directory {
-        Directory(
-            vaultID: vaultID, authorityID: authorityID, principals: principals, learners: learners,
-            policy: policy, head: link)
+        var copy = self
+        copy.head = link
+        return copy
     }
 
     /// A directory that was never signed, for asking the policy about imaginary people (sign-off
@@ -399,9 +426,9 @@ public struct Directory: Sendable {
     }
 
     func with(policy: Policy?) -> Directory {
-        Directory(
-            vaultID: vaultID, authorityID: authorityID, principals: principals, learners: learners,
-            policy: policy, head: head)
+        var copy = self
+        copy.policy = policy
+        return copy
     }
 
     /// Principals holding `role`, in id order.
@@ -414,4 +441,14 @@ public struct Directory: Sendable {
         guard let p = principals[learnerID], p.has(.learner) else { return nil }
         return p
     }
+}
+
+/// A published group key: version `version` of the key every holder of `role` can use.
+public struct GroupKey: Sendable, Equatable {
+    public let role: Role
+    public let version: Int
+    public let publicKey: KeyAgreementPublicKey
+
+    /// The recipient name of slots and shares sealed to this key: `group:ROLE#VERSION`.
+    public var recipient: String { "group:\(role.rawValue)#\(version)" }
 }

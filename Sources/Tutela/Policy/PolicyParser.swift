@@ -289,6 +289,12 @@ private struct PolicyReader {
             guard !approvers.isEmpty else {
                 throw fail(bgNode, "break-glass approvers must name a role")
             }
+            guard approvals <= approvers.count else {
+                throw fail(
+                    bg["approvals"],
+                    "break-glass approvals (\(approvals)) cannot exceed the number of approver roles "
+                        + "(\(approvers.count)): each role's group holds one share of the key")
+            }
             breakGlass = BreakGlassRules(
                 approvals: approvals, approvers: approvers.map(\.value),
                 requesters: try roles(bg["request"], "break-glass request").map(\.value),

@@ -94,8 +94,10 @@ extension Policy {
             var title = ["\(recordClass.rawValue): envelope reads \"\(rules.label) – DATE\""]
             if let bg = rules.safeguarding.breakGlass {
                 title.append(
-                    "  break-glass: \(bg.approvals) approval(s) from "
-                        + bg.approvers.map(\.rawValue).joined(separator: " or ")
+                    "  break-glass: requested by "
+                        + bg.requesters.map(\.rawValue).joined(separator: " or ")
+                        + "; \(bg.approvals) approval(s) by distinct people in different roles among "
+                        + bg.approvers.map(\.rawValue).joined(separator: ", ")
                         + ", never the requester; a request lasts \(bg.lifetimeHours) hours")
             } else {
                 title.append("  break-glass: none")

@@ -132,15 +132,21 @@ public struct Slot: Sendable, Equatable {
         } catch { throw .internal("could not make a key slot: \(error)") }
     }
 
-    /// Opens the slot and checks that it was made for `record`.
-    /// - Throws: a data error if the slot does not open or names another record.
+    /// Opens the slot with a person's key and checks that it was made for `record`.
     func open(with identity: Identity, expecting record: String) throws(TutelaError) -> SecretBytes
+    {
+        try open(with: identity.agreement, expecting: record)
+    }
+
+    /// Opens the slot with an X25519 key (a person's or a group's) and checks it was made for `record`.
+    func open(with key: KeyAgreementPrivateKey, expecting record: String) throws(TutelaError)
+        -> SecretBytes
     {
         guard box.count <= Self.maximumBoxByteCount else {
             throw .tampered("the key slot of \(record) is oversized")
         }
         let message: SecretBytes
-        do { message = try SealedBox.open(box, with: identity.agreement) } catch {
+        do { message = try SealedBox.open(box, with: key) } catch {
             throw .tampered(
                 "the key slot of \(record) for '\(recipient)' does not open: it was altered")
         }

@@ -7,6 +7,7 @@ public actor MemoryVaultStore: VaultStore {
         var identities: [String: SealedIdentity] = [:]
         var records: [String: StoredRecord] = [:]
         var learners: [String: String] = [:]
+        var objects: [String: [String: StoredObject]] = [:]
     }
 
     private var state = State()
@@ -57,6 +58,20 @@ public actor MemoryVaultStore: VaultStore {
                 return StoredLabel(record: r.record, learner: l, labelBytes: r.labelBytes)
             }
             .sorted { $0.record < $1.record }
+    }
+
+    public func objects(kind: String, key: String?) -> [StoredObject] {
+        (state.objects[kind] ?? [:]).values.filter { key == nil || $0.key == key }.sorted {
+            $0.id < $1.id
+        }
+    }
+
+    /// Replaces a stored object's body, as someone editing the database would.
+    public func tamper(object kind: String, id: String, _ change: @Sendable ([UInt8]) -> [UInt8]) {
+        if let o = state.objects[kind]?[id] {
+            state.objects[kind]?[id] = StoredObject(
+                kind: o.kind, id: o.id, key: o.key, body: change(o.body))
+        }
     }
 
     public func transaction<T: Sendable>(
@@ -117,6 +132,12 @@ public actor MemoryVaultStore: VaultStore {
                 record: r.record, labelBytes: r.labelBytes, envelopeBytes: r.envelopeBytes,
                 slots: r.slots + [slot])
         }
+
+        func put(_ object: StoredObject) throws {
+            state.objects[object.kind, default: [:]][object.id] = object
+        }
+
+        func object(kind: String, id: String) -> StoredObject? { state.objects[kind]?[id] }
 
         func deleteSlot(record: String, recipient: String) throws {
             guard let r = state.records[record] else { return }

@@ -64,6 +64,8 @@ public protocol VaultStore: Sendable {
     func record(_ id: String) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
     func labels(learner: String?) async throws -> [StoredLabel]
+    /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.
+    func objects(kind: String, key: String?) async throws -> [StoredObject]
     /// Runs `body` as one transaction: all of its writes land, or none do.
     func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
@@ -81,6 +83,27 @@ public protocol VaultTransaction {
     /// Adds a key slot to an existing record.
     func insert(_ slot: Slot) throws
     func deleteSlot(record: String, recipient: String) throws
+    /// Inserts or replaces an object.
+    func put(_ object: StoredObject) throws
+    func object(kind: String, id: String) throws -> StoredObject?
+}
+
+/// A small, self-describing stored object (a flag, a break-glass request, an approval, a review, a
+/// group member's key box, a notice). The body is Tutela's canonical encoding, usually signed; the
+/// store only files it by kind, id and one lookup key.
+public struct StoredObject: Sendable, Equatable {
+    public let kind: String
+    public let id: String
+    /// What the object is filed under for lookups: a record id, a recipient, a group.
+    public let key: String
+    public let body: [UInt8]
+
+    public init(kind: String, id: String, key: String, body: [UInt8]) {
+        self.kind = kind
+        self.id = id
+        self.key = key
+        self.body = body
+    }
 }
 
 extension VaultStore {

@@ -173,7 +173,7 @@ public final class Session: Sendable {
         let policy = try policy()
         let directory = self.directory
         let today = vault.clock.today
-        var prepared: [(StoredRecord, String, AuditEntry)] = []
+        var prepared: [(StoredRecord, String, AuditEntry, [StoredObject])] = []
         var labels: [Label] = []
         var decided: [RecordClass: Decision] = [:]
         for (content, recordClass) in items {
@@ -204,6 +204,8 @@ public final class Session: Sendable {
                 for: label, key: key,
                 recipients: policy.recipients(for: label, directory: directory),
                 directory: directory)
+            let shares = try Self.breakGlassShares(
+                for: label, key: key, policy: policy, directory: directory)
             key.wipe()
             prepared.append(
                 (
@@ -215,15 +217,17 @@ public final class Session: Sendable {
                         action: .seal, actor: principal.id, subject: label.record,
                         outcome: .allowed,
                         reason: decision.rule, time: vault.clock.now(),
-                        policyVersion: "\(policy.version)")
+                        policyVersion: "\(policy.version)"),
+                    shares
                 ))
             labels.append(label)
         }
         let identity = self.identity
         let batch = prepared
         try await write { tx in
-            for (record, learner, entry) in batch {
+            for (record, learner, entry, shares) in batch {
                 try tx.insert(record, learner: learner)
+                for share in shares { try tx.put(share) }
                 try Self.appendAudit(entry, tx: tx, signer: identity)
             }
         }
@@ -251,7 +255,9 @@ public final class Session: Sendable {
         let policy = try policy()
         let (stored, envelope) = try await load(recordID)
         let label = envelope.label
-        let decision = policy.decide(.open, actor: principal, label: label, directory: directory)
+        let state = try await recordState(recordID)
+        let decision = policy.decide(
+            .open, actor: principal, label: label, state: state, directory: directory)
         guard decision.allowed else {
             try await audit(.open, subject: recordID, outcome: .denied, reason: decision.rule)
             throw TutelaError.denied("'\(principal.id)' may not open \(recordID): \(decision.rule)")

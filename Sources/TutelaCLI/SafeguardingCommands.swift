@@ -1,0 +1,329 @@
+import ArgumentParser
+import Foundation
+import Tutela
+
+/// `--reason TEXT`, required: exit 64 without one.
+struct ReasonOption: ParsableArguments {
+    @Option(help: "Why (recorded in the audit log; a reference, not the details of a concern).")
+    var reason: String?
+
+    func required(for what: String) throws -> String {
+        guard let reason, !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw TutelaError(.usage, "a reason is required to \(what)", hint: "pass --reason TEXT")
+        }
+        return reason
+    }
+}
+
+struct SafeguardingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "safeguarding",
+        abstract: "Flag concerns, the officers' queue, disclosures and reviews.",
+        subcommands: [FlagRecord.self, Queue.self, Open.self, Reviews.self, Review.self])
+
+    struct FlagRecord: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "flag",
+            abstract:
+                "Flag a record for the safeguarding officers (the author, or whoever policy allows)."
+        )
+        @Argument(help: "The record id.") var record: String
+        @OptionGroup var reason: ReasonOption
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let why = try reason.required(for: "flag a record")
+            let session = try await actor.unlock(try vault.open())
+            let flag = try await session.flag(record, reason: why)
+            Terminal.out(
+                "Flagged \(flag.record) for the safeguarding officers; it now follows the safeguarding retention schedule."
+            )
+        }
+    }
+
+    struct QueueJSON: Encodable {
+        let record: String
+        let label: String
+        let `class`: String
+        let learner: String
+        let created: String
+        let flaggedBy: String
+        let flaggedAt: String
+        let reason: String
+        let disclosures: Int
+    }
+
+    struct Queue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Flagged records, oldest first.")
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let queue = try await session.safeguardingQueue()
+            let rows = queue.map { item in
+                QueueJSON(
+                    record: item.label.record, label: item.label.envelopeText,
+                    class: item.label.recordClass.rawValue, learner: item.label.learner,
+                    created: item.label.created.description, flaggedBy: item.flag.flaggedBy,
+                    flaggedAt: Timestamp.iso(item.flag.time), reason: item.flag.reason,
+                    disclosures: item.disclosures)
+            }
+            if output.json {
+                try Terminal.json(["records": rows])
+            } else if rows.isEmpty {
+                Terminal.out("No flagged records.")
+            } else {
+                Terminal.out(
+                    Table.render(
+                        header: [
+                            "RECORD", "LABEL", "LEARNER", "FLAGGED BY", "WHEN", "OPENED", "WHY",
+                        ],
+                        rows: rows.map {
+                            [
+                                $0.record, $0.label, $0.learner, $0.flaggedBy, $0.flaggedAt,
+                                $0.disclosures == 0 ? "not yet" : "\($0.disclosures)×", $0.reason,
+                            ]
+                        }))
+            }
+        }
+    }
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a flagged record as an officer, with a reason (a disclosure).")
+        @Argument(help: "The record id.") var record: String
+        @OptionGroup var reason: ReasonOption
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let why = try reason.required(for: "open a flagged record")
+            let session = try await actor.unlock(try vault.open())
+            let opened = try await session.disclose(record, reason: why)
+            if output.json {
+                try Terminal.json(OpenedJSON(opened))
+            } else {
+                Terminal.out(FormText.render(opened))
+            }
+        }
+    }
+
+    struct ReviewJSON: Encodable {
+        let review: String
+        let kind: String
+        let record: String
+        let openedBy: String
+        let time: String
+        let reason: String
+        let outcome: String?
+        let reviewer: String?
+        let note: String?
+    }
+
+    struct Reviews: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every disclosure and break-glass, for review after the fact.")
+        @Flag(help: "Only those not yet reviewed.") var pending = false
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let items = try await session.safeguardingReviews().filter {
+                !pending || $0.outcome == nil
+            }
+            let rows = items.map {
+                ReviewJSON(
+                    review: $0.id, kind: $0.kind.rawValue, record: $0.record, openedBy: $0.actor,
+                    time: Timestamp.iso($0.time), reason: $0.reason, outcome: $0.outcome?.rawValue,
+                    reviewer: $0.reviewer, note: $0.note)
+            }
+            if output.json {
+                try Terminal.json(["reviews": rows])
+            } else if rows.isEmpty {
+                Terminal.out("Nothing to review.")
+            } else {
+                Terminal.out(
+                    Table.render(
+                        header: [
+                            "REVIEW", "KIND", "RECORD", "OPENED BY", "WHEN", "OUTCOME", "WHY",
+                        ],
+                        rows: rows.map { row in
+                            [
+                                row.review, row.kind, row.record, row.openedBy, row.time,
+                                row.outcome.map { "\($0) by \(row.reviewer ?? "?")" } ?? "pending",
+                                row.reason,
+                            ]
+                        }))
+            }
+        }
+    }
+
+    struct Review: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record whether a disclosure or break-glass was justified (heads of centre).")
+        @Argument(help: "The review id (RV-…).") var id: String
+        @Option(help: "justified or unjustified.") var outcome: String
+        @Option(help: "What the review found.") var note: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            guard let parsed = ReviewItem.Outcome(rawValue: outcome) else {
+                throw TutelaError(.usage, "--outcome must be justified or unjustified")
+            }
+            let session = try await actor.unlock(try vault.open())
+            try await session.review(id, outcome: parsed, note: note)
+            Terminal.out("Recorded \(id) as \(parsed.rawValue).")
+        }
+    }
+}
+
+struct BreakGlassCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "break-glass",
+        abstract: "Open an unflagged record through a quorum of approvals.",
+        subcommands: [Request.self, Approve.self, Open.self])
+
+    struct Request: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask to open a record; prints the request id.")
+        @Argument(help: "The record id.") var record: String
+        @OptionGroup var reason: ReasonOption
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let why = try reason.required(for: "request break-glass")
+            let session = try await actor.unlock(try vault.open())
+            let request = try await session.requestBreakGlass(record, reason: why)
+            if output.json {
+                try Terminal.json([
+                    "request": request.id, "record": request.record,
+                    "expires": Timestamp.iso(request.expires),
+                    "approvalsNeeded": "\(request.approvalsNeeded)",
+                ])
+            } else {
+                Terminal.out(request.id)
+                Terminal.note(
+                    "Requested break-glass on \(request.record): \(request.approvalsNeeded) approval(s) needed before "
+                        + "\(Timestamp.iso(request.expires)).")
+            }
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a request: releases your group's key share to the requester.")
+        @Argument(help: "The request id (BG-…).") var request: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let (have, need) = try await session.approveBreakGlass(request)
+            Terminal.out("Approved \(request): \(have) of \(need) approvals.")
+        }
+    }
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open the record of your approved request (once, within its lifetime).")
+        @Argument(help: "The request id (BG-…).") var request: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let opened = try await session.openBreakGlass(request)
+            if output.json {
+                try Terminal.json(OpenedJSON(opened))
+            } else {
+                Terminal.out(FormText.render(opened))
+            }
+        }
+    }
+}
+
+struct GroupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "group", abstract: "Role-held keys (the safeguarding team, heads of centre).",
+        subcommands: [Create.self, Sync.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Create a role's group key, sealed to every holder of the role (administrators).")
+        @Argument(help: "The role, e.g. safeguarding-officer or head-of-centre.") var role: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let parsed = try Role.parse(role)
+            let session = try await actor.unlock(try vault.open())
+            let group = try await session.createGroupKey(parsed)
+            Terminal.out("Created \(group.recipient), sealed to every \(parsed.rawValue).")
+        }
+    }
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Give the group key to holders of the role who joined since (done by a member).")
+        @Argument(help: "The role.") var role: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let parsed = try Role.parse(role)
+            let session = try await actor.unlock(try vault.open())
+            let added = try await session.syncGroup(parsed)
+            Terminal.out(
+                added.isEmpty
+                    ? "Every \(parsed.rawValue) already holds the key."
+                    : "Added: " + added.joined(separator: ", "))
+        }
+    }
+}
+
+struct InboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inbox",
+        abstract: "Notices: flags, disclosures and break-glass on your records.")
+    @OptionGroup var actor: ActorOptions
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let session = try await actor.unlock(try vault.open())
+        let notices = try await session.inbox()
+        if output.json {
+            try Terminal.json(
+                [
+                    "notices": notices.map {
+                        AuditCommand.EntryJSON(AuditRecord(sequence: $0.sequence, entry: $0.entry))
+                    }
+                ])
+        } else if notices.isEmpty {
+            Terminal.out("No notices.")
+        } else {
+            Terminal.out(
+                Table.render(
+                    header: ["#", "TIME (UTC)", "WHO", "WHAT", "RECORD", "WHY"],
+                    rows: notices.map {
+                        [
+                            "\($0.sequence)", Timestamp.iso($0.entry.time), $0.entry.actor,
+                            $0.entry.action.rawValue,
+                            $0.entry.subject ?? "-", $0.entry.reason ?? "",
+                        ]
+                    }))
+        }
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import Testing
+
+@testable import Tutela
+
+/// The fixture's centre plus a head of centre and a second officer, with group keys for the
+/// safeguarding team and the heads, created before anything is sealed.
+struct SafeguardingFixture {
+    let f: Fixture
+
+    static func make() async throws -> SafeguardingFixture {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        try await office.enrol(
+            "head", name: "Head", roles: [.headOfCentre], passphrase: Fixture.passphrase("head"))
+        try await office.enrol(
+            "dsl2", name: "Deputy DSL", roles: [.safeguardingOfficer],
+            passphrase: Fixture.passphrase("dsl2"))
+        try await office.createGroupKey(.safeguardingOfficer)
+        try await office.createGroupKey(.headOfCentre)
+        return SafeguardingFixture(f: f)
+    }
+
+    /// A fresh session (sessions keep the directory they verified).
+    func session(_ who: String, at time: Int64? = nil) async throws -> Session {
+        let vault = time.map { t in Vault(store: f.store, clock: Clock { t }) } ?? f.vault
+        return try await vault.unlock(who, passphrase: Fixture.passphrase(who))
+    }
+
+    func actions() async throws -> [AuditEntry] {
+        try await f.store.links(.audit).map { try AuditEntry.parse($0.body, context: "t") }
+    }
+}
+
+@Suite("Safeguarding: flags and disclosures")
+struct SafeguardingTests {
+    @Test(
+        "an officer opens a flagged record: reason recorded, audited first, noticed to author and head"
+    )
+    func disclosure() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(
+            Fixture.form(marker: "concern"), confidential: true)
+        try await s.session("price").flag(label.record, reason: "see CPOMS ref 4411")
+        let queue = try await s.session("dsl").safeguardingQueue()
+        #expect(queue.map(\.label.record) == [label.record])
+        #expect(queue.first?.flag.flaggedBy == "price" && queue.first?.disclosures == 0)
+        let opened = try await s.session("dsl").disclose(
+            label.record, reason: "following up CPOMS 4411")
+        #expect(opened.form?.comments == "concern")
+        let last = try #require(try await s.actions().last)
+        #expect(
+            last.action == .disclose && last.actor == "dsl"
+                && last.reason == "following up CPOMS 4411")
+        for who in ["price", "head"] {
+            let inbox = try await s.session(who).inbox()
+            #expect(
+                inbox.contains { $0.entry.action == .disclose && $0.entry.subject == label.record },
+                "\(who)")
+        }
+        let reviews = try await s.session("head").safeguardingReviews()
+        #expect(reviews.map(\.kind) == [.disclosure])
+        #expect(try await s.session("dsl").safeguardingQueue().first?.disclosures == 1)
+    }
+
+    @Test("an officer is refused an unflagged record, and a reason is mandatory")
+    func refusals() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        let error = await expectError(.permissionDenied) {
+            try await s.session("dsl").disclose(label.record, reason: "curious")
+        }
+        #expect(error?.message.contains("not flagged") == true)
+        await expectError(.usage) {
+            try await s.session("dsl").disclose(label.record, reason: "  ")
+        }
+        await expectError(.usage) { try await s.session("price").flag(label.record, reason: "") }
+        await expectError(.permissionDenied) {
+            try await s.session("jones").flag(label.record, reason: "x")
+        }
+        // Tutors and the record keeper still cannot open it once flagged.
+        try await s.session("price").flag(label.record, reason: "ref 1")
+        await expectError(.permissionDenied) { try await s.session("hale").open(label.record) }
+        await expectError(.permissionDenied) { try await s.session("dsl").open(label.record) }
+        await expectError(.permissionDenied) {
+            try await s.session("price").flag(label.record, reason: "again")
+        }
+    }
+
+    @Test("an officer enrolled after the flag opens it once a member shares the group key")
+    func laterOfficer() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        try await s.session("price").flag(label.record, reason: "ref 2")
+        try await s.session("office").enrol(
+            "dsl3", name: "New DSL", roles: [.safeguardingOfficer],
+            passphrase: Fixture.passphrase("dsl3"))
+        let before = await expectError(.permissionDenied) {
+            try await s.session("dsl3").disclose(label.record, reason: "handover")
+        }
+        #expect(before?.hint?.contains("group sync") == true)
+        #expect(try await s.session("dsl").syncGroup(.safeguardingOfficer) == ["dsl3"])
+        let opened = try await s.session("dsl3").disclose(label.record, reason: "handover")
+        #expect(opened.label.record == label.record)
+    }
+
+    @Test("a tampered flag or group key box is detected")
+    func tampering() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        try await s.session("price").flag(label.record, reason: "ref 3")
+        await s.f.store.tamper(object: "flag", id: label.record) { body in
+            var b = body
+            b[b.count - 70] ^= 1
+            return b
+        }
+        await expectError(.data) { try await s.session("dsl").disclose(label.record, reason: "x") }
+    }
+
+    @Test("copies for the learner leave flagged material out")
+    func export() async throws {
+        let s = try await SafeguardingFixture.make()
+        let a = try await s.session("price").seal(Fixture.form(marker: "fine"), confidential: false)
+        let b = try await s.session("price").seal(
+            Fixture.form(marker: "worrying"), confidential: true)
+        try await s.session("price").flag(b.record, reason: "ref 5")
+        let (records, withheld) = try await s.session("sam").export(learner: "sam")
+        #expect(records.map(\.label.record) == [a.record])
+        #expect(withheld == 1)
+        await expectError(.permissionDenied) { try await s.session("sam").open(b.record) }
+    }
+}
+
+@Suite("Safeguarding: break-glass")
+struct BreakGlassTests {
+    /// A confidential record (school policy: 2 approvals, one head of centre and one officer).
+    func sealed() async throws -> (SafeguardingFixture, Label) {
+        let s = try await SafeguardingFixture.make()
+        return (
+            s, try await s.session("price").seal(Fixture.form(marker: "urgent"), confidential: true)
+        )
+    }
+
+    @Test(
+        "k approvals from distinct people in the quorum roles open it, once, for the requester only"
+    )
+    func quorum() async throws {
+        let (s, label) = try await sealed()
+        let shares = await s.f.store.objects(kind: "break-glass-share", key: label.record)
+        #expect(shares.count == 2)
+        let request = try await s.session("dsl").requestBreakGlass(
+            label.record, reason: "child missing, police")
+        #expect(request.approvalsNeeded == 2)
+        // k-1 approvals are not enough.
+        #expect(try await s.session("head").approveBreakGlass(request.id) == (1, 2))
+        let short = await expectError(.permissionDenied) {
+            try await s.session("dsl").openBreakGlass(request.id)
+        }
+        #expect(short?.message.contains("1 of the 2") == true)
+        // Self-approval, a repeated approval and a wrong role are refused.
+        await expectError(.permissionDenied) {
+            try await s.session("dsl").approveBreakGlass(request.id)
+        }
+        let replay = await expectError(.permissionDenied) {
+            try await s.session("head").approveBreakGlass(request.id)
+        }
+        #expect(replay?.message.contains("already approved") == true)
+        await expectError(.permissionDenied) {
+            try await s.session("price").approveBreakGlass(request.id)
+        }
+        #expect(try await s.session("dsl2").approveBreakGlass(request.id) == (2, 2))
+        // Only the requester opens.
+        await expectError(.permissionDenied) {
+            try await s.session("dsl2").openBreakGlass(request.id)
+        }
+        let opened = try await s.session("dsl").openBreakGlass(request.id)
+        #expect(opened.form?.comments == "urgent")
+        // Once: the released shares are not reusable, for this request or a new one.
+        let again = await expectError(.permissionDenied) {
+            try await s.session("dsl").openBreakGlass(request.id)
+        }
+        #expect(again?.message.contains("already used") == true)
+        let second = try await s.session("dsl").requestBreakGlass(label.record, reason: "again")
+        await expectError(.permissionDenied) {
+            try await s.session("dsl").openBreakGlass(second.id)
+        }
+        // Every step audited; author and head noticed; a review item made.
+        let actions = try await s.actions().map(\.action)
+        for a in [AuditEntry.Action.breakGlassRequest, .breakGlassApprove, .breakGlassOpen] {
+            #expect(actions.contains(a))
+        }
+        #expect(
+            try await s.session("price").inbox().contains { $0.entry.action == .breakGlassOpen })
+        #expect(
+            try await s.session("head").inbox().contains { $0.entry.action == .breakGlassRequest })
+        #expect(try await s.session("head").safeguardingReviews().map(\.kind) == [.breakGlass])
+    }
+
+    @Test("an expired request can be neither approved nor opened")
+    func expiry() async throws {
+        let (s, label) = try await sealed()
+        let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
+        try await s.session("head").approveBreakGlass(request.id)
+        let later = request.expires + 1
+        await expectError(.permissionDenied) {
+            try await s.session("dsl2", at: later).approveBreakGlass(request.id)
+        }
+        try await s.session("dsl2", at: request.expires - 60).approveBreakGlass(request.id)
+        let expired = await expectError(.permissionDenied) {
+            try await s.session("dsl", at: later).openBreakGlass(request.id)
+        }
+        #expect(expired?.message.contains("expired") == true)
+    }
+
+    @Test(
+        "approvals are cryptographic: an approval altered or moved to another request does not open"
+    )
+    func forgedApproval() async throws {
+        let (s, label) = try await sealed()
+        let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
+        try await s.session("head").approveBreakGlass(request.id)
+        try await s.session("dsl2").approveBreakGlass(request.id)
+        await s.f.store.tamper(object: "break-glass-approval", id: "\(request.id)/head") { body in
+            var b = body
+            b[40] ^= 1
+            return b
+        }
+        await expectError(.data) { try await s.session("dsl").openBreakGlass(request.id) }
+    }
+
+    @Test("a head of centre reviews after the fact; no one reviews their own opening")
+    func review() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        try await s.session("price").flag(label.record, reason: "ref 9")
+        _ = try await s.session("dsl").disclose(label.record, reason: "checking")
+        let item = try #require(try await s.session("head").safeguardingReviews().first)
+        await expectError(.permissionDenied) {
+            try await s.session("dsl").review(item.id, outcome: .justified, note: "mine")
+        }
+        await expectError(.usage) {
+            try await s.session("head").review(item.id, outcome: .justified, note: "")
+        }
+        try await s.session("head").review(item.id, outcome: .justified, note: "proportionate")
+        let reviewed = try #require(try await s.session("dsl").safeguardingReviews().first)
+        #expect(reviewed.outcome == .justified && reviewed.reviewer == "head")
+        await expectError(.exists) {
+            try await s.session("head").review(item.id, outcome: .unjustified, note: "x")
+        }
+        #expect(try await s.session("dsl").inbox().contains { $0.entry.action == .review })
+    }
+}
