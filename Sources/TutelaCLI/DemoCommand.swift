@@ -87,6 +87,8 @@ struct DemoCommand: AsyncParsableCommand {
         let people: [(String, String, [Role])] = [
             ("price", "Mr Price", [.tutor]), ("jones", "Ms Jones", [.tutor]),
             ("hale", "Mrs Hale", [.recordKeeper]), ("sam", "Sam Taylor", [.learner]),
+            ("khan", "Mrs Khan (DSL)", [.safeguardingOfficer]),
+            ("lewis", "Dr Lewis (head)", [.headOfCentre]),
         ]
         for (id, name, roles) in people {
             let p = try await office.enrol(id, name: name, roles: roles, passphrase: pass(id))
@@ -98,6 +100,9 @@ struct DemoCommand: AsyncParsableCommand {
             "sam", name: "Sam Taylor", tutor: "price", dateOfBirth: CalendarDate("2010-03-14"),
             programme: "Young Apprenticeship")
         say("  learner sam (Young Apprenticeship), assigned tutor: price")
+        try await office.createGroupKey(.safeguardingOfficer)
+        try await office.createGroupKey(.headOfCentre)
+        say("  group keys for the safeguarding team and the heads of centre, sealed to each member")
 
         step("Mr Price writes up a tutorial; Sam asks for it to stay totally confidential")
         let form = try ProgressReview.parse(Array(Self.form.utf8), source: "demo form")
@@ -139,6 +144,34 @@ struct DemoCommand: AsyncParsableCommand {
         say(
             "  Sam reads the tutorial of \(samCopy.label.tutorialDate) about \(samCopy.form?.course ?? "?")."
         )
+
+        step("Something Sam said comes under the Safeguarding Policy: Mr Price flags the record")
+        try await price.flag(label.record, reason: "concern logged, CPOMS ref 4411")
+        let khan = try await vault.unlock("khan", passphrase: pass("khan"))
+        for item in try await khan.safeguardingQueue() {
+            say(
+                "  Mrs Khan's queue: \(item.label.record) \(item.label.envelopeText), flagged by \(item.flag.flaggedBy)"
+            )
+        }
+        do {
+            _ = try await khan.disclose(label.record, reason: "")
+        } catch let error as TutelaError {
+            say(
+                "  Opening it without a reason: refused (\(error.kind.exitCode)) — \(error.message)"
+            )
+        }
+        let disclosed = try await khan.disclose(label.record, reason: "following up CPOMS 4411")
+        say(
+            "  With a reason, she opens it (\(disclosed.form?.course ?? "?")); the audit entry came first."
+        )
+        let lewis = try await vault.unlock("lewis", passphrase: pass("lewis"))
+        for notice in try await lewis.inbox() where notice.entry.action == .disclose {
+            say(
+                "  Dr Lewis's inbox: \(notice.entry.actor) opened \(notice.entry.subject ?? "?") — \(notice.entry.reason ?? "")"
+            )
+        }
+        let review = try await lewis.safeguardingReviews().filter { $0.outcome == nil }
+        say("  \(review.count) opening(s) wait for Dr Lewis's review after the fact.")
 
         step("Every step is on the audit log: signed by whoever acted, hash-chained, no contents")
         let log = try await hale.auditLog(record: label.record)
