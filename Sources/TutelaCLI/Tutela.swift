@@ -16,7 +16,8 @@ struct TutelaCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, PrincipalCommand.self, LearnerCommand.self, TutorialCommand.self,
             NoteCommand.self, RecordsCommand.self, ImportCommand.self, SafeguardingCommand.self,
-            BreakGlassCommand.self, InboxCommand.self, GroupCommand.self, PolicyCommand.self,
+            BreakGlassCommand.self, InboxCommand.self, GroupCommand.self, RetentionCommand.self,
+            BackupCommand.self, PolicyCommand.self,
             AuditCommand.self, DemoCommand.self,
         ]
     )

@@ -12,7 +12,12 @@ public final class SQLiteVaultStore: VaultStore {
     /// The database's file name inside the vault directory.
     public static let fileName = "vault.sqlite"
 
+    /// The key store's file name: shred keys only, kept apart so it can be backed up on its own,
+    /// short cycle (see SECURITY.md, "Destruction and backups").
+    public static let keyStoreFileName = "keystore.sqlite"
+
     private let pool: DatabasePool
+    private let keys: DatabasePool
     public let directory: URL
 
     /// Opens the vault in `directory`.
@@ -76,9 +81,30 @@ public final class SQLiteVaultStore: VaultStore {
             if try !pool.read({ try migrator.hasCompletedMigrations($0) }) {
                 try migrator.migrate(pool)
             }
+            keys = try DatabasePool(
+                path: directory.appendingPathComponent(Self.keyStoreFileName).path,
+                configuration: config)
+            try keys.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            let keyMigrator = Self.keyStoreMigrator
+            if try !keys.read({ try keyMigrator.hasCompletedMigrations($0) }) {
+                try keyMigrator.migrate(keys)
+            }
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "open the vault")
         }
+    }
+
+    static var keyStoreMigrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql:
+                    "CREATE TABLE shred_keys (record TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID"
+            )
+        }
+        return migrator
     }
 
     static var migrator: DatabaseMigrator {
@@ -272,6 +298,91 @@ public final class SQLiteVaultStore: VaultStore {
             kind: row["kind"], id: row["id"], key: row["key"], body: [UInt8](row["body"] as Data))
     }
 
+    public func shredKey(_ record: String) async throws -> [UInt8]? {
+        do {
+            return try await keys.read { db in
+                try Data.fetchOne(
+                    db, sql: "SELECT key FROM shred_keys WHERE record = ?", arguments: [record])
+            }.map { [UInt8]($0) }
+        } catch let error as DatabaseError { throw Self.map(error, doing: "read the key store") }
+    }
+
+    public func putShredKeys(_ entries: [(record: String, key: [UInt8])]) async throws {
+        let rows = entries.map { ($0.record, Data($0.key)) }
+        do {
+            try await keys.write { db in
+                for (record, key) in rows {
+                    try db.execute(
+                        sql: "INSERT INTO shred_keys (record, key) VALUES (?, ?)",
+                        arguments: [record, key])
+                }
+            }
+        } catch let error as DatabaseError { throw Self.map(error, doing: "write the key store") }
+    }
+
+    public func deleteShredKeys(_ records: [String]) async throws {
+        do {
+            try await keys.write { db in
+                for record in records {
+                    try db.execute(
+                        sql: "DELETE FROM shred_keys WHERE record = ?", arguments: [record])
+                }
+            }
+        } catch let error as DatabaseError { throw Self.map(error, doing: "shred keys") }
+    }
+
+    public func orphanShredKeys() async throws -> [String] {
+        let inKeyStore = try await {
+            do {
+                return try await keys.read { db in
+                    try String.fetchAll(db, sql: "SELECT record FROM shred_keys")
+                }
+            } catch let error as DatabaseError {
+                throw Self.map(error, doing: "read the key store")
+            }
+        }()
+        let withEnvelope = Set(
+            try await read("read records") { db in
+                try String.fetchAll(db, sql: "SELECT record FROM envelopes")
+            })
+        return inKeyStore.filter { !withEnvelope.contains($0) }.sorted()
+    }
+
+    public func compact() async throws {
+        do {
+            for pool in [pool, keys] {
+                try await pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                }
+            }
+        } catch let error as DatabaseError { throw Self.map(error, doing: "checkpoint the vault") }
+    }
+
+    /// A consistent online copy of the vault database (records, labels, logs) — not the key store.
+    public func backup(to file: URL) throws {
+        try copy(pool, to: file)
+    }
+
+    /// A consistent online copy of the key store, for its own short backup cycle.
+    public func backupKeyStore(to file: URL) throws {
+        try copy(keys, to: file)
+    }
+
+    private func copy(_ source: DatabasePool, to file: URL) throws {
+        guard !FileManager.default.fileExists(atPath: file.path) else {
+            throw TutelaError(
+                .exists, "\(file.path) exists already", hint: "choose a new file name")
+        }
+        do {
+            let previous = umask(0o077)
+            defer { umask(previous) }
+            let destination = try DatabaseQueue(path: file.path)
+            try source.backup(to: destination)
+        } catch let error as DatabaseError {
+            throw Self.map(error, doing: "write the backup")
+        }
+    }
+
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws -> T {
@@ -358,6 +469,16 @@ public final class SQLiteVaultStore: VaultStore {
                 db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)
+        }
+
+        func deleteObject(kind: String, id: String) throws {
+            try db.execute(
+                sql: "DELETE FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id])
+        }
+
+        func shred(_ record: String) throws {
+            try db.execute(sql: "DELETE FROM slots WHERE record = ?", arguments: [record])
+            try db.execute(sql: "DELETE FROM envelopes WHERE record = ?", arguments: [record])
         }
 
         func deleteSlot(record: String, recipient: String) throws {

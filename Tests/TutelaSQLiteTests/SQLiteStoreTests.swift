@@ -217,3 +217,89 @@ struct SQLiteStoreTests {
         } catch let error as TutelaError { #expect(error.kind == .data) }
     }
 }
+
+@Suite("Destruction on disk")
+struct DestructionOnDiskTests {
+    /// A record about Kim (born 2000, left 2010): due under the school policy since 2025.
+    func due() async throws -> (DiskVault, Label, [UInt8], [UInt8]) {
+        let disk = try await DiskVault()
+        let office = try await disk.session("office")
+        try await office.addLearner(
+            "kim", name: "Kim", tutor: "price", dateOfBirth: CalendarDate("2000-01-01"),
+            programme: nil)
+        try await office.learnerLeft("kim", on: #require(CalendarDate("2010-07-20")))
+        let json =
+            #"{"learner": "kim", "date": "2009-11-20", "course": "Maths", "comments": "old words"}"#
+        let form = try ProgressReview.parse(Array(json.utf8), source: "form")
+        let label = try await disk.session("price").seal(form, confidential: false)
+        let envelope = try #require(await disk.store.record(label.record)).envelopeBytes
+        let shredKey = try #require(await disk.store.shredKey(label.record))
+        return (disk, label, envelope, shredKey)
+    }
+
+    func files(_ directory: URL, contain needle: [UInt8]) -> [String] {
+        let data = Data(needle)
+        let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)
+        var hits: [String] = []
+        while let url = walker?.nextObject() as? URL {
+            if let bytes = try? Data(contentsOf: url), bytes.range(of: data) != nil {
+                hits.append(url.lastPathComponent)
+            }
+        }
+        return hits
+    }
+
+    @Test(
+        "destroyed: ciphertext and shred key are in no file of the vault, and the record opens as 66"
+    )
+    func bytesGone() async throws {
+        let (disk, label, envelope, shredKey) = try await due()
+        let ciphertextChunk = Array(envelope.suffix(96).prefix(32))
+        #expect(
+            !files(disk.directory, contain: ciphertextChunk).isEmpty,
+            "the scan must see the ciphertext first")
+        #expect(
+            !files(disk.directory, contain: shredKey).isEmpty,
+            "the scan must see the shred key first")
+        let keeper = try await disk.session("hale")
+        guard case .destroyed(let certificate) = try await keeper.destroy(label.record) else {
+            Issue.record("not destroyed")
+            return
+        }
+        try keeper.verify(certificate)
+        #expect(
+            files(disk.directory, contain: ciphertextChunk).isEmpty, "ciphertext left in the files")
+        #expect(files(disk.directory, contain: shredKey).isEmpty, "shred key left in the files")
+        do {
+            _ = try await disk.session("price").open(label.record)
+            Issue.record("a destroyed record opened")
+        } catch let error as TutelaError { #expect(error.kind == .notFound) }
+        _ = try await disk.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("a vault backup taken before the destruction cannot open the destroyed record")
+    func backupAfterDestruction() async throws {
+        let (disk, label, _, _) = try await due()
+        let backup = disk.root.appendingPathComponent("backup.sqlite")
+        try disk.store.backup(to: backup)
+        guard case .destroyed = try await disk.session("hale").destroy(label.record) else {
+            Issue.record("not destroyed")
+            return
+        }
+        // Restore: the old vault database beside today's key store.
+        let restored = disk.root.appendingPathComponent("restored")
+        try FileManager.default.createDirectory(at: restored, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: backup, to: restored.appendingPathComponent("vault.sqlite"))
+        try disk.store.backupKeyStore(to: restored.appendingPathComponent("keystore.sqlite"))
+        let vault = Vault(store: try SQLiteVaultStore(directory: restored))
+        let price = try await vault.unlock("price", passphrase: DiskVault.pass("price"))
+        do {
+            _ = try await price.open(label.record)
+            Issue.record("the destroyed record opened from an old backup")
+        } catch let error as TutelaError {
+            #expect(error.kind == .notFound)
+            #expect(error.message.contains("shredded"))
+        }
+    }
+}

@@ -18,6 +18,12 @@ public struct AuditEntry: Sendable, Equatable {
         case breakGlassOpen = "break-glass-open"
         case review
         case export
+        case retentionCheck = "retention-check"
+        case hold
+        case release
+        case retentionReview = "retention-review"
+        case destroyProposal = "destroy-proposal"
+        case destroy
         case seal
         case open
         case checkpoint = "audit-checkpoint"

@@ -56,15 +56,31 @@ public struct Envelope: Sendable, Equatable {
         }
     }
 
-    /// Seals `plaintext` under a fresh data key.
+    /// The key the contents are encrypted under: HKDF-SHA-256 of the data key (which slots and
+    /// break-glass shares carry) and the record's shred key (kept in the separate key store), bound to
+    /// the record. Deleting the shred key destroys the contents even where slots survive in a backup.
+    static func contentKey(
+        dataKey: SecretBytes, shredKey: SecretBytes, record: String
+    ) throws(TutelaError) -> SecretBytes {
+        do {
+            return try HKDFSHA256.deriveKey(
+                inputKeyMaterial: dataKey.appending(shredKey), salt: [],
+                info: Array("tutela/content/v1 \(record)".utf8), outputByteCount: 32)
+        } catch { throw .internal("key derivation failed: \(error)") }
+    }
+
+    /// Seals `plaintext` under a fresh data key and the record's shred key.
     /// - Returns: the envelope and the data key (for making slots), in protected memory.
     static func seal(
-        _ plaintext: SecretBytes, label: Label, author: Identity
+        _ plaintext: SecretBytes, label: Label, author: Identity, shredKey: SecretBytes
     ) throws(TutelaError) -> (Envelope, SecretBytes) {
         let labelBytes = label.canonical
         do {
             let key = try XChaCha20Poly1305.generateKey()
-            let sealed = try XChaCha20Poly1305.seal(plaintext, key: key, authenticating: labelBytes)
+            let contentKey = try contentKey(dataKey: key, shredKey: shredKey, record: label.record)
+            defer { contentKey.wipe() }
+            let sealed = try XChaCha20Poly1305.seal(
+                plaintext, key: contentKey, authenticating: labelBytes)
             let digest = try signedDigest(
                 label: labelBytes, nonce: sealed.nonce, ciphertext: sealed.ciphertext)
             let envelope = Envelope(
@@ -87,11 +103,13 @@ public struct Envelope: Sendable, Equatable {
         }
     }
 
-    /// Decrypts with the data key from a slot.
-    func open(with key: SecretBytes) throws(TutelaError) -> SecretBytes {
+    /// Decrypts with the data key from a slot and the record's shred key.
+    func open(with key: SecretBytes, shredKey: SecretBytes) throws(TutelaError) -> SecretBytes {
+        let contentKey = try Self.contentKey(dataKey: key, shredKey: shredKey, record: label.record)
+        defer { contentKey.wipe() }
         do {
             return try XChaCha20Poly1305.open(
-                .init(nonce: nonce, ciphertext: ciphertext), key: key,
+                .init(nonce: nonce, ciphertext: ciphertext), key: contentKey,
                 authenticating: label.canonical)
         } catch {
             throw .tampered(

@@ -253,13 +253,9 @@ extension Session {
             throw TutelaError.tampered(
                 "the released shares of \(request.record) do not combine: \(error)")
         }
-        let plaintext = try envelope.open(with: key)
-        key.wipe()
-        defer { plaintext.wipe() }
+        defer { key.wipe() }
         return OpenedRecord(
-            label: envelope.label,
-            content: try Self.decode(
-                plaintext, as: envelope.label.recordClass, record: request.record))
+            label: envelope.label, content: try await decrypt(envelope, dataKey: key))
     }
 
     // MARK: - Reviews, inbox, export
@@ -348,6 +344,7 @@ extension Session {
         var opened: [OpenedRecord] = []
         var withheld = 0
         for row in try await store.labels(learner: learner) {
+            if try await tombstone(row.record) != nil { continue }
             let (stored, envelope) = try await load(row.record)
             let state = try await recordState(row.record)
             let plain = policy.decide(
@@ -363,7 +360,8 @@ extension Session {
             try await record(
                 auditEntry(.export, subject: row.record, reason: decision.rule), notify: [])
             opened.append(
-                OpenedRecord(label: envelope.label, content: try decrypt(envelope, slot: slot)))
+                OpenedRecord(
+                    label: envelope.label, content: try await decrypt(envelope, slot: slot)))
         }
         return (opened, withheld)
     }

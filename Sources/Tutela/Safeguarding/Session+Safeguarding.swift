@@ -314,11 +314,8 @@ extension Session {
                     signer: identity)
             ])
         let key = try slot.open(with: groupKey, expecting: recordID)
-        let plaintext = try envelope.open(with: key)
-        key.wipe()
-        defer { plaintext.wipe() }
+        defer { key.wipe() }
         return OpenedRecord(
-            label: envelope.label,
-            content: try Self.decode(plaintext, as: envelope.label.recordClass, record: recordID))
+            label: envelope.label, content: try await decrypt(envelope, dataKey: key))
     }
 }

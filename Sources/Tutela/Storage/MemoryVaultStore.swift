@@ -7,8 +7,28 @@ public actor MemoryVaultStore: VaultStore {
         var identities: [String: SealedIdentity] = [:]
         var records: [String: StoredRecord] = [:]
         var learners: [String: String] = [:]
+        var labels: [String: [UInt8]] = [:]
         var objects: [String: [String: StoredObject]] = [:]
     }
+
+    private var shredKeys: [String: [UInt8]] = [:]
+
+    public func shredKey(_ record: String) -> [UInt8]? { shredKeys[record] }
+
+    public func putShredKeys(_ keys: [(record: String, key: [UInt8])]) throws {
+        if let failure { throw failure }
+        for (r, k) in keys { shredKeys[r] = k }
+    }
+
+    public func deleteShredKeys(_ records: [String]) {
+        for r in records { shredKeys[r] = nil }
+    }
+
+    public func orphanShredKeys() -> [String] {
+        shredKeys.keys.filter { state.records[$0] == nil }.sorted()
+    }
+
+    public func compact() {}
 
     private var state = State()
     /// When set, every transaction fails with this error (to test fail-closed behaviour).
@@ -23,7 +43,11 @@ public actor MemoryVaultStore: VaultStore {
 
     /// Replaces a stored record's bytes, as someone editing the database would.
     public func tamper(record id: String, _ change: @Sendable (StoredRecord) -> StoredRecord) {
-        if let r = state.records[id] { state.records[id] = change(r) }
+        if let r = state.records[id] {
+            let changed = change(r)
+            state.records[id] = changed
+            state.labels[id] = changed.labelBytes
+        }
     }
 
     public func meta() throws -> VaultMeta {
@@ -49,15 +73,13 @@ public actor MemoryVaultStore: VaultStore {
 
     public func record(_ id: String) -> StoredRecord? { state.records[id] }
 
+    /// Label rows outlive their envelopes: a destroyed record keeps its label as a tombstone.
     public func labels(learner: String?) -> [StoredLabel] {
-        state.records.values
-            .compactMap { r -> StoredLabel? in
-                guard let l = state.learners[r.record], learner == nil || learner == l else {
-                    return nil
-                }
-                return StoredLabel(record: r.record, learner: l, labelBytes: r.labelBytes)
-            }
-            .sorted { $0.record < $1.record }
+        state.learners.compactMap { id, l -> StoredLabel? in
+            guard learner == nil || learner == l, let bytes = state.labels[id] else { return nil }
+            return StoredLabel(record: id, learner: l, labelBytes: bytes)
+        }
+        .sorted { $0.record < $1.record }
     }
 
     public func objects(kind: String, key: String?) -> [StoredObject] {
@@ -118,6 +140,7 @@ public actor MemoryVaultStore: VaultStore {
             }
             state.records[record.record] = record
             state.learners[record.record] = learner
+            state.labels[record.record] = record.labelBytes
         }
 
         func insert(_ slot: Slot) throws {
@@ -138,6 +161,14 @@ public actor MemoryVaultStore: VaultStore {
         }
 
         func object(kind: String, id: String) -> StoredObject? { state.objects[kind]?[id] }
+
+        func deleteObject(kind: String, id: String) {
+            state.objects[kind]?[id] = nil
+        }
+
+        func shred(_ record: String) {
+            state.records[record] = nil
+        }
 
         func deleteSlot(record: String, recipient: String) throws {
             guard let r = state.records[record] else { return }

@@ -66,6 +66,16 @@ public protocol VaultStore: Sendable {
     func labels(learner: String?) async throws -> [StoredLabel]
     /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.
     func objects(kind: String, key: String?) async throws -> [StoredObject]
+    /// A record's shred key, from the separate key store; nil once destroyed.
+    func shredKey(_ record: String) async throws -> [UInt8]?
+    /// Adds shred keys to the key store, before the records that need them are written.
+    func putShredKeys(_ keys: [(record: String, key: [UInt8])]) async throws
+    /// Deletes shred keys from the key store: crypto-shredding.
+    func deleteShredKeys(_ records: [String]) async throws
+    /// Shred keys whose record no longer has an envelope (left by an interrupted destruction).
+    func orphanShredKeys() async throws -> [String]
+    /// Makes deletions reach the files: checkpoints and truncates write-ahead logs.
+    func compact() async throws
     /// Runs `body` as one transaction: all of its writes land, or none do.
     func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
@@ -83,8 +93,11 @@ public protocol VaultTransaction {
     /// Adds a key slot to an existing record.
     func insert(_ slot: Slot) throws
     func deleteSlot(record: String, recipient: String) throws
+    /// Deletes a record's envelope and key slots; keeps its label row (the tombstone's label).
+    func shred(_ record: String) throws
     /// Inserts or replaces an object.
     func put(_ object: StoredObject) throws
+    func deleteObject(kind: String, id: String) throws
     func object(kind: String, id: String) throws -> StoredObject?
 }
 

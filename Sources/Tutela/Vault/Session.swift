@@ -174,6 +174,7 @@ public final class Session: Sendable {
         let directory = self.directory
         let today = vault.clock.today
         var prepared: [(StoredRecord, String, AuditEntry, [StoredObject])] = []
+        var shredKeys: [(record: String, key: [UInt8])] = []
         var labels: [Label] = []
         var decided: [RecordClass: Decision] = [:]
         for (content, recordClass) in items {
@@ -198,7 +199,11 @@ public final class Session: Sendable {
                 author: principal.id, created: today, tutorialDate: content.date,
                 policyVersion: "\(policy.version)", copies: content.copies, wording: rules.label)
             let plaintext = try Self.encode(content)
-            let (envelope, key) = try Envelope.seal(plaintext, label: label, author: identity)
+            let shredKey = try Self.newShredKey()
+            let (envelope, key) = try Envelope.seal(
+                plaintext, label: label, author: identity, shredKey: shredKey)
+            shredKeys.append((label.record, shredKey.unprotectedCopy()))
+            shredKey.wipe()
             plaintext.wipe()
             let slots = try Self.slots(
                 for: label, key: key,
@@ -224,6 +229,14 @@ public final class Session: Sendable {
         }
         let identity = self.identity
         let batch = prepared
+        // The key store first: a crash between the two leaves an unused shred key, never a record
+        // whose contents cannot be opened.
+        do { try await store.putShredKeys(shredKeys) } catch let error as TutelaError {
+            throw error
+        } catch {
+            throw TutelaError.tryAgain("the key store could not be written; nothing was sealed")
+        }
+        for i in shredKeys.indices { shredKeys[i].key = [] }
         try await write { tx in
             for (record, learner, entry, shares) in batch {
                 try tx.insert(record, learner: learner)
@@ -271,13 +284,19 @@ public final class Session: Sendable {
         }
         // The entry is durable before any plaintext exists.
         try await audit(.open, subject: recordID, outcome: .allowed, reason: decision.rule)
-        let content = try decrypt(envelope, slot: slot)
+        let content = try await decrypt(envelope, slot: slot)
         return OpenedRecord(label: label, content: content)
     }
 
     /// Reads a record and checks it against its label row and its author's signature.
     func load(_ recordID: String) async throws -> (StoredRecord, Envelope) {
         guard let stored = try await store.record(recordID) else {
+            if let certificate = try await tombstone(recordID) {
+                try await audit(.open, subject: recordID, outcome: .notFound, reason: "destroyed")
+                throw TutelaError.notFound(
+                    "\(recordID) was destroyed on \(Timestamp.iso(certificate.time)) by \(certificate.authoriser)",
+                    hint: "its label and destruction certificate remain; its contents are gone")
+            }
             try await audit(.open, subject: recordID, outcome: .notFound, reason: nil)
             throw TutelaError.notFound("there is no record \(recordID)")
         }
@@ -285,13 +304,39 @@ public final class Session: Sendable {
     }
 
     /// Opens `slot` with this session's key and decrypts the envelope. Only after the audit entry.
-    func decrypt(_ envelope: Envelope, slot: Slot) throws(TutelaError) -> RecordContent {
+    func decrypt(_ envelope: Envelope, slot: Slot) async throws -> RecordContent {
+        let key = try slot.open(with: identity, expecting: envelope.label.record)
+        defer { key.wipe() }
+        return try await decrypt(envelope, dataKey: key)
+    }
+
+    /// Decrypts with a data key (from a slot, a group slot or combined shares) and the shred key.
+    func decrypt(_ envelope: Envelope, dataKey: SecretBytes) async throws -> RecordContent {
         let record = envelope.label.record
-        let key = try slot.open(with: identity, expecting: record)
-        let plaintext = try envelope.open(with: key)
-        key.wipe()
+        let shredKey = try await self.shredKey(record)
+        defer { shredKey.wipe() }
+        let plaintext = try envelope.open(with: dataKey, shredKey: shredKey)
         defer { plaintext.wipe() }
         return try Self.decode(plaintext, as: envelope.label.recordClass, record: record)
+    }
+
+    /// A fresh 32-byte shred key.
+    static func newShredKey() throws(TutelaError) -> SecretBytes {
+        do { return try SecretBytes.random(count: 32) } catch { throw .internal("\(error)") }
+    }
+
+    /// The record's shred key from the key store.
+    /// - Throws: not found (66) when it was destroyed — in this vault, or after the backup this vault
+    ///   was restored from was taken.
+    func shredKey(_ record: String) async throws -> SecretBytes {
+        guard let bytes = try await store.shredKey(record) else {
+            throw TutelaError.notFound(
+                "\(record) was destroyed: its key was shredded, so no copy of it can be opened",
+                hint: "this vault may be a backup taken before the record was destroyed")
+        }
+        do { return try SecretBytes(copying: bytes) } catch {
+            throw TutelaError.internal("\(error)")
+        }
     }
 
     /// Labels this person may see, optionally only one learner's.

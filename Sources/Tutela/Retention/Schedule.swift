@@ -1,0 +1,85 @@
+extension CalendarDate {
+    /// The same day `years` later; 29 February becomes 28 February in a year that has none.
+    func adding(years: Int) -> CalendarDate {
+        let y = year + years
+        let d = min(day, CalendarDate.daysIn(month: month, year: y))
+        return CalendarDate(year: y, month: month, day: d)
+    }
+
+    func adding(days: Int) -> CalendarDate { CalendarDate(daysSinceEpoch: daysSinceEpoch + days) }
+}
+
+/// The dates a retention rule can start from, all known without reading a record.
+struct RetentionFacts {
+    let created: CalendarDate
+    let learnerLeft: CalendarDate?
+    let dateOfBirth: CalendarDate?
+}
+
+extension RetentionRule {
+    /// When the period ends, or nil while a trigger has not happened (the learner has not left) or is
+    /// unknown (no date of birth recorded). `later-of` waits for all of its periods; `earlier-of` ends
+    /// with the first that ends.
+    func end(_ facts: RetentionFacts) -> CalendarDate? {
+        switch self {
+        case .after(let trigger, let years):
+            let start: CalendarDate?
+            switch trigger {
+            case .created: start = facts.created
+            case .learnerLeft: start = facts.learnerLeft
+            case .dob: start = facts.dateOfBirth
+            }
+            return start?.adding(years: years)
+        case .laterOf(let rules):
+            let ends = rules.map { $0.end(facts) }
+            guard ends.allSatisfy({ $0 != nil }) else { return nil }
+            return ends.compactMap { $0 }.max()
+        case .earlierOf(let rules):
+            return rules.compactMap { $0.end(facts) }.min()
+        }
+    }
+
+    /// The triggers whose dates are missing, to explain an undetermined schedule.
+    func missing(_ facts: RetentionFacts) -> [String] {
+        switch self {
+        case .after(let trigger, _):
+            switch trigger {
+            case .created: return []
+            case .learnerLeft: return facts.learnerLeft == nil ? ["the learner has not left"] : []
+            case .dob: return facts.dateOfBirth == nil ? ["no date of birth is recorded"] : []
+            }
+        case .laterOf(let rules), .earlierOf(let rules):
+            return Array(Set(rules.flatMap { $0.missing(facts) })).sorted()
+        }
+    }
+}
+
+/// Where a record stands in its retention schedule on a given day.
+public struct RetentionStatus: Sendable, Equatable {
+    public enum Standing: String, Sendable, CaseIterable {
+        /// Its period has ended and the schedule says destroy (or a review decided destroy).
+        case due
+        /// Its period has ended and the schedule (or an earlier review) asks for a review.
+        case review
+        /// A hold stops it being destroyed, whatever its schedule says.
+        case held
+        /// Its period ends within the look-ahead window.
+        case upcoming
+        /// Its period ends later.
+        case notDue = "not-due"
+        /// Its period cannot be computed yet (the learner has not left; no date of birth).
+        case undetermined
+        /// Destroyed; only its tombstone remains.
+        case destroyed
+    }
+
+    public let label: Label
+    public let standing: Standing
+    public let flagged: Bool
+    /// When the period ends (or a review's keep-until date), if known.
+    public let dueOn: CalendarDate?
+    /// The schedule that applies, in words, citing the policy.
+    public let rule: String
+    /// More detail: the hold's reason, a review's decision, what is missing.
+    public let note: String?
+}

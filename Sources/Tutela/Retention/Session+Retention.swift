@@ -1,0 +1,431 @@
+import TutelaCrypto
+
+/// A signed destruction certificate: what was destroyed, under which rule, when and by whom.
+public struct DestructionCertificate: Sendable, Equatable {
+    public let record: String
+    /// BLAKE2b-256 of the canonical label (hex).
+    public let labelHash: String
+    /// BLAKE2b-256 of the destroyed envelope: label, nonce, ciphertext, signature (hex).
+    public let ciphertextHash: String
+    public let rule: String
+    public let time: Int64
+    public let authoriser: String
+    /// The second keeper who proposed it, where the policy asks for two.
+    public let proposer: String?
+    public let signature: [UInt8]
+
+    var fields: [UInt8] {
+        var w = CanonicalWriter()
+        w.u8(1)
+        w.string(record)
+        w.string(labelHash)
+        w.string(ciphertextHash)
+        w.string(rule)
+        w.i64(time)
+        w.optionalString(proposer)
+        return w.bytes
+    }
+
+    /// The certificate as text, to print or file.
+    public var text: String {
+        [
+            "tutela destruction certificate v1", "record: \(record)", "label-hash: \(labelHash)",
+            "ciphertext-hash: \(ciphertextHash)", "rule: \(rule)", "time: \(Timestamp.iso(time))",
+            "authorised-by: \(authoriser)",
+        ].joined(separator: "\n") + (proposer.map { "\nproposed-by: \($0)" } ?? "")
+            + "\nsignature: \(Hex.encode(signature))\n"
+    }
+
+    static func parse(_ object: StoredObject, directory: Directory) throws(TutelaError)
+        -> DestructionCertificate
+    {
+        let (fields, signer) = try SignedObject.open(object, directory: directory)
+        var r = CanonicalReader(fields, context: "tombstone \(object.id)")
+        guard try r.u8("version") == 1 else {
+            throw .tampered("tombstone \(object.id) has an unknown version")
+        }
+        let record = try r.string("record", max: 64)
+        let labelHash = try r.string("label hash", max: 64)
+        let ciphertextHash = try r.string("ciphertext hash", max: 64)
+        let rule = try r.string("rule", max: 1000)
+        let time = try r.i64("time")
+        let proposer = try r.optionalString("proposer", max: 64)
+        try r.finish()
+        guard record == object.id else { throw .tampered("tombstone \(object.id) was moved") }
+        var sig = CanonicalReader(object.body, context: "tombstone")
+        _ = try sig.data("fields", max: SignedObject.maximumFieldsByteCount)
+        _ = try sig.string("signer", max: 64)
+        return DestructionCertificate(
+            record: record, labelHash: labelHash, ciphertextHash: ciphertextHash, rule: rule,
+            time: time,
+            authoriser: signer.id, proposer: proposer,
+            signature: try sig.fixed("signature", count: 64))
+    }
+}
+
+extension ObjectKind {
+    static let hold = "hold"
+    static let retentionReview = "retention-review"
+    static let proposal = "destruction-proposal"
+    static let tombstone = "tombstone"
+}
+
+extension Session {
+    // MARK: - Signed per-record facts
+
+    /// The active hold on `record`, if any: (who, reason).
+    func hold(_ record: String) async throws -> (by: String, reason: String)? {
+        guard let object = try await store.objects(kind: ObjectKind.hold, key: record).first else {
+            return nil
+        }
+        let (fields, signer) = try SignedObject.open(object, directory: directory)
+        var r = CanonicalReader(fields, context: "hold \(record)")
+        let active = try r.bool("active")
+        let reason = try r.string("reason", max: 2000)
+        _ = try r.i64("time")
+        try r.finish()
+        return active ? (signer.id, reason) : nil
+    }
+
+    /// A retention review decision: keep until a date, or destroy.
+    func retentionDecision(_ record: String) async throws -> (keepUntil: CalendarDate?, by: String)?
+    {
+        guard
+            let object = try await store.objects(kind: ObjectKind.retentionReview, key: record)
+                .first
+        else {
+            return nil
+        }
+        let (fields, signer) = try SignedObject.open(object, directory: directory)
+        var r = CanonicalReader(fields, context: "retention review \(record)")
+        let keep = try r.optionalString("keep until", max: 10)
+        _ = try r.string("reason", max: 2000)
+        _ = try r.i64("time")
+        try r.finish()
+        guard let keep else { return (nil, signer.id) }
+        guard let date = CalendarDate(keep) else {
+            throw TutelaError.tampered("retention review \(record) has a bad date")
+        }
+        return (date, signer.id)
+    }
+
+    /// The tombstone of a destroyed record.
+    public func tombstone(_ record: String) async throws -> DestructionCertificate? {
+        guard let object = try await store.objects(kind: ObjectKind.tombstone, key: record).first
+        else { return nil }
+        return try DestructionCertificate.parse(object, directory: directory)
+    }
+
+    // MARK: - Status and check
+
+    /// Where every record (or one) stands on `asOf`, from labels, directory facts, flags, holds and
+    /// review decisions — never from contents.
+    public func retentionStatus(
+        asOf: CalendarDate, record only: String? = nil, lookAheadDays: Int = 90
+    ) async throws
+        -> [RetentionStatus]
+    {
+        let policy = try policy()
+        let flags = Set(try await store.objects(kind: ObjectKind.flag, key: nil).map(\.key))
+        let holds = Set(try await store.objects(kind: ObjectKind.hold, key: nil).map(\.key))
+        let reviews = Set(
+            try await store.objects(kind: ObjectKind.retentionReview, key: nil).map(\.key))
+        let tombstones = Set(
+            try await store.objects(kind: ObjectKind.tombstone, key: nil).map(\.key))
+        var result: [RetentionStatus] = []
+        for row in try await store.labels(learner: nil) where only == nil || row.record == only {
+            let label = try Label.parse(row.labelBytes)
+            guard label.record == row.record else {
+                throw TutelaError.tampered("the label row of \(row.record) was altered")
+            }
+            let rules = try policy.rules(for: label.recordClass).retention
+            let flagged = flags.contains(label.record)
+            let schedule = flagged ? rules.flagged : rules.schedule
+            let cite = policy.cite(
+                "classes.\(label.recordClass.rawValue).retention" + (flagged ? ".flagged" : ""),
+                schedule.line)
+            let rule = "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)"
+            func status(
+                _ standing: RetentionStatus.Standing, _ due: CalendarDate?, _ note: String? = nil
+            )
+                -> RetentionStatus
+            {
+                RetentionStatus(
+                    label: label, standing: standing, flagged: flagged, dueOn: due, rule: rule,
+                    note: note)
+            }
+            if tombstones.contains(label.record) {
+                let c = try await tombstone(label.record)
+                result.append(
+                    status(
+                        .destroyed, nil,
+                        c.map { "destroyed \(Timestamp.iso($0.time)) by \($0.authoriser)" }))
+                continue
+            }
+            if holds.contains(label.record), let h = try await hold(label.record) {
+                result.append(status(.held, nil, "held by \(h.by): \(h.reason)"))
+                continue
+            }
+            let learner = directory.learners[label.learner]
+            let facts = RetentionFacts(
+                created: label.created, learnerLeft: learner?.leftOn,
+                dateOfBirth: learner?.dateOfBirth)
+            var due = schedule.keepUntil.end(facts)
+            var outcome = schedule.then
+            var note: String?
+            if reviews.contains(label.record),
+                let decision = try await retentionDecision(label.record)
+            {
+                if let until = decision.keepUntil {
+                    due = until
+                    outcome = .review
+                    note = "kept by \(decision.by) until \(until), then review"
+                } else {
+                    outcome = .destroy
+                    note = "review by \(decision.by): destroy"
+                    due = due.map { min($0, asOf) } ?? asOf
+                }
+            }
+            guard let dueOn = due else {
+                result.append(
+                    status(
+                        .undetermined, nil,
+                        schedule.keepUntil.missing(facts).joined(separator: "; ")))
+                continue
+            }
+            if dueOn <= asOf {
+                result.append(status(outcome == .destroy ? .due : .review, dueOn, note))
+            } else if dueOn <= asOf.adding(days: lookAheadDays) {
+                result.append(status(.upcoming, dueOn, note))
+            } else {
+                result.append(status(.notDue, dueOn, note))
+            }
+        }
+        return result
+    }
+
+    func requireRetentionRole(_ what: String) throws(TutelaError) {
+        let policy = try policy()
+        let roles = Set(
+            policy.classes.values.flatMap {
+                $0.retention.hold.map(\.value) + $0.retention.destroy.map(\.value)
+            })
+        guard roles.contains(where: principal.has) else {
+            throw .denied(
+                "'\(principal.id)' may not \(what): only "
+                    + roles.map(\.rawValue).sorted().joined(separator: ", ") + " may")
+        }
+    }
+
+    /// The retention check: every record's standing, for record keepers.
+    public func retentionCheck(asOf: CalendarDate) async throws -> [RetentionStatus] {
+        do { try requireRetentionRole("run retention checks") } catch {
+            try await audit(.retentionCheck, subject: nil, outcome: .denied, reason: error.message)
+            throw error
+        }
+        return try await retentionStatus(asOf: asOf)
+    }
+
+    // MARK: - Holds and reviews
+
+    /// Places (or releases) a legal or inquiry hold. A held record cannot be destroyed by anyone.
+    public func setHold(_ recordID: String, active: Bool, reason: String) async throws {
+        let reason = try Self.requireReason(reason, for: active ? "place a hold" : "release a hold")
+        let policy = try policy()
+        let label = try await labelOf(recordID)
+        var state = RecordState()
+        state.held = try await hold(recordID) != nil
+        let action: PolicyAction = active ? .hold : .release
+        let decision = policy.decide(
+            action, actor: principal, label: label, state: state, directory: directory)
+        guard decision.allowed else {
+            try await refuse(
+                active ? .hold : .release, recordID,
+                "'\(principal.id)' may not \(action.rawValue) \(recordID): \(decision.rule)")
+        }
+        var w = CanonicalWriter()
+        w.bool(active)
+        w.string(reason)
+        w.i64(vault.clock.now())
+        try await record(
+            auditEntry(active ? .hold : .release, subject: recordID, reason: reason), notify: [],
+            objects: [
+                try SignedObject.make(
+                    kind: ObjectKind.hold, id: recordID, key: recordID, fields: w.bytes,
+                    signer: identity)
+            ])
+    }
+
+    /// Records a review of a record whose period ended: keep until a date, or destroy.
+    public func reviewRetention(_ recordID: String, keepUntil: CalendarDate?, reason: String)
+        async throws
+    {
+        let reason = try Self.requireReason(reason, for: "record a retention review")
+        try requireRetentionRole("review retention")
+        let today = vault.clock.today
+        guard let status = try await retentionStatus(asOf: today, record: recordID).first else {
+            throw TutelaError.notFound("there is no record \(recordID)")
+        }
+        guard status.standing != .destroyed else {
+            throw TutelaError.notFound("\(recordID) was destroyed")
+        }
+        guard status.standing == .review else {
+            try await refuse(
+                .retentionReview, recordID,
+                "\(recordID) is not due for review (it is \(status.standing.rawValue)); a review decides records "
+                    + "whose period ended with 'then: review'")
+        }
+        if let keepUntil, keepUntil <= today {
+            throw TutelaError.usage("--until must be after today (\(today))")
+        }
+        var w = CanonicalWriter()
+        w.optionalString(keepUntil?.description)
+        w.string(reason)
+        w.i64(vault.clock.now())
+        try await record(
+            auditEntry(
+                .retentionReview, subject: recordID,
+                reason: (keepUntil.map { "keep until \($0)" } ?? "destroy") + ": \(reason)"),
+            notify: [],
+            objects: [
+                try SignedObject.make(
+                    kind: ObjectKind.retentionReview, id: recordID, key: recordID, fields: w.bytes,
+                    signer: identity)
+            ])
+    }
+
+    func labelOf(_ recordID: String) async throws -> Label {
+        guard let row = try await store.labels(learner: nil).first(where: { $0.record == recordID })
+        else {
+            throw TutelaError.notFound("there is no record \(recordID)")
+        }
+        return try Label.parse(row.labelBytes)
+    }
+
+    // MARK: - Destruction
+
+    /// The outcome of asking to destroy a record.
+    public enum DestructionResult: Sendable {
+        case destroyed(DestructionCertificate)
+        /// The policy asks for a second keeper; this keeper's proposal is recorded.
+        case proposed(by: String)
+    }
+
+    /// Destroys a record that is due, by crypto-shredding: its shred key, ciphertext, slots and key
+    /// shares are deleted in one transaction with a signed tombstone and audit entry, then the files
+    /// are checkpointed so the bytes are gone. Refused when not due by the system clock, held, or under
+    /// an open break-glass request.
+    public func destroy(_ recordID: String) async throws -> DestructionResult {
+        let policy = try policy()
+        let today = vault.clock.today
+        if let c = try await tombstone(recordID) {
+            throw TutelaError.notFound(
+                "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
+        }
+        guard let status = try await retentionStatus(asOf: today, record: recordID).first else {
+            throw TutelaError.notFound("there is no record \(recordID)")
+        }
+        var state = try await recordState(recordID)
+        state.held = status.standing == .held
+        let decision = policy.decide(
+            .destroy, actor: principal, label: status.label, state: state, directory: directory)
+        guard decision.allowed else {
+            try await refuse(
+                .destroy, recordID, "\(recordID) cannot be destroyed: \(decision.rule)")
+        }
+        guard status.standing == .due else {
+            let when = status.dueOn.map { " (its period ends \($0))" } ?? ""
+            try await refuse(
+                .destroy, recordID,
+                "\(recordID) is not due for destruction today (\(today)): it is \(status.standing.rawValue)\(when)"
+            )
+        }
+        let rules = try policy.rules(for: status.label.recordClass).retention
+        var proposer: String?
+        if rules.secondKeeper {
+            if let object = try await store.objects(kind: ObjectKind.proposal, key: recordID).first
+            {
+                let (_, signer) = try SignedObject.open(object, directory: directory)
+                guard signer.id != principal.id else {
+                    try await refuse(
+                        .destroy, recordID,
+                        "a second record keeper must confirm the destruction of \(recordID)")
+                }
+                proposer = signer.id
+            } else {
+                var w = CanonicalWriter()
+                w.string(recordID)
+                w.i64(vault.clock.now())
+                try await record(
+                    auditEntry(.destroyProposal, subject: recordID, reason: status.rule),
+                    notify: [],
+                    objects: [
+                        try SignedObject.make(
+                            kind: ObjectKind.proposal, id: recordID, key: recordID, fields: w.bytes,
+                            signer: identity)
+                    ])
+                return .proposed(by: principal.id)
+            }
+        }
+        guard let stored = try await store.record(recordID) else {
+            throw TutelaError.notFound("there is no record \(recordID)")
+        }
+        let certificateFields: DestructionCertificate
+        do {
+            certificateFields = DestructionCertificate(
+                record: recordID, labelHash: Hex.encode(try BLAKE2b.hash(stored.labelBytes)),
+                ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)),
+                rule: status.rule,
+                time: vault.clock.now(), authoriser: principal.id, proposer: proposer, signature: []
+            )
+        } catch { throw TutelaError.internal("\(error)") }
+        let tombstone = try SignedObject.make(
+            kind: ObjectKind.tombstone, id: recordID, key: recordID,
+            fields: certificateFields.fields, signer: identity)
+        var deletions = try await store.objects(kind: ObjectKind.share, key: recordID).map {
+            ($0.kind, $0.id)
+        }
+        for request in try await store.objects(kind: ObjectKind.request, key: recordID) {
+            deletions += try await store.objects(kind: ObjectKind.approval, key: request.id).map {
+                ($0.kind, $0.id)
+            }
+        }
+        deletions += try await store.objects(kind: ObjectKind.proposal, key: recordID).map {
+            ($0.kind, $0.id)
+        }
+        let entry = auditEntry(.destroy, subject: recordID, reason: status.rule)
+        let identity = self.identity
+        let toDelete = deletions
+        try await write { tx in
+            try tx.shred(recordID)
+            for (kind, id) in toDelete { try tx.deleteObject(kind: kind, id: id) }
+            try tx.put(tombstone)
+            try Self.appendAudit(entry, tx: tx, signer: identity)
+        }
+        // The key store last: if this step is interrupted the shred key is an orphan, deleted by the
+        // next destruction, and the contents are already unreachable (their ciphertext is gone).
+        let orphans = try await store.orphanShredKeys()
+        try await store.deleteShredKeys(Array(Set(orphans + [recordID])))
+        try await store.compact()
+        guard let certificate = try await self.tombstone(recordID) else {
+            throw TutelaError.internal("the tombstone of \(recordID) was not written")
+        }
+        return .destroyed(certificate)
+    }
+
+    /// Checks a certificate's signature against its authoriser's enrolled key.
+    public func verify(_ certificate: DestructionCertificate) throws {
+        guard let signer = directory.principals[certificate.authoriser] else {
+            throw TutelaError.tampered("the certificate's authoriser is not enrolled")
+        }
+        do {
+            try signer.identity.signingKey.verify(
+                certificate.signature,
+                for: SignedObject.message(
+                    kind: ObjectKind.tombstone, id: certificate.record, fields: certificate.fields))
+        } catch {
+            throw TutelaError.tampered(
+                "the destruction certificate of \(certificate.record) does not verify")
+        }
+    }
+}

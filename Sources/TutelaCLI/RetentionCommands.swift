@@ -1,0 +1,318 @@
+import ArgumentParser
+import Foundation
+import Tutela
+import TutelaSQLite
+
+struct RetentionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention",
+        abstract: "What is due, held or under review — from labels alone.",
+        subcommands: [Check.self, Hold.self, Release.self, Review.self])
+
+    struct RowJSON: Encodable {
+        let record: String
+        let label: String
+        let `class`: String
+        let learner: String
+        let dueOn: String?
+        let standing: String
+        let flagged: Bool
+        let rule: String
+        let note: String?
+
+        init(_ s: RetentionStatus) {
+            record = s.label.record
+            label = s.label.envelopeText
+            `class` = s.label.recordClass.rawValue
+            learner = s.label.learner
+            dueOn = s.dueOn?.description
+            standing = s.standing.rawValue
+            flagged = s.flagged
+            rule = s.rule
+            note = s.note
+        }
+    }
+
+    struct CheckJSON: Encodable {
+        let asOf: String
+        let due: [RowJSON]
+        let held: [RowJSON]
+        let review: [RowJSON]
+        let upcoming: [RowJSON]
+        let undetermined: [RowJSON]
+        let counts: [String: [String: Int]]
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "What is due, held, under review and coming due in the next 90 days, by class.")
+        @Option(help: "Evaluate on this date (YYYY-MM-DD) instead of today.") var asOf: String?
+        @Option(help: "Also write every record's standing to this CSV file.") var csv: String?
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let date =
+                try asOf.map { try parseDate($0, option: "--as-of") } ?? session.vault.clock.today
+            let statuses = try await session.retentionCheck(asOf: date)
+            if let csv { try writeCSV(statuses, to: csv) }
+            func rows(_ s: RetentionStatus.Standing) -> [RowJSON] {
+                statuses.filter { $0.standing == s }.sorted {
+                    ($0.dueOn ?? date) < ($1.dueOn ?? date)
+                }.map(RowJSON.init)
+            }
+            var counts: [String: [String: Int]] = [:]
+            for s in statuses {
+                counts[s.label.recordClass.rawValue, default: [:]][
+                    s.standing.rawValue, default: 0] += 1
+            }
+            if output.json {
+                try Terminal.json(
+                    CheckJSON(
+                        asOf: date.description, due: rows(.due), held: rows(.held),
+                        review: rows(.review),
+                        upcoming: rows(.upcoming), undetermined: rows(.undetermined), counts: counts
+                    ))
+                return
+            }
+            Terminal.out("Retention as of \(date): \(statuses.count) records")
+            let standings: [RetentionStatus.Standing] = [
+                .due, .review, .held, .upcoming, .notDue, .undetermined, .destroyed,
+            ]
+            Terminal.out(
+                Table.render(
+                    header: ["CLASS"] + standings.map { $0.rawValue.uppercased() },
+                    rows: counts.keys.sorted().map { c in
+                        [c] + standings.map { "\(counts[c]?[$0.rawValue] ?? 0)" }
+                    }))
+            for (title, standing) in [
+                ("Due for destruction", RetentionStatus.Standing.due), ("Due for review", .review),
+                ("Held", .held), ("Coming due in 90 days", .upcoming),
+            ] {
+                let list = rows(standing)
+                guard !list.isEmpty else { continue }
+                Terminal.out("\n\(title):")
+                Terminal.out(
+                    Table.render(
+                        header: ["RECORD", "LABEL", "LEARNER", "DUE", "NOTE"],
+                        rows: list.map {
+                            [$0.record, $0.label, $0.learner, $0.dueOn ?? "-", $0.note ?? ""]
+                        }))
+            }
+        }
+
+        func writeCSV(_ statuses: [RetentionStatus], to path: String) throws {
+            guard !FileManager.default.fileExists(atPath: path) else {
+                throw TutelaError(.exists, "\(path) exists already", hint: "choose a new file name")
+            }
+            func field(_ s: String) -> String {
+                let needsQuotes = s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                let escaped = s.replacingOccurrences(of: "\"", with: "\"\"")
+                // A leading =, +, - or @ would be a formula in a spreadsheet.
+                let safe =
+                    ["=", "+", "-", "@"].contains(where: escaped.hasPrefix)
+                    ? "'" + escaped : escaped
+                return needsQuotes ? "\"\(safe)\"" : safe
+            }
+            var lines = ["record,label,class,learner,standing,due_on,flagged,rule,note"]
+            for s in statuses {
+                lines.append(
+                    [
+                        s.label.record, s.label.envelopeText, s.label.recordClass.rawValue,
+                        s.label.learner,
+                        s.standing.rawValue, s.dueOn?.description ?? "", s.flagged ? "yes" : "no",
+                        s.rule, s.note ?? "",
+                    ].map(field).joined(separator: ","))
+            }
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+            else { throw TutelaError(.exists, "cannot write \(path)") }
+        }
+    }
+
+    struct Hold: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Place a legal or inquiry hold: nobody can destroy it.")
+        @Argument(help: "The record id.") var record: String
+        @OptionGroup var reason: ReasonOption
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let why = try reason.required(for: "place a hold")
+            let session = try await actor.unlock(try vault.open())
+            try await session.setHold(record, active: true, reason: why)
+            Terminal.out("\(record) is held: it cannot be destroyed until the hold is released.")
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Release a hold.")
+        @Argument(help: "The record id.") var record: String
+        @Option(help: "Why the hold ends.") var reason: String = "hold released"
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            try await session.setHold(record, active: false, reason: reason)
+            Terminal.out("Released the hold on \(record).")
+        }
+    }
+
+    struct Review: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Decide a record whose period ended: --outcome keep --until DATE, or --outcome destroy."
+        )
+        @Argument(help: "The record id.") var record: String
+        @Option(help: "keep or destroy.") var outcome: String
+        @Option(help: "With keep: review again on this date.") var until: String?
+        @OptionGroup var reason: ReasonOption
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let why = try reason.required(for: "record a retention review")
+            var keep: CalendarDate?
+            switch outcome {
+            case "keep":
+                guard let until else {
+                    throw TutelaError(.usage, "--outcome keep needs --until DATE")
+                }
+                keep = try parseDate(until, option: "--until")
+            case "destroy":
+                guard until == nil else {
+                    throw TutelaError(.usage, "--until goes with --outcome keep only")
+                }
+            default:
+                throw TutelaError(.usage, "--outcome must be keep or destroy")
+            }
+            let session = try await actor.unlock(try vault.open())
+            try await session.reviewRetention(record, keepUntil: keep, reason: why)
+            Terminal.out(
+                keep.map { "\(record) is kept until \($0), then reviewed again." }
+                    ?? "\(record) is now due for destruction.")
+        }
+    }
+}
+
+struct DestroyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "destroy",
+        abstract:
+            "Crypto-shred a record that is due (record keepers); prints the destruction certificate."
+    )
+    @Argument(help: "The record id.") var record: String?
+    @Flag(help: "Destroy every record due today, with progress.") var due = false
+    @OptionGroup var actor: ActorOptions
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var output: OutputOptions
+
+    struct CertificateJSON: Encodable {
+        let record: String
+        let labelHash: String
+        let ciphertextHash: String
+        let rule: String
+        let time: String
+        let authorisedBy: String
+        let proposedBy: String?
+        let signature: String
+
+        init(_ c: DestructionCertificate) {
+            record = c.record
+            labelHash = c.labelHash
+            ciphertextHash = c.ciphertextHash
+            rule = c.rule
+            time = Timestamp.iso(c.time)
+            authorisedBy = c.authoriser
+            proposedBy = c.proposer
+            signature = c.signature.map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    struct ResultJSON: Encodable {
+        let record: String
+        let certificate: CertificateJSON?
+        let proposedBy: String?
+    }
+
+    func validate() throws {
+        guard (record != nil) != due else {
+            throw ValidationError("give a RECORD, or --due for every record due today")
+        }
+    }
+
+    func run() async throws {
+        let session = try await actor.unlock(try vault.open())
+        var ids: [String]
+        if let record {
+            ids = [record]
+        } else {
+            ids = try await session.retentionCheck(asOf: session.vault.clock.today).filter {
+                $0.standing == .due
+            }
+            .map(\.label.record)
+        }
+        let progress = Progress(
+            total: ids.count, enabled: Terminal.stderrIsTerminal && !output.json && due)
+        var results: [ResultJSON] = []
+        for (i, id) in ids.enumerated() {
+            switch try await session.destroy(id) {
+            case .destroyed(let certificate):
+                try session.verify(certificate)
+                results.append(
+                    ResultJSON(
+                        record: id, certificate: CertificateJSON(certificate), proposedBy: nil))
+                if !output.json { Terminal.out(certificate.text) }
+            case .proposed(let by):
+                results.append(ResultJSON(record: id, certificate: nil, proposedBy: by))
+                if !output.json {
+                    Terminal.out(
+                        "Proposed the destruction of \(id); a second record keeper must confirm it."
+                    )
+                }
+            }
+            progress.update(i + 1)
+        }
+        progress.finish()
+        if output.json {
+            if let only = results.first, record != nil {
+                try Terminal.json(only)
+            } else {
+                try Terminal.json(["destroyed": results])
+            }
+        } else if due {
+            Terminal.out("\(results.filter { $0.certificate != nil }.count) records destroyed.")
+        }
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract:
+            "A consistent online copy of the vault database, or (--keystore) of the key store.",
+        discussion: """
+            Keep vault backups as long as you need them; keep key-store backups only for a short cycle.
+            A record destroyed after a vault backup cannot be opened from it once no key-store backup
+            from before the destruction remains (see SECURITY.md).
+            """)
+    @Option(help: "The file to write (refused if it exists).") var out: String
+    @Flag(help: "Back up the key store (shred keys) instead of the vault database.") var keystore =
+        false
+    @OptionGroup var vault: VaultOptions
+
+    func run() async throws {
+        let store = try vault.store(create: false)
+        let url = URL(fileURLWithPath: out)
+        if keystore { try store.backupKeyStore(to: url) } else { try store.backup(to: url) }
+        Terminal.out(
+            "Wrote a consistent copy of the \(keystore ? "key store" : "vault database") to \(out)."
+        )
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+
+@testable import Tutela
+
+/// Seconds since 1970 at midnight UTC on `date`.
+func midnight(_ date: String) -> Int64 {
+    Int64(CalendarDate(date)?.daysSinceEpoch ?? 0) * 86400
+}
+
+@Suite("Retention and destruction")
+struct RetentionTests {
+    /// Sam (born 2010-03-14) leaves on 2027-07-20: a tutorial about Sam is kept until the later of
+    /// 2034-07-20 and 2035-03-14.
+    func fixture() async throws -> (Fixture, Label) {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(
+            Fixture.form(marker: "to be shredded"), confidential: false)
+        try await f.session("office").learnerLeft("sam", on: #require(CalendarDate("2027-07-20")))
+        return (f, label)
+    }
+
+    func session(_ f: Fixture, _ who: String, on date: String) async throws -> Session {
+        try await Vault(store: f.store, clock: Clock { midnight(date) })
+            .unlock(who, passphrase: Fixture.passphrase(who))
+    }
+
+    func standing(_ f: Fixture, _ record: String, asOf date: String) async throws -> RetentionStatus
+    {
+        // A fresh session: sessions keep the directory they verified, and the learner left since.
+        let keeper = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
+        let statuses = try await keeper.retentionCheck(asOf: #require(CalendarDate(date)))
+        return try #require(statuses.first { $0.label.record == record })
+    }
+
+    @Test(
+        "schedules come from the policy and labels: later of leaving + 7 years and date of birth + 25"
+    )
+    func schedule() async throws {
+        let (f, label) = try await fixture()
+        #expect(try await standing(f, label.record, asOf: "2030-01-01").standing == .notDue)
+        let upcoming = try await standing(f, label.record, asOf: "2035-01-01")
+        #expect(upcoming.standing == .upcoming && upcoming.dueOn == CalendarDate("2035-03-14"))
+        #expect(upcoming.rule.contains("later of (learner-left + 7 years, dob + 25 years)"))
+        #expect(try await standing(f, label.record, asOf: "2035-03-14").standing == .due)
+        // Alex has neither left nor a date of birth: undetermined, and it says why.
+        let alex = try await f.session("price").seal(
+            Fixture.form(learner: "alex"), confidential: false)
+        let u = try await standing(f, alex.record, asOf: "2090-01-01")
+        #expect(u.standing == .undetermined && u.note?.contains("has not left") == true)
+        await expectError(.permissionDenied) {
+            try await f.session("price").retentionCheck(
+                asOf: CalendarDate(year: 2030, month: 1, day: 1))
+        }
+    }
+
+    @Test(
+        "not due, held, or under an open break-glass: destruction refused; due: destroyed with a certificate"
+    )
+    func destroy() async throws {
+        let (f, label) = try await fixture()
+        let early = try await session(f, "hale", on: "2035-03-13")
+        let notDue = await expectError(.permissionDenied) { try await early.destroy(label.record) }
+        #expect(notDue?.message.contains("not due") == true)
+        let keeper = try await session(f, "hale", on: "2035-06-01")
+        await expectError(.permissionDenied) {
+            try await session(f, "price", on: "2035-06-01").destroy(label.record)
+        }
+        try await keeper.setHold(label.record, active: true, reason: "inquiry 2035/7")
+        #expect(try await standing(f, label.record, asOf: "2035-06-01").standing == .held)
+        let held = await expectError(.permissionDenied) { try await keeper.destroy(label.record) }
+        #expect(held?.message.contains("held") == true)
+        try await keeper.setHold(label.record, active: false, reason: "inquiry closed")
+        guard case .destroyed(let certificate) = try await keeper.destroy(label.record) else {
+            Issue.record("not destroyed")
+            return
+        }
+        try keeper.verify(certificate)
+        #expect(certificate.authoriser == "hale" && certificate.record == label.record)
+        let forged = DestructionCertificate(
+            record: certificate.record, labelHash: certificate.labelHash,
+            ciphertextHash: certificate.ciphertextHash,
+            rule: "made up", time: certificate.time, authoriser: certificate.authoriser,
+            proposer: nil,
+            signature: certificate.signature)
+        #expect(throws: TutelaError.self) { try keeper.verify(forged) }
+        let gone = await expectError(.notFound) { try await f.session("price").open(label.record) }
+        #expect(
+            gone?.message.contains("destroyed on") == true && gone?.message.contains("hale") == true
+        )
+        #expect(await f.store.shredKey(label.record) == nil)
+        #expect(await f.store.objects(kind: "break-glass-share", key: label.record).isEmpty)
+        #expect(try await standing(f, label.record, asOf: "2035-06-02").standing == .destroyed)
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+        await expectError(.notFound) { try await keeper.destroy(label.record) }
+    }
+
+    @Test(
+        "flagged records follow the safeguarding schedule: date of birth + 25, then review, never automatic destruction"
+    )
+    func flagged() async throws {
+        let s = try await SafeguardingFixture.make()
+        try await s.f.session("office").learnerLeft("sam", on: #require(CalendarDate("2027-07-20")))
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        try await s.session("price").flag(label.record, reason: "ref")
+        let status = try await standing(s.f, label.record, asOf: "2035-06-01")
+        #expect(status.standing == .review && status.flagged)
+        let keeper = try await session(s.f, "hale", on: "2035-06-01")
+        await expectError(.permissionDenied) { try await keeper.destroy(label.record) }
+        try await keeper.reviewRetention(
+            label.record, keepUntil: CalendarDate("2040-01-01"), reason: "open case")
+        #expect(try await standing(s.f, label.record, asOf: "2035-06-01").standing == .notDue)
+        await expectError(.permissionDenied) {
+            try await keeper.reviewRetention(
+                label.record, keepUntil: nil, reason: "not due for review now")
+        }
+        #expect(try await standing(s.f, label.record, asOf: "2040-01-01").standing == .review)
+        try await session(s.f, "hale", on: "2040-01-01").reviewRetention(
+            label.record, keepUntil: nil, reason: "closed")
+        #expect(try await standing(s.f, label.record, asOf: "2040-01-01").standing == .due)
+        // An open break-glass request blocks destruction of a record that is otherwise due.
+        let other = try await s.session("price").seal(Fixture.form(), confidential: true)
+        _ = try await s.session("dsl", at: midnight("2035-06-01")).requestBreakGlass(
+            other.record, reason: "x")
+        let blocked = await expectError(.permissionDenied) {
+            try await session(s.f, "hale", on: "2035-06-01").destroy(other.record)
+        }
+        #expect(blocked?.message.contains("break-glass") == true)
+        guard
+            case .destroyed = try await session(s.f, "hale", on: "2040-01-01").destroy(label.record)
+        else {
+            Issue.record("a reviewed, due record was not destroyed")
+            return
+        }
+    }
+
+    @Test("where policy asks, a second record keeper confirms the destruction")
+    func secondKeeper() async throws {
+        let (f, label) = try await fixture()
+        let office = try f.session("office")
+        try await office.enrol(
+            "keeper2", name: "K2", roles: [.recordKeeper], passphrase: Fixture.passphrase("keeper2")
+        )
+        _ = try await office.applyPolicy(
+            Fixture.shippedPolicy("college.yaml").text, source: "college.yaml")
+        let first = try await session(f, "hale", on: "2035-06-01")
+        guard case .proposed = try await first.destroy(label.record) else {
+            Issue.record("destroyed by one keeper")
+            return
+        }
+        await expectError(.permissionDenied) {
+            try await session(f, "hale", on: "2035-06-01").destroy(label.record)
+        }
+        guard
+            case .destroyed(let c) = try await session(f, "keeper2", on: "2035-06-01").destroy(
+                label.record)
+        else {
+            Issue.record("not destroyed by the second keeper")
+            return
+        }
+        #expect(c.proposer == "hale" && c.authoriser == "keeper2")
+    }
+
+    @Test("date arithmetic: 29 February plus years")
+    func leapYears() throws {
+        #expect(
+            try #require(CalendarDate("2008-02-29")).adding(years: 25) == CalendarDate("2033-02-28")
+        )
+        #expect(
+            try #require(CalendarDate("2008-02-29")).adding(years: 4) == CalendarDate("2012-02-29"))
+        let rule = RetentionRule.earlierOf([
+            .after(.created, years: 3), .after(.learnerLeft, years: 1),
+        ])
+        let facts = RetentionFacts(
+            created: try #require(CalendarDate("2026-01-01")), learnerLeft: nil, dateOfBirth: nil)
+        #expect(rule.end(facts) == CalendarDate("2029-01-01"))
+    }
+}
