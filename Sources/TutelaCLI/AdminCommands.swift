@@ -58,7 +58,8 @@ struct InitCommand: AsyncParsableCommand {
 
 struct PrincipalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "principal", abstract: "Enrol people.", subcommands: [Add.self])
+        commandName: "principal", abstract: "Enrol, revoke and re-key people.",
+        subcommands: [Add.self, ChangePassphrase.self, Revoke.self, Rekey.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -255,7 +255,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
 struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group", abstract: "Role-held keys (the safeguarding team, heads of centre).",
-        subcommands: [Create.self, Sync.self])
+        subcommands: [Create.self, Sync.self, Rewrap.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -148,6 +148,9 @@ public final class SQLiteVaultStore: VaultStore {
                     CREATE INDEX objects_by_key ON objects(kind, key, id);
                     """)
         }
+        migrator.registerMigration("v3-slots-by-recipient") { db in
+            try db.execute(sql: "CREATE INDEX slots_by_recipient ON slots(recipient, record)")
+        }
         return migrator
     }
 
@@ -274,6 +277,18 @@ public final class SQLiteVaultStore: VaultStore {
                 StoredLabel(
                     record: $0["record"], learner: $0["learner"],
                     labelBytes: [UInt8]($0["label"] as Data))
+            }
+        }
+    }
+
+    public func slots(recipient: String, limit: Int) async throws -> [Slot] {
+        try await read("read key slots") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT record, box FROM slots WHERE recipient = ? ORDER BY record LIMIT ?",
+                arguments: [recipient, Int64(clamping: limit)]
+            ).map {
+                Slot(record: $0["record"], recipient: recipient, box: [UInt8]($0["box"] as Data))
             }
         }
     }
@@ -469,6 +484,12 @@ public final class SQLiteVaultStore: VaultStore {
                 db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)
+        }
+
+        func replace(_ identity: SealedIdentity) throws {
+            try db.execute(
+                sql: "DELETE FROM identities WHERE principal = ?", arguments: [identity.principal])
+            try insert(identity)
         }
 
         func deleteObject(kind: String, id: String) throws {

@@ -24,6 +24,12 @@ public struct AuditEntry: Sendable, Equatable {
         case retentionReview = "retention-review"
         case destroyProposal = "destroy-proposal"
         case destroy
+        case passphraseChange = "passphrase-change"
+        case revoke
+        case rekey
+        case groupRewrap = "group-rewrap"
+        case authoritySplit = "authority-split"
+        case authorityRecover = "authority-recover"
         case seal
         case open
         case checkpoint = "audit-checkpoint"

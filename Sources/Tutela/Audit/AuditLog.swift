@@ -47,7 +47,7 @@ enum AuditLog {
             // Signatures and hashes in parallel; order, links and contents in sequence, so the first
             // bad entry is the one reported.
             let contents = await SignedChain.checkContents(page, in: .audit) {
-                principals[$0]?.identity.signingKey
+                principals[$0]?.signingKeys ?? []
             }
             for (link, content) in zip(page, contents) {
                 try SignedChain.verify(

@@ -114,12 +114,12 @@ public struct Checkpoint: Sendable, Equatable {
         guard let principal = directory.principals[signer] else {
             throw .data("the checkpoint's signer '\(signer)' is not enrolled in this vault")
         }
-        guard principal.identity.signingKey.bytes == signingKey else {
+        guard let key = principal.signingKeys.first(where: { $0.bytes == signingKey }) else {
             throw .data("the checkpoint's key is not the one enrolled for '\(signer)'")
         }
         let signed = Self.signedBytes(
             vaultID: vaultID, entries: entries, head: head, time: time, signer: signer)
-        do { try principal.identity.signingKey.verify(signature, for: signed) } catch {
+        do { try key.verify(signature, for: signed) } catch {
             throw .data("the checkpoint's signature does not verify: the file was altered")
         }
     }

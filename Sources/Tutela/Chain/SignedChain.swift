@@ -80,12 +80,21 @@ enum SignedChain {
     static func checkContent(
         _ link: ChainLink, in chain: ChainName, signerKey: SigningPublicKey?
     ) -> (signature: Bool, hash: Bool) {
+        checkContent(link, in: chain, signerKeys: signerKey.map { [$0] } ?? [])
+    }
+
+    /// As ``checkContent(_:in:signerKey:)``, accepting a signature by any of `signerKeys` (a principal
+    /// re-keyed after a lost passphrase signed older entries with a former key).
+    static func checkContent(
+        _ link: ChainLink, in chain: ChainName, signerKeys: [SigningPublicKey]
+    ) -> (signature: Bool, hash: Bool) {
         guard link.body.count <= maximumBodyByteCount else { return (false, false) }
         let signed = signedBytes(
             chain: chain, sequence: link.sequence, previousHash: link.previousHash,
             signer: link.signer, body: link.body)
-        let signatureOK =
-            signerKey.map { (try? $0.verify(link.signature, for: signed)) != nil } ?? false
+        let signatureOK = signerKeys.contains {
+            (try? $0.verify(link.signature, for: signed)) != nil
+        }
         let hash = try? BLAKE2b.hash(parts: [signed, link.signature])
         return (signatureOK, hash == link.hash)
     }
@@ -133,18 +142,18 @@ enum SignedChain {
     /// ``checkContent(_:in:signerKey:)`` for many links, spread over the machine's cores.
     static func checkContents(
         _ links: [ChainLink], in chain: ChainName,
-        keys: @escaping @Sendable (String) -> SigningPublicKey?
+        keys: @escaping @Sendable (String) -> [SigningPublicKey]
     ) async -> [(signature: Bool, hash: Bool)] {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, links.count / 64))
         if workers == 1 {
-            return links.map { checkContent($0, in: chain, signerKey: keys($0.signer)) }
+            return links.map { checkContent($0, in: chain, signerKeys: keys($0.signer)) }
         }
         let chunk = (links.count + workers - 1) / workers
         return await withTaskGroup(of: (Int, [(signature: Bool, hash: Bool)]).self) { group in
             for start in stride(from: 0, to: links.count, by: chunk) {
                 let slice = Array(links[start..<min(links.count, start + chunk)])
                 group.addTask {
-                    (start, slice.map { checkContent($0, in: chain, signerKey: keys($0.signer)) })
+                    (start, slice.map { checkContent($0, in: chain, signerKeys: keys($0.signer)) })
                 }
             }
             var results = [(signature: Bool, hash: Bool)](

@@ -35,13 +35,21 @@ public struct Principal: Sendable, Equatable {
     public let id: String
     public let name: String
     public let roles: [Role]
-    public let identity: PublicIdentity
+    public internal(set) var identity: PublicIdentity
     /// True only for the vault's authority, created at `init`.
     public let isAuthority: Bool
     /// Who signed the enrolment.
     public let enrolledBy: String
+    /// A revoked principal can no longer act; what they signed before stays verifiable.
+    public internal(set) var revoked = false
+    /// Signing keys replaced by a re-key (lost passphrase), still valid for what they signed before.
+    public internal(set) var formerSigningKeys: [SigningPublicKey] = []
 
-    public func has(_ role: Role) -> Bool { roles.contains(role) }
+    /// Whether they hold `role` (a revoked principal holds none).
+    public func has(_ role: Role) -> Bool { !revoked && roles.contains(role) }
+
+    /// Every signing key that was ever theirs: the current one first.
+    public var signingKeys: [SigningPublicKey] { [identity.signingKey] + formerSigningKeys }
 }
 
 /// A learner: the person records are about. Not necessarily a principal (most learners never log in).
@@ -89,6 +97,10 @@ enum DirectoryStatement: Equatable {
     case publishPolicy(version: Int, text: [UInt8])
     /// Publishes version `version` of the key held by everyone with `role`.
     case groupKey(role: Role, version: Int, publicKey: [UInt8])
+    /// A leaver: they can no longer act.
+    case revoke(principal: String)
+    /// New keys for a principal who lost their passphrase.
+    case rekey(principal: String, signingKey: [UInt8], agreementKey: [UInt8])
 
     struct PrincipalData: Equatable {
         var id: String
@@ -154,6 +166,14 @@ enum DirectoryStatement: Equatable {
             w.string(role.rawValue)
             w.u32(UInt32(version))
             w.fixed(publicKey)
+        case .revoke(let principal):
+            w.u8(7)
+            w.string(principal)
+        case .rekey(let principal, let signingKey, let agreementKey):
+            w.u8(8)
+            w.string(principal)
+            w.fixed(signingKey)
+            w.fixed(agreementKey)
         }
         return w.bytes
     }
@@ -227,6 +247,13 @@ enum DirectoryStatement: Equatable {
             let version = Int(try r.u32("group key version"))
             statement = .groupKey(
                 role: role, version: version, publicKey: try r.fixed("group key", count: 32))
+        case 7:
+            statement = .revoke(principal: try r.string("principal", max: Identifier.maximumLength))
+        case 8:
+            statement = .rekey(
+                principal: try r.string("principal", max: Identifier.maximumLength),
+                signingKey: try r.fixed("signing key", count: 32),
+                agreementKey: try r.fixed("agreement key", count: 32))
         default:
             throw .tampered("\(context) is of an unknown kind")
         }
@@ -299,7 +326,7 @@ public struct Directory: Sendable {
 
     /// A principal who may sign directory statements: the authority, or an admin it enrolled.
     public func administrator(_ id: String) -> Principal? {
-        guard let p = principals[id] else { return nil }
+        guard let p = principals[id], !p.revoked else { return nil }
         if p.isAuthority { return p }
         if p.has(.admin), p.enrolledBy == authorityID { return p }
         return nil
@@ -406,6 +433,27 @@ public struct Directory: Sendable {
                     role: role, version: version,
                     publicKey: try KeyAgreementPublicKey(bytes: publicKey))
             } catch { throw .data("bad group key: \(error)") }
+        case .revoke(let id):
+            guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
+            guard !p.isAuthority else {
+                throw .usage(
+                    "the authority cannot be revoked", hint: "recover it from its shares instead")
+            }
+            guard !p.revoked else { throw .exists("'\(id)' was already revoked") }
+            guard id != signer else { throw .usage("no one revokes themselves") }
+            principals[id]?.revoked = true
+        case .rekey(let id, let signingKey, let agreementKey):
+            guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
+            guard !p.revoked else {
+                throw .usage("'\(id)' was revoked; enrol them again under a new id")
+            }
+            do {
+                let identity = PublicIdentity(
+                    signingKey: try SigningPublicKey(bytes: signingKey),
+                    agreementKey: try KeyAgreementPublicKey(bytes: agreementKey))
+                principals[id]?.formerSigningKeys.insert(p.identity.signingKey, at: 0)
+                principals[id]?.identity = identity
+            } catch { throw .data("bad public key: \(error)") }
         }
     }
 

@@ -95,10 +95,10 @@ public struct Envelope: Sendable, Equatable {
     }
 
     /// Checks the author's signature.
-    func verifySignature(author: SigningPublicKey) throws(TutelaError) {
+    func verifySignature(author keys: [SigningPublicKey]) throws(TutelaError) {
         let digest = try Self.signedDigest(
             label: label.canonical, nonce: nonce, ciphertext: ciphertext)
-        do { try author.verify(signature, for: digest) } catch {
+        guard keys.contains(where: { (try? $0.verify(signature, for: digest)) != nil }) else {
             throw .tampered("record \(label.record) does not carry a valid signature of its author")
         }
     }

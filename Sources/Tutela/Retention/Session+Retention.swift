@@ -419,10 +419,13 @@ extension Session {
             throw TutelaError.tampered("the certificate's authoriser is not enrolled")
         }
         do {
-            try signer.identity.signingKey.verify(
-                certificate.signature,
-                for: SignedObject.message(
-                    kind: ObjectKind.tombstone, id: certificate.record, fields: certificate.fields))
+            let message = SignedObject.message(
+                kind: ObjectKind.tombstone, id: certificate.record, fields: certificate.fields)
+            guard
+                signer.signingKeys.contains(where: {
+                    (try? $0.verify(certificate.signature, for: message)) != nil
+                })
+            else { throw CryptoError.invalidSignature }
         } catch {
             throw TutelaError.tampered(
                 "the destruction certificate of \(certificate.record) does not verify")

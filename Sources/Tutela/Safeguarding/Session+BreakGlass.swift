@@ -321,8 +321,8 @@ extension Session {
                 throw TutelaError.tampered(
                     "notice \(object.id) points at audit entry \(sequence), which is missing")
             }
-            let key = directory.principals[link.signer]?.identity.signingKey
-            let content = SignedChain.checkContent(link, in: .audit, signerKey: key)
+            let keys = directory.principals[link.signer]?.signingKeys ?? []
+            let content = SignedChain.checkContent(link, in: .audit, signerKeys: keys)
             guard content.signature, content.hash else {
                 throw TutelaError.tampered(
                     "audit entry \(sequence) behind a notice does not verify")

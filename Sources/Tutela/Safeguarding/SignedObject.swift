@@ -41,10 +41,10 @@ enum SignedObject {
             throw .tampered(
                 "\(object.kind) \(object.id) is signed by '\(signerID)', who is not enrolled")
         }
-        do {
-            try signer.identity.signingKey.verify(
-                signature, for: message(kind: object.kind, id: object.id, fields: fields))
-        } catch {
+        let signed = message(kind: object.kind, id: object.id, fields: fields)
+        guard
+            signer.signingKeys.contains(where: { (try? $0.verify(signature, for: signed)) != nil })
+        else {
             throw .tampered(
                 "\(object.kind) \(object.id) does not carry a valid signature of '\(signerID)'")
         }

@@ -39,7 +39,16 @@ public actor MemoryVaultStore: VaultStore {
     /// Makes every following transaction fail with `error`, or succeed again with nil.
     public func failTransactions(with error: TutelaError?) {
         failure = error
+        allowedBeforeFailure = nil
     }
+
+    /// Lets `count` more transactions succeed, then fails every one after with `error` (a crash).
+    public func failTransactions(after count: Int, with error: TutelaError) {
+        failure = nil
+        allowedBeforeFailure = (count, error)
+    }
+
+    private var allowedBeforeFailure: (Int, TutelaError)?
 
     /// Replaces a stored record's bytes, as someone editing the database would.
     public func tamper(record id: String, _ change: @Sendable (StoredRecord) -> StoredRecord) {
@@ -82,6 +91,13 @@ public actor MemoryVaultStore: VaultStore {
         .sorted { $0.record < $1.record }
     }
 
+    public func slots(recipient: String, limit: Int) -> [Slot] {
+        Array(
+            state.records.keys.sorted().flatMap { id in
+                state.records[id]?.slots.filter { $0.recipient == recipient } ?? []
+            }.prefix(limit))
+    }
+
     public func objects(kind: String, key: String?) -> [StoredObject] {
         (state.objects[kind] ?? [:]).values.filter { key == nil || $0.key == key }.sorted {
             $0.id < $1.id
@@ -100,6 +116,13 @@ public actor MemoryVaultStore: VaultStore {
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) throws -> T {
         if let failure { throw failure }
+        if let (remaining, error) = allowedBeforeFailure {
+            if remaining <= 0 {
+                failure = error
+                throw error
+            }
+            allowedBeforeFailure = (remaining - 1, error)
+        }
         let tx = Transaction(state: state)
         let result = try body(tx)
         state = tx.state
@@ -125,6 +148,10 @@ public actor MemoryVaultStore: VaultStore {
                 throw TutelaError(.tryAgain, "the \(chain.rawValue) log moved on; try again")
             }
             state.chains[chain, default: []].append(link)
+        }
+
+        func replace(_ identity: SealedIdentity) {
+            state.identities[identity.principal] = identity
         }
 
         func insert(_ identity: SealedIdentity) throws {

@@ -64,6 +64,8 @@ public protocol VaultStore: Sendable {
     func record(_ id: String) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
     func labels(learner: String?) async throws -> [StoredLabel]
+    /// Every key slot addressed to `recipient` (a principal id or `group:ROLE#V`), up to `limit`.
+    func slots(recipient: String, limit: Int) async throws -> [Slot]
     /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.
     func objects(kind: String, key: String?) async throws -> [StoredObject]
     /// A record's shred key, from the separate key store; nil once destroyed.
@@ -89,6 +91,8 @@ public protocol VaultTransaction {
     func lastLink(_ chain: ChainName) throws -> ChainLink?
     func append(_ link: ChainLink, to chain: ChainName) throws
     func insert(_ identity: SealedIdentity) throws
+    /// Replaces a principal's sealed keys (a new passphrase, or new keys after a lost one).
+    func replace(_ identity: SealedIdentity) throws
     func insert(_ record: StoredRecord, learner: String) throws
     /// Adds a key slot to an existing record.
     func insert(_ slot: Slot) throws

@@ -369,7 +369,7 @@ public final class Session: Sendable {
         guard let author = directory.principals[envelope.label.author] else {
             throw .tampered("\(id) names an author who is not enrolled")
         }
-        try envelope.verifySignature(author: author.identity.signingKey)
+        try envelope.verifySignature(author: author.signingKeys)
         return envelope
     }
 

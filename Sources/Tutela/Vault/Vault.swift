@@ -109,6 +109,11 @@ public struct Vault: Sendable {
                 "no one is enrolled as '\(principalID)'",
                 hint: "an administrator enrols people with 'tutela principal add'")
         }
+        guard !principal.revoked else {
+            throw TutelaError.denied(
+                "'\(principalID)' was revoked and can no longer act",
+                hint: "an administrator enrols a returning person again under a new id")
+        }
         guard let sealed = try await store.sealedIdentity(principalID) else {
             throw TutelaError.tampered("the keys of '\(principalID)' are missing from the vault")
         }

@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import Tutela
+
+extension PrincipalCommand {
+    struct ChangePassphrase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "passphrase",
+            abstract: "Change your own passphrase (re-wraps your keys only).")
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var newPassphrase: NewPassphraseOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            try await session.changePassphrase(to: try newPassphrase.passphrase(for: actor.actor))
+            Terminal.out("Changed the passphrase of \(actor.actor).")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a leaver: they can no longer act; their groups' keys are rotated.")
+        @Argument(help: "The principal to revoke.") var id: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let rotated = try await session.revoke(id)
+            Terminal.out(
+                "Revoked \(id): they can no longer act, and their direct key slots were removed.")
+            for group in rotated {
+                Terminal.out(
+                    "Rotated \(group.role.rawValue) to \(group.recipient); a remaining member now runs: "
+                        + "tutela group rewrap \(group.role.rawValue) --as ID")
+            }
+        }
+    }
+
+    struct Rekey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "New keys for someone who lost their passphrase (access returns by re-grant)."
+        )
+        @Argument(help: "The principal.") var id: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var newPassphrase: NewPassphraseOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            try await session.rekey(id, passphrase: try newPassphrase.passphrase(for: id))
+            Terminal.out(
+                "\(id) has new keys. Their records open again once someone who can open them runs "
+                    + "'tutela policy regrant', and a group member runs 'tutela group sync'.")
+        }
+    }
+}
+
+extension GroupCommand {
+    struct Rewrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Re-wrap slots and shares sealed to older versions of a group key (resumable).")
+        @Argument(help: "The role.") var role: String
+        @Option(help: "Slots per transaction.") var batch: Int = 500
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let parsed = try Role.parse(role)
+            guard (1...10_000).contains(batch) else {
+                throw TutelaError(.usage, "--batch must be 1–10000")
+            }
+            let session = try await actor.unlock(try vault.open())
+            let bar = OpenEndedProgress(enabled: Terminal.stderrIsTerminal && !output.json)
+            let summary = try await session.rewrapGroup(parsed, batchSize: batch) { done in
+                bar.update(done)
+            }
+            bar.finish()
+            if output.json {
+                try Terminal.json(summary)
+            } else {
+                Terminal.out(
+                    "Re-wrapped \(summary.slots) slots and \(summary.shares) shares to \(summary.group) in "
+                        + String(format: "%.1f s", summary.seconds) + "; retired versions: "
+                        + (summary.retiredVersions.isEmpty
+                            ? "none"
+                            : summary.retiredVersions.map(String.init).joined(separator: ", ")))
+            }
+        }
+    }
+}
+
+/// Progress when the total is not known in advance: count and rate.
+final class OpenEndedProgress: @unchecked Sendable {
+    let enabled: Bool
+    let started = Date()
+    private let lock = NSLock()
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        lock.withLock {
+            let rate = Double(done) / max(Date().timeIntervalSince(started), 0.001)
+            FileHandle.standardError.write(
+                Data(String(format: "\rre-wrapped %d  %.0f/s   ", done, rate).utf8))
+        }
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+struct AuthorityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "authority",
+        abstract: "Split the authority's keys among trustees, and recover them.",
+        subcommands: [Split.self, Recover.self])
+
+    struct Split: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write N trustee share files, any K of which rebuild the authority.")
+        @Option(help: "How many trustees.") var shares: Int
+        @Option(help: "How many are needed.") var threshold: Int
+        @Option(help: "A new directory for the share files.") var out: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let dir = URL(fileURLWithPath: out)
+            guard !FileManager.default.fileExists(atPath: dir.path) else {
+                throw TutelaError(.exists, "\(out) exists already", hint: "choose a new directory")
+            }
+            let session = try await actor.unlock(try vault.open())
+            let parts = try await session.splitAuthority(shares: shares, threshold: threshold)
+            try FileManager.default.createDirectory(
+                at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            for part in parts {
+                let file = dir.appendingPathComponent(
+                    "authority-share-\(part.index)-of-\(shares).txt")
+                guard
+                    FileManager.default.createFile(
+                        atPath: file.path, contents: Data(try part.text().utf8),
+                        attributes: [.posixPermissions: 0o600])
+                else { throw TutelaError(.exists, "cannot write \(file.path)") }
+            }
+            Terminal.out(
+                "Wrote \(shares) share files to \(out); any \(threshold) rebuild the authority. Give each to a "
+                    + "different trustee, and delete them here.")
+        }
+    }
+
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild the authority from trustee share files, under a new passphrase.")
+        @Option(name: .customLong("share"), help: "A share file; repeat for each.") var files:
+            [String] = []
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var newPassphrase: NewPassphraseOptions
+
+        func run() async throws {
+            let shares = try files.map { path -> AuthorityShare in
+                guard let data = FileManager.default.contents(atPath: path),
+                    let text = String(data: data, encoding: .utf8)
+                else { throw TutelaError(.notFound, "cannot read \(path)") }
+                return try AuthorityShare.parse(text)
+            }
+            guard let first = shares.first else {
+                throw TutelaError(.usage, "give the share files with --share FILE")
+            }
+            let identity = try await vault.open().recoverAuthority(
+                from: shares, passphrase: try newPassphrase.passphrase(for: first.authority))
+            Terminal.out(
+                "Recovered the authority \(first.authority); fingerprint \(identity.fingerprint) (unchanged)."
+            )
+        }
+    }
+}

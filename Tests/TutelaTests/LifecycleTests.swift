@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+@testable import Tutela
+
+@Suite("Key lifecycle")
+struct LifecycleTests {
+    @Test("a passphrase change re-wraps the identity only")
+    func passphrase() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: true)
+        try await f.session("price").changePassphrase(to: Passphrase("a brand new passphrase"))
+        await expectError(.permissionDenied) {
+            try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        }
+        let price = try await f.vault.unlock(
+            "price", passphrase: Passphrase("a brand new passphrase"))
+        _ = try await price.open(label.record)
+        await expectError(.usage) { try await price.changePassphrase(to: Passphrase("short")) }
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("a revoked principal is refused everywhere; what they wrote stays verifiable")
+    func revoke() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: true)
+        await expectError(.permissionDenied) { try await f.session("jones").revoke("price") }
+        try await f.session("office").revoke("price")
+        let refused = await expectError(.permissionDenied) {
+            try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        }
+        #expect(refused?.message.contains("revoked") == true)
+        // The session price opened before the revocation is useless too: policy sees no roles.
+        let (_, directory) = try await f.vault.verifiedDirectory()
+        #expect(directory.principals["price"]?.revoked == true)
+        #expect(await f.store.slots(recipient: "price", limit: 10).isEmpty)
+        // The learner still opens the record price wrote: its signature still verifies.
+        _ = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam")).open(
+            label.record)
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+        await expectError(.exists) {
+            try await f.vault.unlock("office", passphrase: Fixture.passphrase("office")).revoke(
+                "price")
+        }
+        await expectError(.usage) { try await f.session("office").revoke("office") }
+    }
+
+    @Test("revoking a group member rotates the key; after re-wrap the old key opens no slot")
+    func rotation() async throws {
+        let s = try await SafeguardingFixture.make()
+        var records: [String] = []
+        for _ in 0..<7 {
+            let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+            try await s.session("price").flag(label.record, reason: "ref")
+            records.append(label.record)
+        }
+        // dsl2 keeps a copy of the old group key before being revoked.
+        let dsl2 = try await s.session("dsl2")
+        let oldKey = try await dsl2.groupKey(.safeguardingOfficer)
+        let rotated = try await s.session("office").revoke("dsl2")
+        #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
+        let dsl = try await s.session("dsl")
+        let summary = try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 3)
+        #expect(summary.slots == 7)
+        #expect(summary.retiredVersions == [1])
+        #expect(
+            await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100).isEmpty)
+        // The old key opens nothing that is left: every group slot is sealed to version 2.
+        for record in records {
+            let stored = try #require(await s.f.store.record(record))
+            for slot in stored.slots where slot.recipient.hasPrefix("group:") {
+                #expect(slot.recipient == "group:safeguarding-officer#2")
+                #expect(throws: TutelaError.self) { try slot.open(with: oldKey, expecting: record) }
+            }
+        }
+        _ = try await s.session("dsl").disclose(records[0], reason: "after rotation")
+        await expectError(.permissionDenied) { try await s.session("dsl2") }
+        _ = try await s.f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("a re-wrap interrupted part-way and run again ends consistent")
+    func resumable() async throws {
+        let s = try await SafeguardingFixture.make()
+        var records: [String] = []
+        for _ in 0..<6 {
+            let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+            try await s.session("price").flag(label.record, reason: "ref")
+            records.append(label.record)
+        }
+        try await s.session("office").createGroupKey(.safeguardingOfficer)
+        let dsl = try await s.session("dsl")
+        // The store fails after the first batch has landed, as a crash would.
+        await s.f.store.failTransactions(after: 1, with: TutelaError(.tryAgain, "crash"))
+        await expectError(.tryAgain) {
+            try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 2)
+        }
+        await s.f.store.failTransactions(with: nil)
+        let left = await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100)
+            .count
+        #expect(left == 4)
+        let summary = try await s.session("dsl").rewrapGroup(.safeguardingOfficer, batchSize: 2)
+        #expect(summary.slots == left)
+        for record in records {
+            let groups = try #require(await s.f.store.record(record)).slots.filter {
+                $0.recipient.hasPrefix("group:")
+            }
+            #expect(groups.map(\.recipient) == ["group:safeguarding-officer#2"])
+            _ = try await s.session("dsl2").disclose(record, reason: "check")
+        }
+        _ = try await s.f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("a lost passphrase: new keys, no back door; access returns by group sync and re-grant")
+    func rekey() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: true)
+        try await f.session("office").rekey(
+            "price", passphrase: Passphrase("price lost the old one"))
+        let price = try await f.vault.unlock(
+            "price", passphrase: Passphrase("price lost the old one"))
+        let error = await expectError(.permissionDenied) { try await price.open(label.record) }
+        #expect(error?.hint?.contains("regrant") == true)
+        // Sam can open it and re-grants.
+        let (done, _) = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+            .regrant(record: nil)
+        #expect(done.map(\.record) == [label.record])
+        _ = try await price.open(label.record)
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test(
+        "the authority is recovered from K trustee shares, never K-1; its fingerprint does not change"
+    )
+    func authority() async throws {
+        let f = try await Fixture.make()
+        let fingerprint = try f.session("office").principal.identity.fingerprint
+        let shares = try await f.session("office").splitAuthority(shares: 5, threshold: 3)
+        let texts = try shares.map { try $0.text() }
+        let parsed = try texts.map(AuthorityShare.parse)
+        await expectError(.data) {
+            try await f.vault.recoverAuthority(
+                from: Array(parsed.prefix(2)), passphrase: Passphrase("recovered authority"))
+        }
+        let recovered = try await f.vault.recoverAuthority(
+            from: [parsed[4], parsed[0], parsed[2]], passphrase: Passphrase("recovered authority"))
+        #expect(recovered.fingerprint == fingerprint)
+        let office = try await f.vault.unlock(
+            "office", passphrase: Passphrase("recovered authority"))
+        #expect(office.principal.identity.fingerprint == fingerprint)
+        await expectError(.permissionDenied) {
+            try await f.session("price").splitAuthority(shares: 3, threshold: 2)
+        }
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+}
