@@ -62,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TutelaTests",
-            dependencies: ["Tutela"],
+            dependencies: ["Tutela", "TutelaCrypto"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -64,6 +64,11 @@ extension GroupCommand {
                 "Re-wrap slots and shares sealed to older versions of a group key (resumable).")
         @Argument(help: "The role.") var role: String
         @Option(help: "Slots per transaction.") var batch: Int = 500
+        @Flag(
+            help:
+                "Then give every record the group can open fresh data keys (after a suspected compromise)."
+        )
+        var reencrypt = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -79,6 +84,15 @@ extension GroupCommand {
                 bar.update(done)
             }
             bar.finish()
+            var reencrypted = 0
+            if reencrypt {
+                let bar2 = OpenEndedProgress(enabled: Terminal.stderrIsTerminal && !output.json)
+                reencrypted = try await session.reencryptGroup(parsed) { done in bar2.update(done) }
+                bar2.finish()
+            }
+            if reencrypt, !output.json {
+                Terminal.out("Re-encrypted \(reencrypted) records under fresh keys.")
+            }
             if output.json {
                 try Terminal.json(summary)
             } else {

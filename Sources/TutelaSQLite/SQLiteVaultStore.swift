@@ -360,7 +360,9 @@ public final class SQLiteVaultStore: VaultStore {
             try await read("read records") { db in
                 try String.fetchAll(db, sql: "SELECT record FROM envelopes")
             })
-        return inKeyStore.filter { !withEnvelope.contains($0) }.sorted()
+        return inKeyStore.filter {
+            !withEnvelope.contains(String($0.split(separator: "#").first ?? ""))
+        }.sorted()
     }
 
     public func compact() async throws {
@@ -484,6 +486,15 @@ public final class SQLiteVaultStore: VaultStore {
                 db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)
+        }
+
+        func replaceEnvelope(record: String, envelope: [UInt8]) throws {
+            try db.execute(
+                sql: "UPDATE envelopes SET envelope = ? WHERE record = ?",
+                arguments: [Data(envelope), record])
+            guard db.changesCount == 1 else {
+                throw TutelaError(.notFound, "there is no record \(record)")
+            }
         }
 
         func replace(_ identity: SealedIdentity) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TutelaCrypto
 
 @testable import Tutela
 
@@ -151,5 +152,47 @@ struct LifecycleTests {
             try await f.session("price").splitAuthority(shares: 3, threshold: 2)
         }
         _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+}
+
+@Suite("Re-encryption")
+struct ReencryptTests {
+    @Test("fresh data and shred keys: everyone with a slot still opens; the old keys open nothing")
+    func reencrypt() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(
+            Fixture.form(marker: "kept safe"), confidential: true)
+        try await s.session("price").flag(label.record, reason: "ref")
+        let before = try #require(await s.f.store.record(label.record))
+        let priceSession = try await s.session("price")
+        let oldDataKey = try #require(before.slots.first { $0.recipient == "price" })
+            .open(with: priceSession.identity, expecting: label.record)
+        #expect(try await s.session("dsl").reencryptGroup(.safeguardingOfficer) == 1)
+        let after = try #require(await s.f.store.record(label.record))
+        let envelope = try Envelope.parse(after.envelopeBytes)
+        #expect(envelope.generation == 2 && envelope.sealer == "dsl" && envelope.label == label)
+        #expect(after.envelopeBytes != before.envelopeBytes)
+        #expect(await s.f.store.shredKey(label.record) == nil)
+        #expect(await s.f.store.shredKey("\(label.record)#2") != nil)
+        #expect(try await s.session("price").open(label.record).form?.comments == "kept safe")
+        #expect(Set(after.slots.map(\.recipient)) == Set(before.slots.map(\.recipient)))
+        _ = try await s.session("dsl2").disclose(label.record, reason: "after re-encryption")
+        // The old data key with the new shred key does not open the new ciphertext.
+        let newShred = try SecretBytes(
+            copying: #require(await s.f.store.shredKey("\(label.record)#2")))
+        #expect(throws: TutelaError.self) {
+            try envelope.open(with: oldDataKey, shredKey: newShred)
+        }
+        // A v2 envelope whose sealer is changed no longer verifies.
+        let forged = Envelope(
+            label: envelope.label, nonce: envelope.nonce, ciphertext: envelope.ciphertext,
+            signature: envelope.signature, sealer: "dsl2", generation: 2)
+        await s.f.store.tamper(record: label.record) { r in
+            StoredRecord(
+                record: r.record, labelBytes: r.labelBytes, envelopeBytes: forged.canonical,
+                slots: r.slots)
+        }
+        await expectError(.data) { try await s.session("price").open(label.record) }
+        _ = try await s.f.vault.verifyAudit(checkpoint: nil)
     }
 }

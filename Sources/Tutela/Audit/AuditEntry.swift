@@ -28,6 +28,7 @@ public struct AuditEntry: Sendable, Equatable {
         case revoke
         case rekey
         case groupRewrap = "group-rewrap"
+        case reencrypt
         case authoritySplit = "authority-split"
         case authorityRecover = "authority-recover"
         case seal

@@ -1,6 +1,8 @@
 import TutelaCrypto
 
-/// A sealed record, format v1: label, nonce, ciphertext and the author's signature.
+/// A sealed record: label, nonce, ciphertext and a signature — by the author (format v1), or, after a
+/// re-encryption under fresh keys, by whoever re-sealed it (format v2, which names them and the key
+/// generation).
 ///
 /// Key slots are stored beside it (one per recipient) because they change over a record's life
 /// (re-grants, flags, revocations) while the envelope itself never does.
@@ -13,14 +15,45 @@ public struct Envelope: Sendable, Equatable {
     public let nonce: [UInt8]
     public let ciphertext: [UInt8]
     public let signature: [UInt8]
+    /// Who sealed this version: nil for the author's original (v1).
+    public var sealer: String? = nil
+    /// 1 for the original; one more for each re-encryption under fresh keys.
+    public var generation: Int = 1
 
-    /// The canonical encoding: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ signature (64).
+    /// Who signed it: the sealer of a re-encryption, else the author.
+    public var signer: String { sealer ?? label.author }
+
+    /// The key-store id of this generation's shred key.
+    var shredKeyID: String { Self.shredKeyID(label.record, generation: generation) }
+
+    static func shredKeyID(_ record: String, generation: Int) -> String {
+        generation == 1 ? record : "\(record)#\(generation)"
+    }
+
+    init(
+        label: Label, nonce: [UInt8], ciphertext: [UInt8], signature: [UInt8],
+        sealer: String? = nil, generation: Int = 1
+    ) {
+        self.label = label
+        self.nonce = nonce
+        self.ciphertext = ciphertext
+        self.signature = signature
+        self.sealer = sealer
+        self.generation = generation
+    }
+
+    /// The canonical encoding. v1: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ signature (64).
+    /// v2 adds `string sealer ‖ u32 generation` before the signature.
     public var canonical: [UInt8] {
         var w = CanonicalWriter(capacity: ciphertext.count + 256)
-        w.u8(Self.formatVersion)
+        w.u8(sealer == nil ? Self.formatVersion : 2)
         w.data(label.canonical)
         w.fixed(nonce)
         w.data(ciphertext)
+        if let sealer {
+            w.string(sealer)
+            w.u32(UInt32(generation))
+        }
         w.fixed(signature)
         return w.bytes
     }
@@ -28,26 +61,47 @@ public struct Envelope: Sendable, Equatable {
     /// Strictly parses an envelope: version, sizes, label and no trailing bytes.
     static func parse(_ bytes: [UInt8]) throws(TutelaError) -> Envelope {
         var r = CanonicalReader(bytes, context: "envelope")
-        guard try r.u8("version") == formatVersion else {
+        let version = try r.u8("version")
+        guard version == formatVersion || version == 2 else {
             throw .tampered("envelope has an unknown format version")
         }
         let label = try Label.parse(r.data("label", max: 1024))
         let nonce = try r.fixed("nonce", count: XChaCha20Poly1305.nonceByteCount)
         let ciphertext = try r.data("ciphertext", max: maximumCiphertextByteCount)
+        var sealer: String?
+        var generation = 1
+        if version == 2 {
+            sealer = try r.string("sealer", max: Identifier.maximumLength)
+            generation = Int(try r.u32("generation"))
+            guard generation >= 2 else {
+                throw .tampered("envelope v2 has generation \(generation)")
+            }
+        }
         let signature = try r.fixed("signature", count: SigningPublicKey.signatureByteCount)
         try r.finish()
         guard ciphertext.count >= XChaCha20Poly1305.tagByteCount else {
             throw .tampered("envelope ciphertext is shorter than its tag")
         }
-        return Envelope(label: label, nonce: nonce, ciphertext: ciphertext, signature: signature)
+        return Envelope(
+            label: label, nonce: nonce, ciphertext: ciphertext, signature: signature,
+            sealer: sealer,
+            generation: generation)
     }
 
     /// What the author signs: BLAKE2b-256 over a domain string, the label, nonce and ciphertext.
     static func signedDigest(
-        label: [UInt8], nonce: [UInt8], ciphertext: [UInt8]
+        label: [UInt8], nonce: [UInt8], ciphertext: [UInt8], sealer: String? = nil,
+        generation: Int = 1
     ) throws(TutelaError) -> [UInt8] {
         var prefix = CanonicalWriter()
-        prefix.string("tutela/envelope/v1")
+        if let sealer {
+            // v2 binds who re-sealed it and the generation, after the same fields as v1.
+            prefix.string("tutela/envelope/v2")
+            prefix.string(sealer)
+            prefix.u32(UInt32(generation))
+        } else {
+            prefix.string("tutela/envelope/v1")
+        }
         prefix.data(label)
         prefix.fixed(nonce)
         prefix.u32(UInt32(ciphertext.count))
@@ -72,8 +126,11 @@ public struct Envelope: Sendable, Equatable {
     /// Seals `plaintext` under a fresh data key and the record's shred key.
     /// - Returns: the envelope and the data key (for making slots), in protected memory.
     static func seal(
-        _ plaintext: SecretBytes, label: Label, author: Identity, shredKey: SecretBytes
+        _ plaintext: SecretBytes, label: Label, author: Identity, shredKey: SecretBytes,
+        generation: Int = 1
     ) throws(TutelaError) -> (Envelope, SecretBytes) {
+        // A re-encryption (generation 2 on) is signed by whoever re-sealed it, named in the envelope.
+        let sealer = generation == 1 ? nil : author.principal
         let labelBytes = label.canonical
         do {
             let key = try XChaCha20Poly1305.generateKey()
@@ -82,10 +139,12 @@ public struct Envelope: Sendable, Equatable {
             let sealed = try XChaCha20Poly1305.seal(
                 plaintext, key: contentKey, authenticating: labelBytes)
             let digest = try signedDigest(
-                label: labelBytes, nonce: sealed.nonce, ciphertext: sealed.ciphertext)
+                label: labelBytes, nonce: sealed.nonce, ciphertext: sealed.ciphertext,
+                sealer: sealer,
+                generation: generation)
             let envelope = Envelope(
                 label: label, nonce: sealed.nonce, ciphertext: sealed.ciphertext,
-                signature: try author.sign(digest))
+                signature: try author.sign(digest), sealer: sealer, generation: generation)
             return (envelope, key)
         } catch let error as TutelaError {
             throw error
@@ -97,7 +156,8 @@ public struct Envelope: Sendable, Equatable {
     /// Checks the author's signature.
     func verifySignature(author keys: [SigningPublicKey]) throws(TutelaError) {
         let digest = try Self.signedDigest(
-            label: label.canonical, nonce: nonce, ciphertext: ciphertext)
+            label: label.canonical, nonce: nonce, ciphertext: ciphertext, sealer: sealer,
+            generation: generation)
         guard keys.contains(where: { (try? $0.verify(signature, for: digest)) != nil }) else {
             throw .tampered("record \(label.record) does not carry a valid signature of its author")
         }

@@ -405,7 +405,11 @@ extension Session {
         // The key store last: if this step is interrupted the shred key is an orphan, deleted by the
         // next destruction, and the contents are already unreachable (their ciphertext is gone).
         let orphans = try await store.orphanShredKeys()
-        try await store.deleteShredKeys(Array(Set(orphans + [recordID])))
+        let generation = (try? Envelope.parse(stored.envelopeBytes).generation) ?? 1
+        let generations = (1...max(1, generation)).map {
+            Envelope.shredKeyID(recordID, generation: $0)
+        }
+        try await store.deleteShredKeys(Array(Set(orphans + generations)))
         try await store.compact()
         guard let certificate = try await self.tombstone(recordID) else {
             throw TutelaError.internal("the tombstone of \(recordID) was not written")

@@ -25,7 +25,9 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     public func orphanShredKeys() -> [String] {
-        shredKeys.keys.filter { state.records[$0] == nil }.sorted()
+        shredKeys.keys.filter { id in
+            state.records[String(id.split(separator: "#").first ?? "")] == nil
+        }.sorted()
     }
 
     public func compact() {}
@@ -148,6 +150,14 @@ public actor MemoryVaultStore: VaultStore {
                 throw TutelaError(.tryAgain, "the \(chain.rawValue) log moved on; try again")
             }
             state.chains[chain, default: []].append(link)
+        }
+
+        func replaceEnvelope(record: String, envelope: [UInt8]) throws {
+            guard let r = state.records[record] else {
+                throw TutelaError(.notFound, "there is no record \(record)")
+            }
+            state.records[record] = StoredRecord(
+                record: r.record, labelBytes: r.labelBytes, envelopeBytes: envelope, slots: r.slots)
         }
 
         func replace(_ identity: SealedIdentity) {

@@ -97,6 +97,8 @@ public protocol VaultTransaction {
     /// Adds a key slot to an existing record.
     func insert(_ slot: Slot) throws
     func deleteSlot(record: String, recipient: String) throws
+    /// Replaces a record's envelope (a re-encryption under fresh keys); its label stays the same.
+    func replaceEnvelope(record: String, envelope: [UInt8]) throws
     /// Deletes a record's envelope and key slots; keeps its label row (the tombstone's label).
     func shred(_ record: String) throws
     /// Inserts or replaces an object.

@@ -313,7 +313,7 @@ public final class Session: Sendable {
     /// Decrypts with a data key (from a slot, a group slot or combined shares) and the shred key.
     func decrypt(_ envelope: Envelope, dataKey: SecretBytes) async throws -> RecordContent {
         let record = envelope.label.record
-        let shredKey = try await self.shredKey(record)
+        let shredKey = try await self.shredKey(envelope.shredKeyID)
         defer { shredKey.wipe() }
         let plaintext = try envelope.open(with: dataKey, shredKey: shredKey)
         defer { plaintext.wipe() }
@@ -366,10 +366,10 @@ public final class Session: Sendable {
         guard envelope.label.record == id, envelope.label.canonical == stored.labelBytes else {
             throw .tampered("the label of \(id) does not match its envelope")
         }
-        guard let author = directory.principals[envelope.label.author] else {
-            throw .tampered("\(id) names an author who is not enrolled")
+        guard let signer = directory.principals[envelope.signer] else {
+            throw .tampered("\(id) names an author or sealer who is not enrolled")
         }
-        try envelope.verifySignature(author: author.signingKeys)
+        try envelope.verifySignature(author: signer.signingKeys)
         return envelope
     }
 
