@@ -59,7 +59,7 @@ struct InitCommand: AsyncParsableCommand {
 struct PrincipalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "principal", abstract: "Enrol, revoke and re-key people.",
-        subcommands: [Add.self, ChangePassphrase.self, Revoke.self, Rekey.self])
+        subcommands: [Add.self, ChangePassphrase.self, Roles.self, Revoke.self, Rekey.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

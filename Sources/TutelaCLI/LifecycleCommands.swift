@@ -57,6 +57,30 @@ extension PrincipalCommand {
     }
 }
 
+extension PrincipalCommand {
+    struct Roles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace someone's roles; leaving a group rotates its key.")
+        @Argument(help: "The principal.") var id: String
+        @Option(help: "A role; repeat for each role they keep or gain.") var role: [String] = []
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let roles = try role.map { try Role.parse($0) }
+            let session = try await actor.unlock(try vault.open())
+            let rotated = try await session.setRoles(id, roles)
+            let names = roles.map(\.rawValue).joined(separator: ", ")
+            Terminal.out("\(id) now holds: \(names).")
+            for group in rotated {
+                Terminal.out(
+                    "Rotated \(group.recipient); a remaining member runs: tutela group rewrap \(group.role.rawValue)"
+                )
+            }
+        }
+    }
+}
+
 extension GroupCommand {
     struct Rewrap: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -79,9 +103,10 @@ extension GroupCommand {
                 throw TutelaError(.usage, "--batch must be 1–10000")
             }
             let session = try await actor.unlock(try vault.open())
-            let bar = OpenEndedProgress(enabled: Terminal.stderrIsTerminal && !output.json)
-            let summary = try await session.rewrapGroup(parsed, batchSize: batch) { done in
-                bar.update(done)
+            let show = Terminal.stderrIsTerminal && !output.json
+            let bar = ProgressBox()
+            let summary = try await session.rewrapGroup(parsed, batchSize: batch) { done, total in
+                bar.update(done, total: total, enabled: show)
             }
             bar.finish()
             var reencrypted = 0
@@ -105,6 +130,21 @@ extension GroupCommand {
             }
         }
     }
+}
+
+/// A progress bar made when the first report says how much there is to do.
+final class ProgressBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bar: Progress?
+
+    func update(_ done: Int, total: Int, enabled: Bool) {
+        lock.withLock {
+            if bar == nil { bar = Progress(total: total, enabled: enabled) }
+            bar?.update(done)
+        }
+    }
+
+    func finish() { lock.withLock { bar?.finish() } }
 }
 
 /// Progress when the total is not known in advance: count and rate.

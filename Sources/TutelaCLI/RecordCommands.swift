@@ -329,7 +329,7 @@ struct LineReader {
 }
 
 /// A one-line progress display on a terminal: count, rate and time left.
-final class Progress {
+final class Progress: @unchecked Sendable {
     let total: Int
     let enabled: Bool
     let started = Date()

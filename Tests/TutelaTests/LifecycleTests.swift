@@ -196,3 +196,30 @@ struct ReencryptTests {
         _ = try await s.f.vault.verifyAudit(checkpoint: nil)
     }
 }
+
+@Suite("Group membership")
+struct GroupMembershipTests {
+    @Test(
+        "leaving a group removes the member's copy and rotates the key; a new member joins by sync")
+    func leaveAndJoin() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        try await s.session("price").flag(label.record, reason: "ref")
+        let rotated = try await s.session("office").setRoles("dsl2", [.tutor])
+        #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
+        #expect(
+            await s.f.store.objects(kind: "group-member", key: nil).allSatisfy {
+                !$0.id.hasSuffix("/dsl2")
+            })
+        let summary = try await s.session("dsl").rewrapGroup(.safeguardingOfficer, batchSize: 10)
+        #expect(summary.slots == 1)
+        await expectError(.permissionDenied) {
+            try await s.session("dsl2").disclose(label.record, reason: "x")
+        }
+        // Joining: jones becomes an officer; a member shares the current key.
+        try await s.session("office").setRoles("jones", [.tutor, .safeguardingOfficer])
+        #expect(try await s.session("dsl").syncGroup(.safeguardingOfficer) == ["jones"])
+        _ = try await s.session("jones").disclose(label.record, reason: "new officer")
+        _ = try await s.f.vault.verifyAudit(checkpoint: nil)
+    }
+}

@@ -29,6 +29,7 @@ public struct AuditEntry: Sendable, Equatable {
         case rekey
         case groupRewrap = "group-rewrap"
         case reencrypt
+        case setRoles = "set-roles"
         case authoritySplit = "authority-split"
         case authorityRecover = "authority-recover"
         case seal

@@ -34,7 +34,7 @@ public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
 public struct Principal: Sendable, Equatable {
     public let id: String
     public let name: String
-    public let roles: [Role]
+    public internal(set) var roles: [Role]
     public internal(set) var identity: PublicIdentity
     /// True only for the vault's authority, created at `init`.
     public let isAuthority: Bool
@@ -101,6 +101,8 @@ enum DirectoryStatement: Equatable {
     case revoke(principal: String)
     /// New keys for a principal who lost their passphrase.
     case rekey(principal: String, signingKey: [UInt8], agreementKey: [UInt8])
+    /// Replaces a principal's roles (joining or leaving a group).
+    case setRoles(principal: String, roles: [Role])
 
     struct PrincipalData: Equatable {
         var id: String
@@ -174,6 +176,10 @@ enum DirectoryStatement: Equatable {
             w.string(principal)
             w.fixed(signingKey)
             w.fixed(agreementKey)
+        case .setRoles(let principal, let roles):
+            w.u8(9)
+            w.string(principal)
+            w.strings(roles.map(\.rawValue))
         }
         return w.bytes
     }
@@ -254,6 +260,16 @@ enum DirectoryStatement: Equatable {
                 principal: try r.string("principal", max: Identifier.maximumLength),
                 signingKey: try r.fixed("signing key", count: 32),
                 agreementKey: try r.fixed("agreement key", count: 32))
+        case 9:
+            let principal = try r.string("principal", max: Identifier.maximumLength)
+            var roles: [Role] = []
+            for raw in try r.strings("roles", maxCount: Role.allCases.count, max: 32) {
+                guard let role = Role(rawValue: raw) else {
+                    throw .tampered("\(context) names an unknown role")
+                }
+                roles.append(role)
+            }
+            statement = .setRoles(principal: principal, roles: roles)
         default:
             throw .tampered("\(context) is of an unknown kind")
         }
@@ -442,6 +458,14 @@ public struct Directory: Sendable {
             guard !p.revoked else { throw .exists("'\(id)' was already revoked") }
             guard id != signer else { throw .usage("no one revokes themselves") }
             principals[id]?.revoked = true
+        case .setRoles(let id, let roles):
+            guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
+            guard !p.revoked else { throw .usage("'\(id)' was revoked") }
+            guard !p.isAuthority else { throw .usage("the authority's roles do not change") }
+            guard !roles.isEmpty, Set(roles).count == roles.count else {
+                throw .usage("give each role once, and at least one")
+            }
+            principals[id]?.roles = roles.sorted()
         case .rekey(let id, let signingKey, let agreementKey):
             guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
             guard !p.revoked else {

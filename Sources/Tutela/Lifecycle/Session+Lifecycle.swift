@@ -52,6 +52,28 @@ extension Session {
         return rotated
     }
 
+    /// Replaces someone's roles. Leaving a role that holds a group key removes their copy and rotates
+    /// the group's key (a member then runs ``rewrapGroup(_:batchSize:progress:)``); joining one is done
+    /// by a member's `group sync`.
+    /// - Returns: the groups rotated.
+    @discardableResult
+    public func setRoles(_ id: String, _ roles: [Role]) async throws -> [GroupKey] {
+        try requireAdministrator("change roles")
+        guard let target = directory.principals[id] else {
+            throw TutelaError.notFound("no one is enrolled as '\(id)'")
+        }
+        let left = target.roles.filter { !roles.contains($0) }.compactMap { directory.groups[$0] }
+        let boxes = try await memberBoxes(of: id).filter { box in
+            left.contains { box.id.hasPrefix("group:\($0.role.rawValue)#") }
+        }
+        try await appendStatement(
+            .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id
+        ) { tx in for box in boxes { try tx.deleteObject(kind: box.kind, id: box.id) } }
+        var rotated: [GroupKey] = []
+        for group in left { rotated.append(try await createGroupKey(group.role)) }
+        return rotated
+    }
+
     /// New keys for someone who lost their passphrase. Their old slots and group copies cannot be
     /// opened by anyone any more and are removed; access comes back through `group sync` and
     /// `policy regrant` by people who can open the records. No back door: nobody else can recover them.
@@ -94,7 +116,8 @@ extension Session {
     /// transaction. Safe to interrupt and run again: it picks up what is left. Done by a member who
     /// holds the old versions' keys. Afterwards the old versions' member copies are deleted.
     public func rewrapGroup(
-        _ role: Role, batchSize: Int = 500, progress: (@Sendable (Int) -> Void)? = nil
+        _ role: Role, batchSize: Int = 500,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) async throws -> RewrapSummary {
         guard let current = directory.groups[role] else {
             throw TutelaError.notFound("the \(role.rawValue) group has no key")
@@ -104,6 +127,12 @@ extension Session {
         var slotCount = 0
         var shareCount = 0
         var retired: [Int] = []
+        var total = 0
+        for version in 1..<max(1, current.version) {
+            total += try await store.slots(
+                recipient: "group:\(role.rawValue)#\(version)", limit: Int.max
+            ).count
+        }
         for version in stride(from: current.version - 1, through: 1, by: -1) {
             let old = "group:\(role.rawValue)#\(version)"
             let boxID = "\(old)/\(principal.id)"
@@ -152,7 +181,7 @@ extension Session {
                     try Self.appendAudit(entry, tx: tx, signer: identity)
                 }
                 slotCount += batch.count
-                progress?(slotCount)
+                progress?(slotCount, total)
             }
             // Break-glass shares sealed to the old version.
             let shares = try await store.objects(kind: ObjectKind.share, key: nil).filter {
