@@ -73,6 +73,26 @@ struct NewPassphraseOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print one JSON document on stdout.")
     var json = false
+
+    /// An opened record: its JSON, or the form box by box.
+    func show(_ opened: OpenedRecord) throws {
+        if json {
+            try Terminal.json(OpenedJSON(opened))
+        } else {
+            Terminal.out(FormText.render(opened))
+        }
+    }
+
+    /// A newly sealed record: its label as JSON, or its id on stdout and a line for people on stderr.
+    func show(sealed label: Label) throws {
+        if json {
+            try Terminal.json(LabelJSON(label))
+        } else {
+            Terminal.out(label.record)
+            Terminal.note(
+                "Sealed \(label.record): \(label.envelopeText), learner \(label.learner).")
+        }
+    }
 }
 
 enum Passphrases {

@@ -91,13 +91,7 @@ struct TutorialCommand: AsyncParsableCommand {
             let review = try ProgressReview.parse(readFormFile(form), source: form)
             let session = try await actor.unlock(try vault.open())
             let label = try await session.seal(review, confidential: confidential)
-            if output.json {
-                try Terminal.json(LabelJSON(label))
-            } else {
-                Terminal.out(label.record)
-                Terminal.note(
-                    "Sealed \(label.record): \(label.envelopeText), learner \(label.learner).")
-            }
+            try output.show(sealed: label)
         }
     }
 
@@ -113,11 +107,7 @@ struct TutorialCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.open(record)
-            if output.json {
-                try Terminal.json(OpenedJSON(opened))
-            } else {
-                Terminal.out(FormText.render(opened))
-            }
+            try output.show(opened)
         }
     }
 }
@@ -142,13 +132,7 @@ struct NoteCommand: AsyncParsableCommand {
             let parsed = try InformalNote.parse(readFormFile(note), source: note)
             let session = try await actor.unlock(try vault.open())
             let label = try await session.seal(.informalNote(parsed), as: .informalNote)
-            if output.json {
-                try Terminal.json(LabelJSON(label))
-            } else {
-                Terminal.out(label.record)
-                Terminal.note(
-                    "Sealed \(label.record): \(label.envelopeText), learner \(label.learner).")
-            }
+            try output.show(sealed: label)
         }
     }
 }

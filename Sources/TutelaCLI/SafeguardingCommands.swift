@@ -104,11 +104,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
             let why = try reason.required(for: "open a flagged record")
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.disclose(record, reason: why)
-            if output.json {
-                try Terminal.json(OpenedJSON(opened))
-            } else {
-                Terminal.out(FormText.render(opened))
-            }
+            try output.show(opened)
         }
     }
 
@@ -243,11 +239,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.openBreakGlass(request)
-            if output.json {
-                try Terminal.json(OpenedJSON(opened))
-            } else {
-                Terminal.out(FormText.render(opened))
-            }
+            try output.show(opened)
         }
     }
 }
