@@ -227,9 +227,16 @@ struct ImportCommand: AsyncParsableCommand {
 
     @Argument(help: "A file with one form (a JSON object) per line.") var file: String
     @Flag(help: "Seal every form as a confidential tutorial.") var confidential = false
+    @Option(help: "Forms per transaction.") var batchSize: Int = ImportCommand.batchSize
     @OptionGroup var actor: ActorOptions
     @OptionGroup var vault: VaultOptions
     @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (1...10_000).contains(batchSize) else {
+            throw ValidationError("--batch-size must be 1–10000")
+        }
+    }
 
     func run() async throws {
         guard let handle = FileHandle(forReadingAtPath: file) else {
@@ -253,7 +260,7 @@ struct ImportCommand: AsyncParsableCommand {
         while let (line, number) = try reader.next() {
             batch.append(
                 (try ProgressReview.parse(line, source: "\(file) line \(number)"), confidential))
-            if batch.count == Self.batchSize {
+            if batch.count == batchSize {
                 labels += try await session.sealBatch(batch)
                 batch.removeAll(keepingCapacity: true)
                 progress.update(labels.count)
