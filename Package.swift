@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "tutela", targets: ["TutelaCLI"]),
         .executable(name: "tutela-bench", targets: ["TutelaBench"]),
+        .executable(name: "tutela-fuzz", targets: ["TutelaFuzz"]),
         .library(name: "Tutela", targets: ["Tutela"]),
     ],
     dependencies: [
@@ -52,6 +53,11 @@ let package = Package(
         .executableTarget(
             name: "TutelaBench",
             dependencies: ["Tutela", "TutelaSQLite", "TutelaCrypto"],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "TutelaFuzz",
+            dependencies: ["Tutela"],
             swiftSettings: strictSwift
         ),
         .testTarget(
