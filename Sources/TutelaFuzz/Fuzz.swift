@@ -64,7 +64,7 @@ import Tutela
             let review = try ProgressReview.parse(Array(form.utf8), source: "seed")
             for confidential in [false, true] {
                 let label = try await price.seal(review, confidential: confidential)
-                if let stored = try await store.record(label.record) {
+                if let stored = await store.record(label.record) {
                     try write(
                         stored.envelopeBytes, dir, "envelope",
                         confidential ? "confidential" : "tutorial")
