@@ -171,3 +171,65 @@ struct FormTests {
         #expect(CalendarDate("1970-01-02")?.daysSinceEpoch == 1)
     }
 }
+
+@Suite("Hostile input")
+struct HostileInputTests {
+    @Test(
+        "a YAML alias bomb, deep nesting, huge numbers, NUL and invalid UTF-8 are refused with a message"
+    )
+    func hostile() throws {
+        var bomb =
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        for (i, name) in "bcdefghi".enumerated() {
+            let previous = Array("abcdefghi")[i]
+            bomb +=
+                "\(name): &\(name) ["
+                + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
+        }
+        let cases: [(String, [UInt8])] = [
+            ("alias bomb", Array(bomb.utf8)),
+            (
+                "deep JSON",
+                Array(
+                    (String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000))
+                        .utf8)
+            ),
+            ("deep YAML", Array((String(repeating: "- ", count: 5_000) + "x").utf8)),
+            (
+                "huge number",
+                Array(
+                    #"{"learner": "L-1", "date": "2026-11-20", "course": "x", "yearOfCourse": 1e999999}"#
+                        .utf8)
+            ),
+            (
+                "huge integer",
+                Array(
+                    #"{"learner": "L-1", "date": "2026-11-20", "course": "x", "yearOfCourse": 99999999999999999999999}"#
+                        .utf8)
+            ),
+            ("NUL in JSON", Array(#"{"learner": "L-1\u0000"}"#.utf8)),
+            ("raw NUL", [0x7B, 0x22, 0x61, 0x00, 0x22, 0x3A, 0x31, 0x7D]),
+            ("invalid UTF-8", [0x6C, 0x3A, 0x20, 0xC3, 0x28]),
+            (
+                "many keys",
+                Array(
+                    ("{" + (0..<30_000).map { "\"k\($0)\": 1" }.joined(separator: ",") + "}").utf8)
+            ),
+        ]
+        for (name, bytes) in cases {
+            let result = Result { () throws(TutelaError) -> ProgressReview in
+                try ProgressReview.parse(bytes, source: name)
+            }
+            switch result {
+            case .success: Issue.record("\(name) was accepted")
+            case .failure(let error):
+                #expect(error.kind == .data, "\(name)")
+                #expect(error.message.hasPrefix(name), "\(name): \(error.message)")
+            }
+            // The same bytes as a policy: refused too.
+            #expect(throws: TutelaError.self, "\(name) as a policy") {
+                try Policy.parse(bytes, source: name)
+            }
+        }
+    }
+}

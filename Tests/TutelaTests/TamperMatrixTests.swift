@@ -46,6 +46,18 @@ struct TamperMatrixTests {
                 await expectDetected(
                     "label \(id) byte \(i)", { try await price.open(id).form }, original: form)
             }
+            // Every byte of the envelope (label, nonce, ciphertext, signature).
+            for i in stored.envelopeBytes.indices {
+                await f.store.tamper(record: id) { r in
+                    var envelope = stored.envelopeBytes
+                    envelope[i] ^= 0x01
+                    return StoredRecord(
+                        record: r.record, labelBytes: stored.labelBytes, envelopeBytes: envelope,
+                        slots: r.slots)
+                }
+                await expectDetected(
+                    "envelope \(id) byte \(i)", { try await price.open(id).form }, original: form)
+            }
             let mine = try #require(stored.slots.firstIndex { $0.recipient == "price" })
             for i in stored.slots[mine].box.indices {
                 await f.store.tamper(record: id) { r in
@@ -99,8 +111,36 @@ struct TamperMatrixTests {
             }
             await f.store.tamper(chain: .directory) { _ in directory }
         }
+        // Every byte of every audit entry's body and signature: `audit verify` names it.
+        let audit = try await f.store.links(.audit)
+        for (n, link) in audit.enumerated() {
+            for field in ["body", "signature"] {
+                let bytes = field == "body" ? link.body : link.signature
+                for i in bytes.indices {
+                    var changed = bytes
+                    changed[i] ^= 0x01
+                    let mutated = ChainLink(
+                        sequence: link.sequence, previousHash: link.previousHash,
+                        signer: link.signer,
+                        body: field == "body" ? changed : link.body,
+                        signature: field == "signature" ? changed : link.signature, hash: link.hash)
+                    await f.store.tamper(chain: .audit) { links in
+                        var all = links
+                        all[n] = mutated
+                        return all
+                    }
+                    await expectDetected(
+                        "audit entry \(n) \(field) byte \(i)",
+                        {
+                            _ = try await f.vault.verifyAudit(checkpoint: nil)
+                            return nil
+                        }, original: nil)
+                }
+            }
+            await f.store.tamper(chain: .audit) { _ in audit }
+        }
         print(
-            "Tamper matrix: \(mutations) mutations of labels, slots and directory statements: \(detected) detected, \(exact) exact originals, \(silent.count) silent"
+            "Tamper matrix: \(mutations) mutations of envelopes, labels, slots, directory statements and audit entries: \(detected) detected, \(exact) exact originals, \(silent.count) silent"
         )
         #expect(silent.isEmpty, "silent: \(silent.prefix(5))")
         for (id, form) in originals { #expect(try await price.open(id).form == form) }
