@@ -102,3 +102,22 @@ struct CLIRobustnessTests {
         print("Concurrency: 5 processes at once, \(1 + imported) records, log valid")
     }
 }
+
+@Suite("hostile files on the command line")
+struct CLIHostileFileTests {
+    @Test(
+        "an import line over 1 MiB, and a form file over 1 MiB, are refused (65) before any passphrase"
+    )
+    func hugeInputs() throws {
+        let v = try CLIVault(people: false)
+        let line = "{\"comments\": \"" + String(repeating: "x", count: (1 << 20) + 10) + "\"}\n"
+        let big = try v.write("big.jsonl", line)
+        let r = try CLI.run(["import", big, "--as", "office", "--vault", v.vault])
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("over the limit") || r.stderr.contains("longer than 1 MiB"))
+        let form = try v.write("big.json", String(repeating: " ", count: (1 << 20) + 1) + "{}")
+        let f = try CLI.run(["tutorial", "seal", form, "--as", "office", "--vault", v.vault])
+        #expect(f.status == 65, "\(f.stderr)")
+        #expect(f.stderr.contains("1 MiB"))
+    }
+}
