@@ -3,107 +3,221 @@ import Tutela
 import TutelaCrypto
 import TutelaSQLite
 
-// tutela-bench: Tutela's costs next to the bare cost of the cryptography they need, measured in the
-// same run on the same machine. Figures are ratios against that floor, never absolute promises.
+// tutela-bench: Tutela at school, trust and local-authority scale, next to the bare cost of the
+// cryptography each path needs (measured in the same run, on the same machine) and next to `age`.
+// Figures are ratios against that floor, never absolute promises. See docs/PERFORMANCE.md.
 //
-//   swift run -c release tutela-bench [--audit-entries N] [--smoke]
+//   swift run -c release tutela-bench [--records 10000,100000,1000000] [--smoke] ...
 
 struct Options {
-    var auditEntries = 1_000_000
-    var floorSamples = 20_000
+    var records = [10_000, 100_000, 1_000_000]
+    var rewrapAt = 100_000
+    var openSamples = 1000
+    var listSamples = 100
+    var appendEntries = 10_000
+    var ageFiles = 1000
+    var policy = "KeyPolicies/school.yaml"
 
-    init(_ arguments: [String]) {
+    static let usage = """
+        usage: tutela-bench [--records N,N,...] [--rewrap-at N] [--open-samples N] [--append N]
+                            [--age-files N] [--policy FILE] [--smoke]
+        """
+
+    init(_ arguments: [String]) throws {
         var i = 1
+        func value() throws -> String {
+            i += 1
+            guard i < arguments.count else { throw BenchError("\(arguments[i - 1]) needs a value") }
+            return arguments[i]
+        }
+        func number() throws -> Int {
+            let text = try value()
+            guard let n = Int(text), n > 0 else {
+                throw BenchError("not a positive number: \(text)")
+            }
+            return n
+        }
         while i < arguments.count {
             switch arguments[i] {
             case "--smoke":
-                auditEntries = 5_000
-                floorSamples = 2_000
-            case "--audit-entries":
-                i += 1
-                auditEntries = Int(arguments[i]) ?? auditEntries
-            default:
-                FileHandle.standardError.write(
-                    Data("tutela-bench: unknown option \(arguments[i])\n".utf8))
-                exit(64)
+                records = [300]
+                rewrapAt = 300
+                openSamples = 50
+                listSamples = 10
+                appendEntries = 500
+                ageFiles = 5
+            case "--records":
+                let parts = try value().split(separator: ",").map { Int($0) }
+                guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    throw BenchError("--records takes positive numbers separated by commas")
+                }
+                records = parts.compactMap { $0 }
+            case "--rewrap-at": rewrapAt = try number()
+            case "--open-samples": openSamples = try number()
+            case "--append": appendEntries = try number()
+            case "--age-files": ageFiles = try number()
+            case "--policy": policy = try value()
+            case "--help", "-h":
+                print(Self.usage)
+                exit(0)
+            default: throw BenchError("unknown option \(arguments[i])\n\(Self.usage)")
             }
             i += 1
         }
     }
-}
 
-func seconds(_ body: () throws -> Void) rethrows -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
-    try body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-}
-
-func secondsAsync(_ body: () async throws -> Void) async rethrows -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
-    try await body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-}
-
-func rate(_ count: Int, _ time: Double) -> String {
-    let r = Double(count) / time
-    return r >= 1000 ? String(format: "%.1fk/s", r / 1000) : String(format: "%.0f/s", r)
-}
-
-/// The bare Ed25519 verification rate, one core: the floor of `audit verify`.
-func ed25519VerifyFloor(samples: Int) throws -> Double {
-    let key = try SigningPrivateKey()
-    let messages = (0..<samples).map { i in
-        Array("audit entry \(i) of the benchmark".utf8) + [UInt8](repeating: 7, count: 160)
+    /// The policy file, from the working directory or the source tree beside the build folder.
+    func policyText() throws -> (text: [UInt8], source: String) {
+        var candidates = [URL(fileURLWithPath: policy)]
+        if !policy.hasPrefix("/") {
+            let executable = URL(fileURLWithPath: CommandLine.arguments[0])
+                .resolvingSymlinksInPath()
+            candidates.append(
+                executable.deletingLastPathComponent().appendingPathComponent("../../../\(policy)")
+                    .standardizedFileURL)
+        }
+        for url in candidates {
+            if let data = FileManager.default.contents(atPath: url.path) {
+                return ([UInt8](data), url.lastPathComponent)
+            }
+        }
+        throw BenchError(
+            "cannot read the policy \(policy); run from the repository or pass --policy")
     }
-    let signatures = try messages.map { try key.sign($0) }
-    let time = try seconds {
-        for (m, s) in zip(messages, signatures) { try key.publicKey.verify(s, for: m) }
-    }
-    return Double(samples) / time
 }
 
-func auditBenchmark(_ options: Options) async throws {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "tutela-bench-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: root) }
-    let store = try SQLiteVaultStore(directory: root.appendingPathComponent("vault"), create: true)
-    let pass = try Passphrase("benchmark passphrase")
-    try await Vault.create(
-        store: store, authorityID: "office", authorityName: "Office", passphrase: pass,
-        kdf: .interactive)
-    let vault = Vault(store: store)
-    let session = try await vault.unlock("office", passphrase: pass)
-    let n = options.auditEntries
-    let appendTime = try await secondsAsync {
-        try await session.appendSyntheticAuditEntries(count: n)
-    }
-    let floor = try ed25519VerifyFloor(samples: options.floorSamples)
-    var report: AuditReport?
-    let verifyTime = try await secondsAsync {
-        report = try await vault.verifyAudit(checkpoint: nil)
-    }
-    let entries = Int(report?.entries ?? 0)
-    let verifyRate = Double(entries) / verifyTime
+func machine() -> String {
     let cores = ProcessInfo.processInfo.activeProcessorCount
-    print("## Audit log (\(entries) entries, \(cores) cores)")
-    print("")
-    print("| measure | rate | against the floor |")
-    print("|---|---|---|")
-    print(
-        "| bare Ed25519 verify, one core (floor) | \(rate(options.floorSamples, Double(options.floorSamples) / floor)) | 1.00× |"
-    )
-    print(
-        String(
-            format: "| `audit verify` (read, hash, verify, parse) | %@ | %.2f× |",
-            rate(entries, verifyTime), verifyRate / floor))
-    print(
-        "| audit append (sign + hash + insert, 10k per transaction) | \(rate(n, appendTime)) | — |")
+    let memory = Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824
+    return String(format: "%d cores, %.0f GiB", cores, memory)
 }
 
-let options = Options(CommandLine.arguments)
+func report(_ results: [ScaleResult], age: AgeResult?) {
+    print("## Seal (`import`, 500 forms per transaction)\n")
+    print(
+        "| records | form (avg) | slots + shares per record | seal rate | floor | × floor | unlock (excluded) | check pass |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results {
+        let perRecord = r.seal / Double(r.records)
+        print(
+            "| \(count(r.records)) | \(Int(r.averageForm)) B | \(String(format: "%.2f + %.2f", r.slotsPerRecord, r.sharesPerRecord)) | \(rate(r.records, r.seal)) | \(perSecond(1 / r.sealFloor)) | \(ratio(perRecord / r.sealFloor)) | \(duration(r.unlock)) | \(duration(r.check)) |"
+        )
+    }
+    print("\n## Open (one record, after the unlock)\n")
+    print("| records | median | p99 | floor | median × floor | p99 × floor |")
+    print("|---|---|---|---|---|---|")
+    for r in results {
+        let median = quantile(r.open, 0.5)
+        let p99 = quantile(r.open, 0.99)
+        print(
+            "| \(count(r.records)) | \(duration(median)) | \(duration(p99)) | \(duration(r.openFloor)) | \(ratio(median / r.openFloor)) | \(ratio(p99 / r.openFloor)) |"
+        )
+    }
+    print("\n## List by learner, retention check\n")
+    print("| records | learners | list one learner: median | p99 | retention check | standings |")
+    print("|---|---|---|---|---|---|")
+    for r in results {
+        let standings = r.retentionCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            .joined(separator: ", ")
+        print(
+            "| \(count(r.records)) | \(count(r.learners)) | \(duration(quantile(r.list, 0.5))) | \(duration(quantile(r.list, 0.99))) | \(duration(r.retention)) | \(standings) |"
+        )
+    }
+    print("\n## Audit log\n")
+    print(
+        "| records | entries verified | verify rate | floor (one core) | × floor | append rate | floor | × floor |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results {
+        let verify = r.verify / Double(max(r.verifyEntries, 1))
+        let append = r.append / Double(max(r.appendCount, 1))
+        print(
+            "| \(count(r.records)) | \(r.verifyEntries) | \(rate(r.verifyEntries, r.verify)) | \(perSecond(1 / r.verifyFloor)) | \(ratio(verify / r.verifyFloor)) | \(rate(r.appendCount, r.append)) | \(perSecond(1 / r.appendFloor)) | \(ratio(append / r.appendFloor)) |"
+        )
+    }
+    if results.contains(where: { $0.rewrapBoxes > 0 }) {
+        print("\n## Group re-wrap (head-of-centre key rotated; every box sealed to it moves)\n")
+        print("| records | boxes | time | rate | floor | × floor |")
+        print("|---|---|---|---|---|---|")
+        for r in results where r.rewrapBoxes > 0 {
+            let per = r.rewrap / Double(r.rewrapBoxes)
+            print(
+                "| \(count(r.records)) | \(r.rewrapBoxes) | \(duration(r.rewrap)) | \(rate(r.rewrapBoxes, r.rewrap)) | \(perSecond(1 / r.rewrapFloor)) | \(ratio(per / r.rewrapFloor)) |"
+            )
+        }
+    }
+    print("\n## Storage (both files, after a checkpoint)\n")
+    print(
+        "| records | bytes per record | form (avg) | beyond the form | largest parts per record |")
+    print("|---|---|---|---|---|")
+    for r in results {
+        let parts = r.storage.sorted { $0.bytes > $1.bytes }.prefix(5).map {
+            "\($0.name) \(Int(Double($0.bytes) / Double(r.records)))"
+        }.joined(separator: ", ")
+        print(
+            "| \(count(r.records)) | \(Int(r.bytesPerRecord)) B | \(Int(r.averageForm)) B | \(Int(r.bytesPerRecord - r.averageForm)) B | \(parts) |"
+        )
+    }
+    print("\n## Peak resident memory, per operation\n")
+    print("| operation | " + results.map { count($0.records) }.joined(separator: " | ") + " |")
+    print("|---|" + results.map { _ in "---|" }.joined())
+    let rows: [(String, (ScaleResult) -> Int)] = [
+        ("import (streaming)", { $0.importPeak }), ("open samples", { $0.openPeak }),
+        ("retention check", { $0.retentionPeak }), ("audit verify (streaming)", { $0.verifyPeak }),
+        ("group re-wrap (streaming)", { $0.rewrapPeak }),
+    ]
+    for (name, value) in rows {
+        print(
+            "| \(name) | "
+                + results.map { value($0) > 0 ? mebibytes(value($0)) : "—" }.joined(
+                    separator: " | ") + " |")
+    }
+    guard let age else { return }
+    print("\n## Peer: \(age.version) to \(age.recipients) recipients\n")
+    print("| measure | age | Tutela | Tutela ÷ age time |")
+    print("|---|---|---|---|")
+    if let r = results.last {
+        let sealPer = r.seal / Double(r.records)
+        print(
+            "| one form, once per file (\(age.files) files) | \(duration(age.perFile)) | \(duration(sealPer)) (import, per record) | \(ratio(sealPer / age.perFile)) |"
+        )
+        let ageStreamPer = age.stream / Double(age.streamRecords)
+        print(
+            "| \(count(age.streamRecords)) forms as one stream | \(rate(age.streamRecords, age.stream)) (\(String(format: "%.0f MB/s", Double(age.streamBytes) / age.stream / 1e6))) | \(rate(r.records, r.seal)) | \(ratio(sealPer / ageStreamPer)) |"
+        )
+    }
+}
+
 do {
-    print("tutela-bench \(TutelaVersion.string), libsodium \(sodiumVersion)\n")
-    try await auditBenchmark(options)
+    let options = try Options(CommandLine.arguments)
+    let policy = try options.policyText()
+    print("# tutela-bench \(TutelaVersion.string)\n")
+    print("libsodium \(sodiumVersion), \(machine()), records \(options.records.map(count))\n")
+    var results: [ScaleResult] = []
+    for records in options.records {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tutela-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let benchmark = ScaleBenchmark(
+            records: records, policy: policy, openSamples: min(options.openSamples, records),
+            listSamples: options.listSamples, appendEntries: options.appendEntries,
+            rewrap: records == options.rewrapAt, root: root)
+        results.append(try await benchmark.run())
+    }
+    var age: AgeResult?
+    if let tool = AgeComparison.find(), let last = results.last {
+        say("age: \(options.ageFiles) files, then \(count(last.records)) forms as one stream")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tutela-bench-age-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        age = try AgeComparison.measure(
+            age: tool, recipients: 3, files: options.ageFiles, streamRecords: last.records,
+            root: root)
+    } else {
+        say("age is not installed (apt-get install age): no peer comparison")
+    }
+    report(results, age: age)
 } catch {
     FileHandle.standardError.write(Data("tutela-bench: error: \(error)\n".utf8))
     exit(70)

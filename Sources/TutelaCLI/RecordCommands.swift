@@ -239,82 +239,24 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let handle = FileHandle(forReadingAtPath: file) else {
-            throw TutelaError(.notFound, "cannot read \(file)")
-        }
-        defer { try? handle.close() }
         // Pass 1: check every line, keeping nothing but the count. A bad line stores nothing.
-        var total = 0
-        var reader = LineReader(handle: handle)
-        while let (line, number) = try reader.next() {
-            _ = try ProgressReview.parse(line, source: "\(file) line \(number)")
-            total += 1
-        }
+        let total = try FormImport.check(file)
         // Pass 2: one unlock, then batches, each one transaction with its audit entries.
         let session = try await actor.unlock(try vault.open())
-        try handle.seek(toOffset: 0)
-        reader = LineReader(handle: handle)
         let progress = Progress(total: total, enabled: Terminal.stderrIsTerminal && !output.json)
         var labels: [Label] = []
-        var batch: [(ProgressReview, Bool)] = []
-        while let (line, number) = try reader.next() {
-            batch.append(
-                (try ProgressReview.parse(line, source: "\(file) line \(number)"), confidential))
-            if batch.count == batchSize {
-                labels += try await session.sealBatch(batch)
-                batch.removeAll(keepingCapacity: true)
-                progress.update(labels.count)
-            }
-        }
-        if !batch.isEmpty {
-            labels += try await session.sealBatch(batch)
-            progress.update(labels.count)
+        let sealed = try await session.importForms(
+            file, confidential: confidential, batchSize: batchSize
+        ) { batch in
+            // Only JSON output lists the records; otherwise nothing is kept per record.
+            if output.json { labels += batch }
+            progress.update(progress.done + batch.count)
         }
         progress.finish()
         if output.json {
             try Terminal.json(["records": labels.map(LabelJSON.init)])
         } else {
-            Terminal.out("Sealed \(labels.count) records from \(file).")
-        }
-    }
-}
-
-/// Reads lines from a file in chunks, refusing a line over 1 MiB.
-struct LineReader {
-    let handle: FileHandle
-    var buffer: [UInt8] = []
-    var start = 0
-    var number = 0
-    var atEnd = false
-
-    init(handle: FileHandle) {
-        self.handle = handle
-    }
-
-    mutating func next() throws -> ([UInt8], Int)? {
-        while true {
-            if let newline = buffer[start...].firstIndex(of: 0x0A) {
-                let line = Array(buffer[start..<newline])
-                start = newline + 1
-                number += 1
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                return (line, number)
-            }
-            if atEnd {
-                guard start < buffer.count else { return nil }
-                let line = Array(buffer[start...])
-                start = buffer.count
-                number += 1
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
-                return (line, number)
-            }
-            guard buffer.count - start <= 1 << 20 else {
-                throw TutelaError(.data, "line \(number + 1) is longer than 1 MiB; a form never is")
-            }
-            buffer.removeFirst(start)
-            start = 0
-            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
-            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+            Terminal.out("Sealed \(sealed) records from \(file).")
         }
     }
 }
@@ -324,6 +266,7 @@ final class Progress: @unchecked Sendable {
     let total: Int
     let enabled: Bool
     let started = Date()
+    private(set) var done = 0
 
     init(total: Int, enabled: Bool) {
         self.total = total
@@ -331,6 +274,7 @@ final class Progress: @unchecked Sendable {
     }
 
     func update(_ done: Int) {
+        self.done = done
         guard enabled else { return }
         let elapsed = max(Date().timeIntervalSince(started), 0.001)
         let rate = Double(done) / elapsed

@@ -1,10 +1,11 @@
 internal import CSodium
+import Synchronization
 
 /// Bytes that must not leak: keys, passphrases and plaintext.
 ///
 /// The bytes live in memory from `sodium_malloc` — guard pages either side, a canary, locked
 /// against swapping where the system allows — and are wiped with `sodium_memzero` when the value is
-/// released (and on ``wipe()``). They are reachable only inside a closure, compare in constant time,
+/// released (and on ``wipe()``). Small regions are recycled, wiped, through ``SecretRegions``. They are reachable only inside a closure, compare in constant time,
 /// and never appear in a description, a debug print or a mirror.
 ///
 /// `SecretBytes` is a reference type so that a secret is never silently copied; a copy is made only
@@ -21,11 +22,9 @@ public final class SecretBytes: @unchecked Sendable {
     public init(zeroedCount count: Int) throws(CryptoError) {
         try Sodium.ensureInitialized()
         precondition(count >= 0, "negative size")
-        // sodium_malloc(0) is legal but returns a canary-only region; one byte keeps the pointer usable.
-        guard let pointer = sodium_malloc(Swift.max(count, 1)) else {
+        guard let pointer = SecretRegions.take(Swift.max(count, 1)) else {
             throw .allocationFailed(byteCount: count)
         }
-        sodium_memzero(pointer, Swift.max(count, 1))
         self.base = pointer
         self.typed = pointer.bindMemory(to: UInt8.self, capacity: Swift.max(count, 1))
         self.count = count
@@ -35,7 +34,12 @@ public final class SecretBytes: @unchecked Sendable {
     public convenience init(copying bytes: some Collection<UInt8>) throws(CryptoError) {
         try self.init(zeroedCount: bytes.count)
         let target = UnsafeMutableRawBufferPointer(start: base, count: count)
-        _ = target.initializeMemory(as: UInt8.self, from: bytes)
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { source in
+            if let from = source.baseAddress {
+                target.copyMemory(from: UnsafeRawBufferPointer(start: from, count: source.count))
+            }
+        }
+        if copied == nil { _ = target.initializeMemory(as: UInt8.self, from: bytes) }
     }
 
     /// Allocates `count` bytes and lets `body` fill them. If `body` throws, the bytes are wiped.
@@ -55,8 +59,7 @@ public final class SecretBytes: @unchecked Sendable {
     }
 
     deinit {
-        sodium_memzero(base, Swift.max(count, 1))
-        sodium_free(base)
+        SecretRegions.give(base, count: Swift.max(count, 1))
     }
 
     /// Runs `body` with read access to the bytes. Do not let the pointer escape.
@@ -137,4 +140,64 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
     guard a.count == b.count else { return false }
     guard a.count > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return true }
     return sodium_memcmp(pa, pb, a.count) == 0
+}
+
+/// A cache of wiped `sodium_malloc` regions, so that the hot paths (a key, a slot message, a form
+/// per record) do not pay `mmap`, `mlock`, two `mprotect`s and `munmap` for every secret: those
+/// system calls cost more than the cryptography they protect.
+///
+/// Regions come in power-of-two sizes from 64 bytes to 16 KiB; a secret gets the smallest that fits
+/// and larger ones get their own region as before. A released region is wiped whole with
+/// `sodium_memzero` before it is cached, and at most 64 are kept per size, so nothing readable
+/// lingers. The one thing given up: a secret shorter than its region does not end exactly at the
+/// guard page, so an overrun of less than the slack is not trapped.
+enum SecretRegions {
+    static let smallest = 64
+    static let largest = 16_384
+    static let keptPerSize = 64
+    /// Free regions by size class, as addresses (pointers are not Sendable).
+    private static let free = Mutex<[[UInt]]>(Array(repeating: [], count: 9))
+
+    static func sizeClass(_ count: Int) -> (index: Int, size: Int)? {
+        guard count <= largest else { return nil }
+        var size = smallest
+        var index = 0
+        while size < count {
+            size <<= 1
+            index += 1
+        }
+        return (index, size)
+    }
+
+    /// A zeroed region of at least `count` bytes, or nil if memory is exhausted.
+    static func take(_ count: Int) -> UnsafeMutableRawPointer? {
+        guard let (index, size) = sizeClass(count) else {
+            guard let pointer = sodium_malloc(count) else { return nil }
+            sodium_memzero(pointer, count)
+            return pointer
+        }
+        if let address = free.withLock({ $0[index].popLast() }) {
+            return UnsafeMutableRawPointer(bitPattern: address)
+        }
+        guard let pointer = sodium_malloc(size) else { return nil }
+        sodium_memzero(pointer, size)
+        return pointer
+    }
+
+    /// Wipes a region and caches or frees it.
+    static func give(_ pointer: UnsafeMutableRawPointer, count: Int) {
+        guard let (index, size) = sizeClass(count) else {
+            sodium_memzero(pointer, count)
+            sodium_free(pointer)
+            return
+        }
+        sodium_memzero(pointer, size)
+        let address = UInt(bitPattern: pointer)
+        let kept = free.withLock { lists in
+            guard lists[index].count < keptPerSize else { return false }
+            lists[index].append(address)
+            return true
+        }
+        if !kept { sodium_free(pointer) }
+    }
 }

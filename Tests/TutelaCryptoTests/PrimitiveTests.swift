@@ -263,3 +263,46 @@ struct HashingTests {
         }
     }
 }
+
+@Suite("Secret regions")
+struct SecretRegionTests {
+    @Test("a released secret's region is wiped before it is handed out again, at every size")
+    func wipedOnReuse() throws {
+        for count in [0, 1, 32, 63, 64, 65, 1000, 4096, 16_384, 16_385, 70_000] {
+            var secret: SecretBytes? = try SecretBytes(
+                count: count,
+                initializingWith: { buffer in
+                    for i in buffer.indices { buffer[i] = 0xA5 }
+                })
+            #expect(secret?.count == count)
+            secret = nil
+            for _ in 0..<4 {
+                let next = try SecretBytes(zeroedCount: count)
+                #expect(next.withUnsafeBytes { $0.allSatisfy { $0 == 0 } })
+                #expect(next.count == count)
+            }
+        }
+    }
+
+    @Test("many tasks taking and releasing secrets at once never share or lose one")
+    func concurrent() async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    var ok = true
+                    for round in 0..<500 {
+                        let byte = UInt8(truncatingIfNeeded: task &* 31 &+ round)
+                        let a = try SecretBytes(
+                            copying: [UInt8](repeating: byte, count: 32 + round % 300))
+                        let b = try SecretBytes(copying: [UInt8](repeating: ~byte, count: 32))
+                        ok =
+                            ok && a.withUnsafeBytes { $0.allSatisfy { $0 == byte } }
+                            && b.withUnsafeBytes { $0.allSatisfy { $0 == ~byte } }
+                    }
+                    return ok
+                }
+            }
+            for try await ok in group { #expect(ok) }
+        }
+    }
+}

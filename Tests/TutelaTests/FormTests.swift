@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Tutela
@@ -231,5 +232,56 @@ struct HostileInputTests {
                 try Policy.parse(bytes, source: name)
             }
         }
+    }
+}
+
+@Suite("Sealed form encoding")
+struct FormEncodingTests {
+    @Test("the hand-written encoding reads back with JSONDecoder as the same form, keys sorted")
+    func roundTrip() throws {
+        let texts = [
+            "plain words", "quote \" and backslash \\ and slash /", "line one\nline two\ttabbed",
+            "carriage\r\nreturn", "accents: Zoë, Seán, Małgorzata; emoji 👍🏽; RTL مرحبا",
+            "unicode line separator \u{2028} here",
+        ]
+        for text in texts {
+            let json: [String: Any] = [
+                "learner": "sam", "date": "2026-11-20", "course": text,
+                "comments": text,
+                "targets": [["target": text, "byWhen": "2026-12-01"], ["target": "t"]],
+                "agreedActions": [text, "second"], "attendance": ["lessons": 40, "absences": 3],
+                "onTarget": true, "yearOfCourse": 2, "punctuality": "good",
+                "copiesTo": ["learner", "parents-carers"], "signedByTutor": "2026-11-21",
+            ]
+            let line = try JSONSerialization.data(withJSONObject: json)
+            let form = try ProgressReview.parse([UInt8](line), source: "test")
+            let sealed = try Session.encode(.progressReview(form))
+            let bytes = Data(sealed.unprotectedCopy())
+            #expect(try JSONDecoder().decode(ProgressReview.self, from: bytes) == form)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let reference =
+                try JSONSerialization.jsonObject(with: encoder.encode(form)) as? NSDictionary
+            let ours = try JSONSerialization.jsonObject(with: bytes) as? NSDictionary
+            #expect(ours == reference)
+            let keys = try #require(
+                String(data: bytes, encoding: .utf8)?.components(separatedBy: "\":").dropLast()
+                    .compactMap { $0.components(separatedBy: "\"").last })
+            let topLevel = keys.filter {
+                ["absences", "lessons", "byWhen", "target"].contains($0) == false
+            }
+            #expect(topLevel == topLevel.sorted())
+        }
+    }
+
+    @Test("a minimal form leaves absent fields out, as JSONEncoder does")
+    func absentFields() throws {
+        let form = try ProgressReview.parse(
+            Array(#"{"learner": "sam", "date": "2026-11-20", "course": "Maths"}"#.utf8),
+            source: "test")
+        let bytes = try Session.encode(.progressReview(form)).unprotectedCopy()
+        #expect(
+            String(decoding: bytes, as: UTF8.self)
+                == #"{"course":"Maths","date":"2026-11-20","learner":"sam"}"#)
     }
 }

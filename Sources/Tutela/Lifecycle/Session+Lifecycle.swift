@@ -183,40 +183,50 @@ extension Session {
                 slotCount += batch.count
                 progress?(slotCount, total)
             }
-            // Break-glass shares sealed to the old version.
-            let shares = try await store.objects(kind: ObjectKind.share, key: nil).filter {
-                $0.id.hasSuffix("/\(old)")
-            }
-            var moved: [(StoredObject, StoredObject)] = []
-            for object in shares {
-                let share = try BoundBox.open(
-                    object.body, binding: object.id, with: oldKey, what: "share \(object.id)")
-                let record = object.key
-                let id = "\(record)/\(current.recipient)"
-                moved.append(
-                    (
-                        object,
-                        StoredObject(
-                            kind: ObjectKind.share, id: id, key: record,
-                            body: try BoundBox.seal(share, binding: id, to: newKey))
-                    ))
-                share.wipe()
+            // Break-glass shares sealed to the old version, a batch per transaction.
+            var after: String?
+            while true {
+                let shares = try await store.objects(
+                    kind: ObjectKind.share, after: after, idSuffix: "/\(old)", limit: batchSize)
+                guard let last = shares.last else { break }
+                after = last.id
+                var moved: [(StoredObject, StoredObject)] = []
+                for object in shares {
+                    let share = try BoundBox.open(
+                        object.body, binding: object.id, with: oldKey, what: "share \(object.id)")
+                    let record = object.key
+                    let id = "\(record)/\(current.recipient)"
+                    moved.append(
+                        (
+                            object,
+                            StoredObject(
+                                kind: ObjectKind.share, id: id, key: record,
+                                body: try BoundBox.seal(share, binding: id, to: newKey))
+                        ))
+                    share.wipe()
+                }
+                let entry = auditEntry(
+                    .groupRewrap, subject: current.recipient,
+                    reason: "\(moved.count) break-glass shares from \(old)")
+                let identity = self.identity
+                let sharesToMove = moved
+                try await write { tx in
+                    for (from, to) in sharesToMove {
+                        try tx.deleteObject(kind: from.kind, id: from.id)
+                        try tx.put(to)
+                    }
+                    try Self.appendAudit(entry, tx: tx, signer: identity)
+                }
+                shareCount += moved.count
             }
             let oldBoxes = try await store.objects(kind: ObjectKind.groupMember, key: old)
             let entry = auditEntry(
-                .groupRewrap, subject: current.recipient,
-                reason: "\(moved.count) break-glass shares from \(old); \(old) retired")
+                .groupRewrap, subject: current.recipient, reason: "\(old) retired")
             let identity = self.identity
-            let sharesToMove = moved
             try await write { tx in
-                for (from, to) in sharesToMove {
-                    try tx.deleteObject(kind: from.kind, id: from.id)
-                    try tx.put(to)
-                }
                 for box in oldBoxes { try tx.deleteObject(kind: box.kind, id: box.id) }
                 try Self.appendAudit(entry, tx: tx, signer: identity)
             }
-            shareCount += moved.count
             retired.append(version)
         }
         try await store.compact()

@@ -125,83 +125,127 @@ extension Session {
     ) async throws
         -> [RetentionStatus]
     {
+        var result: [RetentionStatus] = []
+        try await forEachRetentionStatus(asOf: asOf, record: only, lookAheadDays: lookAheadDays) {
+            result.append($0)
+        }
+        return result
+    }
+
+    /// The same, handed over one record at a time in record-id order: labels are read a page at a
+    /// time and parsed on every core, so checking a million records keeps memory flat.
+    public func forEachRetentionStatus(
+        asOf: CalendarDate, record only: String? = nil, lookAheadDays: Int = 90,
+        _ each: (RetentionStatus) throws -> Void
+    ) async throws {
         let policy = try policy()
+        let directory = self.directory
         let flags = Set(try await store.objects(kind: ObjectKind.flag, key: nil).map(\.key))
         let holds = Set(try await store.objects(kind: ObjectKind.hold, key: nil).map(\.key))
         let reviews = Set(
             try await store.objects(kind: ObjectKind.retentionReview, key: nil).map(\.key))
         let tombstones = Set(
             try await store.objects(kind: ObjectKind.tombstone, key: nil).map(\.key))
-        var result: [RetentionStatus] = []
-        for row in try await store.labels(learner: nil) where only == nil || row.record == only {
-            let label = try Label.parse(row.labelBytes)
-            guard label.record == row.record else {
-                throw TutelaError.tampered("the label row of \(row.record) was altered")
-            }
-            let rules = try policy.rules(for: label.recordClass).retention
-            let flagged = flags.contains(label.record)
-            let schedule = flagged ? rules.flagged : rules.schedule
-            let cite = policy.cite(
-                "classes.\(label.recordClass.rawValue).retention" + (flagged ? ".flagged" : ""),
-                schedule.line)
-            let rule = "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)"
-            func status(
-                _ standing: RetentionStatus.Standing, _ due: CalendarDate?, _ note: String? = nil
-            )
-                -> RetentionStatus
-            {
-                RetentionStatus(
-                    label: label, standing: standing, flagged: flagged, dueOn: due, rule: rule,
-                    note: note)
-            }
-            if tombstones.contains(label.record) {
-                let c = try await tombstone(label.record)
-                result.append(
-                    status(
-                        .destroyed, nil,
-                        c.map { "destroyed \(Timestamp.iso($0.time)) by \($0.authoriser)" }))
-                continue
-            }
-            if holds.contains(label.record), let h = try await hold(label.record) {
-                result.append(status(.held, nil, "held by \(h.by): \(h.reason)"))
-                continue
-            }
-            let learner = directory.learners[label.learner]
-            let facts = RetentionFacts(
-                created: label.created, learnerLeft: learner?.leftOn,
-                dateOfBirth: learner?.dateOfBirth)
-            var due = schedule.keepUntil.end(facts)
-            var outcome = schedule.then
-            var note: String?
-            if reviews.contains(label.record),
-                let decision = try await retentionDecision(label.record)
-            {
-                if let until = decision.keepUntil {
-                    due = until
-                    outcome = .review
-                    note = "kept by \(decision.by) until \(until), then review"
-                } else {
-                    outcome = .destroy
-                    note = "review by \(decision.by): destroy"
-                    due = due.map { min($0, asOf) } ?? asOf
-                }
-            }
-            guard let dueOn = due else {
-                result.append(
-                    status(
-                        .undetermined, nil,
-                        schedule.keepUntil.missing(facts).joined(separator: "; ")))
-                continue
-            }
-            if dueOn <= asOf {
-                result.append(status(outcome == .destroy ? .due : .review, dueOn, note))
-            } else if dueOn <= asOf.adding(days: lookAheadDays) {
-                result.append(status(.upcoming, dueOn, note))
-            } else {
-                result.append(status(.notDue, dueOn, note))
+        // The rule text depends only on the class and whether the record is flagged.
+        var rules: [RecordClass: [Bool: (schedule: RetentionSchedule, rule: String)]] = [:]
+        for recordClass in RecordClass.allCases {
+            guard let retention = try? policy.rules(for: recordClass).retention else { continue }
+            for flagged in [false, true] {
+                let schedule = flagged ? retention.flagged : retention.schedule
+                let cite = policy.cite(
+                    "classes.\(recordClass.rawValue).retention" + (flagged ? ".flagged" : ""),
+                    schedule.line)
+                rules[recordClass, default: [:]][flagged] = (
+                    schedule,
+                    "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)"
+                )
             }
         }
-        return result
+        let lookAhead = asOf.adding(days: lookAheadDays)
+        var after: String?
+        while true {
+            let rows: [StoredLabel]
+            if let only {
+                rows =
+                    after == nil
+                    ? try await store.labels(learner: nil).filter { $0.record == only } : []
+            } else {
+                rows = try await store.labels(after: after, limit: 4096)
+            }
+            guard let last = rows.last else { return }
+            after = last.record
+            let labels = try Self.inParallel(rows) { row throws(TutelaError) in
+                let label = try Label.parse(row.labelBytes)
+                guard label.record == row.record else {
+                    throw TutelaError.tampered("the label row of \(row.record) was altered")
+                }
+                return label
+            }
+            for label in labels {
+                let flagged = flags.contains(label.record)
+                guard let (schedule, rule) = rules[label.recordClass]?[flagged] else {
+                    _ = try policy.rules(for: label.recordClass)
+                    throw TutelaError.internal(
+                        "no retention rule for \(label.recordClass.rawValue)")
+                }
+                func status(
+                    _ standing: RetentionStatus.Standing, _ due: CalendarDate?,
+                    _ note: String? = nil
+                )
+                    -> RetentionStatus
+                {
+                    RetentionStatus(
+                        label: label, standing: standing, flagged: flagged, dueOn: due, rule: rule,
+                        note: note)
+                }
+                if tombstones.contains(label.record) {
+                    let c = try await tombstone(label.record)
+                    try each(
+                        status(
+                            .destroyed, nil,
+                            c.map { "destroyed \(Timestamp.iso($0.time)) by \($0.authoriser)" }))
+                    continue
+                }
+                if holds.contains(label.record), let h = try await hold(label.record) {
+                    try each(status(.held, nil, "held by \(h.by): \(h.reason)"))
+                    continue
+                }
+                let learner = directory.learners[label.learner]
+                let facts = RetentionFacts(
+                    created: label.created, learnerLeft: learner?.leftOn,
+                    dateOfBirth: learner?.dateOfBirth)
+                var due = schedule.keepUntil.end(facts)
+                var outcome = schedule.then
+                var note: String?
+                if reviews.contains(label.record),
+                    let decision = try await retentionDecision(label.record)
+                {
+                    if let until = decision.keepUntil {
+                        due = until
+                        outcome = .review
+                        note = "kept by \(decision.by) until \(until), then review"
+                    } else {
+                        outcome = .destroy
+                        note = "review by \(decision.by): destroy"
+                        due = due.map { min($0, asOf) } ?? asOf
+                    }
+                }
+                guard let dueOn = due else {
+                    try each(
+                        status(
+                            .undetermined, nil,
+                            schedule.keepUntil.missing(facts).joined(separator: "; ")))
+                    continue
+                }
+                if dueOn <= asOf {
+                    try each(status(outcome == .destroy ? .due : .review, dueOn, note))
+                } else if dueOn <= lookAhead {
+                    try each(status(.upcoming, dueOn, note))
+                } else {
+                    try each(status(.notDue, dueOn, note))
+                }
+            }
+        }
     }
 
     func requireRetentionRole(_ what: String) throws(TutelaError) {
@@ -219,11 +263,20 @@ extension Session {
 
     /// The retention check: every record's standing, for record keepers.
     public func retentionCheck(asOf: CalendarDate) async throws -> [RetentionStatus] {
+        var result: [RetentionStatus] = []
+        try await retentionCheck(asOf: asOf) { result.append($0) }
+        return result
+    }
+
+    /// The retention check, one record at a time (memory stays flat over a million records).
+    public func retentionCheck(asOf: CalendarDate, _ each: (RetentionStatus) throws -> Void)
+        async throws
+    {
         do { try requireRetentionRole("run retention checks") } catch {
             try await audit(.retentionCheck, subject: nil, outcome: .denied, reason: error.message)
             throw error
         }
-        return try await retentionStatus(asOf: asOf)
+        try await forEachRetentionStatus(asOf: asOf, each)
     }
 
     // MARK: - Holds and reviews

@@ -93,6 +93,19 @@ public actor MemoryVaultStore: VaultStore {
         .sorted { $0.record < $1.record }
     }
 
+    public func labels(after: String?, limit: Int) -> [StoredLabel] {
+        Array(labels(learner: nil).filter { after == nil || $0.record > after ?? "" }.prefix(limit))
+    }
+
+    public func objects(kind: String, after: String?, idSuffix: String, limit: Int)
+        -> [StoredObject]
+    {
+        Array(
+            objects(kind: kind, key: nil).filter {
+                (after == nil || $0.id > after ?? "") && $0.id.hasSuffix(idSuffix)
+            }.prefix(limit))
+    }
+
     public func slots(recipient: String, limit: Int) -> [Slot] {
         Array(
             state.records.keys.sorted().flatMap { id in

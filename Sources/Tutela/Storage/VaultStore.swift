@@ -64,6 +64,13 @@ public protocol VaultStore: Sendable {
     func record(_ id: String) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
     func labels(learner: String?) async throws -> [StoredLabel]
+    /// At most `limit` labels with record ids after `after` (nil: from the start), ordered by record
+    /// id: a page, so that reading every label keeps memory flat.
+    func labels(after: String?, limit: Int) async throws -> [StoredLabel]
+    /// At most `limit` objects of `kind` with ids after `after` whose id ends with `suffix`, ordered
+    /// by id: a page, for work over every break-glass share sealed to one group key.
+    func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
+        -> [StoredObject]
     /// Every key slot addressed to `recipient` (a principal id or `group:ROLE#V`), up to `limit`.
     func slots(recipient: String, limit: Int) async throws -> [Slot]
     /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.

@@ -173,9 +173,9 @@ public final class Session: Sendable {
         let policy = try policy()
         let directory = self.directory
         let today = vault.clock.today
-        var prepared: [(StoredRecord, String, AuditEntry, [StoredObject])] = []
-        var shredKeys: [(record: String, key: [UInt8])] = []
-        var labels: [Label] = []
+        // First, in order: the policy decision, the learner and the label of every item, so that a
+        // refusal or a bad item stops the batch before any sealing.
+        var planned: [(content: RecordContent, label: Label, decision: Decision)] = []
         var decided: [RecordClass: Decision] = [:]
         for (content, recordClass) in items {
             guard content.fits(recordClass) else {
@@ -198,36 +198,47 @@ public final class Session: Sendable {
                 record: try Identifier.newRecordID(), recordClass: recordClass, learner: learner.id,
                 author: principal.id, created: today, tutorialDate: content.date,
                 policyVersion: "\(policy.version)", copies: content.copies, wording: rules.label)
-            let plaintext = try Self.encode(content)
+            planned.append((content, label, decision))
+        }
+        // Then the cryptography, which is independent per record, on every core.
+        let identity = self.identity
+        let sealed = try Self.inParallel(planned) { item throws(TutelaError) in
+            let plaintext = try Self.encode(item.content)
+            defer { plaintext.wipe() }
             let shredKey = try Self.newShredKey()
+            defer { shredKey.wipe() }
             let (envelope, key) = try Envelope.seal(
-                plaintext, label: label, author: identity, shredKey: shredKey)
-            shredKeys.append((label.record, shredKey.unprotectedCopy()))
-            shredKey.wipe()
-            plaintext.wipe()
+                plaintext, label: item.label, author: identity, shredKey: shredKey)
+            defer { key.wipe() }
             let slots = try Self.slots(
-                for: label, key: key,
-                recipients: policy.recipients(for: label, directory: directory),
+                for: item.label, key: key,
+                recipients: policy.recipients(for: item.label, directory: directory),
                 directory: directory)
             let shares = try Self.breakGlassShares(
-                for: label, key: key, policy: policy, directory: directory)
-            key.wipe()
+                for: item.label, key: key, policy: policy, directory: directory)
+            return (envelope, slots, shares, shredKey.unprotectedCopy())
+        }
+        var prepared: [(StoredRecord, String, AuditEntry, [StoredObject])] = []
+        var shredKeys: [(record: String, key: [UInt8])] = []
+        var labels: [Label] = []
+        for (item, (envelope, slots, shares, shredKey)) in zip(planned, sealed) {
+            let label = item.label
+            shredKeys.append((label.record, shredKey))
             prepared.append(
                 (
                     StoredRecord(
                         record: label.record, labelBytes: label.canonical,
                         envelopeBytes: envelope.canonical, slots: slots),
-                    learner.id,
+                    label.learner,
                     AuditEntry(
                         action: .seal, actor: principal.id, subject: label.record,
                         outcome: .allowed,
-                        reason: decision.rule, time: vault.clock.now(),
+                        reason: item.decision.rule, time: vault.clock.now(),
                         policyVersion: "\(policy.version)"),
                     shares
                 ))
             labels.append(label)
         }
-        let identity = self.identity
         let batch = prepared
         // The key store first: a crash between the two leaves an unused shred key, never a record
         // whose contents cannot be opened.
@@ -245,6 +256,31 @@ public final class Session: Sendable {
             }
         }
         return labels
+    }
+
+    /// `body` over `items` on every core, results in order; the first error is thrown.
+    static func inParallel<T: Sendable, R: Sendable>(
+        _ items: [T], _ body: @Sendable (T) throws(TutelaError) -> R
+    ) throws(TutelaError) -> [R] {
+        let results = Mutex<[Result<R, TutelaError>?]>(Array(repeating: nil, count: items.count))
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
+        let chunk = (items.count + workers - 1) / max(workers, 1)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
+            for i in range {
+                let result: Result<R, TutelaError>
+                do throws(TutelaError) { result = .success(try body(items[i])) } catch {
+                    result = .failure(error)
+                }
+                results.withLock { $0[i] = result }
+            }
+        }
+        return try results.withLock { all throws(TutelaError) in
+            try all.map { r throws(TutelaError) in
+                guard let r else { throw .internal("a record was not sealed") }
+                return try r.get()
+            }
+        }
     }
 
     static func slots(
@@ -424,6 +460,14 @@ public final class Session: Sendable {
     }
 
     static func encode(_ content: RecordContent) throws(TutelaError) -> SecretBytes {
+        if case .progressReview(let form) = content {
+            var writer = JSONWriter(capacity: 4096)
+            form.writeJSON(into: &writer)
+            defer { writer.wipe() }
+            do { return try SecretBytes(copying: writer.bytes) } catch {
+                throw .internal("the record could not be encoded")
+            }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {

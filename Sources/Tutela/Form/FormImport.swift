@@ -1,0 +1,105 @@
+import Foundation
+
+/// The import path of `tutela import`: a JSON-lines file of progress-review forms, checked whole
+/// first, then sealed in batches with one unlock. A library function so that the benchmark measures
+/// exactly what the command does.
+public enum FormImport {
+    /// Checks every line of `path`, keeping nothing but the count. A bad line names its number.
+    /// - Throws: not found (66) if the file cannot be read; a data error (65) for the first bad line.
+    public static func check(_ path: String) throws -> Int {
+        let handle = try open(path)
+        defer { try? handle.close() }
+        var total = 0
+        var reader = LineReader(handle: handle)
+        while let (line, number) = try reader.next() {
+            _ = try ProgressReview.parse(line, source: "\(path) line \(number)")
+            total += 1
+        }
+        return total
+    }
+
+    static func open(_ path: String) throws(TutelaError) -> FileHandle {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw TutelaError.notFound("cannot read \(path)")
+        }
+        return handle
+    }
+}
+
+extension Session {
+    /// Seals every form in `path` (checked first with ``FormImport/check(_:)``), `batchSize` forms
+    /// per transaction, each batch with its audit entries. `onBatch` sees each batch's labels, so a
+    /// caller keeps only what it needs: memory stays flat however long the file.
+    /// - Returns: the number of records sealed.
+    @discardableResult
+    public func importForms(
+        _ path: String, confidential: Bool, batchSize: Int = 500,
+        onBatch: ([Label]) throws -> Void = { _ in }
+    ) async throws -> Int {
+        guard (1...10_000).contains(batchSize) else {
+            throw TutelaError.usage("the batch size must be 1–10000")
+        }
+        let handle = try FormImport.open(path)
+        defer { try? handle.close() }
+        var reader = LineReader(handle: handle)
+        var sealed = 0
+        var batch: [(ProgressReview, Bool)] = []
+        batch.reserveCapacity(batchSize)
+        while let (line, number) = try reader.next() {
+            batch.append(
+                (try ProgressReview.parse(line, source: "\(path) line \(number)"), confidential))
+            if batch.count == batchSize {
+                let labels = try await sealBatch(batch)
+                batch.removeAll(keepingCapacity: true)
+                sealed += labels.count
+                try onBatch(labels)
+            }
+        }
+        if !batch.isEmpty {
+            let labels = try await sealBatch(batch)
+            sealed += labels.count
+            try onBatch(labels)
+        }
+        return sealed
+    }
+}
+
+/// Reads lines from a file in chunks, refusing a line over 1 MiB.
+struct LineReader {
+    let handle: FileHandle
+    var buffer: [UInt8] = []
+    var start = 0
+    var number = 0
+    var atEnd = false
+
+    init(handle: FileHandle) {
+        self.handle = handle
+    }
+
+    mutating func next() throws -> ([UInt8], Int)? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                number += 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                return (line, number)
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                start = buffer.count
+                number += 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
+                return (line, number)
+            }
+            guard buffer.count - start <= 1 << 20 else {
+                throw TutelaError.data("line \(number + 1) is longer than 1 MiB; a form never is")
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Tutela
+import TutelaCrypto
+import TutelaSQLite
+
+/// Everything measured on one vault of `records` records.
+struct ScaleResult {
+    var records = 0
+    var learners = 0
+    var formBytes = 0
+    var setup = 0.0
+    var unlock = 0.0
+    var check = 0.0
+    var seal = 0.0
+    var sealFloor = 0.0
+    var importPeak = 0
+    var slotsPerRecord = 0.0
+    var sharesPerRecord = 0.0
+    var open: [Double] = []
+    var openFloor = 0.0
+    var openPeak = 0
+    var list: [Double] = []
+    var retention = 0.0
+    var retentionPeak = 0
+    var retentionCounts: [String: Int] = [:]
+    var verify = 0.0
+    var verifyEntries = 0
+    var verifyFloor = 0.0
+    var verifyPeak = 0
+    var append = 0.0
+    var appendCount = 0
+    var appendFloor = 0.0
+    var storageBytes = 0
+    var storage: [(name: String, rows: Int?, bytes: Int)] = []
+    var rewrapBoxes = 0
+    var rewrap = 0.0
+    var rewrapFloor = 0.0
+    var rewrapPeak = 0
+
+    var averageForm: Double { Double(formBytes) / Double(max(records, 1)) }
+    var bytesPerRecord: Double { Double(storageBytes) / Double(max(records, 1)) }
+}
+
+/// The benchmark's centre: a trust office (authority), ten tutors, a head of centre, a safeguarding
+/// lead and a record keeper; one learner per 100 records; a third of learners have left.
+struct ScaleBenchmark {
+    let records: Int
+    let policy: (text: [UInt8], source: String)
+    let openSamples: Int
+    let listSamples: Int
+    let appendEntries: Int
+    let rewrap: Bool
+    let root: URL
+
+    static let tutors = (1...10).map { String(format: "t%02d", $0) }
+    static let asOf = CalendarDate(daysSinceEpoch: 20_421)  // 2025-11-29
+
+    func passphrase(_ who: String) throws -> Passphrase {
+        try Passphrase("benchmark passphrase for \(who)")
+    }
+
+    func tutor(of learner: Int) -> String { Self.tutors[learner % Self.tutors.count] }
+
+    func run() async throws -> ScaleResult {
+        var result = ScaleResult()
+        result.records = records
+        let learners = max(20, records / 100)
+        result.learners = learners
+        let vaultDirectory = root.appendingPathComponent("vault")
+        let store = try SQLiteVaultStore(directory: vaultDirectory, create: true)
+        let pins = FileHeadPinStore(directory: root.appendingPathComponent("state"))
+        let vault = Vault(store: store, pins: pins)
+
+        // The centre.
+        say("\(count(records)): enrolling staff and \(learners) learners")
+        result.setup = try await secondsAsync {
+            try await Vault.create(
+                store: store, authorityID: "office", authorityName: "Trust office",
+                passphrase: passphrase("office"), kdf: .interactive, pins: pins, policy: policy)
+            let office = try await vault.unlock("office", passphrase: passphrase("office"))
+            let staff: [(String, Role)] =
+                Self.tutors.map { ($0, .tutor) } + [
+                    ("head", .headOfCentre), ("dsl", .safeguardingOfficer),
+                    ("keeper", .recordKeeper),
+                ]
+            for (id, role) in staff {
+                try await office.enrol(
+                    id, name: "Staff \(id)", roles: [role], passphrase: passphrase(id))
+            }
+            try await office.createGroupKey(.headOfCentre)
+            try await office.createGroupKey(.safeguardingOfficer)
+            for i in 0..<learners {
+                try await office.addLearner(
+                    learnerID(i), name: "Learner \(i)", tutor: tutor(of: i),
+                    dateOfBirth: CalendarDate(daysSinceEpoch: 12_000 + i % 1500), programme: nil)
+                if i % 3 == 0 {
+                    try await office.learnerLeft(
+                        learnerID(i), on: CalendarDate(daysSinceEpoch: 17_000 + i % 3000))
+                }
+            }
+        }
+
+        // The forms, written as `tutela import` reads them.
+        let forms = root.appendingPathComponent("forms.jsonl")
+        result.formBytes = try writeForms(
+            to: forms, count: records, learners: learners, tutorOf: tutor(of:))
+
+        // Import: check, unlock, seal.
+        say("\(count(records)): importing")
+        result.check = try seconds { _ = try FormImport.check(forms.path) }
+        var session: Session?
+        result.unlock = try await secondsAsync {
+            session = try await vault.unlock("t01", passphrase: passphrase("t01"))
+        }
+        guard let author = session else { throw BenchError("no session") }
+        var sample: [String] = []
+        let every = max(1, records / openSamples)
+        var seen = 0
+        result.importPeak = try await PeakMemory.of {
+            result.seal = try await secondsAsync {
+                try await author.importForms(forms.path, confidential: false) { labels in
+                    for label in labels {
+                        if seen % every == 0 { sample.append(label.record) }
+                        seen += 1
+                    }
+                }
+            }
+        }
+        try? FileManager.default.removeItem(at: forms)
+
+        // Storage, with the WAL folded in.
+        try await store.compact()
+        result.storageBytes = try FileManager.default.contentsOfDirectory(
+            at: vaultDirectory, includingPropertiesForKeys: nil
+        ).map(fileSize).reduce(0, +)
+        result.storage = try await store.storageStatistics()
+        let rows = Dictionary(
+            result.storage.compactMap { s in s.rows.map { (s.name, $0) } },
+            uniquingKeysWith: +)
+        result.slotsPerRecord = Double(rows["slots"] ?? 0) / Double(records)
+        // Objects now are the break-glass shares and the two groups' member boxes.
+        let objects = rows["objects"] ?? 0
+        result.sharesPerRecord = Double(max(0, objects - 2)) / Double(records)
+
+        // The floor of sealing one record like these.
+        let shape = { (slots: Int) in
+            BareFloor.Shape(
+                plaintextByteCount: Int(result.averageForm), labelByteCount: 160, slots: slots,
+                shares: Int(result.sharesPerRecord.rounded()), auditByteCount: 200)
+        }
+        let floors = min(5000, max(500, records / 10))
+        let one = try BareFloor(shape(1))
+        let two = try BareFloor(shape(2))
+        let floor1 = perOperation(floors) { one.sealRecord() }
+        let floor2 = perOperation(floors) { two.sealRecord() }
+        result.sealFloor = floor1 + (result.slotsPerRecord - 1) * (floor2 - floor1)
+
+        // Open: one record at a time, as `tutela open` does after its unlock.
+        say("\(count(records)): opening \(sample.count) records")
+        result.openPeak = try await PeakMemory.of {
+            for id in sample {
+                let time = try await secondsAsync { _ = try await author.open(id) }
+                result.open.append(time)
+            }
+        }
+        result.open.sort()
+        result.openFloor = perOperation(floors) { one.openRecord() }
+
+        // List one learner's labels.
+        for i in stride(from: 0, to: learners, by: max(1, learners / listSamples)) {
+            let time = try await secondsAsync { _ = try await author.labels(learner: learnerID(i)) }
+            result.list.append(time)
+        }
+        result.list.sort()
+
+        // Retention check over every record.
+        say("\(count(records)): retention check")
+        let keeper = try await vault.unlock("keeper", passphrase: passphrase("keeper"))
+        var counts: [RetentionStatus.Standing: Int] = [:]
+        result.retentionPeak = try await PeakMemory.of {
+            result.retention = try await secondsAsync {
+                try await keeper.retentionCheck(asOf: Self.asOf) {
+                    counts[$0.standing, default: 0] += 1
+                }
+            }
+        }
+        for (standing, n) in counts { result.retentionCounts[standing.rawValue] = n }
+
+        // Audit: append, then verify the whole log.
+        say("\(count(records)): audit append and verify")
+        let office = try await vault.unlock("office", passphrase: passphrase("office"))
+        result.appendCount = appendEntries
+        result.append = try await secondsAsync {
+            try await office.appendSyntheticAuditEntries(count: appendEntries)
+        }
+        result.appendFloor = perOperation(floors) { one.appendEntry() }
+        result.verifyPeak = try await PeakMemory.of {
+            result.verify = try await secondsAsync {
+                result.verifyEntries = Int(try await vault.verifyAudit(checkpoint: nil).entries)
+            }
+        }
+        result.verifyFloor = perOperation(floors) { one.verifyEntry() }
+
+        // Group re-wrap: the head-of-centre key is rotated (someone left); every break-glass share
+        // sealed to the old key moves to the new one.
+        if rewrap {
+            say("\(count(records)): group re-wrap")
+            try await office.createGroupKey(.headOfCentre)
+            let head = try await vault.unlock("head", passphrase: passphrase("head"))
+            result.rewrapPeak = try await PeakMemory.of {
+                result.rewrap = try await secondsAsync {
+                    let summary = try await head.rewrapGroup(.headOfCentre)
+                    result.rewrapBoxes = summary.slots + summary.shares
+                }
+            }
+            result.rewrapFloor = perOperation(floors) { one.rewrapBox() }
+        }
+        _ = one.checksum ^ two.checksum
+        return result
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+@testable import Tutela
+@testable import TutelaSQLite
+
+/// The paths that must stay flat in memory at scale read in pages; these check the pages join up.
+@Suite("SQLite store at scale")
+struct SQLiteScaleTests {
+    @Test(
+        "labels read page by page come out whole, in order, each once; a streamed retention check agrees"
+    )
+    func labelPages() async throws {
+        let disk = try await DiskVault()
+        let price = try await disk.session("price")
+        let labels = try await price.sealBatch(
+            try (0..<23).map { (try disk.form("page \($0)"), false) })
+        var paged: [String] = []
+        var after: String?
+        while true {
+            let page = try await disk.store.labels(after: after, limit: 5)
+            guard let last = page.last else { break }
+            #expect(page.count <= 5)
+            paged += page.map(\.record)
+            after = last.record
+        }
+        #expect(paged == labels.map(\.record).sorted())
+        let hale = try await disk.session("hale")
+        var streamed: [String] = []
+        let asOf = try #require(CalendarDate("2026-11-29"))
+        try await hale.retentionCheck(asOf: asOf) { streamed.append($0.label.record) }
+        #expect(streamed == paged)
+        #expect(try await hale.retentionCheck(asOf: asOf).map(\.label.record) == paged)
+    }
+
+    @Test("objects are paged by id and filtered by the end of the id")
+    func objectPages() async throws {
+        let disk = try await DiskVault()
+        let objects = (0..<12).map { i in
+            StoredObject(
+                kind: "share", id: String(format: "R-%02d/group:g#%d", i, i % 2 + 1),
+                key: String(format: "R-%02d", i), body: [UInt8(i)])
+        }
+        try await disk.store.transaction { tx in for o in objects { try tx.put(o) } }
+        var found: [String] = []
+        var after: String?
+        while true {
+            let page = try await disk.store.objects(
+                kind: "share", after: after, idSuffix: "/group:g#1", limit: 4)
+            guard let last = page.last else { break }
+            found += page.map(\.id)
+            after = last.id
+        }
+        #expect(found == objects.map(\.id).filter { $0.hasSuffix("/group:g#1") })
+        let memory = MemoryVaultStore()
+        try await memory.transaction { tx in for o in objects { try tx.put(o) } }
+        #expect(
+            await memory.objects(kind: "share", after: nil, idSuffix: "/group:g#2", limit: 100)
+                .map(\.id) == objects.map(\.id).filter { $0.hasSuffix("/group:g#2") })
+    }
+
+    @Test("a new vault uses 32 KiB pages, so 2–3 KB envelopes pack without a page each")
+    func pageSize() async throws {
+        let disk = try await DiskVault()
+        let stats = try await disk.store.storageStatistics()
+        #expect(stats.contains { $0.name == "envelopes" })
+        let file = disk.directory.appendingPathComponent(SQLiteVaultStore.fileName)
+        let header = try FileHandle(forReadingFrom: file).read(upToCount: 18) ?? Data()
+        // Bytes 16–17 of the SQLite header: the page size, big-endian.
+        #expect(header.count == 18 && Int(header[16]) << 8 | Int(header[17]) == 32768)
+    }
+}
