@@ -18,6 +18,8 @@ struct ScaleResult {
     var sharesPerRecord = 0.0
     var open: [Double] = []
     var openFloor = 0.0
+    /// One durable commit of one row on the same disk (sorted samples).
+    var commitFloor: [Double] = []
     var openPeak = 0
     var list: [Double] = []
     var retention = 0.0
@@ -165,6 +167,8 @@ struct ScaleBenchmark {
         }
         result.open.sort()
         result.openFloor = perOperation(floors) { one.openRecord() }
+        result.commitFloor = try SQLiteVaultStore.commitFloor(
+            directory: root, samples: max(50, sample.count))
 
         // List one learner's labels.
         for i in stride(from: 0, to: learners, by: max(1, learners / listSamples)) {

@@ -15,6 +15,9 @@ public final class SQLiteVaultStore: VaultStore {
     /// The key store's file name: shred keys only, kept apart so it can be backed up on its own,
     /// short cycle (see SECURITY.md, "Destruction and backups").
     public static let keyStoreFileName = "keystore.sqlite"
+    /// The page size of new vault files (see `init`).
+    package static let pageSize =
+        Int(ProcessInfo.processInfo.environment["TUTELA_PAGE_SIZE"] ?? "") ?? 32768
 
     private let pool: DatabasePool
     private let keys: DatabasePool
@@ -65,7 +68,7 @@ public final class SQLiteVaultStore: VaultStore {
         config.prepareDatabase { db in
             // Only takes effect when the file is created: envelopes (2–3 KB) pack into 32 KiB pages
             // with little slack, where 4 KiB pages would hold one each and waste a third.
-            try db.execute(sql: "PRAGMA page_size = 32768")
+            try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
@@ -286,15 +289,19 @@ public final class SQLiteVaultStore: VaultStore {
 
     public func labels(after: String?, limit: Int) async throws -> [StoredLabel] {
         try await read("read labels") { db in
-            try Row.fetchAll(
+            // A cursor reuses one row for every step: a page of thousands costs no row objects.
+            let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql:
                         "SELECT record, learner, label FROM labels WHERE record > ? ORDER BY record LIMIT ?"
-                ), arguments: [after ?? "", Int64(clamping: limit)]
-            ).map {
-                StoredLabel(
-                    record: $0[0], learner: $0[1], labelBytes: [UInt8]($0[2] as Data))
+                ), arguments: [after ?? "", Int64(clamping: limit)])
+            var result: [StoredLabel] = []
+            result.reserveCapacity(min(limit, 4096))
+            while let row = try rows.next() {
+                let bytes = try row.withUnsafeData(atIndex: 2) { data in [UInt8](data ?? Data()) }
+                result.append(StoredLabel(record: row[0], learner: row[1], labelBytes: bytes))
             }
+            return result
         }
     }
 
@@ -408,6 +415,40 @@ public final class SQLiteVaultStore: VaultStore {
                 }
             }
         } catch let error as DatabaseError { throw Self.map(error, doing: "checkpoint the vault") }
+    }
+
+    /// The floor of a durable write, for the benchmark: the time of each of `samples` commits of one
+    /// 300-byte row, each its own transaction, in a fresh database in `directory` set up as the
+    /// vault is (WAL, `synchronous = FULL`). Sorted.
+    package static func commitFloor(directory: URL, samples: Int) throws -> [Double] {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let file = directory.appendingPathComponent("commit-floor.sqlite")
+        defer {
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(atPath: file.path + suffix)
+            }
+        }
+        let pool = try DatabasePool(path: file.path, configuration: config)
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "CREATE TABLE t (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+        }
+        let body = Data(repeating: 0x61, count: 300)
+        var times: [Double] = []
+        for i in 0..<samples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO t (seq, body) VALUES (?, ?)", arguments: [i, body])
+            }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        try pool.close()
+        return times.sorted()
     }
 
     /// Where the bytes go, for the benchmark: rows and bytes (pages used by each table and index,

@@ -147,7 +147,7 @@ extension Session {
         let tombstones = Set(
             try await store.objects(kind: ObjectKind.tombstone, key: nil).map(\.key))
         // The rule text depends only on the class and whether the record is flagged.
-        var rules: [RecordClass: [Bool: (schedule: RetentionSchedule, rule: String)]] = [:]
+        var table: [RecordClass: [Bool: (schedule: RetentionSchedule, rule: String)]] = [:]
         for recordClass in RecordClass.allCases {
             guard let retention = try? policy.rules(for: recordClass).retention else { continue }
             for flagged in [false, true] {
@@ -155,12 +155,13 @@ extension Session {
                 let cite = policy.cite(
                     "classes.\(recordClass.rawValue).retention" + (flagged ? ".flagged" : ""),
                     schedule.line)
-                rules[recordClass, default: [:]][flagged] = (
+                table[recordClass, default: [:]][flagged] = (
                     schedule,
                     "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)"
                 )
             }
         }
+        let rules = table
         let lookAhead = asOf.adding(days: lookAheadDays)
         var after: String?
         while true {
@@ -174,17 +175,54 @@ extension Session {
             }
             guard let last = rows.last else { return }
             after = last.record
-            let labels = try Self.inParallel(rows) { row throws(TutelaError) in
+            // Ordinary records (no tombstone, hold or review) are worked out entirely on every
+            // core; the rest need their signed objects read, in order, below.
+            let computed = try Self.inParallel(rows) {
+                row throws(TutelaError) -> (Label, RetentionStatus?) in
                 let label = try Label.parse(row.labelBytes)
                 guard label.record == row.record else {
                     throw TutelaError.tampered("the label row of \(row.record) was altered")
                 }
-                return label
-            }
-            for label in labels {
+                let special =
+                    tombstones.contains(label.record) || holds.contains(label.record)
+                    || reviews.contains(label.record)
+                if special { return (label, nil) }
                 let flagged = flags.contains(label.record)
                 guard let (schedule, rule) = rules[label.recordClass]?[flagged] else {
-                    _ = try policy.rules(for: label.recordClass)
+                    throw TutelaError.internal(
+                        "no retention rule for \(label.recordClass.rawValue)")
+                }
+                let learner = directory.learners[label.learner]
+                let facts = RetentionFacts(
+                    created: label.created, learnerLeft: learner?.leftOn,
+                    dateOfBirth: learner?.dateOfBirth)
+                guard let dueOn = schedule.keepUntil.end(facts) else {
+                    return (
+                        label,
+                        RetentionStatus(
+                            label: label, standing: .undetermined, flagged: flagged, dueOn: nil,
+                            rule: rule,
+                            note: schedule.keepUntil.missing(facts).joined(separator: "; "))
+                    )
+                }
+                let standing: RetentionStatus.Standing =
+                    dueOn <= asOf
+                    ? (schedule.then == .destroy ? .due : .review)
+                    : dueOn <= lookAhead ? .upcoming : .notDue
+                return (
+                    label,
+                    RetentionStatus(
+                        label: label, standing: standing, flagged: flagged, dueOn: dueOn,
+                        rule: rule, note: nil)
+                )
+            }
+            for (label, ordinary) in computed {
+                if let ordinary {
+                    try each(ordinary)
+                    continue
+                }
+                let flagged = flags.contains(label.record)
+                guard let (schedule, rule) = rules[label.recordClass]?[flagged] else {
                     throw TutelaError.internal(
                         "no retention rule for \(label.recordClass.rawValue)")
                 }

@@ -6,12 +6,23 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses `YYYY-MM-DD`, refusing impossible dates (2026-02-30) and years outside 1900–2200.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2,
-            parts[2].count == 2,
-            parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2])
-        else { return nil }
+        // Exactly ten ASCII bytes: four digits, '-', two digits, '-', two digits.
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") else {
+            return nil
+        }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for i in range {
+                let byte = utf8[i]
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else {
+            return nil
+        }
         guard (1900...2200).contains(y), (1...12).contains(m),
             (1...CalendarDate.daysIn(month: m, year: y)).contains(d)
         else { return nil }
@@ -55,11 +66,25 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     }
 
     public var description: String {
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: Swift.max(0, n - s.count)) + s
+        guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day) else {
+            func pad(_ v: Int, _ n: Int) -> String {
+                let s = String(v)
+                return String(repeating: "0", count: Swift.max(0, n - s.count)) + s
+            }
+            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        var bytes = [UInt8](repeating: UInt8(ascii: "-"), count: 10)
+        func digits(_ value: Int, _ end: Int, _ count: Int) {
+            var v = value
+            for i in stride(from: end - 1, through: end - count, by: -1) {
+                bytes[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+        }
+        digits(year, 4, 4)
+        digits(month, 7, 2)
+        digits(day, 10, 2)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func < (a: CalendarDate, b: CalendarDate) -> Bool {

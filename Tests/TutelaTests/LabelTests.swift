@@ -1,0 +1,74 @@
+import Testing
+
+@testable import Tutela
+
+@Suite("Labels")
+struct LabelTests {
+    static func label(copies: [CopyKind]) throws -> Label {
+        Label(
+            record: "R-ABCD-EFGH-JKLM", recordClass: .confidentialTutorial, learner: "sam",
+            author: "price", created: try #require(CalendarDate("2026-11-29")),
+            tutorialDate: try #require(CalendarDate("2026-11-20")), policyVersion: "3",
+            copies: copies, wording: "Confidential tutorial")
+    }
+
+    @Test(
+        "whatever parses re-encodes to exactly its bytes: every single-bit flip and every truncation"
+    )
+    func parseIsCanonical() throws {
+        var parsed = 0
+        var refused = 0
+        for copies in [[], [CopyKind.learner], [.learner, .parentsCarers, .ilr]] {
+            let bytes = try Self.label(copies: copies).canonical
+            #expect(try Label.parse(bytes).canonical == bytes)
+            var variants: [[UInt8]] = (0..<bytes.count).map { Array(bytes.prefix($0)) }
+            for i in bytes.indices {
+                for bit in 0..<8 {
+                    var flipped = bytes
+                    flipped[i] ^= 1 << bit
+                    variants.append(flipped)
+                }
+            }
+            for variant in variants {
+                if let label = try? Label.parse(variant) {
+                    #expect(label.canonical == variant)
+                    parsed += 1
+                } else {
+                    refused += 1
+                }
+            }
+        }
+        print(
+            "Label canonical property: \(parsed) mutations parsed (each re-encodes exactly), \(refused) refused"
+        )
+        #expect(refused > 0)
+    }
+
+    @Test("copies out of order or repeated, and dates not written YYYY-MM-DD, are refused")
+    func nonCanonical() throws {
+        let base = try Self.label(copies: [.learner, .parentsCarers])
+        func encode(copies: [String], created: String = "2026-11-29") -> [UInt8] {
+            var w = CanonicalWriter()
+            w.u8(1)
+            w.string(base.record)
+            w.string(base.recordClass.rawValue)
+            w.string(base.learner)
+            w.string(base.author)
+            w.string(created)
+            w.string("2026-11-20")
+            w.string(base.policyVersion)
+            w.strings(copies)
+            w.string(base.envelopeText)
+            return w.bytes
+        }
+        #expect(try Label.parse(encode(copies: ["learner", "parents-carers"])) == base)
+        for copies in [["parents-carers", "learner"], ["learner", "learner"]] {
+            #expect(throws: TutelaError.self) { try Label.parse(encode(copies: copies)) }
+        }
+        for created in ["2026-1-29 ", "2026/11/29", "+026-11-29", "2026-11-2x", "2026-13-01"] {
+            #expect(throws: TutelaError.self) {
+                try Label.parse(encode(copies: ["learner", "parents-carers"], created: created))
+            }
+        }
+    }
+}
