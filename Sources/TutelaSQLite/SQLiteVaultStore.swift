@@ -287,21 +287,27 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
-    public func labels(after: String?, limit: Int) async throws -> [StoredLabel] {
+    public func labelPage(from cursor: Int64, limit: Int) async throws -> (
+        labels: [StoredLabel], next: Int64?
+    ) {
         try await read("read labels") { db in
-            // A cursor reuses one row for every step: a page of thousands costs no row objects.
+            // Row-id order walks the table's pages in sequence; record-id order would visit a
+            // random page for every label. A cursor reuses one row object for every step.
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
-                    sql:
-                        "SELECT record, learner, label FROM labels WHERE record > ? ORDER BY record LIMIT ?"
-                ), arguments: [after ?? "", Int64(clamping: limit)])
+                    sql: """
+                        SELECT rowid, record, learner, label FROM labels WHERE rowid >= ?
+                        ORDER BY rowid LIMIT ?
+                        """), arguments: [cursor, Int64(clamping: limit)])
             var result: [StoredLabel] = []
             result.reserveCapacity(min(limit, 4096))
+            var last: Int64 = cursor
             while let row = try rows.next() {
-                let bytes = try row.withUnsafeData(atIndex: 2) { data in [UInt8](data ?? Data()) }
-                result.append(StoredLabel(record: row[0], learner: row[1], labelBytes: bytes))
+                last = row[0]
+                let bytes = try row.withUnsafeData(atIndex: 3) { data in [UInt8](data ?? Data()) }
+                result.append(StoredLabel(record: row[1], learner: row[2], labelBytes: bytes))
             }
-            return result
+            return (result, result.count < limit ? nil : last + 1)
         }
     }
 

@@ -75,22 +75,26 @@ struct CanonicalReader {
         .tampered("\(context) is malformed: \(what)")
     }
 
-    mutating func take(_ n: Int, _ what: String) throws(TutelaError) -> ArraySlice<UInt8> {
-        guard n >= 0, bytes.count - offset >= n else { throw fail("\(what) runs past the end") }
+    // Field names are autoclosures: messages are built only when something is wrong, never on the
+    // hot path of reading millions of labels.
+    mutating func take(_ n: Int, _ what: @autoclosure () -> String) throws(TutelaError)
+        -> ArraySlice<UInt8>
+    {
+        guard n >= 0, bytes.count - offset >= n else { throw fail("\(what()) runs past the end") }
         defer { offset += n }
         return bytes[offset..<offset + n]
     }
 
-    mutating func u8(_ what: String) throws(TutelaError) -> UInt8 {
-        try take(1, what).first ?? 0
+    mutating func u8(_ what: @autoclosure () -> String) throws(TutelaError) -> UInt8 {
+        try take(1, what()).first ?? 0
     }
 
-    mutating func u16(_ what: String) throws(TutelaError) -> UInt16 {
-        try take(2, what).reduce(0) { $0 << 8 | UInt16($1) }
+    mutating func u16(_ what: @autoclosure () -> String) throws(TutelaError) -> UInt16 {
+        try take(2, what()).reduce(0) { $0 << 8 | UInt16($1) }
     }
 
-    mutating func u32(_ what: String) throws(TutelaError) -> UInt32 {
-        try take(4, what).reduce(0) { $0 << 8 | UInt32($1) }
+    mutating func u32(_ what: @autoclosure () -> String) throws(TutelaError) -> UInt32 {
+        try take(4, what()).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     mutating func u64(_ what: String) throws(TutelaError) -> UInt64 {
@@ -110,11 +114,15 @@ struct CanonicalReader {
     }
 
     mutating func data(_ what: String, max: Int) throws(TutelaError) -> [UInt8] {
+        Array(try slice(what, max: max))
+    }
+
+    private mutating func slice(_ what: String, max: Int) throws(TutelaError) -> ArraySlice<UInt8> {
         let length = Int(try u32("\(what) length"))
         guard length <= max else {
             throw fail("\(what) is \(length) bytes, over the cap of \(max)")
         }
-        return Array(try take(length, what))
+        return try take(length, what)
     }
 
     mutating func fixed(_ what: String, count: Int) throws(TutelaError) -> [UInt8] {
@@ -122,8 +130,10 @@ struct CanonicalReader {
     }
 
     mutating func string(_ what: String, max: Int) throws(TutelaError) -> String {
-        let raw = try data(what, max: max)
-        guard let text = String(validating: raw, as: UTF8.self) else {
+        let raw = try slice(what, max: max)
+        // Validating through a buffer pointer takes the standard library's fast, specialised path.
+        guard let text = raw.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) })
+        else {
             throw fail("\(what) is not valid UTF-8")
         }
         return text
@@ -144,8 +154,9 @@ struct CanonicalReader {
     }
 
     mutating func date(_ what: String) throws(TutelaError) -> CalendarDate {
-        let text = try string(what, max: 10)
-        guard let date = CalendarDate(text) else { throw fail("\(what) is not a date") }
+        guard let date = CalendarDate(utf8: Array(try slice(what, max: 10))) else {
+            throw fail("\(what) is not a date")
+        }
         return date
     }
 

@@ -11,10 +11,20 @@ public enum FormImport {
         defer { try? handle.close() }
         var total = 0
         var reader = LineReader(handle: handle)
-        while let (line, number) = try reader.next() {
-            _ = try ProgressReview.parse(line, source: "\(path) line \(number)")
-            total += 1
+        var lines: [(line: [UInt8], number: Int)] = []
+        func flush() throws {
+            // Parsed on every core, 1000 lines at a time; the first bad line in file order wins.
+            _ = try Session.inParallel(lines) { item throws(TutelaError) in
+                _ = try ProgressReview.parse(item.line, source: "\(path) line \(item.number)")
+            }
+            total += lines.count
+            lines.removeAll(keepingCapacity: true)
         }
+        while let (line, number) = try reader.next() {
+            lines.append((line, number))
+            if lines.count == 1000 { try flush() }
+        }
+        try flush()
         return total
     }
 
@@ -43,23 +53,27 @@ extension Session {
         defer { try? handle.close() }
         var reader = LineReader(handle: handle)
         var sealed = 0
-        var batch: [(ProgressReview, Bool)] = []
-        batch.reserveCapacity(batchSize)
-        while let (line, number) = try reader.next() {
-            batch.append(
-                (try ProgressReview.parse(line, source: "\(path) line \(number)"), confidential))
-            if batch.count == batchSize {
-                let labels = try await sealBatch(batch)
-                batch.removeAll(keepingCapacity: true)
-                sealed += labels.count
-                try onBatch(labels)
+        var lines: [(line: [UInt8], number: Int)] = []
+        lines.reserveCapacity(batchSize)
+        func flush() async throws {
+            // Forms are parsed on every core; the first bad line (in file order) is the error.
+            let source = path
+            let forms = try Self.inParallel(lines) { item throws(TutelaError) in
+                (
+                    try ProgressReview.parse(item.line, source: "\(source) line \(item.number)"),
+                    confidential
+                )
             }
-        }
-        if !batch.isEmpty {
-            let labels = try await sealBatch(batch)
+            lines.removeAll(keepingCapacity: true)
+            let labels = try await sealBatch(forms)
             sealed += labels.count
             try onBatch(labels)
         }
+        while let (line, number) = try reader.next() {
+            lines.append((line, number))
+            if lines.count == batchSize { try await flush() }
+        }
+        if !lines.isEmpty { try await flush() }
         return sealed
     }
 }

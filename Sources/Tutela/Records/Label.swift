@@ -47,6 +47,23 @@ public struct Label: Sendable, Equatable {
         self.envelopeText = "\(wording) – \(tutorialDate)"
     }
 
+    /// A parsed label: copies already in canonical order, envelope text already checked.
+    private init(
+        record: String, recordClass: RecordClass, learner: String, author: String,
+        created: CalendarDate, tutorialDate: CalendarDate, policyVersion: String,
+        copies: [CopyKind], envelopeText: String
+    ) {
+        self.record = record
+        self.recordClass = recordClass
+        self.learner = learner
+        self.author = author
+        self.created = created
+        self.tutorialDate = tutorialDate
+        self.policyVersion = policyVersion
+        self.copies = copies
+        self.envelopeText = envelopeText
+    }
+
     /// The canonical encoding (see docs/FORMAT.md).
     var canonical: [UInt8] {
         var w = CanonicalWriter()
@@ -108,9 +125,8 @@ public struct Label: Sendable, Equatable {
         }
         let label = Label(
             record: record, recordClass: recordClass, learner: learner, author: author,
-            created: created,
-            tutorialDate: tutorialDate, policyVersion: policyVersion, copies: copies,
-            wording: String(decoding: textBytes.dropLast(suffix.count), as: UTF8.self))
+            created: created, tutorialDate: tutorialDate, policyVersion: policyVersion,
+            copies: copies, envelopeText: text)
         // Every field above is read in exactly one form (exact lengths, strict dates, copies in
         // order, envelope text rebuilt from its parts), so this label re-encodes to `bytes`; the
         // tests check that property rather than re-encoding every label on every read.

@@ -132,8 +132,8 @@ extension Session {
         return result
     }
 
-    /// The same, handed over one record at a time in record-id order: labels are read a page at a
-    /// time and parsed on every core, so checking a million records keeps memory flat.
+    /// The same, handed over one record at a time in storage order: labels are read a page at a
+    /// time and worked out on every core, so checking a million records keeps memory flat.
     public func forEachRetentionStatus(
         asOf: CalendarDate, record only: String? = nil, lookAheadDays: Int = 90,
         _ each: (RetentionStatus) throws -> Void
@@ -147,7 +147,9 @@ extension Session {
         let tombstones = Set(
             try await store.objects(kind: ObjectKind.tombstone, key: nil).map(\.key))
         // The rule text depends only on the class and whether the record is flagged.
-        var table: [RecordClass: [Bool: (schedule: RetentionSchedule, rule: String)]] = [:]
+        var table:
+            [RecordClass: [Bool: (schedule: RetentionSchedule, rule: String, missing: [String])]] =
+                [:]
         for recordClass in RecordClass.allCases {
             guard let retention = try? policy.rules(for: recordClass).retention else { continue }
             for flagged in [false, true] {
@@ -155,26 +157,34 @@ extension Session {
                 let cite = policy.cite(
                     "classes.\(recordClass.rawValue).retention" + (flagged ? ".flagged" : ""),
                     schedule.line)
+                // Why a schedule is undetermined depends only on which facts are missing:
+                // indexed by (learner has not left ? 1 : 0) + (no date of birth ? 2 : 0).
+                let someDay = CalendarDate(daysSinceEpoch: 0)
+                let missing = (0..<4).map { bits in
+                    schedule.keepUntil.missing(
+                        RetentionFacts(
+                            created: someDay, learnerLeft: bits & 1 == 0 ? someDay : nil,
+                            dateOfBirth: bits & 2 == 0 ? someDay : nil)
+                    ).joined(separator: "; ")
+                }
                 table[recordClass, default: [:]][flagged] = (
                     schedule,
-                    "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)"
+                    "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)",
+                    missing
                 )
             }
         }
         let rules = table
         let lookAhead = asOf.adding(days: lookAheadDays)
-        var after: String?
-        while true {
+        var cursor: Int64? = 0
+        while let from = cursor {
             let rows: [StoredLabel]
             if let only {
-                rows =
-                    after == nil
-                    ? try await store.labels(learner: nil).filter { $0.record == only } : []
+                rows = try await store.labels(learner: nil).filter { $0.record == only }
+                cursor = nil
             } else {
-                rows = try await store.labels(after: after, limit: 4096)
+                (rows, cursor) = try await store.labelPage(from: from, limit: 4096)
             }
-            guard let last = rows.last else { return }
-            after = last.record
             // Ordinary records (no tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
             let computed = try Self.inParallel(rows) {
@@ -188,7 +198,7 @@ extension Session {
                     || reviews.contains(label.record)
                 if special { return (label, nil) }
                 let flagged = flags.contains(label.record)
-                guard let (schedule, rule) = rules[label.recordClass]?[flagged] else {
+                guard let (schedule, rule, missing) = rules[label.recordClass]?[flagged] else {
                     throw TutelaError.internal(
                         "no retention rule for \(label.recordClass.rawValue)")
                 }
@@ -202,7 +212,9 @@ extension Session {
                         RetentionStatus(
                             label: label, standing: .undetermined, flagged: flagged, dueOn: nil,
                             rule: rule,
-                            note: schedule.keepUntil.missing(facts).joined(separator: "; "))
+                            note: missing[
+                                (facts.learnerLeft == nil ? 1 : 0)
+                                    + (facts.dateOfBirth == nil ? 2 : 0)])
                     )
                 }
                 let standing: RetentionStatus.Standing =
@@ -222,7 +234,7 @@ extension Session {
                     continue
                 }
                 let flagged = flags.contains(label.record)
-                guard let (schedule, rule) = rules[label.recordClass]?[flagged] else {
+                guard let (schedule, rule, _) = rules[label.recordClass]?[flagged] else {
                     throw TutelaError.internal(
                         "no retention rule for \(label.recordClass.rawValue)")
                 }

@@ -93,8 +93,12 @@ public actor MemoryVaultStore: VaultStore {
         .sorted { $0.record < $1.record }
     }
 
-    public func labels(after: String?, limit: Int) -> [StoredLabel] {
-        Array(labels(learner: nil).filter { after == nil || $0.record > after ?? "" }.prefix(limit))
+    public func labelPage(from cursor: Int64, limit: Int) -> (labels: [StoredLabel], next: Int64?) {
+        let all = labels(learner: nil)
+        let start = Int(clamping: max(0, cursor))
+        guard start < all.count else { return ([], nil) }
+        let end = min(all.count, start + limit)
+        return (Array(all[start..<end]), end < all.count ? Int64(end) : nil)
     }
 
     public func objects(kind: String, after: String?, idSuffix: String, limit: Int)

@@ -64,9 +64,12 @@ public protocol VaultStore: Sendable {
     func record(_ id: String) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
     func labels(learner: String?) async throws -> [StoredLabel]
-    /// At most `limit` labels with record ids after `after` (nil: from the start), ordered by record
-    /// id: a page, so that reading every label keeps memory flat.
-    func labels(after: String?, limit: Int) async throws -> [StoredLabel]
+    /// A page of at most `limit` labels in storage order, from `cursor` (0 for the first page), and
+    /// the cursor of the next page (nil after the last): reading every label in pages keeps memory
+    /// flat, and storage order reads the table front to back.
+    func labelPage(from cursor: Int64, limit: Int) async throws -> (
+        labels: [StoredLabel], next: Int64?
+    )
     /// At most `limit` objects of `kind` with ids after `after` whose id ends with `suffix`, ordered
     /// by id: a page, for work over every break-glass share sealed to one group key.
     func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws

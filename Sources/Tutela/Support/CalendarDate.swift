@@ -6,8 +6,12 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses `YYYY-MM-DD`, refusing impossible dates (2026-02-30) and years outside 1900–2200.
     public init?(_ text: String) {
+        self.init(utf8: Array(text.utf8))
+    }
+
+    /// Parses the UTF-8 bytes of `YYYY-MM-DD`, with the same rules.
+    init?(utf8: [UInt8]) {
         // Exactly ten ASCII bytes: four digits, '-', two digits, '-', two digits.
-        let utf8 = Array(text.utf8)
         guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") else {
             return nil
         }

@@ -175,7 +175,11 @@ public final class Session: Sendable {
         let today = vault.clock.today
         // First, in order: the policy decision, the learner and the label of every item, so that a
         // refusal or a bad item stops the batch before any sealing.
-        var planned: [(content: RecordContent, label: Label, decision: Decision)] = []
+        var planned:
+            [(
+                content: RecordContent, recordClass: RecordClass, learner: String, wording: String,
+                decision: Decision
+            )] = []
         var decided: [RecordClass: Decision] = [:]
         for (content, recordClass) in items {
             guard content.fits(recordClass) else {
@@ -194,41 +198,44 @@ public final class Session: Sendable {
                     hint: "an administrator adds learners with 'tutela learner add'")
             }
             let rules = try policy.rules(for: recordClass)
-            let label = Label(
-                record: try Identifier.newRecordID(), recordClass: recordClass, learner: learner.id,
-                author: principal.id, created: today, tutorialDate: content.date,
-                policyVersion: "\(policy.version)", copies: content.copies, wording: rules.label)
-            planned.append((content, label, decision))
+            planned.append((content, recordClass, learner.id, rules.label, decision))
         }
-        // Then the cryptography, which is independent per record, on every core.
+        // Then the label, the cryptography and the encodings, independent per record, on every
+        // core.
         let identity = self.identity
+        let author = principal.id
         let sealed = try Self.inParallel(planned) { item throws(TutelaError) in
+            let label = Label(
+                record: try Identifier.newRecordID(), recordClass: item.recordClass,
+                learner: item.learner, author: author, created: today,
+                tutorialDate: item.content.date, policyVersion: "\(policy.version)",
+                copies: item.content.copies, wording: item.wording)
             let plaintext = try Self.encode(item.content)
             defer { plaintext.wipe() }
             let shredKey = try Self.newShredKey()
             defer { shredKey.wipe() }
             let (envelope, key) = try Envelope.seal(
-                plaintext, label: item.label, author: identity, shredKey: shredKey)
+                plaintext, label: label, author: identity, shredKey: shredKey)
             defer { key.wipe() }
             let slots = try Self.slots(
-                for: item.label, key: key,
-                recipients: policy.recipients(for: item.label, directory: directory),
+                for: label, key: key,
+                recipients: policy.recipients(for: label, directory: directory),
                 directory: directory)
             let shares = try Self.breakGlassShares(
-                for: item.label, key: key, policy: policy, directory: directory)
-            return (envelope, slots, shares, shredKey.unprotectedCopy())
+                for: label, key: key, policy: policy, directory: directory)
+            let stored = StoredRecord(
+                record: label.record, labelBytes: label.canonical,
+                envelopeBytes: envelope.canonical, slots: slots)
+            return (label, stored, shares, shredKey.unprotectedCopy())
         }
         var prepared: [(StoredRecord, String, AuditEntry, [StoredObject])] = []
         var shredKeys: [(record: String, key: [UInt8])] = []
         var labels: [Label] = []
-        for (item, (envelope, slots, shares, shredKey)) in zip(planned, sealed) {
-            let label = item.label
+        for (item, (label, stored, shares, shredKey)) in zip(planned, sealed) {
             shredKeys.append((label.record, shredKey))
             prepared.append(
                 (
-                    StoredRecord(
-                        record: label.record, labelBytes: label.canonical,
-                        envelopeBytes: envelope.canonical, slots: slots),
+                    stored,
                     label.learner,
                     AuditEntry(
                         action: .seal, actor: principal.id, subject: label.record,
@@ -262,25 +269,34 @@ public final class Session: Sendable {
     static func inParallel<T: Sendable, R: Sendable>(
         _ items: [T], _ body: @Sendable (T) throws(TutelaError) -> R
     ) throws(TutelaError) -> [R] {
-        let results = Mutex<[Result<R, TutelaError>?]>(Array(repeating: nil, count: items.count))
+        guard items.count > 1 else { return try items.map(body) }
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
-        let chunk = (items.count + workers - 1) / max(workers, 1)
+        let chunk = (items.count + workers - 1) / workers
+        // Each worker fills its own contiguous run of results, then hands it over under the lock
+        // once: no lock per item.
+        let runs = Mutex<[Int: Result<[R], TutelaError>]>([:])
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
-            for i in range {
-                let result: Result<R, TutelaError>
-                do throws(TutelaError) { result = .success(try body(items[i])) } catch {
-                    result = .failure(error)
-                }
-                results.withLock { $0[i] = result }
+            let run: Result<[R], TutelaError>
+            do throws(TutelaError) {
+                var out: [R] = []
+                out.reserveCapacity(range.count)
+                for i in range { out.append(try body(items[i])) }
+                run = .success(out)
+            } catch {
+                run = .failure(error)
             }
+            runs.withLock { $0[worker] = run }
         }
-        return try results.withLock { all throws(TutelaError) in
-            try all.map { r throws(TutelaError) in
-                guard let r else { throw .internal("a record was not sealed") }
-                return try r.get()
+        var results: [R] = []
+        results.reserveCapacity(items.count)
+        for worker in 0..<workers {
+            guard let run = runs.withLock({ $0.removeValue(forKey: worker) }) else {
+                throw .internal("a parallel step did not finish")
             }
+            results += try run.get()
         }
+        return results
     }
 
     static func slots(
