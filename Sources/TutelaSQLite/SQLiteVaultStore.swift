@@ -250,23 +250,26 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     public func record(_ id: String) async throws -> StoredRecord? {
-        try await read("read a record") { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
+        try await read("read a record") { db in try Self.record(id, in: db) }
+    }
+
+    static func record(_ id: String, in db: Database) throws -> StoredRecord? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
                     sql: """
                         SELECT labels.label, envelopes.envelope FROM labels
                         JOIN envelopes ON envelopes.record = labels.record WHERE labels.record = ?
-                        """, arguments: [id])
-            else { return nil }
-            let slots = try Row.fetchAll(
-                db, sql: "SELECT recipient, box FROM slots WHERE record = ? ORDER BY recipient",
-                arguments: [id]
-            ).map { Slot(record: id, recipient: $0["recipient"], box: [UInt8]($0["box"] as Data)) }
-            return StoredRecord(
-                record: id, labelBytes: [UInt8](row["label"] as Data),
-                envelopeBytes: [UInt8](row["envelope"] as Data), slots: slots)
-        }
+                        """), arguments: [id])
+        else { return nil }
+        let slots = try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT recipient, box FROM slots WHERE record = ? ORDER BY recipient"),
+            arguments: [id]
+        ).map { Slot(record: id, recipient: $0["recipient"], box: [UInt8]($0["box"] as Data)) }
+        return StoredRecord(
+            record: id, labelBytes: [UInt8](row["label"] as Data),
+            envelopeBytes: [UInt8](row["envelope"] as Data), slots: slots)
     }
 
     public func labels(learner: String?) async throws -> [StoredLabel] {
@@ -614,6 +617,18 @@ public final class SQLiteVaultStore: VaultStore {
                 db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)
+        }
+
+        func record(_ id: String) throws -> StoredRecord? {
+            try SQLiteVaultStore.record(id, in: db)
+        }
+
+        func objects(kind: String, key: String) throws -> [StoredObject] {
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT * FROM objects WHERE kind = ? AND key = ? ORDER BY id"),
+                arguments: [kind, key]
+            ).map(SQLiteVaultStore.object)
         }
 
         func replaceEnvelope(record: String, envelope: [UInt8]) throws {

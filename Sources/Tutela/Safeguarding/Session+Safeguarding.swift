@@ -96,6 +96,26 @@ extension Session {
     // MARK: - State
 
     /// Whether `record` is flagged (by a valid, signed flag) and has an open break-glass request.
+    /// The same, read inside a transaction.
+    static func recordState(
+        _ record: String, tx: any VaultTransaction, directory: Directory, now: Int64
+    ) throws -> RecordState {
+        var state = RecordState()
+        if let flag = try tx.objects(kind: ObjectKind.flag, key: record).first {
+            _ = try SafeguardingFlag.parse(flag, directory: directory)
+            state.flagged = true
+        }
+        for object in try tx.objects(kind: ObjectKind.request, key: record) {
+            let request = try BreakGlassRequest.parse(object, directory: directory)
+            if request.expires > now,
+                try tx.objects(kind: ObjectKind.opened, key: request.id).isEmpty
+            {
+                state.breakGlassOpen = true
+            }
+        }
+        return state
+    }
+
     func recordState(_ record: String) async throws -> RecordState {
         var state = RecordState()
         state.flagged = try await flag(record) != nil

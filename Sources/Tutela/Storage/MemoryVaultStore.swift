@@ -216,6 +216,12 @@ public actor MemoryVaultStore: VaultStore {
 
         func object(kind: String, id: String) -> StoredObject? { state.objects[kind]?[id] }
 
+        func record(_ id: String) -> StoredRecord? { state.records[id] }
+
+        func objects(kind: String, key: String) -> [StoredObject] {
+            (state.objects[kind] ?? [:]).values.filter { $0.key == key }.sorted { $0.id < $1.id }
+        }
+
         func deleteObject(kind: String, id: String) {
             state.objects[kind]?[id] = nil
         }

@@ -115,6 +115,11 @@ public protocol VaultTransaction {
     func put(_ object: StoredObject) throws
     func deleteObject(kind: String, id: String) throws
     func object(kind: String, id: String) throws -> StoredObject?
+    /// A record with its slots, read inside this transaction (so a decision and its audit entry
+    /// see the same state).
+    func record(_ id: String) throws -> StoredRecord?
+    /// Objects of `kind` filed under `key`, read inside this transaction, ordered by id.
+    func objects(kind: String, key: String) throws -> [StoredObject]
 }
 
 /// A small, self-describing stored object (a flag, a break-glass request, an approval, a review, a

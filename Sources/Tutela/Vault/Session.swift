@@ -317,27 +317,67 @@ public final class Session: Sendable {
     /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.data` for tampering (65),
     ///   `.tryAgain` (75) if the audit entry cannot be written — then nothing is released.
     public func open(_ recordID: String) async throws -> OpenedRecord {
-        let policy = try policy()
-        let (stored, envelope) = try await load(recordID)
-        let label = envelope.label
-        let state = try await recordState(recordID)
-        let decision = policy.decide(
-            .open, actor: principal, label: label, state: state, directory: directory)
-        guard decision.allowed else {
-            try await audit(.open, subject: recordID, outcome: .denied, reason: decision.rule)
-            throw TutelaError.denied("'\(principal.id)' may not open \(recordID): \(decision.rule)")
+        enum Outcome: Sendable {
+            case missing
+            case refused(Decision)
+            case noSlot
+            case allowed(Envelope, Slot)
         }
-        guard let slot = stored.slots.first(where: { $0.recipient == principal.id }) else {
-            let reason = "allowed by policy but no key slot was made for '\(principal.id)'"
-            try await audit(.open, subject: recordID, outcome: .denied, reason: reason)
+        let policy = try policy()
+        let directory = self.directory
+        let principal = self.principal
+        let identity = self.identity
+        let now = vault.clock.now()
+        let policyVersion = self.policyVersion
+        @Sendable func entry(_ outcome: AuditEntry.Outcome, _ reason: String) -> AuditEntry {
+            AuditEntry(
+                action: .open, actor: principal.id, subject: recordID, outcome: outcome,
+                reason: reason, time: now, policyVersion: policyVersion)
+        }
+        let noSlot = "allowed by policy but no key slot was made for '\(principal.id)'"
+        // One transaction reads the record and its state, decides, and writes the audit entry:
+        // the decision is made on exactly what the entry records, and the entry is durable before
+        // any plaintext exists.
+        let outcome: Outcome
+        do {
+            outcome = try await write { tx throws -> Outcome in
+                guard let stored = try tx.record(recordID) else { return .missing }
+                let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
+                let state = try Self.recordState(recordID, tx: tx, directory: directory, now: now)
+                let decision = policy.decide(
+                    .open, actor: principal, label: envelope.label, state: state,
+                    directory: directory)
+                guard decision.allowed else {
+                    try Self.appendAudit(entry(.denied, decision.rule), tx: tx, signer: identity)
+                    return .refused(decision)
+                }
+                guard let slot = stored.slots.first(where: { $0.recipient == principal.id }) else {
+                    try Self.appendAudit(entry(.denied, noSlot), tx: tx, signer: identity)
+                    return .noSlot
+                }
+                try Self.appendAudit(entry(.allowed, decision.rule), tx: tx, signer: identity)
+                return .allowed(envelope, slot)
+            }
+        } catch let error as TutelaError where error.kind == .tryAgain || error.kind == .internal {
+            throw TutelaError.tryAgain(
+                "the audit entry could not be written, so nothing was released: \(error.message)",
+                hint: error.hint ?? "try again in a moment")
+        }
+        switch outcome {
+        case .missing:
+            // Destroyed or never there: `load` audits and explains which.
+            _ = try await load(recordID)
+            throw TutelaError.internal("\(recordID) appeared while it was being opened")
+        case .refused(let decision):
+            throw TutelaError.denied("'\(principal.id)' may not open \(recordID): \(decision.rule)")
+        case .noSlot:
             throw TutelaError.denied(
                 "\(recordID) has no key for '\(principal.id)' yet",
                 hint: "someone who can open it runs 'tutela policy regrant --record \(recordID)'")
+        case .allowed(let envelope, let slot):
+            let content = try await decrypt(envelope, slot: slot)
+            return OpenedRecord(label: envelope.label, content: content)
         }
-        // The entry is durable before any plaintext exists.
-        try await audit(.open, subject: recordID, outcome: .allowed, reason: decision.rule)
-        let content = try await decrypt(envelope, slot: slot)
-        return OpenedRecord(label: label, content: content)
     }
 
     /// Reads a record and checks it against its label row and its author's signature.
@@ -414,6 +454,12 @@ public final class Session: Sendable {
 
     /// Parses the stored envelope and checks it against its label row and its author's signature.
     func verifiedEnvelope(_ stored: StoredRecord, id: String) throws(TutelaError) -> Envelope {
+        try Self.verifiedEnvelope(stored, id: id, directory: directory)
+    }
+
+    static func verifiedEnvelope(
+        _ stored: StoredRecord, id: String, directory: Directory
+    ) throws(TutelaError) -> Envelope {
         let envelope = try Envelope.parse(stored.envelopeBytes)
         guard envelope.label.record == id, envelope.label.canonical == stored.labelBytes else {
             throw .tampered("the label of \(id) does not match its envelope")
