@@ -1,4 +1,5 @@
 import Foundation
+import Tutela
 
 /// Realistic progress-review forms (2–3 KB of JSON each), the same every run: a seeded generator
 /// over the kind of wording tutors write, so that sizes and field mixes match real use.
@@ -49,19 +50,9 @@ struct FormGenerator {
         (0..<sentences).map { _ in sentence() }.joined(separator: " ")
     }
 
+    /// The date `days` after 2021-09-01.
     static func date(_ days: Int) -> String {
-        // Days after 2021-09-01.
-        let base = 18_871
-        let z = base + days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(format: "%04d-%02d-%02d", y, m, d)
+        CalendarDate(daysSinceEpoch: 18_871 + days).description
     }
 
     /// One form for `learner`, as a JSON line without the newline.

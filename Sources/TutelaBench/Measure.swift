@@ -60,23 +60,34 @@ enum PeakMemory {
         }
     }
 
-    /// Bytes, or 0 where the kernel does not say.
-    static func read() -> Int {
+    /// A `/proc/self/status` field in bytes (`VmHWM`, `VmRSS`), or 0 where the kernel does not say.
+    static func read(_ field: String = "VmHWM") -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)
         else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        for line in status.split(separator: "\n") where line.hasPrefix("\(field):") {
             let digits = line.split(separator: " ").compactMap { Int($0) }
             return (digits.first ?? 0) * 1024
         }
         return 0
     }
 
-    /// Runs `body` and returns its peak resident memory.
-    static func of(_ body: () async throws -> Void) async rethrows -> Int {
+    /// Runs `body` and returns its peak resident memory, and how far that peak rose above the
+    /// resident memory when it started (what the operation itself needed: the process keeps what
+    /// earlier phases allocated, so the peak alone creeps up with N even for a flat operation).
+    static func of(_ body: () async throws -> Void) async rethrows -> Peak {
         reset()
+        let start = read("VmRSS")
         try await body()
-        return read()
+        let peak = read()
+        return Peak(peak: peak, growth: max(0, peak - start))
     }
+}
+
+struct Peak {
+    var peak = 0
+    var growth = 0
+
+    var text: String { peak > 0 ? "\(mebibytes(peak)) (+\(mebibytes(growth)))" : "—" }
 }
 
 func fileSize(_ url: URL) -> Int {

@@ -13,7 +13,7 @@ struct ScaleResult {
     var check = 0.0
     var seal = 0.0
     var sealFloor = 0.0
-    var importPeak = 0
+    var importPeak = Peak()
     var slotsPerRecord = 0.0
     var sharesPerRecord = 0.0
     var open: [Double] = []
@@ -21,16 +21,16 @@ struct ScaleResult {
     var openUnpinned: [Double] = []
     /// One durable commit of one row on the same disk (sorted samples).
     var commitFloor: [Double] = []
-    var openPeak = 0
+    var openPeak = Peak()
     var list: [Double] = []
     var retention = 0.0
     var retentionRuns: [Double] = []
-    var retentionPeak = 0
+    var retentionPeak = Peak()
     var retentionCounts: [String: Int] = [:]
     var verify = 0.0
     var verifyEntries = 0
     var verifyFloor = 0.0
-    var verifyPeak = 0
+    var verifyPeak = Peak()
     var append = 0.0
     var appendCount = 0
     var appendFloor = 0.0
@@ -39,7 +39,7 @@ struct ScaleResult {
     var rewrapBoxes = 0
     var rewrap = 0.0
     var rewrapFloor = 0.0
-    var rewrapPeak = 0
+    var rewrapPeak = Peak()
 
     var averageForm: Double { Double(formBytes) / Double(max(records, 1)) }
     var bytesPerRecord: Double { Double(storageBytes) / Double(max(records, 1)) }

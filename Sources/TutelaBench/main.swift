@@ -175,10 +175,10 @@ func report(_ results: [ScaleResult], age: AgeResult?) {
             "| \(count(r.records)) | \(Int(r.bytesPerRecord)) B | \(Int(r.averageForm)) B | \(Int(r.bytesPerRecord - r.averageForm)) B | \(parts) |"
         )
     }
-    print("\n## Peak resident memory, per operation\n")
+    print("\n## Peak resident memory, per operation (and its rise during the operation)\n")
     print("| operation | " + results.map { count($0.records) }.joined(separator: " | ") + " |")
     print("|---|" + results.map { _ in "---|" }.joined())
-    let rows: [(String, (ScaleResult) -> Int)] = [
+    let rows: [(String, (ScaleResult) -> Peak)] = [
         ("import (streaming)", { $0.importPeak }), ("open samples", { $0.openPeak }),
         ("retention check", { $0.retentionPeak }), ("audit verify (streaming)", { $0.verifyPeak }),
         ("group re-wrap (streaming)", { $0.rewrapPeak }),
@@ -186,7 +186,7 @@ func report(_ results: [ScaleResult], age: AgeResult?) {
     for (name, value) in rows {
         print(
             "| \(name) | "
-                + results.map { value($0) > 0 ? mebibytes(value($0)) : "—" }.joined(
+                + results.map { value($0).text }.joined(
                     separator: " | ") + " |")
     }
     guard let age else { return }

@@ -36,15 +36,11 @@ public struct Label: Sendable, Equatable {
         created: CalendarDate,
         tutorialDate: CalendarDate, policyVersion: String, copies: [CopyKind], wording: String
     ) {
-        self.record = record
-        self.recordClass = recordClass
-        self.learner = learner
-        self.author = author
-        self.created = created
-        self.tutorialDate = tutorialDate
-        self.policyVersion = policyVersion
-        self.copies = CopyKind.allCases.filter(copies.contains)
-        self.envelopeText = "\(wording) – \(tutorialDate)"
+        self.init(
+            record: record, recordClass: recordClass, learner: learner, author: author,
+            created: created, tutorialDate: tutorialDate, policyVersion: policyVersion,
+            copies: CopyKind.allCases.filter(copies.contains),
+            envelopeText: "\(wording) – \(tutorialDate)")
     }
 
     /// A parsed label: copies already in canonical order, envelope text already checked.
