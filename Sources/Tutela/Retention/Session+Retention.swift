@@ -217,10 +217,8 @@ extension Session {
                                     + (facts.dateOfBirth == nil ? 2 : 0)])
                     )
                 }
-                let standing: RetentionStatus.Standing =
-                    dueOn <= asOf
-                    ? (schedule.then == .destroy ? .due : .review)
-                    : dueOn <= lookAhead ? .upcoming : .notDue
+                let standing = Self.standing(
+                    dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
                 return (
                     label,
                     RetentionStatus(
@@ -234,7 +232,7 @@ extension Session {
                     continue
                 }
                 let flagged = flags.contains(label.record)
-                guard let (schedule, rule, _) = rules[label.recordClass]?[flagged] else {
+                guard let (schedule, rule, missing) = rules[label.recordClass]?[flagged] else {
                     throw TutelaError.internal(
                         "no retention rule for \(label.recordClass.rawValue)")
                 }
@@ -284,18 +282,27 @@ extension Session {
                     try each(
                         status(
                             .undetermined, nil,
-                            schedule.keepUntil.missing(facts).joined(separator: "; ")))
+                            missing[
+                                (facts.learnerLeft == nil ? 1 : 0)
+                                    + (facts.dateOfBirth == nil ? 2 : 0)]))
                     continue
                 }
-                if dueOn <= asOf {
-                    try each(status(outcome == .destroy ? .due : .review, dueOn, note))
-                } else if dueOn <= lookAhead {
-                    try each(status(.upcoming, dueOn, note))
-                } else {
-                    try each(status(.notDue, dueOn, note))
-                }
+                try each(
+                    status(
+                        Self.standing(
+                            dueOn: dueOn, then: outcome, asOf: asOf, lookAhead: lookAhead),
+                        dueOn, note))
             }
         }
+    }
+
+    /// Where a record whose period ends on `dueOn` stands on `asOf`.
+    static func standing(
+        dueOn: CalendarDate, then: Disposition, asOf: CalendarDate,
+        lookAhead: CalendarDate
+    ) -> RetentionStatus.Standing {
+        dueOn <= asOf
+            ? (then == .destroy ? .due : .review) : dueOn <= lookAhead ? .upcoming : .notDue
     }
 
     func requireRetentionRole(_ what: String) throws(TutelaError) {

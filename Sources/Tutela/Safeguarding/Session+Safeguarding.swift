@@ -95,8 +95,8 @@ extension Session {
 
     // MARK: - State
 
-    /// Whether `record` is flagged (by a valid, signed flag) and has an open break-glass request.
-    /// The same, read inside a transaction.
+    /// Whether `record` is flagged (by a valid, signed flag) and has an open break-glass request, read
+    /// inside a transaction (as `open` does, so its audit entry records the state it decided on).
     static func recordState(
         _ record: String, tx: any VaultTransaction, directory: Directory, now: Int64
     ) throws -> RecordState {
@@ -116,6 +116,7 @@ extension Session {
         return state
     }
 
+    /// The same, read outside a transaction.
     func recordState(_ record: String) async throws -> RecordState {
         var state = RecordState()
         state.flagged = try await flag(record) != nil

@@ -338,30 +338,23 @@ public final class Session: Sendable {
         // One transaction reads the record and its state, decides, and writes the audit entry:
         // the decision is made on exactly what the entry records, and the entry is durable before
         // any plaintext exists.
-        let outcome: Outcome
-        do {
-            outcome = try await write { tx throws -> Outcome in
-                guard let stored = try tx.record(recordID) else { return .missing }
-                let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
-                let state = try Self.recordState(recordID, tx: tx, directory: directory, now: now)
-                let decision = policy.decide(
-                    .open, actor: principal, label: envelope.label, state: state,
-                    directory: directory)
-                guard decision.allowed else {
-                    try Self.appendAudit(entry(.denied, decision.rule), tx: tx, signer: identity)
-                    return .refused(decision)
-                }
-                guard let slot = stored.slots.first(where: { $0.recipient == principal.id }) else {
-                    try Self.appendAudit(entry(.denied, noSlot), tx: tx, signer: identity)
-                    return .noSlot
-                }
-                try Self.appendAudit(entry(.allowed, decision.rule), tx: tx, signer: identity)
-                return .allowed(envelope, slot)
+        let outcome = try await auditedWrite { tx throws -> Outcome in
+            guard let stored = try tx.record(recordID) else { return .missing }
+            let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
+            let state = try Self.recordState(recordID, tx: tx, directory: directory, now: now)
+            let decision = policy.decide(
+                .open, actor: principal, label: envelope.label, state: state,
+                directory: directory)
+            guard decision.allowed else {
+                try Self.appendAudit(entry(.denied, decision.rule), tx: tx, signer: identity)
+                return .refused(decision)
             }
-        } catch let error as TutelaError where error.kind == .tryAgain || error.kind == .internal {
-            throw TutelaError.tryAgain(
-                "the audit entry could not be written, so nothing was released: \(error.message)",
-                hint: error.hint ?? "try again in a moment")
+            guard let slot = stored.slots.first(where: { $0.recipient == principal.id }) else {
+                try Self.appendAudit(entry(.denied, noSlot), tx: tx, signer: identity)
+                return .noSlot
+            }
+            try Self.appendAudit(entry(.allowed, decision.rule), tx: tx, signer: identity)
+            return .allowed(envelope, slot)
         }
         switch outcome {
         case .missing:
@@ -481,10 +474,17 @@ public final class Session: Sendable {
             action: action, actor: principal.id, subject: subject, outcome: outcome, reason: reason,
             time: vault.clock.now(), policyVersion: policyVersion)
         let identity = self.identity
-        do {
-            try await write { tx in try Self.appendAudit(entry, tx: tx, signer: identity) }
-        } catch let error as TutelaError where error.kind == .tryAgain || error.kind == .internal {
-            // Fail closed: without its audit entry nothing is released.
+        try await auditedWrite { tx in try Self.appendAudit(entry, tx: tx, signer: identity) }
+    }
+
+    /// A write whose audit entry must be durable before anything is released: fails closed, turning
+    /// a store failure into "nothing was released" (75).
+    func auditedWrite<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+    ) async throws -> T {
+        do { return try await write(body) } catch let error as TutelaError
+            where error.kind == .tryAgain || error.kind == .internal
+        {
             throw TutelaError.tryAgain(
                 "the audit entry could not be written, so nothing was released: \(error.message)",
                 hint: error.hint ?? "try again in a moment")
