@@ -71,4 +71,33 @@ struct LabelTests {
             }
         }
     }
+
+    @Test("a string field is refused unless it is well-formed UTF-8; well-formed text reads back")
+    func strictUTF8() throws {
+        func read(_ raw: [UInt8]) throws -> String {
+            var w = CanonicalWriter()
+            w.data(raw)
+            var r = CanonicalReader(w.bytes, context: "test")
+            let text = try r.string("text", max: 64)
+            try r.finish()
+            return text
+        }
+        let wellFormed = ["", "sam", "Confidential tutorial – 2026-11-20", "Zoë 👩🏽‍🏫", "\u{FFFD}"]
+        for text in wellFormed {
+            #expect(try read(Array(text.utf8)) == text)
+        }
+        let illFormed: [[UInt8]] = [
+            [0x80],  // a lone continuation byte
+            [0xC0, 0x80],  // an overlong NUL
+            [0xE0, 0x80, 0x80],  // an overlong encoding
+            [0xED, 0xA0, 0x80],  // a UTF-16 surrogate
+            [0xE2, 0x80],  // a truncated sequence
+            [0xF4, 0x90, 0x80, 0x80],  // beyond U+10FFFF
+            [0xFF],  // never valid
+            Array("sam".utf8) + [0xC3],  // valid text, then a cut-off character
+        ]
+        for raw in illFormed {
+            #expect(throws: TutelaError.self, "\(raw)") { try read(raw) }
+        }
+    }
 }

@@ -131,11 +131,16 @@ struct CanonicalReader {
 
     mutating func string(_ what: String, max: Int) throws(TutelaError) -> String {
         let raw = try slice(what, max: max)
-        // Validating through a buffer pointer takes the standard library's fast, specialised path.
-        guard let text = raw.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) })
-        else {
-            throw fail("\(what) is not valid UTF-8")
-        }
+        // Decoding repairs ill-formed UTF-8 with U+FFFD, so a repaired string no longer matches its
+        // bytes: comparing them is a strict check, and much cheaper than `String(validating:)`,
+        // which looks up generic metadata on every call (half the retention check's time).
+        let text = raw.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+        let exact =
+            text.utf8.count == raw.count
+            && text.utf8.withContiguousStorageIfAvailable { decoded in
+                raw.withUnsafeBufferPointer { decoded.elementsEqual($0) }
+            } ?? text.utf8.elementsEqual(raw)
+        guard exact else { throw fail("\(what) is not valid UTF-8") }
         return text
     }
 
