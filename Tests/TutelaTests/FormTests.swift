@@ -274,6 +274,25 @@ struct FormEncodingTests {
         }
     }
 
+    @Test("a form longer than the writer's first buffer encodes the same as one that fits")
+    func growth() throws {
+        let long = String(repeating: #"A long comment, with \"quotes\" and a – dash. "#, count: 400)
+        let form = try ProgressReview.parse(
+            Array(
+                #"{"learner": "sam", "date": "2026-11-20", "course": "Maths", "comments": "\#(long)"}"#
+                    .utf8), source: "test")
+        var small = JSONWriter(capacity: 1)
+        form.writeJSON(into: &small)
+        var large = JSONWriter(capacity: 64 * 1024)
+        form.writeJSON(into: &large)
+        #expect(small.bytes.count > 16 * 1024)
+        #expect(small.bytes == large.bytes)
+        #expect(try Session.encode(.progressReview(form)).unprotectedCopy() == small.bytes)
+        small.wipe()
+        large.wipe()
+        #expect(small.bytes.isEmpty)
+    }
+
     @Test("a minimal form leaves absent fields out, as JSONEncoder does")
     func absentFields() throws {
         let form = try ProgressReview.parse(

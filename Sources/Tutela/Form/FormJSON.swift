@@ -15,72 +15,93 @@ struct JSONWriter {
         bytes.removeAll()
     }
 
+    private mutating func put(_ byte: UInt8) {
+        reserve(1)
+        bytes.append(byte)
+    }
+
+    private mutating func put(contentsOf more: some Collection<UInt8>) {
+        reserve(more.count)
+        bytes.append(contentsOf: more)
+    }
+
+    /// Grows the buffer by hand. `Array` would grow by copying into a larger buffer and freeing the
+    /// old one, the record's contents so far, without wiping it; here the old one is zeroed first.
+    private mutating func reserve(_ extra: Int) {
+        guard bytes.count + extra > bytes.capacity else { return }
+        var larger: [UInt8] = []
+        larger.reserveCapacity(Swift.max(bytes.capacity * 2, bytes.count + extra, 256))
+        larger.append(contentsOf: bytes)
+        wipe()
+        bytes = larger
+    }
+
     /// A comma before every item but the first of its container; none between a key and its value.
     private mutating func beginItem() {
         if afterKey {
             afterKey = false
             return
         }
-        if counts[counts.count - 1] > 0 { bytes.append(UInt8(ascii: ",")) }
+        if counts[counts.count - 1] > 0 { put(UInt8(ascii: ",")) }
         counts[counts.count - 1] += 1
     }
 
     mutating func open(_ bracket: UInt8) {
         beginItem()
-        bytes.append(bracket)
+        put(bracket)
         counts.append(0)
     }
 
     mutating func close(_ bracket: UInt8) {
-        bytes.append(bracket)
+        put(bracket)
         counts.removeLast()
     }
 
     mutating func key(_ name: StaticString) {
         beginItem()
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        put(UInt8(ascii: "\""))
+        name.withUTF8Buffer { put(contentsOf: $0) }
+        put(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         afterKey = true
     }
 
     mutating func string(_ s: String) {
         beginItem()
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         var s = s
         s.makeContiguousUTF8()
         let plain = s.utf8.withContiguousStorageIfAvailable { buffer in
             // Most text needs no escaping: copy it whole.
             guard !buffer.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F })
             else { return false }
-            bytes.append(contentsOf: buffer)
+            put(contentsOf: buffer)
             return true
         }
         if plain == true {
-            bytes.append(UInt8(ascii: "\""))
+            put(UInt8(ascii: "\""))
             return
         }
         for byte in s.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case UInt8(ascii: "\""): put(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): put(contentsOf: [0x5C, 0x5C])
+            case 0x0A: put(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: put(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: put(contentsOf: [0x5C, UInt8(ascii: "t")])
             case 0..<0x20, 0x7F:
                 let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: Array("\\u00".utf8))
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0F)])
-            default: bytes.append(byte)
+                put(contentsOf: Array("\\u00".utf8))
+                put(hex[Int(byte >> 4)])
+                put(hex[Int(byte & 0x0F)])
+            default: put(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
     }
 
     mutating func raw(_ text: String) {
         beginItem()
-        bytes.append(contentsOf: text.utf8)
+        put(contentsOf: text.utf8)
     }
 
     mutating func field(_ name: StaticString, _ value: String?) {
