@@ -73,6 +73,24 @@ struct CLIAuditTests {
         #expect(entries.contains { $0["action"] as? String == "accept-restore" })
     }
 
+    @Test("a damaged head pin stops the vault (65) until an administrator accepts it as it is")
+    func damagedPin() throws {
+        let v = try CLIVault()
+        _ = try v.seal()
+        let heads = v.root.appendingPathComponent("state/heads")
+        let pins = try FileManager.default.contentsOfDirectory(atPath: heads.path)
+            .filter { $0.hasSuffix(".pin") }
+        #expect(pins.count == 1)
+        let file = heads.appendingPathComponent(try #require(pins.first))
+        try Data(repeating: 0x5A, count: 1024).write(to: file)
+        let refused = try v.run(["records", "list"], as: "hale")
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("unreadable"))
+        let accepted = try v.run(["audit", "accept-restore"], as: "office")
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(try v.run(["records", "list"], as: "hale").status == 0)
+    }
+
     @Test(
         "audit log: the record keeper reads it all; a tutor only their records; an admin is refused"
     )

@@ -64,7 +64,8 @@ extension Session {
         guard decision.allowed else {
             throw TutelaError.denied("'\(principal.id)' may not accept a restore: \(decision.rule)")
         }
-        let previous = try vault.pins?.load(vaultID: meta.vaultID)
+        // An unreadable pin is one of the things being accepted: record it as none.
+        let previous = (try? vault.pins?.load(vaultID: meta.vaultID)) ?? nil
         // The log itself must still verify; only its relation to this machine's pin is forgiven.
         let before = try await AuditLog.verify(
             store: store, directory: directory, checkpoint: nil, pin: nil)
