@@ -39,7 +39,10 @@ let package = Package(
         ),
         .target(
             name: "TutelaSQLite",
-            dependencies: ["Tutela", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Tutela", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSwift
         ),
         .executableTarget(

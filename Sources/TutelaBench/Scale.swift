@@ -176,21 +176,22 @@ struct ScaleBenchmark {
         result.sealFloor =
             (floor1 + (result.slotsPerRecord - 1) * (floor2 - floor1) + sealFloorBefore) / 2
 
-        // Open: one record at a time, as `tutela open` does after its unlock.
+        // Open: one record at a time, as `tutela open` does after its unlock. Each record is also
+        // opened without this machine's rollback pin (a slot written and synced after every audit
+        // entry), to show what the pin costs; which goes first alternates, so neither always
+        // meets a cold cache or the WAL checkpoint that follows the import.
         say("\(count(records)): opening \(sample.count) records")
+        let unpinned = try await Vault(store: store).unlock("t01", passphrase: passphrase("t01"))
         result.openPeak = try await PeakMemory.of {
-            for id in sample {
-                let time = try await secondsAsync { _ = try await author.open(id) }
-                result.open.append(time)
+            for (i, id) in sample.enumerated() {
+                for pinned in i % 2 == 0 ? [true, false] : [false, true] {
+                    let session = pinned ? author : unpinned
+                    let time = try await secondsAsync { _ = try await session.open(id) }
+                    if pinned { result.open.append(time) } else { result.openUnpinned.append(time) }
+                }
             }
         }
         result.open.sort()
-        // The same opens without this machine's rollback pin (a file written and synced after every
-        // audit entry), to show what the pin costs.
-        let unpinned = try await Vault(store: store).unlock("t01", passphrase: passphrase("t01"))
-        for id in sample {
-            result.openUnpinned.append(try await secondsAsync { _ = try await unpinned.open(id) })
-        }
         result.openUnpinned.sort()
         result.openFloor = perOperation(floors) { one.openRecord() }
         result.commitFloor = try SQLiteVaultStore.commitFloor(

@@ -117,7 +117,8 @@ struct CanonicalReader {
         Array(try slice(what, max: max))
     }
 
-    private mutating func slice(_ what: String, max: Int) throws(TutelaError) -> ArraySlice<UInt8> {
+    /// A length-prefixed field's bytes, without copying them.
+    mutating func slice(_ what: String, max: Int) throws(TutelaError) -> ArraySlice<UInt8> {
         let length = Int(try u32("\(what) length"))
         guard length <= max else {
             throw fail("\(what) is \(length) bytes, over the cap of \(max)")
@@ -144,6 +145,28 @@ struct CanonicalReader {
         return text
     }
 
+    /// A string field expected to equal `known` (a column stored beside the encoding): when it
+    /// does, `known` itself is returned and no new string is built.
+    mutating func string(_ what: String, max: Int, expecting known: String?) throws(TutelaError)
+        -> String
+    {
+        guard var known else { return try string(what, max: max) }
+        let start = offset
+        let raw = try slice(what, max: max)
+        let same = known.withUTF8 { k in raw.withUnsafeBufferPointer { k.elementsEqual($0) } }
+        if same { return known }
+        offset = start
+        return try string(what, max: max)
+    }
+
+    /// A string field that must be one of `table`'s spellings, matched without building a string.
+    mutating func oneOf<T>(_ what: String, max: Int, _ table: [(utf8: [UInt8], value: T)])
+        throws(TutelaError) -> T?
+    {
+        let raw = try slice(what, max: max)
+        return table.first { $0.utf8.elementsEqual(raw) }?.value
+    }
+
     mutating func optionalString(_ what: String, max: Int) throws(TutelaError) -> String? {
         try bool("\(what) presence") ? try string(what, max: max) : nil
     }
@@ -159,7 +182,7 @@ struct CanonicalReader {
     }
 
     mutating func date(_ what: String) throws(TutelaError) -> CalendarDate {
-        guard let date = CalendarDate(utf8: Array(try slice(what, max: 10))) else {
+        guard let date = CalendarDate(utf8: try slice(what, max: 10)) else {
             throw fail("\(what) is not a date")
         }
         return date

@@ -76,8 +76,25 @@ public struct Label: Sendable, Equatable {
         return w.bytes
     }
 
+    // Typed exactly as `CanonicalReader.oneOf` takes them: a table whose tuple labels differed
+    // would be converted, element by element, on every call.
+    static let classSpellings: [(utf8: [UInt8], value: RecordClass)] = RecordClass.allCases.map {
+        (Array($0.rawValue.utf8), $0)
+    }
+    static let copySpellings: [(utf8: [UInt8], value: (kind: CopyKind, index: Int))] =
+        CopyKind.allCases.enumerated().map {
+            (Array($0.element.rawValue.utf8), (kind: $0.element, index: $0.offset))
+        }
+    static let textSeparator = Array(" – ".utf8)
+
     /// Strictly parses a canonical label.
-    static func parse(_ bytes: [UInt8]) throws(TutelaError) -> Label {
+    /// - Parameters:
+    ///   - record: the record id stored beside the label, if any: reused when the label's is the
+    ///     same, rather than building another string (a million labels in a retention check).
+    ///   - learner: likewise, the learner id stored beside it.
+    static func parse(
+        _ bytes: [UInt8], record knownRecord: String? = nil, learner knownLearner: String? = nil
+    ) throws(TutelaError) -> Label {
         guard bytes.count <= 1024 else {
             throw .tampered("a label is larger than any Tutela writes")
         }
@@ -85,37 +102,45 @@ public struct Label: Sendable, Equatable {
         guard try r.u8("version") == version else {
             throw .tampered("label has an unknown version")
         }
-        let record = try r.string("record id", max: Identifier.maximumLength)
-        let rawClass = try r.string("class", max: 64)
-        guard let recordClass = RecordClass(rawValue: rawClass) else {
+        let record = try r.string(
+            "record id", max: Identifier.maximumLength, expecting: knownRecord)
+        guard let recordClass = try r.oneOf("class", max: 64, classSpellings) else {
             throw .tampered("label names an unknown record class")
         }
-        let learner = try r.string("learner", max: Identifier.maximumLength)
+        let learner = try r.string(
+            "learner", max: Identifier.maximumLength, expecting: knownLearner)
         let author = try r.string("author", max: Identifier.maximumLength)
         let created = try r.date("created")
-        let tutorialDate = try r.date("tutorial date")
+        // Kept as bytes too: the envelope text must end with exactly these.
+        let tutorialDateBytes = try r.slice("tutorial date", max: 10)
+        guard let tutorialDate = CalendarDate(utf8: tutorialDateBytes) else {
+            throw .tampered("label is malformed: tutorial date is not a date")
+        }
         let policyVersion = try r.string("policy version", max: 64)
         var copies: [CopyKind] = []
         var lastIndex = -1
-        for raw in try r.strings("copies", maxCount: CopyKind.allCases.count, max: 32) {
-            guard let kind = CopyKind(rawValue: raw),
-                let index = CopyKind.allCases.firstIndex(of: kind)
-            else {
+        let copyCount = Int(try r.u16("copies count"))
+        guard copyCount <= CopyKind.allCases.count else {
+            throw .tampered("label of \(record) names \(copyCount) copy recipients")
+        }
+        for _ in 0..<copyCount {
+            guard let copy = try r.oneOf("copies", max: 32, copySpellings) else {
                 throw .tampered("label names an unknown copy recipient")
             }
             // Canonical: each kind once, in declaration order.
-            guard index > lastIndex else {
+            guard copy.index > lastIndex else {
                 throw .tampered("label of \(record) is not in canonical form")
             }
-            lastIndex = index
-            copies.append(kind)
+            lastIndex = copy.index
+            copies.append(copy.kind)
         }
         let text = try r.string("envelope text", max: 128)
         try r.finish()
-        // Compared as bytes: the canonical check below makes anything else fail anyway.
-        let suffix = Array(" – \(tutorialDate)".utf8)
-        let textBytes = Array(text.utf8)
-        guard textBytes.count > suffix.count, textBytes.suffix(suffix.count).elementsEqual(suffix)
+        // The text must end " – YYYY-MM-DD" with the tutorial date; compared as bytes.
+        let endsWithDate = text.utf8.reversed().starts(with: tutorialDateBytes.reversed())
+        let separated = text.utf8.dropLast(10).reversed().starts(with: textSeparator.reversed())
+        let hasWording = text.utf8.count > 10 + textSeparator.count
+        guard endsWithDate, separated, hasWording
         else {
             throw .tampered("label of \(record) has envelope text that does not end with its date")
         }

@@ -175,29 +175,33 @@ extension Session {
             }
         }
         let rules = table
+        // Most vaults have few flags, holds, reviews or tombstones: one lookup (or none) per record.
+        let special = tombstones.union(holds).union(reviews)
         let lookAhead = asOf.adding(days: lookAheadDays)
-        var cursor: Int64? = 0
-        while let from = cursor {
-            let rows: [StoredLabel]
+        let store = self.store
+        @Sendable func page(_ from: Int64) async throws -> ([StoredLabel], Int64?) {
             if let only {
-                rows = try await store.labels(learner: nil).filter { $0.record == only }
-                cursor = nil
-            } else {
-                (rows, cursor) = try await store.labelPage(from: from, limit: 4096)
+                return (try await store.labels(learner: nil).filter { $0.record == only }, nil)
             }
+            return try await store.labelPage(from: from, limit: 4096)
+        }
+        // The next page is read while this one is worked out.
+        var reading: Task<([StoredLabel], Int64?), any Error>? = Task { try await page(0) }
+        defer { reading?.cancel() }
+        while let current = reading {
+            let (rows, cursor) = try await current.value
+            reading = cursor.map { next in Task { try await page(next) } }
             // Ordinary records (no tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
             let computed = try Self.inParallel(rows) {
-                row throws(TutelaError) -> (Label, RetentionStatus?) in
-                let label = try Label.parse(row.labelBytes)
+                row throws(TutelaError) -> Worked in
+                let label = try Label.parse(
+                    row.labelBytes, record: row.record, learner: row.learner)
                 guard label.record == row.record else {
                     throw TutelaError.tampered("the label row of \(row.record) was altered")
                 }
-                let special =
-                    tombstones.contains(label.record) || holds.contains(label.record)
-                    || reviews.contains(label.record)
-                if special { return (label, nil) }
-                let flagged = flags.contains(label.record)
+                if !special.isEmpty, special.contains(label.record) { return .special(label) }
+                let flagged = !flags.isEmpty && flags.contains(label.record)
                 guard let (schedule, rule, missing) = rules[label.recordClass]?[flagged] else {
                     throw TutelaError.internal(
                         "no retention rule for \(label.recordClass.rawValue)")
@@ -207,29 +211,28 @@ extension Session {
                     created: label.created, learnerLeft: learner?.leftOn,
                     dateOfBirth: learner?.dateOfBirth)
                 guard let dueOn = schedule.keepUntil.end(facts) else {
-                    return (
-                        label,
+                    return .status(
                         RetentionStatus(
                             label: label, standing: .undetermined, flagged: flagged, dueOn: nil,
                             rule: rule,
                             note: missing[
                                 (facts.learnerLeft == nil ? 1 : 0)
-                                    + (facts.dateOfBirth == nil ? 2 : 0)])
-                    )
+                                    + (facts.dateOfBirth == nil ? 2 : 0)]))
                 }
                 let standing = Self.standing(
                     dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
-                return (
-                    label,
+                return .status(
                     RetentionStatus(
                         label: label, standing: standing, flagged: flagged, dueOn: dueOn,
-                        rule: rule, note: nil)
-                )
+                        rule: rule, note: nil))
             }
-            for (label, ordinary) in computed {
-                if let ordinary {
+            for worked in computed {
+                let label: Label
+                switch worked {
+                case .status(let ordinary):
                     try each(ordinary)
                     continue
+                case .special(let special): label = special
                 }
                 let flagged = flags.contains(label.record)
                 guard let (schedule, rule, missing) = rules[label.recordClass]?[flagged] else {
@@ -294,6 +297,12 @@ extension Session {
                         dueOn, note))
             }
         }
+    }
+
+    /// A record worked out in parallel, or one whose signed objects must be read first.
+    private enum Worked: Sendable {
+        case status(RetentionStatus)
+        case special(Label)
     }
 
     /// Where a record whose period ends on `dueOn` stands on `asOf`.

@@ -11,14 +11,21 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses the UTF-8 bytes of `YYYY-MM-DD`, with the same rules.
     init?(utf8: [UInt8]) {
+        self.init(utf8: utf8[...])
+    }
+
+    init?(utf8 slice: ArraySlice<UInt8>) {
         // Exactly ten ASCII bytes: four digits, '-', two digits, '-', two digits.
-        guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") else {
+        let base = slice.startIndex
+        guard slice.count == 10, slice[base + 4] == UInt8(ascii: "-"),
+            slice[base + 7] == UInt8(ascii: "-")
+        else {
             return nil
         }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
             for i in range {
-                let byte = utf8[i]
+                let byte = slice[base + i]
                 guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
                 value = value * 10 + Int(byte - UInt8(ascii: "0"))
             }
