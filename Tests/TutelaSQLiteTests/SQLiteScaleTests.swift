@@ -50,6 +50,57 @@ struct SQLiteScaleTests {
         #expect(try await hale.retentionCheck(asOf: asOf).map(\.label.record) == paged)
     }
 
+    @Test(
+        "a pipelined import commits its batches whole and in file order; a bad line stops it after the batches before it"
+    )
+    func pipelinedImport() async throws {
+        let disk = try await DiskVault()
+        let price = try await disk.session("price")
+        func line(_ i: Int) -> String {
+            #"{"learner": "sam", "date": "2026-11-20", "course": "Maths", "comments": "line \#(i)"}"#
+        }
+        let file = disk.root.appendingPathComponent("forms.jsonl")
+        try (0..<23).map(line).joined(separator: "\n").write(
+            to: file, atomically: true, encoding: .utf8)
+        var batches: [[Label]] = []
+        let sealed = try await price.importForms(file.path, confidential: false, batchSize: 5) {
+            batches.append($0)
+        }
+        #expect(sealed == 23)
+        #expect(batches.map(\.count) == [5, 5, 5, 5, 3])
+        // Storage order, callback order and file order agree.
+        var stored: [String] = []
+        var cursor: Int64? = 0
+        while let from = cursor {
+            let page = try await disk.store.labelPage(from: from, limit: 100)
+            stored += page.labels.map(\.record)
+            cursor = page.next
+        }
+        #expect(stored == batches.flatMap { $0.map(\.record) })
+        for (i, record) in stored.enumerated() {
+            guard case .progressReview(let form) = try await price.open(record).content else {
+                Issue.record("\(record) is not a progress review")
+                continue
+            }
+            #expect(form.comments == "line \(i)")
+        }
+        // A line that fails only at sealing time (an unknown learner) in the fourth batch: the
+        // three batches before it are stored, counted and reported; nothing of the fourth is.
+        let mixed = disk.root.appendingPathComponent("mixed.jsonl")
+        var lines = (0..<23).map(line)
+        lines[17] = lines[17].replacingOccurrences(of: "\"sam\"", with: "\"nobody\"")
+        try lines.joined(separator: "\n").write(to: mixed, atomically: true, encoding: .utf8)
+        var reported = 0
+        await #expect(throws: TutelaError.self) {
+            _ = try await price.importForms(mixed.path, confidential: false, batchSize: 5) {
+                reported += $0.count
+            }
+        }
+        #expect(reported == 15)
+        let after = try await disk.store.labels(learner: nil).count
+        #expect(after == 23 + 15)
+    }
+
     @Test("objects are paged by id and filtered by the end of the id")
     func objectPages() async throws {
         let disk = try await DiskVault()

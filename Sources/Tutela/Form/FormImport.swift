@@ -55,25 +55,46 @@ extension Session {
         var sealed = 0
         var lines: [(line: [UInt8], number: Int)] = []
         lines.reserveCapacity(batchSize)
+        // Batches are pipelined: while one is written (its own transaction, on the store's
+        // thread), the next is parsed and sealed on every core. Batches still commit one at a
+        // time and in file order.
+        var committing: Task<[Label], any Error>?
+        func finishCommit() async throws {
+            guard let previous = committing else { return }
+            committing = nil
+            let labels = try await previous.value
+            sealed += labels.count
+            try onBatch(labels)
+        }
         func flush() async throws {
             // Forms are parsed on every core; the first bad line (in file order) is the error.
             let source = path
             let forms = try Self.inParallel(lines) { item throws(TutelaError) in
                 (
-                    try ProgressReview.parse(item.line, source: "\(source) line \(item.number)"),
-                    confidential
+                    RecordContent.progressReview(
+                        try ProgressReview.parse(
+                            item.line, source: "\(source) line \(item.number)")),
+                    confidential ? RecordClass.confidentialTutorial : .tutorial
                 )
             }
             lines.removeAll(keepingCapacity: true)
-            let labels = try await sealBatch(forms)
-            sealed += labels.count
-            try onBatch(labels)
+            let prepared = try await prepareSeal(forms)
+            try await finishCommit()
+            committing = Task { try await self.commitSeal(prepared) }
         }
-        while let (line, number) = try reader.next() {
-            lines.append((line, number))
-            if lines.count == batchSize { try await flush() }
+        do {
+            while let (line, number) = try reader.next() {
+                lines.append((line, number))
+                if lines.count == batchSize { try await flush() }
+            }
+            if !lines.isEmpty { try await flush() }
+            try await finishCommit()
+        } catch {
+            // Whatever was already being written finishes (or fails) before the error is reported,
+            // so every batch before the one that failed is stored and counted.
+            try? await finishCommit()
+            throw error
         }
-        if !lines.isEmpty { try await flush() }
         return sealed
     }
 }

@@ -170,6 +170,21 @@ public final class Session: Sendable {
 
     /// Seals records as one transaction: all are stored, with their audit entries, or none is.
     public func sealBatch(_ items: [(RecordContent, RecordClass)]) async throws -> [Label] {
+        try await commitSeal(try await prepareSeal(items))
+    }
+
+    /// A batch sealed in memory and not yet stored: what ``commitSeal(_:)`` writes.
+    struct PreparedSeal: Sendable {
+        let labels: [Label]
+        let records:
+            [(record: StoredRecord, learner: String, entry: AuditEntry, shares: [StoredObject])]
+        /// Each record's shred key, for the key store.
+        var shredKeys: [(record: String, key: [UInt8])]
+    }
+
+    /// The first half of sealing a batch: decisions, labels, encodings and all the cryptography,
+    /// nothing stored. A refusal is audited here.
+    func prepareSeal(_ items: [(RecordContent, RecordClass)]) async throws -> PreparedSeal {
         let policy = try policy()
         let directory = self.directory
         let today = vault.clock.today
@@ -246,15 +261,23 @@ public final class Session: Sendable {
                 ))
             labels.append(label)
         }
-        let batch = prepared
+        return PreparedSeal(labels: labels, records: prepared, shredKeys: shredKeys)
+    }
+
+    /// The second half: the shred keys, then the records, shares and audit entries in one
+    /// transaction.
+    func commitSeal(_ prepared: PreparedSeal) async throws -> [Label] {
+        var prepared = prepared
+        let identity = self.identity
+        let batch = prepared.records
         // The key store first: a crash between the two leaves an unused shred key, never a record
         // whose contents cannot be opened.
-        do { try await store.putShredKeys(shredKeys) } catch let error as TutelaError {
+        do { try await store.putShredKeys(prepared.shredKeys) } catch let error as TutelaError {
             throw error
         } catch {
             throw TutelaError.tryAgain("the key store could not be written; nothing was sealed")
         }
-        for i in shredKeys.indices { shredKeys[i].key = [] }
+        for i in prepared.shredKeys.indices { prepared.shredKeys[i].key = [] }
         try await write { tx in
             for (record, learner, entry, shares) in batch {
                 try tx.insert(record, learner: learner)
@@ -262,7 +285,7 @@ public final class Session: Sendable {
                 try Self.appendAudit(entry, tx: tx, signer: identity)
             }
         }
-        return labels
+        return prepared.labels
     }
 
     /// `body` over `items` on every core, results in order; the first error is thrown.
