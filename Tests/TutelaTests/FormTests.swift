@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TutelaCrypto
 
 @testable import Tutela
 
@@ -258,6 +259,15 @@ struct FormEncodingTests {
             let sealed = try Session.encode(.progressReview(form))
             let bytes = Data(sealed.unprotectedCopy())
             #expect(try JSONDecoder().decode(ProgressReview.self, from: bytes) == form)
+            // What `open` decodes with (Tutela's own reader) agrees with JSONDecoder.
+            guard
+                case .progressReview(let opened) = try Session.decode(
+                    sealed, as: .tutorial, record: "R-TEST")
+            else {
+                Issue.record("not decoded as a progress review")
+                continue
+            }
+            #expect(opened == form)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let reference =
@@ -291,6 +301,28 @@ struct FormEncodingTests {
         small.wipe()
         large.wipe()
         #expect(small.bytes.isEmpty)
+    }
+
+    @Test("contents that are not a valid form are refused (65) without repeating any of them")
+    func undecodable() throws {
+        let secret = "SECRET-WORDS-\(UUID().uuidString)"
+        let bad = [
+            #"{"learner": "sam", "date": "2026-11-20", "course": "Maths", "punctuality": "\#(secret)"}"#,
+            #"{"learner": "sam", "date": "\#(secret)", "course": "Maths"}"#,
+            #"{"learner": "\#(secret)"#,
+            secret,
+        ]
+        for text in bad {
+            let plaintext = try SecretBytes(copying: Array(text.utf8))
+            do throws(TutelaError) {
+                _ = try Session.decode(plaintext, as: .confidentialTutorial, record: "R-TEST")
+                Issue.record("decoded: \(text)")
+            } catch {
+                #expect(error.kind == .data)
+                #expect(error.message == "the contents of R-TEST are not a valid record")
+                #expect(!error.description.contains("SECRET-WORDS"))
+            }
+        }
     }
 
     @Test("a minimal form leaves absent fields out, as JSONEncoder does")
