@@ -30,12 +30,21 @@ extension RetentionRule {
             case .dob: start = facts.dateOfBirth
             }
             return start?.adding(years: years)
+        // Without building arrays: this runs for every record in a retention check.
         case .laterOf(let rules):
-            let ends = rules.map { $0.end(facts) }
-            guard ends.allSatisfy({ $0 != nil }) else { return nil }
-            return ends.compactMap { $0 }.max()
+            var latest: CalendarDate?
+            for rule in rules {
+                guard let end = rule.end(facts) else { return nil }
+                latest = latest.map { max($0, end) } ?? end
+            }
+            return latest
         case .earlierOf(let rules):
-            return rules.compactMap { $0.end(facts) }.min()
+            var earliest: CalendarDate?
+            for rule in rules {
+                guard let end = rule.end(facts) else { continue }
+                earliest = earliest.map { min($0, end) } ?? end
+            }
+            return earliest
         }
     }
 

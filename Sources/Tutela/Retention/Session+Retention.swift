@@ -177,6 +177,15 @@ extension Session {
         let rules = table
         // Most vaults have few flags, holds, reviews or tombstones: one lookup (or none) per record.
         let special = tombstones.union(holds).union(reviews)
+        // What the parallel step needs, as plain values: it then touches no shared reference
+        // counts (the rule texts, a learner's names), which both cores would otherwise contend for.
+        let learnerFacts = directory.learners.mapValues { (left: $0.leftOn, born: $0.dateOfBirth) }
+        // Indexed by class (in declaration order) and flag, rather than hashed for every record.
+        @Sendable func slot(_ recordClass: RecordClass, _ flagged: Bool) -> Int {
+            (RecordClass.allCases.firstIndex(of: recordClass) ?? 0) * 2 + (flagged ? 1 : 0)
+        }
+        let byIndex = RecordClass.allCases.flatMap { c in [false, true].map { rules[c]?[$0] } }
+        let schedules = byIndex.map { $0?.schedule }
         let lookAhead = asOf.adding(days: lookAheadDays)
         let store = self.store
         @Sendable func page(_ from: Int64) async throws -> ([StoredLabel], Int64?) {
@@ -202,35 +211,35 @@ extension Session {
                 }
                 if !special.isEmpty, special.contains(label.record) { return .special(label) }
                 let flagged = !flags.isEmpty && flags.contains(label.record)
-                guard let (schedule, rule, missing) = rules[label.recordClass]?[flagged] else {
+                guard let schedule = schedules[slot(label.recordClass, flagged)] else {
                     throw TutelaError.internal(
                         "no retention rule for \(label.recordClass.rawValue)")
                 }
-                let learner = directory.learners[label.learner]
+                let learner = learnerFacts[label.learner]
                 let facts = RetentionFacts(
-                    created: label.created, learnerLeft: learner?.leftOn,
-                    dateOfBirth: learner?.dateOfBirth)
+                    created: label.created, learnerLeft: learner?.left,
+                    dateOfBirth: learner?.born)
                 guard let dueOn = schedule.keepUntil.end(facts) else {
-                    return .status(
-                        RetentionStatus(
-                            label: label, standing: .undetermined, flagged: flagged, dueOn: nil,
-                            rule: rule,
-                            note: missing[
-                                (facts.learnerLeft == nil ? 1 : 0)
-                                    + (facts.dateOfBirth == nil ? 2 : 0)]))
+                    let missing =
+                        (facts.learnerLeft == nil ? 1 : 0) + (facts.dateOfBirth == nil ? 2 : 0)
+                    return .ordinary(label, .undetermined, flagged, nil, missing: missing)
                 }
                 let standing = Self.standing(
                     dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
-                return .status(
-                    RetentionStatus(
-                        label: label, standing: standing, flagged: flagged, dueOn: dueOn,
-                        rule: rule, note: nil))
+                return .ordinary(label, standing, flagged, dueOn, missing: nil)
             }
             for worked in computed {
                 let label: Label
                 switch worked {
-                case .status(let ordinary):
-                    try each(ordinary)
+                case .ordinary(let label, let standing, let flagged, let dueOn, let missing):
+                    guard let (_, rule, notes) = byIndex[slot(label.recordClass, flagged)] else {
+                        throw TutelaError.internal(
+                            "no retention rule for \(label.recordClass.rawValue)")
+                    }
+                    try each(
+                        RetentionStatus(
+                            label: label, standing: standing, flagged: flagged, dueOn: dueOn,
+                            rule: rule, note: missing.map { notes[$0] }))
                     continue
                 case .special(let special): label = special
                 }
@@ -301,7 +310,8 @@ extension Session {
 
     /// A record worked out in parallel, or one whose signed objects must be read first.
     private enum Worked: Sendable {
-        case status(RetentionStatus)
+        /// Worked out from the label alone; `missing` indexes the undetermined-schedule notes.
+        case ordinary(Label, RetentionStatus.Standing, Bool, CalendarDate?, missing: Int?)
         case special(Label)
     }
 
