@@ -125,7 +125,7 @@ public struct FileHeadPinStore: HeadPinStore {
         }
         if !replacing, newest.pin.entries >= pin.entries { return }
         let counter = newest.counter &+ 1
-        let slot = Self.encode(pin, head: head, counter: counter)
+        let slot = try Self.encode(pin, head: head, counter: counter)
         let offset = off_t(Int(counter % 2) * Self.slotStride)
         let written = slot.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, offset) }
         guard written == slot.count, fdatasync(fd) == 0 else {
@@ -143,7 +143,7 @@ public struct FileHeadPinStore: HeadPinStore {
             (pin, head) = (legacy, legacyHead)
         }
         var bytes = [UInt8](repeating: 0, count: Self.fileSize)
-        let first = Self.encode(pin, head: head, counter: 1)
+        let first = try Self.encode(pin, head: head, counter: 1)
         bytes.replaceSubrange(Self.slotStride..<(Self.slotStride + first.count), with: first)
         do {
             try FileManager.default.createDirectory(
@@ -172,12 +172,16 @@ public struct FileHeadPinStore: HeadPinStore {
     }
 
     /// One slot: magic ‖ u64 counter ‖ i64 entries ‖ head (32) ‖ BLAKE2b-256 of all before it.
-    static func encode(_ pin: HeadPin, head: [UInt8], counter: UInt64) -> [UInt8] {
+    static func encode(_ pin: HeadPin, head: [UInt8], counter: UInt64) throws(TutelaError)
+        -> [UInt8]
+    {
         var bytes = magic
         withUnsafeBytes(of: counter.littleEndian) { bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: pin.entries.littleEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: head)
-        bytes.append(contentsOf: (try? BLAKE2b.hash(bytes)) ?? [])
+        do { bytes.append(contentsOf: try BLAKE2b.hash(bytes)) } catch {
+            throw .internal("the log head could not be checksummed")
+        }
         return bytes
     }
 
