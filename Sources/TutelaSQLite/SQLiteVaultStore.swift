@@ -355,17 +355,24 @@ public final class SQLiteVaultStore: VaultStore {
 
     public func objects(kind: String, key: String?) async throws -> [StoredObject] {
         try await read("read \(kind) records") { db in
-            let rows: [Row]
-            if let key {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM objects WHERE kind = ? AND key = ? ORDER BY id",
-                    arguments: [kind, key])
-            } else {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM objects WHERE kind = ? ORDER BY id", arguments: [kind])
-            }
-            return rows.map(Self.object)
+            try Self.objects(kind: kind, key: key, in: db)
         }
+    }
+
+    /// Objects of `kind` (filed under `key`, or all), ordered by id; for the store and transactions.
+    static func objects(kind: String, key: String?, in db: Database) throws -> [StoredObject] {
+        let rows: [Row]
+        if let key {
+            rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT * FROM objects WHERE kind = ? AND key = ? ORDER BY id"),
+                arguments: [kind, key])
+        } else {
+            rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM objects WHERE kind = ? ORDER BY id"),
+                arguments: [kind])
+        }
+        return rows.map(Self.object)
     }
 
     static func object(_ row: Row) -> StoredObject {
@@ -633,11 +640,7 @@ public final class SQLiteVaultStore: VaultStore {
         }
 
         func objects(kind: String, key: String) throws -> [StoredObject] {
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT * FROM objects WHERE kind = ? AND key = ? ORDER BY id"),
-                arguments: [kind, key]
-            ).map(SQLiteVaultStore.object)
+            try SQLiteVaultStore.objects(kind: kind, key: key, in: db)
         }
 
         func replaceEnvelope(record: String, envelope: [UInt8]) throws {

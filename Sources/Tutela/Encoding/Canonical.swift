@@ -171,21 +171,33 @@ struct CanonicalReader {
         try bool("\(what) presence") ? try string(what, max: max) : nil
     }
 
-    mutating func strings(_ what: String, maxCount: Int, max: Int) throws(TutelaError) -> [String] {
+    /// The entry count of a list field, at most `maxCount`.
+    mutating func count(_ what: String, maxCount: Int) throws(TutelaError) -> Int {
         let count = Int(try u16("\(what) count"))
         guard count <= maxCount else {
             throw fail("\(what) has \(count) entries, over \(maxCount)")
         }
+        return count
+    }
+
+    mutating func strings(_ what: String, maxCount: Int, max: Int) throws(TutelaError) -> [String] {
+        let count = try count(what, maxCount: maxCount)
         var result: [String] = []
         for _ in 0..<count { result.append(try string(what, max: max)) }
         return result
     }
 
     mutating func date(_ what: String) throws(TutelaError) -> CalendarDate {
-        guard let date = CalendarDate(utf8: try slice(what, max: 10)) else {
-            throw fail("\(what) is not a date")
-        }
-        return date
+        try dateWithBytes(what).date
+    }
+
+    /// A date field and the bytes it was written as.
+    mutating func dateWithBytes(_ what: String) throws(TutelaError)
+        -> (date: CalendarDate, bytes: ArraySlice<UInt8>)
+    {
+        let bytes = try slice(what, max: 10)
+        guard let date = CalendarDate(utf8: bytes) else { throw fail("\(what) is not a date") }
+        return (date, bytes)
     }
 
     /// Refuses trailing bytes.

@@ -112,18 +112,11 @@ public struct Label: Sendable, Equatable {
         let author = try r.string("author", max: Identifier.maximumLength)
         let created = try r.date("created")
         // Kept as bytes too: the envelope text must end with exactly these.
-        let tutorialDateBytes = try r.slice("tutorial date", max: 10)
-        guard let tutorialDate = CalendarDate(utf8: tutorialDateBytes) else {
-            throw .tampered("label is malformed: tutorial date is not a date")
-        }
+        let (tutorialDate, tutorialDateBytes) = try r.dateWithBytes("tutorial date")
         let policyVersion = try r.string("policy version", max: 64)
         var copies: [CopyKind] = []
         var lastIndex = -1
-        let copyCount = Int(try r.u16("copies count"))
-        guard copyCount <= CopyKind.allCases.count else {
-            throw .tampered("label of \(record) names \(copyCount) copy recipients")
-        }
-        for _ in 0..<copyCount {
+        for _ in 0..<(try r.count("copies", maxCount: CopyKind.allCases.count)) {
             guard let copy = try r.oneOf("copies", max: 32, copySpellings) else {
                 throw .tampered("label names an unknown copy recipient")
             }

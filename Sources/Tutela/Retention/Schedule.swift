@@ -14,6 +14,9 @@ struct RetentionFacts {
     let created: CalendarDate
     let learnerLeft: CalendarDate?
     let dateOfBirth: CalendarDate?
+
+    /// Which facts are missing, 0…3: (learner has not left ? 1 : 0) + (no date of birth ? 2 : 0).
+    var missingIndex: Int { (learnerLeft == nil ? 1 : 0) + (dateOfBirth == nil ? 2 : 0) }
 }
 
 extension RetentionRule {

@@ -146,19 +146,25 @@ extension Session {
             try await store.objects(kind: ObjectKind.retentionReview, key: nil).map(\.key))
         let tombstones = Set(
             try await store.objects(kind: ObjectKind.tombstone, key: nil).map(\.key))
-        // The rule text depends only on the class and whether the record is flagged.
-        var table:
-            [RecordClass: [Bool: (schedule: RetentionSchedule, rule: String, missing: [String])]] =
-                [:]
+        // The rule text depends only on the class and whether the record is flagged: a table
+        // indexed by `slot` (class in declaration order, then flag), not hashed for every record.
+        @Sendable func slot(_ recordClass: RecordClass, _ flagged: Bool) -> Int {
+            (RecordClass.allCases.firstIndex(of: recordClass) ?? 0) * 2 + (flagged ? 1 : 0)
+        }
+        var table: [(schedule: RetentionSchedule, rule: String, missing: [String])?] = []
         for recordClass in RecordClass.allCases {
-            guard let retention = try? policy.rules(for: recordClass).retention else { continue }
+            let retention = try? policy.rules(for: recordClass).retention
             for flagged in [false, true] {
+                guard let retention else {
+                    table.append(nil)
+                    continue
+                }
                 let schedule = flagged ? retention.flagged : retention.schedule
                 let cite = policy.cite(
                     "classes.\(recordClass.rawValue).retention" + (flagged ? ".flagged" : ""),
                     schedule.line)
                 // Why a schedule is undetermined depends only on which facts are missing:
-                // indexed by (learner has not left ? 1 : 0) + (no date of birth ? 2 : 0).
+                // indexed by `RetentionFacts.missingIndex`.
                 let someDay = CalendarDate(daysSinceEpoch: 0)
                 let missing = (0..<4).map { bits in
                     schedule.keepUntil.missing(
@@ -167,25 +173,34 @@ extension Session {
                             dateOfBirth: bits & 2 == 0 ? someDay : nil)
                     ).joined(separator: "; ")
                 }
-                table[recordClass, default: [:]][flagged] = (
-                    schedule,
-                    "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)",
-                    missing
-                )
+                table.append(
+                    (
+                        schedule,
+                        "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)",
+                        missing
+                    ))
             }
         }
         let rules = table
+        func rule(_ label: Label, flagged: Bool) throws(TutelaError)
+            -> (schedule: RetentionSchedule, rule: String, missing: [String])
+        {
+            guard let found = rules[slot(label.recordClass, flagged)] else {
+                throw .internal("no retention rule for \(label.recordClass.rawValue)")
+            }
+            return found
+        }
         // Most vaults have few flags, holds, reviews or tombstones: one lookup (or none) per record.
         let special = tombstones.union(holds).union(reviews)
         // What the parallel step needs, as plain values: it then touches no shared reference
         // counts (the rule texts, a learner's names), which both cores would otherwise contend for.
         let learnerFacts = directory.learners.mapValues { (left: $0.leftOn, born: $0.dateOfBirth) }
-        // Indexed by class (in declaration order) and flag, rather than hashed for every record.
-        @Sendable func slot(_ recordClass: RecordClass, _ flagged: Bool) -> Int {
-            (RecordClass.allCases.firstIndex(of: recordClass) ?? 0) * 2 + (flagged ? 1 : 0)
+        @Sendable func facts(_ label: Label) -> RetentionFacts {
+            let learner = learnerFacts[label.learner]
+            return RetentionFacts(
+                created: label.created, learnerLeft: learner?.left, dateOfBirth: learner?.born)
         }
-        let byIndex = RecordClass.allCases.flatMap { c in [false, true].map { rules[c]?[$0] } }
-        let schedules = byIndex.map { $0?.schedule }
+        let schedules = rules.map { $0?.schedule }
         let lookAhead = asOf.adding(days: lookAheadDays)
         let store = self.store
         @Sendable func page(_ from: Int64) async throws -> ([StoredLabel], Int64?) {
@@ -215,14 +230,10 @@ extension Session {
                     throw TutelaError.internal(
                         "no retention rule for \(label.recordClass.rawValue)")
                 }
-                let learner = learnerFacts[label.learner]
-                let facts = RetentionFacts(
-                    created: label.created, learnerLeft: learner?.left,
-                    dateOfBirth: learner?.born)
+                let facts = facts(label)
                 guard let dueOn = schedule.keepUntil.end(facts) else {
-                    let missing =
-                        (facts.learnerLeft == nil ? 1 : 0) + (facts.dateOfBirth == nil ? 2 : 0)
-                    return .ordinary(label, .undetermined, flagged, nil, missing: missing)
+                    return .ordinary(
+                        label, .undetermined, flagged, nil, missing: facts.missingIndex)
                 }
                 let standing = Self.standing(
                     dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
@@ -232,10 +243,7 @@ extension Session {
                 let label: Label
                 switch worked {
                 case .ordinary(let label, let standing, let flagged, let dueOn, let missing):
-                    guard let (_, rule, notes) = byIndex[slot(label.recordClass, flagged)] else {
-                        throw TutelaError.internal(
-                            "no retention rule for \(label.recordClass.rawValue)")
-                    }
+                    let (_, rule, notes) = try rule(label, flagged: flagged)
                     try each(
                         RetentionStatus(
                             label: label, standing: standing, flagged: flagged, dueOn: dueOn,
@@ -244,10 +252,7 @@ extension Session {
                 case .special(let special): label = special
                 }
                 let flagged = flags.contains(label.record)
-                guard let (schedule, rule, missing) = rules[label.recordClass]?[flagged] else {
-                    throw TutelaError.internal(
-                        "no retention rule for \(label.recordClass.rawValue)")
-                }
+                let (schedule, rule, missing) = try rule(label, flagged: flagged)
                 func status(
                     _ standing: RetentionStatus.Standing, _ due: CalendarDate?,
                     _ note: String? = nil
@@ -270,10 +275,7 @@ extension Session {
                     try each(status(.held, nil, "held by \(h.by): \(h.reason)"))
                     continue
                 }
-                let learner = directory.learners[label.learner]
-                let facts = RetentionFacts(
-                    created: label.created, learnerLeft: learner?.leftOn,
-                    dateOfBirth: learner?.dateOfBirth)
+                let facts = facts(label)
                 var due = schedule.keepUntil.end(facts)
                 var outcome = schedule.then
                 var note: String?
@@ -291,12 +293,7 @@ extension Session {
                     }
                 }
                 guard let dueOn = due else {
-                    try each(
-                        status(
-                            .undetermined, nil,
-                            missing[
-                                (facts.learnerLeft == nil ? 1 : 0)
-                                    + (facts.dateOfBirth == nil ? 2 : 0)]))
+                    try each(status(.undetermined, nil, missing[facts.missingIndex]))
                     continue
                 }
                 try each(

@@ -9,6 +9,13 @@ public actor MemoryVaultStore: VaultStore {
         var learners: [String: String] = [:]
         var labels: [String: [UInt8]] = [:]
         var objects: [String: [String: StoredObject]] = [:]
+
+        /// Objects of `kind` (filed under `key`, or all), ordered by id.
+        func objects(kind: String, key: String?) -> [StoredObject] {
+            (objects[kind] ?? [:]).values.filter { key == nil || $0.key == key }.sorted {
+                $0.id < $1.id
+            }
+        }
     }
 
     private var shredKeys: [String: [UInt8]] = [:]
@@ -118,9 +125,7 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     public func objects(kind: String, key: String?) -> [StoredObject] {
-        (state.objects[kind] ?? [:]).values.filter { key == nil || $0.key == key }.sorted {
-            $0.id < $1.id
-        }
+        state.objects(kind: kind, key: key)
     }
 
     /// Replaces a stored object's body, as someone editing the database would.
@@ -219,7 +224,7 @@ public actor MemoryVaultStore: VaultStore {
         func record(_ id: String) -> StoredRecord? { state.records[id] }
 
         func objects(kind: String, key: String) -> [StoredObject] {
-            (state.objects[kind] ?? [:]).values.filter { $0.key == key }.sorted { $0.id < $1.id }
+            state.objects(kind: kind, key: key)
         }
 
         func deleteObject(kind: String, id: String) {
