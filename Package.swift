@@ -76,7 +76,9 @@ let package = Package(
         ),
         .testTarget(
             name: "TutelaSQLiteTests",
-            dependencies: ["TutelaSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "TutelaSQLite", "TutelaCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -2,6 +2,7 @@ public import Foundation
 import GRDB
 import GRDBSQLite
 public import Tutela
+public import TutelaCrypto
 
 /// The embedded store: one SQLite database (WAL mode) per vault, through one GRDB `DatabasePool`.
 ///
@@ -380,23 +381,57 @@ public final class SQLiteVaultStore: VaultStore {
             kind: row["kind"], id: row["id"], key: row["key"], body: [UInt8](row["body"] as Data))
     }
 
-    public func shredKey(_ record: String) async throws -> [UInt8]? {
+    // Shred keys go between SQLite's own buffers and protected memory directly: going through
+    // `Data` or `[UInt8]` would leave copies on the heap that nobody wipes.
+
+    public func shredKey(_ record: String) async throws -> SecretBytes? {
         do {
             return try await keys.read { db in
-                try Data.fetchOne(
-                    db, sql: "SELECT key FROM shred_keys WHERE record = ?", arguments: [record])
-            }.map { [UInt8]($0) }
+                let statement = try db.cachedStatement(
+                    sql: "SELECT key FROM shred_keys WHERE record = ?")
+                let rows = try Row.fetchCursor(statement, arguments: [record])
+                guard try rows.next() != nil else { return nil }
+                let raw = statement.sqliteStatement
+                // Blob first, then its size, as SQLite's documentation asks.
+                let blob = sqlite3_column_blob(raw, 0)
+                let size = Int(sqlite3_column_bytes(raw, 0))
+                do {
+                    return try SecretBytes(count: size) { target in
+                        if let blob, size > 0 {
+                            target.copyMemory(from: .init(start: blob, count: size))
+                        }
+                    }
+                } catch {
+                    throw TutelaError(.internal, "\(error)")
+                }
+            }
         } catch let error as DatabaseError { throw Self.map(error, doing: "read the key store") }
     }
 
-    public func putShredKeys(_ entries: [(record: String, key: [UInt8])]) async throws {
-        let rows = entries.map { ($0.record, Data($0.key)) }
+    public func putShredKeys(_ entries: [(record: String, key: SecretBytes)]) async throws {
         do {
             try await keys.write { db in
-                for (record, key) in rows {
-                    try db.execute(
-                        sql: "INSERT INTO shred_keys (record, key) VALUES (?, ?)",
-                        arguments: [record, key])
+                let statement = try db.cachedStatement(
+                    sql: "INSERT INTO shred_keys (record, key) VALUES (?, ?)")
+                let raw = statement.sqliteStatement
+                for (record, key) in entries {
+                    try statement.setArguments([record, nil])
+                    // Bound in place (SQLITE_STATIC, a nil destructor): SQLite reads the key from
+                    // protected memory while it steps and makes no copy of its own; the binding is
+                    // cleared before the memory is left.
+                    let code = key.withUnsafeBytes { bytes in
+                        let bound = sqlite3_bind_blob(
+                            raw, 2, bytes.baseAddress, Int32(bytes.count), nil)
+                        defer { sqlite3_bind_null(raw, 2) }
+                        guard bound == SQLITE_OK else { return bound }
+                        return sqlite3_step(raw)
+                    }
+                    sqlite3_reset(raw)
+                    guard code == SQLITE_DONE else {
+                        throw DatabaseError(
+                            resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage,
+                            sql: statement.sql)
+                    }
                 }
             }
         } catch let error as DatabaseError { throw Self.map(error, doing: "write the key store") }

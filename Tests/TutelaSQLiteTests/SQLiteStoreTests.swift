@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TutelaCrypto
 
 @testable import Tutela
 @testable import TutelaSQLite
@@ -233,7 +234,7 @@ struct DestructionOnDiskTests {
         let form = try ProgressReview.parse(Array(json.utf8), source: "form")
         let label = try await disk.session("price").seal(form, confidential: false)
         let envelope = try #require(await disk.store.record(label.record)).envelopeBytes
-        let shredKey = try #require(await disk.store.shredKey(label.record))
+        let shredKey = try #require(await disk.store.shredKey(label.record)).unprotectedCopy()
         return (disk, label, envelope, shredKey)
     }
 
@@ -301,5 +302,35 @@ struct DestructionOnDiskTests {
             #expect(error.kind == .notFound)
             #expect(error.message.contains("shredded"))
         }
+    }
+}
+
+@Suite("The key store on disk")
+struct KeyStoreOnDiskTests {
+    @Test(
+        "shred keys go in and come out byte for byte; the store keeps its own copy; a second key for a record is refused"
+    )
+    func roundTrip() async throws {
+        let disk = try await DiskVault()
+        let keys = try (0..<3).map { _ in try SecretBytes.random(count: 32) }
+        let expected = keys.map { $0.unprotectedCopy() }
+        try await disk.store.putShredKeys(
+            zip(["R-one", "R-two", "R-three"], keys).map { ($0, $1) })
+        for key in keys { key.wipe() }
+        for (record, bytes) in zip(["R-one", "R-two", "R-three"], expected) {
+            let read = try #require(await disk.store.shredKey(record))
+            #expect(read.unprotectedCopy() == bytes)
+            read.wipe()
+            #expect(try #require(await disk.store.shredKey(record)).unprotectedCopy() == bytes)
+        }
+        #expect(try await disk.store.shredKey("R-missing") == nil)
+        let again = try SecretBytes.random(count: 32)
+        do {
+            try await disk.store.putShredKeys([("R-new", again), ("R-two", again)])
+            Issue.record("a second shred key for one record was accepted")
+        } catch let error as TutelaError { #expect(error.kind == .data) }
+        // One transaction: the batch's first key did not land either.
+        #expect(try await disk.store.shredKey("R-new") == nil)
+        #expect(try #require(await disk.store.shredKey("R-two")).unprotectedCopy() == expected[1])
     }
 }

@@ -88,7 +88,7 @@ struct RetentionTests {
         #expect(
             gone?.message.contains("destroyed on") == true && gone?.message.contains("hale") == true
         )
-        #expect(await f.store.shredKey(label.record) == nil)
+        #expect(try await f.store.shredKey(label.record) == nil)
         #expect(await f.store.objects(kind: "break-glass-share", key: label.record).isEmpty)
         #expect(try await standing(f, label.record, asOf: "2035-06-02").standing == .destroyed)
         _ = try await f.vault.verifyAudit(checkpoint: nil)

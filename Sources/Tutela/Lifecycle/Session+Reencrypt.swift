@@ -65,7 +65,7 @@ extension Session {
         newKey.wipe()
         let oldShares = try await store.objects(kind: ObjectKind.share, key: recordID)
         let newShredID = fresh.shredKeyID
-        try await store.putShredKeys([(newShredID, newShred.unprotectedCopy())])
+        try await store.putShredKeys([(newShredID, newShred)])
         newShred.wipe()
         let oldSlots = stored.slots
         let bytes = fresh.canonical

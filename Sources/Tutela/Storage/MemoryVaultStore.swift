@@ -1,3 +1,5 @@
+public import TutelaCrypto
+
 /// An in-memory store for tests and the library's own examples. Transactions apply to a copy of the
 /// state and replace it only when the body succeeds, like a database transaction.
 public actor MemoryVaultStore: VaultStore {
@@ -18,13 +20,24 @@ public actor MemoryVaultStore: VaultStore {
         }
     }
 
-    private var shredKeys: [String: [UInt8]] = [:]
+    /// Each key in protected memory; handed out and taken in as copies, so a caller's wipe never
+    /// reaches the store's own.
+    private var shredKeys: [String: SecretBytes] = [:]
 
-    public func shredKey(_ record: String) -> [UInt8]? { shredKeys[record] }
+    public func shredKey(_ record: String) throws -> SecretBytes? {
+        guard let key = shredKeys[record] else { return nil }
+        return try Self.copy(key)
+    }
 
-    public func putShredKeys(_ keys: [(record: String, key: [UInt8])]) throws {
+    public func putShredKeys(_ keys: [(record: String, key: SecretBytes)]) throws {
         if let failure { throw failure }
-        for (r, k) in keys { shredKeys[r] = k }
+        for (r, k) in keys { shredKeys[r] = try Self.copy(k) }
+    }
+
+    private static func copy(_ key: SecretBytes) throws -> SecretBytes {
+        do { return try key.slice(0..<key.count) } catch {
+            throw TutelaError.internal("\(error)")
+        }
     }
 
     public func deleteShredKeys(_ records: [String]) {

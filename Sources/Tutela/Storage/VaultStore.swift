@@ -1,3 +1,5 @@
+public import TutelaCrypto
+
 /// What a vault records about itself at `init`.
 public struct VaultMeta: Sendable, Equatable {
     public let vaultID: String
@@ -78,10 +80,13 @@ public protocol VaultStore: Sendable {
     func slots(recipient: String, limit: Int) async throws -> [Slot]
     /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.
     func objects(kind: String, key: String?) async throws -> [StoredObject]
-    /// A record's shred key, from the separate key store; nil once destroyed.
-    func shredKey(_ record: String) async throws -> [UInt8]?
-    /// Adds shred keys to the key store, before the records that need them are written.
-    func putShredKeys(_ keys: [(record: String, key: [UInt8])]) async throws
+    /// A record's shred key, from the separate key store; nil once destroyed. A fresh copy in
+    /// protected memory, which the caller wipes.
+    func shredKey(_ record: String) async throws -> SecretBytes?
+    /// Adds shred keys to the key store, before the records that need them are written. The store
+    /// copies them from protected memory straight into its own storage and keeps no other copy; the
+    /// caller still owns (and wipes) `keys`.
+    func putShredKeys(_ keys: [(record: String, key: SecretBytes)]) async throws
     /// Deletes shred keys from the key store: crypto-shredding.
     func deleteShredKeys(_ records: [String]) async throws
     /// Shred keys whose record no longer has an envelope (left by an interrupted destruction).

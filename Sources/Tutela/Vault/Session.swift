@@ -178,8 +178,9 @@ public final class Session: Sendable {
         let labels: [Label]
         let records:
             [(record: StoredRecord, learner: String, entry: AuditEntry, shares: [StoredObject])]
-        /// Each record's shred key, for the key store.
-        var shredKeys: [(record: String, key: [UInt8])]
+        /// Each record's shred key, for the key store; wiped once it is there (or has failed to
+        /// get there).
+        let shredKeys: [(record: String, key: SecretBytes)]
     }
 
     /// The first half of sealing a batch: decisions, labels, encodings and all the cryptography,
@@ -227,8 +228,8 @@ public final class Session: Sendable {
                 copies: item.content.copies, wording: item.wording)
             let plaintext = try Self.encode(item.content)
             defer { plaintext.wipe() }
+            // Kept in protected memory until the key store has it: ``commitSeal(_:)`` wipes it.
             let shredKey = try Self.newShredKey()
-            defer { shredKey.wipe() }
             let (envelope, key) = try Envelope.seal(
                 plaintext, label: label, author: identity, shredKey: shredKey)
             defer { key.wipe() }
@@ -241,10 +242,10 @@ public final class Session: Sendable {
             let stored = StoredRecord(
                 record: label.record, labelBytes: label.canonical,
                 envelopeBytes: envelope.canonical, slots: slots)
-            return (label, stored, shares, shredKey.unprotectedCopy())
+            return (label, stored, shares, shredKey)
         }
         var prepared: [(StoredRecord, String, AuditEntry, [StoredObject])] = []
-        var shredKeys: [(record: String, key: [UInt8])] = []
+        var shredKeys: [(record: String, key: SecretBytes)] = []
         var labels: [Label] = []
         for (item, (label, stored, shares, shredKey)) in zip(planned, sealed) {
             shredKeys.append((label.record, shredKey))
@@ -267,17 +268,18 @@ public final class Session: Sendable {
     /// The second half: the shred keys, then the records, shares and audit entries in one
     /// transaction.
     func commitSeal(_ prepared: PreparedSeal) async throws -> [Label] {
-        var prepared = prepared
         let identity = self.identity
         let batch = prepared.records
         // The key store first: a crash between the two leaves an unused shred key, never a record
         // whose contents cannot be opened.
-        do { try await store.putShredKeys(prepared.shredKeys) } catch let error as TutelaError {
+        do {
+            defer { for entry in prepared.shredKeys { entry.key.wipe() } }
+            try await store.putShredKeys(prepared.shredKeys)
+        } catch let error as TutelaError {
             throw error
         } catch {
             throw TutelaError.tryAgain("the key store could not be written; nothing was sealed")
         }
-        for i in prepared.shredKeys.indices { prepared.shredKeys[i].key = [] }
         try await write { tx in
             for (record, learner, entry, shares) in batch {
                 try tx.insert(record, learner: learner)
@@ -437,14 +439,12 @@ public final class Session: Sendable {
     /// - Throws: not found (66) when it was destroyed — in this vault, or after the backup this vault
     ///   was restored from was taken.
     func shredKey(_ record: String) async throws -> SecretBytes {
-        guard let bytes = try await store.shredKey(record) else {
+        guard let key = try await store.shredKey(record) else {
             throw TutelaError.notFound(
                 "\(record) was destroyed: its key was shredded, so no copy of it can be opened",
                 hint: "this vault may be a backup taken before the record was destroyed")
         }
-        do { return try SecretBytes(copying: bytes) } catch {
-            throw TutelaError.internal("\(error)")
-        }
+        return key
     }
 
     /// Labels this person may see, optionally only one learner's.
