@@ -157,9 +157,8 @@ struct ScaleBenchmark {
             result.storage.compactMap { s in s.rows.map { (s.name, $0) } },
             uniquingKeysWith: +)
         result.slotsPerRecord = Double(rows["slots"] ?? 0) / Double(records)
-        // Objects now are the break-glass shares and the two groups' member boxes.
-        let objects = rows["objects"] ?? 0
-        result.sharesPerRecord = Double(max(0, objects - 2)) / Double(records)
+        // Break-glass shares have their own table (schema v4).
+        result.sharesPerRecord = Double(rows["shares"] ?? 0) / Double(records)
 
         // The floor of sealing one record like these.
         let shape = { (slots: Int) in

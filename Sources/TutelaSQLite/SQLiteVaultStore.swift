@@ -159,7 +159,124 @@ public final class SQLiteVaultStore: VaultStore {
         migrator.registerMigration("v3-slots-by-recipient") { db in
             try db.execute(sql: "CREATE INDEX slots_by_recipient ON slots(recipient, record)")
         }
+        migrator.registerMigration("v4-records-by-row", migrate: Self.migrateToRecordsByRow)
         return migrator
+    }
+
+    /// v4: everything about a record is keyed by its label's row number, not its random id.
+    ///
+    /// Random keys put each record on a random page of every table and index that holds them (seven
+    /// B-trees), so sealing at a million records dirtied a fresh page in each for every record. Now
+    /// one index maps a record id to its row (`labels.record`); envelopes, slots and break-glass
+    /// shares follow the row number, and new records append. Envelopes lose the copy of the label
+    /// they carried (the labels table holds it once; see ``strip(_:label:)``), and shares move out
+    /// of the general objects table into their own, keyed by row and holder.
+    ///
+    /// An envelope that does not carry its own row's label is tampering: the migration stops with
+    /// 65 and changes nothing, rather than keep one of the two and so repair it.
+    static func migrateToRecordsByRow(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP INDEX labels_by_learner;
+                DROP INDEX slots_by_recipient;
+                ALTER TABLE slots RENAME TO v3_slots;
+                ALTER TABLE envelopes RENAME TO v3_envelopes;
+                ALTER TABLE labels RENAME TO v3_labels;
+                CREATE TABLE labels (
+                    id INTEGER PRIMARY KEY, record TEXT NOT NULL UNIQUE, learner TEXT NOT NULL,
+                    label BLOB NOT NULL);
+                CREATE INDEX labels_by_learner ON labels(learner);
+                CREATE TABLE envelopes (
+                    id INTEGER PRIMARY KEY REFERENCES labels(id), body BLOB NOT NULL);
+                CREATE TABLE slots (
+                    id INTEGER NOT NULL REFERENCES labels(id), recipient TEXT NOT NULL,
+                    box BLOB NOT NULL, PRIMARY KEY (id, recipient)) WITHOUT ROWID;
+                CREATE INDEX slots_by_recipient ON slots(recipient, id);
+                CREATE TABLE shares (
+                    id INTEGER NOT NULL REFERENCES labels(id), holder TEXT NOT NULL,
+                    body BLOB NOT NULL, PRIMARY KEY (id, holder)) WITHOUT ROWID;
+                CREATE INDEX shares_by_holder ON shares(holder, id);
+                INSERT INTO labels (id, record, learner, label)
+                    SELECT rowid, record, learner, label FROM v3_labels ORDER BY rowid;
+                INSERT INTO slots (id, recipient, box)
+                    SELECT l.id, s.recipient, s.box FROM v3_slots s
+                    JOIN labels l ON l.record = s.record ORDER BY l.id, s.recipient;
+                """)
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT l.id, l.record, l.label, e.envelope FROM v3_envelopes e
+                JOIN labels l ON l.record = e.record ORDER BY l.id
+                """)
+        let insert = try db.makeStatement(sql: "INSERT INTO envelopes (id, body) VALUES (?, ?)")
+        while let row = try rows.next() {
+            let record: String = row[1]
+            guard let body = Self.strip([UInt8](row[3] as Data), label: [UInt8](row[2] as Data))
+            else {
+                throw TutelaError(
+                    .data,
+                    "the vault database is damaged: the envelope of \(record) does not carry its label; nothing was changed",
+                    hint: "keep the damaged copy as evidence and restore a backup")
+            }
+            try insert.execute(arguments: [row[0] as Int64, body])
+        }
+        // A share is filed under its record and named RECORD/HOLDER; one named otherwise stays
+        // where it is, unread, as evidence.
+        try db.execute(
+            sql: """
+                INSERT INTO shares (id, holder, body)
+                    SELECT l.id, substr(o.id, length(o.key) + 2), o.body FROM objects o
+                    JOIN labels l ON l.record = o.key
+                    WHERE o.kind = ? AND substr(o.id, 1, length(o.key) + 1) = o.key || '/'
+                    ORDER BY l.id
+                """, arguments: [ObjectKind.share])
+        try db.execute(
+            sql: """
+                DELETE FROM objects
+                    WHERE kind = ? AND substr(id, 1, length(key) + 1) = key || '/'
+                    AND key IN (SELECT record FROM labels)
+                """, arguments: [ObjectKind.share])
+        try db.execute(
+            sql: """
+                DROP TABLE v3_slots;
+                DROP TABLE v3_envelopes;
+                DROP TABLE v3_labels;
+                """)
+    }
+
+    /// The stored form of an envelope: its canonical bytes with the label field (a four-byte
+    /// length and the label, after the version byte) cut out, since the labels table holds the
+    /// label. Nil when the envelope does not carry exactly `label` there.
+    static func strip(_ envelope: [UInt8], label: [UInt8]) -> Data? {
+        let end = 5 + label.count
+        guard envelope.count > end,
+            envelope[1..<5].elementsEqual(Self.length(label.count)),
+            envelope[5..<end].elementsEqual(label)
+        else { return nil }
+        var body = Data(capacity: envelope.count - end + 1)
+        body.append(envelope[0])
+        body.append(contentsOf: envelope[end...])
+        return body
+    }
+
+    /// The canonical envelope from its stored form and its row's label: the inverse of
+    /// ``strip(_:label:)``. A changed label or body no longer matches the author's signature, so
+    /// tampering with either is still found when the envelope is verified.
+    static func join(_ body: [UInt8], label: [UInt8]) -> [UInt8] {
+        guard let version = body.first else { return [] }
+        var envelope: [UInt8] = []
+        envelope.reserveCapacity(body.count + 4 + label.count)
+        envelope.append(version)
+        envelope.append(contentsOf: Self.length(label.count))
+        envelope.append(contentsOf: label)
+        envelope.append(contentsOf: body.dropFirst())
+        return envelope
+    }
+
+    /// A canonical u32 length: big-endian.
+    private static func length(_ count: Int) -> [UInt8] {
+        let n = UInt32(truncatingIfNeeded: count)
+        return [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
     }
 
     /// Turns a database failure into something a person can act on.
@@ -260,18 +377,19 @@ public final class SQLiteVaultStore: VaultStore {
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT labels.label, envelopes.envelope FROM labels
-                        JOIN envelopes ON envelopes.record = labels.record WHERE labels.record = ?
+                        SELECT labels.id, labels.label, envelopes.body FROM labels
+                        JOIN envelopes ON envelopes.id = labels.id WHERE labels.record = ?
                         """), arguments: [id])
         else { return nil }
         let slots = try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT recipient, box FROM slots WHERE record = ? ORDER BY recipient"),
-            arguments: [id]
+                sql: "SELECT recipient, box FROM slots WHERE id = ? ORDER BY recipient"),
+            arguments: [row[0] as Int64]
         ).map { Slot(record: id, recipient: $0["recipient"], box: [UInt8]($0["box"] as Data)) }
+        let label = [UInt8](row[1] as Data)
         return StoredRecord(
-            record: id, labelBytes: [UInt8](row["label"] as Data),
-            envelopeBytes: [UInt8](row["envelope"] as Data), slots: slots)
+            record: id, labelBytes: label,
+            envelopeBytes: Self.join([UInt8](row[2] as Data), label: label), slots: slots)
     }
 
     public func labels(learner: String?) async throws -> [StoredLabel] {
@@ -328,8 +446,21 @@ public final class SQLiteVaultStore: VaultStore {
         -> [StoredObject]
     {
         try await read("read \(kind) records") { db in
+            if kind == ObjectKind.share, idSuffix.hasPrefix("/") {
+                // Shares sealed to one holder, in row order from the row after `after`'s record.
+                return try Self.shares(
+                    where: """
+                        shares.holder = ?1 AND shares.id > coalesce(
+                            (SELECT id FROM labels WHERE record = ?2), 0)
+                        ORDER BY shares.id LIMIT ?3
+                        """,
+                    [
+                        String(idSuffix.dropFirst()), after.map { Self.shareRecord($0) } ?? "",
+                        Int64(clamping: limit),
+                    ], in: db)
+            }
             // The primary key (kind, id) orders the scan; the suffix is filtered on the way.
-            try Row.fetchAll(
+            return try Row.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM objects WHERE kind = ? AND id > ? AND substr(id, -?) = ?
@@ -346,7 +477,10 @@ public final class SQLiteVaultStore: VaultStore {
         try await read("read key slots") { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT record, box FROM slots WHERE recipient = ? ORDER BY record LIMIT ?",
+                sql: """
+                    SELECT labels.record, slots.box FROM slots JOIN labels ON labels.id = slots.id
+                    WHERE slots.recipient = ? ORDER BY slots.id LIMIT ?
+                    """,
                 arguments: [recipient, Int64(clamping: limit)]
             ).map {
                 Slot(record: $0["record"], recipient: recipient, box: [UInt8]($0["box"] as Data))
@@ -362,6 +496,13 @@ public final class SQLiteVaultStore: VaultStore {
 
     /// Objects of `kind` (filed under `key`, or all), ordered by id; for the store and transactions.
     static func objects(kind: String, key: String?, in db: Database) throws -> [StoredObject] {
+        if kind == ObjectKind.share {
+            if let key {
+                return try shares(
+                    where: "labels.record = ? ORDER BY shares.holder", [key], in: db)
+            }
+            return try shares(where: "1 ORDER BY labels.record, shares.holder", [], in: db)
+        }
         let rows: [Row]
         if let key {
             rows = try Row.fetchAll(
@@ -375,6 +516,34 @@ public final class SQLiteVaultStore: VaultStore {
         }
         return rows.map(Self.object)
     }
+
+    /// Break-glass shares, from their own table, as the objects they are everywhere else: kind
+    /// `break-glass-share`, id `RECORD/HOLDER`, filed under the record.
+    static func shares(where condition: String, _ arguments: StatementArguments, in db: Database)
+        throws -> [StoredObject]
+    {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT labels.record, shares.holder, shares.body FROM shares
+                    JOIN labels ON labels.id = shares.id WHERE \(condition)
+                    """), arguments: arguments
+        ).map { row in
+            let record: String = row[0]
+            let holder: String = row[1]
+            return StoredObject(
+                kind: ObjectKind.share, id: "\(record)/\(holder)", key: record,
+                body: [UInt8](row[2] as Data))
+        }
+    }
+
+    /// The record and holder a share's id `RECORD/HOLDER` names (record ids hold no `/`).
+    static func shareParts(_ id: String) -> (record: String, holder: String) {
+        guard let slash = id.firstIndex(of: "/") else { return (id, "") }
+        return (String(id[..<slash]), String(id[id.index(after: slash)...]))
+    }
+
+    static func shareRecord(_ id: String) -> String { shareParts(id).record }
 
     static func object(_ row: Row) -> StoredObject {
         StoredObject(
@@ -460,7 +629,8 @@ public final class SQLiteVaultStore: VaultStore {
         }()
         let withEnvelope = Set(
             try await read("read records") { db in
-                try String.fetchAll(db, sql: "SELECT record FROM envelopes")
+                try String.fetchAll(
+                    db, sql: "SELECT labels.record FROM envelopes JOIN labels USING (id)")
             })
         return inKeyStore.filter {
             !withEnvelope.contains(String($0.split(separator: "#").first ?? ""))
@@ -641,30 +811,75 @@ public final class SQLiteVaultStore: VaultStore {
                 ])
         }
 
+        /// The last record inserted or looked up, and its row: a batch's shares and slots follow
+        /// their record.
+        private var lastRow: (record: String, id: Int64)?
+
+        /// The row of `record`'s label, or nil when there is no such record.
+        private func row(_ record: String) throws -> Int64? {
+            if let lastRow, lastRow.record == record { return lastRow.id }
+            let id = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM labels WHERE record = ?"),
+                arguments: [record])
+            if let id { lastRow = (record, id) }
+            return id
+        }
+
+        /// The row of `record`'s label, which must exist.
+        private func existingRow(_ record: String) throws -> Int64 {
+            guard let id = try row(record) else {
+                throw TutelaError(
+                    .data, "the vault refused an inconsistent change: no record \(record)")
+            }
+            return id
+        }
+
         func insert(_ record: StoredRecord, learner: String) throws {
+            guard let body = SQLiteVaultStore.strip(record.envelopeBytes, label: record.labelBytes)
+            else {
+                throw TutelaError(
+                    .internal, "the envelope of \(record.record) does not carry its label")
+            }
             try run(
                 "INSERT INTO labels (record, learner, label) VALUES (?, ?, ?)",
                 [record.record, learner, Data(record.labelBytes)])
-            try run(
-                "INSERT INTO envelopes (record, envelope) VALUES (?, ?)",
-                [record.record, Data(record.envelopeBytes)])
+            let id = db.lastInsertedRowID
+            lastRow = (record.record, id)
+            try run("INSERT INTO envelopes (id, body) VALUES (?, ?)", [id, body])
             for slot in record.slots { try insert(slot) }
         }
 
         func insert(_ slot: Slot) throws {
             try run(
-                "INSERT INTO slots (record, recipient, box) VALUES (?, ?, ?)",
-                [slot.record, slot.recipient, Data(slot.box)])
+                "INSERT INTO slots (id, recipient, box) VALUES (?, ?, ?)",
+                [try existingRow(slot.record), slot.recipient, Data(slot.box)])
         }
 
         func put(_ object: StoredObject) throws {
+            if object.kind == ObjectKind.share {
+                let (record, holder) = SQLiteVaultStore.shareParts(object.id)
+                guard record == object.key, !holder.isEmpty else {
+                    throw TutelaError(
+                        .internal, "a share named \(object.id) filed under \(object.key)")
+                }
+                try run(
+                    "INSERT OR REPLACE INTO shares (id, holder, body) VALUES (?, ?, ?)",
+                    [try existingRow(record), holder, Data(object.body)])
+                return
+            }
             try run(
                 "INSERT OR REPLACE INTO objects (kind, id, key, body) VALUES (?, ?, ?, ?)",
                 [object.kind, object.id, object.key, Data(object.body)])
         }
 
         func object(kind: String, id: String) throws -> StoredObject? {
-            try Row.fetchOne(
+            if kind == ObjectKind.share {
+                let (record, holder) = SQLiteVaultStore.shareParts(id)
+                return try SQLiteVaultStore.shares(
+                    where: "labels.record = ? AND shares.holder = ?", [record, holder], in: db
+                ).first
+            }
+            return try Row.fetchOne(
                 db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)
@@ -679,9 +894,18 @@ public final class SQLiteVaultStore: VaultStore {
         }
 
         func replaceEnvelope(record: String, envelope: [UInt8]) throws {
+            guard let id = try row(record),
+                let label = try Data.fetchOne(
+                    db, sql: "SELECT label FROM labels WHERE id = ?", arguments: [id])
+            else {
+                throw TutelaError(.notFound, "there is no record \(record)")
+            }
+            guard let body = SQLiteVaultStore.strip(envelope, label: [UInt8](label)) else {
+                throw TutelaError(
+                    .internal, "the new envelope of \(record) does not carry its label")
+            }
             try db.execute(
-                sql: "UPDATE envelopes SET envelope = ? WHERE record = ?",
-                arguments: [Data(envelope), record])
+                sql: "UPDATE envelopes SET body = ? WHERE id = ?", arguments: [body, id])
             guard db.changesCount == 1 else {
                 throw TutelaError(.notFound, "there is no record \(record)")
             }
@@ -694,18 +918,25 @@ public final class SQLiteVaultStore: VaultStore {
         }
 
         func deleteObject(kind: String, id: String) throws {
+            if kind == ObjectKind.share {
+                let (record, holder) = SQLiteVaultStore.shareParts(id)
+                guard let row = try row(record) else { return }
+                try run("DELETE FROM shares WHERE id = ? AND holder = ?", [row, holder])
+                return
+            }
             try run(
                 "DELETE FROM objects WHERE kind = ? AND id = ?", [kind, id])
         }
 
         func shred(_ record: String) throws {
-            try db.execute(sql: "DELETE FROM slots WHERE record = ?", arguments: [record])
-            try db.execute(sql: "DELETE FROM envelopes WHERE record = ?", arguments: [record])
+            guard let id = try row(record) else { return }
+            try db.execute(sql: "DELETE FROM slots WHERE id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [id])
         }
 
         func deleteSlot(record: String, recipient: String) throws {
-            try run(
-                "DELETE FROM slots WHERE record = ? AND recipient = ?", [record, recipient])
+            guard let id = try row(record) else { return }
+            try run("DELETE FROM slots WHERE id = ? AND recipient = ?", [id, recipient])
         }
     }
 }

@@ -48,7 +48,7 @@ struct CLIPlaintextTests {
             outputs += 2
         }
         // Tampered: the author opening a record whose ciphertext was changed.
-        try v.flip(table: "envelopes", column: "envelope", record: record) { $0 / 2 }
+        try v.flip(table: "envelopes", column: "body", record: record) { $0 / 2 }
         let tampered = try v.run(["tutorial", "open", record], as: "price")
         #expect(
             tampered.status == 65 && !tampered.stdout.contains(marker)

@@ -100,7 +100,11 @@ final class CLIVault {
 
     /// Flips one bit of a BLOB column in the row for `record` (Price's slot, for the slots table).
     func flip(table: String, column: String, record: String, at offset: (Int) -> Int) throws {
-        let filter = table == "slots" ? "record = ? AND recipient = 'price'" : "record = ?"
+        // Envelopes and slots are keyed by their label's row (schema v4).
+        let row = "id = (SELECT id FROM labels WHERE record = ?)"
+        let filter =
+            table == "slots"
+            ? "\(row) AND recipient = 'price'" : table == "labels" ? "record = ?" : row
         try database().write { db in
             var blob = try #require(
                 try Data.fetchOne(
@@ -233,9 +237,9 @@ struct CLIVaultTests {
         let v = try CLIVault()
         let cases: [(String, String, (Int) -> Int)] = [
             ("labels", "label", { $0 - 4 }),
-            ("envelopes", "envelope", { $0 / 2 }),
+            ("envelopes", "body", { $0 / 2 }),
             ("slots", "box", { $0 / 2 }),
-            ("envelopes", "envelope", { $0 - 1 }),
+            ("envelopes", "body", { $0 - 1 }),
         ]
         for (table, column, offset) in cases {
             let record = try v.seal()
@@ -252,14 +256,13 @@ struct CLIVaultTests {
         let a = try v.seal(marker: "first")
         let b = try v.seal(marker: "second")
         try v.database().write { db in
+            let row = "id = (SELECT id FROM labels WHERE record = ?)"
             let ea = try Data.fetchOne(
-                db, sql: "SELECT envelope FROM envelopes WHERE record = ?", arguments: [a])
+                db, sql: "SELECT body FROM envelopes WHERE \(row)", arguments: [a])
             let eb = try Data.fetchOne(
-                db, sql: "SELECT envelope FROM envelopes WHERE record = ?", arguments: [b])
-            try db.execute(
-                sql: "UPDATE envelopes SET envelope = ? WHERE record = ?", arguments: [eb, a])
-            try db.execute(
-                sql: "UPDATE envelopes SET envelope = ? WHERE record = ?", arguments: [ea, b])
+                db, sql: "SELECT body FROM envelopes WHERE \(row)", arguments: [b])
+            try db.execute(sql: "UPDATE envelopes SET body = ? WHERE \(row)", arguments: [eb, a])
+            try db.execute(sql: "UPDATE envelopes SET body = ? WHERE \(row)", arguments: [ea, b])
         }
         #expect(try v.run(["tutorial", "open", a], as: "price").status == 65)
         #expect(try v.run(["tutorial", "open", b], as: "price").status == 65)

@@ -178,17 +178,21 @@ struct SQLiteStoreTests {
         let db = try DatabaseQueue(path: disk.directory.appendingPathComponent("vault.sqlite").path)
         let original = try await db.read { db in
             try Data.fetchOne(
-                db, sql: "SELECT envelope FROM envelopes WHERE record = ?",
+                db,
+                sql:
+                    "SELECT body FROM envelopes WHERE id = (SELECT id FROM labels WHERE record = ?)",
                 arguments: [label.record])
         }
         let envelope = try #require(original)
-        for offset in [5, envelope.count / 2, envelope.count - 70, envelope.count - 1] {
+        // The stored body: the version byte, then (the label being in its own table) the nonce.
+        for offset in [0, 5, envelope.count / 2, envelope.count - 70, envelope.count - 1] {
             var flipped = envelope
             flipped[offset] ^= 0x04
             let changed = flipped
             try await db.write { db in
                 try db.execute(
-                    sql: "UPDATE envelopes SET envelope = ? WHERE record = ?",
+                    sql:
+                        "UPDATE envelopes SET body = ? WHERE id = (SELECT id FROM labels WHERE record = ?)",
                     arguments: [changed, label.record])
             }
             do {

@@ -53,10 +53,10 @@ enum SignedObject {
 }
 
 /// The kinds of stored object the safeguarding path uses.
-enum ObjectKind {
+public enum ObjectKind {
     static let groupMember = "group-member"
     static let flag = "flag"
-    static let share = "break-glass-share"
+    public static let share = "break-glass-share"
     static let request = "break-glass-request"
     static let approval = "break-glass-approval"
     static let opened = "break-glass-opened"

@@ -1,0 +1,199 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Tutela
+@testable import TutelaSQLite
+
+/// Vaults written before schema v4 (records keyed by their random id, envelopes carrying a copy of
+/// their label, break-glass shares among the general objects) are carried over when opened.
+@Suite("Schema v4: records keyed by row")
+struct MigrationTests {
+    /// A vault with group keys, a head of centre and an officer, and three records with shares.
+    func populated() async throws -> (DiskVault, [String]) {
+        let disk = try await DiskVault()
+        let office = try await disk.vault.unlock("office", passphrase: DiskVault.pass("office"))
+        try await office.enrol(
+            "head", name: "Head", roles: [.headOfCentre], passphrase: DiskVault.pass("head"))
+        try await office.enrol(
+            "dsl", name: "DSL", roles: [.safeguardingOfficer], passphrase: DiskVault.pass("dsl"))
+        try await office.createGroupKey(.safeguardingOfficer)
+        try await office.createGroupKey(.headOfCentre)
+        let price = try await disk.session("price")
+        var records: [String] = []
+        for (i, confidential) in [true, false, true].enumerated() {
+            records.append(
+                try await price.seal(disk.form("migrated \(i)"), confidential: confidential).record)
+        }
+        try await disk.store.compact()
+        return (disk, records)
+    }
+
+    /// A copy of `disk`'s files, rewritten into the v3 layout (exactly as v3 wrote it) and marked as
+    /// not yet migrated. `damage` may change the v3 rows before the copy is closed.
+    func v3Copy(of disk: DiskVault, damage: ((Database) throws -> Void)? = nil) throws -> URL {
+        let copy = disk.root.appendingPathComponent("v3-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        for name in [SQLiteVaultStore.fileName, SQLiteVaultStore.keyStoreFileName] {
+            try FileManager.default.copyItem(
+                at: disk.directory.appendingPathComponent(name),
+                to: copy.appendingPathComponent(name))
+        }
+        let db = try DatabaseQueue(
+            path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
+        try db.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            try db.inTransaction {
+                try db.execute(
+                    sql: """
+                        ALTER TABLE shares RENAME TO v4_shares;
+                        ALTER TABLE slots RENAME TO v4_slots;
+                        ALTER TABLE envelopes RENAME TO v4_envelopes;
+                        ALTER TABLE labels RENAME TO v4_labels;
+                        DROP INDEX labels_by_learner;
+                        DROP INDEX slots_by_recipient;
+                        CREATE TABLE labels (
+                            record TEXT PRIMARY KEY, learner TEXT NOT NULL, label BLOB NOT NULL);
+                        CREATE INDEX labels_by_learner ON labels(learner, record);
+                        CREATE TABLE envelopes (
+                            record TEXT PRIMARY KEY REFERENCES labels(record), envelope BLOB NOT NULL);
+                        CREATE TABLE slots (
+                            record TEXT NOT NULL REFERENCES labels(record), recipient TEXT NOT NULL,
+                            box BLOB NOT NULL, PRIMARY KEY (record, recipient)) WITHOUT ROWID;
+                        CREATE INDEX slots_by_recipient ON slots(recipient, record);
+                        INSERT INTO labels (rowid, record, learner, label)
+                            SELECT id, record, learner, label FROM v4_labels;
+                        INSERT INTO slots (record, recipient, box)
+                            SELECT l.record, s.recipient, s.box FROM v4_slots s JOIN v4_labels l USING (id);
+                        INSERT INTO objects (kind, id, key, body)
+                            SELECT 'break-glass-share', l.record || '/' || s.holder, l.record, s.body
+                            FROM v4_shares s JOIN v4_labels l USING (id);
+                        """)
+                for row in try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT l.record, l.label, e.body FROM v4_envelopes e JOIN v4_labels l USING (id)"
+                ) {
+                    let envelope = SQLiteVaultStore.join(
+                        [UInt8](row[2] as Data), label: [UInt8](row[1] as Data))
+                    try db.execute(
+                        sql: "INSERT INTO envelopes (record, envelope) VALUES (?, ?)",
+                        arguments: [row[0] as String, Data(envelope)])
+                }
+                try db.execute(
+                    sql: """
+                        DROP TABLE v4_shares; DROP TABLE v4_slots; DROP TABLE v4_envelopes;
+                        DROP TABLE v4_labels;
+                        DELETE FROM grdb_migrations WHERE identifier = 'v4-records-by-row';
+                        """)
+                try damage?(db)
+                return .commit
+            }
+        }
+        return copy
+    }
+
+    @Test(
+        "a v3 vault opens as v4: every record, slot, share and label byte for byte, in the same order, and it still opens and verifies"
+    )
+    func carriedOver() async throws {
+        let (disk, records) = try await populated()
+        var before: [StoredRecord] = []
+        var sharesBefore: [[StoredObject]] = []
+        for record in records {
+            before.append(try #require(await disk.store.record(record)))
+            sharesBefore.append(try await disk.store.objects(kind: ObjectKind.share, key: record))
+        }
+        #expect(sharesBefore.map(\.count) == [2, 1, 2])
+        let labelsBefore = try await disk.store.labelPage(from: 0, limit: 100).labels
+        let copy = try v3Copy(of: disk)
+        // The copy really is v3: the envelope carries its label, the shares are objects.
+        let old = try DatabaseQueue(
+            path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
+        let v3Envelope = try await old.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT envelope FROM envelopes WHERE record = ?", arguments: [records[0]])
+        }
+        #expect(v3Envelope.map { [UInt8]($0) } == before[0].envelopeBytes)
+        #expect(
+            try await old.read { db in
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM objects WHERE kind = 'break-glass-share'")
+            } == 5)
+        try await old.close()
+
+        let store = try SQLiteVaultStore(directory: copy)
+        for (i, record) in records.enumerated() {
+            #expect(try await store.record(record) == before[i])
+            #expect(try await store.objects(kind: ObjectKind.share, key: record) == sharesBefore[i])
+        }
+        #expect(try await store.labelPage(from: 0, limit: 100).labels == labelsBefore)
+        #expect(try await store.objects(kind: "break-glass-share", key: nil).count == 5)
+        let migrated = try DatabaseQueue(
+            path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
+        #expect(
+            try await migrated.read { db in
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM objects WHERE kind = 'break-glass-share'")
+            } == 0)
+        try await migrated.close()
+        let vault = Vault(store: store)
+        let price = try await vault.unlock("price", passphrase: DiskVault.pass("price"))
+        for record in records { _ = try await price.open(record) }
+        let dsl = try await vault.unlock("dsl", passphrase: DiskVault.pass("dsl"))
+        let request = try await dsl.requestBreakGlass(records[1], reason: "after migration")
+        let head = try await vault.unlock("head", passphrase: DiskVault.pass("head"))
+        _ = try await head.approveBreakGlass(request.id)
+        #expect(try await dsl.openBreakGlass(request.id).form?.comments == "migrated 1")
+        _ = try await vault.verifyAudit(checkpoint: nil)
+    }
+
+    /// Every schema entry and every row of the tables a migration touches, as text.
+    func contents(of file: URL) throws -> [String] {
+        let db = try DatabaseQueue(path: file.path)
+        defer { try? db.close() }
+        return try db.read { db in
+            var lines = try String.fetchAll(
+                db,
+                sql:
+                    "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name"
+            )
+            for table in ["grdb_migrations", "labels", "envelopes", "slots", "objects"] {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1") {
+                    lines.append(
+                        "\(table) \(row.databaseValues.map(\.description).joined(separator: " "))")
+                }
+            }
+            return lines.sorted()
+        }
+    }
+
+    @Test(
+        "a v3 envelope that does not carry its own label stops the migration with 65, changing nothing"
+    )
+    func damagedEnvelope() async throws {
+        let (disk, records) = try await populated()
+        let copy = try v3Copy(of: disk) { db in
+            var envelope = try #require(
+                try Data.fetchOne(
+                    db, sql: "SELECT envelope FROM envelopes WHERE record = ?",
+                    arguments: [records[1]]))
+            envelope[12] ^= 0x01
+            try db.execute(
+                sql: "UPDATE envelopes SET envelope = ? WHERE record = ?",
+                arguments: [envelope, records[1]])
+        }
+        let file = copy.appendingPathComponent(SQLiteVaultStore.fileName)
+        let before = try contents(of: file)
+        do {
+            _ = try SQLiteVaultStore(directory: copy)
+            Issue.record("a damaged v3 vault was migrated")
+        } catch let error as TutelaError {
+            #expect(error.kind == .data)
+            #expect(error.message.contains(records[1]))
+        }
+        let after = try contents(of: file)
+        #expect(after == before)
+        #expect(!after.contains { $0.hasPrefix("grdb_migrations v4") })
+    }
+}
