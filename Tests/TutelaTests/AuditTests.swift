@@ -282,3 +282,50 @@ struct AuditTests {
         _ = try await f.session("office").checkpoint()
     }
 }
+
+/// Pins that can be made to fail, as a full or read-only state directory would.
+final class FailingPins: HeadPinStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var failing = false
+
+    func fail() { lock.withLock { failing = true } }
+
+    func load(vaultID: String) throws -> HeadPin? { nil }
+
+    func save(_ pin: HeadPin, vaultID: String, replacing: Bool) throws {
+        if lock.withLock({ failing }) {
+            throw TutelaError(.tryAgain, "the pin could not be saved: no space left on device")
+        }
+    }
+}
+
+@Suite("The pin and releases")
+struct PinReleaseTests {
+    @Test(
+        "an open whose pin cannot be saved releases nothing: its entry is logged and it fails with 75"
+    )
+    func pinFailure() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: true)
+        let pins = FailingPins()
+        let vault = Vault(store: f.store, clock: f.vault.clock, pins: pins)
+        let price = try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        pins.fail()
+        do {
+            _ = try await price.open(label.record)
+            Issue.record("the record was released although the pin could not be saved")
+        } catch let error as TutelaError {
+            #expect(error.kind == .tryAgain)
+            #expect(error.message.contains("nothing was released"))
+        }
+        let last = try AuditEntry.parse(
+            #require(await f.store.links(.audit).last).body, context: "test")
+        #expect(last.action == .open && last.actor == "price" && last.outcome == .allowed)
+        // A refusal fails the same way: its entry is logged, and nothing is released either way.
+        let hale = try await vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
+        do {
+            _ = try await hale.open(label.record)
+            Issue.record("the record keeper opened a confidential tutorial")
+        } catch let error as TutelaError { #expect(error.kind == .tryAgain) }
+    }
+}

@@ -360,10 +360,15 @@ public final class Session: Sendable {
                 reason: reason, time: now, policyVersion: policyVersion)
         }
         let noSlot = "allowed by policy but no key slot was made for '\(principal.id)'"
+        // The shred key of the record's first generation (which nearly every record is in) is read
+        // from the key store while the transaction runs. It is no plaintext and opens nothing
+        // without a slot's data key; if the record is refused it is dropped, and so wiped, unused.
+        let store = self.store
+        async let early = try? await store.shredKey(Envelope.shredKeyID(recordID, generation: 1))
         // One transaction reads the record and its state, decides, and writes the audit entry:
         // the decision is made on exactly what the entry records, and the entry is durable before
         // any plaintext exists.
-        let outcome = try await auditedWrite { tx throws -> Outcome in
+        let (outcome, head) = try await auditedTransaction { tx throws -> Outcome in
             guard let stored = try tx.record(recordID) else { return .missing }
             let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
             let state = try Self.recordState(recordID, tx: tx, directory: directory, now: now)
@@ -381,21 +386,40 @@ public final class Session: Sendable {
             try Self.appendAudit(entry(.allowed, decision.rule), tx: tx, signer: identity)
             return .allowed(envelope, slot)
         }
+        let envelope: Envelope
+        let slot: Slot
         switch outcome {
         case .missing:
+            try auditedPin(head)
             // Destroyed or never there: `load` audits and explains which.
             _ = try await load(recordID)
             throw TutelaError.internal("\(recordID) appeared while it was being opened")
         case .refused(let decision):
+            try auditedPin(head)
             throw TutelaError.denied("'\(principal.id)' may not open \(recordID): \(decision.rule)")
         case .noSlot:
+            try auditedPin(head)
             throw TutelaError.denied(
                 "\(recordID) has no key for '\(principal.id)' yet",
                 hint: "someone who can open it runs 'tutela policy regrant --record \(recordID)'")
-        case .allowed(let envelope, let slot):
-            let content = try await decrypt(envelope, slot: slot)
-            return OpenedRecord(label: envelope.label, content: content)
+        case .allowed(let e, let s):
+            (envelope, slot) = (e, s)
         }
+        // This machine's pin moves while the record is decrypted; nothing is returned until both
+        // are done, so a pin that cannot be saved still releases nothing.
+        async let pinned: Void = auditedPin(head)
+        let content: RecordContent
+        do {
+            let key = try slot.open(with: identity, expecting: envelope.label.record)
+            defer { key.wipe() }
+            let shredKey = envelope.generation == 1 ? await early : nil
+            content = try await decrypt(envelope, dataKey: key, shredKey: shredKey)
+        } catch {
+            try await pinned
+            throw error
+        }
+        try await pinned
+        return OpenedRecord(label: envelope.label, content: content)
     }
 
     /// Reads a record and checks it against its label row and its author's signature.
@@ -420,10 +444,18 @@ public final class Session: Sendable {
         return try await decrypt(envelope, dataKey: key)
     }
 
-    /// Decrypts with a data key (from a slot, a group slot or combined shares) and the shred key.
-    func decrypt(_ envelope: Envelope, dataKey: SecretBytes) async throws -> RecordContent {
+    /// Decrypts with a data key (from a slot, a group slot or combined shares) and the shred key,
+    /// read from the key store unless the caller has it already.
+    func decrypt(_ envelope: Envelope, dataKey: SecretBytes, shredKey known: SecretBytes? = nil)
+        async throws -> RecordContent
+    {
         let record = envelope.label.record
-        let shredKey = try await self.shredKey(envelope.shredKeyID)
+        let shredKey: SecretBytes
+        if let known {
+            shredKey = known
+        } else {
+            shredKey = try await self.shredKey(envelope.shredKeyID)
+        }
         defer { shredKey.wipe() }
         let plaintext = try envelope.open(with: dataKey, shredKey: shredKey)
         defer { plaintext.wipe() }
@@ -505,13 +537,34 @@ public final class Session: Sendable {
     func auditedWrite<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws -> T {
-        do { return try await write(body) } catch let error as TutelaError
-            where error.kind == .tryAgain || error.kind == .internal
-        {
-            throw TutelaError.tryAgain(
-                "the audit entry could not be written, so nothing was released: \(error.message)",
-                hint: error.hint ?? "try again in a moment")
+        do { return try await write(body) } catch let error as TutelaError {
+            throw Self.auditFailure(error)
         }
+    }
+
+    /// ``auditedWrite(_:)`` without moving the pin: the caller passes the head to
+    /// ``auditedPin(_:)`` and releases nothing before that returns.
+    func auditedTransaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+    ) async throws -> (T, ChainLink?) {
+        do { return try await transaction(body) } catch let error as TutelaError {
+            throw Self.auditFailure(error)
+        }
+    }
+
+    /// ``movePin(to:)``, failing as an audit entry that could not be written.
+    func auditedPin(_ head: ChainLink?) throws {
+        do { try movePin(to: head) } catch let error as TutelaError {
+            throw Self.auditFailure(error)
+        }
+    }
+
+    /// A failure to make the audit entry durable: nothing was released.
+    static func auditFailure(_ error: TutelaError) -> TutelaError {
+        guard error.kind == .tryAgain || error.kind == .internal else { return error }
+        return TutelaError.tryAgain(
+            "the audit entry could not be written, so nothing was released: \(error.message)",
+            hint: error.hint ?? "try again in a moment")
     }
 
     static func appendAudit(_ entry: AuditEntry, tx: any VaultTransaction, signer: Identity) throws
@@ -525,9 +578,17 @@ public final class Session: Sendable {
     func write<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws -> T {
-        let (result, head): (T, ChainLink?)
+        let (result, head) = try await transaction(body)
+        try movePin(to: head)
+        return result
+    }
+
+    /// Runs a transaction; returns its result and the audit head after it, for ``movePin(to:)``.
+    func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+    ) async throws -> (T, ChainLink?) {
         do {
-            (result, head) = try await store.transaction { tx in
+            return try await store.transaction { tx in
                 (try body(tx), try tx.lastLink(.audit))
             }
         } catch let error as TutelaError {
@@ -535,13 +596,15 @@ public final class Session: Sendable {
         } catch {
             throw TutelaError.tryAgain("the vault could not record this; nothing was changed")
         }
-        if let head {
-            try vault.pins?.save(
-                HeadPin(entries: head.sequence + 1, head: Hex.encode(head.hash)),
-                vaultID: meta.vaultID,
-                replacing: false)
-        }
-        return result
+    }
+
+    /// Moves this machine's pin forward to `head` (the audit log's last entry).
+    func movePin(to head: ChainLink?) throws {
+        guard let head else { return }
+        try vault.pins?.save(
+            HeadPin(entries: head.sequence + 1, head: Hex.encode(head.hash)),
+            vaultID: meta.vaultID,
+            replacing: false)
     }
 
     static func encode(_ content: RecordContent) throws(TutelaError) -> SecretBytes {
