@@ -1,3 +1,5 @@
+import Foundation
+
 /// Tutela's canonical binary encoding: one byte string for one value, so that what is signed, hashed
 /// or authenticated is never ambiguous.
 ///
@@ -131,18 +133,54 @@ struct CanonicalReader {
     }
 
     mutating func string(_ what: String, max: Int) throws(TutelaError) -> String {
+        try stringWithBytes(what, max: max).string
+    }
+
+    /// A string field and the bytes it was read from (for checks on the bytes themselves).
+    mutating func stringWithBytes(_ what: String, max: Int) throws(TutelaError) -> (
+        string: String, bytes: ArraySlice<UInt8>
+    ) {
         let raw = try slice(what, max: max)
-        // Decoding repairs ill-formed UTF-8 with U+FFFD, so a repaired string no longer matches its
-        // bytes: comparing them is a strict check, and much cheaper than `String(validating:)`,
-        // which looks up generic metadata on every call (half the retention check's time).
-        let text = raw.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
-        let exact =
-            text.utf8.count == raw.count
-            && text.utf8.withContiguousStorageIfAvailable { decoded in
-                raw.withUnsafeBufferPointer { decoded.elementsEqual($0) }
-            } ?? text.utf8.elementsEqual(raw)
-        guard exact else { throw fail("\(what) is not valid UTF-8") }
-        return text
+        guard let text = Self.strictUTF8(raw) else { throw fail("\(what) is not valid UTF-8") }
+        return (text, raw)
+    }
+
+    /// Whether two byte runs are equal: `memcmp`, where the generic `elementsEqual` walks an
+    /// iterator a byte at a time (a tenth of a retention check). Not constant-time: for public
+    /// bytes only.
+    static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let x = a.baseAddress, let y = b.baseAddress else { return true }
+        return memcmp(x, y, a.count) == 0
+    }
+
+    /// Whether `a` ends with `tail`, compared as ``same(_:_:)``.
+    static func hasSuffix(_ a: ArraySlice<UInt8>, _ tail: some Collection<UInt8>) -> Bool {
+        a.count >= tail.count
+            && a.suffix(tail.count).withUnsafeBufferPointer { s in
+                tail.withContiguousStorageIfAvailable { same(s, $0) }
+                    ?? s.elementsEqual(tail)
+            }
+    }
+
+    /// `raw` as a string, or nil when it is not well-formed UTF-8.
+    ///
+    /// Decoding repairs ill-formed UTF-8 with U+FFFD, so a repaired string no longer matches its
+    /// bytes: comparing them is a strict check, and much cheaper than `String(validating:)`, which
+    /// looks up generic metadata on every call (half the retention check's time). ASCII, which
+    /// most fields are, cannot be repaired, so it skips the comparison.
+    static func strictUTF8(_ raw: ArraySlice<UInt8>) -> String? {
+        raw.withUnsafeBufferPointer { bytes in
+            let text = String(decoding: bytes, as: UTF8.self)
+            var high: UInt8 = 0
+            for byte in bytes { high |= byte }
+            if high < 0x80 { return text }
+            let exact =
+                text.utf8.count == bytes.count
+                && (text.utf8.withContiguousStorageIfAvailable { Self.same($0, bytes) }
+                    ?? text.utf8.elementsEqual(bytes))
+            return exact ? text : nil
+        }
     }
 
     /// A string field expected to equal `known` (a column stored beside the encoding): when it
@@ -153,7 +191,7 @@ struct CanonicalReader {
         guard var known else { return try string(what, max: max) }
         let start = offset
         let raw = try slice(what, max: max)
-        let same = known.withUTF8 { k in raw.withUnsafeBufferPointer { k.elementsEqual($0) } }
+        let same = known.withUTF8 { k in raw.withUnsafeBufferPointer { Self.same(k, $0) } }
         if same { return known }
         offset = start
         return try string(what, max: max)
@@ -164,7 +202,10 @@ struct CanonicalReader {
         throws(TutelaError) -> T?
     {
         let raw = try slice(what, max: max)
-        return table.first { $0.utf8.elementsEqual(raw) }?.value
+        return raw.withUnsafeBufferPointer { raw in
+            table.first { entry in entry.utf8.withUnsafeBufferPointer { Self.same($0, raw) } }?
+                .value
+        }
     }
 
     mutating func optionalString(_ what: String, max: Int) throws(TutelaError) -> String? {

@@ -127,12 +127,13 @@ public struct Label: Sendable, Equatable {
             lastIndex = copy.index
             copies.append(copy.kind)
         }
-        let text = try r.string("envelope text", max: 128)
+        let (text, textBytes) = try r.stringWithBytes("envelope text", max: 128)
         try r.finish()
         // The text must end " – YYYY-MM-DD" with the tutorial date; compared as bytes.
-        let endsWithDate = text.utf8.reversed().starts(with: tutorialDateBytes.reversed())
-        let separated = text.utf8.dropLast(10).reversed().starts(with: textSeparator.reversed())
-        let hasWording = text.utf8.count > 10 + textSeparator.count
+        let hasWording = textBytes.count > tutorialDateBytes.count + textSeparator.count
+        let endsWithDate = CanonicalReader.hasSuffix(textBytes, tutorialDateBytes)
+        let separated = CanonicalReader.hasSuffix(
+            textBytes.dropLast(tutorialDateBytes.count), textSeparator)
         guard endsWithDate, separated, hasWording
         else {
             throw .tampered("label of \(record) has envelope text that does not end with its date")

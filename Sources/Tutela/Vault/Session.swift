@@ -297,29 +297,45 @@ public final class Session: Sendable {
         guard items.count > 1 else { return try items.map(body) }
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
         let chunk = (items.count + workers - 1) / workers
-        // Each worker fills its own contiguous run of results, then hands it over under the lock
-        // once: no lock per item.
-        let runs = Mutex<[Int: Result<[R], TutelaError>]>([:])
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
-            let run: Result<[R], TutelaError>
-            do throws(TutelaError) {
-                var out: [R] = []
-                out.reserveCapacity(range.count)
-                for i in range { out.append(try body(items[i])) }
-                run = .success(out)
-            } catch {
-                run = .failure(error)
+        // Each worker initialises its own contiguous run of the result in place (copying results
+        // out of per-worker arrays cost a retain and a release of every string in them), and says
+        // under the lock, once, how far it got.
+        let done = Mutex<[(range: Range<Int>, count: Int, error: TutelaError?)]>([])
+        let results = [R](unsafeUninitializedCapacity: items.count) { buffer, initialized in
+            let out = UnsafeSendableBuffer(buffer)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
+                var count = 0
+                var failure: TutelaError?
+                do throws(TutelaError) {
+                    for i in range {
+                        out.initialize(i, to: try body(items[i]))
+                        count += 1
+                    }
+                } catch {
+                    failure = error
+                }
+                done.withLock { $0.append((range, count, failure)) }
             }
-            runs.withLock { $0[worker] = run }
+            let runs = done.withLock { $0 }
+            if runs.count == workers, runs.allSatisfy({ $0.error == nil }) {
+                initialized = items.count
+            } else {
+                // Nothing is handed back: what was made is destroyed and the error thrown below.
+                for run in runs {
+                    out.deinitialize(run.range.lowerBound..<(run.range.lowerBound + run.count))
+                }
+                initialized = 0
+            }
         }
-        var results: [R] = []
-        results.reserveCapacity(items.count)
-        for worker in 0..<workers {
-            guard let run = runs.withLock({ $0.removeValue(forKey: worker) }) else {
-                throw .internal("a parallel step did not finish")
-            }
-            results += try run.get()
+        let runs = done.withLock { $0 }
+        if let failure = runs.sorted(by: { $0.range.lowerBound < $1.range.lowerBound })
+            .compactMap(\.error).first
+        {
+            throw failure
+        }
+        guard results.count == items.count else {
+            throw .internal("a parallel step did not finish")
         }
         return results
     }
@@ -653,5 +669,23 @@ public final class Session: Sendable {
                 return .informalNote(try JSONDecoder().decode(InformalNote.self, from: data))
             }
         } catch { throw .tampered("the contents of \(record) are not a valid record") }
+    }
+}
+
+/// A result buffer that workers of ``Session/inParallel(_:_:)`` initialise at disjoint indices.
+private struct UnsafeSendableBuffer<R>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<R>
+
+    init(_ buffer: UnsafeMutableBufferPointer<R>) { self.buffer = buffer }
+
+    func initialize(_ index: Int, to value: consuming R) {
+        precondition(index >= 0 && index < buffer.count, "index out of the buffer")
+        // Never nil here: the buffer holds at least `index + 1` elements.
+        if let base = buffer.baseAddress { (base + index).initialize(to: value) }
+    }
+
+    func deinitialize(_ range: Range<Int>) {
+        guard !range.isEmpty, let base = buffer.baseAddress else { return }
+        (base + range.lowerBound).deinitialize(count: range.count)
     }
 }
