@@ -488,6 +488,20 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    public func boxCount(recipient: String) async throws -> (slots: Int, shares: Int) {
+        try await read("count key slots") { db in
+            // Each from its recipient index, without reading a box.
+            (
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM slots WHERE recipient = ?",
+                    arguments: [recipient]) ?? 0,
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM shares WHERE holder = ?", arguments: [recipient])
+                    ?? 0
+            )
+        }
+    }
+
     public func objects(kind: String, key: String?) async throws -> [StoredObject] {
         try await read("read \(kind) records") { db in
             try Self.objects(kind: kind, key: key, in: db)

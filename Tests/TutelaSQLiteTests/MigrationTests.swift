@@ -129,6 +129,9 @@ struct MigrationTests {
         }
         #expect(try await store.labelPage(from: 0, limit: 100).labels == labelsBefore)
         #expect(try await store.objects(kind: "break-glass-share", key: nil).count == 5)
+        #expect(try await store.boxCount(recipient: "group:head-of-centre#1") == (0, 3))
+        #expect(try await store.boxCount(recipient: "group:safeguarding-officer#1") == (0, 2))
+        #expect(try await store.boxCount(recipient: "price") == (3, 0))
         let migrated = try DatabaseQueue(
             path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
         #expect(

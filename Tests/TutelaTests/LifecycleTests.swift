@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TutelaCrypto
 
@@ -61,9 +62,19 @@ struct LifecycleTests {
         let rotated = try await s.session("office").revoke("dsl2")
         #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
         let dsl = try await s.session("dsl")
-        let summary = try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 3)
-        #expect(summary.slots == 7)
+        let old = "group:safeguarding-officer#1"
+        #expect(try await s.f.store.boxCount(recipient: old) == (7, 7))
+        let reports = Mutex<[(Int, Int)]>([])
+        let summary = try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 3) { done, total in
+            reports.withLock { $0.append((done, total)) }
+        }
+        #expect(summary.slots == 7 && summary.shares == 7)
         #expect(summary.retiredVersions == [1])
+        // Progress counts slots and shares alike, forward, to the total counted before.
+        let seen = reports.withLock { $0 }
+        #expect(seen.map(\.0) == [3, 6, 7, 10, 13, 14])
+        #expect(seen.allSatisfy { $0.1 == 14 })
+        #expect(try await s.f.store.boxCount(recipient: old) == (0, 0))
         #expect(
             await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100).isEmpty)
         // The old key opens nothing that is left: every group slot is sealed to version 2.

@@ -129,9 +129,8 @@ extension Session {
         var retired: [Int] = []
         var total = 0
         for version in 1..<max(1, current.version) {
-            total += try await store.slots(
-                recipient: "group:\(role.rawValue)#\(version)", limit: Int.max
-            ).count
+            let boxes = try await store.boxCount(recipient: "group:\(role.rawValue)#\(version)")
+            total += boxes.slots + boxes.shares
         }
         for version in stride(from: current.version - 1, through: 1, by: -1) {
             let old = "group:\(role.rawValue)#\(version)"
@@ -181,7 +180,7 @@ extension Session {
                     try Self.appendAudit(entry, tx: tx, signer: identity)
                 }
                 slotCount += batch.count
-                progress?(slotCount, total)
+                progress?(slotCount + shareCount, total)
             }
             // Break-glass shares sealed to the old version, a batch per transaction.
             var after: String?
@@ -218,6 +217,7 @@ extension Session {
                     try Self.appendAudit(entry, tx: tx, signer: identity)
                 }
                 shareCount += moved.count
+                progress?(slotCount + shareCount, total)
             }
             let oldBoxes = try await store.objects(kind: ObjectKind.groupMember, key: old)
             let entry = auditEntry(

@@ -141,6 +141,15 @@ public actor MemoryVaultStore: VaultStore {
         state.objects(kind: kind, key: key)
     }
 
+    public func boxCount(recipient: String) -> (slots: Int, shares: Int) {
+        (
+            state.records.values.reduce(0) { n, r in
+                n + r.slots.count { $0.recipient == recipient }
+            },
+            (state.objects[ObjectKind.share] ?? [:]).keys.count { $0.hasSuffix("/\(recipient)") }
+        )
+    }
+
     /// Replaces a stored object's body, as someone editing the database would.
     public func tamper(object kind: String, id: String, _ change: @Sendable ([UInt8]) -> [UInt8]) {
         if let o = state.objects[kind]?[id] {

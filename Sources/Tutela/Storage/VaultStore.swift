@@ -78,6 +78,9 @@ public protocol VaultStore: Sendable {
         -> [StoredObject]
     /// Every key slot addressed to `recipient` (a principal id or `group:ROLE#V`), up to `limit`.
     func slots(recipient: String, limit: Int) async throws -> [Slot]
+    /// How many boxes are sealed to `recipient`: key slots, and break-glass shares (a group's), counted
+    /// without reading them.
+    func boxCount(recipient: String) async throws -> (slots: Int, shares: Int)
     /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.
     func objects(kind: String, key: String?) async throws -> [StoredObject]
     /// A record's shred key, from the separate key store; nil once destroyed. A fresh copy in
