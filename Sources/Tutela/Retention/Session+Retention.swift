@@ -190,6 +190,10 @@ extension Session {
             }
             return found
         }
+        // For ordinary records, only the text and the one note needed: no tuple of schedule,
+        // text and notes retained and released for every record.
+        let ruleTexts = rules.map { $0?.rule }
+        let ruleNotes = rules.map { $0?.missing ?? [] }
         // Most vaults have few flags, holds, reviews or tombstones: one lookup (or none) per record.
         let special = tombstones.union(holds).union(reviews)
         // What the parallel step needs, as plain values: it then touches no shared reference
@@ -217,7 +221,7 @@ extension Session {
             reading = cursor.map { next in Task { try await page(next) } }
             // Ordinary records (no tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
-            let computed = try Self.inParallel(rows) {
+            var computed = try Self.inParallel(rows) {
                 row throws(TutelaError) -> Worked in
                 let label = try Label.parse(
                     row.labelBytes, record: row.record, learner: row.learner)
@@ -239,15 +243,22 @@ extension Session {
                     dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
                 return .ordinary(label, standing, flagged, dueOn, missing: nil)
             }
-            for worked in computed {
+            // Taken from the end of the reversed array, each result is moved out rather than
+            // copied and the copy freed with the array.
+            computed.reverse()
+            while let worked = computed.popLast() {
                 let label: Label
-                switch worked {
+                switch consume worked {
                 case .ordinary(let label, let standing, let flagged, let dueOn, let missing):
-                    let (_, rule, notes) = try rule(label, flagged: flagged)
+                    let index = slot(label.recordClass, flagged)
+                    guard let rule = ruleTexts[index] else {
+                        throw TutelaError.internal(
+                            "no retention rule for \(label.recordClass.rawValue)")
+                    }
                     try each(
                         RetentionStatus(
                             label: label, standing: standing, flagged: flagged, dueOn: dueOn,
-                            rule: rule, note: missing.map { notes[$0] }))
+                            rule: rule, note: missing.map { ruleNotes[index][$0] }))
                     continue
                 case .special(let special): label = special
                 }
