@@ -120,7 +120,7 @@ struct MigrationTests {
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM objects WHERE kind = 'break-glass-share'")
             } == 5)
-        try await old.close()
+        try old.close()
 
         let store = try SQLiteVaultStore(directory: copy)
         for (i, record) in records.enumerated() {
@@ -139,7 +139,7 @@ struct MigrationTests {
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM objects WHERE kind = 'break-glass-share'")
             } == 0)
-        try await migrated.close()
+        try migrated.close()
         let vault = Vault(store: store)
         let price = try await vault.unlock("price", passphrase: DiskVault.pass("price"))
         for record in records { _ = try await price.open(record) }

@@ -63,7 +63,7 @@ struct LifecycleTests {
         #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
         let dsl = try await s.session("dsl")
         let old = "group:safeguarding-officer#1"
-        #expect(try await s.f.store.boxCount(recipient: old) == (7, 7))
+        #expect(await s.f.store.boxCount(recipient: old) == (7, 7))
         let reports = Mutex<[(Int, Int)]>([])
         let summary = try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 3) { done, total in
             reports.withLock { $0.append((done, total)) }
@@ -74,7 +74,7 @@ struct LifecycleTests {
         let seen = reports.withLock { $0 }
         #expect(seen.map(\.0) == [3, 6, 7, 10, 13, 14])
         #expect(seen.allSatisfy { $0.1 == 14 })
-        #expect(try await s.f.store.boxCount(recipient: old) == (0, 0))
+        #expect(await s.f.store.boxCount(recipient: old) == (0, 0))
         #expect(
             await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100).isEmpty)
         // The old key opens nothing that is left: every group slot is sealed to version 2.
