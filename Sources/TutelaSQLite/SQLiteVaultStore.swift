@@ -455,7 +455,8 @@ public final class SQLiteVaultStore: VaultStore {
                         ORDER BY shares.id LIMIT ?3
                         """,
                     [
-                        String(idSuffix.dropFirst()), after.map { Self.shareRecord($0) } ?? "",
+                        String(idSuffix.dropFirst()),
+                        after.map { Self.shareParts($0).record } ?? "",
                         Int64(clamping: limit),
                     ], in: db)
             }
@@ -556,8 +557,6 @@ public final class SQLiteVaultStore: VaultStore {
         guard let slash = id.firstIndex(of: "/") else { return (id, "") }
         return (String(id[..<slash]), String(id[id.index(after: slash)...]))
     }
-
-    static func shareRecord(_ id: String) -> String { shareParts(id).record }
 
     static func object(_ row: Row) -> StoredObject {
         StoredObject(

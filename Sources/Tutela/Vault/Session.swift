@@ -426,10 +426,8 @@ public final class Session: Sendable {
         async let pinned: Void = auditedPin(head)
         let content: RecordContent
         do {
-            let key = try slot.open(with: identity, expecting: envelope.label.record)
-            defer { key.wipe() }
             let shredKey = envelope.generation == 1 ? await early : nil
-            content = try await decrypt(envelope, dataKey: key, shredKey: shredKey)
+            content = try await decrypt(envelope, slot: slot, shredKey: shredKey)
         } catch {
             try await pinned
             throw error
@@ -454,10 +452,12 @@ public final class Session: Sendable {
     }
 
     /// Opens `slot` with this session's key and decrypts the envelope. Only after the audit entry.
-    func decrypt(_ envelope: Envelope, slot: Slot) async throws -> RecordContent {
+    func decrypt(_ envelope: Envelope, slot: Slot, shredKey: SecretBytes? = nil) async throws
+        -> RecordContent
+    {
         let key = try slot.open(with: identity, expecting: envelope.label.record)
         defer { key.wipe() }
-        return try await decrypt(envelope, dataKey: key)
+        return try await decrypt(envelope, dataKey: key, shredKey: shredKey)
     }
 
     /// Decrypts with a data key (from a slot, a group slot or combined shares) and the shred key,
