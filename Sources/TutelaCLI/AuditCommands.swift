@@ -72,14 +72,13 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            guard !FileManager.default.fileExists(atPath: out) else {
-                throw TutelaError(.exists, "\(out) exists already", hint: "choose a new file name")
-            }
-            let session = try await actor.unlock(try vault.open())
-            let checkpoint = try await session.checkpoint()
-            guard FileManager.default.createFile(atPath: out, contents: Data(checkpoint.text.utf8))
-            else {
-                throw TutelaError(.exists, "cannot write \(out)")
+            // The file is claimed first, so one that exists stops the command before it asks
+            // for a passphrase; it is removed again if the checkpoint cannot be made.
+            let checkpoint = try await OutputFile.writing(out) { file in
+                let session = try await actor.unlock(try vault.open())
+                let checkpoint = try await session.checkpoint()
+                try file.write(checkpoint.text)
+                return checkpoint
             }
             if output.json {
                 try Terminal.json([

@@ -193,14 +193,16 @@ struct AuthorityCommand: AsyncParsableCommand {
             let parts = try await session.splitAuthority(shares: shares, threshold: threshold)
             try FileManager.default.createDirectory(
                 at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            for part in parts {
-                let file = dir.appendingPathComponent(
-                    "authority-share-\(part.index)-of-\(shares).txt")
-                guard
-                    FileManager.default.createFile(
-                        atPath: file.path, contents: Data(try part.text().utf8),
-                        attributes: [.posixPermissions: 0o600])
-                else { throw TutelaError(.exists, "cannot write \(file.path)") }
+            do {
+                for part in parts {
+                    let file = dir.appendingPathComponent(
+                        "authority-share-\(part.index)-of-\(shares).txt")
+                    try OutputFile.write(file.path, try part.text())
+                }
+            } catch {
+                // Some shares without the rest are no use to anyone: none are left behind.
+                try? FileManager.default.removeItem(at: dir)
+                throw error
             }
             Terminal.out(
                 "Wrote \(shares) share files to \(out); any \(threshold) rebuild the authority. Give each to a "

@@ -54,22 +54,37 @@ struct RetentionCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            guard let csv else { return try await check(writing: nil) }
+            // The file is claimed before anything else, and removed if the check fails.
+            try await OutputFile.writing(csv) { try await check(writing: $0) }
+        }
+
+        /// Streams the check: every status goes to the CSV file as it comes, and only the
+        /// standings shown are kept, so a million records never sit in memory at once.
+        func check(writing csv: OutputFile?) async throws {
             let session = try await actor.unlock(try vault.open())
             let date =
                 try asOf.map { try parseDate($0, option: "--as-of") } ?? session.vault.clock.today
-            let statuses = try await session.retentionCheck(asOf: date)
-            if let csv { try writeCSV(statuses, to: csv) }
+            var listing = RetentionReport.actionable
+            if output.json { listing.insert(.undetermined) }
+            try csv?.write("record,label,class,learner,standing,due_on,flagged,rule,note\n")
+            let report = try await session.retentionReport(asOf: date, listing: listing) {
+                try csv?.write(Self.csvLine($0))
+            }
             func rows(_ s: RetentionStatus.Standing) -> [RowJSON] {
-                statuses.filter { $0.standing == s }.sorted {
-                    ($0.dueOn ?? date) < ($1.dueOn ?? date)
-                }.map(RowJSON.init)
+                report.records(s).map(RowJSON.init)
             }
-            var counts: [String: [String: Int]] = [:]
-            for s in statuses {
-                counts[s.label.recordClass.rawValue, default: [:]][
-                    s.standing.rawValue, default: 0] += 1
-            }
+            let standings: [RetentionStatus.Standing] = [
+                .due, .review, .held, .upcoming, .notDue, .undetermined, .destroyed,
+            ]
+            let classes = report.classes.sorted { $0.rawValue < $1.rawValue }
             if output.json {
+                var counts: [String: [String: Int]] = [:]
+                for c in classes {
+                    for s in standings where report.count(c, s) > 0 {
+                        counts[c.rawValue, default: [:]][s.rawValue] = report.count(c, s)
+                    }
+                }
                 try Terminal.json(
                     CheckJSON(
                         asOf: date.description, due: rows(.due), held: rows(.held),
@@ -78,15 +93,12 @@ struct RetentionCommand: AsyncParsableCommand {
                     ))
                 return
             }
-            Terminal.out("Retention as of \(date): \(statuses.count) records")
-            let standings: [RetentionStatus.Standing] = [
-                .due, .review, .held, .upcoming, .notDue, .undetermined, .destroyed,
-            ]
+            Terminal.out("Retention as of \(date): \(report.total) records")
             Terminal.out(
                 Table.render(
                     header: ["CLASS"] + standings.map { $0.rawValue.uppercased() },
-                    rows: counts.keys.sorted().map { c in
-                        [c] + standings.map { "\(counts[c]?[$0.rawValue] ?? 0)" }
+                    rows: classes.map { c in
+                        [c.rawValue] + standings.map { "\(report.count(c, $0))" }
                     }))
             for (title, standing) in [
                 ("Due for destruction", RetentionStatus.Standing.due), ("Due for review", .review),
@@ -104,10 +116,8 @@ struct RetentionCommand: AsyncParsableCommand {
             }
         }
 
-        func writeCSV(_ statuses: [RetentionStatus], to path: String) throws {
-            guard !FileManager.default.fileExists(atPath: path) else {
-                throw TutelaError(.exists, "\(path) exists already", hint: "choose a new file name")
-            }
+        /// One status as a CSV line.
+        static func csvLine(_ s: RetentionStatus) -> String {
             func field(_ s: String) -> String {
                 let needsQuotes = s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
                 let escaped = s.replacingOccurrences(of: "\"", with: "\"\"")
@@ -117,20 +127,12 @@ struct RetentionCommand: AsyncParsableCommand {
                     ? "'" + escaped : escaped
                 return needsQuotes ? "\"\(safe)\"" : safe
             }
-            var lines = ["record,label,class,learner,standing,due_on,flagged,rule,note"]
-            for s in statuses {
-                lines.append(
-                    [
-                        s.label.record, s.label.envelopeText, s.label.recordClass.rawValue,
-                        s.label.learner,
-                        s.standing.rawValue, s.dueOn?.description ?? "", s.flagged ? "yes" : "no",
-                        s.rule, s.note ?? "",
-                    ].map(field).joined(separator: ","))
-            }
-            guard
-                FileManager.default.createFile(
-                    atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
-            else { throw TutelaError(.exists, "cannot write \(path)") }
+            return [
+                s.label.record, s.label.envelopeText, s.label.recordClass.rawValue,
+                s.label.learner,
+                s.standing.rawValue, s.dueOn?.description ?? "", s.flagged ? "yes" : "no",
+                s.rule, s.note ?? "",
+            ].map(field).joined(separator: ",") + "\n"
         }
     }
 
@@ -253,10 +255,10 @@ struct DestroyCommand: AsyncParsableCommand {
         if let record {
             ids = [record]
         } else {
-            ids = try await session.retentionCheck(asOf: session.vault.clock.today).filter {
-                $0.standing == .due
-            }
-            .map(\.label.record)
+            // Only the records due are kept from the check, soonest due first.
+            ids = try await session.retentionReport(
+                asOf: session.vault.clock.today, listing: [.due]
+            ).records(.due).map(\.label.record)
         }
         let progress = Progress(
             total: ids.count, enabled: Terminal.stderrIsTerminal && !output.json && due)

@@ -56,4 +56,43 @@ struct CLIRetentionTests {
         let list = try v.run(["records", "list"], as: "hale")
         #expect(list.stdout.contains(record))
     }
+
+    @Test(
+        "report files are new files only the owner can read, never half-written, never over another file"
+    )
+    func outputFiles() throws {
+        let v = try CLIVault()
+        let record = try v.seal()
+        func mode(_ path: String) throws -> Int {
+            try #require(
+                try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        }
+        // The CSV has a line for every record, after its header, and is the owner's alone.
+        let csv = v.root.appendingPathComponent("standing.csv").path
+        let check = try v.run(["retention", "check", "--csv", csv], as: "hale")
+        #expect(check.status == 0, "\(check.stderr)")
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "record,label,class,learner,standing,due_on,flagged,rule,note")
+        #expect(lines.count == 2 && lines.last?.hasPrefix(record + ",") == true)
+        #expect(try mode(csv) == 0o600)
+        // An existing file is never replaced: 73, and it is as it was.
+        let kept = try v.write("kept.csv", "someone's own file\n")
+        let again = try v.run(["retention", "check", "--csv", kept], as: "hale")
+        #expect(again.status == 73 && again.stderr.contains("exists already"))
+        #expect(try String(contentsOfFile: kept, encoding: .utf8) == "someone's own file\n")
+        // A check that is refused, or cannot unlock, leaves no file behind.
+        let refused = v.root.appendingPathComponent("refused.csv").path
+        #expect(try v.run(["retention", "check", "--csv", refused], as: "price").status == 77)
+        #expect(!FileManager.default.fileExists(atPath: refused))
+        let locked = v.root.appendingPathComponent("checkpoint.txt").path
+        let wrong = try v.run(
+            ["audit", "checkpoint", "--out", locked], as: "hale", passphrase: "not the passphrase")
+        #expect(wrong.status != 0 && !FileManager.default.fileExists(atPath: locked))
+        // A folder that is not there is named.
+        let nowhere = v.root.appendingPathComponent("no-such-folder/standing.csv").path
+        let missing = try v.run(["retention", "check", "--csv", nowhere], as: "hale")
+        #expect(missing.status == 66 && missing.stderr.contains("must exist"))
+        #expect(try v.run(["audit", "checkpoint", "--out", locked], as: "hale").status == 0)
+        #expect(try mode(locked) == 0o600)
+    }
 }

@@ -134,6 +134,41 @@ struct RetentionTests {
         }
     }
 
+    @Test(
+        "the report counts every record by class and standing and keeps only the standings listed, soonest due first"
+    )
+    func report() async throws {
+        let (f, sam) = try await fixture()
+        // Two tutorials about Sam: due 2035-03-14. One about Alex (who has neither left nor a date
+        // of birth): undetermined.
+        let note = try await f.session("price").seal(
+            Fixture.form(marker: "a chat"), confidential: false)
+        let alex = try await f.session("price").seal(
+            Fixture.form(learner: "alex"), confidential: false)
+        let keeper = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
+        let asOf = try #require(CalendarDate("2036-01-01"))
+        let statuses = try await keeper.retentionCheck(asOf: asOf)
+        var streamed: [RetentionStatus] = []
+        let report = try await keeper.retentionReport(asOf: asOf, listing: [.due]) {
+            streamed.append($0)
+        }
+        #expect(streamed == statuses)
+        #expect(report.total == 3)
+        #expect(report.count(.due) == 2 && report.count(.undetermined) == 1)
+        #expect(report.count(.tutorial, .due) == 2)
+        #expect(report.count(.informalNote, .due) == 0 && report.classes == [.tutorial])
+        let due = report.records(.due)
+        #expect(Set(due.map(\.label.record)) == [sam.record, note.record])
+        #expect(due.map(\.dueOn) == due.map(\.dueOn).sorted { ($0 ?? asOf) < ($1 ?? asOf) })
+        // Not listed: counted, never kept.
+        #expect(report.records(.undetermined).isEmpty)
+        #expect(!report.records(.due).contains { $0.label.record == alex.record })
+        // Only a record keeper may run it, and the refusal is the check's own.
+        await expectError(.permissionDenied) {
+            try await f.session("price").retentionReport(asOf: asOf, listing: [.due])
+        }
+    }
+
     @Test("where policy asks, a second record keeper confirms the destruction")
     func secondKeeper() async throws {
         let (f, label) = try await fixture()

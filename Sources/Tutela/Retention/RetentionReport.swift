@@ -1,0 +1,83 @@
+/// What a retention check found, gathered while it streams: how many records stand where, by class,
+/// for every record, and the statuses of only the standings asked for (what someone must act on).
+/// A check over a million records then keeps in memory only what it reports, not a status for every
+/// record.
+public struct RetentionReport: Sendable {
+    public typealias Standing = RetentionStatus.Standing
+
+    /// The standings someone must act on, which `tutela retention check` lists.
+    public static let actionable: Set<Standing> = [.due, .review, .held, .upcoming]
+
+    /// The day the check was made for.
+    public let asOf: CalendarDate
+    /// The standings whose records are kept, to be listed.
+    public let listing: Set<Standing>
+    /// Every record checked.
+    public private(set) var total = 0
+    /// Counts indexed by class (declaration order) and standing (declaration order).
+    private var tally: [Int]
+    private var listed: [Standing: [RetentionStatus]] = [:]
+
+    public init(asOf: CalendarDate, listing: Set<Standing>) {
+        self.asOf = asOf
+        self.listing = listing
+        tally = Array(repeating: 0, count: RecordClass.allCases.count * Standing.allCases.count)
+    }
+
+    /// Counts one record's standing, and keeps it if its standing is listed.
+    public mutating func add(_ status: RetentionStatus) {
+        total += 1
+        tally[Self.index(status.label.recordClass, status.standing)] += 1
+        if listing.contains(status.standing) {
+            listed[status.standing, default: []].append(status)
+        }
+    }
+
+    /// How many records of `recordClass` stand at `standing`.
+    public func count(_ recordClass: RecordClass, _ standing: Standing) -> Int {
+        tally[Self.index(recordClass, standing)]
+    }
+
+    /// How many records stand at `standing`, of every class.
+    public func count(_ standing: Standing) -> Int {
+        RecordClass.allCases.reduce(0) { $0 + count($1, standing) }
+    }
+
+    /// The classes with at least one record, in declaration order.
+    public var classes: [RecordClass] {
+        RecordClass.allCases.filter { c in Standing.allCases.contains { count(c, $0) > 0 } }
+    }
+
+    /// The kept records of a listed standing, soonest due first (those without a date as if due on
+    /// the day of the check), in storage order where dates are equal.
+    /// - Precondition: `standing` is one of `listing`; any other gives no records.
+    public func records(_ standing: Standing) -> [RetentionStatus] {
+        let asOf = asOf
+        return (listed[standing] ?? []).enumerated().sorted {
+            let (a, b) = ($0.element.dueOn ?? asOf, $1.element.dueOn ?? asOf)
+            return a != b ? a < b : $0.offset < $1.offset
+        }.map(\.element)
+    }
+
+    private static func index(_ recordClass: RecordClass, _ standing: Standing) -> Int {
+        let c = RecordClass.allCases.firstIndex(of: recordClass) ?? 0
+        let s = Standing.allCases.firstIndex(of: standing) ?? 0
+        return c * Standing.allCases.count + s
+    }
+}
+
+extension Session {
+    /// The retention check as a report: counts for every record, the statuses of the `listing`
+    /// standings, and every status handed to `each` on the way (to write a file of them, say).
+    public func retentionReport(
+        asOf: CalendarDate, listing: Set<RetentionStatus.Standing>,
+        _ each: (RetentionStatus) throws -> Void = { _ in }
+    ) async throws -> RetentionReport {
+        var report = RetentionReport(asOf: asOf, listing: listing)
+        try await retentionCheck(asOf: asOf) { status in
+            try each(status)
+            report.add(status)
+        }
+        return report
+    }
+}
