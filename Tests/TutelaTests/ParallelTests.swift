@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 
@@ -46,5 +47,25 @@ struct ParallelTests {
         let kept = try Session.inParallel(Array(0..<5000)) { i throws(TutelaError) in Tracked(i) }
         #expect(kept.map(\.value) == Array(0..<5000))
         #expect(Tracked.live.load(ordering: .relaxed) == 5000)
+    }
+
+    @Test(
+        "work started on its own thread gives its result or its error, awaited before or after it ends"
+    )
+    func started() async throws {
+        // Finished long before it is awaited.
+        let early = Started { 42 }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await early.value == 42)
+        // Still running when it is awaited: it runs while the caller goes on.
+        let gate = DispatchSemaphore(value: 0)
+        let late = Started { () -> String in
+            gate.wait()
+            return "saved"
+        }
+        gate.signal()
+        #expect(try await late.value == "saved")
+        let failing = Started { () throws -> Int in throw TutelaError.tryAgain("disk full") }
+        await #expect(throws: TutelaError.tryAgain("disk full")) { try await failing.value }
     }
 }

@@ -421,18 +421,19 @@ public final class Session: Sendable {
         case .allowed(let e, let s):
             (envelope, slot) = (e, s)
         }
-        // This machine's pin moves while the record is decrypted; nothing is returned until both
-        // are done, so a pin that cannot be saved still releases nothing.
-        async let pinned: Void = auditedPin(head)
+        // This machine's pin is saved on a thread of its own while the record is decrypted (a
+        // synced write overlapping the work); nothing is returned until both are done, so a pin
+        // that cannot be saved still releases nothing.
+        let pinned = Started { [self] in try auditedPin(head) }
         let content: RecordContent
         do {
             let shredKey = envelope.generation == 1 ? await early : nil
             content = try await decrypt(envelope, slot: slot, shredKey: shredKey)
         } catch {
-            try await pinned
+            try await pinned.value
             throw error
         }
-        try await pinned
+        try await pinned.value
         return OpenedRecord(label: envelope.label, content: content)
     }
 
