@@ -16,26 +16,28 @@ public struct RetentionReport: Sendable {
     public private(set) var total = 0
     /// Counts indexed by class (declaration order) and standing (declaration order).
     private var tally: [Int]
-    private var listed: [Standing: [RetentionStatus]] = [:]
+    /// `listing` as a table by standing: a `Set` would hash each standing's name per record.
+    private let listed: [Bool]
+    private var kept: [Standing: [RetentionStatus]] = [:]
 
     public init(asOf: CalendarDate, listing: Set<Standing>) {
         self.asOf = asOf
         self.listing = listing
         tally = Array(repeating: 0, count: RecordClass.allCases.count * Standing.allCases.count)
+        listed = Standing.allCases.map(listing.contains)
     }
 
     /// Counts one record's standing, and keeps it if its standing is listed.
     public mutating func add(_ status: RetentionStatus) {
         total += 1
-        tally[Self.index(status.label.recordClass, status.standing)] += 1
-        if listing.contains(status.standing) {
-            listed[status.standing, default: []].append(status)
-        }
+        let s = Self.ordinal(status.standing)
+        tally[Self.ordinal(status.label.recordClass) * Self.standings + s] += 1
+        if listed[s] { kept[status.standing, default: []].append(status) }
     }
 
     /// How many records of `recordClass` stand at `standing`.
     public func count(_ recordClass: RecordClass, _ standing: Standing) -> Int {
-        tally[Self.index(recordClass, standing)]
+        tally[Self.ordinal(recordClass) * Self.standings + Self.ordinal(standing)]
     }
 
     /// How many records stand at `standing`, of every class.
@@ -53,16 +55,33 @@ public struct RetentionReport: Sendable {
     /// - Precondition: `standing` is one of `listing`; any other gives no records.
     public func records(_ standing: Standing) -> [RetentionStatus] {
         let asOf = asOf
-        return (listed[standing] ?? []).enumerated().sorted {
+        return (kept[standing] ?? []).enumerated().sorted {
             let (a, b) = ($0.element.dueOn ?? asOf, $1.element.dueOn ?? asOf)
             return a != b ? a < b : $0.offset < $1.offset
         }.map(\.element)
     }
 
-    private static func index(_ recordClass: RecordClass, _ standing: Standing) -> Int {
-        let c = RecordClass.allCases.firstIndex(of: recordClass) ?? 0
-        let s = Standing.allCases.firstIndex(of: standing) ?? 0
-        return c * Standing.allCases.count + s
+    private static let standings = Standing.allCases.count
+
+    /// Declaration order, without searching `allCases` for every record.
+    private static func ordinal(_ standing: Standing) -> Int {
+        switch standing {
+        case .due: 0
+        case .review: 1
+        case .held: 2
+        case .upcoming: 3
+        case .notDue: 4
+        case .undetermined: 5
+        case .destroyed: 6
+        }
+    }
+
+    private static func ordinal(_ recordClass: RecordClass) -> Int {
+        switch recordClass {
+        case .tutorial: 0
+        case .confidentialTutorial: 1
+        case .informalNote: 2
+        }
     }
 }
 
