@@ -26,6 +26,10 @@ struct ParallelTests {
                 "item \(i)"
             }
             #expect(results == (0..<count).map { "item \($0)" })
+            let reversed = try Session.inParallel(Array(0..<count), reversed: true) {
+                i throws(TutelaError) in "item \(i)"
+            }
+            #expect(reversed == (0..<count).reversed().map { "item \($0)" })
         }
     }
 
@@ -34,16 +38,19 @@ struct ParallelTests {
     )
     func failure() throws {
         #expect(Tracked.live.load(ordering: .relaxed) == 0)
-        do {
-            _ = try Session.inParallel(Array(0..<5000)) { i throws(TutelaError) -> Tracked in
-                if i == 1200 || i == 4100 { throw TutelaError.tampered("item \(i)") }
-                return Tracked(i)
+        for reversed in [false, true] {
+            do {
+                _ = try Session.inParallel(Array(0..<5000), reversed: reversed) {
+                    i throws(TutelaError) -> Tracked in
+                    if i == 1200 || i == 4100 { throw TutelaError.tampered("item \(i)") }
+                    return Tracked(i)
+                }
+                Issue.record("the failure was not thrown")
+            } catch {
+                #expect(error.message.contains("item 1200"))
             }
-            Issue.record("the failure was not thrown")
-        } catch {
-            #expect(error.message.contains("item 1200"))
+            #expect(Tracked.live.load(ordering: .relaxed) == 0, "results leaked after a failure")
         }
-        #expect(Tracked.live.load(ordering: .relaxed) == 0, "results leaked after a failure")
         let kept = try Session.inParallel(Array(0..<5000)) { i throws(TutelaError) in Tracked(i) }
         #expect(kept.map(\.value) == Array(0..<5000))
         #expect(Tracked.live.load(ordering: .relaxed) == 5000)

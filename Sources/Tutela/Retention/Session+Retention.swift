@@ -221,7 +221,7 @@ extension Session {
             reading = cursor.map { next in Task { try await page(next) } }
             // Ordinary records (no tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
-            var computed = try Self.inParallel(rows) {
+            var computed = try Self.inParallel(rows, reversed: true) {
                 row throws(TutelaError) -> Worked in
                 let label = try Label.parse(
                     row.labelBytes, record: row.record, learner: row.learner)
@@ -243,9 +243,8 @@ extension Session {
                     dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
                 return .ordinary(label, standing, flagged, dueOn, missing: nil)
             }
-            // Taken from the end of the reversed array, each result is moved out rather than
+            // Made in reverse order and taken from the end, each result is moved out rather than
             // copied and the copy freed with the array.
-            computed.reverse()
             while let worked = computed.popLast() {
                 let label: Label
                 switch consume worked {

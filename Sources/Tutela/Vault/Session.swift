@@ -290,11 +290,16 @@ public final class Session: Sendable {
         return prepared.labels
     }
 
-    /// `body` over `items` on every core, results in order; the first error is thrown.
+    /// `body` over `items` on every core, results in order (or, `reversed`, in reverse order, for
+    /// a caller that takes them off the end one by one: moved out, where reversing the array
+    /// afterwards copied every result once more); the first error in item order is thrown.
     static func inParallel<T: Sendable, R: Sendable>(
-        _ items: [T], _ body: @Sendable (T) throws(TutelaError) -> R
+        _ items: [T], reversed: Bool = false, _ body: @Sendable (T) throws(TutelaError) -> R
     ) throws(TutelaError) -> [R] {
-        guard items.count > 1 else { return try items.map(body) }
+        guard items.count > 1 else {
+            let results = try items.map(body)
+            return reversed ? results.reversed() : results
+        }
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
         let chunk = (items.count + workers - 1) / workers
         // Each worker initialises its own contiguous run of the result in place (copying results
@@ -309,7 +314,7 @@ public final class Session: Sendable {
                 var failure: TutelaError?
                 do throws(TutelaError) {
                     for i in range {
-                        out.initialize(i, to: try body(items[i]))
+                        out.initialize(reversed ? items.count - 1 - i : i, to: try body(items[i]))
                         count += 1
                     }
                 } catch {
@@ -323,7 +328,11 @@ public final class Session: Sendable {
             } else {
                 // Nothing is handed back: what was made is destroyed and the error thrown below.
                 for run in runs {
-                    out.deinitialize(run.range.lowerBound..<(run.range.lowerBound + run.count))
+                    let made = run.range.lowerBound..<(run.range.lowerBound + run.count)
+                    out.deinitialize(
+                        reversed
+                            ? (items.count - made.upperBound)..<(items.count - made.lowerBound)
+                            : made)
                 }
                 initialized = 0
             }
