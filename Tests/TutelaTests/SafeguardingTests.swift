@@ -129,6 +129,36 @@ struct SafeguardingTests {
         #expect(withheld == 1)
         await expectError(.permissionDenied) { try await s.session("sam").open(b.record) }
     }
+
+    @Test(
+        "a record flagged while a copy is being made is withheld: the decision is made on what its entry records"
+    )
+    func exportRace() async throws {
+        let s = try await SafeguardingFixture.make()
+        let a = try await s.session("price").seal(Fixture.form(marker: "fine"), confidential: false)
+        try await s.session("price").flag(a.record, reason: "ref 6")
+        // The flag lands just after the export has listed the learner's records, before the
+        // record's own transaction: staged by taking it out and putting it back in between.
+        let flag = try #require(await s.f.store.objects(kind: ObjectKind.flag, key: a.record).first)
+        try await s.f.store.transaction { tx in try tx.deleteObject(kind: flag.kind, id: flag.id) }
+        let sam = try await s.session("sam")
+        await s.f.store.beforeNextTransaction { tx in try tx.put(flag) }
+        let (records, withheld) = try await sam.export(learner: "sam")
+        #expect(records.isEmpty && withheld == 1)
+        #expect(try await s.actions().contains { $0.action == .export } == false)
+    }
+
+    @Test("a label cut loose from its contents, with no destruction certificate, is tampering (65)")
+    func exportCut() async throws {
+        let s = try await SafeguardingFixture.make()
+        _ = try await s.session("price").seal(Fixture.form(), confidential: false)
+        let cut = try await s.session("price").seal(Fixture.form(), confidential: false)
+        #expect(try await s.session("sam").export(learner: "sam").records.count == 2)
+        // What destruction does to the contents, without its signed certificate.
+        try await s.f.store.transaction { tx in try tx.shred(cut.record) }
+        let error = await expectError(.data) { try await s.session("sam").export(learner: "sam") }
+        #expect(error?.message.contains(cut.record) == true)
+    }
 }
 
 @Suite("Safeguarding: break-glass")

@@ -339,29 +339,65 @@ extension Session {
     /// each audited; safeguarding material is left out where the policy says so.
     /// - Returns: the opened records and how many were withheld.
     public func export(learner: String) async throws -> (records: [OpenedRecord], withheld: Int) {
+        enum Step: Sendable {
+            case skip
+            case withheld
+            case release(Envelope, Slot)
+        }
         let policy = try policy()
         try Identifier.validate(learner, as: "learner")
+        let (directory, principal, identity) = (self.directory, self.principal, self.identity)
+        let policyVersion = self.policyVersion
         var opened: [OpenedRecord] = []
         var withheld = 0
         for row in try await store.labels(learner: learner) {
-            if try await tombstone(row.record) != nil { continue }
-            let (stored, envelope) = try await load(row.record)
-            let state = try await recordState(row.record)
-            let plain = policy.decide(
-                .open, actor: principal, label: envelope.label, directory: directory)
-            let decision = policy.decide(
-                .open, actor: principal, label: envelope.label, state: state, directory: directory)
-            guard decision.allowed,
-                let slot = stored.slots.first(where: { $0.recipient == principal.id })
-            else {
-                if plain.allowed { withheld += 1 }
-                continue
+            let now = vault.clock.now()
+            // As `open` does: the record and its state are read, the decision made and its entry
+            // written in one transaction, so a record flagged a moment ago is already withheld.
+            let (step, head) = try await auditedTransaction { tx throws -> Step in
+                guard let stored = try tx.record(row.record) else {
+                    // Destroyed records keep only their label and certificate: nothing to export.
+                    // A label with neither contents nor a certificate was cut out of the vault.
+                    guard
+                        let certificate = try tx.objects(
+                            kind: ObjectKind.tombstone, key: row.record
+                        ).first
+                    else {
+                        throw TutelaError.tampered(
+                            "\(row.record) has a label but no contents and no destruction certificate"
+                        )
+                    }
+                    _ = try DestructionCertificate.parse(certificate, directory: directory)
+                    return .skip
+                }
+                let envelope = try Self.verifiedEnvelope(
+                    stored, id: row.record, directory: directory)
+                let state = try Self.recordState(row.record, tx: tx, directory: directory, now: now)
+                let plain = policy.decide(
+                    .open, actor: principal, label: envelope.label, directory: directory)
+                let decision = policy.decide(
+                    .open, actor: principal, label: envelope.label, state: state,
+                    directory: directory)
+                guard decision.allowed,
+                    let slot = stored.slots.first(where: { $0.recipient == principal.id })
+                else { return plain.allowed ? .withheld : .skip }
+                try Self.appendAudit(
+                    AuditEntry(
+                        action: .export, actor: principal.id, subject: row.record,
+                        outcome: .allowed, reason: decision.rule, time: now,
+                        policyVersion: policyVersion),
+                    tx: tx, signer: identity)
+                return .release(envelope, slot)
             }
-            try await record(
-                auditEntry(.export, subject: row.record, reason: decision.rule), notify: [])
-            opened.append(
-                OpenedRecord(
-                    label: envelope.label, content: try await decrypt(envelope, slot: slot)))
+            switch step {
+            case .skip: continue
+            case .withheld: withheld += 1
+            case .release(let envelope, let slot):
+                try auditedPin(head)
+                opened.append(
+                    OpenedRecord(
+                        label: envelope.label, content: try await decrypt(envelope, slot: slot)))
+            }
         }
         return (opened, withheld)
     }

@@ -72,6 +72,16 @@ public actor MemoryVaultStore: VaultStore {
 
     private var allowedBeforeFailure: (Int, TutelaError)?
 
+    /// Runs `change` inside the next transaction, before its body: another command's write landing
+    /// between what a command read earlier and the transaction it then writes in.
+    public func beforeNextTransaction(
+        _ change: @escaping @Sendable (any VaultTransaction) throws -> Void
+    ) {
+        interleaved = change
+    }
+
+    private var interleaved: (@Sendable (any VaultTransaction) throws -> Void)?
+
     /// Replaces a stored record's bytes, as someone editing the database would.
     public func tamper(record id: String, _ change: @Sendable (StoredRecord) -> StoredRecord) {
         if let r = state.records[id] {
@@ -170,6 +180,10 @@ public actor MemoryVaultStore: VaultStore {
             allowedBeforeFailure = (remaining - 1, error)
         }
         let tx = Transaction(state: state)
+        if let change = interleaved {
+            interleaved = nil
+            try change(tx)
+        }
         let result = try body(tx)
         state = tx.state
         return result
