@@ -226,6 +226,28 @@ struct BreakGlassTests {
         #expect(try await s.session("head").safeguardingReviews().map(\.kind) == [.breakGlass])
     }
 
+    @Test(
+        "two opens of one request at the same moment: the second is refused where the first is recorded"
+    )
+    func simultaneousOpens() async throws {
+        let (s, label) = try await sealed()
+        let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
+        try await s.session("head").approveBreakGlass(request.id)
+        try await s.session("dsl2").approveBreakGlass(request.id)
+        let dsl = try await s.session("dsl")
+        // The other open commits its marker after this one checked, before this one writes.
+        let marker = StoredObject(
+            kind: ObjectKind.opened, id: request.id, key: request.id, body: [])
+        await s.f.store.beforeNextTransaction { tx in try tx.put(marker) }
+        let refused = await expectError(.permissionDenied) {
+            try await dsl.openBreakGlass(request.id)
+        }
+        #expect(refused?.message.contains("already used") == true)
+        let opens = try await s.actions().filter { $0.action == .breakGlassOpen }
+        #expect(opens.map(\.outcome) == [.denied])
+        #expect(try await s.session("dsl").safeguardingReviews().isEmpty)
+    }
+
     @Test("an expired request can be neither approved nor opened")
     func expiry() async throws {
         let (s, label) = try await sealed()

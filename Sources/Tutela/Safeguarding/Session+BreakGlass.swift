@@ -227,7 +227,9 @@ extension Session {
             time: vault.clock.now(), reason: request.reason)
         var openedMarker = CanonicalWriter()
         openedMarker.string(requestID)
-        try await record(
+        // Used once: checked again where the marker is written, so two opens at the same moment
+        // cannot both pass the check above.
+        let used = try await record(
             auditEntry(
                 .breakGlassOpen, subject: request.record, reason: "\(requestID): \(request.reason)"),
             notify: headsOfCentre.union([envelope.label.author]),
@@ -238,7 +240,12 @@ extension Session {
                 try SignedObject.make(
                     kind: ObjectKind.review, id: item.id, key: request.record, fields: item.fields,
                     signer: identity),
-            ])
+            ],
+            unless: { tx in
+                try tx.objects(kind: ObjectKind.opened, key: requestID).isEmpty
+                    ? nil : "\(requestID) was already used; make a new request"
+            })
+        if let used { try await refuse(.breakGlassOpen, requestID, used) }
         var shares: [SecretShare] = []
         for a in approvals.prefix(needed) {
             let bytes = try BoundBox.open(

@@ -178,21 +178,29 @@ extension Session {
 
     /// Appends `entry` and notices it to `recipients` (not to the actor), with `objects`, in one
     /// transaction. Returns nothing until it is durable.
+    /// - Parameter conflict: checked first, in the same transaction: a reason to write nothing
+    ///   (something another command has just done, such as using a request), returned to the
+    ///   caller to refuse with.
+    /// - Returns: the conflict, if there was one; nil when everything was written.
+    @discardableResult
     func record(
-        _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = []
-    ) async throws {
+        _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = [],
+        unless conflict: @escaping @Sendable (any VaultTransaction) throws -> String? = { _ in nil }
+    ) async throws -> String? {
         let identity = self.identity
         var to = recipients
         to.remove(principal.id)
         let notify = to
         do {
-            try await write { tx in
+            return try await write { tx -> String? in
+                if let reason = try conflict(tx) { return reason }
                 for o in objects { try tx.put(o) }
                 try Self.appendAudit(entry, tx: tx, signer: identity)
                 guard let link = try tx.lastLink(.audit) else {
                     throw TutelaError.internal("no audit head")
                 }
                 for n in Self.notices(notify, sequence: link.sequence) { try tx.put(n) }
+                return nil
             }
         } catch let error as TutelaError where error.kind == .tryAgain || error.kind == .internal {
             throw TutelaError.tryAgain(
