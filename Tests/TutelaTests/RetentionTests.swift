@@ -96,6 +96,30 @@ struct RetentionTests {
     }
 
     @Test(
+        "a hold placed while a due record is being destroyed stops it: nothing destroyed, and then it is held"
+    )
+    func holdDuringDestruction() async throws {
+        let (f, label) = try await fixture()
+        let keeper = try await session(f, "hale", on: "2035-06-01")
+        try await keeper.setHold(label.record, active: true, reason: "inquiry 2035/9")
+        let hold = try #require(
+            await f.store.objects(kind: ObjectKind.hold, key: label.record).first)
+        try await keeper.setHold(label.record, active: false, reason: "not yet")
+        // Another keeper's hold lands after this destruction decided (destroy reads its facts in
+        // one transaction, decides, and shreds in the next).
+        await f.store.beforeNextTransaction(skipping: 1) { tx in try tx.put(hold) }
+        let stopped = await expectError(.tryAgain) { try await keeper.destroy(label.record) }
+        #expect(stopped?.message.contains("changed while it was being destroyed") == true)
+        #expect(await f.store.record(label.record) != nil)
+        #expect(try await f.store.shredKey(label.record) != nil)
+        #expect(await f.store.objects(kind: ObjectKind.tombstone, key: label.record).isEmpty)
+        // Run again, it decides afresh: held.
+        let held = await expectError(.permissionDenied) { try await keeper.destroy(label.record) }
+        #expect(held?.message.contains("held") == true)
+        #expect(try await f.vault.verifyAudit(checkpoint: nil).entries > 0)
+    }
+
+    @Test(
         "flagged records follow the safeguarding schedule: date of birth + 25, then review, never automatic destruction"
     )
     func flagged() async throws {

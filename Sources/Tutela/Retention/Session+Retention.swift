@@ -454,6 +454,12 @@ extension Session {
     public func destroy(_ recordID: String) async throws -> DestructionResult {
         let policy = try policy()
         let today = vault.clock.today
+        // Everything another command could change that this decision rests on, taken before the
+        // decision's own reads and compared again where the record is shredded: a hold, flag,
+        // review or request made in between stops the destruction instead of being overtaken.
+        let before = try await store.transaction { tx in
+            try Self.destructionFacts(recordID, tx: tx)
+        }
         if let c = try await tombstone(recordID) {
             throw TutelaError.notFound(
                 "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
@@ -518,23 +524,22 @@ extension Session {
         let tombstone = try SignedObject.make(
             kind: ObjectKind.tombstone, id: recordID, key: recordID,
             fields: certificateFields.fields, signer: identity)
-        var deletions = try await store.objects(kind: ObjectKind.share, key: recordID).map {
-            ($0.kind, $0.id)
-        }
-        for request in try await store.objects(kind: ObjectKind.request, key: recordID) {
-            deletions += try await store.objects(kind: ObjectKind.approval, key: request.id).map {
-                ($0.kind, $0.id)
-            }
-        }
-        deletions += try await store.objects(kind: ObjectKind.proposal, key: recordID).map {
-            ($0.kind, $0.id)
-        }
         let entry = auditEntry(.destroy, subject: recordID, reason: status.rule)
         let identity = self.identity
-        let toDelete = deletions
         try await write { tx in
+            guard try Self.destructionFacts(recordID, tx: tx) == before else {
+                throw TutelaError.tryAgain(
+                    "\(recordID) changed while it was being destroyed (a hold, flag, review, "
+                        + "break-glass request or new contents); nothing was destroyed",
+                    hint: "run the command again: it decides afresh")
+            }
+            var deletions = try tx.objects(kind: ObjectKind.share, key: recordID)
+            for request in try tx.objects(kind: ObjectKind.request, key: recordID) {
+                deletions += try tx.objects(kind: ObjectKind.approval, key: request.id)
+            }
+            deletions += try tx.objects(kind: ObjectKind.proposal, key: recordID)
             try tx.shred(recordID)
-            for (kind, id) in toDelete { try tx.deleteObject(kind: kind, id: id) }
+            for object in deletions { try tx.deleteObject(kind: object.kind, id: object.id) }
             try tx.put(tombstone)
             try Self.appendAudit(entry, tx: tx, signer: identity)
         }
@@ -551,6 +556,39 @@ extension Session {
             throw TutelaError.internal("the tombstone of \(recordID) was not written")
         }
         return .destroyed(certificate)
+    }
+
+    /// A digest of what a destruction decision rests on and another command could change: the
+    /// record's label and contents, its flag, hold, reviews, proposal and tombstone, its break-glass
+    /// requests and whether each was used, and the directory's head (leaving dates, roles).
+    static func destructionFacts(_ record: String, tx: any VaultTransaction) throws -> [UInt8] {
+        var w = CanonicalWriter()
+        let stored = try tx.record(record)
+        w.bool(stored != nil)
+        if let stored {
+            w.data(stored.labelBytes)
+            w.data(stored.envelopeBytes)
+        }
+        let kinds = [
+            ObjectKind.flag, ObjectKind.hold, ObjectKind.retentionReview, ObjectKind.proposal,
+            ObjectKind.tombstone, ObjectKind.request,
+        ]
+        for kind in kinds {
+            for object in try tx.objects(kind: kind, key: record) {
+                w.string(object.kind)
+                w.string(object.id)
+                w.data(object.body)
+                guard kind == ObjectKind.request else { continue }
+                for used in try tx.objects(kind: ObjectKind.opened, key: object.id) {
+                    w.string(used.id)
+                    w.data(used.body)
+                }
+            }
+        }
+        w.data(try tx.lastLink(.directory)?.hash ?? [])
+        do { return try BLAKE2b.hash(w.bytes) } catch {
+            throw TutelaError.internal("the record's facts could not be hashed")
+        }
     }
 
     /// Checks a certificate's signature against its authoriser's enrolled key.

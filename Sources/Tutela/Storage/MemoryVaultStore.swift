@@ -72,15 +72,16 @@ public actor MemoryVaultStore: VaultStore {
 
     private var allowedBeforeFailure: (Int, TutelaError)?
 
-    /// Runs `change` inside the next transaction, before its body: another command's write landing
+    /// Commits `change` just before the next transaction runs: another command's write landing
     /// between what a command read earlier and the transaction it then writes in.
+    /// `skipping` transactions first run as they are.
     public func beforeNextTransaction(
-        _ change: @escaping @Sendable (any VaultTransaction) throws -> Void
+        skipping: Int = 0, _ change: @escaping @Sendable (any VaultTransaction) throws -> Void
     ) {
-        interleaved = change
+        interleaved = (skipping, change)
     }
 
-    private var interleaved: (@Sendable (any VaultTransaction) throws -> Void)?
+    private var interleaved: (skip: Int, change: @Sendable (any VaultTransaction) throws -> Void)?
 
     /// Replaces a stored record's bytes, as someone editing the database would.
     public func tamper(record id: String, _ change: @Sendable (StoredRecord) -> StoredRecord) {
@@ -179,11 +180,18 @@ public actor MemoryVaultStore: VaultStore {
             }
             allowedBeforeFailure = (remaining - 1, error)
         }
-        let tx = Transaction(state: state)
-        if let change = interleaved {
-            interleaved = nil
-            try change(tx)
+        if let (skip, change) = interleaved {
+            if skip > 0 {
+                interleaved = (skip - 1, change)
+            } else {
+                // Committed on its own, as the other command's transaction would be.
+                interleaved = nil
+                let other = Transaction(state: state)
+                try change(other)
+                state = other.state
+            }
         }
+        let tx = Transaction(state: state)
         let result = try body(tx)
         state = tx.state
         return result
