@@ -148,6 +148,25 @@ struct SafeguardingTests {
         #expect(try await s.actions().contains { $0.action == .export } == false)
     }
 
+    @Test(
+        "a record destroyed while an officer opens it: not found (66), and the log never says it was released"
+    )
+    func disclosureOfRecordGoneMeanwhile() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        try await s.session("price").flag(label.record, reason: "ref 7")
+        let dsl = try await s.session("dsl")
+        // Its contents go after the officer's command has read them, before it records the release.
+        await s.f.store.beforeNextTransaction { tx in try tx.shred(label.record) }
+        let gone = await expectError(.notFound) {
+            try await dsl.disclose(label.record, reason: "handover")
+        }
+        #expect(gone?.message.contains("nothing was released") == true)
+        let disclosures = try await s.actions().filter { $0.action == .disclose }
+        #expect(disclosures.map(\.outcome) == [.notFound])
+        #expect(try await s.session("head").safeguardingReviews().isEmpty)
+    }
+
     @Test("a label cut loose from its contents, with no destruction certificate, is tampering (65)")
     func exportCut() async throws {
         let s = try await SafeguardingFixture.make()

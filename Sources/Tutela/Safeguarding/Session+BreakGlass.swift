@@ -229,7 +229,8 @@ extension Session {
         openedMarker.string(requestID)
         // Used once: checked again where the marker is written, so two opens at the same moment
         // cannot both pass the check above.
-        let used = try await record(
+        let usedMessage = "\(requestID) was already used; make a new request"
+        let conflict = try await record(
             auditEntry(
                 .breakGlassOpen, subject: request.record, reason: "\(requestID): \(request.reason)"),
             notify: headsOfCentre.union([envelope.label.author]),
@@ -242,10 +243,16 @@ extension Session {
                     signer: identity),
             ],
             unless: { tx in
-                try tx.objects(kind: ObjectKind.opened, key: requestID).isEmpty
-                    ? nil : "\(requestID) was already used; make a new request"
+                if let gone = try Self.goneMeanwhile(request.record, tx: tx) { return gone }
+                return try tx.objects(kind: ObjectKind.opened, key: requestID).isEmpty
+                    ? nil : usedMessage
             })
-        if let used { try await refuse(.breakGlassOpen, requestID, used) }
+        if let conflict {
+            guard conflict == usedMessage else {
+                try await notFoundMeanwhile(.breakGlassOpen, request.record, conflict)
+            }
+            try await refuse(.breakGlassOpen, requestID, conflict)
+        }
         var shares: [SecretShare] = []
         for a in approvals.prefix(needed) {
             let bytes = try BoundBox.open(

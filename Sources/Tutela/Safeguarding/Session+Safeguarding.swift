@@ -209,6 +209,22 @@ extension Session {
         }
     }
 
+    /// Why a record read earlier in a command is no longer there to release, if it is not: checked
+    /// in the transaction that would record the release, so the log never says a record was
+    /// released that another command destroyed a moment before.
+    static func goneMeanwhile(_ record: String, tx: any VaultTransaction) throws -> String? {
+        try tx.record(record) == nil
+            ? "\(record) was destroyed while it was being opened; nothing was released" : nil
+    }
+
+    /// Refuses as not found (66), audited as such.
+    func notFoundMeanwhile(_ action: AuditEntry.Action, _ record: String, _ message: String)
+        async throws -> Never
+    {
+        try await audit(action, subject: record, outcome: .notFound, reason: "destroyed")
+        throw TutelaError.notFound(message)
+    }
+
     var headsOfCentre: Set<String> { Set(directory.holders(of: .headOfCentre).map(\.id)) }
 
     // MARK: - Flag
@@ -334,14 +350,16 @@ extension Session {
             id: try newID("RV"), kind: .disclosure, record: recordID, actor: principal.id,
             time: vault.clock.now(),
             reason: reason)
-        try await record(
+        let gone = try await record(
             auditEntry(.disclose, subject: recordID, reason: reason),
             notify: headsOfCentre.union([envelope.label.author]),
             objects: [
                 try SignedObject.make(
                     kind: ObjectKind.review, id: item.id, key: recordID, fields: item.fields,
                     signer: identity)
-            ])
+            ],
+            unless: { tx in try Self.goneMeanwhile(recordID, tx: tx) })
+        if let gone { try await notFoundMeanwhile(.disclose, recordID, gone) }
         let key = try slot.open(with: groupKey, expecting: recordID)
         defer { key.wipe() }
         return OpenedRecord(
