@@ -74,9 +74,7 @@ struct RetentionCommand: AsyncParsableCommand {
             func rows(_ s: RetentionStatus.Standing) -> [RowJSON] {
                 report.records(s).map(RowJSON.init)
             }
-            let standings: [RetentionStatus.Standing] = [
-                .due, .review, .held, .upcoming, .notDue, .undetermined, .destroyed,
-            ]
+            let standings = RetentionStatus.Standing.allCases
             let classes = report.classes.sorted { $0.rawValue < $1.rawValue }
             if output.json {
                 var counts: [String: [String: Int]] = [:]

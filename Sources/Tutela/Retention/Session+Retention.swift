@@ -454,11 +454,10 @@ extension Session {
     public func destroy(_ recordID: String) async throws -> DestructionResult {
         let policy = try policy()
         let today = vault.clock.today
-        // Everything another command could change that this decision rests on, taken before the
+        // Everything another command could change that this decision rests on, read before the
         // decision's own reads and compared again where the record is shredded: a hold, flag,
         // review or request made in between stops the destruction instead of being overtaken.
-        let before = try await store.transaction { tx in
-            try Self.destructionFacts(recordID, tx: tx)
+        let (before, _) = try await transaction { tx in try Self.destructionFacts(recordID, tx: tx)
         }
         if let c = try await tombstone(recordID) {
             throw TutelaError.notFound(
@@ -558,8 +557,8 @@ extension Session {
         return .destroyed(certificate)
     }
 
-    /// A digest of what a destruction decision rests on and another command could change: the
-    /// record's label and contents, its flag, hold, reviews, proposal and tombstone, its break-glass
+    /// What a destruction decision rests on and another command could change, encoded to compare
+    /// whole: the record's label and contents, its flag, hold, reviews, proposal and tombstone, its break-glass
     /// requests and whether each was used, and the directory's head (leaving dates, roles).
     static func destructionFacts(_ record: String, tx: any VaultTransaction) throws -> [UInt8] {
         var w = CanonicalWriter()
@@ -586,9 +585,7 @@ extension Session {
             }
         }
         w.data(try tx.lastLink(.directory)?.hash ?? [])
-        do { return try BLAKE2b.hash(w.bytes) } catch {
-            throw TutelaError.internal("the record's facts could not be hashed")
-        }
+        return w.bytes
     }
 
     /// Checks a certificate's signature against its authoriser's enrolled key.

@@ -211,9 +211,9 @@ extension Session {
                 .breakGlassOpen, requestID,
                 "\(requestID) expired at \(Timestamp.iso(request.expires))")
         }
+        let used = "\(requestID) was already used; make a new request"
         if try await !store.objects(kind: ObjectKind.opened, key: requestID).isEmpty {
-            try await refuse(
-                .breakGlassOpen, requestID, "\(requestID) was already used; make a new request")
+            try await refuse(.breakGlassOpen, requestID, used)
         }
         let approvals = try await approvals(of: request, rules: bg)
         let needed = max(bg.approvals, request.approvalsNeeded)
@@ -229,8 +229,7 @@ extension Session {
         openedMarker.string(requestID)
         // Used once: checked again where the marker is written, so two opens at the same moment
         // cannot both pass the check above.
-        let usedMessage = "\(requestID) was already used; make a new request"
-        let conflict = try await record(
+        try await record(
             auditEntry(
                 .breakGlassOpen, subject: request.record, reason: "\(requestID): \(request.reason)"),
             notify: headsOfCentre.union([envelope.label.author]),
@@ -243,16 +242,10 @@ extension Session {
                     signer: identity),
             ],
             unless: { tx in
-                if let gone = try Self.goneMeanwhile(request.record, tx: tx) { return gone }
+                if let gone = try Overtaken.gone(request.record, tx: tx) { return gone }
                 return try tx.objects(kind: ObjectKind.opened, key: requestID).isEmpty
-                    ? nil : usedMessage
+                    ? nil : .refused(subject: requestID, why: used)
             })
-        if let conflict {
-            guard conflict == usedMessage else {
-                try await notFoundMeanwhile(.breakGlassOpen, request.record, conflict)
-            }
-            try await refuse(.breakGlassOpen, requestID, conflict)
-        }
         var shares: [SecretShare] = []
         for a in approvals.prefix(needed) {
             let bytes = try BoundBox.open(

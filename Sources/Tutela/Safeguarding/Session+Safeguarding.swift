@@ -176,53 +176,54 @@ extension Session {
         }
     }
 
+    /// What another command did, between this one's reads and its write, that stops the write:
+    /// found in the transaction that would record the release, so the log never says something
+    /// was released that could not be.
+    enum Overtaken: Sendable {
+        /// The record was destroyed meanwhile: not found (66).
+        case gone(record: String)
+        /// Refused (77) for `why`, audited against `subject`.
+        case refused(subject: String, why: String)
+
+        /// `.gone` if `record` has no contents any more.
+        static func gone(_ record: String, tx: any VaultTransaction) throws -> Overtaken? {
+            try tx.record(record) == nil ? .gone(record: record) : nil
+        }
+    }
+
     /// Appends `entry` and notices it to `recipients` (not to the actor), with `objects`, in one
     /// transaction. Returns nothing until it is durable.
-    /// - Parameter conflict: checked first, in the same transaction: a reason to write nothing
-    ///   (something another command has just done, such as using a request), returned to the
-    ///   caller to refuse with.
-    /// - Returns: the conflict, if there was one; nil when everything was written.
-    @discardableResult
+    /// - Parameter overtaken: checked first, in the same transaction; when it finds something,
+    ///   nothing is written and the command fails as it says, audited.
     func record(
         _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = [],
-        unless conflict: @escaping @Sendable (any VaultTransaction) throws -> String? = { _ in nil }
-    ) async throws -> String? {
+        unless overtaken: @escaping @Sendable (any VaultTransaction) throws -> Overtaken? = { _ in
+            nil
+        }
+    ) async throws {
         let identity = self.identity
         var to = recipients
         to.remove(principal.id)
         let notify = to
-        do {
-            return try await write { tx -> String? in
-                if let reason = try conflict(tx) { return reason }
-                for o in objects { try tx.put(o) }
-                try Self.appendAudit(entry, tx: tx, signer: identity)
-                guard let link = try tx.lastLink(.audit) else {
-                    throw TutelaError.internal("no audit head")
-                }
-                for n in Self.notices(notify, sequence: link.sequence) { try tx.put(n) }
-                return nil
+        let found = try await auditedWrite { tx -> Overtaken? in
+            if let found = try overtaken(tx) { return found }
+            for o in objects { try tx.put(o) }
+            try Self.appendAudit(entry, tx: tx, signer: identity)
+            guard let link = try tx.lastLink(.audit) else {
+                throw TutelaError.internal("no audit head")
             }
-        } catch let error as TutelaError where error.kind == .tryAgain || error.kind == .internal {
-            throw TutelaError.tryAgain(
-                "the audit entry could not be written, so nothing was released: \(error.message)",
-                hint: error.hint ?? "try again in a moment")
+            for n in Self.notices(notify, sequence: link.sequence) { try tx.put(n) }
+            return nil
         }
-    }
-
-    /// Why a record read earlier in a command is no longer there to release, if it is not: checked
-    /// in the transaction that would record the release, so the log never says a record was
-    /// released that another command destroyed a moment before.
-    static func goneMeanwhile(_ record: String, tx: any VaultTransaction) throws -> String? {
-        try tx.record(record) == nil
-            ? "\(record) was destroyed while it was being opened; nothing was released" : nil
-    }
-
-    /// Refuses as not found (66), audited as such.
-    func notFoundMeanwhile(_ action: AuditEntry.Action, _ record: String, _ message: String)
-        async throws -> Never
-    {
-        try await audit(action, subject: record, outcome: .notFound, reason: "destroyed")
-        throw TutelaError.notFound(message)
+        switch found {
+        case nil: return
+        case .gone(let record)?:
+            try await audit(entry.action, subject: record, outcome: .notFound, reason: "destroyed")
+            throw TutelaError.notFound(
+                "\(record) was destroyed while it was being opened; nothing was released")
+        case .refused(let subject, let why)?:
+            try await refuse(entry.action, subject, why)
+        }
     }
 
     var headsOfCentre: Set<String> { Set(directory.holders(of: .headOfCentre).map(\.id)) }
@@ -350,7 +351,7 @@ extension Session {
             id: try newID("RV"), kind: .disclosure, record: recordID, actor: principal.id,
             time: vault.clock.now(),
             reason: reason)
-        let gone = try await record(
+        try await record(
             auditEntry(.disclose, subject: recordID, reason: reason),
             notify: headsOfCentre.union([envelope.label.author]),
             objects: [
@@ -358,8 +359,7 @@ extension Session {
                     kind: ObjectKind.review, id: item.id, key: recordID, fields: item.fields,
                     signer: identity)
             ],
-            unless: { tx in try Self.goneMeanwhile(recordID, tx: tx) })
-        if let gone { try await notFoundMeanwhile(.disclose, recordID, gone) }
+            unless: { tx in try .gone(recordID, tx: tx) })
         let key = try slot.open(with: groupKey, expecting: recordID)
         defer { key.wipe() }
         return OpenedRecord(
