@@ -62,7 +62,8 @@ func readFormFile(_ path: String) throws -> [UInt8] {
         throw TutelaError(.notFound, "cannot read the form file \(path)")
     }
     if let size = attributes[.size] as? Int, size > 1 << 20 {
-        throw TutelaError(.data, "\(path) is \(size) bytes; a form is never larger than 1 MiB")
+        throw TutelaError(
+            .invalidInput, "\(path) is \(size) bytes; a form is never larger than 1 MiB")
     }
     guard let data = FileManager.default.contents(atPath: url.path) else {
         throw TutelaError(.notFound, "cannot read the form file \(path)")

@@ -6,15 +6,21 @@ internal import CSodium
 /// ``seal(_:key:authenticating:)`` does. The associated data is authenticated but not encrypted:
 /// Tutela passes the canonical label, so a ciphertext cannot be moved to another record.
 public enum XChaCha20Poly1305 {
+    /// A key is 32 bytes.
     public static let keyByteCount = 32
+    /// A nonce is 24 bytes: large enough to pick at random for every message.
     public static let nonceByteCount = 24
+    /// The Poly1305 tag appended to every ciphertext is 16 bytes.
     public static let tagByteCount = 16
 
     /// A nonce and the ciphertext with its 16-byte tag appended.
     public struct SealedMessage: Sendable, Equatable {
+        /// The 24-byte nonce; not secret, stored beside the ciphertext.
         public let nonce: [UInt8]
+        /// The encrypted bytes followed by the 16-byte tag.
         public let ciphertext: [UInt8]
 
+        /// Reassembles a sealed message read from storage; nothing is checked until it is opened.
         public init(nonce: [UInt8], ciphertext: [UInt8]) {
             self.nonce = nonce
             self.ciphertext = ciphertext

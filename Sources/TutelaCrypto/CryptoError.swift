@@ -37,6 +37,7 @@ public enum CryptoError: Error, Equatable, Sendable {
 }
 
 extension CryptoError: CustomStringConvertible {
+    /// What went wrong, in a short phrase; never key material or plaintext.
     public var description: String {
         switch self {
         case .initializationFailed:

@@ -2,9 +2,13 @@ internal import CSodium
 
 /// BLAKE2b (`crypto_generichash`), plain and keyed.
 public enum BLAKE2b {
+    /// The shortest hash ``hash(parts:outputByteCount:key:)`` produces, in bytes.
     public static let minimumOutputByteCount = 16
+    /// The longest hash ``hash(parts:outputByteCount:key:)`` produces, in bytes.
     public static let maximumOutputByteCount = 64
+    /// The shortest key accepted for a keyed hash, in bytes.
     public static let minimumKeyByteCount = 16
+    /// The longest key accepted for a keyed hash, in bytes.
     public static let maximumKeyByteCount = 64
 
     /// The hash of the concatenation of `parts`, without building the concatenation.
@@ -63,6 +67,7 @@ public enum BLAKE2b {
 
 /// HMAC-SHA-256 over libsodium's `crypto_auth_hmacsha256` (keys of any length, per RFC 2104).
 public enum HMACSHA256 {
+    /// A full HMAC-SHA-256 tag is 32 bytes.
     public static let tagByteCount = 32
     /// The shortest truncated tag ``verify(_:for:key:)`` accepts (RFC 2104: at least half).
     public static let minimumTagByteCount = 16

@@ -2,7 +2,9 @@ internal import CSodium
 
 /// An X25519 public key: the address a slot or sealed box is sealed to.
 public struct KeyAgreementPublicKey: Sendable, Hashable {
+    /// An X25519 public key is 32 bytes.
     public static let byteCount = 32
+    /// The key's raw 32 bytes.
     public let bytes: [UInt8]
 
     /// - Throws: ``CryptoError/invalidLength(what:expected:actual:)`` unless 32 bytes.
@@ -14,9 +16,11 @@ public struct KeyAgreementPublicKey: Sendable, Hashable {
 
 /// An X25519 private key, held in protected memory.
 public struct KeyAgreementPrivateKey: Sendable {
+    /// An X25519 private key is 32 bytes.
     public static let byteCount = 32
     /// The 32-byte secret scalar.
     public let secret: SecretBytes
+    /// The public key computed from ``secret``, which others seal to.
     public let publicKey: KeyAgreementPublicKey
 
     /// A new random key pair.

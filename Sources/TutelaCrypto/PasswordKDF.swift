@@ -2,7 +2,9 @@ internal import CSodium
 
 /// Argon2id passphrase key derivation (`crypto_pwhash`, algorithm Argon2id v1.3).
 public enum PasswordKDF {
+    /// A salt is 16 bytes.
     public static let saltByteCount = 16
+    /// ``deriveKey(passphrase:salt:cost:)`` always returns a 32-byte key.
     public static let keyByteCount = 32
 
     /// A named cost profile, chosen once per vault at `init`.
@@ -37,7 +39,9 @@ public enum PasswordKDF {
     /// ``init(opsLimit:memLimit:)``, which refuses values outside the interactive…sensitive range: a
     /// tampered file can neither demand unbounded work nor quietly weaken a new wrapping.
     public struct Cost: Sendable, Equatable, Hashable {
+        /// How many passes Argon2id makes over its memory (libsodium's `opslimit`).
         public let opsLimit: UInt64
+        /// How much memory Argon2id uses, in bytes (libsodium's `memlimit`).
         public let memLimit: UInt64
 
         /// The weakest cost accepted: the interactive profile.

@@ -130,8 +130,11 @@ extension SecretBytes: Equatable {
 }
 
 extension SecretBytes: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The length only, never the bytes: `SecretBytes(32 bytes, redacted)`.
     public var description: String { "SecretBytes(\(count) bytes, redacted)" }
+    /// The same redacted text as ``description``.
     public var debugDescription: String { description }
+    /// A mirror with no children, so reflection and `dump` show no bytes.
     public var customMirror: Mirror { Mirror(self, children: [:]) }
 }
 

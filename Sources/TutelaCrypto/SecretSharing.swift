@@ -4,6 +4,7 @@
 /// The header is public; the share value is secret and stays in protected memory.
 public struct SecretShare: Sendable {
     static let version: UInt8 = 1
+    /// A serialised share is 35 bytes: the 3-byte header and the 32 share bytes.
     public static let serializedByteCount = 3 + SecretSharing.secretByteCount
 
     /// How many shares are needed to recover the secret.
@@ -56,7 +57,9 @@ public struct SecretShare: Sendable {
 /// 0; k-1 shares reveal nothing about it. Field arithmetic uses no table lookups and no branches on
 /// secret values, so timing does not depend on the secret.
 public enum SecretSharing {
+    /// The one secret size supported: 32 bytes, the size of a key or seed.
     public static let secretByteCount = 32
+    /// At most 255 shares, one for each non-zero x in GF(2^8).
     public static let maximumShares = 255
 
     /// Splits a 32-byte secret into `shareCount` shares, any `threshold` of which recover it.

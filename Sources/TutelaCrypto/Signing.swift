@@ -2,8 +2,11 @@ internal import CSodium
 
 /// An Ed25519 public key.
 public struct SigningPublicKey: Sendable, Hashable {
+    /// An Ed25519 public key is 32 bytes.
     public static let byteCount = 32
+    /// An Ed25519 signature is 64 bytes.
     public static let signatureByteCount = 64
+    /// The key's raw 32 bytes.
     public let bytes: [UInt8]
 
     /// - Throws: ``CryptoError/invalidLength(what:expected:actual:)`` unless 32 bytes.
@@ -25,10 +28,12 @@ public struct SigningPublicKey: Sendable, Hashable {
 
 /// An Ed25519 signing key, held in protected memory as its 32-byte seed.
 public struct SigningPrivateKey: Sendable {
+    /// An Ed25519 seed is 32 bytes.
     public static let seedByteCount = 32
     /// The 32-byte seed, which is all that needs storing.
     public let seed: SecretBytes
     private let expanded: SecretBytes
+    /// The public key that verifies this key's signatures, derived from the seed.
     public let publicKey: SigningPublicKey
 
     /// A new random signing key.

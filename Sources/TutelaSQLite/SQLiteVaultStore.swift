@@ -214,7 +214,7 @@ public final class SQLiteVaultStore: VaultStore {
             guard let body = Self.strip([UInt8](row[3] as Data), label: [UInt8](row[2] as Data))
             else {
                 throw TutelaError(
-                    .data,
+                    .tampered,
                     "the vault database is damaged: the envelope of \(record) does not carry its label; nothing was changed",
                     hint: "keep the damaged copy as evidence and restore a backup")
             }
@@ -293,10 +293,11 @@ public final class SQLiteVaultStore: VaultStore {
                 hint: "check free disk space and the permissions of the vault directory")
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
             return TutelaError(
-                .data, "the vault database is damaged (\(error.resultCode)); could not \(what)",
+                .tampered, "the vault database is damaged (\(error.resultCode)); could not \(what)",
                 hint: "keep the damaged copy as evidence and restore a backup")
         case .SQLITE_CONSTRAINT:
-            return TutelaError(.data, "the vault refused an inconsistent change; could not \(what)")
+            return TutelaError(
+                .invalidInput, "the vault refused an inconsistent change; could not \(what)")
         default:
             return TutelaError(.internal, "database error \(error.resultCode); could not \(what)")
         }
@@ -842,7 +843,7 @@ public final class SQLiteVaultStore: VaultStore {
         private func existingRow(_ record: String) throws -> Int64 {
             guard let id = try row(record) else {
                 throw TutelaError(
-                    .data, "the vault refused an inconsistent change: no record \(record)")
+                    .invalidInput, "the vault refused an inconsistent change: no record \(record)")
             }
             return id
         }

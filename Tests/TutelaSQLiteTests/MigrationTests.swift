@@ -192,7 +192,7 @@ struct MigrationTests {
             _ = try SQLiteVaultStore(directory: copy)
             Issue.record("a damaged v3 vault was migrated")
         } catch let error as TutelaError {
-            #expect(error.kind == .data)
+            #expect(error.kind == .tampered)
             #expect(error.message.contains(records[1]))
         }
         let after = try contents(of: file)

@@ -198,7 +198,7 @@ struct SQLiteStoreTests {
             do {
                 _ = try await price.open(label.record)
                 Issue.record("byte \(offset) changed but the record opened")
-            } catch let error as TutelaError { #expect(error.kind == .data) }
+            } catch let error as TutelaError { #expect(error.kind == .tampered) }
         }
     }
 
@@ -219,7 +219,7 @@ struct SQLiteStoreTests {
         do {
             _ = try await disk.session("price")
             Issue.record("the vault worked with a forged directory row")
-        } catch let error as TutelaError { #expect(error.kind == .data) }
+        } catch let error as TutelaError { #expect(error.kind == .tampered) }
     }
 }
 
@@ -332,7 +332,7 @@ struct KeyStoreOnDiskTests {
         do {
             try await disk.store.putShredKeys([("R-new", again), ("R-two", again)])
             Issue.record("a second shred key for one record was accepted")
-        } catch let error as TutelaError { #expect(error.kind == .data) }
+        } catch let error as TutelaError { #expect(error.kind == .invalidInput) }
         // One transaction: the batch's first key did not land either.
         #expect(try await disk.store.shredKey("R-new") == nil)
         #expect(try #require(await disk.store.shredKey("R-two")).unprotectedCopy() == expected[1])

@@ -165,7 +165,7 @@ struct AuditTests {
                     silent.append(name)
                     return
                 } catch let error as TutelaError {
-                    #expect(error.kind == .data, "\(name): \(error.message)")
+                    #expect(error.kind == .tampered, "\(name): \(error.message)")
                     if let entry {
                         #expect(
                             error.message.contains("entry \(entry)")
@@ -216,7 +216,7 @@ struct AuditTests {
         #expect(report.entries >= checkpoint.entries)
         let altered = checkpoint.text.replacingOccurrences(
             of: "entries: \(checkpoint.entries)", with: "entries: \(checkpoint.entries - 1)")
-        await expectError(.data) {
+        await expectError(.invalidInput) {
             try await f.vault.verifyAudit(checkpoint: Checkpoint.parse(altered))
         }
         for bad in ["", "tutela audit checkpoint v2\n", checkpoint.text + "extra: 1\n"] {
@@ -235,11 +235,11 @@ struct AuditTests {
         let old = try await f.store.links(.audit)
         _ = try await price.seal(Fixture.form(), confidential: true)
         await f.store.tamper(chain: .audit) { _ in old }
-        let error = await expectError(.data) {
+        let error = await expectError(.tampered) {
             try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
         }
         #expect(error?.hint?.contains("accept-restore") == true)
-        await expectError(.data) { try await vault.verifyAudit(checkpoint: nil) }
+        await expectError(.tampered) { try await vault.verifyAudit(checkpoint: nil) }
         let tutor = try await vault.unlock(
             "price", passphrase: Fixture.passphrase("price"), acceptingRestore: true)
         await expectError(.permissionDenied) { try await tutor.acceptRestore() }

@@ -116,7 +116,7 @@ struct FormTests {
             _ = try parse(text)
             Issue.record("\(name): accepted")
         } catch let error as TutelaError {
-            #expect(error.kind == .data)
+            #expect(error.kind == .invalidInput)
             #expect(error.message.contains(expected), "\(name): \(error.message)")
         }
     }
@@ -225,7 +225,7 @@ struct HostileInputTests {
             switch result {
             case .success: Issue.record("\(name) was accepted")
             case .failure(let error):
-                #expect(error.kind == .data, "\(name)")
+                #expect(error.kind == .invalidInput, "\(name)")
                 #expect(error.message.hasPrefix(name), "\(name): \(error.message)")
             }
             // The same bytes as a policy: refused too.
@@ -318,7 +318,7 @@ struct FormEncodingTests {
                 _ = try Session.decode(plaintext, as: .confidentialTutorial, record: "R-TEST")
                 Issue.record("decoded: \(text)")
             } catch {
-                #expect(error.kind == .data)
+                #expect(error.kind == .tampered)
                 #expect(error.message == "the contents of R-TEST are not a valid record")
                 #expect(!error.description.contains("SECRET-WORDS"))
             }

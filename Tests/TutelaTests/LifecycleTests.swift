@@ -149,7 +149,7 @@ struct LifecycleTests {
         let shares = try await f.session("office").splitAuthority(shares: 5, threshold: 3)
         let texts = try shares.map { try $0.text() }
         let parsed = try texts.map(AuthorityShare.parse)
-        await expectError(.data) {
+        await expectError(.invalidInput) {
             try await f.vault.recoverAuthority(
                 from: Array(parsed.prefix(2)), passphrase: Passphrase("recovered authority"))
         }
@@ -202,7 +202,7 @@ struct ReencryptTests {
                 record: r.record, labelBytes: r.labelBytes, envelopeBytes: forged.canonical,
                 slots: r.slots)
         }
-        await expectError(.data) { try await s.session("price").open(label.record) }
+        await expectError(.tampered) { try await s.session("price").open(label.record) }
         _ = try await s.f.vault.verifyAudit(checkpoint: nil)
     }
 }

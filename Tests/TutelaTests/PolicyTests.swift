@@ -305,7 +305,7 @@ struct PolicyTests {
             _ = try parse(text, source: "school.yaml")
             Issue.record("\(name): accepted")
         } catch let error as TutelaError {
-            #expect(error.kind == .data)
+            #expect(error.kind == .invalidInput)
             #expect(error.message.hasPrefix("school.yaml:"), "\(name): \(error.message)")
             let lineNumber = error.message.split(separator: ":").dropFirst().first.flatMap {
                 Int($0)
@@ -334,7 +334,7 @@ struct PolicyPublishingTests {
         let f = try await Fixture.make()
         let office = try f.session("office")
         #expect(office.directory.policy?.version == 1)
-        await expectError(.data) {
+        await expectError(.invalidInput) {
             try await office.applyPolicy(Array("policy: 1\n".utf8), source: "bad.yaml")
         }
         #expect(office.directory.policy?.version == 1)
@@ -364,7 +364,7 @@ struct PolicyPublishingTests {
                     signature: link.signature, hash: link.hash)
             }
         }
-        let error = await expectError(.data) { try await f.vault.verifiedDirectory() }
+        let error = await expectError(.tampered) { try await f.vault.verifiedDirectory() }
         #expect(error?.message.contains("directory entry 1") == true)
     }
 

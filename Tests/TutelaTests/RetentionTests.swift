@@ -103,7 +103,7 @@ struct RetentionTests {
         let keeper = try await session(f, "hale", on: "2035-06-01")
         try await keeper.setHold(label.record, active: true, reason: "inquiry 2035/9")
         let hold = try #require(
-            await f.store.objects(kind: ObjectKind.hold, key: label.record).first)
+            await f.store.objects(kind: FactKind.hold.rawValue, key: label.record).first)
         try await keeper.setHold(label.record, active: false, reason: "not yet")
         // Another keeper's hold lands after this destruction decided (destroy reads its facts in
         // one transaction, decides, and shreds in the next).
@@ -112,7 +112,7 @@ struct RetentionTests {
         #expect(stopped?.message.contains("changed while it was being destroyed") == true)
         #expect(await f.store.record(label.record) != nil)
         #expect(try await f.store.shredKey(label.record) != nil)
-        #expect(await f.store.objects(kind: ObjectKind.tombstone, key: label.record).isEmpty)
+        #expect(await f.store.objects(kind: FactKind.tombstone.rawValue, key: label.record).isEmpty)
         // Run again, it decides afresh: held.
         let held = await expectError(.permissionDenied) { try await keeper.destroy(label.record) }
         #expect(held?.message.contains("held") == true)

@@ -114,7 +114,9 @@ struct SafeguardingTests {
             b[b.count - 70] ^= 1
             return b
         }
-        await expectError(.data) { try await s.session("dsl").disclose(label.record, reason: "x") }
+        await expectError(.tampered) {
+            try await s.session("dsl").disclose(label.record, reason: "x")
+        }
     }
 
     @Test("copies for the learner leave flagged material out")
@@ -139,7 +141,8 @@ struct SafeguardingTests {
         try await s.session("price").flag(a.record, reason: "ref 6")
         // The flag lands just after the export has listed the learner's records, before the
         // record's own transaction: staged by taking it out and putting it back in between.
-        let flag = try #require(await s.f.store.objects(kind: ObjectKind.flag, key: a.record).first)
+        let flag = try #require(
+            await s.f.store.objects(kind: FactKind.flag.rawValue, key: a.record).first)
         try await s.f.store.transaction { tx in try tx.deleteObject(kind: flag.kind, id: flag.id) }
         let sam = try await s.session("sam")
         await s.f.store.beforeNextTransaction { tx in try tx.put(flag) }
@@ -175,7 +178,9 @@ struct SafeguardingTests {
         #expect(try await s.session("sam").export(learner: "sam").records.count == 2)
         // What destruction does to the contents, without its signed certificate.
         try await s.f.store.transaction { tx in try tx.shred(cut.record) }
-        let error = await expectError(.data) { try await s.session("sam").export(learner: "sam") }
+        let error = await expectError(.tampered) {
+            try await s.session("sam").export(learner: "sam")
+        }
         #expect(error?.message.contains(cut.record) == true)
     }
 }
@@ -255,8 +260,7 @@ struct BreakGlassTests {
         try await s.session("dsl2").approveBreakGlass(request.id)
         let dsl = try await s.session("dsl")
         // The other open commits its marker after this one checked, before this one writes.
-        let marker = StoredObject(
-            kind: ObjectKind.opened, id: request.id, key: request.id, body: [])
+        let marker = try dsl.sign(BreakGlassUse(request: request.id, time: 0))
         await s.f.store.beforeNextTransaction { tx in try tx.put(marker) }
         let refused = await expectError(.permissionDenied) {
             try await dsl.openBreakGlass(request.id)
@@ -296,7 +300,7 @@ struct BreakGlassTests {
             b[40] ^= 1
             return b
         }
-        await expectError(.data) { try await s.session("dsl").openBreakGlass(request.id) }
+        await expectError(.tampered) { try await s.session("dsl").openBreakGlass(request.id) }
     }
 
     @Test("a head of centre reviews after the fact; no one reviews their own opening")

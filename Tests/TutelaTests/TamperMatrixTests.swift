@@ -27,7 +27,7 @@ struct TamperMatrixTests {
             do {
                 let result = try await body()
                 if let original, result == original { exact += 1 } else { silent.append(name) }
-            } catch let error as TutelaError where error.kind == .data {
+            } catch let error as TutelaError where error.kind == .tampered {
                 detected += 1
             } catch {
                 silent.append("\(name): \(error)")

@@ -102,7 +102,7 @@ struct VaultTests {
         await expectError(.permissionDenied) {
             try await f.session("hale").seal(Fixture.form(), confidential: true)
         }
-        let error = await expectError(.data) {
+        let error = await expectError(.invalidInput) {
             try await f.session("price").seal(Fixture.form(learner: "nobody"), confidential: true)
         }
         #expect(error?.message.contains("field 'learner'") == true)
@@ -174,7 +174,7 @@ struct TamperTests {
                     record: r.record, labelBytes: r.labelBytes, envelopeBytes: bytes, slots: r.slots
                 )
             }
-            await expectError(.data) { try await f.session("price").open(label.record) }
+            await expectError(.tampered) { try await f.session("price").open(label.record) }
             detected += 1
         }
         #expect(detected == original.envelopeBytes.count)
@@ -210,7 +210,7 @@ struct TamperTests {
         ]
         for change in changes {
             await f.store.tamper(record: label.record) { _ in change(original) }
-            await expectError(.data) { try await f.session("price").open(label.record) }
+            await expectError(.tampered) { try await f.session("price").open(label.record) }
         }
     }
 
@@ -228,7 +228,7 @@ struct TamperTests {
                 record: r.record, labelBytes: r.labelBytes, envelopeBytes: rb.envelopeBytes,
                 slots: r.slots)
         }
-        await expectError(.data) { try await f.session("price").open(a.record) }
+        await expectError(.tampered) { try await f.session("price").open(a.record) }
         // Swap only the ciphertext inside a well-formed envelope for a's label.
         let ea = try Envelope.parse(ra.envelopeBytes)
         let eb = try Envelope.parse(rb.envelopeBytes)
@@ -239,14 +239,14 @@ struct TamperTests {
                 record: r.record, labelBytes: r.labelBytes, envelopeBytes: forged.canonical,
                 slots: r.slots)
         }
-        await expectError(.data) { try await f.session("price").open(a.record) }
+        await expectError(.tampered) { try await f.session("price").open(a.record) }
         // Put b's slots on a (right envelope, keys for another record).
         await f.store.tamper(record: a.record) { r in
             StoredRecord(
                 record: r.record, labelBytes: ra.labelBytes, envelopeBytes: ra.envelopeBytes,
                 slots: rb.slots)
         }
-        let error = await expectError(.data) { try await f.session("price").open(a.record) }
+        let error = await expectError(.tampered) { try await f.session("price").open(a.record) }
         #expect(error?.message.contains("another record") == true)
     }
 
@@ -266,9 +266,9 @@ struct TamperTests {
         let forged = try SignedChain.link(
             .directory, after: links.last, body: statement.encode(at: 0), signer: mallory)
         try await f.store.transaction { tx in try tx.append(forged, to: .directory) }
-        let error = await expectError(.data) { try await f.vault.verifiedDirectory() }
+        let error = await expectError(.tampered) { try await f.vault.verifiedDirectory() }
         #expect(error?.message.contains("directory entry \(forged.sequence)") == true)
-        await expectError(.data) {
+        await expectError(.tampered) {
             try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
         }
     }
@@ -283,6 +283,6 @@ struct TamperTests {
         let forged = try SignedChain.link(
             .directory, after: links.last, body: statement.encode(at: 0), signer: tutor)
         try await f.store.transaction { tx in try tx.append(forged, to: .directory) }
-        await expectError(.data) { try await f.vault.verifiedDirectory() }
+        await expectError(.tampered) { try await f.vault.verifiedDirectory() }
     }
 }

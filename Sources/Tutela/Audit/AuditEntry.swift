@@ -1,59 +1,103 @@
 /// One entry of the audit log: who did what, to which record, when, under which policy, and the
 /// decision. Never any content.
 public struct AuditEntry: Sendable, Equatable {
+    /// What was done or attempted; the raw value is the name the log stores and shows.
     public enum Action: String, Sendable, CaseIterable {
+        /// The vault was created.
         case initialize = "init"
+        /// A principal was enrolled.
         case enrol
+        /// A learner was recorded.
         case learnerAdd = "learner-add"
+        /// A learner's leaving date was recorded.
         case learnerLeave = "learner-leave"
+        /// A learner's contacts (parents or carers, home school, provider) were set.
         case learnerContacts = "learner-contacts"
+        /// A new version of the policy was published.
         case policyApply = "policy-apply"
+        /// A record's key slots were brought in line with the policy in force.
         case regrant
+        /// A new version of a role's group key was published.
         case groupKey = "group-key"
+        /// A role's group key was sealed to holders of the role who did not have it yet.
         case groupSync = "group-sync"
+        /// A record was flagged as a safeguarding concern.
         case flag
+        /// A flagged record was opened through a disclosure, with a reason.
         case disclose
+        /// Break-glass access to an unflagged record was requested.
         case breakGlassRequest = "break-glass-request"
+        /// A break-glass request was approved.
         case breakGlassApprove = "break-glass-approve"
+        /// A record was opened through an approved break-glass request.
         case breakGlassOpen = "break-glass-open"
+        /// A head of centre recorded whether a disclosure or break-glass opening was justified.
         case review
+        /// A record was released in a copy for a learner or parent.
         case export
+        /// The retention check was run.
         case retentionCheck = "retention-check"
+        /// A hold was placed on a record.
         case hold
+        /// A hold on a record was released.
         case release
+        /// A review decided whether a record due for review is kept longer or destroyed.
         case retentionReview = "retention-review"
+        /// A record keeper proposed a destruction that a second keeper must confirm.
         case destroyProposal = "destroy-proposal"
+        /// A record was destroyed.
         case destroy
+        /// A principal changed their passphrase.
         case passphraseChange = "passphrase-change"
+        /// A principal was revoked.
         case revoke
+        /// A principal who lost their passphrase was given new keys.
         case rekey
+        /// Slots and break-glass shares were moved from a retired group key to the current one.
         case groupRewrap = "group-rewrap"
+        /// A record was re-encrypted under fresh keys.
         case reencrypt
+        /// A principal's roles were changed.
         case setRoles = "set-roles"
+        /// The authority's keys were split into trustee shares.
         case authoritySplit = "authority-split"
+        /// The authority was rebuilt from trustee shares and sealed under a new passphrase.
         case authorityRecover = "authority-recover"
+        /// A record was sealed (written).
         case seal
+        /// A record was opened.
         case open
+        /// An audit checkpoint was signed.
         case checkpoint = "audit-checkpoint"
+        /// The audit log was read.
         case auditRead = "audit-read"
+        /// A vault restored from an older copy was accepted on purpose.
         case acceptRestore = "accept-restore"
     }
 
+    /// How an attempt ended; the raw value is the name the log stores and shows.
     public enum Outcome: String, Sendable, CaseIterable {
+        /// The action was allowed.
         case allowed
+        /// The action was refused; the entry's reason says why.
         case denied
+        /// The record asked for does not exist or was destroyed.
         case notFound = "not-found"
     }
 
+    /// What was done or attempted.
     public let action: Action
+    /// The principal id of who acted; the entry must be signed by them.
     public let actor: String
     /// The record, learner or principal acted on.
     public let subject: String?
+    /// Whether it was allowed, refused, or asked for a record that is not there.
     public let outcome: Outcome
     /// The policy rule that decided, or another short reason. Never content.
     public let reason: String?
     /// Seconds since 1970 UTC.
     public let time: Int64
+    /// The version of the policy in force, as text: `1`, `2`, …, or `none` before any was applied.
     public let policyVersion: String
 
     static let version: UInt8 = 1

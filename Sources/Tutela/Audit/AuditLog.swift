@@ -4,6 +4,7 @@ public struct AuditReport: Sendable, Equatable {
     public let entries: Int64
     /// Time of the first and last entries (seconds since 1970 UTC).
     public let firstTime: Int64?
+    /// Time of the last entry, in seconds since 1970 UTC.
     public let lastTime: Int64?
     /// Hash of the last entry.
     public let head: [UInt8]?
@@ -15,9 +16,12 @@ public struct AuditReport: Sendable, Equatable {
 
 /// One audit entry with its position, for reading.
 public struct AuditRecord: Sendable, Equatable {
+    /// The entry's position in the log, counting from 0.
     public let sequence: Int64
+    /// The verified entry.
     public let entry: AuditEntry
 
+    /// Pairs an entry with its position in the log.
     public init(sequence: Int64, entry: AuditEntry) {
         self.sequence = sequence
         self.entry = entry
@@ -86,7 +90,7 @@ enum AuditLog {
         }
         if let pin, count < pin.entries {
             throw TutelaError(
-                .data,
+                .tampered,
                 "the audit log has \(count) entries but this machine last saw \(pin.entries): the vault "
                     + "was restored from an older copy or its log was cut",
                 hint: restoreHint)

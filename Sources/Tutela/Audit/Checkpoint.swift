@@ -17,12 +17,20 @@ import TutelaCrypto
 /// signature: 1c2d…
 /// ```
 public struct Checkpoint: Sendable, Equatable {
+    /// The id of the vault whose log this is; verification refuses another vault's checkpoint.
     public let vaultID: String
+    /// How many audit entries the checkpoint covers (at least 1).
     public let entries: Int64
+    /// The BLAKE2b-256 hash (32 bytes) of the last entry covered, entry `entries - 1`.
     public let head: [UInt8]
+    /// When the checkpoint was signed, in seconds since 1970 UTC.
     public let time: Int64
+    /// The principal id of who signed it.
     public let signer: String
+    /// The signer's Ed25519 public key (32 bytes); it must be one enrolled for them, current or
+    /// former.
     public let signingKey: [UInt8]
+    /// The 64-byte Ed25519 signature over the vault id, entries, head, time and signer.
     public let signature: [UInt8]
 
     static let firstLine = "tutela audit checkpoint v1"
@@ -64,7 +72,7 @@ public struct Checkpoint: Sendable, Equatable {
     /// - Throws: a data error naming what is wrong.
     public static func parse(_ text: String) throws(TutelaError) -> Checkpoint {
         func bad(_ what: String) -> TutelaError {
-            .data("the checkpoint file is not valid: \(what)")
+            .invalidInput("the checkpoint file is not valid: \(what)")
         }
         guard text.utf8.count <= maximumTextBytes else { throw bad("it is too large") }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map {
@@ -109,18 +117,18 @@ public struct Checkpoint: Sendable, Equatable {
     /// Checks the signature, and that the signing key is the one enrolled for the signer.
     func verify(directory: Directory) throws(TutelaError) {
         guard vaultID == directory.vaultID else {
-            throw .data("the checkpoint is for another vault (\(vaultID))")
+            throw .invalidInput("the checkpoint is for another vault (\(vaultID))")
         }
         guard let principal = directory.principals[signer] else {
-            throw .data("the checkpoint's signer '\(signer)' is not enrolled in this vault")
+            throw .invalidInput("the checkpoint's signer '\(signer)' is not enrolled in this vault")
         }
         guard let key = principal.signingKeys.first(where: { $0.bytes == signingKey }) else {
-            throw .data("the checkpoint's key is not the one enrolled for '\(signer)'")
+            throw .invalidInput("the checkpoint's key is not the one enrolled for '\(signer)'")
         }
         let signed = Self.signedBytes(
             vaultID: vaultID, entries: entries, head: head, time: time, signer: signer)
         do { try key.verify(signature, for: signed) } catch {
-            throw .data("the checkpoint's signature does not verify: the file was altered")
+            throw .invalidInput("the checkpoint's signature does not verify: the file was altered")
         }
     }
 }
@@ -161,6 +169,7 @@ enum Hex {
 
 /// UTC timestamps as `YYYY-MM-DDTHH:MM:SSZ`.
 public enum Timestamp {
+    /// Formats `seconds` since 1970 as a UTC timestamp, such as `2026-11-29T15:20:00Z`.
     public static func iso(_ seconds: Int64) -> String {
         let date = CalendarDate(secondsSinceEpoch: seconds)
         let s = ((seconds % 86400) + 86400) % 86400

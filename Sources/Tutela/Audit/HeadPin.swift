@@ -18,6 +18,7 @@ public struct HeadPin: Sendable, Equatable, Codable {
 
 /// Where pins are kept: one small JSON file per vault id.
 public protocol HeadPinStore: Sendable {
+    /// The pin saved for `vaultID`, or nil if this machine has none.
     func load(vaultID: String) throws -> HeadPin?
     /// Saves `pin`; unless `replacing`, a pin is only ever moved forward.
     func save(_ pin: HeadPin, vaultID: String, replacing: Bool) throws
@@ -33,6 +34,7 @@ public protocol HeadPinStore: Sendable {
 /// power cut spoils only the slot being written and the load falls back to the other, one step
 /// behind — which the vault's log still extends. See docs/FORMAT.md, "Head pin".
 public struct FileHeadPinStore: HeadPinStore {
+    /// The directory holding one pin file per vault; created on the first save.
     public let directory: URL
 
     static let fileSize = 1024
@@ -40,6 +42,7 @@ public struct FileHeadPinStore: HeadPinStore {
     static let slotSize = 96
     static let magic = Array("tutela/pin/v1\0\0\0".utf8)
 
+    /// Keeps pins under `directory`.
     public init(directory: URL) {
         self.directory = directory
     }
@@ -61,7 +64,7 @@ public struct FileHeadPinStore: HeadPinStore {
     /// The pin file of a vault.
     func file(_ vaultID: String) throws -> URL {
         guard vaultID.allSatisfy({ $0.isHexDigit }), !vaultID.isEmpty else {
-            throw TutelaError(.data, "the vault id is not plain hex")
+            throw TutelaError(.invalidInput, "the vault id is not plain hex")
         }
         return directory.appendingPathComponent("\(vaultID).pin")
     }
@@ -73,7 +76,7 @@ public struct FileHeadPinStore: HeadPinStore {
 
     private func unreadable(_ url: URL) -> TutelaError {
         TutelaError(
-            .data, "the saved log head for this vault (\(url.path)) is unreadable",
+            .tampered, "the saved log head for this vault (\(url.path)) is unreadable",
             hint: "if you trust the vault, accept it with 'tutela audit accept-restore'")
     }
 
@@ -83,6 +86,10 @@ public struct FileHeadPinStore: HeadPinStore {
             hint: "check that the state directory is writable")
     }
 
+    /// The newer valid slot of the vault's pin file; if there is no such file, the pin in the JSON
+    /// file older versions kept, or nil if there is neither.
+    /// - Throws: if `vaultID` is not plain hex, or a pin file exists but cannot be read or has no
+    ///   valid slot.
     public func load(vaultID: String) throws -> HeadPin? {
         let url = try file(vaultID)
         let fd = open(url.path, O_RDONLY | O_CLOEXEC)
@@ -103,6 +110,11 @@ public struct FileHeadPinStore: HeadPinStore {
         }
     }
 
+    /// Writes `pin` over the older slot of the vault's pin file, creating the file if needed.
+    /// Unless `replacing`, a pin no further on than the saved one is ignored. `replacing`, for an
+    /// accepted restore, may move the pin back and restarts a file whose slots are both spoilt.
+    /// - Throws: if `vaultID` is not plain hex, `pin` is not a 32-byte hash, or the file cannot be
+    ///   locked, written or synced.
     public func save(_ pin: HeadPin, vaultID: String, replacing: Bool) throws {
         let url = try file(vaultID)
         guard let head = Hex.decode(pin.head), head.count == 32, pin.entries >= 0 else {

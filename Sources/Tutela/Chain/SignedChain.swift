@@ -15,13 +15,20 @@ public enum ChainName: String, Sendable, CaseIterable {
 /// of (domain, chain, sequence, previous hash, signer, body). The next link carries this hash, so an
 /// edited, inserted, deleted or reordered link breaks every link after it.
 public struct ChainLink: Sendable, Equatable {
+    /// The link's position in its chain, counting from 0.
     public let sequence: Int64
+    /// The ``hash`` of the link before, or 32 zero bytes for the first link.
     public let previousHash: [UInt8]
+    /// The principal id of who signed the link.
     public let signer: String
+    /// What the link records (a directory statement or an audit entry), canonically encoded.
     public let body: [UInt8]
+    /// The signer's 64-byte Ed25519 signature over the signed bytes.
     public let signature: [UInt8]
+    /// BLAKE2b-256 of the signed bytes and the signature; the next link carries it.
     public let hash: [UInt8]
 
+    /// Reassembles a link as stored; nothing is checked until the chain is verified.
     public init(
         sequence: Int64, previousHash: [UInt8], signer: String, body: [UInt8],
         signature: [UInt8], hash: [UInt8]

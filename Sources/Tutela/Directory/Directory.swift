@@ -2,11 +2,17 @@ public import TutelaCrypto
 
 /// The roles a person can hold.
 public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
+    /// Form and course tutors; a learner's assigned tutor must hold this role.
     case tutor
+    /// A learner enrolled to read their own records (most learners never log in).
     case learner
+    /// Safeguarding staff, such as the designated safeguarding lead.
     case safeguardingOfficer = "safeguarding-officer"
+    /// The head of the school or college; the only role that reviews disclosures and break-glass.
     case headOfCentre = "head-of-centre"
+    /// Whoever manages the records and their retention.
     case recordKeeper = "record-keeper"
+    /// An administrator; one enrolled by the authority may sign directory statements.
     case admin
     /// A parent or carer, linked to their child with `learner contacts`.
     case parentCarer = "parent-carer"
@@ -17,6 +23,7 @@ public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
     /// Whoever keeps the Individual Learner Record.
     case ilrOfficer = "ilr-officer"
 
+    /// Orders roles by name, so that lists of roles print alphabetically.
     public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
 
     /// Parses a role name as typed, listing the valid ones when it is not one.
@@ -32,9 +39,13 @@ public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
 
 /// An enrolled person, as the verified directory knows them.
 public struct Principal: Sendable, Equatable {
+    /// Their unique id, as given to `--as` on the command line.
     public let id: String
+    /// Their name, for people to read.
     public let name: String
+    /// The roles they hold, sorted; a revoked principal keeps the list but holds none of them.
     public internal(set) var roles: [Role]
+    /// Their current public keys; a re-key replaces them.
     public internal(set) var identity: PublicIdentity
     /// True only for the vault's authority, created at `init`.
     public let isAuthority: Bool
@@ -54,12 +65,17 @@ public struct Principal: Sendable, Equatable {
 
 /// A learner: the person records are about. Not necessarily a principal (most learners never log in).
 public struct Learner: Sendable, Equatable {
+    /// The learner's unique id, written on the label of every record about them.
     public let id: String
+    /// The learner's name, for people to read.
     public let name: String
     /// The assigned tutor's principal id.
     public let tutor: String
+    /// Their date of birth, or nil if none is recorded (then `dob` retention periods cannot start).
     public let dateOfBirth: CalendarDate?
+    /// Their programme of study, if one is recorded.
     public let programme: String?
+    /// The day they left, or nil while they have not; it starts `learner-left` retention periods.
     public let leftOn: CalendarDate?
     /// Who receives copies the learner agrees to: parents and carers, home school, provider.
     public let contacts: LearnerContacts
@@ -73,10 +89,16 @@ public struct Learner: Sendable, Equatable {
 
 /// The principals who stand for a learner's copy recipients.
 public struct LearnerContacts: Sendable, Equatable {
+    /// Principal ids of the learner's parents or carers, each holding the parent-carer role.
     public var parents: [String] = []
+    /// Principal id of the learner's home school (holding the home-school role), if any.
     public var homeSchool: String?
+    /// Principal id of the learner's work-based provider (holding the work-based-provider role),
+    /// if any.
     public var provider: String?
 
+    /// Names a learner's contacts by principal id; each id's role is checked when the change is
+    /// applied to the directory.
     public init(parents: [String] = [], homeSchool: String? = nil, provider: String? = nil) {
         self.parents = parents
         self.homeSchool = homeSchool
@@ -284,9 +306,13 @@ enum DirectoryStatement: Equatable {
 /// hash and signature, and that its signer was allowed to sign it. A row added to the database behind
 /// Tutela's back therefore grants nothing: it makes the whole directory fail verification.
 public struct Directory: Sendable {
+    /// The vault's id, set by the first statement of the chain.
     public let vaultID: String
+    /// The principal id of the vault's authority.
     public let authorityID: String
+    /// Everyone ever enrolled, by id, revoked principals included.
     public private(set) var principals: [String: Principal] = [:]
+    /// Every recorded learner, by id.
     public private(set) var learners: [String: Learner] = [:]
     /// The policy in force: the last one published, or nil before any is.
     public private(set) var policy: Policy?
@@ -371,20 +397,26 @@ public struct Directory: Sendable {
                 identity = PublicIdentity(
                     signingKey: try SigningPublicKey(bytes: p.signingKey),
                     agreementKey: try KeyAgreementPublicKey(bytes: p.agreementKey))
-            } catch { throw .data("bad public key: \(error)") }
+            } catch { throw .invalidInput("bad public key: \(error)") }
             return Principal(
                 id: p.id, name: p.name, roles: p.roles.sorted(), identity: identity,
                 isAuthority: authority, enrolledBy: signer)
         }
         switch statement {
         case .establish(_, let authority):
-            guard isGenesis else { throw .data("only the first statement may establish a vault") }
+            guard isGenesis else {
+                throw .invalidInput("only the first statement may establish a vault")
+            }
             principals[authority.id] = try principal(authority, authority: true)
         case .enrol(let data):
-            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
             principals[data.id] = try principal(data, authority: false)
         case .addLearner(let data):
-            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
             try Identifier.validate(data.id, as: "learner")
             guard learners[data.id] == nil else {
                 throw .exists("learner '\(data.id)' is already recorded")
@@ -399,7 +431,9 @@ public struct Directory: Sendable {
                 id: data.id, name: data.name, tutor: data.tutor, dateOfBirth: data.dateOfBirth,
                 programme: data.programme, leftOn: nil, contacts: LearnerContacts())
         case .learnerLeft(let id, let date):
-            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
             guard let learner = learners[id] else {
                 throw .notFound("learner '\(id)' is not recorded")
             }
@@ -409,7 +443,9 @@ public struct Directory: Sendable {
             }
             learners[id] = learner.with(leftOn: date)
         case .learnerContacts(let id, let contacts):
-            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
             guard let learner = learners[id] else {
                 throw .notFound("learner '\(id)' is not recorded")
             }
@@ -432,23 +468,27 @@ public struct Directory: Sendable {
             }
             learners[id] = learner.with(contacts: contacts)
         case .publishPolicy(let version, let text):
-            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
             guard version == (policy?.version ?? 0) + 1 else {
-                throw .data(
+                throw .invalidInput(
                     "policy version \(version) does not follow version \(policy?.version ?? 0)")
             }
             policy = try Policy.parse(text, source: "policy v\(version)").published(as: version)
         case .groupKey(let role, let version, let publicKey):
-            guard !isGenesis else { throw .data("the first statement must establish the vault") }
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
             guard version == (groups[role]?.version ?? 0) + 1 else {
-                throw .data(
+                throw .invalidInput(
                     "group key \(role.rawValue) v\(version) does not follow the version before it")
             }
             do {
                 groups[role] = GroupKey(
                     role: role, version: version,
                     publicKey: try KeyAgreementPublicKey(bytes: publicKey))
-            } catch { throw .data("bad group key: \(error)") }
+            } catch { throw .invalidInput("bad group key: \(error)") }
         case .revoke(let id):
             guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
             guard !p.isAuthority else {
@@ -477,7 +517,7 @@ public struct Directory: Sendable {
                     agreementKey: try KeyAgreementPublicKey(bytes: agreementKey))
                 principals[id]?.formerSigningKeys.insert(p.identity.signingKey, at: 0)
                 principals[id]?.identity = identity
-            } catch { throw .data("bad public key: \(error)") }
+            } catch { throw .invalidInput("bad public key: \(error)") }
         }
     }
 
@@ -517,8 +557,11 @@ public struct Directory: Sendable {
 
 /// A published group key: version `version` of the key every holder of `role` can use.
 public struct GroupKey: Sendable, Equatable {
+    /// The role whose holders share this key.
     public let role: Role
+    /// The key's version: 1 for the first, one more for each replacement.
     public let version: Int
+    /// The X25519 public key that slots and break-glass shares for the group are sealed to.
     public let publicKey: KeyAgreementPublicKey
 
     /// The recipient name of slots and shares sealed to this key: `group:ROLE#VERSION`.

@@ -73,6 +73,9 @@ struct CanonicalReader {
         self.context = context
     }
 
+    /// How many bytes have been read.
+    var position: Int { offset }
+
     private func fail(_ what: String) -> TutelaError {
         .tampered("\(context) is malformed: \(what)")
     }

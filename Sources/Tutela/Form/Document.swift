@@ -40,7 +40,7 @@ indirect enum Document: Equatable, Sendable {
         _ bytes: [UInt8], source: String, limits: Limits = Limits()
     ) throws(TutelaError) -> Document {
         guard bytes.count <= limits.maximumBytes else {
-            throw .data(
+            throw .invalidInput(
                 "\(source) is \(bytes.count) bytes, over the limit of \(limits.maximumBytes)")
         }
         let first = bytes.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
@@ -67,16 +67,18 @@ indirect enum Document: Equatable, Sendable {
         _ bytes: [UInt8], source: String, limits: Limits
     ) throws(TutelaError) -> Document {
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .data("\(source) is not valid UTF-8")
+            throw .invalidInput("\(source) is not valid UTF-8")
         }
-        guard !text.contains("\0") else { throw .data("\(source) contains a NUL character") }
+        guard !text.contains("\0") else {
+            throw .invalidInput("\(source) contains a NUL character")
+        }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             let (line, problem) = yamlProblem(error)
-            throw .data(
+            throw .invalidInput(
                 "\(source) is not valid YAML: \(problem)" + (line.map { " at line \($0)" } ?? ""))
         }
-        guard let node else { throw .data("\(source) is empty") }
+        guard let node else { throw .invalidInput("\(source) is empty") }
         var budget = limits.maximumNodes
         return try convert(node, depth: 0, budget: &budget, limits: limits, source: source)
     }
@@ -105,15 +107,15 @@ indirect enum Document: Equatable, Sendable {
     ) throws(TutelaError) -> Document {
         budget -= 1
         guard budget >= 0 else {
-            throw .data("\(source) has more than \(limits.maximumNodes) values")
+            throw .invalidInput("\(source) has more than \(limits.maximumNodes) values")
         }
         guard depth <= limits.maximumDepth else {
-            throw .data("\(source) is nested more than \(limits.maximumDepth) levels deep")
+            throw .invalidInput("\(source) is nested more than \(limits.maximumDepth) levels deep")
         }
         let line = node.mark.map { " (line \($0.line))" } ?? ""
         switch node {
         case .alias:
-            throw .data("\(source) uses a YAML alias\(line); write the value out instead")
+            throw .invalidInput("\(source) uses a YAML alias\(line); write the value out instead")
         case .scalar(let scalar):
             if scalar.style != .plain { return .string(scalar.string) }
             switch Tag.Name(rawValue: node.tag.rawValue) {
@@ -123,12 +125,12 @@ indirect enum Document: Equatable, Sendable {
                 return .bool(b)
             case .int:
                 guard let i = Int64(exactly: node.int ?? Int.max), node.int != nil else {
-                    throw .data("\(source) has a number out of range\(line)")
+                    throw .invalidInput("\(source) has a number out of range\(line)")
                 }
                 return .integer(i)
             case .float:
                 guard let f = node.float, f.isFinite else {
-                    throw .data("\(source) has a number out of range\(line)")
+                    throw .invalidInput("\(source) has a number out of range\(line)")
                 }
                 return .number(f)
             default: return .string(scalar.string)
@@ -146,10 +148,10 @@ indirect enum Document: Equatable, Sendable {
             var seen = Set<String>()
             for (k, v) in map {
                 guard case .scalar(let keyScalar) = k else {
-                    throw .data("\(source) has a key that is not text\(line)")
+                    throw .invalidInput("\(source) has a key that is not text\(line)")
                 }
                 guard seen.insert(keyScalar.string).inserted else {
-                    throw .data(
+                    throw .invalidInput(
                         "\(source) has the key '\(Identifier.printable(keyScalar.string))' twice\(line)"
                     )
                 }
@@ -183,7 +185,7 @@ struct JSONParser {
     private func fail(_ what: String) -> TutelaError {
         var line = 1
         for b in bytes[..<Swift.min(index, bytes.count)] where b == 0x0A { line += 1 }
-        return .data("\(source) is not valid JSON: \(what) at line \(line)")
+        return .invalidInput("\(source) is not valid JSON: \(what) at line \(line)")
     }
 
     mutating func parseDocument() throws(TutelaError) -> Document {

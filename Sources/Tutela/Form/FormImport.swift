@@ -129,7 +129,8 @@ struct LineReader {
                 return (line, number)
             }
             guard buffer.count - start <= 1 << 20 else {
-                throw TutelaError.data("line \(number + 1) is longer than 1 MiB; a form never is")
+                throw TutelaError.invalidInput(
+                    "line \(number + 1) is longer than 1 MiB; a form never is")
             }
             buffer.removeFirst(start)
             start = 0

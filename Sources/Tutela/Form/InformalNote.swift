@@ -1,13 +1,17 @@
 /// An informal support conversation, recorded as a minimum entry (the guidance asks that results of
 /// informal support be recorded at least on the Individual Learner Record).
 public struct InformalNote: Sendable, Equatable, Codable {
+    /// The id of the learner the note is about; sealing refuses a learner not on record.
     public var learner: String
+    /// The date of the conversation, written on the label.
     public var date: CalendarDate
     /// What was discussed and its outcome, briefly.
     public var summary: String
+    /// Any follow-up agreed (at most 2,000 characters).
     public var followUp: String?
     /// Whether the minimum entry has been made on the ILR.
     public var recordedOnILR: Bool?
+    /// Who may receive a copy, each at most once, as on the progress review.
     public var copiesTo: [ProgressReview.CopyRecipient]?
 
     /// Parses and validates a note from JSON or YAML bytes; unknown fields are refused.
@@ -28,7 +32,7 @@ public struct InformalNote: Sendable, Equatable, Codable {
             })
         try fields.finish()
         if let copies = note.copiesTo, Set(copies).count != copies.count {
-            throw .data("\(source): field 'copiesTo': a recipient is listed twice")
+            throw .invalidInput("\(source): field 'copiesTo': a recipient is listed twice")
         }
         return note
     }
@@ -36,9 +40,12 @@ public struct InformalNote: Sendable, Equatable, Codable {
 
 /// What a record holds: a progress review or an informal note.
 public enum RecordContent: Sendable, Equatable {
+    /// A progress review / tutorial form.
     case progressReview(ProgressReview)
+    /// An informal note; it is sealed only as an `informal-note` record.
     case informalNote(InformalNote)
 
+    /// The id of the learner the record is about.
     public var learner: String {
         switch self {
         case .progressReview(let f): return f.learner
@@ -46,6 +53,7 @@ public enum RecordContent: Sendable, Equatable {
         }
     }
 
+    /// The date the content records (the tutorial, or the conversation), written on the label.
     public var date: CalendarDate {
         switch self {
         case .progressReview(let f): return f.date

@@ -3,49 +3,84 @@
 /// Built only through ``parse(_:source:)``, which checks every field and names the one that is wrong.
 /// Unknown fields are refused, so a typo never silently drops what a tutor wrote.
 public struct ProgressReview: Sendable, Equatable, Codable {
+    /// The learner's punctuality, as ticked on the form.
     public enum Punctuality: String, Sendable, Codable, CaseIterable {
+        /// The four boxes of the form, best first.
         case excellent, good, reasonable, poor
     }
 
     /// Who the learner agreed may receive a copy.
     public enum CopyRecipient: String, Sendable, Codable, CaseIterable {
+        /// The learner the form is about.
         case learner
+        /// The Individual Learner Record, read by the ILR officer where policy allows.
         case ilr
+        /// The learner's home school.
         case homeSchool = "home-school"
+        /// The learner's parents or carers.
         case parentsCarers = "parents-carers"
+        /// The learner's work-based provider.
         case workBasedProvider = "work-based-provider"
     }
 
+    /// The attendance box: lessons and absences.
     public struct Attendance: Sendable, Equatable, Codable {
+        /// How many lessons there were (0–10,000).
         public var lessons: Int
+        /// How many of those lessons the learner missed; never more than ``lessons``.
         public var absences: Int
     }
 
+    /// One target set at the tutorial.
     public struct Target: Sendable, Equatable, Codable {
+        /// What the learner is to achieve (required, at most 1,000 characters).
         public var target: String
+        /// The date it is to be achieved by, or nil if none was set.
         public var byWhen: CalendarDate?
     }
 
+    /// The id of the learner the review is about; sealing refuses a learner not on record.
     public var learner: String
+    /// The date of the tutorial, written on the label; no other date on the form may be before it.
     public var date: CalendarDate
+    /// The learner's course (required, at most 200 characters).
     public var course: String
+    /// The learner's school, as written in the box (at most 200 characters).
     public var school: String?
+    /// The learner's form tutor, as written in the box (at most 200 characters).
     public var formTutor: String?
+    /// Which year of the course the learner is in (1–10).
     public var yearOfCourse: Int?
+    /// Lessons and absences, or nil if the box was left empty.
     public var attendance: Attendance?
+    /// How punctual the learner has been, or nil if no box was ticked.
     public var punctuality: Punctuality?
+    /// What the learner is working towards, such as a qualification (at most 200 characters).
     public var workingTowards: String?
+    /// Whether the learner is on target, or nil if the question was not answered.
     public var onTarget: Bool?
+    /// General comments (at most 20,000 characters, like the other comment fields).
     public var comments: String?
+    /// The learner's own comments.
     public var learnerComments: String?
+    /// The tutor's own comments.
     public var tutorComments: String?
+    /// Whether the targets set last time were met, or nil if not answered.
     public var previousTargetsMet: Bool?
+    /// Notes on the targets set last time.
     public var previousTargetsNote: String?
+    /// New targets (at most 50).
     public var targets: [Target]?
+    /// Actions agreed at the tutorial (at most 50, each at most 2,000 characters).
     public var agreedActions: [String]?
+    /// The date of the next tutorial, if one was set; not before ``date``.
     public var nextTutorial: CalendarDate?
+    /// Who the learner agreed may receive a copy, each at most once; policy `copies:` rules reach
+    /// only these.
     public var copiesTo: [CopyRecipient]?
+    /// The date the learner signed, or nil if they have not; not before ``date``.
     public var signedByLearner: CalendarDate?
+    /// The date the tutor signed, or nil if they have not; not before ``date``.
     public var signedByTutor: CalendarDate?
 
     static let shortText = 200
@@ -114,7 +149,7 @@ public struct ProgressReview: Sendable, Equatable, Codable {
 
     private func checkConsistency(source: String) throws(TutelaError) {
         func problem(_ field: String, _ what: String) -> TutelaError {
-            .data("\(source): field '\(field)': \(what)")
+            .invalidInput("\(source): field '\(field)': \(what)")
         }
         if let next = nextTutorial, next < date {
             throw problem("nextTutorial", "\(next) is before the tutorial date \(date)")
@@ -149,7 +184,7 @@ struct FieldReader {
 
     init(_ document: Document, path: String, source: String) throws(TutelaError) {
         guard case .object(let pairs) = document else {
-            throw .data(
+            throw .invalidInput(
                 "\(source): \(path.isEmpty ? "the form" : "field '\(path)'") must be an object")
         }
         self.pairs = pairs
@@ -160,7 +195,7 @@ struct FieldReader {
     private func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     func problem(_ key: String, _ what: String) -> TutelaError {
-        .data("\(source): field '\(fieldPath(key))': \(what)")
+        .invalidInput("\(source): field '\(fieldPath(key))': \(what)")
     }
 
     private mutating func value(_ key: String, required: Bool) throws(TutelaError) -> Document? {
@@ -175,7 +210,7 @@ struct FieldReader {
     /// Refuses any field that no reader asked for.
     func finish() throws(TutelaError) {
         if let unknown = pairs.first(where: { !used.contains($0.key) }) {
-            throw .data(
+            throw .invalidInput(
                 "\(source): unknown field '\(Identifier.printable(fieldPath(unknown.key)))'",
                 hint: "check the spelling against the form in docs/FORM.md")
         }
@@ -185,14 +220,14 @@ struct FieldReader {
         _ v: Document, path: String, max: Int, source: String
     ) throws(TutelaError) -> String {
         guard case .string(let s) = v else {
-            throw .data("\(source): field '\(path)': must be text, not \(v.typeName)")
+            throw .invalidInput("\(source): field '\(path)': must be text, not \(v.typeName)")
         }
         // Most text is ASCII without carriage returns, where characters are bytes and the control
         // characters are the bytes below space and DEL: a fast path for the same rule.
         let ascii = s.utf8.allSatisfy { $0 < 0x80 && $0 != 0x0D }
         let length = ascii ? s.utf8.count : s.count
         guard length <= max else {
-            throw .data(
+            throw .invalidInput(
                 "\(source): field '\(path)': is \(length) characters, over the limit of \(max)")
         }
         let forbidden =
@@ -203,7 +238,7 @@ struct FieldReader {
                     && $0 != "\r"
             }
         guard !forbidden else {
-            throw .data("\(source): field '\(path)': contains a control character")
+            throw .invalidInput("\(source): field '\(path)': contains a control character")
         }
         return s
     }
@@ -212,7 +247,7 @@ struct FieldReader {
         _ v: Document, _ type: T.Type, path: String, source: String
     ) throws(TutelaError) -> T where T.RawValue == String {
         guard case .string(let s) = v, let c = T(rawValue: s) else {
-            throw .data(
+            throw .invalidInput(
                 "\(source): field '\(path)': must be one of "
                     + T.allCases.map(\.rawValue).joined(separator: ", "))
         }

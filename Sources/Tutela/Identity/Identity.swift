@@ -30,7 +30,9 @@ public struct Passphrase: Sendable {
 
 /// The public half of a person's identity, as enrolled in the directory.
 public struct PublicIdentity: Sendable, Hashable {
+    /// The Ed25519 key that verifies what they sign.
     public let signingKey: SigningPublicKey
+    /// The X25519 key that key slots and boxes for them are sealed to.
     public let agreementKey: KeyAgreementPublicKey
 
     /// A short, stable fingerprint to read aloud or print: 8 groups of 4 hex digits.
@@ -56,10 +58,12 @@ public struct PublicIdentity: Sendable, Hashable {
 
 /// A person's unlocked identity: their Ed25519 signing key and X25519 key-agreement key.
 public struct Identity: Sendable {
+    /// The id of the principal whose keys these are.
     public let principal: String
     let signing: SigningPrivateKey
     let agreement: KeyAgreementPrivateKey
 
+    /// The public halves of both keys, which must match what the directory holds for them.
     public var publicIdentity: PublicIdentity {
         PublicIdentity(signingKey: signing.publicKey, agreementKey: agreement.publicKey)
     }
@@ -86,15 +90,24 @@ public struct Identity: Sendable {
 /// AEAD: XChaCha20-Poly1305 with the principal id, both public keys and the cost as associated data,
 /// so a sealed key cannot be moved to another person or given a different cost.
 public struct SealedIdentity: Sendable, Equatable {
+    /// The id of the principal whose keys these are; bound to the ciphertext.
     public let principal: String
+    /// Their Ed25519 public key (32 bytes), kept in the clear and bound to the ciphertext.
     public let signingKey: [UInt8]
+    /// Their X25519 public key (32 bytes), kept in the clear and bound to the ciphertext.
     public let agreementKey: [UInt8]
+    /// The random 16-byte Argon2id salt.
     public let salt: [UInt8]
+    /// The Argon2id operations limit the key was derived with; bound to the ciphertext.
     public let opsLimit: UInt64
+    /// The Argon2id memory limit, in bytes, the key was derived with; bound to the ciphertext.
     public let memLimit: UInt64
+    /// The 24-byte XChaCha20-Poly1305 nonce.
     public let nonce: [UInt8]
+    /// The encrypted private keys: 64 bytes of secrets followed by the 16-byte tag.
     public let ciphertext: [UInt8]
 
+    /// Reassembles a sealed identity read from storage; nothing is checked until it is unlocked.
     public init(
         principal: String, signingKey: [UInt8], agreementKey: [UInt8], salt: [UInt8],
         opsLimit: UInt64, memLimit: UInt64, nonce: [UInt8], ciphertext: [UInt8]

@@ -5,10 +5,15 @@ import TutelaCrypto
 /// The Ed25519 seed and the X25519 secret are each split k-of-n (Shamir over GF(2^8)); a share file
 /// holds share `index` of both, with the vault, authority and fingerprint it belongs to.
 public struct AuthorityShare: Sendable {
+    /// The id of the vault whose authority the share belongs to.
     public let vaultID: String
+    /// The authority's principal id.
     public let authority: String
+    /// The authority's fingerprint when the keys were split, for a trustee to compare by eye.
     public let fingerprint: String
+    /// How many shares of this split rebuild the authority.
     public let threshold: Int
+    /// This share's number within its split, 1…255.
     public let index: Int
     let seed: SecretShare
     let agreement: SecretShare
@@ -30,7 +35,9 @@ public struct AuthorityShare: Sendable {
 
     /// Parses a share file strictly.
     public static func parse(_ text: String) throws(TutelaError) -> AuthorityShare {
-        func bad(_ what: String) -> TutelaError { .data("the share file is not valid: \(what)") }
+        func bad(_ what: String) -> TutelaError {
+            .invalidInput("the share file is not valid: \(what)")
+        }
         guard text.utf8.count <= 4096 else { throw bad("it is too large") }
         let lines = text.split(separator: "\n").map(String.init)
         guard lines.first == firstLine else { throw bad("the first line must be '\(firstLine)'") }
@@ -116,7 +123,7 @@ extension Vault {
         }
         guard shares.allSatisfy({ $0.vaultID == meta.vaultID && $0.authority == meta.authorityID })
         else {
-            throw TutelaError.data("a share belongs to another vault or authority")
+            throw TutelaError.invalidInput("a share belongs to another vault or authority")
         }
         let identity: Identity
         do {
@@ -126,13 +133,14 @@ extension Vault {
                 principal: meta.authorityID, signing: try SigningPrivateKey(seed: seed),
                 agreement: try KeyAgreementPrivateKey(secret: secret))
         } catch CryptoError.insufficientShares(let required, let supplied) {
-            throw TutelaError.data(
+            throw TutelaError.invalidInput(
                 "\(required) shares are needed to recover the authority; \(supplied) were given")
         } catch {
-            throw TutelaError.data("the shares do not rebuild the authority: \(error)")
+            throw TutelaError.invalidInput("the shares do not rebuild the authority: \(error)")
         }
         guard identity.publicIdentity == authority.identity else {
-            throw TutelaError.data("the shares rebuild keys that are not this vault's authority")
+            throw TutelaError.invalidInput(
+                "the shares rebuild keys that are not this vault's authority")
         }
         guard let profile = PasswordKDF.Profile(rawValue: meta.kdfProfile) else {
             throw TutelaError.tampered("the vault records an unknown key-derivation profile")

@@ -1,27 +1,41 @@
 /// Everything someone might do that policy decides.
 public enum PolicyAction: String, Sendable, CaseIterable {
+    /// Writing (sealing) a new record of a class.
     case seal
+    /// Reading a record's contents.
     case open
+    /// Seeing a record's label (its envelope) without the contents.
     case viewLabel = "view-label"
+    /// Flagging a record as a safeguarding concern.
     case flag
     /// A safeguarding officer opening a flagged record.
     case disclose
+    /// Asking for emergency (break-glass) access to a record that is not flagged.
     case breakGlassRequest = "break-glass-request"
+    /// Approving a break-glass request, as one of the approvals the policy requires.
     case breakGlassApprove = "break-glass-approve"
+    /// Placing a hold, which stops a record being destroyed.
     case hold
+    /// Releasing a hold.
     case release
+    /// Destroying a record that is due under its retention schedule.
     case destroy
+    /// Reading the audit entries of a record.
     case auditRead = "audit-read"
 }
 
 /// The state of a record that decisions depend on.
 public struct RecordState: Sendable, Hashable {
+    /// The record is flagged as a safeguarding concern.
     public var flagged = false
+    /// A hold is in place, so the record cannot be destroyed.
     public var held = false
+    /// The record was destroyed; only its tombstone label remains.
     public var destroyed = false
     /// A break-glass request is open on the record.
     public var breakGlassOpen = false
 
+    /// Describes a record's state; every fact defaults to false (an ordinary, live record).
     public init(
         flagged: Bool = false, held: Bool = false, destroyed: Bool = false,
         breakGlassOpen: Bool = false
@@ -35,6 +49,7 @@ public struct RecordState: Sendable, Hashable {
 
 /// The outcome of a policy decision, with the rule that decided it.
 public struct Decision: Sendable, Equatable {
+    /// Whether the action may go ahead; false means it is refused.
     public let allowed: Bool
     /// The rule, in words a safeguarding lead would recognise, citing the policy file and line.
     public let rule: String
@@ -45,8 +60,11 @@ public struct Decision: Sendable, Equatable {
 
 /// How much of the audit log someone may read.
 public enum AuditScope: Sendable, Equatable {
+    /// The whole log.
     case all
+    /// Only the entries about records this person wrote.
     case ownRecords
+    /// None of it.
     case none
 }
 

@@ -11,6 +11,8 @@ public enum Subject: Hashable, Sendable, CustomStringConvertible {
     /// Anyone holding a role.
     case role(Role)
 
+    /// The subject as decisions quote it: `author`, `assigned-tutor`, `learner`, `copies: KIND` or
+    /// `role: ROLE`.
     public var description: String {
         switch self {
         case .author: return "author"
@@ -24,31 +26,47 @@ public enum Subject: Hashable, Sendable, CustomStringConvertible {
 
 /// The copy recipients of the paper form's "Copies to" box.
 public enum CopyKind: String, Sendable, CaseIterable, Codable {
+    /// A copy for the learner the record is about.
     case learner
+    /// Copies for the learner's parents or carers, as linked with `learner contacts`.
     case parentsCarers = "parents-carers"
+    /// A copy for the learner's home school, as linked with `learner contacts`.
     case homeSchool = "home-school"
+    /// A copy for the learner's work-based provider, as linked with `learner contacts`.
     case workBasedProvider = "work-based-provider"
+    /// A copy for the Individual Learner Record: any ILR officer may read it.
     case ilr
 }
 
 /// A value and the line of the policy file it came from, so decisions can cite their rule.
 public struct Located<Value: Sendable & Hashable>: Sendable, Hashable {
+    /// What the policy says at that point: a role, a subject, and so on.
     public let value: Value
+    /// The line of the policy file the value was read from (counting from 1), cited in decisions.
     public let line: Int
 }
 
 /// A retention period: a trigger plus years, or the later/earlier of several.
 public indirect enum RetentionRule: Sendable, Hashable, CustomStringConvertible {
+    /// The event a retention period counts from; the raw value is how the policy file writes it.
     public enum Trigger: String, Sendable, CaseIterable {
+        /// The day the record was sealed.
         case created
+        /// The day the learner left; until it is recorded, the period has not started.
         case learnerLeft = "learner-left"
+        /// The learner's date of birth; unknown when the directory records none.
         case dob
     }
 
+    /// Ends `years` years after the trigger's date (`learner-left + 7 years`).
     case after(Trigger, years: Int)
+    /// Ends when the last of these periods ends; unknown until every one of them is known.
     case laterOf([RetentionRule])
+    /// Ends when the first of these periods ends, among those whose start is known.
     case earlierOf([RetentionRule])
 
+    /// The rule in words, such as `learner-left + 7 years` or `later of (…)`, for reports and
+    /// sign-off tables.
     public var description: String {
         switch self {
         case .after(let trigger, let years): return "\(trigger.rawValue) + \(years) years"
@@ -62,39 +80,57 @@ public indirect enum RetentionRule: Sendable, Hashable, CustomStringConvertible 
 
 /// What happens when a retention period ends.
 public enum Disposition: String, Sendable, Hashable {
+    /// The record becomes due for destruction.
     case destroy
+    /// The record comes up for review, which keeps it until a later date or destroys it.
     case review
 }
 
+/// How long a record is kept, and what happens when that time is up.
 public struct RetentionSchedule: Sendable, Hashable {
+    /// When the retention period ends.
     public let keepUntil: RetentionRule
+    /// What happens to the record when the period ends.
     public let then: Disposition
+    /// The line of this schedule in the policy file (counting from 1), for citations.
     public let line: Int
 }
 
 /// The break-glass quorum: `approvals` distinct people holding any of `approvers`.
 public struct BreakGlassRules: Sendable, Hashable {
+    /// How many people must approve a request: 1–10, never more than the number of approver roles.
     public let approvals: Int
+    /// Roles whose holders may approve; each role's group holds one share of the record's key.
     public let approvers: [Role]
+    /// Roles whose holders may request break-glass.
     public let requesters: [Role]
+    /// How long a request lasts, in hours (1–168; 24 when the policy does not say).
     public let lifetimeHours: Int
+    /// The line of the `break-glass` section in the policy file (counting from 1), for citations.
     public let line: Int
 }
 
+/// A class's safeguarding rules: who flags, who opens flagged records, and break-glass.
 public struct SafeguardingRules: Sendable, Hashable {
     /// Who may flag a record of this class.
     public let flag: [Located<Subject>]
     /// Roles that open a flagged record (a disclosure, with a reason).
     public let openFlagged: [Located<Role>]
+    /// Emergency access to unflagged records, or nil when the class allows none.
     public let breakGlass: BreakGlassRules?
     /// Whether copies for learners and parents leave safeguarding material out.
     public let withholdFromCopies: Bool
 }
 
+/// A class's retention rules: how long records are kept, and who holds and destroys them.
 public struct RetentionRules: Sendable, Hashable {
+    /// The schedule of a record that is not flagged.
     public let schedule: RetentionSchedule
+    /// The schedule that applies instead once a record is flagged.
     public let flagged: RetentionSchedule
+    /// Roles that place and release holds.
     public let hold: [Located<Role>]
+    /// Roles that destroy records that are due.
     public let destroy: [Located<Role>]
     /// Whether a second keeper must confirm a destruction.
     public let secondKeeper: Bool
@@ -102,6 +138,7 @@ public struct RetentionRules: Sendable, Hashable {
 
 /// Everything a policy says about one record class.
 public struct ClassRules: Sendable, Hashable {
+    /// The class these rules are for.
     public let recordClass: RecordClass
     /// The words on the envelope before the date ("Confidential tutorial").
     public let label: String
@@ -113,15 +150,22 @@ public struct ClassRules: Sendable, Hashable {
     public let labelOnly: [Located<Role>]
     /// Explicit denials of the contents; they win over any allow.
     public let deny: [Located<Subject>]
+    /// Who flags records of this class, who opens flagged ones, and any break-glass.
     public let safeguarding: SafeguardingRules
+    /// How long records of this class are kept, and who may hold or destroy them.
     public let retention: RetentionRules
+    /// The line where the class's section starts in the policy file (counting from 1), cited when
+    /// no finer rule decides.
     public let line: Int
 }
 
 /// Audit-log rules that are not about one class.
 public struct AuditRules: Sendable, Hashable {
+    /// Roles that read the whole audit log.
     public let readAll: [Located<Role>]
+    /// Roles that read the audit entries of records they wrote themselves.
     public let readOwn: [Located<Role>]
+    /// Roles that may sign audit checkpoints (the authority always may).
     public let checkpoint: [Located<Role>]
 }
 
@@ -129,10 +173,13 @@ public struct AuditRules: Sendable, Hashable {
 public struct Policy: Sendable, Hashable {
     /// The file the policy came from, for citing rules.
     public let source: String
+    /// The policy's name, from its `name:` key ("11–18 school").
     public let name: String
     /// The roles this centre uses, with what they mean there.
     public let roles: [Role: String]
+    /// The rules for each record class; a parsed policy has rules for every class.
     public let classes: [RecordClass: ClassRules]
+    /// Who may read the audit log and sign checkpoints.
     public let audit: AuditRules
     /// The published version (1, 2, …) once applied to a vault; 0 for a file being checked.
     public let version: Int

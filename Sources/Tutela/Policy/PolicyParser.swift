@@ -12,18 +12,18 @@ extension Policy {
     /// - Throws: a data error (65) naming the file, line and problem.
     public static func parse(_ bytes: [UInt8], source: String) throws(TutelaError) -> Policy {
         guard bytes.count <= maximumBytes else {
-            throw .data(
+            throw .invalidInput(
                 "\(source): the policy is \(bytes.count) bytes, over the limit of \(maximumBytes)")
         }
         guard let text = String(validating: bytes, as: UTF8.self), !text.contains("\0") else {
-            throw .data("\(source): the policy is not valid UTF-8 text")
+            throw .invalidInput("\(source): the policy is not valid UTF-8 text")
         }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             let (line, problem) = Document.yamlProblem(error)
-            throw .data("\(source):\(line ?? 1): not valid YAML: \(problem)")
+            throw .invalidInput("\(source):\(line ?? 1): not valid YAML: \(problem)")
         }
-        guard let root else { throw .data("\(source): the policy is empty") }
+        guard let root else { throw .invalidInput("\(source): the policy is empty") }
         var reader = PolicyReader(source: source)
         return try reader.policy(root)
     }
@@ -36,7 +36,7 @@ private struct PolicyReader {
     var declaredRoles: [Role: String] = [:]
 
     func fail(_ node: Node?, _ message: String) -> TutelaError {
-        .data("\(source):\(node?.mark?.line ?? 1): \(message)")
+        .invalidInput("\(source):\(node?.mark?.line ?? 1): \(message)")
     }
 
     func line(_ node: Node) -> Int { node.mark?.line ?? 1 }

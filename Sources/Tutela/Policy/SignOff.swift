@@ -2,16 +2,20 @@ import TutelaCrypto
 
 /// One class's part of the sign-off table.
 public struct SignOffSection: Sendable {
+    /// The class this section describes.
     public let recordClass: RecordClass
     /// Lines describing the class: label text, break-glass, retention.
     public let title: [String]
+    /// The column headings: `WHO`, then one per action.
     public let header: [String]
+    /// One row per person: who they are, then `yes` or `—` under each action.
     public let rows: [[String]]
 }
 
 /// The people a sign-off table asks about: relations to a record, then one person per declared role
 /// with no relation to it.
 public struct SignOffPerson: Sendable {
+    /// Who they are, in words: "the assigned tutor", "any record-keeper" and so on.
     public let description: String
     let principal: Principal
 }

@@ -1,119 +1,23 @@
 import TutelaCrypto
 
-/// A signed destruction certificate: what was destroyed, under which rule, when and by whom.
-public struct DestructionCertificate: Sendable, Equatable {
-    public let record: String
-    /// BLAKE2b-256 of the canonical label (hex).
-    public let labelHash: String
-    /// BLAKE2b-256 of the destroyed envelope: label, nonce, ciphertext, signature (hex).
-    public let ciphertextHash: String
-    public let rule: String
-    public let time: Int64
-    public let authoriser: String
-    /// The second keeper who proposed it, where the policy asks for two.
-    public let proposer: String?
-    public let signature: [UInt8]
-
-    var fields: [UInt8] {
-        var w = CanonicalWriter()
-        w.u8(1)
-        w.string(record)
-        w.string(labelHash)
-        w.string(ciphertextHash)
-        w.string(rule)
-        w.i64(time)
-        w.optionalString(proposer)
-        return w.bytes
-    }
-
-    /// The certificate as text, to print or file.
-    public var text: String {
-        [
-            "tutela destruction certificate v1", "record: \(record)", "label-hash: \(labelHash)",
-            "ciphertext-hash: \(ciphertextHash)", "rule: \(rule)", "time: \(Timestamp.iso(time))",
-            "authorised-by: \(authoriser)",
-        ].joined(separator: "\n") + (proposer.map { "\nproposed-by: \($0)" } ?? "")
-            + "\nsignature: \(Hex.encode(signature))\n"
-    }
-
-    static func parse(_ object: StoredObject, directory: Directory) throws(TutelaError)
-        -> DestructionCertificate
-    {
-        let (fields, signer) = try SignedObject.open(object, directory: directory)
-        var r = CanonicalReader(fields, context: "tombstone \(object.id)")
-        guard try r.u8("version") == 1 else {
-            throw .tampered("tombstone \(object.id) has an unknown version")
-        }
-        let record = try r.string("record", max: 64)
-        let labelHash = try r.string("label hash", max: 64)
-        let ciphertextHash = try r.string("ciphertext hash", max: 64)
-        let rule = try r.string("rule", max: 1000)
-        let time = try r.i64("time")
-        let proposer = try r.optionalString("proposer", max: 64)
-        try r.finish()
-        guard record == object.id else { throw .tampered("tombstone \(object.id) was moved") }
-        var sig = CanonicalReader(object.body, context: "tombstone")
-        _ = try sig.data("fields", max: SignedObject.maximumFieldsByteCount)
-        _ = try sig.string("signer", max: 64)
-        return DestructionCertificate(
-            record: record, labelHash: labelHash, ciphertextHash: ciphertextHash, rule: rule,
-            time: time,
-            authoriser: signer.id, proposer: proposer,
-            signature: try sig.fixed("signature", count: 64))
-    }
-}
-
-extension ObjectKind {
-    static let hold = "hold"
-    static let retentionReview = "retention-review"
-    static let proposal = "destruction-proposal"
-    static let tombstone = "tombstone"
-}
-
 extension Session {
     // MARK: - Signed per-record facts
 
     /// The active hold on `record`, if any: (who, reason).
     func hold(_ record: String) async throws -> (by: String, reason: String)? {
-        guard let object = try await store.objects(kind: ObjectKind.hold, key: record).first else {
-            return nil
-        }
-        let (fields, signer) = try SignedObject.open(object, directory: directory)
-        var r = CanonicalReader(fields, context: "hold \(record)")
-        let active = try r.bool("active")
-        let reason = try r.string("reason", max: 2000)
-        _ = try r.i64("time")
-        try r.finish()
-        return active ? (signer.id, reason) : nil
+        guard let hold = try await fact(Hold.self, about: record), hold.active else { return nil }
+        return (hold.by, hold.reason)
     }
 
     /// A retention review decision: keep until a date, or destroy.
     func retentionDecision(_ record: String) async throws -> (keepUntil: CalendarDate?, by: String)?
     {
-        guard
-            let object = try await store.objects(kind: ObjectKind.retentionReview, key: record)
-                .first
-        else {
-            return nil
-        }
-        let (fields, signer) = try SignedObject.open(object, directory: directory)
-        var r = CanonicalReader(fields, context: "retention review \(record)")
-        let keep = try r.optionalString("keep until", max: 10)
-        _ = try r.string("reason", max: 2000)
-        _ = try r.i64("time")
-        try r.finish()
-        guard let keep else { return (nil, signer.id) }
-        guard let date = CalendarDate(keep) else {
-            throw TutelaError.tampered("retention review \(record) has a bad date")
-        }
-        return (date, signer.id)
+        try await fact(RetentionReview.self, about: record).map { ($0.keepUntil, $0.by) }
     }
 
     /// The tombstone of a destroyed record.
     public func tombstone(_ record: String) async throws -> DestructionCertificate? {
-        guard let object = try await store.objects(kind: ObjectKind.tombstone, key: record).first
-        else { return nil }
-        return try DestructionCertificate.parse(object, directory: directory)
+        try await fact(DestructionCertificate.self, about: record)
     }
 
     // MARK: - Status and check
@@ -140,12 +44,12 @@ extension Session {
     ) async throws {
         let policy = try policy()
         let directory = self.directory
-        let flags = Set(try await store.objects(kind: ObjectKind.flag, key: nil).map(\.key))
-        let holds = Set(try await store.objects(kind: ObjectKind.hold, key: nil).map(\.key))
+        let flags = Set(try await store.objects(kind: FactKind.flag.rawValue, key: nil).map(\.key))
+        let holds = Set(try await store.objects(kind: FactKind.hold.rawValue, key: nil).map(\.key))
         let reviews = Set(
-            try await store.objects(kind: ObjectKind.retentionReview, key: nil).map(\.key))
+            try await store.objects(kind: FactKind.retentionReview.rawValue, key: nil).map(\.key))
         let tombstones = Set(
-            try await store.objects(kind: ObjectKind.tombstone, key: nil).map(\.key))
+            try await store.objects(kind: FactKind.tombstone.rawValue, key: nil).map(\.key))
         // The rule text depends only on the class and whether the record is flagged: a table
         // indexed by `slot` (class in declaration order, then flag), not hashed for every record.
         @Sendable func slot(_ recordClass: RecordClass, _ flagged: Bool) -> Int {
@@ -379,17 +283,12 @@ extension Session {
                 active ? .hold : .release, recordID,
                 "'\(principal.id)' may not \(action.rawValue) \(recordID): \(decision.rule)")
         }
-        var w = CanonicalWriter()
-        w.bool(active)
-        w.string(reason)
-        w.i64(vault.clock.now())
+        let hold = Hold(
+            record: recordID, active: active, reason: reason, time: vault.clock.now(),
+            by: principal.id)
         try await record(
             auditEntry(active ? .hold : .release, subject: recordID, reason: reason), notify: [],
-            objects: [
-                try SignedObject.make(
-                    kind: ObjectKind.hold, id: recordID, key: recordID, fields: w.bytes,
-                    signer: identity)
-            ])
+            objects: [try sign(hold)])
     }
 
     /// Records a review of a record whose period ended: keep until a date, or destroy.
@@ -414,20 +313,15 @@ extension Session {
         if let keepUntil, keepUntil <= today {
             throw TutelaError.usage("--until must be after today (\(today))")
         }
-        var w = CanonicalWriter()
-        w.optionalString(keepUntil?.description)
-        w.string(reason)
-        w.i64(vault.clock.now())
+        let review = RetentionReview(
+            record: recordID, keepUntil: keepUntil, reason: reason, time: vault.clock.now(),
+            by: principal.id)
         try await record(
             auditEntry(
                 .retentionReview, subject: recordID,
                 reason: (keepUntil.map { "keep until \($0)" } ?? "destroy") + ": \(reason)"),
             notify: [],
-            objects: [
-                try SignedObject.make(
-                    kind: ObjectKind.retentionReview, id: recordID, key: recordID, fields: w.bytes,
-                    signer: identity)
-            ])
+            objects: [try sign(review)])
     }
 
     func labelOf(_ recordID: String) async throws -> Label {
@@ -484,27 +378,20 @@ extension Session {
         let rules = try policy.rules(for: status.label.recordClass).retention
         var proposer: String?
         if rules.secondKeeper {
-            if let object = try await store.objects(kind: ObjectKind.proposal, key: recordID).first
-            {
-                let (_, signer) = try SignedObject.open(object, directory: directory)
-                guard signer.id != principal.id else {
+            if let proposal = try await fact(DestructionProposal.self, about: recordID) {
+                guard proposal.by != principal.id else {
                     try await refuse(
                         .destroy, recordID,
                         "a second record keeper must confirm the destruction of \(recordID)")
                 }
-                proposer = signer.id
+                proposer = proposal.by
             } else {
-                var w = CanonicalWriter()
-                w.string(recordID)
-                w.i64(vault.clock.now())
+                let proposal = DestructionProposal(
+                    record: recordID, time: vault.clock.now(), by: principal.id)
                 try await record(
                     auditEntry(.destroyProposal, subject: recordID, reason: status.rule),
                     notify: [],
-                    objects: [
-                        try SignedObject.make(
-                            kind: ObjectKind.proposal, id: recordID, key: recordID, fields: w.bytes,
-                            signer: identity)
-                    ])
+                    objects: [try sign(proposal)])
                 return .proposed(by: principal.id)
             }
         }
@@ -520,9 +407,7 @@ extension Session {
                 time: vault.clock.now(), authoriser: principal.id, proposer: proposer, signature: []
             )
         } catch { throw TutelaError.internal("\(error)") }
-        let tombstone = try SignedObject.make(
-            kind: ObjectKind.tombstone, id: recordID, key: recordID,
-            fields: certificateFields.fields, signer: identity)
+        let tombstone = try sign(certificateFields)
         let entry = auditEntry(.destroy, subject: recordID, reason: status.rule)
         let identity = self.identity
         try await write { tx in
@@ -533,10 +418,11 @@ extension Session {
                     hint: "run the command again: it decides afresh")
             }
             var deletions = try tx.objects(kind: ObjectKind.share, key: recordID)
-            for request in try tx.objects(kind: ObjectKind.request, key: recordID) {
-                deletions += try tx.objects(kind: ObjectKind.approval, key: request.id)
+            for request in try tx.objects(kind: FactKind.breakGlassRequest.rawValue, key: recordID)
+            {
+                deletions += try tx.objects(kind: FactKind.approval.rawValue, key: request.id)
             }
-            deletions += try tx.objects(kind: ObjectKind.proposal, key: recordID)
+            deletions += try tx.objects(kind: FactKind.proposal.rawValue, key: recordID)
             try tx.shred(recordID)
             for object in deletions { try tx.deleteObject(kind: object.kind, id: object.id) }
             try tx.put(tombstone)
@@ -568,17 +454,16 @@ extension Session {
             w.data(stored.labelBytes)
             w.data(stored.envelopeBytes)
         }
-        let kinds = [
-            ObjectKind.flag, ObjectKind.hold, ObjectKind.retentionReview, ObjectKind.proposal,
-            ObjectKind.tombstone, ObjectKind.request,
+        let kinds: [FactKind] = [
+            .flag, .hold, .retentionReview, .proposal, .tombstone, .breakGlassRequest,
         ]
         for kind in kinds {
-            for object in try tx.objects(kind: kind, key: record) {
+            for object in try tx.objects(kind: kind.rawValue, key: record) {
                 w.string(object.kind)
                 w.string(object.id)
                 w.data(object.body)
-                guard kind == ObjectKind.request else { continue }
-                for used in try tx.objects(kind: ObjectKind.opened, key: object.id) {
+                guard kind == .breakGlassRequest else { continue }
+                for used in try tx.objects(kind: FactKind.breakGlassUse.rawValue, key: object.id) {
                     w.string(used.id)
                     w.data(used.body)
                 }
@@ -589,21 +474,10 @@ extension Session {
     }
 
     /// Checks a certificate's signature against its authoriser's enrolled key.
+    /// - Throws: `.tampered` when it does not verify.
     public func verify(_ certificate: DestructionCertificate) throws {
-        guard let signer = directory.principals[certificate.authoriser] else {
-            throw TutelaError.tampered("the certificate's authoriser is not enrolled")
-        }
-        do {
-            let message = SignedObject.message(
-                kind: ObjectKind.tombstone, id: certificate.record, fields: certificate.fields)
-            guard
-                signer.signingKeys.contains(where: {
-                    (try? $0.verify(certificate.signature, for: message)) != nil
-                })
-            else { throw CryptoError.invalidSignature }
-        } catch {
-            throw TutelaError.tampered(
-                "the destruction certificate of \(certificate.record) does not verify")
-        }
+        try FactCodec.verify(
+            certificate, signer: certificate.authoriser, signature: certificate.signature,
+            directory: directory)
     }
 }

@@ -65,20 +65,15 @@ extension Session {
         try await record(
             auditEntry(.breakGlassRequest, subject: recordID, reason: "\(request.id): \(reason)"),
             notify: approvers.union(headsOfCentre).union([envelope.label.author]),
-            objects: [
-                try SignedObject.make(
-                    kind: ObjectKind.request, id: request.id, key: recordID, fields: request.fields,
-                    signer: identity)
-            ])
+            objects: [try sign(request)])
         return request
     }
 
     /// A request by id, verified.
     func breakGlassRequest(_ id: String) async throws -> BreakGlassRequest {
         try Identifier.validate(id, as: "request")
-        for object in try await store.objects(kind: ObjectKind.request, key: nil)
-        where object.id == id {
-            return try BreakGlassRequest.parse(object, directory: directory)
+        for request in try await facts(BreakGlassRequest.self, about: nil) where request.id == id {
+            return request
         }
         throw TutelaError.notFound("there is no break-glass request \(id)")
     }
@@ -89,8 +84,7 @@ extension Session {
     {
         var seenRoles = Set<Role>()
         var result: [Approval] = []
-        for object in try await store.objects(kind: ObjectKind.approval, key: request.id) {
-            let a = try Approval.parse(object, directory: directory)
+        for a in try await facts(Approval.self, about: request.id) {
             guard a.approver != request.requester, rules.approvers.contains(a.role),
                 directory.principals[a.approver]?.has(a.role) == true,
                 seenRoles.insert(a.role).inserted
@@ -132,7 +126,7 @@ extension Session {
                 .breakGlassApprove, requestID,
                 "\(requestID) expired at \(Timestamp.iso(request.expires))")
         }
-        if try await !store.objects(kind: ObjectKind.opened, key: requestID).isEmpty {
+        if try await fact(BreakGlassUse.self, about: requestID) != nil {
             try await refuse(.breakGlassApprove, requestID, "\(requestID) was already used")
         }
         let existing = try await approvals(of: request, rules: bg)
@@ -182,11 +176,7 @@ extension Session {
                 .breakGlassApprove, subject: request.record,
                 reason: "\(requestID) as \(role.rawValue)"),
             notify: headsOfCentre.union([envelope.label.author, request.requester]),
-            objects: [
-                try SignedObject.make(
-                    kind: ObjectKind.approval, id: "\(requestID)/\(principal.id)", key: requestID,
-                    fields: approval.fields, signer: identity)
-            ])
+            objects: [try sign(approval)])
         return (existing.count + 1, request.approvalsNeeded)
     }
 
@@ -212,7 +202,7 @@ extension Session {
                 "\(requestID) expired at \(Timestamp.iso(request.expires))")
         }
         let used = "\(requestID) was already used; make a new request"
-        if try await !store.objects(kind: ObjectKind.opened, key: requestID).isEmpty {
+        if try await fact(BreakGlassUse.self, about: requestID) != nil {
             try await refuse(.breakGlassOpen, requestID, used)
         }
         let approvals = try await approvals(of: request, rules: bg)
@@ -225,26 +215,20 @@ extension Session {
         let item = ReviewItem(
             id: try newID("RV"), kind: .breakGlass, record: request.record, actor: principal.id,
             time: vault.clock.now(), reason: request.reason)
-        var openedMarker = CanonicalWriter()
-        openedMarker.string(requestID)
+        let use = BreakGlassUse(request: requestID, time: vault.clock.now())
+        let directory = self.directory
         // Used once: checked again where the marker is written, so two opens at the same moment
         // cannot both pass the check above.
         try await record(
             auditEntry(
                 .breakGlassOpen, subject: request.record, reason: "\(requestID): \(request.reason)"),
             notify: headsOfCentre.union([envelope.label.author]),
-            objects: [
-                try SignedObject.make(
-                    kind: ObjectKind.opened, id: requestID, key: requestID,
-                    fields: openedMarker.bytes, signer: identity),
-                try SignedObject.make(
-                    kind: ObjectKind.review, id: item.id, key: request.record, fields: item.fields,
-                    signer: identity),
-            ],
+            objects: [try sign(use), try sign(item)],
             unless: { tx in
                 if let gone = try Overtaken.gone(request.record, tx: tx) { return gone }
-                return try tx.objects(kind: ObjectKind.opened, key: requestID).isEmpty
-                    ? nil : .refused(subject: requestID, why: used)
+                let uses = try Self.facts(
+                    BreakGlassUse.self, about: requestID, tx: tx, directory: directory)
+                return uses.isEmpty ? nil : .refused(subject: requestID, why: used)
             })
         var shares: [SecretShare] = []
         for a in approvals.prefix(needed) {
@@ -275,15 +259,11 @@ extension Session {
                 "only heads of centre and safeguarding officers see the review list")
         }
         var items: [ReviewItem] = []
-        for object in try await store.objects(kind: ObjectKind.review, key: nil) {
-            var item = try ReviewItem.parse(object, directory: directory)
-            if let outcome = try await store.objects(kind: ObjectKind.reviewOutcome, key: item.id)
-                .first
-            {
-                let (o, note, reviewer) = try ReviewItem.parseOutcome(outcome, directory: directory)
-                item.outcome = o
-                item.note = note
-                item.reviewer = reviewer
+        for var item in try await facts(ReviewItem.self, about: nil) {
+            if let verdict = try await fact(ReviewOutcome.self, about: item.id) {
+                item.outcome = verdict.outcome
+                item.note = verdict.note
+                item.reviewer = verdict.reviewer
             }
             items.append(item)
         }
@@ -310,10 +290,10 @@ extension Session {
             auditEntry(.review, subject: item.record, reason: "\(id) \(outcome.rawValue): \(note)"),
             notify: [item.actor],
             objects: [
-                try SignedObject.make(
-                    kind: ObjectKind.reviewOutcome, id: id, key: id,
-                    fields: ReviewItem.outcomeFields(outcome, note: note, time: vault.clock.now()),
-                    signer: identity)
+                try sign(
+                    ReviewOutcome(
+                        review: id, outcome: outcome, note: note, reviewer: principal.id,
+                        time: vault.clock.now()))
             ])
     }
 
@@ -366,15 +346,15 @@ extension Session {
                     // Destroyed records keep only their label and certificate: nothing to export.
                     // A label with neither contents nor a certificate was cut out of the vault.
                     guard
-                        let certificate = try tx.objects(
-                            kind: ObjectKind.tombstone, key: row.record
-                        ).first
+                        try !Self.facts(
+                            DestructionCertificate.self, about: row.record, tx: tx,
+                            directory: directory
+                        ).isEmpty
                     else {
                         throw TutelaError.tampered(
                             "\(row.record) has a label but no contents and no destruction certificate"
                         )
                     }
-                    _ = try DestructionCertificate.parse(certificate, directory: directory)
                     return .skip
                 }
                 let envelope = try Self.verifiedEnvelope(

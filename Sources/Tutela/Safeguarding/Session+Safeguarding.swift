@@ -101,14 +101,14 @@ extension Session {
         _ record: String, tx: any VaultTransaction, directory: Directory, now: Int64
     ) throws -> RecordState {
         var state = RecordState()
-        if let flag = try tx.objects(kind: ObjectKind.flag, key: record).first {
-            _ = try SafeguardingFlag.parse(flag, directory: directory)
-            state.flagged = true
-        }
-        for object in try tx.objects(kind: ObjectKind.request, key: record) {
-            let request = try BreakGlassRequest.parse(object, directory: directory)
-            if request.expires > now,
-                try tx.objects(kind: ObjectKind.opened, key: request.id).isEmpty
+        state.flagged = try !facts(
+            SafeguardingFlag.self, about: record, tx: tx, directory: directory
+        ).isEmpty
+        for request in try facts(
+            BreakGlassRequest.self, about: record, tx: tx, directory: directory)
+        where request.expires > now {
+            if try facts(BreakGlassUse.self, about: request.id, tx: tx, directory: directory)
+                .isEmpty
             {
                 state.breakGlassOpen = true
             }
@@ -121,8 +121,9 @@ extension Session {
         var state = RecordState()
         state.flagged = try await flag(record) != nil
         let now = vault.clock.now()
-        for request in try await requests(record: record) where request.expires > now {
-            if try await store.objects(kind: ObjectKind.opened, key: request.id).isEmpty {
+        for request in try await facts(BreakGlassRequest.self, about: record)
+        where request.expires > now {
+            if try await fact(BreakGlassUse.self, about: request.id) == nil {
                 state.breakGlassOpen = true
             }
         }
@@ -130,17 +131,7 @@ extension Session {
     }
 
     func flag(_ record: String) async throws -> SafeguardingFlag? {
-        guard let object = try await store.objects(kind: ObjectKind.flag, key: record).first else {
-            return nil
-        }
-        return try SafeguardingFlag.parse(object, directory: directory)
-    }
-
-    func requests(record: String) async throws -> [BreakGlassRequest] {
-        try await store.objects(kind: ObjectKind.request, key: record).map {
-            o throws(TutelaError) in
-            try BreakGlassRequest.parse(o, directory: directory)
-        }
+        try await fact(SafeguardingFlag.self, about: record)
     }
 
     func auditEntry(
@@ -270,9 +261,7 @@ extension Session {
         key.wipe()
         let flag = SafeguardingFlag(
             record: recordID, flaggedBy: principal.id, time: vault.clock.now(), reason: reason)
-        let object = try SignedObject.make(
-            kind: ObjectKind.flag, id: recordID, key: recordID, fields: flag.fields,
-            signer: identity)
+        let object = try sign(flag)
         let officers = Set(groups.flatMap { directory.holders(of: $0.role).map(\.id) })
         let entry = auditEntry(.flag, subject: recordID, reason: reason)
         let identity = self.identity
@@ -295,8 +284,7 @@ extension Session {
     )] {
         let policy = try policy()
         var result: [(Label, SafeguardingFlag, Int)] = []
-        for object in try await store.objects(kind: ObjectKind.flag, key: nil) {
-            let flag = try SafeguardingFlag.parse(object, directory: directory)
+        for flag in try await facts(SafeguardingFlag.self, about: nil) {
             guard let stored = try await store.record(flag.record) else { continue }
             let label = try Label.parse(stored.labelBytes)
             let state = RecordState(flagged: true)
@@ -305,8 +293,7 @@ extension Session {
                     .viewLabel, actor: principal, label: label, state: state, directory: directory
                 ).allowed
             else { continue }
-            let disclosures = try await store.objects(kind: ObjectKind.review, key: flag.record)
-                .count
+            let disclosures = try await facts(ReviewItem.self, about: flag.record).count
             result.append((label, flag, disclosures))
         }
         guard !result.isEmpty || principal.has(.safeguardingOfficer) else {
@@ -354,11 +341,7 @@ extension Session {
         try await record(
             auditEntry(.disclose, subject: recordID, reason: reason),
             notify: headsOfCentre.union([envelope.label.author]),
-            objects: [
-                try SignedObject.make(
-                    kind: ObjectKind.review, id: item.id, key: recordID, fields: item.fields,
-                    signer: identity)
-            ],
+            objects: [try sign(item)],
             unless: { tx in try .gone(recordID, tx: tx) })
         let key = try slot.open(with: groupKey, expecting: recordID)
         defer { key.wipe() }

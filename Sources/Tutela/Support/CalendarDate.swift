@@ -1,7 +1,10 @@
 /// A calendar date (`YYYY-MM-DD`) with no time zone: the dates on the paper form and in labels.
 public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The year; 1900–2200 for a date parsed from text.
     public let year: Int
+    /// The month, 1–12.
     public let month: Int
+    /// The day of the month, from 1.
     public let day: Int
 
     /// Parses `YYYY-MM-DD`, refusing impossible dates (2026-02-30) and years outside 1900–2200.
@@ -76,6 +79,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         self.init(daysSinceEpoch: Int(days))
     }
 
+    /// The date written `YYYY-MM-DD`.
     public var description: String {
         guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day) else {
             func pad(_ v: Int, _ n: Int) -> String {
@@ -98,6 +102,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Whether `a` is an earlier day than `b`.
     public static func < (a: CalendarDate, b: CalendarDate) -> Bool {
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
     }
@@ -110,6 +115,8 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         }
     }
 
+    /// Decodes a `YYYY-MM-DD` string, with the same checks as ``init(_:)``.
+    /// - Throws: `DecodingError.dataCorrupted` if the string is not such a date.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let date = CalendarDate(text) else {
@@ -119,6 +126,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         self = date
     }
 
+    /// Encodes the date as its `YYYY-MM-DD` string.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
@@ -130,6 +138,7 @@ public struct Clock: Sendable {
     /// Seconds since 1970-01-01 UTC.
     public let now: @Sendable () -> Int64
 
+    /// A clock that reads the time from `now`, in seconds since 1970 UTC; tests pass a fixed one.
     public init(now: @escaping @Sendable () -> Int64) {
         self.now = now
     }
@@ -141,6 +150,7 @@ public struct Clock: Sendable {
         return Int64(spec.tv_sec)
     }
 
+    /// Today's date in UTC.
     public var today: CalendarDate { CalendarDate(secondsSinceEpoch: now()) }
 }
 

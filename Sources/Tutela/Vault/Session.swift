@@ -209,7 +209,7 @@ public final class Session: Sendable {
                 throw TutelaError.denied("'\(principal.id)' may not seal records: \(decision.rule)")
             }
             guard let learner = directory.learners[content.learner] else {
-                throw TutelaError.data(
+                throw TutelaError.invalidInput(
                     "field 'learner': '\(content.learner)' is not a recorded learner",
                     hint: "an administrator adds learners with 'tutela learner add'")
             }
@@ -364,7 +364,7 @@ public final class Session: Sendable {
     }
 
     /// Opens a record if policy allows, writing the audit entry durably before decrypting.
-    /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.data` for tampering (65),
+    /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.tampered` (65),
     ///   `.tryAgain` (75) if the audit entry cannot be written — then nothing is released.
     public func open(_ recordID: String) async throws -> OpenedRecord {
         enum Outcome: Sendable {

@@ -97,7 +97,7 @@ public struct Vault: Sendable {
 
     /// Unlocks `principalID`'s keys: one Argon2id derivation, once per command.
     /// - Throws: `.notFound` for someone not enrolled, `.permissionDenied` for a wrong passphrase,
-    ///   `.data` if their stored keys do not match their enrolment.
+    ///   `.tampered` if their stored keys do not match their enrolment.
     public func unlock(
         _ principalID: String, passphrase: Passphrase, acceptingRestore: Bool = false
     ) async throws -> Session {
@@ -135,7 +135,7 @@ public struct Vault: Sendable {
             Hex.encode(link.hash) == pin.head
         else {
             throw TutelaError(
-                .data,
+                .tampered,
                 "this vault's audit log does not contain the \(pin.entries) entries this machine saw "
                     + "last: it was restored from an older copy, or its log was cut or edited",
                 hint: AuditLog.restoreHint)

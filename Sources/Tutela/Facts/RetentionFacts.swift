@@ -1,0 +1,148 @@
+import TutelaCrypto
+
+/// The retention path's facts: holds, review decisions, destruction proposals and the tombstones
+/// (destruction certificates) that outlive a record. Each is one per record, filed under it.
+
+/// A hold placed on (or released from) a record: while active it blocks destruction.
+struct Hold: Sendable, Equatable, Fact {
+    static let kind = FactKind.hold
+    let record: String
+    /// True for a hold, false for its release (the newest fact stands).
+    let active: Bool
+    let reason: String
+    let time: Int64
+    /// Who placed or released it: the fact's signer.
+    let by: String
+
+    var factID: String { record }
+    var subject: String { record }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.bool(active)
+        w.string(reason)
+        w.i64(time)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> Hold {
+        try header.requireOnePerSubject()
+        return Hold(
+            record: header.subject, active: try r.bool("active"),
+            reason: try r.string("reason", max: 2000), time: try r.i64("time"), by: header.signer)
+    }
+}
+
+/// A record keeper's review of a record whose period ended: keep until a date, or destroy.
+struct RetentionReview: Sendable, Equatable, Fact {
+    static let kind = FactKind.retentionReview
+    let record: String
+    /// Keep until this date; nil decides destruction.
+    let keepUntil: CalendarDate?
+    let reason: String
+    let time: Int64
+    /// The keeper who decided: the fact's signer.
+    let by: String
+
+    var factID: String { record }
+    var subject: String { record }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.optionalString(keepUntil?.description)
+        w.string(reason)
+        w.i64(time)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> RetentionReview {
+        try header.requireOnePerSubject()
+        var keepUntil: CalendarDate?
+        if let text = try r.optionalString("keep until", max: 10) {
+            guard let date = CalendarDate(text) else {
+                throw .tampered("retention review \(header.id) has a bad date")
+            }
+            keepUntil = date
+        }
+        return RetentionReview(
+            record: header.subject, keepUntil: keepUntil, reason: try r.string("reason", max: 2000),
+            time: try r.i64("time"), by: header.signer)
+    }
+}
+
+/// The first keeper's half of a destruction the policy gives to two people.
+struct DestructionProposal: Sendable, Equatable, Fact {
+    static let kind = FactKind.proposal
+    let record: String
+    let time: Int64
+    /// The proposing keeper: the fact's signer.
+    let by: String
+
+    var factID: String { record }
+    var subject: String { record }
+
+    func writeFields(_ w: inout CanonicalWriter) { w.i64(time) }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> DestructionProposal {
+        try header.requireOnePerSubject()
+        return DestructionProposal(
+            record: header.subject, time: try r.i64("time"), by: header.signer)
+    }
+}
+
+/// A signed destruction certificate: what was destroyed, under which rule, when and by whom. Kept as
+/// the record's tombstone.
+public struct DestructionCertificate: Sendable, Equatable, Fact {
+    static let kind = FactKind.tombstone
+    /// The destroyed record.
+    public let record: String
+    /// BLAKE2b-256 of the canonical label (hex).
+    public let labelHash: String
+    /// BLAKE2b-256 of the destroyed envelope: label, nonce, ciphertext, signature (hex).
+    public let ciphertextHash: String
+    /// The retention rule that made the record due, in the policy's words.
+    public let rule: String
+    /// When, in seconds since 1970 UTC.
+    public let time: Int64
+    /// The keeper who destroyed it: the certificate's signer.
+    public let authoriser: String
+    /// The second keeper who proposed it, where the policy asks for two.
+    public let proposer: String?
+    /// The authoriser's Ed25519 signature over the tombstone's signed bytes.
+    public let signature: [UInt8]
+
+    var factID: String { record }
+    var subject: String { record }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.string(labelHash)
+        w.string(ciphertextHash)
+        w.string(rule)
+        w.i64(time)
+        w.optionalString(proposer)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> DestructionCertificate {
+        try header.requireOnePerSubject()
+        return DestructionCertificate(
+            record: header.subject, labelHash: try r.string("label hash", max: 64),
+            ciphertextHash: try r.string("ciphertext hash", max: 64),
+            rule: try r.string("rule", max: 1000), time: try r.i64("time"),
+            authoriser: header.signer, proposer: try r.optionalString("proposer", max: 64),
+            signature: header.signature)
+    }
+
+    /// The certificate as text, to print or file.
+    public var text: String {
+        [
+            "tutela destruction certificate v1", "record: \(record)", "label-hash: \(labelHash)",
+            "ciphertext-hash: \(ciphertextHash)", "rule: \(rule)", "time: \(Timestamp.iso(time))",
+            "authorised-by: \(authoriser)",
+        ].joined(separator: "\n") + (proposer.map { "\nproposed-by: \($0)" } ?? "")
+            + "\nsignature: \(Hex.encode(signature))\n"
+    }
+}

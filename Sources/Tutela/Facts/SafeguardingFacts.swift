@@ -1,0 +1,220 @@
+/// The safeguarding path's facts: flags, break-glass requests, approvals and uses, and the reviews
+/// of every opening. Their format is `FactCodec`'s; each type here says only its own fields.
+
+extension FactHeader {
+    /// Refuses a fact about a record that is not filed under its own id (one fact of its kind per
+    /// subject).
+    func requireOnePerSubject() throws(TutelaError) {
+        guard id == subject else {
+            throw .tampered("\(kind.rawValue) \(id) is filed under another subject (\(subject))")
+        }
+    }
+}
+
+/// A safeguarding flag: who flagged a record, when, and why.
+public struct SafeguardingFlag: Sendable, Equatable, Fact {
+    static let kind = FactKind.flag
+    /// The flagged record.
+    public let record: String
+    /// Who flagged it: the fact's signer.
+    public let flaggedBy: String
+    /// When, in seconds since 1970 UTC.
+    public let time: Int64
+    /// The reason the flagger gave; shown to officers, never to learners or families.
+    public let reason: String
+
+    var factID: String { record }
+    var subject: String { record }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.i64(time)
+        w.string(reason)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> SafeguardingFlag {
+        try header.requireOnePerSubject()
+        return SafeguardingFlag(
+            record: header.subject, flaggedBy: header.signer, time: try r.i64("time"),
+            reason: try r.string("reason", max: 2000))
+    }
+}
+
+/// A break-glass request: an officer asks to open an unflagged record.
+public struct BreakGlassRequest: Sendable, Equatable, Fact {
+    static let kind = FactKind.breakGlassRequest
+    /// The request's id, `BG-XXXX-XXXX-XXXX`.
+    public let id: String
+    /// The record it asks to open.
+    public let record: String
+    /// The officer who asked: the fact's signer.
+    public let requester: String
+    /// Why, in the requester's words.
+    public let reason: String
+    /// When it was made, in seconds since 1970 UTC.
+    public let created: Int64
+    /// When it lapses, in seconds since 1970 UTC.
+    public let expires: Int64
+    /// Approvals needed (the policy's k when requested).
+    public let approvalsNeeded: Int
+
+    var factID: String { id }
+    var subject: String { record }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.string(reason)
+        w.i64(created)
+        w.i64(expires)
+        w.u8(UInt8(clamping: approvalsNeeded))
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> BreakGlassRequest {
+        BreakGlassRequest(
+            id: header.id, record: header.subject, requester: header.signer,
+            reason: try r.string("reason", max: 2000), created: try r.i64("created"),
+            expires: try r.i64("expires"), approvalsNeeded: Int(try r.u8("approvals")))
+    }
+}
+
+/// One approver's release of their group's share, re-sealed to the requester.
+public struct Approval: Sendable, Equatable, Fact {
+    static let kind = FactKind.approval
+    /// The request approved.
+    public let request: String
+    /// Who approved: the fact's signer.
+    public let approver: String
+    /// The approver role whose group share this releases.
+    public let role: Role
+    /// When, in seconds since 1970 UTC.
+    public let time: Int64
+    /// The share as a bound box to the requester, bound to the request id.
+    let box: [UInt8]
+
+    /// One approval per approver per request: `REQUEST/APPROVER`.
+    var factID: String { "\(request)/\(approver)" }
+    var subject: String { request }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.string(role.rawValue)
+        w.i64(time)
+        w.data(box)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> Approval {
+        guard header.id == "\(header.subject)/\(header.signer)" else {
+            throw .tampered("approval \(header.id) is not filed under its own approver")
+        }
+        guard let role = Role(rawValue: try r.string("role", max: 64)) else {
+            throw .tampered("approval \(header.id) names an unknown role")
+        }
+        return Approval(
+            request: header.subject, approver: header.signer, role: role, time: try r.i64("time"),
+            box: try r.data("box", max: 512))
+    }
+}
+
+/// The one use of a break-glass request: the requester opened the record.
+struct BreakGlassUse: Sendable, Equatable, Fact {
+    static let kind = FactKind.breakGlassUse
+    let request: String
+    let time: Int64
+
+    var factID: String { request }
+    var subject: String { request }
+
+    func writeFields(_ w: inout CanonicalWriter) { w.i64(time) }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> BreakGlassUse {
+        try header.requireOnePerSubject()
+        return BreakGlassUse(request: header.subject, time: try r.i64("time"))
+    }
+}
+
+/// A disclosure or break-glass opening waiting for, or having had, its review after the fact.
+public struct ReviewItem: Sendable, Equatable, Fact {
+    static let kind = FactKind.review
+    /// Which path opened the record.
+    public enum Kind: String, Sendable {
+        case disclosure
+        case breakGlass = "break-glass"
+    }
+    /// A reviewer's verdict.
+    public enum Outcome: String, Sendable, CaseIterable { case justified, unjustified }
+
+    /// The item's id, `RV-XXXX-XXXX-XXXX`.
+    public let id: String
+    /// Which path opened the record.
+    public let kind: Kind
+    /// The record opened.
+    public let record: String
+    /// Who opened the record: the fact's signer.
+    public let actor: String
+    /// When, in seconds since 1970 UTC.
+    public let time: Int64
+    /// The reason the opener gave.
+    public let reason: String
+    /// The review's verdict, once a head of centre has given one (a ``ReviewOutcome``).
+    public var outcome: Outcome?
+    /// Who gave the verdict.
+    public var reviewer: String?
+    /// The reviewer's note.
+    public var note: String?
+
+    var factID: String { id }
+    var subject: String { record }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.string(kind.rawValue)
+        w.i64(time)
+        w.string(reason)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> ReviewItem {
+        guard let kind = Kind(rawValue: try r.string("kind", max: 32)) else {
+            throw .tampered("review \(header.id) has an unknown kind")
+        }
+        return ReviewItem(
+            id: header.id, kind: kind, record: header.subject, actor: header.signer,
+            time: try r.i64("time"), reason: try r.string("reason", max: 2000))
+    }
+}
+
+/// A head of centre's verdict on a ``ReviewItem``, filed under the item's id.
+struct ReviewOutcome: Sendable, Equatable, Fact {
+    static let kind = FactKind.reviewOutcome
+    let review: String
+    let outcome: ReviewItem.Outcome
+    let note: String
+    let reviewer: String
+    let time: Int64
+
+    var factID: String { review }
+    var subject: String { review }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.string(outcome.rawValue)
+        w.string(note)
+        w.i64(time)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> ReviewOutcome {
+        try header.requireOnePerSubject()
+        guard let outcome = ReviewItem.Outcome(rawValue: try r.string("outcome", max: 32)) else {
+            throw .tampered("review outcome \(header.id) has an unknown verdict")
+        }
+        return ReviewOutcome(
+            review: header.subject, outcome: outcome, note: try r.string("note", max: 2000),
+            reviewer: header.signer, time: try r.i64("time"))
+    }
+}
