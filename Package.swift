@@ -55,12 +55,21 @@ let package = Package(
         ),
         .executableTarget(
             name: "TutelaBench",
-            dependencies: ["Tutela", "TutelaSQLite", "TutelaCrypto"],
+            dependencies: [
+                "Tutela", "TutelaSQLite", "TutelaCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "TutelaFuzz",
             dependencies: ["Tutela"],
+            swiftSettings: strictSwift
+        ),
+        // Test support: the shared centre, a fault-injecting store, the store contract suite.
+        .target(
+            name: "TutelaTesting",
+            dependencies: ["Tutela", "TutelaCrypto"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -71,13 +80,14 @@ let package = Package(
         ),
         .testTarget(
             name: "TutelaTests",
-            dependencies: ["Tutela", "TutelaCrypto"],
+            dependencies: ["Tutela", "TutelaCrypto", "TutelaTesting"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "TutelaSQLiteTests",
             dependencies: [
-                "TutelaSQLite", "TutelaCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "TutelaSQLite", "TutelaCrypto", "TutelaTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSwift
         ),

@@ -152,7 +152,7 @@ struct ScaleBenchmark {
         result.storageBytes = try FileManager.default.contentsOfDirectory(
             at: vaultDirectory, includingPropertiesForKeys: nil
         ).map(fileSize).reduce(0, +)
-        result.storage = try await store.storageStatistics()
+        result.storage = try StoreFloor.storageStatistics(vault: vaultDirectory)
         let rows = Dictionary(
             result.storage.compactMap { s in s.rows.map { (s.name, $0) } },
             uniquingKeysWith: +)
@@ -193,7 +193,7 @@ struct ScaleBenchmark {
         result.open.sort()
         result.openUnpinned.sort()
         result.openFloor = perOperation(floors) { one.openRecord() }
-        result.commitFloor = try SQLiteVaultStore.commitFloor(
+        result.commitFloor = try StoreFloor.commitFloor(
             directory: root, samples: max(50, sample.count))
 
         // List one learner's labels.

@@ -17,9 +17,8 @@ public final class SQLiteVaultStore: VaultStore {
     /// The key store's file name: shred keys only, kept apart so it can be backed up on its own,
     /// short cycle (see SECURITY.md, "Destruction and backups").
     public static let keyStoreFileName = "keystore.sqlite"
-    /// The page size of new vault files (see `init`).
-    package static let pageSize =
-        Int(ProcessInfo.processInfo.environment["TUTELA_PAGE_SIZE"] ?? "") ?? 32768
+    /// The page size of new vault files (see `init`): 32 KiB, so 2–3 KB envelopes pack closely.
+    static let pageSize = 32768
 
     private let pool: DatabasePool
     private let keys: DatabasePool
@@ -295,6 +294,10 @@ public final class SQLiteVaultStore: VaultStore {
             return TutelaError(
                 .tampered, "the vault database is damaged (\(error.resultCode)); could not \(what)",
                 hint: "keep the damaged copy as evidence and restore a backup")
+        case .SQLITE_CONSTRAINT
+        where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+            || error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE:
+            return TutelaError(.exists, "that is stored already; could not \(what)")
         case .SQLITE_CONSTRAINT:
             return TutelaError(
                 .invalidInput, "the vault refused an inconsistent change; could not \(what)")
@@ -661,68 +664,6 @@ public final class SQLiteVaultStore: VaultStore {
         } catch let error as DatabaseError { throw Self.map(error, doing: "checkpoint the vault") }
     }
 
-    /// The floor of a durable write, for the benchmark: the time of each of `samples` commits of one
-    /// 300-byte row, each its own transaction, in a fresh database in `directory` set up as the
-    /// vault is (WAL, `synchronous = FULL`). Sorted.
-    package static func commitFloor(directory: URL, samples: Int) throws -> [Double] {
-        var config = Configuration()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        let file = directory.appendingPathComponent("commit-floor.sqlite")
-        defer {
-            for suffix in ["", "-wal", "-shm"] {
-                try? FileManager.default.removeItem(atPath: file.path + suffix)
-            }
-        }
-        let pool = try DatabasePool(path: file.path, configuration: config)
-        try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "CREATE TABLE t (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-        }
-        let body = Data(repeating: 0x61, count: 300)
-        var times: [Double] = []
-        for i in 0..<samples {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try pool.write { db in
-                try db.execute(
-                    sql: "INSERT INTO t (seq, body) VALUES (?, ?)", arguments: [i, body])
-            }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        try pool.close()
-        return times.sorted()
-    }
-
-    /// Where the bytes go, for the benchmark: rows and bytes (pages used by each table and index,
-    /// from SQLite's `dbstat`) in both files. Run after ``compact()`` so the WAL is empty.
-    package func storageStatistics() async throws -> [(name: String, rows: Int?, bytes: Int)] {
-        var result: [(name: String, rows: Int?, bytes: Int)] = []
-        for pool in [pool, keys] {
-            result += try await pool.read { db in
-                var result: [(name: String, rows: Int?, bytes: Int)] = []
-                let sizes = try Row.fetchAll(
-                    db,
-                    sql: "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY name"
-                )
-                for row in sizes {
-                    let name: String = row["name"]
-                    let isTable =
-                        try Bool.fetchOne(
-                            db, sql: "SELECT type = 'table' FROM sqlite_master WHERE name = ?",
-                            arguments: [name]) ?? false
-                    let rows =
-                        isTable && !name.hasPrefix("sqlite_")
-                        ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"\(name)\"") : nil
-                    result.append((name, rows, row["bytes"]))
-                }
-                return result
-            }
-        }
-        return result
-    }
-
     /// A consistent online copy of the vault database (records, labels, logs) — not the key store.
     public func backup(to file: URL) throws {
         try copy(pool, to: file)
@@ -797,6 +738,12 @@ public final class SQLiteVaultStore: VaultStore {
         }
 
         func append(_ link: ChainLink, to chain: ChainName) throws {
+            // A chain takes only its next link: a gap or a second link at one number would fork it.
+            guard link.sequence == (try lastLink(chain)?.sequence ?? -1) + 1 else {
+                throw TutelaError(
+                    .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
+                    hint: "run the command again")
+            }
             // The head is forgotten first: if the insert fails, the next read goes to the table.
             heads[chain] = nil
             try run(

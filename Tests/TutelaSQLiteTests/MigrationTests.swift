@@ -15,8 +15,6 @@ struct MigrationTests {
         let office = try await disk.vault.unlock("office", passphrase: DiskVault.pass("office"))
         try await office.enrol(
             "head", name: "Head", roles: [.headOfCentre], passphrase: DiskVault.pass("head"))
-        try await office.enrol(
-            "dsl", name: "DSL", roles: [.safeguardingOfficer], passphrase: DiskVault.pass("dsl"))
         try await office.createGroupKey(.safeguardingOfficer)
         try await office.createGroupKey(.headOfCentre)
         let price = try await disk.session("price")

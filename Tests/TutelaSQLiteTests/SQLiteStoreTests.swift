@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import TutelaCrypto
+import TutelaTesting
 
 @testable import Tutela
 @testable import TutelaSQLite
@@ -18,27 +19,14 @@ final class DiskVault {
             "tutela-test-\(UUID().uuidString)")
         directory = root.appendingPathComponent("vault")
         store = try SQLiteVaultStore(directory: directory, create: true, busyTimeout: busyTimeout)
-        let policy = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("KeyPolicies/school.yaml")
-        try await Vault.create(
-            store: store, authorityID: "office", authorityName: "Office",
-            passphrase: Self.pass("office"), kdf: .interactive,
-            policy: ([UInt8](try Data(contentsOf: policy)), "school.yaml"))
-        vault = Vault(store: store)
-        let office = try await vault.unlock("office", passphrase: Self.pass("office"))
-        try await office.enrol(
-            "price", name: "Mr Price", roles: [.tutor], passphrase: Self.pass("price"))
-        try await office.enrol(
-            "hale", name: "Mrs Hale", roles: [.recordKeeper], passphrase: Self.pass("hale"))
-        try await office.addLearner(
-            "sam", name: "Sam", tutor: "price", dateOfBirth: nil, programme: nil)
+        // The centre every test target shares, on disk.
+        vault = try await Centre.make(store: store, clock: .system).vault
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
     static func pass(_ who: String) throws -> Passphrase {
-        try Passphrase("disk passphrase for \(who)")
+        try Centre<SQLiteVaultStore>.passphrase(who)
     }
 
     func session(_ who: String) async throws -> Session {
@@ -332,7 +320,7 @@ struct KeyStoreOnDiskTests {
         do {
             try await disk.store.putShredKeys([("R-new", again), ("R-two", again)])
             Issue.record("a second shred key for one record was accepted")
-        } catch let error as TutelaError { #expect(error.kind == .invalidInput) }
+        } catch let error as TutelaError { #expect(error.kind == .exists) }
         // One transaction: the batch's first key did not land either.
         #expect(try await disk.store.shredKey("R-new") == nil)
         #expect(try #require(await disk.store.shredKey("R-two")).unprotectedCopy() == expected[1])

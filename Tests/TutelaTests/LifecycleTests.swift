@@ -35,7 +35,7 @@ struct LifecycleTests {
         // The session price opened before the revocation is useless too: policy sees no roles.
         let (_, directory) = try await f.vault.verifiedDirectory()
         #expect(directory.principals["price"]?.revoked == true)
-        #expect(await f.store.slots(recipient: "price", limit: 10).isEmpty)
+        #expect(try await f.store.slots(recipient: "price", limit: 10).isEmpty)
         // The learner still opens the record price wrote: its signature still verifies.
         _ = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam")).open(
             label.record)
@@ -63,7 +63,7 @@ struct LifecycleTests {
         #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
         let dsl = try await s.session("dsl")
         let old = "group:safeguarding-officer#1"
-        #expect(await s.f.store.boxCount(recipient: old) == (7, 7))
+        #expect(try await s.f.store.boxCount(recipient: old) == (7, 7))
         let reports = Mutex<[(Int, Int)]>([])
         let summary = try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 3) { done, total in
             reports.withLock { $0.append((done, total)) }
@@ -74,9 +74,10 @@ struct LifecycleTests {
         let seen = reports.withLock { $0 }
         #expect(seen.map(\.0) == [3, 6, 7, 10, 13, 14])
         #expect(seen.allSatisfy { $0.1 == 14 })
-        #expect(await s.f.store.boxCount(recipient: old) == (0, 0))
+        #expect(try await s.f.store.boxCount(recipient: old) == (0, 0))
         #expect(
-            await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100).isEmpty)
+            try await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100).isEmpty
+        )
         // The old key opens nothing that is left: every group slot is sealed to version 2.
         for record in records {
             let stored = try #require(await s.f.store.record(record))
@@ -107,7 +108,7 @@ struct LifecycleTests {
             try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 2)
         }
         await s.f.store.failTransactions(with: nil)
-        let left = await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100)
+        let left = try await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100)
             .count
         #expect(left == 4)
         let summary = try await s.session("dsl").rewrapGroup(.safeguardingOfficer, batchSize: 2)
@@ -218,7 +219,7 @@ struct GroupMembershipTests {
         let rotated = try await s.session("office").setRoles("dsl2", [.tutor])
         #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
         #expect(
-            await s.f.store.objects(kind: "group-member", key: nil).allSatisfy {
+            try await s.f.store.objects(kind: "group-member", key: nil).allSatisfy {
                 !$0.id.hasSuffix("/dsl2")
             })
         let summary = try await s.session("dsl").rewrapGroup(.safeguardingOfficer, batchSize: 10)

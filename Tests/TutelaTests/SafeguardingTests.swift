@@ -200,7 +200,7 @@ struct BreakGlassTests {
     )
     func quorum() async throws {
         let (s, label) = try await sealed()
-        let shares = await s.f.store.objects(kind: "break-glass-share", key: label.record)
+        let shares = try await s.f.store.objects(kind: "break-glass-share", key: label.record)
         #expect(shares.count == 2)
         let request = try await s.session("dsl").requestBreakGlass(
             label.record, reason: "child missing, police")

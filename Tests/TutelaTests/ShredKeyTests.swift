@@ -45,7 +45,7 @@ struct ShredKeyTests {
         await f.store.failTransactions(with: nil)
         for entry in prepared.shredKeys {
             #expect(try await f.store.shredKey(entry.record) == nil)
-            #expect(await f.store.record(entry.record) == nil)
+            #expect(try await f.store.record(entry.record) == nil)
         }
     }
 

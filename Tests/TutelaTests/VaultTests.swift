@@ -106,7 +106,7 @@ struct VaultTests {
             try await f.session("price").seal(Fixture.form(learner: "nobody"), confidential: true)
         }
         #expect(error?.message.contains("field 'learner'") == true)
-        #expect(await f.store.labels(learner: nil).isEmpty)
+        #expect(try await f.store.labels(learner: nil).isEmpty)
     }
 
     @Test("if the audit entry cannot be written, nothing is released (75)")

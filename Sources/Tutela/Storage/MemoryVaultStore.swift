@@ -1,16 +1,16 @@
 public import TutelaCrypto
 
-/// An in-memory store for tests and the library's own examples. Transactions apply to a copy of the
+/// An in-memory store for tests, fuzzing and the library's own examples. Transactions apply to a copy of the
 /// state and replace it only when the body succeeds, like a database transaction.
 public actor MemoryVaultStore: VaultStore {
-    struct State: Sendable {
-        var meta: VaultMeta?
-        var chains: [ChainName: [ChainLink]] = [:]
-        var identities: [String: SealedIdentity] = [:]
-        var records: [String: StoredRecord] = [:]
-        var learners: [String: String] = [:]
-        var labels: [String: [UInt8]] = [:]
-        var objects: [String: [String: StoredObject]] = [:]
+    package struct State: Sendable {
+        package var meta: VaultMeta?
+        package var chains: [ChainName: [ChainLink]] = [:]
+        package var identities: [String: SealedIdentity] = [:]
+        package var records: [String: StoredRecord] = [:]
+        package var learners: [String: String] = [:]
+        package var labels: [String: [UInt8]] = [:]
+        package var objects: [String: [String: StoredObject]] = [:]
 
         /// Objects of `kind` (filed under `key`, or all), ordered by id.
         func objects(kind: String, key: String?) -> [StoredObject] {
@@ -30,7 +30,13 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     public func putShredKeys(_ keys: [(record: String, key: SecretBytes)]) throws {
-        if let failure { throw failure }
+        // All or nothing, as the key store's own transaction is: a record has one key.
+        let records = keys.map(\.record)
+        guard Set(records).count == records.count,
+            !records.contains(where: { shredKeys[$0] != nil })
+        else {
+            throw TutelaError(.exists, "a shred key exists already for one of these records")
+        }
         for (r, k) in keys { shredKeys[r] = try Self.copy(k) }
     }
 
@@ -52,45 +58,10 @@ public actor MemoryVaultStore: VaultStore {
 
     public func compact() {}
 
-    private var state = State()
-    /// When set, every transaction fails with this error (to test fail-closed behaviour).
-    private var failure: TutelaError?
-
+    /// Everything stored but the shred keys. Package-visible so that the test-support module can
+    /// edit it as an attacker with the database files would (`TutelaTesting`).
+    package var state = State()
     public init() {}
-
-    /// Makes every following transaction fail with `error`, or succeed again with nil.
-    public func failTransactions(with error: TutelaError?) {
-        failure = error
-        allowedBeforeFailure = nil
-    }
-
-    /// Lets `count` more transactions succeed, then fails every one after with `error` (a crash).
-    public func failTransactions(after count: Int, with error: TutelaError) {
-        failure = nil
-        allowedBeforeFailure = (count, error)
-    }
-
-    private var allowedBeforeFailure: (Int, TutelaError)?
-
-    /// Commits `change` just before the next transaction runs: another command's write landing
-    /// between what a command read earlier and the transaction it then writes in.
-    /// `skipping` transactions first run as they are.
-    public func beforeNextTransaction(
-        skipping: Int = 0, _ change: @escaping @Sendable (any VaultTransaction) throws -> Void
-    ) {
-        interleaved = (skipping, change)
-    }
-
-    private var interleaved: (skip: Int, change: @Sendable (any VaultTransaction) throws -> Void)?
-
-    /// Replaces a stored record's bytes, as someone editing the database would.
-    public func tamper(record id: String, _ change: @Sendable (StoredRecord) -> StoredRecord) {
-        if let r = state.records[id] {
-            let changed = change(r)
-            state.records[id] = changed
-            state.labels[id] = changed.labelBytes
-        }
-    }
 
     public func meta() throws -> VaultMeta {
         guard let meta = state.meta else { throw TutelaError(.notFound, "there is no vault here") }
@@ -102,11 +73,6 @@ public actor MemoryVaultStore: VaultStore {
         let start = Int(clamping: max(0, from))
         guard start < all.count else { return [] }
         return Array(all[start..<min(all.count, start + min(limit, all.count))])
-    }
-
-    /// Replaces a chain wholesale, as someone editing the database would.
-    public func tamper(chain: ChainName, _ change: @Sendable ([ChainLink]) -> [ChainLink]) {
-        state.chains[chain] = change(state.chains[chain] ?? [])
     }
 
     public func sealedIdentity(_ principal: String) -> SealedIdentity? {
@@ -161,36 +127,9 @@ public actor MemoryVaultStore: VaultStore {
         )
     }
 
-    /// Replaces a stored object's body, as someone editing the database would.
-    public func tamper(object kind: String, id: String, _ change: @Sendable ([UInt8]) -> [UInt8]) {
-        if let o = state.objects[kind]?[id] {
-            state.objects[kind]?[id] = StoredObject(
-                kind: o.kind, id: o.id, key: o.key, body: change(o.body))
-        }
-    }
-
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) throws -> T {
-        if let failure { throw failure }
-        if let (remaining, error) = allowedBeforeFailure {
-            if remaining <= 0 {
-                failure = error
-                throw error
-            }
-            allowedBeforeFailure = (remaining - 1, error)
-        }
-        if let (skip, change) = interleaved {
-            if skip > 0 {
-                interleaved = (skip - 1, change)
-            } else {
-                // Committed on its own, as the other command's transaction would be.
-                interleaved = nil
-                let other = Transaction(state: state)
-                try change(other)
-                state = other.state
-            }
-        }
         let tx = Transaction(state: state)
         let result = try body(tx)
         state = tx.state

@@ -72,8 +72,10 @@ public protocol VaultStore: Sendable {
     func labelPage(from cursor: Int64, limit: Int) async throws -> (
         labels: [StoredLabel], next: Int64?
     )
-    /// At most `limit` objects of `kind` with ids after `after` whose id ends with `suffix`, ordered
-    /// by id: a page, for work over every break-glass share sealed to one group key.
+    /// A page of at most `limit` objects of `kind` whose id ends with `suffix`, following the object
+    /// `after` (from the start when nil), in an order the store chooses and keeps from page to page:
+    /// for work over every break-glass share sealed to one group key. Paging to the end yields each
+    /// such object once.
     func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
         -> [StoredObject]
     /// Every key slot addressed to `recipient` (a principal id or `group:ROLE#V`), up to `limit`.

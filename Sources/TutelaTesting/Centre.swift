@@ -1,0 +1,113 @@
+public import Foundation
+public import Tutela
+
+/// The one centre every test target builds on: the office (authority), two tutors, a record keeper,
+/// a safeguarding officer, and two learners — Sam (enrolled as a principal, tutor Price) and Alex
+/// (not a principal, tutor Jones) — under the shipped school policy, on any store.
+public struct Centre<Store: VaultStore>: Sendable {
+    /// The store the centre's vault lives in.
+    public let store: Store
+    /// The vault, with the centre's clock.
+    public let vault: Vault
+    /// Everyone's session, unlocked once when the centre was made.
+    public let sessions: [String: Session]
+
+    /// The people enrolled, with their roles, besides the office.
+    public static var people: [(id: String, roles: [Role])] {
+        [
+            ("price", [.tutor]), ("jones", [.tutor]), ("hale", [.recordKeeper]),
+            ("dsl", [.safeguardingOfficer]), ("sam", [.learner]),
+        ]
+    }
+
+    /// Each person's passphrase in tests.
+    public static func passphrase(_ who: String) throws -> Passphrase {
+        try Passphrase("test passphrase for \(who)")
+    }
+
+    /// Makes the centre in `store`, which must hold no vault yet.
+    /// - Parameters:
+    ///   - store: where the vault goes.
+    ///   - clock: the time every session sees.
+    public static func make(store: Store, clock: Clock = Clock { 1_795_000_000 }) async throws
+        -> Centre
+    {
+        try await Vault.create(
+            store: store, authorityID: "office", authorityName: "Centre office",
+            passphrase: passphrase("office"), kdf: .interactive, clock: clock,
+            policy: TestFiles.shippedPolicy())
+        let vault = Vault(store: store, clock: clock)
+        let office = try await vault.unlock("office", passphrase: passphrase("office"))
+        for (id, roles) in people {
+            try await office.enrol(
+                id, name: id.capitalized, roles: roles, passphrase: passphrase(id))
+        }
+        try await office.addLearner(
+            "sam", name: "Sam Taylor", tutor: "price", dateOfBirth: CalendarDate("2010-03-14"),
+            programme: "Young Apprenticeship")
+        try await office.addLearner(
+            "alex", name: "Alex Morgan", tutor: "jones", dateOfBirth: nil, programme: "Diploma")
+        var sessions = ["office": office]
+        for (id, _) in people {
+            sessions[id] = try await vault.unlock(id, passphrase: passphrase(id))
+        }
+        return Centre(store: store, vault: vault, sessions: sessions)
+    }
+
+    /// The session unlocked for `id` when the centre was made.
+    /// - Throws: `.notFound` for someone not in the centre.
+    public func session(_ id: String) throws -> Session {
+        guard let session = sessions[id] else {
+            throw TutelaError(.notFound, "the test centre has no one called \(id)")
+        }
+        return session
+    }
+
+    /// A shipped policy file from `KeyPolicies/`.
+    public static func shippedPolicy(_ name: String = "school.yaml") throws -> (
+        text: [UInt8], source: String
+    ) { try TestFiles.shippedPolicy(name) }
+
+    /// A small progress review about `learner` whose comments are `marker` (to look for later).
+    public static func form(learner: String = "sam", marker: String = "steady progress") throws
+        -> ProgressReview
+    {
+        try TestFiles.form(learner: learner, marker: marker)
+    }
+}
+
+extension Centre where Store == FaultInjectingStore<MemoryVaultStore> {
+    /// The centre in memory, behind a store that fails or interleaves when a test says so.
+    public static func make(clock: Clock = Clock { 1_795_000_000 }) async throws -> Centre {
+        try await make(store: FaultInjectingStore(MemoryVaultStore()), clock: clock)
+    }
+}
+
+/// Files from the source tree and forms that tests share.
+public enum TestFiles {
+    /// The repository's root, found from this file's place in it.
+    public static var root: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }
+
+    /// A shipped policy file from `KeyPolicies/`.
+    public static func shippedPolicy(_ name: String = "school.yaml") throws -> (
+        text: [UInt8], source: String
+    ) {
+        let url = root.appendingPathComponent("KeyPolicies/\(name)")
+        return ([UInt8](try Data(contentsOf: url)), name)
+    }
+
+    /// A small progress review about `learner` whose comments are `marker`.
+    public static func form(learner: String = "sam", marker: String = "steady progress") throws
+        -> ProgressReview
+    {
+        let json = """
+            {"learner": "\(learner)", "date": "2026-11-20", "course": "Level 2 Diploma in Construction",
+             "attendance": {"lessons": 40, "absences": 3}, "punctuality": "good",
+             "comments": "\(marker)", "copiesTo": ["learner"]}
+            """
+        return try ProgressReview.parse(Array(json.utf8), source: "test form")
+    }
+}

@@ -1,0 +1,330 @@
+public import Tutela
+public import TutelaCrypto
+
+/// What every ``VaultStore`` must do, as checks any store's tests run: the in-memory and SQLite
+/// stores today, PostgreSQL next. A check throws ``StoreContract/Failure`` naming what broke.
+///
+/// Each check gets a store holding no vault yet, made for it alone.
+public enum StoreContract {
+    /// A broken promise of the store under test.
+    public struct Failure: Error, CustomStringConvertible {
+        /// What the store did wrong.
+        public let description: String
+    }
+
+    /// One named check.
+    public struct Check: Sendable, CustomStringConvertible {
+        /// What the check proves, in a sentence.
+        public let description: String
+        /// Runs the check against a new, empty store.
+        public let run: @Sendable (any VaultStore) async throws -> Void
+    }
+
+    /// Every check, in a stable order.
+    public static let checks: [Check] = [
+        Check(description: "a store with no vault says so (not found)", run: noVault),
+        Check(description: "a vault is created once; a second create is refused", run: createOnce),
+        Check(description: "records round-trip with their slots and labels", run: records),
+        Check(description: "label pages cover every label once", run: labelPages),
+        Check(description: "objects are replaced by id, filed by key, ordered by id", run: objects),
+        Check(description: "shares page by holder and are counted per holder", run: shares),
+        Check(
+            description: "slots are added, refused twice, found by recipient, deleted", run: slots),
+        Check(description: "a transaction that throws leaves nothing behind", run: atomicity),
+        Check(description: "a chain takes only its next link", run: chainOrder),
+        Check(
+            description: "shred keys: stored, copied, refused twice, deleted, orphans", run: keys),
+        Check(description: "shredding keeps the label and drops contents and slots", run: shred),
+    ]
+
+    static func expect(_ condition: Bool, _ what: @autoclosure () -> String) throws {
+        guard condition else { throw Failure(description: what()) }
+    }
+
+    static func expectError(
+        _ kind: TutelaError.Kind, _ what: String, _ body: () async throws -> Void
+    ) async throws {
+        do {
+            try await body()
+        } catch let error as TutelaError {
+            try expect(error.kind == kind, "\(what): \(error.kind), not \(kind): \(error.message)")
+            return
+        }
+        throw Failure(description: "\(what) was accepted")
+    }
+
+    /// A centre in `store` with three of Sam's records sealed by Price.
+    static func sealed(_ store: any VaultStore) async throws -> (Centre<AnyStore>, [Label]) {
+        let centre = try await Centre.make(store: AnyStore(store))
+        var labels: [Label] = []
+        for marker in ["one", "two", "three"] {
+            labels.append(
+                try await centre.session("price").seal(
+                    Centre<AnyStore>.form(marker: marker), confidential: false))
+        }
+        return (centre, labels)
+    }
+
+    static func noVault(_ store: any VaultStore) async throws {
+        try await expectError(.notFound, "meta of an empty store") { _ = try await store.meta() }
+    }
+
+    static func createOnce(_ store: any VaultStore) async throws {
+        let meta = VaultMeta(
+            vaultID: "v", authorityID: "office", authoritySigningKey: [1, 2, 3],
+            kdfProfile: "interactive", createdAt: 7)
+        try await store.transaction { tx in try tx.create(meta) }
+        try expect(try await store.meta() == meta, "meta reads back as created")
+        let other = VaultMeta(
+            vaultID: "w", authorityID: "x", authoritySigningKey: [4], kdfProfile: "interactive",
+            createdAt: 8)
+        try await expectError(.exists, "a second create") {
+            try await store.transaction { tx in try tx.create(other) }
+        }
+        try expect(try await store.meta() == meta, "the first vault is untouched")
+    }
+
+    static func records(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        let rows = try await store.labels(learner: nil)
+        for label in labels {
+            let stored = try await store.record(label.record)
+            try expect(stored?.record == label.record, "\(label.record) reads back")
+            let row = rows.first { $0.record == label.record }
+            try expect(row?.learner == "sam", "its label row names its learner")
+            try expect(
+                stored?.labelBytes == row?.labelBytes, "its label reads back byte for byte")
+            try expect(stored?.slots.isEmpty == false, "its slots read back")
+            try expect(
+                stored?.slots.allSatisfy { $0.record == label.record } == true,
+                "its slots name it")
+        }
+        let sams = try await store.labels(learner: "sam").map(\.record)
+        try expect(sams == labels.map(\.record).sorted(), "a learner's labels, by record id")
+        try expect(try await store.labels(learner: "alex").isEmpty, "no labels for Alex")
+        try expect(try await store.record("R-0000-0000-0000") == nil, "an unknown record is nil")
+    }
+
+    static func labelPages(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        var seen: [String] = []
+        var cursor: Int64? = 0
+        while let from = cursor {
+            let page = try await store.labelPage(from: from, limit: 2)
+            try expect(page.labels.count <= 2, "a page holds at most its limit")
+            seen += page.labels.map(\.record)
+            cursor = page.next
+        }
+        try expect(seen.sorted() == labels.map(\.record).sorted(), "pages cover every label once")
+    }
+
+    static func objects(_ store: any VaultStore) async throws {
+        let a = StoredObject(kind: "test", id: "b", key: "k1", body: [1])
+        let b = StoredObject(kind: "test", id: "a", key: "k1", body: [2])
+        let c = StoredObject(kind: "test", id: "c", key: "k2", body: [3])
+        try await store.transaction { tx in
+            for o in [a, b, c] { try tx.put(o) }
+        }
+        try expect(
+            try await store.objects(kind: "test", key: "k1") == [b, a], "filed by key, by id")
+        try expect(try await store.objects(kind: "test", key: nil) == [b, a, c], "all, by id")
+        try expect(try await store.objects(kind: "other", key: nil).isEmpty, "kinds are apart")
+        let replaced = StoredObject(kind: "test", id: "b", key: "k2", body: [9])
+        try await store.transaction { tx in try tx.put(replaced) }
+        try expect(
+            try await store.objects(kind: "test", key: "k2") == [replaced, c],
+            "a put replaces the object with its id, key and all")
+        try await store.transaction { tx in
+            try expect(try tx.object(kind: "test", id: "a") == b, "read by id in a transaction")
+            try expect(try tx.objects(kind: "test", key: "k1") == [b], "and by key")
+            try tx.deleteObject(kind: "test", id: "a")
+        }
+        try expect(try await store.objects(kind: "test", key: "k1").isEmpty, "deleted")
+    }
+
+    static func shares(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        @Sendable func share(_ record: String, _ holder: String) -> StoredObject {
+            StoredObject(
+                kind: ObjectKind.share, id: "\(record)/\(holder)", key: record, body: [7])
+        }
+        try await store.transaction { tx in
+            for label in labels {
+                try tx.put(share(label.record, "group:test#1"))
+                try tx.put(share(label.record, "group:other#1"))
+            }
+        }
+        let counted = try await store.boxCount(recipient: "group:test#1").shares
+        try expect(counted == labels.count, "one share per record for the holder, counted")
+        var seen: [StoredObject] = []
+        var after: String?
+        while true {
+            let page = try await store.objects(
+                kind: ObjectKind.share, after: after, idSuffix: "/group:test#1", limit: 2)
+            guard let last = page.last else { break }
+            seen += page
+            after = last.id
+        }
+        try expect(
+            seen.map(\.id).sorted() == labels.map { "\($0.record)/group:test#1" }.sorted(),
+            "pages of one holder's shares cover each once, none of another holder's")
+        let first = try await store.objects(kind: ObjectKind.share, key: labels[0].record)
+        try expect(first.count == 2 && first.allSatisfy { $0.body == [7] }, "shares by record")
+    }
+
+    static func slots(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        let record = labels[0].record
+        let before = try await store.slots(recipient: "price", limit: 100)
+        try expect(before.count == labels.count, "the author's slot on each record")
+        let slot = Slot(record: record, recipient: "visitor", box: [1, 2, 3])
+        try await store.transaction { tx in try tx.insert(slot) }
+        try expect(
+            try await store.record(record)?.slots.contains(slot) == true, "a slot is added")
+        try await expectError(.exists, "a second slot for one recipient") {
+            try await store.transaction { tx in
+                try tx.insert(Slot(record: record, recipient: "visitor", box: [9]))
+            }
+        }
+        try expect(
+            try await store.slots(recipient: "visitor", limit: 10) == [slot], "found by recipient")
+        try await store.transaction { tx in try tx.deleteSlot(record: record, recipient: "visitor")
+        }
+        try expect(
+            try await store.record(record)?.slots.contains(slot) == false, "and deleted")
+    }
+
+    static func atomicity(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        let head = try await store.links(.audit).last
+        struct Abandon: Error {}
+        do {
+            try await store.transaction { tx in
+                try tx.put(StoredObject(kind: "test", id: "x", key: "k", body: [1]))
+                try tx.deleteSlot(record: labels[0].record, recipient: "price")
+                throw Abandon()
+            }
+            throw Failure(description: "the throwing transaction returned")
+        } catch is Abandon {}
+        try expect(try await store.objects(kind: "test", key: nil).isEmpty, "no object landed")
+        try expect(
+            try await store.record(labels[0].record)?.slots.contains { $0.recipient == "price" }
+                == true, "no slot was deleted")
+        try expect(try await store.links(.audit).last == head, "the log did not move")
+    }
+
+    static func chainOrder(_ store: any VaultStore) async throws {
+        _ = try await sealed(store)
+        let links = try await store.links(.audit)
+        guard let last = links.last else { throw Failure(description: "no audit log") }
+        try expect(
+            try await store.links(.audit, from: 1, limit: 2) == Array(links[1..<3]),
+            "links page from a sequence number")
+        try expect(try await store.link(.audit, at: last.sequence) == last, "one link by number")
+        try await store.transaction { tx in
+            try expect(try tx.lastLink(.audit) == last, "the last link, in a transaction")
+        }
+        let gap = ChainLink(
+            sequence: last.sequence + 2, previousHash: last.hash, signer: "x", body: [],
+            signature: [], hash: [])
+        let again = ChainLink(
+            sequence: last.sequence, previousHash: last.previousHash, signer: "x", body: [],
+            signature: [], hash: [])
+        for (name, link) in [("a link after a gap", gap), ("a second link at one number", again)] {
+            do {
+                try await store.transaction { tx in try tx.append(link, to: .audit) }
+                throw Failure(description: "\(name) was appended")
+            } catch is TutelaError {}
+        }
+        try expect(try await store.links(.audit) == links, "the log is as it was")
+    }
+
+    static func keys(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        let record = labels[0].record
+        let key = try SecretBytes.random(count: 32)
+        defer { key.wipe() }
+        try await store.putShredKeys([("T-1", key), ("T-2", key)])
+        let read = try await store.shredKey("T-1")
+        try expect(read?.unprotectedCopy() == key.unprotectedCopy(), "a key reads back")
+        read?.wipe()
+        try expect(
+            try await store.shredKey("T-1")?.unprotectedCopy() == key.unprotectedCopy(),
+            "wiping a copy leaves the store's own")
+        try await expectError(.exists, "a second key for one record") {
+            try await store.putShredKeys([("T-3", key), ("T-1", key)])
+        }
+        try expect(try await store.shredKey("T-3") == nil, "a refused batch stores nothing")
+        try await store.deleteShredKeys(["T-2"])
+        try expect(try await store.shredKey("T-2") == nil, "a deleted key is gone")
+        let orphans = try await store.orphanShredKeys()
+        try expect(orphans.contains("T-1"), "a key whose record has no envelope is an orphan")
+        let own = try await store.orphanShredKeys().filter { $0.hasPrefix(record) }
+        try expect(own.isEmpty, "a sealed record's key is no orphan")
+    }
+
+    static func shred(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        let record = labels[0].record
+        try await store.transaction { tx in try tx.shred(record) }
+        try expect(try await store.record(record) == nil, "the contents are gone")
+        try expect(
+            try await store.labels(learner: "sam").contains { $0.record == record },
+            "the label stays, for the tombstone")
+        try expect(
+            try await store.slots(recipient: "price", limit: 100).allSatisfy {
+                $0.record != record
+            }, "its slots are gone")
+        try await store.compact()
+    }
+}
+
+/// Any store as one concrete type, so that one centre type serves every store under test.
+public struct AnyStore: VaultStore {
+    /// The store underneath.
+    public let base: any VaultStore
+
+    /// Wraps `base`.
+    public init(_ base: any VaultStore) { self.base = base }
+
+    public func meta() async throws -> VaultMeta { try await base.meta() }
+    public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
+        try await base.links(chain, from: from, limit: limit)
+    }
+    public func sealedIdentity(_ principal: String) async throws -> SealedIdentity? {
+        try await base.sealedIdentity(principal)
+    }
+    public func record(_ id: String) async throws -> StoredRecord? { try await base.record(id) }
+    public func labels(learner: String?) async throws -> [StoredLabel] {
+        try await base.labels(learner: learner)
+    }
+    public func labelPage(from cursor: Int64, limit: Int) async throws -> (
+        labels: [StoredLabel], next: Int64?
+    ) { try await base.labelPage(from: cursor, limit: limit) }
+    public func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
+        -> [StoredObject]
+    { try await base.objects(kind: kind, after: after, idSuffix: idSuffix, limit: limit) }
+    public func slots(recipient: String, limit: Int) async throws -> [Slot] {
+        try await base.slots(recipient: recipient, limit: limit)
+    }
+    public func boxCount(recipient: String) async throws -> (slots: Int, shares: Int) {
+        try await base.boxCount(recipient: recipient)
+    }
+    public func objects(kind: String, key: String?) async throws -> [StoredObject] {
+        try await base.objects(kind: kind, key: key)
+    }
+    public func shredKey(_ record: String) async throws -> SecretBytes? {
+        try await base.shredKey(record)
+    }
+    public func putShredKeys(_ keys: [(record: String, key: SecretBytes)]) async throws {
+        try await base.putShredKeys(keys)
+    }
+    public func deleteShredKeys(_ records: [String]) async throws {
+        try await base.deleteShredKeys(records)
+    }
+    public func orphanShredKeys() async throws -> [String] { try await base.orphanShredKeys() }
+    public func compact() async throws { try await base.compact() }
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+    ) async throws -> T { try await base.transaction(body) }
+}
