@@ -250,6 +250,26 @@ struct BreakGlassTests {
         #expect(try await s.session("head").safeguardingReviews().map(\.kind) == [.breakGlass])
     }
 
+    @Test("a damaged request about another record stops neither approving nor opening this one")
+    func damagedOtherRequest() async throws {
+        let (s, label) = try await sealed()
+        let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
+        try await s.f.store.transaction { tx in
+            try tx.put(
+                StoredObject(
+                    kind: FactKind.breakGlassRequest.rawValue, id: "BG-0000-0000-0000",
+                    key: "R-0000-0000-0000", body: [2, 0xFF]))
+        }
+        try await s.session("head").approveBreakGlass(request.id)
+        try await s.session("dsl2").approveBreakGlass(request.id)
+        let opened = try await s.session("dsl").openBreakGlass(request.id)
+        #expect(opened.label.record == label.record)
+        // The damaged one itself is refused as tampering when it is named.
+        await expectError(.tampered) {
+            try await s.session("head").approveBreakGlass("BG-0000-0000-0000")
+        }
+    }
+
     @Test(
         "two opens of one request at the same moment: the second is refused where the first is recorded"
     )
