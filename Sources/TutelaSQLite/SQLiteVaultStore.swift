@@ -690,10 +690,10 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     public func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
         do {
-            return try await pool.write { db in try body(Transaction(db: db)) }
+            return try await Self.write(pool) { db in try await body(Transaction(db: db)) }
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "write to the vault")
         }

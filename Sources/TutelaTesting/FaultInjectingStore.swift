@@ -10,7 +10,8 @@ public actor FaultInjectingStore<Base: VaultStore>: VaultStore {
     public let base: Base
     private var failure: TutelaError?
     private var allowedBeforeFailure: (count: Int, error: TutelaError)?
-    private var interleaved: (skip: Int, change: @Sendable (any VaultTransaction) throws -> Void)?
+    private var interleaved:
+        (skip: Int, change: @Sendable (any VaultTransaction) async throws -> Void)?
 
     /// Wraps `base`; until told otherwise every call goes straight through.
     public init(_ base: Base) { self.base = base }
@@ -32,13 +33,13 @@ public actor FaultInjectingStore<Base: VaultStore>: VaultStore {
     /// between what a command read earlier and the transaction it then writes in. `skipping`
     /// transactions first run as they are.
     public func beforeNextTransaction(
-        skipping: Int = 0, _ change: @escaping @Sendable (any VaultTransaction) throws -> Void
+        skipping: Int = 0, _ change: @escaping @Sendable (any VaultTransaction) async throws -> Void
     ) {
         interleaved = (skipping, change)
     }
 
     public func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
         if let failure { throw failure }
         if let (remaining, error) = allowedBeforeFailure {

@@ -73,13 +73,13 @@ public enum StoreContract {
         let meta = VaultMeta(
             vaultID: "v", authorityID: "office", authoritySigningKey: [1, 2, 3],
             kdfProfile: "interactive", createdAt: 7)
-        try await store.transaction { tx in try tx.create(meta) }
+        try await store.transaction { tx in try await tx.create(meta) }
         try expect(try await store.meta() == meta, "meta reads back as created")
         let other = VaultMeta(
             vaultID: "w", authorityID: "x", authoritySigningKey: [4], kdfProfile: "interactive",
             createdAt: 8)
         try await expectError(.exists, "a second create") {
-            try await store.transaction { tx in try tx.create(other) }
+            try await store.transaction { tx in try await tx.create(other) }
         }
         try expect(try await store.meta() == meta, "the first vault is untouched")
     }
@@ -123,21 +123,22 @@ public enum StoreContract {
         let b = StoredObject(kind: "test", id: "a", key: "k1", body: [2])
         let c = StoredObject(kind: "test", id: "c", key: "k2", body: [3])
         try await store.transaction { tx in
-            for o in [a, b, c] { try tx.put(o) }
+            for o in [a, b, c] { try await tx.put(o) }
         }
         try expect(
             try await store.objects(kind: "test", key: "k1") == [b, a], "filed by key, by id")
         try expect(try await store.objects(kind: "test", key: nil) == [b, a, c], "all, by id")
         try expect(try await store.objects(kind: "other", key: nil).isEmpty, "kinds are apart")
         let replaced = StoredObject(kind: "test", id: "b", key: "k2", body: [9])
-        try await store.transaction { tx in try tx.put(replaced) }
+        try await store.transaction { tx in try await tx.put(replaced) }
         try expect(
             try await store.objects(kind: "test", key: "k2") == [replaced, c],
             "a put replaces the object with its id, key and all")
         try await store.transaction { tx in
-            try expect(try tx.object(kind: "test", id: "a") == b, "read by id in a transaction")
-            try expect(try tx.objects(kind: "test", key: "k1") == [b], "and by key")
-            try tx.deleteObject(kind: "test", id: "a")
+            try await expect(
+                try tx.object(kind: "test", id: "a") == b, "read by id in a transaction")
+            try await expect(try tx.objects(kind: "test", key: "k1") == [b], "and by key")
+            try await tx.deleteObject(kind: "test", id: "a")
         }
         try expect(try await store.objects(kind: "test", key: "k1").isEmpty, "deleted")
     }
@@ -150,8 +151,8 @@ public enum StoreContract {
         }
         try await store.transaction { tx in
             for label in labels {
-                try tx.put(share(label.record, "group:test#1"))
-                try tx.put(share(label.record, "group:other#1"))
+                try await tx.put(share(label.record, "group:test#1"))
+                try await tx.put(share(label.record, "group:other#1"))
             }
         }
         let counted = try await store.boxCount(recipient: "group:test#1").shares
@@ -178,17 +179,18 @@ public enum StoreContract {
         let before = try await store.slots(recipient: "price", limit: 100)
         try expect(before.count == labels.count, "the author's slot on each record")
         let slot = Slot(record: record, recipient: "visitor", box: [1, 2, 3])
-        try await store.transaction { tx in try tx.insert(slot) }
+        try await store.transaction { tx in try await tx.insert(slot) }
         try expect(
             try await store.record(record)?.slots.contains(slot) == true, "a slot is added")
         try await expectError(.exists, "a second slot for one recipient") {
             try await store.transaction { tx in
-                try tx.insert(Slot(record: record, recipient: "visitor", box: [9]))
+                try await tx.insert(Slot(record: record, recipient: "visitor", box: [9]))
             }
         }
         try expect(
             try await store.slots(recipient: "visitor", limit: 10) == [slot], "found by recipient")
-        try await store.transaction { tx in try tx.deleteSlot(record: record, recipient: "visitor")
+        try await store.transaction { tx in
+            try await tx.deleteSlot(record: record, recipient: "visitor")
         }
         try expect(
             try await store.record(record)?.slots.contains(slot) == false, "and deleted")
@@ -200,8 +202,8 @@ public enum StoreContract {
         struct Abandon: Error {}
         do {
             try await store.transaction { tx in
-                try tx.put(StoredObject(kind: "test", id: "x", key: "k", body: [1]))
-                try tx.deleteSlot(record: labels[0].record, recipient: "price")
+                try await tx.put(StoredObject(kind: "test", id: "x", key: "k", body: [1]))
+                try await tx.deleteSlot(record: labels[0].record, recipient: "price")
                 throw Abandon()
             }
             throw Failure(description: "the throwing transaction returned")
@@ -222,7 +224,7 @@ public enum StoreContract {
             "links page from a sequence number")
         try expect(try await store.link(.audit, at: last.sequence) == last, "one link by number")
         try await store.transaction { tx in
-            try expect(try tx.lastLink(.audit) == last, "the last link, in a transaction")
+            try await expect(try tx.lastLink(.audit) == last, "the last link, in a transaction")
         }
         let gap = ChainLink(
             sequence: last.sequence + 2, previousHash: last.hash, signer: "x", body: [],
@@ -232,7 +234,7 @@ public enum StoreContract {
             signature: [], hash: [])
         for (name, link) in [("a link after a gap", gap), ("a second link at one number", again)] {
             do {
-                try await store.transaction { tx in try tx.append(link, to: .audit) }
+                try await store.transaction { tx in try await tx.append(link, to: .audit) }
                 throw Failure(description: "\(name) was appended")
             } catch is TutelaError {}
         }
@@ -266,7 +268,7 @@ public enum StoreContract {
     static func shred(_ store: any VaultStore) async throws {
         let (_, labels) = try await sealed(store)
         let record = labels[0].record
-        try await store.transaction { tx in try tx.shred(record) }
+        try await store.transaction { tx in try await tx.shred(record) }
         try expect(try await store.record(record) == nil, "the contents are gone")
         try expect(
             try await store.labels(learner: "sam").contains { $0.record == record },
@@ -325,6 +327,6 @@ public struct AnyStore: VaultStore {
     public func orphanShredKeys() async throws -> [String] { try await base.orphanShredKeys() }
     public func compact() async throws { try await base.compact() }
     public func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T { try await base.transaction(body) }
 }

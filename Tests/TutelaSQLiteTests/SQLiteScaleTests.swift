@@ -28,7 +28,7 @@ struct SQLiteScaleTests {
         let memory = MemoryVaultStore()
         try await memory.transaction { tx in
             for label in labels {
-                try tx.insert(
+                try await tx.insert(
                     StoredRecord(
                         record: label.record, labelBytes: label.canonical, envelopeBytes: [],
                         slots: []), learner: label.learner)
@@ -109,7 +109,7 @@ struct SQLiteScaleTests {
                 kind: "share", id: String(format: "R-%02d/group:g#%d", i, i % 2 + 1),
                 key: String(format: "R-%02d", i), body: [UInt8(i)])
         }
-        try await disk.store.transaction { tx in for o in objects { try tx.put(o) } }
+        try await disk.store.transaction { tx in for o in objects { try await tx.put(o) } }
         var found: [String] = []
         var after: String?
         while true {
@@ -121,7 +121,7 @@ struct SQLiteScaleTests {
         }
         #expect(found == objects.map(\.id).filter { $0.hasSuffix("/group:g#1") })
         let memory = MemoryVaultStore()
-        try await memory.transaction { tx in for o in objects { try tx.put(o) } }
+        try await memory.transaction { tx in for o in objects { try await tx.put(o) } }
         #expect(
             await memory.objects(kind: "share", after: nil, idSuffix: "/group:g#2", limit: 100)
                 .map(\.id) == objects.map(\.id).filter { $0.hasSuffix("/group:g#2") })

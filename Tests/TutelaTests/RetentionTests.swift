@@ -107,7 +107,7 @@ struct RetentionTests {
         try await keeper.setHold(label.record, active: false, reason: "not yet")
         // Another keeper's hold lands after this destruction decided (destroy reads its facts in
         // one transaction, decides, and shreds in the next).
-        await f.store.beforeNextTransaction(skipping: 1) { tx in try tx.put(hold) }
+        await f.store.beforeNextTransaction(skipping: 1) { tx in try await tx.put(hold) }
         let stopped = await expectError(.tryAgain) { try await keeper.destroy(label.record) }
         #expect(stopped?.message.contains("changed while it was being destroyed") == true)
         #expect(try await f.store.record(label.record) != nil)

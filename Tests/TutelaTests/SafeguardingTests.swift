@@ -143,9 +143,11 @@ struct SafeguardingTests {
         // record's own transaction: staged by taking it out and putting it back in between.
         let flag = try #require(
             await s.f.store.objects(kind: FactKind.flag.rawValue, key: a.record).first)
-        try await s.f.store.transaction { tx in try tx.deleteObject(kind: flag.kind, id: flag.id) }
+        try await s.f.store.transaction { tx in
+            try await tx.deleteObject(kind: flag.kind, id: flag.id)
+        }
         let sam = try await s.session("sam")
-        await s.f.store.beforeNextTransaction { tx in try tx.put(flag) }
+        await s.f.store.beforeNextTransaction { tx in try await tx.put(flag) }
         let (records, withheld) = try await sam.export(learner: "sam")
         #expect(records.isEmpty && withheld == 1)
         #expect(try await s.actions().contains { $0.action == .export } == false)
@@ -160,7 +162,7 @@ struct SafeguardingTests {
         try await s.session("price").flag(label.record, reason: "ref 7")
         let dsl = try await s.session("dsl")
         // Its contents go after the officer's command has read them, before it records the release.
-        await s.f.store.beforeNextTransaction { tx in try tx.shred(label.record) }
+        await s.f.store.beforeNextTransaction { tx in try await tx.shred(label.record) }
         let gone = await expectError(.notFound) {
             try await dsl.disclose(label.record, reason: "handover")
         }
@@ -177,7 +179,7 @@ struct SafeguardingTests {
         let cut = try await s.session("price").seal(Fixture.form(), confidential: false)
         #expect(try await s.session("sam").export(learner: "sam").records.count == 2)
         // What destruction does to the contents, without its signed certificate.
-        try await s.f.store.transaction { tx in try tx.shred(cut.record) }
+        try await s.f.store.transaction { tx in try await tx.shred(cut.record) }
         let error = await expectError(.tampered) {
             try await s.session("sam").export(learner: "sam")
         }
@@ -255,7 +257,7 @@ struct BreakGlassTests {
         let (s, label) = try await sealed()
         let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
         try await s.f.store.transaction { tx in
-            try tx.put(
+            try await tx.put(
                 StoredObject(
                     kind: FactKind.breakGlassRequest.rawValue, id: "BG-0000-0000-0000",
                     key: "R-0000-0000-0000", body: [2, 0xFF]))
@@ -281,7 +283,7 @@ struct BreakGlassTests {
         let dsl = try await s.session("dsl")
         // The other open commits its marker after this one checked, before this one writes.
         let marker = try dsl.sign(BreakGlassUse(request: request.id, time: 0))
-        await s.f.store.beforeNextTransaction { tx in try tx.put(marker) }
+        await s.f.store.beforeNextTransaction { tx in try await tx.put(marker) }
         let refused = await expectError(.permissionDenied) {
             try await dsl.openBreakGlass(request.id)
         }

@@ -265,7 +265,7 @@ struct TamperTests {
                 agreementKey: mallory.publicIdentity.agreementKey.bytes))
         let forged = try SignedChain.link(
             .directory, after: links.last, body: statement.encode(at: 0), signer: mallory)
-        try await f.store.transaction { tx in try tx.append(forged, to: .directory) }
+        try await f.store.transaction { tx in try await tx.append(forged, to: .directory) }
         let error = await expectError(.tampered) { try await f.vault.verifiedDirectory() }
         #expect(error?.message.contains("directory entry \(forged.sequence)") == true)
         await expectError(.tampered) {
@@ -282,7 +282,7 @@ struct TamperTests {
             .init(id: "zed", name: "Zed", tutor: "price", dateOfBirth: nil, programme: nil))
         let forged = try SignedChain.link(
             .directory, after: links.last, body: statement.encode(at: 0), signer: tutor)
-        try await f.store.transaction { tx in try tx.append(forged, to: .directory) }
+        try await f.store.transaction { tx in try await tx.append(forged, to: .directory) }
         await expectError(.tampered) { try await f.vault.verifiedDirectory() }
     }
 }

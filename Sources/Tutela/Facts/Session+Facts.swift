@@ -23,8 +23,9 @@ extension Session {
     /// The same, read inside a transaction so that a decision sees what its audit entry records.
     static func facts<F: Fact>(
         _ type: F.Type, about subject: String, tx: any VaultTransaction, directory: Directory
-    ) throws -> [F] {
-        try tx.objects(kind: F.kind.rawValue, key: subject).map { object throws(TutelaError) in
+    ) async throws -> [F] {
+        try await tx.objects(kind: F.kind.rawValue, key: subject).map {
+            object throws(TutelaError) in
             try FactCodec.read(object, as: type, directory: directory).fact
         }
     }

@@ -151,8 +151,8 @@ extension Vault {
         let entry = session.auditEntry(
             .authorityRecover, subject: meta.authorityID, reason: "\(shares.count) shares")
         try await session.write { tx in
-            try tx.replace(sealed)
-            try Session.appendAudit(entry, tx: tx, signer: identity)
+            try await tx.replace(sealed)
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
         }
         return identity.publicIdentity
     }

@@ -24,8 +24,8 @@ extension Session {
         let entry = auditEntry(.passphraseChange, subject: principal.id, reason: nil)
         let identity = self.identity
         try await write { tx in
-            try tx.replace(sealed)
-            try Self.appendAudit(entry, tx: tx, signer: identity)
+            try await tx.replace(sealed)
+            try await Self.appendAudit(entry, tx: tx, signer: identity)
         }
     }
 
@@ -44,8 +44,10 @@ extension Session {
         let boxes = try await memberBoxes(of: id)
         let slots = try await store.slots(recipient: id, limit: Int.max)
         try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id) { tx in
-            for slot in slots { try tx.deleteSlot(record: slot.record, recipient: slot.recipient) }
-            for box in boxes { try tx.deleteObject(kind: box.kind, id: box.id) }
+            for slot in slots {
+                try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
+            }
+            for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
         }
         var rotated: [GroupKey] = []
         for group in groups { rotated.append(try await createGroupKey(group.role)) }
@@ -68,7 +70,7 @@ extension Session {
         }
         try await appendStatement(
             .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id
-        ) { tx in for box in boxes { try tx.deleteObject(kind: box.kind, id: box.id) } }
+        ) { tx in for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) } }
         var rotated: [GroupKey] = []
         for group in left { rotated.append(try await createGroupKey(group.role)) }
         return rotated
@@ -97,9 +99,11 @@ extension Session {
                 agreementKey: pub.agreementKey.bytes),
             audit: .rekey, subject: id
         ) { tx in
-            try tx.replace(sealed)
-            for slot in slots { try tx.deleteSlot(record: slot.record, recipient: slot.recipient) }
-            for box in boxes { try tx.deleteObject(kind: box.kind, id: box.id) }
+            try await tx.replace(sealed)
+            for slot in slots {
+                try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
+            }
+            for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
         }
     }
 
@@ -173,11 +177,13 @@ extension Session {
                 let made = replacements
                 try await write { tx in
                     for (oldSlot, newSlot) in zip(done, made) {
-                        try tx.deleteSlot(record: oldSlot.record, recipient: oldSlot.recipient)
-                        try tx.deleteSlot(record: newSlot.record, recipient: newSlot.recipient)
-                        try tx.insert(newSlot)
+                        try await tx.deleteSlot(
+                            record: oldSlot.record, recipient: oldSlot.recipient)
+                        try await tx.deleteSlot(
+                            record: newSlot.record, recipient: newSlot.recipient)
+                        try await tx.insert(newSlot)
                     }
-                    try Self.appendAudit(entry, tx: tx, signer: identity)
+                    try await Self.appendAudit(entry, tx: tx, signer: identity)
                 }
                 slotCount += batch.count
                 progress?(slotCount + shareCount, total)
@@ -211,10 +217,10 @@ extension Session {
                 let sharesToMove = moved
                 try await write { tx in
                     for (from, to) in sharesToMove {
-                        try tx.deleteObject(kind: from.kind, id: from.id)
-                        try tx.put(to)
+                        try await tx.deleteObject(kind: from.kind, id: from.id)
+                        try await tx.put(to)
                     }
-                    try Self.appendAudit(entry, tx: tx, signer: identity)
+                    try await Self.appendAudit(entry, tx: tx, signer: identity)
                 }
                 shareCount += moved.count
                 progress?(slotCount + shareCount, total)
@@ -224,8 +230,8 @@ extension Session {
                 .groupRewrap, subject: current.recipient, reason: "\(old) retired")
             let identity = self.identity
             try await write { tx in
-                for box in oldBoxes { try tx.deleteObject(kind: box.kind, id: box.id) }
-                try Self.appendAudit(entry, tx: tx, signer: identity)
+                for box in oldBoxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
+                try await Self.appendAudit(entry, tx: tx, signer: identity)
             }
             retired.append(version)
         }

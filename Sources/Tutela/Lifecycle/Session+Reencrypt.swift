@@ -74,12 +74,12 @@ extension Session {
         let identity = self.identity
         let newSlots = slots
         try await write { tx in
-            try tx.replaceEnvelope(record: recordID, envelope: bytes)
-            for s in oldSlots { try tx.deleteSlot(record: s.record, recipient: s.recipient) }
-            for s in newSlots { try tx.insert(s) }
-            for o in oldShares { try tx.deleteObject(kind: o.kind, id: o.id) }
-            for o in shares { try tx.put(o) }
-            try Self.appendAudit(entry, tx: tx, signer: identity)
+            try await tx.replaceEnvelope(record: recordID, envelope: bytes)
+            for s in oldSlots { try await tx.deleteSlot(record: s.record, recipient: s.recipient) }
+            for s in newSlots { try await tx.insert(s) }
+            for o in oldShares { try await tx.deleteObject(kind: o.kind, id: o.id) }
+            for o in shares { try await tx.put(o) }
+            try await Self.appendAudit(entry, tx: tx, signer: identity)
         }
         try await store.deleteShredKeys([envelope.shredKeyID])
     }

@@ -351,7 +351,8 @@ extension Session {
         // Everything another command could change that this decision rests on, read before the
         // decision's own reads and compared again where the record is shredded: a hold, flag,
         // review or request made in between stops the destruction instead of being overtaken.
-        let (before, _) = try await transaction { tx in try Self.destructionFacts(recordID, tx: tx)
+        let (before, _) = try await transaction { tx in
+            try await Self.destructionFacts(recordID, tx: tx)
         }
         if let c = try await tombstone(recordID) {
             throw TutelaError.notFound(
@@ -411,22 +412,23 @@ extension Session {
         let entry = auditEntry(.destroy, subject: recordID, reason: status.rule)
         let identity = self.identity
         try await write { tx in
-            guard try Self.destructionFacts(recordID, tx: tx) == before else {
+            guard try await Self.destructionFacts(recordID, tx: tx) == before else {
                 throw TutelaError.tryAgain(
                     "\(recordID) changed while it was being destroyed (a hold, flag, review, "
                         + "break-glass request or new contents); nothing was destroyed",
                     hint: "run the command again: it decides afresh")
             }
-            var deletions = try tx.objects(kind: ObjectKind.share, key: recordID)
-            for request in try tx.objects(kind: FactKind.breakGlassRequest.rawValue, key: recordID)
+            var deletions = try await tx.objects(kind: ObjectKind.share, key: recordID)
+            for request in try await tx.objects(
+                kind: FactKind.breakGlassRequest.rawValue, key: recordID)
             {
-                deletions += try tx.objects(kind: FactKind.approval.rawValue, key: request.id)
+                await deletions += try tx.objects(kind: FactKind.approval.rawValue, key: request.id)
             }
-            deletions += try tx.objects(kind: FactKind.proposal.rawValue, key: recordID)
-            try tx.shred(recordID)
-            for object in deletions { try tx.deleteObject(kind: object.kind, id: object.id) }
-            try tx.put(tombstone)
-            try Self.appendAudit(entry, tx: tx, signer: identity)
+            await deletions += try tx.objects(kind: FactKind.proposal.rawValue, key: recordID)
+            try await tx.shred(recordID)
+            for object in deletions { try await tx.deleteObject(kind: object.kind, id: object.id) }
+            try await tx.put(tombstone)
+            try await Self.appendAudit(entry, tx: tx, signer: identity)
         }
         // The key store last: if this step is interrupted the shred key is an orphan, deleted by the
         // next destruction, and the contents are already unreachable (their ciphertext is gone).
@@ -446,9 +448,10 @@ extension Session {
     /// What a destruction decision rests on and another command could change, encoded to compare
     /// whole: the record's label and contents, its flag, hold, reviews, proposal and tombstone, its break-glass
     /// requests and whether each was used, and the directory's head (leaving dates, roles).
-    static func destructionFacts(_ record: String, tx: any VaultTransaction) throws -> [UInt8] {
+    static func destructionFacts(_ record: String, tx: any VaultTransaction) async throws -> [UInt8]
+    {
         var w = CanonicalWriter()
-        let stored = try tx.record(record)
+        let stored = try await tx.record(record)
         w.bool(stored != nil)
         if let stored {
             w.data(stored.labelBytes)
@@ -458,18 +461,20 @@ extension Session {
             .flag, .hold, .retentionReview, .proposal, .tombstone, .breakGlassRequest,
         ]
         for kind in kinds {
-            for object in try tx.objects(kind: kind.rawValue, key: record) {
+            for object in try await tx.objects(kind: kind.rawValue, key: record) {
                 w.string(object.kind)
                 w.string(object.id)
                 w.data(object.body)
                 guard kind == .breakGlassRequest else { continue }
-                for used in try tx.objects(kind: FactKind.breakGlassUse.rawValue, key: object.id) {
+                for used in try await tx.objects(
+                    kind: FactKind.breakGlassUse.rawValue, key: object.id)
+                {
                     w.string(used.id)
                     w.data(used.body)
                 }
             }
         }
-        w.data(try tx.lastLink(.directory)?.hash ?? [])
+        await w.data(try tx.lastLink(.directory)?.hash ?? [])
         return w.bytes
     }
 

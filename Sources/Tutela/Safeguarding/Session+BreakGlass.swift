@@ -230,8 +230,8 @@ extension Session {
             notify: headsOfCentre.union([envelope.label.author]),
             objects: [try sign(use), try sign(item)],
             unless: { tx in
-                if let gone = try Overtaken.gone(request.record, tx: tx) { return gone }
-                let uses = try Self.facts(
+                if let gone = try await Overtaken.gone(request.record, tx: tx) { return gone }
+                let uses = try await Self.facts(
                     BreakGlassUse.self, about: requestID, tx: tx, directory: directory)
                 return uses.isEmpty ? nil : .refused(subject: requestID, why: used)
             })
@@ -347,11 +347,11 @@ extension Session {
             // As `open` does: the record and its state are read, the decision made and its entry
             // written in one transaction, so a record flagged a moment ago is already withheld.
             let (step, head) = try await auditedTransaction { tx throws -> Step in
-                guard let stored = try tx.record(row.record) else {
+                guard let stored = try await tx.record(row.record) else {
                     // Destroyed records keep only their label and certificate: nothing to export.
                     // A label with neither contents nor a certificate was cut out of the vault.
                     guard
-                        try !Self.facts(
+                        try await !Self.facts(
                             DestructionCertificate.self, about: row.record, tx: tx,
                             directory: directory
                         ).isEmpty
@@ -364,7 +364,8 @@ extension Session {
                 }
                 let envelope = try Self.verifiedEnvelope(
                     stored, id: row.record, directory: directory)
-                let state = try Self.recordState(row.record, tx: tx, directory: directory, now: now)
+                let state = try await Self.recordState(
+                    row.record, tx: tx, directory: directory, now: now)
                 let plain = policy.decide(
                     .open, actor: principal, label: envelope.label, directory: directory)
                 let decision = policy.decide(
@@ -373,7 +374,7 @@ extension Session {
                 guard decision.allowed,
                     let slot = stored.slots.first(where: { $0.recipient == principal.id })
                 else { return plain.allowed ? .withheld : .skip }
-                try Self.appendAudit(
+                try await Self.appendAudit(
                     AuditEntry(
                         action: .export, actor: principal.id, subject: row.record,
                         outcome: .allowed, reason: decision.rule, time: now,

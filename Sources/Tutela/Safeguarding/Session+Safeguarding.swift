@@ -22,7 +22,7 @@ extension Session {
             .groupKey(role: role, version: version, publicKey: key.publicKey.bytes),
             audit: .groupKey,
             subject: binding
-        ) { tx in for m in members { try tx.put(m) } }
+        ) { tx in for m in members { try await tx.put(m) } }
         guard let group = directory.groups[role] else {
             throw TutelaError.internal("group key lost")
         }
@@ -59,8 +59,8 @@ extension Session {
         let identity = self.identity
         let batch = added
         try await write { tx in
-            for o in batch { try tx.put(o) }
-            try Self.appendAudit(entry, tx: tx, signer: identity)
+            for o in batch { try await tx.put(o) }
+            try await Self.appendAudit(entry, tx: tx, signer: identity)
         }
         return added.map { String($0.id.split(separator: "/").last ?? "") }
     }
@@ -99,15 +99,15 @@ extension Session {
     /// inside a transaction (as `open` does, so its audit entry records the state it decided on).
     static func recordState(
         _ record: String, tx: any VaultTransaction, directory: Directory, now: Int64
-    ) throws -> RecordState {
+    ) async throws -> RecordState {
         var state = RecordState()
-        state.flagged = try !facts(
+        state.flagged = try await !facts(
             SafeguardingFlag.self, about: record, tx: tx, directory: directory
         ).isEmpty
-        for request in try facts(
+        for request in try await facts(
             BreakGlassRequest.self, about: record, tx: tx, directory: directory)
         where request.expires > now {
-            if try facts(BreakGlassUse.self, about: request.id, tx: tx, directory: directory)
+            if try await facts(BreakGlassUse.self, about: request.id, tx: tx, directory: directory)
                 .isEmpty
             {
                 state.breakGlassOpen = true
@@ -177,8 +177,8 @@ extension Session {
         case refused(subject: String, why: String)
 
         /// `.gone` if `record` has no contents any more.
-        static func gone(_ record: String, tx: any VaultTransaction) throws -> Overtaken? {
-            try tx.record(record) == nil ? .gone(record: record) : nil
+        static func gone(_ record: String, tx: any VaultTransaction) async throws -> Overtaken? {
+            try await tx.record(record) == nil ? .gone(record: record) : nil
         }
     }
 
@@ -188,7 +188,8 @@ extension Session {
     ///   nothing is written and the command fails as it says, audited.
     func record(
         _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = [],
-        unless overtaken: @escaping @Sendable (any VaultTransaction) throws -> Overtaken? = { _ in
+        unless overtaken: @escaping @Sendable (any VaultTransaction) async throws -> Overtaken? = {
+            _ in
             nil
         }
     ) async throws {
@@ -197,13 +198,13 @@ extension Session {
         to.remove(principal.id)
         let notify = to
         let found = try await auditedWrite { tx -> Overtaken? in
-            if let found = try overtaken(tx) { return found }
-            for o in objects { try tx.put(o) }
-            try Self.appendAudit(entry, tx: tx, signer: identity)
-            guard let link = try tx.lastLink(.audit) else {
+            if let found = try await overtaken(tx) { return found }
+            for o in objects { try await tx.put(o) }
+            try await Self.appendAudit(entry, tx: tx, signer: identity)
+            guard let link = try await tx.lastLink(.audit) else {
                 throw TutelaError.internal("no audit head")
             }
-            for n in Self.notices(notify, sequence: link.sequence) { try tx.put(n) }
+            for n in Self.notices(notify, sequence: link.sequence) { try await tx.put(n) }
             return nil
         }
         switch found {
@@ -267,13 +268,13 @@ extension Session {
         let identity = self.identity
         let notify = officers.union([envelope.label.author]).subtracting([principal.id])
         try await write { tx in
-            for s in slots { try tx.insert(s) }
-            try tx.put(object)
-            try Self.appendAudit(entry, tx: tx, signer: identity)
-            guard let link = try tx.lastLink(.audit) else {
+            for s in slots { try await tx.insert(s) }
+            try await tx.put(object)
+            try await Self.appendAudit(entry, tx: tx, signer: identity)
+            guard let link = try await tx.lastLink(.audit) else {
                 throw TutelaError.internal("no audit head")
             }
-            for n in Self.notices(notify, sequence: link.sequence) { try tx.put(n) }
+            for n in Self.notices(notify, sequence: link.sequence) { try await tx.put(n) }
         }
         return flag
     }
@@ -342,7 +343,7 @@ extension Session {
             auditEntry(.disclose, subject: recordID, reason: reason),
             notify: headsOfCentre.union([envelope.label.author]),
             objects: [try sign(item)],
-            unless: { tx in try .gone(recordID, tx: tx) })
+            unless: { tx in try await .gone(recordID, tx: tx) })
         let key = try slot.open(with: groupKey, expecting: recordID)
         defer { key.wipe() }
         return OpenedRecord(

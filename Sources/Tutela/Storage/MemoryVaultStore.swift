@@ -127,16 +127,31 @@ public actor MemoryVaultStore: VaultStore {
         )
     }
 
+    /// One writer at a time, as a database's write lock: a transaction's body may suspend, and
+    /// the actor would otherwise let a second transaction start from the same state and one of the
+    /// two commits would be lost.
+    private var writing = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
     public func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
-    ) throws -> T {
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> T {
+        if writing {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            writing = true
+        }
+        defer {
+            if waiting.isEmpty { writing = false } else { waiting.removeFirst().resume() }
+        }
         let tx = Transaction(state: state)
-        let result = try body(tx)
+        let result = try await body(tx)
         state = tx.state
         return result
     }
 
-    final class Transaction: VaultTransaction {
+    /// Used by one transaction's body at a time, which the actor's write lock ensures.
+    final class Transaction: VaultTransaction, @unchecked Sendable {
         var state: State
         init(state: State) { self.state = state }
 

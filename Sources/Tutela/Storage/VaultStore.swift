@@ -98,38 +98,41 @@ public protocol VaultStore: Sendable {
     func orphanShredKeys() async throws -> [String]
     /// Makes deletions reach the files: checkpoints and truncates write-ahead logs.
     func compact() async throws
-    /// Runs `body` as one transaction: all of its writes land, or none do.
+    /// Runs `body` as one transaction: all of its writes land, or none do, and no other transaction
+    /// of this vault commits between its reads and its writes (one writer at a time). The body is
+    /// asynchronous so that a store over a network database can implement it without blocking; it
+    /// should still do no slow work of its own, since every other writer waits for it.
     func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T
 }
 
 /// The writes available inside ``VaultStore/transaction(_:)``.
 public protocol VaultTransaction {
     /// Creates the vault; `.exists` if one is there already.
-    func create(_ meta: VaultMeta) throws
-    func lastLink(_ chain: ChainName) throws -> ChainLink?
-    func append(_ link: ChainLink, to chain: ChainName) throws
-    func insert(_ identity: SealedIdentity) throws
+    func create(_ meta: VaultMeta) async throws
+    func lastLink(_ chain: ChainName) async throws -> ChainLink?
+    func append(_ link: ChainLink, to chain: ChainName) async throws
+    func insert(_ identity: SealedIdentity) async throws
     /// Replaces a principal's sealed keys (a new passphrase, or new keys after a lost one).
-    func replace(_ identity: SealedIdentity) throws
-    func insert(_ record: StoredRecord, learner: String) throws
+    func replace(_ identity: SealedIdentity) async throws
+    func insert(_ record: StoredRecord, learner: String) async throws
     /// Adds a key slot to an existing record.
-    func insert(_ slot: Slot) throws
-    func deleteSlot(record: String, recipient: String) throws
+    func insert(_ slot: Slot) async throws
+    func deleteSlot(record: String, recipient: String) async throws
     /// Replaces a record's envelope (a re-encryption under fresh keys); its label stays the same.
-    func replaceEnvelope(record: String, envelope: [UInt8]) throws
+    func replaceEnvelope(record: String, envelope: [UInt8]) async throws
     /// Deletes a record's envelope and key slots; keeps its label row (the tombstone's label).
-    func shred(_ record: String) throws
+    func shred(_ record: String) async throws
     /// Inserts or replaces an object.
-    func put(_ object: StoredObject) throws
-    func deleteObject(kind: String, id: String) throws
-    func object(kind: String, id: String) throws -> StoredObject?
+    func put(_ object: StoredObject) async throws
+    func deleteObject(kind: String, id: String) async throws
+    func object(kind: String, id: String) async throws -> StoredObject?
     /// A record with its slots, read inside this transaction (so a decision and its audit entry
     /// see the same state).
-    func record(_ id: String) throws -> StoredRecord?
+    func record(_ id: String) async throws -> StoredRecord?
     /// Objects of `kind` filed under `key`, read inside this transaction, ordered by id.
-    func objects(kind: String, key: String) throws -> [StoredObject]
+    func objects(kind: String, key: String) async throws -> [StoredObject]
 }
 
 /// A small, self-describing stored object (a flag, a break-glass request, an approval, a review, a

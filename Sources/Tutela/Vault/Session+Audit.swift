@@ -77,8 +77,8 @@ extension Session {
             reason: reason, time: vault.clock.now(), policyVersion: policyVersion)
         let identity = self.identity
         let head = try await store.transaction { tx in
-            try Session.appendAudit(entry, tx: tx, signer: identity)
-            return try tx.lastLink(.audit)
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
+            return try await tx.lastLink(.audit)
         }
         if let head {
             try vault.pins?.save(
@@ -107,7 +107,7 @@ extension Session {
                         action: .open, actor: actor, subject: "R-BENC-H000-\(i % 10_000)",
                         outcome: .denied,
                         reason: "benchmark entry", time: now, policyVersion: version)
-                    try Session.appendAudit(entry, tx: tx, signer: identity)
+                    try await Session.appendAudit(entry, tx: tx, signer: identity)
                 }
             }
             remaining -= n

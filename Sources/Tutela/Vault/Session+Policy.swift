@@ -97,11 +97,11 @@ extension Session {
         if !batch.isEmpty {
             try await write { tx in
                 for (record, added, removed, entry) in batch {
-                    for slot in added { try tx.insert(slot) }
+                    for slot in added { try await tx.insert(slot) }
                     for recipient in removed {
-                        try tx.deleteSlot(record: record, recipient: recipient)
+                        try await tx.deleteSlot(record: record, recipient: recipient)
                     }
-                    try Self.appendAudit(entry, tx: tx, signer: identity)
+                    try await Self.appendAudit(entry, tx: tx, signer: identity)
                 }
             }
         }

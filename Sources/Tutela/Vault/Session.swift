@@ -66,7 +66,7 @@ public final class Session: Sendable {
         try check.apply(statement, signer: principal.id, isGenesis: false)
         let sealed = try SealedIdentity.seal(newIdentity, passphrase: passphrase, cost: cost)
         try await appendStatement(statement, audit: .enrol, subject: id) { tx in
-            try tx.insert(sealed)
+            try await tx.insert(sealed)
         }
         guard let enrolled = directory.principals[id] else {
             throw TutelaError.internal("enrolment lost")
@@ -122,7 +122,7 @@ public final class Session: Sendable {
     /// directory moved on since this session verified it.
     func appendStatement(
         _ statement: DirectoryStatement, audit action: AuditEntry.Action, subject: String,
-        extra: @escaping @Sendable (any VaultTransaction) throws -> Void = { _ in }
+        extra: @escaping @Sendable (any VaultTransaction) async throws -> Void = { _ in }
     ) async throws {
         let now = vault.clock.now()
         let current = directory
@@ -133,16 +133,16 @@ public final class Session: Sendable {
             time: now, policyVersion: updated.policy.map { "\($0.version)" } ?? "none")
         let identity = self.identity
         let link = try await write { tx in
-            let last = try tx.lastLink(.directory)
+            let last = try await tx.lastLink(.directory)
             guard last?.hash == current.head?.hash else {
                 throw TutelaError.tryAgain(
                     "the directory changed while this command ran; run it again")
             }
-            try extra(tx)
+            try await extra(tx)
             let link = try SignedChain.link(
                 .directory, after: last, body: statement.encode(at: now), signer: identity)
-            try tx.append(link, to: .directory)
-            try Self.appendAudit(entry, tx: tx, signer: identity)
+            try await tx.append(link, to: .directory)
+            try await Self.appendAudit(entry, tx: tx, signer: identity)
             return link
         }
         verified.withLock { $0 = updated.advanced(to: link) }
@@ -282,9 +282,9 @@ public final class Session: Sendable {
         }
         try await write { tx in
             for (record, learner, entry, shares) in batch {
-                try tx.insert(record, learner: learner)
-                for share in shares { try tx.put(share) }
-                try Self.appendAudit(entry, tx: tx, signer: identity)
+                try await tx.insert(record, learner: learner)
+                for share in shares { try await tx.put(share) }
+                try await Self.appendAudit(entry, tx: tx, signer: identity)
             }
         }
         return prepared.labels
@@ -394,21 +394,21 @@ public final class Session: Sendable {
         // the decision is made on exactly what the entry records, and the entry is durable before
         // any plaintext exists.
         let (outcome, head) = try await auditedTransaction { tx throws -> Outcome in
-            guard let stored = try tx.record(recordID) else { return .missing }
+            guard let stored = try await tx.record(recordID) else { return .missing }
             let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
-            let state = try Self.recordState(recordID, tx: tx, directory: directory, now: now)
+            let state = try await Self.recordState(recordID, tx: tx, directory: directory, now: now)
             let decision = policy.decide(
                 .open, actor: principal, label: envelope.label, state: state,
                 directory: directory)
             guard decision.allowed else {
-                try Self.appendAudit(entry(.denied, decision.rule), tx: tx, signer: identity)
+                try await Self.appendAudit(entry(.denied, decision.rule), tx: tx, signer: identity)
                 return .refused(decision)
             }
             guard let slot = stored.slots.first(where: { $0.recipient == principal.id }) else {
-                try Self.appendAudit(entry(.denied, noSlot), tx: tx, signer: identity)
+                try await Self.appendAudit(entry(.denied, noSlot), tx: tx, signer: identity)
                 return .noSlot
             }
-            try Self.appendAudit(entry(.allowed, decision.rule), tx: tx, signer: identity)
+            try await Self.appendAudit(entry(.allowed, decision.rule), tx: tx, signer: identity)
             return .allowed(envelope, slot)
         }
         let envelope: Envelope
@@ -555,13 +555,13 @@ public final class Session: Sendable {
             action: action, actor: principal.id, subject: subject, outcome: outcome, reason: reason,
             time: vault.clock.now(), policyVersion: policyVersion)
         let identity = self.identity
-        try await auditedWrite { tx in try Self.appendAudit(entry, tx: tx, signer: identity) }
+        try await auditedWrite { tx in try await Self.appendAudit(entry, tx: tx, signer: identity) }
     }
 
     /// A write whose audit entry must be durable before anything is released: fails closed, turning
     /// a store failure into "nothing was released" (75).
     func auditedWrite<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
         do { return try await write(body) } catch let error as TutelaError {
             throw Self.auditFailure(error)
@@ -571,7 +571,7 @@ public final class Session: Sendable {
     /// ``auditedWrite(_:)`` without moving the pin: the caller passes the head to
     /// ``auditedPin(_:)`` and releases nothing before that returns.
     func auditedTransaction<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> (T, ChainLink?) {
         do { return try await transaction(body) } catch let error as TutelaError {
             throw Self.auditFailure(error)
@@ -593,16 +593,17 @@ public final class Session: Sendable {
             hint: error.hint ?? "try again in a moment")
     }
 
-    static func appendAudit(_ entry: AuditEntry, tx: any VaultTransaction, signer: Identity) throws
+    static func appendAudit(_ entry: AuditEntry, tx: any VaultTransaction, signer: Identity)
+        async throws
     {
-        let link = try SignedChain.link(
+        let link = try await SignedChain.link(
             .audit, after: try tx.lastLink(.audit), body: entry.canonical, signer: signer)
-        try tx.append(link, to: .audit)
+        try await tx.append(link, to: .audit)
     }
 
     /// Runs a transaction, then moves this machine's pin to the new audit head.
     func write<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
         let (result, head) = try await transaction(body)
         try movePin(to: head)
@@ -611,11 +612,11 @@ public final class Session: Sendable {
 
     /// Runs a transaction; returns its result and the audit head after it, for ``movePin(to:)``.
     func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> (T, ChainLink?) {
         do {
             return try await store.transaction { tx in
-                (try body(tx), try tx.lastLink(.audit))
+                await (try body(tx), try tx.lastLink(.audit))
             }
         } catch let error as TutelaError {
             throw error

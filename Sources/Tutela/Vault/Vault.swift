@@ -59,22 +59,22 @@ public struct Vault: Sendable {
             action: .policyApply, actor: authorityID, subject: "policy v1", outcome: .allowed,
             reason: policy.map { "applied \($0.source) at init" }, time: now, policyVersion: "1")
         let head = try await store.transaction { tx in
-            try tx.create(meta)
-            try tx.insert(sealed)
+            try await tx.create(meta)
+            try await tx.insert(sealed)
             let first = try SignedChain.link(
                 .directory, after: nil, body: genesis.encode(at: now), signer: identity)
-            try tx.append(first, to: .directory)
+            try await tx.append(first, to: .directory)
             var link = try SignedChain.link(
                 .audit, after: nil, body: entry.canonical, signer: identity)
-            try tx.append(link, to: .audit)
+            try await tx.append(link, to: .audit)
             if let publish {
-                try tx.append(
+                try await tx.append(
                     SignedChain.link(
                         .directory, after: first, body: publish.encode(at: now), signer: identity),
                     to: .directory)
                 link = try SignedChain.link(
                     .audit, after: link, body: policyEntry.canonical, signer: identity)
-                try tx.append(link, to: .audit)
+                try await tx.append(link, to: .audit)
             }
             return link
         }
