@@ -32,6 +32,7 @@ public enum StoreContract {
             description: "slots are added, refused twice, found by recipient, deleted", run: slots),
         Check(description: "a transaction that throws leaves nothing behind", run: atomicity),
         Check(description: "a chain takes only its next link", run: chainOrder),
+        Check(description: "concurrent transactions never lose a commit", run: oneWriter),
         Check(
             description: "shred keys: stored, copied, refused twice, deleted, orphans", run: keys),
         Check(description: "shredding keeps the label and drops contents and slots", run: shred),
@@ -239,6 +240,28 @@ public enum StoreContract {
             } catch is TutelaError {}
         }
         try expect(try await store.links(.audit) == links, "the log is as it was")
+    }
+
+    static func oneWriter(_ store: any VaultStore) async throws {
+        // Each transaction reads a counter, suspends, and writes it back one higher: if two bodies
+        // ever ran at once from the same state, one increment would be lost.
+        let writers = 20
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<writers {
+                group.addTask {
+                    try await store.transaction { tx in
+                        let counter = try await tx.object(kind: "test", id: "counter")
+                        await Task.yield()
+                        let n = counter?.body.first ?? 0
+                        try await tx.put(
+                            StoredObject(kind: "test", id: "counter", key: "k", body: [n + 1]))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = try await store.objects(kind: "test", key: "k").first?.body.first
+        try expect(final == UInt8(writers), "\(writers) increments, \(final ?? 0) landed")
     }
 
     static func keys(_ store: any VaultStore) async throws {
