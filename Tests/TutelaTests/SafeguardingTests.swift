@@ -166,7 +166,7 @@ struct SafeguardingTests {
         let gone = await expectError(.notFound) {
             try await dsl.disclose(label.record, reason: "handover")
         }
-        #expect(gone?.message.contains("nothing was released") == true)
+        #expect(gone?.message.contains(label.record) == true)
         let disclosures = try await s.actions().filter { $0.action == .disclose }
         #expect(disclosures.map(\.outcome) == [.notFound])
         #expect(try await s.session("head").safeguardingReviews().isEmpty)

@@ -87,16 +87,23 @@ extension Session {
     /// never the requester.
     func approvals(of request: BreakGlassRequest, rules: BreakGlassRules) async throws -> [Approval]
     {
+        Self.valid(
+            try await facts(Approval.self, about: request.id), of: request, rules: rules,
+            directory: directory)
+    }
+
+    /// Of verified approvals, those that count: by distinct people in distinct approver roles they
+    /// hold, never the requester.
+    static func valid(
+        _ approvals: [Approval], of request: BreakGlassRequest, rules: BreakGlassRules,
+        directory: Directory
+    ) -> [Approval] {
         var seenRoles = Set<Role>()
-        var result: [Approval] = []
-        for a in try await facts(Approval.self, about: request.id) {
-            guard a.approver != request.requester, rules.approvers.contains(a.role),
-                directory.principals[a.approver]?.has(a.role) == true,
-                seenRoles.insert(a.role).inserted
-            else { continue }
-            result.append(a)
+        return approvals.filter { a in
+            a.approver != request.requester && rules.approvers.contains(a.role)
+                && directory.principals[a.approver]?.has(a.role) == true
+                && seenRoles.insert(a.role).inserted
         }
-        return result
     }
 
     /// Refuses with 77 and an audit entry.
@@ -190,53 +197,62 @@ extension Session {
     public func openBreakGlass(_ requestID: String) async throws -> OpenedRecord {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
-        let (_, envelope) = try await load(request.record)
-        guard let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass else {
-            try await refuse(
-                .breakGlassOpen, requestID,
-                "the policy in force allows no break-glass on this record")
-        }
-        if request.requester != principal.id {
-            try await refuse(
-                .breakGlassOpen, requestID,
-                "only \(request.requester), who made \(requestID), can open it")
-        }
-        if vault.clock.now() >= request.expires {
-            try await refuse(
-                .breakGlassOpen, requestID,
-                "\(requestID) expired at \(Timestamp.iso(request.expires))")
-        }
-        let used = "\(requestID) was already used; make a new request"
-        if try await fact(BreakGlassUse.self, about: requestID) != nil {
-            try await refuse(.breakGlassOpen, requestID, used)
-        }
-        let approvals = try await approvals(of: request, rules: bg)
-        let needed = max(bg.approvals, request.approvalsNeeded)
-        guard approvals.count >= needed else {
-            try await refuse(
-                .breakGlassOpen, requestID,
-                "\(requestID) has \(approvals.count) of the \(needed) approvals it needs")
-        }
+        let (directory, principal) = (self.directory, self.principal)
         let item = ReviewItem(
             id: try newID("RV"), kind: .breakGlass, record: request.record, actor: principal.id,
             time: vault.clock.now(), reason: request.reason)
-        let use = BreakGlassUse(request: requestID, time: vault.clock.now())
-        let directory = self.directory
-        // Used once: checked again where the marker is written, so two opens at the same moment
-        // cannot both pass the check above.
-        try await record(
-            auditEntry(
-                .breakGlassOpen, subject: request.record, reason: "\(requestID): \(request.reason)"),
-            notify: headsOfCentre.union([envelope.label.author]),
-            objects: [try sign(use), try sign(item)],
-            unless: { tx in
-                if let gone = try await Overtaken.gone(request.record, tx: tx) { return gone }
-                let uses = try await Self.facts(
-                    BreakGlassUse.self, about: requestID, tx: tx, directory: directory)
-                return uses.isEmpty ? nil : .refused(subject: requestID, why: used)
-            })
+        let objects = [
+            try sign(BreakGlassUse(request: requestID, time: vault.clock.now())), try sign(item),
+        ]
+        let heads = headsOfCentre
+        // Every check — the request's use, its approvals, its expiry — is made in the transaction
+        // that records the use, so two opens at the same moment cannot both pass.
+        let released = try await release(request.record, action: .breakGlassOpen) {
+            input, tx -> ReleaseVerdict<[Approval]> in
+            func refuse(_ why: String) -> ReleaseVerdict<[Approval]> {
+                .refuse(rule: why, message: why, subject: requestID)
+            }
+            guard let bg = policy.classes[input.envelope.label.recordClass]?.safeguarding.breakGlass
+            else { return refuse("the policy in force allows no break-glass on this record") }
+            guard request.requester == principal.id else {
+                return refuse("only \(request.requester), who made \(requestID), can open it")
+            }
+            guard input.now < request.expires else {
+                return refuse("\(requestID) expired at \(Timestamp.iso(request.expires))")
+            }
+            let uses = try await Self.facts(
+                BreakGlassUse.self, about: requestID, tx: tx, directory: directory)
+            guard uses.isEmpty else {
+                return refuse("\(requestID) was already used; make a new request")
+            }
+            let approvals = Self.valid(
+                try await Self.facts(Approval.self, about: requestID, tx: tx, directory: directory),
+                of: request, rules: bg, directory: directory)
+            let needed = max(bg.approvals, request.approvalsNeeded)
+            guard approvals.count >= needed else {
+                return refuse(
+                    "\(requestID) has \(approvals.count) of the \(needed) approvals it needs")
+            }
+            return .release(
+                reason: "\(requestID): \(request.reason)", grant: Array(approvals.prefix(needed)),
+                objects: objects, notify: heads.union([input.envelope.label.author]))
+        } open: { envelope, approvals in
+            let key = try combine(approvals, requestID)
+            defer { key.wipe() }
+            return OpenedRecord(
+                label: envelope.label, content: try await decrypt(envelope, dataKey: key))
+        }
+        switch released {
+        case .released(let record): return record
+        case .missing: try await missing(request.record, action: .breakGlassOpen)
+        case .skipped: throw TutelaError.internal("a break-glass opening was skipped")
+        }
+    }
+
+    /// The data key rebuilt from the shares `approvals` released to this requester.
+    private func combine(_ approvals: [Approval], _ requestID: String) throws -> SecretBytes {
         var shares: [SecretShare] = []
-        for a in approvals.prefix(needed) {
+        for a in approvals {
             let bytes = try BoundBox.open(
                 a.box, binding: requestID, with: identity.agreement,
                 what: "the share released by \(a.approver)")
@@ -244,14 +260,9 @@ extension Session {
                 throw TutelaError.tampered("the share released by \(a.approver) is malformed")
             }
         }
-        let key: SecretBytes
-        do { key = try SecretSharing.combine(shares) } catch {
-            throw TutelaError.tampered(
-                "the released shares of \(request.record) do not combine: \(error)")
+        do { return try SecretSharing.combine(shares) } catch {
+            throw TutelaError.tampered("the released shares do not combine: \(error)")
         }
-        defer { key.wipe() }
-        return OpenedRecord(
-            label: envelope.label, content: try await decrypt(envelope, dataKey: key))
     }
 
     // MARK: - Reviews, inbox, export
@@ -331,65 +342,40 @@ extension Session {
     /// each audited; safeguarding material is left out where the policy says so.
     /// - Returns: the opened records and how many were withheld.
     public func export(learner: String) async throws -> (records: [OpenedRecord], withheld: Int) {
-        enum Step: Sendable {
-            case skip
-            case withheld
-            case release(Envelope, Slot)
-        }
         let policy = try policy()
         try Identifier.validate(learner, as: "learner")
-        let (directory, principal, identity) = (self.directory, self.principal, self.identity)
-        let policyVersion = self.policyVersion
+        let (directory, principal) = (self.directory, self.principal)
         var opened: [OpenedRecord] = []
         var withheld = 0
         for row in try await store.labels(learner: learner) {
-            let now = vault.clock.now()
-            // As `open` does: the record and its state are read, the decision made and its entry
-            // written in one transaction, so a record flagged a moment ago is already withheld.
-            let (step, head) = try await auditedTransaction { tx throws -> Step in
-                guard let stored = try await tx.record(row.record) else {
-                    // Destroyed records keep only their label and certificate: nothing to export.
-                    // A label with neither contents nor a certificate was cut out of the vault.
-                    guard
-                        try await !Self.facts(
-                            DestructionCertificate.self, about: row.record, tx: tx,
-                            directory: directory
-                        ).isEmpty
-                    else {
-                        throw TutelaError.tampered(
-                            "\(row.record) has a label but no contents and no destruction certificate"
-                        )
-                    }
-                    return .skip
-                }
-                let envelope = try Self.verifiedEnvelope(
-                    stored, id: row.record, directory: directory)
-                let state = try await Self.recordState(
-                    row.record, tx: tx, directory: directory, now: now)
+            // Each record goes through the release pipeline on its own, so a record flagged a
+            // moment ago is decided on, and withheld, in the transaction that would record it.
+            let released = try await release(row.record, action: .export) {
+                input, _ -> ReleaseVerdict<Slot> in
+                let label = input.envelope.label
                 let plain = policy.decide(
-                    .open, actor: principal, label: envelope.label, directory: directory)
+                    .open, actor: principal, label: label, directory: directory)
                 let decision = policy.decide(
-                    .open, actor: principal, label: envelope.label, state: state,
+                    .open, actor: principal, label: label, state: input.state,
                     directory: directory)
                 guard decision.allowed,
-                    let slot = stored.slots.first(where: { $0.recipient == principal.id })
-                else { return plain.allowed ? .withheld : .skip }
-                try await Self.appendAudit(
-                    AuditEntry(
-                        action: .export, actor: principal.id, subject: row.record,
-                        outcome: .allowed, reason: decision.rule, time: now,
-                        policyVersion: policyVersion),
-                    tx: tx, signer: identity)
-                return .release(envelope, slot)
+                    let slot = input.stored.slots.first(where: { $0.recipient == principal.id })
+                else { return .skip(withheld: plain.allowed) }
+                return .release(reason: decision.rule, grant: slot)
+            } open: { envelope, slot in
+                OpenedRecord(
+                    label: envelope.label, content: try await decrypt(envelope, slot: slot))
             }
-            switch step {
-            case .skip: continue
-            case .withheld: withheld += 1
-            case .release(let envelope, let slot):
-                try auditedPin(head)
-                opened.append(
-                    OpenedRecord(
-                        label: envelope.label, content: try await decrypt(envelope, slot: slot)))
+            switch released {
+            case .released(let record): opened.append(record)
+            case .skipped(let held): withheld += held ? 1 : 0
+            case .missing:
+                // Destroyed records keep only their label and certificate: nothing to export. A
+                // label with neither contents nor a certificate was cut out of the vault.
+                guard try await tombstone(row.record) != nil else {
+                    throw TutelaError.tampered(
+                        "\(row.record) has a label but no contents and no destruction certificate")
+                }
             }
         }
         return (opened, withheld)

@@ -167,54 +167,20 @@ extension Session {
         }
     }
 
-    /// What another command did, between this one's reads and its write, that stops the write:
-    /// found in the transaction that would record the release, so the log never says something
-    /// was released that could not be.
-    enum Overtaken: Sendable {
-        /// The record was destroyed meanwhile: not found (66).
-        case gone(record: String)
-        /// Refused (77) for `why`, audited against `subject`.
-        case refused(subject: String, why: String)
-
-        /// `.gone` if `record` has no contents any more.
-        static func gone(_ record: String, tx: any VaultTransaction) async throws -> Overtaken? {
-            try await tx.record(record) == nil ? .gone(record: record) : nil
-        }
-    }
-
     /// Appends `entry` and notices it to `recipients` (not to the actor), with `objects`, in one
     /// transaction. Returns nothing until it is durable.
-    /// - Parameter overtaken: checked first, in the same transaction; when it finds something,
-    ///   nothing is written and the command fails as it says, audited.
     func record(
-        _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = [],
-        unless overtaken: @escaping @Sendable (any VaultTransaction) async throws -> Overtaken? = {
-            _ in
-            nil
-        }
+        _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = []
     ) async throws {
         let identity = self.identity
-        var to = recipients
-        to.remove(principal.id)
-        let notify = to
-        let found = try await auditedWrite { tx -> Overtaken? in
-            if let found = try await overtaken(tx) { return found }
+        let notify = recipients.subtracting([principal.id])
+        try await auditedWrite { tx in
             for o in objects { try await tx.put(o) }
             try await Self.appendAudit(entry, tx: tx, signer: identity)
             guard let link = try await tx.lastLink(.audit) else {
                 throw TutelaError.internal("no audit head")
             }
             for n in Self.notices(notify, sequence: link.sequence) { try await tx.put(n) }
-            return nil
-        }
-        switch found {
-        case nil: return
-        case .gone(let record)?:
-            try await audit(entry.action, subject: record, outcome: .notFound, reason: "destroyed")
-            throw TutelaError.notFound(
-                "\(record) was destroyed while it was being opened; nothing was released")
-        case .refused(let subject, let why)?:
-            try await refuse(entry.action, subject, why)
         }
     }
 
@@ -312,41 +278,51 @@ extension Session {
     public func disclose(_ recordID: String, reason: String) async throws -> OpenedRecord {
         let reason = try Self.requireReason(reason, for: "open a flagged record")
         let policy = try policy()
-        let (stored, envelope) = try await load(recordID)
-        let state = try await recordState(recordID)
-        let decision = policy.decide(
-            .disclose, actor: principal, label: envelope.label, state: state, directory: directory)
-        guard decision.allowed else {
-            try await audit(.disclose, subject: recordID, outcome: .denied, reason: decision.rule)
-            throw TutelaError.denied(
-                "'\(principal.id)' may not open \(recordID) as a disclosure: \(decision.rule)")
-        }
-        let rules = try policy.rules(for: envelope.label.recordClass)
-        var opener: (KeyAgreementPrivateKey, Slot)?
-        for role in rules.safeguarding.openFlagged.map(\.value) where principal.has(role) {
-            guard let group = directory.groups[role],
-                let slot = stored.slots.first(where: { $0.recipient == group.recipient })
-            else { continue }
-            opener = (try await groupKey(role), slot)
-            break
-        }
-        guard let (groupKey, slot) = opener else {
-            throw TutelaError.denied(
-                "\(recordID) has no key for the safeguarding group '\(principal.id)' belongs to",
-                hint: "the record must be flagged again after a group key rotation")
-        }
+        let (directory, principal) = (self.directory, self.principal)
         let item = ReviewItem(
             id: try newID("RV"), kind: .disclosure, record: recordID, actor: principal.id,
-            time: vault.clock.now(),
-            reason: reason)
-        try await record(
-            auditEntry(.disclose, subject: recordID, reason: reason),
-            notify: headsOfCentre.union([envelope.label.author]),
-            objects: [try sign(item)],
-            unless: { tx in try await .gone(recordID, tx: tx) })
-        let key = try slot.open(with: groupKey, expecting: recordID)
-        defer { key.wipe() }
-        return OpenedRecord(
-            label: envelope.label, content: try await decrypt(envelope, dataKey: key))
+            time: vault.clock.now(), reason: reason)
+        let review = try sign(item)
+        let heads = headsOfCentre
+        let released = try await release(recordID, action: .disclose) {
+            input, _ -> ReleaseVerdict<(Role, Slot)> in
+            let label = input.envelope.label
+            let decision = policy.decide(
+                .disclose, actor: principal, label: label, state: input.state,
+                directory: directory)
+            guard decision.allowed else {
+                return .refuse(
+                    rule: decision.rule,
+                    message:
+                        "'\(principal.id)' may not open \(recordID) as a disclosure: \(decision.rule)"
+                )
+            }
+            let roles = try policy.rules(for: label.recordClass).safeguarding.openFlagged.map(
+                \.value)
+            for role in roles where principal.has(role) {
+                guard let group = directory.groups[role],
+                    let slot = input.stored.slots.first(where: { $0.recipient == group.recipient })
+                else { continue }
+                return .release(
+                    reason: reason, grant: (role, slot), objects: [review],
+                    notify: heads.union([label.author]))
+            }
+            return .refuse(
+                rule: "no key slot for a safeguarding group '\(principal.id)' belongs to",
+                message:
+                    "\(recordID) has no key for the safeguarding group '\(principal.id)' belongs to",
+                hint: "the record must be flagged again after a group key rotation")
+        } open: { envelope, grant in
+            let (role, slot) = grant
+            let key = try slot.open(with: try await groupKey(role), expecting: recordID)
+            defer { key.wipe() }
+            return OpenedRecord(
+                label: envelope.label, content: try await decrypt(envelope, dataKey: key))
+        }
+        switch released {
+        case .released(let record): return record
+        case .missing: try await missing(recordID, action: .disclose)
+        case .skipped: throw TutelaError.internal("a disclosure was skipped")
+        }
     }
 }

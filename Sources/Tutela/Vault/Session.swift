@@ -367,96 +367,49 @@ public final class Session: Sendable {
     /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.tampered` (65),
     ///   `.tryAgain` (75) if the audit entry cannot be written — then nothing is released.
     public func open(_ recordID: String) async throws -> OpenedRecord {
-        enum Outcome: Sendable {
-            case missing
-            case refused(Decision)
-            case noSlot
-            case allowed(Envelope, Slot)
-        }
         let policy = try policy()
-        let directory = self.directory
-        let principal = self.principal
-        let identity = self.identity
-        let now = vault.clock.now()
-        let policyVersion = self.policyVersion
-        @Sendable func entry(_ outcome: AuditEntry.Outcome, _ reason: String) -> AuditEntry {
-            AuditEntry(
-                action: .open, actor: principal.id, subject: recordID, outcome: outcome,
-                reason: reason, time: now, policyVersion: policyVersion)
-        }
-        let noSlot = "allowed by policy but no key slot was made for '\(principal.id)'"
+        let (directory, principal) = (self.directory, self.principal)
         // The shred key of the record's first generation (which nearly every record is in) is read
         // from the key store while the transaction runs. It is no plaintext and opens nothing
         // without a slot's data key; if the record is refused it is dropped, and so wiped, unused.
         let store = self.store
-        async let early = try? await store.shredKey(Envelope.shredKeyID(recordID, generation: 1))
-        // One transaction reads the record and its state, decides, and writes the audit entry:
-        // the decision is made on exactly what the entry records, and the entry is durable before
-        // any plaintext exists.
-        let (outcome, head) = try await auditedTransaction { tx throws -> Outcome in
-            guard let stored = try await tx.record(recordID) else { return .missing }
-            let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
-            let state = try await Self.recordState(recordID, tx: tx, directory: directory, now: now)
+        let early = Task { try? await store.shredKey(Envelope.shredKeyID(recordID, generation: 1)) }
+        let released = try await release(recordID, action: .open) {
+            input, _ -> ReleaseVerdict<Slot> in
             let decision = policy.decide(
-                .open, actor: principal, label: envelope.label, state: state,
+                .open, actor: principal, label: input.envelope.label, state: input.state,
                 directory: directory)
             guard decision.allowed else {
-                try await Self.appendAudit(entry(.denied, decision.rule), tx: tx, signer: identity)
-                return .refused(decision)
+                return .refuse(
+                    rule: decision.rule,
+                    message: "'\(principal.id)' may not open \(recordID): \(decision.rule)")
             }
-            guard let slot = stored.slots.first(where: { $0.recipient == principal.id }) else {
-                try await Self.appendAudit(entry(.denied, noSlot), tx: tx, signer: identity)
-                return .noSlot
+            guard let slot = input.stored.slots.first(where: { $0.recipient == principal.id })
+            else {
+                return .refuse(
+                    rule: "allowed by policy but no key slot was made for '\(principal.id)'",
+                    message: "\(recordID) has no key for '\(principal.id)' yet",
+                    hint:
+                        "someone who can open it runs 'tutela policy regrant --record \(recordID)'")
             }
-            try await Self.appendAudit(entry(.allowed, decision.rule), tx: tx, signer: identity)
-            return .allowed(envelope, slot)
+            return .release(reason: decision.rule, grant: slot)
+        } open: { envelope, slot in
+            let shredKey = envelope.generation == 1 ? await early.value : nil
+            return OpenedRecord(
+                label: envelope.label,
+                content: try await decrypt(envelope, slot: slot, shredKey: shredKey))
         }
-        let envelope: Envelope
-        let slot: Slot
-        switch outcome {
-        case .missing:
-            try auditedPin(head)
-            // Destroyed or never there: `load` audits and explains which.
-            _ = try await load(recordID)
-            throw TutelaError.internal("\(recordID) appeared while it was being opened")
-        case .refused(let decision):
-            try auditedPin(head)
-            throw TutelaError.denied("'\(principal.id)' may not open \(recordID): \(decision.rule)")
-        case .noSlot:
-            try auditedPin(head)
-            throw TutelaError.denied(
-                "\(recordID) has no key for '\(principal.id)' yet",
-                hint: "someone who can open it runs 'tutela policy regrant --record \(recordID)'")
-        case .allowed(let e, let s):
-            (envelope, slot) = (e, s)
+        switch released {
+        case .released(let record): return record
+        case .missing: try await missing(recordID, action: .open)
+        case .skipped: throw TutelaError.internal("an open was skipped")
         }
-        // This machine's pin is saved on a thread of its own while the record is decrypted (a
-        // synced write overlapping the work); nothing is returned until both are done, so a pin
-        // that cannot be saved still releases nothing.
-        let pinned = Started { [self] in try auditedPin(head) }
-        let content: RecordContent
-        do {
-            let shredKey = envelope.generation == 1 ? await early : nil
-            content = try await decrypt(envelope, slot: slot, shredKey: shredKey)
-        } catch {
-            try await pinned.value
-            throw error
-        }
-        try await pinned.value
-        return OpenedRecord(label: envelope.label, content: content)
     }
 
     /// Reads a record and checks it against its label row and its author's signature.
     func load(_ recordID: String) async throws -> (StoredRecord, Envelope) {
         guard let stored = try await store.record(recordID) else {
-            if let certificate = try await tombstone(recordID) {
-                try await audit(.open, subject: recordID, outcome: .notFound, reason: "destroyed")
-                throw TutelaError.notFound(
-                    "\(recordID) was destroyed on \(Timestamp.iso(certificate.time)) by \(certificate.authoriser)",
-                    hint: "its label and destruction certificate remain; its contents are gone")
-            }
-            try await audit(.open, subject: recordID, outcome: .notFound, reason: nil)
-            throw TutelaError.notFound("there is no record \(recordID)")
+            try await missing(recordID, action: .open)
         }
         return (stored, try verifiedEnvelope(stored, id: recordID))
     }

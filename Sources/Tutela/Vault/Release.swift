@@ -1,0 +1,141 @@
+/// The one release pipeline: every path that hands out a record's plaintext — open, export,
+/// disclosure, break-glass open — goes through ``Session/release(_:action:decide:)``.
+///
+/// In one store transaction it **reads** the record, **verifies** its envelope and the facts its
+/// state rests on, asks the path to **decide** from those verified values (and any facts it reads
+/// in the same transaction), and **audits** the decision — allowed or refused — with whatever the
+/// path records beside it (a review item, a break-glass use, notices). Only when that transaction
+/// is durable does the path **release**: it opens the verified envelope with its grant (a slot, a
+/// group slot, the approvals) while this machine's pin moves on a thread of its own, and nothing is
+/// returned until both are done. A refusal is audited and thrown in one place; a store that cannot
+/// write, or a pin that cannot be saved, releases nothing (75).
+
+/// What a release path sees when it decides: verified values, read in the deciding transaction.
+struct ReleaseInput: Sendable {
+    /// The record as stored, with its slots.
+    let stored: StoredRecord
+    /// The envelope, its author's signature verified.
+    let envelope: Envelope
+    /// Whether the record is flagged or has an open break-glass request, from verified facts.
+    let state: RecordState
+    /// The time of the decision, in seconds since 1970 UTC.
+    let now: Int64
+}
+
+/// A release path's decision about one record.
+enum ReleaseVerdict<Grant: Sendable>: Sendable {
+    /// Release: audited as allowed for `reason`, with `objects` written and `notify` told, in the
+    /// same transaction; `grant` is what the path needs to decrypt.
+    case release(
+        reason: String, grant: Grant, objects: [StoredObject] = [], notify: Set<String> = [])
+    /// Refuse (77): audited as denied for `rule`, against `subject` when it is not the record.
+    case refuse(rule: String, message: String, hint: String? = nil, subject: String? = nil)
+    /// Say nothing and write nothing: the record is not this person's to know of (an export).
+    /// `withheld` counts it as held back from a copy the person may otherwise have.
+    case skip(withheld: Bool)
+}
+
+/// What the pipeline hands back to its path.
+enum Released<T: Sendable>: Sendable {
+    /// Durably audited and opened.
+    case released(T)
+    /// Skipped by the path's own decision.
+    case skipped(withheld: Bool)
+    /// The record has no contents (destroyed, or never there); nothing was written.
+    case missing
+}
+
+extension Session {
+    /// Runs the release pipeline for `recordID` (see the top of this file).
+    /// - Parameters:
+    ///   - action: the audit action of the release and of its refusal.
+    ///   - decide: the path's decision from verified values; it may read more facts through `tx`.
+    ///   - open: the release itself, run only after the decision is durably audited.
+    /// - Returns: what `open` made, or why nothing was released.
+    /// - Throws: `.permissionDenied` for a refusal (audited), `.tampered` for a record or fact that
+    ///   fails verification, `.tryAgain` when the audit entry cannot be written.
+    func release<Grant: Sendable, T: Sendable>(
+        _ recordID: String, action: AuditEntry.Action,
+        decide:
+            @escaping @Sendable (ReleaseInput, any VaultTransaction) async throws ->
+            ReleaseVerdict<Grant>,
+        open: (Envelope, Grant) async throws -> T
+    ) async throws -> Released<T> {
+        let (directory, principal, identity) = (self.directory, self.principal, self.identity)
+        let policyVersion = self.policyVersion
+        let now = vault.clock.now()
+        @Sendable func entry(_ outcome: AuditEntry.Outcome, _ subject: String, _ reason: String)
+            -> AuditEntry
+        {
+            AuditEntry(
+                action: action, actor: principal.id, subject: subject, outcome: outcome,
+                reason: reason, time: now, policyVersion: policyVersion)
+        }
+        let (outcome, head) = try await auditedTransaction { tx throws -> ReleaseOutcome<Grant> in
+            guard let stored = try await tx.record(recordID) else { return .missing }
+            let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
+            let state = try await Self.recordState(
+                recordID, tx: tx, directory: directory, now: now)
+            let input = ReleaseInput(stored: stored, envelope: envelope, state: state, now: now)
+            switch try await decide(input, tx) {
+            case .skip(let withheld):
+                return .skipped(withheld: withheld)
+            case .refuse(let rule, let message, let hint, let subject):
+                try await Self.appendAudit(
+                    entry(.denied, subject ?? recordID, rule), tx: tx, signer: identity)
+                return .refused(message: message, hint: hint)
+            case .release(let reason, let grant, let objects, let notify):
+                for object in objects { try await tx.put(object) }
+                try await Self.appendAudit(
+                    entry(.allowed, recordID, reason), tx: tx, signer: identity)
+                if !notify.isEmpty, let link = try await tx.lastLink(.audit) {
+                    let recipients = notify.subtracting([principal.id])
+                    for notice in Self.notices(recipients, sequence: link.sequence) {
+                        try await tx.put(notice)
+                    }
+                }
+                return .released(envelope, grant)
+            }
+        }
+        switch outcome {
+        case .missing: return .missing
+        case .skipped(let withheld): return .skipped(withheld: withheld)
+        case .refused(let message, let hint):
+            try auditedPin(head)
+            throw TutelaError.denied(message, hint: hint)
+        case .released(let envelope, let grant):
+            // The pin is saved on a thread of its own while the record is opened (a synced write
+            // overlapping the work); nothing is returned until both are done, so a pin that cannot
+            // be saved still releases nothing.
+            let pinned = Started { [self] in try auditedPin(head) }
+            let value: T
+            do { value = try await open(envelope, grant) } catch {
+                try await pinned.value
+                throw error
+            }
+            try await pinned.value
+            return .released(value)
+        }
+    }
+
+    /// Explains a release of a record that has no contents, audited: destroyed (with when and by
+    /// whom) or never there. Always throws `.notFound`.
+    func missing(_ recordID: String, action: AuditEntry.Action) async throws -> Never {
+        if let certificate = try await tombstone(recordID) {
+            try await audit(action, subject: recordID, outcome: .notFound, reason: "destroyed")
+            throw TutelaError.notFound(
+                "\(recordID) was destroyed on \(Timestamp.iso(certificate.time)) by \(certificate.authoriser)",
+                hint: "its label and destruction certificate remain; its contents are gone")
+        }
+        try await audit(action, subject: recordID, outcome: .notFound, reason: nil)
+        throw TutelaError.notFound("there is no record \(recordID)")
+    }
+}
+
+/// What the deciding transaction found, before anything is opened.
+private enum ReleaseOutcome<Grant: Sendable>: Sendable {
+    case released(Envelope, Grant)
+    case refused(message: String, hint: String?)
+    case skipped(withheld: Bool)
+    case missing
+}
