@@ -2,7 +2,7 @@ public import Foundation
 import GRDB
 import GRDBSQLite
 public import Tutela
-public import TutelaCrypto
+import TutelaCrypto
 
 /// The embedded store: one SQLite database (WAL mode) per vault, through one GRDB `DatabasePool`.
 ///
@@ -20,8 +20,10 @@ public final class SQLiteVaultStore: VaultStore {
     /// The page size of new vault files (see `init`): 32 KiB, so 2–3 KB envelopes pack closely.
     static let pageSize = 32768
 
-    private let pool: DatabasePool
-    private let keys: DatabasePool
+    /// The vault database: labels, envelopes, slots, shares, facts, the two chains, identities.
+    let pool: DatabasePool
+    /// The key store: shred keys only, in a file of its own.
+    let keys: DatabasePool
     public let directory: URL
 
     /// Opens the vault in `directory`.
@@ -103,181 +105,6 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
-    static var keyStoreMigrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql:
-                    "CREATE TABLE shred_keys (record TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID"
-            )
-        }
-        return migrator
-    }
-
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE vault (
-                        id INTEGER PRIMARY KEY CHECK (id = 1),
-                        vault_id TEXT NOT NULL,
-                        authority_id TEXT NOT NULL,
-                        authority_key BLOB NOT NULL,
-                        kdf TEXT NOT NULL,
-                        created_at INTEGER NOT NULL);
-                    CREATE TABLE directory (
-                        seq INTEGER PRIMARY KEY, prev_hash BLOB NOT NULL, signer TEXT NOT NULL,
-                        body BLOB NOT NULL, signature BLOB NOT NULL, hash BLOB NOT NULL);
-                    CREATE TABLE audit (
-                        seq INTEGER PRIMARY KEY, prev_hash BLOB NOT NULL, signer TEXT NOT NULL,
-                        body BLOB NOT NULL, signature BLOB NOT NULL, hash BLOB NOT NULL);
-                    CREATE TABLE identities (
-                        principal TEXT PRIMARY KEY, signing_key BLOB NOT NULL,
-                        agreement_key BLOB NOT NULL, salt BLOB NOT NULL, ops INTEGER NOT NULL,
-                        mem INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
-                    CREATE TABLE labels (
-                        record TEXT PRIMARY KEY, learner TEXT NOT NULL, label BLOB NOT NULL);
-                    CREATE INDEX labels_by_learner ON labels(learner, record);
-                    CREATE TABLE envelopes (
-                        record TEXT PRIMARY KEY REFERENCES labels(record), envelope BLOB NOT NULL);
-                    CREATE TABLE slots (
-                        record TEXT NOT NULL REFERENCES labels(record), recipient TEXT NOT NULL,
-                        box BLOB NOT NULL, PRIMARY KEY (record, recipient)) WITHOUT ROWID;
-                    """)
-        }
-        migrator.registerMigration("v2-objects") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE objects (
-                        kind TEXT NOT NULL, id TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL,
-                        PRIMARY KEY (kind, id)) WITHOUT ROWID;
-                    CREATE INDEX objects_by_key ON objects(kind, key, id);
-                    """)
-        }
-        migrator.registerMigration("v3-slots-by-recipient") { db in
-            try db.execute(sql: "CREATE INDEX slots_by_recipient ON slots(recipient, record)")
-        }
-        migrator.registerMigration("v4-records-by-row", migrate: Self.migrateToRecordsByRow)
-        return migrator
-    }
-
-    /// v4: everything about a record is keyed by its label's row number, not its random id.
-    ///
-    /// Random keys put each record on a random page of every table and index that holds them (seven
-    /// B-trees), so sealing at a million records dirtied a fresh page in each for every record. Now
-    /// one index maps a record id to its row (`labels.record`); envelopes, slots and break-glass
-    /// shares follow the row number, and new records append. Envelopes lose the copy of the label
-    /// they carried (the labels table holds it once; see ``strip(_:label:)``), and shares move out
-    /// of the general objects table into their own, keyed by row and holder.
-    ///
-    /// An envelope that does not carry its own row's label is tampering: the migration stops with
-    /// 65 and changes nothing, rather than keep one of the two and so repair it.
-    static func migrateToRecordsByRow(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                DROP INDEX labels_by_learner;
-                DROP INDEX slots_by_recipient;
-                ALTER TABLE slots RENAME TO v3_slots;
-                ALTER TABLE envelopes RENAME TO v3_envelopes;
-                ALTER TABLE labels RENAME TO v3_labels;
-                CREATE TABLE labels (
-                    id INTEGER PRIMARY KEY, record TEXT NOT NULL UNIQUE, learner TEXT NOT NULL,
-                    label BLOB NOT NULL);
-                CREATE INDEX labels_by_learner ON labels(learner);
-                CREATE TABLE envelopes (
-                    id INTEGER PRIMARY KEY REFERENCES labels(id), body BLOB NOT NULL);
-                CREATE TABLE slots (
-                    id INTEGER NOT NULL REFERENCES labels(id), recipient TEXT NOT NULL,
-                    box BLOB NOT NULL, PRIMARY KEY (id, recipient)) WITHOUT ROWID;
-                CREATE INDEX slots_by_recipient ON slots(recipient, id);
-                CREATE TABLE shares (
-                    id INTEGER NOT NULL REFERENCES labels(id), holder TEXT NOT NULL,
-                    body BLOB NOT NULL, PRIMARY KEY (id, holder)) WITHOUT ROWID;
-                CREATE INDEX shares_by_holder ON shares(holder, id);
-                INSERT INTO labels (id, record, learner, label)
-                    SELECT rowid, record, learner, label FROM v3_labels ORDER BY rowid;
-                INSERT INTO slots (id, recipient, box)
-                    SELECT l.id, s.recipient, s.box FROM v3_slots s
-                    JOIN labels l ON l.record = s.record ORDER BY l.id, s.recipient;
-                """)
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT l.id, l.record, l.label, e.envelope FROM v3_envelopes e
-                JOIN labels l ON l.record = e.record ORDER BY l.id
-                """)
-        let insert = try db.makeStatement(sql: "INSERT INTO envelopes (id, body) VALUES (?, ?)")
-        while let row = try rows.next() {
-            let record: String = row[1]
-            guard let body = Self.strip([UInt8](row[3] as Data), label: [UInt8](row[2] as Data))
-            else {
-                throw TutelaError(
-                    .tampered,
-                    "the vault database is damaged: the envelope of \(record) does not carry its label; nothing was changed",
-                    hint: "keep the damaged copy as evidence and restore a backup")
-            }
-            try insert.execute(arguments: [row[0] as Int64, body])
-        }
-        // A share is filed under its record and named RECORD/HOLDER; one named otherwise stays
-        // where it is, unread, as evidence.
-        try db.execute(
-            sql: """
-                INSERT INTO shares (id, holder, body)
-                    SELECT l.id, substr(o.id, length(o.key) + 2), o.body FROM objects o
-                    JOIN labels l ON l.record = o.key
-                    WHERE o.kind = ? AND substr(o.id, 1, length(o.key) + 1) = o.key || '/'
-                    ORDER BY l.id
-                """, arguments: [ObjectKind.share])
-        try db.execute(
-            sql: """
-                DELETE FROM objects
-                    WHERE kind = ? AND substr(id, 1, length(key) + 1) = key || '/'
-                    AND key IN (SELECT record FROM labels)
-                """, arguments: [ObjectKind.share])
-        try db.execute(
-            sql: """
-                DROP TABLE v3_slots;
-                DROP TABLE v3_envelopes;
-                DROP TABLE v3_labels;
-                """)
-    }
-
-    /// The stored form of an envelope: its canonical bytes with the label field (a four-byte
-    /// length and the label, after the version byte) cut out, since the labels table holds the
-    /// label. Nil when the envelope does not carry exactly `label` there.
-    static func strip(_ envelope: [UInt8], label: [UInt8]) -> Data? {
-        let end = 5 + label.count
-        guard envelope.count > end,
-            envelope[1..<5].elementsEqual(Self.length(label.count)),
-            envelope[5..<end].elementsEqual(label)
-        else { return nil }
-        var body = Data(capacity: envelope.count - end + 1)
-        body.append(envelope[0])
-        body.append(contentsOf: envelope[end...])
-        return body
-    }
-
-    /// The canonical envelope from its stored form and its row's label: the inverse of
-    /// ``strip(_:label:)``. A changed label or body no longer matches the author's signature, so
-    /// tampering with either is still found when the envelope is verified.
-    static func join(_ body: [UInt8], label: [UInt8]) -> [UInt8] {
-        guard let version = body.first else { return [] }
-        var envelope: [UInt8] = []
-        envelope.reserveCapacity(body.count + 4 + label.count)
-        envelope.append(version)
-        envelope.append(contentsOf: Self.length(label.count))
-        envelope.append(contentsOf: label)
-        envelope.append(contentsOf: body.dropFirst())
-        return envelope
-    }
-
-    /// A canonical u32 length: big-endian.
-    private static func length(_ count: Int) -> [UInt8] {
-        let n = UInt32(truncatingIfNeeded: count)
-        return [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
-    }
-
     /// Turns a database failure into something a person can act on.
     static func map(_ error: DatabaseError, doing what: String) -> TutelaError {
         switch error.resultCode {
@@ -306,7 +133,7 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
-    private func read<T: Sendable>(
+    func read<T: Sendable>(
         _ what: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         do { return try await pool.read(body) } catch let error as DatabaseError {
@@ -570,90 +397,6 @@ public final class SQLiteVaultStore: VaultStore {
     // Shred keys go between SQLite's own buffers and protected memory directly: going through
     // `Data` or `[UInt8]` would leave copies on the heap that nobody wipes.
 
-    public func shredKey(_ record: String) async throws -> SecretBytes? {
-        do {
-            return try await keys.read { db in
-                let statement = try db.cachedStatement(
-                    sql: "SELECT key FROM shred_keys WHERE record = ?")
-                let rows = try Row.fetchCursor(statement, arguments: [record])
-                guard try rows.next() != nil else { return nil }
-                let raw = statement.sqliteStatement
-                // Blob first, then its size, as SQLite's documentation asks.
-                let blob = sqlite3_column_blob(raw, 0)
-                let size = Int(sqlite3_column_bytes(raw, 0))
-                do {
-                    return try SecretBytes(count: size) { target in
-                        if let blob, size > 0 {
-                            target.copyMemory(from: .init(start: blob, count: size))
-                        }
-                    }
-                } catch {
-                    throw TutelaError(.internal, "\(error)")
-                }
-            }
-        } catch let error as DatabaseError { throw Self.map(error, doing: "read the key store") }
-    }
-
-    public func putShredKeys(_ entries: [(record: String, key: SecretBytes)]) async throws {
-        do {
-            try await keys.write { db in
-                let statement = try db.cachedStatement(
-                    sql: "INSERT INTO shred_keys (record, key) VALUES (?, ?)")
-                let raw = statement.sqliteStatement
-                for (record, key) in entries {
-                    try statement.setArguments([record, nil])
-                    // Bound in place (SQLITE_STATIC, a nil destructor): SQLite reads the key from
-                    // protected memory while it steps and makes no copy of its own; the binding is
-                    // cleared before the memory is left.
-                    let code = key.withUnsafeBytes { bytes in
-                        let bound = sqlite3_bind_blob(
-                            raw, 2, bytes.baseAddress, Int32(bytes.count), nil)
-                        defer { sqlite3_bind_null(raw, 2) }
-                        guard bound == SQLITE_OK else { return bound }
-                        return sqlite3_step(raw)
-                    }
-                    sqlite3_reset(raw)
-                    guard code == SQLITE_DONE else {
-                        throw DatabaseError(
-                            resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage,
-                            sql: statement.sql)
-                    }
-                }
-            }
-        } catch let error as DatabaseError { throw Self.map(error, doing: "write the key store") }
-    }
-
-    public func deleteShredKeys(_ records: [String]) async throws {
-        do {
-            try await keys.write { db in
-                for record in records {
-                    try db.execute(
-                        sql: "DELETE FROM shred_keys WHERE record = ?", arguments: [record])
-                }
-            }
-        } catch let error as DatabaseError { throw Self.map(error, doing: "shred keys") }
-    }
-
-    public func orphanShredKeys() async throws -> [String] {
-        let inKeyStore = try await {
-            do {
-                return try await keys.read { db in
-                    try String.fetchAll(db, sql: "SELECT record FROM shred_keys")
-                }
-            } catch let error as DatabaseError {
-                throw Self.map(error, doing: "read the key store")
-            }
-        }()
-        let withEnvelope = Set(
-            try await read("read records") { db in
-                try String.fetchAll(
-                    db, sql: "SELECT labels.record FROM envelopes JOIN labels USING (id)")
-            })
-        return inKeyStore.filter {
-            !withEnvelope.contains(String($0.split(separator: "#").first ?? ""))
-        }.sorted()
-    }
-
     public func compact() async throws {
         do {
             for pool in [pool, keys] {
@@ -664,31 +407,6 @@ public final class SQLiteVaultStore: VaultStore {
         } catch let error as DatabaseError { throw Self.map(error, doing: "checkpoint the vault") }
     }
 
-    /// A consistent online copy of the vault database (records, labels, logs) — not the key store.
-    public func backup(to file: URL) throws {
-        try copy(pool, to: file)
-    }
-
-    /// A consistent online copy of the key store, for its own short backup cycle.
-    public func backupKeyStore(to file: URL) throws {
-        try copy(keys, to: file)
-    }
-
-    private func copy(_ source: DatabasePool, to file: URL) throws {
-        guard !FileManager.default.fileExists(atPath: file.path) else {
-            throw TutelaError(
-                .exists, "\(file.path) exists already", hint: "choose a new file name")
-        }
-        do {
-            let previous = umask(0o077)
-            defer { umask(previous) }
-            let destination = try DatabaseQueue(path: file.path)
-            try source.backup(to: destination)
-        } catch let error as DatabaseError {
-            throw Self.map(error, doing: "write the backup")
-        }
-    }
-
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
@@ -696,208 +414,6 @@ public final class SQLiteVaultStore: VaultStore {
             return try await Self.write(pool) { db in try await body(Transaction(db: db)) }
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "write to the vault")
-        }
-    }
-
-    /// One write transaction. Statements are prepared once per connection (GRDB's statement cache)
-    /// and each chain's head is carried from one append to the next, so a batch of thousands of
-    /// audit entries reads the head once.
-    final class Transaction: VaultTransaction {
-        let db: Database
-        private var heads: [ChainName: ChainLink] = [:]
-
-        init(db: Database) { self.db = db }
-
-        /// Runs a cached statement.
-        private func run(_ sql: String, _ arguments: StatementArguments) throws {
-            try db.cachedStatement(sql: sql).execute(arguments: arguments)
-        }
-
-        func create(_ meta: VaultMeta) throws {
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vault") == 0 else {
-                throw TutelaError(.exists, "a vault exists here already")
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO vault (id, vault_id, authority_id, authority_key, kdf, created_at)
-                    VALUES (1, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    meta.vaultID, meta.authorityID, Data(meta.authoritySigningKey), meta.kdfProfile,
-                    meta.createdAt,
-                ])
-        }
-
-        func lastLink(_ chain: ChainName) throws -> ChainLink? {
-            if let head = heads[chain] { return head }
-            let head = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM \(chain.rawValue) ORDER BY seq DESC LIMIT 1")
-            ).map(SQLiteVaultStore.link)
-            heads[chain] = head
-            return head
-        }
-
-        func append(_ link: ChainLink, to chain: ChainName) throws {
-            // A chain takes only its next link: a gap or a second link at one number would fork it.
-            guard link.sequence == (try lastLink(chain)?.sequence ?? -1) + 1 else {
-                throw TutelaError(
-                    .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
-                    hint: "run the command again")
-            }
-            // The head is forgotten first: if the insert fails, the next read goes to the table.
-            heads[chain] = nil
-            try run(
-                """
-                INSERT INTO \(chain.rawValue) (seq, prev_hash, signer, body, signature, hash)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """,
-                [
-                    link.sequence, Data(link.previousHash), link.signer, Data(link.body),
-                    Data(link.signature), Data(link.hash),
-                ])
-            heads[chain] = link
-        }
-
-        func insert(_ identity: SealedIdentity) throws {
-            try db.execute(
-                sql: """
-                    INSERT INTO identities
-                    (principal, signing_key, agreement_key, salt, ops, mem, nonce, ciphertext)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    identity.principal, Data(identity.signingKey), Data(identity.agreementKey),
-                    Data(identity.salt), Int64(identity.opsLimit), Int64(identity.memLimit),
-                    Data(identity.nonce), Data(identity.ciphertext),
-                ])
-        }
-
-        /// The last record inserted or looked up, and its row: a batch's shares and slots follow
-        /// their record.
-        private var lastRow: (record: String, id: Int64)?
-
-        /// The row of `record`'s label, or nil when there is no such record.
-        private func row(_ record: String) throws -> Int64? {
-            if let lastRow, lastRow.record == record { return lastRow.id }
-            let id = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM labels WHERE record = ?"),
-                arguments: [record])
-            if let id { lastRow = (record, id) }
-            return id
-        }
-
-        /// The row of `record`'s label, which must exist.
-        private func existingRow(_ record: String) throws -> Int64 {
-            guard let id = try row(record) else {
-                throw TutelaError(
-                    .invalidInput, "the vault refused an inconsistent change: no record \(record)")
-            }
-            return id
-        }
-
-        func insert(_ record: StoredRecord, learner: String) throws {
-            guard let body = SQLiteVaultStore.strip(record.envelopeBytes, label: record.labelBytes)
-            else {
-                throw TutelaError(
-                    .internal, "the envelope of \(record.record) does not carry its label")
-            }
-            try run(
-                "INSERT INTO labels (record, learner, label) VALUES (?, ?, ?)",
-                [record.record, learner, Data(record.labelBytes)])
-            let id = db.lastInsertedRowID
-            lastRow = (record.record, id)
-            try run("INSERT INTO envelopes (id, body) VALUES (?, ?)", [id, body])
-            for slot in record.slots { try insert(slot) }
-        }
-
-        func insert(_ slot: Slot) throws {
-            try run(
-                "INSERT INTO slots (id, recipient, box) VALUES (?, ?, ?)",
-                [try existingRow(slot.record), slot.recipient, Data(slot.box)])
-        }
-
-        func put(_ object: StoredObject) throws {
-            if object.kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(object.id)
-                guard record == object.key, !holder.isEmpty else {
-                    throw TutelaError(
-                        .internal, "a share named \(object.id) filed under \(object.key)")
-                }
-                try run(
-                    "INSERT OR REPLACE INTO shares (id, holder, body) VALUES (?, ?, ?)",
-                    [try existingRow(record), holder, Data(object.body)])
-                return
-            }
-            try run(
-                "INSERT OR REPLACE INTO objects (kind, id, key, body) VALUES (?, ?, ?, ?)",
-                [object.kind, object.id, object.key, Data(object.body)])
-        }
-
-        func object(kind: String, id: String) throws -> StoredObject? {
-            if kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(id)
-                return try SQLiteVaultStore.shares(
-                    where: "labels.record = ? AND shares.holder = ?", [record, holder], in: db
-                ).first
-            }
-            return try Row.fetchOne(
-                db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
-            )
-            .map(SQLiteVaultStore.object)
-        }
-
-        func record(_ id: String) throws -> StoredRecord? {
-            try SQLiteVaultStore.record(id, in: db)
-        }
-
-        func objects(kind: String, key: String) throws -> [StoredObject] {
-            try SQLiteVaultStore.objects(kind: kind, key: key, in: db)
-        }
-
-        func replaceEnvelope(record: String, envelope: [UInt8]) throws {
-            guard let id = try row(record),
-                let label = try Data.fetchOne(
-                    db, sql: "SELECT label FROM labels WHERE id = ?", arguments: [id])
-            else {
-                throw TutelaError(.notFound, "there is no record \(record)")
-            }
-            guard let body = SQLiteVaultStore.strip(envelope, label: [UInt8](label)) else {
-                throw TutelaError(
-                    .internal, "the new envelope of \(record) does not carry its label")
-            }
-            try db.execute(
-                sql: "UPDATE envelopes SET body = ? WHERE id = ?", arguments: [body, id])
-            guard db.changesCount == 1 else {
-                throw TutelaError(.notFound, "there is no record \(record)")
-            }
-        }
-
-        func replace(_ identity: SealedIdentity) throws {
-            try db.execute(
-                sql: "DELETE FROM identities WHERE principal = ?", arguments: [identity.principal])
-            try insert(identity)
-        }
-
-        func deleteObject(kind: String, id: String) throws {
-            if kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(id)
-                guard let row = try row(record) else { return }
-                try run("DELETE FROM shares WHERE id = ? AND holder = ?", [row, holder])
-                return
-            }
-            try run(
-                "DELETE FROM objects WHERE kind = ? AND id = ?", [kind, id])
-        }
-
-        func shred(_ record: String) throws {
-            guard let id = try row(record) else { return }
-            try db.execute(sql: "DELETE FROM slots WHERE id = ?", arguments: [id])
-            try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [id])
-        }
-
-        func deleteSlot(record: String, recipient: String) throws {
-            guard let id = try row(record) else { return }
-            try run("DELETE FROM slots WHERE id = ? AND recipient = ?", [id, recipient])
         }
     }
 }

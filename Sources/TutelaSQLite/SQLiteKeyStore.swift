@@ -1,0 +1,119 @@
+public import Foundation
+import GRDB
+import GRDBSQLite
+import Tutela
+public import TutelaCrypto
+
+/// The key store (shred keys, in `keystore.sqlite`) and the backups of both files: kept apart from
+/// the records so that destroying a key reaches every older backup of the vault (SECURITY.md,
+/// "Destruction and backups").
+extension SQLiteVaultStore {
+    public func shredKey(_ record: String) async throws -> SecretBytes? {
+        do {
+            return try await keys.read { db in
+                let statement = try db.cachedStatement(
+                    sql: "SELECT key FROM shred_keys WHERE record = ?")
+                let rows = try Row.fetchCursor(statement, arguments: [record])
+                guard try rows.next() != nil else { return nil }
+                let raw = statement.sqliteStatement
+                // Blob first, then its size, as SQLite's documentation asks.
+                let blob = sqlite3_column_blob(raw, 0)
+                let size = Int(sqlite3_column_bytes(raw, 0))
+                do {
+                    return try SecretBytes(count: size) { target in
+                        if let blob, size > 0 {
+                            target.copyMemory(from: .init(start: blob, count: size))
+                        }
+                    }
+                } catch {
+                    throw TutelaError(.internal, "\(error)")
+                }
+            }
+        } catch let error as DatabaseError { throw Self.map(error, doing: "read the key store") }
+    }
+
+    public func putShredKeys(_ entries: [(record: String, key: SecretBytes)]) async throws {
+        do {
+            try await keys.write { db in
+                let statement = try db.cachedStatement(
+                    sql: "INSERT INTO shred_keys (record, key) VALUES (?, ?)")
+                let raw = statement.sqliteStatement
+                for (record, key) in entries {
+                    try statement.setArguments([record, nil])
+                    // Bound in place (SQLITE_STATIC, a nil destructor): SQLite reads the key from
+                    // protected memory while it steps and makes no copy of its own; the binding is
+                    // cleared before the memory is left.
+                    let code = key.withUnsafeBytes { bytes in
+                        let bound = sqlite3_bind_blob(
+                            raw, 2, bytes.baseAddress, Int32(bytes.count), nil)
+                        defer { sqlite3_bind_null(raw, 2) }
+                        guard bound == SQLITE_OK else { return bound }
+                        return sqlite3_step(raw)
+                    }
+                    sqlite3_reset(raw)
+                    guard code == SQLITE_DONE else {
+                        throw DatabaseError(
+                            resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage,
+                            sql: statement.sql)
+                    }
+                }
+            }
+        } catch let error as DatabaseError { throw Self.map(error, doing: "write the key store") }
+    }
+
+    public func deleteShredKeys(_ records: [String]) async throws {
+        do {
+            try await keys.write { db in
+                for record in records {
+                    try db.execute(
+                        sql: "DELETE FROM shred_keys WHERE record = ?", arguments: [record])
+                }
+            }
+        } catch let error as DatabaseError { throw Self.map(error, doing: "shred keys") }
+    }
+
+    public func orphanShredKeys() async throws -> [String] {
+        let inKeyStore = try await {
+            do {
+                return try await keys.read { db in
+                    try String.fetchAll(db, sql: "SELECT record FROM shred_keys")
+                }
+            } catch let error as DatabaseError {
+                throw Self.map(error, doing: "read the key store")
+            }
+        }()
+        let withEnvelope = Set(
+            try await read("read records") { db in
+                try String.fetchAll(
+                    db, sql: "SELECT labels.record FROM envelopes JOIN labels USING (id)")
+            })
+        return inKeyStore.filter {
+            !withEnvelope.contains(String($0.split(separator: "#").first ?? ""))
+        }.sorted()
+    }
+
+    /// A consistent online copy of the vault database (records, labels, logs) — not the key store.
+    public func backup(to file: URL) throws {
+        try copy(pool, to: file)
+    }
+
+    /// A consistent online copy of the key store, for its own short backup cycle.
+    public func backupKeyStore(to file: URL) throws {
+        try copy(keys, to: file)
+    }
+
+    private func copy(_ source: DatabasePool, to file: URL) throws {
+        guard !FileManager.default.fileExists(atPath: file.path) else {
+            throw TutelaError(
+                .exists, "\(file.path) exists already", hint: "choose a new file name")
+        }
+        do {
+            let previous = umask(0o077)
+            defer { umask(previous) }
+            let destination = try DatabaseQueue(path: file.path)
+            try source.backup(to: destination)
+        } catch let error as DatabaseError {
+            throw Self.map(error, doing: "write the backup")
+        }
+    }
+}
