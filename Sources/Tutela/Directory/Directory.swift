@@ -333,19 +333,30 @@ public struct Directory: Sendable {
             authority.signingKey == pinnedAuthorityKey, first.signer == authority.id
         else { throw .tampered("directory entry 0 does not establish this vault's authority") }
         var directory = Directory(vaultID: vaultID, authorityID: authority.id, head: nil)
-        var previous: ChainLink?
+        let authorityKey = try? SigningPublicKey(bytes: pinnedAuthorityKey)
+        try SignedChain.verify(first, in: .directory, after: nil, signerKey: authorityKey)
+        do {
+            try directory.apply(genesis, signer: first.signer, isGenesis: true)
+        } catch {
+            throw .tampered("directory entry 0 is not a valid statement: \(error.message)")
+        }
+        return try directory.advanced(to: first).extended(with: links.dropFirst())
+    }
+
+    /// This directory with `links` — the statements that follow its head — verified and applied:
+    /// how a long-lived session catches up without replaying the whole chain.
+    /// - Throws: `.tampered` when a link does not follow the head, is not signed by an
+    ///   administrator of the directory as it stood, or is not a valid statement.
+    func extended(with links: some Sequence<ChainLink>) throws(TutelaError) -> Directory {
+        var directory = self
+        var previous = head
         for link in links {
             let context = "directory entry \(link.sequence)"
-            let signerKey: SigningPublicKey?
-            if link.sequence == 0 {
-                signerKey = try? SigningPublicKey(bytes: pinnedAuthorityKey)
-            } else {
-                signerKey = directory.administrator(link.signer)?.identity.signingKey
-            }
+            let signerKey = directory.administrator(link.signer)?.identity.signingKey
             try SignedChain.verify(link, in: .directory, after: previous, signerKey: signerKey)
             let (statement, _) = try DirectoryStatement.decode(link.body, context: context)
             do {
-                try directory.apply(statement, signer: link.signer, isGenesis: link.sequence == 0)
+                try directory.apply(statement, signer: link.signer, isGenesis: false)
             } catch {
                 throw .tampered("\(context) is not a valid statement: \(error.message)")
             }

@@ -2,17 +2,26 @@ import Foundation
 import Synchronization
 import TutelaCrypto
 
-/// One person's unlocked session: their keys, and the directory as verified when it began (and as
-/// extended by this session's own statements since).
+/// One person, unlocked: their principal, their identity (keys in secret memory, unlocked by one
+/// Argon2id derivation) and the directory as verified when they unlocked — extended by their own
+/// statements, and by everyone's when ``refresh()`` is called.
+///
+/// Made once per command on the command line; a server keeps one per signed-in person for the
+/// length of their session and calls ``refresh()`` before each request, which verifies only the
+/// directory statements added since.
 public final class Session: Sendable {
+    /// The vault this session acts in.
     public let vault: Vault
+    /// What the vault recorded about itself at `init`.
     public let meta: VaultMeta
-    public let principal: Principal
     let identity: Identity
-    private let verified: Mutex<Directory>
+    private let verified: Mutex<(directory: Directory, principal: Principal)>
 
     /// The verified directory.
-    public var directory: Directory { verified.withLock { $0 } }
+    public var directory: Directory { verified.withLock { $0.directory } }
+
+    /// Who this session acts as, as the verified directory says now (roles included).
+    public var principal: Principal { verified.withLock { $0.principal } }
 
     init(
         vault: Vault, meta: VaultMeta, directory: Directory, principal: Principal,
@@ -20,9 +29,37 @@ public final class Session: Sendable {
     ) {
         self.vault = vault
         self.meta = meta
-        self.principal = principal
         self.identity = identity
-        self.verified = Mutex(directory)
+        self.verified = Mutex((directory, principal))
+    }
+
+    /// Brings this session's directory up to the vault's, verifying only the statements added since
+    /// it was last verified: enrolments, role changes, revocations, policy versions.
+    /// - Throws: `.permissionDenied` when this person was revoked meanwhile (the session is of no
+    ///   further use); `.tampered` when the statements this session verified were changed or cut
+    ///   from the vault, or a new one does not verify.
+    public func refresh() async throws {
+        let current = directory
+        let id = principal.id
+        if let head = current.head {
+            guard try await store.link(.directory, at: head.sequence) == head else {
+                throw TutelaError.tampered(
+                    "the directory this session verified was changed or cut in the vault")
+            }
+        }
+        let from = (current.head?.sequence ?? -1) + 1
+        let added = try await store.links(.directory, from: from, limit: Int.max)
+        guard !added.isEmpty else { return }
+        let updated = try current.extended(with: added)
+        guard let me = updated.principals[id], !me.revoked else {
+            throw TutelaError.denied("'\(id)' was revoked and can no longer act")
+        }
+        verified.withLock { state in
+            // Another refresh or statement of this session may have moved it further meanwhile.
+            if (state.directory.head?.sequence ?? -1) < (updated.head?.sequence ?? -1) {
+                state = (updated, me)
+            }
+        }
     }
 
     var store: any VaultStore { vault.store }
@@ -145,7 +182,12 @@ public final class Session: Sendable {
             try await Self.appendAudit(entry, tx: tx, signer: identity)
             return link
         }
-        verified.withLock { $0 = updated.advanced(to: link) }
+        verified.withLock { state in
+            state = (
+                updated.advanced(to: link),
+                updated.principals[state.principal.id] ?? state.principal
+            )
+        }
     }
 
     // MARK: - Records
