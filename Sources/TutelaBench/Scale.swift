@@ -212,7 +212,7 @@ struct ScaleBenchmark {
             // retention check` does: every record counted, the standings to act on kept.
             for run in 0..<3 {
                 let time = try await secondsAsync {
-                    report = try await keeper.retentionReport(
+                    report = try await keeper.retention.report(
                         asOf: Self.asOf, listing: RetentionReport.actionable)
                 }
                 result.retentionRuns.append(time)

@@ -68,7 +68,7 @@ struct RetentionCommand: AsyncParsableCommand {
             var listing = RetentionReport.actionable
             if output.json { listing.insert(.undetermined) }
             try csv?.write("record,label,class,learner,standing,due_on,flagged,rule,note\n")
-            let report = try await session.retentionReport(asOf: date, listing: listing) {
+            let report = try await session.retention.report(asOf: date, listing: listing) {
                 try csv?.write(Self.csvLine($0))
             }
             func rows(_ s: RetentionStatus.Standing) -> [RowJSON] {
@@ -145,7 +145,7 @@ struct RetentionCommand: AsyncParsableCommand {
         func run() async throws {
             let why = try reason.required(for: "place a hold")
             let session = try await actor.unlock(try vault.open())
-            try await session.setHold(record, active: true, reason: why)
+            try await session.retention.setHold(record, active: true, reason: why)
             Terminal.out("\(record) is held: it cannot be destroyed until the hold is released.")
         }
     }
@@ -159,7 +159,7 @@ struct RetentionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            try await session.setHold(record, active: false, reason: reason)
+            try await session.retention.setHold(record, active: false, reason: reason)
             Terminal.out("Released the hold on \(record).")
         }
     }
@@ -193,7 +193,7 @@ struct RetentionCommand: AsyncParsableCommand {
                 throw TutelaError(.usage, "--outcome must be keep or destroy")
             }
             let session = try await actor.unlock(try vault.open())
-            try await session.reviewRetention(record, keepUntil: keep, reason: why)
+            try await session.retention.reviewRetention(record, keepUntil: keep, reason: why)
             Terminal.out(
                 keep.map { "\(record) is kept until \($0), then reviewed again." }
                     ?? "\(record) is now due for destruction.")
@@ -254,7 +254,7 @@ struct DestroyCommand: AsyncParsableCommand {
             ids = [record]
         } else {
             // Only the records due are kept from the check, soonest due first.
-            ids = try await session.retentionReport(
+            ids = try await session.retention.report(
                 asOf: session.vault.clock.today, listing: [.due]
             ).records(.due).map(\.label.record)
         }
@@ -262,9 +262,9 @@ struct DestroyCommand: AsyncParsableCommand {
             total: ids.count, enabled: Terminal.stderrIsTerminal && !output.json && due)
         var results: [ResultJSON] = []
         for (i, id) in ids.enumerated() {
-            switch try await session.destroy(id) {
+            switch try await session.retention.destroy(id) {
             case .destroyed(let certificate):
-                try session.verify(certificate)
+                try session.retention.verify(certificate)
                 results.append(
                     ResultJSON(
                         record: id, certificate: CertificateJSON(certificate), proposedBy: nil))

@@ -45,9 +45,9 @@ struct SQLiteScaleTests {
         let hale = try await disk.session("hale")
         var streamed: [String] = []
         let asOf = try #require(CalendarDate("2026-11-29"))
-        try await hale.retentionCheck(asOf: asOf) { streamed.append($0.label.record) }
+        try await hale.retention.check(asOf: asOf) { streamed.append($0.label.record) }
         #expect(streamed == paged)
-        #expect(try await hale.retentionCheck(asOf: asOf).map(\.label.record) == paged)
+        #expect(try await hale.retention.check(asOf: asOf).map(\.label.record) == paged)
     }
 
     @Test(

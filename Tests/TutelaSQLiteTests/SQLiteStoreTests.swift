@@ -255,11 +255,12 @@ struct DestructionOnDiskTests {
             !files(disk.directory, contain: shredKey).isEmpty,
             "the scan must see the shred key first")
         let keeper = try await disk.session("hale")
-        guard case .destroyed(let certificate) = try await keeper.destroy(label.record) else {
+        guard case .destroyed(let certificate) = try await keeper.retention.destroy(label.record)
+        else {
             Issue.record("not destroyed")
             return
         }
-        try keeper.verify(certificate)
+        try keeper.retention.verify(certificate)
         #expect(
             files(disk.directory, contain: ciphertextChunk).isEmpty, "ciphertext left in the files")
         #expect(files(disk.directory, contain: shredKey).isEmpty, "shred key left in the files")
@@ -275,7 +276,8 @@ struct DestructionOnDiskTests {
         let (disk, label, _, _) = try await due()
         let backup = disk.root.appendingPathComponent("backup.sqlite")
         try disk.store.backup(to: backup)
-        guard case .destroyed = try await disk.session("hale").destroy(label.record) else {
+        guard case .destroyed = try await disk.session("hale").retention.destroy(label.record)
+        else {
             Issue.record("not destroyed")
             return
         }

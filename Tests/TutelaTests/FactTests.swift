@@ -228,7 +228,7 @@ struct FactTests {
                 authoriser: "hale", proposer: "jones", signature: []))
         let (certificate, _) = try FactCodec.read(
             object, as: DestructionCertificate.self, directory: hale.directory)
-        try hale.verify(certificate)
+        try hale.retention.verify(certificate)
         let changed = [
             DestructionCertificate(
                 record: "R-2", labelHash: "aa", ciphertextHash: "bb", rule: "rule", time: 1,
@@ -244,7 +244,7 @@ struct FactTests {
                 authoriser: "price", proposer: "jones", signature: certificate.signature),
         ]
         for c in changed {
-            await expectError(.tampered) { try hale.verify(c) }
+            await expectError(.tampered) { try hale.retention.verify(c) }
         }
     }
 }

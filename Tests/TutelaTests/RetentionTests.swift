@@ -29,7 +29,7 @@ struct RetentionTests {
     {
         // A fresh session: sessions keep the directory they verified, and the learner left since.
         let keeper = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
-        let statuses = try await keeper.retentionCheck(asOf: #require(CalendarDate(date)))
+        let statuses = try await keeper.retention.check(asOf: #require(CalendarDate(date)))
         return try #require(statuses.first { $0.label.record == record })
     }
 
@@ -49,7 +49,7 @@ struct RetentionTests {
         let u = try await standing(f, alex.record, asOf: "2090-01-01")
         #expect(u.standing == .undetermined && u.note?.contains("has not left") == true)
         await expectError(.permissionDenied) {
-            try await f.session("price").retentionCheck(
+            try await f.session("price").retention.check(
                 asOf: CalendarDate(year: 2030, month: 1, day: 1))
         }
     }
@@ -60,22 +60,27 @@ struct RetentionTests {
     func destroy() async throws {
         let (f, label) = try await fixture()
         let early = try await session(f, "hale", on: "2035-03-13")
-        let notDue = await expectError(.permissionDenied) { try await early.destroy(label.record) }
+        let notDue = await expectError(.permissionDenied) {
+            try await early.retention.destroy(label.record)
+        }
         #expect(notDue?.message.contains("not due") == true)
         let keeper = try await session(f, "hale", on: "2035-06-01")
         await expectError(.permissionDenied) {
-            try await session(f, "price", on: "2035-06-01").destroy(label.record)
+            try await session(f, "price", on: "2035-06-01").retention.destroy(label.record)
         }
-        try await keeper.setHold(label.record, active: true, reason: "inquiry 2035/7")
+        try await keeper.retention.setHold(label.record, active: true, reason: "inquiry 2035/7")
         #expect(try await standing(f, label.record, asOf: "2035-06-01").standing == .held)
-        let held = await expectError(.permissionDenied) { try await keeper.destroy(label.record) }
+        let held = await expectError(.permissionDenied) {
+            try await keeper.retention.destroy(label.record)
+        }
         #expect(held?.message.contains("held") == true)
-        try await keeper.setHold(label.record, active: false, reason: "inquiry closed")
-        guard case .destroyed(let certificate) = try await keeper.destroy(label.record) else {
+        try await keeper.retention.setHold(label.record, active: false, reason: "inquiry closed")
+        guard case .destroyed(let certificate) = try await keeper.retention.destroy(label.record)
+        else {
             Issue.record("not destroyed")
             return
         }
-        try keeper.verify(certificate)
+        try keeper.retention.verify(certificate)
         #expect(certificate.authoriser == "hale" && certificate.record == label.record)
         let forged = DestructionCertificate(
             record: certificate.record, labelHash: certificate.labelHash,
@@ -83,7 +88,7 @@ struct RetentionTests {
             rule: "made up", time: certificate.time, authoriser: certificate.authoriser,
             proposer: nil,
             signature: certificate.signature)
-        #expect(throws: TutelaError.self) { try keeper.verify(forged) }
+        #expect(throws: TutelaError.self) { try keeper.retention.verify(forged) }
         let gone = await expectError(.notFound) { try await f.session("price").open(label.record) }
         #expect(
             gone?.message.contains("destroyed on") == true && gone?.message.contains("hale") == true
@@ -92,7 +97,7 @@ struct RetentionTests {
         #expect(try await f.store.objects(kind: "break-glass-share", key: label.record).isEmpty)
         #expect(try await standing(f, label.record, asOf: "2035-06-02").standing == .destroyed)
         _ = try await f.vault.verifyAudit(checkpoint: nil)
-        await expectError(.notFound) { try await keeper.destroy(label.record) }
+        await expectError(.notFound) { try await keeper.retention.destroy(label.record) }
     }
 
     @Test(
@@ -101,21 +106,25 @@ struct RetentionTests {
     func holdDuringDestruction() async throws {
         let (f, label) = try await fixture()
         let keeper = try await session(f, "hale", on: "2035-06-01")
-        try await keeper.setHold(label.record, active: true, reason: "inquiry 2035/9")
+        try await keeper.retention.setHold(label.record, active: true, reason: "inquiry 2035/9")
         let hold = try #require(
             await f.store.objects(kind: FactKind.hold.rawValue, key: label.record).first)
-        try await keeper.setHold(label.record, active: false, reason: "not yet")
+        try await keeper.retention.setHold(label.record, active: false, reason: "not yet")
         // Another keeper's hold lands after this destruction decided (destroy reads its facts in
         // one transaction, decides, and shreds in the next).
         await f.store.beforeNextTransaction(skipping: 1) { tx in try await tx.put(hold) }
-        let stopped = await expectError(.tryAgain) { try await keeper.destroy(label.record) }
+        let stopped = await expectError(.tryAgain) {
+            try await keeper.retention.destroy(label.record)
+        }
         #expect(stopped?.message.contains("changed while it was being destroyed") == true)
         #expect(try await f.store.record(label.record) != nil)
         #expect(try await f.store.shredKey(label.record) != nil)
         #expect(
             try await f.store.objects(kind: FactKind.tombstone.rawValue, key: label.record).isEmpty)
         // Run again, it decides afresh: held.
-        let held = await expectError(.permissionDenied) { try await keeper.destroy(label.record) }
+        let held = await expectError(.permissionDenied) {
+            try await keeper.retention.destroy(label.record)
+        }
         #expect(held?.message.contains("held") == true)
         #expect(try await f.vault.verifyAudit(checkpoint: nil).entries > 0)
     }
@@ -131,16 +140,16 @@ struct RetentionTests {
         let status = try await standing(s.f, label.record, asOf: "2035-06-01")
         #expect(status.standing == .review && status.flagged)
         let keeper = try await session(s.f, "hale", on: "2035-06-01")
-        await expectError(.permissionDenied) { try await keeper.destroy(label.record) }
-        try await keeper.reviewRetention(
+        await expectError(.permissionDenied) { try await keeper.retention.destroy(label.record) }
+        try await keeper.retention.reviewRetention(
             label.record, keepUntil: CalendarDate("2040-01-01"), reason: "open case")
         #expect(try await standing(s.f, label.record, asOf: "2035-06-01").standing == .notDue)
         await expectError(.permissionDenied) {
-            try await keeper.reviewRetention(
+            try await keeper.retention.reviewRetention(
                 label.record, keepUntil: nil, reason: "not due for review now")
         }
         #expect(try await standing(s.f, label.record, asOf: "2040-01-01").standing == .review)
-        try await session(s.f, "hale", on: "2040-01-01").reviewRetention(
+        try await session(s.f, "hale", on: "2040-01-01").retention.reviewRetention(
             label.record, keepUntil: nil, reason: "closed")
         #expect(try await standing(s.f, label.record, asOf: "2040-01-01").standing == .due)
         // An open break-glass request blocks destruction of a record that is otherwise due.
@@ -148,11 +157,12 @@ struct RetentionTests {
         _ = try await s.session("dsl", at: midnight("2035-06-01")).requestBreakGlass(
             other.record, reason: "x")
         let blocked = await expectError(.permissionDenied) {
-            try await session(s.f, "hale", on: "2035-06-01").destroy(other.record)
+            try await session(s.f, "hale", on: "2035-06-01").retention.destroy(other.record)
         }
         #expect(blocked?.message.contains("break-glass") == true)
         guard
-            case .destroyed = try await session(s.f, "hale", on: "2040-01-01").destroy(label.record)
+            case .destroyed = try await session(s.f, "hale", on: "2040-01-01").retention.destroy(
+                label.record)
         else {
             Issue.record("a reviewed, due record was not destroyed")
             return
@@ -172,9 +182,9 @@ struct RetentionTests {
             Fixture.form(learner: "alex"), confidential: false)
         let keeper = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
         let asOf = try #require(CalendarDate("2036-01-01"))
-        let statuses = try await keeper.retentionCheck(asOf: asOf)
+        let statuses = try await keeper.retention.check(asOf: asOf)
         var streamed: [RetentionStatus] = []
-        let report = try await keeper.retentionReport(asOf: asOf, listing: [.due]) {
+        let report = try await keeper.retention.report(asOf: asOf, listing: [.due]) {
             streamed.append($0)
         }
         #expect(streamed == statuses)
@@ -190,7 +200,7 @@ struct RetentionTests {
         #expect(!report.records(.due).contains { $0.label.record == alex.record })
         // Only a record keeper may run it, and the refusal is the check's own.
         await expectError(.permissionDenied) {
-            try await f.session("price").retentionReport(asOf: asOf, listing: [.due])
+            try await f.session("price").retention.report(asOf: asOf, listing: [.due])
         }
     }
 
@@ -204,16 +214,17 @@ struct RetentionTests {
         _ = try await office.applyPolicy(
             Fixture.shippedPolicy("college.yaml").text, source: "college.yaml")
         let first = try await session(f, "hale", on: "2035-06-01")
-        guard case .proposed = try await first.destroy(label.record) else {
+        guard case .proposed = try await first.retention.destroy(label.record) else {
             Issue.record("destroyed by one keeper")
             return
         }
         await expectError(.permissionDenied) {
-            try await session(f, "hale", on: "2035-06-01").destroy(label.record)
+            try await session(f, "hale", on: "2035-06-01").retention.destroy(label.record)
         }
         guard
-            case .destroyed(let c) = try await session(f, "keeper2", on: "2035-06-01").destroy(
-                label.record)
+            case .destroyed(let c) = try await session(f, "keeper2", on: "2035-06-01").retention
+                .destroy(
+                    label.record)
         else {
             Issue.record("not destroyed by the second keeper")
             return

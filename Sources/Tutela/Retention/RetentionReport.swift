@@ -85,15 +85,15 @@ public struct RetentionReport: Sendable {
     }
 }
 
-extension Session {
+extension Retention {
     /// The retention check as a report: counts for every record, the statuses of the `listing`
     /// standings, and every status handed to `each` on the way (to write a file of them, say).
-    public func retentionReport(
+    public func report(
         asOf: CalendarDate, listing: Set<RetentionStatus.Standing>,
         _ each: (RetentionStatus) throws -> Void = { _ in }
     ) async throws -> RetentionReport {
         var report = RetentionReport(asOf: asOf, listing: listing)
-        try await retentionCheck(asOf: asOf) { status in
+        try await check(asOf: asOf) { status in
             try each(status)
             report.add(status)
         }

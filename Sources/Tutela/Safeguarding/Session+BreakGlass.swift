@@ -372,7 +372,7 @@ extension Session {
             case .missing:
                 // Destroyed records keep only their label and certificate: nothing to export. A
                 // label with neither contents nor a certificate was cut out of the vault.
-                guard try await tombstone(row.record) != nil else {
+                guard try await retention.tombstone(row.record) != nil else {
                     throw TutelaError.tampered(
                         "\(row.record) has a label but no contents and no destruction certificate")
                 }

@@ -121,7 +121,7 @@ extension Session {
     /// Explains a release of a record that has no contents, audited: destroyed (with when and by
     /// whom) or never there. Always throws `.notFound`.
     func missing(_ recordID: String, action: AuditEntry.Action) async throws -> Never {
-        if let certificate = try await tombstone(recordID) {
+        if let certificate = try await retention.tombstone(recordID) {
             try await audit(action, subject: recordID, outcome: .notFound, reason: "destroyed")
             throw TutelaError.notFound(
                 "\(recordID) was destroyed on \(Timestamp.iso(certificate.time)) by \(certificate.authoriser)",

@@ -36,7 +36,7 @@ extension Session {
         for id in ids {
             guard let stored = try await store.record(id) else {
                 // A destroyed record keeps only its label: nothing to re-grant.
-                if record == nil, try await tombstone(id) != nil { continue }
+                if record == nil, try await retention.tombstone(id) != nil { continue }
                 throw TutelaError.notFound("there is no record \(id)")
             }
             let label = try Label.parse(stored.labelBytes)

@@ -1,6 +1,10 @@
 import TutelaCrypto
 
-extension Session {
+/// Retention and disposition, from labels and signed facts alone — never contents: where each
+/// record stands on a date, holds, reviews of records whose period ended, and destruction by
+/// crypto-shredding with a signed certificate. For record keepers.
+public struct Retention: SessionService {
+    let session: Session
     // MARK: - Signed per-record facts
 
     /// The active hold on `record`, if any: (who, reason).
@@ -24,13 +28,13 @@ extension Session {
 
     /// Where every record (or one) stands on `asOf`, from labels, directory facts, flags, holds and
     /// review decisions — never from contents.
-    public func retentionStatus(
+    public func status(
         asOf: CalendarDate, record only: String? = nil, lookAheadDays: Int = 90
     ) async throws
         -> [RetentionStatus]
     {
         var result: [RetentionStatus] = []
-        try await forEachRetentionStatus(asOf: asOf, record: only, lookAheadDays: lookAheadDays) {
+        try await forEachStatus(asOf: asOf, record: only, lookAheadDays: lookAheadDays) {
             result.append($0)
         }
         return result
@@ -38,7 +42,7 @@ extension Session {
 
     /// The same, handed over one record at a time in storage order: labels are read a page at a
     /// time and worked out on every core, so checking a million records keeps memory flat.
-    public func forEachRetentionStatus(
+    public func forEachStatus(
         asOf: CalendarDate, record only: String? = nil, lookAheadDays: Int = 90,
         _ each: (RetentionStatus) throws -> Void
     ) async throws {
@@ -125,7 +129,7 @@ extension Session {
             reading = cursor.map { next in Task { try await page(next) } }
             // Ordinary records (no tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
-            var computed = try Self.inParallel(rows, reversed: true) {
+            var computed = try Session.inParallel(rows, reversed: true) {
                 row throws(TutelaError) -> Worked in
                 let label = try Label.parse(
                     row.labelBytes, record: row.record, learner: row.learner)
@@ -249,28 +253,29 @@ extension Session {
     }
 
     /// The retention check: every record's standing, for record keepers.
-    public func retentionCheck(asOf: CalendarDate) async throws -> [RetentionStatus] {
+    public func check(asOf: CalendarDate) async throws -> [RetentionStatus] {
         var result: [RetentionStatus] = []
-        try await retentionCheck(asOf: asOf) { result.append($0) }
+        try await check(asOf: asOf) { result.append($0) }
         return result
     }
 
     /// The retention check, one record at a time (memory stays flat over a million records).
-    public func retentionCheck(asOf: CalendarDate, _ each: (RetentionStatus) throws -> Void)
+    public func check(asOf: CalendarDate, _ each: (RetentionStatus) throws -> Void)
         async throws
     {
         do { try requireRetentionRole("run retention checks") } catch {
             try await audit(.retentionCheck, subject: nil, outcome: .denied, reason: error.message)
             throw error
         }
-        try await forEachRetentionStatus(asOf: asOf, each)
+        try await forEachStatus(asOf: asOf, each)
     }
 
     // MARK: - Holds and reviews
 
     /// Places (or releases) a legal or inquiry hold. A held record cannot be destroyed by anyone.
     public func setHold(_ recordID: String, active: Bool, reason: String) async throws {
-        let reason = try Self.requireReason(reason, for: active ? "place a hold" : "release a hold")
+        let reason = try Session.requireReason(
+            reason, for: active ? "place a hold" : "release a hold")
         let policy = try policy()
         let label = try await labelOf(recordID)
         var state = RecordState()
@@ -295,10 +300,10 @@ extension Session {
     public func reviewRetention(_ recordID: String, keepUntil: CalendarDate?, reason: String)
         async throws
     {
-        let reason = try Self.requireReason(reason, for: "record a retention review")
+        let reason = try Session.requireReason(reason, for: "record a retention review")
         try requireRetentionRole("review retention")
         let today = vault.clock.today
-        guard let status = try await retentionStatus(asOf: today, record: recordID).first else {
+        guard let status = try await status(asOf: today, record: recordID).first else {
             throw TutelaError.notFound("there is no record \(recordID)")
         }
         guard status.standing != .destroyed else {
@@ -358,7 +363,7 @@ extension Session {
             throw TutelaError.notFound(
                 "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
         }
-        guard let status = try await retentionStatus(asOf: today, record: recordID).first else {
+        guard let status = try await status(asOf: today, record: recordID).first else {
             throw TutelaError.notFound("there is no record \(recordID)")
         }
         var state = try await recordState(recordID)
@@ -428,7 +433,7 @@ extension Session {
             try await tx.shred(recordID)
             for object in deletions { try await tx.deleteObject(kind: object.kind, id: object.id) }
             try await tx.put(tombstone)
-            try await Self.appendAudit(entry, tx: tx, signer: identity)
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
         }
         // The key store last: if this step is interrupted the shred key is an orphan, deleted by the
         // next destruction, and the contents are already unreachable (their ciphertext is gone).
@@ -485,4 +490,9 @@ extension Session {
             certificate, signer: certificate.authoriser, signature: certificate.signature,
             directory: directory)
     }
+}
+
+extension Session {
+    /// Retention and disposition, as this person.
+    public var retention: Retention { Retention(session: self) }
 }

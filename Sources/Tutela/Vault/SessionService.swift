@@ -1,0 +1,81 @@
+import TutelaCrypto
+
+/// One concern's operations (records, safeguarding, break-glass, retention, lifecycle,
+/// administration) over an unlocked ``Session``.
+///
+/// A service holds nothing but its session: everything it decides from — the person, their keys,
+/// the verified directory, the policy — and the shared machinery every concern uses — the release
+/// pipeline, audited writes, signed facts — are the session's, reached through the members below.
+/// A concern reaches another only through that concern's service.
+protocol SessionService: Sendable {
+    /// The unlocked person this service acts for.
+    var session: Session { get }
+}
+
+extension SessionService {
+    var principal: Principal { session.principal }
+    var directory: Directory { session.directory }
+    var identity: Identity { session.identity }
+    var vault: Vault { session.vault }
+    var store: any VaultStore { session.store }
+    var meta: VaultMeta { session.meta }
+    var policyVersion: String { session.policyVersion }
+    var headsOfCentre: Set<String> { session.headsOfCentre }
+
+    func policy() throws(TutelaError) -> Policy { try session.policy() }
+
+    func sign<F: Fact>(_ fact: F) throws(TutelaError) -> StoredObject { try session.sign(fact) }
+
+    func fact<F: Fact>(_ type: F.Type, about subject: String) async throws -> F? {
+        try await session.fact(type, about: subject)
+    }
+
+    func facts<F: Fact>(_ type: F.Type, about subject: String?) async throws -> [F] {
+        try await session.facts(type, about: subject)
+    }
+
+    func audit(
+        _ action: AuditEntry.Action, subject: String?, outcome: AuditEntry.Outcome, reason: String?
+    ) async throws {
+        try await session.audit(action, subject: subject, outcome: outcome, reason: reason)
+    }
+
+    func auditEntry(
+        _ action: AuditEntry.Action, subject: String?, outcome: AuditEntry.Outcome = .allowed,
+        reason: String?
+    ) -> AuditEntry {
+        session.auditEntry(action, subject: subject, outcome: outcome, reason: reason)
+    }
+
+    func refuse(_ action: AuditEntry.Action, _ subject: String, _ message: String) async throws
+        -> Never
+    {
+        try await session.refuse(action, subject, message)
+    }
+
+    func record(
+        _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = []
+    ) async throws {
+        try await session.record(entry, notify: recipients, objects: objects)
+    }
+
+    func recordState(_ record: String) async throws -> RecordState {
+        try await session.recordState(record)
+    }
+
+    func load(_ recordID: String) async throws -> (StoredRecord, Envelope) {
+        try await session.load(recordID)
+    }
+
+    func write<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> T {
+        try await session.write(body)
+    }
+
+    func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> (T, ChainLink?) {
+        try await session.transaction(body)
+    }
+}
