@@ -146,21 +146,22 @@ struct DemoCommand: AsyncParsableCommand {
         )
 
         step("Something Sam said comes under the Safeguarding Policy: Mr Price flags the record")
-        try await price.flag(label.record, reason: "concern logged, CPOMS ref 4411")
+        try await price.safeguarding.flag(label.record, reason: "concern logged, CPOMS ref 4411")
         let khan = try await vault.unlock("khan", passphrase: pass("khan"))
-        for item in try await khan.safeguardingQueue() {
+        for item in try await khan.safeguarding.queue() {
             say(
                 "  Mrs Khan's queue: \(item.label.record) \(item.label.envelopeText), flagged by \(item.flag.flaggedBy)"
             )
         }
         do {
-            _ = try await khan.disclose(label.record, reason: "")
+            _ = try await khan.safeguarding.disclose(label.record, reason: "")
         } catch let error as TutelaError {
             say(
                 "  Opening it without a reason: refused (\(error.kind.exitCode)) — \(error.message)"
             )
         }
-        let disclosed = try await khan.disclose(label.record, reason: "following up CPOMS 4411")
+        let disclosed = try await khan.safeguarding.disclose(
+            label.record, reason: "following up CPOMS 4411")
         say(
             "  With a reason, she opens it (\(disclosed.form?.course ?? "?")); the audit entry came first."
         )
@@ -170,7 +171,7 @@ struct DemoCommand: AsyncParsableCommand {
                 "  Dr Lewis's inbox: \(notice.entry.actor) opened \(notice.entry.subject ?? "?") — \(notice.entry.reason ?? "")"
             )
         }
-        let review = try await lewis.safeguardingReviews().filter { $0.outcome == nil }
+        let review = try await lewis.safeguarding.reviews().filter { $0.outcome == nil }
         say("  \(review.count) opening(s) wait for Dr Lewis's review after the fact.")
 
         step("Every step is on the audit log: signed by whoever acted, hash-chained, no contents")

@@ -35,7 +35,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         func run() async throws {
             let why = try reason.required(for: "flag a record")
             let session = try await actor.unlock(try vault.open())
-            let flag = try await session.flag(record, reason: why)
+            let flag = try await session.safeguarding.flag(record, reason: why)
             Terminal.out(
                 "Flagged \(flag.record) for the safeguarding officers; it now follows the safeguarding retention schedule."
             )
@@ -62,7 +62,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            let queue = try await session.safeguardingQueue()
+            let queue = try await session.safeguarding.queue()
             let rows = queue.map { item in
                 QueueJSON(
                     record: item.label.record, label: item.label.envelopeText,
@@ -103,7 +103,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         func run() async throws {
             let why = try reason.required(for: "open a flagged record")
             let session = try await actor.unlock(try vault.open())
-            let opened = try await session.disclose(record, reason: why)
+            let opened = try await session.safeguarding.disclose(record, reason: why)
             try output.show(opened)
         }
     }
@@ -130,7 +130,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            let items = try await session.safeguardingReviews().filter {
+            let items = try await session.safeguarding.reviews().filter {
                 !pending || $0.outcome == nil
             }
             let rows = items.map {
@@ -174,7 +174,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
                 throw TutelaError(.usage, "--outcome must be justified or unjustified")
             }
             let session = try await actor.unlock(try vault.open())
-            try await session.review(id, outcome: parsed, note: note)
+            try await session.safeguarding.review(id, outcome: parsed, note: note)
             Terminal.out("Recorded \(id) as \(parsed.rawValue).")
         }
     }
@@ -198,7 +198,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
         func run() async throws {
             let why = try reason.required(for: "request break-glass")
             let session = try await actor.unlock(try vault.open())
-            let request = try await session.requestBreakGlass(record, reason: why)
+            let request = try await session.breakGlass.request(record, reason: why)
             if output.json {
                 try Terminal.json([
                     "request": request.id, "record": request.record,
@@ -223,7 +223,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            let (have, need) = try await session.approveBreakGlass(request)
+            let (have, need) = try await session.breakGlass.approve(request)
             Terminal.out("Approved \(request): \(have) of \(need) approvals.")
         }
     }
@@ -238,7 +238,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            let opened = try await session.openBreakGlass(request)
+            let opened = try await session.breakGlass.open(request)
             try output.show(opened)
         }
     }

@@ -142,10 +142,10 @@ struct MigrationTests {
         let price = try await vault.unlock("price", passphrase: DiskVault.pass("price"))
         for record in records { _ = try await price.open(record) }
         let dsl = try await vault.unlock("dsl", passphrase: DiskVault.pass("dsl"))
-        let request = try await dsl.requestBreakGlass(records[1], reason: "after migration")
+        let request = try await dsl.breakGlass.request(records[1], reason: "after migration")
         let head = try await vault.unlock("head", passphrase: DiskVault.pass("head"))
-        _ = try await head.approveBreakGlass(request.id)
-        #expect(try await dsl.openBreakGlass(request.id).form?.comments == "migrated 1")
+        _ = try await head.breakGlass.approve(request.id)
+        #expect(try await dsl.breakGlass.open(request.id).form?.comments == "migrated 1")
         _ = try await vault.verifyAudit(checkpoint: nil)
     }
 

@@ -53,7 +53,7 @@ struct LifecycleTests {
         var records: [String] = []
         for _ in 0..<7 {
             let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-            try await s.session("price").flag(label.record, reason: "ref")
+            try await s.session("price").safeguarding.flag(label.record, reason: "ref")
             records.append(label.record)
         }
         // dsl2 keeps a copy of the old group key before being revoked.
@@ -86,7 +86,7 @@ struct LifecycleTests {
                 #expect(throws: TutelaError.self) { try slot.open(with: oldKey, expecting: record) }
             }
         }
-        _ = try await s.session("dsl").disclose(records[0], reason: "after rotation")
+        _ = try await s.session("dsl").safeguarding.disclose(records[0], reason: "after rotation")
         await expectError(.permissionDenied) { try await s.session("dsl2") }
         _ = try await s.f.vault.verifyAudit(checkpoint: nil)
     }
@@ -97,7 +97,7 @@ struct LifecycleTests {
         var records: [String] = []
         for _ in 0..<6 {
             let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-            try await s.session("price").flag(label.record, reason: "ref")
+            try await s.session("price").safeguarding.flag(label.record, reason: "ref")
             records.append(label.record)
         }
         try await s.session("office").createGroupKey(.safeguardingOfficer)
@@ -118,7 +118,7 @@ struct LifecycleTests {
                 $0.recipient.hasPrefix("group:")
             }
             #expect(groups.map(\.recipient) == ["group:safeguarding-officer#2"])
-            _ = try await s.session("dsl2").disclose(record, reason: "check")
+            _ = try await s.session("dsl2").safeguarding.disclose(record, reason: "check")
         }
         _ = try await s.f.vault.verifyAudit(checkpoint: nil)
     }
@@ -174,7 +174,7 @@ struct ReencryptTests {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(
             Fixture.form(marker: "kept safe"), confidential: true)
-        try await s.session("price").flag(label.record, reason: "ref")
+        try await s.session("price").safeguarding.flag(label.record, reason: "ref")
         let before = try #require(await s.f.store.record(label.record))
         let priceSession = try await s.session("price")
         let oldDataKey = try #require(before.slots.first { $0.recipient == "price" })
@@ -188,7 +188,8 @@ struct ReencryptTests {
         #expect(try await s.f.store.shredKey("\(label.record)#2") != nil)
         #expect(try await s.session("price").open(label.record).form?.comments == "kept safe")
         #expect(Set(after.slots.map(\.recipient)) == Set(before.slots.map(\.recipient)))
-        _ = try await s.session("dsl2").disclose(label.record, reason: "after re-encryption")
+        _ = try await s.session("dsl2").safeguarding.disclose(
+            label.record, reason: "after re-encryption")
         // The old data key with the new shred key does not open the new ciphertext.
         let newShred = try #require(await s.f.store.shredKey("\(label.record)#2"))
         #expect(throws: TutelaError.self) {
@@ -215,7 +216,7 @@ struct GroupMembershipTests {
     func leaveAndJoin() async throws {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-        try await s.session("price").flag(label.record, reason: "ref")
+        try await s.session("price").safeguarding.flag(label.record, reason: "ref")
         let rotated = try await s.session("office").setRoles("dsl2", [.tutor])
         #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
         #expect(
@@ -225,12 +226,12 @@ struct GroupMembershipTests {
         let summary = try await s.session("dsl").rewrapGroup(.safeguardingOfficer, batchSize: 10)
         #expect(summary.slots == 1)
         await expectError(.permissionDenied) {
-            try await s.session("dsl2").disclose(label.record, reason: "x")
+            try await s.session("dsl2").safeguarding.disclose(label.record, reason: "x")
         }
         // Joining: jones becomes an officer; a member shares the current key.
         try await s.session("office").setRoles("jones", [.tutor, .safeguardingOfficer])
         #expect(try await s.session("dsl").syncGroup(.safeguardingOfficer) == ["jones"])
-        _ = try await s.session("jones").disclose(label.record, reason: "new officer")
+        _ = try await s.session("jones").safeguarding.disclose(label.record, reason: "new officer")
         _ = try await s.f.vault.verifyAudit(checkpoint: nil)
     }
 }

@@ -136,7 +136,7 @@ struct RetentionTests {
         let s = try await SafeguardingFixture.make()
         try await s.f.session("office").learnerLeft("sam", on: #require(CalendarDate("2027-07-20")))
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-        try await s.session("price").flag(label.record, reason: "ref")
+        try await s.session("price").safeguarding.flag(label.record, reason: "ref")
         let status = try await standing(s.f, label.record, asOf: "2035-06-01")
         #expect(status.standing == .review && status.flagged)
         let keeper = try await session(s.f, "hale", on: "2035-06-01")
@@ -154,7 +154,7 @@ struct RetentionTests {
         #expect(try await standing(s.f, label.record, asOf: "2040-01-01").standing == .due)
         // An open break-glass request blocks destruction of a record that is otherwise due.
         let other = try await s.session("price").seal(Fixture.form(), confidential: true)
-        _ = try await s.session("dsl", at: midnight("2035-06-01")).requestBreakGlass(
+        _ = try await s.session("dsl", at: midnight("2035-06-01")).breakGlass.request(
             other.record, reason: "x")
         let blocked = await expectError(.permissionDenied) {
             try await session(s.f, "hale", on: "2035-06-01").retention.destroy(other.record)

@@ -41,11 +41,11 @@ struct SafeguardingTests {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(
             Fixture.form(marker: "concern"), confidential: true)
-        try await s.session("price").flag(label.record, reason: "see CPOMS ref 4411")
-        let queue = try await s.session("dsl").safeguardingQueue()
+        try await s.session("price").safeguarding.flag(label.record, reason: "see CPOMS ref 4411")
+        let queue = try await s.session("dsl").safeguarding.queue()
         #expect(queue.map(\.label.record) == [label.record])
         #expect(queue.first?.flag.flaggedBy == "price" && queue.first?.disclosures == 0)
-        let opened = try await s.session("dsl").disclose(
+        let opened = try await s.session("dsl").safeguarding.disclose(
             label.record, reason: "following up CPOMS 4411")
         #expect(opened.form?.comments == "concern")
         let last = try #require(try await s.actions().last)
@@ -58,9 +58,9 @@ struct SafeguardingTests {
                 inbox.contains { $0.entry.action == .disclose && $0.entry.subject == label.record },
                 "\(who)")
         }
-        let reviews = try await s.session("head").safeguardingReviews()
+        let reviews = try await s.session("head").safeguarding.reviews()
         #expect(reviews.map(\.kind) == [.disclosure])
-        #expect(try await s.session("dsl").safeguardingQueue().first?.disclosures == 1)
+        #expect(try await s.session("dsl").safeguarding.queue().first?.disclosures == 1)
     }
 
     @Test("an officer is refused an unflagged record, and a reason is mandatory")
@@ -68,22 +68,24 @@ struct SafeguardingTests {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
         let error = await expectError(.permissionDenied) {
-            try await s.session("dsl").disclose(label.record, reason: "curious")
+            try await s.session("dsl").safeguarding.disclose(label.record, reason: "curious")
         }
         #expect(error?.message.contains("not flagged") == true)
         await expectError(.usage) {
-            try await s.session("dsl").disclose(label.record, reason: "  ")
+            try await s.session("dsl").safeguarding.disclose(label.record, reason: "  ")
         }
-        await expectError(.usage) { try await s.session("price").flag(label.record, reason: "") }
+        await expectError(.usage) {
+            try await s.session("price").safeguarding.flag(label.record, reason: "")
+        }
         await expectError(.permissionDenied) {
-            try await s.session("jones").flag(label.record, reason: "x")
+            try await s.session("jones").safeguarding.flag(label.record, reason: "x")
         }
         // Tutors and the record keeper still cannot open it once flagged.
-        try await s.session("price").flag(label.record, reason: "ref 1")
+        try await s.session("price").safeguarding.flag(label.record, reason: "ref 1")
         await expectError(.permissionDenied) { try await s.session("hale").open(label.record) }
         await expectError(.permissionDenied) { try await s.session("dsl").open(label.record) }
         await expectError(.permissionDenied) {
-            try await s.session("price").flag(label.record, reason: "again")
+            try await s.session("price").safeguarding.flag(label.record, reason: "again")
         }
     }
 
@@ -91,16 +93,17 @@ struct SafeguardingTests {
     func laterOfficer() async throws {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-        try await s.session("price").flag(label.record, reason: "ref 2")
+        try await s.session("price").safeguarding.flag(label.record, reason: "ref 2")
         try await s.session("office").enrol(
             "dsl3", name: "New DSL", roles: [.safeguardingOfficer],
             passphrase: Fixture.passphrase("dsl3"))
         let before = await expectError(.permissionDenied) {
-            try await s.session("dsl3").disclose(label.record, reason: "handover")
+            try await s.session("dsl3").safeguarding.disclose(label.record, reason: "handover")
         }
         #expect(before?.hint?.contains("group sync") == true)
         #expect(try await s.session("dsl").syncGroup(.safeguardingOfficer) == ["dsl3"])
-        let opened = try await s.session("dsl3").disclose(label.record, reason: "handover")
+        let opened = try await s.session("dsl3").safeguarding.disclose(
+            label.record, reason: "handover")
         #expect(opened.label.record == label.record)
     }
 
@@ -108,14 +111,14 @@ struct SafeguardingTests {
     func tampering() async throws {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-        try await s.session("price").flag(label.record, reason: "ref 3")
+        try await s.session("price").safeguarding.flag(label.record, reason: "ref 3")
         await s.f.store.tamper(object: "flag", id: label.record) { body in
             var b = body
             b[b.count - 70] ^= 1
             return b
         }
         await expectError(.tampered) {
-            try await s.session("dsl").disclose(label.record, reason: "x")
+            try await s.session("dsl").safeguarding.disclose(label.record, reason: "x")
         }
     }
 
@@ -125,7 +128,7 @@ struct SafeguardingTests {
         let a = try await s.session("price").seal(Fixture.form(marker: "fine"), confidential: false)
         let b = try await s.session("price").seal(
             Fixture.form(marker: "worrying"), confidential: true)
-        try await s.session("price").flag(b.record, reason: "ref 5")
+        try await s.session("price").safeguarding.flag(b.record, reason: "ref 5")
         let (records, withheld) = try await s.session("sam").export(learner: "sam")
         #expect(records.map(\.label.record) == [a.record])
         #expect(withheld == 1)
@@ -138,7 +141,7 @@ struct SafeguardingTests {
     func exportRace() async throws {
         let s = try await SafeguardingFixture.make()
         let a = try await s.session("price").seal(Fixture.form(marker: "fine"), confidential: false)
-        try await s.session("price").flag(a.record, reason: "ref 6")
+        try await s.session("price").safeguarding.flag(a.record, reason: "ref 6")
         // The flag lands just after the export has listed the learner's records, before the
         // record's own transaction: staged by taking it out and putting it back in between.
         let flag = try #require(
@@ -159,17 +162,17 @@ struct SafeguardingTests {
     func disclosureOfRecordGoneMeanwhile() async throws {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-        try await s.session("price").flag(label.record, reason: "ref 7")
+        try await s.session("price").safeguarding.flag(label.record, reason: "ref 7")
         let dsl = try await s.session("dsl")
         // Its contents go after the officer's command has read them, before it records the release.
         await s.f.store.beforeNextTransaction { tx in try await tx.shred(label.record) }
         let gone = await expectError(.notFound) {
-            try await dsl.disclose(label.record, reason: "handover")
+            try await dsl.safeguarding.disclose(label.record, reason: "handover")
         }
         #expect(gone?.message.contains(label.record) == true)
         let disclosures = try await s.actions().filter { $0.action == .disclose }
         #expect(disclosures.map(\.outcome) == [.notFound])
-        #expect(try await s.session("head").safeguardingReviews().isEmpty)
+        #expect(try await s.session("head").safeguarding.reviews().isEmpty)
     }
 
     @Test("a label cut loose from its contents, with no destruction certificate, is tampering (65)")
@@ -204,41 +207,41 @@ struct BreakGlassTests {
         let (s, label) = try await sealed()
         let shares = try await s.f.store.objects(kind: "break-glass-share", key: label.record)
         #expect(shares.count == 2)
-        let request = try await s.session("dsl").requestBreakGlass(
+        let request = try await s.session("dsl").breakGlass.request(
             label.record, reason: "child missing, police")
         #expect(request.approvalsNeeded == 2)
         // k-1 approvals are not enough.
-        #expect(try await s.session("head").approveBreakGlass(request.id) == (1, 2))
+        #expect(try await s.session("head").breakGlass.approve(request.id) == (1, 2))
         let short = await expectError(.permissionDenied) {
-            try await s.session("dsl").openBreakGlass(request.id)
+            try await s.session("dsl").breakGlass.open(request.id)
         }
         #expect(short?.message.contains("1 of the 2") == true)
         // Self-approval, a repeated approval and a wrong role are refused.
         await expectError(.permissionDenied) {
-            try await s.session("dsl").approveBreakGlass(request.id)
+            try await s.session("dsl").breakGlass.approve(request.id)
         }
         let replay = await expectError(.permissionDenied) {
-            try await s.session("head").approveBreakGlass(request.id)
+            try await s.session("head").breakGlass.approve(request.id)
         }
         #expect(replay?.message.contains("already approved") == true)
         await expectError(.permissionDenied) {
-            try await s.session("price").approveBreakGlass(request.id)
+            try await s.session("price").breakGlass.approve(request.id)
         }
-        #expect(try await s.session("dsl2").approveBreakGlass(request.id) == (2, 2))
+        #expect(try await s.session("dsl2").breakGlass.approve(request.id) == (2, 2))
         // Only the requester opens.
         await expectError(.permissionDenied) {
-            try await s.session("dsl2").openBreakGlass(request.id)
+            try await s.session("dsl2").breakGlass.open(request.id)
         }
-        let opened = try await s.session("dsl").openBreakGlass(request.id)
+        let opened = try await s.session("dsl").breakGlass.open(request.id)
         #expect(opened.form?.comments == "urgent")
         // Once: the released shares are not reusable, for this request or a new one.
         let again = await expectError(.permissionDenied) {
-            try await s.session("dsl").openBreakGlass(request.id)
+            try await s.session("dsl").breakGlass.open(request.id)
         }
         #expect(again?.message.contains("already used") == true)
-        let second = try await s.session("dsl").requestBreakGlass(label.record, reason: "again")
+        let second = try await s.session("dsl").breakGlass.request(label.record, reason: "again")
         await expectError(.permissionDenied) {
-            try await s.session("dsl").openBreakGlass(second.id)
+            try await s.session("dsl").breakGlass.open(second.id)
         }
         // Every step audited; author and head noticed; a review item made.
         let actions = try await s.actions().map(\.action)
@@ -249,26 +252,26 @@ struct BreakGlassTests {
             try await s.session("price").inbox().contains { $0.entry.action == .breakGlassOpen })
         #expect(
             try await s.session("head").inbox().contains { $0.entry.action == .breakGlassRequest })
-        #expect(try await s.session("head").safeguardingReviews().map(\.kind) == [.breakGlass])
+        #expect(try await s.session("head").safeguarding.reviews().map(\.kind) == [.breakGlass])
     }
 
     @Test("a damaged request about another record stops neither approving nor opening this one")
     func damagedOtherRequest() async throws {
         let (s, label) = try await sealed()
-        let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
+        let request = try await s.session("dsl").breakGlass.request(label.record, reason: "urgent")
         try await s.f.store.transaction { tx in
             try await tx.put(
                 StoredObject(
                     kind: FactKind.breakGlassRequest.rawValue, id: "BG-0000-0000-0000",
                     key: "R-0000-0000-0000", body: [2, 0xFF]))
         }
-        try await s.session("head").approveBreakGlass(request.id)
-        try await s.session("dsl2").approveBreakGlass(request.id)
-        let opened = try await s.session("dsl").openBreakGlass(request.id)
+        try await s.session("head").breakGlass.approve(request.id)
+        try await s.session("dsl2").breakGlass.approve(request.id)
+        let opened = try await s.session("dsl").breakGlass.open(request.id)
         #expect(opened.label.record == label.record)
         // The damaged one itself is refused as tampering when it is named.
         await expectError(.tampered) {
-            try await s.session("head").approveBreakGlass("BG-0000-0000-0000")
+            try await s.session("head").breakGlass.approve("BG-0000-0000-0000")
         }
     }
 
@@ -277,34 +280,34 @@ struct BreakGlassTests {
     )
     func simultaneousOpens() async throws {
         let (s, label) = try await sealed()
-        let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
-        try await s.session("head").approveBreakGlass(request.id)
-        try await s.session("dsl2").approveBreakGlass(request.id)
+        let request = try await s.session("dsl").breakGlass.request(label.record, reason: "urgent")
+        try await s.session("head").breakGlass.approve(request.id)
+        try await s.session("dsl2").breakGlass.approve(request.id)
         let dsl = try await s.session("dsl")
         // The other open commits its marker after this one checked, before this one writes.
         let marker = try dsl.sign(BreakGlassUse(request: request.id, time: 0))
         await s.f.store.beforeNextTransaction { tx in try await tx.put(marker) }
         let refused = await expectError(.permissionDenied) {
-            try await dsl.openBreakGlass(request.id)
+            try await dsl.breakGlass.open(request.id)
         }
         #expect(refused?.message.contains("already used") == true)
         let opens = try await s.actions().filter { $0.action == .breakGlassOpen }
         #expect(opens.map(\.outcome) == [.denied])
-        #expect(try await s.session("dsl").safeguardingReviews().isEmpty)
+        #expect(try await s.session("dsl").safeguarding.reviews().isEmpty)
     }
 
     @Test("an expired request can be neither approved nor opened")
     func expiry() async throws {
         let (s, label) = try await sealed()
-        let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
-        try await s.session("head").approveBreakGlass(request.id)
+        let request = try await s.session("dsl").breakGlass.request(label.record, reason: "urgent")
+        try await s.session("head").breakGlass.approve(request.id)
         let later = request.expires + 1
         await expectError(.permissionDenied) {
-            try await s.session("dsl2", at: later).approveBreakGlass(request.id)
+            try await s.session("dsl2", at: later).breakGlass.approve(request.id)
         }
-        try await s.session("dsl2", at: request.expires - 60).approveBreakGlass(request.id)
+        try await s.session("dsl2", at: request.expires - 60).breakGlass.approve(request.id)
         let expired = await expectError(.permissionDenied) {
-            try await s.session("dsl", at: later).openBreakGlass(request.id)
+            try await s.session("dsl", at: later).breakGlass.open(request.id)
         }
         #expect(expired?.message.contains("expired") == true)
     }
@@ -314,35 +317,38 @@ struct BreakGlassTests {
     )
     func forgedApproval() async throws {
         let (s, label) = try await sealed()
-        let request = try await s.session("dsl").requestBreakGlass(label.record, reason: "urgent")
-        try await s.session("head").approveBreakGlass(request.id)
-        try await s.session("dsl2").approveBreakGlass(request.id)
+        let request = try await s.session("dsl").breakGlass.request(label.record, reason: "urgent")
+        try await s.session("head").breakGlass.approve(request.id)
+        try await s.session("dsl2").breakGlass.approve(request.id)
         await s.f.store.tamper(object: "break-glass-approval", id: "\(request.id)/head") { body in
             var b = body
             b[40] ^= 1
             return b
         }
-        await expectError(.tampered) { try await s.session("dsl").openBreakGlass(request.id) }
+        await expectError(.tampered) { try await s.session("dsl").breakGlass.open(request.id) }
     }
 
     @Test("a head of centre reviews after the fact; no one reviews their own opening")
     func review() async throws {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-        try await s.session("price").flag(label.record, reason: "ref 9")
-        _ = try await s.session("dsl").disclose(label.record, reason: "checking")
-        let item = try #require(try await s.session("head").safeguardingReviews().first)
+        try await s.session("price").safeguarding.flag(label.record, reason: "ref 9")
+        _ = try await s.session("dsl").safeguarding.disclose(label.record, reason: "checking")
+        let item = try #require(try await s.session("head").safeguarding.reviews().first)
         await expectError(.permissionDenied) {
-            try await s.session("dsl").review(item.id, outcome: .justified, note: "mine")
+            try await s.session("dsl").safeguarding.review(
+                item.id, outcome: .justified, note: "mine")
         }
         await expectError(.usage) {
-            try await s.session("head").review(item.id, outcome: .justified, note: "")
+            try await s.session("head").safeguarding.review(item.id, outcome: .justified, note: "")
         }
-        try await s.session("head").review(item.id, outcome: .justified, note: "proportionate")
-        let reviewed = try #require(try await s.session("dsl").safeguardingReviews().first)
+        try await s.session("head").safeguarding.review(
+            item.id, outcome: .justified, note: "proportionate")
+        let reviewed = try #require(try await s.session("dsl").safeguarding.reviews().first)
         #expect(reviewed.outcome == .justified && reviewed.reviewer == "head")
         await expectError(.exists) {
-            try await s.session("head").review(item.id, outcome: .unjustified, note: "x")
+            try await s.session("head").safeguarding.review(
+                item.id, outcome: .unjustified, note: "x")
         }
         #expect(try await s.session("dsl").inbox().contains { $0.entry.action == .review })
     }

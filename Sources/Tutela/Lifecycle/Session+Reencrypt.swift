@@ -60,7 +60,7 @@ extension Session {
                 )
             }
         }
-        let shares = try Self.breakGlassShares(
+        let shares = try BreakGlass.shares(
             for: envelope.label, key: newKey, policy: policy, directory: directory)
         newKey.wipe()
         let oldShares = try await store.objects(kind: ObjectKind.share, key: recordID)

@@ -279,7 +279,7 @@ public final class Session: Sendable {
                 for: label, key: key,
                 recipients: policy.recipients(for: label, directory: directory),
                 directory: directory)
-            let shares = try Self.breakGlassShares(
+            let shares = try BreakGlass.shares(
                 for: label, key: key, policy: policy, directory: directory)
             let stored = StoredRecord(
                 record: label.record, labelBytes: label.canonical,

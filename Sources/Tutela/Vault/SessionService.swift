@@ -78,4 +78,26 @@ extension SessionService {
     ) async throws -> (T, ChainLink?) {
         try await session.transaction(body)
     }
+
+    func groupKey(_ role: Role) async throws -> KeyAgreementPrivateKey {
+        try await session.groupKey(role)
+    }
+
+    func decrypt(_ envelope: Envelope, dataKey: SecretBytes) async throws -> RecordContent {
+        try await session.decrypt(envelope, dataKey: dataKey)
+    }
+
+    func release<Grant: Sendable, T: Sendable>(
+        _ recordID: String, action: AuditEntry.Action,
+        decide:
+            @escaping @Sendable (ReleaseInput, any VaultTransaction) async throws ->
+            ReleaseVerdict<Grant>,
+        open: (Envelope, Grant) async throws -> T
+    ) async throws -> Released<T> {
+        try await session.release(recordID, action: action, decide: decide, open: open)
+    }
+
+    func missing(_ recordID: String, action: AuditEntry.Action) async throws -> Never {
+        try await session.missing(recordID, action: action)
+    }
 }

@@ -1,10 +1,14 @@
 import TutelaCrypto
 
-extension Session {
+/// Break-glass: an officer's request to open an unflagged record, approvals that each release a key
+/// share, and the one opening a quorum allows.
+public struct BreakGlass: SessionService {
+    let session: Session
+
     /// Break-glass shares for a new record: the data key split k-of-n, one share sealed to the group of
     /// each approver role that has a key, bound to the record. Empty when the class has no break-glass
     /// or fewer groups than k exist yet.
-    static func breakGlassShares(
+    static func shares(
         for label: Label, key: SecretBytes, policy: Policy, directory: Directory
     ) throws(TutelaError) -> [StoredObject] {
         guard let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass else { return [] }
@@ -32,10 +36,10 @@ extension Session {
     }
 
     /// An officer asks to open an unflagged record. Returns the request, which approvers then approve.
-    public func requestBreakGlass(_ recordID: String, reason: String) async throws
+    public func request(_ recordID: String, reason: String) async throws
         -> BreakGlassRequest
     {
-        let reason = try Self.requireReason(reason, for: "request break-glass")
+        let reason = try Session.requireReason(reason, for: "request break-glass")
         let policy = try policy()
         let (_, envelope) = try await load(recordID)
         let state = try await recordState(recordID)
@@ -106,19 +110,10 @@ extension Session {
         }
     }
 
-    /// Refuses with 77 and an audit entry.
-    func refuse(_ action: AuditEntry.Action, _ subject: String, _ message: String) async throws
-        -> Never
-    {
-        try await audit(action, subject: subject, outcome: .denied, reason: message)
-        throw TutelaError.denied(message)
-    }
-
     /// An approver releases their group's share to the requester: opened with the group key, re-sealed
     /// to the requester bound to this request, signed, audited and noticed.
     @discardableResult
-    public func approveBreakGlass(_ requestID: String) async throws -> (approvals: Int, needed: Int)
-    {
+    public func approve(_ requestID: String) async throws -> (approvals: Int, needed: Int) {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
         let (_, envelope) = try await load(request.record)
@@ -174,7 +169,7 @@ extension Session {
             throw TutelaError.notFound(
                 "\(request.record) holds no break-glass share for the \(role.rawValue) group")
         }
-        let groupKey = try await groupKey(role)
+        let groupKey = try await session.groupKey(role)
         let share = try BoundBox.open(
             shareObject.body, binding: shareObject.id, with: groupKey,
             what: "the \(role.rawValue) share of \(request.record)")
@@ -194,7 +189,7 @@ extension Session {
 
     /// The requester opens the record once enough approvals are in, within the request's lifetime,
     /// once. The audit entry, the review item and the notices are durable before decryption.
-    public func openBreakGlass(_ requestID: String) async throws -> OpenedRecord {
+    public func open(_ requestID: String) async throws -> OpenedRecord {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
         let (directory, principal) = (self.directory, self.principal)
@@ -220,13 +215,14 @@ extension Session {
             guard input.now < request.expires else {
                 return refuse("\(requestID) expired at \(Timestamp.iso(request.expires))")
             }
-            let uses = try await Self.facts(
+            let uses = try await Session.facts(
                 BreakGlassUse.self, about: requestID, tx: tx, directory: directory)
             guard uses.isEmpty else {
                 return refuse("\(requestID) was already used; make a new request")
             }
             let approvals = Self.valid(
-                try await Self.facts(Approval.self, about: requestID, tx: tx, directory: directory),
+                try await Session.facts(
+                    Approval.self, about: requestID, tx: tx, directory: directory),
                 of: request, rules: bg, directory: directory)
             let needed = max(bg.approvals, request.approvalsNeeded)
             guard approvals.count >= needed else {
@@ -264,120 +260,9 @@ extension Session {
             throw TutelaError.tampered("the released shares do not combine: \(error)")
         }
     }
+}
 
-    // MARK: - Reviews, inbox, export
-
-    /// Every disclosure and break-glass opening, with its review outcome if it has one.
-    public func safeguardingReviews() async throws -> [ReviewItem] {
-        guard principal.has(.headOfCentre) || principal.has(.safeguardingOfficer) else {
-            try await refuse(
-                .review, "reviews",
-                "only heads of centre and safeguarding officers see the review list")
-        }
-        var items: [ReviewItem] = []
-        for var item in try await facts(ReviewItem.self, about: nil) {
-            if let verdict = try await fact(ReviewOutcome.self, about: item.id) {
-                item.outcome = verdict.outcome
-                item.note = verdict.note
-                item.reviewer = verdict.reviewer
-            }
-            items.append(item)
-        }
-        return items.sorted { $0.time < $1.time }
-    }
-
-    /// A head of centre records whether a disclosure or break-glass was justified. Never their own.
-    public func review(_ id: String, outcome: ReviewItem.Outcome, note: String) async throws {
-        let note = try Self.requireReason(note, for: "record a review")
-        guard principal.has(.headOfCentre) else {
-            try await refuse(
-                .review, id, "only a head of centre reviews disclosures and break-glass")
-        }
-        guard let item = try await safeguardingReviews().first(where: { $0.id == id }) else {
-            throw TutelaError.notFound("there is no review \(id)")
-        }
-        guard item.actor != principal.id else {
-            try await refuse(.review, id, "no one reviews their own opening of a record")
-        }
-        guard item.outcome == nil else {
-            throw TutelaError.exists("\(id) was already reviewed by \(item.reviewer ?? "?")")
-        }
-        try await record(
-            auditEntry(.review, subject: item.record, reason: "\(id) \(outcome.rawValue): \(note)"),
-            notify: [item.actor],
-            objects: [
-                try sign(
-                    ReviewOutcome(
-                        review: id, outcome: outcome, note: note, reviewer: principal.id,
-                        time: vault.clock.now()))
-            ])
-    }
-
-    /// Notices for this person, newest first: each the signed audit entry it points to.
-    public func inbox() async throws -> [Notice] {
-        var notices: [Notice] = []
-        for object in try await store.objects(kind: ObjectKind.notice, key: principal.id) {
-            var r = CanonicalReader(object.body, context: "notice \(object.id)")
-            let sequence = try r.i64("sequence")
-            try r.finish()
-            guard let link = try await store.link(.audit, at: sequence) else {
-                throw TutelaError.tampered(
-                    "notice \(object.id) points at audit entry \(sequence), which is missing")
-            }
-            let keys = directory.principals[link.signer]?.signingKeys ?? []
-            let content = SignedChain.checkContent(link, in: .audit, signerKeys: keys)
-            guard content.signature, content.hash else {
-                throw TutelaError.tampered(
-                    "audit entry \(sequence) behind a notice does not verify")
-            }
-            notices.append(
-                Notice(
-                    sequence: sequence,
-                    entry: try AuditEntry.parse(link.body, context: "audit entry \(sequence)")))
-        }
-        return notices.sorted { $0.sequence > $1.sequence }
-    }
-
-    /// What this learner or parent may receive: every record of `learner` policy lets them open,
-    /// each audited; safeguarding material is left out where the policy says so.
-    /// - Returns: the opened records and how many were withheld.
-    public func export(learner: String) async throws -> (records: [OpenedRecord], withheld: Int) {
-        let policy = try policy()
-        try Identifier.validate(learner, as: "learner")
-        let (directory, principal) = (self.directory, self.principal)
-        var opened: [OpenedRecord] = []
-        var withheld = 0
-        for row in try await store.labels(learner: learner) {
-            // Each record goes through the release pipeline on its own, so a record flagged a
-            // moment ago is decided on, and withheld, in the transaction that would record it.
-            let released = try await release(row.record, action: .export) {
-                input, _ -> ReleaseVerdict<Slot> in
-                let label = input.envelope.label
-                let plain = policy.decide(
-                    .open, actor: principal, label: label, directory: directory)
-                let decision = policy.decide(
-                    .open, actor: principal, label: label, state: input.state,
-                    directory: directory)
-                guard decision.allowed,
-                    let slot = input.stored.slots.first(where: { $0.recipient == principal.id })
-                else { return .skip(withheld: plain.allowed) }
-                return .release(reason: decision.rule, grant: slot)
-            } open: { envelope, slot in
-                OpenedRecord(
-                    label: envelope.label, content: try await decrypt(envelope, slot: slot))
-            }
-            switch released {
-            case .released(let record): opened.append(record)
-            case .skipped(let held): withheld += held ? 1 : 0
-            case .missing:
-                // Destroyed records keep only their label and certificate: nothing to export. A
-                // label with neither contents nor a certificate was cut out of the vault.
-                guard try await retention.tombstone(row.record) != nil else {
-                    throw TutelaError.tampered(
-                        "\(row.record) has a label but no contents and no destruction certificate")
-                }
-            }
-        }
-        return (opened, withheld)
-    }
+extension Session {
+    /// Break-glass, as this person.
+    public var breakGlass: BreakGlass { BreakGlass(session: self) }
 }

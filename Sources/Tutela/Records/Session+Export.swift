@@ -1,0 +1,46 @@
+import TutelaCrypto
+
+extension Session {
+    /// What this learner or parent may receive: every record of `learner` policy lets them open,
+    /// each audited; safeguarding material is left out where the policy says so.
+    /// - Returns: the opened records and how many were withheld.
+    public func export(learner: String) async throws -> (records: [OpenedRecord], withheld: Int) {
+        let policy = try policy()
+        try Identifier.validate(learner, as: "learner")
+        let (directory, principal) = (self.directory, self.principal)
+        var opened: [OpenedRecord] = []
+        var withheld = 0
+        for row in try await store.labels(learner: learner) {
+            // Each record goes through the release pipeline on its own, so a record flagged a
+            // moment ago is decided on, and withheld, in the transaction that would record it.
+            let released = try await release(row.record, action: .export) {
+                input, _ -> ReleaseVerdict<Slot> in
+                let label = input.envelope.label
+                let plain = policy.decide(
+                    .open, actor: principal, label: label, directory: directory)
+                let decision = policy.decide(
+                    .open, actor: principal, label: label, state: input.state,
+                    directory: directory)
+                guard decision.allowed,
+                    let slot = input.stored.slots.first(where: { $0.recipient == principal.id })
+                else { return .skip(withheld: plain.allowed) }
+                return .release(reason: decision.rule, grant: slot)
+            } open: { envelope, slot in
+                OpenedRecord(
+                    label: envelope.label, content: try await decrypt(envelope, slot: slot))
+            }
+            switch released {
+            case .released(let record): opened.append(record)
+            case .skipped(let held): withheld += held ? 1 : 0
+            case .missing:
+                // Destroyed records keep only their label and certificate: nothing to export. A
+                // label with neither contents nor a certificate was cut out of the vault.
+                guard try await retention.tombstone(row.record) != nil else {
+                    throw TutelaError.tampered(
+                        "\(row.record) has a label but no contents and no destruction certificate")
+                }
+            }
+        }
+        return (opened, withheld)
+    }
+}

@@ -1,0 +1,200 @@
+import TutelaCrypto
+
+/// The safeguarding path: flagging a concern, the officers' queue, disclosure of a flagged record with
+/// a recorded reason, and the review of every opening after the fact.
+public struct Safeguarding: SessionService {
+    let session: Session
+
+    // MARK: - Flag
+
+    /// Flags a record for safeguarding: seals its key to the groups that open flagged records, records
+    /// who, when and why, and moves it onto the safeguarding retention schedule.
+    @discardableResult
+    public func flag(_ recordID: String, reason: String) async throws -> SafeguardingFlag {
+        let reason = try Session.requireReason(reason, for: "flag a record")
+        let policy = try policy()
+        let (stored, envelope) = try await load(recordID)
+        let state = try await recordState(recordID)
+        let decision = policy.decide(
+            .flag, actor: principal, label: envelope.label, state: state, directory: directory)
+        guard decision.allowed else {
+            try await audit(.flag, subject: recordID, outcome: .denied, reason: decision.rule)
+            throw TutelaError.denied("'\(principal.id)' may not flag \(recordID): \(decision.rule)")
+        }
+        let rules = try policy.rules(for: envelope.label.recordClass)
+        guard let slot = stored.slots.first(where: { $0.recipient == principal.id }) else {
+            throw TutelaError.denied(
+                "\(recordID) has no key for '\(principal.id)'; someone who can open it must flag it"
+            )
+        }
+        var groups: [GroupKey] = []
+        for role in rules.safeguarding.openFlagged.map(\.value) {
+            guard let group = directory.groups[role] else {
+                throw TutelaError.notFound(
+                    "the \(role.rawValue) group has no key, so a flagged record could not be opened by it",
+                    hint:
+                        "an administrator creates it first: tutela group create \(role.rawValue) --as ID"
+                )
+            }
+            groups.append(group)
+        }
+        let key = try slot.open(with: identity, expecting: recordID)
+        let slots = try groups.filter { g in !stored.slots.contains { $0.recipient == g.recipient }
+        }
+        .map { g throws(TutelaError) in
+            try Slot.make(record: recordID, key: key, recipient: g.recipient, to: g.publicKey)
+        }
+        key.wipe()
+        let flag = SafeguardingFlag(
+            record: recordID, flaggedBy: principal.id, time: vault.clock.now(), reason: reason)
+        let object = try sign(flag)
+        let officers = Set(groups.flatMap { directory.holders(of: $0.role).map(\.id) })
+        let entry = auditEntry(.flag, subject: recordID, reason: reason)
+        let identity = self.identity
+        let notify = officers.union([envelope.label.author]).subtracting([principal.id])
+        try await write { tx in
+            for s in slots { try await tx.insert(s) }
+            try await tx.put(object)
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
+            guard let link = try await tx.lastLink(.audit) else {
+                throw TutelaError.internal("no audit head")
+            }
+            for n in Session.notices(notify, sequence: link.sequence) { try await tx.put(n) }
+        }
+        return flag
+    }
+
+    /// Flagged records, oldest first, with who flagged them and whether an officer has opened them.
+    public func queue() async throws -> [(
+        label: Label, flag: SafeguardingFlag, disclosures: Int
+    )] {
+        let policy = try policy()
+        var result: [(Label, SafeguardingFlag, Int)] = []
+        for flag in try await facts(SafeguardingFlag.self, about: nil) {
+            guard let stored = try await store.record(flag.record) else { continue }
+            let label = try Label.parse(stored.labelBytes)
+            let state = RecordState(flagged: true)
+            guard
+                policy.decide(
+                    .viewLabel, actor: principal, label: label, state: state, directory: directory
+                ).allowed
+            else { continue }
+            let disclosures = try await facts(ReviewItem.self, about: flag.record).count
+            result.append((label, flag, disclosures))
+        }
+        guard !result.isEmpty || principal.has(.safeguardingOfficer) else {
+            try await audit(
+                .auditRead, subject: nil, outcome: .denied, reason: "safeguarding queue")
+            throw TutelaError.denied("'\(principal.id)' may not see the safeguarding queue")
+        }
+        return result.sorted { $0.1.time < $1.1.time }
+    }
+
+    // MARK: - Disclosure
+
+    /// An officer opens a flagged record with a recorded reason. The audit entry, the review item and
+    /// the notices to the author and heads of centre are durable before anything is decrypted.
+    public func disclose(_ recordID: String, reason: String) async throws -> OpenedRecord {
+        let reason = try Session.requireReason(reason, for: "open a flagged record")
+        let policy = try policy()
+        let (directory, principal) = (self.directory, self.principal)
+        let item = ReviewItem(
+            id: try newID("RV"), kind: .disclosure, record: recordID, actor: principal.id,
+            time: vault.clock.now(), reason: reason)
+        let review = try sign(item)
+        let heads = headsOfCentre
+        let released = try await release(recordID, action: .disclose) {
+            input, _ -> ReleaseVerdict<(Role, Slot)> in
+            let label = input.envelope.label
+            let decision = policy.decide(
+                .disclose, actor: principal, label: label, state: input.state,
+                directory: directory)
+            guard decision.allowed else {
+                return .refuse(
+                    rule: decision.rule,
+                    message:
+                        "'\(principal.id)' may not open \(recordID) as a disclosure: \(decision.rule)"
+                )
+            }
+            let roles = try policy.rules(for: label.recordClass).safeguarding.openFlagged.map(
+                \.value)
+            for role in roles where principal.has(role) {
+                guard let group = directory.groups[role],
+                    let slot = input.stored.slots.first(where: { $0.recipient == group.recipient })
+                else { continue }
+                return .release(
+                    reason: reason, grant: (role, slot), objects: [review],
+                    notify: heads.union([label.author]))
+            }
+            return .refuse(
+                rule: "no key slot for a safeguarding group '\(principal.id)' belongs to",
+                message:
+                    "\(recordID) has no key for the safeguarding group '\(principal.id)' belongs to",
+                hint: "the record must be flagged again after a group key rotation")
+        } open: { envelope, grant in
+            let (role, slot) = grant
+            let key = try slot.open(with: try await groupKey(role), expecting: recordID)
+            defer { key.wipe() }
+            return OpenedRecord(
+                label: envelope.label, content: try await decrypt(envelope, dataKey: key))
+        }
+        switch released {
+        case .released(let record): return record
+        case .missing: try await missing(recordID, action: .disclose)
+        case .skipped: throw TutelaError.internal("a disclosure was skipped")
+        }
+    }
+
+    // MARK: - Reviews
+
+    /// Every disclosure and break-glass opening, with its review outcome if it has one.
+    public func reviews() async throws -> [ReviewItem] {
+        guard principal.has(.headOfCentre) || principal.has(.safeguardingOfficer) else {
+            try await refuse(
+                .review, "reviews",
+                "only heads of centre and safeguarding officers see the review list")
+        }
+        var items: [ReviewItem] = []
+        for var item in try await facts(ReviewItem.self, about: nil) {
+            if let verdict = try await fact(ReviewOutcome.self, about: item.id) {
+                item.outcome = verdict.outcome
+                item.note = verdict.note
+                item.reviewer = verdict.reviewer
+            }
+            items.append(item)
+        }
+        return items.sorted { $0.time < $1.time }
+    }
+
+    /// A head of centre records whether a disclosure or break-glass was justified. Never their own.
+    public func review(_ id: String, outcome: ReviewItem.Outcome, note: String) async throws {
+        let note = try Session.requireReason(note, for: "record a review")
+        guard principal.has(.headOfCentre) else {
+            try await refuse(
+                .review, id, "only a head of centre reviews disclosures and break-glass")
+        }
+        guard let item = try await reviews().first(where: { $0.id == id }) else {
+            throw TutelaError.notFound("there is no review \(id)")
+        }
+        guard item.actor != principal.id else {
+            try await refuse(.review, id, "no one reviews their own opening of a record")
+        }
+        guard item.outcome == nil else {
+            throw TutelaError.exists("\(id) was already reviewed by \(item.reviewer ?? "?")")
+        }
+        try await record(
+            auditEntry(.review, subject: item.record, reason: "\(id) \(outcome.rawValue): \(note)"),
+            notify: [item.actor],
+            objects: [
+                try sign(
+                    ReviewOutcome(
+                        review: id, outcome: outcome, note: note, reviewer: principal.id,
+                        time: vault.clock.now()))
+            ])
+    }
+}
+
+extension Session {
+    /// The safeguarding path, as this person.
+    public var safeguarding: Safeguarding { Safeguarding(session: self) }
+}
