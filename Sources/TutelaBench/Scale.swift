@@ -88,17 +88,17 @@ struct ScaleBenchmark {
                     ("keeper", .recordKeeper),
                 ]
             for (id, role) in staff {
-                try await office.enrol(
+                try await office.administration.enrol(
                     id, name: "Staff \(id)", roles: [role], passphrase: passphrase(id))
             }
-            try await office.createGroupKey(.headOfCentre)
-            try await office.createGroupKey(.safeguardingOfficer)
+            try await office.administration.createGroupKey(.headOfCentre)
+            try await office.administration.createGroupKey(.safeguardingOfficer)
             for i in 0..<learners {
-                try await office.addLearner(
+                try await office.administration.addLearner(
                     learnerID(i), name: "Learner \(i)", tutor: tutor(of: i),
                     dateOfBirth: CalendarDate(daysSinceEpoch: 12_000 + i % 1500), programme: nil)
                 if i % 3 == 0 {
-                    try await office.learnerLeft(
+                    try await office.administration.learnerLeft(
                         learnerID(i), on: CalendarDate(daysSinceEpoch: 17_000 + i % 3000))
                 }
             }
@@ -245,11 +245,11 @@ struct ScaleBenchmark {
         // sealed to the old key moves to the new one.
         if rewrap {
             say("\(count(records)): group re-wrap")
-            try await office.createGroupKey(.headOfCentre)
+            try await office.administration.createGroupKey(.headOfCentre)
             let head = try await vault.unlock("head", passphrase: passphrase("head"))
             result.rewrapPeak = try await PeakMemory.of {
                 result.rewrap = try await secondsAsync {
-                    let summary = try await head.rewrapGroup(.headOfCentre)
+                    let summary = try await head.lifecycle.rewrapGroup(.headOfCentre)
                     result.rewrapBoxes = summary.slots + summary.shares
                 }
             }

@@ -83,7 +83,7 @@ struct PrincipalCommand: AsyncParsableCommand {
             try Identifier.validate(id, as: "principal")
             let session = try await actor.unlock(try vault.open())
             let passphrase = try newPassphrase.passphrase(for: id)
-            let principal = try await session.enrol(
+            let principal = try await session.administration.enrol(
                 id, name: name, roles: roles, passphrase: passphrase)
             if output.json {
                 try Terminal.json(
@@ -131,7 +131,7 @@ struct LearnerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            try await session.setContacts(
+            try await session.administration.setContacts(
                 id, LearnerContacts(parents: parent, homeSchool: homeSchool, provider: provider))
             Terminal.out("Updated the contacts of \(id).")
         }
@@ -154,7 +154,7 @@ struct LearnerCommand: AsyncParsableCommand {
         func run() async throws {
             let dateOfBirth = try dob.map { try parseDate($0, option: "--dob") }
             let session = try await actor.unlock(try vault.open())
-            try await session.addLearner(
+            try await session.administration.addLearner(
                 id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme)
             if output.json {
                 try Terminal.json(["learner": id, "tutor": tutor])
@@ -176,7 +176,7 @@ struct LearnerCommand: AsyncParsableCommand {
         func run() async throws {
             let leaving = try parseDate(date, option: "--date")
             let session = try await actor.unlock(try vault.open())
-            try await session.learnerLeft(id, on: leaving)
+            try await session.administration.learnerLeft(id, on: leaving)
             if output.json {
                 try Terminal.json(["learner": id, "left": leaving.description])
             } else {

@@ -91,17 +91,18 @@ struct DemoCommand: AsyncParsableCommand {
             ("lewis", "Dr Lewis (head)", [.headOfCentre]),
         ]
         for (id, name, roles) in people {
-            let p = try await office.enrol(id, name: name, roles: roles, passphrase: pass(id))
+            let p = try await office.administration.enrol(
+                id, name: name, roles: roles, passphrase: pass(id))
             say(
                 "  \(id) (\(name)), \(roles.map(\.rawValue).joined(separator: ", ")): \(p.identity.fingerprint)"
             )
         }
-        try await office.addLearner(
+        try await office.administration.addLearner(
             "sam", name: "Sam Taylor", tutor: "price", dateOfBirth: CalendarDate("2010-03-14"),
             programme: "Young Apprenticeship")
         say("  learner sam (Young Apprenticeship), assigned tutor: price")
-        try await office.createGroupKey(.safeguardingOfficer)
-        try await office.createGroupKey(.headOfCentre)
+        try await office.administration.createGroupKey(.safeguardingOfficer)
+        try await office.administration.createGroupKey(.headOfCentre)
         say("  group keys for the safeguarding team and the heads of centre, sealed to each member")
 
         step("Mr Price writes up a tutorial; Sam asks for it to stay totally confidential")

@@ -13,7 +13,8 @@ extension PrincipalCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            try await session.changePassphrase(to: try newPassphrase.passphrase(for: actor.actor))
+            try await session.lifecycle.changePassphrase(
+                to: try newPassphrase.passphrase(for: actor.actor))
             Terminal.out("Changed the passphrase of \(actor.actor).")
         }
     }
@@ -27,7 +28,7 @@ extension PrincipalCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            let rotated = try await session.revoke(id)
+            let rotated = try await session.administration.revoke(id)
             Terminal.out(
                 "Revoked \(id): they can no longer act, and their direct key slots were removed.")
             for group in rotated {
@@ -49,7 +50,8 @@ extension PrincipalCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            try await session.rekey(id, passphrase: try newPassphrase.passphrase(for: id))
+            try await session.administration.rekey(
+                id, passphrase: try newPassphrase.passphrase(for: id))
             Terminal.out(
                 "\(id) has new keys. Their records open again once someone who can open them runs "
                     + "'tutela policy regrant', and a group member runs 'tutela group sync'.")
@@ -69,7 +71,7 @@ extension PrincipalCommand {
         func run() async throws {
             let roles = try role.map { try Role.parse($0) }
             let session = try await actor.unlock(try vault.open())
-            let rotated = try await session.setRoles(id, roles)
+            let rotated = try await session.administration.setRoles(id, roles)
             let names = roles.map(\.rawValue).joined(separator: ", ")
             Terminal.out("\(id) now holds: \(names).")
             for group in rotated {
@@ -105,14 +107,17 @@ extension GroupCommand {
             let session = try await actor.unlock(try vault.open())
             let show = Terminal.stderrIsTerminal && !output.json
             let bar = ProgressBox()
-            let summary = try await session.rewrapGroup(parsed, batchSize: batch) { done, total in
+            let summary = try await session.lifecycle.rewrapGroup(parsed, batchSize: batch) {
+                done, total in
                 bar.update(done, total: total, enabled: show)
             }
             bar.finish()
             var reencrypted = 0
             if reencrypt {
                 let bar2 = OpenEndedProgress(enabled: Terminal.stderrIsTerminal && !output.json)
-                reencrypted = try await session.reencryptGroup(parsed) { done in bar2.update(done) }
+                reencrypted = try await session.lifecycle.reencryptGroup(parsed) { done in
+                    bar2.update(done)
+                }
                 bar2.finish()
             }
             if reencrypt, !output.json {
@@ -190,7 +195,8 @@ struct AuthorityCommand: AsyncParsableCommand {
                 throw TutelaError(.exists, "\(out) exists already", hint: "choose a new directory")
             }
             let session = try await actor.unlock(try vault.open())
-            let parts = try await session.splitAuthority(shares: shares, threshold: threshold)
+            let parts = try await session.administration.splitAuthority(
+                shares: shares, threshold: threshold)
             try FileManager.default.createDirectory(
                 at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             do {

@@ -42,7 +42,8 @@ struct PolicyCommand: AsyncParsableCommand {
             let source = URL(fileURLWithPath: file).lastPathComponent
             _ = try Policy.parse(bytes, source: source)
             let session = try await actor.unlock(try vault.open())
-            let (policy, changes) = try await session.applyPolicy(bytes, source: source)
+            let (policy, changes) = try await session.administration.applyPolicy(
+                bytes, source: source)
             if output.json {
                 try Terminal.json(
                     ApplyJSON(
@@ -128,7 +129,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            let (done, left) = try await session.regrant(record: record)
+            let (done, left) = try await session.lifecycle.regrant(record: record)
             if output.json {
                 try Terminal.json([
                     "regranted": done.map(\.record), "needOthers": left.map(\.record),

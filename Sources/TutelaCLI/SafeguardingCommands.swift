@@ -260,7 +260,7 @@ struct GroupCommand: AsyncParsableCommand {
         func run() async throws {
             let parsed = try Role.parse(role)
             let session = try await actor.unlock(try vault.open())
-            let group = try await session.createGroupKey(parsed)
+            let group = try await session.administration.createGroupKey(parsed)
             Terminal.out("Created \(group.recipient), sealed to every \(parsed.rawValue).")
         }
     }
@@ -276,7 +276,7 @@ struct GroupCommand: AsyncParsableCommand {
         func run() async throws {
             let parsed = try Role.parse(role)
             let session = try await actor.unlock(try vault.open())
-            let added = try await session.syncGroup(parsed)
+            let added = try await session.lifecycle.syncGroup(parsed)
             Terminal.out(
                 added.isEmpty
                     ? "Every \(parsed.rawValue) already holds the key."

@@ -55,8 +55,9 @@ import Tutela
                 policy: (policy, "school.yaml"))
             let vault = Vault(store: store)
             let office = try await vault.unlock("office", passphrase: pass)
-            try await office.enrol("price", name: "Price", roles: [.tutor], passphrase: pass)
-            try await office.addLearner(
+            try await office.administration.enrol(
+                "price", name: "Price", roles: [.tutor], passphrase: pass)
+            try await office.administration.addLearner(
                 "L-1", name: "Learner", tutor: "price", dateOfBirth: nil, programme: nil)
             let price = try await vault.unlock("price", passphrase: pass)
             let form =
@@ -75,7 +76,7 @@ import Tutela
             }
             let checkpoint = try await office.checkpoint()
             try write(Array(checkpoint.text.utf8), dir, "checkpoint", "checkpoint.txt")
-            let shares = try await office.splitAuthority(shares: 2, threshold: 2)
+            let shares = try await office.administration.splitAuthority(shares: 2, threshold: 2)
             try write(Array(try shares[0].text().utf8), dir, "share", "share-1.txt")
             try write(Array(form.utf8), dir, "form", "form.json")
             try write(

@@ -39,13 +39,13 @@ public struct Centre<Store: VaultStore>: Sendable {
         let vault = Vault(store: store, clock: clock)
         let office = try await vault.unlock("office", passphrase: passphrase("office"))
         for (id, roles) in people {
-            try await office.enrol(
+            try await office.administration.enrol(
                 id, name: id.capitalized, roles: roles, passphrase: passphrase(id))
         }
-        try await office.addLearner(
+        try await office.administration.addLearner(
             "sam", name: "Sam Taylor", tutor: "price", dateOfBirth: CalendarDate("2010-03-14"),
             programme: "Young Apprenticeship")
-        try await office.addLearner(
+        try await office.administration.addLearner(
             "alex", name: "Alex Morgan", tutor: "jones", dateOfBirth: nil, programme: "Diploma")
         var sessions = ["office": office]
         for (id, _) in people {

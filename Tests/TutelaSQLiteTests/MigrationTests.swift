@@ -13,10 +13,10 @@ struct MigrationTests {
     func populated() async throws -> (DiskVault, [String]) {
         let disk = try await DiskVault()
         let office = try await disk.vault.unlock("office", passphrase: DiskVault.pass("office"))
-        try await office.enrol(
+        try await office.administration.enrol(
             "head", name: "Head", roles: [.headOfCentre], passphrase: DiskVault.pass("head"))
-        try await office.createGroupKey(.safeguardingOfficer)
-        try await office.createGroupKey(.headOfCentre)
+        try await office.administration.createGroupKey(.safeguardingOfficer)
+        try await office.administration.createGroupKey(.headOfCentre)
         let price = try await disk.session("price")
         var records: [String] = []
         for (i, confidential) in [true, false, true].enumerated() {

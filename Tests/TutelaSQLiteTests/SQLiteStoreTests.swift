@@ -217,10 +217,10 @@ struct DestructionOnDiskTests {
     func due() async throws -> (DiskVault, Label, [UInt8], [UInt8]) {
         let disk = try await DiskVault()
         let office = try await disk.session("office")
-        try await office.addLearner(
+        try await office.administration.addLearner(
             "kim", name: "Kim", tutor: "price", dateOfBirth: CalendarDate("2000-01-01"),
             programme: nil)
-        try await office.learnerLeft("kim", on: #require(CalendarDate("2010-07-20")))
+        try await office.administration.learnerLeft("kim", on: #require(CalendarDate("2010-07-20")))
         let json =
             #"{"learner": "kim", "date": "2009-11-20", "course": "Maths", "comments": "old words"}"#
         let form = try ProgressReview.parse(Array(json.utf8), source: "form")

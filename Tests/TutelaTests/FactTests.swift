@@ -195,7 +195,7 @@ struct FactTests {
         Self.expectTampered(
             impersonating, price.directory, "an approval in price's row signed by jones")
         // Someone enrolled after this directory was verified is no one, as far as it knows.
-        try await f.session("office").enrol(
+        try await f.session("office").administration.enrol(
             "newcomer", name: "Newcomer", roles: [.tutor],
             passphrase: Fixture.passphrase("newcomer"))
         let newcomer = try await f.vault.unlock(

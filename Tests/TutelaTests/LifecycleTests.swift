@@ -11,14 +11,17 @@ struct LifecycleTests {
     func passphrase() async throws {
         let f = try await Fixture.make()
         let label = try await f.session("price").seal(Fixture.form(), confidential: true)
-        try await f.session("price").changePassphrase(to: Passphrase("a brand new passphrase"))
+        try await f.session("price").lifecycle.changePassphrase(
+            to: Passphrase("a brand new passphrase"))
         await expectError(.permissionDenied) {
             try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
         }
         let price = try await f.vault.unlock(
             "price", passphrase: Passphrase("a brand new passphrase"))
         _ = try await price.open(label.record)
-        await expectError(.usage) { try await price.changePassphrase(to: Passphrase("short")) }
+        await expectError(.usage) {
+            try await price.lifecycle.changePassphrase(to: Passphrase("short"))
+        }
         _ = try await f.vault.verifyAudit(checkpoint: nil)
     }
 
@@ -26,8 +29,10 @@ struct LifecycleTests {
     func revoke() async throws {
         let f = try await Fixture.make()
         let label = try await f.session("price").seal(Fixture.form(), confidential: true)
-        await expectError(.permissionDenied) { try await f.session("jones").revoke("price") }
-        try await f.session("office").revoke("price")
+        await expectError(.permissionDenied) {
+            try await f.session("jones").administration.revoke("price")
+        }
+        try await f.session("office").administration.revoke("price")
         let refused = await expectError(.permissionDenied) {
             try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
         }
@@ -41,10 +46,11 @@ struct LifecycleTests {
             label.record)
         _ = try await f.vault.verifyAudit(checkpoint: nil)
         await expectError(.exists) {
-            try await f.vault.unlock("office", passphrase: Fixture.passphrase("office")).revoke(
-                "price")
+            try await f.vault.unlock("office", passphrase: Fixture.passphrase("office"))
+                .administration.revoke(
+                    "price")
         }
-        await expectError(.usage) { try await f.session("office").revoke("office") }
+        await expectError(.usage) { try await f.session("office").administration.revoke("office") }
     }
 
     @Test("revoking a group member rotates the key; after re-wrap the old key opens no slot")
@@ -59,13 +65,14 @@ struct LifecycleTests {
         // dsl2 keeps a copy of the old group key before being revoked.
         let dsl2 = try await s.session("dsl2")
         let oldKey = try await dsl2.groupKey(.safeguardingOfficer)
-        let rotated = try await s.session("office").revoke("dsl2")
+        let rotated = try await s.session("office").administration.revoke("dsl2")
         #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
         let dsl = try await s.session("dsl")
         let old = "group:safeguarding-officer#1"
         #expect(try await s.f.store.boxCount(recipient: old) == (7, 7))
         let reports = Mutex<[(Int, Int)]>([])
-        let summary = try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 3) { done, total in
+        let summary = try await dsl.lifecycle.rewrapGroup(.safeguardingOfficer, batchSize: 3) {
+            done, total in
             reports.withLock { $0.append((done, total)) }
         }
         #expect(summary.slots == 7 && summary.shares == 7)
@@ -100,18 +107,19 @@ struct LifecycleTests {
             try await s.session("price").safeguarding.flag(label.record, reason: "ref")
             records.append(label.record)
         }
-        try await s.session("office").createGroupKey(.safeguardingOfficer)
+        try await s.session("office").administration.createGroupKey(.safeguardingOfficer)
         let dsl = try await s.session("dsl")
         // The store fails after the first batch has landed, as a crash would.
         await s.f.store.failTransactions(after: 1, with: TutelaError(.tryAgain, "crash"))
         await expectError(.tryAgain) {
-            try await dsl.rewrapGroup(.safeguardingOfficer, batchSize: 2)
+            try await dsl.lifecycle.rewrapGroup(.safeguardingOfficer, batchSize: 2)
         }
         await s.f.store.failTransactions(with: nil)
         let left = try await s.f.store.slots(recipient: "group:safeguarding-officer#1", limit: 100)
             .count
         #expect(left == 4)
-        let summary = try await s.session("dsl").rewrapGroup(.safeguardingOfficer, batchSize: 2)
+        let summary = try await s.session("dsl").lifecycle.rewrapGroup(
+            .safeguardingOfficer, batchSize: 2)
         #expect(summary.slots == left)
         for record in records {
             let groups = try #require(await s.f.store.record(record)).slots.filter {
@@ -127,7 +135,7 @@ struct LifecycleTests {
     func rekey() async throws {
         let f = try await Fixture.make()
         let label = try await f.session("price").seal(Fixture.form(), confidential: true)
-        try await f.session("office").rekey(
+        try await f.session("office").administration.rekey(
             "price", passphrase: Passphrase("price lost the old one"))
         let price = try await f.vault.unlock(
             "price", passphrase: Passphrase("price lost the old one"))
@@ -135,7 +143,7 @@ struct LifecycleTests {
         #expect(error?.hint?.contains("regrant") == true)
         // Sam can open it and re-grants.
         let (done, _) = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
-            .regrant(record: nil)
+            .lifecycle.regrant(record: nil)
         #expect(done.map(\.record) == [label.record])
         _ = try await price.open(label.record)
         _ = try await f.vault.verifyAudit(checkpoint: nil)
@@ -147,7 +155,8 @@ struct LifecycleTests {
     func authority() async throws {
         let f = try await Fixture.make()
         let fingerprint = try f.session("office").principal.identity.fingerprint
-        let shares = try await f.session("office").splitAuthority(shares: 5, threshold: 3)
+        let shares = try await f.session("office").administration.splitAuthority(
+            shares: 5, threshold: 3)
         let texts = try shares.map { try $0.text() }
         let parsed = try texts.map(AuthorityShare.parse)
         await expectError(.invalidInput) {
@@ -161,7 +170,7 @@ struct LifecycleTests {
             "office", passphrase: Passphrase("recovered authority"))
         #expect(office.principal.identity.fingerprint == fingerprint)
         await expectError(.permissionDenied) {
-            try await f.session("price").splitAuthority(shares: 3, threshold: 2)
+            try await f.session("price").administration.splitAuthority(shares: 3, threshold: 2)
         }
         _ = try await f.vault.verifyAudit(checkpoint: nil)
     }
@@ -179,7 +188,7 @@ struct ReencryptTests {
         let priceSession = try await s.session("price")
         let oldDataKey = try #require(before.slots.first { $0.recipient == "price" })
             .open(with: priceSession.identity, expecting: label.record)
-        #expect(try await s.session("dsl").reencryptGroup(.safeguardingOfficer) == 1)
+        #expect(try await s.session("dsl").lifecycle.reencryptGroup(.safeguardingOfficer) == 1)
         let after = try #require(await s.f.store.record(label.record))
         let envelope = try Envelope.parse(after.envelopeBytes)
         #expect(envelope.generation == 2 && envelope.sealer == "dsl" && envelope.label == label)
@@ -217,20 +226,22 @@ struct GroupMembershipTests {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
         try await s.session("price").safeguarding.flag(label.record, reason: "ref")
-        let rotated = try await s.session("office").setRoles("dsl2", [.tutor])
+        let rotated = try await s.session("office").administration.setRoles("dsl2", [.tutor])
         #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
         #expect(
             try await s.f.store.objects(kind: "group-member", key: nil).allSatisfy {
                 !$0.id.hasSuffix("/dsl2")
             })
-        let summary = try await s.session("dsl").rewrapGroup(.safeguardingOfficer, batchSize: 10)
+        let summary = try await s.session("dsl").lifecycle.rewrapGroup(
+            .safeguardingOfficer, batchSize: 10)
         #expect(summary.slots == 1)
         await expectError(.permissionDenied) {
             try await s.session("dsl2").safeguarding.disclose(label.record, reason: "x")
         }
         // Joining: jones becomes an officer; a member shares the current key.
-        try await s.session("office").setRoles("jones", [.tutor, .safeguardingOfficer])
-        #expect(try await s.session("dsl").syncGroup(.safeguardingOfficer) == ["jones"])
+        try await s.session("office").administration.setRoles(
+            "jones", [.tutor, .safeguardingOfficer])
+        #expect(try await s.session("dsl").lifecycle.syncGroup(.safeguardingOfficer) == ["jones"])
         _ = try await s.session("jones").safeguarding.disclose(label.record, reason: "new officer")
         _ = try await s.f.vault.verifyAudit(checkpoint: nil)
     }

@@ -335,14 +335,15 @@ struct PolicyPublishingTests {
         let office = try f.session("office")
         #expect(office.directory.policy?.version == 1)
         await expectError(.invalidInput) {
-            try await office.applyPolicy(Array("policy: 1\n".utf8), source: "bad.yaml")
+            try await office.administration.applyPolicy(
+                Array("policy: 1\n".utf8), source: "bad.yaml")
         }
         #expect(office.directory.policy?.version == 1)
         await expectError(.permissionDenied) {
-            try await f.session("price").applyPolicy(
+            try await f.session("price").administration.applyPolicy(
                 Fixture.shippedPolicy().text, source: "school.yaml")
         }
-        let (policy, _) = try await office.applyPolicy(
+        let (policy, _) = try await office.administration.applyPolicy(
             Fixture.shippedPolicy("college.yaml").text, source: "college.yaml")
         #expect(policy.version == 2)
         let label = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
@@ -376,7 +377,7 @@ struct PolicyPublishingTests {
         let label = try await f.session("price").seal(Fixture.form(), confidential: false)
         // A policy that also lets heads of centre read tutorials (and a head to read with).
         let office = try f.session("office")
-        try await office.enrol(
+        try await office.administration.enrol(
             "head", name: "Head", roles: [.headOfCentre], passphrase: Fixture.passphrase("head"))
         var text = String(decoding: try Fixture.shippedPolicy().text, as: UTF8.self)
         text = text.replacingOccurrences(
@@ -385,7 +386,8 @@ struct PolicyPublishingTests {
             with:
                 "      - copies: [learner, parents-carers]\n      - role: head-of-centre\n    label-only: [record-keeper, admin]"
         )
-        let (_, changes) = try await office.applyPolicy(Array(text.utf8), source: "wider.yaml")
+        let (_, changes) = try await office.administration.applyPolicy(
+            Array(text.utf8), source: "wider.yaml")
         #expect(changes.map(\.record) == [label.record])
         #expect(changes.first?.missing == ["head"])
         let head = try await f.vault.unlock("head", passphrase: Fixture.passphrase("head"))
@@ -395,13 +397,13 @@ struct PolicyPublishingTests {
         #expect(explained.allowed && explained.rule.contains("role: head-of-centre"))
         // Someone who cannot open it cannot re-grant it.
         let (none, left) = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
-            .regrant(record: nil)
+            .lifecycle.regrant(record: nil)
         #expect(none.isEmpty && left.map(\.record) == [label.record])
         let price = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
-        let (done, _) = try await price.regrant(record: nil)
+        let (done, _) = try await price.lifecycle.regrant(record: nil)
         #expect(done.map(\.record) == [label.record])
         _ = try await head.open(label.record)
-        #expect(try await price.slotChanges(record: nil).isEmpty)
+        #expect(try await price.lifecycle.slotChanges(record: nil).isEmpty)
     }
 
     @Test("before any policy is applied nothing can be sealed or opened")
@@ -413,9 +415,9 @@ struct PolicyPublishingTests {
             kdf: .interactive)
         let vault = Vault(store: store)
         let office = try await vault.unlock("office", passphrase: Fixture.passphrase("office"))
-        try await office.enrol(
+        try await office.administration.enrol(
             "price", name: "P", roles: [.tutor], passphrase: Fixture.passphrase("price"))
-        try await office.addLearner(
+        try await office.administration.addLearner(
             "sam", name: "Sam", tutor: "price", dateOfBirth: nil, programme: nil)
         let price = try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
         let error = await expectError(.permissionDenied) {

@@ -13,9 +13,9 @@ struct RefreshTests {
         let price = try f.session("price")
         let jones = try f.session("jones")
         let office = try f.session("office")
-        try await office.addLearner(
+        try await office.administration.addLearner(
             "kim", name: "Kim Lee", tutor: "price", dateOfBirth: nil, programme: nil)
-        try await office.setRoles("jones", [.tutor, .recordKeeper])
+        try await office.administration.setRoles("jones", [.tutor, .recordKeeper])
         // Before refreshing, the session knows only the directory it verified.
         await expectError(.invalidInput) {
             try await price.seal(Fixture.form(learner: "kim"), confidential: false)
@@ -35,7 +35,7 @@ struct RefreshTests {
     func revoked() async throws {
         let f = try await Fixture.make()
         let jones = try f.session("jones")
-        try await f.session("office").revoke("jones")
+        try await f.session("office").administration.revoke("jones")
         await expectError(.permissionDenied) { try await jones.refresh() }
     }
 

@@ -16,7 +16,8 @@ struct RetentionTests {
         let f = try await Fixture.make()
         let label = try await f.session("price").seal(
             Fixture.form(marker: "to be shredded"), confidential: false)
-        try await f.session("office").learnerLeft("sam", on: #require(CalendarDate("2027-07-20")))
+        try await f.session("office").administration.learnerLeft(
+            "sam", on: #require(CalendarDate("2027-07-20")))
         return (f, label)
     }
 
@@ -134,7 +135,8 @@ struct RetentionTests {
     )
     func flagged() async throws {
         let s = try await SafeguardingFixture.make()
-        try await s.f.session("office").learnerLeft("sam", on: #require(CalendarDate("2027-07-20")))
+        try await s.f.session("office").administration.learnerLeft(
+            "sam", on: #require(CalendarDate("2027-07-20")))
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
         try await s.session("price").safeguarding.flag(label.record, reason: "ref")
         let status = try await standing(s.f, label.record, asOf: "2035-06-01")
@@ -208,10 +210,10 @@ struct RetentionTests {
     func secondKeeper() async throws {
         let (f, label) = try await fixture()
         let office = try f.session("office")
-        try await office.enrol(
+        try await office.administration.enrol(
             "keeper2", name: "K2", roles: [.recordKeeper], passphrase: Fixture.passphrase("keeper2")
         )
-        _ = try await office.applyPolicy(
+        _ = try await office.administration.applyPolicy(
             Fixture.shippedPolicy("college.yaml").text, source: "college.yaml")
         let first = try await session(f, "hale", on: "2035-06-01")
         guard case .proposed = try await first.retention.destroy(label.record) else {

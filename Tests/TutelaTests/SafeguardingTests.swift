@@ -11,13 +11,13 @@ struct SafeguardingFixture {
     static func make() async throws -> SafeguardingFixture {
         let f = try await Fixture.make()
         let office = try f.session("office")
-        try await office.enrol(
+        try await office.administration.enrol(
             "head", name: "Head", roles: [.headOfCentre], passphrase: Fixture.passphrase("head"))
-        try await office.enrol(
+        try await office.administration.enrol(
             "dsl2", name: "Deputy DSL", roles: [.safeguardingOfficer],
             passphrase: Fixture.passphrase("dsl2"))
-        try await office.createGroupKey(.safeguardingOfficer)
-        try await office.createGroupKey(.headOfCentre)
+        try await office.administration.createGroupKey(.safeguardingOfficer)
+        try await office.administration.createGroupKey(.headOfCentre)
         return SafeguardingFixture(f: f)
     }
 
@@ -94,14 +94,14 @@ struct SafeguardingTests {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
         try await s.session("price").safeguarding.flag(label.record, reason: "ref 2")
-        try await s.session("office").enrol(
+        try await s.session("office").administration.enrol(
             "dsl3", name: "New DSL", roles: [.safeguardingOfficer],
             passphrase: Fixture.passphrase("dsl3"))
         let before = await expectError(.permissionDenied) {
             try await s.session("dsl3").safeguarding.disclose(label.record, reason: "handover")
         }
         #expect(before?.hint?.contains("group sync") == true)
-        #expect(try await s.session("dsl").syncGroup(.safeguardingOfficer) == ["dsl3"])
+        #expect(try await s.session("dsl").lifecycle.syncGroup(.safeguardingOfficer) == ["dsl3"])
         let opened = try await s.session("dsl3").safeguarding.disclose(
             label.record, reason: "handover")
         #expect(opened.label.record == label.record)

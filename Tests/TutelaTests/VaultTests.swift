@@ -124,28 +124,29 @@ struct VaultTests {
     func administration() async throws {
         let f = try await Fixture.make()
         await expectError(.permissionDenied) {
-            try await f.session("price").enrol(
+            try await f.session("price").administration.enrol(
                 "mallory", name: "M", roles: [.admin], passphrase: Fixture.passphrase("m"))
         }
         await expectError(.exists) {
-            try await f.session("office").enrol(
+            try await f.session("office").administration.enrol(
                 "price", name: "Again", roles: [.tutor], passphrase: Fixture.passphrase("p"))
         }
         await expectError(.usage) {
-            try await f.session("office").enrol(
+            try await f.session("office").administration.enrol(
                 "short", name: "S", roles: [.tutor], passphrase: Passphrase("too short"))
         }
         await expectError(.notFound) {
-            try await f.session("office").addLearner(
+            try await f.session("office").administration.addLearner(
                 "kim", name: "Kim", tutor: "ghost", dateOfBirth: nil, programme: nil)
         }
         await expectError(.usage) {
-            try await f.session("office").addLearner(
+            try await f.session("office").administration.addLearner(
                 "kim", name: "Kim", tutor: "hale", dateOfBirth: nil, programme: nil)
         }
-        try await f.session("office").learnerLeft("alex", on: #require(CalendarDate("2027-07-20")))
+        try await f.session("office").administration.learnerLeft(
+            "alex", on: #require(CalendarDate("2027-07-20")))
         await expectError(.exists) {
-            try await f.session("office").learnerLeft(
+            try await f.session("office").administration.learnerLeft(
                 "alex", on: #require(CalendarDate("2027-07-21")))
         }
         let (_, directory) = try await f.vault.verifiedDirectory()

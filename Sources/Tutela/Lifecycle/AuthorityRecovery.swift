@@ -76,36 +76,7 @@ public struct AuthorityShare: Sendable {
 }
 
 extension Session {
-    /// Splits the authority's keys into `shares` trustee shares, any `threshold` of which rebuild it.
-    /// Only the authority itself can do this.
-    public func splitAuthority(shares: Int, threshold: Int) async throws -> [AuthorityShare] {
-        guard principal.isAuthority else {
-            throw TutelaError.denied("only the authority can split its own keys")
-        }
-        guard threshold >= 2, threshold <= shares, shares <= 255 else {
-            throw TutelaError.usage(
-                "choose 2 ≤ threshold ≤ shares ≤ 255 (got \(threshold) of \(shares))")
-        }
-        let seeds: [SecretShare]
-        let agreements: [SecretShare]
-        do {
-            seeds = try SecretSharing.split(
-                identity.signing.seed, threshold: threshold, shareCount: shares)
-            agreements = try SecretSharing.split(
-                identity.agreement.secret, threshold: threshold, shareCount: shares)
-        } catch { throw TutelaError.internal("\(error)") }
-        try await record(
-            auditEntry(
-                .authoritySplit, subject: principal.id, reason: "\(threshold) of \(shares) shares"),
-            notify: [])
-        let fingerprint = principal.identity.fingerprint
-        return zip(seeds, agreements).map { s, a in
-            AuthorityShare(
-                vaultID: meta.vaultID, authority: principal.id, fingerprint: fingerprint,
-                threshold: threshold,
-                index: s.index, seed: s, agreement: a)
-        }
-    }
+
 }
 
 extension Vault {

@@ -104,3 +104,94 @@ extension Session {
         throw TutelaError.denied(message)
     }
 }
+
+/// Durable writes: every transaction of a session, the audit entry that must be durable before
+/// anything is released, and this machine's pin of the log's head.
+extension Session {
+    /// Writes one audit entry as its own durable transaction; fails closed.
+    func audit(
+        _ action: AuditEntry.Action, subject: String?, outcome: AuditEntry.Outcome, reason: String?
+    ) async throws {
+        let entry = AuditEntry(
+            action: action, actor: principal.id, subject: subject, outcome: outcome, reason: reason,
+            time: vault.clock.now(), policyVersion: policyVersion)
+        let identity = self.identity
+        try await auditedWrite { tx in try await Self.appendAudit(entry, tx: tx, signer: identity) }
+    }
+
+    /// A write whose audit entry must be durable before anything is released: fails closed, turning
+    /// a store failure into "nothing was released" (75).
+    func auditedWrite<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> T {
+        do { return try await write(body) } catch let error as TutelaError {
+            throw Self.auditFailure(error)
+        }
+    }
+
+    /// ``auditedWrite(_:)`` without moving the pin: the caller passes the head to
+    /// ``auditedPin(_:)`` and releases nothing before that returns.
+    func auditedTransaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> (T, ChainLink?) {
+        do { return try await transaction(body) } catch let error as TutelaError {
+            throw Self.auditFailure(error)
+        }
+    }
+
+    /// ``movePin(to:)``, failing as an audit entry that could not be written.
+    func auditedPin(_ head: ChainLink?) throws {
+        do { try movePin(to: head) } catch let error as TutelaError {
+            throw Self.auditFailure(error)
+        }
+    }
+
+    /// A failure to make the audit entry durable: nothing was released.
+    static func auditFailure(_ error: TutelaError) -> TutelaError {
+        guard error.kind == .tryAgain || error.kind == .internal else { return error }
+        return TutelaError.tryAgain(
+            "the audit entry could not be written, so nothing was released: \(error.message)",
+            hint: error.hint ?? "try again in a moment")
+    }
+
+    static func appendAudit(_ entry: AuditEntry, tx: any VaultTransaction, signer: Identity)
+        async throws
+    {
+        let link = try await SignedChain.link(
+            .audit, after: try tx.lastLink(.audit), body: entry.canonical, signer: signer)
+        try await tx.append(link, to: .audit)
+    }
+
+    /// Runs a transaction, then moves this machine's pin to the new audit head.
+    func write<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> T {
+        let (result, head) = try await transaction(body)
+        try movePin(to: head)
+        return result
+    }
+
+    /// Runs a transaction; returns its result and the audit head after it, for ``movePin(to:)``.
+    func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> (T, ChainLink?) {
+        do {
+            return try await store.transaction { tx in
+                await (try body(tx), try tx.lastLink(.audit))
+            }
+        } catch let error as TutelaError {
+            throw error
+        } catch {
+            throw TutelaError.tryAgain("the vault could not record this; nothing was changed")
+        }
+    }
+
+    /// Moves this machine's pin forward to `head` (the audit log's last entry).
+    func movePin(to head: ChainLink?) throws {
+        guard let head else { return }
+        try vault.pins?.save(
+            HeadPin(entries: head.sequence + 1, head: Hex.encode(head.hash)),
+            vaultID: meta.vaultID,
+            replacing: false)
+    }
+}

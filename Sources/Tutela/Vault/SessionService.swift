@@ -100,4 +100,19 @@ extension SessionService {
     func missing(_ recordID: String, action: AuditEntry.Action) async throws -> Never {
         try await session.missing(recordID, action: action)
     }
+
+    func requireAdministrator(_ what: String) throws(TutelaError) {
+        try session.requireAdministrator(what)
+    }
+
+    func memberBoxes(of id: String) async throws -> [StoredObject] {
+        try await session.memberBoxes(of: id)
+    }
+
+    func appendStatement(
+        _ statement: DirectoryStatement, audit action: AuditEntry.Action, subject: String,
+        extra: @escaping @Sendable (any VaultTransaction) async throws -> Void = { _ in }
+    ) async throws {
+        try await session.appendStatement(statement, audit: action, subject: subject, extra: extra)
+    }
 }

@@ -1,0 +1,230 @@
+import Foundation
+import TutelaCrypto
+
+/// Administration, done as the authority or an administrator it enrolled — never with access to
+/// contents: enrolling people and setting their roles, recording learners, leavers and contacts,
+/// revoking leavers, new keys after a lost passphrase, group keys, publishing policy, and splitting
+/// the authority among trustees. Each change is a signed directory statement.
+public struct Administration: SessionService {
+    let session: Session
+
+    /// Enrols a person with new keys sealed under their own passphrase.
+    /// - Throws: `.permissionDenied` unless this session is the authority or an admin it enrolled;
+    ///   `.exists` for an id already enrolled; `.usage` for bad input.
+    @discardableResult
+    public func enrol(
+        _ id: String, name: String, roles: [Role], passphrase: Passphrase
+    ) async throws -> Principal {
+        try requireAdministrator("enrol people")
+        try Identifier.validate(id, as: "principal")
+        try Vault.validateName(name)
+        try passphrase.validateAsNew()
+        let cost = try kdfCost()
+        let newIdentity = try Identity.generate(principal: id)
+        let pub = newIdentity.publicIdentity
+        let statement = DirectoryStatement.enrol(
+            .init(
+                id: id, name: name, roles: roles.sorted(), signingKey: pub.signingKey.bytes,
+                agreementKey: pub.agreementKey.bytes))
+        // Check before the (deliberately slow) passphrase sealing, not only when appending.
+        var check = directory
+        try check.apply(statement, signer: principal.id, isGenesis: false)
+        let sealed = try SealedIdentity.seal(newIdentity, passphrase: passphrase, cost: cost)
+        try await appendStatement(statement, audit: .enrol, subject: id) { tx in
+            try await tx.insert(sealed)
+        }
+        guard let enrolled = directory.principals[id] else {
+            throw TutelaError.internal("enrolment lost")
+        }
+        return enrolled
+    }
+
+    /// Records a learner and their assigned tutor.
+    public func addLearner(
+        _ id: String, name: String, tutor: String, dateOfBirth: CalendarDate?, programme: String?
+    ) async throws {
+        try requireAdministrator("add learners")
+        try Identifier.validate(id, as: "learner")
+        try Vault.validateName(name)
+        if let programme { try Vault.validateName(programme) }
+        let statement = DirectoryStatement.addLearner(
+            .init(id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme))
+        try await appendStatement(statement, audit: .learnerAdd, subject: id)
+    }
+
+    /// Records that a learner left on `date` (a retention trigger).
+    public func learnerLeft(_ id: String, on date: CalendarDate) async throws {
+        try requireAdministrator("record leavers")
+        try await appendStatement(
+            .learnerLeft(learner: id, on: date), audit: .learnerLeave, subject: id)
+    }
+
+    /// Sets who stands for a learner's parents or carers, home school and work-based provider.
+    public func setContacts(_ id: String, _ contacts: LearnerContacts) async throws {
+        try requireAdministrator("change learners' contacts")
+        try await appendStatement(
+            .learnerContacts(learner: id, contacts), audit: .learnerContacts, subject: id)
+    }
+
+    private func kdfCost() throws(TutelaError) -> PasswordKDF.Cost {
+        guard let profile = PasswordKDF.Profile(rawValue: meta.kdfProfile) else {
+            throw .tampered("the vault records an unknown key-derivation profile")
+        }
+        return profile.cost
+    }
+
+    /// Revokes a leaver: a signed directory statement, after which they can no longer act. Their
+    /// direct key slots and group key copies are removed, and every group they belonged to gets a new
+    /// key version (a member then runs ``rewrapGroup(_:batchSize:progress:)``). What they signed stays
+    /// verifiable.
+    /// - Returns: the groups rotated.
+    @discardableResult
+    public func revoke(_ id: String) async throws -> [GroupKey] {
+        try requireAdministrator("revoke people")
+        guard let target = directory.principals[id] else {
+            throw TutelaError.notFound("no one is enrolled as '\(id)'")
+        }
+        let groups = target.roles.compactMap { directory.groups[$0] }
+        let boxes = try await memberBoxes(of: id)
+        let slots = try await store.slots(recipient: id, limit: Int.max)
+        try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id) { tx in
+            for slot in slots {
+                try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
+            }
+            for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
+        }
+        var rotated: [GroupKey] = []
+        for group in groups { rotated.append(try await createGroupKey(group.role)) }
+        return rotated
+    }
+
+    /// Replaces someone's roles. Leaving a role that holds a group key removes their copy and rotates
+    /// the group's key (a member then runs ``rewrapGroup(_:batchSize:progress:)``); joining one is done
+    /// by a member's `group sync`.
+    /// - Returns: the groups rotated.
+    @discardableResult
+    public func setRoles(_ id: String, _ roles: [Role]) async throws -> [GroupKey] {
+        try requireAdministrator("change roles")
+        guard let target = directory.principals[id] else {
+            throw TutelaError.notFound("no one is enrolled as '\(id)'")
+        }
+        let left = target.roles.filter { !roles.contains($0) }.compactMap { directory.groups[$0] }
+        let boxes = try await memberBoxes(of: id).filter { box in
+            left.contains { box.id.hasPrefix("group:\($0.role.rawValue)#") }
+        }
+        try await appendStatement(
+            .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id
+        ) { tx in for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) } }
+        var rotated: [GroupKey] = []
+        for group in left { rotated.append(try await createGroupKey(group.role)) }
+        return rotated
+    }
+
+    /// New keys for someone who lost their passphrase. Their old slots and group copies cannot be
+    /// opened by anyone any more and are removed; access comes back through `group sync` and
+    /// `policy regrant` by people who can open the records. No back door: nobody else can recover them.
+    public func rekey(_ id: String, passphrase: Passphrase) async throws {
+        try requireAdministrator("re-key people")
+        try passphrase.validateAsNew()
+        guard directory.principals[id] != nil else {
+            throw TutelaError.notFound("no one is enrolled as '\(id)'")
+        }
+        guard let profile = PasswordKDF.Profile(rawValue: meta.kdfProfile) else {
+            throw TutelaError.tampered("the vault records an unknown key-derivation profile")
+        }
+        let fresh = try Identity.generate(principal: id)
+        let pub = fresh.publicIdentity
+        let sealed = try SealedIdentity.seal(fresh, passphrase: passphrase, cost: profile.cost)
+        let boxes = try await memberBoxes(of: id)
+        let slots = try await store.slots(recipient: id, limit: Int.max)
+        try await appendStatement(
+            .rekey(
+                principal: id, signingKey: pub.signingKey.bytes,
+                agreementKey: pub.agreementKey.bytes),
+            audit: .rekey, subject: id
+        ) { tx in
+            try await tx.replace(sealed)
+            for slot in slots {
+                try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
+            }
+            for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
+        }
+    }
+
+    /// Creates the next version of `role`'s group key and seals it to every current holder of the
+    /// role. Administrators only; the public key is a signed directory statement.
+    @discardableResult
+    public func createGroupKey(_ role: Role) async throws -> GroupKey {
+        try requireAdministrator("create group keys")
+        let key: KeyAgreementPrivateKey
+        do { key = try KeyAgreementPrivateKey() } catch { throw TutelaError.internal("\(error)") }
+        let version = (directory.groups[role]?.version ?? 0) + 1
+        let binding = "group:\(role.rawValue)#\(version)"
+        let members = try directory.holders(of: role).map { member throws(TutelaError) in
+            StoredObject(
+                kind: ObjectKind.groupMember, id: "\(binding)/\(member.id)", key: binding,
+                body: try BoundBox.seal(
+                    key.secret, binding: binding, to: member.identity.agreementKey))
+        }
+        try await appendStatement(
+            .groupKey(role: role, version: version, publicKey: key.publicKey.bytes),
+            audit: .groupKey,
+            subject: binding
+        ) { tx in for m in members { try await tx.put(m) } }
+        guard let group = directory.groups[role] else {
+            throw TutelaError.internal("group key lost")
+        }
+        return group
+    }
+
+    /// Publishes `bytes` as the next policy version, signed by this administrator, in one
+    /// transaction with its audit entry. A file that does not parse never becomes active.
+    /// - Returns: the published policy and the records whose slots no longer match it.
+    public func applyPolicy(_ bytes: [UInt8], source: String) async throws -> (Policy, [SlotChange])
+    {
+        try requireAdministrator("apply policies")
+        _ = try Policy.parse(bytes, source: source)
+        let version = (directory.policy?.version ?? 0) + 1
+        try await appendStatement(
+            .publishPolicy(version: version, text: bytes), audit: .policyApply,
+            subject: "policy v\(version)")
+        return (try policy(), try await session.lifecycle.slotChanges(record: nil))
+    }
+
+    /// Splits the authority's keys into `shares` trustee shares, any `threshold` of which rebuild it.
+    /// Only the authority itself can do this.
+    public func splitAuthority(shares: Int, threshold: Int) async throws -> [AuthorityShare] {
+        guard principal.isAuthority else {
+            throw TutelaError.denied("only the authority can split its own keys")
+        }
+        guard threshold >= 2, threshold <= shares, shares <= 255 else {
+            throw TutelaError.usage(
+                "choose 2 ≤ threshold ≤ shares ≤ 255 (got \(threshold) of \(shares))")
+        }
+        let seeds: [SecretShare]
+        let agreements: [SecretShare]
+        do {
+            seeds = try SecretSharing.split(
+                identity.signing.seed, threshold: threshold, shareCount: shares)
+            agreements = try SecretSharing.split(
+                identity.agreement.secret, threshold: threshold, shareCount: shares)
+        } catch { throw TutelaError.internal("\(error)") }
+        try await record(
+            auditEntry(
+                .authoritySplit, subject: principal.id, reason: "\(threshold) of \(shares) shares"),
+            notify: [])
+        let fingerprint = principal.identity.fingerprint
+        return zip(seeds, agreements).map { s, a in
+            AuthorityShare(
+                vaultID: meta.vaultID, authority: principal.id, fingerprint: fingerprint,
+                threshold: threshold,
+                index: s.index, seed: s, agreement: a)
+        }
+    }
+
+}
+
+extension Session {
+    /// Administration, as this person.
+    public var administration: Administration { Administration(session: self) }
+}

@@ -1,0 +1,195 @@
+import TutelaCrypto
+
+/// One statement of the directory chain.
+enum DirectoryStatement: Equatable {
+    /// The first statement: the vault and its authority. Self-signed.
+    case establish(vaultID: String, authority: PrincipalData)
+    case enrol(PrincipalData)
+    case addLearner(LearnerData)
+    case learnerLeft(learner: String, on: CalendarDate)
+    /// Replaces a learner's contacts.
+    case learnerContacts(learner: String, LearnerContacts)
+    /// Publishes policy `version` (1, 2, …): the YAML text exactly as checked.
+    case publishPolicy(version: Int, text: [UInt8])
+    /// Publishes version `version` of the key held by everyone with `role`.
+    case groupKey(role: Role, version: Int, publicKey: [UInt8])
+    /// A leaver: they can no longer act.
+    case revoke(principal: String)
+    /// New keys for a principal who lost their passphrase.
+    case rekey(principal: String, signingKey: [UInt8], agreementKey: [UInt8])
+    /// Replaces a principal's roles (joining or leaving a group).
+    case setRoles(principal: String, roles: [Role])
+
+    struct PrincipalData: Equatable {
+        var id: String
+        var name: String
+        var roles: [Role]
+        var signingKey: [UInt8]
+        var agreementKey: [UInt8]
+    }
+
+    struct LearnerData: Equatable {
+        var id: String
+        var name: String
+        var tutor: String
+        var dateOfBirth: CalendarDate?
+        var programme: String?
+    }
+
+    static let version: UInt8 = 1
+    static let maxText = 256
+
+    func encode(at time: Int64) -> [UInt8] {
+        var w = CanonicalWriter()
+        w.u8(Self.version)
+        w.i64(time)
+        func principal(_ p: PrincipalData) {
+            w.string(p.id)
+            w.string(p.name)
+            w.strings(p.roles.map(\.rawValue))
+            w.fixed(p.signingKey)
+            w.fixed(p.agreementKey)
+        }
+        switch self {
+        case .establish(let vaultID, let authority):
+            w.u8(0)
+            w.string(vaultID)
+            principal(authority)
+        case .enrol(let p):
+            w.u8(1)
+            principal(p)
+        case .addLearner(let l):
+            w.u8(2)
+            w.string(l.id)
+            w.string(l.name)
+            w.string(l.tutor)
+            w.optionalString(l.dateOfBirth?.description)
+            w.optionalString(l.programme)
+        case .learnerLeft(let learner, let on):
+            w.u8(3)
+            w.string(learner)
+            w.string(on.description)
+        case .learnerContacts(let learner, let contacts):
+            w.u8(4)
+            w.string(learner)
+            w.strings(contacts.parents)
+            w.optionalString(contacts.homeSchool)
+            w.optionalString(contacts.provider)
+        case .publishPolicy(let version, let text):
+            w.u8(5)
+            w.u32(UInt32(version))
+            w.data(text)
+        case .groupKey(let role, let version, let publicKey):
+            w.u8(6)
+            w.string(role.rawValue)
+            w.u32(UInt32(version))
+            w.fixed(publicKey)
+        case .revoke(let principal):
+            w.u8(7)
+            w.string(principal)
+        case .rekey(let principal, let signingKey, let agreementKey):
+            w.u8(8)
+            w.string(principal)
+            w.fixed(signingKey)
+            w.fixed(agreementKey)
+        case .setRoles(let principal, let roles):
+            w.u8(9)
+            w.string(principal)
+            w.strings(roles.map(\.rawValue))
+        }
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8], context: String) throws(TutelaError) -> (
+        DirectoryStatement, Int64
+    ) {
+        var r = CanonicalReader(bytes, context: context)
+        guard try r.u8("version") == version else {
+            throw .tampered("\(context) has an unknown version")
+        }
+        let time = try r.i64("time")
+        func principal() throws(TutelaError) -> PrincipalData {
+            let id = try r.string("id", max: Identifier.maximumLength)
+            let name = try r.string("name", max: maxText)
+            var roles: [Role] = []
+            for raw in try r.strings("roles", maxCount: Role.allCases.count, max: 32) {
+                guard let role = Role(rawValue: raw) else {
+                    throw .tampered("\(context) names an unknown role")
+                }
+                roles.append(role)
+            }
+            return PrincipalData(
+                id: id, name: name, roles: roles,
+                signingKey: try r.fixed("signing key", count: 32),
+                agreementKey: try r.fixed("agreement key", count: 32))
+        }
+        let statement: DirectoryStatement
+        switch try r.u8("kind") {
+        case 0:
+            let vaultID = try r.string("vault id", max: 64)
+            statement = .establish(vaultID: vaultID, authority: try principal())
+        case 1:
+            statement = .enrol(try principal())
+        case 2:
+            let id = try r.string("learner", max: Identifier.maximumLength)
+            let name = try r.string("name", max: maxText)
+            let tutor = try r.string("tutor", max: Identifier.maximumLength)
+            let dob = try r.optionalString("date of birth", max: 10)
+            let programme = try r.optionalString("programme", max: maxText)
+            var dateOfBirth: CalendarDate?
+            if let dob {
+                guard let parsed = CalendarDate(dob) else {
+                    throw .tampered("\(context) has a bad date")
+                }
+                dateOfBirth = parsed
+            }
+            statement = .addLearner(
+                LearnerData(
+                    id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme
+                ))
+        case 3:
+            let learner = try r.string("learner", max: Identifier.maximumLength)
+            statement = .learnerLeft(learner: learner, on: try r.date("leaving date"))
+        case 4:
+            let learner = try r.string("learner", max: Identifier.maximumLength)
+            statement = .learnerContacts(
+                learner: learner,
+                LearnerContacts(
+                    parents: try r.strings("parents", maxCount: 8, max: Identifier.maximumLength),
+                    homeSchool: try r.optionalString("home school", max: Identifier.maximumLength),
+                    provider: try r.optionalString("provider", max: Identifier.maximumLength)))
+        case 5:
+            let version = Int(try r.u32("policy version"))
+            statement = .publishPolicy(
+                version: version, text: try r.data("policy", max: Policy.maximumBytes))
+        case 6:
+            guard let role = Role(rawValue: try r.string("group", max: 64)) else {
+                throw .tampered("\(context) names an unknown group")
+            }
+            let version = Int(try r.u32("group key version"))
+            statement = .groupKey(
+                role: role, version: version, publicKey: try r.fixed("group key", count: 32))
+        case 7:
+            statement = .revoke(principal: try r.string("principal", max: Identifier.maximumLength))
+        case 8:
+            statement = .rekey(
+                principal: try r.string("principal", max: Identifier.maximumLength),
+                signingKey: try r.fixed("signing key", count: 32),
+                agreementKey: try r.fixed("agreement key", count: 32))
+        case 9:
+            let principal = try r.string("principal", max: Identifier.maximumLength)
+            var roles: [Role] = []
+            for raw in try r.strings("roles", maxCount: Role.allCases.count, max: 32) {
+                guard let role = Role(rawValue: raw) else {
+                    throw .tampered("\(context) names an unknown role")
+                }
+                roles.append(role)
+            }
+            statement = .setRoles(principal: principal, roles: roles)
+        default:
+            throw .tampered("\(context) is of an unknown kind")
+        }
+        try r.finish()
+        return (statement, time)
+    }
+}

@@ -1,0 +1,399 @@
+import Foundation
+import TutelaCrypto
+
+/// What a group re-wrap did.
+public struct RewrapSummary: Sendable, Equatable, Encodable {
+    public let group: String
+    public let slots: Int
+    public let shares: Int
+    /// Older group key versions whose member boxes were deleted once nothing was left sealed to them.
+    public let retiredVersions: [Int]
+    public let seconds: Double
+}
+
+/// What a re-grant did, or would do, to one record's key slots.
+public struct SlotChange: Sendable, Equatable {
+    public let record: String
+    /// Principals the policy now names who have no slot.
+    public let missing: [String]
+    /// Principals who have a slot the policy no longer names.
+    public let surplus: [String]
+}
+
+/// Keys over time, for the people who hold them: changing one's passphrase, bringing a group's
+/// members up to date, re-wrapping slots and shares after a group key rotates, re-encrypting
+/// records under fresh keys, and granting the slots a changed policy or a new contact calls for.
+public struct Lifecycle: SessionService {
+    let session: Session
+
+    /// Changes this person's passphrase: re-seals their identity only; nothing else changes.
+    public func changePassphrase(to passphrase: Passphrase) async throws {
+        try passphrase.validateAsNew()
+        guard let profile = PasswordKDF.Profile(rawValue: meta.kdfProfile) else {
+            throw TutelaError.tampered("the vault records an unknown key-derivation profile")
+        }
+        let sealed = try SealedIdentity.seal(identity, passphrase: passphrase, cost: profile.cost)
+        let entry = auditEntry(.passphraseChange, subject: principal.id, reason: nil)
+        let identity = self.identity
+        try await write { tx in
+            try await tx.replace(sealed)
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
+        }
+    }
+
+    /// Re-wraps everything sealed to older versions of `role`'s group key — key slots and break-glass
+    /// shares, never contents — to the current version, in batches of `batchSize`, each one
+    /// transaction. Safe to interrupt and run again: it picks up what is left. Done by a member who
+    /// holds the old versions' keys. Afterwards the old versions' member copies are deleted.
+    public func rewrapGroup(
+        _ role: Role, batchSize: Int = 500,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) async throws -> RewrapSummary {
+        guard let current = directory.groups[role] else {
+            throw TutelaError.notFound("the \(role.rawValue) group has no key")
+        }
+        let started = Date()
+        let newKey = current.publicKey
+        var slotCount = 0
+        var shareCount = 0
+        var retired: [Int] = []
+        var total = 0
+        for version in 1..<max(1, current.version) {
+            let boxes = try await store.boxCount(recipient: "group:\(role.rawValue)#\(version)")
+            total += boxes.slots + boxes.shares
+        }
+        for version in stride(from: current.version - 1, through: 1, by: -1) {
+            let old = "group:\(role.rawValue)#\(version)"
+            let boxID = "\(old)/\(principal.id)"
+            guard
+                let box = try await store.objects(kind: ObjectKind.groupMember, key: old).first(
+                    where: { $0.id == boxID })
+            else {
+                if try await store.objects(kind: ObjectKind.groupMember, key: old).isEmpty {
+                    continue
+                }
+                throw TutelaError.denied(
+                    "'\(principal.id)' holds no copy of \(old), so cannot re-wrap what is sealed to it",
+                    hint: "a member who belonged to the group before the rotation runs this")
+            }
+            let secret = try BoundBox.open(
+                box.body, binding: old, with: identity.agreement, what: "the \(old) box")
+            let oldKey: KeyAgreementPrivateKey
+            do { oldKey = try KeyAgreementPrivateKey(secret: secret) } catch {
+                throw TutelaError.internal("\(error)")
+            }
+            // Slots, a batch at a time.
+            while true {
+                let batch = try await store.slots(recipient: old, limit: batchSize)
+                if batch.isEmpty { break }
+                var replacements: [Slot] = []
+                for slot in batch {
+                    let key = try slot.open(with: oldKey, expecting: slot.record)
+                    replacements.append(
+                        try Slot.make(
+                            record: slot.record, key: key, recipient: current.recipient, to: newKey)
+                    )
+                    key.wipe()
+                }
+                let entry = auditEntry(
+                    .groupRewrap, subject: current.recipient,
+                    reason: "\(batch.count) slots from \(old)")
+                let identity = self.identity
+                let done = batch
+                let made = replacements
+                try await write { tx in
+                    for (oldSlot, newSlot) in zip(done, made) {
+                        try await tx.deleteSlot(
+                            record: oldSlot.record, recipient: oldSlot.recipient)
+                        try await tx.deleteSlot(
+                            record: newSlot.record, recipient: newSlot.recipient)
+                        try await tx.insert(newSlot)
+                    }
+                    try await Session.appendAudit(entry, tx: tx, signer: identity)
+                }
+                slotCount += batch.count
+                progress?(slotCount + shareCount, total)
+            }
+            // Break-glass shares sealed to the old version, a batch per transaction.
+            var after: String?
+            while true {
+                let shares = try await store.objects(
+                    kind: ObjectKind.share, after: after, idSuffix: "/\(old)", limit: batchSize)
+                guard let last = shares.last else { break }
+                after = last.id
+                var moved: [(StoredObject, StoredObject)] = []
+                for object in shares {
+                    let share = try BoundBox.open(
+                        object.body, binding: object.id, with: oldKey, what: "share \(object.id)")
+                    let record = object.key
+                    let id = "\(record)/\(current.recipient)"
+                    moved.append(
+                        (
+                            object,
+                            StoredObject(
+                                kind: ObjectKind.share, id: id, key: record,
+                                body: try BoundBox.seal(share, binding: id, to: newKey))
+                        ))
+                    share.wipe()
+                }
+                let entry = auditEntry(
+                    .groupRewrap, subject: current.recipient,
+                    reason: "\(moved.count) break-glass shares from \(old)")
+                let identity = self.identity
+                let sharesToMove = moved
+                try await write { tx in
+                    for (from, to) in sharesToMove {
+                        try await tx.deleteObject(kind: from.kind, id: from.id)
+                        try await tx.put(to)
+                    }
+                    try await Session.appendAudit(entry, tx: tx, signer: identity)
+                }
+                shareCount += moved.count
+                progress?(slotCount + shareCount, total)
+            }
+            let oldBoxes = try await store.objects(kind: ObjectKind.groupMember, key: old)
+            let entry = auditEntry(
+                .groupRewrap, subject: current.recipient, reason: "\(old) retired")
+            let identity = self.identity
+            try await write { tx in
+                for box in oldBoxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+            }
+            retired.append(version)
+        }
+        try await store.compact()
+        return RewrapSummary(
+            group: current.recipient, slots: slotCount, shares: shareCount,
+            retiredVersions: retired.sorted(),
+            seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Seals `role`'s current group key to holders of the role who do not have it yet (someone enrolled
+    /// since). Done by a member, who can open the key.
+    /// - Returns: the principals added.
+    public func syncGroup(_ role: Role) async throws -> [String] {
+        guard let group = directory.groups[role] else {
+            throw TutelaError.notFound(
+                "the \(role.rawValue) group has no key yet",
+                hint: "an administrator creates it: tutela group create \(role.rawValue) --as ID")
+        }
+        let key = try await groupKey(role)
+        var added: [StoredObject] = []
+        for member in directory.holders(of: role) {
+            let id = "\(group.recipient)/\(member.id)"
+            if try await store.objects(kind: ObjectKind.groupMember, key: group.recipient).contains(
+                where: { $0.id == id })
+            {
+                continue
+            }
+            added.append(
+                StoredObject(
+                    kind: ObjectKind.groupMember, id: id, key: group.recipient,
+                    body: try BoundBox.seal(
+                        key.secret, binding: group.recipient, to: member.identity.agreementKey)))
+        }
+        let entry = auditEntry(
+            .groupSync, subject: group.recipient,
+            reason: "added " + added.map(\.id).joined(separator: ", "))
+        let identity = self.identity
+        let batch = added
+        try await write { tx in
+            for o in batch { try await tx.put(o) }
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
+        }
+        return added.map { String($0.id.split(separator: "/").last ?? "") }
+    }
+
+    /// Records (all, or one) whose key slots differ from what the policy in force names.
+    public func slotChanges(record: String?) async throws -> [SlotChange] {
+        let policy = try policy()
+        let directory = self.directory
+        var ids: [String]
+        if let record {
+            ids = [record]
+        } else {
+            ids = try await store.labels(learner: nil).map(\.record)
+        }
+        var changes: [SlotChange] = []
+        for id in ids {
+            guard let stored = try await store.record(id) else {
+                // A destroyed record keeps only its label: nothing to re-grant.
+                if record == nil, try await session.retention.tombstone(id) != nil { continue }
+                throw TutelaError.notFound("there is no record \(id)")
+            }
+            let label = try Label.parse(stored.labelBytes)
+            let wanted = Set(policy.recipients(for: label, directory: directory))
+            let have = Set(stored.slots.map(\.recipient))
+            if wanted != have {
+                changes.append(
+                    SlotChange(
+                        record: id, missing: wanted.subtracting(have).sorted(),
+                        surplus: have.subtracting(wanted).sorted()))
+            }
+        }
+        return changes
+    }
+
+    /// Brings key slots in line with the policy in force: seals the data key to everyone it now
+    /// names who has no slot, and removes slots of those it no longer names. Only records this person
+    /// may open are touched (they need the key); each is audited.
+    /// - Returns: the changes made, and the records that need someone else to re-grant them.
+    public func regrant(record: String?) async throws -> (done: [SlotChange], leftFor: [SlotChange])
+    {
+        let policy = try policy()
+        let directory = self.directory
+        var done: [SlotChange] = []
+        var left: [SlotChange] = []
+        var updates: [(String, [Slot], [String], AuditEntry)] = []
+        for change in try await slotChanges(record: record) {
+            let (stored, envelope) = try await load(change.record)
+            let decision = policy.decide(
+                .open, actor: principal, label: envelope.label, directory: directory)
+            guard decision.allowed,
+                let slot = stored.slots.first(where: { $0.recipient == principal.id })
+            else {
+                left.append(change)
+                continue
+            }
+            let key = try slot.open(with: identity, expecting: change.record)
+            let added = try Session.slots(
+                for: envelope.label, key: key, recipients: change.missing, directory: directory)
+            key.wipe()
+            let reason =
+                "slots for the policy in force (v\(policy.version)): added "
+                + (change.missing.isEmpty ? "none" : change.missing.joined(separator: ", "))
+                + "; removed "
+                + (change.surplus.isEmpty ? "none" : change.surplus.joined(separator: ", "))
+            updates.append(
+                (
+                    change.record, added, change.surplus,
+                    AuditEntry(
+                        action: .regrant, actor: principal.id, subject: change.record,
+                        outcome: .allowed,
+                        reason: reason, time: vault.clock.now(), policyVersion: "\(policy.version)")
+                ))
+            done.append(change)
+        }
+        let identity = self.identity
+        let batch = updates
+        if !batch.isEmpty {
+            try await write { tx in
+                for (record, added, removed, entry) in batch {
+                    for slot in added { try await tx.insert(slot) }
+                    for recipient in removed {
+                        try await tx.deleteSlot(record: record, recipient: recipient)
+                    }
+                    try await Session.appendAudit(entry, tx: tx, signer: identity)
+                }
+            }
+        }
+        return (done, left)
+    }
+
+    /// The data key of a record this person can reach: through their own slot, or through a slot for
+    /// a group whose current key they hold.
+    func dataKey(for stored: StoredRecord, record: String) async throws -> SecretBytes? {
+        if let slot = stored.slots.first(where: { $0.recipient == principal.id }) {
+            return try slot.open(with: identity, expecting: record)
+        }
+        for (role, group) in directory.groups where principal.has(role) {
+            guard let slot = stored.slots.first(where: { $0.recipient == group.recipient }) else {
+                continue
+            }
+            return try slot.open(with: try await groupKey(role), expecting: record)
+        }
+        return nil
+    }
+
+    /// Re-encrypts a record under a fresh data key and a fresh shred key, after a suspected
+    /// compromise: new ciphertext, new slots for everyone who had one (groups at their current key
+    /// version), new break-glass shares; the old shred key is deleted. The new envelope (format v2) is
+    /// signed by this person and names them; the label, and so the author, stay the same.
+    public func reencrypt(_ recordID: String) async throws {
+        let policy = try policy()
+        let (stored, envelope) = try await load(recordID)
+        guard let dataKey = try await dataKey(for: stored, record: recordID) else {
+            throw TutelaError.denied(
+                "'\(principal.id)' holds no key to \(recordID), so cannot re-encrypt it")
+        }
+        // Plaintext exists during a re-encryption: the audit entry comes first, as for any opening.
+        try await record(
+            auditEntry(.reencrypt, subject: recordID, reason: "fresh keys"), notify: [])
+        let oldShred = try await session.shredKey(envelope.shredKeyID)
+        let plaintext = try envelope.open(with: dataKey, shredKey: oldShred)
+        dataKey.wipe()
+        oldShred.wipe()
+        let generation = envelope.generation + 1
+        let newShred = try Session.newShredKey()
+        let (fresh, newKey) = try Envelope.seal(
+            plaintext, label: envelope.label, author: identity, shredKey: newShred,
+            generation: generation)
+        plaintext.wipe()
+        let directory = self.directory
+        var slots: [Slot] = []
+        for old in stored.slots {
+            if old.recipient.hasPrefix("group:") {
+                let role = old.recipient.dropFirst("group:".count).split(separator: "#").first.map(
+                    String.init)
+                guard let role, let r = Role(rawValue: role), let group = directory.groups[r] else {
+                    continue
+                }
+                slots.append(
+                    try Slot.make(
+                        record: recordID, key: newKey, recipient: group.recipient,
+                        to: group.publicKey))
+            } else if let p = directory.principals[old.recipient], !p.revoked {
+                slots.append(
+                    try Slot.make(
+                        record: recordID, key: newKey, recipient: p.id, to: p.identity.agreementKey)
+                )
+            }
+        }
+        let shares = try BreakGlass.shares(
+            for: envelope.label, key: newKey, policy: policy, directory: directory)
+        newKey.wipe()
+        let oldShares = try await store.objects(kind: ObjectKind.share, key: recordID)
+        let newShredID = fresh.shredKeyID
+        try await store.putShredKeys([(newShredID, newShred)])
+        newShred.wipe()
+        let oldSlots = stored.slots
+        let bytes = fresh.canonical
+        let entry = auditEntry(
+            .reencrypt, subject: recordID, reason: "generation \(generation), \(slots.count) slots")
+        let identity = self.identity
+        let newSlots = slots
+        try await write { tx in
+            try await tx.replaceEnvelope(record: recordID, envelope: bytes)
+            for s in oldSlots { try await tx.deleteSlot(record: s.record, recipient: s.recipient) }
+            for s in newSlots { try await tx.insert(s) }
+            for o in oldShares { try await tx.deleteObject(kind: o.kind, id: o.id) }
+            for o in shares { try await tx.put(o) }
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
+        }
+        try await store.deleteShredKeys([envelope.shredKeyID])
+    }
+
+    /// Re-encrypts every record that has a slot for `role`'s current group key.
+    /// - Returns: how many were re-encrypted.
+    public func reencryptGroup(_ role: Role, progress: (@Sendable (Int) -> Void)? = nil)
+        async throws -> Int
+    {
+        guard let group = directory.groups[role] else {
+            throw TutelaError.notFound("the \(role.rawValue) group has no key")
+        }
+        var done = 0
+        for slot in try await store.slots(recipient: group.recipient, limit: Int.max) {
+            try await reencrypt(slot.record)
+            done += 1
+            progress?(done)
+        }
+        try await store.compact()
+        return done
+    }
+
+}
+
+extension Session {
+    /// Key lifecycle, as this person.
+    public var lifecycle: Lifecycle { Lifecycle(session: self) }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import TutelaCrypto
+
+/// Opening records: the open path of the release pipeline, verified reads of envelopes, decryption,
+/// and the content encoding inside an envelope.
+extension Session {
+    /// Opens a record if policy allows, writing the audit entry durably before decrypting.
+    /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.tampered` (65),
+    ///   `.tryAgain` (75) if the audit entry cannot be written — then nothing is released.
+    public func open(_ recordID: String) async throws -> OpenedRecord {
+        let policy = try policy()
+        let (directory, principal) = (self.directory, self.principal)
+        // The shred key of the record's first generation (which nearly every record is in) is read
+        // from the key store while the transaction runs. It is no plaintext and opens nothing
+        // without a slot's data key; if the record is refused it is dropped, and so wiped, unused.
+        let store = self.store
+        let early = Task { try? await store.shredKey(Envelope.shredKeyID(recordID, generation: 1)) }
+        let released = try await release(recordID, action: .open) {
+            input, _ -> ReleaseVerdict<Slot> in
+            let decision = policy.decide(
+                .open, actor: principal, label: input.envelope.label, state: input.state,
+                directory: directory)
+            guard decision.allowed else {
+                return .refuse(
+                    rule: decision.rule,
+                    message: "'\(principal.id)' may not open \(recordID): \(decision.rule)")
+            }
+            guard let slot = input.stored.slots.first(where: { $0.recipient == principal.id })
+            else {
+                return .refuse(
+                    rule: "allowed by policy but no key slot was made for '\(principal.id)'",
+                    message: "\(recordID) has no key for '\(principal.id)' yet",
+                    hint:
+                        "someone who can open it runs 'tutela policy regrant --record \(recordID)'")
+            }
+            return .release(reason: decision.rule, grant: slot)
+        } open: { envelope, slot in
+            let shredKey = envelope.generation == 1 ? await early.value : nil
+            return OpenedRecord(
+                label: envelope.label,
+                content: try await decrypt(envelope, slot: slot, shredKey: shredKey))
+        }
+        switch released {
+        case .released(let record): return record
+        case .missing: try await missing(recordID, action: .open)
+        case .skipped: throw TutelaError.internal("an open was skipped")
+        }
+    }
+
+    /// Reads a record and checks it against its label row and its author's signature.
+    func load(_ recordID: String) async throws -> (StoredRecord, Envelope) {
+        guard let stored = try await store.record(recordID) else {
+            try await missing(recordID, action: .open)
+        }
+        return (stored, try verifiedEnvelope(stored, id: recordID))
+    }
+
+    /// Opens `slot` with this session's key and decrypts the envelope. Only after the audit entry.
+    func decrypt(_ envelope: Envelope, slot: Slot, shredKey: SecretBytes? = nil) async throws
+        -> RecordContent
+    {
+        let key = try slot.open(with: identity, expecting: envelope.label.record)
+        defer { key.wipe() }
+        return try await decrypt(envelope, dataKey: key, shredKey: shredKey)
+    }
+
+    /// Decrypts with a data key (from a slot, a group slot or combined shares) and the shred key,
+    /// read from the key store unless the caller has it already.
+    func decrypt(_ envelope: Envelope, dataKey: SecretBytes, shredKey known: SecretBytes? = nil)
+        async throws -> RecordContent
+    {
+        let record = envelope.label.record
+        let shredKey: SecretBytes
+        if let known {
+            shredKey = known
+        } else {
+            shredKey = try await self.shredKey(envelope.shredKeyID)
+        }
+        defer { shredKey.wipe() }
+        let plaintext = try envelope.open(with: dataKey, shredKey: shredKey)
+        defer { plaintext.wipe() }
+        return try Self.decode(plaintext, as: envelope.label.recordClass, record: record)
+    }
+
+    /// A fresh 32-byte shred key.
+    static func newShredKey() throws(TutelaError) -> SecretBytes {
+        do { return try SecretBytes.random(count: 32) } catch { throw .internal("\(error)") }
+    }
+
+    /// The record's shred key from the key store.
+    /// - Throws: not found (66) when it was destroyed — in this vault, or after the backup this vault
+    ///   was restored from was taken.
+    func shredKey(_ record: String) async throws -> SecretBytes {
+        guard let key = try await store.shredKey(record) else {
+            throw TutelaError.notFound(
+                "\(record) was destroyed: its key was shredded, so no copy of it can be opened",
+                hint: "this vault may be a backup taken before the record was destroyed")
+        }
+        return key
+    }
+
+    /// Labels this person may see, optionally only one learner's.
+    public func labels(learner: String?) async throws -> [Label] {
+        if let learner { try Identifier.validate(learner, as: "learner") }
+        guard let policy = directory.policy else { return [] }
+        let directory = self.directory
+        var result: [Label] = []
+        for row in try await store.labels(learner: learner) {
+            let label = try Label.parse(row.labelBytes)
+            guard label.record == row.record, label.learner == row.learner else {
+                throw TutelaError.tampered(
+                    "the label row of \(row.record) does not match its label")
+            }
+            if policy.decide(.viewLabel, actor: principal, label: label, directory: directory)
+                .allowed
+            {
+                result.append(label)
+            }
+        }
+        return result
+    }
+
+    /// Parses the stored envelope and checks it against its label row and its author's signature.
+    func verifiedEnvelope(_ stored: StoredRecord, id: String) throws(TutelaError) -> Envelope {
+        try Self.verifiedEnvelope(stored, id: id, directory: directory)
+    }
+
+    static func verifiedEnvelope(
+        _ stored: StoredRecord, id: String, directory: Directory
+    ) throws(TutelaError) -> Envelope {
+        let envelope = try Envelope.parse(stored.envelopeBytes)
+        guard envelope.label.record == id, envelope.label.canonical == stored.labelBytes else {
+            throw .tampered("the label of \(id) does not match its envelope")
+        }
+        guard let signer = directory.principals[envelope.signer] else {
+            throw .tampered("\(id) names an author or sealer who is not enrolled")
+        }
+        try envelope.verifySignature(author: signer.signingKeys)
+        return envelope
+    }
+
+    static func encode(_ content: RecordContent) throws(TutelaError) -> SecretBytes {
+        if case .progressReview(let form) = content {
+            var writer = JSONWriter(capacity: 4096)
+            form.writeJSON(into: &writer)
+            defer { writer.wipe() }
+            do { return try SecretBytes(copying: writer.bytes) } catch {
+                throw .internal("the record could not be encoded")
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            var data: Data
+            switch content {
+            case .progressReview(let form): data = try encoder.encode(form)
+            case .informalNote(let note): data = try encoder.encode(note)
+            }
+            defer { data.resetBytes(in: 0..<data.count) }
+            return try SecretBytes(copying: data)
+        } catch { throw .internal("the record could not be encoded") }
+    }
+
+    static func decode(
+        _ plaintext: SecretBytes, as recordClass: RecordClass, record: String
+    ) throws(TutelaError) -> RecordContent {
+        if recordClass != .informalNote {
+            // Tutela's own strict form reader is several times faster than JSONDecoder, which
+            // cost as much as everything else `open` does in its transaction. Its messages can
+            // name values, so they are never passed on; anything it refuses falls back to the
+            // decoder below and then to the plain message there.
+            var bytes = plaintext.withUnsafeBytes { [UInt8]($0) }
+            defer { for i in bytes.indices { bytes[i] = 0 } }
+            if let form = try? ProgressReview.parse(bytes, source: record) {
+                return .progressReview(form)
+            }
+        }
+        var data = plaintext.withUnsafeBytes { Data($0) }
+        defer { data.resetBytes(in: 0..<data.count) }
+        do {
+            switch recordClass {
+            case .tutorial, .confidentialTutorial:
+                return .progressReview(try JSONDecoder().decode(ProgressReview.self, from: data))
+            case .informalNote:
+                return .informalNote(try JSONDecoder().decode(InformalNote.self, from: data))
+            }
+        } catch { throw .tampered("the contents of \(record) are not a valid record") }
+    }
+
+}

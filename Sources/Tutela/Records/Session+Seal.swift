@@ -1,0 +1,239 @@
+import Foundation
+import Synchronization
+import TutelaCrypto
+
+/// Sealing records: decisions, labels and every cryptographic step done on every core in memory
+/// (``prepareSeal(_:)``), then one transaction that stores the batch with its audit entries
+/// (``commitSeal(_:)``).
+extension Session {
+    /// Seals one tutorial. Returns its label.
+    public func seal(_ form: ProgressReview, confidential: Bool) async throws -> Label {
+        try await seal(.progressReview(form), as: confidential ? .confidentialTutorial : .tutorial)
+    }
+
+    /// Seals one record of `recordClass`. Returns its label.
+    public func seal(_ content: RecordContent, as recordClass: RecordClass) async throws -> Label {
+        let labels = try await sealBatch([(content, recordClass)])
+        guard let label = labels.first else { throw TutelaError.internal("nothing was sealed") }
+        return label
+    }
+
+    /// Seals tutorials as one transaction: all are stored, with their audit entries, or none is.
+    public func sealBatch(_ forms: [(ProgressReview, Bool)]) async throws -> [Label] {
+        try await sealBatch(
+            forms.map { (.progressReview($0.0), $0.1 ? .confidentialTutorial : .tutorial) })
+    }
+
+    /// Seals records as one transaction: all are stored, with their audit entries, or none is.
+    public func sealBatch(_ items: [(RecordContent, RecordClass)]) async throws -> [Label] {
+        try await commitSeal(try await prepareSeal(items))
+    }
+
+    /// A batch sealed in memory and not yet stored: what ``commitSeal(_:)`` writes.
+    struct PreparedSeal: Sendable {
+        let labels: [Label]
+        let records:
+            [(record: StoredRecord, learner: String, entry: AuditEntry, shares: [StoredObject])]
+        /// Each record's shred key, for the key store; wiped once it is there (or has failed to
+        /// get there).
+        let shredKeys: [(record: String, key: SecretBytes)]
+    }
+
+    /// The first half of sealing a batch: decisions, labels, encodings and all the cryptography,
+    /// nothing stored. A refusal is audited here.
+    func prepareSeal(_ items: [(RecordContent, RecordClass)]) async throws -> PreparedSeal {
+        let policy = try policy()
+        let directory = self.directory
+        let today = vault.clock.today
+        // First, in order: the policy decision, the learner and the label of every item, so that a
+        // refusal or a bad item stops the batch before any sealing.
+        var planned:
+            [(
+                content: RecordContent, recordClass: RecordClass, learner: String, wording: String,
+                decision: Decision
+            )] = []
+        var decided: [RecordClass: Decision] = [:]
+        for (content, recordClass) in items {
+            guard content.fits(recordClass) else {
+                throw TutelaError.usage(
+                    "this content cannot be sealed as a \(recordClass.rawValue) record")
+            }
+            let decision = decided[recordClass] ?? policy.decideSeal(recordClass, actor: principal)
+            decided[recordClass] = decision
+            guard decision.allowed else {
+                try await audit(.seal, subject: nil, outcome: .denied, reason: decision.rule)
+                throw TutelaError.denied("'\(principal.id)' may not seal records: \(decision.rule)")
+            }
+            guard let learner = directory.learners[content.learner] else {
+                throw TutelaError.invalidInput(
+                    "field 'learner': '\(content.learner)' is not a recorded learner",
+                    hint: "an administrator adds learners with 'tutela learner add'")
+            }
+            let rules = try policy.rules(for: recordClass)
+            planned.append((content, recordClass, learner.id, rules.label, decision))
+        }
+        // Then the label, the cryptography and the encodings, independent per record, on every
+        // core.
+        let identity = self.identity
+        let author = principal.id
+        let sealed = try Self.inParallel(planned) { item throws(TutelaError) in
+            let label = Label(
+                record: try Identifier.newRecordID(), recordClass: item.recordClass,
+                learner: item.learner, author: author, created: today,
+                tutorialDate: item.content.date, policyVersion: "\(policy.version)",
+                copies: item.content.copies, wording: item.wording)
+            let plaintext = try Self.encode(item.content)
+            defer { plaintext.wipe() }
+            // Kept in protected memory until the key store has it: ``commitSeal(_:)`` wipes it.
+            let shredKey = try Self.newShredKey()
+            let (envelope, key) = try Envelope.seal(
+                plaintext, label: label, author: identity, shredKey: shredKey)
+            defer { key.wipe() }
+            let slots = try Self.slots(
+                for: label, key: key,
+                recipients: policy.recipients(for: label, directory: directory),
+                directory: directory)
+            let shares = try BreakGlass.shares(
+                for: label, key: key, policy: policy, directory: directory)
+            let stored = StoredRecord(
+                record: label.record, labelBytes: label.canonical,
+                envelopeBytes: envelope.canonical, slots: slots)
+            return (label, stored, shares, shredKey)
+        }
+        var prepared: [(StoredRecord, String, AuditEntry, [StoredObject])] = []
+        var shredKeys: [(record: String, key: SecretBytes)] = []
+        var labels: [Label] = []
+        for (item, (label, stored, shares, shredKey)) in zip(planned, sealed) {
+            shredKeys.append((label.record, shredKey))
+            prepared.append(
+                (
+                    stored,
+                    label.learner,
+                    AuditEntry(
+                        action: .seal, actor: principal.id, subject: label.record,
+                        outcome: .allowed,
+                        reason: item.decision.rule, time: vault.clock.now(),
+                        policyVersion: "\(policy.version)"),
+                    shares
+                ))
+            labels.append(label)
+        }
+        return PreparedSeal(labels: labels, records: prepared, shredKeys: shredKeys)
+    }
+
+    /// The second half: the shred keys, then the records, shares and audit entries in one
+    /// transaction.
+    func commitSeal(_ prepared: PreparedSeal) async throws -> [Label] {
+        let identity = self.identity
+        let batch = prepared.records
+        // The key store first: a crash between the two leaves an unused shred key, never a record
+        // whose contents cannot be opened.
+        do {
+            defer { for entry in prepared.shredKeys { entry.key.wipe() } }
+            try await store.putShredKeys(prepared.shredKeys)
+        } catch let error as TutelaError {
+            throw error
+        } catch {
+            throw TutelaError.tryAgain("the key store could not be written; nothing was sealed")
+        }
+        try await write { tx in
+            for (record, learner, entry, shares) in batch {
+                try await tx.insert(record, learner: learner)
+                for share in shares { try await tx.put(share) }
+                try await Self.appendAudit(entry, tx: tx, signer: identity)
+            }
+        }
+        return prepared.labels
+    }
+
+    /// `body` over `items` on every core, results in order (or, `reversed`, in reverse order, for
+    /// a caller that takes them off the end one by one: moved out, where reversing the array
+    /// afterwards copied every result once more); the first error in item order is thrown.
+    static func inParallel<T: Sendable, R: Sendable>(
+        _ items: [T], reversed: Bool = false, _ body: @Sendable (T) throws(TutelaError) -> R
+    ) throws(TutelaError) -> [R] {
+        guard items.count > 1 else {
+            let results = try items.map(body)
+            return reversed ? results.reversed() : results
+        }
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count))
+        let chunk = (items.count + workers - 1) / workers
+        // Each worker initialises its own contiguous run of the result in place (copying results
+        // out of per-worker arrays cost a retain and a release of every string in them), and says
+        // under the lock, once, how far it got.
+        let done = Mutex<[(range: Range<Int>, count: Int, error: TutelaError?)]>([])
+        let results = [R](unsafeUninitializedCapacity: items.count) { buffer, initialized in
+            let out = UnsafeSendableBuffer(buffer)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
+                var count = 0
+                var failure: TutelaError?
+                do throws(TutelaError) {
+                    for i in range {
+                        out.initialize(reversed ? items.count - 1 - i : i, to: try body(items[i]))
+                        count += 1
+                    }
+                } catch {
+                    failure = error
+                }
+                done.withLock { $0.append((range, count, failure)) }
+            }
+            let runs = done.withLock { $0 }
+            if runs.count == workers, runs.allSatisfy({ $0.error == nil }) {
+                initialized = items.count
+            } else {
+                // Nothing is handed back: what was made is destroyed and the error thrown below.
+                for run in runs {
+                    let made = run.range.lowerBound..<(run.range.lowerBound + run.count)
+                    out.deinitialize(
+                        reversed
+                            ? (items.count - made.upperBound)..<(items.count - made.lowerBound)
+                            : made)
+                }
+                initialized = 0
+            }
+        }
+        let runs = done.withLock { $0 }
+        if let failure = runs.sorted(by: { $0.range.lowerBound < $1.range.lowerBound })
+            .compactMap(\.error).first
+        {
+            throw failure
+        }
+        guard results.count == items.count else {
+            throw .internal("a parallel step did not finish")
+        }
+        return results
+    }
+
+    static func slots(
+        for label: Label, key: SecretBytes, recipients: [String], directory: Directory
+    ) throws(TutelaError) -> [Slot] {
+        var slots: [Slot] = []
+        for recipient in recipients {
+            guard let p = directory.principals[recipient] else { continue }
+            slots.append(
+                try Slot.make(
+                    record: label.record, key: key, recipient: recipient,
+                    to: p.identity.agreementKey))
+        }
+        return slots
+    }
+}
+
+/// A result buffer that workers of ``Session/inParallel(_:_:)`` initialise at disjoint indices.
+private struct UnsafeSendableBuffer<R>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<R>
+
+    init(_ buffer: UnsafeMutableBufferPointer<R>) { self.buffer = buffer }
+
+    func initialize(_ index: Int, to value: consuming R) {
+        precondition(index >= 0 && index < buffer.count, "index out of the buffer")
+        // Never nil here: the buffer holds at least `index + 1` elements.
+        if let base = buffer.baseAddress { (base + index).initialize(to: value) }
+    }
+
+    func deinitialize(_ range: Range<Int>) {
+        guard !range.isEmpty, let base = buffer.baseAddress else { return }
+        (base + range.lowerBound).deinitialize(count: range.count)
+    }
+}

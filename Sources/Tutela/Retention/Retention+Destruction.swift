@@ -1,0 +1,158 @@
+import TutelaCrypto
+
+/// Destruction: crypto-shredding a record that is due, by one keeper or two, with a signed
+/// certificate that outlives it.
+extension Retention {
+    /// The outcome of asking to destroy a record.
+    public enum DestructionResult: Sendable {
+        case destroyed(DestructionCertificate)
+        /// The policy asks for a second keeper; this keeper's proposal is recorded.
+        case proposed(by: String)
+    }
+
+    /// Destroys a record that is due, by crypto-shredding: its shred key, ciphertext, slots and key
+    /// shares are deleted in one transaction with a signed tombstone and audit entry, then the files
+    /// are checkpointed so the bytes are gone. Refused when not due by the system clock, held, or under
+    /// an open break-glass request.
+    public func destroy(_ recordID: String) async throws -> DestructionResult {
+        let policy = try policy()
+        let today = vault.clock.today
+        // Everything another command could change that this decision rests on, read before the
+        // decision's own reads and compared again where the record is shredded: a hold, flag,
+        // review or request made in between stops the destruction instead of being overtaken.
+        let (before, _) = try await transaction { tx in
+            try await Self.destructionFacts(recordID, tx: tx)
+        }
+        if let c = try await tombstone(recordID) {
+            throw TutelaError.notFound(
+                "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
+        }
+        guard let status = try await status(asOf: today, record: recordID).first else {
+            throw TutelaError.notFound("there is no record \(recordID)")
+        }
+        var state = try await recordState(recordID)
+        state.held = status.standing == .held
+        let decision = policy.decide(
+            .destroy, actor: principal, label: status.label, state: state, directory: directory)
+        guard decision.allowed else {
+            try await refuse(
+                .destroy, recordID, "\(recordID) cannot be destroyed: \(decision.rule)")
+        }
+        guard status.standing == .due else {
+            let when = status.dueOn.map { " (its period ends \($0))" } ?? ""
+            try await refuse(
+                .destroy, recordID,
+                "\(recordID) is not due for destruction today (\(today)): it is \(status.standing.rawValue)\(when)"
+            )
+        }
+        let rules = try policy.rules(for: status.label.recordClass).retention
+        var proposer: String?
+        if rules.secondKeeper {
+            if let proposal = try await fact(DestructionProposal.self, about: recordID) {
+                guard proposal.by != principal.id else {
+                    try await refuse(
+                        .destroy, recordID,
+                        "a second record keeper must confirm the destruction of \(recordID)")
+                }
+                proposer = proposal.by
+            } else {
+                let proposal = DestructionProposal(
+                    record: recordID, time: vault.clock.now(), by: principal.id)
+                try await record(
+                    auditEntry(.destroyProposal, subject: recordID, reason: status.rule),
+                    notify: [],
+                    objects: [try sign(proposal)])
+                return .proposed(by: principal.id)
+            }
+        }
+        guard let stored = try await store.record(recordID) else {
+            throw TutelaError.notFound("there is no record \(recordID)")
+        }
+        let certificateFields: DestructionCertificate
+        do {
+            certificateFields = DestructionCertificate(
+                record: recordID, labelHash: Hex.encode(try BLAKE2b.hash(stored.labelBytes)),
+                ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)),
+                rule: status.rule,
+                time: vault.clock.now(), authoriser: principal.id, proposer: proposer, signature: []
+            )
+        } catch { throw TutelaError.internal("\(error)") }
+        let tombstone = try sign(certificateFields)
+        let entry = auditEntry(.destroy, subject: recordID, reason: status.rule)
+        let identity = self.identity
+        try await write { tx in
+            guard try await Self.destructionFacts(recordID, tx: tx) == before else {
+                throw TutelaError.tryAgain(
+                    "\(recordID) changed while it was being destroyed (a hold, flag, review, "
+                        + "break-glass request or new contents); nothing was destroyed",
+                    hint: "run the command again: it decides afresh")
+            }
+            var deletions = try await tx.objects(kind: ObjectKind.share, key: recordID)
+            for request in try await tx.objects(
+                kind: FactKind.breakGlassRequest.rawValue, key: recordID)
+            {
+                await deletions += try tx.objects(kind: FactKind.approval.rawValue, key: request.id)
+            }
+            await deletions += try tx.objects(kind: FactKind.proposal.rawValue, key: recordID)
+            try await tx.shred(recordID)
+            for object in deletions { try await tx.deleteObject(kind: object.kind, id: object.id) }
+            try await tx.put(tombstone)
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
+        }
+        // The key store last: if this step is interrupted the shred key is an orphan, deleted by the
+        // next destruction, and the contents are already unreachable (their ciphertext is gone).
+        let orphans = try await store.orphanShredKeys()
+        let generation = (try? Envelope.parse(stored.envelopeBytes).generation) ?? 1
+        let generations = (1...max(1, generation)).map {
+            Envelope.shredKeyID(recordID, generation: $0)
+        }
+        try await store.deleteShredKeys(Array(Set(orphans + generations)))
+        try await store.compact()
+        guard let certificate = try await self.tombstone(recordID) else {
+            throw TutelaError.internal("the tombstone of \(recordID) was not written")
+        }
+        return .destroyed(certificate)
+    }
+
+    /// What a destruction decision rests on and another command could change, encoded to compare
+    /// whole: the record's label and contents, its flag, hold, reviews, proposal and tombstone, its break-glass
+    /// requests and whether each was used, and the directory's head (leaving dates, roles).
+    static func destructionFacts(_ record: String, tx: any VaultTransaction) async throws -> [UInt8]
+    {
+        var w = CanonicalWriter()
+        let stored = try await tx.record(record)
+        w.bool(stored != nil)
+        if let stored {
+            w.data(stored.labelBytes)
+            w.data(stored.envelopeBytes)
+        }
+        let kinds: [FactKind] = [
+            .flag, .hold, .retentionReview, .proposal, .tombstone, .breakGlassRequest,
+        ]
+        for kind in kinds {
+            for object in try await tx.objects(kind: kind.rawValue, key: record) {
+                w.string(object.kind)
+                w.string(object.id)
+                w.data(object.body)
+                guard kind == .breakGlassRequest else { continue }
+                for used in try await tx.objects(
+                    kind: FactKind.breakGlassUse.rawValue, key: object.id)
+                {
+                    w.string(used.id)
+                    w.data(used.body)
+                }
+            }
+        }
+        await w.data(try tx.lastLink(.directory)?.hash ?? [])
+        return w.bytes
+    }
+
+    /// Checks a certificate's signature against its authoriser's enrolled key.
+    /// - Throws: `.tampered` when it does not verify.
+    public func verify(_ certificate: DestructionCertificate) throws {
+        try FactCodec.verify(
+            certificate, signer: certificate.authoriser, signature: certificate.signature,
+            directory: directory)
+    }
+
+}
