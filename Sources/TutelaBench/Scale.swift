@@ -19,6 +19,8 @@ struct ScaleResult {
     var open: [Double] = []
     var openFloor = 0.0
     var openUnpinned: [Double] = []
+    /// Each pinned open until its pin was saved: what a command or request waits for.
+    var openSettled: [Double] = []
     /// One durable commit of one row on the same disk (sorted samples).
     var commitFloor: [Double] = []
     var openPeak = Peak()
@@ -185,13 +187,22 @@ struct ScaleBenchmark {
             for (i, id) in sample.enumerated() {
                 for pinned in i % 2 == 0 ? [true, false] : [false, true] {
                     let session = pinned ? author : unpinned
+                    // To plaintext (the audit entry durable), then until the pin is saved too, as a
+                    // command completes.
                     let time = try await secondsAsync { _ = try await session.open(id) }
-                    if pinned { result.open.append(time) } else { result.openUnpinned.append(time) }
+                    let settle = try await secondsAsync { try await session.settle() }
+                    if pinned {
+                        result.open.append(time)
+                        result.openSettled.append(time + settle)
+                    } else {
+                        result.openUnpinned.append(time)
+                    }
                 }
             }
         }
         result.open.sort()
         result.openUnpinned.sort()
+        result.openSettled.sort()
         result.openFloor = perOperation(floors) { one.openRecord() }
         result.commitFloor = try StoreFloor.commitFloor(
             directory: root, samples: max(50, sample.count))

@@ -109,6 +109,7 @@ struct TutorialCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.open(record)
             try output.show(opened)
+            try await session.settle()
         }
     }
 }
@@ -164,6 +165,8 @@ struct RecordsCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
             let (records, withheld) = try await session.export(learner: learner)
+            // The copy is complete only once this machine's pin has caught up with its entries.
+            try await session.settle()
             if output.json {
                 try Terminal.json(
                     ExportJSON(

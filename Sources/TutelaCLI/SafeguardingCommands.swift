@@ -105,6 +105,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.safeguarding.disclose(record, reason: why)
             try output.show(opened)
+            try await session.settle()
         }
     }
 
@@ -240,6 +241,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.breakGlass.open(request)
             try output.show(opened)
+            try await session.settle()
         }
     }
 }

@@ -19,6 +19,7 @@ package final class BareFloor {
         /// Bytes of an audit entry's signed part.
         package var auditByteCount: Int
 
+        /// Describes one record; see the properties for units.
         package init(
             plaintextByteCount: Int, labelByteCount: Int, slots: Int, shares: Int,
             auditByteCount: Int
@@ -57,6 +58,8 @@ package final class BareFloor {
     static let slotMessageByteCount = 1 + 4 + 16 + 32
     static let shareMessageByteCount = 1 + 4 + 40 + 34
 
+    /// Makes throwaway keys and seals one record, so that ``openRecord()`` has one to open.
+    /// - Throws: ``CryptoError/initializationFailed`` if libsodium or key generation fails.
     package init(_ shape: Shape) throws(CryptoError) {
         try Sodium.ensureInitialized()
         self.shape = shape

@@ -8,6 +8,7 @@ public import TutelaCrypto
 /// the records so that destroying a key reaches every older backup of the vault (SECURITY.md,
 /// "Destruction and backups").
 extension SQLiteVaultStore {
+    /// Copies the key from SQLite's buffer straight into protected memory; nil if there is none.
     public func shredKey(_ record: String) async throws -> SecretBytes? {
         do {
             return try await keys.read { db in
@@ -32,6 +33,8 @@ extension SQLiteVaultStore {
         } catch let error as DatabaseError { throw Self.map(error, doing: "read the key store") }
     }
 
+    /// Inserts the batch in one key-store transaction, binding each key in place; a record that
+    /// has a key already fails the whole batch with `.exists`.
     public func putShredKeys(_ entries: [(record: String, key: SecretBytes)]) async throws {
         do {
             try await keys.write { db in
@@ -61,6 +64,7 @@ extension SQLiteVaultStore {
         } catch let error as DatabaseError { throw Self.map(error, doing: "write the key store") }
     }
 
+    /// Deletes the rows in one key-store transaction; records without a key are ignored.
     public func deleteShredKeys(_ records: [String]) async throws {
         do {
             try await keys.write { db in
@@ -72,6 +76,8 @@ extension SQLiteVaultStore {
         } catch let error as DatabaseError { throw Self.map(error, doing: "shred keys") }
     }
 
+    /// Reads the key store, then which records have an envelope, and returns the keys whose
+    /// record (the id before any `#GENERATION`) has none, sorted.
     public func orphanShredKeys() async throws -> [String] {
         let inKeyStore = try await {
             do {

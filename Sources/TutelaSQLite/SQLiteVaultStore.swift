@@ -24,6 +24,7 @@ public final class SQLiteVaultStore: VaultStore {
     let pool: DatabasePool
     /// The key store: shred keys only, in a file of its own.
     let keys: DatabasePool
+    /// The vault directory, holding the vault database and the key store.
     public let directory: URL
 
     /// Opens the vault in `directory`.
@@ -148,6 +149,7 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Reads the vault table's one row; `.notFound` if the vault was never initialised.
     public func meta() async throws -> VaultMeta {
         let meta = try await read("read the vault") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM vault").map { row in
@@ -164,6 +166,7 @@ public final class SQLiteVaultStore: VaultStore {
         return meta
     }
 
+    /// Reads the chain's table in sequence order.
     public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
         try await read("read the \(chain.rawValue) log") { db in
             try Row.fetchAll(
@@ -181,6 +184,7 @@ public final class SQLiteVaultStore: VaultStore {
             hash: [UInt8](row["hash"] as Data))
     }
 
+    /// Reads the identities table by principal.
     public func sealedIdentity(_ principal: String) async throws -> SealedIdentity? {
         try await read("read keys") { db in
             try Row.fetchOne(
@@ -199,6 +203,7 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Joins the label row to its envelope (so nil once shredded); slots ordered by recipient.
     public func record(_ id: String) async throws -> StoredRecord? {
         try await read("read a record") { db in try Self.record(id, in: db) }
     }
@@ -223,6 +228,7 @@ public final class SQLiteVaultStore: VaultStore {
             envelopeBytes: Self.join([UInt8](row[2] as Data), label: label), slots: slots)
     }
 
+    /// Reads the labels table, tombstones included, ordered by record id.
     public func labels(learner: String?) async throws -> [StoredLabel] {
         try await read("read labels") { db in
             let rows: [Row]
@@ -241,6 +247,8 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Pages in row-id order, the cursor being a row id; a page that ends the table exactly is
+    /// followed by one empty page.
     public func labelPage(from cursor: Int64, limit: Int) async throws -> (
         labels: [StoredLabel], next: Int64?
     ) {
@@ -273,6 +281,8 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Break-glass shares with a `/HOLDER` suffix come from the shares table, in label-row
+    /// order; other kinds are scanned in id order.
     public func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
         -> [StoredObject]
     {
@@ -305,6 +315,7 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Reads the recipient's slots in label-row order, not record-id order.
     public func slots(recipient: String, limit: Int) async throws -> [Slot] {
         try await read("read key slots") { db in
             try Row.fetchAll(
@@ -320,6 +331,7 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Counts rows of the slots and shares tables through their recipient and holder indexes.
     public func boxCount(recipient: String) async throws -> (slots: Int, shares: Int) {
         try await read("count key slots") { db in
             // Each from its recipient index, without reading a box.
@@ -334,6 +346,8 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Break-glass shares come from the shares table, by record and then holder; other kinds are
+    /// ordered by id.
     public func objects(kind: String, key: String?) async throws -> [StoredObject] {
         try await read("read \(kind) records") { db in
             try Self.objects(kind: kind, key: key, in: db)
@@ -397,6 +411,7 @@ public final class SQLiteVaultStore: VaultStore {
     // Shred keys go between SQLite's own buffers and protected memory directly: going through
     // `Data` or `[UInt8]` would leave copies on the heap that nobody wipes.
 
+    /// Checkpoints and truncates the write-ahead logs of the vault database and the key store.
     public func compact() async throws {
         do {
             for pool in [pool, keys] {
@@ -407,6 +422,8 @@ public final class SQLiteVaultStore: VaultStore {
         } catch let error as DatabaseError { throw Self.map(error, doing: "checkpoint the vault") }
     }
 
+    /// Runs `body` in one immediate transaction on the writer connection, rolled back if it
+    /// throws; database errors become ``TutelaError`` kinds (busy or locked: `.tryAgain`).
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {

@@ -38,6 +38,8 @@ public actor FaultInjectingStore<Base: VaultStore>: VaultStore {
         interleaved = (skipping, change)
     }
 
+    /// Throws the injected failure if one is due; otherwise commits the interleaved change if
+    /// it is due, then runs `body` in the wrapped store.
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
@@ -61,44 +63,59 @@ public actor FaultInjectingStore<Base: VaultStore>: VaultStore {
         return try await base.transaction(body)
     }
 
+    /// Throws the injected failure while one is in force; otherwise passed to the wrapped store.
     public func putShredKeys(_ keys: [(record: String, key: SecretBytes)]) async throws {
         if let failure { throw failure }
         try await base.putShredKeys(keys)
     }
 
+    /// Passed to the wrapped store.
     public func meta() async throws -> VaultMeta { try await base.meta() }
+    /// Passed to the wrapped store.
     public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
         try await base.links(chain, from: from, limit: limit)
     }
+    /// Passed to the wrapped store.
     public func sealedIdentity(_ principal: String) async throws -> SealedIdentity? {
         try await base.sealedIdentity(principal)
     }
+    /// Passed to the wrapped store.
     public func record(_ id: String) async throws -> StoredRecord? { try await base.record(id) }
+    /// Passed to the wrapped store.
     public func labels(learner: String?) async throws -> [StoredLabel] {
         try await base.labels(learner: learner)
     }
+    /// Passed to the wrapped store.
     public func labelPage(from cursor: Int64, limit: Int) async throws -> (
         labels: [StoredLabel], next: Int64?
     ) { try await base.labelPage(from: cursor, limit: limit) }
+    /// Passed to the wrapped store.
     public func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
         -> [StoredObject]
     { try await base.objects(kind: kind, after: after, idSuffix: idSuffix, limit: limit) }
+    /// Passed to the wrapped store.
     public func slots(recipient: String, limit: Int) async throws -> [Slot] {
         try await base.slots(recipient: recipient, limit: limit)
     }
+    /// Passed to the wrapped store.
     public func boxCount(recipient: String) async throws -> (slots: Int, shares: Int) {
         try await base.boxCount(recipient: recipient)
     }
+    /// Passed to the wrapped store.
     public func objects(kind: String, key: String?) async throws -> [StoredObject] {
         try await base.objects(kind: kind, key: key)
     }
+    /// Passed to the wrapped store.
     public func shredKey(_ record: String) async throws -> SecretBytes? {
         try await base.shredKey(record)
     }
+    /// Passed to the wrapped store.
     public func deleteShredKeys(_ records: [String]) async throws {
         try await base.deleteShredKeys(records)
     }
+    /// Passed to the wrapped store.
     public func orphanShredKeys() async throws -> [String] { try await base.orphanShredKeys() }
+    /// Passed to the wrapped store.
     public func compact() async throws { try await base.compact() }
 }
 

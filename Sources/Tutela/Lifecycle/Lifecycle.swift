@@ -3,16 +3,21 @@ import TutelaCrypto
 
 /// What a group re-wrap did.
 public struct RewrapSummary: Sendable, Equatable, Encodable {
+    /// The group key re-wrapped to: `group:ROLE#V`, the current version.
     public let group: String
+    /// How many key slots were re-wrapped.
     public let slots: Int
+    /// How many break-glass shares were re-wrapped.
     public let shares: Int
     /// Older group key versions whose member boxes were deleted once nothing was left sealed to them.
     public let retiredVersions: [Int]
+    /// How long the re-wrap took, in seconds of wall-clock time.
     public let seconds: Double
 }
 
 /// What a re-grant did, or would do, to one record's key slots.
 public struct SlotChange: Sendable, Equatable {
+    /// The record id.
     public let record: String
     /// Principals the policy now names who have no slot.
     public let missing: [String]

@@ -7,13 +7,19 @@ import TutelaCrypto
 /// Key slots are stored beside it (one per recipient) because they change over a record's life
 /// (re-grants, flags, revocations) while the envelope itself never does.
 public struct Envelope: Sendable, Equatable {
+    /// The format version of an author's original envelope; a re-encrypted one is written as 2.
     public static let formatVersion: UInt8 = 1
     /// No form is anywhere near this; the cap bounds what a hostile store can make Tutela read.
     public static let maximumCiphertextByteCount = 1 << 20
 
+    /// The record's label: the content encryption's associated data, and covered by the signature.
     public let label: Label
+    /// The XChaCha20-Poly1305 nonce (24 bytes).
     public let nonce: [UInt8]
+    /// The encrypted contents, Poly1305 tag included: at most ``maximumCiphertextByteCount``
+    /// bytes.
     public let ciphertext: [UInt8]
+    /// The ``signer``'s Ed25519 signature (64 bytes).
     public let signature: [UInt8]
     /// Who sealed this version: nil for the author's original (v1).
     public var sealer: String? = nil
@@ -181,11 +187,14 @@ public struct Envelope: Sendable, Equatable {
 
 /// A record's data key sealed to one recipient: `crypto_box_seal(version ‖ record id ‖ key)`.
 public struct Slot: Sendable, Equatable {
+    /// The record whose data key the box carries.
     public let record: String
     /// The recipient's principal id.
     public let recipient: String
+    /// The sealed box; opening refuses one larger than 512 bytes.
     public let box: [UInt8]
 
+    /// Makes a slot from its parts; nothing is checked until it is opened.
     public init(record: String, recipient: String, box: [UInt8]) {
         self.record = record
         self.recipient = recipient

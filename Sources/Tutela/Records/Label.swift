@@ -14,9 +14,13 @@ public enum RecordClass: String, Sendable, CaseIterable, Codable {
 /// encryption and part of what the author signs, so a label cannot be changed, and a ciphertext
 /// cannot be moved under another label, without detection.
 public struct Label: Sendable, Equatable {
+    /// The record id.
     public let record: String
+    /// The record's class, which the policy maps to its envelope text, readers and retention.
     public let recordClass: RecordClass
+    /// The id of the learner the record is about.
     public let learner: String
+    /// The principal id of the record's author, who signed its original envelope.
     public let author: String
     /// The day the record was sealed (system clock).
     public let created: CalendarDate

@@ -3,6 +3,7 @@
 /// A check over a million records then keeps in memory only what it reports, not a status for every
 /// record.
 public struct RetentionReport: Sendable {
+    /// Where a record stands in its retention schedule.
     public typealias Standing = RetentionStatus.Standing
 
     /// The standings someone must act on, which `tutela retention check` lists.
@@ -20,6 +21,7 @@ public struct RetentionReport: Sendable {
     private let listed: [Bool]
     private var kept: [Standing: [RetentionStatus]] = [:]
 
+    /// An empty report for a check made for `asOf`, keeping the statuses of `listing`.
     public init(asOf: CalendarDate, listing: Set<Standing>) {
         self.asOf = asOf
         self.listing = listing

@@ -68,6 +68,7 @@ extension RetentionRule {
 
 /// Where a record stands in its retention schedule on a given day.
 public struct RetentionStatus: Sendable, Equatable {
+    /// Where a record stands; the raw value is how it is written out.
     public enum Standing: String, Sendable, CaseIterable {
         /// Its period has ended and the schedule says destroy (or a review decided destroy).
         case due
@@ -85,8 +86,11 @@ public struct RetentionStatus: Sendable, Equatable {
         case destroyed
     }
 
+    /// The record's label.
     public let label: Label
+    /// Where the record stands on the day checked.
     public let standing: Standing
+    /// Whether the record has a safeguarding flag, so that its class's flagged schedule applies.
     public let flagged: Bool
     /// When the period ends (or a review's keep-until date), if known.
     public let dueOn: CalendarDate?

@@ -3,13 +3,21 @@ public import TutelaCrypto
 /// An in-memory store for tests, fuzzing and the library's own examples. Transactions apply to a copy of the
 /// state and replace it only when the body succeeds, like a database transaction.
 public actor MemoryVaultStore: VaultStore {
+    /// Everything the store holds but the shred keys, in plain dictionaries.
     package struct State: Sendable {
+        /// The vault's metadata; nil until a transaction creates the vault.
         package var meta: VaultMeta?
+        /// Each chain's links, in sequence order from 0.
         package var chains: [ChainName: [ChainLink]] = [:]
+        /// Sealed identities, by principal id.
         package var identities: [String: SealedIdentity] = [:]
+        /// Records that still have an envelope, by record id; shredding removes the entry.
         package var records: [String: StoredRecord] = [:]
+        /// Each record's learner, by record id; kept after shredding, like the label.
         package var learners: [String: String] = [:]
+        /// Each record's canonical label, by record id; kept after shredding, for the tombstone.
         package var labels: [String: [UInt8]] = [:]
+        /// Stored objects (break-glass shares included), by kind and then by id.
         package var objects: [String: [String: StoredObject]] = [:]
 
         /// Objects of `kind` (filed under `key`, or all), ordered by id.
@@ -24,11 +32,13 @@ public actor MemoryVaultStore: VaultStore {
     /// reaches the store's own.
     private var shredKeys: [String: SecretBytes] = [:]
 
+    /// Returns a fresh protected copy of the key held here, or nil.
     public func shredKey(_ record: String) throws -> SecretBytes? {
         guard let key = shredKeys[record] else { return nil }
         return try Self.copy(key)
     }
 
+    /// Refuses the whole batch with `.exists` if it names a record twice or one that has a key.
     public func putShredKeys(_ keys: [(record: String, key: SecretBytes)]) throws {
         // All or nothing, as the key store's own transaction is: a record has one key.
         let records = keys.map(\.record)
@@ -46,28 +56,34 @@ public actor MemoryVaultStore: VaultStore {
         }
     }
 
+    /// Drops the keys; records without one are ignored.
     public func deleteShredKeys(_ records: [String]) {
         for r in records { shredKeys[r] = nil }
     }
 
+    /// Keys whose record (the id before any `#GENERATION`) has no envelope, sorted.
     public func orphanShredKeys() -> [String] {
         shredKeys.keys.filter { id in
             state.records[String(id.split(separator: "#").first ?? "")] == nil
         }.sorted()
     }
 
+    /// Does nothing: there are no files.
     public func compact() {}
 
     /// Everything stored but the shred keys. Package-visible so that the test-support module can
     /// edit it as an attacker with the database files would (`TutelaTesting`).
     package var state = State()
+    /// An empty store, holding no vault.
     public init() {}
 
+    /// Throws `.notFound` until a transaction has created the vault.
     public func meta() throws -> VaultMeta {
         guard let meta = state.meta else { throw TutelaError(.notFound, "there is no vault here") }
         return meta
     }
 
+    /// Slices the chain's array; a negative `from` reads from the start.
     public func links(_ chain: ChainName, from: Int64, limit: Int) -> [ChainLink] {
         let all = state.chains[chain] ?? []
         let start = Int(clamping: max(0, from))
@@ -75,10 +91,12 @@ public actor MemoryVaultStore: VaultStore {
         return Array(all[start..<min(all.count, start + min(limit, all.count))])
     }
 
+    /// Looks the principal up in memory.
     public func sealedIdentity(_ principal: String) -> SealedIdentity? {
         state.identities[principal]
     }
 
+    /// Looks the record up in memory; nil once shredded.
     public func record(_ id: String) -> StoredRecord? { state.records[id] }
 
     /// Label rows outlive their envelopes: a destroyed record keeps its label as a tombstone.
@@ -90,6 +108,7 @@ public actor MemoryVaultStore: VaultStore {
         .sorted { $0.record < $1.record }
     }
 
+    /// Pages through the labels in record-id order; the cursor is an offset into that order.
     public func labelPage(from cursor: Int64, limit: Int) -> (labels: [StoredLabel], next: Int64?) {
         let all = labels(learner: nil)
         let start = Int(clamping: max(0, cursor))
@@ -98,6 +117,8 @@ public actor MemoryVaultStore: VaultStore {
         return (Array(all[start..<end]), end < all.count ? Int64(end) : nil)
     }
 
+    /// Filters the kind's objects, in id order, to those after `after` whose id ends with
+    /// `idSuffix`.
     public func objects(kind: String, after: String?, idSuffix: String, limit: Int)
         -> [StoredObject]
     {
@@ -107,6 +128,7 @@ public actor MemoryVaultStore: VaultStore {
             }.prefix(limit))
     }
 
+    /// Scans every record, in record-id order, for slots to `recipient`.
     public func slots(recipient: String, limit: Int) -> [Slot] {
         Array(
             state.records.keys.sorted().flatMap { id in
@@ -114,10 +136,12 @@ public actor MemoryVaultStore: VaultStore {
             }.prefix(limit))
     }
 
+    /// The kind's objects, filtered by key, ordered by id.
     public func objects(kind: String, key: String?) -> [StoredObject] {
         state.objects(kind: kind, key: key)
     }
 
+    /// Counts slots over every record, and break-glass shares whose id ends `/recipient`.
     public func boxCount(recipient: String) -> (slots: Int, shares: Int) {
         (
             state.records.values.reduce(0) { n, r in
@@ -133,6 +157,8 @@ public actor MemoryVaultStore: VaultStore {
     private var writing = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
+    /// Waits its turn behind any running transaction, runs `body` on a copy of the state, and
+    /// keeps the copy only if `body` returns.
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {

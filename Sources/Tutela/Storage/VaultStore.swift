@@ -2,7 +2,9 @@ public import TutelaCrypto
 
 /// What a vault records about itself at `init`.
 public struct VaultMeta: Sendable, Equatable {
+    /// The vault's id, drawn at random at creation (32 hex digits); its directory names it too.
     public let vaultID: String
+    /// The principal id of the vault's authority, which its directory must name too.
     public let authorityID: String
     /// The authority's Ed25519 key, pinned: the directory's first statement must be signed by it.
     public let authoritySigningKey: [UInt8]
@@ -11,6 +13,7 @@ public struct VaultMeta: Sendable, Equatable {
     /// Seconds since 1970 UTC.
     public let createdAt: Int64
 
+    /// Makes the metadata; nothing is checked here.
     public init(
         vaultID: String, authorityID: String, authoritySigningKey: [UInt8], kdfProfile: String,
         createdAt: Int64
@@ -26,11 +29,16 @@ public struct VaultMeta: Sendable, Equatable {
 /// A record as stored: the canonical label (for listing without reading envelopes), the canonical
 /// envelope, and its key slots.
 public struct StoredRecord: Sendable, Equatable {
+    /// The record id.
     public let record: String
+    /// The label's canonical encoding: the same bytes as the record's label row.
     public let labelBytes: [UInt8]
+    /// The envelope's canonical encoding, label included.
     public let envelopeBytes: [UInt8]
+    /// The record's key slots, one per recipient.
     public let slots: [Slot]
 
+    /// Makes a stored record from its parts; nothing is parsed or checked here.
     public init(record: String, labelBytes: [UInt8], envelopeBytes: [UInt8], slots: [Slot]) {
         self.record = record
         self.labelBytes = labelBytes
@@ -41,10 +49,15 @@ public struct StoredRecord: Sendable, Equatable {
 
 /// A label row as stored, with the columns a store indexes (learner) beside the canonical bytes.
 public struct StoredLabel: Sendable, Equatable {
+    /// The record id.
     public let record: String
+    /// The learner the record is about, which the store indexes for
+    /// ``VaultStore/labels(learner:)``.
     public let learner: String
+    /// The label's canonical encoding.
     public let labelBytes: [UInt8]
 
+    /// Makes a label row; nothing is parsed or checked here.
     public init(record: String, learner: String, labelBytes: [UInt8]) {
         self.record = record
         self.learner = learner
@@ -62,7 +75,11 @@ public protocol VaultStore: Sendable {
     func meta() async throws -> VaultMeta
     /// Up to `limit` links of `chain` from sequence number `from`, in order.
     func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink]
+    /// A principal's sealed identity (public keys, and private keys sealed under their
+    /// passphrase), or nil when none is stored for `principal`.
     func sealedIdentity(_ principal: String) async throws -> SealedIdentity?
+    /// A record with its envelope and key slots, or nil when there is none: never stored, or
+    /// shredded (its label row alone remains, in ``labels(learner:)``).
     func record(_ id: String) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
     func labels(learner: String?) async throws -> [StoredLabel]
@@ -111,14 +128,25 @@ public protocol VaultStore: Sendable {
 public protocol VaultTransaction {
     /// Creates the vault; `.exists` if one is there already.
     func create(_ meta: VaultMeta) async throws
+    /// The last link of `chain`, including one appended earlier in this transaction; nil while
+    /// the chain is empty.
     func lastLink(_ chain: ChainName) async throws -> ChainLink?
+    /// Appends `link` to `chain`. Its sequence number must be exactly one past the last link's (0
+    /// for an empty chain); anything else, a gap or a second link at one number, throws `.tryAgain`
+    /// (another writer moved the chain on) and appends nothing. The store checks no hash or
+    /// signature: Tutela does.
     func append(_ link: ChainLink, to chain: ChainName) async throws
+    /// Stores a new principal's sealed identity; `.exists` if that principal has one already.
     func insert(_ identity: SealedIdentity) async throws
     /// Replaces a principal's sealed keys (a new passphrase, or new keys after a lost one).
     func replace(_ identity: SealedIdentity) async throws
+    /// Stores a new record: its label row, filed under `learner`, its envelope and its key slots.
+    /// `.exists` if a record with that id is stored already.
     func insert(_ record: StoredRecord, learner: String) async throws
     /// Adds a key slot to an existing record.
     func insert(_ slot: Slot) async throws
+    /// Deletes `record`'s key slot for `recipient`; does nothing when there is no such slot or
+    /// record.
     func deleteSlot(record: String, recipient: String) async throws
     /// Replaces a record's envelope (a re-encryption under fresh keys); its label stays the same.
     func replaceEnvelope(record: String, envelope: [UInt8]) async throws
@@ -126,7 +154,10 @@ public protocol VaultTransaction {
     func shred(_ record: String) async throws
     /// Inserts or replaces an object.
     func put(_ object: StoredObject) async throws
+    /// Deletes the object of `kind` with `id`; does nothing when there is none.
     func deleteObject(kind: String, id: String) async throws
+    /// The object of `kind` with `id`, read inside this transaction (its own writes included), or
+    /// nil when there is none.
     func object(kind: String, id: String) async throws -> StoredObject?
     /// A record with its slots, read inside this transaction (so a decision and its audit entry
     /// see the same state).
@@ -139,12 +170,16 @@ public protocol VaultTransaction {
 /// group member's key box, a notice). The body is Tutela's canonical encoding, usually signed; the
 /// store only files it by kind, id and one lookup key.
 public struct StoredObject: Sendable, Equatable {
+    /// The object's kind, such as ``ObjectKind/share`` or a ``FactKind`` raw value.
     public let kind: String
+    /// The object's id, unique within its kind: a `put` with the same kind and id replaces it.
     public let id: String
     /// What the object is filed under for lookups: a record id, a recipient, a group.
     public let key: String
+    /// The object's bytes, which the store keeps as they are.
     public let body: [UInt8]
 
+    /// Makes an object to store; nothing is checked here.
     public init(kind: String, id: String, key: String, body: [UInt8]) {
         self.kind = kind
         self.id = id

@@ -5,6 +5,7 @@ import TutelaCrypto
 /// An id is 1–64 characters of ASCII letters, digits, `.`, `_` or `-`, starting with a letter or
 /// digit. Keeping ids this plain keeps them unambiguous in labels, logs and file names.
 public enum Identifier {
+    /// The longest id, in characters (ASCII only, so also in bytes).
     public static let maximumLength = 64
 
     /// - Throws: ``TutelaError`` (usage) naming `what` when `id` is not acceptable.
@@ -16,6 +17,8 @@ public enum Identifier {
         }
     }
 
+    /// Whether `id` is 1–64 ASCII letters, digits, `.`, `_` or `-`, starting with a letter or
+    /// digit.
     public static func isValid(_ id: String) -> Bool {
         let bytes = Array(id.utf8)
         guard !bytes.isEmpty, bytes.count <= maximumLength else { return false }

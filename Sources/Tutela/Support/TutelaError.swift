@@ -56,6 +56,7 @@ public struct TutelaError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The class of failure: what callers and tests decide by.
     public let kind: Kind
     /// What went wrong, lower-case, no trailing full stop.
     public let message: String

@@ -6,9 +6,9 @@
 /// in the same transaction), and **audits** the decision — allowed or refused — with whatever the
 /// path records beside it (a review item, a break-glass use, notices). Only when that transaction
 /// is durable does the path **release**: it opens the verified envelope with its grant (a slot, a
-/// group slot, the approvals) while this machine's pin moves on a thread of its own, and nothing is
-/// returned until both are done. A refusal is audited and thrown in one place; a store that cannot
-/// write, or a pin that cannot be saved, releases nothing (75).
+/// group slot, the approvals) while this machine's pin moves on a thread of its own; the pin is
+/// awaited by ``Session/settle()`` before the command or request completes. A refusal is audited
+/// and thrown in one place; a store that cannot write releases nothing (75).
 
 /// What a release path sees when it decides: verified values, read in the deciding transaction.
 struct ReleaseInput: Sendable {
@@ -104,16 +104,16 @@ extension Session {
             try auditedPin(head)
             throw TutelaError.denied(message, hint: hint)
         case .released(let envelope, let grant):
-            // The pin is saved on a thread of its own while the record is opened (a synced write
-            // overlapping the work); nothing is returned until both are done, so a pin that cannot
-            // be saved still releases nothing.
+            // The audit entry is durable: the record may be released now. This machine's pin of
+            // the log's head is saved on a thread of its own, overlapping the decryption, and is
+            // awaited by settle(), which every command and request calls before it completes.
             let pinned = Started { [self] in try auditedPin(head) }
             let value: T
             do { value = try await open(envelope, grant) } catch {
                 try await pinned.value
                 throw error
             }
-            try await pinned.value
+            pendingPins.withLock { $0.append(pinned) }
             return .released(value)
         }
     }

@@ -16,6 +16,8 @@ public final class Session: Sendable {
     public let meta: VaultMeta
     let identity: Identity
     private let verified: Mutex<(directory: Directory, principal: Principal)>
+    /// This machine's pins of releases already handed out, still being saved (see ``settle()``).
+    let pendingPins = Mutex<[Started<Void>]>([])
 
     /// The verified directory.
     public var directory: Directory { verified.withLock { $0.directory } }
@@ -31,6 +33,23 @@ public final class Session: Sendable {
         self.meta = meta
         self.identity = identity
         self.verified = Mutex((directory, principal))
+    }
+
+    /// Waits until this machine's pin of the audit log's head has been saved for every release
+    /// this session made. A release is handed out as soon as its audit entry is durable; its pin is
+    /// saved meanwhile, and a command or request is complete only once this returns.
+    /// - Throws: `.tryAgain` when a pin could not be saved: the entries are in the audit log, but
+    ///   this machine would not notice if they were rolled back.
+    public func settle() async throws {
+        let waiting = pendingPins.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        var failure: (any Error)?
+        for pin in waiting {
+            do { try await pin.value } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 
     /// Brings this session's directory up to the vault's, verifying only the statements added since

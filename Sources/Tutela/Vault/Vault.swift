@@ -7,11 +7,14 @@ public import TutelaCrypto
 /// session starts, envelopes are checked against their author's signature before anything is decided,
 /// and every release of plaintext is preceded by a durable audit entry.
 public struct Vault: Sendable {
+    /// Where the vault's data is kept: trusted to keep it, never to vouch for it.
     public let store: any VaultStore
+    /// Where times and dates come from: `.system`, or a fixed clock in tests.
     public let clock: Clock
     /// Where this machine remembers each vault's last audit head (nil: no rollback check).
     public let pins: (any HeadPinStore)?
 
+    /// A vault over `store`; nothing is read until it is used.
     public init(
         store: any VaultStore, clock: Clock = .system, pins: (any HeadPinStore)? = nil
     ) {
@@ -165,7 +168,9 @@ public struct Vault: Sendable {
 
 /// A record opened for someone allowed to read it.
 public struct OpenedRecord: Sendable {
+    /// The record's label, from its envelope.
     public let label: Label
+    /// The record's decrypted contents.
     public let content: RecordContent
 
     /// The progress-review form, for a tutorial.
