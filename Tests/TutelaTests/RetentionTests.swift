@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TutelaCrypto
 
 @testable import Tutela
 
@@ -53,6 +54,23 @@ struct RetentionTests {
             try await f.session("price").retention.check(
                 asOf: CalendarDate(year: 2030, month: 1, day: 1))
         }
+    }
+
+    @Test(
+        "a destruction leaves the shred keys of a seal still in flight, and clears its own orphans")
+    func inFlightKeys() async throws {
+        let (f, label) = try await fixture()
+        // A seal stores its shred keys before its records: between the two, a key has no envelope.
+        let inFlight = try SecretBytes.random(count: 32)
+        defer { inFlight.wipe() }
+        try await f.store.putShredKeys([("R-SEAL-ING0-0001", inFlight)])
+        let keeper = try await session(f, "hale", on: "2035-06-01")
+        guard case .destroyed = try await keeper.retention.destroy(label.record) else {
+            Issue.record("not destroyed")
+            return
+        }
+        #expect(try await f.store.shredKey("R-SEAL-ING0-0001") != nil)
+        #expect(try await f.store.shredKey(label.record) == nil)
     }
 
     @Test(

@@ -101,7 +101,15 @@ extension Retention {
         }
         // The key store last: if this step is interrupted the shred key is an orphan, deleted by the
         // next destruction, and the contents are already unreachable (their ciphertext is gone).
-        let orphans = try await store.orphanShredKeys()
+        // Only orphans of destroyed records go: a key with no envelope and no tombstone belongs to
+        // a seal or re-encryption still in flight, which stores its keys before its records.
+        var orphans: [String] = []
+        for key in try await store.orphanShredKeys() {
+            let record = String(key.prefix { $0 != "#" })
+            if try await fact(DestructionCertificate.self, about: record) != nil {
+                orphans.append(key)
+            }
+        }
         let generation = (try? Envelope.parse(stored.envelopeBytes).generation) ?? 1
         let generations = (1...max(1, generation)).map {
             Envelope.shredKeyID(recordID, generation: $0)
