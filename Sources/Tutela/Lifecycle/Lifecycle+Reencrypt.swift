@@ -1,0 +1,107 @@
+import TutelaCrypto
+
+/// Re-encryption: a record, or every record a group can open, sealed again under fresh keys (after a
+/// key may have been exposed), signed by, and naming, the person who re-sealed it.
+extension Lifecycle {
+    /// The data key of a record this person can reach: through their own slot, or through a slot for
+    /// a group whose current key they hold.
+    func dataKey(for stored: StoredRecord, record: String) async throws -> SecretBytes? {
+        if let slot = stored.slots.first(where: { $0.recipient == principal.id }) {
+            return try slot.open(with: identity, expecting: record)
+        }
+        for (role, group) in directory.groups where principal.has(role) {
+            guard let slot = stored.slots.first(where: { $0.recipient == group.recipient }) else {
+                continue
+            }
+            return try slot.open(with: try await groupKey(role), expecting: record)
+        }
+        return nil
+    }
+
+    /// Re-encrypts a record under a fresh data key and a fresh shred key, after a suspected
+    /// compromise: new ciphertext, new slots for everyone who had one (groups at their current key
+    /// version), new break-glass shares; the old shred key is deleted. The new envelope (format v2) is
+    /// signed by this person and names them; the label, and so the author, stay the same.
+    public func reencrypt(_ recordID: String) async throws {
+        let policy = try policy()
+        let (stored, envelope) = try await load(recordID)
+        guard let dataKey = try await dataKey(for: stored, record: recordID) else {
+            throw TutelaError.denied(
+                "'\(principal.id)' holds no key to \(recordID), so cannot re-encrypt it")
+        }
+        // Plaintext exists during a re-encryption: the audit entry comes first, as for any opening.
+        try await record(
+            auditEntry(.reencrypt, subject: recordID, reason: "fresh keys"), notify: [])
+        let oldShred = try await session.shredKey(envelope.shredKeyID)
+        let plaintext = try envelope.open(with: dataKey, shredKey: oldShred)
+        dataKey.wipe()
+        oldShred.wipe()
+        let generation = envelope.generation + 1
+        let newShred = try Session.newShredKey()
+        let (fresh, newKey) = try Envelope.seal(
+            plaintext, label: envelope.label, author: identity, shredKey: newShred,
+            generation: generation)
+        plaintext.wipe()
+        let directory = self.directory
+        var slots: [Slot] = []
+        for old in stored.slots {
+            if old.recipient.hasPrefix("group:") {
+                let role = old.recipient.dropFirst("group:".count).split(separator: "#").first.map(
+                    String.init)
+                guard let role, let r = Role(rawValue: role), let group = directory.groups[r] else {
+                    continue
+                }
+                slots.append(
+                    try Slot.make(
+                        record: recordID, key: newKey, recipient: group.recipient,
+                        to: group.publicKey))
+            } else if let p = directory.principals[old.recipient], !p.revoked {
+                slots.append(
+                    try Slot.make(
+                        record: recordID, key: newKey, recipient: p.id, to: p.identity.agreementKey)
+                )
+            }
+        }
+        let shares = try BreakGlass.shares(
+            for: envelope.label, key: newKey, policy: policy, directory: directory)
+        newKey.wipe()
+        let oldShares = try await store.objects(kind: ObjectKind.share, key: recordID)
+        let newShredID = fresh.shredKeyID
+        try await store.putShredKeys([(newShredID, newShred)])
+        newShred.wipe()
+        let oldSlots = stored.slots
+        let bytes = fresh.canonical
+        let entry = auditEntry(
+            .reencrypt, subject: recordID, reason: "generation \(generation), \(slots.count) slots")
+        let identity = self.identity
+        let newSlots = slots
+        try await write { tx in
+            try await tx.replaceEnvelope(record: recordID, envelope: bytes)
+            for s in oldSlots { try await tx.deleteSlot(record: s.record, recipient: s.recipient) }
+            for s in newSlots { try await tx.insert(s) }
+            for o in oldShares { try await tx.deleteObject(kind: o.kind, id: o.id) }
+            for o in shares { try await tx.put(o) }
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
+        }
+        try await store.deleteShredKeys([envelope.shredKeyID])
+    }
+
+    /// Re-encrypts every record that has a slot for `role`'s current group key.
+    /// - Returns: how many were re-encrypted.
+    public func reencryptGroup(_ role: Role, progress: (@Sendable (Int) -> Void)? = nil)
+        async throws -> Int
+    {
+        guard let group = directory.groups[role] else {
+            throw TutelaError.notFound("the \(role.rawValue) group has no key")
+        }
+        var done = 0
+        for slot in try await store.slots(recipient: group.recipient, limit: Int.max) {
+            try await reencrypt(slot.record)
+            done += 1
+            progress?(done)
+        }
+        try await store.compact()
+        return done
+    }
+
+}
