@@ -5,13 +5,16 @@ public import TutelaCrypto
 /// how tests prove that Tutela fails closed and decides inside the transaction that records.
 ///
 /// Everything else is passed to the wrapped store unchanged. Test support only: no product links it.
-public actor FaultInjectingStore<Base: VaultStore>: VaultStore {
+public actor FaultInjectingStore<Base: VaultStore>: ForwardingStore {
     /// The wrapped store.
     public let base: Base
     private var failure: TutelaError?
     private var allowedBeforeFailure: (count: Int, error: TutelaError)?
     private var interleaved:
         (skip: Int, change: @Sendable (any VaultTransaction) async throws -> Void)?
+
+    /// The wrapped store, which every other operation is passed to.
+    public nonisolated var forwarded: any VaultStore { base }
 
     /// Wraps `base`; until told otherwise every call goes straight through.
     public init(_ base: Base) { self.base = base }
@@ -69,54 +72,6 @@ public actor FaultInjectingStore<Base: VaultStore>: VaultStore {
         try await base.putShredKeys(keys)
     }
 
-    /// Passed to the wrapped store.
-    public func meta() async throws -> VaultMeta { try await base.meta() }
-    /// Passed to the wrapped store.
-    public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
-        try await base.links(chain, from: from, limit: limit)
-    }
-    /// Passed to the wrapped store.
-    public func sealedIdentity(_ principal: String) async throws -> SealedIdentity? {
-        try await base.sealedIdentity(principal)
-    }
-    /// Passed to the wrapped store.
-    public func record(_ id: String) async throws -> StoredRecord? { try await base.record(id) }
-    /// Passed to the wrapped store.
-    public func labels(learner: String?) async throws -> [StoredLabel] {
-        try await base.labels(learner: learner)
-    }
-    /// Passed to the wrapped store.
-    public func labelPage(from cursor: Int64, limit: Int) async throws -> (
-        labels: [StoredLabel], next: Int64?
-    ) { try await base.labelPage(from: cursor, limit: limit) }
-    /// Passed to the wrapped store.
-    public func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
-        -> [StoredObject]
-    { try await base.objects(kind: kind, after: after, idSuffix: idSuffix, limit: limit) }
-    /// Passed to the wrapped store.
-    public func slots(recipient: String, limit: Int) async throws -> [Slot] {
-        try await base.slots(recipient: recipient, limit: limit)
-    }
-    /// Passed to the wrapped store.
-    public func boxCount(recipient: String) async throws -> (slots: Int, shares: Int) {
-        try await base.boxCount(recipient: recipient)
-    }
-    /// Passed to the wrapped store.
-    public func objects(kind: String, key: String?) async throws -> [StoredObject] {
-        try await base.objects(kind: kind, key: key)
-    }
-    /// Passed to the wrapped store.
-    public func shredKey(_ record: String) async throws -> SecretBytes? {
-        try await base.shredKey(record)
-    }
-    /// Passed to the wrapped store.
-    public func deleteShredKeys(_ records: [String]) async throws {
-        try await base.deleteShredKeys(records)
-    }
-    /// Passed to the wrapped store.
-    public func orphanShredKeys() async throws -> [String] { try await base.orphanShredKeys() }
-    /// Passed to the wrapped store.
-    public func compact() async throws { try await base.compact() }
 }
 
 extension FaultInjectingStore where Base == MemoryVaultStore {

@@ -1,5 +1,5 @@
 public import Tutela
-public import TutelaCrypto
+import TutelaCrypto
 
 /// What every ``VaultStore`` must do, as checks any store's tests run: the in-memory and SQLite
 /// stores today, PostgreSQL next. A check throws ``StoreContract/Failure`` naming what broke.
@@ -302,70 +302,4 @@ public enum StoreContract {
             }, "its slots are gone")
         try await store.compact()
     }
-}
-
-/// Any store as one concrete type, so that one centre type serves every store under test.
-public struct AnyStore: VaultStore {
-    /// The store underneath.
-    public let base: any VaultStore
-
-    /// Wraps `base`.
-    public init(_ base: any VaultStore) { self.base = base }
-
-    /// Passed to ``base``.
-    public func meta() async throws -> VaultMeta { try await base.meta() }
-    /// Passed to ``base``.
-    public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
-        try await base.links(chain, from: from, limit: limit)
-    }
-    /// Passed to ``base``.
-    public func sealedIdentity(_ principal: String) async throws -> SealedIdentity? {
-        try await base.sealedIdentity(principal)
-    }
-    /// Passed to ``base``.
-    public func record(_ id: String) async throws -> StoredRecord? { try await base.record(id) }
-    /// Passed to ``base``.
-    public func labels(learner: String?) async throws -> [StoredLabel] {
-        try await base.labels(learner: learner)
-    }
-    /// Passed to ``base``.
-    public func labelPage(from cursor: Int64, limit: Int) async throws -> (
-        labels: [StoredLabel], next: Int64?
-    ) { try await base.labelPage(from: cursor, limit: limit) }
-    /// Passed to ``base``.
-    public func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
-        -> [StoredObject]
-    { try await base.objects(kind: kind, after: after, idSuffix: idSuffix, limit: limit) }
-    /// Passed to ``base``.
-    public func slots(recipient: String, limit: Int) async throws -> [Slot] {
-        try await base.slots(recipient: recipient, limit: limit)
-    }
-    /// Passed to ``base``.
-    public func boxCount(recipient: String) async throws -> (slots: Int, shares: Int) {
-        try await base.boxCount(recipient: recipient)
-    }
-    /// Passed to ``base``.
-    public func objects(kind: String, key: String?) async throws -> [StoredObject] {
-        try await base.objects(kind: kind, key: key)
-    }
-    /// Passed to ``base``.
-    public func shredKey(_ record: String) async throws -> SecretBytes? {
-        try await base.shredKey(record)
-    }
-    /// Passed to ``base``.
-    public func putShredKeys(_ keys: [(record: String, key: SecretBytes)]) async throws {
-        try await base.putShredKeys(keys)
-    }
-    /// Passed to ``base``.
-    public func deleteShredKeys(_ records: [String]) async throws {
-        try await base.deleteShredKeys(records)
-    }
-    /// Passed to ``base``.
-    public func orphanShredKeys() async throws -> [String] { try await base.orphanShredKeys() }
-    /// Passed to ``base``.
-    public func compact() async throws { try await base.compact() }
-    /// Passed to ``base``.
-    public func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
-    ) async throws -> T { try await base.transaction(body) }
 }
