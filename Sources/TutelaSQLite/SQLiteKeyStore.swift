@@ -94,7 +94,7 @@ extension SQLiteVaultStore {
                     db, sql: "SELECT labels.record FROM envelopes JOIN labels USING (id)")
             })
         return inKeyStore.filter {
-            !withEnvelope.contains(String($0.split(separator: "#").first ?? ""))
+            !withEnvelope.contains(ShredKeyID($0)?.record ?? $0)
         }.sorted()
     }
 

@@ -58,8 +58,8 @@ extension SQLiteVaultStore {
 
     /// The record and holder a share's id `RECORD/HOLDER` names (record ids hold no `/`).
     static func shareParts(_ id: String) -> (record: String, holder: String) {
-        guard let slash = id.firstIndex(of: "/") else { return (id, "") }
-        return (String(id[..<slash]), String(id[id.index(after: slash)...]))
+        guard let share = ShareID(id) else { return (id, "") }
+        return (share.record, share.holder.description)
     }
 
     static func object(_ row: Row) -> StoredObject {

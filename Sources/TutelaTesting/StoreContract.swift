@@ -152,23 +152,23 @@ public enum StoreContract {
         }
         try await store.transaction { tx in
             for label in labels {
-                try await tx.put(share(label.record, "group:test#1"))
-                try await tx.put(share(label.record, "group:other#1"))
+                try await tx.put(share(label.record, "group:tutor#1"))
+                try await tx.put(share(label.record, "group:head-of-centre#1"))
             }
         }
-        let counted = try await store.boxCount(recipient: "group:test#1").shares
+        let counted = try await store.boxCount(recipient: "group:tutor#1").shares
         try expect(counted == labels.count, "one share per record for the holder, counted")
         var seen: [StoredObject] = []
         var after: String?
         while true {
             let page = try await store.objects(
-                kind: ObjectKind.share, after: after, idSuffix: "/group:test#1", limit: 2)
+                kind: ObjectKind.share, after: after, idSuffix: "/group:tutor#1", limit: 2)
             guard let last = page.last else { break }
             seen += page
             after = last.id
         }
         try expect(
-            seen.map(\.id).sorted() == labels.map { "\($0.record)/group:test#1" }.sorted(),
+            seen.map(\.id).sorted() == labels.map { "\($0.record)/group:tutor#1" }.sorted(),
             "pages of one holder's shares cover each once, none of another holder's")
         let first = try await store.objects(kind: ObjectKind.share, key: labels[0].record)
         try expect(first.count == 2 && first.allSatisfy { $0.body == [7] }, "shares by record")

@@ -110,7 +110,8 @@ public struct Administration: SessionService {
         }
         let left = target.roles.filter { !roles.contains($0) }.compactMap { directory.groups[$0] }
         let boxes = try await memberBoxes(of: id).filter { box in
-            left.contains { box.id.hasPrefix("group:\($0.role.rawValue)#") }
+            guard case .group(let role, _)? = MemberBoxID(box.id)?.group else { return false }
+            return left.contains { $0.role == role }
         }
         try await appendStatement(
             .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id
@@ -159,10 +160,12 @@ public struct Administration: SessionService {
         let key: KeyAgreementPrivateKey
         do { key = try KeyAgreementPrivateKey() } catch { throw TutelaError.internal("\(error)") }
         let version = (directory.groups[role]?.version ?? 0) + 1
-        let binding = "group:\(role.rawValue)#\(version)"
+        let group = Recipient.group(role, version: version)
+        let binding = group.description
         let members = try directory.holders(of: role).map { member throws(TutelaError) in
             StoredObject(
-                kind: ObjectKind.groupMember, id: "\(binding)/\(member.id)", key: binding,
+                kind: ObjectKind.groupMember,
+                id: MemberBoxID(group: group, member: member.id).description, key: binding,
                 body: try BoundBox.seal(
                     key.secret, binding: binding, to: member.identity.agreementKey))
         }

@@ -275,6 +275,9 @@ public struct GroupKey: Sendable, Equatable {
     /// The X25519 public key that slots and break-glass shares for the group are sealed to.
     public let publicKey: KeyAgreementPublicKey
 
+    /// Who slots and shares sealed to this key are for.
+    public var holder: Recipient { .group(role, version: version) }
+
     /// The recipient name of slots and shares sealed to this key: `group:ROLE#VERSION`.
-    public var recipient: String { "group:\(role.rawValue)#\(version)" }
+    public var recipient: String { holder.description }
 }

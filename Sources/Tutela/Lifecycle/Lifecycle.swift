@@ -64,12 +64,14 @@ public struct Lifecycle: SessionService {
         var retired: [Int] = []
         var total = 0
         for version in 1..<max(1, current.version) {
-            let boxes = try await store.boxCount(recipient: "group:\(role.rawValue)#\(version)")
+            let boxes = try await store.boxCount(
+                recipient: Recipient.group(role, version: version).description)
             total += boxes.slots + boxes.shares
         }
         for version in stride(from: current.version - 1, through: 1, by: -1) {
-            let old = "group:\(role.rawValue)#\(version)"
-            let boxID = "\(old)/\(principal.id)"
+            let oldGroup = Recipient.group(role, version: version)
+            let old = oldGroup.description
+            let boxID = MemberBoxID(group: oldGroup, member: principal.id).description
             guard
                 let box = try await store.objects(kind: ObjectKind.groupMember, key: old).first(
                     where: { $0.id == boxID })
@@ -131,7 +133,7 @@ public struct Lifecycle: SessionService {
                     let share = try BoundBox.open(
                         object.body, binding: object.id, with: oldKey, what: "share \(object.id)")
                     let record = object.key
-                    let id = "\(record)/\(current.recipient)"
+                    let id = ShareID(record: record, holder: current.holder).description
                     moved.append(
                         (
                             object,
@@ -185,7 +187,7 @@ public struct Lifecycle: SessionService {
         let key = try await groupKey(role)
         var added: [StoredObject] = []
         for member in directory.holders(of: role) {
-            let id = "\(group.recipient)/\(member.id)"
+            let id = MemberBoxID(group: group.holder, member: member.id).description
             if try await store.objects(kind: ObjectKind.groupMember, key: group.recipient).contains(
                 where: { $0.id == id })
             {

@@ -33,7 +33,7 @@ public struct Envelope: Sendable, Equatable {
     var shredKeyID: String { Self.shredKeyID(label.record, generation: generation) }
 
     static func shredKeyID(_ record: String, generation: Int) -> String {
-        generation == 1 ? record : "\(record)#\(generation)"
+        ShredKeyID(record: record, generation: generation).description
     }
 
     init(

@@ -105,7 +105,7 @@ extension Retention {
         // a seal or re-encryption still in flight, which stores its keys before its records.
         var orphans: [String] = []
         for key in try await store.orphanShredKeys() {
-            let record = String(key.prefix { $0 != "#" })
+            let record = ShredKeyID(key)?.record ?? key
             if try await fact(DestructionCertificate.self, about: record) != nil {
                 orphans.append(key)
             }

@@ -24,12 +24,13 @@ public struct BreakGlass: SessionService {
         for (group, share) in zip(groups, shares) {
             let serialized: SecretBytes
             do { serialized = try share.serialized() } catch { throw .internal("\(error)") }
+            let id = ShareID(record: label.record, holder: group.holder).description
             objects.append(
                 StoredObject(
-                    kind: ObjectKind.share, id: "\(label.record)/\(group.recipient)",
+                    kind: ObjectKind.share, id: id,
                     key: label.record,
                     body: try BoundBox.seal(
-                        serialized, binding: "\(label.record)/\(group.recipient)",
+                        serialized, binding: id,
                         to: group.publicKey)))
         }
         return objects
@@ -164,7 +165,9 @@ public struct BreakGlass: SessionService {
         guard let group = directory.groups[role],
             let requester = directory.principals[request.requester],
             let shareObject = try await store.objects(kind: ObjectKind.share, key: request.record)
-                .first(where: { $0.id == "\(request.record)/\(group.recipient)" })
+                .first(where: {
+                    $0.id == ShareID(record: request.record, holder: group.holder).description
+                })
         else {
             throw TutelaError.notFound(
                 "\(request.record) holds no break-glass share for the \(role.rawValue) group")

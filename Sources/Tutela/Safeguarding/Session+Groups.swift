@@ -10,7 +10,9 @@ extension Session {
             throw TutelaError.denied(
                 "'\(principal.id)' is not a member of the \(role.rawValue) group")
         }
-        let id = "\(group.recipient)/\(principal.id)"
+        let id = MemberBoxID(
+            group: .group(role, version: group.version), member: principal.id
+        ).description
         guard
             let box = try await store.objects(kind: ObjectKind.groupMember, key: group.recipient)
                 .first(where: { $0.id == id })
@@ -34,7 +36,7 @@ extension Session {
     /// The group-member boxes sealed to `id`, in every group.
     func memberBoxes(of id: String) async throws -> [StoredObject] {
         try await store.objects(kind: ObjectKind.groupMember, key: nil).filter {
-            $0.id.hasSuffix("/\(id)")
+            MemberBoxID($0.id)?.member == id
         }
     }
 }

@@ -64,7 +64,7 @@ public actor MemoryVaultStore: VaultStore {
     /// Keys whose record (the id before any `#GENERATION`) has no envelope, sorted.
     public func orphanShredKeys() -> [String] {
         shredKeys.keys.filter { id in
-            state.records[String(id.split(separator: "#").first ?? "")] == nil
+            state.records[ShredKeyID(id)?.record ?? id] == nil
         }.sorted()
     }
 
@@ -147,7 +147,9 @@ public actor MemoryVaultStore: VaultStore {
             state.records.values.reduce(0) { n, r in
                 n + r.slots.count { $0.recipient == recipient }
             },
-            (state.objects[ObjectKind.share] ?? [:]).keys.count { $0.hasSuffix("/\(recipient)") }
+            (state.objects[ObjectKind.share] ?? [:]).keys.count {
+                ShareID($0)?.holder.description == recipient
+            }
         )
     }
 
