@@ -113,6 +113,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         step("Mr Price opens it")
         let opened = try await price.open(label.record)
+        try await price.settle()
         say(
             FormText.render(opened).split(separator: "\n").prefix(8).map { "  " + $0 }.joined(
                 separator: "\n"))
@@ -142,6 +143,7 @@ struct DemoCommand: AsyncParsableCommand {
         step("Sam, the learner, opens their own record")
         let sam = try await vault.unlock("sam", passphrase: pass("sam"))
         let samCopy = try await sam.open(label.record)
+        try await sam.settle()
         say(
             "  Sam reads the tutorial of \(samCopy.label.tutorialDate) about \(samCopy.form?.course ?? "?")."
         )
@@ -163,6 +165,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let disclosed = try await khan.safeguarding.disclose(
             label.record, reason: "following up CPOMS 4411")
+        try await khan.settle()
         say(
             "  With a reason, she opens it (\(disclosed.form?.course ?? "?")); the audit entry came first."
         )

@@ -75,9 +75,8 @@ public struct Checkpoint: Sendable, Equatable {
             .invalidInput("the checkpoint file is not valid: \(what)")
         }
         guard text.utf8.count <= maximumTextBytes else { throw bad("it is too large") }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
+        // Split on any line ending: "\r\n" is one Character, which a split on "\n" never finds.
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init)
         guard lines.first == firstLine else { throw bad("the first line must be '\(firstLine)'") }
         var fields: [String: String] = [:]
         for line in lines.dropFirst() {

@@ -163,6 +163,12 @@ public struct Directory: Sendable {
             guard Set(contacts.parents).count == contacts.parents.count else {
                 throw .usage("a parent or carer is listed twice")
             }
+            // The statement's reader takes at most this many: a longer list, once signed, would
+            // make every later reading of the directory fail.
+            guard contacts.parents.count <= DirectoryStatement.maximumParents else {
+                throw .usage(
+                    "a learner has at most \(DirectoryStatement.maximumParents) parents or carers")
+            }
             let links: [(String?, Role, String)] =
                 contacts.parents.map { ($0, .parentCarer, "parent or carer") }
                 + [

@@ -2,6 +2,9 @@ import TutelaCrypto
 
 /// One statement of the directory chain.
 enum DirectoryStatement: Equatable {
+    /// The most parents or carers one learner's contacts may name.
+    static let maximumParents = 8
+
     /// The first statement: the vault and its authority. Self-signed.
     case establish(vaultID: String, authority: PrincipalData)
     case enrol(PrincipalData)
@@ -155,7 +158,8 @@ enum DirectoryStatement: Equatable {
             statement = .learnerContacts(
                 learner: learner,
                 LearnerContacts(
-                    parents: try r.strings("parents", maxCount: 8, max: Identifier.maximumLength),
+                    parents: try r.strings(
+                        "parents", maxCount: maximumParents, max: Identifier.maximumLength),
                     homeSchool: try r.optionalString("home school", max: Identifier.maximumLength),
                     provider: try r.optionalString("provider", max: Identifier.maximumLength)))
         case 5:

@@ -9,7 +9,8 @@ public struct Passphrase: Sendable {
     /// Wraps a passphrase someone typed or supplied. Trailing newlines (from a file) are removed.
     public init(_ text: String) throws(TutelaError) {
         var trimmed = Substring(text)
-        while let last = trimmed.last, last == "\n" || last == "\r" { trimmed = trimmed.dropLast() }
+        // `isNewline`, not a comparison with "\n": a Windows line ending is one Character, "\r\n".
+        while let last = trimmed.last, last.isNewline { trimmed = trimmed.dropLast() }
         do { bytes = try SecretBytes(copying: Array(trimmed.utf8)) } catch {
             throw .internal("\(error)")
         }

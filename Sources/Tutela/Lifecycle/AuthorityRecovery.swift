@@ -39,7 +39,8 @@ public struct AuthorityShare: Sendable {
             .invalidInput("the share file is not valid: \(what)")
         }
         guard text.utf8.count <= 4096 else { throw bad("it is too large") }
-        let lines = text.split(separator: "\n").map(String.init)
+        // Any line ending, so a share file saved on Windows reads the same.
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init)
         guard lines.first == firstLine else { throw bad("the first line must be '\(firstLine)'") }
         var fields: [String: String] = [:]
         for line in lines.dropFirst() {
