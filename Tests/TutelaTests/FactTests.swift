@@ -205,6 +205,19 @@ struct FactTests {
         Self.expectTampered(hold, price.directory, "a fact by someone not enrolled")
     }
 
+    @Test("a row keyed by a look-alike of the signed id (a canonically equal spelling) is refused")
+    func lookAlike() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        // "é" as one scalar in the signed bytes, "e" + combining acute in the row: equal as Strings.
+        let fact = try price.sign(
+            Hold(record: "R-caf\u{E9}", active: true, reason: "why", time: 1, by: "price"))
+        let row = StoredObject(
+            kind: fact.kind, id: "R-cafe\u{301}", key: "R-cafe\u{301}", body: fact.body)
+        #expect(row.id == fact.id)
+        Self.expectTampered(row, price.directory, "a look-alike row key")
+    }
+
     @Test("an unknown format or version is refused rather than guessed at")
     func versions() async throws {
         let f = try await Fixture.make()

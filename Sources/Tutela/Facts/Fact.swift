@@ -129,7 +129,11 @@ enum FactCodec {
         let kind = try r.string("kind", max: 64)
         let id = try r.string("id", max: 2 * Identifier.maximumLength + 1)
         let subject = try r.string("subject", max: 2 * Identifier.maximumLength + 1)
-        guard kind == F.kind.rawValue, object.kind == kind, object.id == id, object.key == subject
+        // Byte for byte: String's `==` treats canonically equivalent spellings as equal, so a row
+        // keyed by a look-alike id would pass while lookups by the real id miss it.
+        func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+        guard same(kind, F.kind.rawValue), same(object.kind, kind), same(object.id, id),
+            same(object.key, subject)
         else {
             throw .tampered("\(name) was moved: its signed bytes name another kind, id or subject")
         }
