@@ -150,7 +150,7 @@ struct ScaleBenchmark {
         try? FileManager.default.removeItem(at: forms)
 
         // Storage, with the WAL folded in.
-        try await store.compact()
+        try StoreFloor.checkpoint(vault: vaultDirectory)
         result.storageBytes = try FileManager.default.contentsOfDirectory(
             at: vaultDirectory, includingPropertiesForKeys: nil
         ).map(fileSize).reduce(0, +)

@@ -42,8 +42,19 @@ enum StoreFloor {
         return times.sorted()
     }
 
+    /// Folds the write-ahead logs of the vault file and the key store into the files and truncates
+    /// them, so that file sizes count every byte once.
+    static func checkpoint(vault directory: URL) throws {
+        for name in [SQLiteVaultStore.fileName, SQLiteVaultStore.keyStoreFileName] {
+            let file = directory.appendingPathComponent(name).path
+            try DatabasePool(path: file).writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+    }
+
     /// Where the bytes go: rows and bytes (pages used by each table and index, from SQLite's
-    /// `dbstat`) in the vault file and the key store, read-only. Run after the store's `compact()`
+    /// `dbstat`) in the vault file and the key store, read-only. Run after ``checkpoint(vault:)``
     /// so the write-ahead logs are empty.
     static func storageStatistics(vault directory: URL) throws
         -> [(name: String, rows: Int?, bytes: Int)]

@@ -9,6 +9,9 @@ extension SQLiteVaultStore {
     final class Transaction: VaultTransaction {
         let db: Database
         private var heads: [ChainName: ChainLink] = [:]
+        /// Whether this transaction deleted or replaced anything, so that the store checkpoints
+        /// the write-ahead log after commit and the old bytes leave the files.
+        private(set) var erased = false
 
         init(db: Database) { self.db = db }
 
@@ -100,17 +103,12 @@ extension SQLiteVaultStore {
         }
 
         func insert(_ record: StoredRecord, learner: String) throws {
-            guard let body = SQLiteVaultStore.strip(record.envelopeBytes, label: record.labelBytes)
-            else {
-                throw TutelaError(
-                    .internal, "the envelope of \(record.record) does not carry its label")
-            }
             try run(
                 "INSERT INTO labels (record, learner, label) VALUES (?, ?, ?)",
                 [record.record, learner, Data(record.labelBytes)])
             let id = db.lastInsertedRowID
             lastRow = (record.record, id)
-            try run("INSERT INTO envelopes (id, body) VALUES (?, ?)", [id, body])
+            try run("INSERT INTO envelopes (id, body) VALUES (?, ?)", [id, Data(record.sealedBytes)])
             for slot in record.slots { try insert(slot) }
         }
 
@@ -121,30 +119,30 @@ extension SQLiteVaultStore {
         }
 
         func put(_ object: StoredObject) throws {
-            if object.kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(object.id)
-                guard record == object.key, !holder.isEmpty else {
-                    throw TutelaError(
-                        .internal, "a share named \(object.id) filed under \(object.key)")
-                }
-                try run(
-                    "INSERT OR REPLACE INTO shares (id, holder, body) VALUES (?, ?, ?)",
-                    [try existingRow(record), holder, Data(object.body)])
-                return
-            }
             try run(
                 "INSERT OR REPLACE INTO objects (kind, id, key, body) VALUES (?, ?, ?, ?)",
                 [object.kind, object.id, object.key, Data(object.body)])
         }
 
+        func put(_ share: StoredShare) throws {
+            try run(
+                "INSERT OR REPLACE INTO shares (id, holder, body) VALUES (?, ?, ?)",
+                [try existingRow(share.record), share.holder.description, Data(share.body)])
+        }
+
+        func deleteShare(record: String, holder: Recipient) throws {
+            guard let row = try row(record) else { return }
+            erased = true
+            try run("DELETE FROM shares WHERE id = ? AND holder = ?", [row, holder.description])
+        }
+
+        func shares(record: String) throws -> [StoredShare] {
+            try SQLiteVaultStore.shares(
+                where: "labels.record = ? ORDER BY shares.holder", [record], in: db)
+        }
+
         func object(kind: String, id: String) throws -> StoredObject? {
-            if kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(id)
-                return try SQLiteVaultStore.shares(
-                    where: "labels.record = ? AND shares.holder = ?", [record, holder], in: db
-                ).first
-            }
-            return try Row.fetchOne(
+            try Row.fetchOne(
                 db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)
@@ -158,49 +156,41 @@ extension SQLiteVaultStore {
             try SQLiteVaultStore.objects(kind: kind, key: key, in: db)
         }
 
-        func replaceEnvelope(record: String, envelope: [UInt8]) throws {
-            guard let id = try row(record),
-                let label = try Data.fetchOne(
-                    db, sql: "SELECT label FROM labels WHERE id = ?", arguments: [id])
-            else {
+        func replaceEnvelope(record: String, sealed: [UInt8]) throws {
+            guard let id = try row(record) else {
                 throw TutelaError(.notFound, "there is no record \(record)")
             }
-            guard let body = SQLiteVaultStore.strip(envelope, label: [UInt8](label)) else {
-                throw TutelaError(
-                    .internal, "the new envelope of \(record) does not carry its label")
-            }
+            erased = true
             try db.execute(
-                sql: "UPDATE envelopes SET body = ? WHERE id = ?", arguments: [body, id])
+                sql: "UPDATE envelopes SET body = ? WHERE id = ?", arguments: [Data(sealed), id])
             guard db.changesCount == 1 else {
                 throw TutelaError(.notFound, "there is no record \(record)")
             }
         }
 
         func replace(_ identity: SealedIdentity) throws {
+            erased = true
             try db.execute(
                 sql: "DELETE FROM identities WHERE principal = ?", arguments: [identity.principal])
             try insert(identity)
         }
 
         func deleteObject(kind: String, id: String) throws {
-            if kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(id)
-                guard let row = try row(record) else { return }
-                try run("DELETE FROM shares WHERE id = ? AND holder = ?", [row, holder])
-                return
-            }
+            erased = true
             try run(
                 "DELETE FROM objects WHERE kind = ? AND id = ?", [kind, id])
         }
 
         func shred(_ record: String) throws {
             guard let id = try row(record) else { return }
+            erased = true
             try db.execute(sql: "DELETE FROM slots WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [id])
         }
 
         func deleteSlot(record: String, recipient: String) throws {
             guard let id = try row(record) else { return }
+            erased = true
             try run("DELETE FROM slots WHERE id = ? AND recipient = ?", [id, recipient])
         }
     }

@@ -113,7 +113,7 @@ struct RetentionTests {
             gone?.message.contains("destroyed on") == true && gone?.message.contains("hale") == true
         )
         #expect(try await f.store.shredKey(label.record) == nil)
-        #expect(try await f.store.objects(kind: "break-glass-share", key: label.record).isEmpty)
+        #expect(try await f.store.shares(record: label.record).isEmpty)
         #expect(try await standing(f, label.record, asOf: "2035-06-02").standing == .destroyed)
         _ = try await f.vault.verifyAudit(checkpoint: nil)
         await expectError(.notFound) { try await keeper.retention.destroy(label.record) }

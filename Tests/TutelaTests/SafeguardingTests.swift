@@ -205,7 +205,7 @@ struct BreakGlassTests {
     )
     func quorum() async throws {
         let (s, label) = try await sealed()
-        let shares = try await s.f.store.objects(kind: "break-glass-share", key: label.record)
+        let shares = try await s.f.store.shares(record: label.record)
         #expect(shares.count == 2)
         let request = try await s.session("dsl").breakGlass.request(
             label.record, reason: "child missing, police")

@@ -65,21 +65,21 @@ extension Lifecycle {
         let shares = try BreakGlass.shares(
             for: envelope.label, key: newKey, policy: policy, directory: directory)
         newKey.wipe()
-        let oldShares = try await store.objects(kind: ObjectKind.share, key: recordID)
+        let oldShares = try await store.shares(record: recordID)
         let newShredID = fresh.shredKeyID
         try await store.putShredKeys([(newShredID, newShred)])
         newShred.wipe()
         let oldSlots = stored.slots
-        let bytes = fresh.canonical
+        let sealed = fresh.sealedBytes
         let entry = auditEntry(
             .reencrypt, subject: recordID, reason: "generation \(generation), \(slots.count) slots")
         let identity = self.identity
         let newSlots = slots
         try await write { tx in
-            try await tx.replaceEnvelope(record: recordID, envelope: bytes)
+            try await tx.replaceEnvelope(record: recordID, sealed: sealed)
             for s in oldSlots { try await tx.deleteSlot(record: s.record, recipient: s.recipient) }
             for s in newSlots { try await tx.insert(s) }
-            for o in oldShares { try await tx.deleteObject(kind: o.kind, id: o.id) }
+            for o in oldShares { try await tx.deleteShare(record: o.record, holder: o.holder) }
             for o in shares { try await tx.put(o) }
             try await Session.appendAudit(entry, tx: tx, signer: identity)
         }
@@ -100,7 +100,6 @@ extension Lifecycle {
             done += 1
             progress?(done)
         }
-        try await store.compact()
         return done
     }
 

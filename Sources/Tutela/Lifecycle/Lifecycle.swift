@@ -124,22 +124,21 @@ public struct Lifecycle: SessionService {
             // Break-glass shares sealed to the old version, a batch per transaction.
             var after: String?
             while true {
-                let shares = try await store.objects(
-                    kind: ObjectKind.share, after: after, idSuffix: "/\(old)", limit: batchSize)
+                let shares = try await store.shares(holder: oldGroup, after: after, limit: batchSize)
                 guard let last = shares.last else { break }
-                after = last.id
-                var moved: [(StoredObject, StoredObject)] = []
-                for object in shares {
+                after = last.record
+                var moved: [(from: StoredShare, to: StoredShare)] = []
+                for stored in shares {
                     let share = try BoundBox.open(
-                        object.body, binding: object.id, with: oldKey, what: "share \(object.id)")
-                    let record = object.key
-                    let id = ShareID(record: record, holder: current.holder).description
+                        stored.body, binding: stored.id.description, with: oldKey,
+                        what: "share \(stored.id)")
+                    let id = ShareID(record: stored.record, holder: current.holder)
                     moved.append(
                         (
-                            object,
-                            StoredObject(
-                                kind: ObjectKind.share, id: id, key: record,
-                                body: try BoundBox.seal(share, binding: id, to: newKey))
+                            stored,
+                            StoredShare(
+                                record: stored.record, holder: current.holder,
+                                body: try BoundBox.seal(share, binding: id.description, to: newKey))
                         ))
                     share.wipe()
                 }
@@ -150,7 +149,7 @@ public struct Lifecycle: SessionService {
                 let sharesToMove = moved
                 try await write { tx in
                     for (from, to) in sharesToMove {
-                        try await tx.deleteObject(kind: from.kind, id: from.id)
+                        try await tx.deleteShare(record: from.record, holder: from.holder)
                         try await tx.put(to)
                     }
                     try await Session.appendAudit(entry, tx: tx, signer: identity)
@@ -168,7 +167,6 @@ public struct Lifecycle: SessionService {
             }
             retired.append(version)
         }
-        try await store.compact()
         return RewrapSummary(
             group: current.recipient, slots: slotCount, shares: shareCount,
             retiredVersions: retired.sorted(),

@@ -50,10 +50,16 @@ public struct Envelope: Sendable, Equatable {
 
     /// The canonical encoding. v1: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ signature (64).
     /// v2 adds `string sealer ‖ u32 generation` before the signature.
-    public var canonical: [UInt8] {
+    public var canonical: [UInt8] { encoded(withLabel: true) }
+
+    /// The canonical encoding without its label field: what a store keeps beside the label row
+    /// (``StoredRecord/sealedBytes``).
+    public var sealedBytes: [UInt8] { encoded(withLabel: false) }
+
+    private func encoded(withLabel: Bool) -> [UInt8] {
         var w = CanonicalWriter(capacity: ciphertext.count + 256)
         w.u8(sealer == nil ? Self.formatVersion : 2)
-        w.data(label.canonical)
+        if withLabel { w.data(label.canonical) }
         w.fixed(nonce)
         w.data(ciphertext)
         if let sealer {
@@ -61,6 +67,36 @@ public struct Envelope: Sendable, Equatable {
             w.u32(UInt32(generation))
         }
         w.fixed(signature)
+        return w.bytes
+    }
+
+    /// The part of a canonical envelope a store keeps beside the label row: the encoding with its
+    /// label field (a four-byte length and the label, after the version byte) cut out. Nil when the
+    /// bytes are too short to hold the label field they announce.
+    public static func sealedPart(of canonical: [UInt8]) -> [UInt8]? {
+        guard canonical.count >= 5 else { return nil }
+        let length = canonical[1..<5].reduce(0) { $0 << 8 | Int($1) }
+        let end = 5 + length
+        guard canonical.count > end else { return nil }
+        return [canonical[0]] + canonical[end...]
+    }
+
+    /// The label field of a canonical envelope (see ``sealedPart(of:)``), or nil when it is cut short.
+    public static func labelField(of canonical: [UInt8]) -> [UInt8]? {
+        guard canonical.count >= 5 else { return nil }
+        let length = canonical[1..<5].reduce(0) { $0 << 8 | Int($1) }
+        guard canonical.count > 5 + length else { return nil }
+        return Array(canonical[5..<(5 + length)])
+    }
+
+    /// The canonical envelope from its sealed part and its record's label: the inverse of
+    /// ``sealedPart(of:)``. Empty when `sealed` is.
+    public static func join(sealed: [UInt8], label: [UInt8]) -> [UInt8] {
+        guard let version = sealed.first else { return [] }
+        var w = CanonicalWriter(capacity: sealed.count + 4 + label.count)
+        w.u8(version)
+        w.data(label)
+        w.fixed(Array(sealed.dropFirst()))
         return w.bytes
     }
 

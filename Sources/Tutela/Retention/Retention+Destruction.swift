@@ -87,7 +87,8 @@ extension Retention {
                         + "break-glass request or new contents); nothing was destroyed",
                     hint: "run the command again: it decides afresh")
             }
-            var deletions = try await tx.objects(kind: ObjectKind.share, key: recordID)
+            let shares = try await tx.shares(record: recordID)
+            var deletions: [StoredObject] = []
             for request in try await tx.objects(
                 kind: FactKind.breakGlassRequest.rawValue, key: recordID)
             {
@@ -95,6 +96,7 @@ extension Retention {
             }
             await deletions += try tx.objects(kind: FactKind.proposal.rawValue, key: recordID)
             try await tx.shred(recordID)
+            for share in shares { try await tx.deleteShare(record: recordID, holder: share.holder) }
             for object in deletions { try await tx.deleteObject(kind: object.kind, id: object.id) }
             try await tx.put(tombstone)
             try await Session.appendAudit(entry, tx: tx, signer: identity)
@@ -115,7 +117,6 @@ extension Retention {
             Envelope.shredKeyID(recordID, generation: $0)
         }
         try await store.deleteShredKeys(Array(Set(orphans + generations)))
-        try await store.compact()
         guard let certificate = try await self.tombstone(recordID) else {
             throw TutelaError.internal("the tombstone of \(recordID) was not written")
         }

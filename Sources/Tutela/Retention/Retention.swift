@@ -115,14 +115,14 @@ public struct Retention: SessionService {
         let schedules = rules.map { $0?.schedule }
         let lookAhead = asOf.adding(days: lookAheadDays)
         let store = self.store
-        @Sendable func page(_ from: Int64) async throws -> ([StoredLabel], Int64?) {
+        @Sendable func page(_ from: LabelCursor?) async throws -> ([StoredLabel], LabelCursor?) {
             if let only {
                 return (try await store.labels(learner: nil).filter { $0.record == only }, nil)
             }
-            return try await store.labelPage(from: from, limit: 4096)
+            return try await store.labels(from: from, limit: 4096)
         }
         // The next page is read while this one is worked out.
-        var reading: Task<([StoredLabel], Int64?), any Error>? = Task { try await page(0) }
+        var reading: Task<([StoredLabel], LabelCursor?), any Error>? = Task { try await page(nil) }
         defer { reading?.cancel() }
         while let current = reading {
             let (rows, cursor) = try await current.value

@@ -10,7 +10,7 @@ public struct BreakGlass: SessionService {
     /// or fewer groups than k exist yet.
     static func shares(
         for label: Label, key: SecretBytes, policy: Policy, directory: Directory
-    ) throws(TutelaError) -> [StoredObject] {
+    ) throws(TutelaError) -> [StoredShare] {
         guard let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass else { return [] }
         let groups = bg.approvers.compactMap { directory.groups[$0] }
         guard groups.count >= bg.approvals else { return [] }
@@ -20,20 +20,18 @@ public struct BreakGlass: SessionService {
         } catch {
             throw .internal("could not split the key: \(error)")
         }
-        var objects: [StoredObject] = []
+        var sealed: [StoredShare] = []
         for (group, share) in zip(groups, shares) {
             let serialized: SecretBytes
             do { serialized = try share.serialized() } catch { throw .internal("\(error)") }
-            let id = ShareID(record: label.record, holder: group.holder).description
-            objects.append(
-                StoredObject(
-                    kind: ObjectKind.share, id: id,
-                    key: label.record,
-                    body: try BoundBox.seal(
-                        serialized, binding: id,
-                        to: group.publicKey)))
+            let id = ShareID(record: label.record, holder: group.holder)
+            sealed.append(
+                StoredShare(
+                    record: label.record, holder: group.holder,
+                    body: try BoundBox.seal(serialized, binding: id.description, to: group.publicKey)
+                ))
         }
-        return objects
+        return sealed
     }
 
     /// An officer asks to open an unflagged record. Returns the request, which approvers then approve.
@@ -55,7 +53,7 @@ public struct BreakGlass: SessionService {
             throw TutelaError.denied(
                 "'\(principal.id)' may not request break-glass on \(recordID): \(decision.rule)")
         }
-        guard try await store.objects(kind: ObjectKind.share, key: recordID).count >= bg.approvals
+        guard try await store.shares(record: recordID).count >= bg.approvals
         else {
             throw TutelaError.notFound(
                 "\(recordID) was sealed without break-glass shares (its approver groups had no keys then)",
@@ -164,17 +162,15 @@ public struct BreakGlass: SessionService {
         }
         guard let group = directory.groups[role],
             let requester = directory.principals[request.requester],
-            let shareObject = try await store.objects(kind: ObjectKind.share, key: request.record)
-                .first(where: {
-                    $0.id == ShareID(record: request.record, holder: group.holder).description
-                })
+            let stored = try await store.shares(record: request.record)
+                .first(where: { $0.holder == group.holder })
         else {
             throw TutelaError.notFound(
                 "\(request.record) holds no break-glass share for the \(role.rawValue) group")
         }
         let groupKey = try await session.groupKey(role)
         let share = try BoundBox.open(
-            shareObject.body, binding: shareObject.id, with: groupKey,
+            stored.body, binding: stored.id.description, with: groupKey,
             what: "the \(role.rawValue) share of \(request.record)")
         let released = try BoundBox.seal(
             share, binding: requestID, to: requester.identity.agreementKey)
