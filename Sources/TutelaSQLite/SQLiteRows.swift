@@ -44,7 +44,8 @@ extension SQLiteVaultStore {
             let holderText: String = row[1]
             guard let holder = Recipient(holderText) else {
                 throw TutelaError(
-                    .tampered, "the vault database is damaged: a share of \(record) names no holder",
+                    .tampered,
+                    "the vault database is damaged: a share of \(record) names no holder",
                     hint: "keep the damaged copy as evidence and restore a backup")
             }
             return StoredShare(record: record, holder: holder, body: [UInt8](row[2] as Data))

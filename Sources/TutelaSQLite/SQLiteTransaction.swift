@@ -108,7 +108,8 @@ extension SQLiteVaultStore {
                 [record.record, learner, Data(record.labelBytes)])
             let id = db.lastInsertedRowID
             lastRow = (record.record, id)
-            try run("INSERT INTO envelopes (id, body) VALUES (?, ?)", [id, Data(record.sealedBytes)])
+            try run(
+                "INSERT INTO envelopes (id, body) VALUES (?, ?)", [id, Data(record.sealedBytes)])
             for slot in record.slots { try insert(slot) }
         }
 

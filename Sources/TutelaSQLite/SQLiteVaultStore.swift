@@ -283,7 +283,8 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Shares sealed to `holder`, in label-row order, from the row after `after`'s record.
-    public func shares(holder: Recipient, after: String?, limit: Int) async throws -> [StoredShare] {
+    public func shares(holder: Recipient, after: String?, limit: Int) async throws -> [StoredShare]
+    {
         try await read("read break-glass shares") { db in
             try Self.shares(
                 where: """

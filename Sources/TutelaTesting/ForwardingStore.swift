@@ -37,7 +37,8 @@ extension ForwardingStore {
         try await forwarded.shares(record: record)
     }
     /// Passed to the wrapped store.
-    public func shares(holder: Recipient, after: String?, limit: Int) async throws -> [StoredShare] {
+    public func shares(holder: Recipient, after: String?, limit: Int) async throws -> [StoredShare]
+    {
         try await forwarded.shares(holder: holder, after: after, limit: limit)
     }
     /// Passed to the wrapped store.

@@ -124,7 +124,8 @@ public struct Lifecycle: SessionService {
             // Break-glass shares sealed to the old version, a batch per transaction.
             var after: String?
             while true {
-                let shares = try await store.shares(holder: oldGroup, after: after, limit: batchSize)
+                let shares = try await store.shares(
+                    holder: oldGroup, after: after, limit: batchSize)
                 guard let last = shares.last else { break }
                 after = last.record
                 var moved: [(from: StoredShare, to: StoredShare)] = []

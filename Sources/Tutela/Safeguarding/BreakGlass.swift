@@ -28,7 +28,8 @@ public struct BreakGlass: SessionService {
             sealed.append(
                 StoredShare(
                     record: label.record, holder: group.holder,
-                    body: try BoundBox.seal(serialized, binding: id.description, to: group.publicKey)
+                    body: try BoundBox.seal(
+                        serialized, binding: id.description, to: group.publicKey)
                 ))
         }
         return sealed

@@ -117,7 +117,9 @@ public actor MemoryVaultStore: VaultStore {
     public func labels(from cursor: LabelCursor?, limit: Int) -> (
         labels: [StoredLabel], next: LabelCursor?
     ) {
-        let all = labels(learner: nil).filter { cursor == nil || $0.record > cursor?.position ?? "" }
+        let all = labels(learner: nil).filter {
+            cursor == nil || $0.record > cursor?.position ?? ""
+        }
         let page = Array(all.prefix(limit))
         return (page, all.count > limit ? page.last.map { LabelCursor($0.record) } : nil)
     }
