@@ -139,7 +139,7 @@ struct ScaleBenchmark {
             session = try await vault.unlock("t01", passphrase: passphrase("t01"))
         }
         guard let author = session else { throw BenchError("no session") }
-        var sample: [String] = []
+        var sample: [RecordID] = []
         let every = max(1, records / openSamples)
         var seen = 0
         result.importPeak = try await PeakMemory.of {

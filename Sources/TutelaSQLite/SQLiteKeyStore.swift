@@ -96,7 +96,7 @@ extension SQLiteVaultStore {
                     db, sql: "SELECT labels.record FROM envelopes JOIN labels USING (id)")
             })
         return inKeyStore.filter {
-            !withEnvelope.contains(ShredKeyID($0)?.record ?? $0)
+            !withEnvelope.contains(ShredKeyID($0)?.record.text ?? $0)
         }.sorted()
     }
 

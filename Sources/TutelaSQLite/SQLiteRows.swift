@@ -40,7 +40,7 @@ extension SQLiteVaultStore {
                     JOIN labels ON labels.id = shares.id WHERE \(condition)
                     """), arguments: arguments
         ).map { row in
-            let record: String = row[0]
+            let record = try recordID(row[0])
             let holderText: String = row[1]
             guard let holder = Recipient(holderText) else {
                 throw TutelaError(
@@ -50,6 +50,18 @@ extension SQLiteVaultStore {
             }
             return StoredShare(record: record, holder: holder, body: [UInt8](row[2] as Data))
         }
+    }
+
+    /// A record id read back from a row: re-checked, since the store's files are not trusted. One
+    /// that is not a valid id is damage: `.tampered`.
+    static func recordID(_ text: String) throws -> RecordID {
+        guard let id = RecordID(validating: text) else {
+            throw TutelaError(
+                .tampered,
+                "the vault database is damaged: a row names a record by something that is not an id",
+                hint: "keep the damaged copy as evidence and restore a backup")
+        }
+        return id
     }
 
     static func object(_ row: Row) -> StoredObject {

@@ -81,20 +81,20 @@ extension SQLiteVaultStore {
 
         /// The last record inserted or looked up, and its row: a batch's shares and slots follow
         /// their record.
-        private var lastRow: (record: String, id: Int64)?
+        private var lastRow: (record: RecordID, id: Int64)?
 
         /// The row of `record`'s label, or nil when there is no such record.
-        private func row(_ record: String) throws -> Int64? {
+        private func row(_ record: RecordID) throws -> Int64? {
             if let lastRow, lastRow.record == record { return lastRow.id }
             let id = try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT id FROM labels WHERE record = ?"),
-                arguments: [record])
+                arguments: [record.text])
             if let id { lastRow = (record, id) }
             return id
         }
 
         /// The row of `record`'s label, which must exist.
-        private func existingRow(_ record: String) throws -> Int64 {
+        private func existingRow(_ record: RecordID) throws -> Int64 {
             guard let id = try row(record) else {
                 throw TutelaError(
                     .invalidInput, "the vault refused an inconsistent change: no record \(record)")
@@ -105,7 +105,7 @@ extension SQLiteVaultStore {
         func insert(_ record: StoredRecord, learner: String) throws {
             try run(
                 "INSERT INTO labels (record, learner, label) VALUES (?, ?, ?)",
-                [record.record, learner, Data(record.labelBytes)])
+                [record.record.text, learner, Data(record.labelBytes)])
             let id = db.lastInsertedRowID
             lastRow = (record.record, id)
             try run(
@@ -131,15 +131,15 @@ extension SQLiteVaultStore {
                 [try existingRow(share.record), share.holder.description, Data(share.body)])
         }
 
-        func deleteShare(record: String, holder: Recipient) throws {
+        func deleteShare(record: RecordID, holder: Recipient) throws {
             guard let row = try row(record) else { return }
             erased = true
             try run("DELETE FROM shares WHERE id = ? AND holder = ?", [row, holder.description])
         }
 
-        func shares(record: String) throws -> [StoredShare] {
+        func shares(record: RecordID) throws -> [StoredShare] {
             try SQLiteVaultStore.shares(
-                where: "labels.record = ? ORDER BY shares.holder", [record], in: db)
+                where: "labels.record = ? ORDER BY shares.holder", [record.text], in: db)
         }
 
         func object(kind: String, id: String) throws -> StoredObject? {
@@ -149,7 +149,7 @@ extension SQLiteVaultStore {
             .map(SQLiteVaultStore.object)
         }
 
-        func record(_ id: String) throws -> StoredRecord? {
+        func record(_ id: RecordID) throws -> StoredRecord? {
             try SQLiteVaultStore.record(id, in: db)
         }
 
@@ -157,7 +157,7 @@ extension SQLiteVaultStore {
             try SQLiteVaultStore.objects(kind: kind, key: key, in: db)
         }
 
-        func replaceEnvelope(record: String, sealed: [UInt8]) throws {
+        func replaceEnvelope(record: RecordID, sealed: [UInt8]) throws {
             guard let id = try row(record) else {
                 throw TutelaError(.notFound, "there is no record \(record)")
             }
@@ -182,14 +182,14 @@ extension SQLiteVaultStore {
                 "DELETE FROM objects WHERE kind = ? AND id = ?", [kind, id])
         }
 
-        func shred(_ record: String) throws {
+        func shred(_ record: RecordID) throws {
             guard let id = try row(record) else { return }
             erased = true
             try db.execute(sql: "DELETE FROM slots WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [id])
         }
 
-        func deleteSlot(record: String, recipient: String) throws {
+        func deleteSlot(record: RecordID, recipient: String) throws {
             guard let id = try row(record) else { return }
             erased = true
             try run("DELETE FROM slots WHERE id = ? AND recipient = ?", [id, recipient])

@@ -196,18 +196,18 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Joins the label row to its envelope (so nil once shredded); slots ordered by recipient.
-    public func record(_ id: String) async throws -> StoredRecord? {
+    public func record(_ id: RecordID) async throws -> StoredRecord? {
         try await read("read a record") { db in try Self.record(id, in: db) }
     }
 
-    static func record(_ id: String, in db: Database) throws -> StoredRecord? {
+    static func record(_ id: RecordID, in db: Database) throws -> StoredRecord? {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
                         SELECT labels.id, labels.label, envelopes.body FROM labels
                         JOIN envelopes ON envelopes.id = labels.id WHERE labels.record = ?
-                        """), arguments: [id])
+                        """), arguments: [id.text])
         else { return nil }
         let slots = try Row.fetchAll(
             db.cachedStatement(
@@ -230,9 +230,9 @@ public final class SQLiteVaultStore: VaultStore {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM labels ORDER BY record")
             }
-            return rows.map {
+            return try rows.map {
                 StoredLabel(
-                    record: $0["record"], learner: $0["learner"],
+                    record: try Self.recordID($0["record"]), learner: $0["learner"],
                     labelBytes: [UInt8]($0["label"] as Data))
             }
         }
@@ -269,21 +269,25 @@ public final class SQLiteVaultStore: VaultStore {
                 let size = Int(sqlite3_column_bytes(raw, 3))
                 let bytes =
                     blob.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-                result.append(StoredLabel(record: row[1], learner: row[2], labelBytes: bytes))
+                result.append(
+                    StoredLabel(
+                        record: try Self.recordID(row[1]), learner: row[2], labelBytes: bytes))
             }
             return (result, result.count < limit ? nil : LabelCursor(String(last + 1)))
         }
     }
 
     /// Reads the record's shares from the shares table, ordered by holder.
-    public func shares(record: String) async throws -> [StoredShare] {
+    public func shares(record: RecordID) async throws -> [StoredShare] {
         try await read("read break-glass shares") { db in
-            try Self.shares(where: "labels.record = ? ORDER BY shares.holder", [record], in: db)
+            try Self.shares(
+                where: "labels.record = ? ORDER BY shares.holder", [record.text], in: db)
         }
     }
 
     /// Shares sealed to `holder`, in label-row order, from the row after `after`'s record.
-    public func shares(holder: Recipient, after: String?, limit: Int) async throws -> [StoredShare]
+    public func shares(holder: Recipient, after: RecordID?, limit: Int) async throws
+        -> [StoredShare]
     {
         try await read("read break-glass shares") { db in
             try Self.shares(
@@ -292,7 +296,7 @@ public final class SQLiteVaultStore: VaultStore {
                         (SELECT id FROM labels WHERE record = ?2), 0)
                     ORDER BY shares.id LIMIT ?3
                     """,
-                [holder.description, after ?? "", Int64(clamping: limit)], in: db)
+                [holder.description, after?.text ?? "", Int64(clamping: limit)], in: db)
         }
     }
 
@@ -307,7 +311,9 @@ public final class SQLiteVaultStore: VaultStore {
                     """,
                 arguments: [recipient, Int64(clamping: limit)]
             ).map {
-                Slot(record: $0["record"], recipient: recipient, box: [UInt8]($0["box"] as Data))
+                Slot(
+                    record: try Self.recordID($0["record"]), recipient: recipient,
+                    box: [UInt8]($0["box"] as Data))
             }
         }
     }

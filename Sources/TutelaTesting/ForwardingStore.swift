@@ -21,7 +21,7 @@ extension ForwardingStore {
         try await forwarded.sealedIdentity(principal)
     }
     /// Passed to the wrapped store.
-    public func record(_ id: String) async throws -> StoredRecord? {
+    public func record(_ id: RecordID) async throws -> StoredRecord? {
         try await forwarded.record(id)
     }
     /// Passed to the wrapped store.
@@ -33,11 +33,12 @@ extension ForwardingStore {
         labels: [StoredLabel], next: LabelCursor?
     ) { try await forwarded.labels(from: cursor, limit: limit) }
     /// Passed to the wrapped store.
-    public func shares(record: String) async throws -> [StoredShare] {
+    public func shares(record: RecordID) async throws -> [StoredShare] {
         try await forwarded.shares(record: record)
     }
     /// Passed to the wrapped store.
-    public func shares(holder: Recipient, after: String?, limit: Int) async throws -> [StoredShare]
+    public func shares(holder: Recipient, after: RecordID?, limit: Int) async throws
+        -> [StoredShare]
     {
         try await forwarded.shares(holder: holder, after: after, limit: limit)
     }

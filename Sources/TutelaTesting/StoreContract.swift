@@ -108,7 +108,7 @@ public enum StoreContract {
 
     static func labelPages(_ store: any VaultStore) async throws {
         let (_, labels) = try await sealed(store)
-        var seen: [String] = []
+        var seen: [RecordID] = []
         var cursor: LabelCursor?
         repeat {
             let page = try await store.labels(from: cursor, limit: 2)
@@ -148,7 +148,7 @@ public enum StoreContract {
         let (_, labels) = try await sealed(store)
         let tutors = Recipient.group(.tutor, version: 1)
         let heads = Recipient.group(.headOfCentre, version: 1)
-        @Sendable func share(_ record: String, _ holder: Recipient) -> StoredShare {
+        @Sendable func share(_ record: RecordID, _ holder: Recipient) -> StoredShare {
             StoredShare(record: record, holder: holder, body: [7])
         }
         try await store.transaction { tx in
@@ -160,7 +160,7 @@ public enum StoreContract {
         let counted = try await store.boxCount(recipient: tutors.description).shares
         try expect(counted == labels.count, "one share per record for the holder, counted")
         var seen: [StoredShare] = []
-        var after: String?
+        var after: RecordID?
         while true {
             let page = try await store.shares(holder: tutors, after: after, limit: 2)
             guard let last = page.last else { break }
@@ -302,7 +302,7 @@ public enum StoreContract {
         try expect(try await store.shredKey("T-2") == nil, "a deleted key is gone")
         let orphans = try await store.orphanShredKeys()
         try expect(orphans.contains("T-1"), "a key whose record has no envelope is an orphan")
-        let own = try await store.orphanShredKeys().filter { $0.hasPrefix(record) }
+        let own = try await store.orphanShredKeys().filter { $0.hasPrefix(record.text) }
         try expect(own.isEmpty, "a sealed record's key is no orphan")
     }
 

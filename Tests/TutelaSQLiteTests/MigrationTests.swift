@@ -10,7 +10,7 @@ import Testing
 @Suite("Schema v4: records keyed by row")
 struct MigrationTests {
     /// A vault with group keys, a head of centre and an officer, and three records with shares.
-    func populated() async throws -> (DiskVault, [String]) {
+    func populated() async throws -> (DiskVault, [RecordID]) {
         let disk = try await DiskVault()
         let office = try await disk.vault.unlock("office", passphrase: DiskVault.pass("office"))
         try await office.administration.enrol(
@@ -18,7 +18,7 @@ struct MigrationTests {
         try await office.administration.createGroupKey(.safeguardingOfficer)
         try await office.administration.createGroupKey(.headOfCentre)
         let price = try await disk.session("price")
-        var records: [String] = []
+        var records: [RecordID] = []
         for (i, confidential) in [true, false, true].enumerated() {
             records.append(
                 try await price.seal(disk.form("migrated \(i)"), confidential: confidential).record)
@@ -115,7 +115,8 @@ struct MigrationTests {
             path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
         let v3Envelope = try await old.read { db in
             try Data.fetchOne(
-                db, sql: "SELECT envelope FROM envelopes WHERE record = ?", arguments: [records[0]])
+                db, sql: "SELECT envelope FROM envelopes WHERE record = ?",
+                arguments: [records[0].text])
         }
         #expect(v3Envelope.map { [UInt8]($0) } == before[0].envelopeBytes)
         #expect(
@@ -183,11 +184,11 @@ struct MigrationTests {
             var envelope = try #require(
                 try Data.fetchOne(
                     db, sql: "SELECT envelope FROM envelopes WHERE record = ?",
-                    arguments: [records[1]]))
+                    arguments: [records[1].text]))
             envelope[12] ^= 0x01
             try db.execute(
                 sql: "UPDATE envelopes SET envelope = ? WHERE record = ?",
-                arguments: [envelope, records[1]])
+                arguments: [envelope, records[1].text])
         }
         let file = copy.appendingPathComponent(SQLiteVaultStore.fileName)
         let before = try contents(of: file)
@@ -196,7 +197,7 @@ struct MigrationTests {
             Issue.record("a damaged v3 vault was migrated")
         } catch let error as TutelaError {
             #expect(error.kind == .tampered)
-            #expect(error.message.contains(records[1]))
+            #expect(error.message.contains(records[1].text))
         }
         let after = try contents(of: file)
         #expect(after == before)

@@ -30,7 +30,7 @@ struct SQLiteScaleTests {
         let inMemory = try await memory.pagedLabels(pageSize: 4).map(\.record)
         #expect(inMemory == labels.map(\.record).sorted())
         let hale = try await disk.session("hale")
-        var streamed: [String] = []
+        var streamed: [RecordID] = []
         let asOf = try #require(CalendarDate("2026-11-29"))
         try await hale.retention.check(asOf: asOf) { streamed.append($0.label.record) }
         #expect(streamed == paged)

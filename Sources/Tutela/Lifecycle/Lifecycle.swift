@@ -18,7 +18,7 @@ public struct RewrapSummary: Sendable, Equatable, Encodable {
 /// What a re-grant did, or would do, to one record's key slots.
 public struct SlotChange: Sendable, Equatable {
     /// The record id.
-    public let record: String
+    public let record: RecordID
     /// Principals the policy now names who have no slot.
     public let missing: [String]
     /// Principals who have a slot the policy no longer names.
@@ -122,7 +122,7 @@ public struct Lifecycle: SessionService {
                 progress?(slotCount + shareCount, total)
             }
             // Break-glass shares sealed to the old version, a batch per transaction.
-            var after: String?
+            var after: RecordID?
             while true {
                 let shares = try await store.shares(
                     holder: oldGroup, after: after, limit: batchSize)
@@ -211,10 +211,10 @@ public struct Lifecycle: SessionService {
     }
 
     /// Records (all, or one) whose key slots differ from what the policy in force names.
-    public func slotChanges(record: String?) async throws -> [SlotChange] {
+    public func slotChanges(record: RecordID?) async throws -> [SlotChange] {
         let policy = try policy()
         let directory = self.directory
-        var ids: [String]
+        var ids: [RecordID]
         if let record {
             ids = [record]
         } else {
@@ -244,13 +244,14 @@ public struct Lifecycle: SessionService {
     /// names who has no slot, and removes slots of those it no longer names. Only records this person
     /// may open are touched (they need the key); each is audited.
     /// - Returns: the changes made, and the records that need someone else to re-grant them.
-    public func regrant(record: String?) async throws -> (done: [SlotChange], leftFor: [SlotChange])
-    {
+    public func regrant(record: RecordID?) async throws -> (
+        done: [SlotChange], leftFor: [SlotChange]
+    ) {
         let policy = try policy()
         let directory = self.directory
         var done: [SlotChange] = []
         var left: [SlotChange] = []
-        var updates: [(String, [Slot], [String], AuditEntry)] = []
+        var updates: [(RecordID, [Slot], [String], AuditEntry)] = []
         for change in try await slotChanges(record: record) {
             let (stored, envelope) = try await load(change.record)
             let decision = policy.decide(
@@ -274,7 +275,7 @@ public struct Lifecycle: SessionService {
                 (
                     change.record, added, change.surplus,
                     AuditEntry(
-                        action: .regrant, actor: principal.id, subject: change.record,
+                        action: .regrant, actor: principal.id, subject: change.record.text,
                         outcome: .allowed,
                         reason: reason, time: vault.clock.now(), policyVersion: "\(policy.version)")
                 ))

@@ -104,13 +104,13 @@ extension Session {
         var shredKeys: [(record: String, key: SecretBytes)] = []
         var labels: [Label] = []
         for (item, (label, stored, shares, shredKey)) in zip(planned, sealed) {
-            shredKeys.append((label.record, shredKey))
+            shredKeys.append((Envelope.shredKeyID(label.record, generation: 1), shredKey))
             prepared.append(
                 (
                     stored,
                     label.learner,
                     AuditEntry(
-                        action: .seal, actor: principal.id, subject: label.record,
+                        action: .seal, actor: principal.id, subject: label.record.text,
                         outcome: .allowed,
                         reason: item.decision.rule, time: vault.clock.now(),
                         policyVersion: "\(policy.version)"),

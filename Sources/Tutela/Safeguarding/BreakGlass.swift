@@ -36,7 +36,7 @@ public struct BreakGlass: SessionService {
     }
 
     /// An officer asks to open an unflagged record. Returns the request, which approvers then approve.
-    public func request(_ recordID: String, reason: String) async throws
+    public func request(_ recordID: RecordID, reason: String) async throws
         -> BreakGlassRequest
     {
         let reason = try Session.requireReason(reason, for: "request break-glass")
@@ -50,7 +50,7 @@ public struct BreakGlass: SessionService {
             let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
         else {
             try await audit(
-                .breakGlassRequest, subject: recordID, outcome: .denied, reason: decision.rule)
+                .breakGlassRequest, subject: recordID.text, outcome: .denied, reason: decision.rule)
             throw TutelaError.denied(
                 "'\(principal.id)' may not request break-glass on \(recordID): \(decision.rule)")
         }
@@ -67,7 +67,8 @@ public struct BreakGlass: SessionService {
             expires: now + Int64(bg.lifetimeHours) * 3600, approvalsNeeded: bg.approvals)
         let approvers = Set(bg.approvers.flatMap { directory.holders(of: $0).map(\.id) })
         try await record(
-            auditEntry(.breakGlassRequest, subject: recordID, reason: "\(request.id): \(reason)"),
+            auditEntry(
+                .breakGlassRequest, subject: recordID.text, reason: "\(request.id): \(reason)"),
             notify: approvers.union(headsOfCentre).union([envelope.label.author]),
             objects: [try sign(request)])
         return request
@@ -180,7 +181,7 @@ public struct BreakGlass: SessionService {
             request: requestID, approver: principal.id, role: role, time: now, box: released)
         try await record(
             auditEntry(
-                .breakGlassApprove, subject: request.record,
+                .breakGlassApprove, subject: request.record.text,
                 reason: "\(requestID) as \(role.rawValue)"),
             notify: headsOfCentre.union([envelope.label.author, request.requester]),
             objects: [try sign(approval)])

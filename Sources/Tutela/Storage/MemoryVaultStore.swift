@@ -12,18 +12,18 @@ public actor MemoryVaultStore: VaultStore {
         /// Sealed identities, by principal id.
         package var identities: [String: SealedIdentity] = [:]
         /// Records that still have an envelope, by record id; shredding removes the entry.
-        package var records: [String: StoredRecord] = [:]
+        package var records: [RecordID: StoredRecord] = [:]
         /// Each record's learner, by record id; kept after shredding, like the label.
-        package var learners: [String: String] = [:]
+        package var learners: [RecordID: String] = [:]
         /// Each record's canonical label, by record id; kept after shredding, for the tombstone.
-        package var labels: [String: [UInt8]] = [:]
+        package var labels: [RecordID: [UInt8]] = [:]
         /// Stored objects, by kind and then by id.
         package var objects: [String: [String: StoredObject]] = [:]
         /// Break-glass shares, by record and then by holder.
-        package var shares: [String: [Recipient: StoredShare]] = [:]
+        package var shares: [RecordID: [Recipient: StoredShare]] = [:]
 
         /// A record's shares, ordered by holder.
-        func shares(record: String) -> [StoredShare] {
+        func shares(record: RecordID) -> [StoredShare] {
             (shares[record] ?? [:]).values.sorted { $0.holder.description < $1.holder.description }
         }
 
@@ -71,7 +71,8 @@ public actor MemoryVaultStore: VaultStore {
     /// Keys whose record (the id before any `#GENERATION`) has no envelope, sorted.
     public func orphanShredKeys() -> [String] {
         shredKeys.keys.filter { id in
-            state.records[ShredKeyID(id)?.record ?? id] == nil
+            guard let key = ShredKeyID(id) else { return true }
+            return state.records[key.record] == nil
         }.sorted()
     }
 
@@ -101,7 +102,7 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     /// Looks the record up in memory; nil once shredded.
-    public func record(_ id: String) -> StoredRecord? { state.records[id] }
+    public func record(_ id: RecordID) -> StoredRecord? { state.records[id] }
 
     /// Label rows outlive their envelopes: a destroyed record keeps its label as a tombstone.
     public func labels(learner: String?) -> [StoredLabel] {
@@ -118,19 +119,19 @@ public actor MemoryVaultStore: VaultStore {
         labels: [StoredLabel], next: LabelCursor?
     ) {
         let all = labels(learner: nil).filter {
-            cursor == nil || $0.record > cursor?.position ?? ""
+            cursor == nil || $0.record.text > cursor?.position ?? ""
         }
         let page = Array(all.prefix(limit))
-        return (page, all.count > limit ? page.last.map { LabelCursor($0.record) } : nil)
+        return (page, all.count > limit ? page.last.map { LabelCursor($0.record.text) } : nil)
     }
 
     /// The record's shares, ordered by holder.
-    public func shares(record: String) -> [StoredShare] { state.shares(record: record) }
+    public func shares(record: RecordID) -> [StoredShare] { state.shares(record: record) }
 
     /// Shares sealed to `holder`, in record-id order, after record `after`.
-    public func shares(holder: Recipient, after: String?, limit: Int) -> [StoredShare] {
+    public func shares(holder: Recipient, after: RecordID?, limit: Int) -> [StoredShare] {
         Array(
-            state.shares.keys.sorted().filter { after == nil || $0 > after ?? "" }.lazy
+            state.shares.keys.sorted().filter { key in after.map { key > $0 } ?? true }.lazy
                 .compactMap { self.state.shares[$0]?[holder] }.prefix(limit))
     }
 
@@ -206,7 +207,7 @@ public actor MemoryVaultStore: VaultStore {
             state.chains[chain, default: []].append(link)
         }
 
-        func replaceEnvelope(record: String, sealed: [UInt8]) throws {
+        func replaceEnvelope(record: RecordID, sealed: [UInt8]) throws {
             guard let r = state.records[record] else {
                 throw TutelaError(.notFound, "there is no record \(record)")
             }
@@ -256,15 +257,15 @@ public actor MemoryVaultStore: VaultStore {
             state.shares[share.record, default: [:]][share.holder] = share
         }
 
-        func deleteShare(record: String, holder: Recipient) {
+        func deleteShare(record: RecordID, holder: Recipient) {
             state.shares[record]?[holder] = nil
         }
 
-        func shares(record: String) -> [StoredShare] { state.shares(record: record) }
+        func shares(record: RecordID) -> [StoredShare] { state.shares(record: record) }
 
         func object(kind: String, id: String) -> StoredObject? { state.objects[kind]?[id] }
 
-        func record(_ id: String) -> StoredRecord? { state.records[id] }
+        func record(_ id: RecordID) -> StoredRecord? { state.records[id] }
 
         func objects(kind: String, key: String) -> [StoredObject] {
             state.objects(kind: kind, key: key)
@@ -274,11 +275,11 @@ public actor MemoryVaultStore: VaultStore {
             state.objects[kind]?[id] = nil
         }
 
-        func shred(_ record: String) {
+        func shred(_ record: RecordID) {
             state.records[record] = nil
         }
 
-        func deleteSlot(record: String, recipient: String) throws {
+        func deleteSlot(record: RecordID, recipient: String) throws {
             guard let r = state.records[record] else { return }
             state.records[record] = r.with(slots: r.slots.filter { $0.recipient != recipient })
         }

@@ -34,7 +34,7 @@ public struct VaultMeta: Sendable, Equatable {
 /// two again on reading (``envelopeBytes``). A store only keeps bytes; it never cuts or joins them.
 public struct StoredRecord: Sendable, Equatable {
     /// The record id.
-    public let record: String
+    public let record: RecordID
     /// The label's canonical encoding: the same bytes as the record's label row.
     public let labelBytes: [UInt8]
     /// The envelope's canonical encoding without its label field (``Envelope/sealedPart(of:)``).
@@ -43,7 +43,7 @@ public struct StoredRecord: Sendable, Equatable {
     public let slots: [Slot]
 
     /// Makes a stored record from its parts; nothing is parsed or checked here.
-    public init(record: String, labelBytes: [UInt8], sealedBytes: [UInt8], slots: [Slot]) {
+    public init(record: RecordID, labelBytes: [UInt8], sealedBytes: [UInt8], slots: [Slot]) {
         self.record = record
         self.labelBytes = labelBytes
         self.sealedBytes = sealedBytes
@@ -64,14 +64,14 @@ public struct StoredRecord: Sendable, Equatable {
 /// its record. Its body is a ``BoundBox`` bound to ``id``.
 public struct StoredShare: Sendable, Equatable {
     /// The record whose key share this is.
-    public let record: String
+    public let record: RecordID
     /// The group key version the share is sealed to.
     public let holder: Recipient
     /// The sealed share, which the store keeps as it is.
     public let body: [UInt8]
 
     /// Makes a share to store; nothing is checked here.
-    public init(record: String, holder: Recipient, body: [UInt8]) {
+    public init(record: RecordID, holder: Recipient, body: [UInt8]) {
         self.record = record
         self.holder = holder
         self.body = body
@@ -93,7 +93,7 @@ public struct LabelCursor: Sendable, Hashable {
 /// A label row as stored, with the columns a store indexes (learner) beside the canonical bytes.
 public struct StoredLabel: Sendable, Equatable {
     /// The record id.
-    public let record: String
+    public let record: RecordID
     /// The learner the record is about, which the store indexes for
     /// ``VaultStore/labels(learner:)``.
     public let learner: String
@@ -101,7 +101,7 @@ public struct StoredLabel: Sendable, Equatable {
     public let labelBytes: [UInt8]
 
     /// Makes a label row; nothing is parsed or checked here.
-    public init(record: String, learner: String, labelBytes: [UInt8]) {
+    public init(record: RecordID, learner: String, labelBytes: [UInt8]) {
         self.record = record
         self.learner = learner
         self.labelBytes = labelBytes
@@ -123,7 +123,7 @@ public protocol VaultStore: Sendable {
     func sealedIdentity(_ principal: String) async throws -> SealedIdentity?
     /// A record with its envelope and key slots, or nil when there is none: never stored, or
     /// shredded (its label row alone remains, in ``labels(learner:)``).
-    func record(_ id: String) async throws -> StoredRecord?
+    func record(_ id: RecordID) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
     func labels(learner: String?) async throws -> [StoredLabel]
     /// A page of at most `limit` labels, from `cursor` (nil for the first page), in an order the
@@ -133,12 +133,12 @@ public protocol VaultStore: Sendable {
         labels: [StoredLabel], next: LabelCursor?
     )
     /// The break-glass shares of `record`, ordered by holder.
-    func shares(record: String) async throws -> [StoredShare]
+    func shares(record: RecordID) async throws -> [StoredShare]
     /// A page of at most `limit` break-glass shares sealed to `holder`, following the share of
     /// record `after` (from the start when nil), in an order the store chooses and keeps from page
     /// to page: for work over every share sealed to one group key. Paging to the end yields each
     /// such share once.
-    func shares(holder: Recipient, after: String?, limit: Int) async throws -> [StoredShare]
+    func shares(holder: Recipient, after: RecordID?, limit: Int) async throws -> [StoredShare]
     /// Every key slot addressed to `recipient` (a principal id or `group:ROLE#V`), up to `limit`.
     func slots(recipient: String, limit: Int) async throws -> [Slot]
     /// How many boxes are sealed to `recipient`: key slots, and break-glass shares (a group's), counted
@@ -193,22 +193,22 @@ public protocol VaultTransaction {
     func insert(_ slot: Slot) async throws
     /// Deletes `record`'s key slot for `recipient`; does nothing when there is no such slot or
     /// record.
-    func deleteSlot(record: String, recipient: String) async throws
+    func deleteSlot(record: RecordID, recipient: String) async throws
     /// Replaces a record's envelope (a re-encryption under fresh keys) by its new sealed part
     /// (``StoredRecord/sealedBytes``); its label stays the same. `.notFound` when there is no
     /// such record.
-    func replaceEnvelope(record: String, sealed: [UInt8]) async throws
+    func replaceEnvelope(record: RecordID, sealed: [UInt8]) async throws
     /// Deletes a record's envelope and key slots; keeps its label row (the tombstone's label).
-    func shred(_ record: String) async throws
+    func shred(_ record: RecordID) async throws
     /// Inserts or replaces an object.
     func put(_ object: StoredObject) async throws
     /// Inserts or replaces a break-glass share of an existing record (`.invalidInput` when there is
     /// no such record).
     func put(_ share: StoredShare) async throws
     /// Deletes `record`'s share sealed to `holder`; does nothing when there is none.
-    func deleteShare(record: String, holder: Recipient) async throws
+    func deleteShare(record: RecordID, holder: Recipient) async throws
     /// The break-glass shares of `record`, read inside this transaction, ordered by holder.
-    func shares(record: String) async throws -> [StoredShare]
+    func shares(record: RecordID) async throws -> [StoredShare]
     /// Deletes the object of `kind` with `id`; does nothing when there is none.
     func deleteObject(kind: String, id: String) async throws
     /// The object of `kind` with `id`, read inside this transaction (its own writes included), or
@@ -216,7 +216,7 @@ public protocol VaultTransaction {
     func object(kind: String, id: String) async throws -> StoredObject?
     /// A record with its slots, read inside this transaction (so a decision and its audit entry
     /// see the same state).
-    func record(_ id: String) async throws -> StoredRecord?
+    func record(_ id: RecordID) async throws -> StoredRecord?
     /// Objects of `kind` filed under `key`, read inside this transaction, ordered by id.
     func objects(kind: String, key: String) async throws -> [StoredObject]
 }
