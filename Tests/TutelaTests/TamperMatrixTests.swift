@@ -11,7 +11,7 @@ struct TamperMatrixTests {
     func matrix() async throws {
         let f = try await Fixture.make()
         let price = try f.session("price")
-        var originals: [RecordID: ProgressReview] = [:]
+        var originals: [String: ProgressReview] = [:]
         for i in 0..<3 {
             let form = try Fixture.form(marker: "record \(i)")
             originals[try await price.seal(form, confidential: i % 2 == 0).record] = form

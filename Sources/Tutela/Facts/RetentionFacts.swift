@@ -6,7 +6,7 @@ import TutelaCrypto
 /// A hold placed on (or released from) a record: while active it blocks destruction.
 struct Hold: Sendable, Equatable, Fact {
     static let kind = FactKind.hold
-    let record: RecordID
+    let record: String
     /// True for a hold, false for its release (the newest fact stands).
     let active: Bool
     let reason: String
@@ -14,8 +14,8 @@ struct Hold: Sendable, Equatable, Fact {
     /// Who placed or released it: the fact's signer.
     let by: String
 
-    var factID: String { record.text }
-    var subject: String { record.text }
+    var factID: String { record }
+    var subject: String { record }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.bool(active)
@@ -28,7 +28,7 @@ struct Hold: Sendable, Equatable, Fact {
     ) throws(TutelaError) -> Hold {
         try header.requireOnePerSubject()
         return Hold(
-            record: try header.recordSubject(), active: try r.bool("active"),
+            record: header.subject, active: try r.bool("active"),
             reason: try r.string("reason", max: 2000), time: try r.i64("time"), by: header.signer)
     }
 }
@@ -36,7 +36,7 @@ struct Hold: Sendable, Equatable, Fact {
 /// A record keeper's review of a record whose period ended: keep until a date, or destroy.
 struct RetentionReview: Sendable, Equatable, Fact {
     static let kind = FactKind.retentionReview
-    let record: RecordID
+    let record: String
     /// Keep until this date; nil decides destruction.
     let keepUntil: CalendarDate?
     let reason: String
@@ -44,8 +44,8 @@ struct RetentionReview: Sendable, Equatable, Fact {
     /// The keeper who decided: the fact's signer.
     let by: String
 
-    var factID: String { record.text }
-    var subject: String { record.text }
+    var factID: String { record }
+    var subject: String { record }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.optionalString(keepUntil?.description)
@@ -65,8 +65,7 @@ struct RetentionReview: Sendable, Equatable, Fact {
             keepUntil = date
         }
         return RetentionReview(
-            record: try header.recordSubject(), keepUntil: keepUntil,
-            reason: try r.string("reason", max: 2000),
+            record: header.subject, keepUntil: keepUntil, reason: try r.string("reason", max: 2000),
             time: try r.i64("time"), by: header.signer)
     }
 }
@@ -74,13 +73,13 @@ struct RetentionReview: Sendable, Equatable, Fact {
 /// The first keeper's half of a destruction the policy gives to two people.
 struct DestructionProposal: Sendable, Equatable, Fact {
     static let kind = FactKind.proposal
-    let record: RecordID
+    let record: String
     let time: Int64
     /// The proposing keeper: the fact's signer.
     let by: String
 
-    var factID: String { record.text }
-    var subject: String { record.text }
+    var factID: String { record }
+    var subject: String { record }
 
     func writeFields(_ w: inout CanonicalWriter) { w.i64(time) }
 
@@ -89,7 +88,7 @@ struct DestructionProposal: Sendable, Equatable, Fact {
     ) throws(TutelaError) -> DestructionProposal {
         try header.requireOnePerSubject()
         return DestructionProposal(
-            record: try header.recordSubject(), time: try r.i64("time"), by: header.signer)
+            record: header.subject, time: try r.i64("time"), by: header.signer)
     }
 }
 
@@ -98,7 +97,7 @@ struct DestructionProposal: Sendable, Equatable, Fact {
 public struct DestructionCertificate: Sendable, Equatable, Fact {
     static let kind = FactKind.tombstone
     /// The destroyed record.
-    public let record: RecordID
+    public let record: String
     /// BLAKE2b-256 of the canonical label (hex).
     public let labelHash: String
     /// BLAKE2b-256 of the destroyed envelope: label, nonce, ciphertext, signature (hex).
@@ -114,8 +113,8 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
     /// The authoriser's Ed25519 signature over the tombstone's signed bytes.
     public let signature: [UInt8]
 
-    var factID: String { record.text }
-    var subject: String { record.text }
+    var factID: String { record }
+    var subject: String { record }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.string(labelHash)
@@ -130,7 +129,7 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
     ) throws(TutelaError) -> DestructionCertificate {
         try header.requireOnePerSubject()
         return DestructionCertificate(
-            record: try header.recordSubject(), labelHash: try r.string("label hash", max: 64),
+            record: header.subject, labelHash: try r.string("label hash", max: 64),
             ciphertextHash: try r.string("ciphertext hash", max: 64),
             rule: try r.string("rule", max: 1000), time: try r.i64("time"),
             authoriser: header.signer, proposer: try r.optionalString("proposer", max: 64),
