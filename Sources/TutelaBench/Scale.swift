@@ -23,6 +23,11 @@ struct ScaleResult {
     var openSettled: [Double] = []
     /// One durable commit of one row on the same disk (sorted samples).
     var commitFloor: [Double] = []
+    /// The same commit made through the store protocol's async transaction, as Tutela makes it
+    /// (sorted samples): the floor plus the hand-offs to the writer thread and back.
+    var storeCommit: [Double] = []
+    /// Reading one form's JSON into a progress review, as an open does after decrypting.
+    var decode = 0.0
     var openPeak = Peak()
     var list: [Double] = []
     var retention = 0.0
@@ -134,7 +139,7 @@ struct ScaleBenchmark {
             session = try await vault.unlock("t01", passphrase: passphrase("t01"))
         }
         guard let author = session else { throw BenchError("no session") }
-        var sample: [String] = []
+        var sample: [RecordID] = []
         let every = max(1, records / openSamples)
         var seen = 0
         result.importPeak = try await PeakMemory.of {
@@ -147,10 +152,13 @@ struct ScaleBenchmark {
                 }
             }
         }
+        // One form as an open decodes it, for the open's breakdown.
+        let oneForm = try String(contentsOf: forms, encoding: .utf8)
+            .prefix { $0 != "\n" }.utf8.map { $0 }
         try? FileManager.default.removeItem(at: forms)
 
         // Storage, with the WAL folded in.
-        try await store.compact()
+        try StoreFloor.checkpoint(vault: vaultDirectory)
         result.storageBytes = try FileManager.default.contentsOfDirectory(
             at: vaultDirectory, includingPropertiesForKeys: nil
         ).map(fileSize).reduce(0, +)
@@ -206,6 +214,11 @@ struct ScaleBenchmark {
         result.openFloor = perOperation(floors) { one.openRecord() }
         result.commitFloor = try StoreFloor.commitFloor(
             directory: root, samples: max(50, sample.count))
+        result.storeCommit = try await StoreFloor.storeCommit(
+            directory: root, samples: max(50, sample.count))
+        result.decode = perOperation(floors) {
+            _ = try? ProgressReview.parse(oneForm, source: "bench")
+        }
 
         // List one learner's labels.
         for i in stride(from: 0, to: learners, by: max(1, learners / listSamples)) {

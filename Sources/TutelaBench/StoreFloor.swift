@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Tutela
 import TutelaSQLite
 
 /// The benchmark's own measurements of the embedded store's files: kept here, not in the store, so
@@ -42,8 +43,39 @@ enum StoreFloor {
         return times.sorted()
     }
 
+    /// One durable commit of one 300-byte object through the store protocol, as Tutela commits an
+    /// audit entry: `samples` transactions on a scratch embedded store in `directory`, each timed
+    /// from the call to its return (sorted). Against ``commitFloor(directory:samples:)`` this is
+    /// the cost of the async transaction: the hand-off to the writer thread and back.
+    static func storeCommit(directory: URL, samples: Int) async throws -> [Double] {
+        let scratch = directory.appendingPathComponent("store-commit")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let store = try SQLiteVaultStore(directory: scratch, create: true)
+        let body = [UInt8](repeating: 0x61, count: 300)
+        var times: [Double] = []
+        for i in 0..<samples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try await store.transaction { tx in
+                try await tx.put(StoredObject(kind: "bench", id: "\(i)", key: "bench", body: body))
+            }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return times.sorted()
+    }
+
+    /// Folds the write-ahead logs of the vault file and the key store into the files and truncates
+    /// them, so that file sizes count every byte once.
+    static func checkpoint(vault directory: URL) throws {
+        for name in [SQLiteVaultStore.fileName, SQLiteVaultStore.keyStoreFileName] {
+            let file = directory.appendingPathComponent(name).path
+            try DatabasePool(path: file).writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+    }
+
     /// Where the bytes go: rows and bytes (pages used by each table and index, from SQLite's
-    /// `dbstat`) in the vault file and the key store, read-only. Run after the store's `compact()`
+    /// `dbstat`) in the vault file and the key store, read-only. Run after ``checkpoint(vault:)``
     /// so the write-ahead logs are empty.
     static func storageStatistics(vault directory: URL) throws
         -> [(name: String, rows: Int?, bytes: Int)]

@@ -129,6 +129,19 @@ func report(_ results: [ScaleResult], age: AgeResult?) {
             "| \(count(r.records)) | \(duration(median)) | \(duration(p99)) | \(duration(quantile(r.openSettled, 0.5))) | \(duration(quantile(r.openUnpinned, 0.5))) | \(duration(r.openFloor)) | \(duration(commitMedian)), \(duration(commitP99)) | \(ratio(median / (r.openFloor + commitMedian))) | \(ratio(p99 / (r.openFloor + commitP99))) | \(ratio(median / r.openFloor)) |"
         )
     }
+    print("\n## Open: where the time goes (medians)\n")
+    print(
+        "| records | open | crypto floor | decoding the form | durable commit (GRDB, synchronous) | durable commit through the store (async) | the rest | open × (crypto + decode + store commit) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results {
+        let median = quantile(r.open, 0.5)
+        let storeCommit = quantile(r.storeCommit, 0.5)
+        let accounted = r.openFloor + r.decode + storeCommit
+        print(
+            "| \(count(r.records)) | \(duration(median)) | \(duration(r.openFloor)) | \(duration(r.decode)) | \(duration(quantile(r.commitFloor, 0.5))) | \(duration(storeCommit)) | \(duration(median - accounted)) | \(ratio(median / accounted)) |"
+        )
+    }
     print("\n## List by learner, retention check\n")
     print(
         "| records | learners | list one learner: median | p99 | retention check: first, best of 3 | standings |"

@@ -39,7 +39,7 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            if let record { try Identifier.validate(record, as: "record") }
+            let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
             let session = try await actor.unlock(try vault.open())
             let entries = try await session.auditLog(record: record)
             if output.json {

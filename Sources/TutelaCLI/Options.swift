@@ -88,7 +88,7 @@ struct OutputOptions: ParsableArguments {
         if json {
             try Terminal.json(LabelJSON(label))
         } else {
-            Terminal.out(label.record)
+            Terminal.out(label.record.text)
             Terminal.note(
                 "Sealed \(label.record): \(label.envelopeText), learner \(label.learner).")
         }

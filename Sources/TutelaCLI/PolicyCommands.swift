@@ -49,9 +49,9 @@ struct PolicyCommand: AsyncParsableCommand {
                     ApplyJSON(
                         version: policy.version, name: policy.name,
                         recordsNeedingNewSlots: changes.filter { !$0.missing.isEmpty }.map(
-                            \.record),
+                            \.record.text),
                         recordsWithSurplusSlots: changes.filter { !$0.surplus.isEmpty }.map(
-                            \.record)))
+                            \.record.text)))
                 return
             }
             Terminal.out("Applied \(source) as policy v\(policy.version) (\(policy.name)).")
@@ -91,6 +91,7 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let record = try RecordID(self.record)
             guard let parsed = PolicyAction(rawValue: action) else {
                 throw TutelaError(
                     .usage, "'\(action)' is not an action",
@@ -102,7 +103,7 @@ struct PolicyCommand: AsyncParsableCommand {
             if output.json {
                 try Terminal.json(
                     ExplainJSON(
-                        record: record, action: parsed.rawValue, actor: actor.actor,
+                        record: record.text, action: parsed.rawValue, actor: actor.actor,
                         decision: decision.allowed ? "allow" : "deny", rule: decision.rule))
             } else {
                 Terminal.out("\(decision.allowed ? "ALLOW" : "DENY"): \(decision.rule)")
@@ -128,11 +129,12 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
             let session = try await actor.unlock(try vault.open())
             let (done, left) = try await session.lifecycle.regrant(record: record)
             if output.json {
                 try Terminal.json([
-                    "regranted": done.map(\.record), "needOthers": left.map(\.record),
+                    "regranted": done.map(\.record.text), "needOthers": left.map(\.record.text),
                 ])
                 return
             }
@@ -148,7 +150,7 @@ struct PolicyCommand: AsyncParsableCommand {
             if !left.isEmpty {
                 Terminal.out(
                     "\(left.count) records need someone who can open them: "
-                        + left.map(\.record).joined(separator: ", "))
+                        + left.map(\.record.text).joined(separator: ", "))
             }
         }
     }

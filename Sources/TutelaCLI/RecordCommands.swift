@@ -13,7 +13,7 @@ struct LabelJSON: Encodable {
     let policyVersion: String
 
     init(_ label: Label) {
-        record = label.record
+        record = label.record.text
         self.label = label.envelopeText
         `class` = label.recordClass.rawValue
         learner = label.learner
@@ -34,7 +34,7 @@ struct OpenedJSON: Encodable {
 
     init(_ opened: OpenedRecord) {
         let l = opened.label
-        record = l.record
+        record = l.record.text
         label = l.envelopeText
         `class` = l.recordClass.rawValue
         learner = l.learner
@@ -106,6 +106,7 @@ struct TutorialCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let record = try RecordID(self.record)
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.open(record)
             try output.show(opened)
@@ -209,7 +210,7 @@ struct RecordsCommand: AsyncParsableCommand {
                         header: ["RECORD", "LABEL", "LEARNER", "AUTHOR", "SEALED"],
                         rows: labels.map {
                             [
-                                $0.record, $0.envelopeText, $0.learner, $0.author,
+                                $0.record.text, $0.envelopeText, $0.learner, $0.author,
                                 $0.created.description,
                             ]
                         }))

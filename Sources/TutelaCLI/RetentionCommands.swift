@@ -21,7 +21,7 @@ struct RetentionCommand: AsyncParsableCommand {
         let note: String?
 
         init(_ s: RetentionStatus) {
-            record = s.label.record
+            record = s.label.record.text
             label = s.label.envelopeText
             `class` = s.label.recordClass.rawValue
             learner = s.label.learner
@@ -126,7 +126,7 @@ struct RetentionCommand: AsyncParsableCommand {
                 return needsQuotes ? "\"\(safe)\"" : safe
             }
             return [
-                s.label.record, s.label.envelopeText, s.label.recordClass.rawValue,
+                s.label.record.text, s.label.envelopeText, s.label.recordClass.rawValue,
                 s.label.learner,
                 s.standing.rawValue, s.dueOn?.description ?? "", s.flagged ? "yes" : "no",
                 s.rule, s.note ?? "",
@@ -143,6 +143,7 @@ struct RetentionCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
+            let record = try RecordID(self.record)
             let why = try reason.required(for: "place a hold")
             let session = try await actor.unlock(try vault.open())
             try await session.retention.setHold(record, active: true, reason: why)
@@ -158,6 +159,7 @@ struct RetentionCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
+            let record = try RecordID(self.record)
             let session = try await actor.unlock(try vault.open())
             try await session.retention.setHold(record, active: false, reason: reason)
             Terminal.out("Released the hold on \(record).")
@@ -177,6 +179,7 @@ struct RetentionCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
+            let record = try RecordID(self.record)
             let why = try reason.required(for: "record a retention review")
             var keep: CalendarDate?
             switch outcome {
@@ -224,7 +227,7 @@ struct DestroyCommand: AsyncParsableCommand {
         let signature: String
 
         init(_ c: DestructionCertificate) {
-            record = c.record
+            record = c.record.text
             labelHash = c.labelHash
             ciphertextHash = c.ciphertextHash
             rule = c.rule
@@ -248,8 +251,9 @@ struct DestroyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
         let session = try await actor.unlock(try vault.open())
-        var ids: [String]
+        var ids: [RecordID]
         if let record {
             ids = [record]
         } else {
@@ -267,10 +271,11 @@ struct DestroyCommand: AsyncParsableCommand {
                 try session.retention.verify(certificate)
                 results.append(
                     ResultJSON(
-                        record: id, certificate: CertificateJSON(certificate), proposedBy: nil))
+                        record: id.text, certificate: CertificateJSON(certificate),
+                        proposedBy: nil))
                 if !output.json { Terminal.out(certificate.text) }
             case .proposed(let by):
-                results.append(ResultJSON(record: id, certificate: nil, proposedBy: by))
+                results.append(ResultJSON(record: id.text, certificate: nil, proposedBy: by))
                 if !output.json {
                     Terminal.out(
                         "Proposed the destruction of \(id); a second record keeper must confirm it."

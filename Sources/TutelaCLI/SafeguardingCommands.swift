@@ -33,6 +33,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
+            let record = try RecordID(self.record)
             let why = try reason.required(for: "flag a record")
             let session = try await actor.unlock(try vault.open())
             let flag = try await session.safeguarding.flag(record, reason: why)
@@ -65,7 +66,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
             let queue = try await session.safeguarding.queue()
             let rows = queue.map { item in
                 QueueJSON(
-                    record: item.label.record, label: item.label.envelopeText,
+                    record: item.label.record.text, label: item.label.envelopeText,
                     class: item.label.recordClass.rawValue, learner: item.label.learner,
                     created: item.label.created.description, flaggedBy: item.flag.flaggedBy,
                     flaggedAt: Timestamp.iso(item.flag.time), reason: item.flag.reason,
@@ -101,6 +102,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let record = try RecordID(self.record)
             let why = try reason.required(for: "open a flagged record")
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.safeguarding.disclose(record, reason: why)
@@ -136,7 +138,8 @@ struct SafeguardingCommand: AsyncParsableCommand {
             }
             let rows = items.map {
                 ReviewJSON(
-                    review: $0.id, kind: $0.kind.rawValue, record: $0.record, openedBy: $0.actor,
+                    review: $0.id, kind: $0.kind.rawValue, record: $0.record.text,
+                    openedBy: $0.actor,
                     time: Timestamp.iso($0.time), reason: $0.reason, outcome: $0.outcome?.rawValue,
                     reviewer: $0.reviewer, note: $0.note)
             }
@@ -197,12 +200,13 @@ struct BreakGlassCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let record = try RecordID(self.record)
             let why = try reason.required(for: "request break-glass")
             let session = try await actor.unlock(try vault.open())
             let request = try await session.breakGlass.request(record, reason: why)
             if output.json {
                 try Terminal.json([
-                    "request": request.id, "record": request.record,
+                    "request": request.id, "record": request.record.text,
                     "expires": Timestamp.iso(request.expires),
                     "approvalsNeeded": "\(request.approvalsNeeded)",
                 ])

@@ -64,7 +64,8 @@ extension SQLiteVaultStore {
         } catch let error as DatabaseError { throw Self.map(error, doing: "write the key store") }
     }
 
-    /// Deletes the rows in one key-store transaction; records without a key are ignored.
+    /// Deletes the rows in one key-store transaction, then checkpoints the key store's log so
+    /// that the keys leave its files; records without a key are ignored.
     public func deleteShredKeys(_ records: [String]) async throws {
         do {
             try await keys.write { db in
@@ -73,6 +74,7 @@ extension SQLiteVaultStore {
                         sql: "DELETE FROM shred_keys WHERE record = ?", arguments: [record])
                 }
             }
+            try await Self.checkpoint(keys)
         } catch let error as DatabaseError { throw Self.map(error, doing: "shred keys") }
     }
 
@@ -94,7 +96,7 @@ extension SQLiteVaultStore {
                     db, sql: "SELECT labels.record FROM envelopes JOIN labels USING (id)")
             })
         return inKeyStore.filter {
-            !withEnvelope.contains(ShredKeyID($0)?.record ?? $0)
+            !withEnvelope.contains(ShredKeyID($0)?.record.text ?? $0)
         }.sorted()
     }
 

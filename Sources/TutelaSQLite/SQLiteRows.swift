@@ -2,8 +2,7 @@ import Foundation
 import GRDB
 import Tutela
 
-/// Rows to values: the chains' links, objects, and break-glass shares (kept in their own table but
-/// read and written as objects of kind `break-glass-share`, `RECORD/HOLDER`).
+/// Rows to values: the chains' links, objects, and break-glass shares.
 extension SQLiteVaultStore {
     static func link(_ row: Row) -> ChainLink {
         ChainLink(
@@ -15,13 +14,6 @@ extension SQLiteVaultStore {
 
     /// Objects of `kind` (filed under `key`, or all), ordered by id; for the store and transactions.
     static func objects(kind: String, key: String?, in db: Database) throws -> [StoredObject] {
-        if kind == ObjectKind.share {
-            if let key {
-                return try shares(
-                    where: "labels.record = ? ORDER BY shares.holder", [key], in: db)
-            }
-            return try shares(where: "1 ORDER BY labels.record, shares.holder", [], in: db)
-        }
         let rows: [Row]
         if let key {
             rows = try Row.fetchAll(
@@ -36,10 +28,10 @@ extension SQLiteVaultStore {
         return rows.map(Self.object)
     }
 
-    /// Break-glass shares, from their own table, as the objects they are everywhere else: kind
-    /// `break-glass-share`, id `RECORD/HOLDER`, filed under the record.
+    /// Break-glass shares from their table, joined to their record's id. A holder column that does
+    /// not name a group key version is damage: `.tampered`.
     static func shares(where condition: String, _ arguments: StatementArguments, in db: Database)
-        throws -> [StoredObject]
+        throws -> [StoredShare]
     {
         try Row.fetchAll(
             db.cachedStatement(
@@ -48,18 +40,28 @@ extension SQLiteVaultStore {
                     JOIN labels ON labels.id = shares.id WHERE \(condition)
                     """), arguments: arguments
         ).map { row in
-            let record: String = row[0]
-            let holder: String = row[1]
-            return StoredObject(
-                kind: ObjectKind.share, id: "\(record)/\(holder)", key: record,
-                body: [UInt8](row[2] as Data))
+            let record = try recordID(row[0])
+            let holderText: String = row[1]
+            guard let holder = Recipient(holderText) else {
+                throw TutelaError(
+                    .tampered,
+                    "the vault database is damaged: a share of \(record) names no holder",
+                    hint: "keep the damaged copy as evidence and restore a backup")
+            }
+            return StoredShare(record: record, holder: holder, body: [UInt8](row[2] as Data))
         }
     }
 
-    /// The record and holder a share's id `RECORD/HOLDER` names (record ids hold no `/`).
-    static func shareParts(_ id: String) -> (record: String, holder: String) {
-        guard let share = ShareID(id) else { return (id, "") }
-        return (share.record, share.holder.description)
+    /// A record id read back from a row: re-checked, since the store's files are not trusted. One
+    /// that is not a valid id is damage: `.tampered`.
+    static func recordID(_ text: String) throws -> RecordID {
+        guard let id = RecordID(validating: text) else {
+            throw TutelaError(
+                .tampered,
+                "the vault database is damaged: a row names a record by something that is not an id",
+                hint: "keep the damaged copy as evidence and restore a backup")
+        }
+        return id
     }
 
     static func object(_ row: Row) -> StoredObject {

@@ -2,8 +2,7 @@ import Foundation
 import GRDB
 import Tutela
 
-/// The embedded store's schema: the vault's and the key store's migrations, and the stored form of
-/// an envelope (the label cut out, since the labels table holds it). Schema changes go here, as a
+/// The embedded store's schema: the vault's and the key store's migrations. Schema changes go here, as a
 /// new migration; docs/FORMAT.md describes the tables.
 extension SQLiteVaultStore {
     static var keyStoreMigrator: DatabaseMigrator {
@@ -131,13 +130,13 @@ extension SQLiteVaultStore {
                     JOIN labels l ON l.record = o.key
                     WHERE o.kind = ? AND substr(o.id, 1, length(o.key) + 1) = o.key || '/'
                     ORDER BY l.id
-                """, arguments: [ObjectKind.share])
+                """, arguments: ["break-glass-share"])
         try db.execute(
             sql: """
                 DELETE FROM objects
                     WHERE kind = ? AND substr(id, 1, length(key) + 1) = key || '/'
                     AND key IN (SELECT record FROM labels)
-                """, arguments: [ObjectKind.share])
+                """, arguments: ["break-glass-share"])
         try db.execute(
             sql: """
                 DROP TABLE v3_slots;
@@ -146,38 +145,12 @@ extension SQLiteVaultStore {
                 """)
     }
 
-    /// The stored form of an envelope: its canonical bytes with the label field (a four-byte
-    /// length and the label, after the version byte) cut out, since the labels table holds the
-    /// label. Nil when the envelope does not carry exactly `label` there.
+    /// The stored form of an envelope written before v4, which carried its label: nil when it does
+    /// not carry exactly `label`.
     static func strip(_ envelope: [UInt8], label: [UInt8]) -> Data? {
-        let end = 5 + label.count
-        guard envelope.count > end,
-            envelope[1..<5].elementsEqual(Self.length(label.count)),
-            envelope[5..<end].elementsEqual(label)
+        guard Envelope.labelField(of: envelope) == label,
+            let sealed = Envelope.sealedPart(of: envelope)
         else { return nil }
-        var body = Data(capacity: envelope.count - end + 1)
-        body.append(envelope[0])
-        body.append(contentsOf: envelope[end...])
-        return body
-    }
-
-    /// The canonical envelope from its stored form and its row's label: the inverse of
-    /// ``strip(_:label:)``. A changed label or body no longer matches the author's signature, so
-    /// tampering with either is still found when the envelope is verified.
-    static func join(_ body: [UInt8], label: [UInt8]) -> [UInt8] {
-        guard let version = body.first else { return [] }
-        var envelope: [UInt8] = []
-        envelope.reserveCapacity(body.count + 4 + label.count)
-        envelope.append(version)
-        envelope.append(contentsOf: Self.length(label.count))
-        envelope.append(contentsOf: label)
-        envelope.append(contentsOf: body.dropFirst())
-        return envelope
-    }
-
-    /// A canonical u32 length: big-endian.
-    private static func length(_ count: Int) -> [UInt8] {
-        let n = UInt32(truncatingIfNeeded: count)
-        return [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+        return Data(sealed)
     }
 }

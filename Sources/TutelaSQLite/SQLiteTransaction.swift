@@ -9,6 +9,9 @@ extension SQLiteVaultStore {
     final class Transaction: VaultTransaction {
         let db: Database
         private var heads: [ChainName: ChainLink] = [:]
+        /// Whether this transaction deleted or replaced anything, so that the store checkpoints
+        /// the write-ahead log after commit and the old bytes leave the files.
+        private(set) var erased = false
 
         init(db: Database) { self.db = db }
 
@@ -78,20 +81,20 @@ extension SQLiteVaultStore {
 
         /// The last record inserted or looked up, and its row: a batch's shares and slots follow
         /// their record.
-        private var lastRow: (record: String, id: Int64)?
+        private var lastRow: (record: RecordID, id: Int64)?
 
         /// The row of `record`'s label, or nil when there is no such record.
-        private func row(_ record: String) throws -> Int64? {
+        private func row(_ record: RecordID) throws -> Int64? {
             if let lastRow, lastRow.record == record { return lastRow.id }
             let id = try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT id FROM labels WHERE record = ?"),
-                arguments: [record])
+                arguments: [record.text])
             if let id { lastRow = (record, id) }
             return id
         }
 
         /// The row of `record`'s label, which must exist.
-        private func existingRow(_ record: String) throws -> Int64 {
+        private func existingRow(_ record: RecordID) throws -> Int64 {
             guard let id = try row(record) else {
                 throw TutelaError(
                     .invalidInput, "the vault refused an inconsistent change: no record \(record)")
@@ -100,17 +103,13 @@ extension SQLiteVaultStore {
         }
 
         func insert(_ record: StoredRecord, learner: String) throws {
-            guard let body = SQLiteVaultStore.strip(record.envelopeBytes, label: record.labelBytes)
-            else {
-                throw TutelaError(
-                    .internal, "the envelope of \(record.record) does not carry its label")
-            }
             try run(
                 "INSERT INTO labels (record, learner, label) VALUES (?, ?, ?)",
-                [record.record, learner, Data(record.labelBytes)])
+                [record.record.text, learner, Data(record.labelBytes)])
             let id = db.lastInsertedRowID
             lastRow = (record.record, id)
-            try run("INSERT INTO envelopes (id, body) VALUES (?, ?)", [id, body])
+            try run(
+                "INSERT INTO envelopes (id, body) VALUES (?, ?)", [id, Data(record.sealedBytes)])
             for slot in record.slots { try insert(slot) }
         }
 
@@ -121,36 +120,36 @@ extension SQLiteVaultStore {
         }
 
         func put(_ object: StoredObject) throws {
-            if object.kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(object.id)
-                guard record == object.key, !holder.isEmpty else {
-                    throw TutelaError(
-                        .internal, "a share named \(object.id) filed under \(object.key)")
-                }
-                try run(
-                    "INSERT OR REPLACE INTO shares (id, holder, body) VALUES (?, ?, ?)",
-                    [try existingRow(record), holder, Data(object.body)])
-                return
-            }
             try run(
                 "INSERT OR REPLACE INTO objects (kind, id, key, body) VALUES (?, ?, ?, ?)",
                 [object.kind, object.id, object.key, Data(object.body)])
         }
 
+        func put(_ share: StoredShare) throws {
+            try run(
+                "INSERT OR REPLACE INTO shares (id, holder, body) VALUES (?, ?, ?)",
+                [try existingRow(share.record), share.holder.description, Data(share.body)])
+        }
+
+        func deleteShare(record: RecordID, holder: Recipient) throws {
+            guard let row = try row(record) else { return }
+            erased = true
+            try run("DELETE FROM shares WHERE id = ? AND holder = ?", [row, holder.description])
+        }
+
+        func shares(record: RecordID) throws -> [StoredShare] {
+            try SQLiteVaultStore.shares(
+                where: "labels.record = ? ORDER BY shares.holder", [record.text], in: db)
+        }
+
         func object(kind: String, id: String) throws -> StoredObject? {
-            if kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(id)
-                return try SQLiteVaultStore.shares(
-                    where: "labels.record = ? AND shares.holder = ?", [record, holder], in: db
-                ).first
-            }
-            return try Row.fetchOne(
+            try Row.fetchOne(
                 db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)
         }
 
-        func record(_ id: String) throws -> StoredRecord? {
+        func record(_ id: RecordID) throws -> StoredRecord? {
             try SQLiteVaultStore.record(id, in: db)
         }
 
@@ -158,49 +157,41 @@ extension SQLiteVaultStore {
             try SQLiteVaultStore.objects(kind: kind, key: key, in: db)
         }
 
-        func replaceEnvelope(record: String, envelope: [UInt8]) throws {
-            guard let id = try row(record),
-                let label = try Data.fetchOne(
-                    db, sql: "SELECT label FROM labels WHERE id = ?", arguments: [id])
-            else {
+        func replaceEnvelope(record: RecordID, sealed: [UInt8]) throws {
+            guard let id = try row(record) else {
                 throw TutelaError(.notFound, "there is no record \(record)")
             }
-            guard let body = SQLiteVaultStore.strip(envelope, label: [UInt8](label)) else {
-                throw TutelaError(
-                    .internal, "the new envelope of \(record) does not carry its label")
-            }
+            erased = true
             try db.execute(
-                sql: "UPDATE envelopes SET body = ? WHERE id = ?", arguments: [body, id])
+                sql: "UPDATE envelopes SET body = ? WHERE id = ?", arguments: [Data(sealed), id])
             guard db.changesCount == 1 else {
                 throw TutelaError(.notFound, "there is no record \(record)")
             }
         }
 
         func replace(_ identity: SealedIdentity) throws {
+            erased = true
             try db.execute(
                 sql: "DELETE FROM identities WHERE principal = ?", arguments: [identity.principal])
             try insert(identity)
         }
 
         func deleteObject(kind: String, id: String) throws {
-            if kind == ObjectKind.share {
-                let (record, holder) = SQLiteVaultStore.shareParts(id)
-                guard let row = try row(record) else { return }
-                try run("DELETE FROM shares WHERE id = ? AND holder = ?", [row, holder])
-                return
-            }
+            erased = true
             try run(
                 "DELETE FROM objects WHERE kind = ? AND id = ?", [kind, id])
         }
 
-        func shred(_ record: String) throws {
+        func shred(_ record: RecordID) throws {
             guard let id = try row(record) else { return }
+            erased = true
             try db.execute(sql: "DELETE FROM slots WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [id])
         }
 
-        func deleteSlot(record: String, recipient: String) throws {
+        func deleteSlot(record: RecordID, recipient: String) throws {
             guard let id = try row(record) else { return }
+            erased = true
             try run("DELETE FROM slots WHERE id = ? AND recipient = ?", [id, recipient])
         }
     }

@@ -196,18 +196,18 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Joins the label row to its envelope (so nil once shredded); slots ordered by recipient.
-    public func record(_ id: String) async throws -> StoredRecord? {
+    public func record(_ id: RecordID) async throws -> StoredRecord? {
         try await read("read a record") { db in try Self.record(id, in: db) }
     }
 
-    static func record(_ id: String, in db: Database) throws -> StoredRecord? {
+    static func record(_ id: RecordID, in db: Database) throws -> StoredRecord? {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
                         SELECT labels.id, labels.label, envelopes.body FROM labels
                         JOIN envelopes ON envelopes.id = labels.id WHERE labels.record = ?
-                        """), arguments: [id])
+                        """), arguments: [id.text])
         else { return nil }
         let slots = try Row.fetchAll(
             db.cachedStatement(
@@ -216,8 +216,7 @@ public final class SQLiteVaultStore: VaultStore {
         ).map { Slot(record: id, recipient: $0["recipient"], box: [UInt8]($0["box"] as Data)) }
         let label = [UInt8](row[1] as Data)
         return StoredRecord(
-            record: id, labelBytes: label,
-            envelopeBytes: Self.join([UInt8](row[2] as Data), label: label), slots: slots)
+            record: id, labelBytes: label, sealedBytes: [UInt8](row[2] as Data), slots: slots)
     }
 
     /// Reads the labels table, tombstones included, ordered by record id.
@@ -231,20 +230,23 @@ public final class SQLiteVaultStore: VaultStore {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM labels ORDER BY record")
             }
-            return rows.map {
+            return try rows.map {
                 StoredLabel(
-                    record: $0["record"], learner: $0["learner"],
+                    record: try Self.recordID($0["record"]), learner: $0["learner"],
                     labelBytes: [UInt8]($0["label"] as Data))
             }
         }
     }
 
-    /// Pages in row-id order, the cursor being a row id; a page that ends the table exactly is
-    /// followed by one empty page.
-    public func labelPage(from cursor: Int64, limit: Int) async throws -> (
-        labels: [StoredLabel], next: Int64?
+    /// Pages in row-id order, the cursor being the next row id in decimal; a page that ends the
+    /// table exactly is followed by one empty page.
+    public func labels(from cursor: LabelCursor?, limit: Int) async throws -> (
+        labels: [StoredLabel], next: LabelCursor?
     ) {
-        try await read("read labels") { db in
+        guard let start = cursor.map({ Int64($0.position) }) ?? 0 else {
+            throw TutelaError(.internal, "a label cursor this store did not make")
+        }
+        return try await read("read labels") { db in
             // Row-id order walks the table's pages in sequence; record-id order would visit a
             // random page for every label. A cursor reuses one row object for every step, and the
             // label is copied straight from SQLite's buffer (through `Data` it cost a fifth of a
@@ -255,10 +257,10 @@ public final class SQLiteVaultStore: VaultStore {
                     ORDER BY rowid LIMIT ?
                     """)
             let rows = try Row.fetchCursor(
-                statement, arguments: [cursor, Int64(clamping: limit)])
+                statement, arguments: [start, Int64(clamping: limit)])
             var result: [StoredLabel] = []
             result.reserveCapacity(min(limit, 4096))
-            var last: Int64 = cursor
+            var last: Int64 = start
             while let row = try rows.next() {
                 last = row[0]
                 let raw = statement.sqliteStatement
@@ -267,43 +269,34 @@ public final class SQLiteVaultStore: VaultStore {
                 let size = Int(sqlite3_column_bytes(raw, 3))
                 let bytes =
                     blob.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-                result.append(StoredLabel(record: row[1], learner: row[2], labelBytes: bytes))
+                result.append(
+                    StoredLabel(
+                        record: try Self.recordID(row[1]), learner: row[2], labelBytes: bytes))
             }
-            return (result, result.count < limit ? nil : last + 1)
+            return (result, result.count < limit ? nil : LabelCursor(String(last + 1)))
         }
     }
 
-    /// Break-glass shares with a `/HOLDER` suffix come from the shares table, in label-row
-    /// order; other kinds are scanned in id order.
-    public func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
-        -> [StoredObject]
+    /// Reads the record's shares from the shares table, ordered by holder.
+    public func shares(record: RecordID) async throws -> [StoredShare] {
+        try await read("read break-glass shares") { db in
+            try Self.shares(
+                where: "labels.record = ? ORDER BY shares.holder", [record.text], in: db)
+        }
+    }
+
+    /// Shares sealed to `holder`, in label-row order, from the row after `after`'s record.
+    public func shares(holder: Recipient, after: RecordID?, limit: Int) async throws
+        -> [StoredShare]
     {
-        try await read("read \(kind) records") { db in
-            if kind == ObjectKind.share, idSuffix.hasPrefix("/") {
-                // Shares sealed to one holder, in row order from the row after `after`'s record.
-                return try Self.shares(
-                    where: """
-                        shares.holder = ?1 AND shares.id > coalesce(
-                            (SELECT id FROM labels WHERE record = ?2), 0)
-                        ORDER BY shares.id LIMIT ?3
-                        """,
-                    [
-                        String(idSuffix.dropFirst()),
-                        after.map { Self.shareParts($0).record } ?? "",
-                        Int64(clamping: limit),
-                    ], in: db)
-            }
-            // The primary key (kind, id) orders the scan; the suffix is filtered on the way.
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM objects WHERE kind = ? AND id > ? AND substr(id, -?) = ?
-                    ORDER BY id LIMIT ?
+        try await read("read break-glass shares") { db in
+            try Self.shares(
+                where: """
+                    shares.holder = ?1 AND shares.id > coalesce(
+                        (SELECT id FROM labels WHERE record = ?2), 0)
+                    ORDER BY shares.id LIMIT ?3
                     """,
-                arguments: [
-                    kind, after ?? "", idSuffix.utf8.count, idSuffix, Int64(clamping: limit),
-                ]
-            ).map(Self.object)
+                [holder.description, after?.text ?? "", Int64(clamping: limit)], in: db)
         }
     }
 
@@ -318,7 +311,9 @@ public final class SQLiteVaultStore: VaultStore {
                     """,
                 arguments: [recipient, Int64(clamping: limit)]
             ).map {
-                Slot(record: $0["record"], recipient: recipient, box: [UInt8]($0["box"] as Data))
+                Slot(
+                    record: try Self.recordID($0["record"]), recipient: recipient,
+                    box: [UInt8]($0["box"] as Data))
             }
         }
     }
@@ -349,24 +344,30 @@ public final class SQLiteVaultStore: VaultStore {
     // Shred keys go between SQLite's own buffers and protected memory directly: going through
     // `Data` or `[UInt8]` would leave copies on the heap that nobody wipes.
 
-    /// Checkpoints and truncates the write-ahead logs of the vault database and the key store.
-    public func compact() async throws {
-        do {
-            for pool in [pool, keys] {
-                try await pool.writeWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-                }
-            }
-        } catch let error as DatabaseError { throw Self.map(error, doing: "checkpoint the vault") }
+    /// Checkpoints and truncates `pool`'s write-ahead log, so that deleted rows (which
+    /// `secure_delete` zeroes in the database file) leave the log too. Best effort once the rows
+    /// are deleted: a reader still on an old snapshot keeps the log until it finishes, and the next
+    /// erasing write checkpoints again.
+    static func checkpoint(_ pool: DatabasePool) async throws {
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     /// Runs `body` in one immediate transaction on the writer connection, rolled back if it
-    /// throws; database errors become ``TutelaError`` kinds (busy or locked: `.tryAgain`).
+    /// throws; database errors become ``TutelaError`` kinds (busy or locked: `.tryAgain`). A
+    /// transaction that deleted or replaced anything checkpoints the log after commit.
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
         do {
-            return try await Self.write(pool) { db in try await body(Transaction(db: db)) }
+            let (value, erased) = try await Self.write(pool) { db in
+                let transaction = Transaction(db: db)
+                let value = try await body(transaction)
+                return (value, transaction.erased)
+            }
+            if erased { try await Self.checkpoint(pool) }
+            return value
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "write to the vault")
         }

@@ -76,7 +76,8 @@ public actor FaultInjectingStore<Base: VaultStore>: ForwardingStore {
 
 extension FaultInjectingStore where Base == MemoryVaultStore {
     /// Replaces a stored record's bytes, as someone editing the database would.
-    public func tamper(record id: String, _ change: @Sendable (StoredRecord) -> StoredRecord) async
+    public func tamper(record id: RecordID, _ change: @Sendable (StoredRecord) -> StoredRecord)
+        async
     {
         await base.tamper(record: id, change)
     }

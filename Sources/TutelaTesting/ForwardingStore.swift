@@ -21,7 +21,7 @@ extension ForwardingStore {
         try await forwarded.sealedIdentity(principal)
     }
     /// Passed to the wrapped store.
-    public func record(_ id: String) async throws -> StoredRecord? {
+    public func record(_ id: RecordID) async throws -> StoredRecord? {
         try await forwarded.record(id)
     }
     /// Passed to the wrapped store.
@@ -29,13 +29,19 @@ extension ForwardingStore {
         try await forwarded.labels(learner: learner)
     }
     /// Passed to the wrapped store.
-    public func labelPage(from cursor: Int64, limit: Int) async throws -> (
-        labels: [StoredLabel], next: Int64?
-    ) { try await forwarded.labelPage(from: cursor, limit: limit) }
+    public func labels(from cursor: LabelCursor?, limit: Int) async throws -> (
+        labels: [StoredLabel], next: LabelCursor?
+    ) { try await forwarded.labels(from: cursor, limit: limit) }
     /// Passed to the wrapped store.
-    public func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
-        -> [StoredObject]
-    { try await forwarded.objects(kind: kind, after: after, idSuffix: idSuffix, limit: limit) }
+    public func shares(record: RecordID) async throws -> [StoredShare] {
+        try await forwarded.shares(record: record)
+    }
+    /// Passed to the wrapped store.
+    public func shares(holder: Recipient, after: RecordID?, limit: Int) async throws
+        -> [StoredShare]
+    {
+        try await forwarded.shares(holder: holder, after: after, limit: limit)
+    }
     /// Passed to the wrapped store.
     public func slots(recipient: String, limit: Int) async throws -> [Slot] {
         try await forwarded.slots(recipient: recipient, limit: limit)
@@ -62,8 +68,6 @@ extension ForwardingStore {
     }
     /// Passed to the wrapped store.
     public func orphanShredKeys() async throws -> [String] { try await forwarded.orphanShredKeys() }
-    /// Passed to the wrapped store.
-    public func compact() async throws { try await forwarded.compact() }
     /// Passed to the wrapped store.
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T

@@ -108,14 +108,14 @@ public enum StoreContract {
 
     static func labelPages(_ store: any VaultStore) async throws {
         let (_, labels) = try await sealed(store)
-        var seen: [String] = []
-        var cursor: Int64? = 0
-        while let from = cursor {
-            let page = try await store.labelPage(from: from, limit: 2)
+        var seen: [RecordID] = []
+        var cursor: LabelCursor?
+        repeat {
+            let page = try await store.labels(from: cursor, limit: 2)
             try expect(page.labels.count <= 2, "a page holds at most its limit")
             seen += page.labels.map(\.record)
             cursor = page.next
-        }
+        } while cursor != nil
         try expect(seen.sorted() == labels.map(\.record).sorted(), "pages cover every label once")
     }
 
@@ -146,32 +146,50 @@ public enum StoreContract {
 
     static func shares(_ store: any VaultStore) async throws {
         let (_, labels) = try await sealed(store)
-        @Sendable func share(_ record: String, _ holder: String) -> StoredObject {
-            StoredObject(
-                kind: ObjectKind.share, id: "\(record)/\(holder)", key: record, body: [7])
+        let tutors = Recipient.group(.tutor, version: 1)
+        let heads = Recipient.group(.headOfCentre, version: 1)
+        @Sendable func share(_ record: RecordID, _ holder: Recipient) -> StoredShare {
+            StoredShare(record: record, holder: holder, body: [7])
         }
         try await store.transaction { tx in
             for label in labels {
-                try await tx.put(share(label.record, "group:tutor#1"))
-                try await tx.put(share(label.record, "group:head-of-centre#1"))
+                try await tx.put(share(label.record, tutors))
+                try await tx.put(share(label.record, heads))
             }
         }
-        let counted = try await store.boxCount(recipient: "group:tutor#1").shares
+        let counted = try await store.boxCount(recipient: tutors.description).shares
         try expect(counted == labels.count, "one share per record for the holder, counted")
-        var seen: [StoredObject] = []
-        var after: String?
+        var seen: [StoredShare] = []
+        var after: RecordID?
         while true {
-            let page = try await store.objects(
-                kind: ObjectKind.share, after: after, idSuffix: "/group:tutor#1", limit: 2)
+            let page = try await store.shares(holder: tutors, after: after, limit: 2)
             guard let last = page.last else { break }
+            try expect(page.count <= 2, "a page holds at most its limit")
             seen += page
-            after = last.id
+            after = last.record
         }
         try expect(
-            seen.map(\.id).sorted() == labels.map { "\($0.record)/group:tutor#1" }.sorted(),
+            seen.map(\.record).sorted() == labels.map(\.record).sorted()
+                && seen.allSatisfy { $0.holder == tutors },
             "pages of one holder's shares cover each once, none of another holder's")
-        let first = try await store.objects(kind: ObjectKind.share, key: labels[0].record)
-        try expect(first.count == 2 && first.allSatisfy { $0.body == [7] }, "shares by record")
+        let first = try await store.shares(record: labels[0].record)
+        try expect(
+            first.map(\.holder) == [heads, tutors].sorted { $0.description < $1.description }
+                && first.allSatisfy { $0.body == [7] }, "shares by record, by holder")
+        try await store.transaction { tx in
+            try await expect(
+                try tx.shares(record: labels[0].record).count == 2, "read in a transaction")
+            try await tx.deleteShare(record: labels[0].record, holder: tutors)
+            try await tx.deleteShare(record: labels[0].record, holder: tutors)
+        }
+        try expect(
+            try await store.shares(record: labels[0].record).map(\.holder) == [heads],
+            "a share is deleted, and deleting it again does nothing")
+        try await expectError(.invalidInput, "a share of no record") {
+            try await store.transaction { tx in
+                try await tx.put(share("R-NONE-NONE-NONE", tutors))
+            }
+        }
     }
 
     static func slots(_ store: any VaultStore) async throws {
@@ -284,7 +302,7 @@ public enum StoreContract {
         try expect(try await store.shredKey("T-2") == nil, "a deleted key is gone")
         let orphans = try await store.orphanShredKeys()
         try expect(orphans.contains("T-1"), "a key whose record has no envelope is an orphan")
-        let own = try await store.orphanShredKeys().filter { $0.hasPrefix(record) }
+        let own = try await store.orphanShredKeys().filter { $0.hasPrefix(record.text) }
         try expect(own.isEmpty, "a sealed record's key is no orphan")
     }
 
@@ -300,6 +318,5 @@ public enum StoreContract {
             try await store.slots(recipient: "price", limit: 100).allSatisfy {
                 $0.record != record
             }, "its slots are gone")
-        try await store.compact()
     }
 }

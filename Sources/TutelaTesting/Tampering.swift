@@ -4,7 +4,7 @@ public import Tutela
 /// database would make them: what the tamper tests attack with.
 extension MemoryVaultStore {
     /// Replaces a stored record's bytes.
-    public func tamper(record id: String, _ change: @Sendable (StoredRecord) -> StoredRecord) {
+    public func tamper(record id: RecordID, _ change: @Sendable (StoredRecord) -> StoredRecord) {
         if let r = state.records[id] {
             let changed = change(r)
             state.records[id] = changed
@@ -23,5 +23,31 @@ extension MemoryVaultStore {
             state.objects[kind]?[id] = StoredObject(
                 kind: o.kind, id: o.id, key: o.key, body: change(o.body))
         }
+    }
+}
+
+extension StoredRecord {
+    /// A stored record made from a whole canonical envelope, as someone writing the database files
+    /// would store it: the envelope's sealed part, beside `labelBytes` as the label row (whatever
+    /// label the envelope itself carried).
+    public init(record: RecordID, labelBytes: [UInt8], envelopeBytes: [UInt8], slots: [Slot]) {
+        self.init(
+            record: record, labelBytes: labelBytes,
+            sealedBytes: Envelope.sealedPart(of: envelopeBytes) ?? envelopeBytes, slots: slots)
+    }
+}
+
+extension VaultStore {
+    /// Every label, read page by page as the retention check reads them, in the store's order.
+    public func pagedLabels(pageSize: Int) async throws -> [StoredLabel] {
+        var labels: [StoredLabel] = []
+        var cursor: LabelCursor?
+        repeat {
+            let page = try await self.labels(from: cursor, limit: pageSize)
+            precondition(page.labels.count <= pageSize, "a page over its limit")
+            labels += page.labels
+            cursor = page.next
+        } while cursor != nil
+        return labels
     }
 }

@@ -10,7 +10,7 @@ import Testing
 @Suite("Schema v4: records keyed by row")
 struct MigrationTests {
     /// A vault with group keys, a head of centre and an officer, and three records with shares.
-    func populated() async throws -> (DiskVault, [String]) {
+    func populated() async throws -> (DiskVault, [RecordID]) {
         let disk = try await DiskVault()
         let office = try await disk.vault.unlock("office", passphrase: DiskVault.pass("office"))
         try await office.administration.enrol(
@@ -18,12 +18,11 @@ struct MigrationTests {
         try await office.administration.createGroupKey(.safeguardingOfficer)
         try await office.administration.createGroupKey(.headOfCentre)
         let price = try await disk.session("price")
-        var records: [String] = []
+        var records: [RecordID] = []
         for (i, confidential) in [true, false, true].enumerated() {
             records.append(
                 try await price.seal(disk.form("migrated \(i)"), confidential: confidential).record)
         }
-        try await disk.store.compact()
         return (disk, records)
     }
 
@@ -32,10 +31,16 @@ struct MigrationTests {
     func v3Copy(of disk: DiskVault, damage: ((Database) throws -> Void)? = nil) throws -> URL {
         let copy = disk.root.appendingPathComponent("v3-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
-        for name in [SQLiteVaultStore.fileName, SQLiteVaultStore.keyStoreFileName] {
-            try FileManager.default.copyItem(
-                at: disk.directory.appendingPathComponent(name),
-                to: copy.appendingPathComponent(name))
+        // Each database with its write-ahead log, which holds whatever is not checkpointed yet.
+        for base in [SQLiteVaultStore.fileName, SQLiteVaultStore.keyStoreFileName] {
+            for name in [base, base + "-wal"]
+            where FileManager.default.fileExists(
+                atPath: disk.directory.appendingPathComponent(name).path)
+            {
+                try FileManager.default.copyItem(
+                    at: disk.directory.appendingPathComponent(name),
+                    to: copy.appendingPathComponent(name))
+            }
         }
         let db = try DatabaseQueue(
             path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
@@ -72,8 +77,8 @@ struct MigrationTests {
                     sql:
                         "SELECT l.record, l.label, e.body FROM v4_envelopes e JOIN v4_labels l USING (id)"
                 ) {
-                    let envelope = SQLiteVaultStore.join(
-                        [UInt8](row[2] as Data), label: [UInt8](row[1] as Data))
+                    let envelope = Envelope.join(
+                        sealed: [UInt8](row[2] as Data), label: [UInt8](row[1] as Data))
                     try db.execute(
                         sql: "INSERT INTO envelopes (record, envelope) VALUES (?, ?)",
                         arguments: [row[0] as String, Data(envelope)])
@@ -97,20 +102,21 @@ struct MigrationTests {
     func carriedOver() async throws {
         let (disk, records) = try await populated()
         var before: [StoredRecord] = []
-        var sharesBefore: [[StoredObject]] = []
+        var sharesBefore: [[StoredShare]] = []
         for record in records {
             before.append(try #require(await disk.store.record(record)))
-            sharesBefore.append(try await disk.store.objects(kind: ObjectKind.share, key: record))
+            sharesBefore.append(try await disk.store.shares(record: record))
         }
         #expect(sharesBefore.map(\.count) == [2, 1, 2])
-        let labelsBefore = try await disk.store.labelPage(from: 0, limit: 100).labels
+        let labelsBefore = try await disk.store.pagedLabels(pageSize: 100)
         let copy = try v3Copy(of: disk)
         // The copy really is v3: the envelope carries its label, the shares are objects.
         let old = try DatabaseQueue(
             path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
         let v3Envelope = try await old.read { db in
             try Data.fetchOne(
-                db, sql: "SELECT envelope FROM envelopes WHERE record = ?", arguments: [records[0]])
+                db, sql: "SELECT envelope FROM envelopes WHERE record = ?",
+                arguments: [records[0].text])
         }
         #expect(v3Envelope.map { [UInt8]($0) } == before[0].envelopeBytes)
         #expect(
@@ -123,10 +129,10 @@ struct MigrationTests {
         let store = try SQLiteVaultStore(directory: copy)
         for (i, record) in records.enumerated() {
             #expect(try await store.record(record) == before[i])
-            #expect(try await store.objects(kind: ObjectKind.share, key: record) == sharesBefore[i])
+            #expect(try await store.shares(record: record) == sharesBefore[i])
         }
-        #expect(try await store.labelPage(from: 0, limit: 100).labels == labelsBefore)
-        #expect(try await store.objects(kind: "break-glass-share", key: nil).count == 5)
+        #expect(try await store.pagedLabels(pageSize: 100) == labelsBefore)
+        #expect(try await store.objects(kind: "break-glass-share", key: nil).isEmpty)
         #expect(try await store.boxCount(recipient: "group:head-of-centre#1") == (0, 3))
         #expect(try await store.boxCount(recipient: "group:safeguarding-officer#1") == (0, 2))
         #expect(try await store.boxCount(recipient: "price") == (3, 0))
@@ -178,11 +184,11 @@ struct MigrationTests {
             var envelope = try #require(
                 try Data.fetchOne(
                     db, sql: "SELECT envelope FROM envelopes WHERE record = ?",
-                    arguments: [records[1]]))
+                    arguments: [records[1].text]))
             envelope[12] ^= 0x01
             try db.execute(
                 sql: "UPDATE envelopes SET envelope = ? WHERE record = ?",
-                arguments: [envelope, records[1]])
+                arguments: [envelope, records[1].text])
         }
         let file = copy.appendingPathComponent(SQLiteVaultStore.fileName)
         let before = try contents(of: file)
@@ -191,7 +197,7 @@ struct MigrationTests {
             Issue.record("a damaged v3 vault was migrated")
         } catch let error as TutelaError {
             #expect(error.kind == .tampered)
-            #expect(error.message.contains(records[1]))
+            #expect(error.message.contains(records[1].text))
         }
         let after = try contents(of: file)
         #expect(after == before)

@@ -15,14 +15,7 @@ struct SQLiteScaleTests {
         let price = try await disk.session("price")
         let labels = try await price.sealBatch(
             try (0..<23).map { (try disk.form("page \($0)"), false) })
-        var paged: [String] = []
-        var cursor: Int64? = 0
-        while let from = cursor {
-            let page = try await disk.store.labelPage(from: from, limit: 5)
-            #expect(page.labels.count <= 5)
-            paged += page.labels.map(\.record)
-            cursor = page.next
-        }
+        let paged = try await disk.store.pagedLabels(pageSize: 5).map(\.record)
         // Storage order is sealing order.
         #expect(paged == labels.map(\.record))
         let memory = MemoryVaultStore()
@@ -30,20 +23,14 @@ struct SQLiteScaleTests {
             for label in labels {
                 try await tx.insert(
                     StoredRecord(
-                        record: label.record, labelBytes: label.canonical, envelopeBytes: [],
+                        record: label.record, labelBytes: label.canonical, sealedBytes: [],
                         slots: []), learner: label.learner)
             }
         }
-        var inMemory: [String] = []
-        cursor = 0
-        while let from = cursor {
-            let page = await memory.labelPage(from: from, limit: 4)
-            inMemory += page.labels.map(\.record)
-            cursor = page.next
-        }
+        let inMemory = try await memory.pagedLabels(pageSize: 4).map(\.record)
         #expect(inMemory == labels.map(\.record).sorted())
         let hale = try await disk.session("hale")
-        var streamed: [String] = []
+        var streamed: [RecordID] = []
         let asOf = try #require(CalendarDate("2026-11-29"))
         try await hale.retention.check(asOf: asOf) { streamed.append($0.label.record) }
         #expect(streamed == paged)
@@ -69,13 +56,7 @@ struct SQLiteScaleTests {
         #expect(sealed == 23)
         #expect(batches.map(\.count) == [5, 5, 5, 5, 3])
         // Storage order, callback order and file order agree.
-        var stored: [String] = []
-        var cursor: Int64? = 0
-        while let from = cursor {
-            let page = try await disk.store.labelPage(from: from, limit: 100)
-            stored += page.labels.map(\.record)
-            cursor = page.next
-        }
+        let stored = try await disk.store.pagedLabels(pageSize: 100).map(\.record)
         #expect(stored == batches.flatMap { $0.map(\.record) })
         for (i, record) in stored.enumerated() {
             guard case .progressReview(let form) = try await price.open(record).content else {
@@ -99,32 +80,6 @@ struct SQLiteScaleTests {
         #expect(reported == 15)
         let after = try await disk.store.labels(learner: nil).count
         #expect(after == 23 + 15)
-    }
-
-    @Test("objects are paged by id and filtered by the end of the id")
-    func objectPages() async throws {
-        let disk = try await DiskVault()
-        let objects = (0..<12).map { i in
-            StoredObject(
-                kind: "share", id: String(format: "R-%02d/group:g#%d", i, i % 2 + 1),
-                key: String(format: "R-%02d", i), body: [UInt8(i)])
-        }
-        try await disk.store.transaction { tx in for o in objects { try await tx.put(o) } }
-        var found: [String] = []
-        var after: String?
-        while true {
-            let page = try await disk.store.objects(
-                kind: "share", after: after, idSuffix: "/group:g#1", limit: 4)
-            guard let last = page.last else { break }
-            found += page.map(\.id)
-            after = last.id
-        }
-        #expect(found == objects.map(\.id).filter { $0.hasSuffix("/group:g#1") })
-        let memory = MemoryVaultStore()
-        try await memory.transaction { tx in for o in objects { try await tx.put(o) } }
-        #expect(
-            await memory.objects(kind: "share", after: nil, idSuffix: "/group:g#2", limit: 100)
-                .map(\.id) == objects.map(\.id).filter { $0.hasSuffix("/group:g#2") })
     }
 
     @Test("a new vault uses 32 KiB pages, so 2–3 KB envelopes pack without a page each")

@@ -169,7 +169,7 @@ struct SQLiteStoreTests {
                 db,
                 sql:
                     "SELECT body FROM envelopes WHERE id = (SELECT id FROM labels WHERE record = ?)",
-                arguments: [label.record])
+                arguments: [label.record.text])
         }
         let envelope = try #require(original)
         // The stored body: the version byte, then (the label being in its own table) the nonce.
@@ -181,7 +181,7 @@ struct SQLiteStoreTests {
                 try db.execute(
                     sql:
                         "UPDATE envelopes SET body = ? WHERE id = (SELECT id FROM labels WHERE record = ?)",
-                    arguments: [changed, label.record])
+                    arguments: [changed, label.record.text])
             }
             do {
                 _ = try await price.open(label.record)
@@ -209,6 +209,37 @@ struct SQLiteStoreTests {
             Issue.record("the vault worked with a forged directory row")
         } catch let error as TutelaError { #expect(error.kind == .tampered) }
     }
+
+    @Test(
+        "a label row whose record id was changed to something that is not an id is tampering (65)")
+    func invalidStoredRecordID() async throws {
+        let disk = try await DiskVault()
+        let price = try await disk.session("price")
+        let label = try await price.seal(disk.form("bad id"), confidential: true)
+        let db = try DatabaseQueue(path: disk.directory.appendingPathComponent("vault.sqlite").path)
+        try await db.write { db in
+            try db.execute(
+                sql: "UPDATE labels SET record = ? WHERE record = ?",
+                arguments: ["not an id", label.record.text])
+        }
+        try db.close()
+        let store = disk.store
+        let reads: [(String, @Sendable () async throws -> Void)] = [
+            ("labels", { _ = try await store.labels(learner: nil) }),
+            ("a learner's labels", { _ = try await store.labels(learner: "sam") }),
+            ("label pages", { _ = try await store.pagedLabels(pageSize: 100) }),
+            ("slots", { _ = try await store.slots(recipient: "price", limit: 100) }),
+            ("a listing", { _ = try await price.labels(learner: nil) }),
+        ]
+        for (what, read) in reads {
+            do {
+                try await read()
+                Issue.record("\(what): an invalid stored record id was read as an id")
+            } catch let error as TutelaError {
+                #expect(error.kind == .tampered, "\(what)")
+            }
+        }
+    }
 }
 
 @Suite("Destruction on disk")
@@ -226,7 +257,7 @@ struct DestructionOnDiskTests {
         let form = try ProgressReview.parse(Array(json.utf8), source: "form")
         let label = try await disk.session("price").seal(form, confidential: false)
         let envelope = try #require(await disk.store.record(label.record)).envelopeBytes
-        let shredKey = try #require(await disk.store.shredKey(label.record)).unprotectedCopy()
+        let shredKey = try #require(await disk.store.shredKey(label.record.text)).unprotectedCopy()
         return (disk, label, envelope, shredKey)
     }
 

@@ -259,15 +259,15 @@ struct AuditTests {
         let b = try await f.session("jones").seal(Fixture.form(learner: "alex"), confidential: true)
         let all = try await f.session("hale").auditLog(record: nil)
         #expect(
-            all.contains { $0.entry.subject == a.record }
-                && all.contains { $0.entry.subject == b.record })
+            all.contains { $0.entry.subject == a.record.text }
+                && all.contains { $0.entry.subject == b.record.text })
         #expect(
             try await f.session("dsl").auditLog(record: b.record).allSatisfy {
-                $0.entry.subject == b.record
+                $0.entry.subject == b.record.text
             })
         let mine = try await f.session("price").auditLog(record: nil)
-        #expect(mine.contains { $0.entry.subject == a.record })
-        #expect(!mine.contains { $0.entry.subject == b.record })
+        #expect(mine.contains { $0.entry.subject == a.record.text })
+        #expect(!mine.contains { $0.entry.subject == b.record.text })
         await expectError(.permissionDenied) {
             try await f.session("price").auditLog(record: b.record)
         }

@@ -210,10 +210,14 @@ struct FactTests {
         let f = try await Fixture.make()
         let price = try f.session("price")
         // "é" as one scalar in the signed bytes, "e" + combining acute in the row: equal as Strings.
+        // (A record id cannot be spelt so — `RecordID` is ASCII — so the fact is a review outcome,
+        // whose id and subject are a review's.)
         let fact = try price.sign(
-            Hold(record: "R-caf\u{E9}", active: true, reason: "why", time: 1, by: "price"))
+            ReviewOutcome(
+                review: "RV-caf\u{E9}", outcome: .justified, note: "why", reviewer: "price",
+                time: 1))
         let row = StoredObject(
-            kind: fact.kind, id: "R-cafe\u{301}", key: "R-cafe\u{301}", body: fact.body)
+            kind: fact.kind, id: "RV-cafe\u{301}", key: "RV-cafe\u{301}", body: fact.body)
         #expect(row.id == fact.id)
         Self.expectTampered(row, price.directory, "a look-alike row key")
     }

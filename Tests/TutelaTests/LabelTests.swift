@@ -50,7 +50,7 @@ struct LabelTests {
         func encode(copies: [String], created: String = "2026-11-29") -> [UInt8] {
             var w = CanonicalWriter()
             w.u8(1)
-            w.string(base.record)
+            w.string(base.record.text)
             w.string(base.recordClass.rawValue)
             w.string(base.learner)
             w.string(base.author)

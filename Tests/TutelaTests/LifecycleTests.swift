@@ -56,7 +56,7 @@ struct LifecycleTests {
     @Test("revoking a group member rotates the key; after re-wrap the old key opens no slot")
     func rotation() async throws {
         let s = try await SafeguardingFixture.make()
-        var records: [String] = []
+        var records: [RecordID] = []
         for _ in 0..<7 {
             let label = try await s.session("price").seal(Fixture.form(), confidential: true)
             try await s.session("price").safeguarding.flag(label.record, reason: "ref")
@@ -101,7 +101,7 @@ struct LifecycleTests {
     @Test("a re-wrap interrupted part-way and run again ends consistent")
     func resumable() async throws {
         let s = try await SafeguardingFixture.make()
-        var records: [String] = []
+        var records: [RecordID] = []
         for _ in 0..<6 {
             let label = try await s.session("price").seal(Fixture.form(), confidential: true)
             try await s.session("price").safeguarding.flag(label.record, reason: "ref")
@@ -193,7 +193,7 @@ struct ReencryptTests {
         let envelope = try Envelope.parse(after.envelopeBytes)
         #expect(envelope.generation == 2 && envelope.sealer == "dsl" && envelope.label == label)
         #expect(after.envelopeBytes != before.envelopeBytes)
-        #expect(try await s.f.store.shredKey(label.record) == nil)
+        #expect(try await s.f.store.shredKey(label.record.text) == nil)
         #expect(try await s.f.store.shredKey("\(label.record)#2") != nil)
         #expect(try await s.session("price").open(label.record).form?.comments == "kept safe")
         #expect(Set(after.slots.map(\.recipient)) == Set(before.slots.map(\.recipient)))

@@ -27,7 +27,8 @@ struct RetentionTests {
             .unlock(who, passphrase: Fixture.passphrase(who))
     }
 
-    func standing(_ f: Fixture, _ record: String, asOf date: String) async throws -> RetentionStatus
+    func standing(_ f: Fixture, _ record: RecordID, asOf date: String) async throws
+        -> RetentionStatus
     {
         // A fresh session: sessions keep the directory they verified, and the learner left since.
         let keeper = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
@@ -70,7 +71,7 @@ struct RetentionTests {
             return
         }
         #expect(try await f.store.shredKey("R-SEAL-ING0-0001") != nil)
-        #expect(try await f.store.shredKey(label.record) == nil)
+        #expect(try await f.store.shredKey(label.record.text) == nil)
     }
 
     @Test(
@@ -112,8 +113,8 @@ struct RetentionTests {
         #expect(
             gone?.message.contains("destroyed on") == true && gone?.message.contains("hale") == true
         )
-        #expect(try await f.store.shredKey(label.record) == nil)
-        #expect(try await f.store.objects(kind: "break-glass-share", key: label.record).isEmpty)
+        #expect(try await f.store.shredKey(label.record.text) == nil)
+        #expect(try await f.store.shares(record: label.record).isEmpty)
         #expect(try await standing(f, label.record, asOf: "2035-06-02").standing == .destroyed)
         _ = try await f.vault.verifyAudit(checkpoint: nil)
         await expectError(.notFound) { try await keeper.retention.destroy(label.record) }
@@ -127,7 +128,7 @@ struct RetentionTests {
         let keeper = try await session(f, "hale", on: "2035-06-01")
         try await keeper.retention.setHold(label.record, active: true, reason: "inquiry 2035/9")
         let hold = try #require(
-            await f.store.objects(kind: FactKind.hold.rawValue, key: label.record).first)
+            await f.store.objects(kind: FactKind.hold.rawValue, key: label.record.text).first)
         try await keeper.retention.setHold(label.record, active: false, reason: "not yet")
         // Another keeper's hold lands after this destruction decided (destroy reads its facts in
         // one transaction, decides, and shreds in the next).
@@ -137,9 +138,10 @@ struct RetentionTests {
         }
         #expect(stopped?.message.contains("changed while it was being destroyed") == true)
         #expect(try await f.store.record(label.record) != nil)
-        #expect(try await f.store.shredKey(label.record) != nil)
+        #expect(try await f.store.shredKey(label.record.text) != nil)
         #expect(
-            try await f.store.objects(kind: FactKind.tombstone.rawValue, key: label.record).isEmpty)
+            try await f.store.objects(kind: FactKind.tombstone.rawValue, key: label.record.text)
+                .isEmpty)
         // Run again, it decides afresh: held.
         let held = await expectError(.permissionDenied) {
             try await keeper.retention.destroy(label.record)

@@ -55,7 +55,9 @@ struct SafeguardingTests {
         for who in ["price", "head"] {
             let inbox = try await s.session(who).inbox()
             #expect(
-                inbox.contains { $0.entry.action == .disclose && $0.entry.subject == label.record },
+                inbox.contains {
+                    $0.entry.action == .disclose && $0.entry.subject == label.record.text
+                },
                 "\(who)")
         }
         let reviews = try await s.session("head").safeguarding.reviews()
@@ -112,7 +114,7 @@ struct SafeguardingTests {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
         try await s.session("price").safeguarding.flag(label.record, reason: "ref 3")
-        await s.f.store.tamper(object: "flag", id: label.record) { body in
+        await s.f.store.tamper(object: "flag", id: label.record.text) { body in
             var b = body
             b[b.count - 70] ^= 1
             return b
@@ -145,7 +147,7 @@ struct SafeguardingTests {
         // The flag lands just after the export has listed the learner's records, before the
         // record's own transaction: staged by taking it out and putting it back in between.
         let flag = try #require(
-            await s.f.store.objects(kind: FactKind.flag.rawValue, key: a.record).first)
+            await s.f.store.objects(kind: FactKind.flag.rawValue, key: a.record.text).first)
         try await s.f.store.transaction { tx in
             try await tx.deleteObject(kind: flag.kind, id: flag.id)
         }
@@ -169,7 +171,7 @@ struct SafeguardingTests {
         let gone = await expectError(.notFound) {
             try await dsl.safeguarding.disclose(label.record, reason: "handover")
         }
-        #expect(gone?.message.contains(label.record) == true)
+        #expect(gone?.message.contains(label.record.text) == true)
         let disclosures = try await s.actions().filter { $0.action == .disclose }
         #expect(disclosures.map(\.outcome) == [.notFound])
         #expect(try await s.session("head").safeguarding.reviews().isEmpty)
@@ -186,7 +188,7 @@ struct SafeguardingTests {
         let error = await expectError(.tampered) {
             try await s.session("sam").export(learner: "sam")
         }
-        #expect(error?.message.contains(cut.record) == true)
+        #expect(error?.message.contains(cut.record.text) == true)
     }
 }
 
@@ -205,7 +207,7 @@ struct BreakGlassTests {
     )
     func quorum() async throws {
         let (s, label) = try await sealed()
-        let shares = try await s.f.store.objects(kind: "break-glass-share", key: label.record)
+        let shares = try await s.f.store.shares(record: label.record)
         #expect(shares.count == 2)
         let request = try await s.session("dsl").breakGlass.request(
             label.record, reason: "child missing, police")

@@ -27,7 +27,7 @@ struct ShredKeyTests {
         let labels = try await price.commitSeal(prepared)
         #expect(keys.allSatisfy(isWiped), "a shred key was left in memory after sealing")
         for (label, expected) in zip(labels, before) {
-            let stored = try #require(await f.store.shredKey(label.record))
+            let stored = try #require(await f.store.shredKey(label.record.text))
             #expect(stored.unprotectedCopy() == expected)
             #expect(try await price.open(label.record).label == label)
         }
@@ -45,7 +45,7 @@ struct ShredKeyTests {
         await f.store.failTransactions(with: nil)
         for entry in prepared.shredKeys {
             #expect(try await f.store.shredKey(entry.record) == nil)
-            #expect(try await f.store.record(entry.record) == nil)
+            #expect(try await f.store.record(#require(ShredKeyID(entry.record)).record) == nil)
         }
     }
 
@@ -54,9 +54,9 @@ struct ShredKeyTests {
         let f = try await Fixture.make()
         let price = try f.session("price")
         let label = try await price.seal(Fixture.form(), confidential: true)
-        let first = try #require(await f.store.shredKey(label.record))
+        let first = try #require(await f.store.shredKey(label.record.text))
         first.wipe()
-        let second = try #require(await f.store.shredKey(label.record))
+        let second = try #require(await f.store.shredKey(label.record.text))
         #expect(!isWiped(second))
         #expect(try await price.open(label.record).label == label)
     }

@@ -11,7 +11,7 @@ struct TamperMatrixTests {
     func matrix() async throws {
         let f = try await Fixture.make()
         let price = try f.session("price")
-        var originals: [String: ProgressReview] = [:]
+        var originals: [RecordID: ProgressReview] = [:]
         for i in 0..<3 {
             let form = try Fixture.form(marker: "record \(i)")
             originals[try await price.seal(form, confidential: i % 2 == 0).record] = form
@@ -46,13 +46,16 @@ struct TamperMatrixTests {
                 await expectDetected(
                     "label \(id) byte \(i)", { try await price.open(id).form }, original: form)
             }
-            // Every byte of the envelope (label, nonce, ciphertext, signature).
-            for i in stored.envelopeBytes.indices {
+            // Every byte the store keeps of the envelope (nonce, ciphertext, signature).
+            // What the store keeps of the envelope: its sealed part (the label is its row, above).
+            // Flipping the envelope's own copy of the label would change nothing stored, and each
+            // such open would succeed and add an audit entry for the audit loop below to walk.
+            for i in stored.sealedBytes.indices {
                 await f.store.tamper(record: id) { r in
-                    var envelope = stored.envelopeBytes
-                    envelope[i] ^= 0x01
+                    var sealed = stored.sealedBytes
+                    sealed[i] ^= 0x01
                     return StoredRecord(
-                        record: r.record, labelBytes: stored.labelBytes, envelopeBytes: envelope,
+                        record: r.record, labelBytes: stored.labelBytes, sealedBytes: sealed,
                         slots: r.slots)
                 }
                 await expectDetected(

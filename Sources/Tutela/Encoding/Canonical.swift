@@ -200,6 +200,19 @@ struct CanonicalReader {
         return try string(what, max: max)
     }
 
+    /// An id field: the text of a valid id, reusing `known` when the bytes spell it.
+    /// - Throws: `.tampered` when the text is not a valid id.
+    mutating func id<Kind>(_ what: String, expecting known: ID<Kind>? = nil) throws(TutelaError)
+        -> ID<Kind>
+    {
+        let text = try string(what, max: Identifier.maximumLength, expecting: known?.text)
+        if let known, known.text.utf8.elementsEqual(text.utf8) { return known }
+        guard let id = ID<Kind>(validating: text) else {
+            throw .tampered("\(context): \(what) is not a valid id")
+        }
+        return id
+    }
+
     /// A string field that must be one of `table`'s spellings, matched without building a string.
     mutating func oneOf<T>(_ what: String, max: Int, _ table: [(utf8: [UInt8], value: T)])
         throws(TutelaError) -> T?

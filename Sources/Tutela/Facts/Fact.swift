@@ -184,6 +184,6 @@ enum FactCodec {
 
 /// A new random id with a prefix: `BG-XXXX-XXXX-XXXX`.
 func newID(_ prefix: String) throws(TutelaError) -> String {
-    let record = try Identifier.newRecordID()
+    let record = try Identifier.newRecordIDText()
     return prefix + record.dropFirst(1)
 }

@@ -6,7 +6,7 @@ import TutelaCrypto
 /// A hold placed on (or released from) a record: while active it blocks destruction.
 struct Hold: Sendable, Equatable, Fact {
     static let kind = FactKind.hold
-    let record: String
+    let record: RecordID
     /// True for a hold, false for its release (the newest fact stands).
     let active: Bool
     let reason: String
@@ -14,8 +14,8 @@ struct Hold: Sendable, Equatable, Fact {
     /// Who placed or released it: the fact's signer.
     let by: String
 
-    var factID: String { record }
-    var subject: String { record }
+    var factID: String { record.text }
+    var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.bool(active)
@@ -28,7 +28,7 @@ struct Hold: Sendable, Equatable, Fact {
     ) throws(TutelaError) -> Hold {
         try header.requireOnePerSubject()
         return Hold(
-            record: header.subject, active: try r.bool("active"),
+            record: try header.recordSubject(), active: try r.bool("active"),
             reason: try r.string("reason", max: 2000), time: try r.i64("time"), by: header.signer)
     }
 }
@@ -36,7 +36,7 @@ struct Hold: Sendable, Equatable, Fact {
 /// A record keeper's review of a record whose period ended: keep until a date, or destroy.
 struct RetentionReview: Sendable, Equatable, Fact {
     static let kind = FactKind.retentionReview
-    let record: String
+    let record: RecordID
     /// Keep until this date; nil decides destruction.
     let keepUntil: CalendarDate?
     let reason: String
@@ -44,8 +44,8 @@ struct RetentionReview: Sendable, Equatable, Fact {
     /// The keeper who decided: the fact's signer.
     let by: String
 
-    var factID: String { record }
-    var subject: String { record }
+    var factID: String { record.text }
+    var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.optionalString(keepUntil?.description)
@@ -65,7 +65,8 @@ struct RetentionReview: Sendable, Equatable, Fact {
             keepUntil = date
         }
         return RetentionReview(
-            record: header.subject, keepUntil: keepUntil, reason: try r.string("reason", max: 2000),
+            record: try header.recordSubject(), keepUntil: keepUntil,
+            reason: try r.string("reason", max: 2000),
             time: try r.i64("time"), by: header.signer)
     }
 }
@@ -73,13 +74,13 @@ struct RetentionReview: Sendable, Equatable, Fact {
 /// The first keeper's half of a destruction the policy gives to two people.
 struct DestructionProposal: Sendable, Equatable, Fact {
     static let kind = FactKind.proposal
-    let record: String
+    let record: RecordID
     let time: Int64
     /// The proposing keeper: the fact's signer.
     let by: String
 
-    var factID: String { record }
-    var subject: String { record }
+    var factID: String { record.text }
+    var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) { w.i64(time) }
 
@@ -88,7 +89,7 @@ struct DestructionProposal: Sendable, Equatable, Fact {
     ) throws(TutelaError) -> DestructionProposal {
         try header.requireOnePerSubject()
         return DestructionProposal(
-            record: header.subject, time: try r.i64("time"), by: header.signer)
+            record: try header.recordSubject(), time: try r.i64("time"), by: header.signer)
     }
 }
 
@@ -97,7 +98,7 @@ struct DestructionProposal: Sendable, Equatable, Fact {
 public struct DestructionCertificate: Sendable, Equatable, Fact {
     static let kind = FactKind.tombstone
     /// The destroyed record.
-    public let record: String
+    public let record: RecordID
     /// BLAKE2b-256 of the canonical label (hex).
     public let labelHash: String
     /// BLAKE2b-256 of the destroyed envelope: label, nonce, ciphertext, signature (hex).
@@ -113,8 +114,8 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
     /// The authoriser's Ed25519 signature over the tombstone's signed bytes.
     public let signature: [UInt8]
 
-    var factID: String { record }
-    var subject: String { record }
+    var factID: String { record.text }
+    var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.string(labelHash)
@@ -129,7 +130,7 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
     ) throws(TutelaError) -> DestructionCertificate {
         try header.requireOnePerSubject()
         return DestructionCertificate(
-            record: header.subject, labelHash: try r.string("label hash", max: 64),
+            record: try header.recordSubject(), labelHash: try r.string("label hash", max: 64),
             ciphertextHash: try r.string("ciphertext hash", max: 64),
             rule: try r.string("rule", max: 1000), time: try r.i64("time"),
             authoriser: header.signer, proposer: try r.optionalString("proposer", max: 64),

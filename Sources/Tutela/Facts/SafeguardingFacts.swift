@@ -9,13 +9,22 @@ extension FactHeader {
             throw .tampered("\(kind.rawValue) \(id) is filed under another subject (\(subject))")
         }
     }
+
+    /// The subject as a record id.
+    /// - Throws: `.tampered` when the signed subject is not a valid id.
+    func recordSubject() throws(TutelaError) -> RecordID {
+        guard let record = RecordID(validating: subject) else {
+            throw .tampered("\(kind.rawValue) \(id) is about something that is not a record")
+        }
+        return record
+    }
 }
 
 /// A safeguarding flag: who flagged a record, when, and why.
 public struct SafeguardingFlag: Sendable, Equatable, Fact {
     static let kind = FactKind.flag
     /// The flagged record.
-    public let record: String
+    public let record: RecordID
     /// Who flagged it: the fact's signer.
     public let flaggedBy: String
     /// When, in seconds since 1970 UTC.
@@ -23,8 +32,8 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
     /// The reason the flagger gave; shown to officers, never to learners or families.
     public let reason: String
 
-    var factID: String { record }
-    var subject: String { record }
+    var factID: String { record.text }
+    var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.i64(time)
@@ -36,7 +45,7 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
     ) throws(TutelaError) -> SafeguardingFlag {
         try header.requireOnePerSubject()
         return SafeguardingFlag(
-            record: header.subject, flaggedBy: header.signer, time: try r.i64("time"),
+            record: try header.recordSubject(), flaggedBy: header.signer, time: try r.i64("time"),
             reason: try r.string("reason", max: 2000))
     }
 }
@@ -47,7 +56,7 @@ public struct BreakGlassRequest: Sendable, Equatable, Fact {
     /// The request's id, `BG-XXXX-XXXX-XXXX`.
     public let id: String
     /// The record it asks to open.
-    public let record: String
+    public let record: RecordID
     /// The officer who asked: the fact's signer.
     public let requester: String
     /// Why, in the requester's words.
@@ -60,7 +69,7 @@ public struct BreakGlassRequest: Sendable, Equatable, Fact {
     public let approvalsNeeded: Int
 
     var factID: String { id }
-    var subject: String { record }
+    var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.string(reason)
@@ -73,7 +82,7 @@ public struct BreakGlassRequest: Sendable, Equatable, Fact {
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> BreakGlassRequest {
         BreakGlassRequest(
-            id: header.id, record: header.subject, requester: header.signer,
+            id: header.id, record: try header.recordSubject(), requester: header.signer,
             reason: try r.string("reason", max: 2000), created: try r.i64("created"),
             expires: try r.i64("expires"), approvalsNeeded: Int(try r.u8("approvals")))
     }
@@ -153,7 +162,7 @@ public struct ReviewItem: Sendable, Equatable, Fact {
     /// Which path opened the record.
     public let kind: Kind
     /// The record opened.
-    public let record: String
+    public let record: RecordID
     /// Who opened the record: the fact's signer.
     public let actor: String
     /// When, in seconds since 1970 UTC.
@@ -168,7 +177,7 @@ public struct ReviewItem: Sendable, Equatable, Fact {
     public var note: String?
 
     var factID: String { id }
-    var subject: String { record }
+    var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.string(kind.rawValue)
@@ -183,7 +192,7 @@ public struct ReviewItem: Sendable, Equatable, Fact {
             throw .tampered("review \(header.id) has an unknown kind")
         }
         return ReviewItem(
-            id: header.id, kind: kind, record: header.subject, actor: header.signer,
+            id: header.id, kind: kind, record: try header.recordSubject(), actor: header.signer,
             time: try r.i64("time"), reason: try r.string("reason", max: 2000))
     }
 }

@@ -5,7 +5,7 @@ import TutelaCrypto
 extension Lifecycle {
     /// The data key of a record this person can reach: through their own slot, or through a slot for
     /// a group whose current key they hold.
-    func dataKey(for stored: StoredRecord, record: String) async throws -> SecretBytes? {
+    func dataKey(for stored: StoredRecord, record: RecordID) async throws -> SecretBytes? {
         if let slot = stored.slots.first(where: { $0.recipient == principal.id }) {
             return try slot.open(with: identity, expecting: record)
         }
@@ -22,7 +22,7 @@ extension Lifecycle {
     /// compromise: new ciphertext, new slots for everyone who had one (groups at their current key
     /// version), new break-glass shares; the old shred key is deleted. The new envelope (format v2) is
     /// signed by this person and names them; the label, and so the author, stay the same.
-    public func reencrypt(_ recordID: String) async throws {
+    public func reencrypt(_ recordID: RecordID) async throws {
         let policy = try policy()
         let (stored, envelope) = try await load(recordID)
         guard let dataKey = try await dataKey(for: stored, record: recordID) else {
@@ -31,7 +31,7 @@ extension Lifecycle {
         }
         // Plaintext exists during a re-encryption: the audit entry comes first, as for any opening.
         try await record(
-            auditEntry(.reencrypt, subject: recordID, reason: "fresh keys"), notify: [])
+            auditEntry(.reencrypt, subject: recordID.text, reason: "fresh keys"), notify: [])
         let oldShred = try await session.shredKey(envelope.shredKeyID)
         let plaintext = try envelope.open(with: dataKey, shredKey: oldShred)
         dataKey.wipe()
@@ -65,21 +65,22 @@ extension Lifecycle {
         let shares = try BreakGlass.shares(
             for: envelope.label, key: newKey, policy: policy, directory: directory)
         newKey.wipe()
-        let oldShares = try await store.objects(kind: ObjectKind.share, key: recordID)
+        let oldShares = try await store.shares(record: recordID)
         let newShredID = fresh.shredKeyID
         try await store.putShredKeys([(newShredID, newShred)])
         newShred.wipe()
         let oldSlots = stored.slots
-        let bytes = fresh.canonical
+        let sealed = fresh.sealedBytes
         let entry = auditEntry(
-            .reencrypt, subject: recordID, reason: "generation \(generation), \(slots.count) slots")
+            .reencrypt, subject: recordID.text,
+            reason: "generation \(generation), \(slots.count) slots")
         let identity = self.identity
         let newSlots = slots
         try await write { tx in
-            try await tx.replaceEnvelope(record: recordID, envelope: bytes)
+            try await tx.replaceEnvelope(record: recordID, sealed: sealed)
             for s in oldSlots { try await tx.deleteSlot(record: s.record, recipient: s.recipient) }
             for s in newSlots { try await tx.insert(s) }
-            for o in oldShares { try await tx.deleteObject(kind: o.kind, id: o.id) }
+            for o in oldShares { try await tx.deleteShare(record: o.record, holder: o.holder) }
             for o in shares { try await tx.put(o) }
             try await Session.appendAudit(entry, tx: tx, signer: identity)
         }
@@ -100,7 +101,6 @@ extension Lifecycle {
             done += 1
             progress?(done)
         }
-        try await store.compact()
         return done
     }
 

@@ -18,7 +18,7 @@ public struct RewrapSummary: Sendable, Equatable, Encodable {
 /// What a re-grant did, or would do, to one record's key slots.
 public struct SlotChange: Sendable, Equatable {
     /// The record id.
-    public let record: String
+    public let record: RecordID
     /// Principals the policy now names who have no slot.
     public let missing: [String]
     /// Principals who have a slot the policy no longer names.
@@ -122,24 +122,24 @@ public struct Lifecycle: SessionService {
                 progress?(slotCount + shareCount, total)
             }
             // Break-glass shares sealed to the old version, a batch per transaction.
-            var after: String?
+            var after: RecordID?
             while true {
-                let shares = try await store.objects(
-                    kind: ObjectKind.share, after: after, idSuffix: "/\(old)", limit: batchSize)
+                let shares = try await store.shares(
+                    holder: oldGroup, after: after, limit: batchSize)
                 guard let last = shares.last else { break }
-                after = last.id
-                var moved: [(StoredObject, StoredObject)] = []
-                for object in shares {
+                after = last.record
+                var moved: [(from: StoredShare, to: StoredShare)] = []
+                for stored in shares {
                     let share = try BoundBox.open(
-                        object.body, binding: object.id, with: oldKey, what: "share \(object.id)")
-                    let record = object.key
-                    let id = ShareID(record: record, holder: current.holder).description
+                        stored.body, binding: stored.id.description, with: oldKey,
+                        what: "share \(stored.id)")
+                    let id = ShareID(record: stored.record, holder: current.holder)
                     moved.append(
                         (
-                            object,
-                            StoredObject(
-                                kind: ObjectKind.share, id: id, key: record,
-                                body: try BoundBox.seal(share, binding: id, to: newKey))
+                            stored,
+                            StoredShare(
+                                record: stored.record, holder: current.holder,
+                                body: try BoundBox.seal(share, binding: id.description, to: newKey))
                         ))
                     share.wipe()
                 }
@@ -150,7 +150,7 @@ public struct Lifecycle: SessionService {
                 let sharesToMove = moved
                 try await write { tx in
                     for (from, to) in sharesToMove {
-                        try await tx.deleteObject(kind: from.kind, id: from.id)
+                        try await tx.deleteShare(record: from.record, holder: from.holder)
                         try await tx.put(to)
                     }
                     try await Session.appendAudit(entry, tx: tx, signer: identity)
@@ -168,7 +168,6 @@ public struct Lifecycle: SessionService {
             }
             retired.append(version)
         }
-        try await store.compact()
         return RewrapSummary(
             group: current.recipient, slots: slotCount, shares: shareCount,
             retiredVersions: retired.sorted(),
@@ -212,10 +211,10 @@ public struct Lifecycle: SessionService {
     }
 
     /// Records (all, or one) whose key slots differ from what the policy in force names.
-    public func slotChanges(record: String?) async throws -> [SlotChange] {
+    public func slotChanges(record: RecordID?) async throws -> [SlotChange] {
         let policy = try policy()
         let directory = self.directory
-        var ids: [String]
+        var ids: [RecordID]
         if let record {
             ids = [record]
         } else {
@@ -245,13 +244,14 @@ public struct Lifecycle: SessionService {
     /// names who has no slot, and removes slots of those it no longer names. Only records this person
     /// may open are touched (they need the key); each is audited.
     /// - Returns: the changes made, and the records that need someone else to re-grant them.
-    public func regrant(record: String?) async throws -> (done: [SlotChange], leftFor: [SlotChange])
-    {
+    public func regrant(record: RecordID?) async throws -> (
+        done: [SlotChange], leftFor: [SlotChange]
+    ) {
         let policy = try policy()
         let directory = self.directory
         var done: [SlotChange] = []
         var left: [SlotChange] = []
-        var updates: [(String, [Slot], [String], AuditEntry)] = []
+        var updates: [(RecordID, [Slot], [String], AuditEntry)] = []
         for change in try await slotChanges(record: record) {
             let (stored, envelope) = try await load(change.record)
             let decision = policy.decide(
@@ -275,7 +275,7 @@ public struct Lifecycle: SessionService {
                 (
                     change.record, added, change.surplus,
                     AuditEntry(
-                        action: .regrant, actor: principal.id, subject: change.record,
+                        action: .regrant, actor: principal.id, subject: change.record.text,
                         outcome: .allowed,
                         reason: reason, time: vault.clock.now(), policyVersion: "\(policy.version)")
                 ))

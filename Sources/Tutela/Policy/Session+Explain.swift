@@ -1,6 +1,6 @@
 extension Session {
     /// Allow or deny, and the rule that decided, for `action` on `recordID` by this person.
-    public func explain(_ recordID: String, action: PolicyAction) async throws -> Decision {
+    public func explain(_ recordID: RecordID, action: PolicyAction) async throws -> Decision {
         let policy = try policy()
         guard let stored = try await store.record(recordID) else {
             throw TutelaError.notFound("there is no record \(recordID)")

@@ -81,7 +81,8 @@ extension Policy {
                     parents: ["parent"], homeSchool: "school", provider: "provider")))
         directory = directory.with(policy: self)
         let label = Label(
-            record: "R-0000-0000-0000", recordClass: recordClass, learner: "learner",
+            record: RecordID(constant: "R-0000-0000-0000"), recordClass: recordClass,
+            learner: "learner",
             author: "author",
             created: CalendarDate(year: 2026, month: 1, day: 1),
             tutorialDate: CalendarDate(year: 2026, month: 1, day: 1),

@@ -32,7 +32,7 @@ public struct Envelope: Sendable, Equatable {
     /// The key-store id of this generation's shred key.
     var shredKeyID: String { Self.shredKeyID(label.record, generation: generation) }
 
-    static func shredKeyID(_ record: String, generation: Int) -> String {
+    static func shredKeyID(_ record: RecordID, generation: Int) -> String {
         ShredKeyID(record: record, generation: generation).description
     }
 
@@ -50,10 +50,16 @@ public struct Envelope: Sendable, Equatable {
 
     /// The canonical encoding. v1: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ signature (64).
     /// v2 adds `string sealer ‖ u32 generation` before the signature.
-    public var canonical: [UInt8] {
+    public var canonical: [UInt8] { encoded(withLabel: true) }
+
+    /// The canonical encoding without its label field: what a store keeps beside the label row
+    /// (``StoredRecord/sealedBytes``).
+    public var sealedBytes: [UInt8] { encoded(withLabel: false) }
+
+    private func encoded(withLabel: Bool) -> [UInt8] {
         var w = CanonicalWriter(capacity: ciphertext.count + 256)
         w.u8(sealer == nil ? Self.formatVersion : 2)
-        w.data(label.canonical)
+        if withLabel { w.data(label.canonical) }
         w.fixed(nonce)
         w.data(ciphertext)
         if let sealer {
@@ -61,6 +67,36 @@ public struct Envelope: Sendable, Equatable {
             w.u32(UInt32(generation))
         }
         w.fixed(signature)
+        return w.bytes
+    }
+
+    /// The part of a canonical envelope a store keeps beside the label row: the encoding with its
+    /// label field (a four-byte length and the label, after the version byte) cut out. Nil when the
+    /// bytes are too short to hold the label field they announce.
+    public static func sealedPart(of canonical: [UInt8]) -> [UInt8]? {
+        guard canonical.count >= 5 else { return nil }
+        let length = canonical[1..<5].reduce(0) { $0 << 8 | Int($1) }
+        let end = 5 + length
+        guard canonical.count > end else { return nil }
+        return [canonical[0]] + canonical[end...]
+    }
+
+    /// The label field of a canonical envelope (see ``sealedPart(of:)``), or nil when it is cut short.
+    public static func labelField(of canonical: [UInt8]) -> [UInt8]? {
+        guard canonical.count >= 5 else { return nil }
+        let length = canonical[1..<5].reduce(0) { $0 << 8 | Int($1) }
+        guard canonical.count > 5 + length else { return nil }
+        return Array(canonical[5..<(5 + length)])
+    }
+
+    /// The canonical envelope from its sealed part and its record's label: the inverse of
+    /// ``sealedPart(of:)``. Empty when `sealed` is.
+    public static func join(sealed: [UInt8], label: [UInt8]) -> [UInt8] {
+        guard let version = sealed.first else { return [] }
+        var w = CanonicalWriter(capacity: sealed.count + 4 + label.count)
+        w.u8(version)
+        w.data(label)
+        w.fixed(Array(sealed.dropFirst()))
         return w.bytes
     }
 
@@ -120,12 +156,12 @@ public struct Envelope: Sendable, Equatable {
     /// break-glass shares carry) and the record's shred key (kept in the separate key store), bound to
     /// the record. Deleting the shred key destroys the contents even where slots survive in a backup.
     static func contentKey(
-        dataKey: SecretBytes, shredKey: SecretBytes, record: String
+        dataKey: SecretBytes, shredKey: SecretBytes, record: RecordID
     ) throws(TutelaError) -> SecretBytes {
         do {
             return try HKDFSHA256.deriveKey(
                 inputKeyMaterial: dataKey.appending(shredKey), salt: [],
-                info: Array("tutela/content/v1 \(record)".utf8), outputByteCount: 32)
+                info: Array("tutela/content/v1 \(record.text)".utf8), outputByteCount: 32)
         } catch { throw .internal("key derivation failed: \(error)") }
     }
 
@@ -188,14 +224,14 @@ public struct Envelope: Sendable, Equatable {
 /// A record's data key sealed to one recipient: `crypto_box_seal(version ‖ record id ‖ key)`.
 public struct Slot: Sendable, Equatable {
     /// The record whose data key the box carries.
-    public let record: String
+    public let record: RecordID
     /// The recipient's principal id.
     public let recipient: String
     /// The sealed box; opening refuses one larger than 512 bytes.
     public let box: [UInt8]
 
     /// Makes a slot from its parts; nothing is checked until it is opened.
-    public init(record: String, recipient: String, box: [UInt8]) {
+    public init(record: RecordID, recipient: String, box: [UInt8]) {
         self.record = record
         self.recipient = recipient
         self.box = box
@@ -206,11 +242,11 @@ public struct Slot: Sendable, Equatable {
 
     /// Seals `key` for `recipient`, binding it to `record`.
     static func make(
-        record: String, key: SecretBytes, recipient: String, to publicKey: KeyAgreementPublicKey
+        record: RecordID, key: SecretBytes, recipient: String, to publicKey: KeyAgreementPublicKey
     ) throws(TutelaError) -> Slot {
         var header = CanonicalWriter()
         header.u8(version)
-        header.string(record)
+        header.string(record.text)
         do {
             let message = try SecretBytes(copying: header.bytes).appending(key)
             return Slot(
@@ -220,13 +256,14 @@ public struct Slot: Sendable, Equatable {
     }
 
     /// Opens the slot with a person's key and checks that it was made for `record`.
-    func open(with identity: Identity, expecting record: String) throws(TutelaError) -> SecretBytes
+    func open(with identity: Identity, expecting record: RecordID) throws(TutelaError)
+        -> SecretBytes
     {
         try open(with: identity.agreement, expecting: record)
     }
 
     /// Opens the slot with an X25519 key (a person's or a group's) and checks it was made for `record`.
-    func open(with key: KeyAgreementPrivateKey, expecting record: String) throws(TutelaError)
+    func open(with key: KeyAgreementPrivateKey, expecting record: RecordID) throws(TutelaError)
         -> SecretBytes
     {
         guard box.count <= Self.maximumBoxByteCount else {
@@ -239,7 +276,7 @@ public struct Slot: Sendable, Equatable {
         }
         var expected = CanonicalWriter()
         expected.u8(Self.version)
-        expected.string(record)
+        expected.string(record.text)
         let headerCount = expected.bytes.count
         guard message.count == headerCount + XChaCha20Poly1305.keyByteCount,
             message.withUnsafeBytes({ Array($0.prefix(headerCount)) }) == expected.bytes

@@ -15,7 +15,7 @@ public enum RecordClass: String, Sendable, CaseIterable, Codable {
 /// cannot be moved under another label, without detection.
 public struct Label: Sendable, Equatable {
     /// The record id.
-    public let record: String
+    public let record: RecordID
     /// The record's class, which the policy maps to its envelope text, readers and retention.
     public let recordClass: RecordClass
     /// The id of the learner the record is about.
@@ -36,7 +36,7 @@ public struct Label: Sendable, Equatable {
     static let version: UInt8 = 1
 
     init(
-        record: String, recordClass: RecordClass, learner: String, author: String,
+        record: RecordID, recordClass: RecordClass, learner: String, author: String,
         created: CalendarDate,
         tutorialDate: CalendarDate, policyVersion: String, copies: [CopyKind], wording: String
     ) {
@@ -49,7 +49,7 @@ public struct Label: Sendable, Equatable {
 
     /// A parsed label: copies already in canonical order, envelope text already checked.
     private init(
-        record: String, recordClass: RecordClass, learner: String, author: String,
+        record: RecordID, recordClass: RecordClass, learner: String, author: String,
         created: CalendarDate, tutorialDate: CalendarDate, policyVersion: String,
         copies: [CopyKind], envelopeText: String
     ) {
@@ -68,7 +68,7 @@ public struct Label: Sendable, Equatable {
     var canonical: [UInt8] {
         var w = CanonicalWriter()
         w.u8(Self.version)
-        w.string(record)
+        w.string(record.text)
         w.string(recordClass.rawValue)
         w.string(learner)
         w.string(author)
@@ -97,7 +97,7 @@ public struct Label: Sendable, Equatable {
     ///     same, rather than building another string (a million labels in a retention check).
     ///   - learner: likewise, the learner id stored beside it.
     static func parse(
-        _ bytes: [UInt8], record knownRecord: String? = nil, learner knownLearner: String? = nil
+        _ bytes: [UInt8], record knownRecord: RecordID? = nil, learner knownLearner: String? = nil
     ) throws(TutelaError) -> Label {
         guard bytes.count <= 1024 else {
             throw .tampered("a label is larger than any Tutela writes")
@@ -106,8 +106,7 @@ public struct Label: Sendable, Equatable {
         guard try r.u8("version") == version else {
             throw .tampered("label has an unknown version")
         }
-        let record = try r.string(
-            "record id", max: Identifier.maximumLength, expecting: knownRecord)
+        let record = try r.id("record id", expecting: knownRecord)
         guard let recordClass = try r.oneOf("class", max: 64, classSpellings) else {
             throw .tampered("label names an unknown record class")
         }

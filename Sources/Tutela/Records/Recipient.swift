@@ -37,12 +37,12 @@ public enum Recipient: Hashable, Sendable, CustomStringConvertible {
 /// generation, `RECORD#GENERATION` after a re-encryption.
 public struct ShredKeyID: Hashable, Sendable, CustomStringConvertible {
     /// The record the key belongs to.
-    public let record: String
+    public let record: RecordID
     /// The envelope generation, 1 until the record is re-encrypted.
     public let generation: Int
 
     /// The key of `record`'s envelope `generation`.
-    public init(record: String, generation: Int) {
+    public init(record: RecordID, generation: Int) {
         self.record = record
         self.generation = generation
     }
@@ -51,20 +51,20 @@ public struct ShredKeyID: Hashable, Sendable, CustomStringConvertible {
     /// - Returns: nil for a name that names no record and generation.
     public init?(_ name: String) {
         guard let hash = name.lastIndex(of: "#") else {
-            guard Identifier.isValid(name) else { return nil }
-            self.init(record: name, generation: 1)
+            guard let record = RecordID(validating: name) else { return nil }
+            self.init(record: record, generation: 1)
             return
         }
         let digits = name[name.index(after: hash)...]
         guard let generation = Int(digits), generation >= 2, "\(generation)" == digits,
-            Identifier.isValid(String(name[..<hash]))
+            let record = RecordID(validating: String(name[..<hash]))
         else { return nil }
-        self.init(record: String(name[..<hash]), generation: generation)
+        self.init(record: record, generation: generation)
     }
 
     /// The stored name.
     public var description: String {
-        generation == 1 ? record : "\(record)#\(generation)"
+        generation == 1 ? record.text : "\(record)#\(generation)"
     }
 }
 
@@ -72,12 +72,12 @@ public struct ShredKeyID: Hashable, Sendable, CustomStringConvertible {
 /// `RECORD/group:ROLE#VERSION`. Also the share's box binding.
 public struct ShareID: Hashable, Sendable, CustomStringConvertible {
     /// The record whose data key the share is part of.
-    public let record: String
+    public let record: RecordID
     /// The group the share is sealed to.
     public let holder: Recipient
 
     /// The share of `record` sealed to `holder`.
-    public init(record: String, holder: Recipient) {
+    public init(record: RecordID, holder: Recipient) {
         self.record = record
         self.holder = holder
     }
@@ -85,10 +85,11 @@ public struct ShareID: Hashable, Sendable, CustomStringConvertible {
     /// Parses a stored id.
     /// - Returns: nil for an id that names no record and holder.
     public init?(_ id: String) {
-        guard let slash = id.firstIndex(of: "/"), Identifier.isValid(String(id[..<slash])),
+        guard let slash = id.firstIndex(of: "/"),
+            let record = RecordID(validating: String(id[..<slash])),
             let holder = Recipient(String(id[id.index(after: slash)...]))
         else { return nil }
-        self.init(record: String(id[..<slash]), holder: holder)
+        self.init(record: record, holder: holder)
     }
 
     /// The stored id.

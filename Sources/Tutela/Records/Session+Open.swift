@@ -7,7 +7,7 @@ extension Session {
     /// Opens a record if policy allows, writing the audit entry durably before decrypting.
     /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.tampered` (65),
     ///   `.tryAgain` (75) if the audit entry cannot be written — then nothing is released.
-    public func open(_ recordID: String) async throws -> OpenedRecord {
+    public func open(_ recordID: RecordID) async throws -> OpenedRecord {
         let policy = try policy()
         let (directory, principal) = (self.directory, self.principal)
         // The shred key of the record's first generation (which nearly every record is in) is read
@@ -48,7 +48,7 @@ extension Session {
     }
 
     /// Reads a record and checks it against its label row and its author's signature.
-    func load(_ recordID: String) async throws -> (StoredRecord, Envelope) {
+    func load(_ recordID: RecordID) async throws -> (StoredRecord, Envelope) {
         guard let stored = try await store.record(recordID) else {
             try await missing(recordID, action: .open)
         }
@@ -79,7 +79,7 @@ extension Session {
         defer { shredKey.wipe() }
         let plaintext = try envelope.open(with: dataKey, shredKey: shredKey)
         defer { plaintext.wipe() }
-        return try Self.decode(plaintext, as: envelope.label.recordClass, record: record)
+        return try Self.decode(plaintext, as: envelope.label.recordClass, record: record.text)
     }
 
     /// A fresh 32-byte shred key.
@@ -90,10 +90,10 @@ extension Session {
     /// The record's shred key from the key store.
     /// - Throws: not found (66) when it was destroyed — in this vault, or after the backup this vault
     ///   was restored from was taken.
-    func shredKey(_ record: String) async throws -> SecretBytes {
-        guard let key = try await store.shredKey(record) else {
+    func shredKey(_ name: String) async throws -> SecretBytes {
+        guard let key = try await store.shredKey(name) else {
             throw TutelaError.notFound(
-                "\(record) was destroyed: its key was shredded, so no copy of it can be opened",
+                "\(name) was destroyed: its key was shredded, so no copy of it can be opened",
                 hint: "this vault may be a backup taken before the record was destroyed")
         }
         return key
@@ -121,12 +121,12 @@ extension Session {
     }
 
     /// Parses the stored envelope and checks it against its label row and its author's signature.
-    func verifiedEnvelope(_ stored: StoredRecord, id: String) throws(TutelaError) -> Envelope {
+    func verifiedEnvelope(_ stored: StoredRecord, id: RecordID) throws(TutelaError) -> Envelope {
         try Self.verifiedEnvelope(stored, id: id, directory: directory)
     }
 
     static func verifiedEnvelope(
-        _ stored: StoredRecord, id: String, directory: Directory
+        _ stored: StoredRecord, id: RecordID, directory: Directory
     ) throws(TutelaError) -> Envelope {
         let envelope = try Envelope.parse(stored.envelopeBytes)
         guard envelope.label.record == id, envelope.label.canonical == stored.labelBytes else {

@@ -33,7 +33,7 @@ extension Session {
     struct PreparedSeal: Sendable {
         let labels: [Label]
         let records:
-            [(record: StoredRecord, learner: String, entry: AuditEntry, shares: [StoredObject])]
+            [(record: StoredRecord, learner: String, entry: AuditEntry, shares: [StoredShare])]
         /// Each record's shred key, for the key store; wiped once it is there (or has failed to
         /// get there).
         let shredKeys: [(record: String, key: SecretBytes)]
@@ -97,20 +97,20 @@ extension Session {
                 for: label, key: key, policy: policy, directory: directory)
             let stored = StoredRecord(
                 record: label.record, labelBytes: label.canonical,
-                envelopeBytes: envelope.canonical, slots: slots)
+                sealedBytes: envelope.sealedBytes, slots: slots)
             return (label, stored, shares, shredKey)
         }
-        var prepared: [(StoredRecord, String, AuditEntry, [StoredObject])] = []
+        var prepared: [(StoredRecord, String, AuditEntry, [StoredShare])] = []
         var shredKeys: [(record: String, key: SecretBytes)] = []
         var labels: [Label] = []
         for (item, (label, stored, shares, shredKey)) in zip(planned, sealed) {
-            shredKeys.append((label.record, shredKey))
+            shredKeys.append((Envelope.shredKeyID(label.record, generation: 1), shredKey))
             prepared.append(
                 (
                     stored,
                     label.learner,
                     AuditEntry(
-                        action: .seal, actor: principal.id, subject: label.record,
+                        action: .seal, actor: principal.id, subject: label.record.text,
                         outcome: .allowed,
                         reason: item.decision.rule, time: vault.clock.now(),
                         policyVersion: "\(policy.version)"),

@@ -14,7 +14,7 @@ extension Retention {
     /// shares are deleted in one transaction with a signed tombstone and audit entry, then the files
     /// are checkpointed so the bytes are gone. Refused when not due by the system clock, held, or under
     /// an open break-glass request.
-    public func destroy(_ recordID: String) async throws -> DestructionResult {
+    public func destroy(_ recordID: RecordID) async throws -> DestructionResult {
         let policy = try policy()
         let today = vault.clock.today
         // Everything another command could change that this decision rests on, read before the
@@ -36,22 +36,22 @@ extension Retention {
             .destroy, actor: principal, label: status.label, state: state, directory: directory)
         guard decision.allowed else {
             try await refuse(
-                .destroy, recordID, "\(recordID) cannot be destroyed: \(decision.rule)")
+                .destroy, recordID.text, "\(recordID) cannot be destroyed: \(decision.rule)")
         }
         guard status.standing == .due else {
             let when = status.dueOn.map { " (its period ends \($0))" } ?? ""
             try await refuse(
-                .destroy, recordID,
+                .destroy, recordID.text,
                 "\(recordID) is not due for destruction today (\(today)): it is \(status.standing.rawValue)\(when)"
             )
         }
         let rules = try policy.rules(for: status.label.recordClass).retention
         var proposer: String?
         if rules.secondKeeper {
-            if let proposal = try await fact(DestructionProposal.self, about: recordID) {
+            if let proposal = try await fact(DestructionProposal.self, about: recordID.text) {
                 guard proposal.by != principal.id else {
                     try await refuse(
-                        .destroy, recordID,
+                        .destroy, recordID.text,
                         "a second record keeper must confirm the destruction of \(recordID)")
                 }
                 proposer = proposal.by
@@ -59,7 +59,7 @@ extension Retention {
                 let proposal = DestructionProposal(
                     record: recordID, time: vault.clock.now(), by: principal.id)
                 try await record(
-                    auditEntry(.destroyProposal, subject: recordID, reason: status.rule),
+                    auditEntry(.destroyProposal, subject: recordID.text, reason: status.rule),
                     notify: [],
                     objects: [try sign(proposal)])
                 return .proposed(by: principal.id)
@@ -78,7 +78,7 @@ extension Retention {
             )
         } catch { throw TutelaError.internal("\(error)") }
         let tombstone = try sign(certificateFields)
-        let entry = auditEntry(.destroy, subject: recordID, reason: status.rule)
+        let entry = auditEntry(.destroy, subject: recordID.text, reason: status.rule)
         let identity = self.identity
         try await write { tx in
             guard try await Self.destructionFacts(recordID, tx: tx) == before else {
@@ -87,14 +87,16 @@ extension Retention {
                         + "break-glass request or new contents); nothing was destroyed",
                     hint: "run the command again: it decides afresh")
             }
-            var deletions = try await tx.objects(kind: ObjectKind.share, key: recordID)
+            let shares = try await tx.shares(record: recordID)
+            var deletions: [StoredObject] = []
             for request in try await tx.objects(
-                kind: FactKind.breakGlassRequest.rawValue, key: recordID)
+                kind: FactKind.breakGlassRequest.rawValue, key: recordID.text)
             {
                 await deletions += try tx.objects(kind: FactKind.approval.rawValue, key: request.id)
             }
-            await deletions += try tx.objects(kind: FactKind.proposal.rawValue, key: recordID)
+            await deletions += try tx.objects(kind: FactKind.proposal.rawValue, key: recordID.text)
             try await tx.shred(recordID)
+            for share in shares { try await tx.deleteShare(record: recordID, holder: share.holder) }
             for object in deletions { try await tx.deleteObject(kind: object.kind, id: object.id) }
             try await tx.put(tombstone)
             try await Session.appendAudit(entry, tx: tx, signer: identity)
@@ -105,7 +107,7 @@ extension Retention {
         // a seal or re-encryption still in flight, which stores its keys before its records.
         var orphans: [String] = []
         for key in try await store.orphanShredKeys() {
-            let record = ShredKeyID(key)?.record ?? key
+            let record = ShredKeyID(key)?.record.text ?? key
             if try await fact(DestructionCertificate.self, about: record) != nil {
                 orphans.append(key)
             }
@@ -115,7 +117,6 @@ extension Retention {
             Envelope.shredKeyID(recordID, generation: $0)
         }
         try await store.deleteShredKeys(Array(Set(orphans + generations)))
-        try await store.compact()
         guard let certificate = try await self.tombstone(recordID) else {
             throw TutelaError.internal("the tombstone of \(recordID) was not written")
         }
@@ -125,7 +126,8 @@ extension Retention {
     /// What a destruction decision rests on and another command could change, encoded to compare
     /// whole: the record's label and contents, its flag, hold, reviews, proposal and tombstone, its break-glass
     /// requests and whether each was used, and the directory's head (leaving dates, roles).
-    static func destructionFacts(_ record: String, tx: any VaultTransaction) async throws -> [UInt8]
+    static func destructionFacts(_ record: RecordID, tx: any VaultTransaction) async throws
+        -> [UInt8]
     {
         var w = CanonicalWriter()
         let stored = try await tx.record(record)
@@ -138,7 +140,7 @@ extension Retention {
             .flag, .hold, .retentionReview, .proposal, .tombstone, .breakGlassRequest,
         ]
         for kind in kinds {
-            for object in try await tx.objects(kind: kind.rawValue, key: record) {
+            for object in try await tx.objects(kind: kind.rawValue, key: record.text) {
                 w.string(object.kind)
                 w.string(object.id)
                 w.data(object.body)

@@ -8,20 +8,23 @@ public struct Retention: SessionService {
     // MARK: - Signed per-record facts
 
     /// The active hold on `record`, if any: (who, reason).
-    func hold(_ record: String) async throws -> (by: String, reason: String)? {
-        guard let hold = try await fact(Hold.self, about: record), hold.active else { return nil }
+    func hold(_ record: RecordID) async throws -> (by: String, reason: String)? {
+        guard let hold = try await fact(Hold.self, about: record.text), hold.active else {
+            return nil
+        }
         return (hold.by, hold.reason)
     }
 
     /// A retention review decision: keep until a date, or destroy.
-    func retentionDecision(_ record: String) async throws -> (keepUntil: CalendarDate?, by: String)?
-    {
-        try await fact(RetentionReview.self, about: record).map { ($0.keepUntil, $0.by) }
+    func retentionDecision(_ record: RecordID) async throws -> (
+        keepUntil: CalendarDate?, by: String
+    )? {
+        try await fact(RetentionReview.self, about: record.text).map { ($0.keepUntil, $0.by) }
     }
 
     /// The tombstone of a destroyed record.
-    public func tombstone(_ record: String) async throws -> DestructionCertificate? {
-        try await fact(DestructionCertificate.self, about: record)
+    public func tombstone(_ record: RecordID) async throws -> DestructionCertificate? {
+        try await fact(DestructionCertificate.self, about: record.text)
     }
 
     // MARK: - Status and check
@@ -29,7 +32,7 @@ public struct Retention: SessionService {
     /// Where every record (or one) stands on `asOf`, from labels, directory facts, flags, holds and
     /// review decisions — never from contents.
     public func status(
-        asOf: CalendarDate, record only: String? = nil, lookAheadDays: Int = 90
+        asOf: CalendarDate, record only: RecordID? = nil, lookAheadDays: Int = 90
     ) async throws
         -> [RetentionStatus]
     {
@@ -43,7 +46,7 @@ public struct Retention: SessionService {
     /// The same, handed over one record at a time in storage order: labels are read a page at a
     /// time and worked out on every core, so checking a million records keeps memory flat.
     public func forEachStatus(
-        asOf: CalendarDate, record only: String? = nil, lookAheadDays: Int = 90,
+        asOf: CalendarDate, record only: RecordID? = nil, lookAheadDays: Int = 90,
         _ each: (RetentionStatus) throws -> Void
     ) async throws {
         let policy = try policy()
@@ -115,14 +118,14 @@ public struct Retention: SessionService {
         let schedules = rules.map { $0?.schedule }
         let lookAhead = asOf.adding(days: lookAheadDays)
         let store = self.store
-        @Sendable func page(_ from: Int64) async throws -> ([StoredLabel], Int64?) {
+        @Sendable func page(_ from: LabelCursor?) async throws -> ([StoredLabel], LabelCursor?) {
             if let only {
                 return (try await store.labels(learner: nil).filter { $0.record == only }, nil)
             }
-            return try await store.labelPage(from: from, limit: 4096)
+            return try await store.labels(from: from, limit: 4096)
         }
         // The next page is read while this one is worked out.
-        var reading: Task<([StoredLabel], Int64?), any Error>? = Task { try await page(0) }
+        var reading: Task<([StoredLabel], LabelCursor?), any Error>? = Task { try await page(nil) }
         defer { reading?.cancel() }
         while let current = reading {
             let (rows, cursor) = try await current.value
@@ -136,8 +139,8 @@ public struct Retention: SessionService {
                 guard label.record == row.record else {
                     throw TutelaError.tampered("the label row of \(row.record) was altered")
                 }
-                if !special.isEmpty, special.contains(label.record) { return .special(label) }
-                let flagged = !flags.isEmpty && flags.contains(label.record)
+                if !special.isEmpty, special.contains(label.record.text) { return .special(label) }
+                let flagged = !flags.isEmpty && flags.contains(label.record.text)
                 guard let schedule = schedules[slot(label.recordClass, flagged)] else {
                     throw TutelaError.internal(
                         "no retention rule for \(label.recordClass.rawValue)")
@@ -169,7 +172,7 @@ public struct Retention: SessionService {
                     continue
                 case .special(let special): label = special
                 }
-                let flagged = flags.contains(label.record)
+                let flagged = flags.contains(label.record.text)
                 let (schedule, rule, missing) = try rule(label, flagged: flagged)
                 func status(
                     _ standing: RetentionStatus.Standing, _ due: CalendarDate?,
@@ -181,7 +184,7 @@ public struct Retention: SessionService {
                         label: label, standing: standing, flagged: flagged, dueOn: due, rule: rule,
                         note: note)
                 }
-                if tombstones.contains(label.record) {
+                if tombstones.contains(label.record.text) {
                     let c = try await tombstone(label.record)
                     try each(
                         status(
@@ -189,7 +192,7 @@ public struct Retention: SessionService {
                             c.map { "destroyed \(Timestamp.iso($0.time)) by \($0.authoriser)" }))
                     continue
                 }
-                if holds.contains(label.record), let h = try await hold(label.record) {
+                if holds.contains(label.record.text), let h = try await hold(label.record) {
                     try each(status(.held, nil, "held by \(h.by): \(h.reason)"))
                     continue
                 }
@@ -197,7 +200,7 @@ public struct Retention: SessionService {
                 var due = schedule.keepUntil.end(facts)
                 var outcome = schedule.then
                 var note: String?
-                if reviews.contains(label.record),
+                if reviews.contains(label.record.text),
                     let decision = try await retentionDecision(label.record)
                 {
                     if let until = decision.keepUntil {
@@ -273,7 +276,7 @@ public struct Retention: SessionService {
     // MARK: - Holds and reviews
 
     /// Places (or releases) a legal or inquiry hold. A held record cannot be destroyed by anyone.
-    public func setHold(_ recordID: String, active: Bool, reason: String) async throws {
+    public func setHold(_ recordID: RecordID, active: Bool, reason: String) async throws {
         let reason = try Session.requireReason(
             reason, for: active ? "place a hold" : "release a hold")
         let policy = try policy()
@@ -285,19 +288,20 @@ public struct Retention: SessionService {
             action, actor: principal, label: label, state: state, directory: directory)
         guard decision.allowed else {
             try await refuse(
-                active ? .hold : .release, recordID,
+                active ? .hold : .release, recordID.text,
                 "'\(principal.id)' may not \(action.rawValue) \(recordID): \(decision.rule)")
         }
         let hold = Hold(
             record: recordID, active: active, reason: reason, time: vault.clock.now(),
             by: principal.id)
         try await record(
-            auditEntry(active ? .hold : .release, subject: recordID, reason: reason), notify: [],
+            auditEntry(active ? .hold : .release, subject: recordID.text, reason: reason),
+            notify: [],
             objects: [try sign(hold)])
     }
 
     /// Records a review of a record whose period ended: keep until a date, or destroy.
-    public func reviewRetention(_ recordID: String, keepUntil: CalendarDate?, reason: String)
+    public func reviewRetention(_ recordID: RecordID, keepUntil: CalendarDate?, reason: String)
         async throws
     {
         let reason = try Session.requireReason(reason, for: "record a retention review")
@@ -311,7 +315,7 @@ public struct Retention: SessionService {
         }
         guard status.standing == .review else {
             try await refuse(
-                .retentionReview, recordID,
+                .retentionReview, recordID.text,
                 "\(recordID) is not due for review (it is \(status.standing.rawValue)); a review decides records "
                     + "whose period ended with 'then: review'")
         }
@@ -323,13 +327,13 @@ public struct Retention: SessionService {
             by: principal.id)
         try await record(
             auditEntry(
-                .retentionReview, subject: recordID,
+                .retentionReview, subject: recordID.text,
                 reason: (keepUntil.map { "keep until \($0)" } ?? "destroy") + ": \(reason)"),
             notify: [],
             objects: [try sign(review)])
     }
 
-    func labelOf(_ recordID: String) async throws -> Label {
+    func labelOf(_ recordID: RecordID) async throws -> Label {
         guard let row = try await store.labels(learner: nil).first(where: { $0.record == recordID })
         else {
             throw TutelaError.notFound("there is no record \(recordID)")

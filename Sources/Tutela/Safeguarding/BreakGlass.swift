@@ -10,7 +10,7 @@ public struct BreakGlass: SessionService {
     /// or fewer groups than k exist yet.
     static func shares(
         for label: Label, key: SecretBytes, policy: Policy, directory: Directory
-    ) throws(TutelaError) -> [StoredObject] {
+    ) throws(TutelaError) -> [StoredShare] {
         guard let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass else { return [] }
         let groups = bg.approvers.compactMap { directory.groups[$0] }
         guard groups.count >= bg.approvals else { return [] }
@@ -20,24 +20,23 @@ public struct BreakGlass: SessionService {
         } catch {
             throw .internal("could not split the key: \(error)")
         }
-        var objects: [StoredObject] = []
+        var sealed: [StoredShare] = []
         for (group, share) in zip(groups, shares) {
             let serialized: SecretBytes
             do { serialized = try share.serialized() } catch { throw .internal("\(error)") }
-            let id = ShareID(record: label.record, holder: group.holder).description
-            objects.append(
-                StoredObject(
-                    kind: ObjectKind.share, id: id,
-                    key: label.record,
+            let id = ShareID(record: label.record, holder: group.holder)
+            sealed.append(
+                StoredShare(
+                    record: label.record, holder: group.holder,
                     body: try BoundBox.seal(
-                        serialized, binding: id,
-                        to: group.publicKey)))
+                        serialized, binding: id.description, to: group.publicKey)
+                ))
         }
-        return objects
+        return sealed
     }
 
     /// An officer asks to open an unflagged record. Returns the request, which approvers then approve.
-    public func request(_ recordID: String, reason: String) async throws
+    public func request(_ recordID: RecordID, reason: String) async throws
         -> BreakGlassRequest
     {
         let reason = try Session.requireReason(reason, for: "request break-glass")
@@ -51,11 +50,11 @@ public struct BreakGlass: SessionService {
             let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
         else {
             try await audit(
-                .breakGlassRequest, subject: recordID, outcome: .denied, reason: decision.rule)
+                .breakGlassRequest, subject: recordID.text, outcome: .denied, reason: decision.rule)
             throw TutelaError.denied(
                 "'\(principal.id)' may not request break-glass on \(recordID): \(decision.rule)")
         }
-        guard try await store.objects(kind: ObjectKind.share, key: recordID).count >= bg.approvals
+        guard try await store.shares(record: recordID).count >= bg.approvals
         else {
             throw TutelaError.notFound(
                 "\(recordID) was sealed without break-glass shares (its approver groups had no keys then)",
@@ -68,7 +67,8 @@ public struct BreakGlass: SessionService {
             expires: now + Int64(bg.lifetimeHours) * 3600, approvalsNeeded: bg.approvals)
         let approvers = Set(bg.approvers.flatMap { directory.holders(of: $0).map(\.id) })
         try await record(
-            auditEntry(.breakGlassRequest, subject: recordID, reason: "\(request.id): \(reason)"),
+            auditEntry(
+                .breakGlassRequest, subject: recordID.text, reason: "\(request.id): \(reason)"),
             notify: approvers.union(headsOfCentre).union([envelope.label.author]),
             objects: [try sign(request)])
         return request
@@ -164,17 +164,15 @@ public struct BreakGlass: SessionService {
         }
         guard let group = directory.groups[role],
             let requester = directory.principals[request.requester],
-            let shareObject = try await store.objects(kind: ObjectKind.share, key: request.record)
-                .first(where: {
-                    $0.id == ShareID(record: request.record, holder: group.holder).description
-                })
+            let stored = try await store.shares(record: request.record)
+                .first(where: { $0.holder == group.holder })
         else {
             throw TutelaError.notFound(
                 "\(request.record) holds no break-glass share for the \(role.rawValue) group")
         }
         let groupKey = try await session.groupKey(role)
         let share = try BoundBox.open(
-            shareObject.body, binding: shareObject.id, with: groupKey,
+            stored.body, binding: stored.id.description, with: groupKey,
             what: "the \(role.rawValue) share of \(request.record)")
         let released = try BoundBox.seal(
             share, binding: requestID, to: requester.identity.agreementKey)
@@ -183,7 +181,7 @@ public struct BreakGlass: SessionService {
             request: requestID, approver: principal.id, role: role, time: now, box: released)
         try await record(
             auditEntry(
-                .breakGlassApprove, subject: request.record,
+                .breakGlassApprove, subject: request.record.text,
                 reason: "\(requestID) as \(role.rawValue)"),
             notify: headsOfCentre.union([envelope.label.author, request.requester]),
             objects: [try sign(approval)])

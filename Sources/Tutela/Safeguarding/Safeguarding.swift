@@ -10,7 +10,7 @@ public struct Safeguarding: SessionService {
     /// Flags a record for safeguarding: seals its key to the groups that open flagged records, records
     /// who, when and why, and moves it onto the safeguarding retention schedule.
     @discardableResult
-    public func flag(_ recordID: String, reason: String) async throws -> SafeguardingFlag {
+    public func flag(_ recordID: RecordID, reason: String) async throws -> SafeguardingFlag {
         let reason = try Session.requireReason(reason, for: "flag a record")
         let policy = try policy()
         let (stored, envelope) = try await load(recordID)
@@ -18,7 +18,7 @@ public struct Safeguarding: SessionService {
         let decision = policy.decide(
             .flag, actor: principal, label: envelope.label, state: state, directory: directory)
         guard decision.allowed else {
-            try await audit(.flag, subject: recordID, outcome: .denied, reason: decision.rule)
+            try await audit(.flag, subject: recordID.text, outcome: .denied, reason: decision.rule)
             throw TutelaError.denied("'\(principal.id)' may not flag \(recordID): \(decision.rule)")
         }
         let rules = try policy.rules(for: envelope.label.recordClass)
@@ -49,7 +49,7 @@ public struct Safeguarding: SessionService {
             record: recordID, flaggedBy: principal.id, time: vault.clock.now(), reason: reason)
         let object = try sign(flag)
         let officers = Set(groups.flatMap { directory.holders(of: $0.role).map(\.id) })
-        let entry = auditEntry(.flag, subject: recordID, reason: reason)
+        let entry = auditEntry(.flag, subject: recordID.text, reason: reason)
         let identity = self.identity
         let notify = officers.union([envelope.label.author]).subtracting([principal.id])
         try await write { tx in
@@ -79,7 +79,7 @@ public struct Safeguarding: SessionService {
                     .viewLabel, actor: principal, label: label, state: state, directory: directory
                 ).allowed
             else { continue }
-            let disclosures = try await facts(ReviewItem.self, about: flag.record).count
+            let disclosures = try await facts(ReviewItem.self, about: flag.record.text).count
             result.append((label, flag, disclosures))
         }
         guard !result.isEmpty || principal.has(.safeguardingOfficer) else {
@@ -94,7 +94,7 @@ public struct Safeguarding: SessionService {
 
     /// An officer opens a flagged record with a recorded reason. The audit entry, the review item and
     /// the notices to the author and heads of centre are durable before anything is decrypted.
-    public func disclose(_ recordID: String, reason: String) async throws -> OpenedRecord {
+    public func disclose(_ recordID: RecordID, reason: String) async throws -> OpenedRecord {
         let reason = try Session.requireReason(reason, for: "open a flagged record")
         let policy = try policy()
         let (directory, principal) = (self.directory, self.principal)
@@ -183,7 +183,8 @@ public struct Safeguarding: SessionService {
             throw TutelaError.exists("\(id) was already reviewed by \(item.reviewer ?? "?")")
         }
         try await record(
-            auditEntry(.review, subject: item.record, reason: "\(id) \(outcome.rawValue): \(note)"),
+            auditEntry(
+                .review, subject: item.record.text, reason: "\(id) \(outcome.rawValue): \(note)"),
             notify: [item.actor],
             objects: [
                 try sign(

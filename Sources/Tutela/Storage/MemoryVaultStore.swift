@@ -12,13 +12,20 @@ public actor MemoryVaultStore: VaultStore {
         /// Sealed identities, by principal id.
         package var identities: [String: SealedIdentity] = [:]
         /// Records that still have an envelope, by record id; shredding removes the entry.
-        package var records: [String: StoredRecord] = [:]
+        package var records: [RecordID: StoredRecord] = [:]
         /// Each record's learner, by record id; kept after shredding, like the label.
-        package var learners: [String: String] = [:]
+        package var learners: [RecordID: String] = [:]
         /// Each record's canonical label, by record id; kept after shredding, for the tombstone.
-        package var labels: [String: [UInt8]] = [:]
-        /// Stored objects (break-glass shares included), by kind and then by id.
+        package var labels: [RecordID: [UInt8]] = [:]
+        /// Stored objects, by kind and then by id.
         package var objects: [String: [String: StoredObject]] = [:]
+        /// Break-glass shares, by record and then by holder.
+        package var shares: [RecordID: [Recipient: StoredShare]] = [:]
+
+        /// A record's shares, ordered by holder.
+        func shares(record: RecordID) -> [StoredShare] {
+            (shares[record] ?? [:]).values.sorted { $0.holder.description < $1.holder.description }
+        }
 
         /// Objects of `kind` (filed under `key`, or all), ordered by id.
         func objects(kind: String, key: String?) -> [StoredObject] {
@@ -64,12 +71,10 @@ public actor MemoryVaultStore: VaultStore {
     /// Keys whose record (the id before any `#GENERATION`) has no envelope, sorted.
     public func orphanShredKeys() -> [String] {
         shredKeys.keys.filter { id in
-            state.records[ShredKeyID(id)?.record ?? id] == nil
+            guard let key = ShredKeyID(id) else { return true }
+            return state.records[key.record] == nil
         }.sorted()
     }
-
-    /// Does nothing: there are no files.
-    public func compact() {}
 
     /// Everything stored but the shred keys. Package-visible so that the test-support module can
     /// edit it as an attacker with the database files would (`TutelaTesting`).
@@ -97,7 +102,7 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     /// Looks the record up in memory; nil once shredded.
-    public func record(_ id: String) -> StoredRecord? { state.records[id] }
+    public func record(_ id: RecordID) -> StoredRecord? { state.records[id] }
 
     /// Label rows outlive their envelopes: a destroyed record keeps its label as a tombstone.
     public func labels(learner: String?) -> [StoredLabel] {
@@ -108,24 +113,26 @@ public actor MemoryVaultStore: VaultStore {
         .sorted { $0.record < $1.record }
     }
 
-    /// Pages through the labels in record-id order; the cursor is an offset into that order.
-    public func labelPage(from cursor: Int64, limit: Int) -> (labels: [StoredLabel], next: Int64?) {
-        let all = labels(learner: nil)
-        let start = Int(clamping: max(0, cursor))
-        guard start < all.count else { return ([], nil) }
-        let end = min(all.count, start + limit)
-        return (Array(all[start..<end]), end < all.count ? Int64(end) : nil)
+    /// Pages through the labels in record-id order; the cursor is the last record id of the page
+    /// before.
+    public func labels(from cursor: LabelCursor?, limit: Int) -> (
+        labels: [StoredLabel], next: LabelCursor?
+    ) {
+        let all = labels(learner: nil).filter {
+            cursor == nil || $0.record.text > cursor?.position ?? ""
+        }
+        let page = Array(all.prefix(limit))
+        return (page, all.count > limit ? page.last.map { LabelCursor($0.record.text) } : nil)
     }
 
-    /// Filters the kind's objects, in id order, to those after `after` whose id ends with
-    /// `idSuffix`.
-    public func objects(kind: String, after: String?, idSuffix: String, limit: Int)
-        -> [StoredObject]
-    {
+    /// The record's shares, ordered by holder.
+    public func shares(record: RecordID) -> [StoredShare] { state.shares(record: record) }
+
+    /// Shares sealed to `holder`, in record-id order, after record `after`.
+    public func shares(holder: Recipient, after: RecordID?, limit: Int) -> [StoredShare] {
         Array(
-            objects(kind: kind, key: nil).filter {
-                (after == nil || $0.id > after ?? "") && $0.id.hasSuffix(idSuffix)
-            }.prefix(limit))
+            state.shares.keys.sorted().filter { key in after.map { key > $0 } ?? true }.lazy
+                .compactMap { self.state.shares[$0]?[holder] }.prefix(limit))
     }
 
     /// Scans every record, in record-id order, for slots to `recipient`.
@@ -147,8 +154,8 @@ public actor MemoryVaultStore: VaultStore {
             state.records.values.reduce(0) { n, r in
                 n + r.slots.count { $0.recipient == recipient }
             },
-            (state.objects[ObjectKind.share] ?? [:]).keys.count {
-                ShareID($0)?.holder.description == recipient
+            state.shares.values.reduce(0) { n, shares in
+                n + shares.keys.count { $0.description == recipient }
             }
         )
     }
@@ -200,12 +207,12 @@ public actor MemoryVaultStore: VaultStore {
             state.chains[chain, default: []].append(link)
         }
 
-        func replaceEnvelope(record: String, envelope: [UInt8]) throws {
+        func replaceEnvelope(record: RecordID, sealed: [UInt8]) throws {
             guard let r = state.records[record] else {
                 throw TutelaError(.notFound, "there is no record \(record)")
             }
             state.records[record] = StoredRecord(
-                record: r.record, labelBytes: r.labelBytes, envelopeBytes: envelope, slots: r.slots)
+                record: r.record, labelBytes: r.labelBytes, sealedBytes: sealed, slots: r.slots)
         }
 
         func replace(_ identity: SealedIdentity) {
@@ -236,18 +243,29 @@ public actor MemoryVaultStore: VaultStore {
                 throw TutelaError(
                     .exists, "\(slot.record) already has a slot for \(slot.recipient)")
             }
-            state.records[slot.record] = StoredRecord(
-                record: r.record, labelBytes: r.labelBytes, envelopeBytes: r.envelopeBytes,
-                slots: r.slots + [slot])
+            state.records[slot.record] = r.with(slots: r.slots + [slot])
         }
 
         func put(_ object: StoredObject) throws {
             state.objects[object.kind, default: [:]][object.id] = object
         }
 
+        func put(_ share: StoredShare) throws {
+            guard state.labels[share.record] != nil else {
+                throw TutelaError(.invalidInput, "there is no record \(share.record)")
+            }
+            state.shares[share.record, default: [:]][share.holder] = share
+        }
+
+        func deleteShare(record: RecordID, holder: Recipient) {
+            state.shares[record]?[holder] = nil
+        }
+
+        func shares(record: RecordID) -> [StoredShare] { state.shares(record: record) }
+
         func object(kind: String, id: String) -> StoredObject? { state.objects[kind]?[id] }
 
-        func record(_ id: String) -> StoredRecord? { state.records[id] }
+        func record(_ id: RecordID) -> StoredRecord? { state.records[id] }
 
         func objects(kind: String, key: String) -> [StoredObject] {
             state.objects(kind: kind, key: key)
@@ -257,15 +275,13 @@ public actor MemoryVaultStore: VaultStore {
             state.objects[kind]?[id] = nil
         }
 
-        func shred(_ record: String) {
+        func shred(_ record: RecordID) {
             state.records[record] = nil
         }
 
-        func deleteSlot(record: String, recipient: String) throws {
+        func deleteSlot(record: RecordID, recipient: String) throws {
             guard let r = state.records[record] else { return }
-            state.records[record] = StoredRecord(
-                record: r.record, labelBytes: r.labelBytes, envelopeBytes: r.envelopeBytes,
-                slots: r.slots.filter { $0.recipient != recipient })
+            state.records[record] = r.with(slots: r.slots.filter { $0.recipient != recipient })
         }
     }
 }

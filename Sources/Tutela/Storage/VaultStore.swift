@@ -26,31 +26,74 @@ public struct VaultMeta: Sendable, Equatable {
     }
 }
 
-/// A record as stored: the canonical label (for listing without reading envelopes), the canonical
-/// envelope, and its key slots.
+/// A record as stored: the canonical label (for listing without reading envelopes), the envelope's
+/// sealed part, and its key slots.
+///
+/// A store keeps the label once: the envelope's canonical encoding carries the label too, so the
+/// core hands the store the envelope with its label field cut out (``sealedBytes``) and joins the
+/// two again on reading (``envelopeBytes``). A store only keeps bytes; it never cuts or joins them.
 public struct StoredRecord: Sendable, Equatable {
     /// The record id.
-    public let record: String
+    public let record: RecordID
     /// The label's canonical encoding: the same bytes as the record's label row.
     public let labelBytes: [UInt8]
-    /// The envelope's canonical encoding, label included.
-    public let envelopeBytes: [UInt8]
+    /// The envelope's canonical encoding without its label field (``Envelope/sealedPart(of:)``).
+    public let sealedBytes: [UInt8]
     /// The record's key slots, one per recipient.
     public let slots: [Slot]
 
     /// Makes a stored record from its parts; nothing is parsed or checked here.
-    public init(record: String, labelBytes: [UInt8], envelopeBytes: [UInt8], slots: [Slot]) {
+    public init(record: RecordID, labelBytes: [UInt8], sealedBytes: [UInt8], slots: [Slot]) {
         self.record = record
         self.labelBytes = labelBytes
-        self.envelopeBytes = envelopeBytes
+        self.sealedBytes = sealedBytes
         self.slots = slots
     }
+
+    /// The envelope's canonical encoding: the sealed part with this record's label put back. A
+    /// label or sealed part changed in the store no longer matches the signature over both.
+    public var envelopeBytes: [UInt8] { Envelope.join(sealed: sealedBytes, label: labelBytes) }
+
+    /// The same record with other slots.
+    public func with(slots: [Slot]) -> StoredRecord {
+        StoredRecord(record: record, labelBytes: labelBytes, sealedBytes: sealedBytes, slots: slots)
+    }
+}
+
+/// A break-glass key share as stored: sealed to an approver group's key at one version, filed under
+/// its record. Its body is a ``BoundBox`` bound to ``id``.
+public struct StoredShare: Sendable, Equatable {
+    /// The record whose key share this is.
+    public let record: RecordID
+    /// The group key version the share is sealed to.
+    public let holder: Recipient
+    /// The sealed share, which the store keeps as it is.
+    public let body: [UInt8]
+
+    /// Makes a share to store; nothing is checked here.
+    public init(record: RecordID, holder: Recipient, body: [UInt8]) {
+        self.record = record
+        self.holder = holder
+        self.body = body
+    }
+
+    /// The share's id, `RECORD/HOLDER`, which its box is bound to.
+    public var id: ShareID { ShareID(record: record, holder: holder) }
+}
+
+/// Where the next page of labels starts: a position only the store that made it understands.
+public struct LabelCursor: Sendable, Hashable {
+    /// The store's own encoding of the position.
+    public let position: String
+
+    /// Wraps a store's position; only that store reads it back.
+    public init(_ position: String) { self.position = position }
 }
 
 /// A label row as stored, with the columns a store indexes (learner) beside the canonical bytes.
 public struct StoredLabel: Sendable, Equatable {
     /// The record id.
-    public let record: String
+    public let record: RecordID
     /// The learner the record is about, which the store indexes for
     /// ``VaultStore/labels(learner:)``.
     public let learner: String
@@ -58,7 +101,7 @@ public struct StoredLabel: Sendable, Equatable {
     public let labelBytes: [UInt8]
 
     /// Makes a label row; nothing is parsed or checked here.
-    public init(record: String, learner: String, labelBytes: [UInt8]) {
+    public init(record: RecordID, learner: String, labelBytes: [UInt8]) {
         self.record = record
         self.learner = learner
         self.labelBytes = labelBytes
@@ -80,21 +123,22 @@ public protocol VaultStore: Sendable {
     func sealedIdentity(_ principal: String) async throws -> SealedIdentity?
     /// A record with its envelope and key slots, or nil when there is none: never stored, or
     /// shredded (its label row alone remains, in ``labels(learner:)``).
-    func record(_ id: String) async throws -> StoredRecord?
+    func record(_ id: RecordID) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
     func labels(learner: String?) async throws -> [StoredLabel]
-    /// A page of at most `limit` labels in storage order, from `cursor` (0 for the first page), and
-    /// the cursor of the next page (nil after the last): reading every label in pages keeps memory
-    /// flat, and storage order reads the table front to back.
-    func labelPage(from cursor: Int64, limit: Int) async throws -> (
-        labels: [StoredLabel], next: Int64?
+    /// A page of at most `limit` labels, from `cursor` (nil for the first page), in an order the
+    /// store chooses and keeps from page to page, and where the next page starts (nil after the
+    /// last). Paging to the end yields each label once; reading them in pages keeps memory flat.
+    func labels(from cursor: LabelCursor?, limit: Int) async throws -> (
+        labels: [StoredLabel], next: LabelCursor?
     )
-    /// A page of at most `limit` objects of `kind` whose id ends with `suffix`, following the object
-    /// `after` (from the start when nil), in an order the store chooses and keeps from page to page:
-    /// for work over every break-glass share sealed to one group key. Paging to the end yields each
-    /// such object once.
-    func objects(kind: String, after: String?, idSuffix: String, limit: Int) async throws
-        -> [StoredObject]
+    /// The break-glass shares of `record`, ordered by holder.
+    func shares(record: RecordID) async throws -> [StoredShare]
+    /// A page of at most `limit` break-glass shares sealed to `holder`, following the share of
+    /// record `after` (from the start when nil), in an order the store chooses and keeps from page
+    /// to page: for work over every share sealed to one group key. Paging to the end yields each
+    /// such share once.
+    func shares(holder: Recipient, after: RecordID?, limit: Int) async throws -> [StoredShare]
     /// Every key slot addressed to `recipient` (a principal id or `group:ROLE#V`), up to `limit`.
     func slots(recipient: String, limit: Int) async throws -> [Slot]
     /// How many boxes are sealed to `recipient`: key slots, and break-glass shares (a group's), counted
@@ -109,14 +153,16 @@ public protocol VaultStore: Sendable {
     /// copies them from protected memory straight into its own storage and keeps no other copy; the
     /// caller still owns (and wipes) `keys`.
     func putShredKeys(_ keys: [(record: String, key: SecretBytes)]) async throws
-    /// Deletes shred keys from the key store: crypto-shredding.
+    /// Deletes shred keys from the key store: crypto-shredding. When it returns the keys are gone
+    /// from the key store's files too, not only from its tables (no journal or free page keeps a
+    /// copy).
     func deleteShredKeys(_ records: [String]) async throws
     /// Shred keys whose record no longer has an envelope (left by an interrupted destruction).
     func orphanShredKeys() async throws -> [String]
-    /// Makes deletions reach the files: checkpoints and truncates write-ahead logs.
-    func compact() async throws
     /// Runs `body` as one transaction: all of its writes land, or none do, and no other transaction
-    /// of this vault commits between its reads and its writes (one writer at a time). The body is
+    /// of this vault commits between its reads and its writes (one writer at a time). When a
+    /// transaction that deleted or replaced anything returns, the old bytes are gone from the
+    /// store's files as well as its tables (a destroyed envelope must not linger in a journal). The body is
     /// asynchronous so that a store over a network database can implement it without blocking; it
     /// should still do no slow work of its own, since every other writer waits for it.
     func transaction<T: Sendable>(
@@ -147,13 +193,22 @@ public protocol VaultTransaction {
     func insert(_ slot: Slot) async throws
     /// Deletes `record`'s key slot for `recipient`; does nothing when there is no such slot or
     /// record.
-    func deleteSlot(record: String, recipient: String) async throws
-    /// Replaces a record's envelope (a re-encryption under fresh keys); its label stays the same.
-    func replaceEnvelope(record: String, envelope: [UInt8]) async throws
+    func deleteSlot(record: RecordID, recipient: String) async throws
+    /// Replaces a record's envelope (a re-encryption under fresh keys) by its new sealed part
+    /// (``StoredRecord/sealedBytes``); its label stays the same. `.notFound` when there is no
+    /// such record.
+    func replaceEnvelope(record: RecordID, sealed: [UInt8]) async throws
     /// Deletes a record's envelope and key slots; keeps its label row (the tombstone's label).
-    func shred(_ record: String) async throws
+    func shred(_ record: RecordID) async throws
     /// Inserts or replaces an object.
     func put(_ object: StoredObject) async throws
+    /// Inserts or replaces a break-glass share of an existing record (`.invalidInput` when there is
+    /// no such record).
+    func put(_ share: StoredShare) async throws
+    /// Deletes `record`'s share sealed to `holder`; does nothing when there is none.
+    func deleteShare(record: RecordID, holder: Recipient) async throws
+    /// The break-glass shares of `record`, read inside this transaction, ordered by holder.
+    func shares(record: RecordID) async throws -> [StoredShare]
     /// Deletes the object of `kind` with `id`; does nothing when there is none.
     func deleteObject(kind: String, id: String) async throws
     /// The object of `kind` with `id`, read inside this transaction (its own writes included), or
@@ -161,7 +216,7 @@ public protocol VaultTransaction {
     func object(kind: String, id: String) async throws -> StoredObject?
     /// A record with its slots, read inside this transaction (so a decision and its audit entry
     /// see the same state).
-    func record(_ id: String) async throws -> StoredRecord?
+    func record(_ id: RecordID) async throws -> StoredRecord?
     /// Objects of `kind` filed under `key`, read inside this transaction, ordered by id.
     func objects(kind: String, key: String) async throws -> [StoredObject]
 }
@@ -170,7 +225,7 @@ public protocol VaultTransaction {
 /// group member's key box, a notice). The body is Tutela's canonical encoding, usually signed; the
 /// store only files it by kind, id and one lookup key.
 public struct StoredObject: Sendable, Equatable {
-    /// The object's kind, such as ``ObjectKind/share`` or a ``FactKind`` raw value.
+    /// The object's kind: a ``FactKind`` raw value, or a group member's box or a notice.
     public let kind: String
     /// The object's id, unique within its kind: a `put` with the same kind and id replaces it.
     public let id: String

@@ -20,17 +20,32 @@ public enum Identifier {
     /// Whether `id` is 1–64 ASCII letters, digits, `.`, `_` or `-`, starting with a letter or
     /// digit.
     public static func isValid(_ id: String) -> Bool {
-        let bytes = Array(id.utf8)
-        guard !bytes.isEmpty, bytes.count <= maximumLength else { return false }
+        // Over the UTF-8 view itself: stores re-check every id they read back, a million labels
+        // in a retention check, so no array is built.
         func alnum(_ c: UInt8) -> Bool {
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
         }
-        guard alnum(bytes[0]) else { return false }
-        return bytes.allSatisfy { alnum($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+        var count = 0
+        for c in id.utf8 {
+            guard count < maximumLength else { return false }
+            guard alnum(c) || (count > 0 && (c == 0x2E || c == 0x5F || c == 0x2D)) else {
+                return false
+            }
+            count += 1
+        }
+        return count > 0
     }
 
     /// A new record id: `R-` and twelve Crockford base-32 characters (60 random bits).
-    static func newRecordID() throws(TutelaError) -> String {
+    static func newRecordID() throws(TutelaError) -> RecordID {
+        guard let id = RecordID(validating: try newRecordIDText()) else {
+            throw .internal("a new record id is not a valid id")
+        }
+        return id
+    }
+
+    /// The text of a new record id, `R-XXXX-XXXX-XXXX`.
+    static func newRecordIDText() throws(TutelaError) -> String {
         let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
         let random: [UInt8]
         do { random = try SecureRandom.bytes(count: 8) } catch { throw .internal("\(error)") }
@@ -53,3 +68,62 @@ public enum Identifier {
         return cleaned.count > 40 ? String(cleaned.prefix(40)) + "…" : cleaned
     }
 }
+
+/// What an ``ID`` names; the kind's noun names it in error messages.
+public protocol IDKind: Sendable {
+    /// The noun for an id of this kind in messages: "record", "learner", ….
+    static var noun: String { get }
+}
+
+/// A checked identifier of one kind: parsed once, where text enters (an argument, a form, a stored
+/// row), and passed on typed, so a learner id cannot be given where a record id is wanted.
+///
+/// The text is 1–64 ASCII letters, digits, `.`, `_` or `-`, starting with a letter or digit
+/// (``Identifier/isValid(_:)``). Encodings write ``text`` unchanged.
+public struct ID<Kind: IDKind>: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The validated text, as it is written in labels, facts and stores.
+    public let text: String
+
+    /// Parses an id someone typed.
+    /// - Throws: ``TutelaError`` (usage) naming the kind's noun when `text` is not a valid id.
+    public init(_ text: String) throws(TutelaError) {
+        try Identifier.validate(text, as: Kind.noun)
+        self.text = text
+    }
+
+    /// Parses stored text; nil when it is not a valid id (a reader reports that as tampering).
+    public init?(validating text: String) {
+        guard Identifier.isValid(text) else { return nil }
+        self.text = text
+    }
+
+    /// An id from a constant this module spells out, known to be valid (checked in debug builds).
+    init(constant text: StaticString) {
+        self.text = "\(text)"
+        assert(Identifier.isValid(self.text), "\(text) is not a valid id")
+    }
+
+    /// The id's text.
+    public var description: String { text }
+
+    /// Orders ids by their text, which (ASCII only) is also byte order.
+    public static func < (lhs: ID, rhs: ID) -> Bool { lhs.text < rhs.text }
+}
+
+/// The kind of a record's id.
+public enum RecordKind: IDKind {
+    /// "record".
+    public static let noun = "record"
+}
+
+/// The kind of a learner's id.
+public enum LearnerKind: IDKind {
+    /// "learner".
+    public static let noun = "learner"
+}
+
+/// A record's id, `R-XXXX-XXXX-XXXX` for records this version seals.
+public typealias RecordID = ID<RecordKind>
+
+/// A learner's id, as the directory enrols them.
+public typealias LearnerID = ID<LearnerKind>

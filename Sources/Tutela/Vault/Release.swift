@@ -55,7 +55,7 @@ extension Session {
     /// - Throws: `.permissionDenied` for a refusal (audited), `.tampered` for a record or fact that
     ///   fails verification, `.tryAgain` when the audit entry cannot be written.
     func release<Grant: Sendable, T: Sendable>(
-        _ recordID: String, action: AuditEntry.Action,
+        _ recordID: RecordID, action: AuditEntry.Action,
         decide:
             @escaping @Sendable (ReleaseInput, any VaultTransaction) async throws ->
             ReleaseVerdict<Grant>,
@@ -82,12 +82,12 @@ extension Session {
                 return .skipped(withheld: withheld)
             case .refuse(let rule, let message, let hint, let subject):
                 try await Self.appendAudit(
-                    entry(.denied, subject ?? recordID, rule), tx: tx, signer: identity)
+                    entry(.denied, subject ?? recordID.text, rule), tx: tx, signer: identity)
                 return .refused(message: message, hint: hint)
             case .release(let reason, let grant, let objects, let notify):
                 for object in objects { try await tx.put(object) }
                 try await Self.appendAudit(
-                    entry(.allowed, recordID, reason), tx: tx, signer: identity)
+                    entry(.allowed, recordID.text, reason), tx: tx, signer: identity)
                 if !notify.isEmpty, let link = try await tx.lastLink(.audit) {
                     let recipients = notify.subtracting([principal.id])
                     for notice in Self.notices(recipients, sequence: link.sequence) {
@@ -120,14 +120,14 @@ extension Session {
 
     /// Explains a release of a record that has no contents, audited: destroyed (with when and by
     /// whom) or never there. Always throws `.notFound`.
-    func missing(_ recordID: String, action: AuditEntry.Action) async throws -> Never {
+    func missing(_ recordID: RecordID, action: AuditEntry.Action) async throws -> Never {
         if let certificate = try await retention.tombstone(recordID) {
-            try await audit(action, subject: recordID, outcome: .notFound, reason: "destroyed")
+            try await audit(action, subject: recordID.text, outcome: .notFound, reason: "destroyed")
             throw TutelaError.notFound(
                 "\(recordID) was destroyed on \(Timestamp.iso(certificate.time)) by \(certificate.authoriser)",
                 hint: "its label and destruction certificate remain; its contents are gone")
         }
-        try await audit(action, subject: recordID, outcome: .notFound, reason: nil)
+        try await audit(action, subject: recordID.text, outcome: .notFound, reason: nil)
         throw TutelaError.notFound("there is no record \(recordID)")
     }
 }

@@ -21,10 +21,10 @@ extension Session {
 
     /// The verified audit log, as much of it as policy lets this person read.
     /// - Parameter record: only entries about this record.
-    public func auditLog(record: String?) async throws -> [AuditRecord] {
+    public func auditLog(record: RecordID?) async throws -> [AuditRecord] {
         let (scope, rule) = try policy().auditScope(actor: principal)
         guard scope != .none else {
-            try await audit(.auditRead, subject: record, outcome: .denied, reason: rule)
+            try await audit(.auditRead, subject: record?.text, outcome: .denied, reason: rule)
             throw TutelaError.denied("'\(principal.id)' may not read the audit log: \(rule)")
         }
         var own: Set<String>?
@@ -32,15 +32,15 @@ extension Session {
             own = Set(
                 try await store.labels(learner: nil).compactMap { row in
                     let label = try Label.parse(row.labelBytes)
-                    return label.author == principal.id ? label.record : nil
+                    return label.author == principal.id ? label.record.text : nil
                 })
-            if let record, own?.contains(record) != true {
-                try await audit(.auditRead, subject: record, outcome: .denied, reason: rule)
+            if let record, own?.contains(record.text) != true {
+                try await audit(.auditRead, subject: record.text, outcome: .denied, reason: rule)
                 throw TutelaError.denied(
                     "'\(principal.id)' may not read the audit log of \(record): \(rule)")
             }
         }
-        try await audit(.auditRead, subject: record, outcome: .allowed, reason: rule)
+        try await audit(.auditRead, subject: record?.text, outcome: .allowed, reason: rule)
         var result: [AuditRecord] = []
         let pin = try vault.pins?.load(vaultID: meta.vaultID)
         _ = try await AuditLog.verify(
@@ -50,7 +50,7 @@ extension Session {
                 if record == nil, own == nil { result.append(item) }
                 return
             }
-            if let record, subject != record { return }
+            if let record, subject != record.text { return }
             if let own, !own.contains(subject) { return }
             result.append(item)
         }

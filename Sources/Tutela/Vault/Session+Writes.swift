@@ -8,14 +8,14 @@ extension Session {
     /// Whether `record` is flagged (by a valid, signed flag) and has an open break-glass request, read
     /// inside a transaction (as `open` does, so its audit entry records the state it decided on).
     static func recordState(
-        _ record: String, tx: any VaultTransaction, directory: Directory, now: Int64
+        _ record: RecordID, tx: any VaultTransaction, directory: Directory, now: Int64
     ) async throws -> RecordState {
         var state = RecordState()
         state.flagged = try await !facts(
-            SafeguardingFlag.self, about: record, tx: tx, directory: directory
+            SafeguardingFlag.self, about: record.text, tx: tx, directory: directory
         ).isEmpty
         for request in try await facts(
-            BreakGlassRequest.self, about: record, tx: tx, directory: directory)
+            BreakGlassRequest.self, about: record.text, tx: tx, directory: directory)
         where request.expires > now {
             if try await facts(BreakGlassUse.self, about: request.id, tx: tx, directory: directory)
                 .isEmpty
@@ -27,11 +27,11 @@ extension Session {
     }
 
     /// The same, read outside a transaction.
-    func recordState(_ record: String) async throws -> RecordState {
+    func recordState(_ record: RecordID) async throws -> RecordState {
         var state = RecordState()
         state.flagged = try await flag(record) != nil
         let now = vault.clock.now()
-        for request in try await facts(BreakGlassRequest.self, about: record)
+        for request in try await facts(BreakGlassRequest.self, about: record.text)
         where request.expires > now {
             if try await fact(BreakGlassUse.self, about: request.id) == nil {
                 state.breakGlassOpen = true
@@ -40,8 +40,8 @@ extension Session {
         return state
     }
 
-    func flag(_ record: String) async throws -> SafeguardingFlag? {
-        try await fact(SafeguardingFlag.self, about: record)
+    func flag(_ record: RecordID) async throws -> SafeguardingFlag? {
+        try await fact(SafeguardingFlag.self, about: record.text)
     }
 
     func auditEntry(

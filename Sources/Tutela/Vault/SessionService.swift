@@ -59,11 +59,11 @@ extension SessionService {
         try await session.record(entry, notify: recipients, objects: objects)
     }
 
-    func recordState(_ record: String) async throws -> RecordState {
+    func recordState(_ record: RecordID) async throws -> RecordState {
         try await session.recordState(record)
     }
 
-    func load(_ recordID: String) async throws -> (StoredRecord, Envelope) {
+    func load(_ recordID: RecordID) async throws -> (StoredRecord, Envelope) {
         try await session.load(recordID)
     }
 
@@ -88,7 +88,7 @@ extension SessionService {
     }
 
     func release<Grant: Sendable, T: Sendable>(
-        _ recordID: String, action: AuditEntry.Action,
+        _ recordID: RecordID, action: AuditEntry.Action,
         decide:
             @escaping @Sendable (ReleaseInput, any VaultTransaction) async throws ->
             ReleaseVerdict<Grant>,
@@ -97,7 +97,7 @@ extension SessionService {
         try await session.release(recordID, action: action, decide: decide, open: open)
     }
 
-    func missing(_ recordID: String, action: AuditEntry.Action) async throws -> Never {
+    func missing(_ recordID: RecordID, action: AuditEntry.Action) async throws -> Never {
         try await session.missing(recordID, action: action)
     }
 

@@ -1,0 +1,87 @@
+import Testing
+import TutelaTesting
+
+@testable import Tutela
+
+/// Record and learner ids are typed values, parsed once where text enters: a bad id typed by a
+/// person is a usage error naming what it was meant to be; a bad id read back from stored bytes is
+/// tampering.
+@Suite("Typed ids")
+struct TypedIDTests {
+    @Test("a valid id parses and keeps its text exactly")
+    func valid() throws {
+        for text in ["R-AAAA-BBBB-CCCC", "sam", "a", "9.x_y-z", String(repeating: "a", count: 64)] {
+            let id = try RecordID(text)
+            #expect(id.text == text && id.description == text)
+            #expect(RecordID(validating: text) == id)
+        }
+    }
+
+    @Test("an invalid id is refused as a usage error (64) that names what it was meant to be")
+    func invalid() async throws {
+        let bad = [
+            "", "x y", "-lead", ".lead", "_lead", "é", "R-1/2", "R-1#2", "a\u{0}",
+            String(repeating: "a", count: 65),
+        ]
+        for text in bad {
+            #expect(RecordID(validating: text) == nil, "\(text)")
+            #expect(LearnerID(validating: text) == nil, "\(text)")
+            let record = await expectError(.usage) { try RecordID(text) }
+            #expect(record?.message.hasPrefix(RecordKind.noun) == true)
+            let learner = await expectError(.usage) { try LearnerID(text) }
+            #expect(learner?.message.hasPrefix(LearnerKind.noun) == true)
+        }
+    }
+
+    @Test("ids order by their text, which is byte order")
+    func ordering() throws {
+        let texts = ["R-B", "R-A", "R-a", "R-9", "R-A-1", "R-A.1"]
+        let ids = try texts.map { text throws(TutelaError) in try RecordID(text) }
+        #expect(
+            ids.sorted().map(\.text)
+                == texts.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+    }
+
+    @Test("new record ids are valid ids of the R-XXXX-XXXX-XXXX shape, and differ")
+    func newRecordIDs() throws {
+        let ids = try (0..<50).map { _ throws(TutelaError) in try Identifier.newRecordID() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            #expect(id.text.count == 16 && id.text.hasPrefix("R-"))
+            #expect(RecordID(validating: id.text) == id)
+        }
+    }
+
+    @Test("a label whose record id is not a valid id is tampering (65), not a usage error")
+    func labelWithBadRecordID() async throws {
+        let label = try LabelTests.label(copies: [.learner])
+        func encode(record: String) -> [UInt8] {
+            var w = CanonicalWriter()
+            w.u8(1)
+            w.string(record)
+            w.string(label.recordClass.rawValue)
+            w.string(label.learner)
+            w.string(label.author)
+            w.string(label.created.description)
+            w.string(label.tutorialDate.description)
+            w.string(label.policyVersion)
+            w.strings(label.copies.map(\.rawValue))
+            w.string(label.envelopeText)
+            return w.bytes
+        }
+        #expect(try Label.parse(encode(record: label.record.text)) == label)
+        for bad in ["", "x y", "-R-1", "R-1/group:tutor#1"] {
+            await expectError(.tampered) { try Label.parse(encode(record: bad)) }
+        }
+    }
+
+    @Test("a stored fact whose subject is not a record id is tampering (65)")
+    func factAboutNoRecord() async throws {
+        let header = FactHeader(
+            kind: .flag, id: "x y", subject: "x y", signer: "price", signature: [])
+        await expectError(.tampered) { try header.recordSubject() }
+        let good = FactHeader(
+            kind: .flag, id: "R-1", subject: "R-1", signer: "price", signature: [])
+        #expect(try good.recordSubject() == "R-1")
+    }
+}
