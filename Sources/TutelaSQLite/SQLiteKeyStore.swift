@@ -74,7 +74,7 @@ extension SQLiteVaultStore {
                         sql: "DELETE FROM shred_keys WHERE record = ?", arguments: [record])
                 }
             }
-            try await Self.checkpoint(keys)
+            await Self.checkpoint(keys)
         } catch let error as DatabaseError { throw Self.map(error, doing: "shred keys") }
     }
 

@@ -348,8 +348,8 @@ public final class SQLiteVaultStore: VaultStore {
     /// `secure_delete` zeroes in the database file) leave the log too. Best effort once the rows
     /// are deleted: a reader still on an old snapshot keeps the log until it finishes, and the next
     /// erasing write checkpoints again.
-    static func checkpoint(_ pool: DatabasePool) async throws {
-        try await pool.writeWithoutTransaction { db in
+    static func checkpoint(_ pool: DatabasePool) async {
+        try? await pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }
@@ -366,7 +366,9 @@ public final class SQLiteVaultStore: VaultStore {
                 let value = try await body(transaction)
                 return (value, transaction.erased)
             }
-            if erased { try await Self.checkpoint(pool) }
+            // The transaction has committed: a checkpoint that fails now must not report it as
+            // not made. The next erasing write checkpoints again.
+            if erased { await Self.checkpoint(pool) }
             return value
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "write to the vault")

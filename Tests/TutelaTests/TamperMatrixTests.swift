@@ -46,7 +46,6 @@ struct TamperMatrixTests {
                 await expectDetected(
                     "label \(id) byte \(i)", { try await price.open(id).form }, original: form)
             }
-            // Every byte the store keeps of the envelope (nonce, ciphertext, signature).
             // What the store keeps of the envelope: its sealed part (the label is its row, above).
             // Flipping the envelope's own copy of the label would change nothing stored, and each
             // such open would succeed and add an audit entry for the audit loop below to walk.
