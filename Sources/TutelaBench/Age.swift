@@ -62,7 +62,7 @@ enum AgeComparison {
         var paths: [String] = []
         for i in 0..<files {
             let path = root.appendingPathComponent("form\(i).json").path
-            let form = generator.form(learner: learnerID(i % 100), tutor: "t01")
+            let form = generator.form(learner: try learnerID(i % 100).text, tutor: "t01")
             _ = FileManager.default.createFile(atPath: path, contents: Data(form.utf8))
             paths.append(path)
         }

@@ -93,7 +93,7 @@ func writeForms(
     var total = 0
     for i in 0..<count {
         let learner = i % learners
-        let line = generator.form(learner: learnerID(learner), tutor: tutorOf(learner))
+        let line = generator.form(learner: try learnerID(learner).text, tutor: tutorOf(learner))
         total += line.utf8.count
         buffer.append(contentsOf: line.utf8)
         buffer.append(0x0A)
@@ -106,4 +106,6 @@ func writeForms(
     return total
 }
 
-func learnerID(_ i: Int) -> String { String(format: "l%06d", i) }
+func learnerID(_ i: Int) throws(TutelaError) -> LearnerID {
+    try LearnerID(String(format: "l%06d", i))
+}

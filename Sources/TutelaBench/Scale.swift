@@ -102,11 +102,11 @@ struct ScaleBenchmark {
             try await office.administration.createGroupKey(.safeguardingOfficer)
             for i in 0..<learners {
                 try await office.administration.addLearner(
-                    learnerID(i), name: "Learner \(i)", tutor: tutor(of: i),
+                    try learnerID(i), name: "Learner \(i)", tutor: tutor(of: i),
                     dateOfBirth: CalendarDate(daysSinceEpoch: 12_000 + i % 1500), programme: nil)
                 if i % 3 == 0 {
                     try await office.administration.learnerLeft(
-                        learnerID(i), on: CalendarDate(daysSinceEpoch: 17_000 + i % 3000))
+                        try learnerID(i), on: CalendarDate(daysSinceEpoch: 17_000 + i % 3000))
                 }
             }
         }
@@ -222,7 +222,9 @@ struct ScaleBenchmark {
 
         // List one learner's labels.
         for i in stride(from: 0, to: learners, by: max(1, learners / listSamples)) {
-            let time = try await secondsAsync { _ = try await author.labels(learner: learnerID(i)) }
+            let time = try await secondsAsync {
+                _ = try await author.labels(learner: try learnerID(i))
+            }
             result.list.append(time)
         }
         result.list.sort()

@@ -130,6 +130,7 @@ struct LearnerCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
+            let id = try LearnerID(self.id)
             let session = try await actor.unlock(try vault.open())
             try await session.administration.setContacts(
                 id, LearnerContacts(parents: parent, homeSchool: homeSchool, provider: provider))
@@ -152,12 +153,13 @@ struct LearnerCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let id = try LearnerID(self.id)
             let dateOfBirth = try dob.map { try parseDate($0, option: "--dob") }
             let session = try await actor.unlock(try vault.open())
             try await session.administration.addLearner(
                 id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme)
             if output.json {
-                try Terminal.json(["learner": id, "tutor": tutor])
+                try Terminal.json(["learner": id.text, "tutor": tutor])
             } else {
                 Terminal.out("Recorded learner \(id) with tutor \(tutor).")
             }
@@ -174,11 +176,12 @@ struct LearnerCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let id = try LearnerID(self.id)
             let leaving = try parseDate(date, option: "--date")
             let session = try await actor.unlock(try vault.open())
             try await session.administration.learnerLeft(id, on: leaving)
             if output.json {
-                try Terminal.json(["learner": id, "left": leaving.description])
+                try Terminal.json(["learner": id.text, "left": leaving.description])
             } else {
                 Terminal.out("Recorded that \(id) left on \(leaving).")
             }

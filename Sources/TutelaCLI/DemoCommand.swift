@@ -98,7 +98,8 @@ struct DemoCommand: AsyncParsableCommand {
             )
         }
         try await office.administration.addLearner(
-            "sam", name: "Sam Taylor", tutor: "price", dateOfBirth: CalendarDate("2010-03-14"),
+            try LearnerID("sam"), name: "Sam Taylor", tutor: "price",
+            dateOfBirth: CalendarDate("2010-03-14"),
             programme: "Young Apprenticeship")
         say("  learner sam (Young Apprenticeship), assigned tutor: price")
         try await office.administration.createGroupKey(.safeguardingOfficer)

@@ -16,7 +16,7 @@ struct LabelJSON: Encodable {
         record = label.record.text
         self.label = label.envelopeText
         `class` = label.recordClass.rawValue
-        learner = label.learner
+        learner = label.learner.text
         author = label.author
         created = label.created.description
         tutorialDate = label.tutorialDate.description
@@ -37,7 +37,7 @@ struct OpenedJSON: Encodable {
         record = l.record.text
         label = l.envelopeText
         `class` = l.recordClass.rawValue
-        learner = l.learner
+        learner = l.learner.text
         author = l.author
         form = ContentJSON(content: opened.content)
     }
@@ -164,6 +164,7 @@ struct RecordsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            let learner = try LearnerID(self.learner)
             let session = try await actor.unlock(try vault.open())
             let (records, withheld) = try await session.export(learner: learner)
             // The copy is complete only once this machine's pin has caught up with its entries.
@@ -171,7 +172,8 @@ struct RecordsCommand: AsyncParsableCommand {
             if output.json {
                 try Terminal.json(
                     ExportJSON(
-                        learner: learner, records: records.map(OpenedJSON.init), withheld: withheld)
+                        learner: learner.text, records: records.map(OpenedJSON.init),
+                        withheld: withheld)
                 )
                 return
             }
@@ -198,6 +200,7 @@ struct RecordsCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let learner = try self.learner.map { text throws(TutelaError) in try LearnerID(text) }
             let session = try await actor.unlock(try vault.open())
             let labels = try await session.labels(learner: learner)
             if output.json {
@@ -210,7 +213,7 @@ struct RecordsCommand: AsyncParsableCommand {
                         header: ["RECORD", "LABEL", "LEARNER", "AUTHOR", "SEALED"],
                         rows: labels.map {
                             [
-                                $0.record.text, $0.envelopeText, $0.learner, $0.author,
+                                $0.record.text, $0.envelopeText, $0.learner.text, $0.author,
                                 $0.created.description,
                             ]
                         }))

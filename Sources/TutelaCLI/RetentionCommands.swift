@@ -24,7 +24,7 @@ struct RetentionCommand: AsyncParsableCommand {
             record = s.label.record.text
             label = s.label.envelopeText
             `class` = s.label.recordClass.rawValue
-            learner = s.label.learner
+            learner = s.label.learner.text
             dueOn = s.dueOn?.description
             standing = s.standing.rawValue
             flagged = s.flagged
@@ -127,7 +127,7 @@ struct RetentionCommand: AsyncParsableCommand {
             }
             return [
                 s.label.record.text, s.label.envelopeText, s.label.recordClass.rawValue,
-                s.label.learner,
+                s.label.learner.text,
                 s.standing.rawValue, s.dueOn?.description ?? "", s.flagged ? "yes" : "no",
                 s.rule, s.note ?? "",
             ].map(field).joined(separator: ",") + "\n"

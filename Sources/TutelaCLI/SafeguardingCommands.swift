@@ -67,7 +67,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
             let rows = queue.map { item in
                 QueueJSON(
                     record: item.label.record.text, label: item.label.envelopeText,
-                    class: item.label.recordClass.rawValue, learner: item.label.learner,
+                    class: item.label.recordClass.rawValue, learner: item.label.learner.text,
                     created: item.label.created.description, flaggedBy: item.flag.flaggedBy,
                     flaggedAt: Timestamp.iso(item.flag.time), reason: item.flag.reason,
                     disclosures: item.disclosures)

@@ -58,7 +58,8 @@ import Tutela
             try await office.administration.enrol(
                 "price", name: "Price", roles: [.tutor], passphrase: pass)
             try await office.administration.addLearner(
-                "L-1", name: "Learner", tutor: "price", dateOfBirth: nil, programme: nil)
+                try LearnerID("L-1"), name: "Learner", tutor: "price", dateOfBirth: nil,
+                programme: nil)
             let price = try await vault.unlock("price", passphrase: pass)
             let form =
                 #"{"learner": "L-1", "date": "2026-11-20", "course": "Maths", "comments": "seed", "attendance": {"lessons": 4, "absences": 1}, "targets": [{"target": "t", "byWhen": "2027-01-01"}], "copiesTo": ["learner"]}"#

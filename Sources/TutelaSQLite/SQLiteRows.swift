@@ -52,17 +52,24 @@ extension SQLiteVaultStore {
         }
     }
 
-    /// A record id read back from a row: re-checked, since the store's files are not trusted. One
-    /// that is not a valid id is damage: `.tampered`.
-    static func recordID(_ text: String) throws -> RecordID {
-        guard let id = RecordID(validating: text) else {
+    /// An id read back from a row: re-checked, since the store's files are not trusted. One that
+    /// is not a valid id is damage: `.tampered`.
+    static func storedID<Kind>(_ text: String) throws -> ID<Kind> {
+        guard let id = ID<Kind>(validating: text) else {
             throw TutelaError(
                 .tampered,
-                "the vault database is damaged: a row names a record by something that is not an id",
+                "the vault database is damaged: a row names a \(Kind.noun) by something that is "
+                    + "not an id",
                 hint: "keep the damaged copy as evidence and restore a backup")
         }
         return id
     }
+
+    /// A record id read back from a row; `.tampered` when it is not a valid id.
+    static func recordID(_ text: String) throws -> RecordID { try storedID(text) }
+
+    /// A learner id read back from a row; `.tampered` when it is not a valid id.
+    static func learnerID(_ text: String) throws -> LearnerID { try storedID(text) }
 
     static func object(_ row: Row) -> StoredObject {
         StoredObject(

@@ -102,10 +102,10 @@ extension SQLiteVaultStore {
             return id
         }
 
-        func insert(_ record: StoredRecord, learner: String) throws {
+        func insert(_ record: StoredRecord, learner: LearnerID) throws {
             try run(
                 "INSERT INTO labels (record, learner, label) VALUES (?, ?, ?)",
-                [record.record.text, learner, Data(record.labelBytes)])
+                [record.record.text, learner.text, Data(record.labelBytes)])
             let id = db.lastInsertedRowID
             lastRow = (record.record, id)
             try run(

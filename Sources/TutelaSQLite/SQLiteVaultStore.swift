@@ -220,19 +220,20 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Reads the labels table, tombstones included, ordered by record id.
-    public func labels(learner: String?) async throws -> [StoredLabel] {
+    public func labels(learner: LearnerID?) async throws -> [StoredLabel] {
         try await read("read labels") { db in
             let rows: [Row]
             if let learner {
                 rows = try Row.fetchAll(
                     db, sql: "SELECT * FROM labels WHERE learner = ? ORDER BY record",
-                    arguments: [learner])
+                    arguments: [learner.text])
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM labels ORDER BY record")
             }
             return try rows.map {
                 StoredLabel(
-                    record: try Self.recordID($0["record"]), learner: $0["learner"],
+                    record: try Self.recordID($0["record"]),
+                    learner: try Self.learnerID($0["learner"]),
                     labelBytes: [UInt8]($0["label"] as Data))
             }
         }
@@ -271,7 +272,8 @@ public final class SQLiteVaultStore: VaultStore {
                     blob.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
                 result.append(
                     StoredLabel(
-                        record: try Self.recordID(row[1]), learner: row[2], labelBytes: bytes))
+                        record: try Self.recordID(row[1]), learner: try Self.learnerID(row[2]),
+                        labelBytes: bytes))
             }
             return (result, result.count < limit ? nil : LabelCursor(String(last + 1)))
         }

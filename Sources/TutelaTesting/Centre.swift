@@ -69,7 +69,7 @@ public struct Centre<Store: VaultStore>: Sendable {
     ) { try TestFiles.shippedPolicy(name) }
 
     /// A small progress review about `learner` whose comments are `marker` (to look for later).
-    public static func form(learner: String = "sam", marker: String = "steady progress") throws
+    public static func form(learner: LearnerID = "sam", marker: String = "steady progress") throws
         -> ProgressReview
     {
         try TestFiles.form(learner: learner, marker: marker)
@@ -100,7 +100,7 @@ public enum TestFiles {
     }
 
     /// A small progress review about `learner` whose comments are `marker`.
-    public static func form(learner: String = "sam", marker: String = "steady progress") throws
+    public static func form(learner: LearnerID = "sam", marker: String = "steady progress") throws
         -> ProgressReview
     {
         let json = """

@@ -25,7 +25,7 @@ extension ForwardingStore {
         try await forwarded.record(id)
     }
     /// Passed to the wrapped store.
-    public func labels(learner: String?) async throws -> [StoredLabel] {
+    public func labels(learner: LearnerID?) async throws -> [StoredLabel] {
         try await forwarded.labels(learner: learner)
     }
     /// Passed to the wrapped store.

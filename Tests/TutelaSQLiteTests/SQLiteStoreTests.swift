@@ -211,6 +211,35 @@ struct SQLiteStoreTests {
     }
 
     @Test(
+        "a label row whose learner was changed to something that is not an id is tampering (65)")
+    func invalidStoredLearnerID() async throws {
+        let disk = try await DiskVault()
+        let price = try await disk.session("price")
+        let label = try await price.seal(disk.form("bad learner"), confidential: true)
+        let db = try DatabaseQueue(path: disk.directory.appendingPathComponent("vault.sqlite").path)
+        try await db.write { db in
+            try db.execute(
+                sql: "UPDATE labels SET learner = ? WHERE record = ?",
+                arguments: ["not an id", label.record.text])
+        }
+        try db.close()
+        let store = disk.store
+        let reads: [(String, @Sendable () async throws -> Void)] = [
+            ("labels", { _ = try await store.labels(learner: nil) }),
+            ("label pages", { _ = try await store.pagedLabels(pageSize: 100) }),
+            ("a listing", { _ = try await price.labels(learner: nil) }),
+        ]
+        for (what, read) in reads {
+            do {
+                try await read()
+                Issue.record("\(what): an invalid stored learner id was read as an id")
+            } catch let error as TutelaError {
+                #expect(error.kind == .tampered, "\(what)")
+            }
+        }
+    }
+
+    @Test(
         "a label row whose record id was changed to something that is not an id is tampering (65)")
     func invalidStoredRecordID() async throws {
         let disk = try await DiskVault()

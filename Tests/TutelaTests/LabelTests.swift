@@ -52,7 +52,7 @@ struct LabelTests {
             w.u8(1)
             w.string(base.record.text)
             w.string(base.recordClass.rawValue)
-            w.string(base.learner)
+            w.string(base.learner.text)
             w.string(base.author)
             w.string(created)
             w.string("2026-11-20")

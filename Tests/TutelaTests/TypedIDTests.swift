@@ -55,12 +55,12 @@ struct TypedIDTests {
     @Test("a label whose record id is not a valid id is tampering (65), not a usage error")
     func labelWithBadRecordID() async throws {
         let label = try LabelTests.label(copies: [.learner])
-        func encode(record: String) -> [UInt8] {
+        func encode(record: String, learner: String? = nil) -> [UInt8] {
             var w = CanonicalWriter()
             w.u8(1)
             w.string(record)
             w.string(label.recordClass.rawValue)
-            w.string(label.learner)
+            w.string(learner ?? label.learner.text)
             w.string(label.author)
             w.string(label.created.description)
             w.string(label.tutorialDate.description)
@@ -72,6 +72,25 @@ struct TypedIDTests {
         #expect(try Label.parse(encode(record: label.record.text)) == label)
         for bad in ["", "x y", "-R-1", "R-1/group:tutor#1"] {
             await expectError(.tampered) { try Label.parse(encode(record: bad)) }
+            await expectError(.tampered) {
+                try Label.parse(encode(record: label.record.text, learner: bad))
+            }
+        }
+    }
+
+    @Test("a form whose learner field is not an id is refused as invalid input (65)")
+    func formLearner() async throws {
+        func json(_ learner: String) -> [UInt8] {
+            Array(
+                """
+                {"learner": "\(learner)", "date": "2026-11-20", "course": "Maths",
+                 "attendance": {"lessons": 40, "absences": 3}, "punctuality": "good",
+                 "comments": "fine", "copiesTo": ["learner"]}
+                """.utf8)
+        }
+        #expect(try ProgressReview.parse(json("sam"), source: "form").learner == "sam")
+        for bad in ["not an id", "-sam", "s/am"] {
+            await expectError(.invalidInput) { try ProgressReview.parse(json(bad), source: "form") }
         }
     }
 

@@ -41,29 +41,29 @@ public struct Administration: SessionService {
 
     /// Records a learner and their assigned tutor.
     public func addLearner(
-        _ id: String, name: String, tutor: String, dateOfBirth: CalendarDate?, programme: String?
+        _ id: LearnerID, name: String, tutor: String, dateOfBirth: CalendarDate?,
+        programme: String?
     ) async throws {
         try requireAdministrator("add learners")
-        try Identifier.validate(id, as: "learner")
         try Vault.validateName(name)
         if let programme { try Vault.validateName(programme) }
         let statement = DirectoryStatement.addLearner(
             .init(id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme))
-        try await appendStatement(statement, audit: .learnerAdd, subject: id)
+        try await appendStatement(statement, audit: .learnerAdd, subject: id.text)
     }
 
     /// Records that a learner left on `date` (a retention trigger).
-    public func learnerLeft(_ id: String, on date: CalendarDate) async throws {
+    public func learnerLeft(_ id: LearnerID, on date: CalendarDate) async throws {
         try requireAdministrator("record leavers")
         try await appendStatement(
-            .learnerLeft(learner: id, on: date), audit: .learnerLeave, subject: id)
+            .learnerLeft(learner: id, on: date), audit: .learnerLeave, subject: id.text)
     }
 
     /// Sets who stands for a learner's parents or carers, home school and work-based provider.
-    public func setContacts(_ id: String, _ contacts: LearnerContacts) async throws {
+    public func setContacts(_ id: LearnerID, _ contacts: LearnerContacts) async throws {
         try requireAdministrator("change learners' contacts")
         try await appendStatement(
-            .learnerContacts(learner: id, contacts), audit: .learnerContacts, subject: id)
+            .learnerContacts(learner: id, contacts), audit: .learnerContacts, subject: id.text)
     }
 
     private func kdfCost() throws(TutelaError) -> PasswordKDF.Cost {

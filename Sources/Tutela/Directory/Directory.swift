@@ -13,7 +13,7 @@ public struct Directory: Sendable {
     /// Everyone ever enrolled, by id, revoked principals included.
     public private(set) var principals: [String: Principal] = [:]
     /// Every recorded learner, by id.
-    public private(set) var learners: [String: Learner] = [:]
+    public private(set) var learners: [LearnerID: Learner] = [:]
     /// The policy in force: the last one published, or nil before any is.
     public private(set) var policy: Policy?
     /// The current key of each role's group.
@@ -67,7 +67,7 @@ public struct Directory: Sendable {
 
     private init(
         vaultID: String, authorityID: String, principals: [String: Principal] = [:],
-        learners: [String: Learner] = [:], policy: Policy? = nil, head: ChainLink?
+        learners: [LearnerID: Learner] = [:], policy: Policy? = nil, head: ChainLink?
     ) {
         self.vaultID = vaultID
         self.authorityID = authorityID
@@ -128,7 +128,6 @@ public struct Directory: Sendable {
             guard !isGenesis else {
                 throw .invalidInput("the first statement must establish the vault")
             }
-            try Identifier.validate(data.id, as: "learner")
             guard learners[data.id] == nil else {
                 throw .exists("learner '\(data.id)' is already recorded")
             }
@@ -266,8 +265,8 @@ public struct Directory: Sendable {
     }
 
     /// Whether `id` names an enrolled principal who holds the learner role for that learner.
-    public func learnerPrincipal(_ learnerID: String) -> Principal? {
-        guard let p = principals[learnerID], p.has(.learner) else { return nil }
+    public func learnerPrincipal(_ learnerID: LearnerID) -> Principal? {
+        guard let p = principals[learnerID.text], p.has(.learner) else { return nil }
         return p
     }
 }

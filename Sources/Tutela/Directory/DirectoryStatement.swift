@@ -9,9 +9,9 @@ enum DirectoryStatement: Equatable {
     case establish(vaultID: String, authority: PrincipalData)
     case enrol(PrincipalData)
     case addLearner(LearnerData)
-    case learnerLeft(learner: String, on: CalendarDate)
+    case learnerLeft(learner: LearnerID, on: CalendarDate)
     /// Replaces a learner's contacts.
-    case learnerContacts(learner: String, LearnerContacts)
+    case learnerContacts(learner: LearnerID, LearnerContacts)
     /// Publishes policy `version` (1, 2, …): the YAML text exactly as checked.
     case publishPolicy(version: Int, text: [UInt8])
     /// Publishes version `version` of the key held by everyone with `role`.
@@ -32,7 +32,7 @@ enum DirectoryStatement: Equatable {
     }
 
     struct LearnerData: Equatable {
-        var id: String
+        var id: LearnerID
         var name: String
         var tutor: String
         var dateOfBirth: CalendarDate?
@@ -63,18 +63,18 @@ enum DirectoryStatement: Equatable {
             principal(p)
         case .addLearner(let l):
             w.u8(2)
-            w.string(l.id)
+            w.string(l.id.text)
             w.string(l.name)
             w.string(l.tutor)
             w.optionalString(l.dateOfBirth?.description)
             w.optionalString(l.programme)
         case .learnerLeft(let learner, let on):
             w.u8(3)
-            w.string(learner)
+            w.string(learner.text)
             w.string(on.description)
         case .learnerContacts(let learner, let contacts):
             w.u8(4)
-            w.string(learner)
+            w.string(learner.text)
             w.strings(contacts.parents)
             w.optionalString(contacts.homeSchool)
             w.optionalString(contacts.provider)
@@ -134,7 +134,7 @@ enum DirectoryStatement: Equatable {
         case 1:
             statement = .enrol(try principal())
         case 2:
-            let id = try r.string("learner", max: Identifier.maximumLength)
+            let id: LearnerID = try r.id("learner")
             let name = try r.string("name", max: maxText)
             let tutor = try r.string("tutor", max: Identifier.maximumLength)
             let dob = try r.optionalString("date of birth", max: 10)
@@ -151,10 +151,10 @@ enum DirectoryStatement: Equatable {
                     id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme
                 ))
         case 3:
-            let learner = try r.string("learner", max: Identifier.maximumLength)
+            let learner: LearnerID = try r.id("learner")
             statement = .learnerLeft(learner: learner, on: try r.date("leaving date"))
         case 4:
-            let learner = try r.string("learner", max: Identifier.maximumLength)
+            let learner: LearnerID = try r.id("learner")
             statement = .learnerContacts(
                 learner: learner,
                 LearnerContacts(

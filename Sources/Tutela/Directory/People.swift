@@ -66,7 +66,7 @@ public struct Principal: Sendable, Equatable {
 /// A learner: the person records are about. Not necessarily a principal (most learners never log in).
 public struct Learner: Sendable, Equatable {
     /// The learner's unique id, written on the label of every record about them.
-    public let id: String
+    public let id: LearnerID
     /// The learner's name, for people to read.
     public let name: String
     /// The assigned tutor's principal id.

@@ -152,7 +152,7 @@ extension ProgressReview {
         w.field("course", course)
         w.field("date", date)
         w.field("formTutor", formTutor)
-        w.field("learner", learner)
+        w.field("learner", learner.text)
         w.field("learnerComments", learnerComments)
         w.field("nextTutorial", nextTutorial)
         w.field("onTarget", onTarget)

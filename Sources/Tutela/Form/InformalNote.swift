@@ -2,7 +2,7 @@
 /// informal support be recorded at least on the Individual Learner Record).
 public struct InformalNote: Sendable, Equatable, Codable {
     /// The id of the learner the note is about; sealing refuses a learner not on record.
-    public var learner: String
+    public var learner: LearnerID
     /// The date of the conversation, written on the label.
     public var date: CalendarDate
     /// What was discussed and its outcome, briefly.
@@ -19,7 +19,7 @@ public struct InformalNote: Sendable, Equatable, Codable {
         var fields = try FieldReader(
             Document.parse(bytes, source: source), path: "", source: source)
         let note = InformalNote(
-            learner: try fields.identifier("learner"),
+            learner: try fields.id("learner"),
             date: try fields.date("date", required: true).orThrow(),
             summary: try fields.text("summary", max: 5000, required: true).orThrow(),
             followUp: try fields.text("followUp", max: 2000),
@@ -46,7 +46,7 @@ public enum RecordContent: Sendable, Equatable {
     case informalNote(InformalNote)
 
     /// The id of the learner the record is about.
-    public var learner: String {
+    public var learner: LearnerID {
         switch self {
         case .progressReview(let f): return f.learner
         case .informalNote(let n): return n.learner

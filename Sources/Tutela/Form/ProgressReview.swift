@@ -40,7 +40,7 @@ public struct ProgressReview: Sendable, Equatable, Codable {
     }
 
     /// The id of the learner the review is about; sealing refuses a learner not on record.
-    public var learner: String
+    public var learner: LearnerID
     /// The date of the tutorial, written on the label; no other date on the form may be before it.
     public var date: CalendarDate
     /// The learner's course (required, at most 200 characters).
@@ -97,7 +97,7 @@ public struct ProgressReview: Sendable, Equatable, Codable {
     static func from(_ document: Document, source: String) throws(TutelaError) -> ProgressReview {
         var fields = try FieldReader(document, path: "", source: source)
         let form = ProgressReview(
-            learner: try fields.identifier("learner"),
+            learner: try fields.id("learner"),
             date: try fields.date("date", required: true).orThrow(),
             course: try fields.text("course", max: shortText, required: true).orThrow(),
             school: try fields.text("school", max: shortText),
@@ -269,6 +269,15 @@ struct FieldReader {
             throw problem(key, "'\(Identifier.printable(s))' is not a valid id")
         }
         return s
+    }
+
+    /// A required id field of `Kind`.
+    mutating func id<Kind>(_ key: String) throws(TutelaError) -> ID<Kind> {
+        let s = try identifier(key)
+        guard let id = ID<Kind>(validating: s) else {
+            throw problem(key, "'\(Identifier.printable(s))' is not a valid id")
+        }
+        return id
     }
 
     mutating func date(_ key: String, required: Bool = false) throws(TutelaError) -> CalendarDate? {

@@ -75,12 +75,12 @@ extension Policy {
         switch subject {
         case .author: return label.author == actor.id
         case .assignedTutor: return learner?.tutor == actor.id && actor.has(.tutor)
-        case .learner: return label.learner == actor.id && actor.has(.learner)
+        case .learner: return label.learner.text == actor.id && actor.has(.learner)
         case .role(let role): return actor.has(role)
         case .copies(let kind):
             guard label.copies.contains(kind) else { return false }
             switch kind {
-            case .learner: return label.learner == actor.id && actor.has(.learner)
+            case .learner: return label.learner.text == actor.id && actor.has(.learner)
             case .parentsCarers:
                 return actor.has(.parentCarer)
                     && learner?.contacts.parents.contains(actor.id) == true
@@ -336,7 +336,7 @@ extension Policy {
         add(label.author)
         let learner = directory.learners[label.learner]
         add(learner?.tutor)
-        add(label.learner)
+        add(label.learner.text)
         for parent in learner?.contacts.parents ?? [] { add(parent) }
         add(learner?.contacts.homeSchool)
         add(learner?.contacts.provider)

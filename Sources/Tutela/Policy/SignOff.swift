@@ -75,14 +75,15 @@ extension Policy {
         var directory = Directory.synthetic(
             principals: people.map(\.principal),
             learner: Learner(
-                id: "learner", name: "learner", tutor: "tutor", dateOfBirth: nil, programme: nil,
+                id: LearnerID(constant: "learner"), name: "learner", tutor: "tutor",
+                dateOfBirth: nil, programme: nil,
                 leftOn: nil,
                 contacts: LearnerContacts(
                     parents: ["parent"], homeSchool: "school", provider: "provider")))
         directory = directory.with(policy: self)
         let label = Label(
             record: RecordID(constant: "R-0000-0000-0000"), recordClass: recordClass,
-            learner: "learner",
+            learner: LearnerID(constant: "learner"),
             author: "author",
             created: CalendarDate(year: 2026, month: 1, day: 1),
             tutorialDate: CalendarDate(year: 2026, month: 1, day: 1),

@@ -19,7 +19,7 @@ public struct Label: Sendable, Equatable {
     /// The record's class, which the policy maps to its envelope text, readers and retention.
     public let recordClass: RecordClass
     /// The id of the learner the record is about.
-    public let learner: String
+    public let learner: LearnerID
     /// The principal id of the record's author, who signed its original envelope.
     public let author: String
     /// The day the record was sealed (system clock).
@@ -36,7 +36,7 @@ public struct Label: Sendable, Equatable {
     static let version: UInt8 = 1
 
     init(
-        record: RecordID, recordClass: RecordClass, learner: String, author: String,
+        record: RecordID, recordClass: RecordClass, learner: LearnerID, author: String,
         created: CalendarDate,
         tutorialDate: CalendarDate, policyVersion: String, copies: [CopyKind], wording: String
     ) {
@@ -49,7 +49,7 @@ public struct Label: Sendable, Equatable {
 
     /// A parsed label: copies already in canonical order, envelope text already checked.
     private init(
-        record: RecordID, recordClass: RecordClass, learner: String, author: String,
+        record: RecordID, recordClass: RecordClass, learner: LearnerID, author: String,
         created: CalendarDate, tutorialDate: CalendarDate, policyVersion: String,
         copies: [CopyKind], envelopeText: String
     ) {
@@ -70,7 +70,7 @@ public struct Label: Sendable, Equatable {
         w.u8(Self.version)
         w.string(record.text)
         w.string(recordClass.rawValue)
-        w.string(learner)
+        w.string(learner.text)
         w.string(author)
         w.string(created.description)
         w.string(tutorialDate.description)
@@ -97,7 +97,8 @@ public struct Label: Sendable, Equatable {
     ///     same, rather than building another string (a million labels in a retention check).
     ///   - learner: likewise, the learner id stored beside it.
     static func parse(
-        _ bytes: [UInt8], record knownRecord: RecordID? = nil, learner knownLearner: String? = nil
+        _ bytes: [UInt8], record knownRecord: RecordID? = nil,
+        learner knownLearner: LearnerID? = nil
     ) throws(TutelaError) -> Label {
         guard bytes.count <= 1024 else {
             throw .tampered("a label is larger than any Tutela writes")
@@ -110,8 +111,7 @@ public struct Label: Sendable, Equatable {
         guard let recordClass = try r.oneOf("class", max: 64, classSpellings) else {
             throw .tampered("label names an unknown record class")
         }
-        let learner = try r.string(
-            "learner", max: Identifier.maximumLength, expecting: knownLearner)
+        let learner = try r.id("learner", expecting: knownLearner)
         let author = try r.string("author", max: Identifier.maximumLength)
         let created = try r.date("created")
         // Kept as bytes too: the envelope text must end with exactly these.

@@ -4,9 +4,9 @@ extension Session {
     /// What this learner or parent may receive: every record of `learner` policy lets them open,
     /// each audited; safeguarding material is left out where the policy says so.
     /// - Returns: the opened records and how many were withheld.
-    public func export(learner: String) async throws -> (records: [OpenedRecord], withheld: Int) {
+    public func export(learner: LearnerID) async throws -> (records: [OpenedRecord], withheld: Int)
+    {
         let policy = try policy()
-        try Identifier.validate(learner, as: "learner")
         let (directory, principal) = (self.directory, self.principal)
         var opened: [OpenedRecord] = []
         var withheld = 0

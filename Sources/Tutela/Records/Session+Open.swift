@@ -100,8 +100,7 @@ extension Session {
     }
 
     /// Labels this person may see, optionally only one learner's.
-    public func labels(learner: String?) async throws -> [Label] {
-        if let learner { try Identifier.validate(learner, as: "learner") }
+    public func labels(learner: LearnerID?) async throws -> [Label] {
         guard let policy = directory.policy else { return [] }
         let directory = self.directory
         var result: [Label] = []

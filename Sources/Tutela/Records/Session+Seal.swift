@@ -33,7 +33,7 @@ extension Session {
     struct PreparedSeal: Sendable {
         let labels: [Label]
         let records:
-            [(record: StoredRecord, learner: String, entry: AuditEntry, shares: [StoredShare])]
+            [(record: StoredRecord, learner: LearnerID, entry: AuditEntry, shares: [StoredShare])]
         /// Each record's shred key, for the key store; wiped once it is there (or has failed to
         /// get there).
         let shredKeys: [(record: String, key: SecretBytes)]
@@ -49,7 +49,8 @@ extension Session {
         // refusal or a bad item stops the batch before any sealing.
         var planned:
             [(
-                content: RecordContent, recordClass: RecordClass, learner: String, wording: String,
+                content: RecordContent, recordClass: RecordClass, learner: LearnerID,
+                wording: String,
                 decision: Decision
             )] = []
         var decided: [RecordClass: Decision] = [:]
@@ -100,7 +101,7 @@ extension Session {
                 sealedBytes: envelope.sealedBytes, slots: slots)
             return (label, stored, shares, shredKey)
         }
-        var prepared: [(StoredRecord, String, AuditEntry, [StoredShare])] = []
+        var prepared: [(StoredRecord, LearnerID, AuditEntry, [StoredShare])] = []
         var shredKeys: [(record: String, key: SecretBytes)] = []
         var labels: [Label] = []
         for (item, (label, stored, shares, shredKey)) in zip(planned, sealed) {

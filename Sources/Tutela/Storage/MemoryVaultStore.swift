@@ -14,7 +14,7 @@ public actor MemoryVaultStore: VaultStore {
         /// Records that still have an envelope, by record id; shredding removes the entry.
         package var records: [RecordID: StoredRecord] = [:]
         /// Each record's learner, by record id; kept after shredding, like the label.
-        package var learners: [RecordID: String] = [:]
+        package var learners: [RecordID: LearnerID] = [:]
         /// Each record's canonical label, by record id; kept after shredding, for the tombstone.
         package var labels: [RecordID: [UInt8]] = [:]
         /// Stored objects, by kind and then by id.
@@ -105,7 +105,7 @@ public actor MemoryVaultStore: VaultStore {
     public func record(_ id: RecordID) -> StoredRecord? { state.records[id] }
 
     /// Label rows outlive their envelopes: a destroyed record keeps its label as a tombstone.
-    public func labels(learner: String?) -> [StoredLabel] {
+    public func labels(learner: LearnerID?) -> [StoredLabel] {
         state.learners.compactMap { id, l -> StoredLabel? in
             guard learner == nil || learner == l, let bytes = state.labels[id] else { return nil }
             return StoredLabel(record: id, learner: l, labelBytes: bytes)
@@ -226,7 +226,7 @@ public actor MemoryVaultStore: VaultStore {
             state.identities[identity.principal] = identity
         }
 
-        func insert(_ record: StoredRecord, learner: String) throws {
+        func insert(_ record: StoredRecord, learner: LearnerID) throws {
             guard state.records[record.record] == nil else {
                 throw TutelaError(.exists, "record \(record.record) exists already")
             }

@@ -96,12 +96,12 @@ public struct StoredLabel: Sendable, Equatable {
     public let record: RecordID
     /// The learner the record is about, which the store indexes for
     /// ``VaultStore/labels(learner:)``.
-    public let learner: String
+    public let learner: LearnerID
     /// The label's canonical encoding.
     public let labelBytes: [UInt8]
 
     /// Makes a label row; nothing is parsed or checked here.
-    public init(record: RecordID, learner: String, labelBytes: [UInt8]) {
+    public init(record: RecordID, learner: LearnerID, labelBytes: [UInt8]) {
         self.record = record
         self.learner = learner
         self.labelBytes = labelBytes
@@ -125,7 +125,7 @@ public protocol VaultStore: Sendable {
     /// shredded (its label row alone remains, in ``labels(learner:)``).
     func record(_ id: RecordID) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
-    func labels(learner: String?) async throws -> [StoredLabel]
+    func labels(learner: LearnerID?) async throws -> [StoredLabel]
     /// A page of at most `limit` labels, from `cursor` (nil for the first page), in an order the
     /// store chooses and keeps from page to page, and where the next page starts (nil after the
     /// last). Paging to the end yields each label once; reading them in pages keeps memory flat.
@@ -188,7 +188,7 @@ public protocol VaultTransaction {
     func replace(_ identity: SealedIdentity) async throws
     /// Stores a new record: its label row, filed under `learner`, its envelope and its key slots.
     /// `.exists` if a record with that id is stored already.
-    func insert(_ record: StoredRecord, learner: String) async throws
+    func insert(_ record: StoredRecord, learner: LearnerID) async throws
     /// Adds a key slot to an existing record.
     func insert(_ slot: Slot) async throws
     /// Deletes `record`'s key slot for `recipient`; does nothing when there is no such slot or

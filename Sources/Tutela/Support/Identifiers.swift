@@ -110,6 +110,25 @@ public struct ID<Kind: IDKind>: Hashable, Comparable, Sendable, CustomStringConv
     public static func < (lhs: ID, rhs: ID) -> Bool { lhs.text < rhs.text }
 }
 
+extension ID: Codable {
+    /// Reads the id from a single string, refusing one that is not a valid id.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let id = ID(validating: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "\(Kind.noun) is not a valid id")
+        }
+        self = id
+    }
+
+    /// Writes the id as its text, a single string.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(text)
+    }
+}
+
 /// The kind of a record's id.
 public enum RecordKind: IDKind {
     /// "record".
