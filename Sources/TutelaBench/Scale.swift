@@ -70,6 +70,9 @@ struct ScaleBenchmark {
         try Passphrase("benchmark passphrase for \(who)")
     }
 
+    /// A principal id the benchmark spells out.
+    func who(_ id: String) throws(TutelaError) -> PrincipalID { try PrincipalID(id) }
+
     func tutor(of learner: Int) -> String { Self.tutors[learner % Self.tutors.count] }
 
     func run() async throws -> ScaleResult {
@@ -86,9 +89,9 @@ struct ScaleBenchmark {
         say("\(count(records)): enrolling staff and \(learners) learners")
         result.setup = try await secondsAsync {
             try await Vault.create(
-                store: store, authorityID: "office", authorityName: "Trust office",
+                store: store, authorityID: try who("office"), authorityName: "Trust office",
                 passphrase: passphrase("office"), kdf: .interactive, pins: pins, policy: policy)
-            let office = try await vault.unlock("office", passphrase: passphrase("office"))
+            let office = try await vault.unlock(try who("office"), passphrase: passphrase("office"))
             let staff: [(String, Role)] =
                 Self.tutors.map { ($0, .tutor) } + [
                     ("head", .headOfCentre), ("dsl", .safeguardingOfficer),
@@ -96,13 +99,13 @@ struct ScaleBenchmark {
                 ]
             for (id, role) in staff {
                 try await office.administration.enrol(
-                    id, name: "Staff \(id)", roles: [role], passphrase: passphrase(id))
+                    try who(id), name: "Staff \(id)", roles: [role], passphrase: passphrase(id))
             }
             try await office.administration.createGroupKey(.headOfCentre)
             try await office.administration.createGroupKey(.safeguardingOfficer)
             for i in 0..<learners {
                 try await office.administration.addLearner(
-                    try learnerID(i), name: "Learner \(i)", tutor: tutor(of: i),
+                    try learnerID(i), name: "Learner \(i)", tutor: try who(tutor(of: i)),
                     dateOfBirth: CalendarDate(daysSinceEpoch: 12_000 + i % 1500), programme: nil)
                 if i % 3 == 0 {
                     try await office.administration.learnerLeft(
@@ -136,7 +139,7 @@ struct ScaleBenchmark {
         result.check = try seconds { _ = try FormImport.check(forms.path) }
         var session: Session?
         result.unlock = try await secondsAsync {
-            session = try await vault.unlock("t01", passphrase: passphrase("t01"))
+            session = try await vault.unlock(try who("t01"), passphrase: passphrase("t01"))
         }
         guard let author = session else { throw BenchError("no session") }
         var sample: [RecordID] = []
@@ -190,7 +193,8 @@ struct ScaleBenchmark {
         // entry), to show what the pin costs; which goes first alternates, so neither always
         // meets a cold cache or the WAL checkpoint that follows the import.
         say("\(count(records)): opening \(sample.count) records")
-        let unpinned = try await Vault(store: store).unlock("t01", passphrase: passphrase("t01"))
+        let unpinned = try await Vault(store: store).unlock(
+            try who("t01"), passphrase: passphrase("t01"))
         result.openPeak = try await PeakMemory.of {
             for (i, id) in sample.enumerated() {
                 for pinned in i % 2 == 0 ? [true, false] : [false, true] {
@@ -231,7 +235,7 @@ struct ScaleBenchmark {
 
         // Retention check over every record.
         say("\(count(records)): retention check")
-        let keeper = try await vault.unlock("keeper", passphrase: passphrase("keeper"))
+        let keeper = try await vault.unlock(try who("keeper"), passphrase: passphrase("keeper"))
         var report: RetentionReport?
         result.retentionPeak = try await PeakMemory.of {
             // Three runs; the report gives the first (cold) and the best. Each is what `tutela
@@ -254,7 +258,7 @@ struct ScaleBenchmark {
 
         // Audit: append, then verify the whole log.
         say("\(count(records)): audit append and verify")
-        let office = try await vault.unlock("office", passphrase: passphrase("office"))
+        let office = try await vault.unlock(try who("office"), passphrase: passphrase("office"))
         result.appendCount = appendEntries
         result.append = try await secondsAsync {
             try await office.appendSyntheticAuditEntries(count: appendEntries)
@@ -272,7 +276,7 @@ struct ScaleBenchmark {
         if rewrap {
             say("\(count(records)): group re-wrap")
             try await office.administration.createGroupKey(.headOfCentre)
-            let head = try await vault.unlock("head", passphrase: passphrase("head"))
+            let head = try await vault.unlock(try who("head"), passphrase: passphrase("head"))
             result.rewrapPeak = try await PeakMemory.of {
                 result.rewrap = try await secondsAsync {
                     let summary = try await head.lifecycle.rewrapGroup(.headOfCentre)

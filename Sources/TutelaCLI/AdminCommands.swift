@@ -22,7 +22,7 @@ struct InitCommand: AsyncParsableCommand {
         guard let profile = PasswordKDF.Profile(rawValue: kdf) else {
             throw TutelaError(.usage, "--kdf must be interactive, moderate or sensitive")
         }
-        try Identifier.validate(authority, as: "authority")
+        let authority = try PrincipalID(self.authority)
         let policyFile = try policy.map { path in
             let bytes = try PolicyCommand.read(path)
             let source = URL(fileURLWithPath: path).lastPathComponent
@@ -37,7 +37,7 @@ struct InitCommand: AsyncParsableCommand {
         let meta = try await store.meta()
         if output.json {
             try Terminal.json([
-                "vault": vault.url.path, "vaultID": meta.vaultID, "authority": authority,
+                "vault": vault.url.path, "vaultID": meta.vaultID, "authority": authority.text,
                 "fingerprint": identity.fingerprint, "kdf": profile.rawValue,
             ])
         } else {
@@ -80,7 +80,7 @@ struct PrincipalCommand: AsyncParsableCommand {
         func run() async throws {
             guard !role.isEmpty else { throw TutelaError(.usage, "give at least one --role") }
             let roles = try role.map { try Role.parse($0) }
-            try Identifier.validate(id, as: "principal")
+            let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
             let passphrase = try newPassphrase.passphrase(for: id)
             let principal = try await session.administration.enrol(
@@ -88,7 +88,7 @@ struct PrincipalCommand: AsyncParsableCommand {
             if output.json {
                 try Terminal.json(
                     PrincipalJSON(
-                        principal: principal.id, name: principal.name,
+                        principal: principal.id.text, name: principal.name,
                         roles: principal.roles.map(\.rawValue),
                         fingerprint: principal.identity.fingerprint))
             } else {
@@ -131,9 +131,12 @@ struct LearnerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = try LearnerID(self.id)
+            let contacts = LearnerContacts(
+                parents: try parent.map { try PrincipalID($0) },
+                homeSchool: try homeSchool.map { try PrincipalID($0) },
+                provider: try provider.map { try PrincipalID($0) })
             let session = try await actor.unlock(try vault.open())
-            try await session.administration.setContacts(
-                id, LearnerContacts(parents: parent, homeSchool: homeSchool, provider: provider))
+            try await session.administration.setContacts(id, contacts)
             Terminal.out("Updated the contacts of \(id).")
         }
     }
@@ -154,12 +157,13 @@ struct LearnerCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = try LearnerID(self.id)
+            let tutor = try PrincipalID(self.tutor)
             let dateOfBirth = try dob.map { try parseDate($0, option: "--dob") }
             let session = try await actor.unlock(try vault.open())
             try await session.administration.addLearner(
                 id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme)
             if output.json {
-                try Terminal.json(["learner": id.text, "tutor": tutor])
+                try Terminal.json(["learner": id.text, "tutor": tutor.text])
             } else {
                 Terminal.out("Recorded learner \(id) with tutor \(tutor).")
             }

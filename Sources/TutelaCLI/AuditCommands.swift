@@ -20,7 +20,7 @@ struct AuditCommand: AsyncParsableCommand {
         init(_ record: AuditRecord) {
             sequence = record.sequence
             time = Timestamp.iso(record.entry.time)
-            actor = record.entry.actor
+            actor = record.entry.actor.text
             action = record.entry.action.rawValue
             subject = record.entry.subject
             outcome = record.entry.outcome.rawValue
@@ -52,7 +52,7 @@ struct AuditCommand: AsyncParsableCommand {
                         ],
                         rows: entries.map {
                             [
-                                "\($0.sequence)", Timestamp.iso($0.entry.time), $0.entry.actor,
+                                "\($0.sequence)", Timestamp.iso($0.entry.time), $0.entry.actor.text,
                                 $0.entry.action.rawValue, $0.entry.subject ?? "-",
                                 $0.entry.outcome.rawValue,
                                 $0.entry.reason ?? "",
@@ -82,7 +82,8 @@ struct AuditCommand: AsyncParsableCommand {
             }
             if output.json {
                 try Terminal.json([
-                    "file": out, "entries": "\(checkpoint.entries)", "signer": checkpoint.signer,
+                    "file": out, "entries": "\(checkpoint.entries)",
+                    "signer": checkpoint.signer.text,
                     "time": Timestamp.iso(checkpoint.time),
                 ])
             } else {
@@ -158,8 +159,7 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
-            let session = try await vault.open().unlock(
-                actor.actor, passphrase: actor.passphrase(), acceptingRestore: true)
+            let session = try await actor.unlock(try vault.open(), acceptingRestore: true)
             let report = try await session.acceptRestore()
             Terminal.out(
                 "Accepted the vault as it is: \(report.entries) entries; this machine now expects it to grow from here."

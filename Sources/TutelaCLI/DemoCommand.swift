@@ -63,7 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
         let shippedPolicy = try policyFile()
         let store = try SQLiteVaultStore(directory: vaultURL, create: true)
         let authority = try await Vault.create(
-            store: store, authorityID: "office", authorityName: "Centre office",
+            store: store, authorityID: try PrincipalID("office"), authorityName: "Centre office",
             passphrase: pass("office"), kdf: .interactive, policy: shippedPolicy)
         let vault = Vault(store: store)
         say("Authority 'office' fingerprint \(authority.fingerprint) — written down, kept outside.")
@@ -83,7 +83,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
 
         step("Enrolment: every person gets their own keys, sealed under their own passphrase")
-        let office = try await vault.unlock("office", passphrase: pass("office"))
+        let office = try await vault.unlock(try PrincipalID("office"), passphrase: pass("office"))
         let people: [(String, String, [Role])] = [
             ("price", "Mr Price", [.tutor]), ("jones", "Ms Jones", [.tutor]),
             ("hale", "Mrs Hale", [.recordKeeper]), ("sam", "Sam Taylor", [.learner]),
@@ -92,13 +92,13 @@ struct DemoCommand: AsyncParsableCommand {
         ]
         for (id, name, roles) in people {
             let p = try await office.administration.enrol(
-                id, name: name, roles: roles, passphrase: pass(id))
+                try PrincipalID(id), name: name, roles: roles, passphrase: pass(id))
             say(
                 "  \(id) (\(name)), \(roles.map(\.rawValue).joined(separator: ", ")): \(p.identity.fingerprint)"
             )
         }
         try await office.administration.addLearner(
-            try LearnerID("sam"), name: "Sam Taylor", tutor: "price",
+            try LearnerID("sam"), name: "Sam Taylor", tutor: try PrincipalID("price"),
             dateOfBirth: CalendarDate("2010-03-14"),
             programme: "Young Apprenticeship")
         say("  learner sam (Young Apprenticeship), assigned tutor: price")
@@ -108,7 +108,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         step("Mr Price writes up a tutorial; Sam asks for it to stay totally confidential")
         let form = try ProgressReview.parse(Array(Self.form.utf8), source: "demo form")
-        let price = try await vault.unlock("price", passphrase: pass("price"))
+        let price = try await vault.unlock(try PrincipalID("price"), passphrase: pass("price"))
         let label = try await price.seal(form, confidential: true)
         say("Sealed \(label.record). On the envelope: \"\(label.envelopeText)\".")
 
@@ -121,7 +121,7 @@ struct DemoCommand: AsyncParsableCommand {
         say("  …")
 
         step("Mrs Hale, the record keeper, sees the label — and only the label")
-        let hale = try await vault.unlock("hale", passphrase: pass("hale"))
+        let hale = try await vault.unlock(try PrincipalID("hale"), passphrase: pass("hale"))
         for l in try await hale.labels(learner: nil) {
             say("  \(l.record)  \(l.envelopeText)  learner \(l.learner)  by \(l.author)")
         }
@@ -133,7 +133,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
 
         step("Ms Jones, another tutor, tries to open it")
-        let jones = try await vault.unlock("jones", passphrase: pass("jones"))
+        let jones = try await vault.unlock(try PrincipalID("jones"), passphrase: pass("jones"))
         do {
             _ = try await jones.open(label.record)
             say("  (unexpected: another tutor could open it)")
@@ -142,7 +142,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
 
         step("Sam, the learner, opens their own record")
-        let sam = try await vault.unlock("sam", passphrase: pass("sam"))
+        let sam = try await vault.unlock(try PrincipalID("sam"), passphrase: pass("sam"))
         let samCopy = try await sam.open(label.record)
         try await sam.settle()
         say(
@@ -151,7 +151,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         step("Something Sam said comes under the Safeguarding Policy: Mr Price flags the record")
         try await price.safeguarding.flag(label.record, reason: "concern logged, CPOMS ref 4411")
-        let khan = try await vault.unlock("khan", passphrase: pass("khan"))
+        let khan = try await vault.unlock(try PrincipalID("khan"), passphrase: pass("khan"))
         for item in try await khan.safeguarding.queue() {
             say(
                 "  Mrs Khan's queue: \(item.label.record) \(item.label.envelopeText), flagged by \(item.flag.flaggedBy)"
@@ -170,7 +170,7 @@ struct DemoCommand: AsyncParsableCommand {
         say(
             "  With a reason, she opens it (\(disclosed.form?.course ?? "?")); the audit entry came first."
         )
-        let lewis = try await vault.unlock("lewis", passphrase: pass("lewis"))
+        let lewis = try await vault.unlock(try PrincipalID("lewis"), passphrase: pass("lewis"))
         for notice in try await lewis.inbox() where notice.entry.action == .disclose {
             say(
                 "  Dr Lewis's inbox: \(notice.entry.actor) opened \(notice.entry.subject ?? "?") — \(notice.entry.reason ?? "")"

@@ -12,9 +12,10 @@ extension PrincipalCommand {
         @OptionGroup var newPassphrase: NewPassphraseOptions
 
         func run() async throws {
+            let id = try actor.principal()
             let session = try await actor.unlock(try vault.open())
             try await session.lifecycle.changePassphrase(
-                to: try newPassphrase.passphrase(for: actor.actor))
+                to: try newPassphrase.passphrase(for: id))
             Terminal.out("Changed the passphrase of \(actor.actor).")
         }
     }
@@ -27,13 +28,14 @@ extension PrincipalCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
+            let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
             let rotated = try await session.administration.revoke(id)
             Terminal.out(
                 "Revoked \(id): they can no longer act, and their direct key slots were removed.")
             for group in rotated {
                 Terminal.out(
-                    "Rotated \(group.role.rawValue) to \(group.recipient); a remaining member now runs: "
+                    "Rotated \(group.role.rawValue) to \(group.holder); a remaining member now runs: "
                         + "tutela group rewrap \(group.role.rawValue) --as ID")
             }
         }
@@ -49,6 +51,7 @@ extension PrincipalCommand {
         @OptionGroup var newPassphrase: NewPassphraseOptions
 
         func run() async throws {
+            let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
             try await session.administration.rekey(
                 id, passphrase: try newPassphrase.passphrase(for: id))
@@ -69,6 +72,7 @@ extension PrincipalCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
+            let id = try PrincipalID(self.id)
             let roles = try role.map { try Role.parse($0) }
             let session = try await actor.unlock(try vault.open())
             let rotated = try await session.administration.setRoles(id, roles)
@@ -76,7 +80,7 @@ extension PrincipalCommand {
             Terminal.out("\(id) now holds: \(names).")
             for group in rotated {
                 Terminal.out(
-                    "Rotated \(group.recipient); a remaining member runs: tutela group rewrap \(group.role.rawValue)"
+                    "Rotated \(group.holder); a remaining member runs: tutela group rewrap \(group.role.rawValue)"
                 )
             }
         }

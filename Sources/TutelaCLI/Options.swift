@@ -48,9 +48,14 @@ struct ActorOptions: ParsableArguments {
             confirm: false)
     }
 
+    /// The acting principal's id; a usage error (64) when `--as` is not an id.
+    func principal() throws(TutelaError) -> PrincipalID { try PrincipalID(actor) }
+
     /// Unlocks the acting principal: the one Argon2id derivation of the command.
-    func unlock(_ vault: Vault) async throws -> Session {
-        try await vault.unlock(actor, passphrase: passphrase())
+    func unlock(_ vault: Vault, acceptingRestore: Bool = false) async throws -> Session {
+        let id = try principal()
+        return try await vault.unlock(
+            id, passphrase: passphrase(), acceptingRestore: acceptingRestore)
     }
 }
 
@@ -61,7 +66,7 @@ struct NewPassphraseOptions: ParsableArguments {
         help: "Read the new passphrase from this file (else $TUTELA_NEW_PASSPHRASE or a prompt).")
     var newPassphraseFile: String?
 
-    func passphrase(for who: String) throws -> Passphrase {
+    func passphrase(for who: PrincipalID) throws -> Passphrase {
         let passphrase = try Passphrases.read(
             environment: "TUTELA_NEW_PASSPHRASE", file: newPassphraseFile,
             prompt: "New passphrase for \(who): ", confirm: true)

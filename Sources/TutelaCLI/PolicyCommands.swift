@@ -139,12 +139,11 @@ struct PolicyCommand: AsyncParsableCommand {
                 return
             }
             for change in done {
+                let added = change.missing.map(\.text).joined(separator: ", ")
+                let removed = change.surplus.map(\.text).joined(separator: ", ")
                 Terminal.out(
-                    "\(change.record): added "
-                        + (change.missing.isEmpty ? "none" : change.missing.joined(separator: ", "))
-                        + "; removed "
-                        + (change.surplus.isEmpty ? "none" : change.surplus.joined(separator: ", "))
-                )
+                    "\(change.record): added \(added.isEmpty ? "none" : added); removed "
+                        + (removed.isEmpty ? "none" : removed))
             }
             Terminal.out("Re-granted \(done.count) records.")
             if !left.isEmpty {

@@ -17,7 +17,7 @@ struct LabelJSON: Encodable {
         self.label = label.envelopeText
         `class` = label.recordClass.rawValue
         learner = label.learner.text
-        author = label.author
+        author = label.author.text
         created = label.created.description
         tutorialDate = label.tutorialDate.description
         policyVersion = label.policyVersion
@@ -38,7 +38,7 @@ struct OpenedJSON: Encodable {
         label = l.envelopeText
         `class` = l.recordClass.rawValue
         learner = l.learner.text
-        author = l.author
+        author = l.author.text
         form = ContentJSON(content: opened.content)
     }
 }
@@ -213,7 +213,7 @@ struct RecordsCommand: AsyncParsableCommand {
                         header: ["RECORD", "LABEL", "LEARNER", "AUTHOR", "SEALED"],
                         rows: labels.map {
                             [
-                                $0.record.text, $0.envelopeText, $0.learner.text, $0.author,
+                                $0.record.text, $0.envelopeText, $0.learner.text, $0.author.text,
                                 $0.created.description,
                             ]
                         }))

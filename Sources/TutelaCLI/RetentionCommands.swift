@@ -232,8 +232,8 @@ struct DestroyCommand: AsyncParsableCommand {
             ciphertextHash = c.ciphertextHash
             rule = c.rule
             time = Timestamp.iso(c.time)
-            authorisedBy = c.authoriser
-            proposedBy = c.proposer
+            authorisedBy = c.authoriser.text
+            proposedBy = c.proposer?.text
             signature = c.signature.map { String(format: "%02x", $0) }.joined()
         }
     }
@@ -275,7 +275,7 @@ struct DestroyCommand: AsyncParsableCommand {
                         proposedBy: nil))
                 if !output.json { Terminal.out(certificate.text) }
             case .proposed(let by):
-                results.append(ResultJSON(record: id.text, certificate: nil, proposedBy: by))
+                results.append(ResultJSON(record: id.text, certificate: nil, proposedBy: by.text))
                 if !output.json {
                     Terminal.out(
                         "Proposed the destruction of \(id); a second record keeper must confirm it."

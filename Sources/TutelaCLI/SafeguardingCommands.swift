@@ -68,7 +68,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
                 QueueJSON(
                     record: item.label.record.text, label: item.label.envelopeText,
                     class: item.label.recordClass.rawValue, learner: item.label.learner.text,
-                    created: item.label.created.description, flaggedBy: item.flag.flaggedBy,
+                    created: item.label.created.description, flaggedBy: item.flag.flaggedBy.text,
                     flaggedAt: Timestamp.iso(item.flag.time), reason: item.flag.reason,
                     disclosures: item.disclosures)
             }
@@ -138,10 +138,10 @@ struct SafeguardingCommand: AsyncParsableCommand {
             }
             let rows = items.map {
                 ReviewJSON(
-                    review: $0.id, kind: $0.kind.rawValue, record: $0.record.text,
-                    openedBy: $0.actor,
+                    review: $0.id.text, kind: $0.kind.rawValue, record: $0.record.text,
+                    openedBy: $0.actor.text,
                     time: Timestamp.iso($0.time), reason: $0.reason, outcome: $0.outcome?.rawValue,
-                    reviewer: $0.reviewer, note: $0.note)
+                    reviewer: $0.reviewer?.text, note: $0.note)
             }
             if output.json {
                 try Terminal.json(["reviews": rows])
@@ -177,6 +177,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
             guard let parsed = ReviewItem.Outcome(rawValue: outcome) else {
                 throw TutelaError(.usage, "--outcome must be justified or unjustified")
             }
+            let id = try ReviewID(self.id)
             let session = try await actor.unlock(try vault.open())
             try await session.safeguarding.review(id, outcome: parsed, note: note)
             Terminal.out("Recorded \(id) as \(parsed.rawValue).")
@@ -206,12 +207,12 @@ struct BreakGlassCommand: AsyncParsableCommand {
             let request = try await session.breakGlass.request(record, reason: why)
             if output.json {
                 try Terminal.json([
-                    "request": request.id, "record": request.record.text,
+                    "request": request.id.text, "record": request.record.text,
                     "expires": Timestamp.iso(request.expires),
                     "approvalsNeeded": "\(request.approvalsNeeded)",
                 ])
             } else {
-                Terminal.out(request.id)
+                Terminal.out(request.id.text)
                 Terminal.note(
                     "Requested break-glass on \(request.record): \(request.approvalsNeeded) approval(s) needed before "
                         + "\(Timestamp.iso(request.expires)).")
@@ -227,6 +228,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
+            let request = try RequestID(self.request)
             let session = try await actor.unlock(try vault.open())
             let (have, need) = try await session.breakGlass.approve(request)
             Terminal.out("Approved \(request): \(have) of \(need) approvals.")
@@ -242,6 +244,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            let request = try RequestID(self.request)
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.breakGlass.open(request)
             try output.show(opened)
@@ -267,7 +270,7 @@ struct GroupCommand: AsyncParsableCommand {
             let parsed = try Role.parse(role)
             let session = try await actor.unlock(try vault.open())
             let group = try await session.administration.createGroupKey(parsed)
-            Terminal.out("Created \(group.recipient), sealed to every \(parsed.rawValue).")
+            Terminal.out("Created \(group.holder), sealed to every \(parsed.rawValue).")
         }
     }
 
@@ -317,7 +320,7 @@ struct InboxCommand: AsyncParsableCommand {
                     header: ["#", "TIME (UTC)", "WHO", "WHAT", "RECORD", "WHY"],
                     rows: notices.map {
                         [
-                            "\($0.sequence)", Timestamp.iso($0.entry.time), $0.entry.actor,
+                            "\($0.sequence)", Timestamp.iso($0.entry.time), $0.entry.actor.text,
                             $0.entry.action.rawValue,
                             $0.entry.subject ?? "-", $0.entry.reason ?? "",
                         ]

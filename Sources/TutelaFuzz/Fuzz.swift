@@ -48,19 +48,21 @@ import Tutela
         static func writeSeeds(to dir: URL, policy path: String) async throws {
             let policy = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
             let store = MemoryVaultStore()
+            let officeID = try PrincipalID("office")
+            let priceID = try PrincipalID("price")
             let pass = try Passphrase("fuzz seed passphrase")
             try await Vault.create(
-                store: store, authorityID: "office", authorityName: "Office", passphrase: pass,
+                store: store, authorityID: officeID, authorityName: "Office", passphrase: pass,
                 kdf: .interactive,
                 policy: (policy, "school.yaml"))
             let vault = Vault(store: store)
-            let office = try await vault.unlock("office", passphrase: pass)
+            let office = try await vault.unlock(officeID, passphrase: pass)
             try await office.administration.enrol(
-                "price", name: "Price", roles: [.tutor], passphrase: pass)
+                priceID, name: "Price", roles: [.tutor], passphrase: pass)
             try await office.administration.addLearner(
-                try LearnerID("L-1"), name: "Learner", tutor: "price", dateOfBirth: nil,
+                try LearnerID("L-1"), name: "Learner", tutor: priceID, dateOfBirth: nil,
                 programme: nil)
-            let price = try await vault.unlock("price", passphrase: pass)
+            let price = try await vault.unlock(priceID, passphrase: pass)
             let form =
                 #"{"learner": "L-1", "date": "2026-11-20", "course": "Maths", "comments": "seed", "attendance": {"lessons": 4, "absences": 1}, "targets": [{"target": "t", "byWhen": "2027-01-01"}], "copiesTo": ["learner"]}"#
             let review = try ProgressReview.parse(Array(form.utf8), source: "seed")

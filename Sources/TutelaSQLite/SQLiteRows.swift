@@ -4,10 +4,10 @@ import Tutela
 
 /// Rows to values: the chains' links, objects, and break-glass shares.
 extension SQLiteVaultStore {
-    static func link(_ row: Row) -> ChainLink {
+    static func link(_ row: Row) throws -> ChainLink {
         ChainLink(
             sequence: row["seq"], previousHash: [UInt8](row["prev_hash"] as Data),
-            signer: row["signer"],
+            signer: try storedID(row["signer"]),
             body: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data),
             hash: [UInt8](row["hash"] as Data))
     }
@@ -70,6 +70,17 @@ extension SQLiteVaultStore {
 
     /// A learner id read back from a row; `.tampered` when it is not a valid id.
     static func learnerID(_ text: String) throws -> LearnerID { try storedID(text) }
+
+    /// A slot's recipient read back from a row; `.tampered` when it names no person or group key.
+    static func recipient(_ text: String) throws -> Recipient {
+        guard let recipient = Recipient(text) else {
+            throw TutelaError(
+                .tampered,
+                "the vault database is damaged: a key slot names no recipient",
+                hint: "keep the damaged copy as evidence and restore a backup")
+        }
+        return recipient
+    }
 
     static func object(_ row: Row) -> StoredObject {
         StoredObject(

@@ -30,7 +30,8 @@ extension SQLiteVaultStore {
                     VALUES (1, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    meta.vaultID, meta.authorityID, Data(meta.authoritySigningKey), meta.kdfProfile,
+                    meta.vaultID, meta.authorityID.text, Data(meta.authoritySigningKey),
+                    meta.kdfProfile,
                     meta.createdAt,
                 ])
         }
@@ -59,7 +60,7 @@ extension SQLiteVaultStore {
                 VALUES (?, ?, ?, ?, ?, ?)
                 """,
                 [
-                    link.sequence, Data(link.previousHash), link.signer, Data(link.body),
+                    link.sequence, Data(link.previousHash), link.signer.text, Data(link.body),
                     Data(link.signature), Data(link.hash),
                 ])
             heads[chain] = link
@@ -73,7 +74,7 @@ extension SQLiteVaultStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    identity.principal, Data(identity.signingKey), Data(identity.agreementKey),
+                    identity.principal.text, Data(identity.signingKey), Data(identity.agreementKey),
                     Data(identity.salt), Int64(identity.opsLimit), Int64(identity.memLimit),
                     Data(identity.nonce), Data(identity.ciphertext),
                 ])
@@ -116,7 +117,7 @@ extension SQLiteVaultStore {
         func insert(_ slot: Slot) throws {
             try run(
                 "INSERT INTO slots (id, recipient, box) VALUES (?, ?, ?)",
-                [try existingRow(slot.record), slot.recipient, Data(slot.box)])
+                [try existingRow(slot.record), slot.recipient.description, Data(slot.box)])
         }
 
         func put(_ object: StoredObject) throws {
@@ -172,7 +173,8 @@ extension SQLiteVaultStore {
         func replace(_ identity: SealedIdentity) throws {
             erased = true
             try db.execute(
-                sql: "DELETE FROM identities WHERE principal = ?", arguments: [identity.principal])
+                sql: "DELETE FROM identities WHERE principal = ?",
+                arguments: [identity.principal.text])
             try insert(identity)
         }
 
@@ -189,10 +191,11 @@ extension SQLiteVaultStore {
             try db.execute(sql: "DELETE FROM envelopes WHERE id = ?", arguments: [id])
         }
 
-        func deleteSlot(record: RecordID, recipient: String) throws {
+        func deleteSlot(record: RecordID, recipient: Recipient) throws {
             guard let id = try row(record) else { return }
             erased = true
-            try run("DELETE FROM slots WHERE id = ? AND recipient = ?", [id, recipient])
+            try run(
+                "DELETE FROM slots WHERE id = ? AND recipient = ?", [id, recipient.description])
         }
     }
 }

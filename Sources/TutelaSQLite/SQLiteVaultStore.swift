@@ -154,7 +154,7 @@ public final class SQLiteVaultStore: VaultStore {
         let meta = try await read("read the vault") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM vault").map { row in
                 VaultMeta(
-                    vaultID: row["vault_id"], authorityID: row["authority_id"],
+                    vaultID: row["vault_id"], authorityID: try Self.storedID(row["authority_id"]),
                     authoritySigningKey: [UInt8](row["authority_key"] as Data),
                     kdfProfile: row["kdf"],
                     createdAt: row["created_at"])
@@ -177,14 +177,16 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Reads the identities table by principal.
-    public func sealedIdentity(_ principal: String) async throws -> SealedIdentity? {
+    public func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity? {
         try await read("read keys") { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM identities WHERE principal = ?", arguments: [principal]
+                db, sql: "SELECT * FROM identities WHERE principal = ?",
+                arguments: [principal.text]
             )
             .map { row in
                 SealedIdentity(
-                    principal: row["principal"], signingKey: [UInt8](row["signing_key"] as Data),
+                    principal: try Self.storedID(row["principal"]),
+                    signingKey: [UInt8](row["signing_key"] as Data),
                     agreementKey: [UInt8](row["agreement_key"] as Data),
                     salt: [UInt8](row["salt"] as Data),
                     opsLimit: UInt64(clamping: row["ops"] as Int64),
@@ -213,7 +215,11 @@ public final class SQLiteVaultStore: VaultStore {
             db.cachedStatement(
                 sql: "SELECT recipient, box FROM slots WHERE id = ? ORDER BY recipient"),
             arguments: [row[0] as Int64]
-        ).map { Slot(record: id, recipient: $0["recipient"], box: [UInt8]($0["box"] as Data)) }
+        ).map {
+            Slot(
+                record: id, recipient: try Self.recipient($0["recipient"]),
+                box: [UInt8]($0["box"] as Data))
+        }
         let label = [UInt8](row[1] as Data)
         return StoredRecord(
             record: id, labelBytes: label, sealedBytes: [UInt8](row[2] as Data), slots: slots)
@@ -303,7 +309,7 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Reads the recipient's slots in label-row order, not record-id order.
-    public func slots(recipient: String, limit: Int) async throws -> [Slot] {
+    public func slots(recipient: Recipient, limit: Int) async throws -> [Slot] {
         try await read("read key slots") { db in
             try Row.fetchAll(
                 db,
@@ -311,7 +317,7 @@ public final class SQLiteVaultStore: VaultStore {
                     SELECT labels.record, slots.box FROM slots JOIN labels ON labels.id = slots.id
                     WHERE slots.recipient = ? ORDER BY slots.id LIMIT ?
                     """,
-                arguments: [recipient, Int64(clamping: limit)]
+                arguments: [recipient.description, Int64(clamping: limit)]
             ).map {
                 Slot(
                     record: try Self.recordID($0["record"]), recipient: recipient,
@@ -321,16 +327,16 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Counts rows of the slots and shares tables through their recipient and holder indexes.
-    public func boxCount(recipient: String) async throws -> (slots: Int, shares: Int) {
+    public func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int) {
         try await read("count key slots") { db in
             // Each from its recipient index, without reading a box.
             (
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM slots WHERE recipient = ?",
-                    arguments: [recipient]) ?? 0,
+                    arguments: [recipient.description]) ?? 0,
                 try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM shares WHERE holder = ?", arguments: [recipient])
-                    ?? 0
+                    db, sql: "SELECT COUNT(*) FROM shares WHERE holder = ?",
+                    arguments: [recipient.description]) ?? 0
             )
         }
     }

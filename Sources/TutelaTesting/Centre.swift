@@ -10,10 +10,10 @@ public struct Centre<Store: VaultStore>: Sendable {
     /// The vault, with the centre's clock.
     public let vault: Vault
     /// Everyone's session, unlocked once when the centre was made.
-    public let sessions: [String: Session]
+    public let sessions: [PrincipalID: Session]
 
     /// The people enrolled, with their roles, besides the office.
-    public static var people: [(id: String, roles: [Role])] {
+    public static var people: [(id: PrincipalID, roles: [Role])] {
         [
             ("price", [.tutor]), ("jones", [.tutor]), ("hale", [.recordKeeper]),
             ("dsl", [.safeguardingOfficer]), ("sam", [.learner]),
@@ -21,7 +21,7 @@ public struct Centre<Store: VaultStore>: Sendable {
     }
 
     /// Each person's passphrase in tests.
-    public static func passphrase(_ who: String) throws -> Passphrase {
+    public static func passphrase(_ who: PrincipalID) throws -> Passphrase {
         try Passphrase("test passphrase for \(who)")
     }
 
@@ -40,14 +40,14 @@ public struct Centre<Store: VaultStore>: Sendable {
         let office = try await vault.unlock("office", passphrase: passphrase("office"))
         for (id, roles) in people {
             try await office.administration.enrol(
-                id, name: id.capitalized, roles: roles, passphrase: passphrase(id))
+                id, name: id.text.capitalized, roles: roles, passphrase: passphrase(id))
         }
         try await office.administration.addLearner(
             "sam", name: "Sam Taylor", tutor: "price", dateOfBirth: CalendarDate("2010-03-14"),
             programme: "Young Apprenticeship")
         try await office.administration.addLearner(
             "alex", name: "Alex Morgan", tutor: "jones", dateOfBirth: nil, programme: "Diploma")
-        var sessions = ["office": office]
+        var sessions: [PrincipalID: Session] = ["office": office]
         for (id, _) in people {
             sessions[id] = try await vault.unlock(id, passphrase: passphrase(id))
         }
@@ -56,7 +56,7 @@ public struct Centre<Store: VaultStore>: Sendable {
 
     /// The session unlocked for `id` when the centre was made.
     /// - Throws: `.notFound` for someone not in the centre.
-    public func session(_ id: String) throws -> Session {
+    public func session(_ id: PrincipalID) throws -> Session {
         guard let session = sessions[id] else {
             throw TutelaError(.notFound, "the test centre has no one called \(id)")
         }

@@ -17,7 +17,7 @@ extension ForwardingStore {
         try await forwarded.links(chain, from: from, limit: limit)
     }
     /// Passed to the wrapped store.
-    public func sealedIdentity(_ principal: String) async throws -> SealedIdentity? {
+    public func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity? {
         try await forwarded.sealedIdentity(principal)
     }
     /// Passed to the wrapped store.
@@ -43,11 +43,11 @@ extension ForwardingStore {
         try await forwarded.shares(holder: holder, after: after, limit: limit)
     }
     /// Passed to the wrapped store.
-    public func slots(recipient: String, limit: Int) async throws -> [Slot] {
+    public func slots(recipient: Recipient, limit: Int) async throws -> [Slot] {
         try await forwarded.slots(recipient: recipient, limit: limit)
     }
     /// Passed to the wrapped store.
-    public func boxCount(recipient: String) async throws -> (slots: Int, shares: Int) {
+    public func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int) {
         try await forwarded.boxCount(recipient: recipient)
     }
     /// Passed to the wrapped store.

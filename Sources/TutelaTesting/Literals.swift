@@ -11,3 +11,14 @@ extension ID: ExpressibleByStringLiteral {
         self = id
     }
 }
+
+/// A recipient spelled by its stored name in tests: `"price"` or `"group:tutor#1"`.
+extension Recipient: ExpressibleByStringLiteral {
+    /// The recipient named `text`, which must be a principal id or a group key's name.
+    public init(stringLiteral text: String) {
+        guard let recipient = Recipient(text) else {
+            preconditionFailure("'\(text)' names no recipient")
+        }
+        self = recipient
+    }
+}

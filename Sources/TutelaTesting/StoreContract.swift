@@ -157,7 +157,7 @@ public enum StoreContract {
                 try await tx.put(share(label.record, heads))
             }
         }
-        let counted = try await store.boxCount(recipient: tutors.description).shares
+        let counted = try await store.boxCount(recipient: tutors).shares
         try expect(counted == labels.count, "one share per record for the holder, counted")
         var seen: [StoredShare] = []
         var after: RecordID?

@@ -25,11 +25,11 @@ final class DiskVault {
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    static func pass(_ who: String) throws -> Passphrase {
+    static func pass(_ who: PrincipalID) throws -> Passphrase {
         try Centre<SQLiteVaultStore>.passphrase(who)
     }
 
-    func session(_ who: String) async throws -> Session {
+    func session(_ who: PrincipalID) async throws -> Session {
         try await vault.unlock(who, passphrase: Self.pass(who))
     }
 
@@ -233,6 +233,37 @@ struct SQLiteStoreTests {
             do {
                 try await read()
                 Issue.record("\(what): an invalid stored learner id was read as an id")
+            } catch let error as TutelaError {
+                #expect(error.kind == .tampered, "\(what)")
+            }
+        }
+    }
+
+    @Test("a slot row or a directory row naming no one is tampering (65)")
+    func invalidStoredPrincipals() async throws {
+        let edits: [(String, String)] = [
+            (
+                "a slot's recipient",
+                "UPDATE slots SET recipient = 'group:nobody#1' WHERE recipient = 'price'"
+            ),
+            (
+                "a directory signer",
+                "UPDATE directory SET signer = 'not an id' "
+                    + "WHERE seq = (SELECT MAX(seq) FROM directory)"
+            ),
+        ]
+        for (what, sql) in edits {
+            let disk = try await DiskVault()
+            let price = try await disk.session("price")
+            let label = try await price.seal(disk.form(what), confidential: true)
+            let db = try DatabaseQueue(
+                path: disk.directory.appendingPathComponent("vault.sqlite").path)
+            try await db.write { db in try db.execute(sql: sql) }
+            try db.close()
+            do {
+                _ = try await disk.store.record(label.record)
+                _ = try await disk.vault.verifiedDirectory()
+                Issue.record("\(what): a stored name that is not an id was read as one")
             } catch let error as TutelaError {
                 #expect(error.kind == .tampered, "\(what)")
             }

@@ -99,7 +99,8 @@ struct AuditTests {
         case .actor:
             return try body {
                 AuditEntry(
-                    action: $0.action, actor: $0.actor + "x", subject: $0.subject,
+                    action: $0.action, actor: PrincipalID(stringLiteral: $0.actor.text + "x"),
+                    subject: $0.subject,
                     outcome: $0.outcome,
                     reason: $0.reason, time: $0.time, policyVersion: $0.policyVersion)
             }

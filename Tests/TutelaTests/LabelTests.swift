@@ -53,7 +53,7 @@ struct LabelTests {
             w.string(base.record.text)
             w.string(base.recordClass.rawValue)
             w.string(base.learner.text)
-            w.string(base.author)
+            w.string(base.author.text)
             w.string(created)
             w.string("2026-11-20")
             w.string(base.policyVersion)

@@ -66,9 +66,9 @@ struct LifecycleTests {
         let dsl2 = try await s.session("dsl2")
         let oldKey = try await dsl2.groupKey(.safeguardingOfficer)
         let rotated = try await s.session("office").administration.revoke("dsl2")
-        #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
+        #expect(rotated.map(\.holder) == ["group:safeguarding-officer#2"])
         let dsl = try await s.session("dsl")
-        let old = "group:safeguarding-officer#1"
+        let old: Recipient = "group:safeguarding-officer#1"
         #expect(try await s.f.store.boxCount(recipient: old) == (7, 7))
         let reports = Mutex<[(Int, Int)]>([])
         let summary = try await dsl.lifecycle.rewrapGroup(.safeguardingOfficer, batchSize: 3) {
@@ -88,7 +88,8 @@ struct LifecycleTests {
         // The old key opens nothing that is left: every group slot is sealed to version 2.
         for record in records {
             let stored = try #require(await s.f.store.record(record))
-            for slot in stored.slots where slot.recipient.hasPrefix("group:") {
+            for slot in stored.slots {
+                guard case .group = slot.recipient else { continue }
                 #expect(slot.recipient == "group:safeguarding-officer#2")
                 #expect(throws: TutelaError.self) { try slot.open(with: oldKey, expecting: record) }
             }
@@ -123,7 +124,7 @@ struct LifecycleTests {
         #expect(summary.slots == left)
         for record in records {
             let groups = try #require(await s.f.store.record(record)).slots.filter {
-                $0.recipient.hasPrefix("group:")
+                if case .group = $0.recipient { true } else { false }
             }
             #expect(groups.map(\.recipient) == ["group:safeguarding-officer#2"])
             _ = try await s.session("dsl2").safeguarding.disclose(record, reason: "check")
@@ -147,6 +148,24 @@ struct LifecycleTests {
         #expect(done.map(\.record) == [label.record])
         _ = try await price.open(label.record)
         _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("re-granting a flagged record keeps its safeguarding group's slot")
+    func regrantKeepsGroupSlots() async throws {
+        let s = try await SafeguardingFixture.make()
+        let price = try await s.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: true)
+        try await price.safeguarding.flag(label.record, reason: "concern")
+        try await s.session("office").administration.rekey(
+            "price", passphrase: Passphrase("price lost the old one"))
+        let changes = try await s.session("sam").lifecycle.slotChanges(record: label.record)
+        #expect(changes.map(\.missing) == [["price"]])
+        #expect(changes.map(\.surplus) == [[]], "a group's slot is never surplus")
+        let (done, _) = try await s.session("sam").lifecycle.regrant(record: label.record)
+        #expect(done.map(\.record) == [label.record])
+        let slots = try #require(await s.f.store.record(label.record)).slots.map(\.recipient)
+        #expect(slots.contains("group:safeguarding-officer#1"))
+        _ = try await s.session("dsl").safeguarding.disclose(label.record, reason: "after regrant")
     }
 
     @Test(
@@ -227,7 +246,7 @@ struct GroupMembershipTests {
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
         try await s.session("price").safeguarding.flag(label.record, reason: "ref")
         let rotated = try await s.session("office").administration.setRoles("dsl2", [.tutor])
-        #expect(rotated.map(\.recipient) == ["group:safeguarding-officer#2"])
+        #expect(rotated.map(\.holder) == ["group:safeguarding-officer#2"])
         #expect(
             try await s.f.store.objects(kind: "group-member", key: nil).allSatisfy {
                 !$0.id.hasSuffix("/dsl2")

@@ -31,10 +31,10 @@ struct LineEndingTests {
     func tooManyParents() async throws {
         let f = try await Fixture.make()
         let office = try f.session("office")
-        let parents = (1...9).map { "parent\($0)" }
+        let parents = (1...9).map { PrincipalID(stringLiteral: "parent\($0)") }
         for id in parents {
             try await office.administration.enrol(
-                id, name: id, roles: [.parentCarer], passphrase: Fixture.passphrase(id))
+                id, name: id.text, roles: [.parentCarer], passphrase: Fixture.passphrase(id))
         }
         await expectError(.usage) {
             try await office.administration.setContacts(

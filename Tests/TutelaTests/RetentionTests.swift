@@ -22,7 +22,7 @@ struct RetentionTests {
         return (f, label)
     }
 
-    func session(_ f: Fixture, _ who: String, on date: String) async throws -> Session {
+    func session(_ f: Fixture, _ who: PrincipalID, on date: String) async throws -> Session {
         try await Vault(store: f.store, clock: Clock { midnight(date) })
             .unlock(who, passphrase: Fixture.passphrase(who))
     }

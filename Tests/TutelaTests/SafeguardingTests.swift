@@ -22,7 +22,7 @@ struct SafeguardingFixture {
     }
 
     /// A fresh session (sessions keep the directory they verified).
-    func session(_ who: String, at time: Int64? = nil) async throws -> Session {
+    func session(_ who: PrincipalID, at time: Int64? = nil) async throws -> Session {
         let vault = time.map { t in Vault(store: f.store, clock: Clock { t }) } ?? f.vault
         return try await vault.unlock(who, passphrase: Fixture.passphrase(who))
     }
@@ -52,7 +52,7 @@ struct SafeguardingTests {
         #expect(
             last.action == .disclose && last.actor == "dsl"
                 && last.reason == "following up CPOMS 4411")
-        for who in ["price", "head"] {
+        for who: PrincipalID in ["price", "head"] {
             let inbox = try await s.session(who).inbox()
             #expect(
                 inbox.contains {

@@ -30,7 +30,32 @@ struct TypedIDTests {
             #expect(record?.message.hasPrefix(RecordKind.noun) == true)
             let learner = await expectError(.usage) { try LearnerID(text) }
             #expect(learner?.message.hasPrefix(LearnerKind.noun) == true)
+            for (noun, parse) in [
+                (PrincipalKind.noun, { () throws(TutelaError) in _ = try PrincipalID(text) }),
+                (RequestKind.noun, { () throws(TutelaError) in _ = try RequestID(text) }),
+                (ReviewKind.noun, { () throws(TutelaError) in _ = try ReviewID(text) }),
+            ] {
+                let error = await expectError(.usage) { try parse() }
+                #expect(error?.message.hasPrefix(noun) == true, "\(noun) \(text)")
+            }
         }
+    }
+
+    @Test("a recipient is a person or a group key at a version, parsed from its name once")
+    func recipients() throws {
+        #expect(Recipient("price") == .person("price"))
+        #expect(
+            Recipient("group:safeguarding-officer#2") == .group(.safeguardingOfficer, version: 2))
+        #expect(Recipient.group(.tutor, version: 3).description == "group:tutor#3")
+        for bad in [
+            "", "group:", "group:tutor", "group:tutor#0", "group:tutor#01", "group:nobody#1",
+            "group:tutor#-1", "x y", "R-1/price",
+        ] {
+            #expect(Recipient(bad) == nil, "\(bad)")
+        }
+        #expect(ShareID("R-1/group:tutor#1")?.holder == .group(.tutor, version: 1))
+        #expect(ShareID("R-1/price")?.holder == .person("price"))
+        #expect(ShareID("R-1") == nil)
     }
 
     @Test("ids order by their text, which is byte order")
@@ -55,13 +80,13 @@ struct TypedIDTests {
     @Test("a label whose record id is not a valid id is tampering (65), not a usage error")
     func labelWithBadRecordID() async throws {
         let label = try LabelTests.label(copies: [.learner])
-        func encode(record: String, learner: String? = nil) -> [UInt8] {
+        func encode(record: String, learner: String? = nil, author: String? = nil) -> [UInt8] {
             var w = CanonicalWriter()
             w.u8(1)
             w.string(record)
             w.string(label.recordClass.rawValue)
             w.string(learner ?? label.learner.text)
-            w.string(label.author)
+            w.string(author ?? label.author.text)
             w.string(label.created.description)
             w.string(label.tutorialDate.description)
             w.string(label.policyVersion)
@@ -70,10 +95,13 @@ struct TypedIDTests {
             return w.bytes
         }
         #expect(try Label.parse(encode(record: label.record.text)) == label)
-        for bad in ["", "x y", "-R-1", "R-1/group:tutor#1"] {
+        for bad in ["", "x y", "-R-1", "R-1/group:tutor#1", "group:tutor#1"] {
             await expectError(.tampered) { try Label.parse(encode(record: bad)) }
             await expectError(.tampered) {
                 try Label.parse(encode(record: label.record.text, learner: bad))
+            }
+            await expectError(.tampered) {
+                try Label.parse(encode(record: label.record.text, author: bad))
             }
         }
     }
@@ -102,5 +130,36 @@ struct TypedIDTests {
         let good = FactHeader(
             kind: .flag, id: "R-1", subject: "R-1", signer: "price", signature: [])
         #expect(try good.recordSubject() == "R-1")
+        let request: RequestID = try FactHeader(
+            kind: .breakGlassUse, id: "BG-1", subject: "BG-1", signer: "price", signature: []
+        ).subjectID()
+        #expect(request == "BG-1")
+        await expectError(.tampered) {
+            let _: RequestID = try FactHeader(
+                kind: .breakGlassUse, id: "BG 1", subject: "BG 1", signer: "price", signature: []
+            ).subjectID()
+        }
+        await expectError(.tampered) {
+            let _: ReviewID = try FactHeader(
+                kind: .review, id: "RV/1", subject: "R-1", signer: "price", signature: []
+            ).ownID()
+        }
+    }
+
+    @Test("an audit entry whose actor is not a principal id does not decode (tampered)")
+    func auditActor() async throws {
+        let entry = AuditEntry(
+            action: .open, actor: "price", subject: "R-1", outcome: .allowed, reason: nil,
+            time: 1, policyVersion: "1")
+        let bytes = entry.canonical
+        #expect(try AuditEntry.parse(bytes, context: "entry") == entry)
+        var w = CanonicalWriter()
+        w.string("price")
+        var bad = CanonicalWriter()
+        bad.string("pr ce")
+        let at = try #require(bytes.firstRange(of: w.bytes))
+        var edited = bytes
+        edited.replaceSubrange(at, with: bad.bytes)
+        await expectError(.tampered) { try AuditEntry.parse(edited, context: "entry") }
     }
 }

@@ -45,7 +45,7 @@ struct VaultTests {
     func refused() async throws {
         let f = try await Fixture.make()
         let label = try await f.session("price").seal(Fixture.form(), confidential: true)
-        for who in ["jones", "hale", "dsl", "office"] {
+        for who: PrincipalID in ["jones", "hale", "dsl", "office"] {
             let error = await expectError(.permissionDenied) {
                 try await f.session(who).open(label.record)
             }

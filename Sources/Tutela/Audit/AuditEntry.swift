@@ -88,7 +88,7 @@ public struct AuditEntry: Sendable, Equatable {
     /// What was done or attempted.
     public let action: Action
     /// The principal id of who acted; the entry must be signed by them.
-    public let actor: String
+    public let actor: PrincipalID
     /// The record, learner or principal acted on.
     public let subject: String?
     /// Whether it was allowed, refused, or asked for a record that is not there.
@@ -106,7 +106,7 @@ public struct AuditEntry: Sendable, Equatable {
         var w = CanonicalWriter()
         w.u8(Self.version)
         w.string(action.rawValue)
-        w.string(actor)
+        w.id(actor)
         w.optionalString(subject)
         w.string(outcome.rawValue)
         w.optionalString(reason)
@@ -123,7 +123,7 @@ public struct AuditEntry: Sendable, Equatable {
         guard let action = Action(rawValue: try r.string("action", max: 64)) else {
             throw .tampered("\(context) names an unknown action")
         }
-        let actor = try r.string("actor", max: Identifier.maximumLength)
+        let actor: PrincipalID = try r.id("actor")
         let subject = try r.optionalString("subject", max: Identifier.maximumLength)
         guard let outcome = Outcome(rawValue: try r.string("outcome", max: 32)) else {
             throw .tampered("\(context) has an unknown outcome")

@@ -26,7 +26,7 @@ public struct Checkpoint: Sendable, Equatable {
     /// When the checkpoint was signed, in seconds since 1970 UTC.
     public let time: Int64
     /// The principal id of who signed it.
-    public let signer: String
+    public let signer: PrincipalID
     /// The signer's Ed25519 public key (32 bytes); it must be one enrolled for them, current or
     /// former.
     public let signingKey: [UInt8]
@@ -37,7 +37,7 @@ public struct Checkpoint: Sendable, Equatable {
     static let maximumTextBytes = 4096
 
     static func signedBytes(
-        vaultID: String, entries: Int64, head: [UInt8], time: Int64, signer: String
+        vaultID: String, entries: Int64, head: [UInt8], time: Int64, signer: PrincipalID
     ) -> [UInt8] {
         var w = CanonicalWriter()
         w.string("tutela/checkpoint/v1")
@@ -45,7 +45,7 @@ public struct Checkpoint: Sendable, Equatable {
         w.i64(entries)
         w.data(head)
         w.i64(time)
-        w.string(signer)
+        w.id(signer)
         return w.bytes
     }
 
@@ -105,12 +105,12 @@ public struct Checkpoint: Sendable, Equatable {
         guard let signature = Hex.decode(value("signature")), signature.count == 64 else {
             throw bad("signature is not a signature")
         }
-        let checkpoint = Checkpoint(
-            vaultID: value("vault"), entries: entries, head: head, time: time,
-            signer: value("signer"),
+        guard let signer = PrincipalID(validating: value("signer")) else {
+            throw bad("signer is not an id")
+        }
+        return Checkpoint(
+            vaultID: value("vault"), entries: entries, head: head, time: time, signer: signer,
             signingKey: key, signature: signature)
-        guard Identifier.isValid(checkpoint.signer) else { throw bad("signer is not an id") }
-        return checkpoint
     }
 
     /// Checks the signature, and that the signing key is the one enrolled for the signer.

@@ -20,7 +20,7 @@ public struct ChainLink: Sendable, Equatable {
     /// The ``hash`` of the link before, or 32 zero bytes for the first link.
     public let previousHash: [UInt8]
     /// The principal id of who signed the link.
-    public let signer: String
+    public let signer: PrincipalID
     /// What the link records (a directory statement or an audit entry), canonically encoded.
     public let body: [UInt8]
     /// The signer's 64-byte Ed25519 signature over the signed bytes.
@@ -30,7 +30,7 @@ public struct ChainLink: Sendable, Equatable {
 
     /// Reassembles a link as stored; nothing is checked until the chain is verified.
     public init(
-        sequence: Int64, previousHash: [UInt8], signer: String, body: [UInt8],
+        sequence: Int64, previousHash: [UInt8], signer: PrincipalID, body: [UInt8],
         signature: [UInt8], hash: [UInt8]
     ) {
         self.sequence = sequence
@@ -49,14 +49,14 @@ enum SignedChain {
     static let maximumBodyByteCount = 512 * 1024
 
     static func signedBytes(
-        chain: ChainName, sequence: Int64, previousHash: [UInt8], signer: String, body: [UInt8]
+        chain: ChainName, sequence: Int64, previousHash: [UInt8], signer: PrincipalID, body: [UInt8]
     ) -> [UInt8] {
         var w = CanonicalWriter(capacity: body.count + 128)
         w.string("tutela/chain/v1")
         w.string(chain.rawValue)
         w.i64(sequence)
         w.fixed(previousHash)
-        w.string(signer)
+        w.id(signer)
         w.data(body)
         return w.bytes
     }
@@ -149,7 +149,7 @@ enum SignedChain {
     /// ``checkContent(_:in:signerKey:)`` for many links, spread over the machine's cores.
     static func checkContents(
         _ links: [ChainLink], in chain: ChainName,
-        keys: @escaping @Sendable (String) -> [SigningPublicKey]
+        keys: @escaping @Sendable (PrincipalID) -> [SigningPublicKey]
     ) async -> [(signature: Bool, hash: Bool)] {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, links.count / 64))
         if workers == 1 {

@@ -13,10 +13,9 @@ public struct Administration: SessionService {
     ///   `.exists` for an id already enrolled; `.usage` for bad input.
     @discardableResult
     public func enrol(
-        _ id: String, name: String, roles: [Role], passphrase: Passphrase
+        _ id: PrincipalID, name: String, roles: [Role], passphrase: Passphrase
     ) async throws -> Principal {
         try requireAdministrator("enrol people")
-        try Identifier.validate(id, as: "principal")
         try Vault.validateName(name)
         try passphrase.validateAsNew()
         let cost = try kdfCost()
@@ -30,7 +29,7 @@ public struct Administration: SessionService {
         var check = directory
         try check.apply(statement, signer: principal.id, isGenesis: false)
         let sealed = try SealedIdentity.seal(newIdentity, passphrase: passphrase, cost: cost)
-        try await appendStatement(statement, audit: .enrol, subject: id) { tx in
+        try await appendStatement(statement, audit: .enrol, subject: id.text) { tx in
             try await tx.insert(sealed)
         }
         guard let enrolled = directory.principals[id] else {
@@ -41,7 +40,7 @@ public struct Administration: SessionService {
 
     /// Records a learner and their assigned tutor.
     public func addLearner(
-        _ id: LearnerID, name: String, tutor: String, dateOfBirth: CalendarDate?,
+        _ id: LearnerID, name: String, tutor: PrincipalID, dateOfBirth: CalendarDate?,
         programme: String?
     ) async throws {
         try requireAdministrator("add learners")
@@ -79,15 +78,15 @@ public struct Administration: SessionService {
     /// verifiable.
     /// - Returns: the groups rotated.
     @discardableResult
-    public func revoke(_ id: String) async throws -> [GroupKey] {
+    public func revoke(_ id: PrincipalID) async throws -> [GroupKey] {
         try requireAdministrator("revoke people")
         guard let target = directory.principals[id] else {
             throw TutelaError.notFound("no one is enrolled as '\(id)'")
         }
         let groups = target.roles.compactMap { directory.groups[$0] }
         let boxes = try await memberBoxes(of: id)
-        let slots = try await store.slots(recipient: id, limit: Int.max)
-        try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id) { tx in
+        let slots = try await store.slots(recipient: .person(id), limit: Int.max)
+        try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id.text) { tx in
             for slot in slots {
                 try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
             }
@@ -103,7 +102,7 @@ public struct Administration: SessionService {
     /// by a member's `group sync`.
     /// - Returns: the groups rotated.
     @discardableResult
-    public func setRoles(_ id: String, _ roles: [Role]) async throws -> [GroupKey] {
+    public func setRoles(_ id: PrincipalID, _ roles: [Role]) async throws -> [GroupKey] {
         try requireAdministrator("change roles")
         guard let target = directory.principals[id] else {
             throw TutelaError.notFound("no one is enrolled as '\(id)'")
@@ -114,7 +113,7 @@ public struct Administration: SessionService {
             return left.contains { $0.role == role }
         }
         try await appendStatement(
-            .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id
+            .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id.text
         ) { tx in for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) } }
         var rotated: [GroupKey] = []
         for group in left { rotated.append(try await createGroupKey(group.role)) }
@@ -124,7 +123,7 @@ public struct Administration: SessionService {
     /// New keys for someone who lost their passphrase. Their old slots and group copies cannot be
     /// opened by anyone any more and are removed; access comes back through `group sync` and
     /// `policy regrant` by people who can open the records. No back door: nobody else can recover them.
-    public func rekey(_ id: String, passphrase: Passphrase) async throws {
+    public func rekey(_ id: PrincipalID, passphrase: Passphrase) async throws {
         try requireAdministrator("re-key people")
         try passphrase.validateAsNew()
         guard directory.principals[id] != nil else {
@@ -137,12 +136,12 @@ public struct Administration: SessionService {
         let pub = fresh.publicIdentity
         let sealed = try SealedIdentity.seal(fresh, passphrase: passphrase, cost: profile.cost)
         let boxes = try await memberBoxes(of: id)
-        let slots = try await store.slots(recipient: id, limit: Int.max)
+        let slots = try await store.slots(recipient: .person(id), limit: Int.max)
         try await appendStatement(
             .rekey(
                 principal: id, signingKey: pub.signingKey.bytes,
                 agreementKey: pub.agreementKey.bytes),
-            audit: .rekey, subject: id
+            audit: .rekey, subject: id.text
         ) { tx in
             try await tx.replace(sealed)
             for slot in slots {
@@ -214,7 +213,8 @@ public struct Administration: SessionService {
         } catch { throw TutelaError.internal("\(error)") }
         try await record(
             auditEntry(
-                .authoritySplit, subject: principal.id, reason: "\(threshold) of \(shares) shares"),
+                .authoritySplit, subject: principal.id.text,
+                reason: "\(threshold) of \(shares) shares"),
             notify: [])
         let fingerprint = principal.identity.fingerprint
         return zip(seeds, agreements).map { s, a in

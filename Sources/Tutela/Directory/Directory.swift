@@ -9,9 +9,9 @@ public struct Directory: Sendable {
     /// The vault's id, set by the first statement of the chain.
     public let vaultID: String
     /// The principal id of the vault's authority.
-    public let authorityID: String
+    public let authorityID: PrincipalID
     /// Everyone ever enrolled, by id, revoked principals included.
-    public private(set) var principals: [String: Principal] = [:]
+    public private(set) var principals: [PrincipalID: Principal] = [:]
     /// Every recorded learner, by id.
     public private(set) var learners: [LearnerID: Learner] = [:]
     /// The policy in force: the last one published, or nil before any is.
@@ -66,7 +66,7 @@ public struct Directory: Sendable {
     }
 
     private init(
-        vaultID: String, authorityID: String, principals: [String: Principal] = [:],
+        vaultID: String, authorityID: PrincipalID, principals: [PrincipalID: Principal] = [:],
         learners: [LearnerID: Learner] = [:], policy: Policy? = nil, head: ChainLink?
     ) {
         self.vaultID = vaultID
@@ -78,7 +78,7 @@ public struct Directory: Sendable {
     }
 
     /// A principal who may sign directory statements: the authority, or an admin it enrolled.
-    public func administrator(_ id: String) -> Principal? {
+    public func administrator(_ id: PrincipalID) -> Principal? {
         guard let p = principals[id], !p.revoked else { return nil }
         if p.isAuthority { return p }
         if p.has(.admin), p.enrolledBy == authorityID { return p }
@@ -88,12 +88,11 @@ public struct Directory: Sendable {
     /// Checks a statement against the current state and applies it. Used both when verifying the
     /// stored chain and before signing a new statement, so the two can never disagree.
     mutating func apply(
-        _ statement: DirectoryStatement, signer: String, isGenesis: Bool
+        _ statement: DirectoryStatement, signer: PrincipalID, isGenesis: Bool
     ) throws(TutelaError) {
         func principal(_ p: DirectoryStatement.PrincipalData, authority: Bool) throws(TutelaError)
             -> Principal
         {
-            try Identifier.validate(p.id, as: "principal")
             guard principals[p.id] == nil else {
                 throw .exists("principal '\(p.id)' is already enrolled")
             }
@@ -168,7 +167,7 @@ public struct Directory: Sendable {
                 throw .usage(
                     "a learner has at most \(DirectoryStatement.maximumParents) parents or carers")
             }
-            let links: [(String?, Role, String)] =
+            let links: [(PrincipalID?, Role, String)] =
                 contacts.parents.map { ($0, .parentCarer, "parent or carer") }
                 + [
                     (contacts.homeSchool, .homeSchool, "home school"),
@@ -248,7 +247,7 @@ public struct Directory: Sendable {
     /// tables and tests). Never used for a real vault.
     static func synthetic(principals: [Principal], learner: Learner) -> Directory {
         Directory(
-            vaultID: "policy-check", authorityID: "policy-check",
+            vaultID: "policy-check", authorityID: PrincipalID(constant: "policy-check"),
             principals: Dictionary(uniqueKeysWithValues: principals.map { ($0.id, $0) }),
             learners: [learner.id: learner], head: nil)
     }
@@ -266,7 +265,9 @@ public struct Directory: Sendable {
 
     /// Whether `id` names an enrolled principal who holds the learner role for that learner.
     public func learnerPrincipal(_ learnerID: LearnerID) -> Principal? {
-        guard let p = principals[learnerID.text], p.has(.learner) else { return nil }
+        guard let id = PrincipalID(validating: learnerID.text), let p = principals[id],
+            p.has(.learner)
+        else { return nil }
         return p
     }
 }
@@ -282,7 +283,4 @@ public struct GroupKey: Sendable, Equatable {
 
     /// Who slots and shares sealed to this key are for.
     public var holder: Recipient { .group(role, version: version) }
-
-    /// The recipient name of slots and shares sealed to this key: `group:ROLE#VERSION`.
-    public var recipient: String { holder.description }
 }

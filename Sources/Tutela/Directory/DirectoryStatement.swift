@@ -17,14 +17,14 @@ enum DirectoryStatement: Equatable {
     /// Publishes version `version` of the key held by everyone with `role`.
     case groupKey(role: Role, version: Int, publicKey: [UInt8])
     /// A leaver: they can no longer act.
-    case revoke(principal: String)
+    case revoke(principal: PrincipalID)
     /// New keys for a principal who lost their passphrase.
-    case rekey(principal: String, signingKey: [UInt8], agreementKey: [UInt8])
+    case rekey(principal: PrincipalID, signingKey: [UInt8], agreementKey: [UInt8])
     /// Replaces a principal's roles (joining or leaving a group).
-    case setRoles(principal: String, roles: [Role])
+    case setRoles(principal: PrincipalID, roles: [Role])
 
     struct PrincipalData: Equatable {
-        var id: String
+        var id: PrincipalID
         var name: String
         var roles: [Role]
         var signingKey: [UInt8]
@@ -34,7 +34,7 @@ enum DirectoryStatement: Equatable {
     struct LearnerData: Equatable {
         var id: LearnerID
         var name: String
-        var tutor: String
+        var tutor: PrincipalID
         var dateOfBirth: CalendarDate?
         var programme: String?
     }
@@ -47,7 +47,7 @@ enum DirectoryStatement: Equatable {
         w.u8(Self.version)
         w.i64(time)
         func principal(_ p: PrincipalData) {
-            w.string(p.id)
+            w.id(p.id)
             w.string(p.name)
             w.strings(p.roles.map(\.rawValue))
             w.fixed(p.signingKey)
@@ -65,7 +65,7 @@ enum DirectoryStatement: Equatable {
             w.u8(2)
             w.string(l.id.text)
             w.string(l.name)
-            w.string(l.tutor)
+            w.id(l.tutor)
             w.optionalString(l.dateOfBirth?.description)
             w.optionalString(l.programme)
         case .learnerLeft(let learner, let on):
@@ -75,9 +75,9 @@ enum DirectoryStatement: Equatable {
         case .learnerContacts(let learner, let contacts):
             w.u8(4)
             w.string(learner.text)
-            w.strings(contacts.parents)
-            w.optionalString(contacts.homeSchool)
-            w.optionalString(contacts.provider)
+            w.ids(contacts.parents)
+            w.optionalID(contacts.homeSchool)
+            w.optionalID(contacts.provider)
         case .publishPolicy(let version, let text):
             w.u8(5)
             w.u32(UInt32(version))
@@ -89,15 +89,15 @@ enum DirectoryStatement: Equatable {
             w.fixed(publicKey)
         case .revoke(let principal):
             w.u8(7)
-            w.string(principal)
+            w.id(principal)
         case .rekey(let principal, let signingKey, let agreementKey):
             w.u8(8)
-            w.string(principal)
+            w.id(principal)
             w.fixed(signingKey)
             w.fixed(agreementKey)
         case .setRoles(let principal, let roles):
             w.u8(9)
-            w.string(principal)
+            w.id(principal)
             w.strings(roles.map(\.rawValue))
         }
         return w.bytes
@@ -112,7 +112,7 @@ enum DirectoryStatement: Equatable {
         }
         let time = try r.i64("time")
         func principal() throws(TutelaError) -> PrincipalData {
-            let id = try r.string("id", max: Identifier.maximumLength)
+            let id: PrincipalID = try r.id("id")
             let name = try r.string("name", max: maxText)
             var roles: [Role] = []
             for raw in try r.strings("roles", maxCount: Role.allCases.count, max: 32) {
@@ -136,7 +136,7 @@ enum DirectoryStatement: Equatable {
         case 2:
             let id: LearnerID = try r.id("learner")
             let name = try r.string("name", max: maxText)
-            let tutor = try r.string("tutor", max: Identifier.maximumLength)
+            let tutor: PrincipalID = try r.id("tutor")
             let dob = try r.optionalString("date of birth", max: 10)
             let programme = try r.optionalString("programme", max: maxText)
             var dateOfBirth: CalendarDate?
@@ -158,10 +158,9 @@ enum DirectoryStatement: Equatable {
             statement = .learnerContacts(
                 learner: learner,
                 LearnerContacts(
-                    parents: try r.strings(
-                        "parents", maxCount: maximumParents, max: Identifier.maximumLength),
-                    homeSchool: try r.optionalString("home school", max: Identifier.maximumLength),
-                    provider: try r.optionalString("provider", max: Identifier.maximumLength)))
+                    parents: try r.ids("parents", maxCount: maximumParents),
+                    homeSchool: try r.optionalID("home school"),
+                    provider: try r.optionalID("provider")))
         case 5:
             let version = Int(try r.u32("policy version"))
             statement = .publishPolicy(
@@ -174,14 +173,14 @@ enum DirectoryStatement: Equatable {
             statement = .groupKey(
                 role: role, version: version, publicKey: try r.fixed("group key", count: 32))
         case 7:
-            statement = .revoke(principal: try r.string("principal", max: Identifier.maximumLength))
+            statement = .revoke(principal: try r.id("principal"))
         case 8:
             statement = .rekey(
-                principal: try r.string("principal", max: Identifier.maximumLength),
+                principal: try r.id("principal"),
                 signingKey: try r.fixed("signing key", count: 32),
                 agreementKey: try r.fixed("agreement key", count: 32))
         case 9:
-            let principal = try r.string("principal", max: Identifier.maximumLength)
+            let principal: PrincipalID = try r.id("principal")
             var roles: [Role] = []
             for raw in try r.strings("roles", maxCount: Role.allCases.count, max: 32) {
                 guard let role = Role(rawValue: raw) else {

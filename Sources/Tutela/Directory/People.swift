@@ -40,7 +40,7 @@ public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
 /// An enrolled person, as the verified directory knows them.
 public struct Principal: Sendable, Equatable {
     /// Their unique id, as given to `--as` on the command line.
-    public let id: String
+    public let id: PrincipalID
     /// Their name, for people to read.
     public let name: String
     /// The roles they hold, sorted; a revoked principal keeps the list but holds none of them.
@@ -50,7 +50,7 @@ public struct Principal: Sendable, Equatable {
     /// True only for the vault's authority, created at `init`.
     public let isAuthority: Bool
     /// Who signed the enrolment.
-    public let enrolledBy: String
+    public let enrolledBy: PrincipalID
     /// A revoked principal can no longer act; what they signed before stays verifiable.
     public internal(set) var revoked = false
     /// Signing keys replaced by a re-key (lost passphrase), still valid for what they signed before.
@@ -70,7 +70,7 @@ public struct Learner: Sendable, Equatable {
     /// The learner's name, for people to read.
     public let name: String
     /// The assigned tutor's principal id.
-    public let tutor: String
+    public let tutor: PrincipalID
     /// Their date of birth, or nil if none is recorded (then `dob` retention periods cannot start).
     public let dateOfBirth: CalendarDate?
     /// Their programme of study, if one is recorded.
@@ -90,16 +90,18 @@ public struct Learner: Sendable, Equatable {
 /// The principals who stand for a learner's copy recipients.
 public struct LearnerContacts: Sendable, Equatable {
     /// Principal ids of the learner's parents or carers, each holding the parent-carer role.
-    public var parents: [String] = []
+    public var parents: [PrincipalID] = []
     /// Principal id of the learner's home school (holding the home-school role), if any.
-    public var homeSchool: String?
+    public var homeSchool: PrincipalID?
     /// Principal id of the learner's work-based provider (holding the work-based-provider role),
     /// if any.
-    public var provider: String?
+    public var provider: PrincipalID?
 
     /// Names a learner's contacts by principal id; each id's role is checked when the change is
     /// applied to the directory.
-    public init(parents: [String] = [], homeSchool: String? = nil, provider: String? = nil) {
+    public init(
+        parents: [PrincipalID] = [], homeSchool: PrincipalID? = nil, provider: PrincipalID? = nil
+    ) {
         self.parents = parents
         self.homeSchool = homeSchool
         self.provider = provider

@@ -55,6 +55,15 @@ struct CanonicalWriter {
         u16(UInt16(v.count))
         for s in v { string(s) }
     }
+
+    /// An id, written as its text.
+    mutating func id<Kind>(_ v: ID<Kind>) { string(v.text) }
+
+    /// An optional id, written as its text.
+    mutating func optionalID<Kind>(_ v: ID<Kind>?) { optionalString(v?.text) }
+
+    /// A list of ids, written as their texts.
+    mutating func ids<Kind>(_ v: [ID<Kind>]) { strings(v.map(\.text)) }
 }
 
 /// Strict reader for ``CanonicalWriter``'s encoding.
@@ -226,6 +235,21 @@ struct CanonicalReader {
 
     mutating func optionalString(_ what: String, max: Int) throws(TutelaError) -> String? {
         try bool("\(what) presence") ? try string(what, max: max) : nil
+    }
+
+    /// An optional id field.
+    /// - Throws: `.tampered` when the text is present and not a valid id.
+    mutating func optionalID<Kind>(_ what: String) throws(TutelaError) -> ID<Kind>? {
+        try bool("\(what) presence") ? try id(what) : nil
+    }
+
+    /// A list of at most `maxCount` ids.
+    /// - Throws: `.tampered` when an entry is not a valid id.
+    mutating func ids<Kind>(_ what: String, maxCount: Int) throws(TutelaError) -> [ID<Kind>] {
+        let count = try count(what, maxCount: maxCount)
+        var result: [ID<Kind>] = []
+        for _ in 0..<count { result.append(try id(what)) }
+        return result
     }
 
     /// The entry count of a list field, at most `maxCount`.

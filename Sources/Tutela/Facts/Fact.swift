@@ -38,7 +38,7 @@ public struct FactHeader: Sendable, Equatable {
     /// What the fact is about and filed under: a record id, or the request or review it answers.
     public let subject: String
     /// The principal whose enrolled key made ``signature``.
-    public let signer: String
+    public let signer: PrincipalID
     /// The signer's Ed25519 signature over the fact's signed bytes.
     public let signature: [UInt8]
 }
@@ -91,7 +91,7 @@ enum FactCodec {
         return w.bytes + unsigned
     }
 
-    private static func unsigned<F: Fact>(_ fact: F, signer: String) -> [UInt8] {
+    private static func unsigned<F: Fact>(_ fact: F, signer: PrincipalID) -> [UInt8] {
         var fields = CanonicalWriter()
         fact.writeFields(&fields)
         var w = CanonicalWriter()
@@ -101,7 +101,7 @@ enum FactCodec {
         w.string(fact.subject)
         w.u8(F.version)
         w.data(fields.bytes)
-        w.string(signer)
+        w.id(signer)
         return w.bytes
     }
 
@@ -141,7 +141,7 @@ enum FactCodec {
             throw .tampered("\(name) has a version this version of Tutela does not read")
         }
         let fields = try r.data("fields", max: F.maximumFieldsByteCount)
-        let signerID = try r.string("signer", max: Identifier.maximumLength)
+        let signerID: PrincipalID = try r.id("signer")
         let signedCount = r.position
         let signature = try r.fixed("signature", count: SigningPublicKey.signatureByteCount)
         try r.finish()
@@ -165,7 +165,7 @@ enum FactCodec {
     /// Checks a fact whose fields and signature were kept apart from the store (a certificate
     /// printed or filed elsewhere) against its signer's enrolled keys.
     static func verify<F: Fact>(
-        _ fact: F, signer: String, signature: [UInt8], directory: Directory
+        _ fact: F, signer: PrincipalID, signature: [UInt8], directory: Directory
     ) throws(TutelaError) {
         guard let principal = directory.principals[signer] else {
             throw .tampered(
@@ -183,7 +183,10 @@ enum FactCodec {
 }
 
 /// A new random id with a prefix: `BG-XXXX-XXXX-XXXX`.
-func newID(_ prefix: String) throws(TutelaError) -> String {
+func newID<Kind>(_ prefix: String) throws(TutelaError) -> ID<Kind> {
     let record = try Identifier.newRecordIDText()
-    return prefix + record.dropFirst(1)
+    guard let id = ID<Kind>(validating: prefix + record.dropFirst(1)) else {
+        throw .internal("a new \(Kind.noun) id is not a valid id")
+    }
+    return id
 }

@@ -12,7 +12,7 @@ struct Hold: Sendable, Equatable, Fact {
     let reason: String
     let time: Int64
     /// Who placed or released it: the fact's signer.
-    let by: String
+    let by: PrincipalID
 
     var factID: String { record.text }
     var subject: String { record.text }
@@ -42,7 +42,7 @@ struct RetentionReview: Sendable, Equatable, Fact {
     let reason: String
     let time: Int64
     /// The keeper who decided: the fact's signer.
-    let by: String
+    let by: PrincipalID
 
     var factID: String { record.text }
     var subject: String { record.text }
@@ -77,7 +77,7 @@ struct DestructionProposal: Sendable, Equatable, Fact {
     let record: RecordID
     let time: Int64
     /// The proposing keeper: the fact's signer.
-    let by: String
+    let by: PrincipalID
 
     var factID: String { record.text }
     var subject: String { record.text }
@@ -108,9 +108,9 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
     /// When, in seconds since 1970 UTC.
     public let time: Int64
     /// The keeper who destroyed it: the certificate's signer.
-    public let authoriser: String
+    public let authoriser: PrincipalID
     /// The second keeper who proposed it, where the policy asks for two.
-    public let proposer: String?
+    public let proposer: PrincipalID?
     /// The authoriser's Ed25519 signature over the tombstone's signed bytes.
     public let signature: [UInt8]
 
@@ -122,7 +122,7 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
         w.string(ciphertextHash)
         w.string(rule)
         w.i64(time)
-        w.optionalString(proposer)
+        w.optionalID(proposer)
     }
 
     static func readFields(
@@ -133,7 +133,7 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
             record: try header.recordSubject(), labelHash: try r.string("label hash", max: 64),
             ciphertextHash: try r.string("ciphertext hash", max: 64),
             rule: try r.string("rule", max: 1000), time: try r.i64("time"),
-            authoriser: header.signer, proposer: try r.optionalString("proposer", max: 64),
+            authoriser: header.signer, proposer: try r.optionalID("proposer"),
             signature: header.signature)
     }
 

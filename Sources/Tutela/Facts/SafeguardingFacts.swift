@@ -12,11 +12,25 @@ extension FactHeader {
 
     /// The subject as a record id.
     /// - Throws: `.tampered` when the signed subject is not a valid id.
-    func recordSubject() throws(TutelaError) -> RecordID {
-        guard let record = RecordID(validating: subject) else {
-            throw .tampered("\(kind.rawValue) \(id) is about something that is not a record")
+    func recordSubject() throws(TutelaError) -> RecordID { try subjectID() }
+
+    /// The subject as an id of the kind the fact is about (a record, a request, a review).
+    /// - Throws: `.tampered` when the signed subject is not a valid id.
+    func subjectID<Kind>() throws(TutelaError) -> ID<Kind> {
+        guard let subject = ID<Kind>(validating: subject) else {
+            throw .tampered(
+                "\(kind.rawValue) \(id) is about something that is not a \(Kind.noun)")
         }
-        return record
+        return subject
+    }
+
+    /// The fact's own id as an id of `Kind` (a request's, a review's).
+    /// - Throws: `.tampered` when the signed id is not a valid id.
+    func ownID<Kind>() throws(TutelaError) -> ID<Kind> {
+        guard let own = ID<Kind>(validating: id) else {
+            throw .tampered("\(kind.rawValue) is filed under something that is not a \(Kind.noun)")
+        }
+        return own
     }
 }
 
@@ -26,7 +40,7 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
     /// The flagged record.
     public let record: RecordID
     /// Who flagged it: the fact's signer.
-    public let flaggedBy: String
+    public let flaggedBy: PrincipalID
     /// When, in seconds since 1970 UTC.
     public let time: Int64
     /// The reason the flagger gave; shown to officers, never to learners or families.
@@ -54,11 +68,11 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
 public struct BreakGlassRequest: Sendable, Equatable, Fact {
     static let kind = FactKind.breakGlassRequest
     /// The request's id, `BG-XXXX-XXXX-XXXX`.
-    public let id: String
+    public let id: RequestID
     /// The record it asks to open.
     public let record: RecordID
     /// The officer who asked: the fact's signer.
-    public let requester: String
+    public let requester: PrincipalID
     /// Why, in the requester's words.
     public let reason: String
     /// When it was made, in seconds since 1970 UTC.
@@ -68,7 +82,7 @@ public struct BreakGlassRequest: Sendable, Equatable, Fact {
     /// Approvals needed (the policy's k when requested).
     public let approvalsNeeded: Int
 
-    var factID: String { id }
+    var factID: String { id.text }
     var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
@@ -82,7 +96,7 @@ public struct BreakGlassRequest: Sendable, Equatable, Fact {
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> BreakGlassRequest {
         BreakGlassRequest(
-            id: header.id, record: try header.recordSubject(), requester: header.signer,
+            id: try header.ownID(), record: try header.recordSubject(), requester: header.signer,
             reason: try r.string("reason", max: 2000), created: try r.i64("created"),
             expires: try r.i64("expires"), approvalsNeeded: Int(try r.u8("approvals")))
     }
@@ -92,9 +106,9 @@ public struct BreakGlassRequest: Sendable, Equatable, Fact {
 public struct Approval: Sendable, Equatable, Fact {
     static let kind = FactKind.approval
     /// The request approved.
-    public let request: String
+    public let request: RequestID
     /// Who approved: the fact's signer.
-    public let approver: String
+    public let approver: PrincipalID
     /// The approver role whose group share this releases.
     public let role: Role
     /// When, in seconds since 1970 UTC.
@@ -104,7 +118,7 @@ public struct Approval: Sendable, Equatable, Fact {
 
     /// One approval per approver per request: `REQUEST/APPROVER`.
     var factID: String { "\(request)/\(approver)" }
-    var subject: String { request }
+    var subject: String { request.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.string(role.rawValue)
@@ -122,7 +136,8 @@ public struct Approval: Sendable, Equatable, Fact {
             throw .tampered("approval \(header.id) names an unknown role")
         }
         return Approval(
-            request: header.subject, approver: header.signer, role: role, time: try r.i64("time"),
+            request: try header.subjectID(), approver: header.signer, role: role,
+            time: try r.i64("time"),
             box: try r.data("box", max: 512))
     }
 }
@@ -130,11 +145,11 @@ public struct Approval: Sendable, Equatable, Fact {
 /// The one use of a break-glass request: the requester opened the record.
 struct BreakGlassUse: Sendable, Equatable, Fact {
     static let kind = FactKind.breakGlassUse
-    let request: String
+    let request: RequestID
     let time: Int64
 
-    var factID: String { request }
-    var subject: String { request }
+    var factID: String { request.text }
+    var subject: String { request.text }
 
     func writeFields(_ w: inout CanonicalWriter) { w.i64(time) }
 
@@ -142,7 +157,7 @@ struct BreakGlassUse: Sendable, Equatable, Fact {
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> BreakGlassUse {
         try header.requireOnePerSubject()
-        return BreakGlassUse(request: header.subject, time: try r.i64("time"))
+        return BreakGlassUse(request: try header.subjectID(), time: try r.i64("time"))
     }
 }
 
@@ -158,13 +173,13 @@ public struct ReviewItem: Sendable, Equatable, Fact {
     public enum Outcome: String, Sendable, CaseIterable { case justified, unjustified }
 
     /// The item's id, `RV-XXXX-XXXX-XXXX`.
-    public let id: String
+    public let id: ReviewID
     /// Which path opened the record.
     public let kind: Kind
     /// The record opened.
     public let record: RecordID
     /// Who opened the record: the fact's signer.
-    public let actor: String
+    public let actor: PrincipalID
     /// When, in seconds since 1970 UTC.
     public let time: Int64
     /// The reason the opener gave.
@@ -172,11 +187,11 @@ public struct ReviewItem: Sendable, Equatable, Fact {
     /// The review's verdict, once a head of centre has given one (a ``ReviewOutcome``).
     public var outcome: Outcome?
     /// Who gave the verdict.
-    public var reviewer: String?
+    public var reviewer: PrincipalID?
     /// The reviewer's note.
     public var note: String?
 
-    var factID: String { id }
+    var factID: String { id.text }
     var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
@@ -192,7 +207,8 @@ public struct ReviewItem: Sendable, Equatable, Fact {
             throw .tampered("review \(header.id) has an unknown kind")
         }
         return ReviewItem(
-            id: header.id, kind: kind, record: try header.recordSubject(), actor: header.signer,
+            id: try header.ownID(), kind: kind, record: try header.recordSubject(),
+            actor: header.signer,
             time: try r.i64("time"), reason: try r.string("reason", max: 2000))
     }
 }
@@ -200,14 +216,14 @@ public struct ReviewItem: Sendable, Equatable, Fact {
 /// A head of centre's verdict on a ``ReviewItem``, filed under the item's id.
 struct ReviewOutcome: Sendable, Equatable, Fact {
     static let kind = FactKind.reviewOutcome
-    let review: String
+    let review: ReviewID
     let outcome: ReviewItem.Outcome
     let note: String
-    let reviewer: String
+    let reviewer: PrincipalID
     let time: Int64
 
-    var factID: String { review }
-    var subject: String { review }
+    var factID: String { review.text }
+    var subject: String { review.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
         w.string(outcome.rawValue)
@@ -223,7 +239,7 @@ struct ReviewOutcome: Sendable, Equatable, Fact {
             throw .tampered("review outcome \(header.id) has an unknown verdict")
         }
         return ReviewOutcome(
-            review: header.subject, outcome: outcome, note: try r.string("note", max: 2000),
+            review: try header.subjectID(), outcome: outcome, note: try r.string("note", max: 2000),
             reviewer: header.signer, time: try r.i64("time"))
     }
 }

@@ -263,17 +263,9 @@ struct FieldReader {
         return s
     }
 
-    mutating func identifier(_ key: String) throws(TutelaError) -> String {
-        let s = try text(key, max: Identifier.maximumLength, required: true).orThrow()
-        guard Identifier.isValid(s) else {
-            throw problem(key, "'\(Identifier.printable(s))' is not a valid id")
-        }
-        return s
-    }
-
     /// A required id field of `Kind`.
     mutating func id<Kind>(_ key: String) throws(TutelaError) -> ID<Kind> {
-        let s = try identifier(key)
+        let s = try text(key, max: Identifier.maximumLength, required: true).orThrow()
         guard let id = ID<Kind>(validating: s) else {
             throw problem(key, "'\(Identifier.printable(s))' is not a valid id")
         }

@@ -60,7 +60,7 @@ public struct PublicIdentity: Sendable, Hashable {
 /// A person's unlocked identity: their Ed25519 signing key and X25519 key-agreement key.
 public struct Identity: Sendable {
     /// The id of the principal whose keys these are.
-    public let principal: String
+    public let principal: PrincipalID
     let signing: SigningPrivateKey
     let agreement: KeyAgreementPrivateKey
 
@@ -70,7 +70,7 @@ public struct Identity: Sendable {
     }
 
     /// A fresh identity with new random keys.
-    static func generate(principal: String) throws(TutelaError) -> Identity {
+    static func generate(principal: PrincipalID) throws(TutelaError) -> Identity {
         do {
             return Identity(
                 principal: principal, signing: try SigningPrivateKey(),
@@ -92,7 +92,7 @@ public struct Identity: Sendable {
 /// so a sealed key cannot be moved to another person or given a different cost.
 public struct SealedIdentity: Sendable, Equatable {
     /// The id of the principal whose keys these are; bound to the ciphertext.
-    public let principal: String
+    public let principal: PrincipalID
     /// Their Ed25519 public key (32 bytes), kept in the clear and bound to the ciphertext.
     public let signingKey: [UInt8]
     /// Their X25519 public key (32 bytes), kept in the clear and bound to the ciphertext.
@@ -110,7 +110,7 @@ public struct SealedIdentity: Sendable, Equatable {
 
     /// Reassembles a sealed identity read from storage; nothing is checked until it is unlocked.
     public init(
-        principal: String, signingKey: [UInt8], agreementKey: [UInt8], salt: [UInt8],
+        principal: PrincipalID, signingKey: [UInt8], agreementKey: [UInt8], salt: [UInt8],
         opsLimit: UInt64, memLimit: UInt64, nonce: [UInt8], ciphertext: [UInt8]
     ) {
         self.principal = principal
@@ -124,11 +124,11 @@ public struct SealedIdentity: Sendable, Equatable {
     }
 
     private static func associatedData(
-        principal: String, signingKey: [UInt8], agreementKey: [UInt8], ops: UInt64, mem: UInt64
+        principal: PrincipalID, signingKey: [UInt8], agreementKey: [UInt8], ops: UInt64, mem: UInt64
     ) -> [UInt8] {
         var w = CanonicalWriter()
         w.string("tutela/identity/v1")
-        w.string(principal)
+        w.string(principal.text)
         w.fixed(signingKey)
         w.fixed(agreementKey)
         w.u64(ops)

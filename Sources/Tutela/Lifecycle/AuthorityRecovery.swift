@@ -8,7 +8,7 @@ public struct AuthorityShare: Sendable {
     /// The id of the vault whose authority the share belongs to.
     public let vaultID: String
     /// The authority's principal id.
-    public let authority: String
+    public let authority: PrincipalID
     /// The authority's fingerprint when the keys were split, for a trustee to compare by eye.
     public let fingerprint: String
     /// How many shares of this split rebuild the authority.
@@ -59,7 +59,8 @@ public struct AuthorityShare: Sendable {
                 throw bad("\(name): \(error)")
             }
         }
-        guard let vault = fields["vault"], let authority = fields["authority"],
+        guard let vault = fields["vault"],
+            let authority = fields["authority"].flatMap({ PrincipalID(validating: $0) }),
             let fingerprint = fields["fingerprint"],
             let threshold = fields["threshold"].flatMap({ Int($0) }),
             let index = fields["share"].flatMap({ Int($0) })
@@ -121,7 +122,7 @@ extension Vault {
         let session = Session(
             vault: self, meta: meta, directory: directory, principal: authority, identity: identity)
         let entry = session.auditEntry(
-            .authorityRecover, subject: meta.authorityID, reason: "\(shares.count) shares")
+            .authorityRecover, subject: meta.authorityID.text, reason: "\(shares.count) shares")
         try await session.write { tx in
             try await tx.replace(sealed)
             try await Session.appendAudit(entry, tx: tx, signer: identity)

@@ -6,11 +6,11 @@ extension Lifecycle {
     /// The data key of a record this person can reach: through their own slot, or through a slot for
     /// a group whose current key they hold.
     func dataKey(for stored: StoredRecord, record: RecordID) async throws -> SecretBytes? {
-        if let slot = stored.slots.first(where: { $0.recipient == principal.id }) {
+        if let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) }) {
             return try slot.open(with: identity, expecting: record)
         }
         for (role, group) in directory.groups where principal.has(role) {
-            guard let slot = stored.slots.first(where: { $0.recipient == group.recipient }) else {
+            guard let slot = stored.slots.first(where: { $0.recipient == group.holder }) else {
                 continue
             }
             return try slot.open(with: try await groupKey(role), expecting: record)
@@ -44,23 +44,23 @@ extension Lifecycle {
         plaintext.wipe()
         let directory = self.directory
         var slots: [Slot] = []
+        var sealedTo = Set<Recipient>()
         for old in stored.slots {
-            if old.recipient.hasPrefix("group:") {
-                let role = old.recipient.dropFirst("group:".count).split(separator: "#").first.map(
-                    String.init)
-                guard let role, let r = Role(rawValue: role), let group = directory.groups[r] else {
-                    continue
-                }
-                slots.append(
-                    try Slot.make(
-                        record: recordID, key: newKey, recipient: group.recipient,
-                        to: group.publicKey))
-            } else if let p = directory.principals[old.recipient], !p.revoked {
-                slots.append(
-                    try Slot.make(
-                        record: recordID, key: newKey, recipient: p.id, to: p.identity.agreementKey)
-                )
+            // A group's slot moves to the group's current key; a person's stays theirs unless
+            // they were revoked.
+            let target: (Recipient, KeyAgreementPublicKey)
+            switch old.recipient {
+            case .group(let role, _):
+                guard let group = directory.groups[role] else { continue }
+                target = (group.holder, group.publicKey)
+            case .person(let id):
+                guard let p = directory.principals[id], !p.revoked else { continue }
+                target = (old.recipient, p.identity.agreementKey)
             }
+            guard sealedTo.insert(target.0).inserted else { continue }
+            slots.append(
+                try Slot.make(
+                    record: recordID, key: newKey, recipient: target.0, to: target.1))
         }
         let shares = try BreakGlass.shares(
             for: envelope.label, key: newKey, policy: policy, directory: directory)
@@ -96,7 +96,7 @@ extension Lifecycle {
             throw TutelaError.notFound("the \(role.rawValue) group has no key")
         }
         var done = 0
-        for slot in try await store.slots(recipient: group.recipient, limit: Int.max) {
+        for slot in try await store.slots(recipient: group.holder, limit: Int.max) {
             try await reencrypt(slot.record)
             done += 1
             progress?(done)

@@ -20,9 +20,10 @@ public struct SlotChange: Sendable, Equatable {
     /// The record id.
     public let record: RecordID
     /// Principals the policy now names who have no slot.
-    public let missing: [String]
-    /// Principals who have a slot the policy no longer names.
-    public let surplus: [String]
+    public let missing: [PrincipalID]
+    /// Principals who have a slot the policy no longer names. Group slots are never surplus: the
+    /// policy does not name groups, and a flag's or a grant's group slot stays.
+    public let surplus: [PrincipalID]
 }
 
 /// Keys over time, for the people who hold them: changing one's passphrase, bringing a group's
@@ -38,7 +39,7 @@ public struct Lifecycle: SessionService {
             throw TutelaError.tampered("the vault records an unknown key-derivation profile")
         }
         let sealed = try SealedIdentity.seal(identity, passphrase: passphrase, cost: profile.cost)
-        let entry = auditEntry(.passphraseChange, subject: principal.id, reason: nil)
+        let entry = auditEntry(.passphraseChange, subject: principal.id.text, reason: nil)
         let identity = self.identity
         try await write { tx in
             try await tx.replace(sealed)
@@ -65,7 +66,7 @@ public struct Lifecycle: SessionService {
         var total = 0
         for version in 1..<max(1, current.version) {
             let boxes = try await store.boxCount(
-                recipient: Recipient.group(role, version: version).description)
+                recipient: Recipient.group(role, version: version))
             total += boxes.slots + boxes.shares
         }
         for version in stride(from: current.version - 1, through: 1, by: -1) {
@@ -91,19 +92,19 @@ public struct Lifecycle: SessionService {
             }
             // Slots, a batch at a time.
             while true {
-                let batch = try await store.slots(recipient: old, limit: batchSize)
+                let batch = try await store.slots(recipient: oldGroup, limit: batchSize)
                 if batch.isEmpty { break }
                 var replacements: [Slot] = []
                 for slot in batch {
                     let key = try slot.open(with: oldKey, expecting: slot.record)
                     replacements.append(
                         try Slot.make(
-                            record: slot.record, key: key, recipient: current.recipient, to: newKey)
+                            record: slot.record, key: key, recipient: current.holder, to: newKey)
                     )
                     key.wipe()
                 }
                 let entry = auditEntry(
-                    .groupRewrap, subject: current.recipient,
+                    .groupRewrap, subject: current.holder.description,
                     reason: "\(batch.count) slots from \(old)")
                 let identity = self.identity
                 let done = batch
@@ -144,7 +145,7 @@ public struct Lifecycle: SessionService {
                     share.wipe()
                 }
                 let entry = auditEntry(
-                    .groupRewrap, subject: current.recipient,
+                    .groupRewrap, subject: current.holder.description,
                     reason: "\(moved.count) break-glass shares from \(old)")
                 let identity = self.identity
                 let sharesToMove = moved
@@ -160,7 +161,7 @@ public struct Lifecycle: SessionService {
             }
             let oldBoxes = try await store.objects(kind: ObjectKind.groupMember, key: old)
             let entry = auditEntry(
-                .groupRewrap, subject: current.recipient, reason: "\(old) retired")
+                .groupRewrap, subject: current.holder.description, reason: "\(old) retired")
             let identity = self.identity
             try await write { tx in
                 for box in oldBoxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
@@ -169,7 +170,7 @@ public struct Lifecycle: SessionService {
             retired.append(version)
         }
         return RewrapSummary(
-            group: current.recipient, slots: slotCount, shares: shareCount,
+            group: current.holder.description, slots: slotCount, shares: shareCount,
             retiredVersions: retired.sorted(),
             seconds: Date().timeIntervalSince(started))
     }
@@ -187,19 +188,21 @@ public struct Lifecycle: SessionService {
         var added: [StoredObject] = []
         for member in directory.holders(of: role) {
             let id = MemberBoxID(group: group.holder, member: member.id).description
-            if try await store.objects(kind: ObjectKind.groupMember, key: group.recipient).contains(
-                where: { $0.id == id })
+            if try await store.objects(kind: ObjectKind.groupMember, key: group.holder.description)
+                .contains(
+                    where: { $0.id == id })
             {
                 continue
             }
             added.append(
                 StoredObject(
-                    kind: ObjectKind.groupMember, id: id, key: group.recipient,
+                    kind: ObjectKind.groupMember, id: id, key: group.holder.description,
                     body: try BoundBox.seal(
-                        key.secret, binding: group.recipient, to: member.identity.agreementKey)))
+                        key.secret, binding: group.holder.description,
+                        to: member.identity.agreementKey)))
         }
         let entry = auditEntry(
-            .groupSync, subject: group.recipient,
+            .groupSync, subject: group.holder.description,
             reason: "added " + added.map(\.id).joined(separator: ", "))
         let identity = self.identity
         let batch = added
@@ -229,7 +232,11 @@ public struct Lifecycle: SessionService {
             }
             let label = try Label.parse(stored.labelBytes)
             let wanted = Set(policy.recipients(for: label, directory: directory))
-            let have = Set(stored.slots.map(\.recipient))
+            let have = Set(
+                stored.slots.compactMap { slot -> PrincipalID? in
+                    guard case .person(let id) = slot.recipient else { return nil }
+                    return id
+                })
             if wanted != have {
                 changes.append(
                     SlotChange(
@@ -251,13 +258,13 @@ public struct Lifecycle: SessionService {
         let directory = self.directory
         var done: [SlotChange] = []
         var left: [SlotChange] = []
-        var updates: [(RecordID, [Slot], [String], AuditEntry)] = []
+        var updates: [(RecordID, [Slot], [PrincipalID], AuditEntry)] = []
         for change in try await slotChanges(record: record) {
             let (stored, envelope) = try await load(change.record)
             let decision = policy.decide(
                 .open, actor: principal, label: envelope.label, directory: directory)
             guard decision.allowed,
-                let slot = stored.slots.first(where: { $0.recipient == principal.id })
+                let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) })
             else {
                 left.append(change)
                 continue
@@ -268,9 +275,11 @@ public struct Lifecycle: SessionService {
             key.wipe()
             let reason =
                 "slots for the policy in force (v\(policy.version)): added "
-                + (change.missing.isEmpty ? "none" : change.missing.joined(separator: ", "))
+                + (change.missing.isEmpty
+                    ? "none" : change.missing.map(\.text).joined(separator: ", "))
                 + "; removed "
-                + (change.surplus.isEmpty ? "none" : change.surplus.joined(separator: ", "))
+                + (change.surplus.isEmpty
+                    ? "none" : change.surplus.map(\.text).joined(separator: ", "))
             updates.append(
                 (
                     change.record, added, change.surplus,
@@ -288,7 +297,7 @@ public struct Lifecycle: SessionService {
                 for (record, added, removed, entry) in batch {
                     for slot in added { try await tx.insert(slot) }
                     for recipient in removed {
-                        try await tx.deleteSlot(record: record, recipient: recipient)
+                        try await tx.deleteSlot(record: record, recipient: .person(recipient))
                     }
                     try await Session.appendAudit(entry, tx: tx, signer: identity)
                 }

@@ -75,12 +75,12 @@ extension Policy {
         switch subject {
         case .author: return label.author == actor.id
         case .assignedTutor: return learner?.tutor == actor.id && actor.has(.tutor)
-        case .learner: return label.learner.text == actor.id && actor.has(.learner)
+        case .learner: return label.learner.text == actor.id.text && actor.has(.learner)
         case .role(let role): return actor.has(role)
         case .copies(let kind):
             guard label.copies.contains(kind) else { return false }
             switch kind {
-            case .learner: return label.learner.text == actor.id && actor.has(.learner)
+            case .learner: return label.learner.text == actor.id.text && actor.has(.learner)
             case .parentsCarers:
                 return actor.has(.parentCarer)
                     && learner?.contacts.parents.contains(actor.id) == true
@@ -327,16 +327,16 @@ extension Policy {
     }
 
     /// The principals a record is sealed to: exactly those the policy lets open it now.
-    func recipients(for label: Label, directory: Directory) -> [String] {
+    func recipients(for label: Label, directory: Directory) -> [PrincipalID] {
         guard let rules = classes[label.recordClass] else { return [] }
         var candidates: [Principal] = []
-        func add(_ id: String?) {
+        func add(_ id: PrincipalID?) {
             if let id, let p = directory.principals[id] { candidates.append(p) }
         }
         add(label.author)
         let learner = directory.learners[label.learner]
         add(learner?.tutor)
-        add(label.learner.text)
+        add(PrincipalID(validating: label.learner.text))
         for parent in learner?.contacts.parents ?? [] { add(parent) }
         add(learner?.contacts.homeSchool)
         add(learner?.contacts.provider)
@@ -347,7 +347,7 @@ extension Policy {
             default: break
             }
         }
-        var seen = Set<String>()
+        var seen = Set<PrincipalID>()
         return candidates.filter {
             seen.insert($0.id).inserted
                 && decide(.open, actor: $0, label: label, directory: directory).allowed

@@ -48,9 +48,9 @@ extension Policy {
         else { preconditionFailure("32 bytes is a valid key length") }
         func person(_ id: String, _ roles: [Role]) -> Principal {
             Principal(
-                id: id, name: id, roles: roles,
+                id: PrincipalID(known: id), name: id, roles: roles,
                 identity: PublicIdentity(signingKey: signing, agreementKey: agreement),
-                isAuthority: false, enrolledBy: "policy-check")
+                isAuthority: false, enrolledBy: PrincipalID(constant: "policy-check"))
         }
         var people: [SignOffPerson] = [
             SignOffPerson(
@@ -75,16 +75,19 @@ extension Policy {
         var directory = Directory.synthetic(
             principals: people.map(\.principal),
             learner: Learner(
-                id: LearnerID(constant: "learner"), name: "learner", tutor: "tutor",
+                id: LearnerID(constant: "learner"), name: "learner",
+                tutor: PrincipalID(constant: "tutor"),
                 dateOfBirth: nil, programme: nil,
                 leftOn: nil,
                 contacts: LearnerContacts(
-                    parents: ["parent"], homeSchool: "school", provider: "provider")))
+                    parents: [PrincipalID(constant: "parent")],
+                    homeSchool: PrincipalID(constant: "school"),
+                    provider: PrincipalID(constant: "provider"))))
         directory = directory.with(policy: self)
         let label = Label(
             record: RecordID(constant: "R-0000-0000-0000"), recordClass: recordClass,
             learner: LearnerID(constant: "learner"),
-            author: "author",
+            author: PrincipalID(constant: "author"),
             created: CalendarDate(year: 2026, month: 1, day: 1),
             tutorialDate: CalendarDate(year: 2026, month: 1, day: 1),
             policyVersion: "\(version)", copies: CopyKind.allCases,

@@ -22,12 +22,12 @@ public struct Envelope: Sendable, Equatable {
     /// The ``signer``'s Ed25519 signature (64 bytes).
     public let signature: [UInt8]
     /// Who sealed this version: nil for the author's original (v1).
-    public var sealer: String? = nil
+    public var sealer: PrincipalID? = nil
     /// 1 for the original; one more for each re-encryption under fresh keys.
     public var generation: Int = 1
 
     /// Who signed it: the sealer of a re-encryption, else the author.
-    public var signer: String { sealer ?? label.author }
+    public var signer: PrincipalID { sealer ?? label.author }
 
     /// The key-store id of this generation's shred key.
     var shredKeyID: String { Self.shredKeyID(label.record, generation: generation) }
@@ -38,7 +38,7 @@ public struct Envelope: Sendable, Equatable {
 
     init(
         label: Label, nonce: [UInt8], ciphertext: [UInt8], signature: [UInt8],
-        sealer: String? = nil, generation: Int = 1
+        sealer: PrincipalID? = nil, generation: Int = 1
     ) {
         self.label = label
         self.nonce = nonce
@@ -63,7 +63,7 @@ public struct Envelope: Sendable, Equatable {
         w.fixed(nonce)
         w.data(ciphertext)
         if let sealer {
-            w.string(sealer)
+            w.id(sealer)
             w.u32(UInt32(generation))
         }
         w.fixed(signature)
@@ -110,10 +110,10 @@ public struct Envelope: Sendable, Equatable {
         let label = try Label.parse(r.data("label", max: 1024))
         let nonce = try r.fixed("nonce", count: XChaCha20Poly1305.nonceByteCount)
         let ciphertext = try r.data("ciphertext", max: maximumCiphertextByteCount)
-        var sealer: String?
+        var sealer: PrincipalID?
         var generation = 1
         if version == 2 {
-            sealer = try r.string("sealer", max: Identifier.maximumLength)
+            sealer = try r.id("sealer") as PrincipalID
             generation = Int(try r.u32("generation"))
             guard generation >= 2 else {
                 throw .tampered("envelope v2 has generation \(generation)")
@@ -132,14 +132,14 @@ public struct Envelope: Sendable, Equatable {
 
     /// What the author signs: BLAKE2b-256 over a domain string, the label, nonce and ciphertext.
     static func signedDigest(
-        label: [UInt8], nonce: [UInt8], ciphertext: [UInt8], sealer: String? = nil,
+        label: [UInt8], nonce: [UInt8], ciphertext: [UInt8], sealer: PrincipalID? = nil,
         generation: Int = 1
     ) throws(TutelaError) -> [UInt8] {
         var prefix = CanonicalWriter()
         if let sealer {
             // v2 binds who re-sealed it and the generation, after the same fields as v1.
             prefix.string("tutela/envelope/v2")
-            prefix.string(sealer)
+            prefix.id(sealer)
             prefix.u32(UInt32(generation))
         } else {
             prefix.string("tutela/envelope/v1")
@@ -225,13 +225,13 @@ public struct Envelope: Sendable, Equatable {
 public struct Slot: Sendable, Equatable {
     /// The record whose data key the box carries.
     public let record: RecordID
-    /// The recipient's principal id.
-    public let recipient: String
+    /// Who the box is sealed to: a person, or a group key at one version.
+    public let recipient: Recipient
     /// The sealed box; opening refuses one larger than 512 bytes.
     public let box: [UInt8]
 
     /// Makes a slot from its parts; nothing is checked until it is opened.
-    public init(record: RecordID, recipient: String, box: [UInt8]) {
+    public init(record: RecordID, recipient: Recipient, box: [UInt8]) {
         self.record = record
         self.recipient = recipient
         self.box = box
@@ -242,7 +242,8 @@ public struct Slot: Sendable, Equatable {
 
     /// Seals `key` for `recipient`, binding it to `record`.
     static func make(
-        record: RecordID, key: SecretBytes, recipient: String, to publicKey: KeyAgreementPublicKey
+        record: RecordID, key: SecretBytes, recipient: Recipient,
+        to publicKey: KeyAgreementPublicKey
     ) throws(TutelaError) -> Slot {
         var header = CanonicalWriter()
         header.u8(version)

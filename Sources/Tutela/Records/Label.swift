@@ -21,7 +21,7 @@ public struct Label: Sendable, Equatable {
     /// The id of the learner the record is about.
     public let learner: LearnerID
     /// The principal id of the record's author, who signed its original envelope.
-    public let author: String
+    public let author: PrincipalID
     /// The day the record was sealed (system clock).
     public let created: CalendarDate
     /// The date of the tutorial or conversation itself.
@@ -36,7 +36,7 @@ public struct Label: Sendable, Equatable {
     static let version: UInt8 = 1
 
     init(
-        record: RecordID, recordClass: RecordClass, learner: LearnerID, author: String,
+        record: RecordID, recordClass: RecordClass, learner: LearnerID, author: PrincipalID,
         created: CalendarDate,
         tutorialDate: CalendarDate, policyVersion: String, copies: [CopyKind], wording: String
     ) {
@@ -49,7 +49,7 @@ public struct Label: Sendable, Equatable {
 
     /// A parsed label: copies already in canonical order, envelope text already checked.
     private init(
-        record: RecordID, recordClass: RecordClass, learner: LearnerID, author: String,
+        record: RecordID, recordClass: RecordClass, learner: LearnerID, author: PrincipalID,
         created: CalendarDate, tutorialDate: CalendarDate, policyVersion: String,
         copies: [CopyKind], envelopeText: String
     ) {
@@ -71,7 +71,7 @@ public struct Label: Sendable, Equatable {
         w.string(record.text)
         w.string(recordClass.rawValue)
         w.string(learner.text)
-        w.string(author)
+        w.id(author)
         w.string(created.description)
         w.string(tutorialDate.description)
         w.string(policyVersion)
@@ -112,7 +112,7 @@ public struct Label: Sendable, Equatable {
             throw .tampered("label names an unknown record class")
         }
         let learner = try r.id("learner", expecting: knownLearner)
-        let author = try r.string("author", max: Identifier.maximumLength)
+        let author: PrincipalID = try r.id("author")
         let created = try r.date("created")
         // Kept as bytes too: the envelope text must end with exactly these.
         let (tutorialDate, tutorialDateBytes) = try r.dateWithBytes("tutorial date")

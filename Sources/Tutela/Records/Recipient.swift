@@ -2,16 +2,16 @@
 ///
 /// Stored by name — the person's id, or `group:ROLE#VERSION` — and parsed from a name once, here,
 /// rather than by cutting strings where it is used.
-public enum Recipient: Hashable, Sendable, CustomStringConvertible {
+public enum Recipient: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// A principal, by id.
-    case person(String)
+    case person(PrincipalID)
     /// The group key of `role` at `version`.
     case group(Role, version: Int)
 
     /// The stored name: the person's id, or `group:ROLE#VERSION`.
     public var description: String {
         switch self {
-        case .person(let id): return id
+        case .person(let id): return id.text
         case .group(let role, let version): return "group:\(role.rawValue)#\(version)"
         }
     }
@@ -20,8 +20,8 @@ public enum Recipient: Hashable, Sendable, CustomStringConvertible {
     /// - Returns: nil for a name that is neither a valid id nor a group key's name.
     public init?(_ name: String) {
         guard name.hasPrefix("group:") else {
-            guard Identifier.isValid(name) else { return nil }
-            self = .person(name)
+            guard let id = PrincipalID(validating: name) else { return nil }
+            self = .person(id)
             return
         }
         let rest = name.dropFirst("group:".count)
@@ -30,6 +30,11 @@ public enum Recipient: Hashable, Sendable, CustomStringConvertible {
             "\(version)" == rest[rest.index(after: hash)...]
         else { return nil }
         self = .group(role, version: version)
+    }
+
+    /// Orders recipients by their stored names, as stores list slots.
+    public static func < (lhs: Recipient, rhs: Recipient) -> Bool {
+        lhs.description < rhs.description
     }
 }
 
@@ -102,9 +107,9 @@ struct MemberBoxID: Hashable, Sendable, CustomStringConvertible {
     /// The group whose private key the box holds.
     let group: Recipient
     /// The member it is sealed to.
-    let member: String
+    let member: PrincipalID
 
-    init(group: Recipient, member: String) {
+    init(group: Recipient, member: PrincipalID) {
         self.group = group
         self.member = member
     }
@@ -113,9 +118,9 @@ struct MemberBoxID: Hashable, Sendable, CustomStringConvertible {
     init?(_ id: String) {
         guard let slash = id.lastIndex(of: "/"),
             let group = Recipient(String(id[..<slash])), case .group = group,
-            Identifier.isValid(String(id[id.index(after: slash)...]))
+            let member = PrincipalID(validating: String(id[id.index(after: slash)...]))
         else { return nil }
-        self.init(group: group, member: String(id[id.index(after: slash)...]))
+        self.init(group: group, member: member)
     }
 
     var description: String { "\(group)/\(member)" }

@@ -22,7 +22,9 @@ extension Session {
                     .open, actor: principal, label: label, state: input.state,
                     directory: directory)
                 guard decision.allowed,
-                    let slot = input.stored.slots.first(where: { $0.recipient == principal.id })
+                    let slot = input.stored.slots.first(where: {
+                        $0.recipient == .person(principal.id)
+                    })
                 else { return .skip(withheld: plain.allowed) }
                 return .release(reason: decision.rule, grant: slot)
             } open: { envelope, slot in

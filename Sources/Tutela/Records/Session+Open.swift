@@ -25,7 +25,9 @@ extension Session {
                     rule: decision.rule,
                     message: "'\(principal.id)' may not open \(recordID): \(decision.rule)")
             }
-            guard let slot = input.stored.slots.first(where: { $0.recipient == principal.id })
+            guard
+                let slot = input.stored.slots.first(where: { $0.recipient == .person(principal.id) }
+                )
             else {
                 return .refuse(
                     rule: "allowed by policy but no key slot was made for '\(principal.id)'",

@@ -207,14 +207,14 @@ extension Session {
     }
 
     static func slots(
-        for label: Label, key: SecretBytes, recipients: [String], directory: Directory
+        for label: Label, key: SecretBytes, recipients: [PrincipalID], directory: Directory
     ) throws(TutelaError) -> [Slot] {
         var slots: [Slot] = []
         for recipient in recipients {
             guard let p = directory.principals[recipient] else { continue }
             slots.append(
                 try Slot.make(
-                    record: label.record, key: key, recipient: recipient,
+                    record: label.record, key: key, recipient: .person(recipient),
                     to: p.identity.agreementKey))
         }
         return slots

@@ -7,7 +7,7 @@ extension Retention {
     public enum DestructionResult: Sendable {
         case destroyed(DestructionCertificate)
         /// The policy asks for a second keeper; this keeper's proposal is recorded.
-        case proposed(by: String)
+        case proposed(by: PrincipalID)
     }
 
     /// Destroys a record that is due, by crypto-shredding: its shred key, ciphertext, slots and key
@@ -46,7 +46,7 @@ extension Retention {
             )
         }
         let rules = try policy.rules(for: status.label.recordClass).retention
-        var proposer: String?
+        var proposer: PrincipalID?
         if rules.secondKeeper {
             if let proposal = try await fact(DestructionProposal.self, about: recordID.text) {
                 guard proposal.by != principal.id else {

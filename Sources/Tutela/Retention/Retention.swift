@@ -8,7 +8,7 @@ public struct Retention: SessionService {
     // MARK: - Signed per-record facts
 
     /// The active hold on `record`, if any: (who, reason).
-    func hold(_ record: RecordID) async throws -> (by: String, reason: String)? {
+    func hold(_ record: RecordID) async throws -> (by: PrincipalID, reason: String)? {
         guard let hold = try await fact(Hold.self, about: record.text), hold.active else {
             return nil
         }
@@ -17,7 +17,7 @@ public struct Retention: SessionService {
 
     /// A retention review decision: keep until a date, or destroy.
     func retentionDecision(_ record: RecordID) async throws -> (
-        keepUntil: CalendarDate?, by: String
+        keepUntil: CalendarDate?, by: PrincipalID
     )? {
         try await fact(RetentionReview.self, about: record.text).map { ($0.keepUntil, $0.by) }
     }

@@ -75,13 +75,14 @@ public struct BreakGlass: SessionService {
     }
 
     /// A request by id, verified.
-    func breakGlassRequest(_ id: String) async throws -> BreakGlassRequest {
-        try Identifier.validate(id, as: "request")
+    func breakGlassRequest(_ id: RequestID) async throws -> BreakGlassRequest {
         // Only the row with this id is verified: a damaged request about another record must not
         // stop every approval and opening in the vault.
         let kind = FactKind.breakGlassRequest.rawValue
         guard
-            let object = try await store.objects(kind: kind, key: nil).first(where: { $0.id == id })
+            let object = try await store.objects(kind: kind, key: nil).first(where: {
+                $0.id == id.text
+            })
         else {
             throw TutelaError.notFound("there is no break-glass request \(id)")
         }
@@ -93,7 +94,7 @@ public struct BreakGlass: SessionService {
     func approvals(of request: BreakGlassRequest, rules: BreakGlassRules) async throws -> [Approval]
     {
         Self.valid(
-            try await facts(Approval.self, about: request.id), of: request, rules: rules,
+            try await facts(Approval.self, about: request.id.text), of: request, rules: rules,
             directory: directory)
     }
 
@@ -114,40 +115,41 @@ public struct BreakGlass: SessionService {
     /// An approver releases their group's share to the requester: opened with the group key, re-sealed
     /// to the requester bound to this request, signed, audited and noticed.
     @discardableResult
-    public func approve(_ requestID: String) async throws -> (approvals: Int, needed: Int) {
+    public func approve(_ requestID: RequestID) async throws -> (approvals: Int, needed: Int) {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
         let (_, envelope) = try await load(request.record)
         guard let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass else {
             try await refuse(
-                .breakGlassApprove, requestID,
+                .breakGlassApprove, requestID.text,
                 "the policy in force allows no break-glass on this record")
         }
         let now = vault.clock.now()
         if request.requester == principal.id {
             try await refuse(
-                .breakGlassApprove, requestID,
+                .breakGlassApprove, requestID.text,
                 "\(requestID): the requester can never approve their own request")
         }
         if now >= request.expires {
             try await refuse(
-                .breakGlassApprove, requestID,
+                .breakGlassApprove, requestID.text,
                 "\(requestID) expired at \(Timestamp.iso(request.expires))")
         }
-        if try await fact(BreakGlassUse.self, about: requestID) != nil {
-            try await refuse(.breakGlassApprove, requestID, "\(requestID) was already used")
+        if try await fact(BreakGlassUse.self, about: requestID.text) != nil {
+            try await refuse(.breakGlassApprove, requestID.text, "\(requestID) was already used")
         }
         let existing = try await approvals(of: request, rules: bg)
         if existing.contains(where: { $0.approver == principal.id }) {
             try await refuse(
-                .breakGlassApprove, requestID, "'\(principal.id)' has already approved \(requestID)"
+                .breakGlassApprove, requestID.text,
+                "'\(principal.id)' has already approved \(requestID)"
             )
         }
         let decision = policy.decide(
             .breakGlassApprove, actor: principal, label: envelope.label, directory: directory)
         guard decision.allowed else {
             try await refuse(
-                .breakGlassApprove, requestID,
+                .breakGlassApprove, requestID.text,
                 "'\(principal.id)' may not approve \(requestID): \(decision.rule)")
         }
         guard
@@ -157,7 +159,7 @@ public struct BreakGlass: SessionService {
             })
         else {
             try await refuse(
-                .breakGlassApprove, requestID,
+                .breakGlassApprove, requestID.text,
                 "\(requestID) already has the approval of every approver role '\(principal.id)' holds; "
                     + "it needs someone in another of: "
                     + bg.approvers.map(\.rawValue).joined(separator: ", "))
@@ -175,7 +177,7 @@ public struct BreakGlass: SessionService {
             stored.body, binding: stored.id.description, with: groupKey,
             what: "the \(role.rawValue) share of \(request.record)")
         let released = try BoundBox.seal(
-            share, binding: requestID, to: requester.identity.agreementKey)
+            share, binding: requestID.text, to: requester.identity.agreementKey)
         share.wipe()
         let approval = Approval(
             request: requestID, approver: principal.id, role: role, time: now, box: released)
@@ -190,7 +192,7 @@ public struct BreakGlass: SessionService {
 
     /// The requester opens the record once enough approvals are in, within the request's lifetime,
     /// once. The audit entry, the review item and the notices are durable before decryption.
-    public func open(_ requestID: String) async throws -> OpenedRecord {
+    public func open(_ requestID: RequestID) async throws -> OpenedRecord {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
         let (directory, principal) = (self.directory, self.principal)
@@ -206,7 +208,7 @@ public struct BreakGlass: SessionService {
         let released = try await release(request.record, action: .breakGlassOpen) {
             input, tx -> ReleaseVerdict<[Approval]> in
             func refuse(_ why: String) -> ReleaseVerdict<[Approval]> {
-                .refuse(rule: why, message: why, subject: requestID)
+                .refuse(rule: why, message: why, subject: requestID.text)
             }
             guard let bg = policy.classes[input.envelope.label.recordClass]?.safeguarding.breakGlass
             else { return refuse("the policy in force allows no break-glass on this record") }
@@ -217,13 +219,13 @@ public struct BreakGlass: SessionService {
                 return refuse("\(requestID) expired at \(Timestamp.iso(request.expires))")
             }
             let uses = try await Session.facts(
-                BreakGlassUse.self, about: requestID, tx: tx, directory: directory)
+                BreakGlassUse.self, about: requestID.text, tx: tx, directory: directory)
             guard uses.isEmpty else {
                 return refuse("\(requestID) was already used; make a new request")
             }
             let approvals = Self.valid(
                 try await Session.facts(
-                    Approval.self, about: requestID, tx: tx, directory: directory),
+                    Approval.self, about: requestID.text, tx: tx, directory: directory),
                 of: request, rules: bg, directory: directory)
             let needed = max(bg.approvals, request.approvalsNeeded)
             guard approvals.count >= needed else {
@@ -247,11 +249,11 @@ public struct BreakGlass: SessionService {
     }
 
     /// The data key rebuilt from the shares `approvals` released to this requester.
-    private func combine(_ approvals: [Approval], _ requestID: String) throws -> SecretBytes {
+    private func combine(_ approvals: [Approval], _ requestID: RequestID) throws -> SecretBytes {
         var shares: [SecretShare] = []
         for a in approvals {
             let bytes = try BoundBox.open(
-                a.box, binding: requestID, with: identity.agreement,
+                a.box, binding: requestID.text, with: identity.agreement,
                 what: "the share released by \(a.approver)")
             do { shares.append(try SecretShare(serialized: bytes)) } catch {
                 throw TutelaError.tampered("the share released by \(a.approver) is malformed")

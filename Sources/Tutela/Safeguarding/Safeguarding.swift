@@ -22,7 +22,7 @@ public struct Safeguarding: SessionService {
             throw TutelaError.denied("'\(principal.id)' may not flag \(recordID): \(decision.rule)")
         }
         let rules = try policy.rules(for: envelope.label.recordClass)
-        guard let slot = stored.slots.first(where: { $0.recipient == principal.id }) else {
+        guard let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) }) else {
             throw TutelaError.denied(
                 "\(recordID) has no key for '\(principal.id)'; someone who can open it must flag it"
             )
@@ -39,10 +39,10 @@ public struct Safeguarding: SessionService {
             groups.append(group)
         }
         let key = try slot.open(with: identity, expecting: recordID)
-        let slots = try groups.filter { g in !stored.slots.contains { $0.recipient == g.recipient }
+        let slots = try groups.filter { g in !stored.slots.contains { $0.recipient == g.holder }
         }
         .map { g throws(TutelaError) in
-            try Slot.make(record: recordID, key: key, recipient: g.recipient, to: g.publicKey)
+            try Slot.make(record: recordID, key: key, recipient: g.holder, to: g.publicKey)
         }
         key.wipe()
         let flag = SafeguardingFlag(
@@ -120,7 +120,7 @@ public struct Safeguarding: SessionService {
                 \.value)
             for role in roles where principal.has(role) {
                 guard let group = directory.groups[role],
-                    let slot = input.stored.slots.first(where: { $0.recipient == group.recipient })
+                    let slot = input.stored.slots.first(where: { $0.recipient == group.holder })
                 else { continue }
                 return .release(
                     reason: reason, grant: (role, slot), objects: [review],
@@ -156,7 +156,7 @@ public struct Safeguarding: SessionService {
         }
         var items: [ReviewItem] = []
         for var item in try await facts(ReviewItem.self, about: nil) {
-            if let verdict = try await fact(ReviewOutcome.self, about: item.id) {
+            if let verdict = try await fact(ReviewOutcome.self, about: item.id.text) {
                 item.outcome = verdict.outcome
                 item.note = verdict.note
                 item.reviewer = verdict.reviewer
@@ -167,20 +167,20 @@ public struct Safeguarding: SessionService {
     }
 
     /// A head of centre records whether a disclosure or break-glass was justified. Never their own.
-    public func review(_ id: String, outcome: ReviewItem.Outcome, note: String) async throws {
+    public func review(_ id: ReviewID, outcome: ReviewItem.Outcome, note: String) async throws {
         let note = try Session.requireReason(note, for: "record a review")
         guard principal.has(.headOfCentre) else {
             try await refuse(
-                .review, id, "only a head of centre reviews disclosures and break-glass")
+                .review, id.text, "only a head of centre reviews disclosures and break-glass")
         }
         guard let item = try await reviews().first(where: { $0.id == id }) else {
             throw TutelaError.notFound("there is no review \(id)")
         }
         guard item.actor != principal.id else {
-            try await refuse(.review, id, "no one reviews their own opening of a record")
+            try await refuse(.review, id.text, "no one reviews their own opening of a record")
         }
         guard item.outcome == nil else {
-            throw TutelaError.exists("\(id) was already reviewed by \(item.reviewer ?? "?")")
+            throw TutelaError.exists("\(id) was already reviewed by \(item.reviewer?.text ?? "?")")
         }
         try await record(
             auditEntry(

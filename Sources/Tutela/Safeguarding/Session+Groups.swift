@@ -14,15 +14,18 @@ extension Session {
             group: .group(role, version: group.version), member: principal.id
         ).description
         guard
-            let box = try await store.objects(kind: ObjectKind.groupMember, key: group.recipient)
-                .first(where: { $0.id == id })
+            let box = try await store.objects(
+                kind: ObjectKind.groupMember, key: group.holder.description
+            )
+            .first(where: { $0.id == id })
         else {
             throw TutelaError.denied(
                 "'\(principal.id)' has no copy of the \(role.rawValue) group key yet",
                 hint: "a current member runs: tutela group sync \(role.rawValue) --as ID")
         }
         let secret = try BoundBox.open(
-            box.body, binding: group.recipient, with: identity.agreement, what: "the group key box")
+            box.body, binding: group.holder.description, with: identity.agreement,
+            what: "the group key box")
         do {
             let key = try KeyAgreementPrivateKey(secret: secret)
             guard key.publicKey == group.publicKey else { throw CryptoError.invalidPublicKey }
@@ -34,7 +37,7 @@ extension Session {
     }
 
     /// The group-member boxes sealed to `id`, in every group.
-    func memberBoxes(of id: String) async throws -> [StoredObject] {
+    func memberBoxes(of id: PrincipalID) async throws -> [StoredObject] {
         try await store.objects(kind: ObjectKind.groupMember, key: nil).filter {
             MemberBoxID($0.id)?.member == id
         }

@@ -4,7 +4,7 @@ extension Session {
     /// Notices for this person, newest first: each the signed audit entry it points to.
     public func inbox() async throws -> [Notice] {
         var notices: [Notice] = []
-        for object in try await store.objects(kind: ObjectKind.notice, key: principal.id) {
+        for object in try await store.objects(kind: ObjectKind.notice, key: principal.id.text) {
             var r = CanonicalReader(object.body, context: "notice \(object.id)")
             let sequence = try r.i64("sequence")
             try r.finish()

@@ -10,7 +10,7 @@ public actor MemoryVaultStore: VaultStore {
         /// Each chain's links, in sequence order from 0.
         package var chains: [ChainName: [ChainLink]] = [:]
         /// Sealed identities, by principal id.
-        package var identities: [String: SealedIdentity] = [:]
+        package var identities: [PrincipalID: SealedIdentity] = [:]
         /// Records that still have an envelope, by record id; shredding removes the entry.
         package var records: [RecordID: StoredRecord] = [:]
         /// Each record's learner, by record id; kept after shredding, like the label.
@@ -97,7 +97,7 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     /// Looks the principal up in memory.
-    public func sealedIdentity(_ principal: String) -> SealedIdentity? {
+    public func sealedIdentity(_ principal: PrincipalID) -> SealedIdentity? {
         state.identities[principal]
     }
 
@@ -136,7 +136,7 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     /// Scans every record, in record-id order, for slots to `recipient`.
-    public func slots(recipient: String, limit: Int) -> [Slot] {
+    public func slots(recipient: Recipient, limit: Int) -> [Slot] {
         Array(
             state.records.keys.sorted().flatMap { id in
                 state.records[id]?.slots.filter { $0.recipient == recipient } ?? []
@@ -149,13 +149,13 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     /// Counts slots over every record, and break-glass shares whose id ends `/recipient`.
-    public func boxCount(recipient: String) -> (slots: Int, shares: Int) {
+    public func boxCount(recipient: Recipient) -> (slots: Int, shares: Int) {
         (
             state.records.values.reduce(0) { n, r in
                 n + r.slots.count { $0.recipient == recipient }
             },
             state.shares.values.reduce(0) { n, shares in
-                n + shares.keys.count { $0.description == recipient }
+                n + shares.keys.count { $0 == recipient }
             }
         )
     }
@@ -279,7 +279,7 @@ public actor MemoryVaultStore: VaultStore {
             state.records[record] = nil
         }
 
-        func deleteSlot(record: RecordID, recipient: String) throws {
+        func deleteSlot(record: RecordID, recipient: Recipient) throws {
             guard let r = state.records[record] else { return }
             state.records[record] = r.with(slots: r.slots.filter { $0.recipient != recipient })
         }

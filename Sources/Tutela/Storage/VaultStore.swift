@@ -5,7 +5,7 @@ public struct VaultMeta: Sendable, Equatable {
     /// The vault's id, drawn at random at creation (32 hex digits); its directory names it too.
     public let vaultID: String
     /// The principal id of the vault's authority, which its directory must name too.
-    public let authorityID: String
+    public let authorityID: PrincipalID
     /// The authority's Ed25519 key, pinned: the directory's first statement must be signed by it.
     public let authoritySigningKey: [UInt8]
     /// The Argon2id profile new identities are sealed with.
@@ -15,7 +15,7 @@ public struct VaultMeta: Sendable, Equatable {
 
     /// Makes the metadata; nothing is checked here.
     public init(
-        vaultID: String, authorityID: String, authoritySigningKey: [UInt8], kdfProfile: String,
+        vaultID: String, authorityID: PrincipalID, authoritySigningKey: [UInt8], kdfProfile: String,
         createdAt: Int64
     ) {
         self.vaultID = vaultID
@@ -120,7 +120,7 @@ public protocol VaultStore: Sendable {
     func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink]
     /// A principal's sealed identity (public keys, and private keys sealed under their
     /// passphrase), or nil when none is stored for `principal`.
-    func sealedIdentity(_ principal: String) async throws -> SealedIdentity?
+    func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity?
     /// A record with its envelope and key slots, or nil when there is none: never stored, or
     /// shredded (its label row alone remains, in ``labels(learner:)``).
     func record(_ id: RecordID) async throws -> StoredRecord?
@@ -140,10 +140,10 @@ public protocol VaultStore: Sendable {
     /// such share once.
     func shares(holder: Recipient, after: RecordID?, limit: Int) async throws -> [StoredShare]
     /// Every key slot addressed to `recipient` (a principal id or `group:ROLE#V`), up to `limit`.
-    func slots(recipient: String, limit: Int) async throws -> [Slot]
+    func slots(recipient: Recipient, limit: Int) async throws -> [Slot]
     /// How many boxes are sealed to `recipient`: key slots, and break-glass shares (a group's), counted
     /// without reading them.
-    func boxCount(recipient: String) async throws -> (slots: Int, shares: Int)
+    func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int)
     /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.
     func objects(kind: String, key: String?) async throws -> [StoredObject]
     /// A record's shred key, from the separate key store; nil once destroyed. A fresh copy in
@@ -193,7 +193,7 @@ public protocol VaultTransaction {
     func insert(_ slot: Slot) async throws
     /// Deletes `record`'s key slot for `recipient`; does nothing when there is no such slot or
     /// record.
-    func deleteSlot(record: RecordID, recipient: String) async throws
+    func deleteSlot(record: RecordID, recipient: Recipient) async throws
     /// Replaces a record's envelope (a re-encryption under fresh keys) by its new sealed part
     /// (``StoredRecord/sealedBytes``); its label stays the same. `.notFound` when there is no
     /// such record.

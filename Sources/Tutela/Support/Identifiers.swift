@@ -99,8 +99,13 @@ public struct ID<Kind: IDKind>: Hashable, Comparable, Sendable, CustomStringConv
 
     /// An id from a constant this module spells out, known to be valid (checked in debug builds).
     init(constant text: StaticString) {
-        self.text = "\(text)"
-        assert(Identifier.isValid(self.text), "\(text) is not a valid id")
+        self.init(known: "\(text)")
+    }
+
+    /// An id this module builds from known-valid parts (checked in debug builds).
+    init(known text: String) {
+        self.text = text
+        assert(Identifier.isValid(text), "\(text) is not a valid id")
     }
 
     /// The id's text.
@@ -146,3 +151,30 @@ public typealias RecordID = ID<RecordKind>
 
 /// A learner's id, as the directory enrols them.
 public typealias LearnerID = ID<LearnerKind>
+
+/// The kind of a principal's id.
+public enum PrincipalKind: IDKind {
+    /// "principal".
+    public static let noun = "principal"
+}
+
+/// The kind of a break-glass request's id.
+public enum RequestKind: IDKind {
+    /// "request".
+    public static let noun = "request"
+}
+
+/// The kind of a review item's id.
+public enum ReviewKind: IDKind {
+    /// "review".
+    public static let noun = "review"
+}
+
+/// An enrolled person's id, as given to `--as`.
+public typealias PrincipalID = ID<PrincipalKind>
+
+/// A break-glass request's id, `BG-XXXX-XXXX-XXXX`.
+public typealias RequestID = ID<RequestKind>
+
+/// A review item's id, `RV-XXXX-XXXX-XXXX`.
+public typealias ReviewID = ID<ReviewKind>

@@ -27,7 +27,7 @@ enum ReleaseVerdict<Grant: Sendable>: Sendable {
     /// Release: audited as allowed for `reason`, with `objects` written and `notify` told, in the
     /// same transaction; `grant` is what the path needs to decrypt.
     case release(
-        reason: String, grant: Grant, objects: [StoredObject] = [], notify: Set<String> = [])
+        reason: String, grant: Grant, objects: [StoredObject] = [], notify: Set<PrincipalID> = [])
     /// Refuse (77): audited as denied for `rule`, against `subject` when it is not the record.
     case refuse(rule: String, message: String, hint: String? = nil, subject: String? = nil)
     /// Say nothing and write nothing: the record is not this person's to know of (an export).

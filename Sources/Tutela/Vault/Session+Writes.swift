@@ -17,9 +17,10 @@ extension Session {
         for request in try await facts(
             BreakGlassRequest.self, about: record.text, tx: tx, directory: directory)
         where request.expires > now {
-            if try await facts(BreakGlassUse.self, about: request.id, tx: tx, directory: directory)
-                .isEmpty
-            {
+            if try await facts(
+                BreakGlassUse.self, about: request.id.text, tx: tx, directory: directory
+            )
+            .isEmpty {
                 state.breakGlassOpen = true
             }
         }
@@ -33,7 +34,7 @@ extension Session {
         let now = vault.clock.now()
         for request in try await facts(BreakGlassRequest.self, about: record.text)
         where request.expires > now {
-            if try await fact(BreakGlassUse.self, about: request.id) == nil {
+            if try await fact(BreakGlassUse.self, about: request.id.text) == nil {
                 state.breakGlassOpen = true
             }
         }
@@ -67,12 +68,13 @@ extension Session {
     }
 
     /// Notice rows pointing `recipients` at audit entry `sequence`.
-    static func notices(_ recipients: Set<String>, sequence: Int64) -> [StoredObject] {
+    static func notices(_ recipients: Set<PrincipalID>, sequence: Int64) -> [StoredObject] {
         recipients.sorted().map { r in
             var w = CanonicalWriter()
             w.i64(sequence)
             return StoredObject(
-                kind: ObjectKind.notice, id: "\(r)/\(String(format: "%012lld", sequence))", key: r,
+                kind: ObjectKind.notice, id: "\(r)/\(String(format: "%012lld", sequence))",
+                key: r.text,
                 body: w.bytes)
         }
     }
@@ -80,7 +82,7 @@ extension Session {
     /// Appends `entry` and notices it to `recipients` (not to the actor), with `objects`, in one
     /// transaction. Returns nothing until it is durable.
     func record(
-        _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = []
+        _ entry: AuditEntry, notify recipients: Set<PrincipalID>, objects: [StoredObject] = []
     ) async throws {
         let identity = self.identity
         let notify = recipients.subtracting([principal.id])
@@ -94,7 +96,7 @@ extension Session {
         }
     }
 
-    var headsOfCentre: Set<String> { Set(directory.holders(of: .headOfCentre).map(\.id)) }
+    var headsOfCentre: Set<PrincipalID> { Set(directory.holders(of: .headOfCentre).map(\.id)) }
 
     /// Refuses with 77 and an audit entry.
     func refuse(_ action: AuditEntry.Action, _ subject: String, _ message: String) async throws

@@ -20,7 +20,7 @@ extension SessionService {
     var store: any VaultStore { session.store }
     var meta: VaultMeta { session.meta }
     var policyVersion: String { session.policyVersion }
-    var headsOfCentre: Set<String> { session.headsOfCentre }
+    var headsOfCentre: Set<PrincipalID> { session.headsOfCentre }
 
     func policy() throws(TutelaError) -> Policy { try session.policy() }
 
@@ -54,7 +54,7 @@ extension SessionService {
     }
 
     func record(
-        _ entry: AuditEntry, notify recipients: Set<String>, objects: [StoredObject] = []
+        _ entry: AuditEntry, notify recipients: Set<PrincipalID>, objects: [StoredObject] = []
     ) async throws {
         try await session.record(entry, notify: recipients, objects: objects)
     }
@@ -105,7 +105,7 @@ extension SessionService {
         try session.requireAdministrator(what)
     }
 
-    func memberBoxes(of id: String) async throws -> [StoredObject] {
+    func memberBoxes(of id: PrincipalID) async throws -> [StoredObject] {
         try await session.memberBoxes(of: id)
     }
 

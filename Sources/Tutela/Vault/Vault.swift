@@ -28,11 +28,10 @@ public struct Vault: Sendable {
     /// - Throws: `.exists` if the store already holds a vault; `.usage` for a bad id or passphrase.
     @discardableResult
     public static func create(
-        store: any VaultStore, authorityID: String, authorityName: String,
+        store: any VaultStore, authorityID: PrincipalID, authorityName: String,
         passphrase: Passphrase, kdf: PasswordKDF.Profile, clock: Clock = .system,
         pins: (any HeadPinStore)? = nil, policy: (text: [UInt8], source: String)? = nil
     ) async throws -> PublicIdentity {
-        try Identifier.validate(authorityID, as: "authority")
         if let policy { _ = try Policy.parse(policy.text, source: policy.source) }
         try validateName(authorityName)
         try passphrase.validateAsNew()
@@ -102,9 +101,8 @@ public struct Vault: Sendable {
     /// - Throws: `.notFound` for someone not enrolled, `.permissionDenied` for a wrong passphrase,
     ///   `.tampered` if their stored keys do not match their enrolment.
     public func unlock(
-        _ principalID: String, passphrase: Passphrase, acceptingRestore: Bool = false
+        _ principalID: PrincipalID, passphrase: Passphrase, acceptingRestore: Bool = false
     ) async throws -> Session {
-        try Identifier.validate(principalID, as: "principal")
         let (meta, directory) = try await verifiedDirectory()
         if !acceptingRestore { try await checkPin(meta) }
         guard let principal = directory.principals[principalID] else {
