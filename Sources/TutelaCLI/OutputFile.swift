@@ -57,24 +57,7 @@ final class OutputFile {
     }
 
     private static func create(_ path: String) throws(TutelaError) -> OutputFile {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let code = errno
-            let reason = String(cString: strerror(code))
-            switch code {
-            case EEXIST:
-                throw TutelaError(.exists, "\(path) exists already", hint: "choose a new file name")
-            case ENOENT, ENOTDIR:
-                throw TutelaError(
-                    .notFound, "cannot create \(path): \(reason)",
-                    hint: "the folder it goes in must exist")
-            case EACCES, EPERM, EROFS:
-                throw TutelaError(.permissionDenied, "cannot create \(path): \(reason)")
-            default:
-                throw TutelaError(.tryAgain, "cannot create \(path): \(reason)")
-            }
-        }
-        return OutputFile(path: path, descriptor: fd)
+        OutputFile(path: path, descriptor: try ExclusiveFile.create(path))
     }
 
     /// Adds text; written out a chunk at a time.

@@ -110,18 +110,24 @@ extension SQLiteVaultStore {
         try copy(keys, to: file)
     }
 
+    /// Copies `source` into a new file at `file`: created exclusively (a file or symbolic link
+    /// already there is refused, never followed or replaced), readable by its owner only, and
+    /// synced. SQLite writes the copy first to a private file inside the vault directory; only
+    /// then is it streamed into the destination through the descriptor that created it.
     private func copy(_ source: DatabasePool, to file: URL) throws {
-        guard !FileManager.default.fileExists(atPath: file.path) else {
-            throw TutelaError(
-                .exists, "\(file.path) exists already", hint: "choose a new file name")
+        let staging = directory.appendingPathComponent(".backup-\(UUID().uuidString).sqlite")
+        defer {
+            for suffix in ["", "-journal"] { unlink(staging.path + suffix) }
         }
+        let previous = umask(0o077)
+        defer { umask(previous) }
         do {
-            let previous = umask(0o077)
-            defer { umask(previous) }
-            let destination = try DatabaseQueue(path: file.path)
+            let destination = try DatabaseQueue(path: staging.path)
             try source.backup(to: destination)
+            try destination.close()
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "write the backup")
         }
+        try ExclusiveFile.copy(staging.path, to: file.path)
     }
 }

@@ -51,6 +51,14 @@ public final class SQLiteVaultStore: VaultStore {
                         .exists, "\(directory.path) exists and is not an empty directory",
                         hint: "choose a new --vault directory")
                 }
+                // An empty folder someone made for the vault: only its owner may use it.
+                guard chmod(directory.path, 0o700) == 0 else {
+                    throw TutelaError(
+                        .permissionDenied,
+                        "cannot make \(directory.path) private to its owner: "
+                            + String(cString: strerror(errno)),
+                        hint: "create the vault in a folder you own")
+                }
             } else {
                 do {
                     try fm.createDirectory(
@@ -66,6 +74,7 @@ public final class SQLiteVaultStore: VaultStore {
                 .notFound, "there is no vault at \(directory.path)",
                 hint: "pass --vault DIR or set TUTELA_VAULT; create one with 'tutela init'")
         }
+        try Self.requirePrivate(directory)
         var config = Configuration()
         config.busyMode = .timeout(busyTimeout)
         config.label = "tutela"
@@ -103,6 +112,22 @@ public final class SQLiteVaultStore: VaultStore {
             }
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "open the vault")
+        }
+    }
+
+    /// Refuses a vault folder that people other than its owner can write: anyone who can write it
+    /// can swap the database files for their own.
+    static func requirePrivate(_ directory: URL) throws(TutelaError) {
+        var info = stat()
+        guard stat(directory.path, &info) == 0 else {
+            throw TutelaError(
+                .notFound, "cannot read \(directory.path): " + String(cString: strerror(errno)))
+        }
+        guard info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
+            throw TutelaError(
+                .permissionDenied,
+                "the vault folder \(directory.path) can be written by people other than its owner",
+                hint: "make it private first: chmod 700 '\(directory.path)'")
         }
     }
 
