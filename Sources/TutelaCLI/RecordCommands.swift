@@ -299,7 +299,10 @@ final class Progress: @unchecked Sendable {
 
 /// Plain-text tables for people.
 enum Table {
+    /// Columns padded to their widest cell; every cell is made printable first.
     static func render(header: [String], rows: [[String]]) -> String {
+        let header = header.map(Terminal.printable)
+        let rows = rows.map { $0.map(Terminal.printable) }
         var widths = header.map(\.count)
         for row in rows {
             for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
@@ -319,15 +322,19 @@ enum FormText {
     static func render(_ opened: OpenedRecord) -> String {
         let l = opened.label
         var lines = [
-            "\(l.envelopeText)  (\(l.record))",
-            "Learner \(l.learner) · written by \(l.author) · sealed \(l.created) · policy v\(l.policyVersion)",
+            Terminal.printable("\(l.envelopeText)  (\(l.record))"),
+            Terminal.printable(
+                "Learner \(l.learner) · written by \(l.author) · sealed \(l.created) · policy v\(l.policyVersion)"
+            ),
             "",
         ]
         func add(_ name: String, _ value: String?) {
             guard let value, !value.isEmpty else { return }
             let padded = name + String(repeating: " ", count: max(0, 24 - name.count))
-            let rest = value.split(separator: "\n", omittingEmptySubsequences: false)
-            lines.append(padded + (rest.first.map(String.init) ?? ""))
+            let rest = value.split(separator: "\n", omittingEmptySubsequences: false).map {
+                Terminal.printable(String($0))
+            }
+            lines.append(padded + (rest.first ?? ""))
             for more in rest.dropFirst() { lines.append(String(repeating: " ", count: 24) + more) }
         }
         func yesNo(_ b: Bool?) -> String? { b.map { $0 ? "yes" : "no" } }

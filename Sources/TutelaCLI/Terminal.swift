@@ -24,6 +24,23 @@ enum Terminal {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
+    /// `text` safe to print: control characters (escape sequences, carriage returns, newlines
+    /// within a cell) and the characters that reorder text on screen are shown as `\u{…}`, so
+    /// stored text can never drive someone's terminal or disguise what it says.
+    static func printable(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            let reorders = (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+            if scalar.properties.generalCategory == .control || reorders {
+                result += "\\u{" + String(value, radix: 16, uppercase: true) + "}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
     static var stdinIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 

@@ -15,6 +15,9 @@ struct MigrationTests {
         let office = try await disk.vault.unlock("office", passphrase: DiskVault.pass("office"))
         try await office.administration.enrol(
             "head", name: "Head", roles: [.headOfCentre], passphrase: DiskVault.pass("head"))
+        try await office.administration.enrol(
+            "dsl2", name: "Deputy DSL", roles: [.safeguardingOfficer],
+            passphrase: DiskVault.pass("dsl2"))
         try await office.administration.createGroupKey(.safeguardingOfficer)
         try await office.administration.createGroupKey(.headOfCentre)
         let price = try await disk.session("price")
@@ -107,7 +110,7 @@ struct MigrationTests {
             before.append(try #require(await disk.store.record(record)))
             sharesBefore.append(try await disk.store.shares(record: record))
         }
-        #expect(sharesBefore.map(\.count) == [2, 1, 2])
+        #expect(sharesBefore.map(\.count) == [2, 2, 2])
         let labelsBefore = try await disk.store.pagedLabels(pageSize: 100)
         let copy = try v3Copy(of: disk)
         // The copy really is v3: the envelope carries its label, the shares are objects.
@@ -123,7 +126,7 @@ struct MigrationTests {
             try await old.read { db in
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM objects WHERE kind = 'break-glass-share'")
-            } == 5)
+            } == 6)
         try old.close()
 
         let store = try SQLiteVaultStore(directory: copy)
@@ -134,7 +137,7 @@ struct MigrationTests {
         #expect(try await store.pagedLabels(pageSize: 100) == labelsBefore)
         #expect(try await store.objects(kind: "break-glass-share", key: nil).isEmpty)
         #expect(try await store.boxCount(recipient: "group:head-of-centre#1") == (0, 3))
-        #expect(try await store.boxCount(recipient: "group:safeguarding-officer#1") == (0, 2))
+        #expect(try await store.boxCount(recipient: "group:safeguarding-officer#1") == (0, 3))
         #expect(try await store.boxCount(recipient: "price") == (3, 0))
         let migrated = try DatabaseQueue(
             path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
@@ -151,6 +154,8 @@ struct MigrationTests {
         let request = try await dsl.breakGlass.request(records[1], reason: "after migration")
         let head = try await vault.unlock("head", passphrase: DiskVault.pass("head"))
         _ = try await head.breakGlass.approve(request.id)
+        let dsl2 = try await vault.unlock("dsl2", passphrase: DiskVault.pass("dsl2"))
+        _ = try await dsl2.breakGlass.approve(request.id)
         #expect(try await dsl.breakGlass.open(request.id).form?.comments == "migrated 1")
         _ = try await vault.verifyAudit(checkpoint: nil)
     }

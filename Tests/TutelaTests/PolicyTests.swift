@@ -265,6 +265,7 @@ struct PolicyTests {
         ("unknown class", "  homework:\n    label: x\n", "unknown key 'homework'"),
         ("duplicate rule", "READ_DUP", "duplicate rule"),
         ("zero approvals", "approvals: 2", "approvals: 0"),
+        ("one approval: one group would hold the whole key", "approvals: 2", "approvals: 1"),
         ("impossible lifetime", "lifetime-hours: 24", "lifetime-hours: 9999"),
         ("absurd retention", "\"dob + 25 years\"", "\"dob + 500 years\""),
         ("bad retention wording", "\"learner-left + 7 years\"", "\"when they leave\""),

@@ -72,6 +72,11 @@ indirect enum Document: Equatable, Sendable {
         guard !text.contains("\0") else {
             throw .invalidInput("\(source) contains a NUL character")
         }
+        if let line = YAMLGuard.firstAnchorOrAlias(in: text) {
+            throw .invalidInput(
+                "\(source) uses a YAML anchor or alias at line \(line); write the value out "
+                    + "(quote text that starts with & or *)")
+        }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             let (line, problem) = yamlProblem(error)

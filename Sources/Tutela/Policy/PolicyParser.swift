@@ -18,6 +18,11 @@ extension Policy {
         guard let text = String(validating: bytes, as: UTF8.self), !text.contains("\0") else {
             throw .invalidInput("\(source): the policy is not valid UTF-8 text")
         }
+        if let line = YAMLGuard.firstAnchorOrAlias(in: text) {
+            throw .invalidInput(
+                "\(source):\(line): YAML anchors and aliases are not allowed in a policy "
+                    + "(write the value out; quote text that starts with & or *)")
+        }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             let (line, problem) = Document.yamlProblem(error)
@@ -77,6 +82,9 @@ private struct PolicyReader {
         try count(node)
         guard case .scalar(let s) = node, !s.string.isEmpty, s.string.count <= max else {
             throw fail(node, "\(what) must be text of 1–\(max) characters")
+        }
+        guard !Identifier.hasControlCharacters(s.string.utf8) else {
+            throw fail(node, "\(what) must not hold control characters")
         }
         guard
             !s.string.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
@@ -288,6 +296,15 @@ private struct PolicyReader {
                 bg["approvals"] ?? bgNode, "break-glass approvals", range: 1...10)
             guard !approvers.isEmpty else {
                 throw fail(bgNode, "break-glass approvers must name a role")
+            }
+            // Each approver role's group holds one share of the key: with one approval, one
+            // group's share is the whole key, and any of its members could open every record of
+            // the class from the vault's files, with no request, approval or audit entry.
+            guard approvals >= 2 else {
+                throw fail(
+                    bg["approvals"],
+                    "break-glass approvals must be at least 2: with \(approvals), one approver "
+                        + "group would hold the whole key and could open records alone")
             }
             guard approvals <= approvers.count else {
                 throw fail(

@@ -132,6 +132,12 @@ public struct Label: Sendable, Equatable {
         }
         let (text, textBytes) = try r.stringWithBytes("envelope text", max: 128)
         try r.finish()
+        // Labels are printed to people: text that could drive a terminal was never written here.
+        guard !Identifier.hasControlCharacters(textBytes),
+            !Identifier.hasControlCharacters(policyVersion.utf8)
+        else {
+            throw .tampered("label of \(record) holds control characters")
+        }
         // The text must end " – YYYY-MM-DD" with the tutorial date; compared as bytes.
         let hasWording = textBytes.count > tutorialDateBytes.count + textSeparator.count
         let endsWithDate = CanonicalReader.hasSuffix(textBytes, tutorialDateBytes)

@@ -59,6 +59,22 @@ public enum Identifier {
             + String(chars[8..<12])
     }
 
+    /// Whether UTF-8 `bytes` hold a control character (C0, DEL, C1) or a character that reorders
+    /// text on screen (U+202A–U+202E, U+2066–U+2069). A byte scan: labels are read by the million.
+    static func hasControlCharacters(_ bytes: some Collection<UInt8>) -> Bool {
+        var previous: UInt8 = 0
+        var beforePrevious: UInt8 = 0
+        for b in bytes {
+            if b < 0x20 || b == 0x7F { return true }
+            if previous == 0xC2, (0x80...0x9F).contains(b) { return true }
+            if beforePrevious == 0xE2, previous == 0x80, (0xAA...0xAE).contains(b) { return true }
+            if beforePrevious == 0xE2, previous == 0x81, (0xA6...0xA9).contains(b) { return true }
+            beforePrevious = previous
+            previous = b
+        }
+        return false
+    }
+
     /// A short, safe rendering of untrusted text for an error message.
     static func printable(_ text: String) -> String {
         let cleaned = text.unicodeScalars.map {

@@ -1,0 +1,151 @@
+/// Finds YAML anchors (`&name`) and aliases (`*name`) before the text reaches the YAML composer.
+///
+/// Tutela's forms and policies never need them, and the composer resolves an alias by sharing the
+/// anchored node: aliases used as mapping keys make its duplicate-key check compare exponentially
+/// large trees (a 292-byte file took about 10 s). So they are refused from the text itself, by a
+/// scan that knows where a YAML node may begin: at the start of a line, after `- `, `? `, `: `, a
+/// tag, or `[`, `{` and `,` in flow collections. `&` and `*` inside plain text ("R&D", "a *b*"),
+/// inside quotes, in comments and in block scalars (`|`, `>`) are ordinary characters.
+///
+/// The scan errs towards refusing: text on a continuation line of a plain scalar that starts with
+/// `&` or `*` is refused too, with a message saying to quote it.
+enum YAMLGuard {
+    /// The line of the first anchor or alias in `text`, or nil when there is none.
+    static func firstAnchorOrAlias(in text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        var i = 0
+        var line = 1
+        var lineStart = true
+        var nodeStart = true
+        var flowDepth = 0
+        var lineIndent = 0
+        // The indentation of the line that opened a block scalar; its content is more indented.
+        var blockParent: Int?
+
+        func at(_ k: Int) -> UInt8 { k < bytes.count ? bytes[k] : 0x0A }
+        func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        func toLineEnd(_ k: Int) -> Int {
+            var k = k
+            while k < bytes.count, bytes[k] != 0x0A { k += 1 }
+            return k
+        }
+        /// Past a plain scalar starting at `start`: up to a line end, `: `, ` #`, or (in a flow
+        /// collection) a flow indicator.
+        func plain(from start: Int) -> Int {
+            var k = start
+            while k < bytes.count {
+                let c = bytes[k]
+                if c == 0x0A { return k }
+                if c == UInt8(ascii: ":"), isBlank(at(k + 1)) || flowDepth > 0 { return k }
+                if c == UInt8(ascii: "#"), k > start, isBlank(bytes[k - 1]) { return k }
+                if flowDepth > 0,
+                    c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
+                        || c == UInt8(ascii: "[") || c == UInt8(ascii: "{")
+                {
+                    return k
+                }
+                k += 1
+            }
+            return k
+        }
+
+        while i < bytes.count {
+            if lineStart {
+                // Measure the line; inside a block scalar, skip it whole.
+                lineStart = false
+                var k = i
+                while at(k) == 0x20 { k += 1 }
+                lineIndent = k - i
+                let empty = at(k) == 0x0A || at(k) == 0x0D
+                if let parent = blockParent, empty || lineIndent > parent {
+                    i = toLineEnd(i)
+                    continue
+                }
+                blockParent = nil
+                if flowDepth == 0 { nodeStart = true }
+                i = k
+                continue
+            }
+            let b = bytes[i]
+            switch b {
+            case 0x0A:
+                line += 1
+                lineStart = true
+                i += 1
+            case 0x20, 0x09, 0x0D:
+                i += 1
+            case UInt8(ascii: "#") where i == 0 || isBlank(bytes[i - 1]):
+                i = toLineEnd(i)
+            case UInt8(ascii: "&"), UInt8(ascii: "*"):
+                if nodeStart { return line }
+                i += 1
+            case UInt8(ascii: "\""):
+                i += 1
+                while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
+                    if bytes[i] == UInt8(ascii: "\\") { i += 1 }
+                    if at(i) == 0x0A { line += 1 }
+                    i += 1
+                }
+                i += 1
+                nodeStart = false
+            case UInt8(ascii: "'"):
+                i += 1
+                while i < bytes.count {
+                    if bytes[i] == UInt8(ascii: "'") {
+                        if at(i + 1) == UInt8(ascii: "'") {
+                            i += 2
+                            continue
+                        }
+                        break
+                    }
+                    if bytes[i] == 0x0A { line += 1 }
+                    i += 1
+                }
+                i += 1
+                nodeStart = false
+            case UInt8(ascii: "-") where at(i + 1) == b && at(i + 2) == b && isBlank(at(i + 3)):
+                nodeStart = true  // a document marker
+                i += 3
+            case UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: ":"):
+                if isBlank(at(i + 1)) || (flowDepth > 0 && b == UInt8(ascii: ":")) {
+                    nodeStart = true
+                    i += 1
+                } else if nodeStart {
+                    nodeStart = false
+                    i = plain(from: i)
+                } else {
+                    i += 1
+                }
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                flowDepth += 1
+                nodeStart = true
+                i += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                flowDepth = max(0, flowDepth - 1)
+                nodeStart = false
+                i += 1
+            case UInt8(ascii: ","):
+                nodeStart = flowDepth > 0
+                i += 1
+            case UInt8(ascii: "!") where nodeStart:
+                // A tag is a node property; the node itself follows it.
+                while i < bytes.count, !isBlank(bytes[i]) { i += 1 }
+            case UInt8(ascii: "|") where nodeStart && flowDepth == 0,
+                UInt8(ascii: ">") where nodeStart && flowDepth == 0:
+                blockParent = lineIndent
+                nodeStart = false
+                i = toLineEnd(i)
+            case UInt8(ascii: "%") where i == 0 || bytes[i - 1] == 0x0A:
+                i = toLineEnd(i)  // a directive
+            default:
+                if nodeStart {
+                    nodeStart = false
+                    i = plain(from: i)
+                } else {
+                    i += 1
+                }
+            }
+        }
+        return nil
+    }
+}
