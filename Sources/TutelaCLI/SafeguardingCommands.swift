@@ -230,6 +230,27 @@ struct BreakGlassCommand: AsyncParsableCommand {
         func run() async throws {
             let request = try RequestID(self.request)
             let session = try await actor.unlock(try vault.open())
+            // Who asks, for which record, and why — before anything is released. (Someone who
+            // may not approve gets the refusal from `approve` itself, which is audited.)
+            if let view = try? await session.breakGlass.describe(request) {
+                Terminal.note(
+                    Terminal.printable(
+                        "\(request) asks to open \(view.label.record), "
+                            + "\"\(view.label.envelopeText)\", learner \(view.label.learner)"))
+                Terminal.note(
+                    Terminal.printable(
+                        "Asked by \(view.requesterName) (\(view.request.requester)) at "
+                            + "\(Timestamp.iso(view.request.created)), until "
+                            + "\(Timestamp.iso(view.request.expires)): \(view.request.reason)"))
+                if Terminal.stdinIsTerminal {
+                    FileHandle.standardError.write(Data("Approve it? [y/N] ".utf8))
+                    let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+                    guard answer == "y" || answer == "yes" else {
+                        Terminal.out("Not approved.")
+                        return
+                    }
+                }
+            }
             let (have, need) = try await session.breakGlass.approve(request)
             Terminal.out("Approved \(request): \(have) of \(need) approvals.")
         }

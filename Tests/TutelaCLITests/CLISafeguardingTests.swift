@@ -67,7 +67,11 @@ struct CLISafeguardingTests {
         #expect(request.status == 0, "\(request.stderr)")
         let id = try #require(try json(request.stdout)["request"] as? String)
         #expect(try v.run(["break-glass", "approve", id], as: "dsl").status == 77)
-        #expect(try v.run(["break-glass", "approve", id], as: "head").status == 0)
+        // The approver is shown who asks, for which record, and why, before approving.
+        let approved = try v.run(["break-glass", "approve", id], as: "head")
+        #expect(approved.status == 0)
+        #expect(approved.stderr.contains("asks to open \(record)"))
+        #expect(approved.stderr.contains("(dsl)") && approved.stderr.contains("missing child"))
         #expect(try v.run(["break-glass", "approve", id], as: "head").status == 77)
         #expect(try v.run(["break-glass", "open", id], as: "dsl").status == 77)
         #expect(try v.run(["break-glass", "approve", id], as: "dsl2").status == 0)

@@ -239,6 +239,32 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("the key-derivation profile is signed: lowering or raising its row is tampering (65)")
+    func kdfProfileRow() async throws {
+        let disk = try await DiskVault()
+        let db = try DatabaseQueue(path: disk.directory.appendingPathComponent("vault.sqlite").path)
+        for profile in ["moderate", "sensitive"] {
+            try await db.write { db in
+                try db.execute(sql: "UPDATE vault SET kdf = ?", arguments: [profile])
+            }
+            for (what, read) in [
+                ("the directory", { _ = try await disk.vault.verifiedDirectory() }),
+                ("an unlock", { _ = try await disk.session("office") }),
+            ] as [(String, () async throws -> Void)] {
+                do {
+                    try await read()
+                    Issue.record("\(what) accepted a kdf row of \(profile)")
+                } catch let error as TutelaError {
+                    #expect(error.kind == .tampered, "\(what)")
+                }
+            }
+        }
+        try await db.write { db in try db.execute(sql: "UPDATE vault SET kdf = 'interactive'") }
+        try db.close()
+        let (_, directory) = try await disk.vault.verifiedDirectory()
+        #expect(directory.kdfProfile == .interactive)
+    }
+
     @Test("a slot row or a directory row naming no one is tampering (65)")
     func invalidStoredPrincipals() async throws {
         let edits: [(String, String)] = [

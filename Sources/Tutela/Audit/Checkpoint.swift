@@ -124,6 +124,12 @@ public struct Checkpoint: Sendable, Equatable {
         guard let key = principal.signingKeys.first(where: { $0.bytes == signingKey }) else {
             throw .invalidInput("the checkpoint's key is not the one enrolled for '\(signer)'")
         }
+        let decision = directory.decideCheckpoint(signer: principal)
+        guard decision.allowed else {
+            throw .invalidInput(
+                "the checkpoint is signed by '\(signer)', who may not sign checkpoints: "
+                    + decision.rule)
+        }
         let signed = Self.signedBytes(
             vaultID: vaultID, entries: entries, head: head, time: time, signer: signer)
         do { try key.verify(signature, for: signed) } catch {

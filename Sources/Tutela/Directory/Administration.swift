@@ -18,7 +18,7 @@ public struct Administration: SessionService {
         try requireAdministrator("enrol people")
         try Vault.validateName(name)
         try passphrase.validateAsNew()
-        let cost = try kdfCost()
+        let cost = kdfCost()
         let newIdentity = try Identity.generate(principal: id)
         let pub = newIdentity.publicIdentity
         let statement = DirectoryStatement.enrol(
@@ -65,12 +65,8 @@ public struct Administration: SessionService {
             .learnerContacts(learner: id, contacts), audit: .learnerContacts, subject: id.text)
     }
 
-    private func kdfCost() throws(TutelaError) -> PasswordKDF.Cost {
-        guard let profile = PasswordKDF.Profile(rawValue: meta.kdfProfile) else {
-            throw .tampered("the vault records an unknown key-derivation profile")
-        }
-        return profile.cost
-    }
+    /// The signed profile's cost (``Directory/kdfProfile``), never the store's row.
+    private func kdfCost() -> PasswordKDF.Cost { directory.kdfProfile.cost }
 
     /// Revokes a leaver: a signed directory statement, after which they can no longer act. Their
     /// direct key slots and group key copies are removed, and every group they belonged to gets a new
@@ -129,12 +125,9 @@ public struct Administration: SessionService {
         guard directory.principals[id] != nil else {
             throw TutelaError.notFound("no one is enrolled as '\(id)'")
         }
-        guard let profile = PasswordKDF.Profile(rawValue: meta.kdfProfile) else {
-            throw TutelaError.tampered("the vault records an unknown key-derivation profile")
-        }
         let fresh = try Identity.generate(principal: id)
         let pub = fresh.publicIdentity
-        let sealed = try SealedIdentity.seal(fresh, passphrase: passphrase, cost: profile.cost)
+        let sealed = try SealedIdentity.seal(fresh, passphrase: passphrase, cost: kdfCost())
         let boxes = try await memberBoxes(of: id)
         let slots = try await store.slots(recipient: .person(id), limit: Int.max)
         try await appendStatement(

@@ -10,6 +10,9 @@ public struct Directory: Sendable {
     public let vaultID: String
     /// The principal id of the vault's authority.
     public let authorityID: PrincipalID
+    /// The Argon2id profile every identity in this vault is sealed with, as the authority signed
+    /// it when the vault was made: a changed row in the store cannot weaken later enrolments.
+    public let kdfProfile: PasswordKDF.Profile
     /// Everyone ever enrolled, by id, revoked principals included.
     public private(set) var principals: [PrincipalID: Principal] = [:]
     /// Every recorded learner, by id.
@@ -29,10 +32,11 @@ public struct Directory: Sendable {
     ) throws(TutelaError) -> Directory {
         guard let first = links.first else { throw .tampered("the directory is empty") }
         let (genesis, _) = try DirectoryStatement.decode(first.body, context: "directory entry 0")
-        guard case .establish(let vaultID, let authority) = genesis,
+        guard case .establish(let vaultID, let authority, let kdf) = genesis,
             authority.signingKey == pinnedAuthorityKey, first.signer == authority.id
         else { throw .tampered("directory entry 0 does not establish this vault's authority") }
-        var directory = Directory(vaultID: vaultID, authorityID: authority.id, head: nil)
+        var directory = Directory(
+            vaultID: vaultID, authorityID: authority.id, kdfProfile: kdf, head: nil)
         let authorityKey = try? SigningPublicKey(bytes: pinnedAuthorityKey)
         try SignedChain.verify(first, in: .directory, after: nil, signerKey: authorityKey)
         do {
@@ -66,11 +70,13 @@ public struct Directory: Sendable {
     }
 
     private init(
-        vaultID: String, authorityID: PrincipalID, principals: [PrincipalID: Principal] = [:],
+        vaultID: String, authorityID: PrincipalID, kdfProfile: PasswordKDF.Profile,
+        principals: [PrincipalID: Principal] = [:],
         learners: [LearnerID: Learner] = [:], policy: Policy? = nil, head: ChainLink?
     ) {
         self.vaultID = vaultID
         self.authorityID = authorityID
+        self.kdfProfile = kdfProfile
         self.principals = principals
         self.learners = learners
         self.policy = policy
@@ -113,7 +119,7 @@ public struct Directory: Sendable {
                 isAuthority: authority, enrolledBy: signer)
         }
         switch statement {
-        case .establish(_, let authority):
+        case .establish(_, let authority, _):
             guard isGenesis else {
                 throw .invalidInput("only the first statement may establish a vault")
             }
@@ -223,6 +229,11 @@ public struct Directory: Sendable {
             principals[id]?.roles = roles.sorted()
         case .rekey(let id, let signingKey, let agreementKey):
             guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
+            guard !p.isAuthority || signer == id else {
+                throw .denied(
+                    "only the authority itself re-keys the authority",
+                    hint: "a lost authority passphrase is recovered from its trustees' shares")
+            }
             guard !p.revoked else {
                 throw .usage("'\(id)' was revoked; enrol them again under a new id")
             }
@@ -248,6 +259,7 @@ public struct Directory: Sendable {
     static func synthetic(principals: [Principal], learner: Learner) -> Directory {
         Directory(
             vaultID: "policy-check", authorityID: PrincipalID(constant: "policy-check"),
+            kdfProfile: .interactive,
             principals: Dictionary(uniqueKeysWithValues: principals.map { ($0.id, $0) }),
             learners: [learner.id: learner], head: nil)
     }

@@ -5,8 +5,9 @@ enum DirectoryStatement: Equatable {
     /// The most parents or carers one learner's contacts may name.
     static let maximumParents = 8
 
-    /// The first statement: the vault and its authority. Self-signed.
-    case establish(vaultID: String, authority: PrincipalData)
+    /// The first statement: the vault, its authority, and the Argon2id profile every identity is
+    /// sealed with. Self-signed.
+    case establish(vaultID: String, authority: PrincipalData, kdf: PasswordKDF.Profile)
     case enrol(PrincipalData)
     case addLearner(LearnerData)
     case learnerLeft(learner: LearnerID, on: CalendarDate)
@@ -39,7 +40,8 @@ enum DirectoryStatement: Equatable {
         var programme: String?
     }
 
-    static let version: UInt8 = 1
+    /// 2 since #18: the genesis statement signs the key-derivation profile.
+    static let version: UInt8 = 2
     static let maxText = 256
 
     func encode(at time: Int64) -> [UInt8] {
@@ -54,10 +56,11 @@ enum DirectoryStatement: Equatable {
             w.fixed(p.agreementKey)
         }
         switch self {
-        case .establish(let vaultID, let authority):
+        case .establish(let vaultID, let authority, let kdf):
             w.u8(0)
             w.string(vaultID)
             principal(authority)
+            w.string(kdf.rawValue)
         case .enrol(let p):
             w.u8(1)
             principal(p)
@@ -130,7 +133,11 @@ enum DirectoryStatement: Equatable {
         switch try r.u8("kind") {
         case 0:
             let vaultID = try r.string("vault id", max: 64)
-            statement = .establish(vaultID: vaultID, authority: try principal())
+            let authority = try principal()
+            guard
+                let kdf = PasswordKDF.Profile(rawValue: try r.string("kdf profile", max: 32))
+            else { throw .tampered("\(context) names an unknown key-derivation profile") }
+            statement = .establish(vaultID: vaultID, authority: authority, kdf: kdf)
         case 1:
             statement = .enrol(try principal())
         case 2:

@@ -67,6 +67,11 @@ extension Session {
             try onBatch(labels)
         }
         func flush() async throws {
+            // The directory may have moved since the last batch: someone revoked part-way through
+            // an import stops here (77), with the batches before stored (and the one already
+            // sealed while the revocation landed), and a changed policy or group applies from
+            // this batch on.
+            try await refresh()
             // Forms are parsed on every core; the first bad line (in file order) is the error.
             let source = path
             let forms = try Self.inParallel(lines) { item throws(TutelaError) in

@@ -115,10 +115,8 @@ extension Vault {
             throw TutelaError.invalidInput(
                 "the shares rebuild keys that are not this vault's authority")
         }
-        guard let profile = PasswordKDF.Profile(rawValue: meta.kdfProfile) else {
-            throw TutelaError.tampered("the vault records an unknown key-derivation profile")
-        }
-        let sealed = try SealedIdentity.seal(identity, passphrase: passphrase, cost: profile.cost)
+        let sealed = try SealedIdentity.seal(
+            identity, passphrase: passphrase, cost: directory.kdfProfile.cost)
         let session = Session(
             vault: self, meta: meta, directory: directory, principal: authority, identity: identity)
         let entry = session.auditEntry(

@@ -24,6 +24,22 @@ public struct SlotChange: Sendable, Equatable {
     /// Principals who have a slot the policy no longer names. Group slots are never surplus: the
     /// policy does not name groups, and a flag's or a grant's group slot stays.
     public let surplus: [PrincipalID]
+
+    /// The change `policy` asks of `record`'s person slots given its `label`, or nil for none.
+    init?(
+        record: RecordID, label: Label, slots: [Slot], policy: Policy, directory: Directory
+    ) {
+        let wanted = Set(policy.recipients(for: label, directory: directory))
+        let have = Set(
+            slots.compactMap { slot -> PrincipalID? in
+                guard case .person(let id) = slot.recipient else { return nil }
+                return id
+            })
+        guard wanted != have else { return nil }
+        self.record = record
+        missing = wanted.subtracting(have).sorted()
+        surplus = have.subtracting(wanted).sorted()
+    }
 }
 
 /// Keys over time, for the people who hold them: changing one's passphrase, bringing a group's
@@ -35,10 +51,8 @@ public struct Lifecycle: SessionService {
     /// Changes this person's passphrase: re-seals their identity only; nothing else changes.
     public func changePassphrase(to passphrase: Passphrase) async throws {
         try passphrase.validateAsNew()
-        guard let profile = PasswordKDF.Profile(rawValue: meta.kdfProfile) else {
-            throw TutelaError.tampered("the vault records an unknown key-derivation profile")
-        }
-        let sealed = try SealedIdentity.seal(identity, passphrase: passphrase, cost: profile.cost)
+        let sealed = try SealedIdentity.seal(
+            identity, passphrase: passphrase, cost: directory.kdfProfile.cost)
         let entry = auditEntry(.passphraseChange, subject: principal.id.text, reason: nil)
         let identity = self.identity
         try await write { tx in
@@ -230,18 +244,13 @@ public struct Lifecycle: SessionService {
                 if record == nil, try await session.retention.tombstone(id) != nil { continue }
                 throw TutelaError.notFound("there is no record \(id)")
             }
+            // A report from the label row; `regrant` decides again from the verified envelope.
             let label = try Label.parse(stored.labelBytes)
-            let wanted = Set(policy.recipients(for: label, directory: directory))
-            let have = Set(
-                stored.slots.compactMap { slot -> PrincipalID? in
-                    guard case .person(let id) = slot.recipient else { return nil }
-                    return id
-                })
-            if wanted != have {
-                changes.append(
-                    SlotChange(
-                        record: id, missing: wanted.subtracting(have).sorted(),
-                        surplus: have.subtracting(wanted).sorted()))
+            if let change = SlotChange(
+                record: id, label: label, slots: stored.slots, policy: policy,
+                directory: directory)
+            {
+                changes.append(change)
             }
         }
         return changes
@@ -259,8 +268,15 @@ public struct Lifecycle: SessionService {
         var done: [SlotChange] = []
         var left: [SlotChange] = []
         var updates: [(RecordID, [Slot], [PrincipalID], AuditEntry)] = []
-        for change in try await slotChanges(record: record) {
-            let (stored, envelope) = try await load(change.record)
+        for reported in try await slotChanges(record: record) {
+            // Decided again from the envelope, verified: a label row edited to name someone else
+            // must never become a slot for them.
+            let (stored, envelope) = try await load(reported.record)
+            guard
+                let change = SlotChange(
+                    record: reported.record, label: envelope.label, slots: stored.slots,
+                    policy: policy, directory: directory)
+            else { continue }
             let decision = policy.decide(
                 .open, actor: principal, label: envelope.label, directory: directory)
             guard decision.allowed,

@@ -355,6 +355,20 @@ extension Policy {
     }
 }
 
+extension Directory {
+    /// Whether `signer` may sign an audit checkpoint: asked when one is signed, and again of every
+    /// checkpoint `audit verify` is given, under the policy and roles in force now. A leaver's key
+    /// may still be on a disk somewhere, so a checkpoint by someone since revoked is refused too
+    /// (take checkpoints regularly, by people who stay).
+    func decideCheckpoint(signer: Principal) -> Decision {
+        if signer.revoked { return .deny("'\(signer.id)' was revoked") }
+        if let policy { return policy.decideCheckpoint(actor: signer) }
+        return signer.isAuthority
+            ? .allow("the authority signs checkpoints")
+            : .deny("before a policy is applied only the authority signs checkpoints")
+    }
+}
+
 /// Accept-restore is about trusting this machine's memory, not access to records: it stays with the
 /// authority and administrators whatever the policy says.
 func decideAcceptRestore(actor: Principal) -> Decision {

@@ -27,8 +27,18 @@ extension Retention {
             throw TutelaError.notFound(
                 "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
         }
-        guard let status = try await status(asOf: today, record: recordID).first else {
+        guard let status = try await status(asOf: today, record: recordID).first,
+            let stored = try await store.record(recordID)
+        else {
             throw TutelaError.notFound("there is no record \(recordID)")
+        }
+        // The standing came from the label row; nothing is destroyed on a row's word. The label
+        // must be the one its author signed (a learner id changed in the row would move the date).
+        guard
+            try Session.verifiedEnvelope(stored, id: recordID, directory: directory).label
+                == status.label
+        else {
+            throw TutelaError.tampered("the label row of \(recordID) does not match its envelope")
         }
         var state = try await recordState(recordID)
         state.held = status.standing == .held
@@ -64,9 +74,6 @@ extension Retention {
                     objects: [try sign(proposal)])
                 return .proposed(by: principal.id)
             }
-        }
-        guard let stored = try await store.record(recordID) else {
-            throw TutelaError.notFound("there is no record \(recordID)")
         }
         let certificateFields: DestructionCertificate
         do {

@@ -74,6 +74,26 @@ public struct BreakGlass: SessionService {
         return request
     }
 
+    /// What an approver is asked to approve: the request (who asks, why, until when), the label of
+    /// the record it would open, and the requester's name as enrolled. For the requester and for
+    /// people the policy lets approve break-glass on that record; nothing is decrypted.
+    /// - Throws: `.permissionDenied` for anyone else; `.notFound` for no such request.
+    public func describe(_ requestID: RequestID) async throws -> (
+        request: BreakGlassRequest, label: Label, requesterName: String
+    ) {
+        let policy = try policy()
+        let request = try await breakGlassRequest(requestID)
+        let (_, envelope) = try await load(request.record)
+        let approver = policy.decide(
+            .breakGlassApprove, actor: principal, label: envelope.label, directory: directory)
+        guard approver.allowed || request.requester == principal.id else {
+            throw TutelaError.denied(
+                "'\(principal.id)' may not see break-glass request \(requestID): \(approver.rule)")
+        }
+        let name = directory.principals[request.requester]?.name ?? request.requester.text
+        return (request, envelope.label, name)
+    }
+
     /// A request by id, verified.
     func breakGlassRequest(_ id: RequestID) async throws -> BreakGlassRequest {
         // Only the row with this id is verified: a damaged request about another record must not
@@ -87,6 +107,26 @@ public struct BreakGlass: SessionService {
             throw TutelaError.notFound("there is no break-glass request \(id)")
         }
         return try FactCodec.read(object, as: BreakGlassRequest.self, directory: directory).fact
+    }
+
+    /// Whether the person who made `request` was allowed to: approvals and openings ask again, so
+    /// a request written into the vault by someone the policy does not let request break-glass on
+    /// this record (or by someone since revoked) is never acted on.
+    /// The record's state is left out: the request itself is the open request the state would
+    /// show, and what happened to the record since is for the approval and the opening to judge.
+    static func requesterDecision(
+        _ request: BreakGlassRequest, label: Label, policy: Policy, directory: Directory
+    ) -> Decision {
+        guard let requester = directory.principals[request.requester] else {
+            return .deny("'\(request.requester)' is not enrolled")
+        }
+        let decision = policy.decide(
+            .breakGlassRequest, actor: requester, label: label, directory: directory)
+        return decision.allowed
+            ? decision
+            : .deny(
+                "'\(request.requester)' may not request break-glass on \(request.record): "
+                    + decision.rule)
     }
 
     /// Valid approvals of `request`: signed, by distinct people in distinct approver roles they hold,
@@ -137,6 +177,11 @@ public struct BreakGlass: SessionService {
         }
         if try await fact(BreakGlassUse.self, about: requestID.text) != nil {
             try await refuse(.breakGlassApprove, requestID.text, "\(requestID) was already used")
+        }
+        let asked = Self.requesterDecision(
+            request, label: envelope.label, policy: policy, directory: directory)
+        guard asked.allowed else {
+            try await refuse(.breakGlassApprove, requestID.text, "\(requestID): \(asked.rule)")
         }
         let existing = try await approvals(of: request, rules: bg)
         if existing.contains(where: { $0.approver == principal.id }) {
@@ -215,6 +260,9 @@ public struct BreakGlass: SessionService {
             guard request.requester == principal.id else {
                 return refuse("only \(request.requester), who made \(requestID), can open it")
             }
+            let asked = Self.requesterDecision(
+                request, label: input.envelope.label, policy: policy, directory: directory)
+            guard asked.allowed else { return refuse("\(requestID): \(asked.rule)") }
             guard input.now < request.expires else {
                 return refuse("\(requestID) expired at \(Timestamp.iso(request.expires))")
             }

@@ -49,7 +49,8 @@ public struct Vault: Sendable {
             vaultID: vaultID,
             authority: .init(
                 id: authorityID, name: authorityName, roles: [.admin],
-                signingKey: pub.signingKey.bytes, agreementKey: pub.agreementKey.bytes))
+                signingKey: pub.signingKey.bytes, agreementKey: pub.agreementKey.bytes),
+            kdf: kdf)
         let meta = VaultMeta(
             vaultID: vaultID, authorityID: authorityID, authoritySigningKey: pub.signingKey.bytes,
             kdfProfile: kdf.rawValue, createdAt: now)
@@ -91,7 +92,9 @@ public struct Vault: Sendable {
         let meta = try await store.meta()
         let directory = try Directory.verify(
             try await store.links(.directory), pinnedAuthorityKey: meta.authoritySigningKey)
-        guard directory.vaultID == meta.vaultID, directory.authorityID == meta.authorityID else {
+        guard directory.vaultID == meta.vaultID, directory.authorityID == meta.authorityID,
+            directory.kdfProfile.rawValue == meta.kdfProfile
+        else {
             throw TutelaError.tampered("the vault's metadata does not match its directory")
         }
         return (meta, directory)

@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+@testable import Tutela
+
+/// Attacks by people the vault trusts a little: a member of staff with an account who can also
+/// write the vault's files, and a leaver whose key is still on disk (#18). Each test performs the
+/// attack and asserts that Tutela refuses it.
+@Suite("Attacks by enrolled staff and leavers")
+struct AttackTests {
+    /// The centre with a second administrator, enrolled by the authority.
+    static func withAdmin() async throws -> Fixture {
+        let f = try await Fixture.make()
+        try await f.session("office").administration.enrol(
+            "deputy", name: "Deputy admin", roles: [.admin],
+            passphrase: Fixture.passphrase("deputy"))
+        return f
+    }
+
+    @Test("an administrator cannot re-key the authority, live or by a forged statement")
+    func rekeyAuthority() async throws {
+        let f = try await Self.withAdmin()
+        let deputy = try await f.vault.unlock("deputy", passphrase: Fixture.passphrase("deputy"))
+        // Live: refused before anything is signed.
+        await expectError(.permissionDenied) {
+            try await deputy.administration.rekey(
+                "office", passphrase: Passphrase("the deputy's choice for office"))
+        }
+        _ = try await f.vault.unlock("office", passphrase: Fixture.passphrase("office"))
+        // Forged: the deputy signs the statement with their own key and writes it in.
+        let fresh = try Identity.generate(principal: "office")
+        let statement = DirectoryStatement.rekey(
+            principal: "office", signingKey: fresh.publicIdentity.signingKey.bytes,
+            agreementKey: fresh.publicIdentity.agreementKey.bytes)
+        let last = try await f.store.links(.directory).last
+        let forged = try SignedChain.link(
+            .directory, after: last, body: statement.encode(at: 0), signer: deputy.identity)
+        try await f.store.transaction { tx in try await tx.append(forged, to: .directory) }
+        await expectError(.tampered) { try await f.vault.verifiedDirectory() }
+        // The authority re-keys itself.
+        let g = try await Self.withAdmin()
+        try await g.session("office").administration.rekey(
+            "office", passphrase: Passphrase("the office's own new passphrase"))
+        _ = try await g.vault.unlock(
+            "office", passphrase: Passphrase("the office's own new passphrase"))
+    }
+
+    @Test("a checkpoint signed by someone the policy does not allow, or by a leaver, is refused")
+    func checkpointSigners() async throws {
+        let f = try await Fixture.make()
+        let report = try await f.vault.verifyAudit(checkpoint: nil)
+        let meta = try await f.store.meta()
+        let head = try #require(report.head)
+        func signed(by who: PrincipalID) async throws -> Checkpoint {
+            let identity = try await f.vault.unlock(who, passphrase: Fixture.passphrase(who))
+                .identity
+            return try Checkpoint.make(
+                vaultID: meta.vaultID, entries: Int64(report.entries), head: head, time: 1,
+                signer: identity)
+        }
+        // A learner and a tutor hold keys but may not sign checkpoints (the shipped policy).
+        for who: PrincipalID in ["sam", "price"] {
+            let forged = try await signed(by: who)
+            let error = await expectError(.invalidInput) {
+                try await f.vault.verifyAudit(checkpoint: forged)
+            }
+            #expect(error?.message.contains("may not sign checkpoints") == true)
+            await expectError(.permissionDenied) { try await f.session(who).checkpoint() }
+        }
+        // The record keeper may; once revoked, their old key signs nothing that counts.
+        let hale = try await signed(by: "hale")
+        _ = try await f.vault.verifyAudit(checkpoint: hale)
+        try await f.session("office").administration.revoke("hale")
+        await expectError(.invalidInput) { try await f.vault.verifyAudit(checkpoint: hale) }
+    }
+
+    @Test("someone revoked part-way through an import stops at the next batch")
+    func revokedDuringImport() async throws {
+        let f = try await Fixture.make()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tutela-forms-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try (0..<10).map {
+            #"{"learner": "sam", "date": "2026-11-20", "course": "Maths", "comments": "line \#($0)"}"#
+        }.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        // The office revokes Price just before the second batch is written.
+        let office = try f.session("office").identity
+        await f.store.beforeNextTransaction(skipping: 1) { tx in
+            let statement = DirectoryStatement.revoke(principal: "price")
+            let link = try SignedChain.link(
+                .directory, after: try await tx.lastLink(.directory),
+                body: statement.encode(at: 1_795_000_000), signer: office)
+            try await tx.append(link, to: .directory)
+        }
+        let price = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        await expectError(.permissionDenied) {
+            try await price.importForms(file.path, confidential: false, batchSize: 2)
+        }
+        // The batches written before the revocation was seen are kept — with the batch already
+        // sealed in memory while it landed (imports are pipelined) — and nothing after.
+        let stored = try await f.store.labels(learner: nil).count
+        #expect(stored == 4 || stored == 6, "\(stored) records stored")
+    }
+
+    @Test("a request written in by someone who may not request break-glass is never approved")
+    func forgedBreakGlassRequest() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        // Jones (a tutor, not a safeguarding officer) signs a request and writes it in.
+        let jones = try await s.session("jones")
+        let request = BreakGlassRequest(
+            id: "BG-FAKE-0000-0001", record: label.record, requester: "jones", reason: "curious",
+            created: 1_795_000_000, expires: 1_795_000_000 + 86_400, approvalsNeeded: 2)
+        let signed = try jones.sign(request)
+        try await s.f.store.transaction { tx in try await tx.put(signed) }
+        for approver: PrincipalID in ["head", "dsl"] {
+            let error = await expectError(.permissionDenied) {
+                try await s.session(approver).breakGlass.approve(request.id)
+            }
+            #expect(error?.message.contains("may not request break-glass") == true)
+        }
+        await expectError(.permissionDenied) { try await jones.breakGlass.open(request.id) }
+        #expect(try await s.f.store.objects(kind: FactKind.approval.rawValue, key: nil).isEmpty)
+    }
+
+    @Test("destruction never acts on a label row that is not the one its author signed")
+    func destroyOnEditedLabelRow() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: false)
+        // The row now says the record is about Alex (whose dates would make it due sooner).
+        var w = CanonicalWriter()
+        w.u8(1)
+        w.string(label.record.text)
+        w.string(label.recordClass.rawValue)
+        w.string("alex")
+        w.string(label.author.text)
+        w.string(label.created.description)
+        w.string(label.tutorialDate.description)
+        w.string(label.policyVersion)
+        w.strings(label.copies.map(\.rawValue))
+        w.string(label.envelopeText)
+        let edited = w.bytes
+        await f.store.tamper(record: label.record) {
+            StoredRecord(
+                record: $0.record, labelBytes: edited, sealedBytes: $0.sealedBytes,
+                slots: $0.slots)
+        }
+        await expectError(.tampered) {
+            try await f.session("hale").retention.destroy(label.record)
+        }
+        #expect(try await f.store.record(label.record) != nil)
+    }
+}
