@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TutelaCrypto
 
 @testable import Tutela
 
@@ -149,5 +150,73 @@ struct AttackTests {
             try await f.session("hale").retention.destroy(label.record)
         }
         #expect(try await f.store.record(label.record) != nil)
+    }
+
+    @Test("a box of one kind is never taken for another: slots, member boxes, shares, approvals")
+    func typedBoxes() async throws {
+        let key = try KeyAgreementPrivateKey()
+        let secret = try SecretBytes.random(count: 32)
+        let record: RecordID = "R-AAAA-BBBB-CCCC"
+        let member = try BoundBox.seal(
+            secret, kind: .groupMember, binding: "group:safeguarding-officer#1/dsl",
+            to: key.publicKey)
+        // The member box, filed as a slot (even of a record named like its binding), opens to
+        // nothing.
+        for id: RecordID in [record, "group-safeguarding-officer-1"] {
+            let forged = Slot(record: id, recipient: "dsl", box: member)
+            await expectError(.tampered) { try forged.open(with: key, expecting: id) }
+        }
+        let share = try BoundBox.seal(
+            secret, kind: .share, binding: "\(record)/group:head-of-centre#1", to: key.publicKey)
+        let approval = try BoundBox.seal(
+            secret, kind: .approval, binding: "BG-1/dsl", to: key.publicKey)
+        await expectError(.tampered) {
+            try BoundBox.open(
+                share, kind: .approval, binding: "\(record)/group:head-of-centre#1", with: key,
+                what: "a share as an approval")
+        }
+        await expectError(.tampered) {
+            try BoundBox.open(
+                approval, kind: .share, binding: "BG-1/dsl", with: key,
+                what: "an approval as a share")
+        }
+        await expectError(.tampered) {
+            try BoundBox.open(
+                approval, kind: .approval, binding: "BG-1/price", with: key,
+                what: "an approval for another requester")
+        }
+        // A slot opens only for its own record, recipient and envelope generation.
+        let slot = try Slot.make(
+            record: record, generation: 2, key: secret, recipient: "dsl", to: key.publicKey)
+        #expect(
+            try slot.open(with: key, expecting: record, generation: 2).unprotectedCopy()
+                == secret.unprotectedCopy())
+        await expectError(.tampered) { try slot.open(with: key, expecting: record, generation: 1) }
+        let moved = Slot(record: record, recipient: "price", box: slot.box)
+        await expectError(.tampered) { try moved.open(with: key, expecting: record, generation: 2) }
+    }
+
+    @Test("a slot holding anything but the record's data key is never re-sealed to anyone")
+    func regrantConfirmsTheKey() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: false)
+        // Price's slot is swapped for a well-formed one carrying some other secret, and Sam's is
+        // removed, so a re-grant by Price would seal "the key" to Sam.
+        let other = try Slot.make(
+            record: label.record, generation: 1, key: try SecretBytes.random(count: 32),
+            recipient: "price", to: price.identity.publicIdentity.agreementKey)
+        await f.store.tamper(record: label.record) {
+            StoredRecord(
+                record: $0.record, labelBytes: $0.labelBytes, sealedBytes: $0.sealedBytes,
+                slots: $0.slots.filter { $0.recipient != "sam" && $0.recipient != "price" }
+                    + [other])
+        }
+        await expectError(.tampered) {
+            try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+                .lifecycle.regrant(record: label.record)
+        }
+        let slots = try #require(await f.store.record(label.record)).slots.map(\.recipient)
+        #expect(!slots.contains("sam"))
     }
 }

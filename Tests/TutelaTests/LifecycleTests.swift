@@ -91,7 +91,9 @@ struct LifecycleTests {
             for slot in stored.slots {
                 guard case .group = slot.recipient else { continue }
                 #expect(slot.recipient == "group:safeguarding-officer#2")
-                #expect(throws: TutelaError.self) { try slot.open(with: oldKey, expecting: record) }
+                #expect(throws: TutelaError.self) {
+                    try slot.open(with: oldKey, expecting: record, generation: 1)
+                }
             }
         }
         _ = try await s.session("dsl").safeguarding.disclose(records[0], reason: "after rotation")
@@ -206,7 +208,7 @@ struct ReencryptTests {
         let before = try #require(await s.f.store.record(label.record))
         let priceSession = try await s.session("price")
         let oldDataKey = try #require(before.slots.first { $0.recipient == "price" })
-            .open(with: priceSession.identity, expecting: label.record)
+            .open(with: priceSession.identity, expecting: label.record, generation: 1)
         #expect(try await s.session("dsl").lifecycle.reencryptGroup(.safeguardingOfficer) == 1)
         let after = try #require(await s.f.store.record(label.record))
         let envelope = try Envelope.parse(after.envelopeBytes)

@@ -155,11 +155,12 @@ public struct Administration: SessionService {
         let group = Recipient.group(role, version: version)
         let binding = group.description
         let members = try directory.holders(of: role).map { member throws(TutelaError) in
-            StoredObject(
-                kind: ObjectKind.groupMember,
-                id: MemberBoxID(group: group, member: member.id).description, key: binding,
+            let id = MemberBoxID(group: group, member: member.id).description
+            return StoredObject(
+                kind: ObjectKind.groupMember, id: id, key: binding,
                 body: try BoundBox.seal(
-                    key.secret, binding: binding, to: member.identity.agreementKey))
+                    key.secret, kind: .groupMember, binding: id,
+                    to: member.identity.agreementKey))
         }
         try await appendStatement(
             .groupKey(role: role, version: version, publicKey: key.publicKey.bytes),

@@ -5,15 +5,17 @@ import TutelaCrypto
 extension Lifecycle {
     /// The data key of a record this person can reach: through their own slot, or through a slot for
     /// a group whose current key they hold.
-    func dataKey(for stored: StoredRecord, record: RecordID) async throws -> SecretBytes? {
+    func dataKey(for stored: StoredRecord, envelope: Envelope) async throws -> SecretBytes? {
+        let (record, generation) = (envelope.label.record, envelope.generation)
         if let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) }) {
-            return try slot.open(with: identity, expecting: record)
+            return try slot.open(with: identity, expecting: record, generation: generation)
         }
         for (role, group) in directory.groups where principal.has(role) {
             guard let slot = stored.slots.first(where: { $0.recipient == group.holder }) else {
                 continue
             }
-            return try slot.open(with: try await groupKey(role), expecting: record)
+            return try slot.open(
+                with: try await groupKey(role), expecting: record, generation: generation)
         }
         return nil
     }
@@ -25,7 +27,7 @@ extension Lifecycle {
     public func reencrypt(_ recordID: RecordID) async throws {
         let policy = try policy()
         let (stored, envelope) = try await load(recordID)
-        guard let dataKey = try await dataKey(for: stored, record: recordID) else {
+        guard let dataKey = try await dataKey(for: stored, envelope: envelope) else {
             throw TutelaError.denied(
                 "'\(principal.id)' holds no key to \(recordID), so cannot re-encrypt it")
         }
@@ -60,7 +62,8 @@ extension Lifecycle {
             guard sealedTo.insert(target.0).inserted else { continue }
             slots.append(
                 try Slot.make(
-                    record: recordID, key: newKey, recipient: target.0, to: target.1))
+                    record: recordID, generation: generation, key: newKey, recipient: target.0,
+                    to: target.1))
         }
         let shares = try BreakGlass.shares(
             for: envelope.label, key: newKey, policy: policy, directory: directory)

@@ -99,7 +99,8 @@ public struct Lifecycle: SessionService {
                     hint: "a member who belonged to the group before the rotation runs this")
             }
             let secret = try BoundBox.open(
-                box.body, binding: old, with: identity.agreement, what: "the \(old) box")
+                box.body, kind: .groupMember, binding: boxID, with: identity.agreement,
+                what: "the \(old) box")
             let oldKey: KeyAgreementPrivateKey
             do { oldKey = try KeyAgreementPrivateKey(secret: secret) } catch {
                 throw TutelaError.internal("\(error)")
@@ -110,11 +111,11 @@ public struct Lifecycle: SessionService {
                 if batch.isEmpty { break }
                 var replacements: [Slot] = []
                 for slot in batch {
-                    let key = try slot.open(with: oldKey, expecting: slot.record)
+                    let (key, generation) = try slot.open(with: oldKey, expecting: slot.record)
                     replacements.append(
                         try Slot.make(
-                            record: slot.record, key: key, recipient: current.holder, to: newKey)
-                    )
+                            record: slot.record, generation: generation, key: key,
+                            recipient: current.holder, to: newKey))
                     key.wipe()
                 }
                 let entry = auditEntry(
@@ -146,7 +147,7 @@ public struct Lifecycle: SessionService {
                 var moved: [(from: StoredShare, to: StoredShare)] = []
                 for stored in shares {
                     let share = try BoundBox.open(
-                        stored.body, binding: stored.id.description, with: oldKey,
+                        stored.body, kind: .share, binding: stored.id.description, with: oldKey,
                         what: "share \(stored.id)")
                     let id = ShareID(record: stored.record, holder: current.holder)
                     moved.append(
@@ -154,7 +155,8 @@ public struct Lifecycle: SessionService {
                             stored,
                             StoredShare(
                                 record: stored.record, holder: current.holder,
-                                body: try BoundBox.seal(share, binding: id.description, to: newKey))
+                                body: try BoundBox.seal(
+                                    share, kind: .share, binding: id.description, to: newKey))
                         ))
                     share.wipe()
                 }
@@ -212,7 +214,7 @@ public struct Lifecycle: SessionService {
                 StoredObject(
                     kind: ObjectKind.groupMember, id: id, key: group.holder.description,
                     body: try BoundBox.seal(
-                        key.secret, binding: group.holder.description,
+                        key.secret, kind: .groupMember, binding: id,
                         to: member.identity.agreementKey)))
         }
         let entry = auditEntry(
@@ -285,10 +287,15 @@ public struct Lifecycle: SessionService {
                 left.append(change)
                 continue
             }
-            let key = try slot.open(with: identity, expecting: change.record)
+            let key = try slot.open(
+                with: identity, expecting: change.record, generation: envelope.generation)
+            defer { key.wipe() }
+            // Confirmed against the envelope before it is sealed to anyone else: whatever a
+            // forged slot holds, it is never passed on.
+            try await confirmDataKey(key, of: envelope)
             let added = try Session.slots(
-                for: envelope.label, key: key, recipients: change.missing, directory: directory)
-            key.wipe()
+                for: envelope.label, generation: envelope.generation, key: key,
+                recipients: change.missing, directory: directory)
             let reason =
                 "slots for the policy in force (v\(policy.version)): added "
                 + (change.missing.isEmpty

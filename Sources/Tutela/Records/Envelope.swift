@@ -221,7 +221,11 @@ public struct Envelope: Sendable, Equatable {
     }
 }
 
-/// A record's data key sealed to one recipient: `crypto_box_seal(version ‖ record id ‖ key)`.
+/// A record's data key sealed to one recipient:
+/// `crypto_box_seal(u8 2 ‖ string "tutela/slot" ‖ string record ‖ string recipient ‖ u32 generation
+/// ‖ key)`. The tag keeps a slot from ever being taken for another kind of box sealed to the same
+/// key (a group-member box, a released share); the record, recipient and envelope generation keep
+/// it from being moved.
 public struct Slot: Sendable, Equatable {
     /// The record whose data key the box carries.
     public let record: RecordID
@@ -237,17 +241,28 @@ public struct Slot: Sendable, Equatable {
         self.box = box
     }
 
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
+    static let tag = "tutela/slot"
     static let maximumBoxByteCount = 512
 
-    /// Seals `key` for `recipient`, binding it to `record`.
+    /// What a slot's plaintext starts with, before its generation and key.
+    private static func prefix(record: RecordID, recipient: Recipient) -> [UInt8] {
+        var header = CanonicalWriter()
+        header.u8(version)
+        header.string(tag)
+        header.id(record)
+        header.string(recipient.description)
+        return header.bytes
+    }
+
+    /// Seals `key`, the data key of `record`'s envelope `generation`, for `recipient`.
     static func make(
-        record: RecordID, key: SecretBytes, recipient: Recipient,
+        record: RecordID, generation: Int, key: SecretBytes, recipient: Recipient,
         to publicKey: KeyAgreementPublicKey
     ) throws(TutelaError) -> Slot {
         var header = CanonicalWriter()
-        header.u8(version)
-        header.string(record.text)
+        header.fixed(prefix(record: record, recipient: recipient))
+        header.u32(UInt32(generation))
         do {
             let message = try SecretBytes(copying: header.bytes).appending(key)
             return Slot(
@@ -256,16 +271,33 @@ public struct Slot: Sendable, Equatable {
         } catch { throw .internal("could not make a key slot: \(error)") }
     }
 
-    /// Opens the slot with a person's key and checks that it was made for `record`.
-    func open(with identity: Identity, expecting record: RecordID) throws(TutelaError)
-        -> SecretBytes
+    /// Opens the slot with a person's key; checks it is a slot of `record`'s envelope `generation`
+    /// for them.
+    func open(with identity: Identity, expecting record: RecordID, generation: Int)
+        throws(TutelaError) -> SecretBytes
     {
-        try open(with: identity.agreement, expecting: record)
+        try open(with: identity.agreement, expecting: record, generation: generation)
     }
 
-    /// Opens the slot with an X25519 key (a person's or a group's) and checks it was made for `record`.
+    /// Opens the slot with an X25519 key (a person's or a group's); checks it is a slot of
+    /// `record`'s envelope `generation` for its recipient.
+    func open(with key: KeyAgreementPrivateKey, expecting record: RecordID, generation: Int)
+        throws(TutelaError) -> SecretBytes
+    {
+        let (dataKey, sealedFor) = try open(with: key, expecting: record)
+        guard sealedFor == generation else {
+            dataKey.wipe()
+            throw .tampered(
+                "the key slot of \(record) for '\(recipient)' was made for another generation of it"
+            )
+        }
+        return dataKey
+    }
+
+    /// Opens the slot and checks its tag, record and recipient; returns the data key and the
+    /// envelope generation the slot names (a re-wrap carries it over unchanged).
     func open(with key: KeyAgreementPrivateKey, expecting record: RecordID) throws(TutelaError)
-        -> SecretBytes
+        -> (key: SecretBytes, generation: Int)
     {
         guard box.count <= Self.maximumBoxByteCount else {
             throw .tampered("the key slot of \(record) is oversized")
@@ -275,18 +307,21 @@ public struct Slot: Sendable, Equatable {
             throw .tampered(
                 "the key slot of \(record) for '\(recipient)' does not open: it was altered")
         }
-        var expected = CanonicalWriter()
-        expected.u8(Self.version)
-        expected.string(record.text)
-        let headerCount = expected.bytes.count
+        let expected = Self.prefix(record: record, recipient: recipient)
+        let headerCount = expected.count + 4
         guard message.count == headerCount + XChaCha20Poly1305.keyByteCount,
-            message.withUnsafeBytes({ Array($0.prefix(headerCount)) }) == expected.bytes
+            message.withUnsafeBytes({ Array($0.prefix(expected.count)) }) == expected
         else {
+            message.wipe()
             throw .tampered(
-                "the key slot for '\(recipient)' was made for another record, not \(record)")
+                "the key slot for '\(recipient)' is not a key slot of \(record) for them")
         }
-        do { return try message.slice(headerCount..<message.count) } catch {
-            throw .internal("\(error)")
+        let generation = message.withUnsafeBytes { bytes in
+            bytes[expected.count..<headerCount].reduce(0) { $0 << 8 | Int($1) }
         }
+        do {
+            defer { message.wipe() }
+            return (try message.slice(headerCount..<message.count), generation)
+        } catch { throw .internal("\(error)") }
     }
 }

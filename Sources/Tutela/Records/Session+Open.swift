@@ -61,7 +61,8 @@ extension Session {
     func decrypt(_ envelope: Envelope, slot: Slot, shredKey: SecretBytes? = nil) async throws
         -> RecordContent
     {
-        let key = try slot.open(with: identity, expecting: envelope.label.record)
+        let key = try slot.open(
+            with: identity, expecting: envelope.label.record, generation: envelope.generation)
         defer { key.wipe() }
         return try await decrypt(envelope, dataKey: key, shredKey: shredKey)
     }
@@ -82,6 +83,17 @@ extension Session {
         let plaintext = try envelope.open(with: dataKey, shredKey: shredKey)
         defer { plaintext.wipe() }
         return try Self.decode(plaintext, as: envelope.label.recordClass, record: record.text)
+    }
+
+    /// Confirms that `key` is `envelope`'s data key — it decrypts the envelope — before anything
+    /// seals it to someone else. A slot forged to carry some other secret (a group's private key,
+    /// a share) is refused here instead of being passed on.
+    /// - Throws: `.tampered` when the key does not decrypt the envelope.
+    func confirmDataKey(_ key: SecretBytes, of envelope: Envelope) async throws {
+        let shredKey = try await self.shredKey(envelope.shredKeyID)
+        defer { shredKey.wipe() }
+        let plaintext = try envelope.open(with: key, shredKey: shredKey)
+        plaintext.wipe()
     }
 
     /// A fresh 32-byte shred key.

@@ -91,7 +91,7 @@ extension Session {
                 plaintext, label: label, author: identity, shredKey: shredKey)
             defer { key.wipe() }
             let slots = try Self.slots(
-                for: label, key: key,
+                for: label, generation: envelope.generation, key: key,
                 recipients: policy.recipients(for: label, directory: directory),
                 directory: directory)
             let shares = try BreakGlass.shares(
@@ -207,15 +207,16 @@ extension Session {
     }
 
     static func slots(
-        for label: Label, key: SecretBytes, recipients: [PrincipalID], directory: Directory
+        for label: Label, generation: Int, key: SecretBytes, recipients: [PrincipalID],
+        directory: Directory
     ) throws(TutelaError) -> [Slot] {
         var slots: [Slot] = []
         for recipient in recipients {
             guard let p = directory.principals[recipient] else { continue }
             slots.append(
                 try Slot.make(
-                    record: label.record, key: key, recipient: .person(recipient),
-                    to: p.identity.agreementKey))
+                    record: label.record, generation: generation, key: key,
+                    recipient: .person(recipient), to: p.identity.agreementKey))
         }
         return slots
     }

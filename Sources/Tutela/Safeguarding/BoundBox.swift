@@ -1,40 +1,55 @@
 import TutelaCrypto
 
-/// A secret sealed to one X25519 key and bound to what it is for:
-/// `crypto_box_seal(u8 version ‖ string binding ‖ secret)`. Opening checks the binding, so a box moved
-/// to another group version, record or request is refused. Used for group keys held by members,
-/// break-glass shares held by groups, and shares released to a requester.
+/// A secret sealed to one X25519 key, tagged with what kind of box it is and bound to what it is for:
+/// `crypto_box_seal(u8 version = 2 ‖ string kind ‖ string binding ‖ secret)`. Opening checks both,
+/// so a box moved to another group version, record or request is refused, and no kind of box can
+/// be taken for another (nor for a key slot, which has a tag of its own).
 enum BoundBox {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
 
-    static func seal(
-        _ secret: SecretBytes, binding: String, to key: KeyAgreementPublicKey
-    ) throws(TutelaError) -> [UInt8] {
+    /// What a bound box holds; its raw value is the tag sealed inside.
+    enum Kind: String {
+        /// A group's private key, held by one member (binding `group:ROLE#V/MEMBER`).
+        case groupMember = "tutela/group-member"
+        /// A break-glass share held by a group (binding `RECORD/group:ROLE#V`).
+        case share = "tutela/share"
+        /// A share an approver released to the requester (binding `REQUEST/REQUESTER`).
+        case approval = "tutela/approval"
+    }
+
+    private static func header(_ kind: Kind, _ binding: String) -> [UInt8] {
         var header = CanonicalWriter()
         header.u8(version)
+        header.string(kind.rawValue)
         header.string(binding)
+        return header.bytes
+    }
+
+    static func seal(
+        _ secret: SecretBytes, kind: Kind, binding: String, to key: KeyAgreementPublicKey
+    ) throws(TutelaError) -> [UInt8] {
         do {
             return try SealedBox.seal(
-                try SecretBytes(copying: header.bytes).appending(secret), to: key)
+                try SecretBytes(copying: header(kind, binding)).appending(secret), to: key)
         } catch {
             throw .internal("could not seal: \(error)")
         }
     }
 
     static func open(
-        _ box: [UInt8], binding: String, with key: KeyAgreementPrivateKey, what: String
+        _ box: [UInt8], kind: Kind, binding: String, with key: KeyAgreementPrivateKey,
+        what: String
     ) throws(TutelaError) -> SecretBytes {
         guard box.count <= 1024 else { throw .tampered("\(what) is oversized") }
         let message: SecretBytes
         do { message = try SealedBox.open(box, with: key) } catch {
             throw .tampered("\(what) does not open: it was altered or is not for this key")
         }
-        var header = CanonicalWriter()
-        header.u8(version)
-        header.string(binding)
-        let n = header.bytes.count
-        guard message.count > n, message.withUnsafeBytes({ Array($0.prefix(n)) }) == header.bytes
+        let expected = header(kind, binding)
+        let n = expected.count
+        guard message.count > n, message.withUnsafeBytes({ Array($0.prefix(n)) }) == expected
         else {
+            message.wipe()
             throw .tampered("\(what) was made for something else")
         }
         do { return try message.slice(n..<message.count) } catch { throw .internal("\(error)") }

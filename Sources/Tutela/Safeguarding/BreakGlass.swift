@@ -29,7 +29,7 @@ public struct BreakGlass: SessionService {
                 StoredShare(
                     record: label.record, holder: group.holder,
                     body: try BoundBox.seal(
-                        serialized, binding: id.description, to: group.publicKey)
+                        serialized, kind: .share, binding: id.description, to: group.publicKey)
                 ))
         }
         return sealed
@@ -219,10 +219,11 @@ public struct BreakGlass: SessionService {
         }
         let groupKey = try await session.groupKey(role)
         let share = try BoundBox.open(
-            stored.body, binding: stored.id.description, with: groupKey,
+            stored.body, kind: .share, binding: stored.id.description, with: groupKey,
             what: "the \(role.rawValue) share of \(request.record)")
         let released = try BoundBox.seal(
-            share, binding: requestID.text, to: requester.identity.agreementKey)
+            share, kind: .approval, binding: "\(requestID)/\(request.requester)",
+            to: requester.identity.agreementKey)
         share.wipe()
         let approval = Approval(
             request: requestID, approver: principal.id, role: role, time: now, box: released)
@@ -301,7 +302,8 @@ public struct BreakGlass: SessionService {
         var shares: [SecretShare] = []
         for a in approvals {
             let bytes = try BoundBox.open(
-                a.box, binding: requestID.text, with: identity.agreement,
+                a.box, kind: .approval, binding: "\(requestID)/\(principal.id)",
+                with: identity.agreement,
                 what: "the share released by \(a.approver)")
             do { shares.append(try SecretShare(serialized: bytes)) } catch {
                 throw TutelaError.tampered("the share released by \(a.approver) is malformed")

@@ -38,13 +38,18 @@ public struct Safeguarding: SessionService {
             }
             groups.append(group)
         }
-        let key = try slot.open(with: identity, expecting: recordID)
+        let key = try slot.open(
+            with: identity, expecting: recordID, generation: envelope.generation)
+        defer { key.wipe() }
+        // Confirmed against the envelope before it is sealed to anyone else.
+        try await confirmDataKey(key, of: envelope)
         let slots = try groups.filter { g in !stored.slots.contains { $0.recipient == g.holder }
         }
         .map { g throws(TutelaError) in
-            try Slot.make(record: recordID, key: key, recipient: g.holder, to: g.publicKey)
+            try Slot.make(
+                record: recordID, generation: envelope.generation, key: key,
+                recipient: g.holder, to: g.publicKey)
         }
-        key.wipe()
         let flag = SafeguardingFlag(
             record: recordID, flaggedBy: principal.id, time: vault.clock.now(), reason: reason)
         let object = try sign(flag)
@@ -133,7 +138,9 @@ public struct Safeguarding: SessionService {
                 hint: "the record must be flagged again after a group key rotation")
         } open: { envelope, grant in
             let (role, slot) = grant
-            let key = try slot.open(with: try await groupKey(role), expecting: recordID)
+            let key = try slot.open(
+                with: try await groupKey(role), expecting: recordID,
+                generation: envelope.generation)
             defer { key.wipe() }
             return OpenedRecord(
                 label: envelope.label, content: try await decrypt(envelope, dataKey: key))

@@ -24,7 +24,7 @@ extension Session {
                 hint: "a current member runs: tutela group sync \(role.rawValue) --as ID")
         }
         let secret = try BoundBox.open(
-            box.body, binding: group.holder.description, with: identity.agreement,
+            box.body, kind: .groupMember, binding: id, with: identity.agreement,
             what: "the group key box")
         do {
             let key = try KeyAgreementPrivateKey(secret: secret)

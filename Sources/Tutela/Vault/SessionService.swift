@@ -83,6 +83,10 @@ extension SessionService {
         try await session.groupKey(role)
     }
 
+    func confirmDataKey(_ key: SecretBytes, of envelope: Envelope) async throws {
+        try await session.confirmDataKey(key, of: envelope)
+    }
+
     func decrypt(_ envelope: Envelope, dataKey: SecretBytes) async throws -> RecordContent {
         try await session.decrypt(envelope, dataKey: dataKey)
     }
