@@ -5,7 +5,9 @@ import Tutela
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Read, checkpoint and verify the tamper-evident audit log.",
-        subcommands: [Log.self, Checkpoint.self, Verify.self, AcceptRestore.self])
+        subcommands: [
+            Log.self, Checkpoint.self, Verify.self, AcceptRestore.self, CorrectClock.self,
+        ])
 
     struct EntryJSON: Encodable {
         let sequence: Int64
@@ -147,6 +149,26 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    }
+
+    struct CorrectClock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "correct-clock",
+            abstract:
+                "Set the log's time back to this machine's clock after a clock was set wrongly forward (administrators only)."
+        )
+
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let (from, to) = try await session.correctClock()
+            Terminal.out(
+                "Corrected the vault's clock: its last entry was at \(Timestamp.iso(from)); "
+                    + "entries go on from \(Timestamp.iso(to)).")
+            try await session.settle()
+        }
     }
 
     struct AcceptRestore: AsyncParsableCommand {

@@ -73,6 +73,10 @@ public struct AuditEntry: Sendable, Equatable {
         case auditRead = "audit-read"
         /// A vault restored from an older copy was accepted on purpose.
         case acceptRestore = "accept-restore"
+        /// An administrator set the log's time back to this machine's clock, after an entry was
+        /// written with a clock set wrongly forward: the one entry allowed to be earlier than the
+        /// one before it.
+        case clockCorrect = "clock-correct"
     }
 
     /// How an attempt ended; the raw value is the name the log stores and shows.

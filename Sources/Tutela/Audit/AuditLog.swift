@@ -45,6 +45,7 @@ enum AuditLog {
         var count: Int64 = 0
         var firstTime: Int64?
         var lastTime: Int64?
+        var previousEntry: AuditEntry?
         let principals = directory.principals
         while true {
             let page = try await store.links(.audit, from: count, limit: pageSize)
@@ -62,6 +63,8 @@ enum AuditLog {
                     throw TutelaError.tampered(
                         "audit entry \(link.sequence) names an actor who did not sign it")
                 }
+                try checkTime(entry, at: link.sequence, after: previousEntry, directory: directory)
+                previousEntry = entry
                 if let checkpoint, link.sequence == checkpoint.entries - 1,
                     link.hash != checkpoint.head
                 {
@@ -98,6 +101,40 @@ enum AuditLog {
         return AuditReport(
             entries: count, firstTime: firstTime, lastTime: lastTime, head: previous?.hash,
             checkpoint: checkpoint, pinnedEntries: pin?.entries)
+    }
+
+    /// Time on the log never runs backwards: an entry earlier than the one before it is refused,
+    /// unless it is a clock correction by the authority or an administrator (revoked since or not:
+    /// it was theirs to make then).
+    static func checkTime(
+        _ entry: AuditEntry, at sequence: Int64, after previous: AuditEntry?, directory: Directory
+    ) throws(TutelaError) {
+        if entry.action == .clockCorrect {
+            guard let p = directory.principals[entry.actor],
+                p.isAuthority || p.roles.contains(.admin)
+            else {
+                throw .tampered(
+                    "audit entry \(sequence) corrects the clock, but '\(entry.actor)' is not an "
+                        + "administrator")
+            }
+            return
+        }
+        guard let previous, entry.time < previous.time else { return }
+        throw .tampered(
+            "audit entry \(sequence) goes back in time, from \(Timestamp.iso(previous.time)) to "
+                + "\(Timestamp.iso(entry.time)), with no clock correction before it")
+    }
+
+    /// A write refused because this machine's clock is behind the vault's last entry.
+    static func clockBehind(now: Int64, last: Int64) -> TutelaError {
+        TutelaError(
+            .tryAgain,
+            "this machine's clock (\(Timestamp.iso(now))) is behind the vault's last audit entry "
+                + "(\(Timestamp.iso(last))): nothing was done, because time on the log never runs "
+                + "backwards",
+            hint: "set this machine's clock right; if the vault's last entry was written with a "
+                + "clock set wrongly forward, an administrator runs 'tutela audit correct-clock --as ID'"
+        )
     }
 
     static let restoreHint =

@@ -314,7 +314,8 @@ public struct Slot: Sendable, Equatable {
         else {
             message.wipe()
             throw .tampered(
-                "the key slot for '\(recipient)' is not a key slot of \(record) for them")
+                "the key slot for '\(recipient)' was made for another record, recipient or kind "
+                    + "of box, not \(record)")
         }
         let generation = message.withUnsafeBytes { bytes in
             bytes[expected.count..<headerCount].reduce(0) { $0 << 8 | Int($1) }

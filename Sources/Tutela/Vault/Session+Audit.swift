@@ -53,6 +53,40 @@ extension Session {
         return result
     }
 
+    /// Sets the log's time back to this machine's clock, after entries were written with a clock
+    /// set wrongly forward — otherwise nothing could be written until that date. Administrators
+    /// only; signed and audited as the one entry allowed to be earlier than the one before it.
+    /// - Returns: the time of the log's last entry before, and the time now.
+    /// - Throws: `.permissionDenied` for anyone else; `.usage` when this clock is not behind.
+    public func correctClock() async throws -> (from: Int64, to: Int64) {
+        guard principal.isAuthority || principal.has(.admin) else {
+            throw TutelaError.denied("only an administrator corrects the vault's clock")
+        }
+        let now = vault.clock.now()
+        let identity = self.identity
+        let (principalID, policyVersion) = (principal.id, self.policyVersion)
+        let (from, head) = try await transaction { tx in
+            guard let last = try await tx.lastLink(.audit) else {
+                throw TutelaError.tampered("the audit log is empty")
+            }
+            let previous = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)")
+            guard now < previous.time else {
+                throw TutelaError.usage(
+                    "this machine's clock (\(Timestamp.iso(now))) is not behind the vault's last "
+                        + "entry (\(Timestamp.iso(previous.time))): there is nothing to correct")
+            }
+            let entry = AuditEntry(
+                action: .clockCorrect, actor: principalID, subject: nil, outcome: .allowed,
+                reason: "the log's last entry was at \(Timestamp.iso(previous.time)), written "
+                    + "with a clock set wrongly forward; the time is now \(Timestamp.iso(now))",
+                time: now, policyVersion: policyVersion)
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
+            return previous.time
+        }
+        try movePin(to: head)
+        return (from, now)
+    }
+
     /// Accepts, on purpose, a vault restored from an older copy: records the old and new heads in the
     /// audit log and moves this machine's pin to the log as it now is.
     public func acceptRestore() async throws -> AuditReport {

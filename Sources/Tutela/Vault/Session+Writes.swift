@@ -156,11 +156,21 @@ extension Session {
             hint: error.hint ?? "try again in a moment")
     }
 
+    /// Appends `entry`, signed, after the log's last entry — refusing an entry earlier than that
+    /// one (a clock behind the vault's, or set back to act "before" something), unless it is an
+    /// administrator's clock correction.
     static func appendAudit(_ entry: AuditEntry, tx: any VaultTransaction, signer: Identity)
         async throws
     {
-        let link = try await SignedChain.link(
-            .audit, after: try tx.lastLink(.audit), body: entry.canonical, signer: signer)
+        let last = try await tx.lastLink(.audit)
+        if let last, entry.action != .clockCorrect {
+            let previous = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)")
+            guard entry.time >= previous.time else {
+                throw AuditLog.clockBehind(now: entry.time, last: previous.time)
+            }
+        }
+        let link = try SignedChain.link(
+            .audit, after: last, body: entry.canonical, signer: signer)
         try await tx.append(link, to: .audit)
     }
 
