@@ -208,7 +208,7 @@ struct DestroyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destroy",
         abstract:
-            "Crypto-shred a record that is due (record keepers); prints the destruction certificate."
+            "Propose, or agree to, crypto-shredding a record that is due: the first record keeper proposes, a second keeper or a head of centre agrees; prints the certificate."
     )
     @Argument(help: "The record id.") var record: String?
     @Flag(help: "Destroy every record due today, with progress.") var due = false
@@ -242,6 +242,13 @@ struct DestroyCommand: AsyncParsableCommand {
         let record: String
         let certificate: CertificateJSON?
         let proposedBy: String?
+        /// Set when this run proposed the destruction and a second person must agree.
+        let pending: PendingJSON?
+    }
+
+    struct PendingJSON: Encodable {
+        let record: String
+        let proposedBy: String
     }
 
     func validate() throws {
@@ -272,14 +279,17 @@ struct DestroyCommand: AsyncParsableCommand {
                 results.append(
                     ResultJSON(
                         record: id.text, certificate: CertificateJSON(certificate),
-                        proposedBy: nil))
+                        proposedBy: certificate.proposer?.text, pending: nil))
                 if !output.json { Terminal.out(certificate.text) }
             case .proposed(let by):
-                results.append(ResultJSON(record: id.text, certificate: nil, proposedBy: by.text))
+                results.append(
+                    ResultJSON(
+                        record: id.text, certificate: nil, proposedBy: by.text,
+                        pending: PendingJSON(record: id.text, proposedBy: by.text)))
                 if !output.json {
                     Terminal.out(
-                        "Proposed the destruction of \(id); a second record keeper must confirm it."
-                    )
+                        "Proposed the destruction of \(id); it is destroyed when a second record "
+                            + "keeper or a head of centre runs the same command.")
                 }
             }
             progress.update(i + 1)
@@ -292,7 +302,10 @@ struct DestroyCommand: AsyncParsableCommand {
                 try Terminal.json(["destroyed": results])
             }
         } else if due {
-            Terminal.out("\(results.filter { $0.certificate != nil }.count) records destroyed.")
+            let done = results.filter { $0.certificate != nil }.count
+            Terminal.out(
+                "\(done) records destroyed; \(results.count - done) proposed, waiting for a second "
+                    + "person to agree.")
         }
     }
 }

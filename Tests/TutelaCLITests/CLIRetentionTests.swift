@@ -42,6 +42,17 @@ struct CLIRetentionTests {
         #expect(try v.run(["records", "destroy", record], as: "hale").status == 77)
         #expect(try v.run(["retention", "release", record], as: "hale").status == 0)
         #expect(try v.run(["records", "destroy", record], as: "price").status == 77)
+        // Two people: a second keeper proposes, Hale agrees.
+        #expect(
+            try v.run(
+                ["principal", "add", "keeper2", "--name", "K2", "--role", "record-keeper"],
+                as: "office", newPassphrase: "keeper2"
+            ).status == 0)
+        let proposed = try v.run(["records", "destroy", record, "--json"], as: "keeper2")
+        #expect(proposed.status == 0, "\(proposed.stderr)")
+        let pending = try #require(try json(proposed.stdout)["pending"] as? [String: Any])
+        #expect(pending["proposedBy"] as? String == "keeper2")
+        #expect(try v.run(["tutorial", "open", record], as: "price").status == 0)
         let destroyed = try v.run(["records", "destroy", record, "--json"], as: "hale")
         #expect(destroyed.status == 0, "\(destroyed.stderr)")
         let result = try json(destroyed.stdout)

@@ -342,6 +342,11 @@ struct DestructionOnDiskTests {
             #"{"learner": "kim", "date": "2009-11-20", "course": "Maths", "comments": "old words"}"#
         let form = try ProgressReview.parse(Array(json.utf8), source: "form")
         let label = try await disk.session("price").seal(form, confidential: false)
+        // Every destruction takes two people: a second keeper proposes it, Hale agrees.
+        try await office.administration.enrol(
+            "keeper2", name: "K2", roles: [.recordKeeper], passphrase: DiskVault.pass("keeper2"))
+        guard case .proposed = try await disk.session("keeper2").retention.destroy(label.record)
+        else { throw TutelaError(.internal, "one keeper destroyed the record alone") }
         let envelope = try #require(await disk.store.record(label.record)).envelopeBytes
         let shredKey = try #require(await disk.store.shredKey(label.record.text)).unprotectedCopy()
         return (disk, label, envelope, shredKey)

@@ -115,6 +115,10 @@ struct PolicyTests {
                                     expected = !destroyed && held && p.has(.recordKeeper)
                                 case .destroy:
                                     expected = !destroyed && !held && p.has(.recordKeeper)
+                                case .agreeDestroy:
+                                    expected =
+                                        !destroyed && !held
+                                        && (p.has(.recordKeeper) || p.has(.headOfCentre))
                                 case .auditRead:
                                     expected =
                                         p.has(.recordKeeper) || p.has(.safeguardingOfficer)

@@ -15,11 +15,24 @@ struct RetentionTests {
     /// 2034-07-20 and 2035-03-14.
     func fixture() async throws -> (Fixture, Label) {
         let f = try await Fixture.make()
+        // Every destruction takes two people: Hale and a second record keeper.
+        try await f.session("office").administration.enrol(
+            "keeper2", name: "K2", roles: [.recordKeeper], passphrase: Fixture.passphrase("keeper2")
+        )
         let label = try await f.session("price").seal(
             Fixture.form(marker: "to be shredded"), confidential: false)
         try await f.session("office").administration.learnerLeft(
             "sam", on: #require(CalendarDate("2027-07-20")))
         return (f, label)
+    }
+
+    /// The second keeper proposes destroying `record` on `date`, so the next keeper's call agrees.
+    func propose(_ f: Fixture, _ record: RecordID, on date: String) async throws {
+        guard case .proposed = try await session(f, "keeper2", on: date).retention.destroy(record)
+        else {
+            Issue.record("one keeper destroyed \(record) alone")
+            return
+        }
     }
 
     func session(_ f: Fixture, _ who: PrincipalID, on date: String) async throws -> Session {
@@ -66,6 +79,7 @@ struct RetentionTests {
         defer { inFlight.wipe() }
         try await f.store.putShredKeys([("R-SEAL-ING0-0001", inFlight)])
         let keeper = try await session(f, "hale", on: "2035-06-01")
+        try await propose(f, label.record, on: "2035-06-01")
         guard case .destroyed = try await keeper.retention.destroy(label.record) else {
             Issue.record("not destroyed")
             return
@@ -95,13 +109,16 @@ struct RetentionTests {
         }
         #expect(held?.message.contains("held") == true)
         try await keeper.retention.setHold(label.record, active: false, reason: "inquiry closed")
+        try await propose(f, label.record, on: "2035-06-01")
         guard case .destroyed(let certificate) = try await keeper.retention.destroy(label.record)
         else {
             Issue.record("not destroyed")
             return
         }
         try keeper.retention.verify(certificate)
-        #expect(certificate.authoriser == "hale" && certificate.record == label.record)
+        #expect(
+            certificate.authoriser == "hale" && certificate.proposer == "keeper2"
+                && certificate.record == label.record)
         let forged = DestructionCertificate(
             record: certificate.record, labelHash: certificate.labelHash,
             ciphertextHash: certificate.ciphertextHash,
@@ -132,6 +149,7 @@ struct RetentionTests {
         let hold = try #require(
             await f.store.objects(kind: FactKind.hold.rawValue, key: label.record.text).first)
         try await keeper.retention.setHold(label.record, active: false, reason: "not yet")
+        try await propose(f, label.record, on: "2035-06-01")
         // Another keeper's hold lands after this destruction decided (destroy reads its facts in
         // one transaction, decides, and shreds in the next).
         await f.store.beforeNextTransaction(skipping: 1) { tx in try await tx.put(hold) }
@@ -186,7 +204,9 @@ struct RetentionTests {
             label.record, keepUntil: nil, reason: "closed")
         #expect(try await standing(s.f, label.record, asOf: "2040-01-01").standing == .due)
         guard
-            case .destroyed = try await session(s.f, "hale", on: "2040-01-01").retention.destroy(
+            case .proposed = try await session(s.f, "hale", on: "2040-01-01").retention.destroy(
+                label.record),
+            case .destroyed = try await session(s.f, "head", on: "2040-01-01").retention.destroy(
                 label.record)
         else {
             Issue.record("a reviewed, due record was not destroyed")
@@ -229,15 +249,9 @@ struct RetentionTests {
         }
     }
 
-    @Test("where policy asks, a second record keeper confirms the destruction")
+    @Test("every destruction takes two people: one keeper proposes, a second keeper agrees")
     func secondKeeper() async throws {
         let (f, label) = try await fixture()
-        let office = try f.session("office")
-        try await office.administration.enrol(
-            "keeper2", name: "K2", roles: [.recordKeeper], passphrase: Fixture.passphrase("keeper2")
-        )
-        _ = try await office.administration.applyPolicy(
-            Fixture.shippedPolicy("college.yaml").text, source: "college.yaml")
         let first = try await session(f, "hale", on: "2035-06-01")
         guard case .proposed = try await first.retention.destroy(label.record) else {
             Issue.record("destroyed by one keeper")
@@ -246,6 +260,12 @@ struct RetentionTests {
         await expectError(.permissionDenied) {
             try await session(f, "hale", on: "2035-06-01").retention.destroy(label.record)
         }
+        // Hale's clock was set forward; Keeper 2's is right (2030): nothing is destroyed, and the
+        // log says the clocks disagree.
+        await expectError(.tryAgain) {
+            try await session(f, "keeper2", on: "2030-01-01").retention.destroy(label.record)
+        }
+        #expect(try await f.store.record(label.record) != nil)
         guard
             case .destroyed(let c) = try await session(f, "keeper2", on: "2035-06-01").retention
                 .destroy(

@@ -18,8 +18,12 @@ public enum PolicyAction: String, Sendable, CaseIterable {
     case hold
     /// Releasing a hold.
     case release
-    /// Destroying a record that is due under its retention schedule.
+    /// Destroying a record that is due under its retention schedule: proposing it, as the first of
+    /// the two people every destruction takes.
     case destroy
+    /// Agreeing to a destruction someone else proposed: the second person, a record keeper or a
+    /// head of centre, without whom nothing is destroyed.
+    case agreeDestroy = "agree-destroy"
     /// Reading the audit entries of a record.
     case auditRead = "audit-read"
 }
@@ -260,6 +264,19 @@ extension Policy {
                 return .allow(
                     "\(r.value.rawValue) destroys records that are due — "
                         + cite("\(cls).retention.destroy", r.line))
+            }
+            return unnamed
+
+        case .agreeDestroy:
+            if state.held { return .deny("the record is held and cannot be destroyed") }
+            if state.breakGlassOpen { return .deny("a break-glass request is open on the record") }
+            if let r = firstRole(rules.retention.destroy, actor: actor) {
+                return .allow(
+                    "\(r.value.rawValue) agrees to a destruction another keeper proposed — "
+                        + cite("\(cls).retention.destroy", r.line))
+            }
+            if actor.has(.headOfCentre) {
+                return .allow("a head of centre agrees to a destruction a record keeper proposed")
             }
             return unnamed
 

@@ -130,10 +130,9 @@ public struct RetentionRules: Sendable, Hashable {
     public let flagged: RetentionSchedule
     /// Roles that place and release holds.
     public let hold: [Located<Role>]
-    /// Roles that destroy records that are due.
+    /// Roles that propose destroying records that are due. Every destruction also takes a second
+    /// person's agreement (``PolicyAction/agreeDestroy``), whatever the policy says.
     public let destroy: [Located<Role>]
-    /// Whether a second keeper must confirm a destruction.
-    public let secondKeeper: Bool
 }
 
 /// Everything a policy says about one record class.

@@ -245,7 +245,7 @@ private struct PolicyReader {
     {
         let keys =
             allowFlagged
-            ? ["keep-until", "then", "flagged", "hold", "destroy", "second-keeper"]
+            ? ["keep-until", "then", "flagged", "hold", "destroy"]
             : ["keep-until", "then"]
         let map = try mapping(node, what, allowed: keys, required: ["keep-until", "then"])
         let outcomeNode = map["then"] ?? node
@@ -332,7 +332,7 @@ private struct PolicyReader {
             retNode, "\(what).retention", allowFlagged: true)
         let retMap = try mapping(
             retNode, "\(what).retention",
-            allowed: ["keep-until", "then", "flagged", "hold", "destroy", "second-keeper"],
+            allowed: ["keep-until", "then", "flagged", "hold", "destroy"],
             required: ["flagged", "hold", "destroy"])
         guard let flaggedNode else { throw fail(retNode, "\(what).retention must have 'flagged'") }
         let (flagged, _) = try self.schedule(
@@ -340,10 +340,7 @@ private struct PolicyReader {
         let retention = RetentionRules(
             schedule: schedule, flagged: flagged,
             hold: try roles(retMap["hold"], "\(what).retention.hold"),
-            destroy: try roles(retMap["destroy"], "\(what).retention.destroy"),
-            secondKeeper: try retMap["second-keeper"].map { (n) throws(TutelaError) in
-                try bool(n, "second-keeper")
-            } ?? false)
+            destroy: try roles(retMap["destroy"], "\(what).retention.destroy"))
         return ClassRules(
             recordClass: recordClass, label: label, write: write, read: read, labelOnly: labelOnly,
             deny: deny, safeguarding: safeguarding, retention: retention, line: line(node))

@@ -1,19 +1,23 @@
 import TutelaCrypto
 
-/// Destruction: crypto-shredding a record that is due, by one keeper or two, with a signed
-/// certificate that outlives it.
+/// Destruction: crypto-shredding a record that is due, by two people — a record keeper who proposes
+/// and a second keeper or a head of centre who agrees, each by their own clock — with a signed
+/// certificate that outlives it. One person with a faked clock can destroy nothing.
 extension Retention {
     /// The outcome of asking to destroy a record.
     public enum DestructionResult: Sendable {
         case destroyed(DestructionCertificate)
-        /// The policy asks for a second keeper; this keeper's proposal is recorded.
+        /// This keeper's proposal is recorded; a second person's agreement destroys it.
         case proposed(by: PrincipalID)
     }
 
-    /// Destroys a record that is due, by crypto-shredding: its shred key, ciphertext, slots and key
-    /// shares are deleted in one transaction with a signed tombstone and audit entry, then the files
-    /// are checkpointed so the bytes are gone. Refused when not due by the system clock, held, or under
-    /// an open break-glass request.
+    /// Proposes, or agrees to, destroying a record that is due. The first person (a record keeper
+    /// the policy lets destroy) proposes: a signed proposal, audited. A second person (another
+    /// such keeper, or a head of centre) running the same call agrees, and the record is
+    /// crypto-shredded: its shred key, ciphertext, slots and key shares are deleted in one
+    /// transaction with a signed tombstone naming both and an audit entry, then the files are
+    /// checkpointed so the bytes are gone. Each step is refused when the record is not due by that
+    /// person's clock, held, or under an open break-glass request.
     public func destroy(_ recordID: RecordID) async throws -> DestructionResult {
         let policy = try policy()
         let today = vault.clock.today
@@ -42,8 +46,27 @@ extension Retention {
         }
         var state = try await recordState(recordID)
         state.held = status.standing == .held
+        // A proposal counts only while its maker may still propose: one by a leaver, or by someone
+        // no longer a record keeper, is treated as none, and this run proposes afresh.
+        let proposal = try await fact(DestructionProposal.self, about: recordID.text).flatMap {
+            found -> DestructionProposal? in
+            guard let proposer = directory.principals[found.by], !proposer.revoked,
+                policy.decide(
+                    .destroy, actor: proposer, label: status.label, state: state,
+                    directory: directory
+                ).allowed
+            else { return nil }
+            return found
+        }
+        if let proposal, proposal.by == principal.id {
+            try await refuse(
+                .destroy, recordID.text,
+                "\(principal.id) proposed destroying \(recordID); a second record keeper or a head "
+                    + "of centre must agree")
+        }
         let decision = policy.decide(
-            .destroy, actor: principal, label: status.label, state: state, directory: directory)
+            proposal == nil ? .destroy : .agreeDestroy, actor: principal, label: status.label,
+            state: state, directory: directory)
         guard decision.allowed else {
             try await refuse(
                 .destroy, recordID.text, "\(recordID) cannot be destroyed: \(decision.rule)")
@@ -55,25 +78,14 @@ extension Retention {
                 "\(recordID) is not due for destruction today (\(today)): it is \(status.standing.rawValue)\(when)"
             )
         }
-        let rules = try policy.rules(for: status.label.recordClass).retention
-        var proposer: PrincipalID?
-        if rules.secondKeeper {
-            if let proposal = try await fact(DestructionProposal.self, about: recordID.text) {
-                guard proposal.by != principal.id else {
-                    try await refuse(
-                        .destroy, recordID.text,
-                        "a second record keeper must confirm the destruction of \(recordID)")
-                }
-                proposer = proposal.by
-            } else {
-                let proposal = DestructionProposal(
-                    record: recordID, time: vault.clock.now(), by: principal.id)
-                try await record(
-                    auditEntry(.destroyProposal, subject: recordID.text, reason: status.rule),
-                    notify: [],
-                    objects: [try sign(proposal)])
-                return .proposed(by: principal.id)
-            }
+        guard let proposer = proposal?.by else {
+            let proposal = DestructionProposal(
+                record: recordID, time: vault.clock.now(), by: principal.id)
+            try await record(
+                auditEntry(.destroyProposal, subject: recordID.text, reason: status.rule),
+                notify: [],
+                objects: [try sign(proposal)])
+            return .proposed(by: principal.id)
         }
         let certificateFields: DestructionCertificate
         do {

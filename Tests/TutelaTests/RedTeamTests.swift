@@ -1,0 +1,347 @@
+import Foundation
+import Testing
+import TutelaCrypto
+
+@testable import Tutela
+
+/// Red-team findings against the #18 defences: each test performs an attack that an enrolled member
+/// of staff with write access to the vault's files (or a leaver whose key is still on disk) can make
+/// today, on stored state, and asserts that Tutela refuses it. Every test here fails until the hole
+/// it names is closed.
+@Suite("Red team (#18)")
+struct RedTeamTests {
+    // MARK: - Helpers
+
+    /// A session of `who` whose clock reads midnight UTC on `date`.
+    static func session(_ f: Fixture, _ who: PrincipalID, on date: String) async throws -> Session {
+        try await Vault(store: f.store, clock: Clock { midnight(date) })
+            .unlock(who, passphrase: Fixture.passphrase(who))
+    }
+
+    /// The retention fixture: a tutorial about Sam, who leaves on 2027-07-20, so the record is due
+    /// for destruction on 2035-03-14 (later of leaving + 7 years and date of birth + 25 years).
+    static func retentionFixture() async throws -> (Fixture, Label) {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(
+            Fixture.form(marker: "must outlive the attack"), confidential: false)
+        try await f.session("office").administration.learnerLeft(
+            "sam", on: #require(CalendarDate("2027-07-20")))
+        return (f, label)
+    }
+
+    /// Whether `record` was destroyed by `attempt` (a refusal of any kind counts as not destroyed).
+    static func destroyed(
+        _ attempt: () async throws -> Retention.DestructionResult
+    ) async -> Bool {
+        guard let result = try? await attempt() else { return false }
+        if case .destroyed = result { return true }
+        return false
+    }
+
+    // MARK: - Destruction
+
+    @Test("a retention review signed by a tutor never makes a record due for destruction")
+    func retentionReviewByTutor() async throws {
+        let (f, label) = try await Self.retentionFixture()
+        // Jones (a tutor: no retention role) signs a "review: destroy" for the record and writes it
+        // in. The record is not due until 2035.
+        let jones = try f.session("jones")
+        let review = RetentionReview(
+            record: label.record, keepUntil: nil, reason: "tidy up", time: midnight("2027-01-01"),
+            by: "jones")
+        let signed = try jones.sign(review)
+        try await f.store.transaction { tx in try await tx.put(signed) }
+        // An honest record keeper runs the check in 2027: the record must not be due, and must not
+        // be destroyed on a tutor's word.
+        let hale = try await Self.session(f, "hale", on: "2027-01-01")
+        let asOf = try #require(CalendarDate("2027-01-01"))
+        let statuses = try await hale.retention.check(asOf: asOf)
+        let status = try #require(statuses.first { $0.label.record == label.record })
+        #expect(status.standing != .due, "a tutor's review made the record due: \(status.note ?? "")")
+        let gone = await Self.destroyed { try await hale.retention.destroy(label.record) }
+        #expect(!gone, "destroyed eight years early on a review signed by a tutor")
+        #expect(try await f.store.record(label.record) != nil)
+    }
+
+    @Test("a keeper's 'destroy' review of a record that never came up for review destroys nothing")
+    func retentionReviewOfRecordNotInReview() async throws {
+        let (f, label) = try await Self.retentionFixture()
+        // Hale may review retention, but only of records whose period ended with `then: review`
+        // (`reviewRetention` refuses this one as not due for review). Written in directly, the
+        // same signed fact makes an ordinary record due today.
+        let hale = try await Self.session(f, "hale", on: "2027-01-01")
+        await expectError(.permissionDenied) {
+            try await hale.retention.reviewRetention(label.record, keepUntil: nil, reason: "go")
+        }
+        let review = RetentionReview(
+            record: label.record, keepUntil: nil, reason: "go", time: midnight("2027-01-01"),
+            by: "hale")
+        let signed = try hale.sign(review)
+        try await f.store.transaction { tx in try await tx.put(signed) }
+        let gone = await Self.destroyed { try await hale.retention.destroy(label.record) }
+        #expect(!gone, "a record due in 2035 was destroyed in 2027 by its keeper alone")
+        #expect(try await f.store.record(label.record) != nil)
+    }
+
+    @Test("a destruction proposal by a tutor or a leaver never counts as the second keeper")
+    func proposalBySomeoneWhoMayNotDestroy() async throws {
+        for attacker: PrincipalID in ["jones", "keeper2"] {
+            let (f, label) = try await Self.retentionFixture()
+            let office = try f.session("office")
+            try await office.administration.enrol(
+                "keeper2", name: "K2", roles: [.recordKeeper],
+                passphrase: Fixture.passphrase("keeper2"))
+            // The college policy asks for two record keepers for every destruction.
+            _ = try await office.administration.applyPolicy(
+                Fixture.shippedPolicy("college.yaml").text, source: "college.yaml")
+            let signer = try await Self.session(f, attacker, on: "2035-06-01")
+            if attacker == "keeper2" {
+                // A second keeper who left: revoked, but their key is still on disk.
+                try await f.vault.unlock("office", passphrase: Fixture.passphrase("office"))
+                    .administration.revoke("keeper2")
+            }
+            let proposal = DestructionProposal(
+                record: label.record, time: midnight("2035-06-01"), by: attacker)
+            let signed = try signer.sign(proposal)
+            try await f.store.transaction { tx in try await tx.put(signed) }
+            // Hale, honestly, asks to destroy the due record: only a proposal must result.
+            let hale = try await Self.session(f, "hale", on: "2035-06-01")
+            let gone = await Self.destroyed { try await hale.retention.destroy(label.record) }
+            #expect(!gone, "one keeper destroyed the record on a proposal signed by \(attacker)")
+            #expect(try await f.store.record(label.record) != nil, "\(attacker)")
+        }
+    }
+
+    // MARK: - Break-glass
+
+    @Test("a break-glass request whose lifetime exceeds the policy's is never approved or opened")
+    func breakGlassLifetime() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: false)
+        // The DSL may request break-glass (lifetime 24 hours under the shipped policy), but signs a
+        // request of their own that lasts ten years and writes it in.
+        let created: Int64 = 1_795_000_000
+        let dsl = try await s.session("dsl")
+        let request = BreakGlassRequest(
+            id: "BG-LONG-LIFE-0001", record: label.record, requester: "dsl",
+            reason: "CPOMS 4411", created: created, expires: created + 10 * 365 * 86_400,
+            approvalsNeeded: 2)
+        let signed = try dsl.sign(request)
+        try await s.f.store.transaction { tx in try await tx.put(signed) }
+        // A month later the request would long have expired had it been made by `request`.
+        let later = created + 30 * 86_400
+        await expectError(.permissionDenied) {
+            try await s.session("head", at: later).breakGlass.approve(request.id)
+        }
+        _ = try? await s.session("dsl2", at: later).breakGlass.approve(request.id)
+        let opened = try? await s.session("dsl", at: later + 60).breakGlass.open(request.id)
+        #expect(opened == nil, "a record opened on a request 30 days past the policy's 24 hours")
+    }
+
+    // MARK: - Copies for learners and parents
+
+    @Test("a flag signed by someone the policy does not let flag does not withhold a learner's copy")
+    func flagBySomeoneWhoMayNotFlag() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: false)
+        let sam = try f.session("sam")
+        #expect(try await sam.export(learner: "sam").records.count == 1)
+        // Jones is not the author nor Sam's tutor: the policy lets him flag nothing of Sam's (the
+        // live path refuses), yet his signed flag written into the database counts.
+        await expectError(.permissionDenied) {
+            try await f.session("jones").safeguarding.flag(label.record, reason: "hide it")
+        }
+        let flag = SafeguardingFlag(
+            record: label.record, flaggedBy: "jones", time: 1_795_000_000, reason: "hide it")
+        let signed = try f.session("jones").sign(flag)
+        try await f.store.transaction { tx in try await tx.put(signed) }
+        do {
+            let copy = try await sam.export(learner: "sam")
+            #expect(
+                copy.records.count == 1 && copy.withheld == 0,
+                "Sam's copy withheld a record on a tutor's unauthorised flag")
+        } catch let error as TutelaError {
+            #expect(error.kind == .tampered, "\(error.message)")
+        }
+    }
+
+    @Test("a record's label row moved to another learner does not silently leave a learner's copy")
+    func exportMovedLabelRow() async throws {
+        let f = try await Fixture.make()
+        _ = try await f.session("price").seal(Fixture.form(), confidential: false)
+        let label = try await f.session("price").seal(
+            Fixture.form(marker: "the one to hide"), confidential: false)
+        let sam = try f.session("sam")
+        #expect(try await sam.export(learner: "sam").records.count == 2)
+        // The labels table's learner column of one record is changed to Alex; the label bytes and
+        // the envelope are untouched. A full `records list` notices (tampered); the copy does not.
+        await f.store.base.moveLabelRow(label.record, to: "alex")
+        await expectError(.tampered) { try await sam.labels(learner: nil) }
+        await expectError(.tampered) { try await sam.export(learner: "sam") }
+    }
+
+    // MARK: - Leavers
+
+    @Test("a leaver's key seals no record dated after their revocation that anyone can open")
+    func leaverSealsAfterRevocation() async throws {
+        let f = try await Fixture.make()
+        // Price's client (or his key on disk) from before he left; the clock is honest.
+        let stale = try await Self.session(f, "price", on: "2027-01-11")
+        try await f.session("office").administration.revoke("price")
+        await expectError(.permissionDenied) {
+            try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        }
+        // Two months after the signed revocation he seals a "tutorial" about Sam.
+        let label = try await stale.seal(
+            Fixture.form(marker: "written by a leaver"), confidential: false)
+        #expect(label.created == CalendarDate("2027-01-11"))
+        let sam = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        let opened = try? await sam.open(label.record)
+        #expect(
+            opened == nil,
+            "a record sealed by '\(label.author)' on \(label.created), after their revocation, opened")
+        // And the audit log accepts the leaver's entry written after the one revoking them.
+        await #expect(throws: (any Error).self) {
+            try await f.vault.verifyAudit(checkpoint: nil)
+        }
+    }
+
+    // MARK: - Group keys
+
+    @Test("an administrator who publishes a group key never holds the break-glass shares sealed to it")
+    func administratorKeepsGroupKeys() async throws {
+        let s = try await SafeguardingFixture.make()
+        let f = s.f
+        try await f.session("office").administration.enrol(
+            "deputy", name: "Deputy admin", roles: [.admin],
+            passphrase: Fixture.passphrase("deputy"))
+        let deputy = try await s.session("deputy")
+        // The deputy (no safeguarding or head-of-centre role) rotates both approver groups as
+        // `group create` does — members' boxes, a signed statement — but keeps the private keys.
+        var kept: [Recipient: KeyAgreementPrivateKey] = [:]
+        for role: Role in [.headOfCentre, .safeguardingOfficer] {
+            let (_, directory) = try await f.vault.verifiedDirectory()
+            let key = try KeyAgreementPrivateKey()
+            let version = (directory.groups[role]?.version ?? 0) + 1
+            let group = Recipient.group(role, version: version)
+            kept[group] = key
+            let boxes = try directory.holders(of: role).map { member in
+                let id = MemberBoxID(group: group, member: member.id).description
+                return StoredObject(
+                    kind: ObjectKind.groupMember, id: id, key: group.description,
+                    body: try BoundBox.seal(
+                        key.secret, kind: .groupMember, binding: id,
+                        to: member.identity.agreementKey))
+            }
+            let statement = DirectoryStatement.groupKey(
+                role: role, version: version, publicKey: key.publicKey.bytes)
+            let last = try await f.store.links(.directory).last
+            let link = try SignedChain.link(
+                .directory, after: last, body: statement.encode(at: 1_795_000_000),
+                signer: deputy.identity)
+            try await f.store.transaction { tx in
+                try await tx.append(link, to: .directory)
+                for box in boxes { try await tx.put(box) }
+            }
+        }
+        // Price seals a tutorial as usual: its break-glass shares go to the groups' current keys.
+        let label = try await s.session("price").seal(
+            Fixture.form(marker: "read offline by an administrator"), confidential: false)
+        // With the keys it kept, the deputy rebuilds the data key — no request, no approval, no
+        // audit entry — and reads the record.
+        func readOffline() async throws -> String? {
+            var shares: [SecretShare] = []
+            for stored in try await f.store.shares(record: label.record) {
+                guard let key = kept[stored.holder] else { continue }
+                let bytes = try BoundBox.open(
+                    stored.body, kind: .share, binding: stored.id.description, with: key,
+                    what: "share")
+                shares.append(try SecretShare(serialized: bytes))
+            }
+            let dataKey = try SecretSharing.combine(shares)
+            let (_, envelope) = try await deputy.load(label.record)
+            guard case .progressReview(let form) = try await deputy.decrypt(
+                envelope, dataKey: dataKey)
+            else { return nil }
+            return form.comments
+        }
+        let read = try? await readOffline()
+        #expect(read == nil, "an administrator read a record with group keys they published")
+    }
+
+    // MARK: - Slots no one confirmed
+
+    @Test("a group slot planted before a flag never stops the officers opening the flagged record")
+    func plantedGroupSlotBeforeFlag() async throws {
+        let s = try await SafeguardingFixture.make()
+        let f = s.f
+        let label = try await s.session("price").seal(
+            Fixture.form(marker: "concern"), confidential: true)
+        // Jones writes a well-formed slot for the officers' group holding a random key: the group's
+        // public key is public, so anyone can.
+        let (_, directory) = try await f.vault.verifiedDirectory()
+        let group = try #require(directory.groups[.safeguardingOfficer])
+        let planted = try Slot.make(
+            record: label.record, generation: 1, key: try SecretBytes.random(count: 32),
+            recipient: group.holder, to: group.publicKey)
+        try await f.store.transaction { tx in try await tx.insert(planted) }
+        // The author flags it; the flag confirms its own key but keeps the planted slot.
+        try await s.session("price").safeguarding.flag(label.record, reason: "CPOMS 4411")
+        let opened = try await s.session("dsl").safeguarding.disclose(
+            label.record, reason: "following up CPOMS 4411")
+        #expect(opened.form?.comments == "concern")
+    }
+
+    @Test("a group re-wrap never re-seals a slot whose key the envelope does not confirm")
+    func rewrapConfirmsTheKey() async throws {
+        let s = try await SafeguardingFixture.make()
+        let f = s.f
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        let (_, directory) = try await f.vault.verifiedDirectory()
+        let group = try #require(directory.groups[.safeguardingOfficer])
+        let planted = try Slot.make(
+            record: label.record, generation: 1, key: try SecretBytes.random(count: 32),
+            recipient: group.holder, to: group.publicKey)
+        try await f.store.transaction { tx in try await tx.insert(planted) }
+        try await f.session("office").administration.createGroupKey(.safeguardingOfficer)
+        // The officer's re-wrap seals whatever the planted slot holds to the new group key.
+        await expectError(.tampered) {
+            try await s.session("dsl").lifecycle.rewrapGroup(.safeguardingOfficer)
+        }
+    }
+
+    // MARK: - YAML
+
+    @Test("anchors and aliases after a CR, NEL or line-separator line break are refused")
+    func yamlLineBreaks() async throws {
+        // libyaml ends a line at CR, NEL (U+0085), LS (U+2028) and PS (U+2029) as well as LF; the
+        // guard only at LF, so everything after the first plain scalar is one "line" of text to it.
+        for newline in ["\r", "\u{85}", "\u{2028}", "\u{2029}"] {
+            let text = "- z\(newline)- &x [1]\(newline)- *x\(newline)"
+            #expect(
+                YAMLGuard.firstAnchorOrAlias(in: text) != nil,
+                "\(Array(newline.unicodeScalars.map(\.value)))")
+            let error = await expectError(.invalidInput) {
+                try Policy.parse(Array(text.utf8), source: "cr.yaml")
+            }
+            #expect(error?.message.contains("anchors and aliases") == true, "\(error?.message ?? "")")
+        }
+        // The alias bomb, written with CR line breaks: 22 levels (891 bytes) kept the composer busy
+        // for about 67 s here, four times longer per two levels; a signed policy is parsed by every
+        // command. Built at 8 levels only, to show the guard passes it.
+        var bomb = "- z\r- &l0 [x, y]\r- &m0 [x, z]\r"
+        for n in 1...8 {
+            bomb += "- &l\(n) [*l\(n - 1), *l\(n - 1)]\r- &m\(n) [*l\(n - 1), *m\(n - 1)]\r"
+        }
+        bomb += "- {? *l8 : 1, ? *m8 : 2, ? *l8 : 3}\r"
+        #expect(YAMLGuard.firstAnchorOrAlias(in: bomb) != nil)
+    }
+}
+
+extension MemoryVaultStore {
+    /// Changes the learner a record's label row is filed under (the labels table's learner column),
+    /// leaving the label bytes and the envelope as they are.
+    func moveLabelRow(_ record: RecordID, to learner: LearnerID) {
+        state.learners[record] = learner
+    }
+}
