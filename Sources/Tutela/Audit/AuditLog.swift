@@ -46,6 +46,9 @@ enum AuditLog {
         var firstTime: Int64?
         var lastTime: Int64?
         var previousEntry: AuditEntry?
+        // Who was revoked, from the log's own revocation entries (each written in the
+        // transaction that signed the revocation): nothing of theirs may follow.
+        var revokedAt: [String: Int64] = [:]
         let principals = directory.principals
         while true {
             let page = try await store.links(.audit, from: count, limit: pageSize)
@@ -64,6 +67,14 @@ enum AuditLog {
                         "audit entry \(link.sequence) names an actor who did not sign it")
                 }
                 try checkTime(entry, at: link.sequence, after: previousEntry, directory: directory)
+                if let at = revokedAt[entry.actor.text] {
+                    throw TutelaError.tampered(
+                        "audit entry \(link.sequence) is by '\(entry.actor)', who was revoked at "
+                            + "entry \(at)")
+                }
+                if entry.action == .revoke, entry.outcome == .allowed, let subject = entry.subject {
+                    revokedAt[subject] = link.sequence
+                }
                 previousEntry = entry
                 if let checkpoint, link.sequence == checkpoint.entries - 1,
                     link.hash != checkpoint.head

@@ -67,10 +67,10 @@ extension Session {
             try onBatch(labels)
         }
         func flush() async throws {
-            // The directory may have moved since the last batch: someone revoked part-way through
-            // an import stops here (77), with the batches before stored (and the one already
-            // sealed while the revocation landed), and a changed policy or group applies from
-            // this batch on.
+            // The directory may have moved since the last batch: a changed policy or group applies
+            // from this batch on, and someone revoked part-way through an import stops (77) with
+            // the batches before stored (each batch's own transaction also checks, so one sealed
+            // while the revocation landed is not stored either).
             try await refresh()
             // Forms are parsed on every core; the first bad line (in file order) is the error.
             let source = path

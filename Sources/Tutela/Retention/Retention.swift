@@ -15,11 +15,19 @@ public struct Retention: SessionService {
         return (hold.by, hold.reason)
     }
 
-    /// A retention review decision: keep until a date, or destroy.
-    func retentionDecision(_ record: RecordID) async throws -> (
+    /// A retention review decision — keep until a date, or destroy — that counts: signed by someone
+    /// who holds a retention role and was not revoked, about a record whose period ended with
+    /// `then: review` (`due`) on or before the day the review was made. Anything else written in
+    /// as a review (by a tutor, or deciding a record that never came up for review) is ignored.
+    func retentionDecision(_ record: RecordID, reviewDue due: CalendarDate?) async throws -> (
         keepUntil: CalendarDate?, by: PrincipalID
     )? {
-        try await fact(RetentionReview.self, about: record.text).map { ($0.keepUntil, $0.by) }
+        guard let due, let review = try await fact(RetentionReview.self, about: record.text),
+            let reviewer = directory.principals[review.by], !reviewer.revoked,
+            try retentionRoles().contains(where: reviewer.has),
+            review.time >= Int64(due.daysSinceEpoch) * 86_400
+        else { return nil }
+        return (review.keepUntil, review.by)
     }
 
     /// The tombstone of a destroyed record.
@@ -200,8 +208,8 @@ public struct Retention: SessionService {
                 var due = schedule.keepUntil.end(facts)
                 var outcome = schedule.then
                 var note: String?
-                if reviews.contains(label.record.text),
-                    let decision = try await retentionDecision(label.record)
+                if reviews.contains(label.record.text), outcome == .review,
+                    let decision = try await retentionDecision(label.record, reviewDue: due)
                 {
                     if let until = decision.keepUntil {
                         due = until
@@ -242,12 +250,16 @@ public struct Retention: SessionService {
             ? (then == .destroy ? .due : .review) : dueOn <= lookAhead ? .upcoming : .notDue
     }
 
-    func requireRetentionRole(_ what: String) throws(TutelaError) {
-        let policy = try policy()
-        let roles = Set(
-            policy.classes.values.flatMap {
+    /// The roles that place holds or destroy records under any class: they review retention.
+    func retentionRoles() throws(TutelaError) -> Set<Role> {
+        Set(
+            try policy().classes.values.flatMap {
                 $0.retention.hold.map(\.value) + $0.retention.destroy.map(\.value)
             })
+    }
+
+    func requireRetentionRole(_ what: String) throws(TutelaError) {
+        let roles = try retentionRoles()
         guard roles.contains(where: principal.has) else {
             throw .denied(
                 "'\(principal.id)' may not \(what): only "

@@ -122,11 +122,20 @@ public struct BreakGlass: SessionService {
         }
         let decision = policy.decide(
             .breakGlassRequest, actor: requester, label: label, directory: directory)
-        return decision.allowed
-            ? decision
-            : .deny(
+        guard decision.allowed else {
+            return .deny(
                 "'\(request.requester)' may not request break-glass on \(request.record): "
                     + decision.rule)
+        }
+        // The lifetime and the quorum are the policy's, whatever the signed request says.
+        guard let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass,
+            request.expires > request.created,
+            request.expires - request.created <= Int64(bg.lifetimeHours) * 3600
+        else {
+            return .deny(
+                "\(request.id) asks for a lifetime the policy in force does not allow")
+        }
+        return decision
     }
 
     /// Valid approvals of `request`: signed, by distinct people in distinct approver roles they hold,

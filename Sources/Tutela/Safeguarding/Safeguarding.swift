@@ -43,9 +43,10 @@ public struct Safeguarding: SessionService {
         defer { key.wipe() }
         // Confirmed against the envelope before it is sealed to anyone else.
         try await confirmDataKey(key, of: envelope)
-        let slots = try groups.filter { g in !stored.slots.contains { $0.recipient == g.holder }
-        }
-        .map { g throws(TutelaError) in
+        // Every officers' group slot is made afresh from the confirmed key, replacing any already
+        // there: a slot planted before the flag (a group's public key is public) must not stand in
+        // for the real one.
+        let slots = try groups.map { g throws(TutelaError) in
             try Slot.make(
                 record: recordID, generation: envelope.generation, key: key,
                 recipient: g.holder, to: g.publicKey)
@@ -58,7 +59,10 @@ public struct Safeguarding: SessionService {
         let identity = self.identity
         let notify = officers.union([envelope.label.author]).subtracting([principal.id])
         try await write { tx in
-            for s in slots { try await tx.insert(s) }
+            for s in slots {
+                try await tx.deleteSlot(record: recordID, recipient: s.recipient)
+                try await tx.insert(s)
+            }
             try await tx.put(object)
             try await Session.appendAudit(entry, tx: tx, signer: identity)
             guard let link = try await tx.lastLink(.audit) else {

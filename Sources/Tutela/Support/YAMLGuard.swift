@@ -23,10 +23,21 @@ enum YAMLGuard {
         var blockParent: Int?
 
         func at(_ k: Int) -> UInt8 { k < bytes.count ? bytes[k] : 0x0A }
-        func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        /// The length of the line break at `k`, or 0: LF, CR, CR LF, and — as libyaml reads
+        /// them — NEL (U+0085), LS (U+2028) and PS (U+2029).
+        func breakLength(_ k: Int) -> Int {
+            switch at(k) {
+            case 0x0A: return 1
+            case 0x0D: return at(k + 1) == 0x0A ? 2 : 1
+            case 0xC2: return at(k + 1) == 0x85 ? 2 : 0
+            case 0xE2: return at(k + 1) == 0x80 && (at(k + 2) == 0xA8 || at(k + 2) == 0xA9) ? 3 : 0
+            default: return 0
+            }
+        }
+        func isBlank(_ k: Int) -> Bool { at(k) == 0x20 || at(k) == 0x09 || breakLength(k) > 0 }
         func toLineEnd(_ k: Int) -> Int {
             var k = k
-            while k < bytes.count, bytes[k] != 0x0A { k += 1 }
+            while k < bytes.count, breakLength(k) == 0 { k += 1 }
             return k
         }
         /// Past a plain scalar starting at `start`: up to a line end, `: `, ` #`, or (in a flow
@@ -35,9 +46,9 @@ enum YAMLGuard {
             var k = start
             while k < bytes.count {
                 let c = bytes[k]
-                if c == 0x0A { return k }
-                if c == UInt8(ascii: ":"), isBlank(at(k + 1)) || flowDepth > 0 { return k }
-                if c == UInt8(ascii: "#"), k > start, isBlank(bytes[k - 1]) { return k }
+                if breakLength(k) > 0 { return k }
+                if c == UInt8(ascii: ":"), isBlank(k + 1) || flowDepth > 0 { return k }
+                if c == UInt8(ascii: "#"), k > start, isBlank(k - 1) { return k }
                 if flowDepth > 0,
                     c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
                         || c == UInt8(ascii: "[") || c == UInt8(ascii: "{")
@@ -56,7 +67,7 @@ enum YAMLGuard {
                 var k = i
                 while at(k) == 0x20 { k += 1 }
                 lineIndent = k - i
-                let empty = at(k) == 0x0A || at(k) == 0x0D
+                let empty = breakLength(k) > 0
                 if let parent = blockParent, empty || lineIndent > parent {
                     i = toLineEnd(i)
                     continue
@@ -67,14 +78,17 @@ enum YAMLGuard {
                 continue
             }
             let b = bytes[i]
-            switch b {
-            case 0x0A:
+            let lineBreak = breakLength(i)
+            if lineBreak > 0 {
                 line += 1
                 lineStart = true
+                i += lineBreak
+                continue
+            }
+            switch b {
+            case 0x20, 0x09:
                 i += 1
-            case 0x20, 0x09, 0x0D:
-                i += 1
-            case UInt8(ascii: "#") where i == 0 || isBlank(bytes[i - 1]):
+            case UInt8(ascii: "#") where i == 0 || isBlank(i - 1):
                 i = toLineEnd(i)
             case UInt8(ascii: "&"), UInt8(ascii: "*"):
                 if nodeStart { return line }
@@ -83,8 +97,13 @@ enum YAMLGuard {
                 i += 1
                 while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
                     if bytes[i] == UInt8(ascii: "\\") { i += 1 }
-                    if at(i) == 0x0A { line += 1 }
-                    i += 1
+                    let lineBreak = breakLength(i)
+                    if lineBreak > 0 {
+                        line += 1
+                        i += lineBreak
+                    } else {
+                        i += 1
+                    }
                 }
                 i += 1
                 nodeStart = false
@@ -98,16 +117,21 @@ enum YAMLGuard {
                         }
                         break
                     }
-                    if bytes[i] == 0x0A { line += 1 }
-                    i += 1
+                    let lineBreak = breakLength(i)
+                    if lineBreak > 0 {
+                        line += 1
+                        i += lineBreak
+                    } else {
+                        i += 1
+                    }
                 }
                 i += 1
                 nodeStart = false
-            case UInt8(ascii: "-") where at(i + 1) == b && at(i + 2) == b && isBlank(at(i + 3)):
+            case UInt8(ascii: "-") where at(i + 1) == b && at(i + 2) == b && isBlank(i + 3):
                 nodeStart = true  // a document marker
                 i += 3
             case UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: ":"):
-                if isBlank(at(i + 1)) || (flowDepth > 0 && b == UInt8(ascii: ":")) {
+                if isBlank(i + 1) || (flowDepth > 0 && b == UInt8(ascii: ":")) {
                     nodeStart = true
                     i += 1
                 } else if nodeStart {
@@ -129,13 +153,13 @@ enum YAMLGuard {
                 i += 1
             case UInt8(ascii: "!") where nodeStart:
                 // A tag is a node property; the node itself follows it.
-                while i < bytes.count, !isBlank(bytes[i]) { i += 1 }
+                while i < bytes.count, !isBlank(i) { i += 1 }
             case UInt8(ascii: "|") where nodeStart && flowDepth == 0,
                 UInt8(ascii: ">") where nodeStart && flowDepth == 0:
                 blockParent = lineIndent
                 nodeStart = false
                 i = toLineEnd(i)
-            case UInt8(ascii: "%") where i == 0 || bytes[i - 1] == 0x0A:
+            case UInt8(ascii: "%") where i == 0 || breakLength(i - 1) > 0:
                 i = toLineEnd(i)  // a directive
             default:
                 if nodeStart {

@@ -184,19 +184,37 @@ extension Session {
     }
 
     /// Runs a transaction; returns its result and the audit head after it, for ``movePin(to:)``.
+    ///
+    /// The directory is checked in the same transaction: if it moved since this session verified
+    /// it (a revocation, say), the session catches up first — refusing, if this person was revoked
+    /// — and the transaction runs again. A session unlocked before someone was revoked writes
+    /// nothing after it.
     func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> (T, ChainLink?) {
-        do {
-            return try await store.transaction { tx in
-                await (try body(tx), try tx.lastLink(.audit))
+        for attempt in 0..<2 {
+            let known = directory.head?.hash
+            do {
+                return try await store.transaction { tx in
+                    if attempt == 0 {
+                        let head = try await tx.lastLink(.directory)
+                        guard head?.hash == known else { throw DirectoryMoved() }
+                    }
+                    return await (try body(tx), try tx.lastLink(.audit))
+                }
+            } catch is DirectoryMoved {
+                try await refresh()
+            } catch let error as TutelaError {
+                throw error
+            } catch {
+                throw TutelaError.tryAgain("the vault could not record this; nothing was changed")
             }
-        } catch let error as TutelaError {
-            throw error
-        } catch {
-            throw TutelaError.tryAgain("the vault could not record this; nothing was changed")
         }
+        throw TutelaError.tryAgain("the directory kept changing; nothing was changed")
     }
+
+    /// Thrown inside a transaction whose directory moved since the session verified it.
+    private struct DirectoryMoved: Error {}
 
     /// Moves this machine's pin forward to `head` (the audit log's last entry).
     func movePin(to head: ChainLink?) throws {
