@@ -257,25 +257,19 @@ extension Policy {
             }
             return unnamed
 
-        case .destroy:
+        case .destroy, .agreeDestroy:
             if state.held { return .deny("the record is held and cannot be destroyed") }
             if state.breakGlassOpen { return .deny("a break-glass request is open on the record") }
+            let agreeing = action == .agreeDestroy
             if let r = firstRole(rules.retention.destroy, actor: actor) {
                 return .allow(
-                    "\(r.value.rawValue) destroys records that are due — "
+                    "\(r.value.rawValue) "
+                        + (agreeing
+                            ? "agrees to a destruction another keeper proposed — "
+                            : "destroys records that are due — ")
                         + cite("\(cls).retention.destroy", r.line))
             }
-            return unnamed
-
-        case .agreeDestroy:
-            if state.held { return .deny("the record is held and cannot be destroyed") }
-            if state.breakGlassOpen { return .deny("a break-glass request is open on the record") }
-            if let r = firstRole(rules.retention.destroy, actor: actor) {
-                return .allow(
-                    "\(r.value.rawValue) agrees to a destruction another keeper proposed — "
-                        + cite("\(cls).retention.destroy", r.line))
-            }
-            if actor.has(.headOfCentre) {
+            if agreeing, actor.has(.headOfCentre) {
                 return .allow("a head of centre agrees to a destruction a record keeper proposed")
             }
             return unnamed

@@ -35,6 +35,12 @@ enum YAMLGuard {
             }
         }
         func isBlank(_ k: Int) -> Bool { at(k) == 0x20 || at(k) == 0x09 || breakLength(k) > 0 }
+        /// One step inside a quoted scalar, counting the line it may end.
+        func step(_ k: inout Int) {
+            let lineBreak = breakLength(k)
+            if lineBreak > 0 { line += 1 }
+            k += max(1, lineBreak)
+        }
         func toLineEnd(_ k: Int) -> Int {
             var k = k
             while k < bytes.count, breakLength(k) == 0 { k += 1 }
@@ -97,13 +103,7 @@ enum YAMLGuard {
                 i += 1
                 while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
                     if bytes[i] == UInt8(ascii: "\\") { i += 1 }
-                    let lineBreak = breakLength(i)
-                    if lineBreak > 0 {
-                        line += 1
-                        i += lineBreak
-                    } else {
-                        i += 1
-                    }
+                    step(&i)
                 }
                 i += 1
                 nodeStart = false
@@ -117,13 +117,7 @@ enum YAMLGuard {
                         }
                         break
                     }
-                    let lineBreak = breakLength(i)
-                    if lineBreak > 0 {
-                        line += 1
-                        i += lineBreak
-                    } else {
-                        i += 1
-                    }
+                    step(&i)
                 }
                 i += 1
                 nodeStart = false
