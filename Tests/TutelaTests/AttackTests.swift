@@ -218,4 +218,36 @@ struct AttackTests {
         let slots = try #require(await f.store.record(label.record)).slots.map(\.recipient)
         #expect(!slots.contains("sam"))
     }
+
+    @Test("an older vault with the newest audit row copied in does not pass this machine's pin")
+    func copiedHeadRow() async throws {
+        let f = try await Fixture.make()
+        let pins = MemoryPins()
+        let vault = Vault(store: f.store, clock: f.vault.clock, pins: pins)
+        let price = try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        let old = try await f.store.links(.audit)
+        for _ in 0..<3 { _ = try await price.seal(Fixture.form(), confidential: false) }
+        try await price.settle()
+        let full = try await f.store.links(.audit)
+        let newest = try #require(full.last)
+        // The old copy restored, with the one row this machine's pin names copied in at its place.
+        await f.store.tamper(chain: .audit) { _ in old + [newest] }
+        await expectError(.tampered) {
+            try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        }
+        // A pinned row whose stored hash was made to match, over other contents, fails too.
+        await f.store.tamper(chain: .audit) { _ in
+            var links = full
+            let last = links.removeLast()
+            links.append(
+                ChainLink(
+                    sequence: last.sequence, previousHash: last.previousHash,
+                    signer: last.signer, body: last.body + [0], signature: last.signature,
+                    hash: last.hash))
+            return links
+        }
+        await expectError(.tampered) {
+            try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        }
+    }
 }

@@ -107,7 +107,7 @@ public struct Vault: Sendable {
         _ principalID: PrincipalID, passphrase: Passphrase, acceptingRestore: Bool = false
     ) async throws -> Session {
         let (meta, directory) = try await verifiedDirectory()
-        if !acceptingRestore { try await checkPin(meta) }
+        if !acceptingRestore { try await checkPin(meta, directory: directory) }
         guard let principal = directory.principals[principalID] else {
             throw TutelaError.notFound(
                 "no one is enrolled as '\(principalID)'",
@@ -133,10 +133,24 @@ public struct Vault: Sendable {
     }
 
     /// Refuses a vault whose audit log does not extend the head this machine saw last.
-    func checkPin(_ meta: VaultMeta) async throws {
+    ///
+    /// Nothing stored is taken on its word: the pinned entry's hash is recomputed from its
+    /// contents and its signature checked against its signer's enrolled keys, and so is the entry
+    /// before it, which it must follow — one row copied in from a newer vault does not pass.
+    func checkPin(_ meta: VaultMeta, directory: Directory) async throws {
         guard let pins, let pin = try pins.load(vaultID: meta.vaultID) else { return }
+        func genuine(_ link: ChainLink) -> Bool {
+            let content = SignedChain.checkContent(
+                link, in: .audit,
+                signerKeys: directory.principals[link.signer]?.signingKeys ?? [])
+            return content.signature && content.hash
+        }
+        let previous =
+            pin.entries >= 2 ? try await store.link(.audit, at: pin.entries - 2) : nil
         guard pin.entries >= 1, let link = try await store.link(.audit, at: pin.entries - 1),
-            Hex.encode(link.hash) == pin.head
+            Hex.encode(link.hash) == pin.head, genuine(link),
+            pin.entries == 1
+                || (previous.map { genuine($0) && $0.hash == link.previousHash } ?? false)
         else {
             throw TutelaError(
                 .tampered,
