@@ -7,6 +7,50 @@ struct CLIRetentionTests {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
+    @Test(
+        "destroy --due by one keeper proposes every due record; a second person's run destroys them"
+    )
+    func dueByTwo() throws {
+        let v = try CLIVault()
+        #expect(
+            try v.run(
+                [
+                    "learner", "add", "kim", "--name", "Kim", "--tutor", "price", "--dob",
+                    "2000-01-01",
+                ], as: "office"
+            ).status == 0)
+        #expect(
+            try v.run(["learner", "leave", "kim", "--date", "2010-07-20"], as: "office").status == 0
+        )
+        var records: [String] = []
+        for marker in ["first", "second"] {
+            let file = try v.write("\(marker).json", CLIVault.form(marker: marker, learner: "kim"))
+            let sealed = try v.run(["tutorial", "seal", file, "--json"], as: "price")
+            records.append(try #require(try json(sealed.stdout)["record"] as? String))
+        }
+        #expect(
+            try v.run(
+                ["principal", "add", "keeper2", "--name", "K2", "--role", "record-keeper"],
+                as: "office", newPassphrase: "keeper2"
+            ).status == 0)
+        let proposed = try v.run(["records", "destroy", "--due"], as: "keeper2")
+        #expect(proposed.status == 0, "\(proposed.stderr)")
+        #expect(proposed.stdout.contains("0 records destroyed; 2 proposed"))
+        // The proposer cannot agree with themselves; the second keeper's run destroys both.
+        #expect(try v.run(["records", "destroy", records[0]], as: "keeper2").status == 77)
+        let done = try v.run(["records", "destroy", "--due", "--json"], as: "hale")
+        #expect(done.status == 0, "\(done.stderr)")
+        let results = try #require(try json(done.stdout)["destroyed"] as? [[String: Any]])
+        #expect(results.count == 2 && results.allSatisfy { $0["certificate"] is [String: Any] })
+        for record in records {
+            #expect(try v.run(["tutorial", "open", record], as: "price").status == 66)
+        }
+        // Only an administrator corrects the clock, and only when it is behind the log.
+        #expect(try v.run(["audit", "correct-clock"], as: "hale").status == 77)
+        #expect(try v.run(["audit", "correct-clock"], as: "office").status == 64)
+        #expect(try v.run(["audit", "verify"]).status == 0)
+    }
+
     @Test("check, hold, destroy with a certificate, open afterwards 66, backups")
     func lifecycle() throws {
         let v = try CLIVault()
