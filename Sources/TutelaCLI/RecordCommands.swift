@@ -30,6 +30,7 @@ struct OpenedJSON: Encodable {
     let `class`: String
     let learner: String
     let author: String
+    let resealedBy: String?
     let form: ContentJSON
 
     init(_ opened: OpenedRecord) {
@@ -39,6 +40,7 @@ struct OpenedJSON: Encodable {
         `class` = l.recordClass.rawValue
         learner = l.learner.text
         author = l.author.text
+        resealedBy = opened.resealedBy?.text
         form = ContentJSON(content: opened.content)
     }
 }
@@ -325,6 +327,7 @@ enum FormText {
             Terminal.printable("\(l.envelopeText)  (\(l.record))"),
             Terminal.printable(
                 "Learner \(l.learner) · written by \(l.author) · sealed \(l.created) · policy v\(l.policyVersion)"
+                    + (opened.resealedBy.map { " · re-sealed under fresh keys by \($0)" } ?? "")
             ),
             "",
         ]

@@ -213,6 +213,8 @@ struct ReencryptTests {
         let after = try #require(await s.f.store.record(label.record))
         let envelope = try Envelope.parse(after.envelopeBytes)
         #expect(envelope.generation == 2 && envelope.sealer == "dsl" && envelope.label == label)
+        // Opening says who re-sealed it.
+        #expect(try await s.session("price").open(label.record).resealedBy == "dsl")
         #expect(after.envelopeBytes != before.envelopeBytes)
         #expect(try await s.f.store.shredKey(label.record.text) == nil)
         #expect(try await s.f.store.shredKey("\(label.record)#2") != nil)

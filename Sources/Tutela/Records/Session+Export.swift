@@ -29,7 +29,7 @@ extension Session {
                 return .release(reason: decision.rule, grant: slot)
             } open: { envelope, slot in
                 OpenedRecord(
-                    label: envelope.label, content: try await decrypt(envelope, slot: slot))
+                    envelope, content: try await decrypt(envelope, slot: slot))
             }
             switch released {
             case .released(let record): opened.append(record)

@@ -39,8 +39,7 @@ extension Session {
         } open: { envelope, slot in
             let shredKey = envelope.generation == 1 ? await early.value : nil
             return OpenedRecord(
-                label: envelope.label,
-                content: try await decrypt(envelope, slot: slot, shredKey: shredKey))
+                envelope, content: try await decrypt(envelope, slot: slot, shredKey: shredKey))
         }
         switch released {
         case .released(let record): return record

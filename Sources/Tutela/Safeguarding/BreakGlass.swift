@@ -297,7 +297,7 @@ public struct BreakGlass: SessionService {
             let key = try combine(approvals, requestID)
             defer { key.wipe() }
             return OpenedRecord(
-                label: envelope.label, content: try await decrypt(envelope, dataKey: key))
+                envelope, content: try await decrypt(envelope, dataKey: key))
         }
         switch released {
         case .released(let record): return record

@@ -147,7 +147,7 @@ public struct Safeguarding: SessionService {
                 generation: envelope.generation)
             defer { key.wipe() }
             return OpenedRecord(
-                label: envelope.label, content: try await decrypt(envelope, dataKey: key))
+                envelope, content: try await decrypt(envelope, dataKey: key))
         }
         switch released {
         case .released(let record): return record

@@ -187,6 +187,16 @@ public struct OpenedRecord: Sendable {
     public let label: Label
     /// The record's decrypted contents.
     public let content: RecordContent
+    /// Who re-sealed the record under fresh keys, when it was re-encrypted (its label's author
+    /// wrote it; this person signed the envelope it was opened from).
+    public let resealedBy: PrincipalID?
+
+    /// The contents of `envelope`, opened.
+    init(_ envelope: Envelope, content: RecordContent) {
+        label = envelope.label
+        self.content = content
+        resealedBy = envelope.sealer
+    }
 
     /// The progress-review form, for a tutorial.
     public var form: ProgressReview? {
