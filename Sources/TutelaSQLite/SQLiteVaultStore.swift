@@ -117,6 +117,7 @@ public final class SQLiteVaultStore: VaultStore {
 
     /// Refuses a vault folder that people other than its owner can write: anyone who can write it
     /// can swap the database files for their own.
+    /// The same for the database files in it (and their write-ahead logs), where they exist.
     static func requirePrivate(_ directory: URL) throws(TutelaError) {
         var info = stat()
         guard stat(directory.path, &info) == 0 else {
@@ -128,6 +129,19 @@ public final class SQLiteVaultStore: VaultStore {
                 .permissionDenied,
                 "the vault folder \(directory.path) can be written by people other than its owner",
                 hint: "make it private first: chmod 700 '\(directory.path)'")
+        }
+        for base in [fileName, keyStoreFileName] {
+            for name in [base, base + "-wal", base + "-shm"] {
+                let path = directory.appendingPathComponent(name).path
+                guard lstat(path, &info) == 0 else { continue }
+                guard info.st_mode & S_IFMT == S_IFREG, info.st_mode & (S_IWGRP | S_IWOTH) == 0
+                else {
+                    throw TutelaError(
+                        .permissionDenied,
+                        "\(path) is not a private file: it is a link, or others can write it",
+                        hint: "make it private: chmod 600 '\(path)' (and never a link)")
+                }
+            }
         }
     }
 

@@ -60,5 +60,14 @@ struct CLIFileSafetyTests {
         let refused = try CLI.run(["audit", "verify"], environment: env, in: root)
         #expect(refused.status == 77, "\(refused.stderr)")
         #expect(refused.stderr.contains("chmod 700"))
+        // The folder made private again, but the database file opened up: refused too.
+        #expect(chmod(folder.path, 0o700) == 0)
+        let file = folder.appendingPathComponent("vault.sqlite").path
+        #expect(chmod(file, 0o666) == 0)
+        let openFile = try CLI.run(["audit", "verify"], environment: env, in: root)
+        #expect(openFile.status == 77, "\(openFile.stderr)")
+        #expect(openFile.stderr.contains("chmod 600"))
+        #expect(chmod(file, 0o600) == 0)
+        #expect(try CLI.run(["audit", "verify"], environment: env, in: root).status == 0)
     }
 }
