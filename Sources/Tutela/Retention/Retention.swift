@@ -17,15 +17,19 @@ public struct Retention: SessionService {
 
     /// A retention review decision — keep until a date, or destroy — that counts: signed by someone
     /// who holds a retention role and was not revoked, about a record whose period ended with
-    /// `then: review` (`due`) on or before the day the review was made. Anything else written in
-    /// as a review (by a tutor, or deciding a record that never came up for review) is ignored.
-    func retentionDecision(_ record: RecordID, reviewDue due: CalendarDate?) async throws -> (
+    /// `then: review` (`due`) on or before the day the review was made, and made no later than the
+    /// day being checked (`asOf`). Anything else written in as a review (by a tutor, deciding a
+    /// record that never came up for review, or dated ahead) is ignored.
+    func retentionDecision(
+        _ record: RecordID, reviewDue due: CalendarDate?, asOf: CalendarDate
+    ) async throws -> (
         keepUntil: CalendarDate?, by: PrincipalID
     )? {
         guard let due, let review = try await fact(RetentionReview.self, about: record.text),
             let reviewer = directory.principals[review.by], !reviewer.revoked,
             try retentionRoles().contains(where: reviewer.has),
-            review.time >= Int64(due.daysSinceEpoch) * 86_400
+            review.time >= Int64(due.daysSinceEpoch) * 86_400,
+            review.time < Int64(asOf.daysSinceEpoch + 1) * 86_400
         else { return nil }
         return (review.keepUntil, review.by)
     }
@@ -209,7 +213,8 @@ public struct Retention: SessionService {
                 var outcome = schedule.then
                 var note: String?
                 if reviews.contains(label.record.text), outcome == .review,
-                    let decision = try await retentionDecision(label.record, reviewDue: due)
+                    let decision = try await retentionDecision(
+                        label.record, reviewDue: due, asOf: asOf)
                 {
                     if let until = decision.keepUntil {
                         due = until

@@ -115,7 +115,8 @@ public struct BreakGlass: SessionService {
     /// The record's state is left out: the request itself is the open request the state would
     /// show, and what happened to the record since is for the approval and the opening to judge.
     static func requesterDecision(
-        _ request: BreakGlassRequest, label: Label, policy: Policy, directory: Directory
+        _ request: BreakGlassRequest, label: Label, policy: Policy, directory: Directory,
+        now: Int64
     ) -> Decision {
         guard let requester = directory.principals[request.requester] else {
             return .deny("'\(request.requester)' is not enrolled")
@@ -129,11 +130,12 @@ public struct BreakGlass: SessionService {
         }
         // The lifetime and the quorum are the policy's, whatever the signed request says.
         guard let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass,
-            request.expires > request.created,
+            request.created <= now, request.expires > request.created,
             request.expires - request.created <= Int64(bg.lifetimeHours) * 3600
         else {
             return .deny(
-                "\(request.id) asks for a lifetime the policy in force does not allow")
+                "\(request.id) is dated ahead of this clock, or asks for a lifetime the policy in "
+                    + "force does not allow")
         }
         return decision
     }
@@ -188,7 +190,7 @@ public struct BreakGlass: SessionService {
             try await refuse(.breakGlassApprove, requestID.text, "\(requestID) was already used")
         }
         let asked = Self.requesterDecision(
-            request, label: envelope.label, policy: policy, directory: directory)
+            request, label: envelope.label, policy: policy, directory: directory, now: now)
         guard asked.allowed else {
             try await refuse(.breakGlassApprove, requestID.text, "\(requestID): \(asked.rule)")
         }
@@ -271,7 +273,8 @@ public struct BreakGlass: SessionService {
                 return refuse("only \(request.requester), who made \(requestID), can open it")
             }
             let asked = Self.requesterDecision(
-                request, label: input.envelope.label, policy: policy, directory: directory)
+                request, label: input.envelope.label, policy: policy, directory: directory,
+                now: input.now)
             guard asked.allowed else { return refuse("\(requestID): \(asked.rule)") }
             guard input.now < request.expires else {
                 return refuse("\(requestID) expired at \(Timestamp.iso(request.expires))")

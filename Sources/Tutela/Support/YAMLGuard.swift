@@ -19,6 +19,7 @@ enum YAMLGuard {
         var nodeStart = true
         var flowDepth = 0
         var lineIndent = 0
+        var lineBegin = 0
         // The indentation of the line that opened a block scalar; its content is more indented.
         var blockParent: Int?
 
@@ -70,6 +71,7 @@ enum YAMLGuard {
             if lineStart {
                 // Measure the line; inside a block scalar, skip it whole.
                 lineStart = false
+                lineBegin = i
                 var k = i
                 while at(k) == 0x20 { k += 1 }
                 lineIndent = k - i
@@ -150,7 +152,17 @@ enum YAMLGuard {
                 while i < bytes.count, !isBlank(i) { i += 1 }
             case UInt8(ascii: "|") where nodeStart && flowDepth == 0,
                 UInt8(ascii: ">") where nodeStart && flowDepth == 0:
-                blockParent = lineIndent
+                // The block's content is indented past the node holding it: the key before the
+                // indicator (`- a: |` → column 2), or the sequence entry it is (`- |` → the dash).
+                var k = lineBegin + lineIndent
+                var parent = lineIndent
+                while k < i, at(k) == UInt8(ascii: "-"), isBlank(k + 1) {
+                    parent = k - lineBegin
+                    k += 1
+                    while at(k) == 0x20 { k += 1 }
+                }
+                if k < i { parent = k - lineBegin }
+                blockParent = parent
                 nodeStart = false
                 i = toLineEnd(i)
             case UInt8(ascii: "%") where i == 0 || breakLength(i - 1) > 0:

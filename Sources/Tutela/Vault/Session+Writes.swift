@@ -188,7 +188,8 @@ extension Session {
     /// The directory is checked in the same transaction: if it moved since this session verified
     /// it (a revocation, say), the session catches up first — refusing, if this person was revoked
     /// — and the transaction runs again. A session unlocked before someone was revoked writes
-    /// nothing after it.
+    /// nothing after it. (The run again reuses what its caller decided before: a narrowed policy
+    /// is not yet applied to it — #18, open.)
     func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> (T, ChainLink?) {
