@@ -8,8 +8,8 @@ import TutelaCrypto
 /// two-person destruction, the clock, directory checks in every transaction, the recomputed
 /// rollback check, retention reviews, break-glass lifetimes and the YAML guard. Each test performs
 /// an attack that an enrolled member of staff with write access to the vault's files can make on
-/// stored state, and asserts that Tutela refuses it. Five landed on 2026-12-03; three were closed
-/// the same day and two are marked as known issues naming what is still open in #18.
+/// stored state, and asserts that Tutela refuses it. Five landed on 2026-12-03; four were closed
+/// the same day and one is marked as a known issue naming what is still open in #18.
 @Suite("Red team, second pass (#18)")
 struct RedTeam2Tests {
     static let now: Int64 = 1_795_000_000
@@ -84,33 +84,30 @@ struct RedTeam2Tests {
 
     @Test("a session unlocked before a policy narrowed it opens nothing the new policy refuses")
     func staleSessionAfterNarrowing() async throws {
-        try await withKnownIssue(
-            "#18, open: a transaction that finds the directory moved catches up and runs again, but reuses what its caller decided before (a narrowed policy is not applied until the next command)"
-        ) {
-            let f = try await Fixture.make()
-            let label = try await f.session("price").seal(Fixture.form(), confidential: false)
-            // Sam's session (a server keeps one per signed-in person) was unlocked before the change.
-            let sam = try f.session("sam")
-            // The school narrows the policy: learners no longer read their tutorials.
-            var text = String(decoding: try Fixture.shippedPolicy().text, as: UTF8.self)
-            for line in [
-                "      - learner                          # the student, if they have a login\n",
-                "      - copies: [learner, parents-carers]   # only the copies ticked on the form\n",
-            ] {
-                #expect(text.contains(line))
-                text = text.replacingOccurrences(of: line, with: "")
-            }
-            _ = try await f.session("office").administration.applyPolicy(
-                Array(text.utf8), source: "narrower.yaml")
-            await expectError(.permissionDenied) {
-                try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
-                    .open(label.record)
-            }
-            // The stale session's open notices the directory moved, refreshes — and then runs the
-            // decision it had already made on the old policy: the record is released.
-            let error = await expectError(.permissionDenied) { try await sam.open(label.record) }
-            #expect(error != nil, "a session unlocked before the narrowing opened the record")
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: false)
+        // Sam's session (a server keeps one per signed-in person) was unlocked before the change.
+        let sam = try f.session("sam")
+        // The school narrows the policy: learners no longer read their tutorials.
+        var text = String(decoding: try Fixture.shippedPolicy().text, as: UTF8.self)
+        for line in [
+            "      - learner                          # the student, if they have a login\n",
+            "      - copies: [learner, parents-carers]   # only the copies ticked on the form\n",
+        ] {
+            #expect(text.contains(line))
+            text = text.replacingOccurrences(of: line, with: "")
         }
+        _ = try await f.session("office").administration.applyPolicy(
+            Array(text.utf8), source: "narrower.yaml")
+        await expectError(.permissionDenied) {
+            try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+                .open(label.record)
+        }
+        // The stale session's open notices the directory moved, catches up and decides afresh
+        // on the narrower policy: refused.
+        let error = await expectError(.permissionDenied) { try await sam.open(label.record) }
+        #expect(error != nil, "a session unlocked before the narrowing opened the record")
+        #expect(try await sam.export(learner: "sam").records.isEmpty)
     }
 
     // MARK: - The rollback check at unlock

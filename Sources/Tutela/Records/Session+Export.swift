@@ -6,6 +6,12 @@ extension Session {
     /// - Returns: the opened records and how many were withheld.
     public func export(learner: LearnerID) async throws -> (records: [OpenedRecord], withheld: Int)
     {
+        try await decidingAfresh { try await exportOnce(learner: learner) }
+    }
+
+    private func exportOnce(learner: LearnerID) async throws -> (
+        records: [OpenedRecord], withheld: Int
+    ) {
         let policy = try policy()
         let (directory, principal) = (self.directory, self.principal)
         var opened: [OpenedRecord] = []

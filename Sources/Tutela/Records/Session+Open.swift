@@ -8,6 +8,10 @@ extension Session {
     /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.tampered` (65),
     ///   `.tryAgain` (75) if the audit entry cannot be written — then nothing is released.
     public func open(_ recordID: RecordID) async throws -> OpenedRecord {
+        try await decidingAfresh { try await openOnce(recordID) }
+    }
+
+    private func openOnce(_ recordID: RecordID) async throws -> OpenedRecord {
         let policy = try policy()
         let (directory, principal) = (self.directory, self.principal)
         // The shred key of the record's first generation (which nearly every record is in) is read

@@ -250,6 +250,10 @@ public struct BreakGlass: SessionService {
     /// The requester opens the record once enough approvals are in, within the request's lifetime,
     /// once. The audit entry, the review item and the notices are durable before decryption.
     public func open(_ requestID: RequestID) async throws -> OpenedRecord {
+        try await session.decidingAfresh { try await openOnce(requestID) }
+    }
+
+    private func openOnce(_ requestID: RequestID) async throws -> OpenedRecord {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
         let (directory, principal) = (self.directory, self.principal)

@@ -104,6 +104,10 @@ public struct Safeguarding: SessionService {
     /// An officer opens a flagged record with a recorded reason. The audit entry, the review item and
     /// the notices to the author and heads of centre are durable before anything is decrypted.
     public func disclose(_ recordID: RecordID, reason: String) async throws -> OpenedRecord {
+        try await session.decidingAfresh { try await discloseOnce(recordID, reason: reason) }
+    }
+
+    private func discloseOnce(_ recordID: RecordID, reason: String) async throws -> OpenedRecord {
         let reason = try Session.requireReason(reason, for: "open a flagged record")
         let policy = try policy()
         let (directory, principal) = (self.directory, self.principal)

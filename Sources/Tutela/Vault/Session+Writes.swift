@@ -188,8 +188,9 @@ extension Session {
     /// The directory is checked in the same transaction: if it moved since this session verified
     /// it (a revocation, say), the session catches up first — refusing, if this person was revoked
     /// — and the transaction runs again. A session unlocked before someone was revoked writes
-    /// nothing after it. (The run again reuses what its caller decided before: a narrowed policy
-    /// is not yet applied to it — #18, open.)
+    /// nothing after it. Inside ``decidingAfresh(_:)`` (every path that releases plaintext) the
+    /// whole operation runs again instead, so what it decided rests on the directory and policy
+    /// now; elsewhere the transaction's body runs again with what its caller decided before.
     func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> (T, ChainLink?) {
@@ -205,6 +206,7 @@ extension Session {
                 }
             } catch is DirectoryMoved {
                 try await refresh()
+                if Self.decidesAfresh { throw DirectoryChanged() }
             } catch let error as TutelaError {
                 throw error
             } catch {
@@ -216,6 +218,29 @@ extension Session {
 
     /// Thrown inside a transaction whose directory moved since the session verified it.
     private struct DirectoryMoved: Error {}
+
+    /// Thrown out of a transaction, inside ``decidingAfresh(_:)``, once the session caught up with
+    /// a directory that moved: the operation runs again from its start.
+    private struct DirectoryChanged: Error {}
+
+    /// Whether the running operation decides afresh when the directory moves under it.
+    @TaskLocal static var decidesAfresh = false
+
+    /// Runs `operation`; if a transaction of it finds the directory moved since this session
+    /// verified it — a narrowed policy, a changed role, a revocation — the session catches up
+    /// (refusing, if this person was revoked) and `operation` runs once more from its start, so
+    /// every decision it makes rests on the directory as it is now. Nothing of the first run was
+    /// written.
+    func decidingAfresh<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
+        try await Self.$decidesAfresh.withValue(true) {
+            do { return try await operation() } catch is DirectoryChanged {
+                do { return try await operation() } catch is DirectoryChanged {
+                    throw TutelaError.tryAgain(
+                        "the directory kept changing while this ran; nothing was released")
+                }
+            }
+        }
+    }
 
     /// Moves this machine's pin forward to `head` (the audit log's last entry).
     func movePin(to head: ChainLink?) throws {
