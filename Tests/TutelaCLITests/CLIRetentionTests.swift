@@ -7,10 +7,9 @@ struct CLIRetentionTests {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    @Test(
-        "destroy --due by one keeper proposes every due record; a second person's run destroys them"
-    )
-    func dueByTwo() throws {
+    /// The CLI vault with Kim, born in 2000 and left in 2010: her records are due (dob + 25 =
+    /// 2025).
+    static func vaultWithKim() throws -> CLIVault {
         let v = try CLIVault()
         #expect(
             try v.run(
@@ -22,17 +21,30 @@ struct CLIRetentionTests {
         #expect(
             try v.run(["learner", "leave", "kim", "--date", "2010-07-20"], as: "office").status == 0
         )
+        return v
+    }
+
+    /// Enrols a second record keeper: every destruction takes two people.
+    static func addSecondKeeper(_ v: CLIVault) throws {
+        #expect(
+            try v.run(
+                ["principal", "add", "keeper2", "--name", "K2", "--role", "record-keeper"],
+                as: "office", newPassphrase: "keeper2"
+            ).status == 0)
+    }
+
+    @Test(
+        "destroy --due by one keeper proposes every due record; a second person's run destroys them"
+    )
+    func dueByTwo() throws {
+        let v = try Self.vaultWithKim()
         var records: [String] = []
         for marker in ["first", "second"] {
             let file = try v.write("\(marker).json", CLIVault.form(marker: marker, learner: "kim"))
             let sealed = try v.run(["tutorial", "seal", file, "--json"], as: "price")
             records.append(try #require(try json(sealed.stdout)["record"] as? String))
         }
-        #expect(
-            try v.run(
-                ["principal", "add", "keeper2", "--name", "K2", "--role", "record-keeper"],
-                as: "office", newPassphrase: "keeper2"
-            ).status == 0)
+        try Self.addSecondKeeper(v)
         let proposed = try v.run(["records", "destroy", "--due"], as: "keeper2")
         #expect(proposed.status == 0, "\(proposed.stderr)")
         #expect(proposed.stdout.contains("0 records destroyed; 2 proposed"))
@@ -53,18 +65,7 @@ struct CLIRetentionTests {
 
     @Test("check, hold, destroy with a certificate, open afterwards 66, backups")
     func lifecycle() throws {
-        let v = try CLIVault()
-        // Kim was born in 2000 and left in 2010: her records are due (dob + 25 = 2025).
-        #expect(
-            try v.run(
-                [
-                    "learner", "add", "kim", "--name", "Kim", "--tutor", "price", "--dob",
-                    "2000-01-01",
-                ], as: "office"
-            ).status == 0)
-        #expect(
-            try v.run(["learner", "leave", "kim", "--date", "2010-07-20"], as: "office").status == 0
-        )
+        let v = try Self.vaultWithKim()
         let file = try v.write("kim.json", CLIVault.form(learner: "kim"))
         let sealed = try v.run(["tutorial", "seal", file, "--json"], as: "price")
         let record = try #require(try json(sealed.stdout)["record"] as? String)
@@ -87,11 +88,7 @@ struct CLIRetentionTests {
         #expect(try v.run(["retention", "release", record], as: "hale").status == 0)
         #expect(try v.run(["records", "destroy", record], as: "price").status == 77)
         // Two people: a second keeper proposes, Hale agrees.
-        #expect(
-            try v.run(
-                ["principal", "add", "keeper2", "--name", "K2", "--role", "record-keeper"],
-                as: "office", newPassphrase: "keeper2"
-            ).status == 0)
+        try Self.addSecondKeeper(v)
         let proposed = try v.run(["records", "destroy", record, "--json"], as: "keeper2")
         #expect(proposed.status == 0, "\(proposed.stderr)")
         let pending = try #require(try json(proposed.stdout)["pending"] as? [String: Any])
