@@ -215,6 +215,15 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Reads the chain's table from its end.
+    public func lastLink(_ chain: ChainName) async throws -> ChainLink? {
+        try await read("read the \(chain.rawValue) log") { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM \(chain.rawValue) ORDER BY seq DESC LIMIT 1"
+            ).map(Self.link)
+        }
+    }
+
     /// Reads the identities table by principal.
     public func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity? {
         try await read("read keys") { db in

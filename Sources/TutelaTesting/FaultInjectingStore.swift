@@ -82,6 +82,14 @@ extension FaultInjectingStore where Base == MemoryVaultStore {
         await base.tamper(record: id, change)
     }
 
+    /// Everything stored now, as a backup would keep it.
+    public func snapshot() async -> MemoryVaultStore.Snapshot { await base.snapshot() }
+
+    /// Puts back a snapshot: the vault restored from an older copy.
+    public func restore(_ snapshot: MemoryVaultStore.Snapshot) async {
+        await base.restore(snapshot)
+    }
+
     /// Replaces a chain wholesale, as someone editing the database would.
     public func tamper(chain: ChainName, _ change: @Sendable ([ChainLink]) -> [ChainLink]) async {
         await base.tamper(chain: chain, change)

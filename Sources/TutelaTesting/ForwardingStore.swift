@@ -17,6 +17,10 @@ extension ForwardingStore {
         try await forwarded.links(chain, from: from, limit: limit)
     }
     /// Passed to the wrapped store.
+    public func lastLink(_ chain: ChainName) async throws -> ChainLink? {
+        try await forwarded.lastLink(chain)
+    }
+    /// Passed to the wrapped store.
     public func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity? {
         try await forwarded.sealedIdentity(principal)
     }

@@ -116,7 +116,8 @@ public enum StoreContract {
             seen += page.labels.map(\.record)
             cursor = page.next
         } while cursor != nil
-        try expect(seen.sorted() == labels.map(\.record).sorted(), "pages cover every label once")
+        try expect(
+            seen == labels.map(\.record), "pages cover every label once, in the order stored")
     }
 
     static func objects(_ store: any VaultStore) async throws {

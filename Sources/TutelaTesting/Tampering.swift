@@ -17,6 +17,15 @@ extension MemoryVaultStore {
         state.chains[chain] = change(state.chains[chain] ?? [])
     }
 
+    /// Everything stored now but the shred keys, as a backup would keep it, for ``restore(_:)``.
+    public func snapshot() -> Snapshot { Snapshot(state: state) }
+
+    /// Puts back a ``snapshot()``: the vault restored from an older copy.
+    public func restore(_ snapshot: Snapshot) { state = snapshot.state }
+
+    /// A copy of the store's contents.
+    public struct Snapshot: Sendable { fileprivate let state: State }
+
     /// Replaces a stored object's body.
     public func tamper(object kind: String, id: String, _ change: @Sendable ([UInt8]) -> [UInt8]) {
         if let o = state.objects[kind]?[id] {

@@ -26,7 +26,9 @@ struct CLIRobustnessTests {
         env["TUTELA_PASSPHRASE"] = CLIVault.passphrase(who)
         p.environment = env
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        let log = v.root.appendingPathComponent("stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: log)
         try p.run()
         return p
     }
@@ -98,6 +100,11 @@ struct CLIRobustnessTests {
         for p in processes { p.waitUntilExit() }
         for p in processes { #expect(p.terminationStatus == 0 || p.terminationStatus == 75) }
         let imported = processes.prefix(2).filter { $0.terminationStatus == 0 }.count * 60
+        for file in try FileManager.default.contentsOfDirectory(atPath: v.root.path)
+        where file.hasPrefix("stderr-") {
+            let text = try String(contentsOf: v.root.appendingPathComponent(file), encoding: .utf8)
+            if !text.isEmpty { print("a process said: \(text)") }
+        }
         #expect(try checkConsistent(v) == 1 + imported)
         print("Concurrency: 5 processes at once, \(1 + imported) records, log valid")
     }

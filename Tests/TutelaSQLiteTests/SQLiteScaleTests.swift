@@ -28,7 +28,7 @@ struct SQLiteScaleTests {
             }
         }
         let inMemory = try await memory.pagedLabels(pageSize: 4).map(\.record)
-        #expect(inMemory == labels.map(\.record).sorted())
+        #expect(inMemory == labels.map(\.record))
         let hale = try await disk.session("hale")
         var streamed: [RecordID] = []
         let asOf = try #require(CalendarDate("2026-11-29"))

@@ -85,14 +85,17 @@ struct AttackTests {
             #"{"learner": "sam", "date": "2026-11-20", "course": "Maths", "comments": "line \#($0)"}"#
         }.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
         // The office revokes Price just before the second batch is written.
-        let office = try f.session("office").identity
-        await f.store.beforeNextTransaction(skipping: 1) { tx in
-            let statement = DirectoryStatement.revoke(principal: "price")
-            let link = try SignedChain.link(
-                .directory, after: try await tx.lastLink(.directory),
-                body: statement.encode(at: 1_795_000_000), signer: office)
-            try await tx.append(link, to: .directory)
-        }
+        let office = try f.session("office")
+        let identity = office.identity
+        await f.store.beforeNextTransaction(
+            skipping: 1,
+            office.committedWrite { tx in
+                let statement = DirectoryStatement.revoke(principal: "price")
+                let link = try SignedChain.link(
+                    .directory, after: try await tx.lastLink(.directory),
+                    body: statement.encode(at: 1_795_000_000), signer: identity)
+                try await tx.append(link, to: .directory)
+            })
         let price = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
         await expectError(.permissionDenied) {
             try await price.importForms(file.path, confidential: false, batchSize: 2)
@@ -112,7 +115,9 @@ struct AttackTests {
             id: "BG-FAKE-0000-0001", record: label.record, requester: "jones", reason: "curious",
             created: 1_795_000_000, expires: 1_795_000_000 + 86_400, approvalsNeeded: 2)
         let signed = try jones.sign(request)
-        try await s.f.store.transaction { tx in try await tx.put(signed) }
+        // Written in with a log entry of the signer's own committing to it, as an insider
+        // with their key and the database files would.
+        try await s.f.store.transaction(jones.committedWrite { tx in try await tx.put(signed) })
         for approver: PrincipalID in ["head", "dsl"] {
             let error = await expectError(.permissionDenied) {
                 try await s.session(approver).breakGlass.approve(request.id)

@@ -27,6 +27,21 @@ struct ClockTests {
         #expect(try await f.store.labels(learner: nil).count == 1)
     }
 
+    @Test(
+        "a command that waited behind another's write is stamped no earlier than the entry before")
+    func waitedForTheWriteLock() async throws {
+        let f = try await Fixture.make()
+        _ = try await f.session("price").seal(Fixture.form(), confidential: false)
+        // Stamped when it began, a minute before the entry that committed while it waited.
+        let waited = try await session(f, "jones", at: Self.now - 60)
+        _ = try await waited.seal(Fixture.form(learner: "alex"), confidential: false)
+        let times = try await f.store.links(.audit).map {
+            try AuditEntry.parse($0.body, context: "entry").time
+        }
+        #expect(times.suffix(2).first == times.last)
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
     @Test("a clock set wrongly forward is corrected by an administrator, signed and audited")
     func correction() async throws {
         let f = try await Fixture.make()
@@ -58,10 +73,12 @@ struct ClockTests {
             let price = try f.session("price")
             _ = try await price.seal(Fixture.form(), confidential: false)
             // Price signs an entry an hour in the past and writes it in behind Tutela's back.
-            let entry = AuditEntry(
+            var entry = AuditEntry(
                 action: action, actor: "price", subject: nil, outcome: .allowed, reason: nil,
                 time: Self.now - 3600, policyVersion: "1")
             let last = try await f.store.links(.audit).last
+            // The forger copies the state the last entry committed to.
+            entry.state = try AuditEntry.parse(#require(last).body, context: "last").state
             let forged = try SignedChain.link(
                 .audit, after: last, body: entry.canonical, signer: price.identity)
             try await f.store.transaction { tx in try await tx.append(forged, to: .audit) }

@@ -135,12 +135,8 @@ struct FactMatrixTests {
             "Fact tamper matrix: \(facts.count) facts of \(Set(facts.map(\.kind)).count) kinds; detected: \(line)"
         )
         #expect(found["move"] == tried["move"], "every move is detected")
-        withKnownIssue(
-            "#18, open: deleting, replaying or rolling back facts waits for the state root"
-        ) {
-            for what in ["delete", "replay", "rollback"] {
-                #expect(found[what, default: 0] == tried[what], "\(what)")
-            }
+        for what in ["delete", "replay", "rollback"] {
+            #expect(found[what, default: 0] == tried[what], "\(what)")
         }
     }
 }

@@ -36,7 +36,9 @@ struct RedTeam2Tests {
             record: label.record, keepUntil: nil, reason: "reviewed",
             time: midnight("2035-03-14"), by: "hale")
         let signed = try hale.sign(review)
-        try await f.store.transaction { tx in try await tx.put(signed) }
+        // Written in with a log entry of the signer's own committing to it, as an insider
+        // with their key and the database files would.
+        try await f.store.transaction(hale.committedWrite { tx in try await tx.put(signed) })
         let asOf = try #require(CalendarDate("2027-01-01"))
         let status = try #require(
             try await hale.retention.check(asOf: asOf).first { $0.label.record == label.record })
@@ -68,7 +70,9 @@ struct RedTeam2Tests {
             reason: "CPOMS 4411", created: created, expires: created + 24 * 3600,
             approvalsNeeded: 2)
         let signed = try dsl.sign(request)
-        try await s.f.store.transaction { tx in try await tx.put(signed) }
+        // Written in with a log entry of the signer's own committing to it, as an insider
+        // with their key and the database files would.
+        try await s.f.store.transaction(dsl.committedWrite { tx in try await tx.put(signed) })
         // A month later, with honest clocks, it is approved and opened.
         let later = Self.now + 30 * 86_400
         await expectError(.permissionDenied) {
@@ -114,40 +118,37 @@ struct RedTeam2Tests {
 
     @Test("an older vault with the two newest audit rows copied in does not pass the pin")
     func copiedTwoHeadRows() async throws {
-        try await withKnownIssue(
-            "#18, open: the pin check recomputes the pinned row and the one before it; an older vault with more newer rows copied in waits for the state root"
-        ) {
-            let f = try await Fixture.make()
-            let pins = MemoryPins()
-            // The store reads chain rows by sequence number, as the SQLite store does
-            // (`WHERE seq >= ?`): rows copied in at their own numbers leave a gap below them.
-            let store = BySequence(forwarded: f.store)
-            let vault = Vault(store: store, clock: f.vault.clock, pins: pins)
-            let price = try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
-            let oldAudit = try await f.store.links(.audit)
-            let oldDirectory = try await f.store.links(.directory)
-            // Jones leaves; Price writes on.
-            try await vault.unlock("office", passphrase: Fixture.passphrase("office"))
-                .administration.revoke("jones")
-            for _ in 0..<3 { _ = try await price.seal(Fixture.form(), confidential: false) }
-            try await price.settle()
-            let full = try await f.store.links(.audit)
-            // The old vault restored (Jones not revoked), with the pinned row and the one before it
-            // copied in at their sequence numbers. Both recompute, verify and link to each other.
-            await f.store.tamper(chain: .directory) { _ in oldDirectory }
-            // With the pinned row alone copied in, the check refuses the vault (as in `AttackTests`)…
-            await f.store.tamper(chain: .audit) { _ in oldAudit + full.suffix(1) }
-            await expectError(.tampered) {
-                try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
-            }
-            // …but with the row before it copied in too, at its own number, it is satisfied: nothing
-            // checks that the row before the pinned one follows the rest of the log.
-            await f.store.tamper(chain: .audit) { _ in oldAudit + full.suffix(2) }
-            #expect(oldAudit.count < full.count - 2)
-            await expectError(.tampered) {
-                try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
-            }
+        let f = try await Fixture.make()
+        let pins = MemoryPins()
+        // The store reads chain rows by sequence number, as the SQLite store does
+        // (`WHERE seq >= ?`): rows copied in at their own numbers leave a gap below them.
+        let store = BySequence(forwarded: f.store)
+        let vault = Vault(store: store, clock: f.vault.clock, pins: pins)
+        let price = try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        let oldAudit = try await f.store.links(.audit)
+        let oldDirectory = try await f.store.links(.directory)
+        // Jones leaves; Price writes on.
+        try await vault.unlock("office", passphrase: Fixture.passphrase("office"))
+            .administration.revoke("jones")
+        for _ in 0..<3 { _ = try await price.seal(Fixture.form(), confidential: false) }
+        try await price.settle()
+        let full = try await f.store.links(.audit)
+        // The old vault restored (Jones not revoked), with the pinned row and the one before it
+        // copied in at their sequence numbers. Both recompute, verify and link to each other.
+        await f.store.tamper(chain: .directory) { _ in oldDirectory }
+        // With the pinned row alone copied in, the check refuses the vault (as in `AttackTests`)…
+        await f.store.tamper(chain: .audit) { _ in oldAudit + full.suffix(1) }
+        await expectError(.tampered) {
+            try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
         }
+        // …but with the row before it copied in too, at its own number, it is satisfied: nothing
+        // checks that the row before the pinned one follows the rest of the log.
+        await f.store.tamper(chain: .audit) { _ in oldAudit + full.suffix(2) }
+        #expect(oldAudit.count < full.count - 2)
+        await expectError(.tampered) {
+            try await vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        }
+
     }
 
     // MARK: - YAML guard

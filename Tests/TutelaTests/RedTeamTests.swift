@@ -64,7 +64,9 @@ struct RedTeamTests {
             record: label.record, keepUntil: nil, reason: "tidy up", time: midnight("2027-01-01"),
             by: "jones")
         let signed = try jones.sign(review)
-        try await f.store.transaction { tx in try await tx.put(signed) }
+        // Written in with a log entry of the signer's own committing to it, as an insider
+        // with their key and the database files would.
+        try await f.store.transaction(jones.committedWrite { tx in try await tx.put(signed) })
         // An honest record keeper runs the check in 2027: the record must not be due, and must not
         // be destroyed on a tutor's word.
         let hale = try await Self.session(f, "hale", on: "2027-01-01")
@@ -92,7 +94,9 @@ struct RedTeamTests {
             record: label.record, keepUntil: nil, reason: "go", time: midnight("2027-01-01"),
             by: "hale")
         let signed = try hale.sign(review)
-        try await f.store.transaction { tx in try await tx.put(signed) }
+        // Written in with a log entry of the signer's own committing to it, as an insider
+        // with their key and the database files would.
+        try await f.store.transaction(hale.committedWrite { tx in try await tx.put(signed) })
         let gone = await Self.destroyedByTwo(f, label.record, on: "2027-01-01")
         #expect(!gone, "a record due in 2035 was destroyed in 2027")
         #expect(try await f.store.record(label.record) != nil)
@@ -111,7 +115,9 @@ struct RedTeamTests {
             let proposal = DestructionProposal(
                 record: label.record, time: midnight("2035-06-01"), by: attacker)
             let signed = try signer.sign(proposal)
-            try await f.store.transaction { tx in try await tx.put(signed) }
+            // Written in with a log entry of the signer's own committing to it, as an insider
+            // with their key and the database files would.
+            try await f.store.transaction(signer.committedWrite { tx in try await tx.put(signed) })
             // Hale, honestly, asks to destroy the due record: only a proposal must result.
             let hale = try await Self.session(f, "hale", on: "2035-06-01")
             let gone = await Self.destroyed { try await hale.retention.destroy(label.record) }
@@ -135,7 +141,9 @@ struct RedTeamTests {
             reason: "CPOMS 4411", created: created, expires: created + 10 * 365 * 86_400,
             approvalsNeeded: 2)
         let signed = try dsl.sign(request)
-        try await s.f.store.transaction { tx in try await tx.put(signed) }
+        // Written in with a log entry of the signer's own committing to it, as an insider
+        // with their key and the database files would.
+        try await s.f.store.transaction(dsl.committedWrite { tx in try await tx.put(signed) })
         // A month later the request would long have expired had it been made by `request`.
         let later = created + 30 * 86_400
         await expectError(.permissionDenied) {
@@ -166,7 +174,10 @@ struct RedTeamTests {
             let flag = SafeguardingFlag(
                 record: label.record, flaggedBy: "jones", time: 1_795_000_000, reason: "hide it")
             let signed = try f.session("jones").sign(flag)
-            try await f.store.transaction { tx in try await tx.put(signed) }
+            // Written in with a log entry of the signer's own committing to it, as an insider
+            // with their key and the database files would.
+            try await f.store.transaction(
+                f.session("jones").committedWrite { tx in try await tx.put(signed) })
             do {
                 let copy = try await sam.export(learner: "sam")
                 #expect(
@@ -180,21 +191,17 @@ struct RedTeamTests {
 
     @Test("a record's label row moved to another learner does not silently leave a learner's copy")
     func exportMovedLabelRow() async throws {
-        try await withKnownIssue(
-            "#18, open: a label row moved away from a learner is noticed only by a state root that commits to every record's learner"
-        ) {
-            let f = try await Fixture.make()
-            _ = try await f.session("price").seal(Fixture.form(), confidential: false)
-            let label = try await f.session("price").seal(
-                Fixture.form(marker: "the one to hide"), confidential: false)
-            let sam = try f.session("sam")
-            #expect(try await sam.export(learner: "sam").records.count == 2)
-            // The labels table's learner column of one record is changed to Alex; the label bytes and
-            // the envelope are untouched. A full `records list` notices (tampered); the copy does not.
-            await f.store.base.moveLabelRow(label.record, to: "alex")
-            await expectError(.tampered) { try await sam.labels(learner: nil) }
-            await expectError(.tampered) { try await sam.export(learner: "sam") }
-        }
+        let f = try await Fixture.make()
+        _ = try await f.session("price").seal(Fixture.form(), confidential: false)
+        let label = try await f.session("price").seal(
+            Fixture.form(marker: "the one to hide"), confidential: false)
+        let sam = try f.session("sam")
+        #expect(try await sam.export(learner: "sam").records.count == 2)
+        // The labels table's learner column of one record is changed to Alex; the label bytes and
+        // the envelope are untouched. A full `records list` notices (tampered); the copy does not.
+        await f.store.base.moveLabelRow(label.record, to: "alex")
+        await expectError(.tampered) { try await sam.labels(learner: nil) }
+        await expectError(.tampered) { try await sam.export(learner: "sam") }
     }
 
     // MARK: - Leavers
@@ -216,10 +223,12 @@ struct RedTeamTests {
         #expect(try await f.store.labels(learner: nil).isEmpty)
         // Written in behind Tutela's back instead, his entry after the one revoking him fails
         // `audit verify`.
-        let entry = AuditEntry(
+        var entry = AuditEntry(
             action: .seal, actor: "price", subject: nil, outcome: .allowed, reason: nil,
             time: midnight("2027-01-11"), policyVersion: "1")
         let last = try await f.store.links(.audit).last
+        // The forger copies the state the last entry committed to.
+        entry.state = try AuditEntry.parse(#require(last).body, context: "last").state
         let forged = try SignedChain.link(
             .audit, after: last, body: entry.canonical, signer: stale.identity)
         try await f.store.transaction { tx in try await tx.append(forged, to: .audit) }

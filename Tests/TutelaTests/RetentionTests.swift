@@ -152,7 +152,8 @@ struct RetentionTests {
         try await propose(f, label.record, on: "2035-06-01")
         // Another keeper's hold lands after this destruction decided (destroy reads its facts in
         // one transaction, decides, and shreds in the next).
-        await f.store.beforeNextTransaction(skipping: 1) { tx in try await tx.put(hold) }
+        await f.store.beforeNextTransaction(
+            skipping: 1, keeper.committedWrite { tx in try await tx.put(hold) })
         let stopped = await expectError(.tryAgain) {
             try await keeper.retention.destroy(label.record)
         }

@@ -167,7 +167,8 @@ struct SafeguardingTests {
         try await s.session("price").safeguarding.flag(label.record, reason: "ref 7")
         let dsl = try await s.session("dsl")
         // Its contents go after the officer's command has read them, before it records the release.
-        await s.f.store.beforeNextTransaction { tx in try await tx.shred(label.record) }
+        await s.f.store.beforeNextTransaction(
+            try await s.session("hale").committedWrite { tx in try await tx.shred(label.record) })
         let gone = await expectError(.notFound) {
             try await dsl.safeguarding.disclose(label.record, reason: "handover")
         }
@@ -288,7 +289,8 @@ struct BreakGlassTests {
         let dsl = try await s.session("dsl")
         // The other open commits its marker after this one checked, before this one writes.
         let marker = try dsl.sign(BreakGlassUse(request: request.id, time: 0))
-        await s.f.store.beforeNextTransaction { tx in try await tx.put(marker) }
+        await s.f.store.beforeNextTransaction(
+            try await s.session("dsl2").committedWrite { tx in try await tx.put(marker) })
         let refused = await expectError(.permissionDenied) {
             try await dsl.breakGlass.open(request.id)
         }

@@ -103,8 +103,17 @@ public struct AuditEntry: Sendable, Equatable {
     public let time: Int64
     /// The version of the policy in force, as text: `1`, `2`, …, or `none` before any was applied.
     public let policyVersion: String
+    /// The vault's state as this entry left it (see ``StateHead``); set when the entry is appended.
+    var state = StateHead.empty
 
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
+
+    /// The same entry at another time.
+    func stamped(_ time: Int64) -> AuditEntry {
+        AuditEntry(
+            action: action, actor: actor, subject: subject, outcome: outcome, reason: reason,
+            time: time, policyVersion: policyVersion, state: state)
+    }
 
     var canonical: [UInt8] {
         var w = CanonicalWriter()
@@ -116,6 +125,7 @@ public struct AuditEntry: Sendable, Equatable {
         w.optionalString(reason)
         w.i64(time)
         w.string(policyVersion)
+        state.write(to: &w)
         return w.bytes
     }
 
@@ -135,7 +145,7 @@ public struct AuditEntry: Sendable, Equatable {
         let entry = AuditEntry(
             action: action, actor: actor, subject: subject, outcome: outcome,
             reason: try r.optionalString("reason", max: 1024), time: try r.i64("time"),
-            policyVersion: try r.string("policy version", max: 64))
+            policyVersion: try r.string("policy version", max: 64), state: try StateHead.read(&r))
         try r.finish()
         return entry
     }

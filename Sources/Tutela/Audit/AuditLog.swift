@@ -67,6 +67,14 @@ enum AuditLog {
                         "audit entry \(link.sequence) names an actor who did not sign it")
                 }
                 try checkTime(entry, at: link.sequence, after: previousEntry, directory: directory)
+                if let previousEntry,
+                    entry.state.directoryCount < previousEntry.state.directoryCount
+                        || entry.state.labelCount < previousEntry.state.labelCount
+                {
+                    throw TutelaError.tampered(
+                        "audit entry \(link.sequence) records fewer directory statements or labels "
+                            + "than the entry before it")
+                }
                 if let at = revokedAt[entry.actor.text] {
                     throw TutelaError.tampered(
                         "audit entry \(link.sequence) is by '\(entry.actor)', who was revoked at "
@@ -135,6 +143,10 @@ enum AuditLog {
             "audit entry \(sequence) goes back in time, from \(Timestamp.iso(previous.time)) to "
                 + "\(Timestamp.iso(entry.time)), with no clock correction before it")
     }
+
+    /// How far behind the log's last entry a new entry may be stamped and still be appended (at
+    /// the last entry's time): the longest a command waits for another's write, in seconds.
+    static let writeWait: Int64 = 300
 
     /// A write refused because this machine's clock is behind the vault's last entry.
     static func clockBehind(now: Int64, last: Int64) -> TutelaError {

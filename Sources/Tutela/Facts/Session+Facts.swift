@@ -8,11 +8,28 @@ extension Session {
     /// - Throws: `.tampered` for any fact that does not verify.
     func facts<F: Fact>(_ type: F.Type, about subject: String?) async throws -> [F] {
         let directory = self.directory
+        let store = self.store
+        let objects = try await verifiedRead {
+            let objects = try await store.objects(kind: F.kind.rawValue, key: subject)
+            return (objects, try StateClaims.facts(objects, kind: F.kind, subject: subject))
+        }
         var result: [F] = []
-        for object in try await store.objects(kind: F.kind.rawValue, key: subject) {
+        for object in objects {
             result.append(try FactCodec.read(object, as: type, directory: directory).fact)
         }
         return result
+    }
+
+    /// A record read outside a transaction, checked against the vault's state: nil when there is
+    /// none (never stored, or destroyed), `.tampered` when its rows do not match.
+    func verifiedRecord(_ id: RecordID) async throws -> StoredRecord? {
+        let store = self.store
+        return try await verifiedRead {
+            let record = try await store.record(id)
+            var claims = StateClaims()
+            try claims.addRecord(id, record)
+            return (record, claims)
+        }
     }
 
     /// The fact of `type` filed under `subject`, verified, for kinds with one per subject.
@@ -24,8 +41,9 @@ extension Session {
     static func facts<F: Fact>(
         _ type: F.Type, about subject: String, tx: any VaultTransaction, directory: Directory
     ) async throws -> [F] {
-        try await tx.objects(kind: F.kind.rawValue, key: subject).map {
-            object throws(TutelaError) in
+        let objects = try await tx.objects(kind: F.kind.rawValue, key: subject)
+        try await StateTransaction.of(tx).verify(objects, kind: F.kind, subject: subject)
+        return try objects.map { object throws(TutelaError) in
             try FactCodec.read(object, as: type, directory: directory).fact
         }
     }

@@ -241,7 +241,7 @@ public struct Lifecycle: SessionService {
         }
         var changes: [SlotChange] = []
         for id in ids {
-            guard let stored = try await store.record(id) else {
+            guard let stored = try await session.verifiedRecord(id) else {
                 // A destroyed record keeps only its label: nothing to re-grant.
                 if record == nil, try await session.retention.tombstone(id) != nil { continue }
                 throw TutelaError.notFound("there is no record \(id)")

@@ -16,7 +16,16 @@ extension Session {
         let (directory, principal) = (self.directory, self.principal)
         var opened: [OpenedRecord] = []
         var withheld = 0
-        for row in try await store.labels(learner: learner) {
+        // Every label filed under the learner, and no fewer than the vault's state counts: a
+        // label row moved to another learner is not quietly left out.
+        let store = self.store
+        let rows = try await verifiedRead {
+            let rows = try await store.labels(learner: learner)
+            var claims = StateClaims()
+            claims.add(.learner(learner), StateMap.countValue(Int64(rows.count)))
+            return (rows, claims)
+        }
+        for row in rows {
             // Each record goes through the release pipeline on its own, so a record flagged a
             // moment ago is decided on, and withheld, in the transaction that would record it.
             let released = try await release(row.record, action: .export) {

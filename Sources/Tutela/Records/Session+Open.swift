@@ -54,7 +54,7 @@ extension Session {
 
     /// Reads a record and checks it against its label row and its author's signature.
     func load(_ recordID: RecordID) async throws -> (StoredRecord, Envelope) {
-        guard let stored = try await store.record(recordID) else {
+        guard let stored = try await verifiedRecord(recordID) else {
             try await missing(recordID, action: .open)
         }
         return (stored, try verifiedEnvelope(stored, id: recordID))

@@ -32,7 +32,7 @@ extension Retention {
                 "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
         }
         guard let status = try await status(asOf: today, record: recordID).first,
-            let stored = try await store.record(recordID)
+            let stored = try await session.verifiedRecord(recordID)
         else {
             throw TutelaError.notFound("there is no record \(recordID)")
         }

@@ -63,12 +63,27 @@ public struct Retention: SessionService {
     ) async throws {
         let policy = try policy()
         let directory = self.directory
-        let flags = Set(try await store.objects(kind: FactKind.flag.rawValue, key: nil).map(\.key))
-        let holds = Set(try await store.objects(kind: FactKind.hold.rawValue, key: nil).map(\.key))
-        let reviews = Set(
-            try await store.objects(kind: FactKind.retentionReview.rawValue, key: nil).map(\.key))
-        let tombstones = Set(
-            try await store.objects(kind: FactKind.tombstone.rawValue, key: nil).map(\.key))
+        // Which records have flags, holds, reviews or certificates: every such fact in the vault,
+        // checked against its state, so none can be hidden by deleting its row.
+        let store = self.store
+        let kinds: [FactKind] = [.flag, .hold, .retentionReview, .tombstone]
+        let subjects = try await session.verifiedRead {
+            var claims = StateClaims()
+            var subjects: [Set<String>] = []
+            for kind in kinds {
+                let objects = try await store.objects(kind: kind.rawValue, key: nil)
+                try claims.addFacts(objects, kind: kind, subject: nil)
+                subjects.append(Set(objects.map(\.key)))
+            }
+            return (subjects, claims)
+        }
+        let (flags, holds, reviews, tombstones) = (
+            subjects[0], subjects[1], subjects[2], subjects[3]
+        )
+        // Every label row, in stored order, is chained and compared with the log's state at the end.
+        let before = try await session.committedState()
+        var chain = StateMap.zero
+        var counted: Int64 = 0
         // The rule text depends only on the class and whether the record is flagged: a table
         // indexed by `slot` (class in declaration order, then flag), not hashed for every record.
         @Sendable func slot(_ recordClass: RecordClass, _ flagged: Bool) -> Int {
@@ -129,7 +144,6 @@ public struct Retention: SessionService {
         }
         let schedules = rules.map { $0?.schedule }
         let lookAhead = asOf.adding(days: lookAheadDays)
-        let store = self.store
         @Sendable func page(_ from: LabelCursor?) async throws -> ([StoredLabel], LabelCursor?) {
             if let only {
                 return (try await store.labels(learner: nil).filter { $0.record == only }, nil)
@@ -142,6 +156,14 @@ public struct Retention: SessionService {
         while let current = reading {
             let (rows, cursor) = try await current.value
             reading = cursor.map { next in Task { try await page(next) } }
+            if only == nil {
+                let digests = try Session.inParallel(rows) { row throws(TutelaError) in
+                    try StateHead.digest(
+                        record: row.record.text, learner: row.learner.text, label: row.labelBytes)
+                }
+                for digest in digests { chain = try StateHead.chain(chain, digest: digest) }
+                counted += Int64(rows.count)
+            }
             // Ordinary records (no tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
             var computed = try Session.inParallel(rows, reversed: true) {
@@ -236,6 +258,22 @@ public struct Retention: SessionService {
                             dueOn: dueOn, then: outcome, asOf: asOf, lookAhead: lookAhead),
                         dueOn, note))
             }
+        }
+        guard only == nil, counted != before.state.labelCount || chain != before.state.labelChain
+        else { return }
+        // A record sealed while the check ran is in the log's newer state; anything else is a
+        // label row deleted, altered, added or moved outside Tutela.
+        let after = try? await session.committedState()
+        guard let after, after.hash != before.hash else {
+            throw TutelaError(
+                .tampered,
+                "the stored labels (\(counted) read, \(before.state.labelCount) in the vault's "
+                    + "state) do not match the audit log: a label row was deleted, altered, added "
+                    + "or moved outside Tutela, so this report cannot be trusted",
+                hint: AuditLog.restoreHint)
+        }
+        guard after.state.labelCount == counted, after.state.labelChain == chain else {
+            throw TutelaError.tryAgain("records were sealed while the check ran; run it again")
         }
     }
 

@@ -98,12 +98,23 @@ public struct BreakGlass: SessionService {
     func breakGlassRequest(_ id: RequestID) async throws -> BreakGlassRequest {
         // Only the row with this id is verified: a damaged request about another record must not
         // stop every approval and opening in the vault.
-        let kind = FactKind.breakGlassRequest.rawValue
-        guard
-            let object = try await store.objects(kind: kind, key: nil).first(where: {
-                $0.id == id.text
-            })
-        else {
+        // The request's row, with the others about its record, is checked against the vault's
+        // state.
+        let kind = FactKind.breakGlassRequest
+        let store = session.store
+        let found = try await session.verifiedRead {
+            guard
+                let subject = try await store.objects(kind: kind.rawValue, key: nil).first(where: {
+                    $0.id == id.text
+                })?.key
+            else { return (StoredObject?.none, StateClaims()) }
+            let group = try await store.objects(kind: kind.rawValue, key: subject)
+            return (
+                group.first { $0.id == id.text },
+                try StateClaims.facts(group, kind: kind, subject: subject)
+            )
+        }
+        guard let object = found else {
             throw TutelaError.notFound("there is no break-glass request \(id)")
         }
         return try FactCodec.read(object, as: BreakGlassRequest.self, directory: directory).fact

@@ -80,7 +80,7 @@ public struct Safeguarding: SessionService {
         let policy = try policy()
         var result: [(Label, SafeguardingFlag, Int)] = []
         for flag in try await facts(SafeguardingFlag.self, about: nil) {
-            guard let stored = try await store.record(flag.record) else { continue }
+            guard let stored = try await session.verifiedRecord(flag.record) else { continue }
             let label = try Label.parse(stored.labelBytes)
             let state = RecordState(flagged: true)
             guard

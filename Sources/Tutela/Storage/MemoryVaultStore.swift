@@ -17,6 +17,8 @@ public actor MemoryVaultStore: VaultStore {
         package var learners: [RecordID: LearnerID] = [:]
         /// Each record's canonical label, by record id; kept after shredding, for the tombstone.
         package var labels: [RecordID: [UInt8]] = [:]
+        /// Record ids in the order their labels were stored, for paging.
+        package var order: [RecordID] = []
         /// Stored objects, by kind and then by id.
         package var objects: [String: [String: StoredObject]] = [:]
         /// Break-glass shares, by record and then by holder.
@@ -96,6 +98,9 @@ public actor MemoryVaultStore: VaultStore {
         return Array(all[start..<min(all.count, start + min(limit, all.count))])
     }
 
+    /// The chain's last link in memory.
+    public func lastLink(_ chain: ChainName) -> ChainLink? { state.chains[chain]?.last }
+
     /// Looks the principal up in memory.
     public func sealedIdentity(_ principal: PrincipalID) -> SealedIdentity? {
         state.identities[principal]
@@ -113,16 +118,20 @@ public actor MemoryVaultStore: VaultStore {
         .sorted { $0.record < $1.record }
     }
 
-    /// Pages through the labels in record-id order; the cursor is the last record id of the page
-    /// before.
+    /// Pages through the labels in the order they were stored; the cursor is the position in
+    /// that order where the next page starts.
     public func labels(from cursor: LabelCursor?, limit: Int) -> (
         labels: [StoredLabel], next: LabelCursor?
     ) {
-        let all = labels(learner: nil).filter {
-            cursor == nil || $0.record.text > cursor?.position ?? ""
+        var index = cursor.flatMap { Int($0.position) } ?? 0
+        var page: [StoredLabel] = []
+        while index < state.order.count, page.count < limit {
+            let id = state.order[index]
+            index += 1
+            guard let bytes = state.labels[id], let learner = state.learners[id] else { continue }
+            page.append(StoredLabel(record: id, learner: learner, labelBytes: bytes))
         }
-        let page = Array(all.prefix(limit))
-        return (page, all.count > limit ? page.last.map { LabelCursor($0.record.text) } : nil)
+        return (page, index < state.order.count ? LabelCursor("\(index)") : nil)
     }
 
     /// The record's shares, ordered by holder.
@@ -232,6 +241,7 @@ public actor MemoryVaultStore: VaultStore {
             }
             state.records[record.record] = record
             state.learners[record.record] = learner
+            if state.labels[record.record] == nil { state.order.append(record.record) }
             state.labels[record.record] = record.labelBytes
         }
 

@@ -118,6 +118,8 @@ public protocol VaultStore: Sendable {
     func meta() async throws -> VaultMeta
     /// Up to `limit` links of `chain` from sequence number `from`, in order.
     func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink]
+    /// The last link of `chain`, or nil while it is empty.
+    func lastLink(_ chain: ChainName) async throws -> ChainLink?
     /// A principal's sealed identity (public keys, and private keys sealed under their
     /// passphrase), or nil when none is stored for `principal`.
     func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity?
@@ -126,9 +128,10 @@ public protocol VaultStore: Sendable {
     func record(_ id: RecordID) async throws -> StoredRecord?
     /// Labels, optionally only one learner's, ordered by record id.
     func labels(learner: LearnerID?) async throws -> [StoredLabel]
-    /// A page of at most `limit` labels, from `cursor` (nil for the first page), in an order the
-    /// store chooses and keeps from page to page, and where the next page starts (nil after the
-    /// last). Paging to the end yields each label once; reading them in pages keeps memory flat.
+    /// A page of at most `limit` labels, from `cursor` (nil for the first page), in the order they
+    /// were stored, and where the next page starts (nil after the last). Paging to the end yields
+    /// each label once, oldest first — the order the vault's label chain is kept in (see
+    /// ``StateHead``); reading them in pages keeps memory flat.
     func labels(from cursor: LabelCursor?, limit: Int) async throws -> (
         labels: [StoredLabel], next: LabelCursor?
     )

@@ -72,7 +72,9 @@ extension Session {
                 reason: reason, time: now, policyVersion: policyVersion)
         }
         let (outcome, head) = try await auditedTransaction { tx throws -> ReleaseOutcome<Grant> in
-            guard let stored = try await tx.record(recordID) else { return .missing }
+            let read = try await tx.record(recordID)
+            try await StateTransaction.of(tx).verify(read, id: recordID)
+            guard let stored = read else { return .missing }
             let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
             let state = try await Self.recordState(
                 recordID, tx: tx, directory: directory, now: now)

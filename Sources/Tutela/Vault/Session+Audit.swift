@@ -106,7 +106,7 @@ extension Session {
             action: .acceptRestore, actor: principal.id, subject: meta.vaultID, outcome: .allowed,
             reason: reason, time: vault.clock.now(), policyVersion: policyVersion)
         let identity = self.identity
-        let head = try await store.transaction { tx in
+        let head = try await StateTransaction.run(store) { tx in
             try await Session.appendAudit(entry, tx: tx, signer: identity)
             return try await tx.lastLink(.audit)
         }

@@ -163,12 +163,20 @@ extension Session {
         async throws
     {
         let last = try await tx.lastLink(.audit)
+        var entry = entry
         if let last, entry.action != .clockCorrect {
             let previous = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)")
-            guard entry.time >= previous.time else {
-                throw AuditLog.clockBehind(now: entry.time, last: previous.time)
+            if entry.time < previous.time {
+                // An entry stamped when its command began, committed after another command's
+                // (it waited for the write lock), is stamped with that entry's time: it happened
+                // no earlier. A clock further behind than a command can wait is refused.
+                guard previous.time - entry.time <= AuditLog.writeWait else {
+                    throw AuditLog.clockBehind(now: entry.time, last: previous.time)
+                }
+                entry = entry.stamped(previous.time)
             }
         }
+        entry.state = try await StateTransaction.of(tx).seal()
         let link = try SignedChain.link(
             .audit, after: last, body: entry.canonical, signer: signer)
         try await tx.append(link, to: .audit)
@@ -197,9 +205,13 @@ extension Session {
         for attempt in 0..<2 {
             let known = directory.head?.hash
             do {
-                return try await store.transaction { tx in
+                return try await StateTransaction.run(store) { tx in
+                    let head = try await tx.lastLink(.directory)
+                    guard
+                        Vault.directory(
+                            head, matches: try await StateTransaction.of(tx).committed())
+                    else { throw Vault.directoryMismatch }
                     if attempt == 0 {
-                        let head = try await tx.lastLink(.directory)
                         guard head?.hash == known else { throw DirectoryMoved() }
                     }
                     return await (try body(tx), try tx.lastLink(.audit))

@@ -61,23 +61,22 @@ public struct Vault: Sendable {
         let policyEntry = AuditEntry(
             action: .policyApply, actor: authorityID, subject: "policy v1", outcome: .allowed,
             reason: policy.map { "applied \($0.source) at init" }, time: now, policyVersion: "1")
-        let head = try await store.transaction { tx in
+        let head = try await StateTransaction.run(store) { tx in
             try await tx.create(meta)
             try await tx.insert(sealed)
             let first = try SignedChain.link(
                 .directory, after: nil, body: genesis.encode(at: now), signer: identity)
             try await tx.append(first, to: .directory)
-            var link = try SignedChain.link(
-                .audit, after: nil, body: entry.canonical, signer: identity)
-            try await tx.append(link, to: .audit)
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
             if let publish {
                 try await tx.append(
                     SignedChain.link(
                         .directory, after: first, body: publish.encode(at: now), signer: identity),
                     to: .directory)
-                link = try SignedChain.link(
-                    .audit, after: link, body: policyEntry.canonical, signer: identity)
-                try await tx.append(link, to: .audit)
+                try await Session.appendAudit(policyEntry, tx: tx, signer: identity)
+            }
+            guard let link = try await tx.lastLink(.audit) else {
+                throw TutelaError.internal("the vault was created without an audit entry")
             }
             return link
         }
@@ -106,8 +105,15 @@ public struct Vault: Sendable {
     public func unlock(
         _ principalID: PrincipalID, passphrase: Passphrase, acceptingRestore: Bool = false
     ) async throws -> Session {
-        let (meta, directory) = try await verifiedDirectory()
+        var (meta, directory) = try await verifiedDirectory()
         if !acceptingRestore { try await checkPin(meta, directory: directory) }
+        // The directory must be the one the log's newest entry committed to: none of its newest
+        // statements deleted. A statement appended meanwhile is read on the next try.
+        for attempt in 0..<3 {
+            if try await directoryMatchesState(directory) { break }
+            guard attempt < 2 else { throw Self.directoryMismatch }
+            (meta, directory) = try await verifiedDirectory()
+        }
         guard let principal = directory.principals[principalID] else {
             throw TutelaError.notFound(
                 "no one is enrolled as '\(principalID)'",
@@ -160,14 +166,36 @@ public struct Vault: Sendable {
         }
     }
 
+    /// Whether `directory` ends where the state of the log's newest entry says it does.
+    func directoryMatchesState(_ directory: Directory) async throws -> Bool {
+        let committed: StateHead
+        do {
+            committed = try await StateReader(store: store, directory: directory).committed().state
+        } catch is StateReader.UnknownSigner { return false }
+        return Self.directory(directory.head, matches: committed)
+    }
+
+    static func directory(_ head: ChainLink?, matches state: StateHead) -> Bool {
+        state.directoryCount == (head?.sequence ?? -1) + 1
+            && state.directoryHash == (head?.hash ?? StateMap.zero)
+    }
+
+    static let directoryMismatch = TutelaError(
+        .tampered,
+        "the vault's directory does not end where its audit log says: its newest statements (a "
+            + "revocation, a policy, a learner's contacts) were deleted, or added outside Tutela",
+        hint: AuditLog.restoreHint)
+
     /// Verifies the whole audit log (no passphrase needed: it uses only public keys).
     /// - Parameter checkpoint: a checkpoint whose prefix the log must still hold.
     /// - Throws: a data error (65) naming the first bad entry.
     public func verifyAudit(checkpoint: Checkpoint?) async throws -> AuditReport {
         let (meta, directory) = try await verifiedDirectory()
         let pin = try pins?.load(vaultID: meta.vaultID)
-        return try await AuditLog.verify(
+        let report = try await AuditLog.verify(
             store: store, directory: directory, checkpoint: checkpoint, pin: pin)
+        try await verifyState(directory: directory)
+        return report
     }
 
     static func validateName(_ name: String) throws(TutelaError) {

@@ -1,0 +1,294 @@
+import TutelaCrypto
+
+/// What every audit entry commits to about the vault as it stood when the entry was written: the
+/// directory's head, every label in the order it was stored, and the root of the state map (every
+/// record's envelope and every signed fact, grouped by what it is about).
+///
+/// Each entry is signed by its actor and chained to the one before, and each machine pins the
+/// log's head, so the state of the newest entry is what every read is checked against: a fact
+/// deleted, moved, replayed from an older copy or rolled back no longer matches it (see
+/// docs/FORMAT.md, "The vault's state").
+struct StateHead: Sendable, Equatable {
+    /// How many statements the directory has.
+    var directoryCount: Int64
+    /// The hash of the directory's last statement (32 zero bytes before the first).
+    var directoryHash: [UInt8]
+    /// How many labels are stored (labels are never removed: a destroyed record keeps its label).
+    var labelCount: Int64
+    /// The hash chain over every label row in the order it was stored.
+    var labelChain: [UInt8]
+    /// The root of the state map.
+    var root: [UInt8]
+
+    /// The state of a vault with nothing in it.
+    static let empty = StateHead(
+        directoryCount: 0, directoryHash: StateMap.zero, labelCount: 0, labelChain: StateMap.zero,
+        root: StateMap.zero)
+
+    func write(to w: inout CanonicalWriter) {
+        w.i64(directoryCount)
+        w.fixed(directoryHash)
+        w.i64(labelCount)
+        w.fixed(labelChain)
+        w.fixed(root)
+    }
+
+    static func read(_ r: inout CanonicalReader) throws(TutelaError) -> StateHead {
+        StateHead(
+            directoryCount: try r.i64("directory count"),
+            directoryHash: try r.fixed("directory hash", count: 32),
+            labelCount: try r.i64("label count"), labelChain: try r.fixed("label chain", count: 32),
+            root: try r.fixed("state root", count: 32))
+    }
+
+    /// The hash of one label row: its record and learner columns and its label.
+    static func digest(record: String, learner: String, label: [UInt8]) throws(TutelaError)
+        -> [UInt8]
+    {
+        var w = CanonicalWriter(capacity: label.count + 96)
+        w.string("tutela-label-row-v1")
+        w.string(record)
+        w.string(learner)
+        w.data(label)
+        return try StateMap.hash(w.bytes)
+    }
+
+    /// The label chain after one more label row, given that row's ``digest(record:learner:label:)``
+    /// (worked out on every core; only this step is in order).
+    static func chain(_ previous: [UInt8], digest: [UInt8]) throws(TutelaError) -> [UInt8] {
+        var w = CanonicalWriter(capacity: 96)
+        w.string("tutela-label-chain-v1")
+        w.fixed(previous)
+        w.fixed(digest)
+        return try StateMap.hash(w.bytes)
+    }
+
+    /// The label chain after `rows`, in their stored order.
+    static func chain(_ previous: [UInt8], rows: [StoredLabel]) throws(TutelaError) -> [UInt8] {
+        var chain = previous
+        for row in rows {
+            chain = try Self.chain(
+                chain,
+                digest: try digest(
+                    record: row.record.text, learner: row.learner.text, label: row.labelBytes))
+        }
+        return chain
+    }
+}
+
+/// One entry of the state map: its key text and the bucket it lives in.
+///
+/// Everything about one record — its envelope, the facts filed under it — shares the record's
+/// bucket, so a command about one record reads one bucket and one path.
+struct StateKey: Hashable, Sendable {
+    /// The key's text, unique in the map.
+    let text: String
+    /// The bucket, 0…65535, from the hash of what the key is about.
+    let bucket: UInt16
+
+    private init(_ text: String, anchor: String) {
+        self.text = text
+        bucket = StateMap.bucket(of: anchor)
+    }
+
+    /// A record: its label and envelope (or that it was destroyed).
+    static func record(_ id: RecordID) -> StateKey { StateKey("R:\(id.text)", anchor: id.text) }
+
+    /// The facts of one kind filed under one subject (a record, a request, a review).
+    static func facts(_ kind: FactKind, _ subject: String) -> StateKey {
+        StateKey("F:\(kind.rawValue):\(subject)", anchor: subject)
+    }
+
+    /// How many subjects have facts of `kind`: what makes a listing of every such fact complete.
+    static func count(_ kind: FactKind) -> StateKey {
+        StateKey("C:\(kind.rawValue)", anchor: "C:\(kind.rawValue)")
+    }
+
+    /// How many labels are filed under a learner: what makes a learner's export complete.
+    static func learner(_ id: LearnerID) -> StateKey {
+        StateKey("N:\(id.text)", anchor: "N:\(id.text)")
+    }
+}
+
+/// The state map's shape and hashing: a 16-ary Merkle tree of depth four over 65,536 buckets, each
+/// bucket a sorted list of (key, value) entries. A proof for a key is its bucket and the 60 sibling
+/// hashes on its path; the bucket shows the key's value, or that it has none.
+enum StateMap {
+    static let zero = [UInt8](repeating: 0, count: 32)
+    /// Stored kinds of the map's own rows (never facts, never written by anything else).
+    static let bucketKind = "state-bucket"
+    static let nodeKind = "state-node"
+    /// The longest value an entry holds.
+    static let maxValue = 80
+    static let maxEntries = 1 << 20
+
+    static func hash(_ bytes: [UInt8]) throws(TutelaError) -> [UInt8] {
+        do { return try BLAKE2b.hash(bytes) } catch {
+            throw .internal("the state map could not be hashed: \(error)")
+        }
+    }
+
+    static func bucket(of anchor: String) -> UInt16 {
+        var w = CanonicalWriter(capacity: anchor.utf8.count + 32)
+        w.string("tutela-state-bucket-v1")
+        w.string(anchor)
+        let digest = (try? hash(w.bytes)) ?? zero
+        return UInt16(digest[0]) << 8 | UInt16(digest[1])
+    }
+
+    private static let digits = Array("0123456789abcdef")
+
+    /// The hex name of a bucket (4 digits) or of the node at `depth` (0…4 digits) above it.
+    static func prefix(_ bucket: UInt16, depth: Int) -> String {
+        String((0..<depth).map { digits[Int(bucket >> UInt16(12 - 4 * $0)) & 0xF] })
+    }
+
+    /// What a node's children are filed under, so one read returns all 16.
+    static func parentKey(_ prefix: String) -> String { "/" + prefix }
+
+    /// A bucket's stored body: its entries, sorted by key.
+    static func encode(_ entries: [String: [UInt8]]) -> [UInt8] {
+        var w = CanonicalWriter(capacity: entries.count * 72 + 8)
+        w.u8(1)
+        w.u32(UInt32(entries.count))
+        for key in entries.keys.sorted() {
+            w.string(key)
+            w.data(entries[key] ?? [])
+        }
+        return w.bytes
+    }
+
+    static func decode(_ body: [UInt8], bucket: UInt16) throws(TutelaError) -> [String: [UInt8]] {
+        var r = CanonicalReader(body, context: "state bucket \(prefix(bucket, depth: 4))")
+        guard try r.u8("version") == 1 else {
+            throw .tampered("state bucket \(prefix(bucket, depth: 4)) has an unknown version")
+        }
+        let count = Int(try r.u32("entry count"))
+        guard count <= maxEntries else {
+            throw .tampered("state bucket \(prefix(bucket, depth: 4)) is too large")
+        }
+        var entries: [String: [UInt8]] = [:]
+        var last: String?
+        for _ in 0..<count {
+            let key = try r.string("key", max: 512)
+            let value = try r.data("value", max: maxValue)
+            // One encoding per bucket: keys strictly ascending, none empty-valued.
+            guard last.map({ $0 < key }) ?? true, !value.isEmpty,
+                bucketOfKey(key).map({ $0 == bucket }) ?? false
+            else { throw .tampered("state bucket \(prefix(bucket, depth: 4)) is malformed") }
+            last = key
+            entries[key] = value
+        }
+        try r.finish()
+        return entries
+    }
+
+    /// The bucket a key text belongs in, or nil for text no key has.
+    static func bucketOfKey(_ key: String) -> UInt16? {
+        let parts = key.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        switch parts.first {
+        case "R" where parts.count == 2: return bucket(of: String(key.dropFirst(2)))
+        case "F" where parts.count == 3: return bucket(of: String(parts[2]))
+        case "C", "N": return bucket(of: key)
+        default: return nil
+        }
+    }
+
+    /// A bucket's hash; an empty bucket's is zero.
+    static func bucketHash(_ bucket: UInt16, _ entries: [String: [UInt8]]) throws(TutelaError)
+        -> [UInt8]
+    {
+        guard !entries.isEmpty else { return zero }
+        var w = CanonicalWriter()
+        w.string("tutela-state-bucket-v1")
+        w.u16(bucket)
+        w.fixed(encode(entries))
+        return try hash(w.bytes)
+    }
+
+    /// A node's hash from its 16 children; a node with only empty children is zero.
+    static func nodeHash(_ prefix: String, _ children: [[UInt8]]) throws(TutelaError) -> [UInt8] {
+        guard children.contains(where: { $0 != zero }) else { return zero }
+        var w = CanonicalWriter(capacity: 16 * 32 + 64)
+        w.string("tutela-state-node-v1")
+        w.string(prefix)
+        for child in children { w.fixed(child) }
+        return try hash(w.bytes)
+    }
+
+    /// The 16 stored children of `prefix` (zero where no row is stored), from the node rows filed
+    /// under it.
+    static func children(_ prefix: String, rows: [StoredObject]) throws(TutelaError) -> [[UInt8]] {
+        var children = [[UInt8]](repeating: zero, count: 16)
+        for row in rows {
+            guard row.id.count == prefix.count + 1, row.id.hasPrefix(prefix),
+                let last = row.id.last, let digit = digits.firstIndex(of: last),
+                row.body.count == 32, row.body != zero
+            else { throw .tampered("state node \(row.id) is malformed") }
+            children[digit] = row.body
+        }
+        return children
+    }
+
+    /// The root a bucket's hash leads to, through the stored siblings on its path.
+    /// - Parameter children: each prefix on the path (depth 0…3) mapped to its 16 stored children.
+    static func root(
+        bucket: UInt16, hash bucketHash: [UInt8], children: [String: [[UInt8]]]
+    ) throws(TutelaError) -> [UInt8] {
+        var current = bucketHash
+        for depth in stride(from: 3, through: 0, by: -1) {
+            let prefix = prefix(bucket, depth: depth)
+            var row = children[prefix] ?? [[UInt8]](repeating: zero, count: 16)
+            row[Int(bucket >> UInt16(12 - 4 * depth)) & 0xF] = current
+            current = try nodeHash(prefix, row)
+        }
+        return current
+    }
+
+    /// The value of a record's entry: its label's hash, then whether it still has an envelope and
+    /// that envelope's sealed part's hash. A destroyed record keeps its entry, marked destroyed.
+    static func recordValue(label: [UInt8], sealed: [UInt8]?) throws(TutelaError) -> [UInt8] {
+        var value = try hash(label)
+        if let sealed {
+            value.append(1)
+            value += try hash(sealed)
+        } else {
+            value.append(0)
+        }
+        return value
+    }
+
+    /// Whether a record's entry says it still has an envelope.
+    static func hasEnvelope(_ value: [UInt8]) -> Bool { value.count == 65 && value[32] == 1 }
+
+    /// The value of a group of facts: each fact's id, filing and body, in id order; nil for none.
+    static func factsValue(_ objects: [StoredObject]) throws(TutelaError) -> [UInt8]? {
+        guard !objects.isEmpty else { return nil }
+        var w = CanonicalWriter()
+        w.string("tutela-state-facts-v1")
+        for object in objects.sorted(by: { $0.id < $1.id }) {
+            w.string(object.kind)
+            w.string(object.id)
+            w.string(object.key)
+            w.fixed(try hash(object.body))
+        }
+        return try hash(w.bytes)
+    }
+
+    /// A count's value; nil for zero.
+    static func countValue(_ n: Int64) -> [UInt8]? {
+        guard n > 0 else { return nil }
+        var w = CanonicalWriter()
+        w.i64(n)
+        return w.bytes
+    }
+
+    static func count(_ value: [UInt8]?) throws(TutelaError) -> Int64 {
+        guard let value else { return 0 }
+        var r = CanonicalReader(value, context: "state count")
+        let n = try r.i64("count")
+        try r.finish()
+        guard n > 0 else { throw .tampered("a count in the vault's state is not positive") }
+        return n
+    }
+}

@@ -1,0 +1,406 @@
+/// A vault transaction that keeps the state map true: every write of a fact or a record is checked
+/// first against the state the log's newest entry committed to (so a tampered row is refused, never
+/// "fixed" by re-hashing it), and every audit entry the transaction appends commits to the state as
+/// it then is. The map's own rows are written once, when the transaction's body returns.
+///
+/// Every transaction of a vault runs through ``run(_:_:)``; nothing else writes the map's rows.
+final class StateTransaction: VaultTransaction {
+    private let inner: any VaultTransaction
+    /// The state the log's newest entry committed to when this transaction began.
+    private var base: StateHead?
+    /// The state after the changes sealed into this transaction's audit entries so far.
+    private var head: StateHead?
+    /// Buckets read (and verified against ``base``), with this transaction's changes.
+    private var buckets: [UInt16: [String: [UInt8]]] = [:]
+    /// Each loaded node's 16 children as stored, and as this transaction changed them.
+    private var storedChildren: [String: [[UInt8]]] = [:]
+    private var children: [String: [[UInt8]]] = [:]
+    /// Keys checked against the committed state before this transaction first changed them.
+    private var touched: Set<StateKey> = []
+    /// Fact groups and records changed since the last audit entry, to recompute.
+    private var pendingGroups: [StateKey: (kind: FactKind, subject: String)] = [:]
+    private var pendingRecords: [RecordID: [UInt8]] = [:]
+    /// The labels of records this transaction touched, kept for once their envelope is gone.
+    private var labels: [RecordID: [UInt8]] = [:]
+    private var pendingLabels: [(record: RecordID, learner: LearnerID, label: [UInt8])] = []
+    private var pendingLearners: [LearnerID: Int64] = [:]
+    /// Buckets changed since the root was last computed, and since the transaction began.
+    private var changedBuckets: Set<UInt16> = []
+    private var writtenBuckets: Set<UInt16> = []
+    /// Node rows (depth 1…4) to write when the body returns.
+    private var nodeWrites: [String: [UInt8]] = [:]
+
+    private init(_ inner: any VaultTransaction) { self.inner = inner }
+
+    /// Runs `body` as one store transaction whose state map is kept true.
+    static func run<T: Sendable>(
+        _ store: any VaultStore,
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> T {
+        try await store.transaction { tx in try await within(tx, body) }
+    }
+
+    /// Runs `body` inside a store transaction that is already open, keeping its state map true.
+    static func within<T: Sendable>(
+        _ tx: any VaultTransaction, _ body: (any VaultTransaction) async throws -> T
+    ) async throws -> T {
+        let state = StateTransaction(tx)
+        let result = try await body(state)
+        try await state.flush()
+        return result
+    }
+
+    /// The state-keeping transaction `tx` is; an internal error for any other.
+    static func of(_ tx: any VaultTransaction) throws(TutelaError) -> StateTransaction {
+        guard let state = tx as? StateTransaction else {
+            throw .internal("a vault transaction ran outside the state map")
+        }
+        return state
+    }
+
+    // MARK: - Committed state
+
+    /// The state the log's newest entry committed to (the empty state before the first entry).
+    func committed() async throws -> StateHead {
+        if let base { return base }
+        var found = StateHead.empty
+        if let last = try await inner.lastLink(.audit) {
+            found = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)").state
+        }
+        base = found
+        return found
+    }
+
+    /// Reads bucket `b` and the nodes on its path, and checks them against the committed root.
+    private func load(_ b: UInt16) async throws {
+        guard buckets[b] == nil else { return }
+        let base = try await committed()
+        let name = StateMap.prefix(b, depth: 4)
+        var entries: [String: [UInt8]] = [:]
+        if let row = try await inner.object(kind: StateMap.bucketKind, id: name) {
+            guard row.key == name else {
+                throw TutelaError.tampered("state bucket \(name) is misfiled")
+            }
+            entries = try StateMap.decode(row.body, bucket: b)
+        }
+        for depth in 0...3 {
+            let prefix = StateMap.prefix(b, depth: depth)
+            guard storedChildren[prefix] == nil else { continue }
+            let rows = try await inner.objects(
+                kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
+            let loaded = try StateMap.children(prefix, rows: rows)
+            storedChildren[prefix] = loaded
+            children[prefix] = loaded
+        }
+        let root = try StateMap.root(
+            bucket: b, hash: try StateMap.bucketHash(b, entries), children: storedChildren)
+        guard root == base.root else {
+            throw TutelaError(
+                .tampered,
+                "the vault's state map does not match its log (bucket \(name)): stored facts or "
+                    + "records were deleted, moved, replayed or rolled back",
+                hint: AuditLog.restoreHint)
+        }
+        buckets[b] = entries
+    }
+
+    /// The value `key` has now in this transaction.
+    private func value(_ key: StateKey) async throws -> [UInt8]? {
+        try await load(key.bucket)
+        return buckets[key.bucket]?[key.text]
+    }
+
+    private func set(_ key: StateKey, _ value: [UInt8]?) async throws {
+        try await load(key.bucket)
+        buckets[key.bucket]?[key.text] = value
+        changedBuckets.insert(key.bucket)
+        writtenBuckets.insert(key.bucket)
+    }
+
+    // MARK: - Checks before a change
+
+    /// Checks a fact group against the committed state before this transaction changes it.
+    private func touch(_ kind: FactKind, _ subject: String) async throws {
+        let key = StateKey.facts(kind, subject)
+        pendingGroups[key] = (kind, subject)
+        guard !touched.contains(key) else { return }
+        let stored = try StateMap.factsValue(
+            try await inner.objects(kind: kind.rawValue, key: subject))
+        guard stored == (try await value(key)) else { throw Self.mismatch(key) }
+        _ = try await value(.count(kind))
+        touched.insert(key)
+    }
+
+    /// Checks a record against the committed state before this transaction changes it.
+    private func touch(_ id: RecordID) async throws {
+        let key = StateKey.record(id)
+        let current = try await value(key)
+        if !touched.contains(key) {
+            guard let stored = try await inner.record(id) else {
+                // Nothing to change: the store answers that there is no such record — unless the
+                // state says it still has an envelope.
+                if let current, StateMap.hasEnvelope(current) { throw Self.mismatch(key) }
+                return
+            }
+            guard
+                try StateMap.recordValue(label: stored.labelBytes, sealed: stored.sealedBytes)
+                    == current
+            else { throw Self.mismatch(key) }
+            touched.insert(key)
+            labels[id] = stored.labelBytes
+        }
+        if let label = labels[id] { pendingRecords[id] = label }
+    }
+
+    static func mismatch(_ key: StateKey) -> TutelaError {
+        TutelaError(
+            .tampered,
+            "\(describe(key)) do not match the vault's state: something stored was deleted, "
+                + "moved, replayed from an older copy or rolled back",
+            hint: AuditLog.restoreHint)
+    }
+
+    /// What a key covers, in words.
+    static func describe(_ key: StateKey) -> String {
+        let parts = key.text.split(separator: ":", maxSplits: 2).map(String.init)
+        switch parts.first {
+        case "R": return "the stored label and envelope of \(parts.dropFirst().joined())"
+        case "F" where parts.count == 3: return "the \(parts[1]) facts filed under \(parts[2])"
+        case "C" where parts.count == 2: return "the \(parts[1]) facts stored"
+        case "N" where parts.count == 2: return "the records of learner \(parts[1])"
+        default: return "the state entry \(key.text)"
+        }
+    }
+
+    // MARK: - Committing
+
+    /// Brings the state up to date with this transaction's changes so far, for the audit entry
+    /// about to be appended to commit to.
+    func seal() async throws -> StateHead {
+        var head: StateHead
+        if let current = self.head { head = current } else { head = try await committed() }
+        var counts: [FactKind: Int64] = [:]
+        for (key, group) in pendingGroups {
+            let before = try await value(key)
+            let after = try StateMap.factsValue(
+                try await inner.objects(kind: group.kind.rawValue, key: group.subject))
+            if (before == nil) != (after == nil) {
+                counts[group.kind, default: 0] += after == nil ? -1 : 1
+            }
+            try await set(key, after)
+        }
+        for (kind, delta) in counts {
+            let n = try StateMap.count(try await value(.count(kind))) + delta
+            guard n >= 0 else { throw TutelaError.internal("a fact count went below zero") }
+            try await set(.count(kind), StateMap.countValue(n))
+        }
+        for (id, label) in pendingRecords {
+            let stored = try await inner.record(id)
+            let value = try StateMap.recordValue(
+                label: stored?.labelBytes ?? label, sealed: stored?.sealedBytes)
+            try await set(.record(id), value)
+        }
+        for row in pendingLabels {
+            head.labelChain = try StateHead.chain(
+                head.labelChain,
+                digest: try StateHead.digest(
+                    record: row.record.text, learner: row.learner.text, label: row.label))
+            head.labelCount += 1
+        }
+        for (learner, added) in pendingLearners {
+            let n = try StateMap.count(try await value(.learner(learner))) + added
+            try await set(.learner(learner), StateMap.countValue(n))
+        }
+        pendingGroups = [:]
+        pendingRecords = [:]
+        pendingLabels = []
+        pendingLearners = [:]
+        if let directory = try await inner.lastLink(.directory) {
+            head.directoryCount = directory.sequence + 1
+            head.directoryHash = directory.hash
+        }
+        head.root = try await root()
+        self.head = head
+        return head
+    }
+
+    /// The root over the buckets as this transaction changed them.
+    private func root() async throws -> [UInt8] {
+        if changedBuckets.isEmpty {
+            if let head { return head.root }
+            return try await committed().root
+        }
+        var changed: Set<String> = []
+        for b in changedBuckets {
+            let hash = try StateMap.bucketHash(b, buckets[b] ?? [:])
+            let name = StateMap.prefix(b, depth: 4)
+            nodeWrites[name] = hash
+            let parent = StateMap.prefix(b, depth: 3)
+            children[parent]?[Int(b & 0xF)] = hash
+            changed.insert(parent)
+        }
+        changedBuckets = []
+        var top: [UInt8] = StateMap.zero
+        for depth in stride(from: 3, through: 0, by: -1) {
+            var next: Set<String> = []
+            for prefix in changed {
+                let hash = try StateMap.nodeHash(prefix, children[prefix] ?? [])
+                if depth == 0 {
+                    top = hash
+                    continue
+                }
+                nodeWrites[prefix] = hash
+                let parent = String(prefix.dropLast())
+                if let last = prefix.last, let digit = last.hexDigitValue {
+                    children[parent]?[digit] = hash
+                }
+                next.insert(parent)
+            }
+            changed = next
+        }
+        return top
+    }
+
+    /// Writes the map's changed rows; refuses a transaction that changed the state after its last
+    /// audit entry (its change would be committed to by no entry).
+    private func flush() async throws {
+        guard pendingGroups.isEmpty, pendingRecords.isEmpty, pendingLabels.isEmpty,
+            pendingLearners.isEmpty, changedBuckets.isEmpty
+        else {
+            throw TutelaError.internal(
+                "a transaction changed the vault's state after its last audit entry")
+        }
+        for b in writtenBuckets {
+            let name = StateMap.prefix(b, depth: 4)
+            let entries = buckets[b] ?? [:]
+            if entries.isEmpty {
+                try await inner.deleteObject(kind: StateMap.bucketKind, id: name)
+            } else {
+                try await inner.put(
+                    StoredObject(
+                        kind: StateMap.bucketKind, id: name, key: name,
+                        body: StateMap.encode(entries)))
+            }
+        }
+        for (name, hash) in nodeWrites {
+            if hash == StateMap.zero {
+                try await inner.deleteObject(kind: StateMap.nodeKind, id: name)
+            } else {
+                try await inner.put(
+                    StoredObject(
+                        kind: StateMap.nodeKind, id: name,
+                        key: StateMap.parentKey(String(name.dropLast())), body: hash))
+            }
+        }
+    }
+
+    // MARK: - Reads checked against the state
+
+    /// Checks facts read in this transaction against the state (facts this transaction changed
+    /// are its own).
+    func verify(_ objects: [StoredObject], kind: FactKind, subject: String) async throws {
+        let key = StateKey.facts(kind, subject)
+        guard !touched.contains(key) else { return }
+        guard try StateMap.factsValue(objects) == (try await value(key)) else {
+            throw Self.mismatch(key)
+        }
+    }
+
+    /// Checks a record read in this transaction against the state: its label and envelope, or —
+    /// when there is none — that the state has no record of that id, or has it destroyed.
+    func verify(_ record: StoredRecord?, id: RecordID) async throws {
+        let key = StateKey.record(id)
+        guard !touched.contains(key) else { return }
+        let committed = try await value(key)
+        if let record {
+            guard
+                try StateMap.recordValue(label: record.labelBytes, sealed: record.sealedBytes)
+                    == committed
+            else { throw Self.mismatch(key) }
+        } else if let committed, StateMap.hasEnvelope(committed) {
+            throw Self.mismatch(key)
+        }
+    }
+
+    // MARK: - VaultTransaction
+
+    func create(_ meta: VaultMeta) async throws { try await inner.create(meta) }
+    func lastLink(_ chain: ChainName) async throws -> ChainLink? {
+        try await inner.lastLink(chain)
+    }
+    func append(_ link: ChainLink, to chain: ChainName) async throws {
+        try await inner.append(link, to: chain)
+    }
+    func insert(_ identity: SealedIdentity) async throws { try await inner.insert(identity) }
+    func replace(_ identity: SealedIdentity) async throws { try await inner.replace(identity) }
+
+    func insert(_ record: StoredRecord, learner: LearnerID) async throws {
+        let key = StateKey.record(record.record)
+        guard try await value(key) == nil else { throw Self.mismatch(key) }
+        _ = try await value(.learner(learner))
+        try await inner.insert(record, learner: learner)
+        touched.insert(key)
+        labels[record.record] = record.labelBytes
+        pendingRecords[record.record] = record.labelBytes
+        pendingLabels.append((record.record, learner, record.labelBytes))
+        pendingLearners[learner, default: 0] += 1
+    }
+
+    func insert(_ slot: Slot) async throws { try await inner.insert(slot) }
+    func deleteSlot(record: RecordID, recipient: Recipient) async throws {
+        try await inner.deleteSlot(record: record, recipient: recipient)
+    }
+
+    func replaceEnvelope(record: RecordID, sealed: [UInt8]) async throws {
+        try await touch(record)
+        try await inner.replaceEnvelope(record: record, sealed: sealed)
+    }
+
+    func shred(_ record: RecordID) async throws {
+        try await touch(record)
+        try await inner.shred(record)
+    }
+
+    func put(_ object: StoredObject) async throws {
+        guard object.kind != StateMap.bucketKind, object.kind != StateMap.nodeKind else {
+            throw TutelaError.internal("only the state map writes its own rows")
+        }
+        if let kind = FactKind(rawValue: object.kind) {
+            if let old = try await inner.object(kind: object.kind, id: object.id),
+                old.key != object.key
+            {
+                try await touch(kind, old.key)
+            }
+            try await touch(kind, object.key)
+        }
+        try await inner.put(object)
+    }
+
+    func put(_ share: StoredShare) async throws { try await inner.put(share) }
+    func deleteShare(record: RecordID, holder: Recipient) async throws {
+        try await inner.deleteShare(record: record, holder: holder)
+    }
+    func shares(record: RecordID) async throws -> [StoredShare] {
+        try await inner.shares(record: record)
+    }
+
+    func deleteObject(kind: String, id: String) async throws {
+        guard kind != StateMap.bucketKind, kind != StateMap.nodeKind else {
+            throw TutelaError.internal("only the state map writes its own rows")
+        }
+        if let fact = FactKind(rawValue: kind),
+            let old = try await inner.object(kind: kind, id: id)
+        {
+            try await touch(fact, old.key)
+        }
+        try await inner.deleteObject(kind: kind, id: id)
+    }
+
+    func object(kind: String, id: String) async throws -> StoredObject? {
+        try await inner.object(kind: kind, id: id)
+    }
+    func record(_ id: RecordID) async throws -> StoredRecord? { try await inner.record(id) }
+    func objects(kind: String, key: String) async throws -> [StoredObject] {
+        try await inner.objects(kind: kind, key: key)
+    }
+}
