@@ -29,6 +29,14 @@ struct ScaleResult {
     /// Reading one form's JSON into a progress review, as an open does after decrypting.
     var decode = 0.0
     var openPeak = Peak()
+    /// Reading a record and proving it against the state root, and reading it alone (sorted).
+    var proof: [Double] = []
+    var read: [Double] = []
+    /// Hashing what one proof hashes, with nothing else.
+    var proofFloor = 0.0
+    /// One label's step of the label chain, and one bare hash of the same label.
+    var chainStep = 0.0
+    var chainFloor = 0.0
     var list: [Double] = []
     var retention = 0.0
     var retentionRuns: [Double] = []
@@ -222,6 +230,31 @@ struct ScaleBenchmark {
             directory: root, samples: max(50, sample.count))
         result.decode = perOperation(floors) {
             _ = try? ProgressReview.parse(oneForm, source: "bench")
+        }
+
+        // The state proof an open makes, apart from the open: the record read and proven, and read
+        // alone; and the bare hashing of what a proof covers.
+        for id in sample {
+            result.read.append(
+                try await secondsAsync { try await StateCost.readRecord(author, id) })
+            result.proof.append(
+                try await secondsAsync { try await StateCost.proveRecord(author, id) })
+        }
+        result.read.sort()
+        result.proof.sort()
+        if let first = sample.first {
+            let parts = try await StateCost.proofBytes(author, first)
+            result.proofFloor = perOperation(floors) {
+                for part in parts { _ = try? BLAKE2b.hash(part) }
+            }
+        }
+        let labelRows = try await store.labels(from: nil, limit: 1).labels
+        if let row = labelRows.first {
+            var chain = [UInt8](repeating: 0, count: 32)
+            result.chainStep = perOperation(floors) {
+                chain = (try? StateCost.chainStep(chain, row)) ?? chain
+            }
+            result.chainFloor = perOperation(floors) { _ = try? BLAKE2b.hash(row.labelBytes) }
         }
 
         // List one learner's labels.

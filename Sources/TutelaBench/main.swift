@@ -154,6 +154,17 @@ func report(_ results: [ScaleResult], age: AgeResult?) {
             "| \(count(r.records)) | \(count(r.learners)) | \(duration(quantile(r.list, 0.5))) | \(duration(quantile(r.list, 0.99))) | \(duration(r.retentionRuns.first ?? 0)), \(duration(r.retention)) | \(standings) |"
         )
     }
+    print("\n## State proofs (#18)\n")
+    print(
+        "| records | a record read and proven outside a transaction (median; export, explain, the queue) | read alone | the proof | bare hashing of what it covers | proof × floor | label chain step | bare label hash | × floor | chain over every label |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in results {
+        let proof = quantile(r.proof, 0.5) - quantile(r.read, 0.5)
+        print(
+            "| \(count(r.records)) | \(duration(quantile(r.proof, 0.5))) | \(duration(quantile(r.read, 0.5))) | \(duration(proof)) | \(duration(r.proofFloor)) | \(ratio(proof / max(r.proofFloor, 1e-9))) | \(duration(r.chainStep)) | \(duration(r.chainFloor)) | \(ratio(r.chainStep / max(r.chainFloor, 1e-9))) | \(duration(r.chainStep * Double(r.records))) |"
+        )
+    }
     print("\n## Audit log\n")
     print(
         "| records | entries verified | verify rate | floor (one core) | × floor | append rate | floor | × floor |"

@@ -82,6 +82,11 @@ extension FaultInjectingStore where Base == MemoryVaultStore {
         await base.tamper(record: id, change)
     }
 
+    /// Changes anything stored, as someone with the database files open would.
+    package func tamper(_ change: @Sendable (inout MemoryVaultStore.State) -> Void) async {
+        await base.tamper(change)
+    }
+
     /// Everything stored now, as a backup would keep it.
     public func snapshot() async -> MemoryVaultStore.Snapshot { await base.snapshot() }
 

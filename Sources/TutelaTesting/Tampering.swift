@@ -17,6 +17,12 @@ extension MemoryVaultStore {
         state.chains[chain] = change(state.chains[chain] ?? [])
     }
 
+    /// Reads anything stored, as someone with the database files open would.
+    package func tamperRead<T: Sendable>(_ read: @Sendable (State) -> T) -> T { read(state) }
+
+    /// Changes anything stored, as someone with the database files open would.
+    package func tamper(_ change: @Sendable (inout State) -> Void) { change(&state) }
+
     /// Everything stored now but the shred keys, as a backup would keep it, for ``restore(_:)``.
     public func snapshot() -> Snapshot { Snapshot(state: state) }
 

@@ -106,6 +106,16 @@ enum SignedChain {
         return (signatureOK, hash == link.hash)
     }
 
+    /// Whether a link's stored hash is the hash of its contents (no signature check: for a link
+    /// whose signature was checked when it had this same hash).
+    static func checkHash(_ link: ChainLink, in chain: ChainName) -> Bool {
+        guard link.body.count <= maximumBodyByteCount else { return false }
+        let signed = signedBytes(
+            chain: chain, sequence: link.sequence, previousHash: link.previousHash,
+            signer: link.signer, body: link.body)
+        return (try? BLAKE2b.hash(parts: [signed, link.signature])) == link.hash
+    }
+
     /// Checks one link against its predecessor, given the result of ``checkContent(_:in:signerKey:)``.
     /// - Throws: a data error naming the link when anything does not match.
     static func verify(

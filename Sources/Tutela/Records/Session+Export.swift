@@ -31,6 +31,12 @@ extension Session {
             let released = try await release(row.record, action: .export) {
                 input, _ -> ReleaseVerdict<Slot> in
                 let label = input.envelope.label
+                // The row was filed under this learner; its signed envelope must say so too.
+                guard label.learner == learner else {
+                    throw TutelaError.tampered(
+                        "the label row of \(label.record) is filed under \(learner), but its "
+                            + "signed envelope is about \(label.learner)")
+                }
                 let plain = policy.decide(
                     .open, actor: principal, label: label, directory: directory)
                 let decision = policy.decide(

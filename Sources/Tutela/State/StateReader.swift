@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What a read outside a transaction found, to check against the vault's state: each key's value
 /// as the read saw it (nil where it saw nothing).
 struct StateClaims: Sendable {
@@ -45,6 +47,89 @@ struct StateClaims: Sendable {
 
     /// Records a read found no envelope for: the state must not say they have one.
     private(set) var absentRecords: [RecordID] = []
+
+    /// A label row as read, without its envelope: the state's entry for the record must hold
+    /// this label.
+    mutating func addLabel(_ id: RecordID, _ label: [UInt8]) throws(TutelaError) {
+        labels.append((id, try StateMap.hash(label)))
+    }
+
+    /// Label rows read, with their labels' hashes.
+    private(set) var labels: [(record: RecordID, hash: [UInt8])] = []
+}
+
+/// What a session has already proven of the state under one root: the newest entry it checked
+/// (so an unchanged head is not verified again), and the buckets and nodes that hashed to its root.
+/// Sound to reuse while the root stands: under one root, each bucket and node has one true value,
+/// and rows read afresh are still compared with it. A new root empties it.
+final class StateCache: Sendable {
+    private struct Proven {
+        var link: [UInt8]
+        var state: StateHead
+        var children: [String: [[UInt8]]] = [:]
+        var buckets: [UInt16: [String: [UInt8]]] = [:]
+    }
+    private let proven = Mutex<Proven?>(nil)
+    /// The newest audit entry this session has seen, which the log must still hold.
+    private let seen = Mutex<(sequence: Int64, hash: [UInt8])?>(nil)
+    /// Buckets kept at most, so a long listing does not hold the whole map.
+    static let maxBuckets = 4096
+
+    init() {}
+
+    /// Checks that the log's last link does not go behind (or replace) the newest entry this
+    /// session saw, then remembers it if it is newer.
+    /// - Throws: `.tampered` for a log rolled back or replaced under a running session.
+    func see(_ last: ChainLink) throws(TutelaError) {
+        try seen.withLock { seen throws(TutelaError) in
+            if let seen {
+                guard last.sequence >= seen.sequence,
+                    last.sequence > seen.sequence || last.hash == seen.hash
+                else {
+                    throw TutelaError(
+                        .tampered,
+                        "the vault's audit log no longer holds the \(seen.sequence + 1) entries this "
+                            + "session saw: it was rolled back or replaced while in use",
+                        hint: AuditLog.restoreHint)
+                }
+                if last.sequence == seen.sequence { return }
+            }
+            seen = (last.sequence, last.hash)
+        }
+    }
+
+    func state(link: [UInt8]) -> StateHead? {
+        proven.withLock { $0?.link == link ? $0?.state : nil }
+    }
+
+    func remember(link: [UInt8], state: StateHead) {
+        proven.withLock { current in
+            if current?.link != link { current = Proven(link: link, state: state) }
+        }
+    }
+
+    func bucket(_ b: UInt16, root: [UInt8]) -> [String: [UInt8]]? {
+        proven.withLock { $0?.state.root == root ? $0?.buckets[b] : nil }
+    }
+
+    func children(root: [UInt8]) -> [String: [[UInt8]]] {
+        proven.withLock { $0?.state.root == root ? $0?.children ?? [:] : [:] }
+    }
+
+    func remember(
+        bucket b: UInt16, _ entries: [String: [UInt8]], children: [String: [[UInt8]]],
+        root: [UInt8]
+    ) {
+        proven.withLock { current in
+            guard current?.state.root == root else { return }
+            if (current?.buckets.count ?? 0) >= Self.maxBuckets { current?.buckets = [:] }
+            current?.buckets[b] = entries
+            for depth in 0...3 {
+                let prefix = StateMap.prefix(b, depth: depth)
+                if let row = children[prefix] { current?.children[prefix] = row }
+            }
+        }
+    }
 }
 
 /// Reads of the vault's state outside a transaction: the log's newest entry and the buckets and
@@ -52,6 +137,7 @@ struct StateClaims: Sendable {
 struct StateReader: Sendable {
     let store: any VaultStore
     let directory: Directory
+    var cache: StateCache?
 
     /// Thrown when the log's newest entry is signed by someone this session's directory does not
     /// know yet: the session catches up and reads again.
@@ -60,56 +146,88 @@ struct StateReader: Sendable {
     /// The log's newest entry (its hash recomputed and its signature checked) and its state.
     func committed() async throws -> (hash: [UInt8]?, state: StateHead) {
         guard let last = try await store.lastLink(.audit) else { return (nil, .empty) }
-        guard let keys = directory.principals[last.signer]?.signingKeys else {
-            throw UnknownSigner()
+        let state = try Self.check(last, directory: directory, cache: cache)
+        return (last.hash, state)
+    }
+
+    /// The state the log's last link commits to, once that link is shown genuine: its hash
+    /// recomputed, its signature checked against its signer's keys, its signer not revoked, and
+    /// the log not behind what this session saw.
+    /// - Throws: ``UnknownSigner`` for a signer the directory does not know yet; `.tampered`.
+    static func check(_ last: ChainLink, directory: Directory, cache: StateCache?) throws
+        -> StateHead
+    {
+        try cache?.see(last)
+        // An entry already checked is recognised by its hash, recomputed from its bytes.
+        if let state = cache?.state(link: last.hash), SignedChain.checkHash(last, in: .audit) {
+            return state
         }
-        let content = SignedChain.checkContent(last, in: .audit, signerKeys: keys)
-        guard content.signature, content.hash else {
+        guard let signer = directory.principals[last.signer] else { throw UnknownSigner() }
+        let content = SignedChain.checkContent(last, in: .audit, signerKeys: signer.signingKeys)
+        guard content.signature, content.hash, !signer.revoked else {
             throw TutelaError(
-                .tampered, "the audit log's last entry is not genuine",
+                .tampered,
+                signer.revoked
+                    ? "the audit log's last entry is signed by '\(signer.id)', who was revoked"
+                    : "the audit log's last entry is not genuine",
                 hint: AuditLog.restoreHint)
         }
-        return (
-            last.hash,
-            try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)").state
-        )
+        let state = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)").state
+        cache?.remember(link: last.hash, state: state)
+        return state
     }
 
     /// The first claim `state` does not hold, or nil when it holds them all.
     func firstMismatch(_ claims: StateClaims, in state: StateHead) async throws -> StateKey? {
         var wanted: [UInt16: [(key: StateKey, value: [UInt8]?)]] = [:]
         for claim in claims.entries { wanted[claim.key.bucket, default: []].append(claim) }
+        var labelled: [UInt16: [(record: RecordID, hash: [UInt8])]] = [:]
+        for claim in claims.labels {
+            labelled[StateKey.record(claim.record).bucket, default: []].append(claim)
+        }
         var absent: [UInt16: [RecordID]] = [:]
         for id in claims.absentRecords {
             absent[StateKey.record(id).bucket, default: []].append(id)
         }
-        var children: [String: [[UInt8]]] = [:]
-        for b in Set(wanted.keys).union(absent.keys).sorted() {
-            let name = StateMap.prefix(b, depth: 4)
-            let rows = try await store.objects(kind: StateMap.bucketKind, key: name)
-            guard rows.count <= 1, rows.allSatisfy({ $0.id == name }) else {
-                throw TutelaError.tampered("state bucket \(name) is misfiled")
+        var children = cache?.children(root: state.root) ?? [:]
+        for b in Set(wanted.keys).union(absent.keys).union(labelled.keys).sorted() {
+            var entries: [String: [UInt8]]
+            if let proven = cache?.bucket(b, root: state.root) {
+                entries = proven
+            } else {
+                let name = StateMap.prefix(b, depth: 4)
+                let rows = try await store.objects(kind: StateMap.bucketKind, key: name)
+                guard rows.count <= 1, rows.allSatisfy({ $0.id == name }) else {
+                    throw TutelaError.tampered("state bucket \(name) is misfiled")
+                }
+                entries = [:]
+                if let row = rows.first { entries = try StateMap.decode(row.body, bucket: b) }
+                for depth in 0...3 {
+                    let prefix = StateMap.prefix(b, depth: depth)
+                    guard children[prefix] == nil else { continue }
+                    children[prefix] = try StateMap.children(
+                        prefix,
+                        rows: try await store.objects(
+                            kind: StateMap.nodeKind, key: StateMap.parentKey(prefix)))
+                }
+                let some =
+                    wanted[b]?.first?.key ?? absent[b].map { StateKey.record($0[0]) }
+                    ?? labelled[b].map { StateKey.record($0[0].record) }
+                guard
+                    try StateMap.root(
+                        bucket: b, hash: try StateMap.bucketHash(b, entries), children: children)
+                        == state.root
+                else { return some }
+                cache?.remember(bucket: b, entries, children: children, root: state.root)
             }
-            let entries =
-                try rows.first.map { row throws(TutelaError) in
-                    try StateMap.decode(row.body, bucket: b)
-                } ?? [:]
-            for depth in 0...3 {
-                let prefix = StateMap.prefix(b, depth: depth)
-                guard children[prefix] == nil else { continue }
-                children[prefix] = try StateMap.children(
-                    prefix,
-                    rows: try await store.objects(
-                        kind: StateMap.nodeKind, key: StateMap.parentKey(prefix)))
-            }
-            let some = wanted[b]?.first?.key ?? absent[b].map { StateKey.record($0[0]) }
-            guard
-                try StateMap.root(
-                    bucket: b, hash: try StateMap.bucketHash(b, entries), children: children)
-                    == state.root
-            else { return some }
             for claim in wanted[b] ?? [] where entries[claim.key.text] != claim.value {
                 return claim.key
+            }
+            for claim in labelled[b] ?? []
+            where entries[StateKey.record(claim.record).text]?.prefix(32).elementsEqual(claim.hash)
+                != true
+            {
+                return .record(claim.record)
             }
             for id in absent[b] ?? [] {
                 if let value = entries[StateKey.record(id).text], StateMap.hasEnvelope(value) {
@@ -176,6 +294,43 @@ extension Vault {
     }
 }
 
+/// What proving the vault's state costs, for the benchmark: the pieces of a proof timed apart
+/// from the reads around them.
+package enum StateCost {
+    /// Reads a record and proves it against the newest entry's root, as an open does.
+    package static func proveRecord(_ session: Session, _ id: RecordID) async throws {
+        _ = try await session.verifiedRecord(id)
+    }
+
+    /// Reads a record without proving it.
+    package static func readRecord(_ session: Session, _ id: RecordID) async throws {
+        _ = try await session.store.record(id)
+    }
+
+    /// One label row's step of the label chain (its digest, then the chain), as the retention
+    /// check and `audit verify` take it.
+    package static func chainStep(_ chain: [UInt8], _ row: StoredLabel) throws -> [UInt8] {
+        try StateHead.chain(
+            chain,
+            digest: try StateHead.digest(
+                record: row.record.text, learner: row.learner.text, label: row.labelBytes))
+    }
+
+    /// The bytes a record's proof hashes: its bucket's body, the four nodes on its path (16
+    /// children each), its label and its sealed part.
+    package static func proofBytes(_ session: Session, _ id: RecordID) async throws -> [[UInt8]] {
+        let store = session.store
+        let key = StateKey.record(id)
+        let name = StateMap.prefix(key.bucket, depth: 4)
+        let bucket = try await store.objects(kind: StateMap.bucketKind, key: name).first?.body ?? []
+        let record = try await store.record(id)
+        let node = [UInt8](repeating: 0, count: 16 * 32 + 32)
+        return [
+            bucket, node, node, node, node, record?.labelBytes ?? [], record?.sealedBytes ?? [],
+        ]
+    }
+}
+
 extension Session {
     /// For tests: a store transaction that makes `write` as a command of this person's would —
     /// checked against the vault's state, with an audit entry of theirs committing to it — to run
@@ -185,9 +340,10 @@ extension Session {
         _ write: @escaping @Sendable (any VaultTransaction) async throws -> Void
     ) -> @Sendable (any VaultTransaction) async throws -> Void {
         let identity = self.identity
+        let directory = self.directory
         let entry = auditEntry(.seal, subject: nil, reason: "a racing write (test)")
         return { tx in
-            try await StateTransaction.within(tx) { state in
+            try await StateTransaction.within(tx, directory: directory, cache: nil) { state in
                 try await write(state)
                 try await Session.appendAudit(entry, tx: state, signer: identity)
             }
@@ -198,10 +354,12 @@ extension Session {
     /// this session does not know yet signed it.
     func committedState() async throws -> (hash: [UInt8]?, state: StateHead) {
         do {
-            return try await StateReader(store: store, directory: directory).committed()
+            return try await StateReader(store: store, directory: directory, cache: stateCache)
+                .committed()
         } catch is StateReader.UnknownSigner {
             try await refresh()
-            return try await StateReader(store: store, directory: directory).committed()
+            return try await StateReader(store: store, directory: directory, cache: stateCache)
+                .committed()
         }
     }
 
@@ -210,7 +368,7 @@ extension Session {
     /// - Throws: `.tampered` (65) naming what does not match.
     func verifiedRead<T>(_ read: () async throws -> (T, StateClaims)) async throws -> T {
         for _ in 0..<4 {
-            let reader = StateReader(store: store, directory: directory)
+            let reader = StateReader(store: store, directory: directory, cache: stateCache)
             let before: (hash: [UInt8]?, state: StateHead)
             do { before = try await reader.committed() } catch is StateReader.UnknownSigner {
                 try await refresh()

@@ -30,21 +30,35 @@ final class StateTransaction: VaultTransaction {
     /// Node rows (depth 1…4) to write when the body returns.
     private var nodeWrites: [String: [UInt8]] = [:]
 
-    private init(_ inner: any VaultTransaction) { self.inner = inner }
+    /// Who may have signed the log's last entry (nil only while a vault is created).
+    private let directory: Directory?
+    private let cache: StateCache?
+
+    private init(_ inner: any VaultTransaction, directory: Directory?, cache: StateCache?) {
+        self.inner = inner
+        self.directory = directory
+        self.cache = cache
+    }
 
     /// Runs `body` as one store transaction whose state map is kept true.
+    /// - Parameters:
+    ///   - directory: the verified directory, whose keys the log's last entry must verify under.
+    ///   - cache: the session's proven state, and the newest entry it saw.
     static func run<T: Sendable>(
-        _ store: any VaultStore,
+        _ store: any VaultStore, directory: Directory?, cache: StateCache?,
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
-        try await store.transaction { tx in try await within(tx, body) }
+        try await store.transaction { tx in
+            try await within(tx, directory: directory, cache: cache, body)
+        }
     }
 
     /// Runs `body` inside a store transaction that is already open, keeping its state map true.
     static func within<T: Sendable>(
-        _ tx: any VaultTransaction, _ body: (any VaultTransaction) async throws -> T
+        _ tx: any VaultTransaction, directory: Directory?, cache: StateCache?,
+        _ body: (any VaultTransaction) async throws -> T
     ) async throws -> T {
-        let state = StateTransaction(tx)
+        let state = StateTransaction(tx, directory: directory, cache: cache)
         let result = try await body(state)
         try await state.flush()
         return result
@@ -65,7 +79,17 @@ final class StateTransaction: VaultTransaction {
         if let base { return base }
         var found = StateHead.empty
         if let last = try await inner.lastLink(.audit) {
-            found = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)").state
+            // The entry every write chains to and every decision here rests on is shown genuine
+            // first (once per transaction; a session's cache spares the signature check).
+            guard let directory else {
+                throw TutelaError.internal("a transaction over a log ran without its directory")
+            }
+            do {
+                found = try StateReader.check(last, directory: directory, cache: cache)
+            } catch is StateReader.UnknownSigner {
+                throw TutelaError.tryAgain(
+                    "someone enrolled meanwhile signed the vault's last entry; run it again")
+            }
         }
         base = found
         return found

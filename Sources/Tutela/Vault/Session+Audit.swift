@@ -25,11 +25,20 @@ extension Session {
         }
         var own: Set<String>?
         if scope == .ownRecords {
-            own = Set(
-                try await store.labels(learner: nil).compactMap { row in
+            // Authorship from label rows proven against the vault's state: a row rewritten to
+            // name this person as author does not open another's record's log.
+            let (store, me) = (self.store, principal.id)
+            own = try await verifiedRead {
+                var claims = StateClaims()
+                var own: Set<String> = []
+                for row in try await store.labels(learner: nil) {
                     let label = try Label.parse(row.labelBytes)
-                    return label.author == principal.id ? label.record.text : nil
-                })
+                    guard label.author == me else { continue }
+                    try claims.addLabel(row.record, row.labelBytes)
+                    own.insert(label.record.text)
+                }
+                return (own, claims)
+            }
             if let record, own?.contains(record.text) != true {
                 try await audit(.auditRead, subject: record.text, outcome: .denied, reason: rule)
                 throw TutelaError.denied(
@@ -106,7 +115,9 @@ extension Session {
             action: .acceptRestore, actor: principal.id, subject: meta.vaultID, outcome: .allowed,
             reason: reason, time: vault.clock.now(), policyVersion: policyVersion)
         let identity = self.identity
-        let head = try await StateTransaction.run(store) { tx in
+        let head = try await StateTransaction.run(
+            store, directory: directory, cache: stateCache
+        ) { tx in
             try await Session.appendAudit(entry, tx: tx, signer: identity)
             return try await tx.lastLink(.audit)
         }

@@ -203,19 +203,24 @@ extension Session {
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> (T, ChainLink?) {
         for attempt in 0..<2 {
+            let directory = self.directory
             let known = directory.head?.hash
             do {
-                return try await StateTransaction.run(store) { tx in
+                let (result, head) = try await StateTransaction.run(
+                    store, directory: directory, cache: stateCache
+                ) { tx in
                     let head = try await tx.lastLink(.directory)
+                    if attempt == 0 {
+                        guard head?.hash == known else { throw DirectoryMoved() }
+                    }
                     guard
                         Vault.directory(
                             head, matches: try await StateTransaction.of(tx).committed())
                     else { throw Vault.directoryMismatch }
-                    if attempt == 0 {
-                        guard head?.hash == known else { throw DirectoryMoved() }
-                    }
                     return await (try body(tx), try tx.lastLink(.audit))
                 }
+                if let head { try stateCache.see(head) }
+                return (result, head)
             } catch is DirectoryMoved {
                 try await refresh()
                 if Self.decidesAfresh { throw DirectoryChanged() }

@@ -18,6 +18,8 @@ public final class Session: Sendable {
     private let verified: Mutex<(directory: Directory, principal: Principal)>
     /// This machine's pins of releases already handed out, still being saved (see ``settle()``).
     let pendingPins = Mutex<[Started<Void>]>([])
+    /// What this session has proven of the vault's state under its newest root.
+    let stateCache = StateCache()
 
     /// The verified directory.
     public var directory: Directory { verified.withLock { $0.directory } }

@@ -61,7 +61,7 @@ public struct Vault: Sendable {
         let policyEntry = AuditEntry(
             action: .policyApply, actor: authorityID, subject: "policy v1", outcome: .allowed,
             reason: policy.map { "applied \($0.source) at init" }, time: now, policyVersion: "1")
-        let head = try await StateTransaction.run(store) { tx in
+        let head = try await StateTransaction.run(store, directory: nil, cache: nil) { tx in
             try await tx.create(meta)
             try await tx.insert(sealed)
             let first = try SignedChain.link(

@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+import TutelaTesting
+
+@testable import Tutela
+
+/// The vault's state (#18): each audit entry commits to the directory's head, every label row and
+/// a Merkle map over records, facts and counts. Each test edits the stored rows as someone with the
+/// database files open would, and checks that what relies on them refuses (65).
+@Suite("The vault's state (#18)")
+struct StateTests {
+    static let asOf = CalendarDate(year: 2026, month: 12, day: 1)
+
+    @Test(
+        "a revocation deleted from the directory is refused at unlock, in every write and by verify"
+    )
+    func directoryCut() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        try await f.session("office").administration.revoke("jones")
+        // The revocation's statement is deleted; its audit entry stays.
+        await f.store.tamper(chain: .directory) { Array($0.dropLast()) }
+        let error = await expectError(.tampered) {
+            try await f.vault.unlock("jones", passphrase: Fixture.passphrase("jones"))
+        }
+        #expect(error?.message.contains("does not end where its audit log says") == true)
+        await expectError(.tampered) {
+            try await price.seal(Fixture.form(), confidential: false)
+        }
+        await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+    }
+
+    @Test("label rows deleted, reordered or added are refused by the retention check and verify")
+    func labelRows() async throws {
+        let attacks: [(String, @Sendable (inout MemoryVaultStore.State) -> Void)] = [
+            (
+                "deleted",
+                { state in
+                    let id = state.order[0]
+                    state.labels[id] = nil
+                    state.learners[id] = nil
+                    state.records[id] = nil
+                }
+            ),
+            ("reordered", { state in state.order.swapAt(0, 1) }),
+            (
+                "added",
+                { state in
+                    // A copy of a label row filed as a record of its own.
+                    let id = state.order[0]
+                    let copy: RecordID = "R-0000-0000-0001"
+                    state.labels[copy] = state.labels[id]
+                    state.learners[copy] = state.learners[id]
+                    state.order.append(copy)
+                }
+            ),
+        ]
+        for (name, attack) in attacks {
+            let f = try await Fixture.make()
+            for marker in ["one", "two"] {
+                _ = try await f.session("price").seal(
+                    Fixture.form(marker: marker), confidential: false)
+            }
+            await f.store.tamper(attack)
+            let check = await expectError(.tampered) {
+                try await f.session("hale").retention.check(asOf: Self.asOf)
+            }
+            #expect(check != nil, "a label row \(name) passed the retention check")
+            await expectError(.tampered) {
+                try await f.vault.verifyAudit(checkpoint: nil)
+            }
+        }
+    }
+
+    @Test(
+        "the map's own rows edited, deleted, or rolled back with the facts they cover are refused")
+    func mapRows() async throws {
+        // A flag, then each attack on the stored rows; Sam's copy and the queue rely on them.
+        func flagged() async throws -> (Fixture, RecordID, MemoryVaultStore.Snapshot) {
+            let s = try await SafeguardingFixture.make()
+            let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+            let before = await s.f.store.snapshot()
+            try await s.session("price").safeguarding.flag(label.record, reason: "concern")
+            return (s.f, label.record, before)
+        }
+        // A bucket's body changed.
+        do {
+            let (f, record, _) = try await flagged()
+            let bucket = StateMap.prefix(StateKey.record(record).bucket, depth: 4)
+            await f.store.tamper(object: StateMap.bucketKind, id: bucket) { body in
+                var body = body
+                body[body.count - 1] ^= 1
+                return body
+            }
+            await expectError(.tampered) { try await f.session("price").open(record) }
+            await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+        }
+        // Every node row deleted.
+        do {
+            let (f, record, _) = try await flagged()
+            await f.store.tamper { state in state.objects[StateMap.nodeKind] = nil }
+            await expectError(.tampered) { try await f.session("price").open(record) }
+        }
+        // The flag deleted, and the map's rows put back as they were before it (consistent with
+        // each other, but not with the root the flag's audit entry signed).
+        do {
+            let (f, record, before) = try await flagged()
+            await f.store.tamper { state in
+                state.objects[FactKind.flag.rawValue] = nil
+            }
+            let old = await Self.mapRows(of: before)
+            await f.store.tamper { state in
+                state.objects[StateMap.bucketKind] = old.buckets
+                state.objects[StateMap.nodeKind] = old.nodes
+            }
+            await expectError(.tampered) { try await f.session("sam").export(learner: "sam") }
+            await expectError(.tampered) { try await f.session("price").open(record) }
+            await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+        }
+    }
+
+    /// The map's rows in a snapshot.
+    static func mapRows(of snapshot: MemoryVaultStore.Snapshot) async -> (
+        buckets: [String: StoredObject]?, nodes: [String: StoredObject]?
+    ) {
+        let store = MemoryVaultStore()
+        await store.restore(snapshot)
+        return await store.tamperRead { state in
+            (state.objects[StateMap.bucketKind], state.objects[StateMap.nodeKind])
+        }
+    }
+
+    @Test("a bucket that is not in canonical form is refused")
+    func bucketEncoding() throws {
+        let key = StateKey.record("R-0000-0000-0000")
+        let good = StateMap.encode([key.text: [1, 2, 3]])
+        #expect(try StateMap.decode(good, bucket: key.bucket) == [key.text: [1, 2, 3]])
+        // Filed in another bucket, with trailing bytes, with an empty value.
+        #expect(throws: TutelaError.self) { try StateMap.decode(good, bucket: key.bucket &+ 1) }
+        #expect(throws: TutelaError.self) { try StateMap.decode(good + [0], bucket: key.bucket) }
+        let empty = StateMap.encode([key.text: []])
+        #expect(throws: TutelaError.self) { try StateMap.decode(empty, bucket: key.bucket) }
+        // Keys out of order: written by hand.
+        var w = CanonicalWriter()
+        w.u8(1)
+        w.u32(2)
+        for k in ["R:b", "R:a"] {
+            w.string(k)
+            w.data([1])
+        }
+        #expect(throws: TutelaError.self) { try StateMap.decode(w.bytes, bucket: 0) }
+    }
+}
