@@ -16,9 +16,14 @@ extension SQLiteVaultStore {
     static func objects(kind: String, key: String?, in db: Database) throws -> [StoredObject] {
         let rows: [Row]
         if let key {
+            // Named, because without statistics SQLite would take the primary key (kind, id)
+            // for the ORDER BY and scan every object of the kind for the key.
             rows = try Row.fetchAll(
                 db.cachedStatement(
-                    sql: "SELECT * FROM objects WHERE kind = ? AND key = ? ORDER BY id"),
+                    sql: """
+                        SELECT * FROM objects INDEXED BY objects_by_key
+                        WHERE kind = ? AND key = ? ORDER BY id
+                        """),
                 arguments: [kind, key])
         } else {
             rows = try Row.fetchAll(

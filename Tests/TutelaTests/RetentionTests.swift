@@ -153,7 +153,7 @@ struct RetentionTests {
         // Another keeper's hold lands after this destruction decided (destroy reads its facts in
         // one transaction, decides, and shreds in the next).
         await f.store.beforeNextTransaction(
-            skipping: 1, keeper.committedWrite { tx in try await tx.put(hold) })
+            skipping: 1, keeper.committedWrite(as: .hold) { tx in try await tx.put(hold) })
         let stopped = await expectError(.tryAgain) {
             try await keeper.retention.destroy(label.record)
         }

@@ -290,12 +290,16 @@ struct BreakGlassTests {
         // The other open commits its marker after this one checked, before this one writes.
         let marker = try dsl.sign(BreakGlassUse(request: request.id, time: 0))
         await s.f.store.beforeNextTransaction(
-            try await s.session("dsl2").committedWrite { tx in try await tx.put(marker) })
+            try await s.session("dsl2").committedWrite(as: .breakGlassOpen) { tx in
+                try await tx.put(marker)
+            })
         let refused = await expectError(.permissionDenied) {
             try await dsl.breakGlass.open(request.id)
         }
         #expect(refused?.message.contains("already used") == true)
-        let opens = try await s.actions().filter { $0.action == .breakGlassOpen }
+        let opens = try await s.actions().filter {
+            $0.action == .breakGlassOpen && $0.actor == "dsl"
+        }
         #expect(opens.map(\.outcome) == [.denied])
         #expect(try await s.session("dsl").safeguarding.reviews().isEmpty)
     }

@@ -17,19 +17,25 @@ struct StateHead: Sendable, Equatable {
     var labelCount: Int64
     /// The hash chain over every label row in the order it was stored.
     var labelChain: [UInt8]
+    /// How many changes of facts the fact log holds.
+    var factCount: Int64
+    /// The hash chain over the fact log's changes, in order.
+    var factChain: [UInt8]
     /// The root of the state map.
     var root: [UInt8]
 
     /// The state of a vault with nothing in it.
     static let empty = StateHead(
         directoryCount: 0, directoryHash: StateMap.zero, labelCount: 0, labelChain: StateMap.zero,
-        root: StateMap.zero)
+        factCount: 0, factChain: StateMap.zero, root: StateMap.zero)
 
     func write(to w: inout CanonicalWriter) {
         w.i64(directoryCount)
         w.fixed(directoryHash)
         w.i64(labelCount)
         w.fixed(labelChain)
+        w.i64(factCount)
+        w.fixed(factChain)
         w.fixed(root)
     }
 
@@ -38,6 +44,7 @@ struct StateHead: Sendable, Equatable {
             directoryCount: try r.i64("directory count"),
             directoryHash: try r.fixed("directory hash", count: 32),
             labelCount: try r.i64("label count"), labelChain: try r.fixed("label chain", count: 32),
+            factCount: try r.i64("fact count"), factChain: try r.fixed("fact chain", count: 32),
             root: try r.fixed("state root", count: 32))
     }
 

@@ -260,11 +260,63 @@ extension StateReader {
             return "the stored labels (\(count) of the \(state.labelCount) the log counts)"
         }
         var claims = StateClaims()
+        var stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]] = [:]
         for kind in FactKind.allCases {
-            try claims.addFacts(
-                try await store.objects(kind: kind.rawValue, key: nil), kind: kind, subject: nil)
+            let objects = try await store.objects(kind: kind.rawValue, key: nil)
+            try claims.addFacts(objects, kind: kind, subject: nil)
+            for object in objects {
+                stored[kind, default: [:]][object.id] = (object.key, try StateMap.hash(object.body))
+            }
         }
-        return try await firstMismatch(claims, in: state).map(StateTransaction.describe)
+        if let bad = try await firstMismatch(claims, in: state) {
+            return StateTransaction.describe(bad)
+        }
+        return try await factLogMismatch(state, stored: stored)
+    }
+
+    /// Replays the fact log (see ``FactChange``): what is wrong with it, or nil.
+    func factLogMismatch(
+        _ state: StateHead, stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]]
+    ) async throws -> String? {
+        let rows = try await store.objects(kind: FactChange.storedKind, key: nil)
+        var chain = StateMap.zero
+        var replay = FactLogReplay()
+        var entries: [Int64: AuditEntry] = [:]
+        for (index, row) in rows.enumerated() {
+            guard row.id == FactChange.rowID(Int64(index)), row.key == FactChange.logKey else {
+                return "the fact log (row \(row.id) is out of place)"
+            }
+            let change = try FactChange.decode(row.body, context: "fact log row \(row.id)")
+            chain = try change.chained(after: chain)
+            if entries[change.sequence] == nil {
+                guard let link = try await store.link(.audit, at: change.sequence) else {
+                    return "the fact log (row \(row.id) names an audit entry the log does not have)"
+                }
+                entries[change.sequence] = try AuditEntry.parse(
+                    link.body, context: "audit entry \(link.sequence)")
+            }
+            guard let entry = entries[change.sequence] else { continue }
+            if let problem = replay.apply(change, by: entry) { return problem }
+        }
+        guard Int64(rows.count) == state.factCount, chain == state.factChain else {
+            return "the fact log (\(rows.count) changes, \(state.factCount) in the log's state)"
+        }
+        for record in replay.destroyed
+        where replay.facts[.tombstone]?.values.contains(where: { $0.key == record }) != true {
+            return "the facts of \(record), removed by a destruction that left no certificate"
+        }
+        for kind in FactKind.allCases {
+            let want = replay.facts[kind] ?? [:]
+            let have = stored[kind] ?? [:]
+            guard want.count == have.count,
+                want.allSatisfy({ id, fact in
+                    have[id].map { $0.key == fact.key && $0.bodyHash == fact.bodyHash } ?? false
+                })
+            else {
+                return "the \(kind.rawValue) facts stored (they are not what the fact log's changes make)"
+            }
+        }
+        return nil
     }
 }
 
@@ -337,11 +389,12 @@ extension Session {
     /// between another command's reads and its writes, or to play an insider who writes rows and
     /// signs what their own key can sign.
     package func committedWrite(
+        as action: AuditEntry.Action = .seal, subject: String? = nil,
         _ write: @escaping @Sendable (any VaultTransaction) async throws -> Void
     ) -> @Sendable (any VaultTransaction) async throws -> Void {
         let identity = self.identity
         let directory = self.directory
-        let entry = auditEntry(.seal, subject: nil, reason: "a racing write (test)")
+        let entry = auditEntry(action, subject: subject, reason: "a write made in a test")
         return { tx in
             try await StateTransaction.within(tx, directory: directory, cache: nil) { state in
                 try await write(state)

@@ -24,6 +24,8 @@ final class StateTransaction: VaultTransaction {
     private var labels: [RecordID: [UInt8]] = [:]
     private var pendingLabels: [(record: RecordID, learner: LearnerID, label: [UInt8])] = []
     private var pendingLearners: [LearnerID: Int64] = [:]
+    /// Changes of facts since the last audit entry, in order, for the fact log.
+    private var pendingChanges: [(op: FactChange.Op, kind: FactKind, id: String, key: String, hash: [UInt8])] = []
     /// Buckets changed since the root was last computed, and since the transaction began.
     private var changedBuckets: Set<UInt16> = []
     private var writtenBuckets: Set<UInt16> = []
@@ -231,6 +233,20 @@ final class StateTransaction: VaultTransaction {
                     record: row.record.text, learner: row.learner.text, label: row.label))
             head.labelCount += 1
         }
+        if !pendingChanges.isEmpty {
+            let sequence = (try await inner.lastLink(.audit)?.sequence ?? -1) + 1
+            for c in pendingChanges {
+                let change = FactChange(
+                    sequence: sequence, op: c.op, kind: c.kind, id: c.id, key: c.key,
+                    bodyHash: c.hash)
+                try await inner.put(
+                    StoredObject(
+                        kind: FactChange.storedKind, id: FactChange.rowID(head.factCount),
+                        key: FactChange.logKey, body: change.encoded))
+                head.factChain = try change.chained(after: head.factChain)
+                head.factCount += 1
+            }
+        }
         for (learner, added) in pendingLearners {
             let n = try StateMap.count(try await value(.learner(learner))) + added
             try await set(.learner(learner), StateMap.countValue(n))
@@ -239,6 +255,7 @@ final class StateTransaction: VaultTransaction {
         pendingRecords = [:]
         pendingLabels = []
         pendingLearners = [:]
+        pendingChanges = []
         if let directory = try await inner.lastLink(.directory) {
             head.directoryCount = directory.sequence + 1
             head.directoryHash = directory.hash
@@ -289,7 +306,7 @@ final class StateTransaction: VaultTransaction {
     /// audit entry (its change would be committed to by no entry).
     private func flush() async throws {
         guard pendingGroups.isEmpty, pendingRecords.isEmpty, pendingLabels.isEmpty,
-            pendingLearners.isEmpty, changedBuckets.isEmpty
+            pendingLearners.isEmpty, pendingChanges.isEmpty, changedBuckets.isEmpty
         else {
             throw TutelaError.internal(
                 "a transaction changed the vault's state after its last audit entry")
@@ -385,17 +402,24 @@ final class StateTransaction: VaultTransaction {
         try await inner.shred(record)
     }
 
+    /// The kinds only the state writes.
+    private static func ownKind(_ kind: String) -> Bool {
+        kind == StateMap.bucketKind || kind == StateMap.nodeKind || kind == FactChange.storedKind
+    }
+
     func put(_ object: StoredObject) async throws {
-        guard object.kind != StateMap.bucketKind, object.kind != StateMap.nodeKind else {
+        guard !Self.ownKind(object.kind) else {
             throw TutelaError.internal("only the state map writes its own rows")
         }
         if let kind = FactKind(rawValue: object.kind) {
-            if let old = try await inner.object(kind: object.kind, id: object.id),
-                old.key != object.key
-            {
-                try await touch(kind, old.key)
-            }
+            let old = try await inner.object(kind: object.kind, id: object.id)
+            if let old, old.key != object.key { try await touch(kind, old.key) }
             try await touch(kind, object.key)
+            try await inner.put(object)
+            pendingChanges.append(
+                (old == nil ? .add : .replace, kind, object.id, object.key,
+                 try StateMap.hash(object.body)))
+            return
         }
         try await inner.put(object)
     }
@@ -409,13 +433,16 @@ final class StateTransaction: VaultTransaction {
     }
 
     func deleteObject(kind: String, id: String) async throws {
-        guard kind != StateMap.bucketKind, kind != StateMap.nodeKind else {
+        guard !Self.ownKind(kind) else {
             throw TutelaError.internal("only the state map writes its own rows")
         }
         if let fact = FactKind(rawValue: kind),
             let old = try await inner.object(kind: kind, id: id)
         {
             try await touch(fact, old.key)
+            try await inner.deleteObject(kind: kind, id: id)
+            pendingChanges.append((.remove, fact, id, old.key, StateMap.zero))
+            return
         }
         try await inner.deleteObject(kind: kind, id: id)
     }
