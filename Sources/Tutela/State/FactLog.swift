@@ -6,7 +6,11 @@
 /// writes the database and signs entries of their own still cannot drop someone else's flag or
 /// hold unnoticed.
 struct FactChange: Sendable, Equatable {
-    enum Op: UInt8, Sendable { case add = 0, replace = 1, remove = 2 }
+    enum Op: UInt8, Sendable {
+        case add = 0
+        case replace = 1
+        case remove = 2
+    }
 
     /// The audit entry that committed the change.
     let sequence: Int64
@@ -100,7 +104,8 @@ struct FactLogReplay {
         switch change.op {
         case .add, .replace:
             guard (change.op == .add) == (existing == nil) else {
-                return "\(name) was \(change.op == .add ? "added twice" : "replaced before it existed")"
+                let what = change.op == .add ? "added twice" : "replaced before it existed"
+                return "\(name) was \(what)"
             }
             guard FactChange.makers(of: change.kind).contains(entry.action) else {
                 return "\(name) was written by \(by), which does not make such facts"

@@ -313,7 +313,8 @@ extension StateReader {
                     have[id].map { $0.key == fact.key && $0.bodyHash == fact.bodyHash } ?? false
                 })
             else {
-                return "the \(kind.rawValue) facts stored (they are not what the fact log's changes make)"
+                return "the \(kind.rawValue) facts stored (they are not what the fact log's "
+                    + "changes make)"
             }
         }
         return nil

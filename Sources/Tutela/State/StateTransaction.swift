@@ -25,7 +25,8 @@ final class StateTransaction: VaultTransaction {
     private var pendingLabels: [(record: RecordID, learner: LearnerID, label: [UInt8])] = []
     private var pendingLearners: [LearnerID: Int64] = [:]
     /// Changes of facts since the last audit entry, in order, for the fact log.
-    private var pendingChanges: [(op: FactChange.Op, kind: FactKind, id: String, key: String, hash: [UInt8])] = []
+    private var pendingChanges:
+        [(op: FactChange.Op, kind: FactKind, id: String, key: String, hash: [UInt8])] = []
     /// Buckets changed since the root was last computed, and since the transaction began.
     private var changedBuckets: Set<UInt16> = []
     private var writtenBuckets: Set<UInt16> = []
@@ -417,8 +418,10 @@ final class StateTransaction: VaultTransaction {
             try await touch(kind, object.key)
             try await inner.put(object)
             pendingChanges.append(
-                (old == nil ? .add : .replace, kind, object.id, object.key,
-                 try StateMap.hash(object.body)))
+                (
+                    old == nil ? .add : .replace, kind, object.id, object.key,
+                    try StateMap.hash(object.body)
+                ))
             return
         }
         try await inner.put(object)
