@@ -199,6 +199,32 @@ struct LifecycleTests {
 
 @Suite("Re-encryption")
 struct ReencryptTests {
+    @Test("holding a key is not enough to re-seal a record: the policy must let the person read it")
+    func resealNeedsPolicy() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: false)
+        // Learners stop reading their tutorials; Sam's slot stays until the next regrant.
+        var text = String(decoding: try Fixture.shippedPolicy().text, as: UTF8.self)
+        for line in [
+            "      - learner                          # the student, if they have a login\n",
+            "      - copies: [learner, parents-carers]   # only the copies ticked on the form\n",
+        ] {
+            text = text.replacingOccurrences(of: line, with: "")
+        }
+        _ = try await f.session("office").administration.applyPolicy(
+            Array(text.utf8), source: "narrower.yaml")
+        #expect(
+            try await f.store.record(label.record)?.slots.contains { $0.recipient == "sam" } == true
+        )
+        let sam = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        let error = await expectError(.permissionDenied) {
+            try await sam.lifecycle.reencrypt(label.record)
+        }
+        #expect(error?.message.contains("may not read") == true)
+        let stored = try #require(await f.store.record(label.record))
+        #expect(try Envelope.parse(stored.envelopeBytes).generation == 1)
+    }
+
     @Test("fresh data and shred keys: everyone with a slot still opens; the old keys open nothing")
     func reencrypt() async throws {
         let s = try await SafeguardingFixture.make()

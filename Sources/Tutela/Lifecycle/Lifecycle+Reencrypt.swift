@@ -27,6 +27,19 @@ extension Lifecycle {
     public func reencrypt(_ recordID: RecordID) async throws {
         let policy = try policy()
         let (stored, envelope) = try await load(recordID)
+        // Only someone the policy in force lets read the record re-seals it: holding a key (a
+        // slot left from before a narrowing, a group key) is not enough.
+        let state = try await recordState(recordID)
+        let (me, now) = (principal, self.directory)
+        let reader = [PolicyAction.open, .disclose].map {
+            policy.decide($0, actor: me, label: envelope.label, state: state, directory: now)
+        }
+        guard reader.contains(where: \.allowed) else {
+            try await refuse(
+                .reencrypt, recordID.text,
+                "'\(principal.id)' may not read \(recordID) under the policy in force, so may not "
+                    + "re-seal it: \(reader[0].rule)")
+        }
         guard let dataKey = try await dataKey(for: stored, envelope: envelope) else {
             throw TutelaError.denied(
                 "'\(principal.id)' holds no key to \(recordID), so cannot re-encrypt it")

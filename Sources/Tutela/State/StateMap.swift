@@ -98,7 +98,8 @@ struct StateKey: Hashable, Sendable {
         bucket = StateMap.bucket(of: anchor)
     }
 
-    /// A record: its label and envelope (or that it was destroyed).
+    /// A record whose envelope is no longer its author's original: its label and its re-sealed
+    /// envelope, or that it was destroyed.
     static func record(_ id: RecordID) -> StateKey { StateKey("R:\(id.text)", anchor: id.text) }
 
     /// The facts of one kind filed under one subject (a record, a request, a review).
@@ -263,6 +264,14 @@ enum StateMap {
             value.append(0)
         }
         return value
+    }
+
+    /// A record's entry for what is stored: none while its envelope is its author's original (a v1
+    /// envelope, which the author's signature and the label chain already vouch for, so sealing
+    /// writes nothing to the map for it), else ``recordValue(label:sealed:)``.
+    static func recordEntry(label: [UInt8], sealed: [UInt8]?) throws(TutelaError) -> [UInt8]? {
+        if let sealed, sealed.first == 1 { return nil }
+        return try recordValue(label: label, sealed: sealed)
     }
 
     /// Whether a record's entry says it still has an envelope.

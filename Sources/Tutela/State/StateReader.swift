@@ -42,14 +42,14 @@ struct StateClaims: Sendable {
         }
         add(
             .record(id),
-            try StateMap.recordValue(label: record.labelBytes, sealed: record.sealedBytes))
+            try StateMap.recordEntry(label: record.labelBytes, sealed: record.sealedBytes))
     }
 
     /// Records a read found no envelope for: the state must not say they have one.
     private(set) var absentRecords: [RecordID] = []
 
-    /// A label row as read, without its envelope: the state's entry for the record must hold
-    /// this label.
+    /// A label row of a record without an envelope (destroyed): the state's entry for the record
+    /// must hold this label.
     mutating func addLabel(_ id: RecordID, _ label: [UInt8]) throws(TutelaError) {
         labels.append((id, try StateMap.hash(label)))
     }

@@ -170,7 +170,7 @@ final class StateTransaction: VaultTransaction {
                 return
             }
             guard
-                try StateMap.recordValue(label: stored.labelBytes, sealed: stored.sealedBytes)
+                try StateMap.recordEntry(label: stored.labelBytes, sealed: stored.sealedBytes)
                     == current
             else { throw Self.mismatch(key) }
             touched.insert(key)
@@ -223,7 +223,7 @@ final class StateTransaction: VaultTransaction {
         }
         for (id, label) in pendingRecords {
             let stored = try await inner.record(id)
-            let value = try StateMap.recordValue(
+            let value = try StateMap.recordEntry(
                 label: stored?.labelBytes ?? label, sealed: stored?.sealedBytes)
             try await set(.record(id), value)
         }
@@ -356,7 +356,7 @@ final class StateTransaction: VaultTransaction {
         let committed = try await value(key)
         if let record {
             guard
-                try StateMap.recordValue(label: record.labelBytes, sealed: record.sealedBytes)
+                try StateMap.recordEntry(label: record.labelBytes, sealed: record.sealedBytes)
                     == committed
             else { throw Self.mismatch(key) }
         } else if let committed, StateMap.hasEnvelope(committed) {
@@ -381,9 +381,10 @@ final class StateTransaction: VaultTransaction {
         guard try await value(key) == nil else { throw Self.mismatch(key) }
         _ = try await value(.learner(learner))
         try await inner.insert(record, learner: learner)
+        // A new record's envelope is its author's original: nothing in the map (the label chain
+        // and its author's signature vouch for it).
         touched.insert(key)
         labels[record.record] = record.labelBytes
-        pendingRecords[record.record] = record.labelBytes
         pendingLabels.append((record.record, learner, record.labelBytes))
         pendingLearners[learner, default: 0] += 1
     }

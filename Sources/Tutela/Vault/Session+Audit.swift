@@ -25,17 +25,26 @@ extension Session {
         }
         var own: Set<String>?
         if scope == .ownRecords {
-            // Authorship from label rows proven against the vault's state: a row rewritten to
-            // name this person as author does not open another's record's log.
-            let (store, me) = (self.store, principal.id)
+            // Authorship from labels proven genuine — against the author's signed envelope, or the
+            // state's entry for a destroyed record: a row rewritten to name this person as author
+            // does not open another's record's log.
+            let (store, me, directory) = (self.store, principal.id, self.directory)
             own = try await verifiedRead {
                 var claims = StateClaims()
                 var own: Set<String> = []
                 for row in try await store.labels(learner: nil) {
-                    let label = try Label.parse(row.labelBytes)
-                    guard label.author == me else { continue }
-                    try claims.addLabel(row.record, row.labelBytes)
-                    own.insert(label.record.text)
+                    guard try Label.parse(row.labelBytes).author == me else { continue }
+                    // The label that counts is the one its author signed, or the one the state
+                    // holds for a destroyed record; the row only says where to look.
+                    if let stored = try await store.record(row.record) {
+                        let envelope = try Self.verifiedEnvelope(
+                            stored, id: row.record, directory: directory)
+                        try claims.addRecord(row.record, stored)
+                        guard envelope.label.author == me else { continue }
+                    } else {
+                        try claims.addLabel(row.record, row.labelBytes)
+                    }
+                    own.insert(row.record.text)
                 }
                 return (own, claims)
             }
