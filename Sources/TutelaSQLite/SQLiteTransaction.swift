@@ -145,7 +145,8 @@ extension SQLiteVaultStore {
 
         func object(kind: String, id: String) throws -> StoredObject? {
             try Row.fetchOne(
-                db, sql: "SELECT * FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id]
+                db.cachedStatement(sql: "SELECT * FROM objects WHERE kind = ? AND id = ?"),
+                arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)
         }

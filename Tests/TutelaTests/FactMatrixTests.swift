@@ -6,9 +6,9 @@ import Testing
 /// The fact tamper matrix of #18: every kind of fact a generated vault holds is deleted, moved to
 /// another record, replayed from an older state, and the whole set rolled back; each mutation is
 /// counted as detected when some ordinary read of the vault refuses it as tampering. Moves are
-/// detected today (each fact signs its subject); deletions, replays and rollbacks wait for the state
-/// root, so they are counted and marked as a known issue until then. At 2026-12-03: 9 facts of 7
-/// kinds; moves 5/5 detected, deletions 0/9, replay 0/1, rollback 0/1.
+/// caught by each fact signing its subject; deletions, replays and rollbacks by the state every
+/// audit entry commits to. At 2026-12-03: 9 facts of 7 kinds; moves 5/5 detected, deletions 9/9,
+/// replay 1/1, rollback 1/1 (before the state root: deletions 0/9, replay 0/1, rollback 0/1).
 @Suite("Fact tamper matrix (#18)")
 struct FactMatrixTests {
     /// A vault with facts of seven kinds: a flag, a disclosure's review and its outcome, a
