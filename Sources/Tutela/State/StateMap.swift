@@ -308,3 +308,26 @@ enum StateMap {
         return n
     }
 }
+
+extension StateTransaction {
+    /// The refusal for stored rows that do not match the committed state.
+    static func mismatch(_ key: StateKey) -> TutelaError {
+        TutelaError(
+            .tampered,
+            "\(describe(key)) do not match the vault's state: something stored was deleted, "
+                + "moved, replayed from an older copy or rolled back",
+            hint: AuditLog.restoreHint)
+    }
+
+    /// What a key covers, in words.
+    static func describe(_ key: StateKey) -> String {
+        let parts = key.text.split(separator: ":", maxSplits: 2).map(String.init)
+        switch parts.first {
+        case "R": return "the stored label and envelope of \(parts.dropFirst().joined())"
+        case "F" where parts.count == 3: return "the \(parts[1]) facts filed under \(parts[2])"
+        case "C" where parts.count == 2: return "the \(parts[1]) facts stored"
+        case "N" where parts.count == 2: return "the records of learner \(parts[1])"
+        default: return "the state entry \(key.text)"
+        }
+    }
+}
