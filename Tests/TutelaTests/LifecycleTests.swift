@@ -253,17 +253,25 @@ struct ReencryptTests {
         #expect(throws: TutelaError.self) {
             try envelope.open(with: oldDataKey, shredKey: newShred)
         }
-        // A v2 envelope whose sealer is changed no longer verifies.
+        // A re-sealed envelope whose sealer is changed no longer verifies.
+        let resealing = try #require(envelope.resealing)
         let forged = Envelope(
             label: envelope.label, nonce: envelope.nonce, ciphertext: envelope.ciphertext,
-            signature: envelope.signature, sealer: "dsl2", generation: 2)
+            signature: envelope.signature,
+            resealing: .init(
+                sealer: "dsl2", generation: 2, sealedAt: resealing.sealedAt,
+                authorship: resealing.authorship))
         await s.f.store.tamper(record: label.record) { r in
             StoredRecord(
                 record: r.record, labelBytes: r.labelBytes, envelopeBytes: forged.canonical,
                 slots: r.slots)
         }
         await expectError(.tampered) { try await s.session("price").open(label.record) }
-        _ = try await s.f.vault.verifyAudit(checkpoint: nil)
+        // `audit verify` checks every re-sealed envelope against the entry that wrote it.
+        let error = await expectError(.tampered) {
+            try await s.f.vault.verifyAudit(checkpoint: nil)
+        }
+        #expect(error?.message.contains("envelope of \(label.record)") == true)
     }
 }
 

@@ -21,6 +21,10 @@ public struct Directory: Sendable {
     public private(set) var policy: Policy?
     /// The current key of each role's group.
     public private(set) var groups: [Role: GroupKey] = [:]
+    /// Every verified statement, in order: what ``asOf(_:)`` replays.
+    private(set) var statements: [ChainLink] = []
+    /// Directories as they stood earlier, replayed on demand.
+    let history = DirectoryHistory()
     /// The last verified statement, which the next one must follow.
     private(set) var head: ChainLink?
 
@@ -44,6 +48,7 @@ public struct Directory: Sendable {
         } catch {
             throw .tampered("directory entry 0 is not a valid statement: \(error.message)")
         }
+        directory.statements = [first]
         return try directory.advanced(to: first).extended(with: links.dropFirst())
     }
 
@@ -64,6 +69,7 @@ public struct Directory: Sendable {
             } catch {
                 throw .tampered("\(context) is not a valid statement: \(error.message)")
             }
+            directory.statements.append(link)
             previous = link
         }
         return directory.advanced(to: previous)

@@ -55,7 +55,7 @@ extension Lifecycle {
         let newShred = try Session.newShredKey()
         let (fresh, newKey) = try Envelope.seal(
             plaintext, label: envelope.label, author: identity, shredKey: newShred,
-            generation: generation)
+            resealing: (generation, now.statementCount, try envelope.authorship()))
         plaintext.wipe()
         let directory = self.directory
         var slots: [Slot] = []
@@ -87,9 +87,12 @@ extension Lifecycle {
         newShred.wipe()
         let oldSlots = stored.slots
         let sealed = fresh.sealedBytes
+        // The entry names the envelope it wrote, so `audit verify` can tie every re-sealed
+        // envelope to an entry its sealer signed (see ``ResealCheck``).
         let entry = auditEntry(
             .reencrypt, subject: recordID.text,
-            reason: "generation \(generation), \(slots.count) slots")
+            reason: ResealCheck.reason(
+                generation: generation, slots: slots.count, sealed: try StateMap.hash(sealed)))
         let identity = self.identity
         let newSlots = slots
         try await write { tx in

@@ -1,14 +1,17 @@
 import TutelaCrypto
 
-/// A sealed record: label, nonce, ciphertext and a signature — by the author (format v1), or, after a
-/// re-encryption under fresh keys, by whoever re-sealed it (format v2, which names them and the key
-/// generation).
+/// A sealed record: label, nonce, ciphertext and a signature — by the author (the original,
+/// format v3), or, after a re-encryption under fresh keys, by whoever re-sealed it (format v4, which
+/// names them, the key generation and the directory they sealed under, and carries the author's
+/// original signature over the label so a re-sealed record still proves who wrote it).
 ///
 /// Key slots are stored beside it (one per recipient) because they change over a record's life
 /// (re-grants, flags, revocations) while the envelope itself never does.
 public struct Envelope: Sendable, Equatable {
-    /// The format version of an author's original envelope; a re-encrypted one is written as 2.
-    public static let formatVersion: UInt8 = 1
+    /// The format version of an author's original envelope.
+    public static let formatVersion: UInt8 = 3
+    /// The format version of a re-sealed envelope.
+    public static let resealedFormatVersion: UInt8 = 4
     /// No form is anywhere near this; the cap bounds what a hostile store can make Tutela read.
     public static let maximumCiphertextByteCount = 1 << 20
 
@@ -21,10 +24,38 @@ public struct Envelope: Sendable, Equatable {
     public let ciphertext: [UInt8]
     /// The ``signer``'s Ed25519 signature (64 bytes).
     public let signature: [UInt8]
-    /// Who sealed this version: nil for the author's original (v1).
-    public var sealer: PrincipalID? = nil
+    /// Who sealed this version, and when: nil for the author's original.
+    public let resealing: Resealing?
+
+    /// A re-seal's own fields: who, which generation, under which directory, and the author's proof.
+    public struct Resealing: Sendable, Equatable {
+        /// Who re-sealed it (and signed this envelope).
+        public let sealer: PrincipalID
+        /// 2 for the first re-seal, one more for each after.
+        public let generation: Int
+        /// How many directory statements the sealer's session had verified when it sealed: the
+        /// policy, roles and revocations that judge whether they could.
+        public let sealedAt: Int64
+        /// The author's signature over the label, from the original envelope.
+        public let authorship: Authorship
+    }
+
+    /// The author's signature over the original envelope, carried into every re-seal: it covers
+    /// the label, the original nonce and a hash of the original ciphertext, so it can be checked
+    /// without the ciphertext a re-seal replaced.
+    public struct Authorship: Sendable, Equatable {
+        /// The original envelope's nonce.
+        public let nonce: [UInt8]
+        /// BLAKE2b-256 of the original ciphertext.
+        public let ciphertextHash: [UInt8]
+        /// The author's Ed25519 signature.
+        public let signature: [UInt8]
+    }
+
+    /// Who sealed this version: nil for the author's original.
+    public var sealer: PrincipalID? { resealing?.sealer }
     /// 1 for the original; one more for each re-encryption under fresh keys.
-    public var generation: Int = 1
+    public var generation: Int { resealing?.generation ?? 1 }
 
     /// Who signed it: the sealer of a re-encryption, else the author.
     public var signer: PrincipalID { sealer ?? label.author }
@@ -38,18 +69,26 @@ public struct Envelope: Sendable, Equatable {
 
     init(
         label: Label, nonce: [UInt8], ciphertext: [UInt8], signature: [UInt8],
-        sealer: PrincipalID? = nil, generation: Int = 1
+        resealing: Resealing? = nil
     ) {
         self.label = label
         self.nonce = nonce
         self.ciphertext = ciphertext
         self.signature = signature
-        self.sealer = sealer
-        self.generation = generation
+        self.resealing = resealing
     }
 
-    /// The canonical encoding. v1: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ signature (64).
-    /// v2 adds `string sealer ‖ u32 generation` before the signature.
+    /// The author's proof: this envelope's own signature for an original, the carried one for a
+    /// re-seal.
+    func authorship() throws(TutelaError) -> Authorship {
+        if let resealing { return resealing.authorship }
+        return Authorship(
+            nonce: nonce, ciphertextHash: try Self.hash(ciphertext), signature: signature)
+    }
+
+    /// The canonical encoding. v3: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ signature (64).
+    /// v4 adds `string sealer ‖ u32 generation ‖ i64 sealedAt ‖ nonce (24) ‖ hash (32) ‖
+    /// signature (64)` (the re-seal and the author's proof) before the signature.
     public var canonical: [UInt8] { encoded(withLabel: true) }
 
     /// The canonical encoding without its label field: what a store keeps beside the label row
@@ -57,14 +96,18 @@ public struct Envelope: Sendable, Equatable {
     public var sealedBytes: [UInt8] { encoded(withLabel: false) }
 
     private func encoded(withLabel: Bool) -> [UInt8] {
-        var w = CanonicalWriter(capacity: ciphertext.count + 256)
-        w.u8(sealer == nil ? Self.formatVersion : 2)
+        var w = CanonicalWriter(capacity: ciphertext.count + 384)
+        w.u8(resealing == nil ? Self.formatVersion : Self.resealedFormatVersion)
         if withLabel { w.data(label.canonical) }
         w.fixed(nonce)
         w.data(ciphertext)
-        if let sealer {
-            w.id(sealer)
-            w.u32(UInt32(generation))
+        if let resealing {
+            w.id(resealing.sealer)
+            w.u32(UInt32(resealing.generation))
+            w.i64(resealing.sealedAt)
+            w.fixed(resealing.authorship.nonce)
+            w.fixed(resealing.authorship.ciphertextHash)
+            w.fixed(resealing.authorship.signature)
         }
         w.fixed(signature)
         return w.bytes
@@ -104,20 +147,28 @@ public struct Envelope: Sendable, Equatable {
     static func parse(_ bytes: [UInt8]) throws(TutelaError) -> Envelope {
         var r = CanonicalReader(bytes, context: "envelope")
         let version = try r.u8("version")
-        guard version == formatVersion || version == 2 else {
+        guard version == formatVersion || version == resealedFormatVersion else {
             throw .tampered("envelope has an unknown format version")
         }
         let label = try Label.parse(r.data("label", max: 1024))
         let nonce = try r.fixed("nonce", count: XChaCha20Poly1305.nonceByteCount)
         let ciphertext = try r.data("ciphertext", max: maximumCiphertextByteCount)
-        var sealer: PrincipalID?
-        var generation = 1
-        if version == 2 {
-            sealer = try r.id("sealer") as PrincipalID
-            generation = Int(try r.u32("generation"))
+        var resealing: Resealing?
+        if version == resealedFormatVersion {
+            let sealer = try r.id("sealer") as PrincipalID
+            let generation = Int(try r.u32("generation"))
             guard generation >= 2 else {
-                throw .tampered("envelope v2 has generation \(generation)")
+                throw .tampered("re-sealed envelope has generation \(generation)")
             }
+            let sealedAt = try r.i64("sealed at")
+            guard sealedAt >= 1 else { throw .tampered("re-sealed envelope has no directory") }
+            let authorship = Authorship(
+                nonce: try r.fixed("author nonce", count: XChaCha20Poly1305.nonceByteCount),
+                ciphertextHash: try r.fixed("author ciphertext hash", count: 32),
+                signature: try r.fixed(
+                    "author signature", count: SigningPublicKey.signatureByteCount))
+            resealing = Resealing(
+                sealer: sealer, generation: generation, sealedAt: sealedAt, authorship: authorship)
         }
         let signature = try r.fixed("signature", count: SigningPublicKey.signatureByteCount)
         try r.finish()
@@ -126,30 +177,55 @@ public struct Envelope: Sendable, Equatable {
         }
         return Envelope(
             label: label, nonce: nonce, ciphertext: ciphertext, signature: signature,
-            sealer: sealer,
-            generation: generation)
+            resealing: resealing)
     }
 
-    /// What the author signs: BLAKE2b-256 over a domain string, the label, nonce and ciphertext.
-    static func signedDigest(
-        label: [UInt8], nonce: [UInt8], ciphertext: [UInt8], sealer: PrincipalID? = nil,
-        generation: Int = 1
+    static func hash(_ bytes: [UInt8]) throws(TutelaError) -> [UInt8] {
+        do { return try BLAKE2b.hash(bytes) } catch { throw .internal("hashing failed: \(error)") }
+    }
+
+    /// What the author signs: BLAKE2b-256 over a domain string, the label, the nonce and a hash of
+    /// the ciphertext — so a re-seal can carry it without the ciphertext.
+    static func authorDigest(
+        label: [UInt8], nonce: [UInt8], ciphertextHash: [UInt8]
     ) throws(TutelaError) -> [UInt8] {
-        var prefix = CanonicalWriter()
-        if let sealer {
-            // v2 binds who re-sealed it and the generation, after the same fields as v1.
-            prefix.string("tutela/envelope/v2")
-            prefix.id(sealer)
-            prefix.u32(UInt32(generation))
-        } else {
-            prefix.string("tutela/envelope/v1")
+        var w = CanonicalWriter()
+        w.string("tutela/envelope/v3")
+        w.data(label)
+        w.fixed(nonce)
+        w.fixed(ciphertextHash)
+        return try hash(w.bytes)
+    }
+
+    /// What a re-sealer signs: their name, the generation, the directory they sealed under, the
+    /// same fields as the author's, and the author's proof.
+    static func resealDigest(
+        label: [UInt8], nonce: [UInt8], ciphertextHash: [UInt8], resealing: Resealing
+    ) throws(TutelaError) -> [UInt8] {
+        var w = CanonicalWriter()
+        w.string("tutela/envelope/v4")
+        w.id(resealing.sealer)
+        w.u32(UInt32(resealing.generation))
+        w.i64(resealing.sealedAt)
+        w.data(label)
+        w.fixed(nonce)
+        w.fixed(ciphertextHash)
+        w.fixed(resealing.authorship.nonce)
+        w.fixed(resealing.authorship.ciphertextHash)
+        w.fixed(resealing.authorship.signature)
+        return try hash(w.bytes)
+    }
+
+    /// What this envelope's signer signed.
+    func signedDigest() throws(TutelaError) -> [UInt8] {
+        let labelBytes = label.canonical
+        let ciphertextHash = try Self.hash(ciphertext)
+        guard let resealing else {
+            return try Self.authorDigest(
+                label: labelBytes, nonce: nonce, ciphertextHash: ciphertextHash)
         }
-        prefix.data(label)
-        prefix.fixed(nonce)
-        prefix.u32(UInt32(ciphertext.count))
-        do { return try BLAKE2b.hash(parts: [prefix.bytes, ciphertext]) } catch {
-            throw .internal("hashing failed: \(error)")
-        }
+        return try Self.resealDigest(
+            label: labelBytes, nonce: nonce, ciphertextHash: ciphertextHash, resealing: resealing)
     }
 
     /// The key the contents are encrypted under: HKDF-SHA-256 of the data key (which slots and
@@ -165,14 +241,13 @@ public struct Envelope: Sendable, Equatable {
         } catch { throw .internal("key derivation failed: \(error)") }
     }
 
-    /// Seals `plaintext` under a fresh data key and the record's shred key.
+    /// Seals `plaintext` under a fresh data key and the record's shred key: as its author (no
+    /// `resealing`), or re-sealing a record under fresh keys, signed by `author` as the sealer.
     /// - Returns: the envelope and the data key (for making slots), in protected memory.
     static func seal(
         _ plaintext: SecretBytes, label: Label, author: Identity, shredKey: SecretBytes,
-        generation: Int = 1
+        resealing: (generation: Int, sealedAt: Int64, authorship: Authorship)? = nil
     ) throws(TutelaError) -> (Envelope, SecretBytes) {
-        // A re-encryption (generation 2 on) is signed by whoever re-sealed it, named in the envelope.
-        let sealer = generation == 1 ? nil : author.principal
         let labelBytes = label.canonical
         do {
             let key = try XChaCha20Poly1305.generateKey()
@@ -180,13 +255,23 @@ public struct Envelope: Sendable, Equatable {
             defer { contentKey.wipe() }
             let sealed = try XChaCha20Poly1305.seal(
                 plaintext, key: contentKey, authenticating: labelBytes)
-            let digest = try signedDigest(
-                label: labelBytes, nonce: sealed.nonce, ciphertext: sealed.ciphertext,
-                sealer: sealer,
-                generation: generation)
+            let ciphertextHash = try hash(sealed.ciphertext)
+            let reseal = resealing.map {
+                Resealing(
+                    sealer: author.principal, generation: $0.generation, sealedAt: $0.sealedAt,
+                    authorship: $0.authorship)
+            }
+            let digest =
+                try reseal.map {
+                    try resealDigest(
+                        label: labelBytes, nonce: sealed.nonce, ciphertextHash: ciphertextHash,
+                        resealing: $0)
+                }
+                ?? authorDigest(
+                    label: labelBytes, nonce: sealed.nonce, ciphertextHash: ciphertextHash)
             let envelope = Envelope(
                 label: label, nonce: sealed.nonce, ciphertext: sealed.ciphertext,
-                signature: try author.sign(digest), sealer: sealer, generation: generation)
+                signature: try author.sign(digest), resealing: reseal)
             return (envelope, key)
         } catch let error as TutelaError {
             throw error
@@ -195,13 +280,34 @@ public struct Envelope: Sendable, Equatable {
         }
     }
 
-    /// Checks the author's signature.
-    func verifySignature(author keys: [SigningPublicKey]) throws(TutelaError) {
-        let digest = try Self.signedDigest(
-            label: label.canonical, nonce: nonce, ciphertext: ciphertext, sealer: sealer,
-            generation: generation)
-        guard keys.contains(where: { (try? $0.verify(signature, for: digest)) != nil }) else {
-            throw .tampered("record \(label.record) does not carry a valid signature of its author")
+    /// Checks the signer's signature and, for a re-seal, the author's carried one.
+    /// - Parameters:
+    ///   - author: every signing key the label's author ever had.
+    ///   - sealer: the re-sealer's, for a re-sealed envelope.
+    func verifySignature(
+        author: [SigningPublicKey], sealer: [SigningPublicKey] = []
+    ) throws(TutelaError) {
+        let digest = try signedDigest()
+        guard let resealing else {
+            guard author.contains(where: { (try? $0.verify(signature, for: digest)) != nil }) else {
+                throw .tampered(
+                    "record \(label.record) does not carry a valid signature of its author")
+            }
+            return
+        }
+        guard sealer.contains(where: { (try? $0.verify(signature, for: digest)) != nil }) else {
+            throw .tampered(
+                "record \(label.record) does not carry a valid signature of '\(resealing.sealer)', "
+                    + "who it says re-sealed it")
+        }
+        let proof = resealing.authorship
+        let original = try Self.authorDigest(
+            label: label.canonical, nonce: proof.nonce, ciphertextHash: proof.ciphertextHash)
+        guard author.contains(where: { (try? $0.verify(proof.signature, for: original)) != nil })
+        else {
+            throw .tampered(
+                "record \(label.record) was re-sealed without its author's signature over its label"
+            )
         }
     }
 

@@ -148,11 +148,42 @@ extension Session {
         guard envelope.label.record == id, envelope.label.canonical == stored.labelBytes else {
             throw .tampered("the label of \(id) does not match its envelope")
         }
-        guard let signer = directory.principals[envelope.signer] else {
-            throw .tampered("\(id) names an author or sealer who is not enrolled")
+        guard let author = directory.principals[envelope.label.author] else {
+            throw .tampered("\(id) names an author who is not enrolled")
         }
-        try envelope.verifySignature(author: signer.signingKeys)
+        guard let resealing = envelope.resealing else {
+            try envelope.verifySignature(author: author.signingKeys)
+            return envelope
+        }
+        // A re-seal is judged by the directory its sealer sealed under: enrolled and not revoked
+        // then, with keys they held then, and someone the policy then in force let read it.
+        let then = try directory.asOf(resealing.sealedAt)
+        guard let sealer = then.principals[resealing.sealer], !sealer.revoked else {
+            throw .tampered(
+                "\(id) was re-sealed by '\(resealing.sealer)', who was not enrolled, or was "
+                    + "revoked, when it was sealed")
+        }
+        try envelope.verifySignature(author: author.signingKeys, sealer: sealer.signingKeys)
+        guard let policy = then.policy, Self.mayReseal(envelope.label, sealer, policy, then) else {
+            throw .tampered(
+                "\(id) was re-sealed by '\(resealing.sealer)', whom the policy in force then did "
+                    + "not let read it")
+        }
         return envelope
+    }
+
+    /// Whether `sealer` may re-seal a record with `label`: whether the policy lets them open or
+    /// disclose it, flagged or not (its flag when it was re-sealed is not kept, and the check must
+    /// never refuse an honest re-seal, which would lose the record for everyone).
+    static func mayReseal(
+        _ label: Label, _ sealer: Principal, _ policy: Policy, _ directory: Directory
+    ) -> Bool {
+        [RecordState(), RecordState(flagged: true)].contains { state in
+            [PolicyAction.open, .disclose].contains {
+                policy.decide($0, actor: sealer, label: label, state: state, directory: directory)
+                    .allowed
+            }
+        }
     }
 
     static func encode(_ content: RecordContent) throws(TutelaError) -> SecretBytes {

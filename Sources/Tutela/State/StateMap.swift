@@ -266,11 +266,11 @@ enum StateMap {
         return value
     }
 
-    /// A record's entry for what is stored: none while its envelope is its author's original (a v1
+    /// A record's entry for what is stored: none while its envelope is its author's original (a v3
     /// envelope, which the author's signature and the label chain already vouch for, so sealing
     /// writes nothing to the map for it), else ``recordValue(label:sealed:)``.
     static func recordEntry(label: [UInt8], sealed: [UInt8]?) throws(TutelaError) -> [UInt8]? {
-        if let sealed, sealed.first == 1 { return nil }
+        if let sealed, sealed.first == Envelope.formatVersion { return nil }
         return try recordValue(label: label, sealed: sealed)
     }
 

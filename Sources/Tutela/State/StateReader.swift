@@ -241,9 +241,10 @@ struct StateReader: Sendable {
 
 extension StateReader {
     /// What of the whole vault `state` does not hold, in words, or nil when it holds all of it:
-    /// the directory's head, every label in stored order, and every fact of every kind. (Each
-    /// record's envelope is checked when it is read.)
-    func mismatchAll(_ state: StateHead) async throws -> String? {
+    /// the directory's head, every label in stored order, every fact of every kind, the whole map,
+    /// and each re-sealed envelope against the entry that wrote it. (Each record's envelope is
+    /// checked when it is read.)
+    func mismatchAll(_ state: StateHead, reseals: ResealCheck) async throws -> String? {
         guard Vault.directory(try await store.lastLink(.directory), matches: state) else {
             return "the directory's newest statements"
         }
@@ -271,7 +272,8 @@ extension StateReader {
         if let bad = try await firstMismatch(claims, in: state) {
             return StateTransaction.describe(bad)
         }
-        return try await factLogMismatch(state, stored: stored)
+        if let problem = try await factLogMismatch(state, stored: stored) { return problem }
+        return try await resealMismatch(state, reseals: reseals)
     }
 
     /// Replays the fact log (see ``FactChange``): what is wrong with it, or nil.
@@ -323,16 +325,18 @@ extension StateReader {
 
 extension Vault {
     /// Checks everything stored against the state of the log's newest entry (see
-    /// ``StateReader/mismatchAll(_:)``), reading again if a write raced it.
+    /// ``StateReader/mismatchAll(_:reseals:)``), reading again if a write raced it.
     /// - Throws: `.tampered` naming what does not match.
-    func verifyState(directory: Directory) async throws {
+    func verifyState(directory: Directory, reseals: ResealCheck) async throws {
         let reader = StateReader(store: store, directory: directory)
         for _ in 0..<3 {
             let before: (hash: [UInt8]?, state: StateHead)
             do { before = try await reader.committed() } catch is StateReader.UnknownSigner {
                 throw Self.directoryMismatch
             }
-            guard let problem = try await reader.mismatchAll(before.state) else { return }
+            guard let problem = try await reader.mismatchAll(before.state, reseals: reseals) else {
+                return
+            }
             let after = try? await reader.committed()
             if after?.hash == before.hash {
                 throw TutelaError(

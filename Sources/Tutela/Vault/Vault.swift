@@ -192,9 +192,11 @@ public struct Vault: Sendable {
     public func verifyAudit(checkpoint: Checkpoint?) async throws -> AuditReport {
         let (meta, directory) = try await verifiedDirectory()
         let pin = try pins?.load(vaultID: meta.vaultID)
+        var reseals = ResealCheck()
         let report = try await AuditLog.verify(
-            store: store, directory: directory, checkpoint: checkpoint, pin: pin)
-        try await verifyState(directory: directory)
+            store: store, directory: directory, checkpoint: checkpoint, pin: pin
+        ) { reseals.visit($0.entry) }
+        try await verifyState(directory: directory, reseals: reseals)
         return report
     }
 
