@@ -150,4 +150,24 @@ struct StateTests {
         }
         #expect(throws: TutelaError.self) { try StateMap.decode(w.bytes, bucket: 0) }
     }
+
+    @Test("a forged last audit row is refused, and once it is put right the session works again")
+    func forgedLastEntryIsNotRemembered() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: false)
+        let links = try await f.store.links(.audit)
+        let last = try #require(links.last)
+        // A row appended as the newest entry that is not genuine (its signature is not).
+        let forged = ChainLink(
+            sequence: last.sequence + 1, previousHash: last.hash, signer: last.signer,
+            body: last.body, signature: [UInt8](repeating: 7, count: 64),
+            hash: [UInt8](repeating: 9, count: 32))
+        await f.store.tamper(chain: .audit) { _ in links + [forged] }
+        let error = await expectError(.tampered) { try await price.open(label.record) }
+        #expect(error?.message.contains("not genuine") == true, "\(error?.message ?? "")")
+        // The session never took the forged row for the newest entry it saw.
+        await f.store.tamper(chain: .audit) { _ in links }
+        _ = try await price.open(label.record)
+    }
 }

@@ -157,9 +157,10 @@ struct StateReader: Sendable {
     static func check(_ last: ChainLink, directory: Directory, cache: StateCache?) throws
         -> StateHead
     {
-        try cache?.see(last)
-        // An entry already checked is recognised by its hash, recomputed from its bytes.
+        // An entry already checked is recognised by its hash, recomputed from its bytes. Only a
+        // genuine entry is compared with the newest this session saw, and remembered as it.
         if let state = cache?.state(link: last.hash), SignedChain.checkHash(last, in: .audit) {
+            try cache?.see(last)
             return state
         }
         guard let signer = directory.principals[last.signer] else { throw UnknownSigner() }
@@ -172,6 +173,7 @@ struct StateReader: Sendable {
                     : "the audit log's last entry is not genuine",
                 hint: AuditLog.restoreHint)
         }
+        try cache?.see(last)
         let state = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)").state
         cache?.remember(link: last.hash, state: state)
         return state
