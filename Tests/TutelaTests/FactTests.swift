@@ -15,7 +15,7 @@ struct FactTests {
                 "flag",
                 try session.sign(
                     SafeguardingFlag(
-                        record: "R-1", flaggedBy: signer, time: 1, reason: "why"))
+                        record: "R-1", flaggedBy: signer, time: 1, reason: "why", decidedAt: 1))
             ),
             (
                 "request",
@@ -171,7 +171,8 @@ struct FactTests {
         let price = try f.session("price")
         let jones = try f.session("jones")
         let flag = try jones.sign(
-            SafeguardingFlag(record: "R-1", flaggedBy: "jones", time: 1, reason: "why"))
+            SafeguardingFlag(
+                record: "R-1", flaggedBy: "jones", time: 1, reason: "why", decidedAt: 1))
         // Jones signs a flag and then claims Price made it: the name is inside the signed bytes.
         let claimed = try #require(String(data: Data(flag.body), encoding: .isoLatin1))
             .replacingOccurrences(
@@ -230,7 +231,8 @@ struct FactTests {
         let f = try await Fixture.make()
         let price = try f.session("price")
         let flag = try price.sign(
-            SafeguardingFlag(record: "R-1", flaggedBy: "price", time: 1, reason: "why"))
+            SafeguardingFlag(
+                record: "R-1", flaggedBy: "price", time: 1, reason: "why", decidedAt: 1))
         var format = flag.body
         format[0] = 1
         Self.expectTampered(

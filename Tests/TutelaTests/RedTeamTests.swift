@@ -163,37 +163,42 @@ struct RedTeamTests {
 
     // MARK: - Copies for learners and parents
 
-    @Test(
-        "a flag signed by someone the policy does not let flag does not withhold a learner's copy")
+    @Test("a flag signed by someone the policy does not let flag is refused as tampering")
     func flagBySomeoneWhoMayNotFlag() async throws {
-        try await withKnownIssue(
-            "#18, open: a flag counts whoever signed it; ignoring one could release safeguarding material, so it waits for flags judged by the policy in force when they were made"
-        ) {
-            let f = try await Fixture.make()
-            let label = try await f.session("price").seal(Fixture.form(), confidential: false)
-            let sam = try f.session("sam")
-            #expect(try await sam.export(learner: "sam").records.count == 1)
-            // Jones is not the author nor Sam's tutor: the policy lets him flag nothing of Sam's (the
-            // live path refuses), yet his signed flag written into the database counts.
-            await expectError(.permissionDenied) {
-                try await f.session("jones").safeguarding.flag(label.record, reason: "hide it")
-            }
-            let flag = SafeguardingFlag(
-                record: label.record, flaggedBy: "jones", time: 1_795_000_000, reason: "hide it")
-            let signed = try f.session("jones").sign(flag)
-            // Written in with a log entry of the signer's own committing to it, as an insider
-            // with their key and the database files would.
-            try await f.store.transaction(
-                f.session("jones").committedWrite { tx in try await tx.put(signed) })
-            do {
-                let copy = try await sam.export(learner: "sam")
-                #expect(
-                    copy.records.count == 1 && copy.withheld == 0,
-                    "Sam's copy withheld a record on a tutor's unauthorised flag")
-            } catch let error as TutelaError {
-                #expect(error.kind == .tampered, "\(error.message)")
-            }
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: false)
+        let sam = try f.session("sam")
+        #expect(try await sam.export(learner: "sam").records.count == 1)
+        // Jones is not the author nor Sam's tutor: the policy lets him flag nothing of Sam's (the
+        // live path refuses), yet he signs a flag and writes it into the database.
+        await expectError(.permissionDenied) {
+            try await f.session("jones").safeguarding.flag(label.record, reason: "hide it")
         }
+        let jones = try f.session("jones")
+        let flag = SafeguardingFlag(
+            record: label.record, flaggedBy: "jones", time: 1_795_000_000, reason: "hide it",
+            decidedAt: jones.directory.statementCount)
+        let signed = try jones.sign(flag)
+        // Written in with a log entry of the signer's own committing to it, as an insider
+        // with their key and the database files would.
+        try await f.store.transaction(jones.committedWrite { tx in try await tx.put(signed) })
+        // It neither withholds Sam's copy silently nor is silently ignored: the vault refuses.
+        let error = await expectError(.tampered) { try await sam.export(learner: "sam") }
+        #expect(error?.message.contains("did not let flag it") == true, "\(error?.message ?? "")")
+        await expectError(.tampered) { try await f.session("price").open(label.record) }
+    }
+
+    @Test("a genuine flag still counts after its flagger leaves and the policy changes")
+    func flagOutlivesItsFlagger() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: false)
+        try await s.session("price").safeguarding.flag(label.record, reason: "CPOMS 4411")
+        try await s.f.session("office").administration.revoke("price")
+        // Sam's copy still withholds it: the flag is judged by the directory it was made under.
+        let sam = try await s.f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        let copy = try await sam.export(learner: "sam")
+        #expect(copy.records.isEmpty)
+        _ = try await s.session("dsl").safeguarding.disclose(label.record, reason: "CPOMS 4411")
     }
 
     @Test("a record's label row moved to another learner does not silently leave a learner's copy")

@@ -37,6 +37,8 @@ extension FactHeader {
 /// A safeguarding flag: who flagged a record, when, and why.
 public struct SafeguardingFlag: Sendable, Equatable, Fact {
     static let kind = FactKind.flag
+    /// Version 2 adds ``decidedAt``.
+    static let version: UInt8 = 2
     /// The flagged record.
     public let record: RecordID
     /// Who flagged it: the fact's signer.
@@ -45,6 +47,9 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
     public let time: Int64
     /// The reason the flagger gave; shown to officers, never to learners or families.
     public let reason: String
+    /// How many directory statements the flagger's session had verified when the policy let them
+    /// flag it: the directory a flag is judged by whenever it is read.
+    public let decidedAt: Int64
 
     var factID: String { record.text }
     var subject: String { record.text }
@@ -52,6 +57,7 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
     func writeFields(_ w: inout CanonicalWriter) {
         w.i64(time)
         w.string(reason)
+        w.i64(decidedAt)
     }
 
     static func readFields(
@@ -60,7 +66,25 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
         try header.requireOnePerSubject()
         return SafeguardingFlag(
             record: try header.recordSubject(), flaggedBy: header.signer, time: try r.i64("time"),
-            reason: try r.string("reason", max: 2000))
+            reason: try r.string("reason", max: 2000), decidedAt: try r.i64("decided at"))
+    }
+
+    /// Checks that the policy in force when this flag was made let its signer flag `label`'s
+    /// record: a flag written into the database by someone it never let flag — which would
+    /// withhold a learner's copy, and route the record to officers — is tampering, never
+    /// ignored (ignoring a genuine flag could release safeguarding material).
+    func check(label: Label, directory: Directory) throws(TutelaError) {
+        let then = try directory.asOf(decidedAt)
+        guard let flagger = then.principals[flaggedBy], !flagger.revoked, let policy = then.policy,
+            policy.decide(
+                .flag, actor: flagger, label: label, state: RecordState(), directory: then
+            )
+            .allowed
+        else {
+            throw .tampered(
+                "the flag on \(record) is signed by '\(flaggedBy)', whom the policy in force when "
+                    + "it was made did not let flag it")
+        }
     }
 }
 

@@ -14,7 +14,7 @@ public struct Safeguarding: SessionService {
         let reason = try Session.requireReason(reason, for: "flag a record")
         let policy = try policy()
         let (stored, envelope) = try await load(recordID)
-        let state = try await recordState(recordID)
+        let state = try await recordState(recordID, label: envelope.label)
         let decision = policy.decide(
             .flag, actor: principal, label: envelope.label, state: state, directory: directory)
         guard decision.allowed else {
@@ -52,7 +52,8 @@ public struct Safeguarding: SessionService {
                 recipient: g.holder, to: g.publicKey)
         }
         let flag = SafeguardingFlag(
-            record: recordID, flaggedBy: principal.id, time: vault.clock.now(), reason: reason)
+            record: recordID, flaggedBy: principal.id, time: vault.clock.now(), reason: reason,
+            decidedAt: directory.statementCount)
         let object = try sign(flag)
         let officers = Set(groups.flatMap { directory.holders(of: $0.role).map(\.id) })
         let entry = auditEntry(.flag, subject: recordID.text, reason: reason)
@@ -81,7 +82,9 @@ public struct Safeguarding: SessionService {
         var result: [(Label, SafeguardingFlag, Int)] = []
         for flag in try await facts(SafeguardingFlag.self, about: nil) {
             guard let stored = try await session.verifiedRecord(flag.record) else { continue }
-            let label = try Label.parse(stored.labelBytes)
+            let label = try Session.verifiedEnvelope(stored, id: flag.record, directory: directory)
+                .label
+            try flag.check(label: label, directory: directory)
             let state = RecordState(flagged: true)
             guard
                 policy.decide(

@@ -77,7 +77,7 @@ extension Session {
             guard let stored = read else { return .missing }
             let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
             let state = try await Self.recordState(
-                recordID, tx: tx, directory: directory, now: now)
+                envelope.label, tx: tx, directory: directory, now: now)
             let input = ReleaseInput(stored: stored, envelope: envelope, state: state, now: now)
             switch try await decide(input, tx) {
             case .skip(let withheld):

@@ -7,13 +7,19 @@ extension Session {
 
     /// Whether `record` is flagged (by a valid, signed flag) and has an open break-glass request, read
     /// inside a transaction (as `open` does, so its audit entry records the state it decided on).
+    /// A flag counts only if the policy in force when it was made let its signer flag the record
+    /// (``SafeguardingFlag/check(label:directory:)``).
     static func recordState(
-        _ record: RecordID, tx: any VaultTransaction, directory: Directory, now: Int64
+        _ label: Label, tx: any VaultTransaction, directory: Directory, now: Int64
     ) async throws -> RecordState {
+        let record = label.record
         var state = RecordState()
-        state.flagged = try await !facts(
-            SafeguardingFlag.self, about: record.text, tx: tx, directory: directory
-        ).isEmpty
+        for flag in try await facts(
+            SafeguardingFlag.self, about: record.text, tx: tx, directory: directory)
+        {
+            try flag.check(label: label, directory: directory)
+            state.flagged = true
+        }
         for request in try await facts(
             BreakGlassRequest.self, about: record.text, tx: tx, directory: directory)
         where request.expires > now {
@@ -28,9 +34,12 @@ extension Session {
     }
 
     /// The same, read outside a transaction.
-    func recordState(_ record: RecordID) async throws -> RecordState {
+    func recordState(_ record: RecordID, label: Label) async throws -> RecordState {
         var state = RecordState()
-        state.flagged = try await flag(record) != nil
+        if let flag = try await flag(record) {
+            try flag.check(label: label, directory: directory)
+            state.flagged = true
+        }
         let now = vault.clock.now()
         for request in try await facts(BreakGlassRequest.self, about: record.text)
         where request.expires > now {
