@@ -343,23 +343,20 @@ struct RedTeamTests {
 
     @Test("a group re-wrap never re-seals a slot whose key the envelope does not confirm")
     func rewrapConfirmsTheKey() async throws {
-        try await withKnownIssue(
-            "#18, open: a group re-wrap moves what an old group slot holds without confirming it against the envelope"
-        ) {
-            let s = try await SafeguardingFixture.make()
-            let f = s.f
-            let label = try await s.session("price").seal(Fixture.form(), confidential: true)
-            let (_, directory) = try await f.vault.verifiedDirectory()
-            let group = try #require(directory.groups[.safeguardingOfficer])
-            let planted = try Slot.make(
-                record: label.record, generation: 1, key: try SecretBytes.random(count: 32),
-                recipient: group.holder, to: group.publicKey)
-            try await f.store.transaction { tx in try await tx.insert(planted) }
-            try await f.session("office").administration.createGroupKey(.safeguardingOfficer)
-            // The officer's re-wrap seals whatever the planted slot holds to the new group key.
-            await expectError(.tampered) {
-                try await s.session("dsl").lifecycle.rewrapGroup(.safeguardingOfficer)
-            }
+        let s = try await SafeguardingFixture.make()
+        let f = s.f
+        let label = try await s.session("price").seal(Fixture.form(), confidential: true)
+        let (_, directory) = try await f.vault.verifiedDirectory()
+        let group = try #require(directory.groups[.safeguardingOfficer])
+        let planted = try Slot.make(
+            record: label.record, generation: 1, key: try SecretBytes.random(count: 32),
+            recipient: group.holder, to: group.publicKey)
+        try await f.store.transaction { tx in try await tx.insert(planted) }
+        try await f.session("office").administration.createGroupKey(.safeguardingOfficer)
+        // The officer's re-wrap confirms what each old slot holds against the envelope: the
+        // planted one is tampering, never sealed to the new group key.
+        await expectError(.tampered) {
+            try await s.session("dsl").lifecycle.rewrapGroup(.safeguardingOfficer)
         }
     }
 

@@ -112,6 +112,19 @@ public struct Lifecycle: SessionService {
                 var replacements: [Slot] = []
                 for slot in batch {
                     let (key, generation) = try slot.open(with: oldKey, expecting: slot.record)
+                    // What an old slot holds is confirmed against its record's envelope before it
+                    // is sealed to the new key: a slot planted under the old (public) key must not
+                    // become a genuine-looking one.
+                    let (_, envelope) = try await load(slot.record)
+                    guard generation == envelope.generation else {
+                        key.wipe()
+                        throw TutelaError.tampered(
+                            "the \(old) slot of \(slot.record) is for another generation of it")
+                    }
+                    do { try await confirmDataKey(key, of: envelope) } catch {
+                        key.wipe()
+                        throw error
+                    }
                     replacements.append(
                         try Slot.make(
                             record: slot.record, generation: generation, key: key,
