@@ -65,6 +65,27 @@ public enum BLAKE2b {
     }
 }
 
+extension BLAKE2b {
+    /// The keyed BLAKE2b-256 of `content` under `key` (16…64 bytes), neither copied out of
+    /// protected memory: a hiding commitment to secret content when the key is fresh and random.
+    public static func commitment(
+        to content: SecretBytes, key: SecretBytes
+    ) throws(CryptoError) -> [UInt8] {
+        try Sodium.ensureInitialized()
+        guard (minimumKeyByteCount...maximumKeyByteCount).contains(key.count) else {
+            throw .invalidLength(what: "a BLAKE2b key", expected: "16…64", actual: key.count)
+        }
+        var output = [UInt8](repeating: 0, count: 32)
+        let status = content.withBytePointer { c in
+            key.withBytePointer { k in
+                crypto_generichash(&output, 32, c, UInt64(content.count), k, key.count)
+            }
+        }
+        guard status == 0 else { throw .initializationFailed }
+        return output
+    }
+}
+
 /// HMAC-SHA-256 over libsodium's `crypto_auth_hmacsha256` (keys of any length, per RFC 2104).
 public enum HMACSHA256 {
     /// A full HMAC-SHA-256 tag is 32 bytes.
@@ -204,5 +225,57 @@ public enum HKDFSHA256 {
 func wipe(_ bytes: inout [UInt8]) {
     bytes.withUnsafeMutableBytes { buffer in
         if let base = buffer.baseAddress { sodium_memzero(base, buffer.count) }
+    }
+}
+
+/// A BLAKE2b-256 state allocated once and restarted for each hash: for hashing many short public
+/// inputs in a row (the label chain over every label of a vault), where allocating a state and an
+/// output per hash costs several times the hashing itself. Not for secrets: the state is cleared
+/// only when the hasher is released. Not shared between threads.
+public final class BLAKE2bHasher {
+    private let storage: UnsafeMutableRawPointer
+    private let size: Int
+    private var state: OpaquePointer { OpaquePointer(storage) }
+
+    /// A hasher ready for its first input.
+    public init() throws(CryptoError) {
+        try Sodium.ensureInitialized()
+        size = crypto_generichash_statebytes()
+        storage = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        guard crypto_generichash_init(OpaquePointer(storage), nil, 0, 32) == 0 else {
+            storage.deallocate()
+            throw .initializationFailed
+        }
+    }
+
+    deinit {
+        sodium_memzero(storage, size)
+        storage.deallocate()
+    }
+
+    /// Adds `bytes` to the input.
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        _ = crypto_generichash_update(
+            state, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
+    /// Adds `bytes` to the input.
+    public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    /// Writes the 32-byte hash of everything added since the last one into `output` at `offset`
+    /// (which must have room), and starts again.
+    public func finish(into output: inout [UInt8], at offset: Int = 0) throws(CryptoError) {
+        guard output.count >= offset + 32 else {
+            throw .invalidLength(
+                what: "a hash's room", expected: "32", actual: output.count - offset)
+        }
+        let status = output.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            return crypto_generichash_final(state, base + offset, 32)
+        }
+        guard status == 0, crypto_generichash_init(state, nil, 0, 32) == 0 else {
+            throw .initializationFailed
+        }
     }
 }

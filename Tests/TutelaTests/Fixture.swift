@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TutelaCrypto
 @_exported import TutelaTesting
 
 @testable import Tutela
@@ -23,4 +24,19 @@ func expectError<T>(
         Issue.record("expected TutelaError, got \(error)", sourceLocation: sourceLocation)
     }
     return nil
+}
+
+extension Envelope {
+    /// For attacks: a re-seal of new `content` (behind a fresh commitment key, as a forger would
+    /// have to make it), signed by `author` as its sealer.
+    static func seal(
+        _ content: SecretBytes, label: Label, author: Identity, shredKey: SecretBytes,
+        resealing: (generation: Int, sealedAt: Int64, authorship: Authorship)
+    ) throws -> (Envelope, SecretBytes) {
+        let whole = try SecretBytes.random(count: 32).appending(content)
+        return try reseal(
+            whole, label: label, sealer: author, shredKey: shredKey,
+            generation: resealing.generation, sealedAt: resealing.sealedAt,
+            authorship: resealing.authorship)
+    }
 }

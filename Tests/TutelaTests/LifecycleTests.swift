@@ -257,7 +257,7 @@ struct ReencryptTests {
         let resealing = try #require(envelope.resealing)
         let forged = Envelope(
             label: envelope.label, nonce: envelope.nonce, ciphertext: envelope.ciphertext,
-            signature: envelope.signature,
+            commitment: envelope.commitment, signature: envelope.signature,
             resealing: .init(
                 sealer: "dsl2", generation: 2, sealedAt: resealing.sealedAt,
                 authorship: resealing.authorship))

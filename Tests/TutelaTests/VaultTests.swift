@@ -233,7 +233,8 @@ struct TamperTests {
         let ea = try Envelope.parse(ra.envelopeBytes)
         let eb = try Envelope.parse(rb.envelopeBytes)
         let forged = Envelope(
-            label: ea.label, nonce: eb.nonce, ciphertext: eb.ciphertext, signature: ea.signature)
+            label: ea.label, nonce: eb.nonce, ciphertext: eb.ciphertext, commitment: ea.commitment,
+            signature: ea.signature)
         await f.store.tamper(record: a.record) { r in
             StoredRecord(
                 record: r.record, labelBytes: r.labelBytes, envelopeBytes: forged.canonical,

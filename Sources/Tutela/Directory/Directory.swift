@@ -253,6 +253,15 @@ public struct Directory: Sendable {
         }
     }
 
+    /// This directory after this session signed and stored `link`, whose statement was applied to
+    /// it already: its new head, and one more statement for ``asOf(_:)`` to replay.
+    func recorded(_ link: ChainLink) -> Directory {
+        var copy = self
+        copy.head = link
+        copy.statements.append(link)
+        return copy
+    }
+
     /// This directory with `link` as its new head, after the statement in it was applied.
     func advanced(to link: ChainLink?) -> Directory {
         var copy = self

@@ -48,14 +48,15 @@ extension Lifecycle {
         try await record(
             auditEntry(.reencrypt, subject: recordID.text, reason: "fresh keys"), notify: [])
         let oldShred = try await session.shredKey(envelope.shredKeyID)
-        let plaintext = try envelope.open(with: dataKey, shredKey: oldShred)
+        let plaintext = try envelope.openWhole(with: dataKey, shredKey: oldShred)
         dataKey.wipe()
         oldShred.wipe()
         let generation = envelope.generation + 1
         let newShred = try Session.newShredKey()
-        let (fresh, newKey) = try Envelope.seal(
-            plaintext, label: envelope.label, author: identity, shredKey: newShred,
-            resealing: (generation, now.statementCount, try envelope.authorship()))
+        let (fresh, newKey) = try Envelope.reseal(
+            plaintext, label: envelope.label, sealer: identity, shredKey: newShred,
+            generation: generation, sealedAt: now.statementCount,
+            authorship: try envelope.authorship())
         plaintext.wipe()
         let directory = self.directory
         var slots: [Slot] = []

@@ -41,16 +41,23 @@ public struct Envelope: Sendable, Equatable {
     }
 
     /// The author's signature over the original envelope, carried into every re-seal: it covers
-    /// the label, the original nonce and a hash of the original ciphertext, so it can be checked
-    /// without the ciphertext a re-seal replaced.
+    /// the label, the original nonce, a hash of the original ciphertext and a commitment to the
+    /// contents, so it can be checked without the ciphertext a re-seal replaced, and no re-seal can
+    /// change what the author wrote.
     public struct Authorship: Sendable, Equatable {
         /// The original envelope's nonce.
         public let nonce: [UInt8]
         /// BLAKE2b-256 of the original ciphertext.
         public let ciphertextHash: [UInt8]
+        /// Keyed BLAKE2b-256 of the contents under a random 32-byte key sealed with them (so it
+        /// says nothing about them): what every opening checks the decrypted contents against.
+        public let commitment: [UInt8]
         /// The author's Ed25519 signature.
         public let signature: [UInt8]
     }
+
+    /// The commitment to the contents that opening checks (the author's).
+    public let commitment: [UInt8]
 
     /// Who sealed this version: nil for the author's original.
     public var sealer: PrincipalID? { resealing?.sealer }
@@ -68,10 +75,11 @@ public struct Envelope: Sendable, Equatable {
     }
 
     init(
-        label: Label, nonce: [UInt8], ciphertext: [UInt8], signature: [UInt8],
-        resealing: Resealing? = nil
+        label: Label, nonce: [UInt8], ciphertext: [UInt8], commitment: [UInt8],
+        signature: [UInt8], resealing: Resealing? = nil
     ) {
         self.label = label
+        self.commitment = resealing?.authorship.commitment ?? commitment
         self.nonce = nonce
         self.ciphertext = ciphertext
         self.signature = signature
@@ -83,12 +91,14 @@ public struct Envelope: Sendable, Equatable {
     func authorship() throws(TutelaError) -> Authorship {
         if let resealing { return resealing.authorship }
         return Authorship(
-            nonce: nonce, ciphertextHash: try Self.hash(ciphertext), signature: signature)
+            nonce: nonce, ciphertextHash: try Self.hash(ciphertext), commitment: commitment,
+            signature: signature)
     }
 
-    /// The canonical encoding. v3: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ signature (64).
-    /// v4 adds `string sealer ‖ u32 generation ‖ i64 sealedAt ‖ nonce (24) ‖ hash (32) ‖
-    /// signature (64)` (the re-seal and the author's proof) before the signature.
+    /// The canonical encoding. v3: version ‖ label ‖ nonce (24) ‖ ciphertext ‖ commitment (32) ‖
+    /// signature (64). v4: version ‖ label ‖ nonce ‖ ciphertext ‖ `string sealer ‖ u32 generation
+    /// ‖ i64 sealedAt ‖ nonce (24) ‖ hash (32) ‖ commitment (32) ‖ signature (64)` (the re-seal and
+    /// the author's proof) ‖ signature.
     public var canonical: [UInt8] { encoded(withLabel: true) }
 
     /// The canonical encoding without its label field: what a store keeps beside the label row
@@ -107,7 +117,10 @@ public struct Envelope: Sendable, Equatable {
             w.i64(resealing.sealedAt)
             w.fixed(resealing.authorship.nonce)
             w.fixed(resealing.authorship.ciphertextHash)
+            w.fixed(resealing.authorship.commitment)
             w.fixed(resealing.authorship.signature)
+        } else {
+            w.fixed(commitment)
         }
         w.fixed(signature)
         return w.bytes
@@ -154,7 +167,10 @@ public struct Envelope: Sendable, Equatable {
         let nonce = try r.fixed("nonce", count: XChaCha20Poly1305.nonceByteCount)
         let ciphertext = try r.data("ciphertext", max: maximumCiphertextByteCount)
         var resealing: Resealing?
-        if version == resealedFormatVersion {
+        var commitment: [UInt8] = []
+        if version == formatVersion {
+            commitment = try r.fixed("commitment", count: 32)
+        } else {
             let sealer = try r.id("sealer") as PrincipalID
             let generation = Int(try r.u32("generation"))
             guard generation >= 2 else {
@@ -165,6 +181,7 @@ public struct Envelope: Sendable, Equatable {
             let authorship = Authorship(
                 nonce: try r.fixed("author nonce", count: XChaCha20Poly1305.nonceByteCount),
                 ciphertextHash: try r.fixed("author ciphertext hash", count: 32),
+                commitment: try r.fixed("author commitment", count: 32),
                 signature: try r.fixed(
                     "author signature", count: SigningPublicKey.signatureByteCount))
             resealing = Resealing(
@@ -176,8 +193,8 @@ public struct Envelope: Sendable, Equatable {
             throw .tampered("envelope ciphertext is shorter than its tag")
         }
         return Envelope(
-            label: label, nonce: nonce, ciphertext: ciphertext, signature: signature,
-            resealing: resealing)
+            label: label, nonce: nonce, ciphertext: ciphertext, commitment: commitment,
+            signature: signature, resealing: resealing)
     }
 
     static func hash(_ bytes: [UInt8]) throws(TutelaError) -> [UInt8] {
@@ -187,13 +204,14 @@ public struct Envelope: Sendable, Equatable {
     /// What the author signs: BLAKE2b-256 over a domain string, the label, the nonce and a hash of
     /// the ciphertext — so a re-seal can carry it without the ciphertext.
     static func authorDigest(
-        label: [UInt8], nonce: [UInt8], ciphertextHash: [UInt8]
+        label: [UInt8], nonce: [UInt8], ciphertextHash: [UInt8], commitment: [UInt8]
     ) throws(TutelaError) -> [UInt8] {
         var w = CanonicalWriter()
         w.string("tutela/envelope/v3")
         w.data(label)
         w.fixed(nonce)
         w.fixed(ciphertextHash)
+        w.fixed(commitment)
         return try hash(w.bytes)
     }
 
@@ -212,6 +230,7 @@ public struct Envelope: Sendable, Equatable {
         w.fixed(ciphertextHash)
         w.fixed(resealing.authorship.nonce)
         w.fixed(resealing.authorship.ciphertextHash)
+        w.fixed(resealing.authorship.commitment)
         w.fixed(resealing.authorship.signature)
         return try hash(w.bytes)
     }
@@ -222,7 +241,8 @@ public struct Envelope: Sendable, Equatable {
         let ciphertextHash = try Self.hash(ciphertext)
         guard let resealing else {
             return try Self.authorDigest(
-                label: labelBytes, nonce: nonce, ciphertextHash: ciphertextHash)
+                label: labelBytes, nonce: nonce, ciphertextHash: ciphertextHash,
+                commitment: commitment)
         }
         return try Self.resealDigest(
             label: labelBytes, nonce: nonce, ciphertextHash: ciphertextHash, resealing: resealing)
@@ -241,12 +261,45 @@ public struct Envelope: Sendable, Equatable {
         } catch { throw .internal("key derivation failed: \(error)") }
     }
 
-    /// Seals `plaintext` under a fresh data key and the record's shred key: as its author (no
-    /// `resealing`), or re-sealing a record under fresh keys, signed by `author` as the sealer.
+    /// Seals `content` as its author, under a fresh data key and the record's shred key, with a
+    /// fresh commitment key sealed in front of it.
     /// - Returns: the envelope and the data key (for making slots), in protected memory.
     static func seal(
-        _ plaintext: SecretBytes, label: Label, author: Identity, shredKey: SecretBytes,
-        resealing: (generation: Int, sealedAt: Int64, authorship: Authorship)? = nil
+        _ content: SecretBytes, label: Label, author: Identity, shredKey: SecretBytes
+    ) throws(TutelaError) -> (Envelope, SecretBytes) {
+        do {
+            let salt = try SecretBytes.random(count: 32)
+            defer { salt.wipe() }
+            let commitment = try BLAKE2b.commitment(to: content, key: salt)
+            let whole = try salt.appending(content)
+            defer { whole.wipe() }
+            return try encrypt(
+                whole, label: label, signer: author, shredKey: shredKey, commitment: commitment,
+                resealing: nil)
+        } catch let error as TutelaError {
+            throw error
+        } catch {
+            throw .internal("sealing failed: \(error)")
+        }
+    }
+
+    /// Re-seals `whole` (from ``openWhole(with:shredKey:)``: commitment key and contents) under a
+    /// fresh data key and shred key, signed by `sealer`, carrying the author's proof.
+    static func reseal(
+        _ whole: SecretBytes, label: Label, sealer: Identity, shredKey: SecretBytes,
+        generation: Int, sealedAt: Int64, authorship: Authorship
+    ) throws(TutelaError) -> (Envelope, SecretBytes) {
+        try encrypt(
+            whole, label: label, signer: sealer, shredKey: shredKey,
+            commitment: authorship.commitment,
+            resealing: Resealing(
+                sealer: sealer.principal, generation: generation, sealedAt: sealedAt,
+                authorship: authorship))
+    }
+
+    private static func encrypt(
+        _ whole: SecretBytes, label: Label, signer: Identity, shredKey: SecretBytes,
+        commitment: [UInt8], resealing: Resealing?
     ) throws(TutelaError) -> (Envelope, SecretBytes) {
         let labelBytes = label.canonical
         do {
@@ -254,24 +307,20 @@ public struct Envelope: Sendable, Equatable {
             let contentKey = try contentKey(dataKey: key, shredKey: shredKey, record: label.record)
             defer { contentKey.wipe() }
             let sealed = try XChaCha20Poly1305.seal(
-                plaintext, key: contentKey, authenticating: labelBytes)
+                whole, key: contentKey, authenticating: labelBytes)
             let ciphertextHash = try hash(sealed.ciphertext)
-            let reseal = resealing.map {
-                Resealing(
-                    sealer: author.principal, generation: $0.generation, sealedAt: $0.sealedAt,
-                    authorship: $0.authorship)
-            }
             let digest =
-                try reseal.map {
+                try resealing.map {
                     try resealDigest(
                         label: labelBytes, nonce: sealed.nonce, ciphertextHash: ciphertextHash,
                         resealing: $0)
                 }
                 ?? authorDigest(
-                    label: labelBytes, nonce: sealed.nonce, ciphertextHash: ciphertextHash)
+                    label: labelBytes, nonce: sealed.nonce, ciphertextHash: ciphertextHash,
+                    commitment: commitment)
             let envelope = Envelope(
                 label: label, nonce: sealed.nonce, ciphertext: sealed.ciphertext,
-                signature: try author.sign(digest), resealing: reseal)
+                commitment: commitment, signature: try signer.sign(digest), resealing: resealing)
             return (envelope, key)
         } catch let error as TutelaError {
             throw error
@@ -302,7 +351,8 @@ public struct Envelope: Sendable, Equatable {
         }
         let proof = resealing.authorship
         let original = try Self.authorDigest(
-            label: label.canonical, nonce: proof.nonce, ciphertextHash: proof.ciphertextHash)
+            label: label.canonical, nonce: proof.nonce, ciphertextHash: proof.ciphertextHash,
+            commitment: proof.commitment)
         guard author.contains(where: { (try? $0.verify(proof.signature, for: original)) != nil })
         else {
             throw .tampered(
@@ -311,12 +361,27 @@ public struct Envelope: Sendable, Equatable {
         }
     }
 
-    /// Decrypts with the data key from a slot and the record's shred key.
+    /// Decrypts with the data key from a slot and the record's shred key, and checks the contents
+    /// against the author's commitment.
+    /// - Returns: the contents, without the commitment key in front of them.
     func open(with key: SecretBytes, shredKey: SecretBytes) throws(TutelaError) -> SecretBytes {
+        let whole = try openWhole(with: key, shredKey: shredKey)
+        defer { whole.wipe() }
+        do { return try whole.slice(32..<whole.count) } catch {
+            throw .internal("the contents could not be copied: \(error)")
+        }
+    }
+
+    /// Decrypts as ``open(with:shredKey:)`` does, keeping the commitment key in front of the
+    /// contents: what a re-seal encrypts again.
+    func openWhole(with key: SecretBytes, shredKey: SecretBytes) throws(TutelaError)
+        -> SecretBytes
+    {
         let contentKey = try Self.contentKey(dataKey: key, shredKey: shredKey, record: label.record)
         defer { contentKey.wipe() }
+        let whole: SecretBytes
         do {
-            return try XChaCha20Poly1305.open(
+            whole = try XChaCha20Poly1305.open(
                 .init(nonce: nonce, ciphertext: ciphertext), key: contentKey,
                 authenticating: label.canonical)
         } catch {
@@ -324,111 +389,21 @@ public struct Envelope: Sendable, Equatable {
                 "record \(label.record) could not be decrypted: its contents or key slot were altered"
             )
         }
-    }
-}
-
-/// A record's data key sealed to one recipient:
-/// `crypto_box_seal(u8 2 ‖ string "tutela/slot" ‖ string record ‖ string recipient ‖ u32 generation
-/// ‖ key)`. The tag keeps a slot from ever being taken for another kind of box sealed to the same
-/// key (a group-member box, a released share); the record, recipient and envelope generation keep
-/// it from being moved.
-public struct Slot: Sendable, Equatable {
-    /// The record whose data key the box carries.
-    public let record: RecordID
-    /// Who the box is sealed to: a person, or a group key at one version.
-    public let recipient: Recipient
-    /// The sealed box; opening refuses one larger than 512 bytes.
-    public let box: [UInt8]
-
-    /// Makes a slot from its parts; nothing is checked until it is opened.
-    public init(record: RecordID, recipient: Recipient, box: [UInt8]) {
-        self.record = record
-        self.recipient = recipient
-        self.box = box
-    }
-
-    static let version: UInt8 = 2
-    static let tag = "tutela/slot"
-    static let maximumBoxByteCount = 512
-
-    /// What a slot's plaintext starts with, before its generation and key.
-    private static func prefix(record: RecordID, recipient: Recipient) -> [UInt8] {
-        var header = CanonicalWriter()
-        header.u8(version)
-        header.string(tag)
-        header.id(record)
-        header.string(recipient.description)
-        return header.bytes
-    }
-
-    /// Seals `key`, the data key of `record`'s envelope `generation`, for `recipient`.
-    static func make(
-        record: RecordID, generation: Int, key: SecretBytes, recipient: Recipient,
-        to publicKey: KeyAgreementPublicKey
-    ) throws(TutelaError) -> Slot {
-        var header = CanonicalWriter()
-        header.fixed(prefix(record: record, recipient: recipient))
-        header.u32(UInt32(generation))
+        let committed: Bool
         do {
-            let message = try SecretBytes(copying: header.bytes).appending(key)
-            return Slot(
-                record: record, recipient: recipient,
-                box: try SealedBox.seal(message, to: publicKey))
-        } catch { throw .internal("could not make a key slot: \(error)") }
-    }
-
-    /// Opens the slot with a person's key; checks it is a slot of `record`'s envelope `generation`
-    /// for them.
-    func open(with identity: Identity, expecting record: RecordID, generation: Int)
-        throws(TutelaError) -> SecretBytes
-    {
-        try open(with: identity.agreement, expecting: record, generation: generation)
-    }
-
-    /// Opens the slot with an X25519 key (a person's or a group's); checks it is a slot of
-    /// `record`'s envelope `generation` for its recipient.
-    func open(with key: KeyAgreementPrivateKey, expecting record: RecordID, generation: Int)
-        throws(TutelaError) -> SecretBytes
-    {
-        let (dataKey, sealedFor) = try open(with: key, expecting: record)
-        guard sealedFor == generation else {
-            dataKey.wipe()
+            guard whole.count >= 32 else { throw CryptoError.initializationFailed }
+            let salt = try whole.slice(0..<32)
+            defer { salt.wipe() }
+            let content = try whole.slice(32..<whole.count)
+            defer { content.wipe() }
+            committed = try BLAKE2b.commitment(to: content, key: salt) == commitment
+        } catch { committed = false }
+        guard committed else {
+            whole.wipe()
             throw .tampered(
-                "the key slot of \(record) for '\(recipient)' was made for another generation of it"
-            )
+                "the contents of \(label.record) are not the ones its author sealed"
+                    + (resealing.map { ": '\($0.sealer)' re-sealed it with others" } ?? ""))
         }
-        return dataKey
-    }
-
-    /// Opens the slot and checks its tag, record and recipient; returns the data key and the
-    /// envelope generation the slot names (a re-wrap carries it over unchanged).
-    func open(with key: KeyAgreementPrivateKey, expecting record: RecordID) throws(TutelaError)
-        -> (key: SecretBytes, generation: Int)
-    {
-        guard box.count <= Self.maximumBoxByteCount else {
-            throw .tampered("the key slot of \(record) is oversized")
-        }
-        let message: SecretBytes
-        do { message = try SealedBox.open(box, with: key) } catch {
-            throw .tampered(
-                "the key slot of \(record) for '\(recipient)' does not open: it was altered")
-        }
-        let expected = Self.prefix(record: record, recipient: recipient)
-        let headerCount = expected.count + 4
-        guard message.count == headerCount + XChaCha20Poly1305.keyByteCount,
-            message.withUnsafeBytes({ Array($0.prefix(expected.count)) }) == expected
-        else {
-            message.wipe()
-            throw .tampered(
-                "the key slot for '\(recipient)' was made for another record, recipient or kind "
-                    + "of box, not \(record)")
-        }
-        let generation = message.withUnsafeBytes { bytes in
-            bytes[expected.count..<headerCount].reduce(0) { $0 << 8 | Int($1) }
-        }
-        do {
-            defer { message.wipe() }
-            return (try message.slice(headerCount..<message.count), generation)
-        } catch { throw .internal("\(error)") }
+        return whole
     }
 }

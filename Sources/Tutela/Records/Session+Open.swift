@@ -176,9 +176,12 @@ extension Session {
     /// disclose it, flagged or not (its flag when it was re-sealed is not kept, and the check must
     /// never refuse an honest re-seal, which would lose the record for everyone).
     static func mayReseal(
-        _ label: Label, _ sealer: Principal, _ policy: Policy, _ directory: Directory
+        _ label: Label, _ sealer: Principal, _ policy: Policy, _ directory: Directory,
+        flaggedSince: Bool = true
     ) -> Bool {
-        [RecordState(), RecordState(flagged: true)].contains { state in
+        // A flag is never lifted: a record not flagged now was not flagged then.
+        let states = flaggedSince ? [RecordState(), RecordState(flagged: true)] : [RecordState()]
+        return states.contains { state in
             [PolicyAction.open, .disclose].contains {
                 policy.decide($0, actor: sealer, label: label, state: state, directory: directory)
                     .allowed

@@ -5,7 +5,8 @@
 /// directory they name).
 struct ResealCheck {
     /// The newest re-seal entry for each record: who signed it and which envelope it named.
-    private(set) var named: [String: (actor: PrincipalID, envelope: String)] = [:]
+    private(set) var named: [String: (actor: PrincipalID, envelope: String, directory: Int64)] =
+        [:]
 
     private static let marker = ", envelope "
 
@@ -19,12 +20,16 @@ struct ResealCheck {
         guard entry.action == .reencrypt, entry.outcome == .allowed, let subject = entry.subject,
             let reason = entry.reason, let range = reason.range(of: Self.marker)
         else { return }
-        named[subject] = (entry.actor, String(reason[range.upperBound...]))
+        named[subject] = (
+            entry.actor, String(reason[range.upperBound...]), entry.state.directoryCount
+        )
     }
 
     /// What is wrong with a re-sealed record whose state entry is `value`, or nil.
-    func problem(_ record: RecordID, value: [UInt8], store: any VaultStore) async throws -> String?
-    {
+    func problem(
+        _ record: RecordID, value: [UInt8], store: any VaultStore, directory: Directory,
+        flagged: Bool
+    ) async throws -> String? {
         guard StateMap.hasEnvelope(value) else { return nil }
         let sealedHash = Hex.encode(Array(value[33...]))
         guard let stored = try await store.record(record),
@@ -37,6 +42,17 @@ struct ResealCheck {
             return "the re-sealed envelope of \(record) (no re-seal entry signed by '\(sealer)' "
                 + "names it)"
         }
+        // Judged again by the directory the entry was written under (and, for a record not
+        // flagged now, as unflagged: a flag is never lifted): a sealer who could not read the
+        // record then, or an envelope dated after the entry, was not an honest re-seal.
+        let then = try directory.asOf(entry.directory)
+        guard let resealing = envelope.resealing, resealing.sealedAt <= entry.directory,
+            let who = then.principals[sealer], !who.revoked, let policy = then.policy,
+            Session.mayReseal(envelope.label, who, policy, then, flaggedSince: flagged)
+        else {
+            return "the re-sealed envelope of \(record) (its sealer '\(sealer)' could not read it "
+                + "when the entry naming it was written)"
+        }
         return nil
     }
 }
@@ -44,20 +60,25 @@ struct ResealCheck {
 extension StateReader {
     /// Reads the whole state map, checks it adds up to the committed root, and checks every
     /// re-sealed record in it against `reseals`: what is wrong, or nil.
-    func resealMismatch(_ state: StateHead, reseals: ResealCheck) async throws -> String? {
+    /// - Parameter flagged: the records flagged now.
+    func resealMismatch(
+        _ state: StateHead, reseals: ResealCheck, flagged: Set<String>
+    ) async throws -> String? {
         var level: [Int: [UInt8]] = [:]
         var resealed: [(RecordID, [UInt8])] = []
+        var recorded: Set<String> = []
         for row in try await store.objects(kind: StateMap.bucketKind, key: nil) {
             guard row.id == row.key, row.id.count == 4, let b = UInt16(row.id, radix: 16),
-                level[Int(b)] == nil
+                row.id == StateMap.prefix(b, depth: 4), level[Int(b)] == nil
             else { return "the state map (bucket row \(row.id) is misfiled)" }
             let entries = try StateMap.decode(row.body, bucket: b)
             level[Int(b)] = try StateMap.bucketHash(b, entries)
-            for (key, value) in entries where key.hasPrefix("R:") && StateMap.hasEnvelope(value) {
+            for (key, value) in entries where key.hasPrefix("R:") {
                 guard let id = RecordID(validating: String(key.dropFirst(2))) else {
                     return "the state map (an entry names no record)"
                 }
-                resealed.append((id, value))
+                recorded.insert(id.text)
+                if StateMap.hasEnvelope(value) { resealed.append((id, value)) }
             }
         }
         // Up the tree: depth 3 (4,096 nodes) to the root.
@@ -77,8 +98,18 @@ extension StateReader {
         guard (level[0] ?? StateMap.zero) == state.root else {
             return "the state map's rows (they do not add up to its root)"
         }
+        // A record once re-sealed keeps its entry (re-sealed, or destroyed): one without it was
+        // put back to its author's original envelope.
+        for record in reseals.named.keys.sorted() where !recorded.contains(record) {
+            return
+                "the envelope of \(record) (a re-seal entry names one the state no longer holds: "
+                + "it was put back to an older envelope)"
+        }
         for (record, value) in resealed.sorted(by: { $0.0.text < $1.0.text }) {
-            if let problem = try await reseals.problem(record, value: value, store: store) {
+            if let problem = try await reseals.problem(
+                record, value: value, store: store, directory: directory,
+                flagged: flagged.contains(record.text))
+            {
                 return problem
             }
         }

@@ -72,14 +72,66 @@ struct StateHead: Sendable, Equatable {
 
     /// The label chain after `rows`, in their stored order.
     static func chain(_ previous: [UInt8], rows: [StoredLabel]) throws(TutelaError) -> [UInt8] {
+        try chain(previous, digests: digests(rows[...]))
+    }
+
+    private static let rowDomain = canonical("tutela-label-row-v1")
+    private static let chainDomain = canonical("tutela-label-chain-v1")
+
+    private static func canonical(_ text: String) -> [UInt8] {
+        var w = CanonicalWriter()
+        w.string(text)
+        return w.bytes
+    }
+
+    /// Each row's ``digest(record:learner:label:)``, 32 bytes after 32 bytes, with one hasher: the
+    /// same bytes hashed without a state, a writer and an output allocated per row (which cost the
+    /// retention check over a million labels several times the hashing).
+    static func digests(_ rows: ArraySlice<StoredLabel>) throws(TutelaError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: rows.count * 32)
+        do {
+            let hasher = try BLAKE2bHasher()
+            for (n, row) in rows.enumerated() {
+                hasher.update(rowDomain)
+                hasher.canonical(row.record.text)
+                hasher.canonical(row.learner.text)
+                hasher.canonical(data: row.labelBytes)
+                try hasher.finish(into: &out, at: n * 32)
+            }
+        } catch { throw .internal("the label chain could not be hashed: \(error)") }
+        return out
+    }
+
+    /// The label chain after rows whose ``digests(_:)`` are `digests`, in order.
+    static func chain(_ previous: [UInt8], digests: [UInt8]) throws(TutelaError) -> [UInt8] {
         var chain = previous
-        for row in rows {
-            chain = try Self.chain(
-                chain,
-                digest: try digest(
-                    record: row.record.text, learner: row.learner.text, label: row.labelBytes))
-        }
+        do {
+            let hasher = try BLAKE2bHasher()
+            for start in stride(from: 0, to: digests.count, by: 32) {
+                hasher.update(chainDomain)
+                hasher.update(chain)
+                digests[start..<(start + 32)].withUnsafeBytes { hasher.update($0) }
+                try hasher.finish(into: &chain)
+            }
+        } catch { throw .internal("the label chain could not be hashed: \(error)") }
         return chain
+    }
+}
+
+extension BLAKE2bHasher {
+    /// Adds a string as ``CanonicalWriter/string(_:)`` writes it: a 4-byte length, then UTF-8.
+    func canonical(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            withUnsafeBytes(of: UInt32(utf8.count).bigEndian) { update($0) }
+            update(UnsafeRawBufferPointer(utf8))
+        }
+    }
+
+    /// Adds bytes as ``CanonicalWriter/data(_:)`` writes them: a 4-byte length, then the bytes.
+    func canonical(data: [UInt8]) {
+        withUnsafeBytes(of: UInt32(data.count).bigEndian) { update($0) }
+        update(data)
     }
 }
 

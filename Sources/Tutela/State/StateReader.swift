@@ -275,7 +275,8 @@ extension StateReader {
             return StateTransaction.describe(bad)
         }
         if let problem = try await factLogMismatch(state, stored: stored) { return problem }
-        return try await resealMismatch(state, reseals: reseals)
+        return try await resealMismatch(
+            state, reseals: reseals, flagged: Set((stored[.flag] ?? [:]).keys))
     }
 
     /// Replays the fact log (see ``FactChange``): what is wrong with it, or nil.

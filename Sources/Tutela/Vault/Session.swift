@@ -140,7 +140,7 @@ public final class Session: Sendable {
         }
         verified.withLock { state in
             state = (
-                updated.advanced(to: link),
+                updated.recorded(link),
                 updated.principals[state.principal.id] ?? state.principal
             )
         }
