@@ -88,4 +88,25 @@ struct ClockTests {
             #expect(error?.message.contains("audit entry \(forged.sequence)") == true)
         }
     }
+
+    @Test("a clock correction is judged by the roles its signer held when they made it")
+    func correctionBeforeBecomingAdmin() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        _ = try await price.seal(Fixture.form(), confidential: false)
+        // Price, a tutor, signs a clock correction an hour back and writes it in.
+        var entry = AuditEntry(
+            action: .clockCorrect, actor: "price", subject: nil, outcome: .allowed, reason: nil,
+            time: Self.now - 3600, policyVersion: "1")
+        let last = try await f.store.links(.audit).last
+        entry.state = try AuditEntry.parse(#require(last).body, context: "last").state
+        let forged = try SignedChain.link(
+            .audit, after: last, body: entry.canonical, signer: price.identity)
+        try await f.store.transaction { tx in try await tx.append(forged, to: .audit) }
+        // Made an administrator afterwards: the correction was still not theirs to make.
+        try await f.session("office").administration.setRoles("price", [.tutor, .admin])
+        let error = await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+        #expect(
+            error?.message.contains("is not an administrator") == true, "\(error?.message ?? "")")
+    }
 }

@@ -123,14 +123,15 @@ enum AuditLog {
     }
 
     /// Time on the log never runs backwards: an entry earlier than the one before it is refused,
-    /// unless it is a clock correction by the authority or an administrator (revoked since or not:
-    /// it was theirs to make then).
+    /// unless it is a clock correction by the authority or an administrator — judged by the
+    /// directory the entry committed to (revoked since or not: it was theirs to make then; made an
+    /// administrator later, it was not).
     static func checkTime(
         _ entry: AuditEntry, at sequence: Int64, after previous: AuditEntry?, directory: Directory
     ) throws(TutelaError) {
         if entry.action == .clockCorrect {
-            guard let p = directory.principals[entry.actor],
-                p.isAuthority || p.roles.contains(.admin)
+            let then = try directory.asOf(entry.state.directoryCount)
+            guard let p = then.principals[entry.actor], !p.revoked, p.isAuthority || p.has(.admin)
             else {
                 throw .tampered(
                     "audit entry \(sequence) corrects the clock, but '\(entry.actor)' is not an "
