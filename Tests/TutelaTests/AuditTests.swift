@@ -330,4 +330,30 @@ struct PinReleaseTests {
             Issue.record("the record keeper opened a confidential tutorial")
         } catch let error as TutelaError { #expect(error.kind == .tryAgain) }
     }
+
+    @Test("a checkpoint is judged by the key and roles its signer held when they signed it")
+    func checkpointSignerThen() async throws {
+        let f = try await Fixture.make()
+        _ = try await f.session("price").seal(Fixture.form(), confidential: false)
+        let hale = try f.session("hale")
+        let before = try await hale.checkpoint()
+        // Hale loses a passphrase and is re-keyed; the old key (perhaps lost with a laptop) is
+        // still on disk. A checkpoint signed with it afterwards is refused; the one signed before
+        // stays good.
+        try await f.session("office").administration.rekey(
+            "hale", passphrase: Passphrase("hale has a new passphrase"))
+        let report = try await f.vault.verifyAudit(checkpoint: nil)
+        let forged = try Checkpoint.make(
+            vaultID: before.vaultID, entries: report.entries, head: try #require(report.head),
+            time: before.time + 60, signer: hale.identity)
+        let error = await expectError(.invalidInput) {
+            try await f.vault.verifyAudit(checkpoint: forged)
+        }
+        #expect(
+            error?.message.contains("held when it was signed") == true, "\(error?.message ?? "")")
+        _ = try await f.vault.verifyAudit(checkpoint: before)
+        // Hale leaves: the checkpoint they signed while they could stays good.
+        try await f.session("office").administration.revoke("hale")
+        _ = try await f.vault.verifyAudit(checkpoint: before)
+    }
 }

@@ -84,12 +84,14 @@ enum AuditLog {
                     revokedAt[subject] = link.sequence
                 }
                 previousEntry = entry
-                if let checkpoint, link.sequence == checkpoint.entries - 1,
-                    link.hash != checkpoint.head
-                {
-                    throw TutelaError.tampered(
-                        "audit entry \(link.sequence) is not the one the checkpoint signed by "
-                            + "\(checkpoint.signer) at \(Timestamp.iso(checkpoint.time)) recorded")
+                if let checkpoint, link.sequence == checkpoint.entries - 1 {
+                    try checkpoint.verifySigner(then: directory.asOf(entry.state.directoryCount))
+                    guard link.hash == checkpoint.head else {
+                        throw TutelaError.tampered(
+                            "audit entry \(link.sequence) is not the one the checkpoint signed by "
+                                + "\(checkpoint.signer) at \(Timestamp.iso(checkpoint.time)) "
+                                + "recorded")
+                    }
                 }
                 if let pin, link.sequence == pin.entries - 1, Hex.encode(link.hash) != pin.head {
                     throw TutelaError.tampered(
@@ -105,6 +107,8 @@ enum AuditLog {
         }
         guard count > 0 else { throw TutelaError.tampered("the audit log is empty") }
         if let checkpoint, count < checkpoint.entries {
+            // The log no longer shows when it was signed: judged by the directory as it is.
+            try checkpoint.verifySigner(then: directory)
             throw TutelaError.tampered(
                 "the audit log has \(count) entries, fewer than the \(checkpoint.entries) recorded by the "
                     + "checkpoint of \(Timestamp.iso(checkpoint.time)): entries from \(count) on were deleted, "

@@ -113,7 +113,9 @@ public struct Checkpoint: Sendable, Equatable {
             signingKey: key, signature: signature)
     }
 
-    /// Checks the signature, and that the signing key is the one enrolled for the signer.
+    /// Checks what the file says of itself: this vault, an enrolled signer, and a signature under
+    /// one of the keys they ever held. Who may sign, with which key, is judged by
+    /// ``verifySigner(then:)`` once the log shows when it was signed.
     func verify(directory: Directory) throws(TutelaError) {
         guard vaultID == directory.vaultID else {
             throw .invalidInput("the checkpoint is for another vault (\(vaultID))")
@@ -124,16 +126,29 @@ public struct Checkpoint: Sendable, Equatable {
         guard let key = principal.signingKeys.first(where: { $0.bytes == signingKey }) else {
             throw .invalidInput("the checkpoint's key is not the one enrolled for '\(signer)'")
         }
+        let signed = Self.signedBytes(
+            vaultID: vaultID, entries: entries, head: head, time: time, signer: signer)
+        do { try key.verify(signature, for: signed) } catch {
+            throw .invalidInput("the checkpoint's signature does not verify: the file was altered")
+        }
+    }
+
+    /// Checks the signer by the directory as it stood when the checkpoint was signed (the one its
+    /// last entry committed to): enrolled and not revoked then, signing with the key that was
+    /// theirs then — not one replaced before, which may have been lost — and allowed by the
+    /// policy then in force. A checkpoint by someone who has left since stays good.
+    func verifySigner(then directory: Directory) throws(TutelaError) {
+        guard let principal = directory.principals[signer], !principal.revoked,
+            principal.identity.signingKey.bytes == signingKey
+        else {
+            throw .invalidInput(
+                "the checkpoint is not signed with the key '\(signer)' held when it was signed")
+        }
         let decision = directory.decideCheckpoint(signer: principal)
         guard decision.allowed else {
             throw .invalidInput(
                 "the checkpoint is signed by '\(signer)', who may not sign checkpoints: "
                     + decision.rule)
-        }
-        let signed = Self.signedBytes(
-            vaultID: vaultID, entries: entries, head: head, time: time, signer: signer)
-        do { try key.verify(signature, for: signed) } catch {
-            throw .invalidInput("the checkpoint's signature does not verify: the file was altered")
         }
     }
 }
