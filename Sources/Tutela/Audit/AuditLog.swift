@@ -107,8 +107,6 @@ enum AuditLog {
         }
         guard count > 0 else { throw TutelaError.tampered("the audit log is empty") }
         if let checkpoint, count < checkpoint.entries {
-            // The log no longer shows when it was signed: judged by the directory as it is.
-            try checkpoint.verifySigner(then: directory)
             throw TutelaError.tampered(
                 "the audit log has \(count) entries, fewer than the \(checkpoint.entries) recorded by the "
                     + "checkpoint of \(Timestamp.iso(checkpoint.time)): entries from \(count) on were deleted, "

@@ -113,9 +113,10 @@ public struct Checkpoint: Sendable, Equatable {
             signingKey: key, signature: signature)
     }
 
-    /// Checks what the file says of itself: this vault, an enrolled signer, and a signature under
-    /// one of the keys they ever held. Who may sign, with which key, is judged by
-    /// ``verifySigner(then:)`` once the log shows when it was signed.
+    /// Checks the file against the directory as it is: this vault, a signer enrolled, not revoked
+    /// and allowed by the policy in force to sign checkpoints (a leaver's checkpoints stop
+    /// counting), and a signature under one of the keys they ever held. Which of those keys was
+    /// theirs when it was signed is checked by ``verifySigner(then:)`` once the log shows when.
     func verify(directory: Directory) throws(TutelaError) {
         guard vaultID == directory.vaultID else {
             throw .invalidInput("the checkpoint is for another vault (\(vaultID))")
@@ -126,6 +127,12 @@ public struct Checkpoint: Sendable, Equatable {
         guard let key = principal.signingKeys.first(where: { $0.bytes == signingKey }) else {
             throw .invalidInput("the checkpoint's key is not the one enrolled for '\(signer)'")
         }
+        let decision = directory.decideCheckpoint(signer: principal)
+        guard decision.allowed else {
+            throw .invalidInput(
+                "the checkpoint is signed by '\(signer)', who may not sign checkpoints: "
+                    + decision.rule)
+        }
         let signed = Self.signedBytes(
             vaultID: vaultID, entries: entries, head: head, time: time, signer: signer)
         do { try key.verify(signature, for: signed) } catch {
@@ -133,22 +140,15 @@ public struct Checkpoint: Sendable, Equatable {
         }
     }
 
-    /// Checks the signer by the directory as it stood when the checkpoint was signed (the one its
-    /// last entry committed to): enrolled and not revoked then, signing with the key that was
-    /// theirs then — not one replaced before, which may have been lost — and allowed by the
-    /// policy then in force. A checkpoint by someone who has left since stays good.
+    /// Checks the key against the directory as it stood when the checkpoint was signed (the one
+    /// its last entry committed to): it must be the key that was the signer's then, not one
+    /// replaced before by a re-key (after a lost passphrase, say), which may be in other hands.
     func verifySigner(then directory: Directory) throws(TutelaError) {
         guard let principal = directory.principals[signer], !principal.revoked,
             principal.identity.signingKey.bytes == signingKey
         else {
             throw .invalidInput(
                 "the checkpoint is not signed with the key '\(signer)' held when it was signed")
-        }
-        let decision = directory.decideCheckpoint(signer: principal)
-        guard decision.allowed else {
-            throw .invalidInput(
-                "the checkpoint is signed by '\(signer)', who may not sign checkpoints: "
-                    + decision.rule)
         }
     }
 }
