@@ -214,6 +214,10 @@ struct RedTeamTests {
         await f.store.base.moveLabelRow(label.record, to: "alex")
         await expectError(.tampered) { try await sam.labels(learner: nil) }
         await expectError(.tampered) { try await sam.export(learner: "sam") }
+        // So does one learner's list, from either side of the move: the state counts each
+        // learner's labels.
+        await expectError(.tampered) { try await sam.labels(learner: "sam") }
+        await expectError(.tampered) { try await f.session("jones").labels(learner: "alex") }
     }
 
     // MARK: - Leavers

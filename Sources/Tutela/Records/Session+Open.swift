@@ -119,9 +119,22 @@ extension Session {
     /// Labels this person may see, optionally only one learner's.
     public func labels(learner: LearnerID?) async throws -> [Label] {
         guard let policy = directory.policy else { return [] }
-        let directory = self.directory
+        let (directory, store) = (self.directory, self.store)
         var result: [Label] = []
-        for row in try await store.labels(learner: learner) {
+        // One learner's labels are counted against the vault's state: a row deleted or moved to
+        // another learner does not silently drop out of (or into) the list.
+        let rows =
+            if let learner {
+                try await verifiedRead {
+                    let rows = try await store.labels(learner: learner)
+                    var claims = StateClaims()
+                    claims.add(.learner(learner), StateMap.countValue(Int64(rows.count)))
+                    return (rows, claims)
+                }
+            } else {
+                try await store.labels(learner: nil)
+            }
+        for row in rows {
             let label = try Label.parse(row.labelBytes)
             guard label.record == row.record, label.learner == row.learner else {
                 throw TutelaError.tampered(
