@@ -170,4 +170,26 @@ struct StateTests {
         await f.store.tamper(chain: .audit) { _ in links }
         _ = try await price.open(label.record)
     }
+
+    @Test("the directory as it stood after each statement is what verifying that many gives")
+    func directoryAsOf() async throws {
+        let f = try await Fixture.make()
+        try await f.session("office").administration.setRoles("jones", [.headOfCentre])
+        try await f.session("office").administration.revoke("price")
+        let (meta, directory) = try await f.vault.verifiedDirectory()
+        let links = try await f.store.links(.directory)
+        // Out of order, so replays start from kept directories before and after.
+        for count in (1...directory.statementCount).reversed() + [3, 7, directory.statementCount] {
+            let then = try directory.asOf(count)
+            let verified = try Directory.verify(
+                Array(links.prefix(Int(count))), pinnedAuthorityKey: meta.authoritySigningKey)
+            #expect(then.statementCount == count)
+            #expect(then.principals == verified.principals)
+            #expect(then.learners == verified.learners)
+            #expect(then.policy?.version == verified.policy?.version)
+            #expect(then.groups.mapValues(\.version) == verified.groups.mapValues(\.version))
+        }
+        await expectError(.tampered) { try directory.asOf(directory.statementCount + 1) }
+        await expectError(.tampered) { try directory.asOf(0) }
+    }
 }

@@ -52,6 +52,37 @@ public struct Directory: Sendable {
         return try directory.advanced(to: first).extended(with: links.dropFirst())
     }
 
+    /// The directory after the first `count` of `statements` — statements a directory already
+    /// verified — applied again without checking their signatures a second time, from `base` (an
+    /// earlier replay of the same chain) when given.
+    static func replayed(
+        _ statements: [ChainLink], count: Int, from base: Directory?
+    ) throws(TutelaError) -> Directory {
+        var directory: Directory
+        if let base, base.statements.count <= count {
+            directory = base
+        } else {
+            guard let first = statements.first else { throw .tampered("the directory is empty") }
+            let (genesis, _) = try DirectoryStatement.decode(
+                first.body, context: "directory entry 0")
+            guard case .establish(let vaultID, let authority, let kdf) = genesis else {
+                throw .tampered("directory entry 0 does not establish the vault")
+            }
+            directory = Directory(
+                vaultID: vaultID, authorityID: authority.id, kdfProfile: kdf, head: first)
+            try directory.apply(genesis, signer: first.signer, isGenesis: true)
+            directory.statements = [first]
+        }
+        for link in statements[directory.statements.count..<count] {
+            let (statement, _) = try DirectoryStatement.decode(
+                link.body, context: "directory entry \(link.sequence)")
+            try directory.apply(statement, signer: link.signer, isGenesis: false)
+            directory.statements.append(link)
+            directory.head = link
+        }
+        return directory
+    }
+
     /// This directory with `links` — the statements that follow its head — verified and applied:
     /// how a long-lived session catches up without replaying the whole chain.
     /// - Throws: `.tampered` when a link does not follow the head, is not signed by an

@@ -5,15 +5,21 @@ public import TutelaCrypto
 /// roles and revocations in force when it was made (a re-seal names the statement count its sealer
 /// had verified). Replayed from the statements the directory already verified, and kept for reuse.
 final class DirectoryHistory: Sendable {
-    /// A few at most: re-seals made together share one.
-    private static let capacity = 8
+    /// Enough for the flags and re-seals of a busy queue; each is replayed from the nearest
+    /// earlier one kept.
+    private static let capacity = 64
     private let replayed = Mutex<[Int64: Directory]>([:])
 
+    /// The directory after `count` statements: kept, or replayed by `replay` from the nearest
+    /// earlier one kept (nil for none).
     func directory(
-        _ count: Int64, replay: () throws(TutelaError) -> Directory
+        _ count: Int64, replay: (Directory?) throws(TutelaError) -> Directory
     ) throws(TutelaError) -> Directory {
-        if let known = replayed.withLock({ $0[count] }) { return known }
-        let directory = try replay()
+        let (known, base) = replayed.withLock { kept in
+            (kept[count], kept.filter { $0.key < count }.max { $0.key < $1.key }?.value)
+        }
+        if let known { return known }
+        let directory = try replay(base)
         replayed.withLock {
             if $0.count >= Self.capacity { $0.removeAll() }
             $0[count] = directory
@@ -35,14 +41,15 @@ extension Directory {
                     + "\(statementCount)")
         }
         if count == statementCount { return self }
-        let prefix = Array(statements.prefix(Int(count)))
-        return try history.directory(count) { () throws(TutelaError) in
-            let (genesis, _) = try DirectoryStatement.decode(
-                prefix[0].body, context: "directory entry 0")
-            guard case .establish(_, let authority, _) = genesis else {
-                throw .tampered("directory entry 0 does not establish the vault")
+        // Every statement was verified (hashes, signatures, signers) when this directory was
+        // built; replaying them only applies them again.
+        let statements = self.statements
+        return try history.directory(count) { base throws(TutelaError) in
+            do throws(TutelaError) {
+                return try Directory.replayed(statements, count: Int(count), from: base)
+            } catch {
+                throw .internal("a verified directory could not be replayed: \(error.message)")
             }
-            return try Directory.verify(prefix, pinnedAuthorityKey: authority.signingKey)
         }
     }
 }
