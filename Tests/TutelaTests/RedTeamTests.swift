@@ -188,6 +188,25 @@ struct RedTeamTests {
         await expectError(.tampered) { try await f.session("price").open(label.record) }
     }
 
+    @Test("a session unlocked before the directory moved reads a flag made after it")
+    func flagReadByAnOlderSession() async throws {
+        let s = try await SafeguardingFixture.make()
+        let label = try await s.session("price").seal(Fixture.form(), confidential: false)
+        // Sam's session is unlocked now; then the directory moves and Price (caught up) flags.
+        let sam = try await s.f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        let dsl = try await s.f.vault.unlock("dsl", passphrase: Fixture.passphrase("dsl"))
+        try await s.f.session("office").administration.addLearner(
+            "kim", name: "Kim Lee", tutor: "price", dateOfBirth: nil, programme: nil)
+        let price = try await s.session("price")
+        try await price.refresh()
+        try await price.safeguarding.flag(label.record, reason: "CPOMS 4412")
+        // Sam's older session catches up and withholds it: neither tampering nor a release.
+        let copy = try await sam.export(learner: "sam")
+        #expect(copy.records.isEmpty && copy.withheld == 1)
+        // So does the officer's, whose queue reads flags outside any transaction.
+        #expect(try await dsl.safeguarding.queue().map(\.label.record) == [label.record])
+    }
+
     @Test("a genuine flag still counts after its flagger leaves and the policy changes")
     func flagOutlivesItsFlagger() async throws {
         let s = try await SafeguardingFixture.make()
