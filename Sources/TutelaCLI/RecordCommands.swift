@@ -162,21 +162,19 @@ struct RecordsCommand: AsyncParsableCommand {
         struct ExportJSON: Encodable {
             let learner: String
             let records: [OpenedJSON]
-            let withheld: Int
         }
 
         func run() async throws {
             let learner = try LearnerID(self.learner)
             let session = try await actor.unlock(try vault.open())
-            let (records, withheld) = try await session.export(learner: learner)
+            // What was withheld is never said: the copy goes to a learner or their family, and
+            // nothing it shows may reveal that safeguarding material exists.
+            let (records, _) = try await session.export(learner: learner)
             // The copy is complete only once this machine's pin has caught up with its entries.
             try await session.settle()
             if output.json {
                 try Terminal.json(
-                    ExportJSON(
-                        learner: learner.text, records: records.map(OpenedJSON.init),
-                        withheld: withheld)
-                )
+                    ExportJSON(learner: learner.text, records: records.map(OpenedJSON.init)))
                 return
             }
             for record in records {
@@ -184,11 +182,6 @@ struct RecordsCommand: AsyncParsableCommand {
                 Terminal.out("")
             }
             Terminal.out("\(records.count) records for \(learner).")
-            if withheld > 0 {
-                Terminal.out(
-                    "\(withheld) records are not included: safeguarding material is withheld from this copy."
-                )
-            }
         }
     }
 

@@ -58,6 +58,34 @@ struct CLISafeguardingTests {
             try v.run(["safeguarding", "open", record, "--reason", "x"], as: "jones").status == 77)
     }
 
+    @Test("a learner's copy never says that anything was withheld from it")
+    func exportRevealsNothing() throws {
+        let v = try vault()
+        let sam = try v.run(
+            ["principal", "add", "sam", "--name", "Sam", "--role", "learner"], as: "office",
+            newPassphrase: "sam")
+        #expect(sam.status == 0, "\(sam.stderr)")
+        let kept = try v.seal(confidential: false, marker: "all fine")
+        let flagged = try v.seal(confidential: false, marker: "worrying words")
+        let flag = try v.run(
+            ["safeguarding", "flag", flagged, "--reason", "CPOMS 13"], as: "price")
+        #expect(flag.status == 0, "\(flag.stderr)")
+        for args in [
+            ["records", "export", "--learner", "sam"],
+            ["records", "export", "--learner", "sam", "--json"],
+        ] {
+            let copy = try v.run(args, as: "sam")
+            #expect(copy.status == 0, "\(copy.stderr)")
+            #expect(copy.stdout.contains("all fine") && copy.stdout.contains(kept))
+            let said = (copy.stdout + copy.stderr).lowercased()
+            for word in [
+                "withheld", "safeguarding", "not included", "worrying", flagged.lowercased(),
+            ] {
+                #expect(!said.contains(word), "the learner's copy says '\(word)'")
+            }
+        }
+    }
+
     @Test("break-glass: request, two approvals, open once; refusals are 77")
     func breakGlass() throws {
         let v = try vault()
