@@ -78,24 +78,10 @@ struct AttackTests {
     @Test("someone revoked part-way through an import stops at the next batch")
     func revokedDuringImport() async throws {
         let f = try await Fixture.make()
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "tutela-forms-\(UUID().uuidString).jsonl")
+        let file = try RefreshTests.formsFile(learner: "sam", count: 10)
         defer { try? FileManager.default.removeItem(at: file) }
-        try (0..<10).map {
-            #"{"learner": "sam", "date": "2026-11-20", "course": "Maths", "comments": "line \#($0)"}"#
-        }.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
         // The office revokes Price just before the second batch is written.
-        let office = try f.session("office")
-        let identity = office.identity
-        await f.store.beforeNextTransaction(
-            skipping: 1,
-            office.committedWrite { tx in
-                let statement = DirectoryStatement.revoke(principal: "price")
-                let link = try SignedChain.link(
-                    .directory, after: try await tx.lastLink(.directory),
-                    body: statement.encode(at: 1_795_000_000), signer: identity)
-                try await tx.append(link, to: .directory)
-            })
+        try await RefreshTests.interleave(.revoke(principal: "price"), skipping: 1, in: f)
         let price = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
         await expectError(.permissionDenied) {
             try await price.importForms(file.path, confidential: false, batchSize: 2)

@@ -58,4 +58,78 @@ struct RefreshTests {
         await expectError(.tampered) { try await price.refresh() }
         #expect(price.directory.learners["ghost"] == nil)
     }
+
+    @Test("a seal by a session unlocked before a reader left gives the leaver no slot")
+    func sealDecidesAfresh() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        // Jones, Alex's tutor, leaves; Price's session still holds the directory from before.
+        try await f.session("office").administration.revoke("jones")
+        let label = try await price.seal(Fixture.form(learner: "alex"), confidential: false)
+        let stored = try #require(try await f.store.record(label.record))
+        #expect(!stored.slots.contains { $0.recipient == .person("jones") })
+        #expect(stored.slots.contains { $0.recipient == .person("price") })
+    }
+
+    @Test("a hold placed by someone whose role was taken away meanwhile is refused")
+    func holdDecidesAfresh() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: false)
+        let hale = try f.session("hale")
+        // Hale stops being a record keeper between the decision and the transaction that would
+        // store the hold.
+        try await Self.interleave(.setRoles(principal: "hale", roles: [.tutor]), in: f)
+        await expectError(.permissionDenied) {
+            try await hale.retention.setHold(label.record, active: true, reason: "inquiry 12")
+        }
+        #expect(try await hale.retention.hold(label.record) == nil)
+    }
+
+    /// A file of `count` small forms about `learner`, one per line, for an import.
+    static func formsFile(learner: String, count: Int) throws -> URL {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tutela-forms-\(UUID().uuidString).jsonl")
+        try (0..<count).map {
+            #"{"learner": "\#(learner)", "date": "2026-11-20", "course": "Maths", "comments": "line \#($0)"}"#
+        }.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// Commits `statement`, signed by the office, just before the transaction after the next
+    /// `skipping` ones: an administrator's change landing while another command runs.
+    static func interleave(
+        _ statement: DirectoryStatement, skipping: Int = 0, in f: Fixture
+    ) async throws {
+        let office = try f.session("office")
+        let identity = office.identity
+        await f.store.beforeNextTransaction(
+            skipping: skipping,
+            office.committedWrite { tx in
+                let link = try SignedChain.link(
+                    .directory, after: try await tx.lastLink(.directory),
+                    body: statement.encode(at: 1_795_000_000), signer: identity)
+                try await tx.append(link, to: .directory)
+            })
+    }
+
+    @Test("a batch sealed in memory before a reader left is sealed again without them")
+    func importBatchDecidesAfresh() async throws {
+        let f = try await Fixture.make()
+        let file = try RefreshTests.formsFile(learner: "alex", count: 6)
+        defer { try? FileManager.default.removeItem(at: file) }
+        // The office revokes Jones (Alex's tutor) just before the second batch is written: that
+        // batch was sealed in memory, with a slot for Jones, while the first was being written.
+        try await Self.interleave(.revoke(principal: "jones"), skipping: 1, in: f)
+        let price = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        #expect(try await price.importForms(file.path, confidential: false, batchSize: 2) == 6)
+        let labels = try await f.store.labels(learner: nil)
+        #expect(labels.count == 6)
+        var withJones = 0
+        for label in labels {
+            let stored = try #require(try await f.store.record(label.record))
+            if stored.slots.contains(where: { $0.recipient == .person("jones") }) { withJones += 1 }
+        }
+        // Only the first batch, stored before Jones left, has a slot for them.
+        #expect(withJones == 2)
+    }
 }

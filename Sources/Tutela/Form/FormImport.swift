@@ -70,7 +70,8 @@ extension Session {
             // The directory may have moved since the last batch: a changed policy or group applies
             // from this batch on, and someone revoked part-way through an import stops (77) with
             // the batches before stored (each batch's own transaction also checks, so one sealed
-            // while the revocation landed is not stored either).
+            // while the revocation landed is not stored either, and one sealed while the policy
+            // or a reader changed is decided and sealed again before it is stored).
             try await refresh()
             // Forms are parsed on every core; the first bad line (in file order) is the error.
             let source = path
@@ -85,7 +86,7 @@ extension Session {
             lines.removeAll(keepingCapacity: true)
             let prepared = try await prepareSeal(forms)
             try await finishCommit()
-            committing = Task { try await self.commitSeal(prepared) }
+            committing = Task { try await self.commitSeal(prepared, decidedFrom: forms) }
         }
         do {
             while let (line, number) = try reader.next() {

@@ -25,86 +25,90 @@ extension Lifecycle {
     /// version), new break-glass shares; the old shred key is deleted. The new envelope (format v2) is
     /// signed by this person and names them; the label, and so the author, stay the same.
     public func reencrypt(_ recordID: RecordID) async throws {
-        let policy = try policy()
-        let (stored, envelope) = try await load(recordID)
-        // Only someone the policy in force lets read the record re-seals it: holding a key (a
-        // slot left from before a narrowing, a group key) is not enough.
-        let state = try await recordState(recordID, label: envelope.label)
-        let (me, now) = (principal, self.directory)
-        let reader = [PolicyAction.open, .disclose].map {
-            policy.decide($0, actor: me, label: envelope.label, state: state, directory: now)
-        }
-        guard reader.contains(where: \.allowed) else {
-            try await refuse(
-                .reencrypt, recordID.text,
-                "'\(principal.id)' may not read \(recordID) under the policy in force, so may not "
-                    + "re-seal it: \(reader[0].rule)")
-        }
-        guard let dataKey = try await dataKey(for: stored, envelope: envelope) else {
-            throw TutelaError.denied(
-                "'\(principal.id)' holds no key to \(recordID), so cannot re-encrypt it")
-        }
-        // Plaintext exists during a re-encryption: the audit entry comes first, as for any opening.
-        try await record(
-            auditEntry(.reencrypt, subject: recordID.text, reason: "fresh keys"), notify: [])
-        let oldShred = try await session.shredKey(envelope.shredKeyID)
-        let plaintext = try envelope.openWhole(with: dataKey, shredKey: oldShred)
-        dataKey.wipe()
-        oldShred.wipe()
-        let generation = envelope.generation + 1
-        let newShred = try Session.newShredKey()
-        let (fresh, newKey) = try Envelope.reseal(
-            plaintext, label: envelope.label, sealer: identity, shredKey: newShred,
-            generation: generation, sealedAt: now.statementCount,
-            authorship: try envelope.authorship())
-        plaintext.wipe()
-        let directory = self.directory
-        var slots: [Slot] = []
-        var sealedTo = Set<Recipient>()
-        for old in stored.slots {
-            // A group's slot moves to the group's current key; a person's stays theirs unless
-            // they were revoked.
-            let target: (Recipient, KeyAgreementPublicKey)
-            switch old.recipient {
-            case .group(let role, _):
-                guard let group = directory.groups[role] else { continue }
-                target = (group.holder, group.publicKey)
-            case .person(let id):
-                guard let p = directory.principals[id], !p.revoked else { continue }
-                target = (old.recipient, p.identity.agreementKey)
+        try await session.decidingAfresh {
+            let policy = try policy()
+            let (stored, envelope) = try await load(recordID)
+            // Only someone the policy in force lets read the record re-seals it: holding a key (a
+            // slot left from before a narrowing, a group key) is not enough.
+            let state = try await recordState(recordID, label: envelope.label)
+            let (me, now) = (principal, self.directory)
+            let reader = [PolicyAction.open, .disclose].map {
+                policy.decide($0, actor: me, label: envelope.label, state: state, directory: now)
             }
-            guard sealedTo.insert(target.0).inserted else { continue }
-            slots.append(
-                try Slot.make(
-                    record: recordID, generation: generation, key: newKey, recipient: target.0,
-                    to: target.1))
+            guard reader.contains(where: \.allowed) else {
+                try await refuse(
+                    .reencrypt, recordID.text,
+                    "'\(principal.id)' may not read \(recordID) under the policy in force, so may not "
+                        + "re-seal it: \(reader[0].rule)")
+            }
+            guard let dataKey = try await dataKey(for: stored, envelope: envelope) else {
+                throw TutelaError.denied(
+                    "'\(principal.id)' holds no key to \(recordID), so cannot re-encrypt it")
+            }
+            // Plaintext exists during a re-encryption: the audit entry comes first, as for any opening.
+            try await record(
+                auditEntry(.reencrypt, subject: recordID.text, reason: "fresh keys"), notify: [])
+            let oldShred = try await session.shredKey(envelope.shredKeyID)
+            let plaintext = try envelope.openWhole(with: dataKey, shredKey: oldShred)
+            dataKey.wipe()
+            oldShred.wipe()
+            let generation = envelope.generation + 1
+            let newShred = try Session.newShredKey()
+            let (fresh, newKey) = try Envelope.reseal(
+                plaintext, label: envelope.label, sealer: identity, shredKey: newShred,
+                generation: generation, sealedAt: now.statementCount,
+                authorship: try envelope.authorship())
+            plaintext.wipe()
+            let directory = self.directory
+            var slots: [Slot] = []
+            var sealedTo = Set<Recipient>()
+            for old in stored.slots {
+                // A group's slot moves to the group's current key; a person's stays theirs unless
+                // they were revoked.
+                let target: (Recipient, KeyAgreementPublicKey)
+                switch old.recipient {
+                case .group(let role, _):
+                    guard let group = directory.groups[role] else { continue }
+                    target = (group.holder, group.publicKey)
+                case .person(let id):
+                    guard let p = directory.principals[id], !p.revoked else { continue }
+                    target = (old.recipient, p.identity.agreementKey)
+                }
+                guard sealedTo.insert(target.0).inserted else { continue }
+                slots.append(
+                    try Slot.make(
+                        record: recordID, generation: generation, key: newKey, recipient: target.0,
+                        to: target.1))
+            }
+            let shares = try BreakGlass.shares(
+                for: envelope.label, key: newKey, policy: policy, directory: directory)
+            newKey.wipe()
+            let oldShares = try await store.shares(record: recordID)
+            let newShredID = fresh.shredKeyID
+            try await store.putShredKeys([(newShredID, newShred)])
+            newShred.wipe()
+            let oldSlots = stored.slots
+            let sealed = fresh.sealedBytes
+            // The entry names the envelope it wrote, so `audit verify` can tie every re-sealed
+            // envelope to an entry its sealer signed (see ``ResealCheck``).
+            let entry = auditEntry(
+                .reencrypt, subject: recordID.text,
+                reason: ResealCheck.reason(
+                    generation: generation, slots: slots.count, sealed: try StateMap.hash(sealed)))
+            let identity = self.identity
+            let newSlots = slots
+            try await write { tx in
+                try await tx.replaceEnvelope(record: recordID, sealed: sealed)
+                for s in oldSlots {
+                    try await tx.deleteSlot(record: s.record, recipient: s.recipient)
+                }
+                for s in newSlots { try await tx.insert(s) }
+                for o in oldShares { try await tx.deleteShare(record: o.record, holder: o.holder) }
+                for o in shares { try await tx.put(o) }
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+            }
+            try await store.deleteShredKeys([envelope.shredKeyID])
         }
-        let shares = try BreakGlass.shares(
-            for: envelope.label, key: newKey, policy: policy, directory: directory)
-        newKey.wipe()
-        let oldShares = try await store.shares(record: recordID)
-        let newShredID = fresh.shredKeyID
-        try await store.putShredKeys([(newShredID, newShred)])
-        newShred.wipe()
-        let oldSlots = stored.slots
-        let sealed = fresh.sealedBytes
-        // The entry names the envelope it wrote, so `audit verify` can tie every re-sealed
-        // envelope to an entry its sealer signed (see ``ResealCheck``).
-        let entry = auditEntry(
-            .reencrypt, subject: recordID.text,
-            reason: ResealCheck.reason(
-                generation: generation, slots: slots.count, sealed: try StateMap.hash(sealed)))
-        let identity = self.identity
-        let newSlots = slots
-        try await write { tx in
-            try await tx.replaceEnvelope(record: recordID, sealed: sealed)
-            for s in oldSlots { try await tx.deleteSlot(record: s.record, recipient: s.recipient) }
-            for s in newSlots { try await tx.insert(s) }
-            for o in oldShares { try await tx.deleteShare(record: o.record, holder: o.holder) }
-            for o in shares { try await tx.put(o) }
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
-        }
-        try await store.deleteShredKeys([envelope.shredKeyID])
     }
 
     /// Re-encrypts every record that has a slot for `role`'s current group key.

@@ -50,14 +50,16 @@ public struct Lifecycle: SessionService {
 
     /// Changes this person's passphrase: re-seals their identity only; nothing else changes.
     public func changePassphrase(to passphrase: Passphrase) async throws {
-        try passphrase.validateAsNew()
-        let sealed = try SealedIdentity.seal(
-            identity, passphrase: passphrase, cost: directory.kdfProfile.cost)
-        let entry = auditEntry(.passphraseChange, subject: principal.id.text, reason: nil)
-        let identity = self.identity
-        try await write { tx in
-            try await tx.replace(sealed)
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
+        try await session.decidingAfresh {
+            try passphrase.validateAsNew()
+            let sealed = try SealedIdentity.seal(
+                identity, passphrase: passphrase, cost: directory.kdfProfile.cost)
+            let entry = auditEntry(.passphraseChange, subject: principal.id.text, reason: nil)
+            let identity = self.identity
+            try await write { tx in
+                try await tx.replace(sealed)
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+            }
         }
     }
 
@@ -69,177 +71,184 @@ public struct Lifecycle: SessionService {
         _ role: Role, batchSize: Int = 500,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) async throws -> RewrapSummary {
-        guard let current = directory.groups[role] else {
-            throw TutelaError.notFound("the \(role.rawValue) group has no key")
-        }
-        let started = Date()
-        let newKey = current.publicKey
-        var slotCount = 0
-        var shareCount = 0
-        var retired: [Int] = []
-        var total = 0
-        for version in 1..<max(1, current.version) {
-            let boxes = try await store.boxCount(
-                recipient: Recipient.group(role, version: version))
-            total += boxes.slots + boxes.shares
-        }
-        for version in stride(from: current.version - 1, through: 1, by: -1) {
-            let oldGroup = Recipient.group(role, version: version)
-            let old = oldGroup.description
-            let boxID = MemberBoxID(group: oldGroup, member: principal.id).description
-            guard
-                let box = try await store.objects(kind: ObjectKind.groupMember, key: old).first(
-                    where: { $0.id == boxID })
-            else {
-                if try await store.objects(kind: ObjectKind.groupMember, key: old).isEmpty {
-                    continue
-                }
-                throw TutelaError.denied(
-                    "'\(principal.id)' holds no copy of \(old), so cannot re-wrap what is sealed to it",
-                    hint: "a member who belonged to the group before the rotation runs this")
+        try await session.decidingAfresh {
+            guard let current = directory.groups[role] else {
+                throw TutelaError.notFound("the \(role.rawValue) group has no key")
             }
-            let secret = try BoundBox.open(
-                box.body, kind: .groupMember, binding: boxID, with: identity.agreement,
-                what: "the \(old) box")
-            let oldKey: KeyAgreementPrivateKey
-            do { oldKey = try KeyAgreementPrivateKey(secret: secret) } catch {
-                throw TutelaError.internal("\(error)")
+            let started = Date()
+            let newKey = current.publicKey
+            var slotCount = 0
+            var shareCount = 0
+            var retired: [Int] = []
+            var total = 0
+            for version in 1..<max(1, current.version) {
+                let boxes = try await store.boxCount(
+                    recipient: Recipient.group(role, version: version))
+                total += boxes.slots + boxes.shares
             }
-            // Slots, a batch at a time.
-            while true {
-                let batch = try await store.slots(recipient: oldGroup, limit: batchSize)
-                if batch.isEmpty { break }
-                var replacements: [Slot] = []
-                for slot in batch {
-                    let (key, generation) = try slot.open(with: oldKey, expecting: slot.record)
-                    // What an old slot holds is confirmed against its record's envelope before it
-                    // is sealed to the new key: a slot planted under the old (public) key must not
-                    // become a genuine-looking one.
-                    let (_, envelope) = try await load(slot.record)
-                    guard generation == envelope.generation else {
-                        key.wipe()
-                        throw TutelaError.tampered(
-                            "the \(old) slot of \(slot.record) is for another generation of it")
+            for version in stride(from: current.version - 1, through: 1, by: -1) {
+                let oldGroup = Recipient.group(role, version: version)
+                let old = oldGroup.description
+                let boxID = MemberBoxID(group: oldGroup, member: principal.id).description
+                guard
+                    let box = try await store.objects(kind: ObjectKind.groupMember, key: old).first(
+                        where: { $0.id == boxID })
+                else {
+                    if try await store.objects(kind: ObjectKind.groupMember, key: old).isEmpty {
+                        continue
                     }
-                    do { try await confirmDataKey(key, of: envelope) } catch {
-                        key.wipe()
-                        throw error
-                    }
-                    replacements.append(
-                        try Slot.make(
-                            record: slot.record, generation: generation, key: key,
-                            recipient: current.holder, to: newKey))
-                    key.wipe()
+                    throw TutelaError.denied(
+                        "'\(principal.id)' holds no copy of \(old), so cannot re-wrap what is sealed to it",
+                        hint: "a member who belonged to the group before the rotation runs this")
                 }
+                let secret = try BoundBox.open(
+                    box.body, kind: .groupMember, binding: boxID, with: identity.agreement,
+                    what: "the \(old) box")
+                let oldKey: KeyAgreementPrivateKey
+                do { oldKey = try KeyAgreementPrivateKey(secret: secret) } catch {
+                    throw TutelaError.internal("\(error)")
+                }
+                // Slots, a batch at a time.
+                while true {
+                    let batch = try await store.slots(recipient: oldGroup, limit: batchSize)
+                    if batch.isEmpty { break }
+                    var replacements: [Slot] = []
+                    for slot in batch {
+                        let (key, generation) = try slot.open(with: oldKey, expecting: slot.record)
+                        // What an old slot holds is confirmed against its record's envelope before it
+                        // is sealed to the new key: a slot planted under the old (public) key must not
+                        // become a genuine-looking one.
+                        let (_, envelope) = try await load(slot.record)
+                        guard generation == envelope.generation else {
+                            key.wipe()
+                            throw TutelaError.tampered(
+                                "the \(old) slot of \(slot.record) is for another generation of it")
+                        }
+                        do { try await confirmDataKey(key, of: envelope) } catch {
+                            key.wipe()
+                            throw error
+                        }
+                        replacements.append(
+                            try Slot.make(
+                                record: slot.record, generation: generation, key: key,
+                                recipient: current.holder, to: newKey))
+                        key.wipe()
+                    }
+                    let entry = auditEntry(
+                        .groupRewrap, subject: current.holder.description,
+                        reason: "\(batch.count) slots from \(old)")
+                    let identity = self.identity
+                    let done = batch
+                    let made = replacements
+                    try await write { tx in
+                        for (oldSlot, newSlot) in zip(done, made) {
+                            try await tx.deleteSlot(
+                                record: oldSlot.record, recipient: oldSlot.recipient)
+                            try await tx.deleteSlot(
+                                record: newSlot.record, recipient: newSlot.recipient)
+                            try await tx.insert(newSlot)
+                        }
+                        try await Session.appendAudit(entry, tx: tx, signer: identity)
+                    }
+                    slotCount += batch.count
+                    progress?(slotCount + shareCount, total)
+                }
+                // Break-glass shares sealed to the old version, a batch per transaction.
+                var after: RecordID?
+                while true {
+                    let shares = try await store.shares(
+                        holder: oldGroup, after: after, limit: batchSize)
+                    guard let last = shares.last else { break }
+                    after = last.record
+                    var moved: [(from: StoredShare, to: StoredShare)] = []
+                    for stored in shares {
+                        let share = try BoundBox.open(
+                            stored.body, kind: .share, binding: stored.id.description, with: oldKey,
+                            what: "share \(stored.id)")
+                        let id = ShareID(record: stored.record, holder: current.holder)
+                        moved.append(
+                            (
+                                stored,
+                                StoredShare(
+                                    record: stored.record, holder: current.holder,
+                                    body: try BoundBox.seal(
+                                        share, kind: .share, binding: id.description, to: newKey))
+                            ))
+                        share.wipe()
+                    }
+                    let entry = auditEntry(
+                        .groupRewrap, subject: current.holder.description,
+                        reason: "\(moved.count) break-glass shares from \(old)")
+                    let identity = self.identity
+                    let sharesToMove = moved
+                    try await write { tx in
+                        for (from, to) in sharesToMove {
+                            try await tx.deleteShare(record: from.record, holder: from.holder)
+                            try await tx.put(to)
+                        }
+                        try await Session.appendAudit(entry, tx: tx, signer: identity)
+                    }
+                    shareCount += moved.count
+                    progress?(slotCount + shareCount, total)
+                }
+                let oldBoxes = try await store.objects(kind: ObjectKind.groupMember, key: old)
                 let entry = auditEntry(
-                    .groupRewrap, subject: current.holder.description,
-                    reason: "\(batch.count) slots from \(old)")
+                    .groupRewrap, subject: current.holder.description, reason: "\(old) retired")
                 let identity = self.identity
-                let done = batch
-                let made = replacements
                 try await write { tx in
-                    for (oldSlot, newSlot) in zip(done, made) {
-                        try await tx.deleteSlot(
-                            record: oldSlot.record, recipient: oldSlot.recipient)
-                        try await tx.deleteSlot(
-                            record: newSlot.record, recipient: newSlot.recipient)
-                        try await tx.insert(newSlot)
-                    }
+                    for box in oldBoxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
                     try await Session.appendAudit(entry, tx: tx, signer: identity)
                 }
-                slotCount += batch.count
-                progress?(slotCount + shareCount, total)
+                retired.append(version)
             }
-            // Break-glass shares sealed to the old version, a batch per transaction.
-            var after: RecordID?
-            while true {
-                let shares = try await store.shares(
-                    holder: oldGroup, after: after, limit: batchSize)
-                guard let last = shares.last else { break }
-                after = last.record
-                var moved: [(from: StoredShare, to: StoredShare)] = []
-                for stored in shares {
-                    let share = try BoundBox.open(
-                        stored.body, kind: .share, binding: stored.id.description, with: oldKey,
-                        what: "share \(stored.id)")
-                    let id = ShareID(record: stored.record, holder: current.holder)
-                    moved.append(
-                        (
-                            stored,
-                            StoredShare(
-                                record: stored.record, holder: current.holder,
-                                body: try BoundBox.seal(
-                                    share, kind: .share, binding: id.description, to: newKey))
-                        ))
-                    share.wipe()
-                }
-                let entry = auditEntry(
-                    .groupRewrap, subject: current.holder.description,
-                    reason: "\(moved.count) break-glass shares from \(old)")
-                let identity = self.identity
-                let sharesToMove = moved
-                try await write { tx in
-                    for (from, to) in sharesToMove {
-                        try await tx.deleteShare(record: from.record, holder: from.holder)
-                        try await tx.put(to)
-                    }
-                    try await Session.appendAudit(entry, tx: tx, signer: identity)
-                }
-                shareCount += moved.count
-                progress?(slotCount + shareCount, total)
-            }
-            let oldBoxes = try await store.objects(kind: ObjectKind.groupMember, key: old)
-            let entry = auditEntry(
-                .groupRewrap, subject: current.holder.description, reason: "\(old) retired")
-            let identity = self.identity
-            try await write { tx in
-                for box in oldBoxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
-                try await Session.appendAudit(entry, tx: tx, signer: identity)
-            }
-            retired.append(version)
+            return RewrapSummary(
+                group: current.holder.description, slots: slotCount, shares: shareCount,
+                retiredVersions: retired.sorted(),
+                seconds: Date().timeIntervalSince(started))
         }
-        return RewrapSummary(
-            group: current.holder.description, slots: slotCount, shares: shareCount,
-            retiredVersions: retired.sorted(),
-            seconds: Date().timeIntervalSince(started))
     }
 
     /// Seals `role`'s current group key to holders of the role who do not have it yet (someone enrolled
     /// since). Done by a member, who can open the key.
     /// - Returns: the principals added.
     public func syncGroup(_ role: Role) async throws -> [String] {
-        guard let group = directory.groups[role] else {
-            throw TutelaError.notFound(
-                "the \(role.rawValue) group has no key yet",
-                hint: "an administrator creates it: tutela group create \(role.rawValue) --as ID")
-        }
-        let key = try await groupKey(role)
-        var added: [StoredObject] = []
-        for member in directory.holders(of: role) {
-            let id = MemberBoxID(group: group.holder, member: member.id).description
-            if try await store.objects(kind: ObjectKind.groupMember, key: group.holder.description)
+        try await session.decidingAfresh {
+            guard let group = directory.groups[role] else {
+                throw TutelaError.notFound(
+                    "the \(role.rawValue) group has no key yet",
+                    hint:
+                        "an administrator creates it: tutela group create \(role.rawValue) --as ID")
+            }
+            let key = try await groupKey(role)
+            var added: [StoredObject] = []
+            for member in directory.holders(of: role) {
+                let id = MemberBoxID(group: group.holder, member: member.id).description
+                if try await store.objects(
+                    kind: ObjectKind.groupMember, key: group.holder.description
+                )
                 .contains(
                     where: { $0.id == id })
-            {
-                continue
+                {
+                    continue
+                }
+                added.append(
+                    StoredObject(
+                        kind: ObjectKind.groupMember, id: id, key: group.holder.description,
+                        body: try BoundBox.seal(
+                            key.secret, kind: .groupMember, binding: id,
+                            to: member.identity.agreementKey)))
             }
-            added.append(
-                StoredObject(
-                    kind: ObjectKind.groupMember, id: id, key: group.holder.description,
-                    body: try BoundBox.seal(
-                        key.secret, kind: .groupMember, binding: id,
-                        to: member.identity.agreementKey)))
+            let entry = auditEntry(
+                .groupSync, subject: group.holder.description,
+                reason: "added " + added.map(\.id).joined(separator: ", "))
+            let identity = self.identity
+            let batch = added
+            try await write { tx in
+                for o in batch { try await tx.put(o) }
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+            }
+            return added.map { String($0.id.split(separator: "/").last ?? "") }
         }
-        let entry = auditEntry(
-            .groupSync, subject: group.holder.description,
-            reason: "added " + added.map(\.id).joined(separator: ", "))
-        let identity = self.identity
-        let batch = added
-        try await write { tx in
-            for o in batch { try await tx.put(o) }
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
-        }
-        return added.map { String($0.id.split(separator: "/").last ?? "") }
     }
 
     /// Records (all, or one) whose key slots differ from what the policy in force names.
@@ -278,68 +287,71 @@ public struct Lifecycle: SessionService {
     public func regrant(record: RecordID?) async throws -> (
         done: [SlotChange], leftFor: [SlotChange]
     ) {
-        let policy = try policy()
-        let directory = self.directory
-        var done: [SlotChange] = []
-        var left: [SlotChange] = []
-        var updates: [(RecordID, [Slot], [PrincipalID], AuditEntry)] = []
-        for reported in try await slotChanges(record: record) {
-            // Decided again from the envelope, verified: a label row edited to name someone else
-            // must never become a slot for them.
-            let (stored, envelope) = try await load(reported.record)
-            guard
-                let change = SlotChange(
-                    record: reported.record, label: envelope.label, slots: stored.slots,
-                    policy: policy, directory: directory)
-            else { continue }
-            let decision = policy.decide(
-                .open, actor: principal, label: envelope.label, directory: directory)
-            guard decision.allowed,
-                let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) })
-            else {
-                left.append(change)
-                continue
+        try await session.decidingAfresh {
+            let policy = try policy()
+            let directory = self.directory
+            var done: [SlotChange] = []
+            var left: [SlotChange] = []
+            var updates: [(RecordID, [Slot], [PrincipalID], AuditEntry)] = []
+            for reported in try await slotChanges(record: record) {
+                // Decided again from the envelope, verified: a label row edited to name someone else
+                // must never become a slot for them.
+                let (stored, envelope) = try await load(reported.record)
+                guard
+                    let change = SlotChange(
+                        record: reported.record, label: envelope.label, slots: stored.slots,
+                        policy: policy, directory: directory)
+                else { continue }
+                let decision = policy.decide(
+                    .open, actor: principal, label: envelope.label, directory: directory)
+                guard decision.allowed,
+                    let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) })
+                else {
+                    left.append(change)
+                    continue
+                }
+                let key = try slot.open(
+                    with: identity, expecting: change.record, generation: envelope.generation)
+                defer { key.wipe() }
+                // Confirmed against the envelope before it is sealed to anyone else: whatever a
+                // forged slot holds, it is never passed on.
+                try await confirmDataKey(key, of: envelope)
+                let added = try Session.slots(
+                    for: envelope.label, generation: envelope.generation, key: key,
+                    recipients: change.missing, directory: directory)
+                let reason =
+                    "slots for the policy in force (v\(policy.version)): added "
+                    + (change.missing.isEmpty
+                        ? "none" : change.missing.map(\.text).joined(separator: ", "))
+                    + "; removed "
+                    + (change.surplus.isEmpty
+                        ? "none" : change.surplus.map(\.text).joined(separator: ", "))
+                updates.append(
+                    (
+                        change.record, added, change.surplus,
+                        AuditEntry(
+                            action: .regrant, actor: principal.id, subject: change.record.text,
+                            outcome: .allowed,
+                            reason: reason, time: vault.clock.now(),
+                            policyVersion: "\(policy.version)")
+                    ))
+                done.append(change)
             }
-            let key = try slot.open(
-                with: identity, expecting: change.record, generation: envelope.generation)
-            defer { key.wipe() }
-            // Confirmed against the envelope before it is sealed to anyone else: whatever a
-            // forged slot holds, it is never passed on.
-            try await confirmDataKey(key, of: envelope)
-            let added = try Session.slots(
-                for: envelope.label, generation: envelope.generation, key: key,
-                recipients: change.missing, directory: directory)
-            let reason =
-                "slots for the policy in force (v\(policy.version)): added "
-                + (change.missing.isEmpty
-                    ? "none" : change.missing.map(\.text).joined(separator: ", "))
-                + "; removed "
-                + (change.surplus.isEmpty
-                    ? "none" : change.surplus.map(\.text).joined(separator: ", "))
-            updates.append(
-                (
-                    change.record, added, change.surplus,
-                    AuditEntry(
-                        action: .regrant, actor: principal.id, subject: change.record.text,
-                        outcome: .allowed,
-                        reason: reason, time: vault.clock.now(), policyVersion: "\(policy.version)")
-                ))
-            done.append(change)
-        }
-        let identity = self.identity
-        let batch = updates
-        if !batch.isEmpty {
-            try await write { tx in
-                for (record, added, removed, entry) in batch {
-                    for slot in added { try await tx.insert(slot) }
-                    for recipient in removed {
-                        try await tx.deleteSlot(record: record, recipient: .person(recipient))
+            let identity = self.identity
+            let batch = updates
+            if !batch.isEmpty {
+                try await write { tx in
+                    for (record, added, removed, entry) in batch {
+                        for slot in added { try await tx.insert(slot) }
+                        for recipient in removed {
+                            try await tx.deleteSlot(record: record, recipient: .person(recipient))
+                        }
+                        try await Session.appendAudit(entry, tx: tx, signer: identity)
                     }
-                    try await Session.appendAudit(entry, tx: tx, signer: identity)
                 }
             }
+            return (done, left)
         }
-        return (done, left)
     }
 }
 

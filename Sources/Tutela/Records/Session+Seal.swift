@@ -25,8 +25,21 @@ extension Session {
     }
 
     /// Seals records as one transaction: all are stored, with their audit entries, or none is.
+    /// Decided afresh if the directory moves before the batch is stored: a reader revoked or a
+    /// policy narrowed meanwhile never receives a slot.
     public func sealBatch(_ items: [(RecordContent, RecordClass)]) async throws -> [Label] {
-        try await commitSeal(try await prepareSeal(items))
+        try await decidingAfresh { try await commitSeal(try await prepareSeal(items)) }
+    }
+
+    /// Stores a batch sealed in memory earlier (``prepareSeal(_:)`` of `items`); if the directory
+    /// moved since, the batch is decided and sealed again from `items` before it is stored.
+    func commitSeal(_ prepared: PreparedSeal, decidedFrom items: [(RecordContent, RecordClass)])
+        async throws -> [Label]
+    {
+        try await decidingAfresh(
+            first: { try await commitSeal(prepared) },
+            again: { try await commitSeal(try await prepareSeal(items)) },
+            firstDecidedUnder: prepared.decidedUnder)
     }
 
     /// A batch sealed in memory and not yet stored: what ``commitSeal(_:)`` writes.
@@ -37,6 +50,8 @@ extension Session {
         /// Each record's shred key, for the key store; wiped once it is there (or has failed to
         /// get there).
         let shredKeys: [(record: String, key: SecretBytes)]
+        /// The directory every decision of the batch was made under.
+        let decidedUnder: DecidedUnder
     }
 
     /// The first half of sealing a batch: decisions, labels, encodings and all the cryptography,
@@ -119,7 +134,9 @@ extension Session {
                 ))
             labels.append(label)
         }
-        return PreparedSeal(labels: labels, records: prepared, shredKeys: shredKeys)
+        return PreparedSeal(
+            labels: labels, records: prepared, shredKeys: shredKeys,
+            decidedUnder: DecidedUnder(head: directory.head?.hash))
     }
 
     /// The second half: the shred keys, then the records, shares and audit entries in one

@@ -19,127 +19,137 @@ extension Retention {
     /// checkpointed so the bytes are gone. Each step is refused when the record is not due by that
     /// person's clock, held, or under an open break-glass request.
     public func destroy(_ recordID: RecordID) async throws -> DestructionResult {
-        let policy = try policy()
-        let today = vault.clock.today
-        // Everything another command could change that this decision rests on, read before the
-        // decision's own reads and compared again where the record is shredded: a hold, flag,
-        // review or request made in between stops the destruction instead of being overtaken.
-        let (before, _) = try await transaction { tx in
-            try await Self.destructionFacts(recordID, tx: tx)
-        }
-        if let c = try await tombstone(recordID) {
-            throw TutelaError.notFound(
-                "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
-        }
-        guard let status = try await status(asOf: today, record: recordID).first,
-            let stored = try await session.verifiedRecord(recordID)
-        else {
-            throw TutelaError.notFound("there is no record \(recordID)")
-        }
-        // The standing came from the label row; nothing is destroyed on a row's word. The label
-        // must be the one its author signed (a learner id changed in the row would move the date).
-        guard
-            try Session.verifiedEnvelope(stored, id: recordID, directory: directory).label
-                == status.label
-        else {
-            throw TutelaError.tampered("the label row of \(recordID) does not match its envelope")
-        }
-        var state = try await recordState(recordID, label: status.label)
-        state.held = status.standing == .held
-        // A proposal counts only while its maker may still propose: one by a leaver, or by someone
-        // no longer a record keeper, is treated as none, and this run proposes afresh.
-        let proposal = try await fact(DestructionProposal.self, about: recordID.text).flatMap {
-            found -> DestructionProposal? in
-            guard let proposer = directory.principals[found.by], !proposer.revoked,
-                policy.decide(
-                    .destroy, actor: proposer, label: status.label, state: state,
-                    directory: directory
-                ).allowed
-            else { return nil }
-            return found
-        }
-        if let proposal, proposal.by == principal.id {
-            try await refuse(
-                .destroy, recordID.text,
-                "\(principal.id) proposed destroying \(recordID); a second record keeper or a head "
-                    + "of centre must agree")
-        }
-        let decision = policy.decide(
-            proposal == nil ? .destroy : .agreeDestroy, actor: principal, label: status.label,
-            state: state, directory: directory)
-        guard decision.allowed else {
-            try await refuse(
-                .destroy, recordID.text, "\(recordID) cannot be destroyed: \(decision.rule)")
-        }
-        guard status.standing == .due else {
-            let when = status.dueOn.map { " (its period ends \($0))" } ?? ""
-            try await refuse(
-                .destroy, recordID.text,
-                "\(recordID) is not due for destruction today (\(today)): it is \(status.standing.rawValue)\(when)"
-            )
-        }
-        guard let proposer = proposal?.by else {
-            let proposal = DestructionProposal(
-                record: recordID, time: vault.clock.now(), by: principal.id)
-            try await record(
-                auditEntry(.destroyProposal, subject: recordID.text, reason: status.rule),
-                notify: [],
-                objects: [try sign(proposal)])
-            return .proposed(by: principal.id)
-        }
-        let certificateFields: DestructionCertificate
-        do {
-            certificateFields = DestructionCertificate(
-                record: recordID, labelHash: Hex.encode(try BLAKE2b.hash(stored.labelBytes)),
-                ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)),
-                rule: status.rule,
-                time: vault.clock.now(), authoriser: principal.id, proposer: proposer, signature: []
-            )
-        } catch { throw TutelaError.internal("\(error)") }
-        let tombstone = try sign(certificateFields)
-        let entry = auditEntry(.destroy, subject: recordID.text, reason: status.rule)
-        let identity = self.identity
-        try await write { tx in
-            guard try await Self.destructionFacts(recordID, tx: tx) == before else {
-                throw TutelaError.tryAgain(
-                    "\(recordID) changed while it was being destroyed (a hold, flag, review, "
-                        + "break-glass request or new contents); nothing was destroyed",
-                    hint: "run the command again: it decides afresh")
+        try await session.decidingAfresh {
+            let policy = try policy()
+            let today = vault.clock.today
+            // Everything another command could change that this decision rests on, read before the
+            // decision's own reads and compared again where the record is shredded: a hold, flag,
+            // review or request made in between stops the destruction instead of being overtaken.
+            let (before, _) = try await transaction { tx in
+                try await Self.destructionFacts(recordID, tx: tx)
             }
-            let shares = try await tx.shares(record: recordID)
-            var deletions: [StoredObject] = []
-            for request in try await tx.objects(
-                kind: FactKind.breakGlassRequest.rawValue, key: recordID.text)
-            {
-                await deletions += try tx.objects(kind: FactKind.approval.rawValue, key: request.id)
+            if let c = try await tombstone(recordID) {
+                throw TutelaError.notFound(
+                    "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
             }
-            await deletions += try tx.objects(kind: FactKind.proposal.rawValue, key: recordID.text)
-            try await tx.shred(recordID)
-            for share in shares { try await tx.deleteShare(record: recordID, holder: share.holder) }
-            for object in deletions { try await tx.deleteObject(kind: object.kind, id: object.id) }
-            try await tx.put(tombstone)
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
-        }
-        // The key store last: if this step is interrupted the shred key is an orphan, deleted by the
-        // next destruction, and the contents are already unreachable (their ciphertext is gone).
-        // Only orphans of destroyed records go: a key with no envelope and no tombstone belongs to
-        // a seal or re-encryption still in flight, which stores its keys before its records.
-        var orphans: [String] = []
-        for key in try await store.orphanShredKeys() {
-            let record = ShredKeyID(key)?.record.text ?? key
-            if try await fact(DestructionCertificate.self, about: record) != nil {
-                orphans.append(key)
+            guard let status = try await status(asOf: today, record: recordID).first,
+                let stored = try await session.verifiedRecord(recordID)
+            else {
+                throw TutelaError.notFound("there is no record \(recordID)")
             }
+            // The standing came from the label row; nothing is destroyed on a row's word. The label
+            // must be the one its author signed (a learner id changed in the row would move the date).
+            guard
+                try Session.verifiedEnvelope(stored, id: recordID, directory: directory).label
+                    == status.label
+            else {
+                throw TutelaError.tampered(
+                    "the label row of \(recordID) does not match its envelope")
+            }
+            var state = try await recordState(recordID, label: status.label)
+            state.held = status.standing == .held
+            // A proposal counts only while its maker may still propose: one by a leaver, or by someone
+            // no longer a record keeper, is treated as none, and this run proposes afresh.
+            let proposal = try await fact(DestructionProposal.self, about: recordID.text).flatMap {
+                found -> DestructionProposal? in
+                guard let proposer = directory.principals[found.by], !proposer.revoked,
+                    policy.decide(
+                        .destroy, actor: proposer, label: status.label, state: state,
+                        directory: directory
+                    ).allowed
+                else { return nil }
+                return found
+            }
+            if let proposal, proposal.by == principal.id {
+                try await refuse(
+                    .destroy, recordID.text,
+                    "\(principal.id) proposed destroying \(recordID); a second record keeper or a head "
+                        + "of centre must agree")
+            }
+            let decision = policy.decide(
+                proposal == nil ? .destroy : .agreeDestroy, actor: principal, label: status.label,
+                state: state, directory: directory)
+            guard decision.allowed else {
+                try await refuse(
+                    .destroy, recordID.text, "\(recordID) cannot be destroyed: \(decision.rule)")
+            }
+            guard status.standing == .due else {
+                let when = status.dueOn.map { " (its period ends \($0))" } ?? ""
+                try await refuse(
+                    .destroy, recordID.text,
+                    "\(recordID) is not due for destruction today (\(today)): it is \(status.standing.rawValue)\(when)"
+                )
+            }
+            guard let proposer = proposal?.by else {
+                let proposal = DestructionProposal(
+                    record: recordID, time: vault.clock.now(), by: principal.id)
+                try await record(
+                    auditEntry(.destroyProposal, subject: recordID.text, reason: status.rule),
+                    notify: [],
+                    objects: [try sign(proposal)])
+                return .proposed(by: principal.id)
+            }
+            let certificateFields: DestructionCertificate
+            do {
+                certificateFields = DestructionCertificate(
+                    record: recordID, labelHash: Hex.encode(try BLAKE2b.hash(stored.labelBytes)),
+                    ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)),
+                    rule: status.rule,
+                    time: vault.clock.now(), authoriser: principal.id, proposer: proposer,
+                    signature: []
+                )
+            } catch { throw TutelaError.internal("\(error)") }
+            let tombstone = try sign(certificateFields)
+            let entry = auditEntry(.destroy, subject: recordID.text, reason: status.rule)
+            let identity = self.identity
+            try await write { tx in
+                guard try await Self.destructionFacts(recordID, tx: tx) == before else {
+                    throw TutelaError.tryAgain(
+                        "\(recordID) changed while it was being destroyed (a hold, flag, review, "
+                            + "break-glass request or new contents); nothing was destroyed",
+                        hint: "run the command again: it decides afresh")
+                }
+                let shares = try await tx.shares(record: recordID)
+                var deletions: [StoredObject] = []
+                for request in try await tx.objects(
+                    kind: FactKind.breakGlassRequest.rawValue, key: recordID.text)
+                {
+                    await deletions += try tx.objects(
+                        kind: FactKind.approval.rawValue, key: request.id)
+                }
+                await deletions += try tx.objects(
+                    kind: FactKind.proposal.rawValue, key: recordID.text)
+                try await tx.shred(recordID)
+                for share in shares {
+                    try await tx.deleteShare(record: recordID, holder: share.holder)
+                }
+                for object in deletions {
+                    try await tx.deleteObject(kind: object.kind, id: object.id)
+                }
+                try await tx.put(tombstone)
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+            }
+            // The key store last: if this step is interrupted the shred key is an orphan, deleted by the
+            // next destruction, and the contents are already unreachable (their ciphertext is gone).
+            // Only orphans of destroyed records go: a key with no envelope and no tombstone belongs to
+            // a seal or re-encryption still in flight, which stores its keys before its records.
+            var orphans: [String] = []
+            for key in try await store.orphanShredKeys() {
+                let record = ShredKeyID(key)?.record.text ?? key
+                if try await fact(DestructionCertificate.self, about: record) != nil {
+                    orphans.append(key)
+                }
+            }
+            let generation = (try? Envelope.parse(stored.envelopeBytes).generation) ?? 1
+            let generations = (1...max(1, generation)).map {
+                Envelope.shredKeyID(recordID, generation: $0)
+            }
+            try await store.deleteShredKeys(Array(Set(orphans + generations)))
+            guard let certificate = try await self.tombstone(recordID) else {
+                throw TutelaError.internal("the tombstone of \(recordID) was not written")
+            }
+            return .destroyed(certificate)
         }
-        let generation = (try? Envelope.parse(stored.envelopeBytes).generation) ?? 1
-        let generations = (1...max(1, generation)).map {
-            Envelope.shredKeyID(recordID, generation: $0)
-        }
-        try await store.deleteShredKeys(Array(Set(orphans + generations)))
-        guard let certificate = try await self.tombstone(recordID) else {
-            throw TutelaError.internal("the tombstone of \(recordID) was not written")
-        }
-        return .destroyed(certificate)
     }
 
     /// What a destruction decision rests on and another command could change, encoded to compare

@@ -335,60 +335,64 @@ public struct Retention: SessionService {
 
     /// Places (or releases) a legal or inquiry hold. A held record cannot be destroyed by anyone.
     public func setHold(_ recordID: RecordID, active: Bool, reason: String) async throws {
-        let reason = try Session.requireReason(
-            reason, for: active ? "place a hold" : "release a hold")
-        let policy = try policy()
-        let label = try await labelOf(recordID)
-        var state = RecordState()
-        state.held = try await hold(recordID) != nil
-        let action: PolicyAction = active ? .hold : .release
-        let decision = policy.decide(
-            action, actor: principal, label: label, state: state, directory: directory)
-        guard decision.allowed else {
-            try await refuse(
-                active ? .hold : .release, recordID.text,
-                "'\(principal.id)' may not \(action.rawValue) \(recordID): \(decision.rule)")
+        try await session.decidingAfresh {
+            let reason = try Session.requireReason(
+                reason, for: active ? "place a hold" : "release a hold")
+            let policy = try policy()
+            let label = try await labelOf(recordID)
+            var state = RecordState()
+            state.held = try await hold(recordID) != nil
+            let action: PolicyAction = active ? .hold : .release
+            let decision = policy.decide(
+                action, actor: principal, label: label, state: state, directory: directory)
+            guard decision.allowed else {
+                try await refuse(
+                    active ? .hold : .release, recordID.text,
+                    "'\(principal.id)' may not \(action.rawValue) \(recordID): \(decision.rule)")
+            }
+            let hold = Hold(
+                record: recordID, active: active, reason: reason, time: vault.clock.now(),
+                by: principal.id)
+            try await record(
+                auditEntry(active ? .hold : .release, subject: recordID.text, reason: reason),
+                notify: [],
+                objects: [try sign(hold)])
         }
-        let hold = Hold(
-            record: recordID, active: active, reason: reason, time: vault.clock.now(),
-            by: principal.id)
-        try await record(
-            auditEntry(active ? .hold : .release, subject: recordID.text, reason: reason),
-            notify: [],
-            objects: [try sign(hold)])
     }
 
     /// Records a review of a record whose period ended: keep until a date, or destroy.
     public func reviewRetention(_ recordID: RecordID, keepUntil: CalendarDate?, reason: String)
         async throws
     {
-        let reason = try Session.requireReason(reason, for: "record a retention review")
-        try requireRetentionRole("review retention")
-        let today = vault.clock.today
-        guard let status = try await status(asOf: today, record: recordID).first else {
-            throw TutelaError.notFound("there is no record \(recordID)")
+        try await session.decidingAfresh {
+            let reason = try Session.requireReason(reason, for: "record a retention review")
+            try requireRetentionRole("review retention")
+            let today = vault.clock.today
+            guard let status = try await status(asOf: today, record: recordID).first else {
+                throw TutelaError.notFound("there is no record \(recordID)")
+            }
+            guard status.standing != .destroyed else {
+                throw TutelaError.notFound("\(recordID) was destroyed")
+            }
+            guard status.standing == .review else {
+                try await refuse(
+                    .retentionReview, recordID.text,
+                    "\(recordID) is not due for review (it is \(status.standing.rawValue)); a review decides records "
+                        + "whose period ended with 'then: review'")
+            }
+            if let keepUntil, keepUntil <= today {
+                throw TutelaError.usage("--until must be after today (\(today))")
+            }
+            let review = RetentionReview(
+                record: recordID, keepUntil: keepUntil, reason: reason, time: vault.clock.now(),
+                by: principal.id)
+            try await record(
+                auditEntry(
+                    .retentionReview, subject: recordID.text,
+                    reason: (keepUntil.map { "keep until \($0)" } ?? "destroy") + ": \(reason)"),
+                notify: [],
+                objects: [try sign(review)])
         }
-        guard status.standing != .destroyed else {
-            throw TutelaError.notFound("\(recordID) was destroyed")
-        }
-        guard status.standing == .review else {
-            try await refuse(
-                .retentionReview, recordID.text,
-                "\(recordID) is not due for review (it is \(status.standing.rawValue)); a review decides records "
-                    + "whose period ended with 'then: review'")
-        }
-        if let keepUntil, keepUntil <= today {
-            throw TutelaError.usage("--until must be after today (\(today))")
-        }
-        let review = RetentionReview(
-            record: recordID, keepUntil: keepUntil, reason: reason, time: vault.clock.now(),
-            by: principal.id)
-        try await record(
-            auditEntry(
-                .retentionReview, subject: recordID.text,
-                reason: (keepUntil.map { "keep until \($0)" } ?? "destroy") + ": \(reason)"),
-            notify: [],
-            objects: [try sign(review)])
     }
 
     func labelOf(_ recordID: RecordID) async throws -> Label {

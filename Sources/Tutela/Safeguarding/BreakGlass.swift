@@ -39,39 +39,43 @@ public struct BreakGlass: SessionService {
     public func request(_ recordID: RecordID, reason: String) async throws
         -> BreakGlassRequest
     {
-        let reason = try Session.requireReason(reason, for: "request break-glass")
-        let policy = try policy()
-        let (_, envelope) = try await load(recordID)
-        let state = try await recordState(recordID, label: envelope.label)
-        let decision = policy.decide(
-            .breakGlassRequest, actor: principal, label: envelope.label, state: state,
-            directory: directory)
-        guard decision.allowed,
-            let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
-        else {
-            try await audit(
-                .breakGlassRequest, subject: recordID.text, outcome: .denied, reason: decision.rule)
-            throw TutelaError.denied(
-                "'\(principal.id)' may not request break-glass on \(recordID): \(decision.rule)")
+        try await session.decidingAfresh {
+            let reason = try Session.requireReason(reason, for: "request break-glass")
+            let policy = try policy()
+            let (_, envelope) = try await load(recordID)
+            let state = try await recordState(recordID, label: envelope.label)
+            let decision = policy.decide(
+                .breakGlassRequest, actor: principal, label: envelope.label, state: state,
+                directory: directory)
+            guard decision.allowed,
+                let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
+            else {
+                try await audit(
+                    .breakGlassRequest, subject: recordID.text, outcome: .denied,
+                    reason: decision.rule)
+                throw TutelaError.denied(
+                    "'\(principal.id)' may not request break-glass on \(recordID): \(decision.rule)"
+                )
+            }
+            guard try await store.shares(record: recordID).count >= bg.approvals
+            else {
+                throw TutelaError.notFound(
+                    "\(recordID) was sealed without break-glass shares (its approver groups had no keys then)",
+                    hint: "ask its author to flag it instead")
+            }
+            let now = vault.clock.now()
+            let request = BreakGlassRequest(
+                id: try newID("BG"), record: recordID, requester: principal.id, reason: reason,
+                created: now,
+                expires: now + Int64(bg.lifetimeHours) * 3600, approvalsNeeded: bg.approvals)
+            let approvers = Set(bg.approvers.flatMap { directory.holders(of: $0).map(\.id) })
+            try await record(
+                auditEntry(
+                    .breakGlassRequest, subject: recordID.text, reason: "\(request.id): \(reason)"),
+                notify: approvers.union(headsOfCentre).union([envelope.label.author]),
+                objects: [try sign(request)])
+            return request
         }
-        guard try await store.shares(record: recordID).count >= bg.approvals
-        else {
-            throw TutelaError.notFound(
-                "\(recordID) was sealed without break-glass shares (its approver groups had no keys then)",
-                hint: "ask its author to flag it instead")
-        }
-        let now = vault.clock.now()
-        let request = BreakGlassRequest(
-            id: try newID("BG"), record: recordID, requester: principal.id, reason: reason,
-            created: now,
-            expires: now + Int64(bg.lifetimeHours) * 3600, approvalsNeeded: bg.approvals)
-        let approvers = Set(bg.approvers.flatMap { directory.holders(of: $0).map(\.id) })
-        try await record(
-            auditEntry(
-                .breakGlassRequest, subject: recordID.text, reason: "\(request.id): \(reason)"),
-            notify: approvers.union(headsOfCentre).union([envelope.label.author]),
-            objects: [try sign(request)])
-        return request
     }
 
     /// What an approver is asked to approve: the request (who asks, why, until when), the label of
@@ -178,84 +182,88 @@ public struct BreakGlass: SessionService {
     /// to the requester bound to this request, signed, audited and noticed.
     @discardableResult
     public func approve(_ requestID: RequestID) async throws -> (approvals: Int, needed: Int) {
-        let policy = try policy()
-        let request = try await breakGlassRequest(requestID)
-        let (_, envelope) = try await load(request.record)
-        guard let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass else {
-            try await refuse(
-                .breakGlassApprove, requestID.text,
-                "the policy in force allows no break-glass on this record")
+        try await session.decidingAfresh {
+            let policy = try policy()
+            let request = try await breakGlassRequest(requestID)
+            let (_, envelope) = try await load(request.record)
+            guard let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
+            else {
+                try await refuse(
+                    .breakGlassApprove, requestID.text,
+                    "the policy in force allows no break-glass on this record")
+            }
+            let now = vault.clock.now()
+            if request.requester == principal.id {
+                try await refuse(
+                    .breakGlassApprove, requestID.text,
+                    "\(requestID): the requester can never approve their own request")
+            }
+            if now >= request.expires {
+                try await refuse(
+                    .breakGlassApprove, requestID.text,
+                    "\(requestID) expired at \(Timestamp.iso(request.expires))")
+            }
+            if try await fact(BreakGlassUse.self, about: requestID.text) != nil {
+                try await refuse(
+                    .breakGlassApprove, requestID.text, "\(requestID) was already used")
+            }
+            let asked = Self.requesterDecision(
+                request, label: envelope.label, policy: policy, directory: directory, now: now)
+            guard asked.allowed else {
+                try await refuse(.breakGlassApprove, requestID.text, "\(requestID): \(asked.rule)")
+            }
+            let existing = try await approvals(of: request, rules: bg)
+            if existing.contains(where: { $0.approver == principal.id }) {
+                try await refuse(
+                    .breakGlassApprove, requestID.text,
+                    "'\(principal.id)' has already approved \(requestID)"
+                )
+            }
+            let decision = policy.decide(
+                .breakGlassApprove, actor: principal, label: envelope.label, directory: directory)
+            guard decision.allowed else {
+                try await refuse(
+                    .breakGlassApprove, requestID.text,
+                    "'\(principal.id)' may not approve \(requestID): \(decision.rule)")
+            }
+            guard
+                let role = bg.approvers.first(where: { r in
+                    principal.has(r) && !existing.contains { $0.role == r }
+                        && directory.groups[r] != nil
+                })
+            else {
+                try await refuse(
+                    .breakGlassApprove, requestID.text,
+                    "\(requestID) already has the approval of every approver role '\(principal.id)' holds; "
+                        + "it needs someone in another of: "
+                        + bg.approvers.map(\.rawValue).joined(separator: ", "))
+            }
+            guard let group = directory.groups[role],
+                let requester = directory.principals[request.requester],
+                let stored = try await store.shares(record: request.record)
+                    .first(where: { $0.holder == group.holder })
+            else {
+                throw TutelaError.notFound(
+                    "\(request.record) holds no break-glass share for the \(role.rawValue) group")
+            }
+            let groupKey = try await session.groupKey(role)
+            let share = try BoundBox.open(
+                stored.body, kind: .share, binding: stored.id.description, with: groupKey,
+                what: "the \(role.rawValue) share of \(request.record)")
+            let released = try BoundBox.seal(
+                share, kind: .approval, binding: "\(requestID)/\(request.requester)",
+                to: requester.identity.agreementKey)
+            share.wipe()
+            let approval = Approval(
+                request: requestID, approver: principal.id, role: role, time: now, box: released)
+            try await record(
+                auditEntry(
+                    .breakGlassApprove, subject: request.record.text,
+                    reason: "\(requestID) as \(role.rawValue)"),
+                notify: headsOfCentre.union([envelope.label.author, request.requester]),
+                objects: [try sign(approval)])
+            return (existing.count + 1, request.approvalsNeeded)
         }
-        let now = vault.clock.now()
-        if request.requester == principal.id {
-            try await refuse(
-                .breakGlassApprove, requestID.text,
-                "\(requestID): the requester can never approve their own request")
-        }
-        if now >= request.expires {
-            try await refuse(
-                .breakGlassApprove, requestID.text,
-                "\(requestID) expired at \(Timestamp.iso(request.expires))")
-        }
-        if try await fact(BreakGlassUse.self, about: requestID.text) != nil {
-            try await refuse(.breakGlassApprove, requestID.text, "\(requestID) was already used")
-        }
-        let asked = Self.requesterDecision(
-            request, label: envelope.label, policy: policy, directory: directory, now: now)
-        guard asked.allowed else {
-            try await refuse(.breakGlassApprove, requestID.text, "\(requestID): \(asked.rule)")
-        }
-        let existing = try await approvals(of: request, rules: bg)
-        if existing.contains(where: { $0.approver == principal.id }) {
-            try await refuse(
-                .breakGlassApprove, requestID.text,
-                "'\(principal.id)' has already approved \(requestID)"
-            )
-        }
-        let decision = policy.decide(
-            .breakGlassApprove, actor: principal, label: envelope.label, directory: directory)
-        guard decision.allowed else {
-            try await refuse(
-                .breakGlassApprove, requestID.text,
-                "'\(principal.id)' may not approve \(requestID): \(decision.rule)")
-        }
-        guard
-            let role = bg.approvers.first(where: { r in
-                principal.has(r) && !existing.contains { $0.role == r }
-                    && directory.groups[r] != nil
-            })
-        else {
-            try await refuse(
-                .breakGlassApprove, requestID.text,
-                "\(requestID) already has the approval of every approver role '\(principal.id)' holds; "
-                    + "it needs someone in another of: "
-                    + bg.approvers.map(\.rawValue).joined(separator: ", "))
-        }
-        guard let group = directory.groups[role],
-            let requester = directory.principals[request.requester],
-            let stored = try await store.shares(record: request.record)
-                .first(where: { $0.holder == group.holder })
-        else {
-            throw TutelaError.notFound(
-                "\(request.record) holds no break-glass share for the \(role.rawValue) group")
-        }
-        let groupKey = try await session.groupKey(role)
-        let share = try BoundBox.open(
-            stored.body, kind: .share, binding: stored.id.description, with: groupKey,
-            what: "the \(role.rawValue) share of \(request.record)")
-        let released = try BoundBox.seal(
-            share, kind: .approval, binding: "\(requestID)/\(request.requester)",
-            to: requester.identity.agreementKey)
-        share.wipe()
-        let approval = Approval(
-            request: requestID, approver: principal.id, role: role, time: now, box: released)
-        try await record(
-            auditEntry(
-                .breakGlassApprove, subject: request.record.text,
-                reason: "\(requestID) as \(role.rawValue)"),
-            notify: headsOfCentre.union([envelope.label.author, request.requester]),
-            objects: [try sign(approval)])
-        return (existing.count + 1, request.approvalsNeeded)
     }
 
     /// The requester opens the record once enough approvals are in, within the request's lifetime,

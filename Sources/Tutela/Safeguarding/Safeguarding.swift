@@ -11,67 +11,72 @@ public struct Safeguarding: SessionService {
     /// who, when and why, and moves it onto the safeguarding retention schedule.
     @discardableResult
     public func flag(_ recordID: RecordID, reason: String) async throws -> SafeguardingFlag {
-        let reason = try Session.requireReason(reason, for: "flag a record")
-        let policy = try policy()
-        let (stored, envelope) = try await load(recordID)
-        let state = try await recordState(recordID, label: envelope.label)
-        let decision = policy.decide(
-            .flag, actor: principal, label: envelope.label, state: state, directory: directory)
-        guard decision.allowed else {
-            try await audit(.flag, subject: recordID.text, outcome: .denied, reason: decision.rule)
-            throw TutelaError.denied("'\(principal.id)' may not flag \(recordID): \(decision.rule)")
-        }
-        let rules = try policy.rules(for: envelope.label.recordClass)
-        guard let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) }) else {
-            throw TutelaError.denied(
-                "\(recordID) has no key for '\(principal.id)'; someone who can open it must flag it"
-            )
-        }
-        var groups: [GroupKey] = []
-        for role in rules.safeguarding.openFlagged.map(\.value) {
-            guard let group = directory.groups[role] else {
-                throw TutelaError.notFound(
-                    "the \(role.rawValue) group has no key, so a flagged record could not be opened by it",
-                    hint:
-                        "an administrator creates it first: tutela group create \(role.rawValue) --as ID"
+        try await session.decidingAfresh {
+            let reason = try Session.requireReason(reason, for: "flag a record")
+            let policy = try policy()
+            let (stored, envelope) = try await load(recordID)
+            let state = try await recordState(recordID, label: envelope.label)
+            let decision = policy.decide(
+                .flag, actor: principal, label: envelope.label, state: state, directory: directory)
+            guard decision.allowed else {
+                try await audit(
+                    .flag, subject: recordID.text, outcome: .denied, reason: decision.rule)
+                throw TutelaError.denied(
+                    "'\(principal.id)' may not flag \(recordID): \(decision.rule)")
+            }
+            let rules = try policy.rules(for: envelope.label.recordClass)
+            guard let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) })
+            else {
+                throw TutelaError.denied(
+                    "\(recordID) has no key for '\(principal.id)'; someone who can open it must flag it"
                 )
             }
-            groups.append(group)
-        }
-        let key = try slot.open(
-            with: identity, expecting: recordID, generation: envelope.generation)
-        defer { key.wipe() }
-        // Confirmed against the envelope before it is sealed to anyone else.
-        try await confirmDataKey(key, of: envelope)
-        // Every officers' group slot is made afresh from the confirmed key, replacing any already
-        // there: a slot planted before the flag (a group's public key is public) must not stand in
-        // for the real one.
-        let slots = try groups.map { g throws(TutelaError) in
-            try Slot.make(
-                record: recordID, generation: envelope.generation, key: key,
-                recipient: g.holder, to: g.publicKey)
-        }
-        let flag = SafeguardingFlag(
-            record: recordID, flaggedBy: principal.id, time: vault.clock.now(), reason: reason,
-            decidedAt: directory.statementCount)
-        let object = try sign(flag)
-        let officers = Set(groups.flatMap { directory.holders(of: $0.role).map(\.id) })
-        let entry = auditEntry(.flag, subject: recordID.text, reason: reason)
-        let identity = self.identity
-        let notify = officers.union([envelope.label.author]).subtracting([principal.id])
-        try await write { tx in
-            for s in slots {
-                try await tx.deleteSlot(record: recordID, recipient: s.recipient)
-                try await tx.insert(s)
+            var groups: [GroupKey] = []
+            for role in rules.safeguarding.openFlagged.map(\.value) {
+                guard let group = directory.groups[role] else {
+                    throw TutelaError.notFound(
+                        "the \(role.rawValue) group has no key, so a flagged record could not be opened by it",
+                        hint:
+                            "an administrator creates it first: tutela group create \(role.rawValue) --as ID"
+                    )
+                }
+                groups.append(group)
             }
-            try await tx.put(object)
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
-            guard let link = try await tx.lastLink(.audit) else {
-                throw TutelaError.internal("no audit head")
+            let key = try slot.open(
+                with: identity, expecting: recordID, generation: envelope.generation)
+            defer { key.wipe() }
+            // Confirmed against the envelope before it is sealed to anyone else.
+            try await confirmDataKey(key, of: envelope)
+            // Every officers' group slot is made afresh from the confirmed key, replacing any already
+            // there: a slot planted before the flag (a group's public key is public) must not stand in
+            // for the real one.
+            let slots = try groups.map { g throws(TutelaError) in
+                try Slot.make(
+                    record: recordID, generation: envelope.generation, key: key,
+                    recipient: g.holder, to: g.publicKey)
             }
-            for n in Session.notices(notify, sequence: link.sequence) { try await tx.put(n) }
+            let flag = SafeguardingFlag(
+                record: recordID, flaggedBy: principal.id, time: vault.clock.now(), reason: reason,
+                decidedAt: directory.statementCount)
+            let object = try sign(flag)
+            let officers = Set(groups.flatMap { directory.holders(of: $0.role).map(\.id) })
+            let entry = auditEntry(.flag, subject: recordID.text, reason: reason)
+            let identity = self.identity
+            let notify = officers.union([envelope.label.author]).subtracting([principal.id])
+            try await write { tx in
+                for s in slots {
+                    try await tx.deleteSlot(record: recordID, recipient: s.recipient)
+                    try await tx.insert(s)
+                }
+                try await tx.put(object)
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+                guard let link = try await tx.lastLink(.audit) else {
+                    throw TutelaError.internal("no audit head")
+                }
+                for n in Session.notices(notify, sequence: link.sequence) { try await tx.put(n) }
+            }
+            return flag
         }
-        return flag
     }
 
     /// Flagged records, oldest first, with who flagged them and whether an officer has opened them.
@@ -186,30 +191,34 @@ public struct Safeguarding: SessionService {
 
     /// A head of centre records whether a disclosure or break-glass was justified. Never their own.
     public func review(_ id: ReviewID, outcome: ReviewItem.Outcome, note: String) async throws {
-        let note = try Session.requireReason(note, for: "record a review")
-        guard principal.has(.headOfCentre) else {
-            try await refuse(
-                .review, id.text, "only a head of centre reviews disclosures and break-glass")
+        try await session.decidingAfresh {
+            let note = try Session.requireReason(note, for: "record a review")
+            guard principal.has(.headOfCentre) else {
+                try await refuse(
+                    .review, id.text, "only a head of centre reviews disclosures and break-glass")
+            }
+            guard let item = try await reviews().first(where: { $0.id == id }) else {
+                throw TutelaError.notFound("there is no review \(id)")
+            }
+            guard item.actor != principal.id else {
+                try await refuse(.review, id.text, "no one reviews their own opening of a record")
+            }
+            guard item.outcome == nil else {
+                throw TutelaError.exists(
+                    "\(id) was already reviewed by \(item.reviewer?.text ?? "?")")
+            }
+            try await record(
+                auditEntry(
+                    .review, subject: item.record.text, reason: "\(id) \(outcome.rawValue): \(note)"
+                ),
+                notify: [item.actor],
+                objects: [
+                    try sign(
+                        ReviewOutcome(
+                            review: id, outcome: outcome, note: note, reviewer: principal.id,
+                            time: vault.clock.now()))
+                ])
         }
-        guard let item = try await reviews().first(where: { $0.id == id }) else {
-            throw TutelaError.notFound("there is no review \(id)")
-        }
-        guard item.actor != principal.id else {
-            try await refuse(.review, id.text, "no one reviews their own opening of a record")
-        }
-        guard item.outcome == nil else {
-            throw TutelaError.exists("\(id) was already reviewed by \(item.reviewer?.text ?? "?")")
-        }
-        try await record(
-            auditEntry(
-                .review, subject: item.record.text, reason: "\(id) \(outcome.rawValue): \(note)"),
-            notify: [item.actor],
-            objects: [
-                try sign(
-                    ReviewOutcome(
-                        review: id, outcome: outcome, note: note, reviewer: principal.id,
-                        time: vault.clock.now()))
-            ])
     }
 }
 

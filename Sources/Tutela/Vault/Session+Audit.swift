@@ -1,18 +1,23 @@
 extension Session {
     /// Signs a checkpoint of the audit log as it is now, and records that it was taken.
     public func checkpoint() async throws -> Checkpoint {
-        let decision = directory.decideCheckpoint(signer: principal)
-        guard decision.allowed else {
-            try await audit(.checkpoint, subject: nil, outcome: .denied, reason: decision.rule)
-            throw TutelaError.denied("'\(principal.id)' may not sign checkpoints: \(decision.rule)")
+        try await decidingAfresh {
+            let decision = directory.decideCheckpoint(signer: principal)
+            guard decision.allowed else {
+                try await audit(.checkpoint, subject: nil, outcome: .denied, reason: decision.rule)
+                throw TutelaError.denied(
+                    "'\(principal.id)' may not sign checkpoints: \(decision.rule)")
+            }
+            // The checkpoint covers the log including its own entry.
+            try await audit(.checkpoint, subject: nil, outcome: .allowed, reason: decision.rule)
+            let report = try await vault.verifyAudit(checkpoint: nil)
+            guard let head = report.head else {
+                throw TutelaError.internal("the audit log is empty")
+            }
+            return try Checkpoint.make(
+                vaultID: meta.vaultID, entries: report.entries, head: head, time: vault.clock.now(),
+                signer: identity)
         }
-        // The checkpoint covers the log including its own entry.
-        try await audit(.checkpoint, subject: nil, outcome: .allowed, reason: decision.rule)
-        let report = try await vault.verifyAudit(checkpoint: nil)
-        guard let head = report.head else { throw TutelaError.internal("the audit log is empty") }
-        return try Checkpoint.make(
-            vaultID: meta.vaultID, entries: report.entries, head: head, time: vault.clock.now(),
-            signer: identity)
     }
 
     /// The verified audit log, as much of it as policy lets this person read.
@@ -77,66 +82,74 @@ extension Session {
     /// - Returns: the time of the log's last entry before, and the time now.
     /// - Throws: `.permissionDenied` for anyone else; `.usage` when this clock is not behind.
     public func correctClock() async throws -> (from: Int64, to: Int64) {
-        guard principal.isAuthority || principal.has(.admin) else {
-            throw TutelaError.denied("only an administrator corrects the vault's clock")
-        }
-        let now = vault.clock.now()
-        let identity = self.identity
-        let (principalID, policyVersion) = (principal.id, self.policyVersion)
-        let (from, head) = try await transaction { tx in
-            guard let last = try await tx.lastLink(.audit) else {
-                throw TutelaError.tampered("the audit log is empty")
+        try await decidingAfresh {
+            guard principal.isAuthority || principal.has(.admin) else {
+                throw TutelaError.denied("only an administrator corrects the vault's clock")
             }
-            let previous = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)")
-            guard now < previous.time else {
-                throw TutelaError.usage(
-                    "this machine's clock (\(Timestamp.iso(now))) is not behind the vault's last "
-                        + "entry (\(Timestamp.iso(previous.time))): there is nothing to correct")
+            let now = vault.clock.now()
+            let identity = self.identity
+            let (principalID, policyVersion) = (principal.id, self.policyVersion)
+            let (from, head) = try await transaction { tx in
+                guard let last = try await tx.lastLink(.audit) else {
+                    throw TutelaError.tampered("the audit log is empty")
+                }
+                let previous = try AuditEntry.parse(
+                    last.body, context: "audit entry \(last.sequence)")
+                guard now < previous.time else {
+                    throw TutelaError.usage(
+                        "this machine's clock (\(Timestamp.iso(now))) is not behind the vault's last "
+                            + "entry (\(Timestamp.iso(previous.time))): there is nothing to correct"
+                    )
+                }
+                let entry = AuditEntry(
+                    action: .clockCorrect, actor: principalID, subject: nil, outcome: .allowed,
+                    reason: "the log's last entry was at \(Timestamp.iso(previous.time)), written "
+                        + "with a clock set wrongly forward; the time is now \(Timestamp.iso(now))",
+                    time: now, policyVersion: policyVersion)
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+                return previous.time
             }
-            let entry = AuditEntry(
-                action: .clockCorrect, actor: principalID, subject: nil, outcome: .allowed,
-                reason: "the log's last entry was at \(Timestamp.iso(previous.time)), written "
-                    + "with a clock set wrongly forward; the time is now \(Timestamp.iso(now))",
-                time: now, policyVersion: policyVersion)
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
-            return previous.time
+            try movePin(to: head)
+            return (from, now)
         }
-        try movePin(to: head)
-        return (from, now)
     }
 
     /// Accepts, on purpose, a vault restored from an older copy: records the old and new heads in the
     /// audit log and moves this machine's pin to the log as it now is.
     public func acceptRestore() async throws -> AuditReport {
-        let decision = decideAcceptRestore(actor: principal)
-        guard decision.allowed else {
-            throw TutelaError.denied("'\(principal.id)' may not accept a restore: \(decision.rule)")
+        try await decidingAfresh {
+            let decision = decideAcceptRestore(actor: principal)
+            guard decision.allowed else {
+                throw TutelaError.denied(
+                    "'\(principal.id)' may not accept a restore: \(decision.rule)")
+            }
+            // An unreadable pin is one of the things being accepted: record it as none.
+            let previous = (try? vault.pins?.load(vaultID: meta.vaultID)) ?? nil
+            // The log itself must still verify; only its relation to this machine's pin is forgiven.
+            let before = try await AuditLog.verify(
+                store: store, directory: directory, checkpoint: nil, pin: nil)
+            let reason =
+                "restore accepted: this machine had seen \(previous.map { "\($0.entries)" } ?? "no") entries, "
+                + "the vault has \(before.entries)"
+            let entry = AuditEntry(
+                action: .acceptRestore, actor: principal.id, subject: meta.vaultID,
+                outcome: .allowed,
+                reason: reason, time: vault.clock.now(), policyVersion: policyVersion)
+            let identity = self.identity
+            let head = try await StateTransaction.run(
+                store, directory: directory, cache: stateCache
+            ) { tx in
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+                return try await tx.lastLink(.audit)
+            }
+            if let head {
+                try vault.pins?.save(
+                    HeadPin(entries: head.sequence + 1, head: Hex.encode(head.hash)),
+                    vaultID: meta.vaultID,
+                    replacing: true)
+            }
+            return try await vault.verifyAudit(checkpoint: nil)
         }
-        // An unreadable pin is one of the things being accepted: record it as none.
-        let previous = (try? vault.pins?.load(vaultID: meta.vaultID)) ?? nil
-        // The log itself must still verify; only its relation to this machine's pin is forgiven.
-        let before = try await AuditLog.verify(
-            store: store, directory: directory, checkpoint: nil, pin: nil)
-        let reason =
-            "restore accepted: this machine had seen \(previous.map { "\($0.entries)" } ?? "no") entries, "
-            + "the vault has \(before.entries)"
-        let entry = AuditEntry(
-            action: .acceptRestore, actor: principal.id, subject: meta.vaultID, outcome: .allowed,
-            reason: reason, time: vault.clock.now(), policyVersion: policyVersion)
-        let identity = self.identity
-        let head = try await StateTransaction.run(
-            store, directory: directory, cache: stateCache
-        ) { tx in
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
-            return try await tx.lastLink(.audit)
-        }
-        if let head {
-            try vault.pins?.save(
-                HeadPin(entries: head.sequence + 1, head: Hex.encode(head.hash)),
-                vaultID: meta.vaultID,
-                replacing: true)
-        }
-        return try await vault.verifyAudit(checkpoint: nil)
     }
 }
 

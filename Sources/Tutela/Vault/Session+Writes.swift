@@ -205,15 +205,19 @@ extension Session {
     /// The directory is checked in the same transaction: if it moved since this session verified
     /// it (a revocation, say), the session catches up first — refusing, if this person was revoked
     /// — and the transaction runs again. A session unlocked before someone was revoked writes
-    /// nothing after it. Inside ``decidingAfresh(_:)`` (every path that releases plaintext) the
-    /// whole operation runs again instead, so what it decided rests on the directory and policy
-    /// now; elsewhere the transaction's body runs again with what its caller decided before.
+    /// nothing after it. Inside ``decidingAfresh(_:)`` — every public operation that decides
+    /// anything: a release, a seal, a flag, a hold, a proposal, a grant, a directory statement —
+    /// the whole operation runs again instead, so what it decided rests on the directory and
+    /// policy now. Elsewhere (a refusal's audit entry, which decides nothing) the transaction's
+    /// body runs again.
     func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> (T, ChainLink?) {
         for attempt in 0..<2 {
             let directory = self.directory
-            let known = directory.head?.hash
+            // Inside ``decidingAfresh(_:)``, the directory the operation decided under — not the
+            // session's now, which another operation of this session may have moved meanwhile.
+            let known = Self.decidedUnder.map(\.head) ?? directory.head?.hash
             do {
                 let (result, head) = try await StateTransaction.run(
                     store, directory: directory, cache: stateCache
@@ -232,7 +236,7 @@ extension Session {
                 return (result, head)
             } catch is DirectoryMoved {
                 try await refresh()
-                if Self.decidesAfresh { throw DirectoryChanged() }
+                if Self.decidedUnder != nil { throw DirectoryChanged() }
             } catch let error as TutelaError {
                 throw error
             } catch {
@@ -249,8 +253,15 @@ extension Session {
     /// a directory that moved: the operation runs again from its start.
     private struct DirectoryChanged: Error {}
 
-    /// Whether the running operation decides afresh when the directory moves under it.
-    @TaskLocal static var decidesAfresh = false
+    /// The directory (its head) the running operation decides under, inside
+    /// ``decidingAfresh(_:)``: its transactions store what it decided only while the directory is
+    /// still that one.
+    @TaskLocal static var decidedUnder: DecidedUnder?
+
+    /// The head of the directory an operation decided under (none before the first statement).
+    struct DecidedUnder: Sendable {
+        let head: [UInt8]?
+    }
 
     /// Runs `operation`; if a transaction of it finds the directory moved since this session
     /// verified it — a narrowed policy, a changed role, a revocation — the session catches up
@@ -258,11 +269,28 @@ extension Session {
     /// every decision it makes rests on the directory as it is now. Nothing of the first run was
     /// written.
     func decidingAfresh<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
-        try await Self.$decidesAfresh.withValue(true) {
-            do { return try await operation() } catch is DirectoryChanged {
-                do { return try await operation() } catch is DirectoryChanged {
+        try await decidingAfresh(first: operation, again: operation)
+    }
+
+    /// ``decidingAfresh(_:)`` for an operation whose first run was decided before it began (an
+    /// import's batch, sealed in memory while the one before it was written): `first` stores what
+    /// was decided then; if the directory moved, `again` decides and stores it anew.
+    /// `firstDecidedUnder` is the directory head `first` was decided under (the session's now,
+    /// if not given).
+    func decidingAfresh<T: Sendable>(
+        first: () async throws -> T, again: () async throws -> T,
+        firstDecidedUnder: DecidedUnder? = nil
+    ) async throws -> T {
+        let firstUnder = firstDecidedUnder ?? DecidedUnder(head: directory.head?.hash)
+        do {
+            return try await Self.$decidedUnder.withValue(firstUnder) { try await first() }
+        } catch is DirectoryChanged {
+            let now = DecidedUnder(head: directory.head?.hash)
+            return try await Self.$decidedUnder.withValue(now) {
+                do { return try await again() } catch is DirectoryChanged {
                     throw TutelaError.tryAgain(
-                        "the directory kept changing while this ran; nothing was released")
+                        "the directory kept changing while this ran; what it had not stored yet "
+                            + "was not stored, and nothing was released")
                 }
             }
         }
