@@ -132,4 +132,22 @@ struct RefreshTests {
         // Only the first batch, stored before Jones left, has a slot for them.
         #expect(withJones == 2)
     }
+
+    @Test("a record stored while a reader was being revoked keeps no slot for them")
+    func revokeSweepsLateSlots() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        // Sealed (with a slot for Jones, Alex's tutor) before the revocation, and stored between
+        // the revocation's listing of Jones's slots and its statement.
+        let prepared = try await price.prepareSeal([
+            (.progressReview(Fixture.form(learner: "alex")), .tutorial)
+        ])
+        let (record, learner, _, _) = try #require(prepared.records.first)
+        #expect(record.slots.contains { $0.recipient == .person("jones") })
+        await f.store.beforeNextTransaction(
+            price.committedWrite { tx in try await tx.insert(record, learner: learner) })
+        try await f.session("office").administration.revoke("jones")
+        #expect(try await f.store.slots(recipient: .person("jones"), limit: 100).isEmpty)
+        #expect(try await f.store.record(record.record) != nil)
+    }
 }

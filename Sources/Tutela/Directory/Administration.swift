@@ -100,9 +100,37 @@ public struct Administration: SessionService {
                 }
                 for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
             }
+            try await sweep(id, slots: true, groups: Set(target.roles), after: .revoke)
             var rotated: [GroupKey] = []
             for group in groups { rotated.append(try await createGroupKey(group.role)) }
             return rotated
+        }
+    }
+
+    /// Removes what a write committed for `id` between this command's listing and its statement —
+    /// a key slot (`slots`), a copy of a group key of `groups` — which, stored before the
+    /// statement, was not decided afresh under it. Any write after the statement decides under it
+    /// and makes none, so after this nothing of the kind is left.
+    private func sweep(
+        _ id: PrincipalID, slots: Bool, groups: Set<Role>, after action: AuditEntry.Action
+    ) async throws {
+        let late = slots ? try await store.slots(recipient: .person(id), limit: Int.max) : []
+        let boxes = try await memberBoxes(of: id).filter { box in
+            guard case .group(let role, _)? = MemberBoxID(box.id)?.group else { return false }
+            return groups.contains(role)
+        }
+        guard !late.isEmpty || !boxes.isEmpty else { return }
+        let entry = auditEntry(
+            action, subject: id.text,
+            reason: "removed \(late.count) key slots and \(boxes.count) group key copies "
+                + "written while the change was made")
+        let identity = self.identity
+        try await write { tx in
+            for slot in late {
+                try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
+            }
+            for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
+            try await Session.appendAudit(entry, tx: tx, signer: identity)
         }
     }
 
@@ -127,6 +155,7 @@ public struct Administration: SessionService {
             try await appendStatement(
                 .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id.text
             ) { tx in for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) } }
+            try await sweep(id, slots: false, groups: Set(left.map(\.role)), after: .setRoles)
             var rotated: [GroupKey] = []
             for group in left { rotated.append(try await createGroupKey(group.role)) }
             return rotated

@@ -1,3 +1,4 @@
+import Synchronization
 import TutelaCrypto
 
 /// What every concern shares: the state a decision reads, audited writes with their notices, and
@@ -258,9 +259,17 @@ extension Session {
     /// still that one.
     @TaskLocal static var decidedUnder: DecidedUnder?
 
-    /// The head of the directory an operation decided under (none before the first statement).
-    struct DecidedUnder: Sendable {
-        let head: [UInt8]?
+    /// The head of the directory an operation decided under (none before the first statement);
+    /// moved on by the operation's own directory statements, which it decided.
+    final class DecidedUnder: Sendable {
+        private let current: Mutex<[UInt8]?>
+
+        init(head: [UInt8]?) { current = Mutex(head) }
+
+        var head: [UInt8]? { current.withLock { $0 } }
+
+        /// The operation appended a statement: the directory it decides under is now `head`.
+        func moved(to head: [UInt8]) { current.withLock { $0 = head } }
     }
 
     /// Runs `operation`; if a transaction of it finds the directory moved since this session

@@ -138,6 +138,7 @@ public final class Session: Sendable {
             try await Self.appendAudit(entry, tx: tx, signer: identity)
             return link
         }
+        Self.decidedUnder?.moved(to: link.hash)
         verified.withLock { state in
             state = (
                 updated.recorded(link),
