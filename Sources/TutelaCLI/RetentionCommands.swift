@@ -68,9 +68,9 @@ struct RetentionCommand: AsyncParsableCommand {
             var listing = RetentionReport.actionable
             if output.json { listing.insert(.undetermined) }
             try csv?.write("record,label,class,learner,standing,due_on,flagged,rule,note\n")
-            let report = try await session.retention.report(asOf: date, listing: listing) {
-                try csv?.write(Self.csvLine($0))
-            }
+            let report = try await session.retention.report(
+                asOf: date, listing: listing, csv.map { csv in { try csv.write(Self.csvLine($0)) } }
+            )
             func rows(_ s: RetentionStatus.Standing) -> [RowJSON] {
                 report.records(s).map(RowJSON.init)
             }

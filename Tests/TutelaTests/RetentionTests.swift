@@ -250,6 +250,54 @@ struct RetentionTests {
         }
     }
 
+    @Test(
+        "a report that only counts agrees with one that reads every label, and refuses any altered label byte"
+    )
+    func countingReport() async throws {
+        let (f, sam) = try await fixture()
+        let price = try f.session("price")
+        try await f.session("office").administration.createGroupKey(.safeguardingOfficer)
+        try await price.refresh()
+        let flagged = try await price.seal(Fixture.form(marker: "a worry"), confidential: false)
+        try await price.safeguarding.flag(flagged.record, reason: "CPOMS 17")
+        let held = try await price.seal(Fixture.form(marker: "held"), confidential: false)
+        _ = try await price.seal(Fixture.form(learner: "alex"), confidential: true)
+        let keeper = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
+        try await keeper.retention.setHold(held.record, active: true, reason: "inquiry 3")
+        for asOf in ["2030-01-01", "2034-12-20", "2036-01-01", "2080-01-01"] {
+            let date = try #require(CalendarDate(asOf))
+            // With `each`, every label is read; without, the standings not listed are counted.
+            let full = try await keeper.retention.report(asOf: date, listing: [.due]) { _ in }
+            let counted = try await keeper.retention.report(asOf: date, listing: [.due])
+            #expect(counted.total == full.total && full.total == 4)
+            for c in RecordClass.allCases {
+                for s in RetentionStatus.Standing.allCases {
+                    #expect(counted.count(c, s) == full.count(c, s), "\(asOf) \(c) \(s)")
+                }
+            }
+            #expect(counted.records(.due) == full.records(.due))
+        }
+        // Every byte of a label row flipped in turn: the counting report refuses every one.
+        let stored = try #require(try await f.store.record(sam.record))
+        var refused = 0
+        for i in stored.labelBytes.indices {
+            var flipped = stored.labelBytes
+            flipped[i] ^= 0x01
+            let label = flipped
+            await f.store.tamper(record: sam.record) { r in
+                StoredRecord(
+                    record: r.record, labelBytes: label, sealedBytes: r.sealedBytes,
+                    slots: r.slots)
+            }
+            let error = await expectError(.tampered) {
+                try await keeper.retention.report(
+                    asOf: #require(CalendarDate("2036-01-01")), listing: [.due])
+            }
+            if error != nil { refused += 1 }
+        }
+        #expect(refused == stored.labelBytes.count)
+    }
+
     @Test("every destruction takes two people: one keeper proposes, a second keeper agrees")
     func secondKeeper() async throws {
         let (f, label) = try await fixture()

@@ -209,6 +209,13 @@ struct CanonicalReader {
         return try string(what, max: max)
     }
 
+    /// Reads a string field and says whether it spells `known`, building no string.
+    mutating func matches(_ what: String, max: Int, _ known: String) throws(TutelaError) -> Bool {
+        var known = known
+        let raw = try slice(what, max: max)
+        return known.withUTF8 { k in raw.withUnsafeBufferPointer { Self.same(k, $0) } }
+    }
+
     /// An id field: the text of a valid id, reusing `known` when the bytes spell it.
     /// - Throws: `.tampered` when the text is not a valid id.
     mutating func id<Kind>(_ what: String, expecting known: ID<Kind>? = nil) throws(TutelaError)

@@ -156,4 +156,27 @@ public struct Label: Sendable, Equatable {
         // tests check that property rather than re-encoding every label on every read.
         return label
     }
+
+    /// What a retention count needs from a label's bytes — its class and the day it was made —
+    /// read without building any of its strings, or nil unless the bytes name `record` and
+    /// `learner` (the columns stored beside them) and read as far as the date. The caller reads
+    /// the whole label with ``parse(_:record:learner:)`` whenever it shows it to anyone, and
+    /// compares every label's bytes with the signed state's label chain before it reports.
+    static func retentionFields(
+        _ bytes: [UInt8], record: RecordID, learner: LearnerID
+    ) -> (recordClass: RecordClass, created: CalendarDate)? {
+        guard bytes.count <= 1024 else { return nil }
+        var r = CanonicalReader(bytes, context: "label")
+        do {
+            guard try r.u8("version") == version,
+                try r.matches("record id", max: Identifier.maximumLength, record.text),
+                let recordClass = try r.oneOf("class", max: 64, classSpellings),
+                try r.matches("learner", max: Identifier.maximumLength, learner.text)
+            else { return nil }
+            _ = try r.slice("author", max: Identifier.maximumLength)
+            return (recordClass, try r.date("created"))
+        } catch {
+            return nil
+        }
+    }
 }

@@ -29,6 +29,12 @@ public struct RetentionReport: Sendable {
         listed = Standing.allCases.map(listing.contains)
     }
 
+    /// Counts one record of `recordClass` whose standing is not listed.
+    mutating func addCounted(_ recordClass: RecordClass, _ standing: Standing) {
+        total += 1
+        tally[Self.ordinal(recordClass) * Self.standings + Self.ordinal(standing)] += 1
+    }
+
     /// Counts one record's standing, and keeps it if its standing is listed.
     public mutating func add(_ status: RetentionStatus) {
         total += 1
@@ -90,15 +96,23 @@ public struct RetentionReport: Sendable {
 extension Retention {
     /// The retention check as a report: counts for every record, the statuses of the `listing`
     /// standings, and every status handed to `each` on the way (to write a file of them, say).
+    /// Without `each`, a record whose standing is not listed is only counted, from its label's
+    /// class and date: no status (nor label) is built for it.
     public func report(
         asOf: CalendarDate, listing: Set<RetentionStatus.Standing>,
-        _ each: (RetentionStatus) throws -> Void = { _ in }
+        _ each: ((RetentionStatus) throws -> Void)? = nil
     ) async throws -> RetentionReport {
         var report = RetentionReport(asOf: asOf, listing: listing)
-        try await check(asOf: asOf) { status in
-            try each(status)
-            report.add(status)
-        }
+        try await requireToCheck()
+        try await forEachStatus(
+            asOf: asOf,
+            countingOnly: each == nil
+                ? Set(RetentionStatus.Standing.allCases).subtracting(listing) : [],
+            tally: { report.addCounted($0, $1) },
+            { status in
+                try each?(status)
+                report.add(status)
+            })
         return report
     }
 }

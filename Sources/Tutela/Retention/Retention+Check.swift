@@ -1,0 +1,298 @@
+import TutelaCrypto
+
+/// The retention check: where every record stands, worked out from labels, directory facts and
+/// signed facts on every core, a page of labels at a time, and compared with the signed state.
+extension Retention {
+
+    /// Where every record (or one) stands on `asOf`, from labels, directory facts, flags, holds and
+    /// review decisions — never from contents.
+    public func status(
+        asOf: CalendarDate, record only: RecordID? = nil, lookAheadDays: Int = 90
+    ) async throws
+        -> [RetentionStatus]
+    {
+        var result: [RetentionStatus] = []
+        try await forEachStatus(asOf: asOf, record: only, lookAheadDays: lookAheadDays) {
+            result.append($0)
+        }
+        return result
+    }
+
+    /// The same, handed over one record at a time in storage order: labels are read a page at a
+    /// time and worked out on every core, so checking a million records keeps memory flat.
+    public func forEachStatus(
+        asOf: CalendarDate, record only: RecordID? = nil, lookAheadDays: Int = 90,
+        _ each: (RetentionStatus) throws -> Void
+    ) async throws {
+        try await forEachStatus(
+            asOf: asOf, record: only, lookAheadDays: lookAheadDays, countingOnly: [],
+            tally: { _, _ in }, each)
+    }
+
+    /// The same; an ordinary record (no tombstone, hold or review) whose standing is in
+    /// `countingOnly` goes to `tally` as its class and standing, its label never built.
+    func forEachStatus(
+        asOf: CalendarDate, record only: RecordID? = nil, lookAheadDays: Int = 90,
+        countingOnly: Set<RetentionStatus.Standing>,
+        tally: (RecordClass, RetentionStatus.Standing) throws -> Void,
+        _ each: (RetentionStatus) throws -> Void
+    ) async throws {
+        let policy = try policy()
+        let directory = self.directory
+        // Which records have flags, holds, reviews or certificates: every such fact in the vault,
+        // checked against its state, so none can be hidden by deleting its row.
+        let store = self.store
+        let kinds: [FactKind] = [.flag, .hold, .retentionReview, .tombstone]
+        let subjects = try await session.verifiedRead {
+            var claims = StateClaims()
+            var subjects: [Set<String>] = []
+            for kind in kinds {
+                let objects = try await store.objects(kind: kind.rawValue, key: nil)
+                try claims.addFacts(objects, kind: kind, subject: nil)
+                subjects.append(Set(objects.map(\.key)))
+            }
+            return (subjects, claims)
+        }
+        let (flags, holds, reviews, tombstones) = (
+            subjects[0], subjects[1], subjects[2], subjects[3]
+        )
+        // Every label row, in stored order, is chained and compared with the log's state at the end.
+        let before = try await session.committedState()
+        var chain = StateMap.zero
+        var counted: Int64 = 0
+        // The rule text depends only on the class and whether the record is flagged: a table
+        // indexed by `slot` (class in declaration order, then flag), not hashed for every record.
+        @Sendable func slot(_ recordClass: RecordClass, _ flagged: Bool) -> Int {
+            (RecordClass.allCases.firstIndex(of: recordClass) ?? 0) * 2 + (flagged ? 1 : 0)
+        }
+        var table: [(schedule: RetentionSchedule, rule: String, missing: [String])?] = []
+        for recordClass in RecordClass.allCases {
+            let retention = try? policy.rules(for: recordClass).retention
+            for flagged in [false, true] {
+                guard let retention else {
+                    table.append(nil)
+                    continue
+                }
+                let schedule = flagged ? retention.flagged : retention.schedule
+                let cite = policy.cite(
+                    "classes.\(recordClass.rawValue).retention" + (flagged ? ".flagged" : ""),
+                    schedule.line)
+                // Why a schedule is undetermined depends only on which facts are missing:
+                // indexed by `RetentionFacts.missingIndex`.
+                let someDay = CalendarDate(daysSinceEpoch: 0)
+                let missing = (0..<4).map { bits in
+                    schedule.keepUntil.missing(
+                        RetentionFacts(
+                            created: someDay, learnerLeft: bits & 1 == 0 ? someDay : nil,
+                            dateOfBirth: bits & 2 == 0 ? someDay : nil)
+                    ).joined(separator: "; ")
+                }
+                table.append(
+                    (
+                        schedule,
+                        "keep until \(schedule.keepUntil), then \(schedule.then.rawValue) — \(cite)",
+                        missing
+                    ))
+            }
+        }
+        let rules = table
+        func rule(_ label: Label, flagged: Bool) throws(TutelaError)
+            -> (schedule: RetentionSchedule, rule: String, missing: [String])
+        {
+            guard let found = rules[slot(label.recordClass, flagged)] else {
+                throw .internal("no retention rule for \(label.recordClass.rawValue)")
+            }
+            return found
+        }
+        // For ordinary records, only the text and the one note needed: no tuple of schedule,
+        // text and notes retained and released for every record.
+        let ruleTexts = rules.map { $0?.rule }
+        let ruleNotes = rules.map { $0?.missing ?? [] }
+        // Most vaults have few flags, holds, reviews or tombstones: one lookup (or none) per record.
+        let special = tombstones.union(holds).union(reviews)
+        // What the parallel step needs, as plain values: it then touches no shared reference
+        // counts (the rule texts, a learner's names), which both cores would otherwise contend for.
+        let learnerFacts = directory.learners.mapValues { (left: $0.leftOn, born: $0.dateOfBirth) }
+        @Sendable func facts(_ label: Label) -> RetentionFacts {
+            let learner = learnerFacts[label.learner]
+            return RetentionFacts(
+                created: label.created, learnerLeft: learner?.left, dateOfBirth: learner?.born)
+        }
+        let schedules = rules.map { $0?.schedule }
+        let lookAhead = asOf.adding(days: lookAheadDays)
+        @Sendable func page(_ from: LabelCursor?) async throws -> ([StoredLabel], LabelCursor?) {
+            if let only {
+                return (try await store.labels(learner: nil).filter { $0.record == only }, nil)
+            }
+            return try await store.labels(from: from, limit: 4096)
+        }
+        // The next page is read while this one is worked out.
+        var reading: Task<([StoredLabel], LabelCursor?), any Error>? = Task { try await page(nil) }
+        defer { reading?.cancel() }
+        while let current = reading {
+            let (rows, cursor) = try await current.value
+            reading = cursor.map { next in Task { try await page(next) } }
+            if only == nil {
+                // Digests on every core, a half page each; only the chain is in order.
+                let halves = stride(from: 0, to: rows.count, by: 2048).map {
+                    $0..<min(rows.count, $0 + 2048)
+                }
+                let digests = try Session.inParallel(halves) { range throws(TutelaError) in
+                    try StateHead.digests(rows[range])
+                }
+                chain = try StateHead.chain(chain, digests: Array(digests.joined()))
+                counted += Int64(rows.count)
+            }
+            // Ordinary records (no tombstone, hold or review) are worked out entirely on every
+            // core; the rest need their signed objects read, in order, below.
+            var computed = try Session.inParallel(rows, reversed: true) {
+                row throws(TutelaError) -> Worked in
+                if !countingOnly.isEmpty, special.isEmpty || !special.contains(row.record.text),
+                    let fields = Label.retentionFields(
+                        row.labelBytes, record: row.record, learner: row.learner),
+                    let schedule = schedules[
+                        slot(fields.recordClass, !flags.isEmpty && flags.contains(row.record.text))]
+                {
+                    let learner = learnerFacts[row.learner]
+                    let facts = RetentionFacts(
+                        created: fields.created, learnerLeft: learner?.left,
+                        dateOfBirth: learner?.born)
+                    let standing =
+                        schedule.keepUntil.end(facts).map {
+                            Self.standing(
+                                dueOn: $0, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
+                        } ?? .undetermined
+                    if countingOnly.contains(standing) {
+                        return .counted(fields.recordClass, standing)
+                    }
+                }
+                let label = try Label.parse(
+                    row.labelBytes, record: row.record, learner: row.learner)
+                guard label.record == row.record else {
+                    throw TutelaError.tampered("the label row of \(row.record) was altered")
+                }
+                if !special.isEmpty, special.contains(label.record.text) { return .special(label) }
+                let flagged = !flags.isEmpty && flags.contains(label.record.text)
+                guard let schedule = schedules[slot(label.recordClass, flagged)] else {
+                    throw TutelaError.internal(
+                        "no retention rule for \(label.recordClass.rawValue)")
+                }
+                let facts = facts(label)
+                guard let dueOn = schedule.keepUntil.end(facts) else {
+                    return .ordinary(
+                        label, .undetermined, flagged, nil, missing: facts.missingIndex)
+                }
+                let standing = Self.standing(
+                    dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
+                return .ordinary(label, standing, flagged, dueOn, missing: nil)
+            }
+            // Made in reverse order and taken from the end, each result is moved out rather than
+            // copied and the copy freed with the array.
+            while let worked = computed.popLast() {
+                let label: Label
+                switch consume worked {
+                case .counted(let recordClass, let standing):
+                    try tally(recordClass, standing)
+                    continue
+                case .ordinary(let label, let standing, let flagged, let dueOn, let missing):
+                    let index = slot(label.recordClass, flagged)
+                    guard let rule = ruleTexts[index] else {
+                        throw TutelaError.internal(
+                            "no retention rule for \(label.recordClass.rawValue)")
+                    }
+                    try each(
+                        RetentionStatus(
+                            label: label, standing: standing, flagged: flagged, dueOn: dueOn,
+                            rule: rule, note: missing.map { ruleNotes[index][$0] }))
+                    continue
+                case .special(let special): label = special
+                }
+                let flagged = flags.contains(label.record.text)
+                let (schedule, rule, missing) = try rule(label, flagged: flagged)
+                func status(
+                    _ standing: RetentionStatus.Standing, _ due: CalendarDate?,
+                    _ note: String? = nil
+                )
+                    -> RetentionStatus
+                {
+                    RetentionStatus(
+                        label: label, standing: standing, flagged: flagged, dueOn: due, rule: rule,
+                        note: note)
+                }
+                if tombstones.contains(label.record.text) {
+                    let c = try await tombstone(label.record)
+                    try each(
+                        status(
+                            .destroyed, nil,
+                            c.map { "destroyed \(Timestamp.iso($0.time)) by \($0.authoriser)" }))
+                    continue
+                }
+                if holds.contains(label.record.text), let h = try await hold(label.record) {
+                    try each(status(.held, nil, "held by \(h.by): \(h.reason)"))
+                    continue
+                }
+                let facts = facts(label)
+                var due = schedule.keepUntil.end(facts)
+                var outcome = schedule.then
+                var note: String?
+                if reviews.contains(label.record.text), outcome == .review,
+                    let decision = try await retentionDecision(
+                        label.record, reviewDue: due, asOf: asOf)
+                {
+                    if let until = decision.keepUntil {
+                        due = until
+                        outcome = .review
+                        note = "kept by \(decision.by) until \(until), then review"
+                    } else {
+                        outcome = .destroy
+                        note = "review by \(decision.by): destroy"
+                        due = due.map { min($0, asOf) } ?? asOf
+                    }
+                }
+                guard let dueOn = due else {
+                    try each(status(.undetermined, nil, missing[facts.missingIndex]))
+                    continue
+                }
+                try each(
+                    status(
+                        Self.standing(
+                            dueOn: dueOn, then: outcome, asOf: asOf, lookAhead: lookAhead),
+                        dueOn, note))
+            }
+        }
+        guard only == nil, counted != before.state.labelCount || chain != before.state.labelChain
+        else { return }
+        // A record sealed while the check ran is in the log's newer state; anything else is a
+        // label row deleted, altered, added or moved outside Tutela.
+        let after = try? await session.committedState()
+        guard let after, after.hash != before.hash else {
+            throw TutelaError(
+                .tampered,
+                "the stored labels (\(counted) read, \(before.state.labelCount) in the vault's "
+                    + "state) do not match the audit log: a label row was deleted, altered, added "
+                    + "or moved outside Tutela, so this report cannot be trusted",
+                hint: AuditLog.restoreHint)
+        }
+        guard after.state.labelCount == counted, after.state.labelChain == chain else {
+            throw TutelaError.tryAgain("records were sealed while the check ran; run it again")
+        }
+    }
+
+    /// A record worked out in parallel, or one whose signed objects must be read first.
+    fileprivate enum Worked: Sendable {
+        /// Worked out from the label alone; `missing` indexes the undetermined-schedule notes.
+        case ordinary(Label, RetentionStatus.Standing, Bool, CalendarDate?, missing: Int?)
+        case special(Label)
+        /// Only counted: its class and standing.
+        case counted(RecordClass, RetentionStatus.Standing)
+    }
+
+    /// Where a record whose period ends on `dueOn` stands on `asOf`.
+    static func standing(
+        dueOn: CalendarDate, then: Disposition, asOf: CalendarDate,
+        lookAhead: CalendarDate
+    ) -> RetentionStatus.Standing {
+        dueOn <= asOf
+            ? (then == .destroy ? .due : .review) : dueOn <= lookAhead ? .upcoming : .notDue
+    }
+}
