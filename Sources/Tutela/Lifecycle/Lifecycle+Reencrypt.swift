@@ -30,7 +30,7 @@ extension Lifecycle {
             let (stored, envelope) = try await load(recordID)
             // Only someone the policy in force lets read the record re-seals it: holding a key (a
             // slot left from before a narrowing, a group key) is not enough.
-            let state = try await recordState(recordID, label: envelope.label)
+            let state = try await recordState(of: envelope.label)
             let (me, now) = (principal, self.directory)
             let reader = [PolicyAction.open, .disclose].map {
                 policy.decide($0, actor: me, label: envelope.label, state: state, directory: now)

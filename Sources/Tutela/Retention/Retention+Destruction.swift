@@ -46,7 +46,7 @@ extension Retention {
                 throw TutelaError.tampered(
                     "the label row of \(recordID) does not match its envelope")
             }
-            var state = try await recordState(recordID, label: status.label)
+            var state = try await recordState(of: status.label)
             state.held = status.standing == .held
             // A proposal counts only while its maker may still propose: one by a leaver, or by someone
             // no longer a record keeper, is treated as none, and this run proposes afresh.

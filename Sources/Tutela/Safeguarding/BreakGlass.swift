@@ -43,7 +43,7 @@ public struct BreakGlass: SessionService {
             let reason = try Session.requireReason(reason, for: "request break-glass")
             let policy = try policy()
             let (_, envelope) = try await load(recordID)
-            let state = try await recordState(recordID, label: envelope.label)
+            let state = try await recordState(of: envelope.label)
             let decision = policy.decide(
                 .breakGlassRequest, actor: principal, label: envelope.label, state: state,
                 directory: directory)

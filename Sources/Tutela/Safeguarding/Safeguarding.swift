@@ -15,7 +15,7 @@ public struct Safeguarding: SessionService {
             let reason = try Session.requireReason(reason, for: "flag a record")
             let policy = try policy()
             let (stored, envelope) = try await load(recordID)
-            let state = try await recordState(recordID, label: envelope.label)
+            let state = try await recordState(of: envelope.label)
             let decision = policy.decide(
                 .flag, actor: principal, label: envelope.label, state: state, directory: directory)
             guard decision.allowed else {

@@ -35,7 +35,8 @@ extension Session {
     }
 
     /// The same, read outside a transaction.
-    func recordState(_ record: RecordID, label: Label) async throws -> RecordState {
+    func recordState(of label: Label) async throws -> RecordState {
+        let record = label.record
         var state = RecordState()
         if let flag = try await flag(record) {
             try flag.check(label: label, directory: directory)

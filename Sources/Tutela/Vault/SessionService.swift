@@ -59,8 +59,8 @@ extension SessionService {
         try await session.record(entry, notify: recipients, objects: objects)
     }
 
-    func recordState(_ record: RecordID, label: Label) async throws -> RecordState {
-        try await session.recordState(record, label: label)
+    func recordState(of label: Label) async throws -> RecordState {
+        try await session.recordState(of: label)
     }
 
     func load(_ recordID: RecordID) async throws -> (StoredRecord, Envelope) {
