@@ -159,6 +159,10 @@ extension SQLiteVaultStore {
             try SQLiteVaultStore.objects(kind: kind, key: key, in: db)
         }
 
+        func slots(recipient: Recipient) throws -> [Slot] {
+            try SQLiteVaultStore.slots(recipient: recipient, limit: Int.max, in: db)
+        }
+
         func replaceEnvelope(record: RecordID, sealed: [UInt8]) throws {
             guard let id = try row(record) else {
                 throw TutelaError(.notFound, "there is no record \(record)")

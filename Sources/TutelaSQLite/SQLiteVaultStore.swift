@@ -359,18 +359,22 @@ public final class SQLiteVaultStore: VaultStore {
     /// Reads the recipient's slots in label-row order, not record-id order.
     public func slots(recipient: Recipient, limit: Int) async throws -> [Slot] {
         try await read("read key slots") { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT labels.record, slots.box FROM slots JOIN labels ON labels.id = slots.id
-                    WHERE slots.recipient = ? ORDER BY slots.id LIMIT ?
-                    """,
-                arguments: [recipient.description, Int64(clamping: limit)]
-            ).map {
-                Slot(
-                    record: try Self.recordID($0["record"]), recipient: recipient,
-                    box: [UInt8]($0["box"] as Data))
-            }
+            try Self.slots(recipient: recipient, limit: limit, in: db)
+        }
+    }
+
+    static func slots(recipient: Recipient, limit: Int, in db: Database) throws -> [Slot] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT labels.record, slots.box FROM slots JOIN labels ON labels.id = slots.id
+                WHERE slots.recipient = ? ORDER BY slots.id LIMIT ?
+                """,
+            arguments: [recipient.description, Int64(clamping: limit)]
+        ).map {
+            Slot(
+                record: try Self.recordID($0["record"]), recipient: recipient,
+                box: [UInt8]($0["box"] as Data))
         }
     }
 

@@ -209,8 +209,18 @@ public enum StoreContract {
         }
         try expect(
             try await store.slots(recipient: "visitor", limit: 10) == [slot], "found by recipient")
+        // Inside a transaction, the slots it sees include one it added itself.
+        let other = Slot(record: labels[1].record, recipient: "visitor", box: [4, 5])
+        let seen = try await store.transaction { tx in
+            try await tx.insert(other)
+            return try await tx.slots(recipient: "visitor")
+        }
+        try expect(
+            Set(seen.map(\.record)) == [record, other.record] && seen.count == 2,
+            "found by recipient in a transaction, with one it added")
         try await store.transaction { tx in
             try await tx.deleteSlot(record: record, recipient: "visitor")
+            try await tx.deleteSlot(record: other.record, recipient: "visitor")
         }
         try expect(
             try await store.record(record)?.slots.contains(slot) == false, "and deleted")

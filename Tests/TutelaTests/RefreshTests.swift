@@ -134,7 +134,7 @@ struct RefreshTests {
     }
 
     @Test("a record stored while a reader was being revoked keeps no slot for them")
-    func revokeSweepsLateSlots() async throws {
+    func revokeLeavesNoLateSlot() async throws {
         let f = try await Fixture.make()
         let price = try f.session("price")
         // Sealed (with a slot for Jones, Alex's tutor) before the revocation, and stored between
@@ -149,5 +149,21 @@ struct RefreshTests {
         try await f.session("office").administration.revoke("jones")
         #expect(try await f.store.slots(recipient: .person("jones"), limit: 100).isEmpty)
         #expect(try await f.store.record(record.record) != nil)
+    }
+
+    @Test("a record stored while a reader was being re-keyed keeps no slot under their old key")
+    func rekeyLeavesNoLateSlot() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let prepared = try await price.prepareSeal([
+            (.progressReview(Fixture.form(learner: "sam")), .tutorial)
+        ])
+        let (record, learner, _, _) = try #require(prepared.records.first)
+        await f.store.beforeNextTransaction(
+            price.committedWrite { tx in try await tx.insert(record, learner: learner) })
+        try await f.session("office").administration.rekey(
+            "price", passphrase: Passphrase("a new passphrase for price"))
+        // A slot under the discarded key opens for no one: none is left to stand for a reader.
+        #expect(try await f.store.slots(recipient: .person("price"), limit: 100).isEmpty)
     }
 }

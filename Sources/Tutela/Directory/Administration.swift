@@ -91,46 +91,35 @@ public struct Administration: SessionService {
                 throw TutelaError.notFound("no one is enrolled as '\(id)'")
             }
             let groups = target.roles.compactMap { directory.groups[$0] }
-            let boxes = try await memberBoxes(of: id)
-            let slots = try await store.slots(recipient: .person(id), limit: Int.max)
+            let every = Array(directory.groups.values)
             try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id.text) {
-                tx in
-                for slot in slots {
-                    try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
-                }
-                for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
+                tx in try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
             }
-            try await sweep(id, slots: true, groups: Set(target.roles), after: .revoke)
             var rotated: [GroupKey] = []
             for group in groups { rotated.append(try await createGroupKey(group.role)) }
             return rotated
         }
     }
 
-    /// Removes what a write committed for `id` between this command's listing and its statement —
-    /// a key slot (`slots`), a copy of a group key of `groups` — which, stored before the
-    /// statement, was not decided afresh under it. Any write after the statement decides under it
-    /// and makes none, so after this nothing of the kind is left.
-    private func sweep(
-        _ id: PrincipalID, slots: Bool, groups: Set<Role>, after action: AuditEntry.Action
+    /// Removes `id`'s key slots (`slots`) and their copies of `groups`' keys, every version, in
+    /// the transaction `tx` that records the change: listed in that transaction, so none stored
+    /// while the command ran survives it.
+    private static func removeKeys(
+        of id: PrincipalID, slots: Bool, groups: [GroupKey], tx: any VaultTransaction
     ) async throws {
-        let late = slots ? try await store.slots(recipient: .person(id), limit: Int.max) : []
-        let boxes = try await memberBoxes(of: id).filter { box in
-            guard case .group(let role, _)? = MemberBoxID(box.id)?.group else { return false }
-            return groups.contains(role)
-        }
-        guard !late.isEmpty || !boxes.isEmpty else { return }
-        let entry = auditEntry(
-            action, subject: id.text,
-            reason: "removed \(late.count) key slots and \(boxes.count) group key copies "
-                + "written while the change was made")
-        let identity = self.identity
-        try await write { tx in
-            for slot in late {
+        if slots {
+            for slot in try await tx.slots(recipient: .person(id)) {
                 try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
             }
-            for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
+        }
+        for group in groups {
+            for version in 1...max(1, group.version) {
+                let holder = Recipient.group(group.role, version: version).description
+                for box in try await tx.objects(kind: ObjectKind.groupMember, key: holder)
+                where MemberBoxID(box.id)?.member == id {
+                    try await tx.deleteObject(kind: box.kind, id: box.id)
+                }
+            }
         }
     }
 
@@ -148,14 +137,9 @@ public struct Administration: SessionService {
             let left = target.roles.filter { !roles.contains($0) }.compactMap {
                 directory.groups[$0]
             }
-            let boxes = try await memberBoxes(of: id).filter { box in
-                guard case .group(let role, _)? = MemberBoxID(box.id)?.group else { return false }
-                return left.contains { $0.role == role }
-            }
             try await appendStatement(
                 .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id.text
-            ) { tx in for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) } }
-            try await sweep(id, slots: false, groups: Set(left.map(\.role)), after: .setRoles)
+            ) { tx in try await Self.removeKeys(of: id, slots: false, groups: left, tx: tx) }
             var rotated: [GroupKey] = []
             for group in left { rotated.append(try await createGroupKey(group.role)) }
             return rotated
@@ -175,8 +159,7 @@ public struct Administration: SessionService {
             let fresh = try Identity.generate(principal: id)
             let pub = fresh.publicIdentity
             let sealed = try SealedIdentity.seal(fresh, passphrase: passphrase, cost: kdfCost())
-            let boxes = try await memberBoxes(of: id)
-            let slots = try await store.slots(recipient: .person(id), limit: Int.max)
+            let every = Array(directory.groups.values)
             try await appendStatement(
                 .rekey(
                     principal: id, signingKey: pub.signingKey.bytes,
@@ -184,10 +167,7 @@ public struct Administration: SessionService {
                 audit: .rekey, subject: id.text
             ) { tx in
                 try await tx.replace(sealed)
-                for slot in slots {
-                    try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
-                }
-                for box in boxes { try await tx.deleteObject(kind: box.kind, id: box.id) }
+                try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
             }
         }
     }

@@ -35,11 +35,4 @@ extension Session {
                 "the \(role.rawValue) group key box does not match the published key")
         }
     }
-
-    /// The group-member boxes sealed to `id`, in every group.
-    func memberBoxes(of id: PrincipalID) async throws -> [StoredObject] {
-        try await store.objects(kind: ObjectKind.groupMember, key: nil).filter {
-            MemberBoxID($0.id)?.member == id
-        }
-    }
 }

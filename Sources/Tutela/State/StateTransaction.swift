@@ -438,4 +438,7 @@ final class StateTransaction: VaultTransaction {
     func objects(kind: String, key: String) async throws -> [StoredObject] {
         try await inner.objects(kind: kind, key: key)
     }
+    func slots(recipient: Recipient) async throws -> [Slot] {
+        try await inner.slots(recipient: recipient)
+    }
 }

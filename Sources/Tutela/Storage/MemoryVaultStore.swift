@@ -24,6 +24,13 @@ public actor MemoryVaultStore: VaultStore {
         /// Break-glass shares, by record and then by holder.
         package var shares: [RecordID: [Recipient: StoredShare]] = [:]
 
+        /// Every slot sealed to `recipient`, in record-id order.
+        func slots(recipient: Recipient) -> [Slot] {
+            records.keys.sorted().flatMap { id in
+                records[id]?.slots.filter { $0.recipient == recipient } ?? []
+            }
+        }
+
         /// A record's shares, ordered by holder.
         func shares(record: RecordID) -> [StoredShare] {
             (shares[record] ?? [:]).values.sorted { $0.holder.description < $1.holder.description }
@@ -146,10 +153,7 @@ public actor MemoryVaultStore: VaultStore {
 
     /// Scans every record, in record-id order, for slots to `recipient`.
     public func slots(recipient: Recipient, limit: Int) -> [Slot] {
-        Array(
-            state.records.keys.sorted().flatMap { id in
-                state.records[id]?.slots.filter { $0.recipient == recipient } ?? []
-            }.prefix(limit))
+        Array(state.slots(recipient: recipient).prefix(limit))
     }
 
     /// The kind's objects, filtered by key, ordered by id.
@@ -293,5 +297,7 @@ public actor MemoryVaultStore: VaultStore {
             guard let r = state.records[record] else { return }
             state.records[record] = r.with(slots: r.slots.filter { $0.recipient != recipient })
         }
+
+        func slots(recipient: Recipient) -> [Slot] { state.slots(recipient: recipient) }
     }
 }

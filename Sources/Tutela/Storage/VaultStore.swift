@@ -197,6 +197,9 @@ public protocol VaultTransaction {
     /// Deletes `record`'s key slot for `recipient`; does nothing when there is no such slot or
     /// record.
     func deleteSlot(record: RecordID, recipient: Recipient) async throws
+    /// Every key slot sealed to `recipient`, as this transaction sees them: what a revocation or
+    /// a re-key removes in the transaction that records it, so none stored meanwhile survives.
+    func slots(recipient: Recipient) async throws -> [Slot]
     /// Replaces a record's envelope (a re-encryption under fresh keys) by its new sealed part
     /// (``StoredRecord/sealedBytes``); its label stays the same. `.notFound` when there is no
     /// such record.

@@ -109,10 +109,6 @@ extension SessionService {
         try session.requireAdministrator(what)
     }
 
-    func memberBoxes(of id: PrincipalID) async throws -> [StoredObject] {
-        try await session.memberBoxes(of: id)
-    }
-
     func appendStatement(
         _ statement: DirectoryStatement, audit action: AuditEntry.Action, subject: String,
         extra: @escaping @Sendable (any VaultTransaction) async throws -> Void = { _ in }
