@@ -92,8 +92,20 @@ public struct Administration: SessionService {
             }
             let groups = target.roles.compactMap { directory.groups[$0] }
             let every = Array(directory.groups.values)
+            // Shares approvers released to them for a break-glass request they made: a leaver
+            // with their key and a copy of the files could otherwise rebuild the record's key.
+            let requests = try await facts(BreakGlassRequest.self, about: nil)
+                .filter { $0.requester == id }.map(\.id.text)
             try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id.text) {
-                tx in try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
+                tx in
+                try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
+                for request in requests {
+                    for approval in try await tx.objects(
+                        kind: FactKind.approval.rawValue, key: request)
+                    {
+                        try await tx.deleteObject(kind: approval.kind, id: approval.id)
+                    }
+                }
             }
             var rotated: [GroupKey] = []
             for group in groups { rotated.append(try await createGroupKey(group.role)) }

@@ -121,9 +121,20 @@ extension Vault {
             vault: self, meta: meta, directory: directory, principal: authority, identity: identity)
         let entry = session.auditEntry(
             .authorityRecover, subject: meta.authorityID.text, reason: "\(shares.count) shares")
-        try await session.write { tx in
-            try await tx.replace(sealed)
-            try await Session.appendAudit(entry, tx: tx, signer: identity)
+        // Decided afresh if the directory moves first: the authority re-keyed meanwhile (its own
+        // choice, by its current keys) is never overwritten by the keys the shares rebuild.
+        try await session.decidingAfresh {
+            guard
+                session.directory.principals[meta.authorityID]?.identity == identity.publicIdentity
+            else {
+                throw TutelaError.invalidInput(
+                    "the shares rebuild keys the vault's authority no longer has: it was re-keyed "
+                        + "since they were made")
+            }
+            try await session.write { tx in
+                try await tx.replace(sealed)
+                try await Session.appendAudit(entry, tx: tx, signer: identity)
+            }
         }
         return identity.publicIdentity
     }

@@ -57,8 +57,9 @@ extension Session {
     /// The first half of sealing a batch: decisions, labels, encodings and all the cryptography,
     /// nothing stored. A refusal is audited here.
     func prepareSeal(_ items: [(RecordContent, RecordClass)]) async throws -> PreparedSeal {
-        let policy = try policy()
+        // The policy from the same directory the batch records it was decided under.
         let directory = self.directory
+        let policy = try Self.policy(of: directory)
         let today = vault.clock.today
         // First, in order: the policy decision, the learner and the label of every item, so that a
         // refusal or a bad item stops the batch before any sealing.

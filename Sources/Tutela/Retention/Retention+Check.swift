@@ -109,7 +109,9 @@ extension Retention {
         let ruleTexts = rules.map { $0?.rule }
         let ruleNotes = rules.map { $0?.missing ?? [] }
         // Most vaults have few flags, holds, reviews or tombstones: one lookup (or none) per record.
-        let special = tombstones.union(holds).union(reviews)
+        // Flagged records too: each flag is checked against the policy in force when it was made,
+        // as an open checks it, before it moves a record onto the safeguarding schedule.
+        let special = tombstones.union(holds).union(reviews).union(flags)
         // What the parallel step needs, as plain values: it then touches no shared reference
         // counts (the rule texts, a learner's names), which both cores would otherwise contend for.
         let learnerFacts = directory.learners.mapValues { (left: $0.leftOn, born: $0.dateOfBirth) }
@@ -121,9 +123,7 @@ extension Retention {
         let schedules = rules.map { $0?.schedule }
         let lookAhead = asOf.adding(days: lookAheadDays)
         @Sendable func page(_ from: LabelCursor?) async throws -> ([StoredLabel], LabelCursor?) {
-            if let only {
-                return (try await store.labels(learner: nil).filter { $0.record == only }, nil)
-            }
+            if let only { return (try await provenLabelRow(only), nil) }
             return try await store.labels(from: from, limit: 4096)
         }
         // The next page is read while this one is worked out.
@@ -208,6 +208,9 @@ extension Retention {
                 case .special(let special): label = special
                 }
                 let flagged = flags.contains(label.record.text)
+                if flagged, let flag = try await session.flag(label.record) {
+                    try flag.check(label: label, directory: directory)
+                }
                 let (schedule, rule, missing) = try rule(label, flagged: flagged)
                 func status(
                     _ standing: RetentionStatus.Standing, _ due: CalendarDate?,
@@ -221,6 +224,14 @@ extension Retention {
                 }
                 if tombstones.contains(label.record.text) {
                     let c = try await tombstone(label.record)
+                    // A destroyed record's envelope is gone; a certificate for one still stored
+                    // was written in, to hide it from destruction.
+                    guard try await store.record(label.record) == nil else {
+                        throw TutelaError(
+                            .tampered,
+                            "\(label.record) has a destruction certificate but is still stored",
+                            hint: AuditLog.restoreHint)
+                    }
                     try each(
                         status(
                             .destroyed, nil,
@@ -294,5 +305,31 @@ extension Retention {
     ) -> RetentionStatus.Standing {
         dueOn <= asOf
             ? (then == .destroy ? .due : .review) : dueOn <= lookAhead ? .upcoming : .notDue
+    }
+
+    /// `record`'s label row, proven — one record is not chained against the state as a whole
+    /// check is: while the record is stored, by its verified envelope (the author's signed label,
+    /// and the learner it names); once destroyed, by the hash of the label its destruction
+    /// certificate (a verified fact) names.
+    func provenLabelRow(_ record: RecordID) async throws -> [StoredLabel] {
+        if let stored = try await session.verifiedRecord(record) {
+            let envelope = try session.verifiedEnvelope(stored, id: record)
+            return [
+                StoredLabel(
+                    record: record, learner: envelope.label.learner, labelBytes: stored.labelBytes)
+            ]
+        }
+        let rows = try await store.labels(learner: nil).filter { $0.record == record }
+        guard let row = rows.first else { return [] }
+        guard let certificate = try await tombstone(record),
+            certificate.labelHash == Hex.encode(try StateMap.hash(row.labelBytes))
+        else {
+            throw TutelaError(
+                .tampered,
+                "the label row of \(record) matches neither a stored record nor its destruction "
+                    + "certificate",
+                hint: AuditLog.restoreHint)
+        }
+        return [row]
     }
 }

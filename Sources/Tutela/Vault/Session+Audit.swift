@@ -136,11 +136,10 @@ extension Session {
                 outcome: .allowed,
                 reason: reason, time: vault.clock.now(), policyVersion: policyVersion)
             let identity = self.identity
-            let head = try await StateTransaction.run(
-                store, directory: directory, cache: stateCache
-            ) { tx in
+            // Through the session's transaction, so the directory is checked: an administrator
+            // revoked or demoted meanwhile records nothing (the whole acceptance decides again).
+            let (_, head) = try await transaction { tx in
                 try await Session.appendAudit(entry, tx: tx, signer: identity)
-                return try await tx.lastLink(.audit)
             }
             if let head {
                 try vault.pins?.save(

@@ -86,7 +86,10 @@ public final class Session: Sendable {
     var store: any VaultStore { vault.store }
 
     /// The policy in force. Before any is applied nothing can be sealed or opened.
-    func policy() throws(TutelaError) -> Policy {
+    func policy() throws(TutelaError) -> Policy { try Self.policy(of: directory) }
+
+    /// The policy in force in `directory`; refused when none has been applied.
+    static func policy(of directory: Directory) throws(TutelaError) -> Policy {
         guard let policy = directory.policy else {
             throw .denied(
                 "no access policy has been applied to this vault, so nothing can be sealed or opened",
