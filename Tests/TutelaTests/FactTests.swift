@@ -49,7 +49,8 @@ struct FactTests {
                 "hold",
                 try session.sign(
                     Hold(
-                        record: "R-1", active: true, reason: "why", time: 1, by: signer))
+                        record: "R-1", active: true, reason: "why", time: 1, by: signer,
+                        decidedAt: 1))
             ),
             (
                 "retention review",
@@ -121,7 +122,10 @@ struct FactTests {
         let (hold, header) = try FactCodec.read(
             try #require(samples.first { $0.0 == "hold" }?.1), as: Hold.self,
             directory: price.directory)
-        #expect(hold == Hold(record: "R-1", active: true, reason: "why", time: 1, by: "price"))
+        #expect(
+            hold
+                == Hold(
+                    record: "R-1", active: true, reason: "why", time: 1, by: "price", decidedAt: 1))
         #expect(header.signer == "price" && header.subject == "R-1" && header.id == "R-1")
     }
 
@@ -202,7 +206,8 @@ struct FactTests {
         let newcomer = try await f.vault.unlock(
             "newcomer", passphrase: Fixture.passphrase("newcomer"))
         let hold = try newcomer.sign(
-            Hold(record: "R-1", active: true, reason: "why", time: 1, by: "newcomer"))
+            Hold(
+                record: "R-1", active: true, reason: "why", time: 1, by: "newcomer", decidedAt: 1))
         Self.expectTampered(hold, price.directory, "a fact by someone not enrolled")
     }
 

@@ -467,20 +467,15 @@ struct RedTeam5Tests {
         let hold = try jones.sign(
             Hold(
                 record: label.record, active: true, reason: "mine", time: 1_795_000_000,
-                by: "jones"))
+                by: "jones", decidedAt: f.session("jones").directory.statementCount))
         try await Self.insiderCommit(f, jones, hold, subject: label.record)
-        // Open: a hold carries no directory position, so who could place it then cannot be
-        // judged (a keeper who has since left must keep their hold). It only ever stops a
-        // destruction. Next: a hold fact v2 with `decidedAt`, judged as a flag is.
-        await withKnownIssue("a hold signed by someone who may not place holds still counts") {
-            do {
-                let report = try await keeper.retention.report(asOf: asOf, listing: [])
-                #expect(
-                    report.count(.tutorial, .due) == 1 && report.count(.tutorial, .held) == 0,
-                    "a tutor's forged hold is reported as a hold")
-            } catch let error as TutelaError {
-                #expect(error.kind == .tampered, "\(error.message)")
-            }
+        do {
+            let report = try await keeper.retention.report(asOf: asOf, listing: [])
+            #expect(
+                report.count(.tutorial, .due) == 1 && report.count(.tutorial, .held) == 0,
+                "a tutor's forged hold is reported as a hold")
+        } catch let error as TutelaError {
+            #expect(error.kind == .tampered, "\(error.message)")
         }
     }
 

@@ -82,7 +82,7 @@ struct RefreshTests {
         await expectError(.permissionDenied) {
             try await hale.retention.setHold(label.record, active: true, reason: "inquiry 12")
         }
-        #expect(try await hale.retention.hold(label.record) == nil)
+        #expect(try await hale.retention.hold(label) == nil)
     }
 
     /// A file of `count` small forms about `learner`, one per line, for an import.

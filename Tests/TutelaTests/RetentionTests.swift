@@ -298,6 +298,31 @@ struct RetentionTests {
         #expect(refused == stored.labelBytes.count)
     }
 
+    @Test("a hold stands after its keeper leaves; a release written in by a tutor is refused")
+    func holdJudgedByItsDirectory() async throws {
+        let (f, label) = try await fixture()
+        let asOf = try #require(CalendarDate("2036-01-01"))
+        try await f.session("hale").retention.setHold(
+            label.record, active: true, reason: "inquiry 5")
+        try await f.session("office").administration.revoke("hale")
+        let keeper = try await f.vault.unlock("keeper2", passphrase: Fixture.passphrase("keeper2"))
+        #expect(
+            try await keeper.retention.status(asOf: asOf, record: label.record).map(\.standing)
+                == [.held])
+        // Jones (a tutor) writes in a release, committed by an audit entry of their own.
+        let jones = try f.session("jones")
+        let release = try jones.sign(
+            Hold(
+                record: label.record, active: false, reason: "over", time: 1_795_000_100,
+                by: "jones", decidedAt: jones.directory.statementCount))
+        try await RedTeam5Tests.insiderCommit(f, jones, release, subject: label.record)
+        await expectError(.tampered) {
+            try await keeper.retention.status(asOf: asOf, record: label.record)
+        }
+        await expectError(.tampered) { try await keeper.retention.destroy(label.record) }
+        #expect(try await f.store.record(label.record) != nil)
+    }
+
     @Test("every destruction takes two people: one keeper proposes, a second keeper agrees")
     func secondKeeper() async throws {
         let (f, label) = try await fixture()

@@ -6,6 +6,8 @@ import TutelaCrypto
 /// A hold placed on (or released from) a record: while active it blocks destruction.
 struct Hold: Sendable, Equatable, Fact {
     static let kind = FactKind.hold
+    /// Version 2 adds ``decidedAt``.
+    static let version: UInt8 = 2
     let record: RecordID
     /// True for a hold, false for its release (the newest fact stands).
     let active: Bool
@@ -13,6 +15,9 @@ struct Hold: Sendable, Equatable, Fact {
     let time: Int64
     /// Who placed or released it: the fact's signer.
     let by: PrincipalID
+    /// How many directory statements there were when it was placed or released: the directory
+    /// (and policy) its signer is judged by.
+    let decidedAt: Int64
 
     var factID: String { record.text }
     var subject: String { record.text }
@@ -21,6 +26,7 @@ struct Hold: Sendable, Equatable, Fact {
         w.bool(active)
         w.string(reason)
         w.i64(time)
+        w.i64(decidedAt)
     }
 
     static func readFields(
@@ -29,7 +35,28 @@ struct Hold: Sendable, Equatable, Fact {
         try header.requireOnePerSubject()
         return Hold(
             record: try header.recordSubject(), active: try r.bool("active"),
-            reason: try r.string("reason", max: 2000), time: try r.i64("time"), by: header.signer)
+            reason: try r.string("reason", max: 2000), time: try r.i64("time"), by: header.signer,
+            decidedAt: try r.i64("decided at"))
+    }
+
+    /// Refuses (65) a hold or release whose signer the policy in force when it was made did not
+    /// let place or release holds on the record: one written in by anyone else — a forged release
+    /// would free a held record for destruction. A keeper who has left since keeps their hold.
+    func check(label: Label, directory: Directory) throws(TutelaError) {
+        let then = try directory.asOf(decidedAt)
+        var state = RecordState()
+        state.held = !active
+        guard let placer = then.principals[by], !placer.revoked, let policy = then.policy,
+            policy.decide(
+                active ? .hold : .release, actor: placer, label: label, state: state,
+                directory: then
+            ).allowed
+        else {
+            throw .tampered(
+                "the \(active ? "hold" : "release") on \(record) is signed by '\(by)', whom the "
+                    + "policy in force when it was made did not let \(active ? "place" : "release") "
+                    + "holds")
+        }
     }
 }
 

@@ -238,7 +238,7 @@ extension Retention {
                             c.map { "destroyed \(Timestamp.iso($0.time)) by \($0.authoriser)" }))
                     continue
                 }
-                if holds.contains(label.record.text), let h = try await hold(label.record) {
+                if holds.contains(label.record.text), let h = try await hold(label) {
                     try each(status(.held, nil, "held by \(h.by): \(h.reason)"))
                     continue
                 }

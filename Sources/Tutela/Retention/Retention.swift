@@ -7,12 +7,12 @@ public struct Retention: SessionService {
     let session: Session
     // MARK: - Signed per-record facts
 
-    /// The active hold on `record`, if any: (who, reason).
-    func hold(_ record: RecordID) async throws -> (by: PrincipalID, reason: String)? {
-        guard let hold = try await fact(Hold.self, about: record.text), hold.active else {
-            return nil
-        }
-        return (hold.by, hold.reason)
+    /// The active hold on the record `label` names, if any: (who, reason). A hold or release
+    /// signed by someone who could not place or release it is refused (65).
+    func hold(_ label: Label) async throws -> (by: PrincipalID, reason: String)? {
+        guard let hold = try await fact(Hold.self, about: label.record.text) else { return nil }
+        try hold.check(label: label, directory: directory)
+        return hold.active ? (hold.by, hold.reason) : nil
     }
 
     /// A retention review decision — keep until a date, or destroy — that counts: signed by someone
@@ -89,7 +89,7 @@ public struct Retention: SessionService {
             let policy = try policy()
             let label = try await labelOf(recordID)
             var state = RecordState()
-            state.held = try await hold(recordID) != nil
+            state.held = try await hold(label) != nil
             let action: PolicyAction = active ? .hold : .release
             let decision = policy.decide(
                 action, actor: principal, label: label, state: state, directory: directory)
@@ -100,7 +100,7 @@ public struct Retention: SessionService {
             }
             let hold = Hold(
                 record: recordID, active: active, reason: reason, time: vault.clock.now(),
-                by: principal.id)
+                by: principal.id, decidedAt: directory.statementCount)
             try await record(
                 auditEntry(active ? .hold : .release, subject: recordID.text, reason: reason),
                 notify: [],
