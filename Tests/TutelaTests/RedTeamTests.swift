@@ -383,6 +383,28 @@ struct RedTeamTests {
         }
     }
 
+    @Test("a re-wrap refuses an old group key box that does not hold the published key")
+    func rewrapConfirmsTheOldGroupKey() async throws {
+        let s = try await SafeguardingFixture.make()
+        let f = s.f
+        _ = try await s.session("price").seal(Fixture.form(), confidential: true)
+        let dsl = try await s.session("dsl")
+        let old = Recipient.group(.safeguardingOfficer, version: 1)
+        let boxID = MemberBoxID(group: old, member: "dsl").description
+        try await f.session("office").administration.createGroupKey(.safeguardingOfficer)
+        // Anyone can seal a box to the officer (their key is public): this one holds another key.
+        let other = try KeyAgreementPrivateKey()
+        let forged = try BoundBox.seal(
+            other.secret, kind: .groupMember, binding: boxID,
+            to: dsl.identity.publicIdentity.agreementKey)
+        await f.store.tamper(object: ObjectKind.groupMember, id: boxID) { _ in forged }
+        try await dsl.refresh()
+        let error = await expectError(.tampered) {
+            try await dsl.lifecycle.rewrapGroup(.safeguardingOfficer)
+        }
+        #expect(error?.message.contains("does not match the published key") == true)
+    }
+
     // MARK: - YAML
 
     @Test("anchors and aliases after a CR, NEL or line-separator line break are refused")

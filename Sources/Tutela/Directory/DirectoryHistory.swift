@@ -53,3 +53,20 @@ extension Directory {
         }
     }
 }
+
+extension Directory {
+    /// The public key `role`'s group had at `version`, from the statement that published it; nil
+    /// if no statement did.
+    func groupPublicKey(_ role: Role, version: Int) throws(TutelaError) -> KeyAgreementPublicKey? {
+        if let group = groups[role], group.version == version { return group.publicKey }
+        for link in statements.reversed() {
+            let (statement, _) = try DirectoryStatement.decode(
+                link.body, context: "directory statement \(link.sequence)")
+            guard case .groupKey(role, version, let publicKey) = statement else { continue }
+            do { return try KeyAgreementPublicKey(bytes: publicKey) } catch {
+                throw .tampered("the published \(role.rawValue) v\(version) group key is malformed")
+            }
+        }
+        return nil
+    }
+}

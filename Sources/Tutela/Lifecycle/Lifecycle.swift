@@ -101,13 +101,11 @@ public struct Lifecycle: SessionService {
                         "'\(principal.id)' holds no copy of \(old), so cannot re-wrap what is sealed to it",
                         hint: "a member who belonged to the group before the rotation runs this")
                 }
-                let secret = try BoundBox.open(
-                    box.body, kind: .groupMember, binding: boxID, with: identity.agreement,
-                    what: "the \(old) box")
-                let oldKey: KeyAgreementPrivateKey
-                do { oldKey = try KeyAgreementPrivateKey(secret: secret) } catch {
-                    throw TutelaError.internal("\(error)")
+                guard let published = try directory.groupPublicKey(role, version: version) else {
+                    throw TutelaError.tampered("no statement published \(old)")
                 }
+                let oldKey = try session.openMemberBox(
+                    box, id: boxID, publishedKey: published, group: oldGroup)
                 // Slots, a batch at a time.
                 while true {
                     let batch = try await store.slots(recipient: oldGroup, limit: batchSize)

@@ -23,16 +23,24 @@ extension Session {
                 "'\(principal.id)' has no copy of the \(role.rawValue) group key yet",
                 hint: "a current member runs: tutela group sync \(role.rawValue) --as ID")
         }
+        return try openMemberBox(box, id: id, publishedKey: group.publicKey, group: group.holder)
+    }
+
+    /// The group key in this person's member box `box` (filed as `id`), confirmed against the
+    /// key the directory published for that group version: a box sealed to a member by anyone
+    /// else (their public key is public) is refused as tampering, not used.
+    func openMemberBox(
+        _ box: StoredObject, id: String, publishedKey: KeyAgreementPublicKey, group: Recipient
+    ) throws(TutelaError) -> KeyAgreementPrivateKey {
         let secret = try BoundBox.open(
             box.body, kind: .groupMember, binding: id, with: identity.agreement,
-            what: "the group key box")
+            what: "the \(group) box")
         do {
             let key = try KeyAgreementPrivateKey(secret: secret)
-            guard key.publicKey == group.publicKey else { throw CryptoError.invalidPublicKey }
+            guard key.publicKey == publishedKey else { throw CryptoError.invalidPublicKey }
             return key
         } catch {
-            throw TutelaError.tampered(
-                "the \(role.rawValue) group key box does not match the published key")
+            throw TutelaError.tampered("the \(group) box does not match the published key")
         }
     }
 }
