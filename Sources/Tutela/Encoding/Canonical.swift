@@ -200,11 +200,9 @@ struct CanonicalReader {
     mutating func string(_ what: String, max: Int, expecting known: String?) throws(TutelaError)
         -> String
     {
-        guard var known else { return try string(what, max: max) }
+        guard let known else { return try string(what, max: max) }
         let start = offset
-        let raw = try slice(what, max: max)
-        let same = known.withUTF8 { k in raw.withUnsafeBufferPointer { Self.same(k, $0) } }
-        if same { return known }
+        if try matches(what, max: max, known) { return known }
         offset = start
         return try string(what, max: max)
     }

@@ -29,7 +29,7 @@ extension Retention {
             tally: { _, _ in }, each)
     }
 
-    /// The same; an ordinary record (no tombstone, hold or review) whose standing is in
+    /// The same; an ordinary record (no flag, tombstone, hold or review) whose standing is in
     /// `countingOnly` goes to `tally` as its class and standing, its label never built.
     func forEachStatus(
         asOf: CalendarDate, record only: RecordID? = nil, lookAheadDays: Int = 90,
@@ -115,13 +115,32 @@ extension Retention {
         // What the parallel step needs, as plain values: it then touches no shared reference
         // counts (the rule texts, a learner's names), which both cores would otherwise contend for.
         let learnerFacts = directory.learners.mapValues { (left: $0.leftOn, born: $0.dateOfBirth) }
-        @Sendable func facts(_ label: Label) -> RetentionFacts {
-            let learner = learnerFacts[label.learner]
+        @Sendable func facts(created: CalendarDate, learner: LearnerID) -> RetentionFacts {
+            let learner = learnerFacts[learner]
             return RetentionFacts(
-                created: label.created, learnerLeft: learner?.left, dateOfBirth: learner?.born)
+                created: created, learnerLeft: learner?.left, dateOfBirth: learner?.born)
         }
         let schedules = rules.map { $0?.schedule }
         let lookAhead = asOf.adding(days: lookAheadDays)
+        // Where an ordinary record stands: flagged records are special, so its schedule is its
+        // class's unflagged one.
+        @Sendable func ordinary(
+            _ recordClass: RecordClass, created: CalendarDate, learner: LearnerID
+        ) throws(TutelaError) -> (
+            standing: RetentionStatus.Standing, dueOn: CalendarDate?, facts: RetentionFacts
+        ) {
+            guard let schedule = schedules[slot(recordClass, false)] else {
+                throw .internal("no retention rule for \(recordClass.rawValue)")
+            }
+            let facts = facts(created: created, learner: learner)
+            guard let dueOn = schedule.keepUntil.end(facts) else {
+                return (.undetermined, nil, facts)
+            }
+            return (
+                Self.standing(dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead),
+                dueOn, facts
+            )
+        }
         @Sendable func page(_ from: LabelCursor?) async throws -> ([StoredLabel], LabelCursor?) {
             if let only { return (try await provenLabelRow(only), nil) }
             return try await store.labels(from: from, limit: 4096)
@@ -143,27 +162,19 @@ extension Retention {
                 chain = try StateHead.chain(chain, digests: Array(digests.joined()))
                 counted += Int64(rows.count)
             }
-            // Ordinary records (no tombstone, hold or review) are worked out entirely on every
+            // Ordinary records (no flag, tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
             var computed = try Session.inParallel(rows, reversed: true) {
                 row throws(TutelaError) -> Worked in
-                if !countingOnly.isEmpty, special.isEmpty || !special.contains(row.record.text),
+                let isSpecial = !special.isEmpty && special.contains(row.record.text)
+                if !countingOnly.isEmpty, !isSpecial,
                     let fields = Label.retentionFields(
-                        row.labelBytes, record: row.record, learner: row.learner),
-                    let schedule = schedules[
-                        slot(fields.recordClass, !flags.isEmpty && flags.contains(row.record.text))]
+                        row.labelBytes, record: row.record, learner: row.learner)
                 {
-                    let learner = learnerFacts[row.learner]
-                    let facts = RetentionFacts(
-                        created: fields.created, learnerLeft: learner?.left,
-                        dateOfBirth: learner?.born)
-                    let standing =
-                        schedule.keepUntil.end(facts).map {
-                            Self.standing(
-                                dueOn: $0, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
-                        } ?? .undetermined
-                    if countingOnly.contains(standing) {
-                        return .counted(fields.recordClass, standing)
+                    let worked = try ordinary(
+                        fields.recordClass, created: fields.created, learner: row.learner)
+                    if countingOnly.contains(worked.standing) {
+                        return .counted(fields.recordClass, worked.standing)
                     }
                 }
                 let label = try Label.parse(
@@ -171,20 +182,12 @@ extension Retention {
                 guard label.record == row.record else {
                     throw TutelaError.tampered("the label row of \(row.record) was altered")
                 }
-                if !special.isEmpty, special.contains(label.record.text) { return .special(label) }
-                let flagged = !flags.isEmpty && flags.contains(label.record.text)
-                guard let schedule = schedules[slot(label.recordClass, flagged)] else {
-                    throw TutelaError.internal(
-                        "no retention rule for \(label.recordClass.rawValue)")
-                }
-                let facts = facts(label)
-                guard let dueOn = schedule.keepUntil.end(facts) else {
-                    return .ordinary(
-                        label, .undetermined, flagged, nil, missing: facts.missingIndex)
-                }
-                let standing = Self.standing(
-                    dueOn: dueOn, then: schedule.then, asOf: asOf, lookAhead: lookAhead)
-                return .ordinary(label, standing, flagged, dueOn, missing: nil)
+                if isSpecial { return .special(label) }
+                let worked = try ordinary(
+                    label.recordClass, created: label.created, learner: label.learner)
+                return .ordinary(
+                    label, worked.standing, worked.dueOn,
+                    missing: worked.dueOn == nil ? worked.facts.missingIndex : nil)
             }
             // Made in reverse order and taken from the end, each result is moved out rather than
             // copied and the copy freed with the array.
@@ -194,15 +197,15 @@ extension Retention {
                 case .counted(let recordClass, let standing):
                     try tally(recordClass, standing)
                     continue
-                case .ordinary(let label, let standing, let flagged, let dueOn, let missing):
-                    let index = slot(label.recordClass, flagged)
+                case .ordinary(let label, let standing, let dueOn, let missing):
+                    let index = slot(label.recordClass, false)
                     guard let rule = ruleTexts[index] else {
                         throw TutelaError.internal(
                             "no retention rule for \(label.recordClass.rawValue)")
                     }
                     try each(
                         RetentionStatus(
-                            label: label, standing: standing, flagged: flagged, dueOn: dueOn,
+                            label: label, standing: standing, flagged: false, dueOn: dueOn,
                             rule: rule, note: missing.map { ruleNotes[index][$0] }))
                     continue
                 case .special(let special): label = special
@@ -242,7 +245,7 @@ extension Retention {
                     try each(status(.held, nil, "held by \(h.by): \(h.reason)"))
                     continue
                 }
-                let facts = facts(label)
+                let facts = facts(created: label.created, learner: label.learner)
                 var due = schedule.keepUntil.end(facts)
                 var outcome = schedule.then
                 var note: String?
@@ -291,8 +294,9 @@ extension Retention {
 
     /// A record worked out in parallel, or one whose signed objects must be read first.
     fileprivate enum Worked: Sendable {
-        /// Worked out from the label alone; `missing` indexes the undetermined-schedule notes.
-        case ordinary(Label, RetentionStatus.Standing, Bool, CalendarDate?, missing: Int?)
+        /// Worked out from the label alone (never flagged: a flagged record is special); `missing`
+        /// indexes the undetermined-schedule notes.
+        case ordinary(Label, RetentionStatus.Standing, CalendarDate?, missing: Int?)
         case special(Label)
         /// Only counted: its class and standing.
         case counted(RecordClass, RetentionStatus.Standing)
