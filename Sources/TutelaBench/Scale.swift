@@ -106,8 +106,9 @@ struct ScaleBenchmark {
                     ("keeper", .recordKeeper),
                 ]
             for (id, role) in staff {
-                try await office.administration.enrol(
-                    try who(id), name: "Staff \(id)", roles: [role], passphrase: passphrase(id))
+                let code = try await office.administration.invite(
+                    try who(id), name: "Staff \(id)", roles: [role])
+                try await vault.activate(try who(id), code: code.text, passphrase: passphrase(id))
             }
             try await office.administration.createGroupKey(.headOfCentre)
             try await office.administration.createGroupKey(.safeguardingOfficer)

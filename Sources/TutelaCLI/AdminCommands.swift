@@ -59,11 +59,19 @@ struct InitCommand: AsyncParsableCommand {
 struct PrincipalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "principal", abstract: "Enrol, revoke and re-key people.",
-        subcommands: [Add.self, ChangePassphrase.self, Roles.self, Revoke.self, Rekey.self])
+        subcommands: [
+            Add.self, Activate.self, ChangePassphrase.self, Roles.self, Revoke.self, Rekey.self,
+        ])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Enrol a person with roles and a new identity sealed under their passphrase.")
+            abstract: "Invite a person to enrol with roles: prints a one-time enrolment code.",
+            discussion: """
+                No keys and no passphrase are made here: give the printed code to the person (on
+                paper, in person). They run 'tutela principal activate ID' on their own device,
+                make their own keys there and choose a passphrase no one else has known. The code
+                works once, until it expires.
+                """)
 
         @Argument(help: "The new principal's id.") var id: String
         @Option(help: "Their display name.") var name: String
@@ -72,9 +80,10 @@ struct PrincipalCommand: AsyncParsableCommand {
                 "A role: tutor, learner, safeguarding-officer, head-of-centre, record-keeper, admin."
         )
         var role: [String] = []
+        @Option(help: "Days the enrolment code works (1–30).")
+        var codeDays = EnrolmentCode.defaultLifetimeDays
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
-        @OptionGroup var newPassphrase: NewPassphraseOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
@@ -82,29 +91,85 @@ struct PrincipalCommand: AsyncParsableCommand {
             let roles = try role.map { try Role.parse($0) }
             let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
-            let passphrase = try newPassphrase.passphrase(for: id)
-            let principal = try await session.administration.enrol(
-                id, name: name, roles: roles, passphrase: passphrase)
-            if output.json {
-                try Terminal.json(
-                    PrincipalJSON(
-                        principal: principal.id.text, name: principal.name,
-                        roles: principal.roles.map(\.rawValue),
-                        fingerprint: principal.identity.fingerprint))
-            } else {
-                Terminal.out(
-                    "Enrolled \(principal.id) (\(principal.name)) as "
-                        + principal.roles.map(\.rawValue).joined(separator: ", ") + ".")
-                Terminal.out("Fingerprint: \(principal.identity.fingerprint)")
-            }
+            let code = try await session.administration.invite(
+                id, name: name, roles: roles.sorted(), lifetimeDays: codeDays)
+            try CodeOutput.show(code, output: output, roles: roles.sorted(), name: name)
         }
     }
 
-    struct PrincipalJSON: Encodable {
+    struct Activate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Activate your enrolment with its code: make your own keys and passphrase.",
+            discussion: """
+                Run this yourself, with the code an administrator gave you. Your keys are made on
+                this machine and sealed under the passphrase you choose now; no one else ever holds
+                them. The code is read from --code, $TUTELA_ENROLMENT_CODE, --code-file, or a
+                prompt (a prompt or a file keeps it out of the process list and shell history).
+                """)
+        @Argument(help: "Your principal id, as on the code's paper.") var id: String
+        @Option(help: "The enrolment code, as printed.") var code: String?
+        @Option(help: "Read the enrolment code from this file.") var codeFile: String?
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var newPassphrase: NewPassphraseOptions
+
+        func run() async throws {
+            let id = try PrincipalID(self.id)
+            let code = try CodeOutput.readCode(given: self.code, file: codeFile, for: id)
+            defer { code.wipe() }
+            let identity = try await vault.open().activate(
+                id, code: code, passphrase: try newPassphrase.passphrase(for: id))
+            Terminal.out(
+                "\(id) is active, with keys made here. Fingerprint: \(identity.fingerprint)")
+        }
+    }
+}
+
+/// Showing a new enrolment code once, and reading one typed back.
+enum CodeOutput {
+    struct CodeJSON: Encodable {
         let principal: String
-        let name: String
-        let roles: [String]
-        let fingerprint: String
+        let enrolmentCode: String
+        let expires: String
+    }
+
+    static func show(
+        _ code: EnrolmentCode, output: OutputOptions, roles: [Role]? = nil, name: String? = nil
+    ) throws {
+        let text = String(decoding: code.text.unprotectedCopy(), as: UTF8.self)
+        code.text.wipe()
+        if output.json {
+            try Terminal.json(
+                CodeJSON(
+                    principal: code.principal.text, enrolmentCode: text,
+                    expires: Timestamp.iso(code.expires)))
+            return
+        }
+        if let roles, let name {
+            Terminal.out(
+                "Invited \(code.principal) (\(name)) as "
+                    + roles.map(\.rawValue).joined(separator: ", ") + ".")
+        }
+        Terminal.out("Enrolment code for \(code.principal): \(text)")
+        Terminal.out(
+            "It works once, until \(Timestamp.iso(code.expires)). Give it to \(code.principal) in "
+                + "person; it is not shown again. They run: tutela principal activate "
+                + code.principal.text)
+    }
+
+    static func readCode(given: String?, file: String?, for id: PrincipalID) throws -> SecretBytes {
+        if let given { return try SecretBytes(copying: Array(given.utf8)) }
+        if let value = ProcessInfo.processInfo.environment["TUTELA_ENROLMENT_CODE"] {
+            return try SecretBytes(copying: Array(value.utf8))
+        }
+        if let file {
+            return try SecretFile.read(file, maximum: 256, what: "enrolment code file")
+        }
+        guard Terminal.stdinIsTerminal else {
+            throw TutelaError(
+                .usage, "an enrolment code is needed and there is no terminal to ask for it",
+                hint: "set TUTELA_ENROLMENT_CODE or pass --code-file FILE")
+        }
+        return try Terminal.readSecret(prompt: "Enrolment code for \(id): ")
     }
 }
 

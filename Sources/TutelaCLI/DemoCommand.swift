@@ -82,7 +82,9 @@ struct DemoCommand: AsyncParsableCommand {
                 }.joined(separator: "\n"))
         }
 
-        step("Enrolment: every person gets their own keys, sealed under their own passphrase")
+        step(
+            "Enrolment: an administrator invites each person with a one-time code; each makes their "
+                + "own keys with it, sealed under their own passphrase")
         let office = try await vault.unlock(try PrincipalID("office"), passphrase: pass("office"))
         let people: [(String, String, [Role])] = [
             ("price", "Mr Price", [.tutor]), ("jones", "Ms Jones", [.tutor]),
@@ -91,10 +93,14 @@ struct DemoCommand: AsyncParsableCommand {
             ("lewis", "Dr Lewis (head)", [.headOfCentre]),
         ]
         for (id, name, roles) in people {
-            let p = try await office.administration.enrol(
-                try PrincipalID(id), name: name, roles: roles, passphrase: pass(id))
+            let code = try await office.administration.invite(
+                try PrincipalID(id), name: name, roles: roles)
+            // In a school, the code goes to the person on paper; they activate on their own device.
+            let identity = try await vault.activate(
+                try PrincipalID(id), code: code.text, passphrase: pass(id))
+            code.text.wipe()
             say(
-                "  \(id) (\(name)), \(roles.map(\.rawValue).joined(separator: ", ")): \(p.identity.fingerprint)"
+                "  \(id) (\(name)), \(roles.map(\.rawValue).joined(separator: ", ")): \(identity.fingerprint)"
             )
         }
         try await office.administration.addLearner(

@@ -43,21 +43,33 @@ extension PrincipalCommand {
 
     struct Rekey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "New keys for someone who lost their passphrase (access returns by re-grant)."
-        )
+            abstract: "New keys for someone who lost their passphrase: prints an enrolment code.",
+            discussion: """
+                Their current key stops counting at once. They activate new keys with the printed
+                code ('tutela principal activate ID'), as at enrolment; their records open again
+                once someone who can open them runs 'tutela policy regrant', and a group member
+                runs 'tutela group sync'. The authority re-keys itself by giving its own id (and a
+                new passphrase); a lost authority passphrase is recovered from trustees' shares.
+                """)
         @Argument(help: "The principal.") var id: String
+        @Option(help: "Days the enrolment code works (1–30).")
+        var codeDays = EnrolmentCode.defaultLifetimeDays
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var newPassphrase: NewPassphraseOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
-            try await session.administration.rekey(
-                id, passphrase: try newPassphrase.passphrase(for: id))
-            Terminal.out(
-                "\(id) has new keys. Their records open again once someone who can open them runs "
-                    + "'tutela policy regrant', and a group member runs 'tutela group sync'.")
+            if id == session.principal.id, session.principal.isAuthority {
+                try await session.administration.rekeyAuthority(
+                    passphrase: try newPassphrase.passphrase(for: id))
+                Terminal.out("\(id) has new keys, made here.")
+                return
+            }
+            let code = try await session.administration.reissue(id, lifetimeDays: codeDays)
+            try CodeOutput.show(code, output: output)
         }
     }
 }
@@ -189,6 +201,10 @@ struct AuthorityCommand: AsyncParsableCommand {
             abstract: "Write N trustee share files, any K of which rebuild the authority.")
         @Option(help: "How many trustees.") var shares: Int
         @Option(help: "How many are needed.") var threshold: Int
+        @Option(
+            name: .customLong("trustee"),
+            help: "Who a share is for; repeat once per share, in order (default: trustee 1, 2, …).")
+        var trustees: [String] = []
         @Option(help: "A new directory for the share files.") var out: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
@@ -200,14 +216,16 @@ struct AuthorityCommand: AsyncParsableCommand {
             }
             let session = try await actor.unlock(try vault.open())
             let parts = try await session.administration.splitAuthority(
-                shares: shares, threshold: threshold)
+                shares: shares, threshold: threshold, trustees: trustees)
             try FileManager.default.createDirectory(
                 at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             do {
                 for part in parts {
                     let file = dir.appendingPathComponent(
                         "authority-share-\(part.index)-of-\(shares).txt")
-                    try OutputFile.write(file.path, try part.text())
+                    let bytes = try part.file()
+                    defer { bytes.wipe() }
+                    try OutputFile.write(file.path, secret: bytes)
                 }
             } catch {
                 // Some shares without the rest are no use to anyone: none are left behind.
@@ -230,10 +248,10 @@ struct AuthorityCommand: AsyncParsableCommand {
 
         func run() async throws {
             let shares = try files.map { path -> AuthorityShare in
-                guard let data = FileManager.default.contents(atPath: path),
-                    let text = String(data: data, encoding: .utf8)
-                else { throw TutelaError(.notFound, "cannot read \(path)") }
-                return try AuthorityShare.parse(text)
+                let bytes = try SecretFile.read(
+                    path, maximum: AuthorityShare.maximumFileBytes, what: "share file")
+                defer { bytes.wipe() }
+                return try AuthorityShare.parse(file: bytes)
             }
             guard let first = shares.first else {
                 throw TutelaError(.usage, "give the share files with --share FILE")

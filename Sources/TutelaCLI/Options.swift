@@ -110,16 +110,10 @@ enum Passphrases {
             return try Passphrase(value)
         }
         if let file {
-            let url = URL(fileURLWithPath: file)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw TutelaError(.notFound, "cannot read the passphrase file \(file)")
-            }
-            guard data.count <= maximumFileBytes, let text = String(data: data, encoding: .utf8)
-            else {
-                throw TutelaError(
-                    .usage, "the passphrase file \(file) is not a short UTF-8 text file")
-            }
-            return try Passphrase(text)
+            let bytes = try SecretFile.read(
+                file, maximum: maximumFileBytes, what: "passphrase file")
+            defer { bytes.wipe() }
+            return try Passphrase(secret: bytes)
         }
         guard Terminal.stdinIsTerminal else {
             throw TutelaError(
@@ -133,7 +127,8 @@ enum Passphrases {
             let second = try Terminal.readSecret(prompt: "Repeat it: ")
             guard first == second else { throw TutelaError(.usage, "the two passphrases differ") }
         }
-        return try Passphrase(first)
+        defer { first.wipe() }
+        return try Passphrase(secret: first)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Tutela
+import TutelaCrypto
 
 #if canImport(Glibc)
     import Glibc
@@ -56,6 +57,30 @@ final class OutputFile {
         }
     }
 
+    /// Writes a whole secret file (an authority share) straight from protected memory.
+    static func write(_ path: String, secret: SecretBytes) throws {
+        let file = try create(path)
+        do {
+            try secret.withUnsafeBytes { bytes throws(TutelaError) in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = writeOut(
+                        file.descriptor, bytes.baseAddress?.advanced(by: offset),
+                        bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw file.cannotWrite()
+                    }
+                    offset += written
+                }
+            }
+            try file.finish()
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
     private static func create(_ path: String) throws(TutelaError) -> OutputFile {
         OutputFile(path: path, descriptor: try ExclusiveFile.create(path))
     }
@@ -101,4 +126,41 @@ final class OutputFile {
         descriptor = -1
         unlink(path)
     }
+}
+
+/// A small secret file (a passphrase, an authority share) read with `read(2)` straight into
+/// protected memory: no `Data`, no `String`, no stdio buffer holds a copy.
+enum SecretFile {
+    static func read(_ path: String, maximum: Int, what: String) throws -> SecretBytes {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw TutelaError(.notFound, "cannot read the \(what) \(path)") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw TutelaError(.usage, "the \(what) \(path) is not a file")
+        }
+        let size = Int(info.st_size)
+        guard size <= maximum else {
+            throw TutelaError(.usage, "the \(what) \(path) is larger than \(maximum) bytes")
+        }
+        var filled = 0
+        let bytes = try SecretBytes(count: size) { out in
+            while filled < size {
+                let n = readIn(fd, out.baseAddress.map { $0 + filled }, size - filled)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { return }
+                filled += n
+            }
+        }
+        guard filled == size else {
+            bytes.wipe()
+            throw TutelaError(.tryAgain, "the \(what) \(path) changed while it was read")
+        }
+        return bytes
+    }
+}
+
+/// `read(2)`, out of reach of `SecretFile.read`.
+private func readIn(_ fd: Int32, _ bytes: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, bytes, count)
 }

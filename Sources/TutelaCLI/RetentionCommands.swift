@@ -224,6 +224,9 @@ struct DestroyCommand: AsyncParsableCommand {
         let time: String
         let authorisedBy: String
         let proposedBy: String?
+        /// The directory position the signature was made under: which key of the authoriser's
+        /// must verify it.
+        let directoryPosition: Int64
         let signature: String
 
         init(_ c: DestructionCertificate) {
@@ -234,6 +237,7 @@ struct DestroyCommand: AsyncParsableCommand {
             time = Timestamp.iso(c.time)
             authorisedBy = c.authoriser.text
             proposedBy = c.proposer?.text
+            directoryPosition = c.madeUnder
             signature = c.signature.map { String(format: "%02x", $0) }.joined()
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Tutela
+import TutelaCrypto
 
 #if canImport(Glibc)
     import Glibc
@@ -52,8 +53,9 @@ enum Terminal {
         FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 
-    /// Reads a line from the terminal without echoing it.
-    static func readSecret(prompt: String) throws -> String {
+    /// Reads a line from the terminal without echoing it, byte by byte (no stdio buffer keeps a
+    /// copy) straight into protected memory.
+    static func readSecret(prompt: String) throws -> SecretBytes {
         guard let tty = fopen("/dev/tty", "r+") else {
             throw TutelaError(.usage, "no terminal to ask for a passphrase")
         }
@@ -70,15 +72,22 @@ enum Terminal {
             tcsetattr(fd, TCSAFLUSH, &saved)
             fputs("\n", tty)
         }
-        var buffer = [CChar](repeating: 0, count: 1024)
-        defer {
-            _ = buffer.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        var length = 0
+        var ended = false
+        let buffer = try SecretBytes(count: Passphrases.maximumFileBytes) { out in
+            while length < out.count {
+                let n = read(fd, out.baseAddress.map { $0 + length }, 1)
+                if n <= 0 { return }
+                if out[length] == UInt8(ascii: "\n") {
+                    out[length] = 0
+                    ended = true
+                    return
+                }
+                length += 1
+            }
         }
-        guard fgets(&buffer, Int32(buffer.count), tty) != nil else {
-            throw TutelaError(.usage, "no passphrase was entered")
-        }
-        let length = buffer.firstIndex(of: 0) ?? buffer.count
-        let text = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return text
+        defer { buffer.wipe() }
+        guard ended || length > 0 else { throw TutelaError(.usage, "no passphrase was entered") }
+        return try buffer.slice(0..<length)
     }
 }

@@ -57,8 +57,9 @@ import Tutela
                 policy: (policy, "school.yaml"))
             let vault = Vault(store: store)
             let office = try await vault.unlock(officeID, passphrase: pass)
-            try await office.administration.enrol(
-                priceID, name: "Price", roles: [.tutor], passphrase: pass)
+            let code = try await office.administration.invite(
+                priceID, name: "Price", roles: [.tutor])
+            try await vault.activate(priceID, code: code.text, passphrase: pass)
             try await office.administration.addLearner(
                 try LearnerID("L-1"), name: "Learner", tutor: priceID, dateOfBirth: nil,
                 programme: nil)
@@ -80,7 +81,7 @@ import Tutela
             let checkpoint = try await office.checkpoint()
             try write(Array(checkpoint.text.utf8), dir, "checkpoint", "checkpoint.txt")
             let shares = try await office.administration.splitAuthority(shares: 2, threshold: 2)
-            try write(Array(try shares[0].text().utf8), dir, "share", "share-1.txt")
+            try write(try shares[0].file().unprotectedCopy(), dir, "share", "share-1.txt")
             try write(Array(form.utf8), dir, "form", "form.json")
             try write(
                 Array("learner: L-1\ndate: \"2026-11-20\"\ncourse: Maths\n".utf8), dir, "form",

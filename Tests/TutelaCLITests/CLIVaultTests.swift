@@ -63,6 +63,26 @@ final class CLIVault {
         }
         if let newPassphrase { env["TUTELA_NEW_PASSPHRASE"] = Self.passphrase(newPassphrase) }
         env.merge(extra) { $1 }
+        // `principal add` (or `rekey`) with a new passphrase: the administrator's command prints
+        // an enrolment code, and the person then activates it with their own passphrase — the two
+        // steps a school takes, run one after the other.
+        if let newPassphrase, arguments.count >= 3, arguments[0] == "principal",
+            arguments[1] == "add" || (arguments[1] == "rekey" && arguments[2] != who)
+        {
+            var adminEnv = env
+            adminEnv["TUTELA_NEW_PASSPHRASE"] = nil
+            let invited = try CLI.run(args + ["--json"], environment: adminEnv, in: root)
+            guard invited.status == 0,
+                let object = try JSONSerialization.jsonObject(with: Data(invited.stdout.utf8))
+                    as? [String: Any],
+                let code = object["enrolmentCode"] as? String
+            else { return invited }
+            env["TUTELA_ENROLMENT_CODE"] = code
+            env["TUTELA_PASSPHRASE"] = nil
+            _ = newPassphrase
+            return try CLI.run(
+                ["principal", "activate", arguments[2]], environment: env, in: root)
+        }
         return try CLI.run(args, environment: env, in: root)
     }
 
@@ -144,16 +164,54 @@ struct CLIVaultTests {
         #expect(r.stderr.contains("tutela: hint:"))
     }
 
-    @Test("short passphrases are refused at enrolment")
+    @Test("short passphrases are refused at activation, and the code still works after")
     func shortPassphrase() throws {
         let v = try CLIVault(people: false)
-        var env = ["TUTELA_VAULT": v.vault, "TUTELA_PASSPHRASE": CLIVault.passphrase("office")]
-        env["TUTELA_NEW_PASSPHRASE"] = "short"
-        let r = try CLI.run(
-            ["principal", "add", "kim", "--name", "Kim", "--role", "tutor", "--as", "office"],
+        let env = ["TUTELA_VAULT": v.vault, "TUTELA_PASSPHRASE": CLIVault.passphrase("office")]
+        let invited = try CLI.run(
+            [
+                "principal", "add", "kim", "--name", "Kim", "--role", "tutor", "--as", "office",
+                "--json",
+            ],
             environment: env)
+        #expect(invited.status == 0, "\(invited.stderr)")
+        let object =
+            try JSONSerialization.jsonObject(with: Data(invited.stdout.utf8)) as? [String: Any]
+        let code = try #require(object?["enrolmentCode"] as? String)
+        let activate = ["TUTELA_VAULT": v.vault, "TUTELA_ENROLMENT_CODE": code]
+        var short = activate
+        short["TUTELA_NEW_PASSPHRASE"] = "short"
+        let r = try CLI.run(["principal", "activate", "kim"], environment: short)
         #expect(r.status == 64)
         #expect(r.stderr.contains("at least 12"))
+        var good = activate
+        good["TUTELA_NEW_PASSPHRASE"] = CLIVault.passphrase("kim")
+        let ok = try CLI.run(["principal", "activate", "kim"], environment: good)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("Fingerprint"))
+    }
+
+    @Test("principal add takes no passphrase and prints a one-time code; a wrong code is 77")
+    func addPrintsCode() throws {
+        let v = try CLIVault(people: false)
+        let env = ["TUTELA_VAULT": v.vault, "TUTELA_PASSPHRASE": CLIVault.passphrase("office")]
+        let invited = try CLI.run(
+            ["principal", "add", "kim", "--name", "Kim", "--role", "tutor", "--as", "office"],
+            environment: env)
+        #expect(invited.status == 0, "\(invited.stderr)")
+        #expect(invited.stdout.contains("Enrolment code for kim:"))
+        #expect(invited.stdout.contains("tutela principal activate kim"))
+        let help = try CLI.run(["principal", "add", "--help"])
+        #expect(!help.stdout.contains("new-passphrase"))
+        let wrong = try CLI.run(
+            ["principal", "activate", "kim"],
+            environment: [
+                "TUTELA_VAULT": v.vault,
+                "TUTELA_ENROLMENT_CODE": "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789",
+                "TUTELA_NEW_PASSPHRASE": CLIVault.passphrase("kim"),
+            ])
+        #expect(wrong.status == 77)
+        #expect(wrong.stderr.contains("not the enrolment code"))
     }
 
     @Test(

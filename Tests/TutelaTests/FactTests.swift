@@ -66,7 +66,7 @@ struct FactTests {
                 try session.sign(
                     DestructionCertificate(
                         record: "R-1", labelHash: "aa", ciphertextHash: "bb", rule: "rule", time: 1,
-                        authoriser: signer, proposer: nil, signature: []))
+                        authoriser: signer, proposer: nil, madeUnder: 1, signature: []))
             ),
         ]
     }
@@ -252,23 +252,27 @@ struct FactTests {
         let object = try hale.sign(
             DestructionCertificate(
                 record: "R-1", labelHash: "aa", ciphertextHash: "bb", rule: "rule", time: 1,
-                authoriser: "hale", proposer: "jones", signature: []))
+                authoriser: "hale", proposer: "jones", madeUnder: 1, signature: []))
         let (certificate, _) = try FactCodec.read(
             object, as: DestructionCertificate.self, directory: hale.directory)
         try hale.retention.verify(certificate)
         let changed = [
             DestructionCertificate(
                 record: "R-2", labelHash: "aa", ciphertextHash: "bb", rule: "rule", time: 1,
-                authoriser: "hale", proposer: "jones", signature: certificate.signature),
+                authoriser: "hale", proposer: "jones", madeUnder: certificate.madeUnder,
+                signature: certificate.signature),
             DestructionCertificate(
                 record: "R-1", labelHash: "aa", ciphertextHash: "bb", rule: "rule", time: 2,
-                authoriser: "hale", proposer: "jones", signature: certificate.signature),
+                authoriser: "hale", proposer: "jones", madeUnder: certificate.madeUnder,
+                signature: certificate.signature),
             DestructionCertificate(
                 record: "R-1", labelHash: "aa", ciphertextHash: "bb", rule: "rule", time: 1,
-                authoriser: "hale", proposer: nil, signature: certificate.signature),
+                authoriser: "hale", proposer: nil, madeUnder: certificate.madeUnder,
+                signature: certificate.signature),
             DestructionCertificate(
                 record: "R-1", labelHash: "aa", ciphertextHash: "bb", rule: "rule", time: 1,
-                authoriser: "price", proposer: "jones", signature: certificate.signature),
+                authoriser: "price", proposer: "jones", madeUnder: certificate.madeUnder,
+                signature: certificate.signature),
         ]
         for c in changed {
             await expectError(.tampered) { try hale.retention.verify(c) }

@@ -40,3 +40,19 @@ extension Envelope {
             authorship: resealing.authorship)
     }
 }
+
+extension Centre {
+    /// For attacks: someone holding `stale`'s key (a leaver's, or one a re-key replaced) who runs
+    /// their own code against the directory as it stands now.
+    func forger(_ stale: Session) async throws -> Session {
+        let office = try session("office")
+        try await office.refresh()
+        let directory = office.directory
+        guard let principal = directory.principals[stale.principal.id] else {
+            throw TutelaError(.notFound, "\(stale.principal.id) was never enrolled")
+        }
+        return Session(
+            vault: vault, meta: stale.meta, directory: directory, principal: principal,
+            identity: stale.identity)
+    }
+}

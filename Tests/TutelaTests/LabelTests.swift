@@ -9,7 +9,7 @@ struct LabelTests {
             record: "R-ABCD-EFGH-JKLM", recordClass: .confidentialTutorial, learner: "sam",
             author: "price", created: try #require(CalendarDate("2026-11-29")),
             tutorialDate: try #require(CalendarDate("2026-11-20")), policyVersion: "3",
-            copies: copies, wording: "Confidential tutorial")
+            copies: copies, wording: "Confidential tutorial", sealedUnder: 7)
     }
 
     @Test(
@@ -49,7 +49,7 @@ struct LabelTests {
         let base = try Self.label(copies: [.learner, .parentsCarers])
         func encode(copies: [String], created: String = "2026-11-29") -> [UInt8] {
             var w = CanonicalWriter()
-            w.u8(1)
+            w.u8(2)
             w.string(base.record.text)
             w.string(base.recordClass.rawValue)
             w.string(base.learner.text)
@@ -59,6 +59,7 @@ struct LabelTests {
             w.string(base.policyVersion)
             w.strings(copies)
             w.string(base.envelopeText)
+            w.i64(base.sealedUnder)
             return w.bytes
         }
         #expect(try Label.parse(encode(copies: ["learner", "parents-carers"])) == base)

@@ -178,7 +178,9 @@ struct LifecycleTests {
         let fingerprint = try f.session("office").principal.identity.fingerprint
         let shares = try await f.session("office").administration.splitAuthority(
             shares: 5, threshold: 3)
-        let texts = try shares.map { try $0.text() }
+        let texts = try shares.map {
+            String(decoding: try $0.file().unprotectedCopy(), as: UTF8.self)
+        }
         let parsed = try texts.map(AuthorityShare.parse)
         await expectError(.invalidInput) {
             try await f.vault.recoverAuthority(

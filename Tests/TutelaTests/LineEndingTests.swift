@@ -23,7 +23,8 @@ struct LineEndingTests {
         _ = try await f.vault.verifyAudit(checkpoint: Checkpoint.parse(crlf))
         let shares = try await f.session("office").administration.splitAuthority(
             shares: 3, threshold: 2)
-        let share = try shares[0].text().replacingOccurrences(of: "\n", with: "\r\n")
+        let share = String(decoding: try shares[0].file().unprotectedCopy(), as: UTF8.self)
+            .replacingOccurrences(of: "\n", with: "\r\n")
         #expect(try AuthorityShare.parse(share).index == shares[0].index)
     }
 

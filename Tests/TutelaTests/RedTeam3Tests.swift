@@ -173,7 +173,8 @@ struct RedTeam3Tests {
             record: label.record, recordClass: label.recordClass, learner: label.learner,
             author: "jones", created: label.created, tutorialDate: label.tutorialDate,
             policyVersion: label.policyVersion, copies: label.copies,
-            wording: String(label.envelopeText.dropLast(" – \(label.tutorialDate)".count)))
+            wording: String(label.envelopeText.dropLast(" – \(label.tutorialDate)".count)),
+            sealedUnder: label.sealedUnder)
         #expect(forged.envelopeText == label.envelopeText)
         await s.f.store.base.setLabelRow(label.record, forged.canonical)
         var leaked: [String] = []
@@ -210,15 +211,19 @@ struct RedTeam3Tests {
         let label = try await Self.flaggedRecord(s)
         // Jones's session, unlocked while Jones was still on the staff; Jones then leaves.
         let jones = try await s.session("jones")
-        try await s.f.session("office").administration.revoke("jones")
-        // Jones deletes the flag and signs an entry of their own committing to the result.
-        try await s.f.store.transaction(jones.committedWrite(Self.deleteFlag(label.record)))
+        let office = try s.f.session("office")
+        try await office.administration.revoke("jones")
+        // Jones deletes the flag and signs an entry of their own committing to the result, under
+        // the directory as it now stands (their own code, their key from disk).
+        let leaver = try await s.f.forger(jones)
+        try await s.f.store.transaction(leaver.committedWrite(Self.deleteFlag(label.record)))
         let opened = await !Self.refused {
             _ = try await s.session("sam").open(label.record)
         }
         #expect(!opened, "a learner opened a flagged record under a head signed by a leaver")
-        // Only the full replay notices (it tracks revocations): every unlock, read and
-        // transaction takes the leaver's head.
+        // Since #19 every reader refuses the head (the key was retired at the revocation), not
+        // only the full replay.
+        #expect(await Self.refused { _ = try await s.session("sam").labels(learner: nil) })
         #expect(await Self.refused { _ = try await s.f.vault.verifyAudit(checkpoint: nil) })
     }
 

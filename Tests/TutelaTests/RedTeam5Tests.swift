@@ -226,8 +226,12 @@ struct RedTeam5Tests {
             principal: "office", signingKey: pub.signingKey.bytes,
             agreementKey: pub.agreementKey.bytes)
         let signer = office.identity
+        // Its entry is committed under the directory that retires the old key: the new key signs.
+        let renewed = Session(
+            vault: f.vault, meta: office.meta, directory: office.directory,
+            principal: office.principal, identity: fresh)
         await f.store.beforeNextTransaction(
-            office.committedWrite(as: .rekey, subject: "office") { tx in
+            renewed.committedWrite(as: .rekey, subject: "office") { tx in
                 let link = try SignedChain.link(
                     .directory, after: try await tx.lastLink(.directory),
                     body: statement.encode(at: 1_795_000_000), signer: signer)
@@ -344,7 +348,8 @@ struct RedTeam5Tests {
             record: label.record, recordClass: label.recordClass, learner: "kim",
             author: label.author, created: label.created, tutorialDate: label.tutorialDate,
             policyVersion: label.policyVersion, copies: label.copies,
-            wording: String(label.envelopeText.split(separator: " – ").first ?? "Tutorial"))
+            wording: String(label.envelopeText.split(separator: " – ").first ?? "Tutorial"),
+            sealedUnder: label.sealedUnder)
         let bytes = moved.canonical
         let id = label.record
         await f.store.tamper { state in
@@ -420,6 +425,7 @@ struct RedTeam5Tests {
         // Jones (a tutor, neither the author nor Sam's tutor) writes a flag of their own into the
         // database, with the state updated under an audit entry their own key signs.
         let jones = try f.session("jones")
+        try await jones.refresh()
         let flag = try jones.sign(
             SafeguardingFlag(
                 record: label.record, flaggedBy: "jones", time: 1_795_000_000,
@@ -453,6 +459,7 @@ struct RedTeam5Tests {
     )
         async throws
     {
+        try await committer.refresh()
         try await f.store.transaction(
             committer.committedWrite(as: .hold, subject: subject.text) { tx in
                 try await tx.put(object)
@@ -491,7 +498,7 @@ struct RedTeam5Tests {
                 record: label.record, labelHash: Hex.encode(try BLAKE2b.hash(stored.labelBytes)),
                 ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)),
                 rule: "forged", time: 1_795_000_000, authoriser: "jones", proposer: "price",
-                signature: []))
+                madeUnder: 1, signature: []))
         try await Self.insiderCommit(f, jones, tombstone, subject: label.record)
         do {
             let report = try await keeper.retention.report(asOf: asOf, listing: [])

@@ -60,6 +60,7 @@ struct RedTeamTests {
         // Jones (a tutor: no retention role) signs a "review: destroy" for the record and writes it
         // in. The record is not due until 2035.
         let jones = try f.session("jones")
+        try await jones.refresh()
         let review = RetentionReview(
             record: label.record, keepUntil: nil, reason: "tidy up", time: midnight("2027-01-01"),
             by: "jones")
@@ -106,11 +107,12 @@ struct RedTeamTests {
     func proposalBySomeoneWhoMayNotDestroy() async throws {
         for attacker: PrincipalID in ["jones", "keeper2"] {
             let (f, label) = try await Self.retentionFixture()
-            let signer = try await Self.session(f, attacker, on: "2035-06-01")
+            var signer = try await Self.session(f, attacker, on: "2035-06-01")
             if attacker == "keeper2" {
                 // A second keeper who left: revoked, but their key is still on disk.
                 try await f.vault.unlock("office", passphrase: Fixture.passphrase("office"))
                     .administration.revoke("keeper2")
+                signer = try await f.forger(signer)
             }
             let proposal = DestructionProposal(
                 record: label.record, time: midnight("2035-06-01"), by: attacker)

@@ -123,7 +123,7 @@ struct RetentionTests {
             record: certificate.record, labelHash: certificate.labelHash,
             ciphertextHash: certificate.ciphertextHash,
             rule: "made up", time: certificate.time, authoriser: certificate.authoriser,
-            proposer: nil,
+            proposer: nil, madeUnder: certificate.madeUnder,
             signature: certificate.signature)
         #expect(throws: TutelaError.self) { try keeper.retention.verify(forged) }
         let gone = await expectError(.notFound) {

@@ -82,7 +82,7 @@ struct TypedIDTests {
         let label = try LabelTests.label(copies: [.learner])
         func encode(record: String, learner: String? = nil, author: String? = nil) -> [UInt8] {
             var w = CanonicalWriter()
-            w.u8(1)
+            w.u8(2)
             w.string(record)
             w.string(label.recordClass.rawValue)
             w.string(learner ?? label.learner.text)
@@ -92,6 +92,7 @@ struct TypedIDTests {
             w.string(label.policyVersion)
             w.strings(label.copies.map(\.rawValue))
             w.string(label.envelopeText)
+            w.i64(label.sealedUnder)
             return w.bytes
         }
         #expect(try Label.parse(encode(record: label.record.text)) == label)
@@ -125,23 +126,26 @@ struct TypedIDTests {
     @Test("a stored fact whose subject is not a record id is tampering (65)")
     func factAboutNoRecord() async throws {
         let header = FactHeader(
-            kind: .flag, id: "x y", subject: "x y", signer: "price", signature: [])
+            kind: .flag, id: "x y", subject: "x y", signer: "price", madeUnder: 1, signature: [])
         await expectError(.tampered) { try header.recordSubject() }
         let good = FactHeader(
-            kind: .flag, id: "R-1", subject: "R-1", signer: "price", signature: [])
+            kind: .flag, id: "R-1", subject: "R-1", signer: "price", madeUnder: 1, signature: [])
         #expect(try good.recordSubject() == "R-1")
         let request: RequestID = try FactHeader(
-            kind: .breakGlassUse, id: "BG-1", subject: "BG-1", signer: "price", signature: []
+            kind: .breakGlassUse, id: "BG-1", subject: "BG-1", signer: "price", madeUnder: 1,
+            signature: []
         ).subjectID()
         #expect(request == "BG-1")
         await expectError(.tampered) {
             let _: RequestID = try FactHeader(
-                kind: .breakGlassUse, id: "BG 1", subject: "BG 1", signer: "price", signature: []
+                kind: .breakGlassUse, id: "BG 1", subject: "BG 1", signer: "price", madeUnder: 1,
+                signature: []
             ).subjectID()
         }
         await expectError(.tampered) {
             let _: ReviewID = try FactHeader(
-                kind: .review, id: "RV/1", subject: "R-1", signer: "price", signature: []
+                kind: .review, id: "RV/1", subject: "R-1", signer: "price", madeUnder: 1,
+                signature: []
             ).ownID()
         }
     }

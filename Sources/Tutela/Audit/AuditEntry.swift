@@ -53,6 +53,8 @@ public struct AuditEntry: Sendable, Equatable {
         case revoke
         /// A principal who lost their passphrase was given new keys.
         case rekey
+        /// Someone activated an enrolment (or a re-key) with their code, making their own keys.
+        case activate
         /// Slots and break-glass shares were moved from a retired group key to the current one.
         case groupRewrap = "group-rewrap"
         /// A record was re-encrypted under fresh keys.
@@ -127,6 +129,18 @@ public struct AuditEntry: Sendable, Equatable {
         w.string(policyVersion)
         state.write(to: &w)
         return w.bytes
+    }
+
+    /// The entry in `link`, or nil unless the link is genuine: its hash recomputed from its bytes,
+    /// and its signature made by the key its signer held under the directory position the entry
+    /// records — a retired key, or a leaver's, signs nothing that counts.
+    static func genuine(_ link: ChainLink, directory: Directory) -> AuditEntry? {
+        guard let entry = try? parse(link.body, context: "audit entry \(link.sequence)"),
+            let signer = directory.principals[link.signer]
+        else { return nil }
+        let content = SignedChain.checkContent(
+            link, in: .audit, signerKeys: signer.signingKeys(madeUnder: entry.state.directoryCount))
+        return content.signature && content.hash ? entry : nil
     }
 
     static func parse(_ bytes: [UInt8], context: String) throws(TutelaError) -> AuditEntry {

@@ -55,7 +55,7 @@ enum AuditLog {
             // Signatures and hashes in parallel; order, links and contents in sequence, so the first
             // bad entry is the one reported.
             let contents = await SignedChain.checkContents(page, in: .audit) {
-                principals[$0]?.signingKeys ?? []
+                principals[$0]?.everySigningKey ?? []
             }
             for (link, content) in zip(page, contents) {
                 try SignedChain.verify(
@@ -65,6 +65,21 @@ enum AuditLog {
                 guard entry.actor == link.signer else {
                     throw TutelaError.tampered(
                         "audit entry \(link.sequence) names an actor who did not sign it")
+                }
+                let position = entry.state.directoryCount
+                guard
+                    principals[link.signer]?.signed(
+                        madeUnder: position,
+                        verify: {
+                            SignedChain.checkContent(link, in: .audit, signerKeys: $0).signature
+                        }
+                    ) == true
+                else {
+                    let revoked = principals[link.signer]?.revoked == true
+                    throw TutelaError.tampered(
+                        "audit entry \(link.sequence) is signed with a key that was not "
+                            + "'\(link.signer)''s at directory position \(position): "
+                            + (revoked ? "'\(link.signer)' was revoked" : "it was retired"))
                 }
                 try checkTime(entry, at: link.sequence, after: previousEntry, directory: directory)
                 if let previousEntry,

@@ -124,7 +124,7 @@ public struct Checkpoint: Sendable, Equatable {
         guard let principal = directory.principals[signer] else {
             throw .invalidInput("the checkpoint's signer '\(signer)' is not enrolled in this vault")
         }
-        guard let key = principal.signingKeys.first(where: { $0.bytes == signingKey }) else {
+        guard let key = principal.everySigningKey.first(where: { $0.bytes == signingKey }) else {
             throw .invalidInput("the checkpoint's key is not the one enrolled for '\(signer)'")
         }
         let decision = directory.decideCheckpoint(signer: principal)

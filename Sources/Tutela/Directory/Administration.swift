@@ -6,38 +6,71 @@ import TutelaCrypto
 /// revoking leavers, new keys after a lost passphrase, group keys, publishing policy, and splitting
 /// the authority among trustees. Each change is a signed directory statement.
 public struct Administration: SessionService {
-    let session: Session
+    package let session: Session
 
-    /// Enrols a person with new keys sealed under their own passphrase.
+    /// Invites a person to enrol with `roles`: a signed statement naming them and the public key of
+    /// a one-time enrolment code, which is returned — shown once, stored nowhere. The person
+    /// activates it on their own device (``Vault/activate(_:code:passphrase:)``), making their own
+    /// keys under a passphrase no one else has known: this process never holds a private key of
+    /// theirs, nor asks for a passphrase.
+    /// - Parameter lifetimeDays: how long the code works (1…30, a week by default).
     /// - Throws: `.permissionDenied` unless this session is the authority or an admin it enrolled;
-    ///   `.exists` for an id already enrolled; `.usage` for bad input.
-    @discardableResult
-    public func enrol(
-        _ id: PrincipalID, name: String, roles: [Role], passphrase: Passphrase
-    ) async throws -> Principal {
+    ///   `.exists` for an id already enrolled or invited; `.usage` for bad input.
+    public func invite(
+        _ id: PrincipalID, name: String, roles: [Role],
+        lifetimeDays: Int = EnrolmentCode.defaultLifetimeDays
+    ) async throws -> EnrolmentCode {
         try await session.decidingAfresh {
             try requireAdministrator("enrol people")
             try Vault.validateName(name)
-            try passphrase.validateAsNew()
-            let cost = kdfCost()
-            let newIdentity = try Identity.generate(principal: id)
-            let pub = newIdentity.publicIdentity
-            let statement = DirectoryStatement.enrol(
-                .init(
-                    id: id, name: name, roles: roles.sorted(), signingKey: pub.signingKey.bytes,
-                    agreementKey: pub.agreementKey.bytes))
-            // Check before the (deliberately slow) passphrase sealing, not only when appending.
-            var check = directory
-            try check.apply(statement, signer: principal.id, isGenesis: false)
-            let sealed = try SealedIdentity.seal(newIdentity, passphrase: passphrase, cost: cost)
-            try await appendStatement(statement, audit: .enrol, subject: id.text) { tx in
-                try await tx.insert(sealed)
-            }
-            guard let enrolled = directory.principals[id] else {
-                throw TutelaError.internal("enrolment lost")
-            }
-            return enrolled
+            let code = try newCode(for: id, lifetimeDays: lifetimeDays)
+            try await appendStatement(
+                .invite(
+                    .init(
+                        id: id, name: name, roles: roles.sorted(), codeKey: code.publicKey,
+                        expires: code.code.expires)),
+                audit: .enrol, subject: id.text)
+            return code.code
         }
+    }
+
+    /// New keys for someone who lost their passphrase: their current key retires now (nothing it
+    /// signs from here counts, and their slots and group copies are removed, being useless), and
+    /// they activate new keys with the returned one-time code, as at enrolment. Until then they
+    /// hold no role. Every group they held is rotated, as for a leaver: their old key may be in
+    /// other hands. No back door: nobody else can recover what was sealed only to them; access
+    /// comes back through `group sync` and `policy regrant` by people who can open the records.
+    public func reissue(
+        _ id: PrincipalID, lifetimeDays: Int = EnrolmentCode.defaultLifetimeDays
+    ) async throws -> EnrolmentCode {
+        try await session.decidingAfresh {
+            try requireAdministrator("re-key people")
+            let code = try newCode(for: id, lifetimeDays: lifetimeDays)
+            let every = Array(directory.groups.values)
+            let held = (directory.principals[id]?.roles ?? []).compactMap { directory.groups[$0] }
+            try await appendStatement(
+                .reissue(principal: id, codeKey: code.publicKey, expires: code.code.expires),
+                audit: .rekey, subject: id.text
+            ) { tx in
+                try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
+            }
+            for group in held { try await createGroupKey(group.role) }
+            return code.code
+        }
+    }
+
+    private func newCode(
+        for id: PrincipalID, lifetimeDays: Int
+    ) throws(TutelaError) -> (code: EnrolmentCode, publicKey: [UInt8]) {
+        guard (1...EnrolmentCode.maximumLifetimeDays).contains(lifetimeDays) else {
+            throw .usage(
+                "an enrolment code lives 1 to \(EnrolmentCode.maximumLifetimeDays) days "
+                    + "(got \(lifetimeDays))")
+        }
+        let expires = session.vault.clock.now() + Int64(lifetimeDays) * 86_400
+        let code = try EnrolmentCode.generate(for: id, expires: expires)
+        let key = try EnrolmentCode.key(code: code.text, principal: id, vaultID: meta.vaultID)
+        return (code, key.publicKey.bytes)
     }
 
     /// Records a learner and their assigned tutor.
@@ -87,6 +120,11 @@ public struct Administration: SessionService {
     public func revoke(_ id: PrincipalID) async throws -> [GroupKey] {
         try await session.decidingAfresh {
             try requireAdministrator("revoke people")
+            if directory.principals[id] == nil, directory.invitations[id] != nil {
+                // An enrolment never activated: withdrawing it is all there is to do.
+                try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id.text)
+                return []
+            }
             guard let target = directory.principals[id] else {
                 throw TutelaError.notFound("no one is enrolled as '\(id)'")
             }
@@ -158,16 +196,18 @@ public struct Administration: SessionService {
         }
     }
 
-    /// New keys for someone who lost their passphrase. Their old slots and group copies cannot be
-    /// opened by anyone any more and are removed; access comes back through `group sync` and
-    /// `policy regrant` by people who can open the records. No back door: nobody else can recover them.
-    public func rekey(_ id: PrincipalID, passphrase: Passphrase) async throws {
+    /// New keys for the authority itself, made here, in its own process, under a new passphrase.
+    /// Its old slots and group copies are removed. (Anyone else gets new keys through
+    /// ``reissue(_:lifetimeDays:)`` and their own activation.)
+    public func rekeyAuthority(passphrase: Passphrase) async throws {
+        let id = principal.id
         try await session.decidingAfresh {
-            try requireAdministrator("re-key people")
-            try passphrase.validateAsNew()
-            guard directory.principals[id] != nil else {
-                throw TutelaError.notFound("no one is enrolled as '\(id)'")
+            guard principal.isAuthority else {
+                throw TutelaError.denied(
+                    "only the authority re-keys itself here",
+                    hint: "an administrator reissues an enrolment code for anyone else")
             }
+            try passphrase.validateAsNew()
             let fresh = try Identity.generate(principal: id)
             let pub = fresh.publicIdentity
             let sealed = try SealedIdentity.seal(fresh, passphrase: passphrase, cost: kdfCost())
@@ -176,7 +216,10 @@ public struct Administration: SessionService {
                 .rekey(
                     principal: id, signingKey: pub.signingKey.bytes,
                     agreementKey: pub.agreementKey.bytes),
-                audit: .rekey, subject: id.text
+                audit: .rekey, subject: id.text,
+                // Re-keying oneself retires the key this session holds: the entry that commits the
+                // statement is under the directory that includes it, so the new key signs it.
+                auditSigner: fresh
             ) { tx in
                 try await tx.replace(sealed)
                 try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
@@ -235,7 +278,11 @@ public struct Administration: SessionService {
 
     /// Splits the authority's keys into `shares` trustee shares, any `threshold` of which rebuild it.
     /// Only the authority itself can do this.
-    public func splitAuthority(shares: Int, threshold: Int) async throws -> [AuthorityShare] {
+    /// - Parameter trustees: who each share is for, in order ("trustee 1", … when not given); their
+    ///   names are signed into the files, so a recovery names the trustee whose file is wrong.
+    public func splitAuthority(
+        shares: Int, threshold: Int, trustees: [String] = []
+    ) async throws -> [AuthorityShare] {
         try await session.decidingAfresh {
             guard principal.isAuthority else {
                 throw TutelaError.denied("only the authority can split its own keys")
@@ -243,6 +290,27 @@ public struct Administration: SessionService {
             guard threshold >= 2, threshold <= shares, shares <= 255 else {
                 throw TutelaError.usage(
                     "choose 2 ≤ threshold ≤ shares ≤ 255 (got \(threshold) of \(shares))")
+            }
+            let names = trustees.isEmpty ? (1...shares).map { "trustee \($0)" } : trustees
+            guard names.count == shares else {
+                throw TutelaError.usage(
+                    "name one trustee for each share: \(trustees.count) names for \(shares) shares")
+            }
+            for name in names
+            where name.isEmpty || name.utf8.count > AuthorityShare.maximumTrusteeBytes
+                || Identifier.hasControlCharacters(name.utf8) || name.hasPrefix(" ")
+                || name.hasSuffix(" ")
+            {
+                throw TutelaError.usage(
+                    "'\(Identifier.printable(name))' is not a trustee name: give one line of text "
+                        + "of at most \(AuthorityShare.maximumTrusteeBytes) bytes")
+            }
+            guard Set(names).count == names.count else {
+                throw TutelaError.usage("each trustee is named once")
+            }
+            let splitID: String
+            do { splitID = Hex.encode(try SecureRandom.bytes(count: 16)) } catch {
+                throw TutelaError.internal("\(error)")
             }
             let seeds: [SecretShare]
             let agreements: [SecretShare]
@@ -252,18 +320,21 @@ public struct Administration: SessionService {
                 agreements = try SecretSharing.split(
                     identity.agreement.secret, threshold: threshold, shareCount: shares)
             } catch { throw TutelaError.internal("\(error)") }
+            let fingerprint = principal.identity.fingerprint
+            let files = try zip(seeds, zip(agreements, names)).map {
+                s, pair throws(TutelaError) in
+                try AuthorityShare.make(
+                    vaultID: meta.vaultID, authority: identity, fingerprint: fingerprint,
+                    splitID: splitID, trustee: pair.1, shareCount: shares, seed: s,
+                    agreement: pair.0)
+            }
             try await record(
                 auditEntry(
                     .authoritySplit, subject: principal.id.text,
-                    reason: "\(threshold) of \(shares) shares"),
+                    reason: "split \(splitID): \(threshold) of \(shares) shares, for "
+                        + names.joined(separator: ", ")),
                 notify: [])
-            let fingerprint = principal.identity.fingerprint
-            return zip(seeds, agreements).map { s, a in
-                AuthorityShare(
-                    vaultID: meta.vaultID, authority: principal.id, fingerprint: fingerprint,
-                    threshold: threshold,
-                    index: s.index, seed: s, agreement: a)
-            }
+            return files
         }
     }
 

@@ -21,6 +21,10 @@ public struct Directory: Sendable {
     public private(set) var policy: Policy?
     /// The current key of each role's group.
     public private(set) var groups: [Role: GroupKey] = [:]
+    /// Enrolments (and re-keys) waiting for their person to activate them, by principal id.
+    public private(set) var invitations: [PrincipalID: Invitation] = [:]
+    /// The latest time any statement was made at: an activation may not claim an earlier one.
+    private(set) var latestTime: Int64 = .min
     /// Every verified statement, in order: what ``asOf(_:)`` replays.
     private(set) var statements: [ChainLink] = []
     /// Directories as they stood earlier, replayed on demand.
@@ -35,7 +39,8 @@ public struct Directory: Sendable {
         _ links: [ChainLink], pinnedAuthorityKey: [UInt8]
     ) throws(TutelaError) -> Directory {
         guard let first = links.first else { throw .tampered("the directory is empty") }
-        let (genesis, _) = try DirectoryStatement.decode(first.body, context: "directory entry 0")
+        let (genesis, genesisTime) = try DirectoryStatement.decode(
+            first.body, context: "directory entry 0")
         guard case .establish(let vaultID, let authority, let kdf) = genesis,
             authority.signingKey == pinnedAuthorityKey, first.signer == authority.id
         else { throw .tampered("directory entry 0 does not establish this vault's authority") }
@@ -44,7 +49,8 @@ public struct Directory: Sendable {
         let authorityKey = try? SigningPublicKey(bytes: pinnedAuthorityKey)
         try SignedChain.verify(first, in: .directory, after: nil, signerKey: authorityKey)
         do {
-            try directory.apply(genesis, signer: first.signer, isGenesis: true)
+            try directory.apply(
+                genesis, signer: first.signer, isGenesis: true, time: genesisTime)
         } catch {
             throw .tampered("directory entry 0 is not a valid statement: \(error.message)")
         }
@@ -63,20 +69,20 @@ public struct Directory: Sendable {
             directory = base
         } else {
             guard let first = statements.first else { throw .tampered("the directory is empty") }
-            let (genesis, _) = try DirectoryStatement.decode(
+            let (genesis, time) = try DirectoryStatement.decode(
                 first.body, context: "directory entry 0")
             guard case .establish(let vaultID, let authority, let kdf) = genesis else {
                 throw .tampered("directory entry 0 does not establish the vault")
             }
             directory = Directory(
                 vaultID: vaultID, authorityID: authority.id, kdfProfile: kdf, head: first)
-            try directory.apply(genesis, signer: first.signer, isGenesis: true)
+            try directory.apply(genesis, signer: first.signer, isGenesis: true, time: time)
             directory.statements = [first]
         }
         for link in statements[directory.statements.count..<count] {
-            let (statement, _) = try DirectoryStatement.decode(
+            let (statement, time) = try DirectoryStatement.decode(
                 link.body, context: "directory entry \(link.sequence)")
-            try directory.apply(statement, signer: link.signer, isGenesis: false)
+            try directory.apply(statement, signer: link.signer, isGenesis: false, time: time)
             directory.statements.append(link)
             directory.head = link
         }
@@ -92,11 +98,18 @@ public struct Directory: Sendable {
         var previous = head
         for link in links {
             let context = "directory entry \(link.sequence)"
-            let signerKey = directory.administrator(link.signer)?.identity.signingKey
+            let (statement, time) = try DirectoryStatement.decode(link.body, context: context)
+            // Every statement is an administrator's, but for a person's activation of their own
+            // enrolment, signed by the key it publishes (and proven by their enrolment code).
+            let signerKey: SigningPublicKey?
+            if case .activate(let id, let key, _, _) = statement, id == link.signer {
+                signerKey = try? SigningPublicKey(bytes: key)
+            } else {
+                signerKey = directory.administrator(link.signer)?.identity.signingKey
+            }
             try SignedChain.verify(link, in: .directory, after: previous, signerKey: signerKey)
-            let (statement, _) = try DirectoryStatement.decode(link.body, context: context)
             do {
-                try directory.apply(statement, signer: link.signer, isGenesis: false)
+                try directory.apply(statement, signer: link.signer, isGenesis: false, time: time)
             } catch {
                 throw .tampered("\(context) is not a valid statement: \(error.message)")
             }
@@ -131,13 +144,20 @@ public struct Directory: Sendable {
     /// Checks a statement against the current state and applies it. Used both when verifying the
     /// stored chain and before signing a new statement, so the two can never disagree.
     mutating func apply(
-        _ statement: DirectoryStatement, signer: PrincipalID, isGenesis: Bool
+        _ statement: DirectoryStatement, signer: PrincipalID, isGenesis: Bool, time: Int64
     ) throws(TutelaError) {
+        defer { latestTime = max(latestTime, time) }
+        // This statement's position is the number applied before it; what it publishes counts
+        // under every directory that includes it.
+        let validFrom = Int64(statements.count) + 1
         func principal(_ p: DirectoryStatement.PrincipalData, authority: Bool) throws(TutelaError)
             -> Principal
         {
             guard principals[p.id] == nil else {
                 throw .exists("principal '\(p.id)' is already enrolled")
+            }
+            guard invitations[p.id] == nil else {
+                throw .exists("principal '\(p.id)' is already invited to enrol")
             }
             guard !p.roles.isEmpty || authority else {
                 throw .usage("a principal needs at least one role")
@@ -153,7 +173,8 @@ public struct Directory: Sendable {
             } catch { throw .invalidInput("bad public key: \(error)") }
             return Principal(
                 id: p.id, name: p.name, roles: p.roles.sorted(), identity: identity,
-                isAuthority: authority, enrolledBy: signer)
+                isAuthority: authority, enrolledBy: signer,
+                keyPeriods: [KeyPeriod(signingKey: identity.signingKey, from: validFrom)])
         }
         switch statement {
         case .establish(_, let authority, _):
@@ -161,11 +182,10 @@ public struct Directory: Sendable {
                 throw .invalidInput("only the first statement may establish a vault")
             }
             principals[authority.id] = try principal(authority, authority: true)
-        case .enrol(let data):
-            guard !isGenesis else {
-                throw .invalidInput("the first statement must establish the vault")
-            }
-            principals[data.id] = try principal(data, authority: false)
+        case .enrol:
+            // Keys made by an administrator for someone else: never accepted since #19.
+            throw .usage(
+                "people make their own keys: an administrator invites them with an enrolment code")
         case .addLearner(let data):
             guard !isGenesis else {
                 throw .invalidInput("the first statement must establish the vault")
@@ -248,6 +268,11 @@ public struct Directory: Sendable {
                     publicKey: try KeyAgreementPublicKey(bytes: publicKey))
             } catch { throw .invalidInput("bad group key: \(error)") }
         case .revoke(let id):
+            if principals[id] == nil, invitations[id] != nil {
+                // An enrolment never activated is withdrawn: its code no longer works.
+                invitations[id] = nil
+                return
+            }
             guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
             guard !p.isAuthority else {
                 throw .usage(
@@ -256,6 +281,88 @@ public struct Directory: Sendable {
             guard !p.revoked else { throw .exists("'\(id)' was already revoked") }
             guard id != signer else { throw .usage("no one revokes themselves") }
             principals[id]?.revoked = true
+            principals[id]?.retireKey(at: validFrom)
+            invitations[id] = nil
+        case .invite(let data):
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
+            guard principals[data.id] == nil else {
+                throw .exists("principal '\(data.id)' is already enrolled")
+            }
+            // An invitation not taken up in time may be made again; a live one may not.
+            if let waiting = invitations[data.id], time <= waiting.expires {
+                throw .exists(
+                    "'\(data.id)' has an enrolment waiting until \(Timestamp.iso(waiting.expires))")
+            }
+            guard !data.roles.isEmpty, Set(data.roles).count == data.roles.count else {
+                throw .usage("give each role once, and at least one")
+            }
+            guard data.expires > time else { throw .usage("an enrolment code must expire later") }
+            invitations[data.id] = Invitation(
+                principal: data.id, name: data.name, roles: data.roles.sorted(),
+                invitedBy: signer, codeKey: try Invitation.codeKey(data.codeKey),
+                invitedAt: time, expires: data.expires, reissue: false)
+        case .reissue(let id, let codeKey, let expires):
+            guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
+            guard !p.isAuthority else {
+                throw .denied(
+                    "the authority's keys are not reissued",
+                    hint: "a lost authority passphrase is recovered from its trustees' shares")
+            }
+            guard !p.revoked else {
+                throw .usage("'\(id)' was revoked; enrol them again under a new id")
+            }
+            guard id != signer else { throw .usage("no one reissues their own keys") }
+            guard expires > time else { throw .usage("an enrolment code must expire later") }
+            // The old key stops here, whether or not the new one is ever activated.
+            principals[id]?.retireKey(at: validFrom)
+            principals[id]?.awaitingKeys = true
+            invitations[id] = Invitation(
+                principal: id, name: p.name, roles: p.roles, invitedBy: signer,
+                codeKey: try Invitation.codeKey(codeKey), invitedAt: time, expires: expires,
+                reissue: true)
+        case .activate(let id, let signingKey, let agreementKey, let proof):
+            guard let invitation = invitations[id] else {
+                throw .notFound("there is no enrolment waiting for '\(id)'")
+            }
+            guard signer == id else { throw .denied("only '\(id)' activates their own enrolment") }
+            guard time >= latestTime, time >= invitation.invitedAt else {
+                throw .invalidInput(
+                    "the activation is dated before the directory's latest statement: check the "
+                        + "clock")
+            }
+            guard time <= invitation.expires else {
+                throw .denied(
+                    "the enrolment code for '\(id)' expired on \(Timestamp.iso(invitation.expires))",
+                    hint: "ask an administrator for a new one")
+            }
+            let identity: PublicIdentity
+            do {
+                identity = PublicIdentity(
+                    signingKey: try SigningPublicKey(bytes: signingKey),
+                    agreementKey: try KeyAgreementPublicKey(bytes: agreementKey))
+            } catch { throw .invalidInput("bad public key: \(error)") }
+            do {
+                try invitation.codeKey.verify(
+                    proof,
+                    for: Invitation.activationMessage(
+                        vaultID: vaultID, principal: id, identity: identity))
+            } catch {
+                throw .denied("the activation of '\(id)' does not prove its enrolment code")
+            }
+            invitations[id] = nil
+            let period = KeyPeriod(signingKey: identity.signingKey, from: validFrom)
+            if invitation.reissue, var existing = principals[id] {
+                existing.identity = identity
+                existing.keyPeriods.append(period)
+                existing.awaitingKeys = false
+                principals[id] = existing
+            } else {
+                principals[id] = Principal(
+                    id: id, name: invitation.name, roles: invitation.roles, identity: identity,
+                    isAuthority: false, enrolledBy: invitation.invitedBy, keyPeriods: [period])
+            }
         case .setRoles(let id, let roles):
             guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
             guard !p.revoked else { throw .usage("'\(id)' was revoked") }
@@ -274,11 +381,18 @@ public struct Directory: Sendable {
             guard !p.revoked else {
                 throw .usage("'\(id)' was revoked; enrol them again under a new id")
             }
+            guard signer == id else {
+                throw .denied(
+                    "only '\(id)' makes their own keys",
+                    hint: "an administrator reissues an enrolment code instead")
+            }
             do {
                 let identity = PublicIdentity(
                     signingKey: try SigningPublicKey(bytes: signingKey),
                     agreementKey: try KeyAgreementPublicKey(bytes: agreementKey))
-                principals[id]?.formerSigningKeys.insert(p.identity.signingKey, at: 0)
+                principals[id]?.retireKey(at: validFrom)
+                principals[id]?.keyPeriods.append(
+                    KeyPeriod(signingKey: identity.signingKey, from: validFrom))
                 principals[id]?.identity = identity
             } catch { throw .invalidInput("bad public key: \(error)") }
         }

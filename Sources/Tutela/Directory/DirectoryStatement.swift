@@ -23,6 +23,24 @@ enum DirectoryStatement: Equatable {
     case rekey(principal: PrincipalID, signingKey: [UInt8], agreementKey: [UInt8])
     /// Replaces a principal's roles (joining or leaving a group).
     case setRoles(principal: PrincipalID, roles: [Role])
+    /// An administrator's invitation: who, with which roles, and the public key a one-time
+    /// enrolment code derives — the code itself is never stored. No private key exists yet.
+    case invite(InviteData)
+    /// New keys for someone who lost their passphrase: their current key retires here, and they
+    /// activate new ones with the enrolment code whose public key this names.
+    case reissue(principal: PrincipalID, codeKey: [UInt8], expires: Int64)
+    /// The person's own activation, signed (the directory link) by the new signing key it
+    /// publishes, with `proof` — a signature by the enrolment code's key over the new keys.
+    case activate(
+        principal: PrincipalID, signingKey: [UInt8], agreementKey: [UInt8], proof: [UInt8])
+
+    struct InviteData: Equatable {
+        var id: PrincipalID
+        var name: String
+        var roles: [Role]
+        var codeKey: [UInt8]
+        var expires: Int64
+    }
 
     struct PrincipalData: Equatable {
         var id: PrincipalID
@@ -40,8 +58,8 @@ enum DirectoryStatement: Equatable {
         var programme: String?
     }
 
-    /// 2 since #18: the genesis statement signs the key-derivation profile.
-    static let version: UInt8 = 2
+    /// 3 since #19: invitations and activations; statements are applied at their time.
+    static let version: UInt8 = 3
     static let maxText = 256
 
     func encode(at time: Int64) -> [UInt8] {
@@ -102,6 +120,24 @@ enum DirectoryStatement: Equatable {
             w.u8(9)
             w.id(principal)
             w.strings(roles.map(\.rawValue))
+        case .invite(let i):
+            w.u8(10)
+            w.id(i.id)
+            w.string(i.name)
+            w.strings(i.roles.map(\.rawValue))
+            w.fixed(i.codeKey)
+            w.i64(i.expires)
+        case .reissue(let principal, let codeKey, let expires):
+            w.u8(11)
+            w.id(principal)
+            w.fixed(codeKey)
+            w.i64(expires)
+        case .activate(let principal, let signingKey, let agreementKey, let proof):
+            w.u8(12)
+            w.id(principal)
+            w.fixed(signingKey)
+            w.fixed(agreementKey)
+            w.fixed(proof)
         }
         return w.bytes
     }
@@ -114,9 +150,7 @@ enum DirectoryStatement: Equatable {
             throw .tampered("\(context) has an unknown version")
         }
         let time = try r.i64("time")
-        func principal() throws(TutelaError) -> PrincipalData {
-            let id: PrincipalID = try r.id("id")
-            let name = try r.string("name", max: maxText)
+        func roleList() throws(TutelaError) -> [Role] {
             var roles: [Role] = []
             for raw in try r.strings("roles", maxCount: Role.allCases.count, max: 32) {
                 guard let role = Role(rawValue: raw) else {
@@ -124,6 +158,12 @@ enum DirectoryStatement: Equatable {
                 }
                 roles.append(role)
             }
+            return roles
+        }
+        func principal() throws(TutelaError) -> PrincipalData {
+            let id: PrincipalID = try r.id("id")
+            let name = try r.string("name", max: maxText)
+            let roles = try roleList()
             return PrincipalData(
                 id: id, name: name, roles: roles,
                 signingKey: try r.fixed("signing key", count: 32),
@@ -188,14 +228,27 @@ enum DirectoryStatement: Equatable {
                 agreementKey: try r.fixed("agreement key", count: 32))
         case 9:
             let principal: PrincipalID = try r.id("principal")
-            var roles: [Role] = []
-            for raw in try r.strings("roles", maxCount: Role.allCases.count, max: 32) {
-                guard let role = Role(rawValue: raw) else {
-                    throw .tampered("\(context) names an unknown role")
-                }
-                roles.append(role)
-            }
-            statement = .setRoles(principal: principal, roles: roles)
+            statement = .setRoles(principal: principal, roles: try roleList())
+        case 10:
+            let id: PrincipalID = try r.id("id")
+            let name = try r.string("name", max: maxText)
+            let roles = try roleList()
+            statement = .invite(
+                InviteData(
+                    id: id, name: name, roles: roles,
+                    codeKey: try r.fixed("enrolment code key", count: 32),
+                    expires: try r.i64("expires")))
+        case 11:
+            statement = .reissue(
+                principal: try r.id("principal"),
+                codeKey: try r.fixed("enrolment code key", count: 32),
+                expires: try r.i64("expires"))
+        case 12:
+            statement = .activate(
+                principal: try r.id("principal"),
+                signingKey: try r.fixed("signing key", count: 32),
+                agreementKey: try r.fixed("agreement key", count: 32),
+                proof: try r.fixed("proof", count: SigningPublicKey.signatureByteCount))
         default:
             throw .tampered("\(context) is of an unknown kind")
         }

@@ -53,14 +53,58 @@ public struct Principal: Sendable, Equatable {
     public let enrolledBy: PrincipalID
     /// A revoked principal can no longer act; what they signed before stays verifiable.
     public internal(set) var revoked = false
-    /// Signing keys replaced by a re-key (lost passphrase), still valid for what they signed before.
-    public internal(set) var formerSigningKeys: [SigningPublicKey] = []
+    /// True from an administrator's reissue (a lost passphrase) until the person activates new
+    /// keys with their code: meanwhile they hold no role and nothing is sealed to them.
+    public internal(set) var awaitingKeys = false
+    /// Every signing key they ever held, oldest first, each with the span of directory positions
+    /// in which it was theirs: the last is current unless they were revoked.
+    public internal(set) var keyPeriods: [KeyPeriod] = []
+
+    /// Ends the current key's period at directory count `count`.
+    mutating func retireKey(at count: Int64) {
+        guard let last = keyPeriods.indices.last, keyPeriods[last].until == nil else { return }
+        keyPeriods[last].until = count
+    }
 
     /// Whether they hold `role` (a revoked principal holds none).
-    public func has(_ role: Role) -> Bool { !revoked && roles.contains(role) }
+    public func has(_ role: Role) -> Bool { !revoked && !awaitingKeys && roles.contains(role) }
 
-    /// Every signing key that was ever theirs: the current one first.
-    public var signingKeys: [SigningPublicKey] { [identity.signingKey] + formerSigningKeys }
+    /// The keys that could sign something made under a directory of `count` statements: the one
+    /// that was theirs then, or none if they were not enrolled yet, or already revoked.
+    public func signingKeys(madeUnder count: Int64) -> [SigningPublicKey] {
+        keyPeriods.filter { $0.covers(count) }.map(\.signingKey)
+    }
+
+    /// Every signing key that was ever theirs, for finding which one signed something before its
+    /// directory position is known; a caller must then check ``signingKeys(madeUnder:)``.
+    public var everySigningKey: [SigningPublicKey] { keyPeriods.reversed().map(\.signingKey) }
+
+    /// Whether something signed by them and claiming directory position `count`, whose signature
+    /// verified under one of ``everySigningKey``, was signed by the key that was theirs at `count`.
+    /// - Parameter verify: checks the signature against the keys it is given.
+    func signed(madeUnder count: Int64, verify: ([SigningPublicKey]) -> Bool) -> Bool {
+        let valid = signingKeys(madeUnder: count)
+        if valid.isEmpty { return false }
+        // With one key ever, the signature was already checked against it.
+        return keyPeriods.count == 1 || verify(valid)
+    }
+}
+
+/// A signing key's span of validity: the directory positions under which what it signs counts.
+///
+/// A directory position is the number of directory statements a signer's session had verified
+/// (`count`): a key published by statement `n` is valid from count `n + 1`, and a key retired by
+/// statement `m` (a re-key or a revocation) is valid below count `m + 1`.
+public struct KeyPeriod: Sendable, Equatable {
+    /// The Ed25519 public key.
+    public let signingKey: SigningPublicKey
+    /// The first directory count under which it is valid.
+    public let from: Int64
+    /// The first directory count under which it is no longer valid, or nil while it is current.
+    public internal(set) var until: Int64?
+
+    /// Whether it was valid under a directory of `count` statements.
+    public func covers(_ count: Int64) -> Bool { count >= from && until.map { count < $0 } ?? true }
 }
 
 /// A learner: the person records are about. Not necessarily a principal (most learners never log in).

@@ -39,6 +39,9 @@ public struct FactHeader: Sendable, Equatable {
     public let subject: String
     /// The principal whose enrolled key made ``signature``.
     public let signer: PrincipalID
+    /// How many directory statements the signer's session had verified when it signed: the key
+    /// must be the one that was the signer's at that position.
+    public let madeUnder: Int64
     /// The signer's Ed25519 signature over the fact's signed bytes.
     public let signature: [UInt8]
 }
@@ -75,14 +78,15 @@ extension Fact {
 
 /// Makes and reads every kind of ``Fact``: one format, one reader.
 ///
-/// Body: `u8 format = 2 ‖ string kind ‖ string id ‖ string subject ‖ u8 version ‖ data fields ‖
-/// string signer ‖ fixed(64) signature`, the signature over `string "tutela/fact/v2"` followed by
-/// every byte of the body before it. A fact edited, moved to another id or subject, filed under
-/// another kind, replayed as another version, or signed by anyone but an enrolled signer is refused
-/// as tampering.
+/// Body: `u8 format = 3 ‖ string kind ‖ string id ‖ string subject ‖ u8 version ‖ data fields ‖
+/// string signer ‖ i64 madeUnder ‖ fixed(64) signature`, the signature over
+/// `string "tutela/fact/v3"` followed by every byte of the body before it. A fact edited, moved to
+/// another id or subject, filed under another kind, replayed as another version, signed by anyone
+/// but an enrolled signer, or signed by a key that was not theirs at the directory position it
+/// names (a key retired by a re-key, a leaver's) is refused as tampering.
 enum FactCodec {
-    static let format: UInt8 = 2
-    static let domain = "tutela/fact/v2"
+    static let format: UInt8 = 3
+    static let domain = "tutela/fact/v3"
 
     /// The bytes the signer signs: the domain, then the body up to the signer's name inclusive.
     static func message(_ unsigned: [UInt8]) -> [UInt8] {
@@ -91,7 +95,9 @@ enum FactCodec {
         return w.bytes + unsigned
     }
 
-    private static func unsigned<F: Fact>(_ fact: F, signer: PrincipalID) -> [UInt8] {
+    private static func unsigned<F: Fact>(
+        _ fact: F, signer: PrincipalID, madeUnder: Int64
+    ) -> [UInt8] {
         var fields = CanonicalWriter()
         fact.writeFields(&fields)
         var w = CanonicalWriter()
@@ -102,12 +108,16 @@ enum FactCodec {
         w.u8(F.version)
         w.data(fields.bytes)
         w.id(signer)
+        w.i64(madeUnder)
         return w.bytes
     }
 
-    /// Signs `fact` as `signer` and files it under its kind, id and subject.
-    static func make<F: Fact>(_ fact: F, signer: Identity) throws(TutelaError) -> StoredObject {
-        let body = unsigned(fact, signer: signer.principal)
+    /// Signs `fact` as `signer`, whose session has verified `madeUnder` directory statements, and
+    /// files it under its kind, id and subject.
+    static func make<F: Fact>(
+        _ fact: F, signer: Identity, madeUnder: Int64
+    ) throws(TutelaError) -> StoredObject {
+        let body = unsigned(fact, signer: signer.principal, madeUnder: madeUnder)
         var w = CanonicalWriter()
         w.fixed(try signer.sign(message(body)))
         return StoredObject(
@@ -142,20 +152,16 @@ enum FactCodec {
         }
         let fields = try r.data("fields", max: F.maximumFieldsByteCount)
         let signerID: PrincipalID = try r.id("signer")
+        let madeUnder = try r.i64("directory position")
         let signedCount = r.position
         let signature = try r.fixed("signature", count: SigningPublicKey.signatureByteCount)
         try r.finish()
-        guard let signer = directory.principals[signerID] else {
-            throw .tampered("\(name) is signed by '\(signerID)', who is not enrolled")
-        }
-        let signed = message(Array(object.body[0..<signedCount]))
-        guard
-            signer.signingKeys.contains(where: { (try? $0.verify(signature, for: signed)) != nil })
-        else {
-            throw .tampered("\(name) does not carry a valid signature of '\(signerID)'")
-        }
+        try checkSignature(
+            signature, over: message(Array(object.body[0..<signedCount])), by: signerID,
+            madeUnder: madeUnder, directory: directory, name: name)
         let header = FactHeader(
-            kind: F.kind, id: id, subject: subject, signer: signerID, signature: signature)
+            kind: F.kind, id: id, subject: subject, signer: signerID, madeUnder: madeUnder,
+            signature: signature)
         var fieldReader = CanonicalReader(fields, context: name)
         let fact = try F.readFields(&fieldReader, header: header)
         try fieldReader.finish()
@@ -165,19 +171,38 @@ enum FactCodec {
     /// Checks a fact whose fields and signature were kept apart from the store (a certificate
     /// printed or filed elsewhere) against its signer's enrolled keys.
     static func verify<F: Fact>(
-        _ fact: F, signer: PrincipalID, signature: [UInt8], directory: Directory
+        _ fact: F, signer: PrincipalID, madeUnder: Int64, signature: [UInt8], directory: Directory
     ) throws(TutelaError) {
-        guard let principal = directory.principals[signer] else {
-            throw .tampered(
-                "the \(F.kind.rawValue) of \(fact.subject) names '\(signer)', who is not enrolled")
+        try checkSignature(
+            signature, over: message(unsigned(fact, signer: signer, madeUnder: madeUnder)),
+            by: signer, madeUnder: madeUnder, directory: directory,
+            name: "the \(F.kind.rawValue) of \(fact.subject)")
+    }
+
+    /// Checks that `signer`'s key at directory position `madeUnder` made `signature` over `signed`,
+    /// and that the position is one this directory has reached.
+    private static func checkSignature(
+        _ signature: [UInt8], over signed: [UInt8], by signerID: PrincipalID, madeUnder: Int64,
+        directory: Directory, name: String
+    ) throws(TutelaError) {
+        guard let signer = directory.principals[signerID] else {
+            throw .tampered("\(name) is signed by '\(signerID)', who is not enrolled")
         }
-        let signed = message(unsigned(fact, signer: signer))
-        guard
-            principal.signingKeys.contains(where: {
+        guard madeUnder >= 1, madeUnder <= directory.statementCount else {
+            throw .tampered(
+                "\(name) says it was signed under directory position \(madeUnder), which this "
+                    + "vault's directory (\(directory.statementCount) statements) never had")
+        }
+        let keys = signer.signingKeys(madeUnder: madeUnder)
+        guard keys.contains(where: { (try? $0.verify(signature, for: signed)) != nil }) else {
+            let retired = signer.everySigningKey.contains {
                 (try? $0.verify(signature, for: signed)) != nil
-            })
-        else {
-            throw .tampered("the \(F.kind.rawValue) of \(fact.subject) does not verify")
+            }
+            throw .tampered(
+                retired
+                    ? "\(name) is signed with a key that was no longer '\(signerID)''s at directory "
+                        + "position \(madeUnder): it was retired, or its holder revoked"
+                    : "\(name) does not carry a valid signature of '\(signerID)'")
         }
     }
 }

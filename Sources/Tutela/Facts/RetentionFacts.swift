@@ -138,6 +138,8 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
     public let authoriser: PrincipalID
     /// The second keeper who proposed it, where the policy asks for two.
     public let proposer: PrincipalID?
+    /// The directory position the authoriser signed under.
+    public let madeUnder: Int64
     /// The authoriser's Ed25519 signature over the tombstone's signed bytes.
     public let signature: [UInt8]
 
@@ -161,7 +163,7 @@ public struct DestructionCertificate: Sendable, Equatable, Fact {
             ciphertextHash: try r.string("ciphertext hash", max: 64),
             rule: try r.string("rule", max: 1000), time: try r.i64("time"),
             authoriser: header.signer, proposer: try r.optionalID("proposer"),
-            signature: header.signature)
+            madeUnder: header.madeUnder, signature: header.signature)
     }
 
     /// The certificate as text, to print or file.

@@ -1,18 +1,19 @@
 extension Session {
     /// Signs `fact` as this session's principal, ready to store.
     func sign<F: Fact>(_ fact: F) throws(TutelaError) -> StoredObject {
-        try FactCodec.make(fact, signer: identity)
+        try FactCodec.make(fact, signer: identity, madeUnder: directory.statementCount)
     }
 
     /// Every fact of `type` filed under `subject` (of every subject when nil), each verified.
     /// - Throws: `.tampered` for any fact that does not verify.
     func facts<F: Fact>(_ type: F.Type, about subject: String?) async throws -> [F] {
-        let directory = self.directory
         let store = self.store
         let objects = try await verifiedRead {
             let objects = try await store.objects(kind: F.kind.rawValue, key: subject)
             return (objects, try StateClaims.facts(objects, kind: F.kind, subject: subject))
         }
+        // Read after: the read catches this session up with the directory the facts rest on.
+        let directory = self.directory
         var result: [F] = []
         for object in objects {
             result.append(try FactCodec.read(object, as: type, directory: directory).fact)

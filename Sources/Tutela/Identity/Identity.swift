@@ -7,16 +7,48 @@ public struct Passphrase: Sendable {
     let bytes: SecretBytes
 
     /// Wraps a passphrase someone typed or supplied. Trailing newlines (from a file) are removed.
+    /// The text is copied straight into protected memory (no array on the way).
     public init(_ text: String) throws(TutelaError) {
         var trimmed = Substring(text)
         // `isNewline`, not a comparison with "\n": a Windows line ending is one Character, "\r\n".
         while let last = trimmed.last, last.isNewline { trimmed = trimmed.dropLast() }
-        do { bytes = try SecretBytes(copying: Array(trimmed.utf8)) } catch {
-            throw .internal("\(error)")
-        }
-        characterCount = trimmed.count
+        let utf8 = trimmed.utf8
+        do {
+            bytes = try SecretBytes(count: utf8.count) { out in out.copyBytes(from: utf8) }
+        } catch { throw .internal("\(error)") }
+        characterCount = trimmed.unicodeScalars.count
     }
 
+    /// Wraps a passphrase read into protected memory (from a file or a terminal), which it copies:
+    /// the caller wipes `secret`. Trailing line endings are removed.
+    /// - Throws: `.usage` unless the bytes are UTF-8 text.
+    public init(secret: SecretBytes) throws(TutelaError) {
+        let (length, scalars) = secret.withUnsafeBytes { raw -> (Int, Int?) in
+            var end = raw.count
+            while end > 0, raw[end - 1] == UInt8(ascii: "\n") || raw[end - 1] == UInt8(ascii: "\r")
+            {
+                end -= 1
+            }
+            // Validated and counted in place: no decoded copy of the passphrase is made.
+            var iterator = raw[0..<end].makeIterator()
+            var decoder = UTF8()
+            var count = 0
+            while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue: count += 1
+                case .emptyInput: return (end, count)
+                case .error: return (end, nil)
+                }
+            }
+        }
+        guard let scalars else {
+            throw .usage("the passphrase is not UTF-8 text", hint: "save the file as UTF-8")
+        }
+        do { bytes = try secret.slice(0..<length) } catch { throw .internal("\(error)") }
+        characterCount = scalars
+    }
+
+    /// Its length in characters (Unicode scalars), for the minimum a new one must have.
     let characterCount: Int
 
     /// Refuses a new passphrase that is too short.

@@ -91,7 +91,7 @@ extension Policy {
             created: CalendarDate(year: 2026, month: 1, day: 1),
             tutorialDate: CalendarDate(year: 2026, month: 1, day: 1),
             policyVersion: "\(version)", copies: CopyKind.allCases,
-            wording: classes[recordClass]?.label ?? recordClass.rawValue)
+            wording: classes[recordClass]?.label ?? recordClass.rawValue, sealedUnder: 1)
         return (people, label, directory)
     }
 

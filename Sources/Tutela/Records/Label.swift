@@ -32,27 +32,33 @@ public struct Label: Sendable, Equatable {
     public let copies: [CopyKind]
     /// What is written on the envelope: "Confidential tutorial – 2026-11-20".
     public let envelopeText: String
+    /// How many directory statements the author's session had verified when it sealed: the
+    /// author's signature counts only under the key that was theirs at that position.
+    public let sealedUnder: Int64
 
-    static let version: UInt8 = 1
+    /// 2 since #19: the label names the directory position it was sealed under.
+    static let version: UInt8 = 2
 
     init(
         record: RecordID, recordClass: RecordClass, learner: LearnerID, author: PrincipalID,
         created: CalendarDate,
-        tutorialDate: CalendarDate, policyVersion: String, copies: [CopyKind], wording: String
+        tutorialDate: CalendarDate, policyVersion: String, copies: [CopyKind], wording: String,
+        sealedUnder: Int64
     ) {
         self.init(
             record: record, recordClass: recordClass, learner: learner, author: author,
             created: created, tutorialDate: tutorialDate, policyVersion: policyVersion,
             copies: CopyKind.allCases.filter(copies.contains),
-            envelopeText: "\(wording) – \(tutorialDate)")
+            envelopeText: "\(wording) – \(tutorialDate)", sealedUnder: sealedUnder)
     }
 
     /// A parsed label: copies already in canonical order, envelope text already checked.
     private init(
         record: RecordID, recordClass: RecordClass, learner: LearnerID, author: PrincipalID,
         created: CalendarDate, tutorialDate: CalendarDate, policyVersion: String,
-        copies: [CopyKind], envelopeText: String
+        copies: [CopyKind], envelopeText: String, sealedUnder: Int64
     ) {
+        self.sealedUnder = sealedUnder
         self.record = record
         self.recordClass = recordClass
         self.learner = learner
@@ -77,6 +83,7 @@ public struct Label: Sendable, Equatable {
         w.string(policyVersion)
         w.strings(copies.map(\.rawValue))
         w.string(envelopeText)
+        w.i64(sealedUnder)
         return w.bytes
     }
 
@@ -131,7 +138,11 @@ public struct Label: Sendable, Equatable {
             copies.append(copy.kind)
         }
         let (text, textBytes) = try r.stringWithBytes("envelope text", max: 128)
+        let sealedUnder = try r.i64("directory position")
         try r.finish()
+        guard sealedUnder >= 1 else {
+            throw .tampered("label of \(record) names no directory position")
+        }
         // Labels are printed to people: text that could drive a terminal was never written here.
         guard !Identifier.hasControlCharacters(textBytes),
             !Identifier.hasControlCharacters(policyVersion.utf8)
@@ -150,7 +161,7 @@ public struct Label: Sendable, Equatable {
         let label = Label(
             record: record, recordClass: recordClass, learner: learner, author: author,
             created: created, tutorialDate: tutorialDate, policyVersion: policyVersion,
-            copies: copies, envelopeText: text)
+            copies: copies, envelopeText: text, sealedUnder: sealedUnder)
         // Every field above is read in exactly one form (exact lengths, strict dates, copies in
         // order, envelope text rebuilt from its parts), so this label re-encodes to `bytes`; the
         // tests check that property rather than re-encoding every label on every read.

@@ -164,8 +164,17 @@ extension Session {
         guard let author = directory.principals[envelope.label.author] else {
             throw .tampered("\(id) names an author who is not enrolled")
         }
+        let sealedUnder = envelope.label.sealedUnder
+        guard sealedUnder <= directory.statementCount else {
+            throw .tampered(
+                "\(id) says it was sealed under directory position \(sealedUnder), which this "
+                    + "vault's directory never had")
+        }
+        // Only the key that was the author's when they sealed: not one a re-key retired before,
+        // nor a leaver's after they were revoked.
+        let authorKeys = author.signingKeys(madeUnder: sealedUnder)
         guard let resealing = envelope.resealing else {
-            try envelope.verifySignature(author: author.signingKeys)
+            try envelope.verifySignature(author: authorKeys)
             return envelope
         }
         // A re-seal is judged by the directory its sealer sealed under: enrolled and not revoked
@@ -176,7 +185,11 @@ extension Session {
                 "\(id) was re-sealed by '\(resealing.sealer)', who was not enrolled, or was "
                     + "revoked, when it was sealed")
         }
-        try envelope.verifySignature(author: author.signingKeys, sealer: sealer.signingKeys)
+        guard sealedUnder <= resealing.sealedAt else {
+            throw .tampered("\(id) says it was re-sealed before it was sealed")
+        }
+        try envelope.verifySignature(
+            author: authorKeys, sealer: sealer.signingKeys(madeUnder: resealing.sealedAt))
         guard let policy = then.policy, Self.mayReseal(envelope.label, sealer, policy, then) else {
             throw .tampered(
                 "\(id) was re-sealed by '\(resealing.sealer)', whom the policy in force then did "

@@ -98,7 +98,8 @@ extension Session {
                 record: try Identifier.newRecordID(), recordClass: item.recordClass,
                 learner: item.learner, author: author, created: today,
                 tutorialDate: item.content.date, policyVersion: "\(policy.version)",
-                copies: item.content.copies, wording: item.wording)
+                copies: item.content.copies, wording: item.wording,
+                sealedUnder: directory.statementCount)
             let plaintext = try Self.encode(item.content)
             defer { plaintext.wipe() }
             // Kept in protected memory until the key store has it: ``commitSeal(_:)`` wipes it.

@@ -96,7 +96,7 @@ extension Retention {
                     ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)),
                     rule: status.rule,
                     time: vault.clock.now(), authoriser: principal.id, proposer: proposer,
-                    signature: []
+                    madeUnder: directory.statementCount, signature: []
                 )
             } catch { throw TutelaError.internal("\(error)") }
             let tombstone = try sign(certificateFields)
@@ -190,8 +190,8 @@ extension Retention {
     /// - Throws: `.tampered` when it does not verify.
     public func verify(_ certificate: DestructionCertificate) throws {
         try FactCodec.verify(
-            certificate, signer: certificate.authoriser, signature: certificate.signature,
-            directory: directory)
+            certificate, signer: certificate.authoriser, madeUnder: certificate.madeUnder,
+            signature: certificate.signature, directory: directory)
     }
 
 }

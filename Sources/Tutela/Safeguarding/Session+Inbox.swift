@@ -12,16 +12,11 @@ extension Session {
                 throw TutelaError.tampered(
                     "notice \(object.id) points at audit entry \(sequence), which is missing")
             }
-            let keys = directory.principals[link.signer]?.signingKeys ?? []
-            let content = SignedChain.checkContent(link, in: .audit, signerKeys: keys)
-            guard content.signature, content.hash else {
+            guard let entry = AuditEntry.genuine(link, directory: directory) else {
                 throw TutelaError.tampered(
                     "audit entry \(sequence) behind a notice does not verify")
             }
-            notices.append(
-                Notice(
-                    sequence: sequence,
-                    entry: try AuditEntry.parse(link.body, context: "audit entry \(sequence)")))
+            notices.append(Notice(sequence: sequence, entry: entry))
         }
         return notices.sorted { $0.sequence > $1.sequence }
     }

@@ -140,7 +140,8 @@ struct StateReader: Sendable {
     var cache: StateCache?
 
     /// Thrown when the log's newest entry is signed by someone this session's directory does not
-    /// know yet: the session catches up and reads again.
+    /// know yet, or under a directory position it has not reached (whose key was the signer's
+    /// then is not known yet): the session catches up and reads again.
     struct UnknownSigner: Error {}
 
     /// The log's newest entry (its hash recomputed and its signature checked) and its state.
@@ -164,7 +165,13 @@ struct StateReader: Sendable {
             return state
         }
         guard let signer = directory.principals[last.signer] else { throw UnknownSigner() }
-        let content = SignedChain.checkContent(last, in: .audit, signerKeys: signer.signingKeys)
+        let entry = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)")
+        // Judged only by a directory that has reached the entry's position: one behind it may not
+        // know yet that the key was retired — and what is judged here is remembered.
+        guard entry.state.directoryCount <= directory.statementCount else { throw UnknownSigner() }
+        let content = SignedChain.checkContent(
+            last, in: .audit,
+            signerKeys: signer.signingKeys(madeUnder: entry.state.directoryCount))
         guard content.signature, content.hash, !signer.revoked else {
             throw TutelaError(
                 .tampered,
@@ -174,7 +181,7 @@ struct StateReader: Sendable {
                 hint: AuditLog.restoreHint)
         }
         try cache?.see(last)
-        let state = try AuditEntry.parse(last.body, context: "audit entry \(last.sequence)").state
+        let state = entry.state
         cache?.remember(link: last.hash, state: state)
         return state
     }
@@ -364,9 +371,10 @@ extension Session {
         _ write: @escaping @Sendable (any VaultTransaction) async throws -> Void
     ) -> @Sendable (any VaultTransaction) async throws -> Void {
         let identity = self.identity
-        let directory = self.directory
         let entry = auditEntry(action, subject: subject, reason: "a write made in a test")
         return { tx in
+            // The directory as this session knows it when the write runs, not when it was planned.
+            let directory = self.directory
             try await StateTransaction.within(tx, directory: directory, cache: nil) { state in
                 try await write(state)
                 try await Session.appendAudit(entry, tx: state, signer: identity)

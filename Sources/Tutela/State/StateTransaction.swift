@@ -90,6 +90,11 @@ final class StateTransaction: VaultTransaction {
             do {
                 found = try StateReader.check(last, directory: directory, cache: cache)
             } catch is StateReader.UnknownSigner {
+                // With the directory this transaction runs under still the vault's, an entry
+                // resting on statements it does not hold means statements were cut.
+                if try await inner.lastLink(.directory)?.hash == directory.head?.hash {
+                    throw Vault.directoryMismatch
+                }
                 throw TutelaError.tryAgain(
                     "someone enrolled meanwhile signed the vault's last entry; run it again")
             }

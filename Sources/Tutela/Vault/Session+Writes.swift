@@ -217,6 +217,7 @@ extension Session {
     ) async throws -> (T, ChainLink?) {
         for attempt in 0..<2 {
             let directory = self.directory
+            try requireCurrentKey(directory)
             // Inside ``decidingAfresh(_:)``, the directory the operation decided under — not the
             // session's now, which another operation of this session may have moved meanwhile.
             let known = Self.decidedUnder.map(\.head) ?? directory.head?.hash
@@ -246,6 +247,18 @@ extension Session {
             }
         }
         throw TutelaError.tryAgain("the directory kept changing; nothing was changed")
+    }
+
+    /// Refuses a session whose key the directory retired (this person re-keyed since it was
+    /// unlocked): what it signed would not count, and would read as tampering.
+    func requireCurrentKey(_ directory: Directory) throws(TutelaError) {
+        // An activation in progress: the statement it appends publishes this session's key.
+        if directory.invitations[principal.id] != nil { return }
+        guard directory.principals[principal.id]?.identity == identity.publicIdentity else {
+            throw .denied(
+                "this session's key for '\(principal.id)' was replaced by a re-key",
+                hint: "unlock again with the new passphrase")
+        }
     }
 
     /// Thrown inside a transaction whose directory moved since the session verified it.

@@ -75,6 +75,12 @@ public final class Session: Sendable {
         guard let me = updated.principals[id], !me.revoked else {
             throw TutelaError.denied("'\(id)' was revoked and can no longer act")
         }
+        guard !me.awaitingKeys else {
+            throw TutelaError.denied(
+                "the keys of '\(id)' were reissued: this session's no longer count",
+                hint: "activate the new keys with the enrolment code")
+        }
+        try requireCurrentKey(updated)
         verified.withLock { state in
             // Another refresh or statement of this session may have moved it further meanwhile.
             if (state.directory.head?.sequence ?? -1) < (updated.head?.sequence ?? -1) {
@@ -116,18 +122,22 @@ public final class Session: Sendable {
 
     /// Appends a directory statement and its audit entry in one transaction, refusing if the
     /// directory moved on since this session verified it.
+    /// - Parameter auditSigner: who signs the audit entry, when not this session's key (a re-key
+    ///   of oneself, which retires that key from the statement on).
     func appendStatement(
         _ statement: DirectoryStatement, audit action: AuditEntry.Action, subject: String,
+        auditSigner: Identity? = nil,
         extra: @escaping @Sendable (any VaultTransaction) async throws -> Void = { _ in }
     ) async throws {
         let now = vault.clock.now()
         let current = directory
         var updated = current
-        try updated.apply(statement, signer: principal.id, isGenesis: false)
+        try updated.apply(statement, signer: principal.id, isGenesis: false, time: now)
         let entry = AuditEntry(
             action: action, actor: principal.id, subject: subject, outcome: .allowed, reason: nil,
             time: now, policyVersion: updated.policy.map { "\($0.version)" } ?? "none")
         let identity = self.identity
+        let committer = auditSigner ?? identity
         let link = try await write { tx in
             let last = try await tx.lastLink(.directory)
             guard last?.hash == current.head?.hash else {
@@ -138,7 +148,7 @@ public final class Session: Sendable {
             let link = try SignedChain.link(
                 .directory, after: last, body: statement.encode(at: now), signer: identity)
             try await tx.append(link, to: .directory)
-            try await Self.appendAudit(entry, tx: tx, signer: identity)
+            try await Self.appendAudit(entry, tx: tx, signer: committer)
             return link
         }
         Self.decidedUnder?.moved(to: link.hash)

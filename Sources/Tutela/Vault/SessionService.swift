@@ -111,8 +111,10 @@ extension SessionService {
 
     func appendStatement(
         _ statement: DirectoryStatement, audit action: AuditEntry.Action, subject: String,
+        auditSigner: Identity? = nil,
         extra: @escaping @Sendable (any VaultTransaction) async throws -> Void = { _ in }
     ) async throws {
-        try await session.appendStatement(statement, audit: action, subject: subject, extra: extra)
+        try await session.appendStatement(
+            statement, audit: action, subject: subject, auditSigner: auditSigner, extra: extra)
     }
 }

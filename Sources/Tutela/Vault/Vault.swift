@@ -115,6 +115,12 @@ public struct Vault: Sendable {
             (meta, directory) = try await verifiedDirectory()
         }
         guard let principal = directory.principals[principalID] else {
+            if directory.invitations[principalID] != nil {
+                throw TutelaError.denied(
+                    "'\(principalID)' has not activated their enrolment yet",
+                    hint: "activate it with the enrolment code: tutela principal activate "
+                        + principalID.text)
+            }
             throw TutelaError.notFound(
                 "no one is enrolled as '\(principalID)'",
                 hint: "an administrator enrols people with 'tutela principal add'")
@@ -123,6 +129,12 @@ public struct Vault: Sendable {
             throw TutelaError.denied(
                 "'\(principalID)' was revoked and can no longer act",
                 hint: "an administrator enrols a returning person again under a new id")
+        }
+        guard !principal.awaitingKeys else {
+            throw TutelaError.denied(
+                "the keys of '\(principalID)' were reissued: the old passphrase no longer works",
+                hint: "activate the new keys with the enrolment code: tutela principal activate "
+                    + principalID.text)
         }
         guard let sealed = try await store.sealedIdentity(principalID) else {
             throw TutelaError.tampered("the keys of '\(principalID)' are missing from the vault")
@@ -146,10 +158,7 @@ public struct Vault: Sendable {
     func checkPin(_ meta: VaultMeta, directory: Directory) async throws {
         guard let pins, let pin = try pins.load(vaultID: meta.vaultID) else { return }
         func genuine(_ link: ChainLink) -> Bool {
-            let content = SignedChain.checkContent(
-                link, in: .audit,
-                signerKeys: directory.principals[link.signer]?.signingKeys ?? [])
-            return content.signature && content.hash
+            AuditEntry.genuine(link, directory: directory) != nil
         }
         let previous =
             pin.entries >= 2 ? try await store.link(.audit, at: pin.entries - 2) : nil

@@ -1,0 +1,224 @@
+import Foundation
+import Synchronization
+import Testing
+import TutelaCrypto
+
+@testable import Tutela
+
+/// Enrolment by the person: an administrator signs an invitation naming a one-time code's public
+/// key; the person activates it with the code, making their own keys under a passphrase no one
+/// else has known. The administrator's process never holds a private key of theirs.
+@Suite("Enrolment by the person")
+struct EnrolmentTests {
+    static let passphrase = "a passphrase only Kim knows"
+
+    static func invite(_ f: Fixture, lifetimeDays: Int = 7) async throws -> EnrolmentCode {
+        try await f.session("office").administration.invite(
+            "kim", name: "Kim Lee", roles: [.safeguardingOfficer], lifetimeDays: lifetimeDays)
+    }
+
+    @Test(
+        "an invitation makes no secret for the person: no keys, no sealed identity, no passphrase")
+    func inviteHoldsNoSecret() async throws {
+        let f = try await Fixture.make()
+        let code = try await Self.invite(f)
+        let office = try f.session("office")
+        #expect(try await f.store.sealedIdentity("kim") == nil)
+        #expect(office.directory.principals["kim"] == nil)
+        let invitation = try #require(office.directory.invitations["kim"])
+        #expect(invitation.roles == [.safeguardingOfficer] && !invitation.reissue)
+        // The code is 32 characters in groups of four, and only its public key is stored.
+        let text = String(decoding: code.text.unprotectedCopy(), as: UTF8.self)
+        #expect(text.count == 39 && text.split(separator: "-").count == 8)
+        let stored = try await f.store.links(.directory).map(\.body)
+        #expect(!stored.contains { $0.contains(Array(text.utf8)) })
+        let error = await expectError(.permissionDenied) {
+            try await f.vault.unlock("kim", passphrase: Passphrase(Self.passphrase))
+        }
+        #expect(error?.hint?.contains("principal activate") == true)
+    }
+
+    @Test("the person activates with the code, once; their keys are theirs")
+    func activate() async throws {
+        let f = try await Fixture.make()
+        let code = try await Self.invite(f)
+        let identity = try await f.vault.activate(
+            "kim", code: code.text, passphrase: Passphrase(Self.passphrase))
+        let kim = try await f.vault.unlock("kim", passphrase: Passphrase(Self.passphrase))
+        #expect(kim.principal.identity == identity && kim.principal.has(.safeguardingOfficer))
+        #expect(kim.principal.enrolledBy == "office")
+        #expect(kim.directory.invitations["kim"] == nil)
+        // The statement publishing the keys is signed by them, not by an administrator.
+        let last = try #require(try await f.store.links(.directory).last)
+        #expect(last.signer == "kim")
+        await expectError(.exists) {
+            try await f.vault.activate(
+                "kim", code: code.text, passphrase: Passphrase("someone else's choice"))
+        }
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("a wrong, malformed or someone else's code activates nothing")
+    func wrongCode() async throws {
+        let f = try await Fixture.make()
+        _ = try await Self.invite(f)
+        let other = try await f.session("office").administration.invite(
+            "lee", name: "Lee", roles: [.tutor])
+        let before = try await f.store.links(.audit).count
+        let guess = try SecretBytes(copying: Array("ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789".utf8))
+        await expectError(.permissionDenied) {
+            try await f.vault.activate("kim", code: guess, passphrase: Passphrase(Self.passphrase))
+        }
+        await expectError(.permissionDenied) {
+            try await f.vault.activate(
+                "kim", code: other.text, passphrase: Passphrase(Self.passphrase))
+        }
+        await expectError(.usage) {
+            try await f.vault.activate(
+                "kim", code: SecretBytes(copying: Array("not a code".utf8)),
+                passphrase: Passphrase(Self.passphrase))
+        }
+        #expect(try await f.store.links(.audit).count == before)
+        #expect(try await f.store.sealedIdentity("kim") == nil)
+    }
+
+    @Test("a code is typed in any case, with or without dashes, I and O read as 1 and 0")
+    func forgivingTyping() async throws {
+        let f = try await Fixture.make()
+        let code = try await Self.invite(f)
+        let text = String(decoding: code.text.unprotectedCopy(), as: UTF8.self)
+        let typed = text.lowercased().replacingOccurrences(of: "-", with: " ")
+            .replacingOccurrences(of: "1", with: "l").replacingOccurrences(of: "0", with: "o")
+        try await f.vault.activate(
+            "kim", code: SecretBytes(copying: Array(typed.utf8)),
+            passphrase: Passphrase(Self.passphrase))
+    }
+
+    @Test("an expired code is refused, and so is an activation dated past it in the chain")
+    func expired() async throws {
+        let now = Mutex<Int64>(1_795_000_000)
+        let f = try await Fixture.make(clock: Clock { now.withLock { $0 } })
+        let code = try await Self.invite(f, lifetimeDays: 1)
+        now.withLock { $0 += 2 * 86_400 }
+        let error = await expectError(.permissionDenied) {
+            try await f.vault.activate(
+                "kim", code: code.text, passphrase: Passphrase(Self.passphrase))
+        }
+        #expect(error?.message.contains("expired") == true)
+        // Written in directly, with a valid proof, the late activation breaks the directory.
+        let office = try f.session("office")
+        let key = try EnrolmentCode.key(
+            code: code.text, principal: "kim", vaultID: office.meta.vaultID)
+        let fresh = try Identity.generate(principal: "kim")
+        let proof = try key.sign(
+            Invitation.activationMessage(
+                vaultID: office.meta.vaultID, principal: "kim", identity: fresh.publicIdentity))
+        let statement = DirectoryStatement.activate(
+            principal: "kim", signingKey: fresh.publicIdentity.signingKey.bytes,
+            agreementKey: fresh.publicIdentity.agreementKey.bytes, proof: proof)
+        try await f.store.transaction { tx in
+            let link = try SignedChain.link(
+                .directory, after: try await tx.lastLink(.directory),
+                body: statement.encode(at: now.withLock { $0 }), signer: fresh)
+            try await tx.append(link, to: .directory)
+        }
+        await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+    }
+
+    @Test("an activation written in without the code's proof is tampering")
+    func forgedActivation() async throws {
+        let f = try await Fixture.make()
+        _ = try await Self.invite(f)
+        let fresh = try Identity.generate(principal: "kim")
+        let bogus = try fresh.sign(Array("not the code".utf8))
+        let statement = DirectoryStatement.activate(
+            principal: "kim", signingKey: fresh.publicIdentity.signingKey.bytes,
+            agreementKey: fresh.publicIdentity.agreementKey.bytes, proof: bogus)
+        try await f.store.transaction { tx in
+            let link = try SignedChain.link(
+                .directory, after: try await tx.lastLink(.directory),
+                body: statement.encode(at: 1_795_000_000), signer: fresh)
+            try await tx.append(link, to: .directory)
+        }
+        await expectError(.tampered) {
+            try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        }
+    }
+
+    @Test("an administrator cannot publish keys for someone else: enrolments are by invitation")
+    func noAdministratorKeys() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        let made = try Identity.generate(principal: "kim")
+        let pub = made.publicIdentity
+        await expectError(.usage) {
+            try await office.appendStatement(
+                .enrol(
+                    .init(
+                        id: "kim", name: "Kim", roles: [.tutor],
+                        signingKey: pub.signingKey.bytes, agreementKey: pub.agreementKey.bytes)),
+                audit: .enrol, subject: "kim")
+        }
+        await expectError(.permissionDenied) {
+            try await office.appendStatement(
+                .rekey(
+                    principal: "price", signingKey: pub.signingKey.bytes,
+                    agreementKey: pub.agreementKey.bytes),
+                audit: .rekey, subject: "price")
+        }
+    }
+
+    @Test("a reissue retires the old key at once; the person activates new keys with the code")
+    func reissue() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        try await office.administration.createGroupKey(.safeguardingOfficer)
+        let code = try await office.administration.reissue("dsl")
+        // The group the person held is rotated: their old key may be in other hands.
+        #expect(office.directory.groups[.safeguardingOfficer]?.version == 2)
+        let dsl = try #require(office.directory.principals["dsl"])
+        #expect(dsl.awaitingKeys && !dsl.has(.safeguardingOfficer))
+        #expect(dsl.signingKeys(madeUnder: office.directory.statementCount).isEmpty)
+        let error = await expectError(.permissionDenied) {
+            try await f.vault.unlock("dsl", passphrase: Fixture.passphrase("dsl"))
+        }
+        #expect(error?.hint?.contains("principal activate") == true)
+        // The old session, still open, writes nothing more.
+        await expectError(.permissionDenied) { try await f.session("dsl").refresh() }
+        try await f.vault.activate("dsl", code: code.text, passphrase: Passphrase(Self.passphrase))
+        let renewed = try await f.vault.unlock("dsl", passphrase: Passphrase(Self.passphrase))
+        #expect(renewed.principal.has(.safeguardingOfficer))
+        #expect(renewed.principal.keyPeriods.count == 2)
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("an invitation revoked before it is activated leaves a code that works for nothing")
+    func withdrawn() async throws {
+        let f = try await Fixture.make()
+        let code = try await Self.invite(f)
+        _ = try await f.session("office").administration.revoke("kim")
+        await expectError(.notFound) {
+            try await f.vault.activate(
+                "kim", code: code.text, passphrase: Passphrase(Self.passphrase))
+        }
+    }
+
+    @Test(
+        "a copy of the vault taken at enrolment, with the code, opens nothing of the person's")
+    func snapshotAtEnrolment() async throws {
+        let f = try await Fixture.make()
+        let code = try await Self.invite(f)
+        let atEnrolment = await f.store.base.snapshot()
+        try await f.vault.activate("kim", code: code.text, passphrase: Passphrase(Self.passphrase))
+        // Whoever made the code and copied the vault then holds no key of Kim's: there was none.
+        let copy = MemoryVaultStore()
+        await copy.restore(atEnrolment)
+        #expect(try await copy.sealedIdentity("kim") == nil)
+        #expect(try await f.store.sealedIdentity("kim") != nil)
+        // And the code, used, makes no second set of keys for them.
+        await expectError(.exists) {
+            try await f.vault.activate(
+                "kim", code: code.text, passphrase: Passphrase("mallory's own"))
+        }
+    }
+}
