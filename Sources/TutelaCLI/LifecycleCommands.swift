@@ -6,7 +6,12 @@ extension PrincipalCommand {
     struct ChangePassphrase: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "passphrase",
-            abstract: "Change your own passphrase (re-wraps your keys only).")
+            abstract: "Change your own passphrase, and your keys with it.",
+            discussion: """
+                New keys are made here under the new passphrase; your key slots and group copies
+                are re-wrapped to them, and your old key stops counting. Break-glass shares already
+                released to you must be approved again.
+                """)
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var newPassphrase: NewPassphraseOptions
@@ -16,7 +21,9 @@ extension PrincipalCommand {
             let session = try await actor.unlock(try vault.open())
             try await session.lifecycle.changePassphrase(
                 to: try newPassphrase.passphrase(for: id))
-            Terminal.out("Changed the passphrase of \(actor.actor).")
+            Terminal.out(
+                "Changed the passphrase of \(actor.actor), with new keys; the old passphrase and "
+                    + "key no longer work.")
         }
     }
 

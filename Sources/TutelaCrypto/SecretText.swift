@@ -80,3 +80,15 @@ extension SecretBytes {
         return withUnsafeBytes { [UInt8]($0[range]) }
     }
 }
+
+/// Wipes ordinary memory that briefly held a secret (a form being encoded or read) with
+/// `sodium_memzero`, which the compiler may not remove as a dead store, unlike a plain loop.
+public enum Wipe {
+    /// Zeroes every byte of `bytes`, keeping its count.
+    public static func bytes(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress, raw.count > 0 else { return }
+            sodium_memzero(base, raw.count)
+        }
+    }
+}

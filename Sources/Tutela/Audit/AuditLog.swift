@@ -82,6 +82,9 @@ enum AuditLog {
                             + (revoked ? "'\(link.signer)' was revoked" : "it was retired"))
                 }
                 try checkTime(entry, at: link.sequence, after: previousEntry, directory: directory)
+                try checkStatementTimes(
+                    entry, at: link.sequence,
+                    from: previousEntry?.state.directoryCount ?? 0, directory: directory)
                 if let previousEntry,
                     entry.state.directoryCount < previousEntry.state.directoryCount
                         || entry.state.labelCount < previousEntry.state.labelCount
@@ -160,6 +163,27 @@ enum AuditLog {
         throw .tampered(
             "audit entry \(sequence) goes back in time, from \(Timestamp.iso(previous.time)) to "
                 + "\(Timestamp.iso(entry.time)), with no clock correction before it")
+    }
+
+    /// Holds the directory statements `entry` committed (those after `from`) to its time: each
+    /// dated no later than the entry and no earlier than the entry less ``writeWait``. A
+    /// statement's own time is its signer's word — this is what makes it answer to the log's
+    /// clock (an activation dated back into its code's life, days after, is refused).
+    static func checkStatementTimes(
+        _ entry: AuditEntry, at sequence: Int64, from: Int64, directory: Directory
+    ) throws(TutelaError) {
+        let to = min(entry.state.directoryCount, directory.statementCount)
+        guard to > from else { return }
+        for position in from..<to {
+            let link = directory.statements[Int(position)]
+            let (_, time) = try DirectoryStatement.decode(
+                link.body, context: "directory entry \(position)")
+            guard time <= entry.time, time >= entry.time - writeWait else {
+                throw .tampered(
+                    "directory entry \(position) is dated \(Timestamp.iso(time)), but audit entry "
+                        + "\(sequence), which committed it, at \(Timestamp.iso(entry.time))")
+            }
+        }
     }
 
     /// How far behind the log's last entry a new entry may be stamped and still be appended (at

@@ -23,8 +23,6 @@ public struct Directory: Sendable {
     public private(set) var groups: [Role: GroupKey] = [:]
     /// Enrolments (and re-keys) waiting for their person to activate them, by principal id.
     public private(set) var invitations: [PrincipalID: Invitation] = [:]
-    /// The latest time any statement was made at: an activation may not claim an earlier one.
-    private(set) var latestTime: Int64 = .min
     /// Every verified statement, in order: what ``asOf(_:)`` replays.
     private(set) var statements: [ChainLink] = []
     /// Directories as they stood earlier, replayed on demand.
@@ -104,6 +102,11 @@ public struct Directory: Sendable {
             let signerKey: SigningPublicKey?
             if case .activate(let id, let key, _, _) = statement, id == link.signer {
                 signerKey = try? SigningPublicKey(bytes: key)
+            } else if case .rekey(let id, _, _) = statement, id == link.signer,
+                let me = directory.principals[id], !me.revoked, !me.awaitingKeys
+            {
+                // A person replacing their own keys (a passphrase change) signs with the current one.
+                signerKey = me.identity.signingKey
             } else {
                 signerKey = directory.administrator(link.signer)?.identity.signingKey
             }
@@ -146,7 +149,9 @@ public struct Directory: Sendable {
     mutating func apply(
         _ statement: DirectoryStatement, signer: PrincipalID, isGenesis: Bool, time: Int64
     ) throws(TutelaError) {
-        defer { latestTime = max(latestTime, time) }
+        // A statement's time is its signer's word; `audit verify` holds it to the time of the audit
+        // entry that committed it (see ``AuditLog``), so an activation cannot be dated back into
+        // its code's life once the log has moved past it.
         // This statement's position is the number applied before it; what it publishes counts
         // under every directory that includes it.
         let validFrom = Int64(statements.count) + 1
@@ -290,10 +295,15 @@ public struct Directory: Sendable {
             guard principals[data.id] == nil else {
                 throw .exists("principal '\(data.id)' is already enrolled")
             }
-            // An invitation not taken up in time may be made again; a live one may not.
-            if let waiting = invitations[data.id], time <= waiting.expires {
+            // Never over another invitation, live or expired: a statement's time is its signer's
+            // word, so "expired" could be post-dated. An old one is withdrawn first, openly.
+            if let waiting = invitations[data.id] {
                 throw .exists(
-                    "'\(data.id)' has an enrolment waiting until \(Timestamp.iso(waiting.expires))")
+                    "'\(data.id)' has an enrolment waiting (its code expires "
+                        + "\(Timestamp.iso(waiting.expires)))",
+                    hint:
+                        "withdraw it first with 'tutela principal revoke \(data.id)', then invite again"
+                )
             }
             guard !data.roles.isEmpty, Set(data.roles).count == data.roles.count else {
                 throw .usage("give each role once, and at least one")
@@ -327,11 +337,6 @@ public struct Directory: Sendable {
                 throw .notFound("there is no enrolment waiting for '\(id)'")
             }
             guard signer == id else { throw .denied("only '\(id)' activates their own enrolment") }
-            guard time >= latestTime, time >= invitation.invitedAt else {
-                throw .invalidInput(
-                    "the activation is dated before the directory's latest statement: check the "
-                        + "clock")
-            }
             guard time <= invitation.expires else {
                 throw .denied(
                     "the enrolment code for '\(id)' expired on \(Timestamp.iso(invitation.expires))",
@@ -380,6 +385,10 @@ public struct Directory: Sendable {
             }
             guard !p.revoked else {
                 throw .usage("'\(id)' was revoked; enrol them again under a new id")
+            }
+            guard !p.awaitingKeys else {
+                throw .denied(
+                    "the keys of '\(id)' were reissued: only the enrolment code makes new ones")
             }
             guard signer == id else {
                 throw .denied(

@@ -200,7 +200,8 @@ extension Vault {
                 id: principalID, name: invitation.name, roles: invitation.roles, identity: pub,
                 isAuthority: false, enrolledBy: invitation.invitedBy)
         let session = Session(
-            vault: self, meta: meta, directory: directory, principal: principal, identity: fresh)
+            vault: self, meta: meta, directory: directory, principal: principal, identity: fresh,
+            activating: true)
         try await session.decidingAfresh {
             try await session.appendStatement(
                 .activate(

@@ -168,6 +168,22 @@ enum FactCodec {
         return (fact, header)
     }
 
+    /// The signer and directory position a fact's body names, read without checking anything else
+    /// (`audit verify` compares them with the entry that wrote it); nil for a malformed body.
+    static func signer(of body: [UInt8]) -> (PrincipalID, Int64)? {
+        var r = CanonicalReader(body, context: "fact")
+        do {
+            guard try r.u8("format") == format else { return nil }
+            _ = try r.string("kind", max: 64)
+            _ = try r.string("id", max: 2 * Identifier.maximumLength + 1)
+            _ = try r.string("subject", max: 2 * Identifier.maximumLength + 1)
+            _ = try r.u8("version")
+            _ = try r.data("fields", max: 64 * 1024)
+            let signer: PrincipalID = try r.id("signer")
+            return (signer, try r.i64("directory position"))
+        } catch { return nil }
+    }
+
     /// Checks a fact whose fields and signature were kept apart from the store (a certificate
     /// printed or filed elsewhere) against its signer's enrolled keys.
     static func verify<F: Fact>(

@@ -1,3 +1,5 @@
+import TutelaCrypto
+
 /// The encoding sealed inside an envelope: the form as JSON with sorted keys and absent fields left
 /// out — what `JSONEncoder` with `.sortedKeys` writes, and what `JSONDecoder` reads back. Written by
 /// hand because Foundation's encoder costs more than sealing the record does.
@@ -11,7 +13,7 @@ struct JSONWriter {
 
     /// Zeroes the buffer: it held a record's contents.
     mutating func wipe() {
-        for i in bytes.indices { bytes[i] = 0 }
+        Wipe.bytes(&bytes)
         bytes.removeAll()
     }
 
@@ -176,6 +178,20 @@ extension ProgressReview {
         w.field("tutorComments", tutorComments)
         w.field("workingTowards", workingTowards)
         w.field("yearOfCourse", yearOfCourse)
+        w.close(UInt8(ascii: "}"))
+    }
+}
+
+extension InformalNote {
+    /// Writes the note as `JSONEncoder` with `.sortedKeys` would, into a buffer that is wiped.
+    func writeJSON(into w: inout JSONWriter) {
+        w.open(UInt8(ascii: "{"))
+        w.field("copiesTo", copiesTo?.map(\.rawValue))
+        w.field("date", date)
+        w.field("followUp", followUp)
+        w.field("learner", learner.text)
+        w.field("recordedOnILR", recordedOnILR)
+        w.field("summary", summary)
         w.close(UInt8(ascii: "}"))
     }
 }

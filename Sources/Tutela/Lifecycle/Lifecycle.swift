@@ -48,17 +48,67 @@ public struct SlotChange: Sendable, Equatable {
 public struct Lifecycle: SessionService {
     let session: Session
 
-    /// Changes this person's passphrase: re-seals their identity only; nothing else changes.
+    /// Changes this person's passphrase, and their keys with it: new keys are made here and
+    /// sealed under the new passphrase, published in a statement signed by the old key (which
+    /// retires there), and every key slot and group-member box sealed to them is re-wrapped to the
+    /// new key in the same transaction. So an old identity row in an old backup, opened with an old
+    /// passphrase, holds a key that signs nothing that counts and opens only what was sealed to it
+    /// before the change. Break-glass shares an approver already released to them are sealed
+    /// inside the approver's signed approval and cannot be re-wrapped: those requests need
+    /// approving again. This session holds the retired key afterwards; unlock again.
     public func changePassphrase(to passphrase: Passphrase) async throws {
         try await session.decidingAfresh {
             try passphrase.validateAsNew()
+            let me = principal.id
+            let old = identity.agreement
+            let fresh = try Identity.generate(principal: me)
+            let pub = fresh.publicIdentity
             let sealed = try SealedIdentity.seal(
-                identity, passphrase: passphrase, cost: directory.kdfProfile.cost)
-            let entry = auditEntry(.passphraseChange, subject: principal.id.text, reason: nil)
-            let identity = self.identity
-            try await write { tx in
+                fresh, passphrase: passphrase, cost: directory.kdfProfile.cost)
+            let groups = Array(directory.groups.values)
+            try await appendStatement(
+                .rekey(
+                    principal: me, signingKey: pub.signingKey.bytes,
+                    agreementKey: pub.agreementKey.bytes),
+                audit: .passphraseChange, subject: me.text, auditSigner: fresh
+            ) { tx in
                 try await tx.replace(sealed)
-                try await Session.appendAudit(entry, tx: tx, signer: identity)
+                try await Self.rewrapOwnBoxes(
+                    of: me, from: old, to: pub.agreementKey, groups: groups, tx: tx)
+            }
+        }
+    }
+
+    /// Re-wraps `member`'s key slots and group-member boxes, every version, from the agreement key
+    /// `old` to `new`, each checked to open with `old` under its own binding first.
+    private static func rewrapOwnBoxes(
+        of member: PrincipalID, from old: KeyAgreementPrivateKey, to new: KeyAgreementPublicKey,
+        groups: [GroupKey], tx: any VaultTransaction
+    ) async throws {
+        for slot in try await tx.slots(recipient: .person(member)) {
+            let (key, generation) = try slot.open(with: old, expecting: slot.record)
+            defer { key.wipe() }
+            let renewed = try Slot.make(
+                record: slot.record, generation: generation, key: key, recipient: slot.recipient,
+                to: new)
+            try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
+            try await tx.insert(renewed)
+        }
+        for group in groups {
+            for version in 1...max(1, group.version) {
+                let holder = Recipient.group(group.role, version: version).description
+                for box in try await tx.objects(kind: ObjectKind.groupMember, key: holder)
+                where MemberBoxID(box.id)?.member == member {
+                    let secret = try BoundBox.open(
+                        box.body, kind: .groupMember, binding: box.id, with: old,
+                        what: "the \(holder) box")
+                    defer { secret.wipe() }
+                    try await tx.put(
+                        StoredObject(
+                            kind: box.kind, id: box.id, key: box.key,
+                            body: try BoundBox.seal(
+                                secret, kind: .groupMember, binding: box.id, to: new)))
+                }
             }
         }
     }

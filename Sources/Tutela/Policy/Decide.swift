@@ -77,7 +77,8 @@ extension Policy {
     func matches(_ subject: Subject, actor: Principal, label: Label, directory: Directory) -> Bool {
         let learner = directory.learners[label.learner]
         switch subject {
-        case .author: return label.author == actor.id
+        // A revoked author, or one waiting for new keys, is no reader: their key is retired.
+        case .author: return label.author == actor.id && !actor.revoked && !actor.awaitingKeys
         case .assignedTutor: return learner?.tutor == actor.id && actor.has(.tutor)
         case .learner: return label.learner.text == actor.id.text && actor.has(.learner)
         case .role(let role): return actor.has(role)

@@ -215,26 +215,18 @@ extension Session {
         }
     }
 
+    /// The contents as sealed: JSON with sorted keys, written into a buffer that is wiped (no
+    /// Foundation encoder's buffers outlive the call).
     static func encode(_ content: RecordContent) throws(TutelaError) -> SecretBytes {
-        if case .progressReview(let form) = content {
-            var writer = JSONWriter(capacity: 4096)
-            form.writeJSON(into: &writer)
-            defer { writer.wipe() }
-            do { return try SecretBytes(copying: writer.bytes) } catch {
-                throw .internal("the record could not be encoded")
-            }
+        var writer = JSONWriter(capacity: 4096)
+        defer { writer.wipe() }
+        switch content {
+        case .progressReview(let form): form.writeJSON(into: &writer)
+        case .informalNote(let note): note.writeJSON(into: &writer)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        do {
-            var data: Data
-            switch content {
-            case .progressReview(let form): data = try encoder.encode(form)
-            case .informalNote(let note): data = try encoder.encode(note)
-            }
-            defer { data.resetBytes(in: 0..<data.count) }
-            return try SecretBytes(copying: data)
-        } catch { throw .internal("the record could not be encoded") }
+        do { return try SecretBytes(copying: writer.bytes) } catch {
+            throw .internal("the record could not be encoded")
+        }
     }
 
     static func decode(
@@ -246,7 +238,7 @@ extension Session {
             // name values, so they are never passed on; anything it refuses falls back to the
             // decoder below and then to the plain message there.
             var bytes = plaintext.withUnsafeBytes { [UInt8]($0) }
-            defer { for i in bytes.indices { bytes[i] = 0 } }
+            defer { Wipe.bytes(&bytes) }
             if let form = try? ProgressReview.parse(bytes, source: record) {
                 return .progressReview(form)
             }

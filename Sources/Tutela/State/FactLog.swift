@@ -90,6 +90,9 @@ struct FactChange: Sendable, Equatable {
 struct FactLogReplay {
     /// Each fact the log leaves in place, by kind and id: where it is filed and its body's hash.
     private(set) var facts: [FactKind: [String: (key: String, bodyHash: [UInt8])]] = [:]
+    /// Who last wrote each fact: the actor, directory position and sequence of the entry.
+    private(set) var writers:
+        [FactKind: [String: (actor: PrincipalID, position: Int64, sequence: Int64)]] = [:]
     /// The record every break-glass request was about (kept after removals).
     private var requests: [String: String] = [:]
     /// Records whose facts a destruction removed: each must have its certificate at the end.
@@ -111,6 +114,9 @@ struct FactLogReplay {
                 return "\(name) was written by \(by), which does not make such facts"
             }
             facts[change.kind, default: [:]][change.id] = (change.key, change.bodyHash)
+            writers[change.kind, default: [:]][change.id] = (
+                entry.actor, entry.state.directoryCount, change.sequence
+            )
             if change.kind == .breakGlassRequest { requests[change.id] = change.key }
         case .remove:
             guard let existing else { return "\(name) was removed before it existed" }
@@ -120,6 +126,7 @@ struct FactLogReplay {
                 return "\(name) was removed by \(by), which may not remove it"
             }
             facts[change.kind]?[change.id] = nil
+            writers[change.kind]?[change.id] = nil
             destroyed.insert(subject)
         }
         return nil

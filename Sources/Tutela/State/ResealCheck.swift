@@ -7,6 +7,13 @@ struct ResealCheck {
     /// The newest re-seal entry for each record: who signed it and which envelope it named.
     private(set) var named: [String: (actor: PrincipalID, envelope: String, directory: Int64)] =
         [:]
+    /// Every entry that added labels, in log order: the label count after it, its actor and the
+    /// directory position it was made under — who must have written those labels, and with which
+    /// key (#19: a record signed by a retired key and committed by someone else is not theirs).
+    private(set) var labelAdds:
+        [(upTo: Int64, actor: PrincipalID, position: Int64, sequence: Int64)] =
+            []
+    private var labelCount: Int64 = 0
 
     private static let marker = ", envelope "
 
@@ -15,8 +22,17 @@ struct ResealCheck {
         "generation \(generation), \(slots) slots\(marker)\(Hex.encode(sealed))"
     }
 
-    /// Notes a verified audit entry.
-    mutating func visit(_ entry: AuditEntry) {
+    /// Notes a verified audit entry, the `sequence`th of the log.
+    mutating func visit(_ entry: AuditEntry, at sequence: Int64) {
+        if entry.state.labelCount > labelCount {
+            labelAdds.append(
+                (entry.state.labelCount, entry.actor, entry.state.directoryCount, sequence))
+            labelCount = entry.state.labelCount
+        }
+        visitReseal(entry)
+    }
+
+    private mutating func visitReseal(_ entry: AuditEntry) {
         guard entry.action == .reencrypt, entry.outcome == .allowed, let subject = entry.subject,
             let reason = entry.reason, let range = reason.range(of: Self.marker)
         else { return }
@@ -112,6 +128,65 @@ extension StateReader {
             {
                 return problem
             }
+        }
+        return nil
+    }
+}
+
+extension Principal {
+    /// Whether `position` and `other` fall in the same key period: the key that signed something
+    /// made under one is the key that was theirs under the other.
+    func sameKey(at position: Int64, as other: Int64) -> Bool {
+        guard let a = keyPeriods.firstIndex(where: { $0.covers(position) }) else { return false }
+        return keyPeriods[a].covers(other)
+    }
+}
+
+/// Who committed what: every stored fact and label was signed by the actor of the audit entry that
+/// wrote it, with the key that actor held then — so a fact or record signed by someone's retired
+/// key, backdated to a position where it was valid, and committed by a colleague with database
+/// access, is found (#19).
+enum CommitCheck {
+    /// What is wrong with `label` (the `index`th label row), or nil.
+    static func label(
+        _ bytes: [UInt8], index: Int64,
+        adds: [(upTo: Int64, actor: PrincipalID, position: Int64, sequence: Int64)],
+        cursor: inout Int, directory: Directory
+    ) -> String? {
+        while cursor < adds.count, adds[cursor].upTo <= index { cursor += 1 }
+        // A label beyond the entries walked was written since (a write racing `audit verify`);
+        // the state's label chain still covers it.
+        guard cursor < adds.count else { return nil }
+        guard let label = try? Label.parse(bytes) else { return "label row \(index)" }
+        let add = adds[cursor]
+        guard label.author == add.actor,
+            directory.principals[add.actor]?.sameKey(
+                at: label.sealedUnder, as: add.position) == true
+        else {
+            return
+                "the label of \(label.record) (written by \(label.author) but committed by audit "
+                + "entry \(add.sequence), by \(add.actor) under another key)"
+        }
+        return nil
+    }
+}
+
+extension CommitCheck {
+    /// What is wrong with a stored fact whose last writer was `writer` (the actor and directory
+    /// position of the entry that added or replaced it), or nil.
+    static func fact(
+        _ body: [UInt8], kind: FactKind, id: String,
+        writer: (actor: PrincipalID, position: Int64, sequence: Int64), directory: Directory
+    ) -> String? {
+        guard let (signer, madeUnder) = FactCodec.signer(of: body) else {
+            return "the \(kind.rawValue) fact \(id)"
+        }
+        guard signer == writer.actor,
+            directory.principals[signer]?.sameKey(at: madeUnder, as: writer.position) == true
+        else {
+            return
+                "the \(kind.rawValue) fact \(id) (signed by \(signer) but written by audit entry "
+                + "\(writer.sequence), by \(writer.actor) under another key)"
         }
         return nil
     }

@@ -169,6 +169,18 @@ struct StateReader: Sendable {
         // Judged only by a directory that has reached the entry's position: one behind it may not
         // know yet that the key was retired — and what is judged here is remembered.
         guard entry.state.directoryCount <= directory.statementCount else { throw UnknownSigner() }
+        // Every statement is appended with the entry that commits it, so the newest entry rests on
+        // every statement there is: one resting on fewer, or on another head, was made behind a
+        // cut directory or forged.
+        guard entry.state.directoryCount == directory.statementCount,
+            entry.state.directoryHash == (directory.head?.hash ?? StateMap.zero)
+        else {
+            throw TutelaError(
+                .tampered,
+                "the audit log's last entry rests on a directory of \(entry.state.directoryCount) "
+                    + "statements, not the \(directory.statementCount) this vault's directory holds",
+                hint: AuditLog.restoreHint)
+        }
         let content = SignedChain.checkContent(
             last, in: .audit,
             signerKeys: signer.signingKeys(madeUnder: entry.state.directoryCount))
@@ -260,10 +272,19 @@ extension StateReader {
         var chain = StateMap.zero
         var count: Int64 = 0
         var cursor: LabelCursor?
+        var adding = 0
         repeat {
             let (rows, next) = try await store.labels(from: cursor, limit: 4096)
             chain = try StateHead.chain(chain, rows: rows)
-            count += Int64(rows.count)
+            for row in rows {
+                if let problem = CommitCheck.label(
+                    row.labelBytes, index: count, adds: reseals.labelAdds, cursor: &adding,
+                    directory: directory)
+                {
+                    return problem
+                }
+                count += 1
+            }
             cursor = next
         } while cursor != nil
         guard count == state.labelCount, chain == state.labelChain else {
@@ -271,24 +292,29 @@ extension StateReader {
         }
         var claims = StateClaims()
         var stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]] = [:]
+        var bodies: [FactKind: [String: [UInt8]]] = [:]
         for kind in FactKind.allCases {
             let objects = try await store.objects(kind: kind.rawValue, key: nil)
             try claims.addFacts(objects, kind: kind, subject: nil)
             for object in objects {
                 stored[kind, default: [:]][object.id] = (object.key, try StateMap.hash(object.body))
+                bodies[kind, default: [:]][object.id] = object.body
             }
         }
         if let bad = try await firstMismatch(claims, in: state) {
             return StateTransaction.describe(bad)
         }
-        if let problem = try await factLogMismatch(state, stored: stored) { return problem }
+        if let problem = try await factLogMismatch(state, stored: stored, bodies: bodies) {
+            return problem
+        }
         return try await resealMismatch(
             state, reseals: reseals, flagged: Set((stored[.flag] ?? [:]).keys))
     }
 
     /// Replays the fact log (see ``FactChange``): what is wrong with it, or nil.
     func factLogMismatch(
-        _ state: StateHead, stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]]
+        _ state: StateHead, stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]],
+        bodies: [FactKind: [String: [UInt8]]] = [:]
     ) async throws -> String? {
         let rows = try await store.objects(kind: FactChange.storedKind, key: nil)
         var chain = StateMap.zero
@@ -327,6 +353,14 @@ extension StateReader {
             else {
                 return "the \(kind.rawValue) facts stored (they are not what the fact log's "
                     + "changes make)"
+            }
+            for (id, body) in bodies[kind] ?? [:] {
+                guard let writer = replay.writers[kind]?[id] else { continue }
+                if let problem = CommitCheck.fact(
+                    body, kind: kind, id: id, writer: writer, directory: directory)
+                {
+                    return problem
+                }
             }
         }
         return nil

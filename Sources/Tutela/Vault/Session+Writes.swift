@@ -252,9 +252,18 @@ extension Session {
     /// Refuses a session whose key the directory retired (this person re-keyed since it was
     /// unlocked): what it signed would not count, and would read as tampering.
     func requireCurrentKey(_ directory: Directory) throws(TutelaError) {
-        // An activation in progress: the statement it appends publishes this session's key.
-        if directory.invitations[principal.id] != nil { return }
-        guard directory.principals[principal.id]?.identity == identity.publicIdentity else {
+        // An activation in progress: the statement it appends publishes this session's key, which
+        // no one else holds (a session with a retired key is never one).
+        if activating, directory.invitations[principal.id] != nil,
+            directory.principals[principal.id]?.keyPeriods.contains(where: {
+                $0.signingKey == identity.publicIdentity.signingKey
+            }) != true
+        {
+            return
+        }
+        guard let me = directory.principals[principal.id], !me.revoked, !me.awaitingKeys,
+            me.identity == identity.publicIdentity
+        else {
             throw .denied(
                 "this session's key for '\(principal.id)' was replaced by a re-key",
                 hint: "unlock again with the new passphrase")

@@ -27,13 +27,18 @@ public final class Session: Sendable {
     /// Who this session acts as, as the verified directory says now (roles included).
     public var principal: Principal { verified.withLock { $0.principal } }
 
+    /// True only for the session of a person activating their enrolment or reissue, whose key the
+    /// directory does not hold until the statement it appends.
+    let activating: Bool
+
     init(
         vault: Vault, meta: VaultMeta, directory: Directory, principal: Principal,
-        identity: Identity
+        identity: Identity, activating: Bool = false
     ) {
         self.vault = vault
         self.meta = meta
         self.identity = identity
+        self.activating = activating
         self.verified = Mutex((directory, principal))
     }
 

@@ -204,7 +204,7 @@ public struct Vault: Sendable {
         var reseals = ResealCheck()
         let report = try await AuditLog.verify(
             store: store, directory: directory, checkpoint: checkpoint, pin: pin
-        ) { reseals.visit($0.entry) }
+        ) { reseals.visit($0.entry, at: $0.sequence) }
         try await verifyState(directory: directory, reseals: reseals)
         return report
     }
