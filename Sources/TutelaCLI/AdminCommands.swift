@@ -67,9 +67,9 @@ struct PrincipalCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Invite a person to enrol with roles: prints a one-time enrolment code.",
             discussion: """
-                No keys and no passphrase are made here: give the printed code to the person (on
-                paper, in person). They run 'tutela principal activate ID' on their own device,
-                make their own keys there and choose a passphrase no one else has known. The code
+                No keys and no passphrase are made here: give the printed code to the person (on \
+                paper, in person). They run 'tutela principal activate ID' on their own device, \
+                make their own keys there and choose a passphrase no one else has known. The code \
                 works once, until it expires.
                 """)
 
@@ -101,9 +101,9 @@ struct PrincipalCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Activate your enrolment with its code: make your own keys and passphrase.",
             discussion: """
-                Run this yourself, with the code an administrator gave you. Your keys are made on
-                this machine and sealed under the passphrase you choose now; no one else ever holds
-                them. The code is read from --code, $TUTELA_ENROLMENT_CODE, --code-file, or a
+                Run this yourself, with the code an administrator gave you. Your keys are made on \
+                this machine and sealed under the passphrase you choose now; no one else ever holds \
+                them. The code is read from --code, $TUTELA_ENROLMENT_CODE, --code-file, or a \
                 prompt (a prompt or a file keeps it out of the process list and shell history).
                 """)
         @Argument(help: "Your principal id, as on the code's paper.") var id: String

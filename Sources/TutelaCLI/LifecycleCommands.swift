@@ -8,8 +8,8 @@ extension PrincipalCommand {
             commandName: "passphrase",
             abstract: "Change your own passphrase, and your keys with it.",
             discussion: """
-                New keys are made here under the new passphrase; your key slots and group copies
-                are re-wrapped to them, and your old key stops counting. Break-glass shares already
+                New keys are made here under the new passphrase; your key slots and group copies \
+                are re-wrapped to them, and your old key stops counting. Break-glass shares already \
                 released to you must be approved again.
                 """)
         @OptionGroup var actor: ActorOptions
@@ -52,10 +52,10 @@ extension PrincipalCommand {
         static let configuration = CommandConfiguration(
             abstract: "New keys for someone who lost their passphrase: prints an enrolment code.",
             discussion: """
-                Their current key stops counting at once. They activate new keys with the printed
-                code ('tutela principal activate ID'), as at enrolment; their records open again
-                once someone who can open them runs 'tutela policy regrant', and a group member
-                runs 'tutela group sync'. The authority re-keys itself by giving its own id (and a
+                Their current key stops counting at once. They activate new keys with the printed \
+                code ('tutela principal activate ID'), as at enrolment; their records open again \
+                once someone who can open them runs 'tutela policy regrant', and a group member \
+                runs 'tutela group sync'. The authority re-keys itself by giving its own id (and a \
                 new passphrase); a lost authority passphrase is recovered from trustees' shares.
                 """)
         @Argument(help: "The principal.") var id: String
