@@ -126,22 +126,17 @@ struct PrincipalCommand: AsyncParsableCommand {
 
 /// Showing a new enrolment code once, and reading one typed back.
 enum CodeOutput {
-    struct CodeJSON: Encodable {
-        let principal: String
-        let enrolmentCode: String
-        let expires: String
-    }
-
     static func show(
         _ code: EnrolmentCode, output: OutputOptions, roles: [Role]? = nil, name: String? = nil
     ) throws {
-        let text = String(decoding: code.text.unprotectedCopy(), as: UTF8.self)
-        code.text.wipe()
+        defer { code.text.wipe() }
+        // The code goes to stdout straight from protected memory, never through a String. (Its
+        // characters are letters, digits and dashes: nothing in it needs escaping in JSON.)
         if output.json {
-            try Terminal.json(
-                CodeJSON(
-                    principal: code.principal.text, enrolmentCode: text,
-                    expires: Timestamp.iso(code.expires)))
+            Terminal.outSecret(
+                before: "{\n  \"enrolmentCode\" : \"", code.text,
+                after: "\",\n  \"expires\" : \"\(Timestamp.iso(code.expires))\",\n"
+                    + "  \"principal\" : \"\(code.principal.text)\"\n}\n")
             return
         }
         if let roles, let name {
@@ -149,7 +144,8 @@ enum CodeOutput {
                 "Invited \(code.principal) (\(name)) as "
                     + roles.map(\.rawValue).joined(separator: ", ") + ".")
         }
-        Terminal.out("Enrolment code for \(code.principal): \(text)")
+        Terminal.outSecret(
+            before: "Enrolment code for \(code.principal): ", code.text, after: "\n")
         Terminal.out(
             "It works once, until \(Timestamp.iso(code.expires)). Give it to \(code.principal) in "
                 + "person; it is not shown again. They run: tutela principal activate "
@@ -157,9 +153,13 @@ enum CodeOutput {
     }
 
     static func readCode(given: String?, file: String?, for id: PrincipalID) throws -> SecretBytes {
-        if let given { return try SecretBytes(copying: Array(given.utf8)) }
+        func secret(_ text: String) throws -> SecretBytes {
+            let utf8 = text.utf8
+            return try SecretBytes(count: utf8.count) { $0.copyBytes(from: utf8) }
+        }
+        if let given { return try secret(given) }
         if let value = ProcessInfo.processInfo.environment["TUTELA_ENROLMENT_CODE"] {
-            return try SecretBytes(copying: Array(value.utf8))
+            return try secret(value)
         }
         if let file {
             return try SecretFile.read(file, maximum: 256, what: "enrolment code file")

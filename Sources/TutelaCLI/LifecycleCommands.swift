@@ -72,7 +72,9 @@ extension PrincipalCommand {
             if id == session.principal.id, session.principal.isAuthority {
                 try await session.administration.rekeyAuthority(
                     passphrase: try newPassphrase.passphrase(for: id))
-                Terminal.out("\(id) has new keys, made here.")
+                Terminal.out(
+                    "\(id) has new keys, made here. Its fingerprint changed, and trustee share files "
+                        + "made before no longer rebuild it: run 'tutela authority split' again.")
                 return
             }
             let code = try await session.administration.reissue(id, lifetimeDays: codeDays)

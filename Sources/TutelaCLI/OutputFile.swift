@@ -132,7 +132,8 @@ final class OutputFile {
 /// protected memory: no `Data`, no `String`, no stdio buffer holds a copy.
 enum SecretFile {
     static func read(_ path: String, maximum: Int, what: String) throws -> SecretBytes {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so a FIFO put in its place cannot hang the command before the check below.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw TutelaError(.notFound, "cannot read the \(what) \(path)") }
         defer { close(fd) }
         var info = stat()

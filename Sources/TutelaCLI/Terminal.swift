@@ -14,6 +14,21 @@ enum Terminal {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
+    /// Writes `before`, the secret's bytes straight from protected memory, and `after` to stdout.
+    static func outSecret(before: String, _ secret: SecretBytes, after: String) {
+        FileHandle.standardOutput.write(Data(before.utf8))
+        secret.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(1, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+        FileHandle.standardOutput.write(Data(after.utf8))
+    }
+
     static func note(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
@@ -77,6 +92,7 @@ enum Terminal {
         let buffer = try SecretBytes(count: Passphrases.maximumFileBytes) { out in
             while length < out.count {
                 let n = read(fd, out.baseAddress.map { $0 + length }, 1)
+                if n < 0, errno == EINTR { continue }
                 if n <= 0 { return }
                 if out[length] == UInt8(ascii: "\n") {
                     out[length] = 0
@@ -88,6 +104,10 @@ enum Terminal {
         }
         defer { buffer.wipe() }
         guard ended || length > 0 else { throw TutelaError(.usage, "no passphrase was entered") }
+        guard ended || length < Passphrases.maximumFileBytes else {
+            throw TutelaError(
+                .usage, "the input is longer than \(Passphrases.maximumFileBytes) bytes")
+        }
         return try buffer.slice(0..<length)
     }
 }

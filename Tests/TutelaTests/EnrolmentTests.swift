@@ -222,3 +222,101 @@ struct EnrolmentTests {
         }
     }
 }
+
+/// What the review of #19 found, each as a test.
+@Suite("Enrolment by the person: review")
+struct EnrolmentReviewTests {
+    @Test("an invitation made by someone no longer an administrator activates nothing")
+    func inviterRevoked() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        try await office.administration.enrol(
+            "adm", name: "Admin", roles: [.admin], passphrase: Fixture.passphrase("adm"))
+        let adm = try await f.vault.unlock("adm", passphrase: Fixture.passphrase("adm"))
+        let code = try await adm.administration.invite("kim", name: "Kim", roles: [.tutor])
+        _ = try await office.administration.revoke("adm")
+        let error = await expectError(.permissionDenied) {
+            try await f.vault.activate(
+                "kim", code: code.text, passphrase: Passphrase("kim's own, long"))
+        }
+        #expect(error?.message.contains("no longer an administrator") == true)
+        #expect(try await f.store.sealedIdentity("kim") == nil)
+    }
+
+    @Test("an invitation withdrawn and made again activates, and the log still verifies")
+    func withdrawAndInviteAgain() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        _ = try await office.administration.invite("kim", name: "Kim", roles: [.tutor])
+        await expectError(.exists) {
+            try await office.administration.invite("kim", name: "Kim", roles: [.tutor])
+        }
+        _ = try await office.administration.revoke("kim")
+        let code = try await office.administration.invite("kim", name: "Kim", roles: [.tutor])
+        try await f.vault.activate(
+            "kim", code: code.text, passphrase: Passphrase("kim's own, long"))
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("an activation that meets another directory statement decides afresh and succeeds")
+    func activationRacesStatement() async throws {
+        let f = try await Fixture.make()
+        let code = try await f.session("office").administration.invite(
+            "kim", name: "Kim", roles: [.tutor])
+        try await RefreshTests.interleave(
+            .addLearner(
+                .init(id: "lee", name: "Lee", tutor: "price", dateOfBirth: nil, programme: nil)),
+            in: f)
+        try await f.vault.activate(
+            "kim", code: code.text, passphrase: Passphrase("kim's own, long"))
+        let kim = try await f.vault.unlock("kim", passphrase: Passphrase("kim's own, long"))
+        #expect(kim.directory.learners["lee"] != nil && kim.principal.has(.tutor))
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test("a checkpoint signed with a retired key by someone who may sign checkpoints is refused")
+    func retiredCheckpointSigner() async throws {
+        let f = try await Fixture.make()
+        let hale = try f.session("hale")
+        let good = try await hale.checkpoint()
+        _ = try await f.vault.verifyAudit(checkpoint: good)
+        _ = try await f.session("office").administration.reissue("hale")
+        let last = try #require(try await f.store.links(.audit).last)
+        let forged = try Checkpoint.make(
+            vaultID: hale.meta.vaultID, entries: last.sequence + 1, head: last.hash,
+            time: 1_795_000_100, signer: hale.identity)
+        await expectError(.invalidInput) { try await f.vault.verifyAudit(checkpoint: forged) }
+    }
+
+    @Test("a flag decided under one directory position and signed under another is tampering")
+    func decidedAtMustBeMadeUnder() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let position = price.directory.statementCount
+        let flag = SafeguardingFlag(
+            record: "R-1", flaggedBy: "price", time: 1, reason: "why", decidedAt: position - 1)
+        let object = try FactCodec.make(flag, signer: price.identity, madeUnder: position)
+        await expectError(.tampered) { try FactTests.read(object, price.directory) }
+    }
+
+    @Test("the authority's passphrase change keeps its keys, so its trustees' shares still work")
+    func authorityPassphraseKeepsShares() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        let shares = try await office.administration.splitAuthority(shares: 2, threshold: 2)
+        try await office.lifecycle.changePassphrase(to: Passphrase("a new office passphrase"))
+        _ = try await f.vault.recoverAuthority(
+            from: shares, passphrase: Passphrase("recovered office passphrase"))
+        // A re-key replaces them on purpose; the old split is then named as such.
+        let renewed = try await f.vault.unlock(
+            "office", passphrase: Passphrase("recovered office passphrase"))
+        let again = try await renewed.administration.splitAuthority(shares: 2, threshold: 2)
+        try await renewed.administration.rekeyAuthority(
+            passphrase: Passphrase("rekeyed office, long"))
+        let error = await expectError(.invalidInput) {
+            try await f.vault.recoverAuthority(
+                from: again, passphrase: Passphrase("never used, long"))
+        }
+        #expect(error?.message.contains("before the authority's keys were replaced") == true)
+    }
+}

@@ -15,7 +15,8 @@ struct FactTests {
                 "flag",
                 try session.sign(
                     SafeguardingFlag(
-                        record: "R-1", flaggedBy: signer, time: 1, reason: "why", decidedAt: 1))
+                        record: "R-1", flaggedBy: signer, time: 1, reason: "why",
+                        decidedAt: session.directory.statementCount))
             ),
             (
                 "request",
@@ -50,7 +51,7 @@ struct FactTests {
                 try session.sign(
                     Hold(
                         record: "R-1", active: true, reason: "why", time: 1, by: signer,
-                        decidedAt: 1))
+                        decidedAt: session.directory.statementCount))
             ),
             (
                 "retention review",
@@ -125,7 +126,8 @@ struct FactTests {
         #expect(
             hold
                 == Hold(
-                    record: "R-1", active: true, reason: "why", time: 1, by: "price", decidedAt: 1))
+                    record: "R-1", active: true, reason: "why", time: 1, by: "price",
+                    decidedAt: price.directory.statementCount))
         #expect(header.signer == "price" && header.subject == "R-1" && header.id == "R-1")
     }
 
@@ -176,7 +178,8 @@ struct FactTests {
         let jones = try f.session("jones")
         let flag = try jones.sign(
             SafeguardingFlag(
-                record: "R-1", flaggedBy: "jones", time: 1, reason: "why", decidedAt: 1))
+                record: "R-1", flaggedBy: "jones", time: 1, reason: "why",
+                decidedAt: jones.directory.statementCount))
         // Jones signs a flag and then claims Price made it: the name is inside the signed bytes.
         let claimed = try #require(String(data: Data(flag.body), encoding: .isoLatin1))
             .replacingOccurrences(
@@ -207,7 +210,8 @@ struct FactTests {
             "newcomer", passphrase: Fixture.passphrase("newcomer"))
         let hold = try newcomer.sign(
             Hold(
-                record: "R-1", active: true, reason: "why", time: 1, by: "newcomer", decidedAt: 1))
+                record: "R-1", active: true, reason: "why", time: 1, by: "newcomer",
+                decidedAt: newcomer.directory.statementCount))
         Self.expectTampered(hold, price.directory, "a fact by someone not enrolled")
     }
 
@@ -237,7 +241,8 @@ struct FactTests {
         let price = try f.session("price")
         let flag = try price.sign(
             SafeguardingFlag(
-                record: "R-1", flaggedBy: "price", time: 1, reason: "why", decidedAt: 1))
+                record: "R-1", flaggedBy: "price", time: 1, reason: "why",
+                decidedAt: price.directory.statementCount))
         var format = flag.body
         format[0] = 1
         Self.expectTampered(

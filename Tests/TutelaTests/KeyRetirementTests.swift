@@ -95,7 +95,7 @@ struct KeyRetirementTests {
         let f = try await Fixture.make()
         let price = try f.session("price")
         let flag = SafeguardingFlag(
-            record: "R-1", flaggedBy: "price", time: 1, reason: "why", decidedAt: 1)
+            record: "R-1", flaggedBy: "price", time: 1, reason: "why", decidedAt: position)
         let object = try FactCodec.make(flag, signer: price.identity, madeUnder: position)
         await expectError(.tampered) { try FactTests.read(object, price.directory) }
     }

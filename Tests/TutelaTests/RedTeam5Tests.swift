@@ -318,6 +318,8 @@ struct RedTeam5Tests {
             rebuilt = (try? await checker.confirmDataKey(key, of: envelope)) != nil
         }
         #expect(!rebuilt, "the revoked requester's approvals still rebuild the record's data key")
+        // The removal is one `audit verify` accepts: a revocation may remove those approvals.
+        _ = try await s.f.vault.verifyAudit(checkpoint: nil)
     }
 
     // MARK: - 3. The retention check

@@ -23,14 +23,18 @@ struct SecretScanTests {
     }
 
     /// Whether any readable, writable region of this process holds the bytes `masked` stands for.
+    /// Candidates are found with `memchr` and the needle's first four bytes (held unmasked only in
+    /// locals, which cannot match the whole needle), then checked against the masked rest.
     static func memoryHolds(masked: [UInt8]) throws -> Bool {
-        guard let first = masked.first else { return false }
+        guard masked.count > 4 else { return false }
+        let head: (UInt8, UInt8, UInt8, UInt8) = (
+            masked[0] ^ 0x5A, masked[1] ^ 0x5A, masked[2] ^ 0x5A, masked[3] ^ 0x5A
+        )
         let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
         let mem = open("/proc/self/mem", O_RDONLY)
         guard mem >= 0 else { throw CocoaError(.fileReadNoPermission) }
         defer { close(mem) }
-        let target = first ^ 0x5A
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var buffer = [UInt8](repeating: 0, count: 1 << 22)
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 2, fields[1].hasPrefix("rw") else { continue }
@@ -44,18 +48,29 @@ struct SecretScanTests {
                     pread(mem, $0.baseAddress, want, off_t(start))
                 }
                 if got <= 0 { break }
-                var i = 0
-                while i + masked.count <= got {
-                    if buffer[i] == target {
-                        var all = true
-                        for k in 1..<masked.count where buffer[i + k] ^ 0x5A != masked[k] {
-                            all = false
-                            break
+                let found = buffer.withUnsafeBytes { bytes -> Bool in
+                    guard let base = bytes.baseAddress else { return false }
+                    var offset = 0
+                    while offset + masked.count <= got {
+                        guard let hit = memchr(base + offset, Int32(head.0), got - offset) else {
+                            return false
                         }
-                        if all { return true }
+                        let at = base.distance(to: UnsafeRawPointer(hit))
+                        if at + masked.count <= got, bytes[at + 1] == head.1,
+                            bytes[at + 2] == head.2, bytes[at + 3] == head.3
+                        {
+                            var all = true
+                            for k in 4..<masked.count where bytes[at + k] ^ 0x5A != masked[k] {
+                                all = false
+                                break
+                            }
+                            if all { return true }
+                        }
+                        offset = at + 1
                     }
-                    i += 1
+                    return false
                 }
+                if found { return true }
                 // Overlap the next read by the needle's length, so nothing straddles unseen.
                 start += UInt64(max(1, got - masked.count + 1))
             }
@@ -78,9 +93,11 @@ struct SecretScanTests {
         }
         #expect(try Self.memoryHolds(masked: masked) == false, "a copy of the passphrase remains")
         // The scan does find a copy in ordinary memory, so its silence above means something.
-        let plain = masked.map { $0 ^ 0x5A }
+        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: masked.count, alignment: 1)
+        defer { plain.deallocate() }
+        for (i, byte) in masked.enumerated() { plain[i] = byte ^ 0x5A }
         #expect(try Self.memoryHolds(masked: masked), "the scan missed a plain copy")
-        _ = plain
+        plain.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
     @Test("authority shares written and read back leave no copy of a share value")

@@ -54,6 +54,8 @@ public struct AuditEntry: Sendable, Equatable {
         /// A principal who lost their passphrase was given new keys.
         case rekey
         /// Someone activated an enrolment (or a re-key) with their code, making their own keys.
+        /// An administrator withdrew an enrolment never activated: its code no longer works.
+        case withdraw
         case activate
         /// Slots and break-glass shares were moved from a retired group key to the current one.
         case groupRewrap = "group-rewrap"

@@ -144,8 +144,10 @@ public struct Checkpoint: Sendable, Equatable {
     /// its last entry committed to): it must be the key that was the signer's then, not one
     /// replaced before by a re-key (after a lost passphrase, say), which may be in other hands.
     func verifySigner(then directory: Directory) throws(TutelaError) {
-        guard let principal = directory.principals[signer], !principal.revoked,
-            principal.identity.signingKey.bytes == signingKey
+        guard let principal = directory.principals[signer],
+            principal.signingKeys(madeUnder: directory.statementCount).contains(where: {
+                $0.bytes == signingKey
+            })
         else {
             throw .invalidInput(
                 "the checkpoint is not signed with the key '\(signer)' held when it was signed")

@@ -48,11 +48,14 @@ public struct Administration: SessionService {
             let code = try newCode(for: id, lifetimeDays: lifetimeDays)
             let every = Array(directory.groups.values)
             let held = (directory.principals[id]?.roles ?? []).compactMap { directory.groups[$0] }
+            // Their old key may be in other hands: so may shares released to it.
+            let requests = try await requestsMade(by: id)
             try await appendStatement(
                 .reissue(principal: id, codeKey: code.publicKey, expires: code.code.expires),
                 audit: .rekey, subject: id.text
             ) { tx in
                 try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
+                try await Self.removeReleasedShares(for: requests, tx: tx)
             }
             for group in held { try await createGroupKey(group.role) }
             return code.code
@@ -121,8 +124,10 @@ public struct Administration: SessionService {
         try await session.decidingAfresh {
             try requireAdministrator("revoke people")
             if directory.principals[id] == nil, directory.invitations[id] != nil {
-                // An enrolment never activated: withdrawing it is all there is to do.
-                try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id.text)
+                // An enrolment never activated: withdrawing it is all there is to do. (Its own
+                // audit action: the id may be invited again, unlike a revoked person's.)
+                try await appendStatement(
+                    .revoke(principal: id), audit: .withdraw, subject: id.text)
                 return []
             }
             guard let target = directory.principals[id] else {
@@ -132,22 +137,32 @@ public struct Administration: SessionService {
             let every = Array(directory.groups.values)
             // Shares approvers released to them for a break-glass request they made: a leaver
             // with their key and a copy of the files could otherwise rebuild the record's key.
-            let requests = try await facts(BreakGlassRequest.self, about: nil)
-                .filter { $0.requester == id }.map(\.id.text)
+            let requests = try await requestsMade(by: id)
             try await appendStatement(.revoke(principal: id), audit: .revoke, subject: id.text) {
                 tx in
                 try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
-                for request in requests {
-                    for approval in try await tx.objects(
-                        kind: FactKind.approval.rawValue, key: request)
-                    {
-                        try await tx.deleteObject(kind: approval.kind, id: approval.id)
-                    }
-                }
+                try await Self.removeReleasedShares(for: requests, tx: tx)
             }
             var rotated: [GroupKey] = []
             for group in groups { rotated.append(try await createGroupKey(group.role)) }
             return rotated
+        }
+    }
+
+    /// The break-glass requests `id` made, by id.
+    private func requestsMade(by id: PrincipalID) async throws -> [String] {
+        try await facts(BreakGlassRequest.self, about: nil).filter { $0.requester == id }
+            .map(\.id.text)
+    }
+
+    /// Deletes the approvals (each a share released to the requester) of `requests`.
+    static func removeReleasedShares(
+        for requests: [String], tx: any VaultTransaction
+    ) async throws {
+        for request in requests {
+            for approval in try await tx.objects(kind: FactKind.approval.rawValue, key: request) {
+                try await tx.deleteObject(kind: approval.kind, id: approval.id)
+            }
         }
     }
 
@@ -196,35 +211,17 @@ public struct Administration: SessionService {
         }
     }
 
-    /// New keys for the authority itself, made here, in its own process, under a new passphrase.
-    /// Its old slots and group copies are removed. (Anyone else gets new keys through
-    /// ``reissue(_:lifetimeDays:)`` and their own activation.)
+    /// New keys for the authority itself, made here, in its own process, under a new passphrase,
+    /// its slots and group copies re-wrapped to them. Its fingerprint changes, and trustee share
+    /// files made before no longer rebuild it: split it again. (Anyone else gets new keys through
+    /// ``reissue(_:lifetimeDays:)`` and their own activation, or a passphrase change.)
     public func rekeyAuthority(passphrase: Passphrase) async throws {
-        let id = principal.id
-        try await session.decidingAfresh {
-            guard principal.isAuthority else {
-                throw TutelaError.denied(
-                    "only the authority re-keys itself here",
-                    hint: "an administrator reissues an enrolment code for anyone else")
-            }
-            try passphrase.validateAsNew()
-            let fresh = try Identity.generate(principal: id)
-            let pub = fresh.publicIdentity
-            let sealed = try SealedIdentity.seal(fresh, passphrase: passphrase, cost: kdfCost())
-            let every = Array(directory.groups.values)
-            try await appendStatement(
-                .rekey(
-                    principal: id, signingKey: pub.signingKey.bytes,
-                    agreementKey: pub.agreementKey.bytes),
-                audit: .rekey, subject: id.text,
-                // Re-keying oneself retires the key this session holds: the entry that commits the
-                // statement is under the directory that includes it, so the new key signs it.
-                auditSigner: fresh
-            ) { tx in
-                try await tx.replace(sealed)
-                try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
-            }
+        guard principal.isAuthority else {
+            throw TutelaError.denied(
+                "only the authority re-keys itself here",
+                hint: "an administrator reissues an enrolment code for anyone else")
         }
+        try await session.lifecycle.rotateOwnKeys(passphrase: passphrase, audit: .rekey)
     }
 
     /// Creates the next version of `role`'s group key and seals it to every current holder of the

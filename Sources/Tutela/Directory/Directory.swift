@@ -337,6 +337,14 @@ public struct Directory: Sendable {
                 throw .notFound("there is no enrolment waiting for '\(id)'")
             }
             guard signer == id else { throw .denied("only '\(id)' activates their own enrolment") }
+            // An invitation stands only while whoever made it may still make one: a leaver's, or
+            // one made by someone no longer an administrator, is void.
+            guard administrator(invitation.invitedBy) != nil else {
+                throw .denied(
+                    "the enrolment of '\(id)' was made by '\(invitation.invitedBy)', who is no longer "
+                        + "an administrator",
+                    hint: "ask an administrator to withdraw it and invite them again")
+            }
             guard time <= invitation.expires else {
                 throw .denied(
                     "the enrolment code for '\(id)' expired on \(Timestamp.iso(invitation.expires))",

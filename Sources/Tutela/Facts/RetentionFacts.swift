@@ -33,10 +33,12 @@ struct Hold: Sendable, Equatable, Fact {
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> Hold {
         try header.requireOnePerSubject()
-        return Hold(
+        let hold = Hold(
             record: try header.recordSubject(), active: try r.bool("active"),
             reason: try r.string("reason", max: 2000), time: try r.i64("time"), by: header.signer,
             decidedAt: try r.i64("decided at"))
+        try header.requireMadeUnder(hold.decidedAt)
+        return hold
     }
 
     /// Refuses (65) a hold or release whose signer the policy in force when it was made did not

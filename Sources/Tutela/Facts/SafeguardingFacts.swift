@@ -10,6 +10,17 @@ extension FactHeader {
         }
     }
 
+    /// Refuses a fact whose own directory position (the one the policy judges it by) is not the
+    /// one its signature was made under: a retired key cannot sign under an old position and be
+    /// judged by today's policy.
+    func requireMadeUnder(_ decidedAt: Int64) throws(TutelaError) {
+        guard decidedAt == madeUnder else {
+            throw .tampered(
+                "\(kind.rawValue) \(id) says it was decided under directory position \(decidedAt) "
+                    + "but signed under \(madeUnder)")
+        }
+    }
+
     /// The subject as a record id.
     /// - Throws: `.tampered` when the signed subject is not a valid id.
     func recordSubject() throws(TutelaError) -> RecordID { try subjectID() }
@@ -64,9 +75,11 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> SafeguardingFlag {
         try header.requireOnePerSubject()
-        return SafeguardingFlag(
+        let flag = SafeguardingFlag(
             record: try header.recordSubject(), flaggedBy: header.signer, time: try r.i64("time"),
             reason: try r.string("reason", max: 2000), decidedAt: try r.i64("decided at"))
+        try header.requireMadeUnder(flag.decidedAt)
+        return flag
     }
 
     /// Checks that the policy in force when this flag was made let its signer flag `label`'s

@@ -100,6 +100,14 @@ public struct AuthorityShare: Sendable {
     /// - Throws: `.invalidInput` naming the trustee whose file is wrong.
     func check(authority: Principal) throws(TutelaError) {
         do { try authority.identity.signingKey.verify(signature, for: signedBytes) } catch {
+            if authority.everySigningKey.contains(where: {
+                (try? $0.verify(signature, for: signedBytes)) != nil
+            }) {
+                throw .invalidInput(
+                    "\(name) is from a split made before the authority's keys were replaced: it "
+                        + "rebuilds keys the vault no longer trusts",
+                    hint: "recover from a split made since; after a re-key, split again")
+            }
             throw .invalidInput(
                 "\(name) was not signed by this vault's authority as it stands, or its header was "
                     + "altered",
@@ -246,7 +254,8 @@ public struct AuthorityShare: Sendable {
 
 extension Vault {
     /// Rebuilds the authority from trustee shares and seals it under a new passphrase. The rebuilt
-    /// keys must be exactly the enrolled ones, so the vault's fingerprint never changes.
+    /// keys must be exactly the enrolled ones (the authority's current keys), so the vault's
+    /// fingerprint never changes; a split made before the authority re-keyed itself is refused.
     /// - Throws: data errors for too few, mixed or wrong shares.
     @discardableResult
     public func recoverAuthority(from shares: [AuthorityShare], passphrase: Passphrase) async throws

@@ -56,7 +56,31 @@ public struct Lifecycle: SessionService {
     /// before the change. Break-glass shares an approver already released to them are sealed
     /// inside the approver's signed approval and cannot be re-wrapped: those requests need
     /// approving again. This session holds the retired key afterwards; unlock again.
+    ///
+    /// The authority's passphrase change re-seals its keys only: they are the vault's fingerprint
+    /// and what its trustees' share files rebuild (``Administration/rekeyAuthority(passphrase:)``
+    /// replaces them on purpose).
     public func changePassphrase(to passphrase: Passphrase) async throws {
+        guard !principal.isAuthority else {
+            try await session.decidingAfresh {
+                try passphrase.validateAsNew()
+                let sealed = try SealedIdentity.seal(
+                    identity, passphrase: passphrase, cost: directory.kdfProfile.cost)
+                let entry = auditEntry(.passphraseChange, subject: principal.id.text, reason: nil)
+                let identity = self.identity
+                try await write { tx in
+                    try await tx.replace(sealed)
+                    try await Session.appendAudit(entry, tx: tx, signer: identity)
+                }
+            }
+            return
+        }
+        try await rotateOwnKeys(passphrase: passphrase, audit: .passphraseChange)
+    }
+
+    /// New keys for this person, made here under `passphrase`, published in a statement signed by
+    /// the old key, with every slot and group copy of theirs re-wrapped to them.
+    func rotateOwnKeys(passphrase: Passphrase, audit: AuditEntry.Action) async throws {
         try await session.decidingAfresh {
             try passphrase.validateAsNew()
             let me = principal.id
@@ -65,25 +89,35 @@ public struct Lifecycle: SessionService {
             let pub = fresh.publicIdentity
             let sealed = try SealedIdentity.seal(
                 fresh, passphrase: passphrase, cost: directory.kdfProfile.cost)
-            let groups = Array(directory.groups.values)
+            // Each version's published key, so that no box planted under this person's old key is
+            // carried forward under the new one.
+            var published: [String: KeyAgreementPublicKey] = [:]
+            for group in directory.groups.values {
+                for version in 1...max(1, group.version) {
+                    published[Recipient.group(group.role, version: version).description] =
+                        try directory.groupPublicKey(group.role, version: version)
+                }
+            }
+            let keys = published
             try await appendStatement(
                 .rekey(
                     principal: me, signingKey: pub.signingKey.bytes,
                     agreementKey: pub.agreementKey.bytes),
-                audit: .passphraseChange, subject: me.text, auditSigner: fresh
+                audit: audit, subject: me.text, auditSigner: fresh
             ) { tx in
                 try await tx.replace(sealed)
                 try await Self.rewrapOwnBoxes(
-                    of: me, from: old, to: pub.agreementKey, groups: groups, tx: tx)
+                    of: me, from: old, to: pub.agreementKey, published: keys, tx: tx)
             }
         }
     }
 
     /// Re-wraps `member`'s key slots and group-member boxes, every version, from the agreement key
-    /// `old` to `new`, each checked to open with `old` under its own binding first.
+    /// `old` to `new`, each checked to open with `old` under its own binding first, and each group
+    /// key against the one `published` for its version.
     private static func rewrapOwnBoxes(
         of member: PrincipalID, from old: KeyAgreementPrivateKey, to new: KeyAgreementPublicKey,
-        groups: [GroupKey], tx: any VaultTransaction
+        published: [String: KeyAgreementPublicKey], tx: any VaultTransaction
     ) async throws {
         for slot in try await tx.slots(recipient: .person(member)) {
             let (key, generation) = try slot.open(with: old, expecting: slot.record)
@@ -94,21 +128,23 @@ public struct Lifecycle: SessionService {
             try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
             try await tx.insert(renewed)
         }
-        for group in groups {
-            for version in 1...max(1, group.version) {
-                let holder = Recipient.group(group.role, version: version).description
-                for box in try await tx.objects(kind: ObjectKind.groupMember, key: holder)
-                where MemberBoxID(box.id)?.member == member {
-                    let secret = try BoundBox.open(
-                        box.body, kind: .groupMember, binding: box.id, with: old,
-                        what: "the \(holder) box")
-                    defer { secret.wipe() }
-                    try await tx.put(
-                        StoredObject(
-                            kind: box.kind, id: box.id, key: box.key,
-                            body: try BoundBox.seal(
-                                secret, kind: .groupMember, binding: box.id, to: new)))
+        for (holder, publicKey) in published {
+            for box in try await tx.objects(kind: ObjectKind.groupMember, key: holder)
+            where MemberBoxID(box.id)?.member == member {
+                let secret = try BoundBox.open(
+                    box.body, kind: .groupMember, binding: box.id, with: old,
+                    what: "the \(holder) box")
+                defer { secret.wipe() }
+                let matches = (try? KeyAgreementPrivateKey(secret: secret))?.publicKey == publicKey
+                guard matches else {
+                    throw TutelaError.tampered(
+                        "the \(holder) box of \(member) does not hold the key published for it")
                 }
+                try await tx.put(
+                    StoredObject(
+                        kind: box.kind, id: box.id, key: box.key,
+                        body: try BoundBox.seal(
+                            secret, kind: .groupMember, binding: box.id, to: new)))
             }
         }
     }

@@ -120,7 +120,15 @@ struct FactLogReplay {
             if change.kind == .breakGlassRequest { requests[change.id] = change.key }
         case .remove:
             guard let existing else { return "\(name) was removed before it existed" }
-            // Only a destruction removes facts, and only those about the record it destroys.
+            // A revocation or reissue removes the break-glass shares released to the person (the
+            // approvals of requests they made), whose old key may be in other hands.
+            if change.kind == .approval, entry.action == .revoke || entry.action == .rekey {
+                facts[change.kind]?[change.id] = nil
+                writers[change.kind]?[change.id] = nil
+                return nil
+            }
+            // Otherwise only a destruction removes facts, and only those about the record it
+            // destroys.
             let about = requests[existing.key] ?? existing.key
             guard entry.action == .destroy, let subject = entry.subject, about == subject else {
                 return "\(name) was removed by \(by), which may not remove it"

@@ -77,6 +77,15 @@ public final class Session: Sendable {
         let added = try await store.links(.directory, from: from, limit: Int.max)
         guard !added.isEmpty else { return }
         let updated = try current.extended(with: added)
+        // An activation in progress catches up like anyone; it is judged again when it appends.
+        if activating, updated.invitations[id] != nil {
+            verified.withLock { state in
+                if (state.directory.head?.sequence ?? -1) < (updated.head?.sequence ?? -1) {
+                    state = (updated, state.principal)
+                }
+            }
+            return
+        }
         guard let me = updated.principals[id], !me.revoked else {
             throw TutelaError.denied("'\(id)' was revoked and can no longer act")
         }
