@@ -4,10 +4,20 @@ import TutelaCrypto
 
 @testable import Tutela
 
+/// Whether this process runs under AddressSanitizer (its runtime is linked in).
+enum Sanitizer {
+    static var address: Bool { dlsym(nil, "__asan_init") != nil }
+}
+
 /// Secrets stay in protected memory from input to wipe: after the work is done, this process's
 /// readable memory holds no copy of a passphrase or an authority share. The needle is kept only
-/// masked (each byte XOR 0x5A), so the scan never finds its own copy.
-@Suite("Secrets leave no copy in memory", .serialized)
+/// masked (each byte XOR 0x5A), so the scan never finds its own copy. (Not under AddressSanitizer,
+/// whose allocator keeps the heap where the scan does not read; the plain test run covers it.)
+@Suite(
+    "Secrets leave no copy in memory", .serialized,
+    .enabled(
+        if: !Sanitizer.address,
+        "AddressSanitizer's allocator keeps the heap in a terabyte reservation the scan skips"))
 struct SecretScanTests {
     /// A needle known only masked, and the secret it stands for in protected memory.
     static func secret(count: Int) throws -> (SecretBytes, masked: [UInt8]) {
@@ -40,7 +50,10 @@ struct SecretScanTests {
             guard fields.count >= 2, fields[1].hasPrefix("rw") else { continue }
             let range = fields[0].split(separator: "-")
             guard range.count == 2, var start = UInt64(range[0], radix: 16),
-                let end = UInt64(range[1], radix: 16)
+                let end = UInt64(range[1], radix: 16),
+                // Reservations larger than any heap (AddressSanitizer's shadow memory, terabytes
+                // of untouched pages) hold no copies of anything and would take hours to read.
+                end - start <= 1 << 32
             else { continue }
             while start < end {
                 let want = Int(min(UInt64(buffer.count), end - start))
