@@ -108,9 +108,12 @@ struct DemoCommand: AsyncParsableCommand {
             dateOfBirth: CalendarDate("2010-03-14"),
             programme: "Young Apprenticeship")
         say("  learner sam (Young Apprenticeship), assigned tutor: price")
-        try await office.administration.createGroupKey(.safeguardingOfficer)
-        try await office.administration.createGroupKey(.headOfCentre)
-        say("  group keys for the safeguarding team and the heads of centre, sealed to each member")
+        // Each group's key is made by its first member, in their own session: never by the office.
+        for (id, role) in [("khan", Role.safeguardingOfficer), ("lewis", .headOfCentre)] {
+            let member = try await vault.unlock(try PrincipalID(id), passphrase: pass(id))
+            try await member.lifecycle.createGroupKey(role)
+        }
+        say("  group keys for the safeguarding team and the heads of centre, made by their members")
 
         step("Mr Price writes up a tutorial; Sam asks for it to stay totally confidential")
         let form = try ProgressReview.parse(Array(Self.form.utf8), source: "demo form")

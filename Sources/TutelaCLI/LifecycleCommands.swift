@@ -29,7 +29,9 @@ extension PrincipalCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a leaver: they can no longer act; their groups' keys are rotated.")
+            abstract:
+                "Revoke a leaver: they can no longer act; their groups' keys are due to be replaced."
+        )
         @Argument(help: "The principal to revoke.") var id: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
@@ -37,14 +39,10 @@ extension PrincipalCommand {
         func run() async throws {
             let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
-            let rotated = try await session.administration.revoke(id)
+            let due = try await session.administration.revoke(id)
             Terminal.out(
                 "Revoked \(id): they can no longer act, and their direct key slots were removed.")
-            for group in rotated {
-                Terminal.out(
-                    "Rotated \(group.role.rawValue) to \(group.holder); a remaining member now runs: "
-                        + "tutela group rewrap \(group.role.rawValue) --as ID")
-            }
+            GroupCommand.showDue(due)
         }
     }
 
@@ -55,7 +53,8 @@ extension PrincipalCommand {
                 Their current key stops counting at once. They activate new keys with the printed \
                 code ('tutela principal activate ID'), as at enrolment; their records open again \
                 once someone who can open them runs 'tutela policy regrant', and a group member \
-                runs 'tutela group sync'. The authority re-keys itself by giving its own id (and a \
+                runs 'tutela group sync'. Each group they held gets a new key from the next \
+                remaining member to run a command. The authority re-keys itself by giving its own id (and a \
                 new passphrase); a lost authority passphrase is recovered from trustees' shares.
                 """)
         @Argument(help: "The principal.") var id: String
@@ -86,7 +85,7 @@ extension PrincipalCommand {
 extension PrincipalCommand {
     struct Roles: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replace someone's roles; leaving a group rotates its key.")
+            abstract: "Replace someone's roles; leaving a group makes its key due to be replaced.")
         @Argument(help: "The principal.") var id: String
         @Option(help: "A role; repeat for each role they keep or gain.") var role: [String] = []
         @OptionGroup var actor: ActorOptions
@@ -96,14 +95,10 @@ extension PrincipalCommand {
             let id = try PrincipalID(self.id)
             let roles = try role.map { try Role.parse($0) }
             let session = try await actor.unlock(try vault.open())
-            let rotated = try await session.administration.setRoles(id, roles)
+            let due = try await session.administration.setRoles(id, roles)
             let names = roles.map(\.rawValue).joined(separator: ", ")
             Terminal.out("\(id) now holds: \(names).")
-            for group in rotated {
-                Terminal.out(
-                    "Rotated \(group.holder); a remaining member runs: tutela group rewrap \(group.role.rawValue)"
-                )
-            }
+            GroupCommand.showDue(due)
         }
     }
 }

@@ -54,8 +54,18 @@ struct ActorOptions: ParsableArguments {
     /// Unlocks the acting principal: the one Argon2id derivation of the command.
     func unlock(_ vault: Vault, acceptingRestore: Bool = false) async throws -> Session {
         let id = try principal()
-        return try await vault.unlock(
+        let session = try await vault.unlock(
             id, passphrase: passphrase(), acceptingRestore: acceptingRestore)
+        if !acceptingRestore {
+            // Work queued for this person's groups is done at their next command, whatever it is.
+            for group in try await session.lifecycle.rotateDueGroups() {
+                Terminal.note(
+                    "Made a new \(group.role.rawValue) group key (\(group.holder)): someone left the "
+                        + "group. Move older records to it: tutela group rewrap \(group.role.rawValue)"
+                )
+            }
+        }
+        return session
     }
 }
 

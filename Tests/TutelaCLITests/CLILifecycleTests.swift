@@ -9,7 +9,7 @@ struct CLILifecycleTests {
     func lifecycle() throws {
         let v = try CLIVault()
         for role in ["safeguarding-officer"] {
-            #expect(try v.run(["group", "create", role], as: "office").status == 0)
+            #expect(try v.run(["group", "create", role], as: "dsl").status == 0)
         }
         let record = try v.seal()
         #expect(
@@ -33,7 +33,7 @@ struct CLILifecycleTests {
         #expect(try v.run(["group", "sync", "safeguarding-officer"], as: "dsl").status == 0)
         let revoked = try v.run(["principal", "revoke", "dsl"], as: "office")
         #expect(revoked.status == 0, "\(revoked.stderr)")
-        #expect(revoked.stdout.contains("group rewrap"))
+        #expect(revoked.stdout.contains("due to be replaced"))
         for args in [
             ["records", "list"], ["safeguarding", "queue"], ["tutorial", "open", record], ["inbox"],
         ] {

@@ -16,8 +16,8 @@ struct CLISafeguardingTests {
                 newPassphrase: id)
             #expect(r.status == 0, "\(r.stderr)")
         }
-        for role in ["safeguarding-officer", "head-of-centre"] {
-            let r = try v.run(["group", "create", role], as: "office")
+        for (role, member) in [("safeguarding-officer", "dsl"), ("head-of-centre", "head")] {
+            let r = try v.run(["group", "create", role], as: member)
             #expect(r.status == 0, "\(r.stderr)")
         }
         return v
@@ -109,5 +109,38 @@ struct CLISafeguardingTests {
         let again = try v.run(["break-glass", "open", id], as: "dsl")
         #expect(again.status == 77)
         #expect(again.stdout.isEmpty)
+    }
+
+    @Test("group keys: a member makes them; a leaver's rotation is shown until a member's command")
+    func groupKeysByMembers() throws {
+        let v = try vault()
+        // The office holds neither role: it cannot make or replace either key.
+        let office = try v.run(["group", "rotate", "safeguarding-officer"], as: "office")
+        #expect(office.status == 77, "\(office.stderr)")
+        #expect(office.stderr.contains("only a holder of the safeguarding-officer role"))
+        #expect(try v.run(["group", "create", "head-of-centre"], as: "head").status != 0)
+        #expect(try v.run(["group", "sync", "safeguarding-officer"], as: "dsl").status == 0)
+        let revoked = try v.run(["principal", "revoke", "dsl2"], as: "office")
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        #expect(revoked.stdout.contains("safeguarding-officer group key is due to be replaced"))
+        let due = try json(try v.run(["group", "list", "--json"], as: "office").stdout)
+        let rows = try #require(due["groups"] as? [[String: Any]])
+        let officers = try #require(rows.first { $0["role"] as? String == "safeguarding-officer" })
+        #expect(officers["version"] as? Int == 1 && officers["rotationDue"] as? Bool == true)
+        // The officer's next command, whatever it is, makes the new key and says so.
+        let queue = try v.run(["safeguarding", "queue"], as: "dsl")
+        #expect(queue.status == 0, "\(queue.stderr)")
+        #expect(queue.stderr.contains("Made a new safeguarding-officer group key"))
+        let list = try v.run(["group", "list"], as: "office")
+        #expect(list.stdout.contains("safeguarding-officer") && list.stdout.contains("current"))
+        #expect(!list.stdout.contains("due to be replaced"), "\(list.stdout)")
+        let after = try json(try v.run(["group", "list", "--json"], as: "office").stdout)
+        let now = try #require(
+            (after["groups"] as? [[String: Any]])?.first {
+                $0["role"] as? String == "safeguarding-officer"
+            })
+        #expect(now["version"] as? Int == 2 && now["rotationDue"] as? Bool == false)
+        let again = try v.run(["safeguarding", "queue"], as: "dsl")
+        #expect(!again.stderr.contains("Made a new"))
     }
 }

@@ -18,8 +18,8 @@ struct MigrationTests {
         try await office.administration.enrol(
             "dsl2", name: "Deputy DSL", roles: [.safeguardingOfficer],
             passphrase: DiskVault.pass("dsl2"))
-        try await office.administration.createGroupKey(.safeguardingOfficer)
-        try await office.administration.createGroupKey(.headOfCentre)
+        try await disk.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
+        try await disk.session("head").lifecycle.createGroupKey(.headOfCentre)
         let price = try await disk.session("price")
         var records: [RecordID] = []
         for (i, confidential) in [true, false, true].enumerated() {

@@ -65,9 +65,14 @@ struct LifecycleTests {
         // dsl2 keeps a copy of the old group key before being revoked.
         let dsl2 = try await s.session("dsl2")
         let oldKey = try await dsl2.groupKey(.safeguardingOfficer)
-        let rotated = try await s.session("office").administration.revoke("dsl2")
-        #expect(rotated.map(\.holder) == ["group:safeguarding-officer#2"])
+        let due = try await s.session("office").administration.revoke("dsl2")
+        #expect(due == [.safeguardingOfficer])
+        // The remaining officer's next command makes the new key, in their own process.
         let dsl = try await s.session("dsl")
+        #expect(
+            try await dsl.lifecycle.rotateDueGroups().map(\.holder) == [
+                "group:safeguarding-officer#2"
+            ])
         let old: Recipient = "group:safeguarding-officer#1"
         #expect(try await s.f.store.boxCount(recipient: old) == (7, 7))
         let reports = Mutex<[(Int, Int)]>([])
@@ -110,7 +115,7 @@ struct LifecycleTests {
             try await s.session("price").safeguarding.flag(label.record, reason: "ref")
             records.append(label.record)
         }
-        try await s.session("office").administration.createGroupKey(.safeguardingOfficer)
+        try await s.session("dsl").lifecycle.rotateGroupKey(.safeguardingOfficer)
         let dsl = try await s.session("dsl")
         // The store fails after the first batch has landed, as a crash would.
         await s.f.store.failTransactions(after: 1, with: TutelaError(.tryAgain, "crash"))
@@ -285,8 +290,12 @@ struct GroupMembershipTests {
         let s = try await SafeguardingFixture.make()
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
         try await s.session("price").safeguarding.flag(label.record, reason: "ref")
-        let rotated = try await s.session("office").administration.setRoles("dsl2", [.tutor])
-        #expect(rotated.map(\.holder) == ["group:safeguarding-officer#2"])
+        let due = try await s.session("office").administration.setRoles("dsl2", [.tutor])
+        #expect(due == [.safeguardingOfficer])
+        #expect(
+            try await s.session("dsl").lifecycle.rotateDueGroups().map(\.holder) == [
+                "group:safeguarding-officer#2"
+            ])
         #expect(
             try await s.f.store.objects(kind: "group-member", key: nil).allSatisfy {
                 !$0.id.hasSuffix("/dsl2")

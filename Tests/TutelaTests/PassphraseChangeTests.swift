@@ -14,7 +14,7 @@ struct PassphraseChangeTests {
     func rotates() async throws {
         let f = try await Fixture.make()
         let office = try f.session("office")
-        try await office.administration.createGroupKey(.safeguardingOfficer)
+        try await f.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
         let price = try f.session("price")
         let label = try await price.seal(
             Fixture.form(marker: "before the change"), confidential: false)

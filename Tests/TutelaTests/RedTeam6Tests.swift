@@ -132,9 +132,14 @@ struct RedTeam6Tests {
     func awaitingGetsNoGroupKey() async throws {
         let f = try await Fixture.make()
         let office = try f.session("office")
-        try await office.administration.createGroupKey(.safeguardingOfficer)
+        try await f.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
+        try await office.administration.enrol(
+            "dsl2", name: "Second Officer", roles: [.safeguardingOfficer],
+            passphrase: Fixture.passphrase("dsl2"))
         _ = try await office.administration.reissue("dsl")
-        try await office.administration.createGroupKey(.safeguardingOfficer)
+        // The remaining officer's next command makes the new key: none for dsl, awaiting keys.
+        let dsl2 = try await f.vault.unlock("dsl2", passphrase: Fixture.passphrase("dsl2"))
+        #expect(try await dsl2.lifecycle.rotateDueGroups().map(\.version) == [2])
         let copies = try await RedTeam5Tests.memberCopies(f, of: "dsl")
         #expect(copies.isEmpty, "dsl, awaiting keys, holds \(copies.map(\.id))")
         let dsl = try #require(office.directory.principals["dsl"])

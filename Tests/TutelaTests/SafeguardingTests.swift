@@ -16,8 +16,10 @@ struct SafeguardingFixture {
         try await office.administration.enrol(
             "dsl2", name: "Deputy DSL", roles: [.safeguardingOfficer],
             passphrase: Fixture.passphrase("dsl2"))
-        try await office.administration.createGroupKey(.safeguardingOfficer)
-        try await office.administration.createGroupKey(.headOfCentre)
+        // Each group's key is made by a member of it, never by the office.
+        try await f.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
+        try await f.vault.unlock("head", passphrase: Fixture.passphrase("head")).lifecycle
+            .createGroupKey(.headOfCentre)
         return SafeguardingFixture(f: f)
     }
 

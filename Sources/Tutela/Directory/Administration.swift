@@ -37,8 +37,8 @@ public struct Administration: SessionService {
     /// New keys for someone who lost their passphrase: their current key retires now (nothing it
     /// signs from here counts, and their slots and group copies are removed, being useless), and
     /// they activate new keys with the returned one-time code, as at enrolment. Until then they
-    /// hold no role. Every group they held is rotated, as for a leaver: their old key may be in
-    /// other hands. No back door: nobody else can recover what was sealed only to them; access
+    /// hold no role. Every group they held becomes due for a new key, as for a leaver: their old key
+    /// may be in other hands. No back door: nobody else can recover what was sealed only to them; access
     /// comes back through `group sync` and `policy regrant` by people who can open the records.
     public func reissue(
         _ id: PrincipalID, lifetimeDays: Int = EnrolmentCode.defaultLifetimeDays
@@ -47,7 +47,6 @@ public struct Administration: SessionService {
             try requireAdministrator("re-key people")
             let code = try newCode(for: id, lifetimeDays: lifetimeDays)
             let every = Array(directory.groups.values)
-            let held = (directory.principals[id]?.roles ?? []).compactMap { directory.groups[$0] }
             // Their old key may be in other hands: so may shares released to it.
             let requests = try await requestsMade(by: id)
             try await appendStatement(
@@ -57,7 +56,6 @@ public struct Administration: SessionService {
                 try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
                 try await Self.removeReleasedShares(for: requests, tx: tx)
             }
-            for group in held { try await createGroupKey(group.role) }
             return code.code
         }
     }
@@ -115,12 +113,12 @@ public struct Administration: SessionService {
     private func kdfCost() -> PasswordKDF.Cost { directory.kdfProfile.cost }
 
     /// Revokes a leaver: a signed directory statement, after which they can no longer act. Their
-    /// direct key slots and group key copies are removed, and every group they belonged to gets a new
-    /// key version (a member then runs ``rewrapGroup(_:batchSize:progress:)``). What they signed stays
-    /// verifiable.
-    /// - Returns: the groups rotated.
+    /// direct key slots and group key copies are removed, and every group they belonged to becomes
+    /// due for a new key, which the next remaining member to run a command makes
+    /// (``Lifecycle/rotateDueGroups()``) — never an administrator. What they signed stays verifiable.
+    /// - Returns: the roles whose group keys are now due to be replaced.
     @discardableResult
-    public func revoke(_ id: PrincipalID) async throws -> [GroupKey] {
+    public func revoke(_ id: PrincipalID) async throws -> [Role] {
         try await session.decidingAfresh {
             try requireAdministrator("revoke people")
             if directory.principals[id] == nil, directory.invitations[id] != nil {
@@ -143,9 +141,7 @@ public struct Administration: SessionService {
                 try await Self.removeKeys(of: id, slots: true, groups: every, tx: tx)
                 try await Self.removeReleasedShares(for: requests, tx: tx)
             }
-            var rotated: [GroupKey] = []
-            for group in groups { rotated.append(try await createGroupKey(group.role)) }
-            return rotated
+            return groups.map(\.role)
         }
     }
 
@@ -188,12 +184,12 @@ public struct Administration: SessionService {
         }
     }
 
-    /// Replaces someone's roles. Leaving a role that holds a group key removes their copy and rotates
-    /// the group's key (a member then runs ``rewrapGroup(_:batchSize:progress:)``); joining one is done
-    /// by a member's `group sync`.
-    /// - Returns: the groups rotated.
+    /// Replaces someone's roles. Leaving a role that holds a group key removes their copy and makes
+    /// the group's key due for replacement by a remaining member (``Lifecycle/rotateDueGroups()``);
+    /// joining one is done by a member's `group sync`.
+    /// - Returns: the roles whose group keys are now due to be replaced.
     @discardableResult
-    public func setRoles(_ id: PrincipalID, _ roles: [Role]) async throws -> [GroupKey] {
+    public func setRoles(_ id: PrincipalID, _ roles: [Role]) async throws -> [Role] {
         try await session.decidingAfresh {
             try requireAdministrator("change roles")
             guard let target = directory.principals[id] else {
@@ -205,9 +201,7 @@ public struct Administration: SessionService {
             try await appendStatement(
                 .setRoles(principal: id, roles: roles.sorted()), audit: .setRoles, subject: id.text
             ) { tx in try await Self.removeKeys(of: id, slots: false, groups: left, tx: tx) }
-            var rotated: [GroupKey] = []
-            for group in left { rotated.append(try await createGroupKey(group.role)) }
-            return rotated
+            return left.map(\.role)
         }
     }
 
@@ -222,39 +216,6 @@ public struct Administration: SessionService {
                 hint: "an administrator reissues an enrolment code for anyone else")
         }
         try await session.lifecycle.rotateOwnKeys(passphrase: passphrase, audit: .rekey)
-    }
-
-    /// Creates the next version of `role`'s group key and seals it to every current holder of the
-    /// role. Administrators only; the public key is a signed directory statement.
-    @discardableResult
-    public func createGroupKey(_ role: Role) async throws -> GroupKey {
-        try await session.decidingAfresh {
-            try requireAdministrator("create group keys")
-            let key: KeyAgreementPrivateKey
-            do { key = try KeyAgreementPrivateKey() } catch {
-                throw TutelaError.internal("\(error)")
-            }
-            let version = (directory.groups[role]?.version ?? 0) + 1
-            let group = Recipient.group(role, version: version)
-            let binding = group.description
-            let members = try directory.holders(of: role).map { member throws(TutelaError) in
-                let id = MemberBoxID(group: group, member: member.id).description
-                return StoredObject(
-                    kind: ObjectKind.groupMember, id: id, key: binding,
-                    body: try BoundBox.seal(
-                        key.secret, kind: .groupMember, binding: id,
-                        to: member.identity.agreementKey))
-            }
-            try await appendStatement(
-                .groupKey(role: role, version: version, publicKey: key.publicKey.bytes),
-                audit: .groupKey,
-                subject: binding
-            ) { tx in for m in members { try await tx.put(m) } }
-            guard let group = directory.groups[role] else {
-                throw TutelaError.internal("group key lost")
-            }
-            return group
-        }
     }
 
     /// Publishes `bytes` as the next policy version, signed by this administrator, in one

@@ -107,6 +107,11 @@ public struct Directory: Sendable {
             {
                 // A person replacing their own keys (a passphrase change) signs with the current one.
                 signerKey = me.identity.signingKey
+            } else if case .groupKey(let role, _, _) = statement,
+                let member = directory.principals[link.signer], member.has(role)
+            {
+                // A group's key is published by the holder of the role who made it.
+                signerKey = member.identity.signingKey
             } else {
                 signerKey = directory.administrator(link.signer)?.identity.signingKey
             }
@@ -263,6 +268,13 @@ public struct Directory: Sendable {
             guard !isGenesis else {
                 throw .invalidInput("the first statement must establish the vault")
             }
+            // A group's key is made by one of its own holders, in their own process: an
+            // administrator who does not hold the role never has it (#19).
+            guard principals[signer]?.has(role) == true else {
+                throw .denied(
+                    "only a holder of the \(role.rawValue) role makes its group key",
+                    hint: "a member of the group runs: tutela group create \(role.rawValue)")
+            }
             guard version == (groups[role]?.version ?? 0) + 1 else {
                 throw .invalidInput(
                     "group key \(role.rawValue) v\(version) does not follow the version before it")
@@ -287,6 +299,7 @@ public struct Directory: Sendable {
             guard id != signer else { throw .usage("no one revokes themselves") }
             principals[id]?.revoked = true
             principals[id]?.retireKey(at: validFrom)
+            markRotationDue(p.roles, at: validFrom)
             invitations[id] = nil
         case .invite(let data):
             guard !isGenesis else {
@@ -308,6 +321,7 @@ public struct Directory: Sendable {
             guard !roles.isEmpty, Set(roles).count == roles.count else {
                 throw .usage("give each role once, and at least one")
             }
+            markRotationDue(p.roles.filter { !roles.contains($0) }, at: validFrom)
             principals[id]?.roles = roles.sorted()
         case .rekey(let id, let signingKey, let agreementKey):
             guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
@@ -372,6 +386,15 @@ public struct Directory: Sendable {
         return copy
     }
 
+    /// Marks the groups of `roles` that have a key as due for a new one from statement `position`:
+    /// someone who held it has left the role, been revoked or had their keys reissued. The next
+    /// holder to run a command makes it (``Lifecycle/rotateDueGroups()``).
+    mutating func markRotationDue(_ roles: [Role], at position: Int64) {
+        for role in roles where groups[role] != nil && groups[role]?.rotationDue == nil {
+            groups[role]?.rotationDue = position
+        }
+    }
+
     /// Principals holding `role`, in id order.
     func holders(of role: Role) -> [Principal] {
         principals.values.filter { $0.has(role) }.sorted { $0.id < $1.id }
@@ -394,6 +417,9 @@ public struct GroupKey: Sendable, Equatable {
     public let version: Int
     /// The X25519 public key that slots and break-glass shares for the group are sealed to.
     public let publicKey: KeyAgreementPublicKey
+    /// The directory position from which this key is due to be replaced, because someone who held
+    /// it left the group; nil while no one has. A holder of the role replaces it.
+    public internal(set) var rotationDue: Int64?
 
     /// Who slots and shares sealed to this key are for.
     public var holder: Recipient { .group(role, version: version) }

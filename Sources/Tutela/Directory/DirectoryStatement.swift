@@ -59,7 +59,7 @@ enum DirectoryStatement: Equatable {
     }
 
     /// 3 since #19: invitations and activations; statements are applied at their time.
-    static let version: UInt8 = 3
+    static let version: UInt8 = 4
     static let maxText = 256
 
     func encode(at time: Int64) -> [UInt8] {

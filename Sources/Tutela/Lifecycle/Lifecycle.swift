@@ -292,49 +292,6 @@ public struct Lifecycle: SessionService {
         }
     }
 
-    /// Seals `role`'s current group key to holders of the role who do not have it yet (someone enrolled
-    /// since). Done by a member, who can open the key.
-    /// - Returns: the principals added.
-    public func syncGroup(_ role: Role) async throws -> [String] {
-        try await session.decidingAfresh {
-            guard let group = directory.groups[role] else {
-                throw TutelaError.notFound(
-                    "the \(role.rawValue) group has no key yet",
-                    hint:
-                        "an administrator creates it: tutela group create \(role.rawValue) --as ID")
-            }
-            let key = try await groupKey(role)
-            var added: [StoredObject] = []
-            for member in directory.holders(of: role) {
-                let id = MemberBoxID(group: group.holder, member: member.id).description
-                if try await store.objects(
-                    kind: ObjectKind.groupMember, key: group.holder.description
-                )
-                .contains(
-                    where: { $0.id == id })
-                {
-                    continue
-                }
-                added.append(
-                    StoredObject(
-                        kind: ObjectKind.groupMember, id: id, key: group.holder.description,
-                        body: try BoundBox.seal(
-                            key.secret, kind: .groupMember, binding: id,
-                            to: member.identity.agreementKey)))
-            }
-            let entry = auditEntry(
-                .groupSync, subject: group.holder.description,
-                reason: "added " + added.map(\.id).joined(separator: ", "))
-            let identity = self.identity
-            let batch = added
-            try await write { tx in
-                for o in batch { try await tx.put(o) }
-                try await Session.appendAudit(entry, tx: tx, signer: identity)
-            }
-            return added.map { String($0.id.split(separator: "/").last ?? "") }
-        }
-    }
-
     /// Records (all, or one) whose key slots differ from what the policy in force names.
     public func slotChanges(record: RecordID?) async throws -> [SlotChange] {
         let policy = try policy()

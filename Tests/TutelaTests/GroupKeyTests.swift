@@ -1,0 +1,156 @@
+import Testing
+import TutelaCrypto
+import TutelaTesting
+
+@testable import Tutela
+
+/// #19: a group's key is made by one of its own members, in their own process. An administrator
+/// queues a replacement when someone leaves, and never holds a group's private key.
+@Suite("Group keys made by a member")
+struct GroupKeyTests {
+    /// Every member box in the store, by id.
+    static func boxes(_ f: Fixture) async throws -> [String] {
+        try await f.store.objects(kind: ObjectKind.groupMember, key: nil).map(\.id).sorted()
+    }
+
+    /// `statement`, signed by `signer` and committed by the office as if by Tutela: what an insider
+    /// with a key and write access to the store could add to the directory.
+    static func forge(_ statement: DirectoryStatement, signer: Identity, in f: Fixture)
+        async throws
+    {
+        let write = RedTeam5Tests.statementWrite(
+            statement, signer: signer, committer: try f.session("office"))
+        try await f.store.transaction { tx in try await write(tx) }
+    }
+
+    @Test("an administrator who does not hold the role cannot make its key; its first holder does")
+    func firstHolderMakesIt() async throws {
+        let f = try await Fixture.make()
+        await expectError(.permissionDenied) {
+            try await f.session("office").lifecycle.createGroupKey(.safeguardingOfficer)
+        }
+        await expectError(.permissionDenied) {
+            try await f.session("price").lifecycle.createGroupKey(.safeguardingOfficer)
+        }
+        #expect(try await Self.boxes(f).isEmpty)
+        let dsl = try f.session("dsl")
+        let group = try await dsl.lifecycle.createGroupKey(.safeguardingOfficer)
+        #expect(group.holder == "group:safeguarding-officer#1" && group.rotationDue == nil)
+        #expect(try await Self.boxes(f) == ["group:safeguarding-officer#1/dsl"])
+        // The published key is the one in the member's box, and the statement is the member's.
+        #expect(try await dsl.groupKey(.safeguardingOfficer).publicKey == group.publicKey)
+        let last = try #require(try await f.store.lastLink(.directory))
+        #expect(last.signer == "dsl")
+        await expectError(.exists) {
+            try await dsl.lifecycle.createGroupKey(.safeguardingOfficer)
+        }
+    }
+
+    @Test("a group key statement signed by an administrator, not a holder, is tampering")
+    func adminSignedGroupKeyRefused() async throws {
+        let f = try await Fixture.make()
+        let key = try KeyAgreementPrivateKey()
+        try await Self.forge(
+            .groupKey(role: .safeguardingOfficer, version: 1, publicKey: key.publicKey.bytes),
+            signer: try f.session("office").identity, in: f)
+        await expectError(.tampered) { _ = try await f.vault.verifiedDirectory() }
+    }
+
+    @Test(
+        "a former and a revoked member's keys cannot publish a group key", arguments: [true, false])
+    func leaverCannotPublish(revoked: Bool) async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        try await office.administration.enrol(
+            "dsl2", name: "Second Officer", roles: [.safeguardingOfficer],
+            passphrase: Fixture.passphrase("dsl2"))
+        let dsl2 = try await f.vault.unlock("dsl2", passphrase: Fixture.passphrase("dsl2"))
+        try await dsl2.lifecycle.createGroupKey(.safeguardingOfficer)
+        if revoked {
+            try await office.administration.revoke("dsl2")
+        } else {
+            try await office.administration.setRoles("dsl2", [.tutor])
+        }
+        // The leaver makes a key of their own choosing and publishes it as the group's next one.
+        let key = try KeyAgreementPrivateKey()
+        try await Self.forge(
+            .groupKey(role: .safeguardingOfficer, version: 2, publicKey: key.publicKey.bytes),
+            signer: dsl2.identity, in: f)
+        await expectError(.tampered) { _ = try await f.vault.verifiedDirectory() }
+    }
+
+    @Test("a leaver's departure queues the rotation; the next member's command makes the key")
+    func queuedRotation() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        let dsl = try f.session("dsl")
+        try await dsl.lifecycle.createGroupKey(.safeguardingOfficer)
+        try await office.administration.enrol(
+            "dsl2", name: "Second Officer", roles: [.safeguardingOfficer],
+            passphrase: Fixture.passphrase("dsl2"))
+        #expect(try await dsl.lifecycle.syncGroup(.safeguardingOfficer) == ["dsl2"])
+        let before = try await Self.boxes(f)
+        // The administrator's revocation makes no key: it removes the leaver's copy and queues.
+        #expect(try await office.administration.revoke("dsl2") == [.safeguardingOfficer])
+        #expect(try await Self.boxes(f) == before.filter { !$0.hasSuffix("/dsl2") })
+        let queued = try #require(office.directory.groups[.safeguardingOfficer])
+        #expect(queued.version == 1 && queued.rotationDue != nil)
+        // Visible to anyone until done, as verified from the signed directory.
+        let (_, verified) = try await f.vault.verifiedDirectory()
+        #expect(verified.groups[.safeguardingOfficer]?.rotationDue != nil)
+        // Someone who is not a member runs a command: nothing changes.
+        #expect(try await f.session("price").lifecycle.rotateDueGroups().isEmpty)
+        // The remaining officer's next command makes version 2, sealed only to members.
+        let made = try await dsl.lifecycle.rotateDueGroups()
+        #expect(made.map(\.holder) == ["group:safeguarding-officer#2"])
+        #expect(made.first?.rotationDue == nil)
+        #expect(
+            try await Self.boxes(f) == [
+                "group:safeguarding-officer#1/dsl", "group:safeguarding-officer#2/dsl",
+            ])
+        #expect(try await dsl.groupKey(.safeguardingOfficer).publicKey == made.first?.publicKey)
+        // Done once: the next command has nothing to do.
+        #expect(try await dsl.lifecycle.rotateDueGroups().isEmpty)
+    }
+
+    @Test("two members catching up at once make one new key, not two")
+    func oneRotationForTwoMembers() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        for id: PrincipalID in ["dsl2", "dsl3"] {
+            try await office.administration.enrol(
+                id, name: id.text, roles: [.safeguardingOfficer], passphrase: Fixture.passphrase(id)
+            )
+        }
+        let dsl = try f.session("dsl")
+        try await dsl.lifecycle.createGroupKey(.safeguardingOfficer)
+        _ = try await dsl.lifecycle.syncGroup(.safeguardingOfficer)
+        try await office.administration.revoke("dsl3")
+        // Both sessions verified the directory while the rotation was due.
+        let dsl2 = try await f.vault.unlock("dsl2", passphrase: Fixture.passphrase("dsl2"))
+        try await dsl.refresh()
+        #expect(try await dsl.lifecycle.rotateDueGroups().count == 1)
+        #expect(try await dsl2.lifecycle.rotateDueGroups().isEmpty)
+        let (_, directory) = try await f.vault.verifiedDirectory()
+        #expect(directory.groups[.safeguardingOfficer]?.version == 2)
+        #expect(
+            try await dsl2.groupKey(.safeguardingOfficer).publicKey
+                == directory.groups[.safeguardingOfficer]?.publicKey)
+    }
+
+    @Test("a reissue queues the rotation; the person, once activated, can make it themselves")
+    func reissuedMemberRotates() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        try await f.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
+        let code = try await office.administration.reissue("dsl")
+        #expect(office.directory.groups[.safeguardingOfficer]?.rotationDue != nil)
+        try await f.vault.activate("dsl", code: code.text, passphrase: Fixture.passphrase("dsl"))
+        let dsl = try await f.vault.unlock("dsl", passphrase: Fixture.passphrase("dsl"))
+        // Their new keys make the new group key: the old one may be in whoever has the old key.
+        #expect(try await dsl.lifecycle.rotateDueGroups().map(\.version) == [2])
+        #expect(
+            try await dsl.groupKey(.safeguardingOfficer).publicKey
+                == dsl.directory.groups[.safeguardingOfficer]?.publicKey)
+    }
+}
