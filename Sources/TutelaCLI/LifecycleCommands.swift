@@ -42,7 +42,7 @@ extension PrincipalCommand {
             let due = try await session.administration.revoke(id)
             Terminal.out(
                 "Revoked \(id): they can no longer act, and their direct key slots were removed.")
-            GroupCommand.showDue(due)
+            GroupCommand.showDue(due, in: session.directory)
         }
     }
 
@@ -98,7 +98,7 @@ extension PrincipalCommand {
             let due = try await session.administration.setRoles(id, roles)
             let names = roles.map(\.rawValue).joined(separator: ", ")
             Terminal.out("\(id) now holds: \(names).")
-            GroupCommand.showDue(due)
+            GroupCommand.showDue(due, in: session.directory)
         }
     }
 }

@@ -286,11 +286,18 @@ struct GroupCommand: AsyncParsableCommand {
         subcommands: [List.self, Create.self, Rotate.self, Sync.self, Rewrap.self])
 
     /// Tells an administrator which group keys their change made due, and who replaces them.
-    static func showDue(_ roles: [Role]) {
+    static func showDue(_ roles: [Role], in directory: Directory) {
         for role in roles {
             Terminal.out(
                 "The \(role.rawValue) group key is due to be replaced: the next \(role.rawValue) to "
                     + "run a command makes the new one ('tutela group list' shows it until then).")
+            if directory.holders(of: role).isEmpty {
+                Terminal.note(
+                    "Warning: no one holds the \(role.rawValue) role any more, so no member is "
+                        + "left to re-wrap what is sealed to the group's key; the next person given "
+                        + "the role makes a new one. Give the role to someone before its last "
+                        + "member leaves.")
+            }
         }
     }
 

@@ -18,8 +18,9 @@ struct GroupKeyTests {
     static func forge(_ statement: DirectoryStatement, signer: Identity, in f: Fixture)
         async throws
     {
-        let write = RedTeam5Tests.statementWrite(
-            statement, signer: signer, committer: try f.session("office"))
+        let office = try f.session("office")
+        try await office.refresh()
+        let write = RedTeam5Tests.statementWrite(statement, signer: signer, committer: office)
         try await f.store.transaction { tx in try await write(tx) }
     }
 
@@ -56,9 +57,26 @@ struct GroupKeyTests {
         await expectError(.tampered) { _ = try await f.vault.verifiedDirectory() }
     }
 
+    @Test("control: the same forged write, signed by a current holder, is accepted")
+    func holderSignedAccepted() async throws {
+        let f = try await Fixture.make()
+        let key = try KeyAgreementPrivateKey()
+        try await Self.forge(
+            .groupKey(role: .safeguardingOfficer, version: 1, publicKey: key.publicKey.bytes),
+            signer: try f.session("dsl").identity, in: f)
+        let (_, directory) = try await f.vault.verifiedDirectory()
+        #expect(directory.groups[.safeguardingOfficer]?.publicKey == key.publicKey)
+    }
+
+    /// How a member's key stops counting for a group.
+    enum Departure: String, CaseIterable, Sendable {
+        case revoked, leftTheRole, rekeyed, reissued
+    }
+
     @Test(
-        "a former and a revoked member's keys cannot publish a group key", arguments: [true, false])
-    func leaverCannotPublish(revoked: Bool) async throws {
+        "a revoked, former, re-keyed or reissued member's old key cannot publish a group key",
+        arguments: Departure.allCases)
+    func leaverCannotPublish(departure: Departure) async throws {
         let f = try await Fixture.make()
         let office = try f.session("office")
         try await office.administration.enrol(
@@ -66,12 +84,17 @@ struct GroupKeyTests {
             passphrase: Fixture.passphrase("dsl2"))
         let dsl2 = try await f.vault.unlock("dsl2", passphrase: Fixture.passphrase("dsl2"))
         try await dsl2.lifecycle.createGroupKey(.safeguardingOfficer)
-        if revoked {
-            try await office.administration.revoke("dsl2")
-        } else {
-            try await office.administration.setRoles("dsl2", [.tutor])
+        switch departure {
+        case .revoked: try await office.administration.revoke("dsl2")
+        case .leftTheRole: try await office.administration.setRoles("dsl2", [.tutor])
+        case .reissued: _ = try await office.administration.reissue("dsl2")
+        case .rekeyed:
+            // Still a member, with new keys: only the superseded key is the attacker's.
+            let again = try await f.vault.unlock("dsl2", passphrase: Fixture.passphrase("dsl2"))
+            try await again.lifecycle.changePassphrase(
+                to: Passphrase("a new passphrase for the second officer"))
         }
-        // The leaver makes a key of their own choosing and publishes it as the group's next one.
+        // The old key makes a key of its holder's choosing and publishes it as the group's next.
         let key = try KeyAgreementPrivateKey()
         try await Self.forge(
             .groupKey(role: .safeguardingOfficer, version: 2, publicKey: key.publicKey.bytes),

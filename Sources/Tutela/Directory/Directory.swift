@@ -396,7 +396,7 @@ public struct Directory: Sendable {
     }
 
     /// Principals holding `role`, in id order.
-    func holders(of role: Role) -> [Principal] {
+    public func holders(of role: Role) -> [Principal] {
         principals.values.filter { $0.has(role) }.sorted { $0.id < $1.id }
     }
 

@@ -81,8 +81,8 @@ extension Lifecycle {
             guard principal.has(role) else {
                 throw TutelaError.denied(
                     "only a holder of the \(role.rawValue) role makes its group key",
-                    hint: "a member of the group runs: tutela group create \(role.rawValue) --as ID"
-                )
+                    hint: "a member of the group runs: tutela group "
+                        + (change == .create ? "create" : "rotate") + " \(role.rawValue) --as ID")
             }
             let key: KeyAgreementPrivateKey
             do { key = try KeyAgreementPrivateKey() } catch {
