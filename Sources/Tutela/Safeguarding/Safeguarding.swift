@@ -37,7 +37,7 @@ public struct Safeguarding: SessionService {
                     throw TutelaError.notFound(
                         "the \(role.rawValue) group has no key, so a flagged record could not be opened by it",
                         hint:
-                            "an administrator creates it first: tutela group create \(role.rawValue) --as ID"
+                            "a \(role.rawValue) creates it first: tutela group create \(role.rawValue) --as ID"
                     )
                 }
                 groups.append(group)
