@@ -57,12 +57,18 @@ struct ActorOptions: ParsableArguments {
         let session = try await vault.unlock(
             id, passphrase: passphrase(), acceptingRestore: acceptingRestore)
         if !acceptingRestore {
-            // Work queued for this person's groups is done at their next command, whatever it is.
-            for group in try await session.lifecycle.rotateDueGroups() {
+            // Work queued for this person's groups is done at their next command, whatever it is;
+            // if it cannot be done now, the command still runs (tampering stops it, as anywhere).
+            do {
+                for group in try await session.lifecycle.rotateDueGroups() {
+                    Terminal.note(
+                        "Made a new \(group.role.rawValue) group key (\(group.holder)): someone "
+                            + "left the group. Move older records to it: tutela group rewrap "
+                            + group.role.rawValue)
+                }
+            } catch let error as TutelaError where error.kind != .tampered {
                 Terminal.note(
-                    "Made a new \(group.role.rawValue) group key (\(group.holder)): someone left the "
-                        + "group. Move older records to it: tutela group rewrap \(group.role.rawValue)"
-                )
+                    "A group key due to be replaced was not replaced this time: \(error.message)")
             }
         }
         return session

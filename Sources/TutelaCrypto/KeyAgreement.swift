@@ -12,6 +12,23 @@ public struct KeyAgreementPublicKey: Sendable, Hashable {
         try checkLength("an X25519 public key", bytes.count, Self.byteCount)
         self.bytes = bytes
     }
+
+    /// A key someone publishes for others to seal to, refused if nothing could be sealed to it:
+    /// a point of small order (all zeros among them), whose shared secret with any scalar is zero,
+    /// so every seal to it fails. Checked where a key enters the directory, so that one person's
+    /// bad key cannot stop everyone else's seals.
+    /// - Throws: ``CryptoError/invalidLength(what:expected:actual:)`` unless 32 bytes,
+    ///   ``CryptoError/invalidPublicKey`` for a point of small order.
+    public init(validating bytes: [UInt8]) throws(CryptoError) {
+        try self.init(bytes: bytes)
+        try Sodium.ensureInitialized()
+        // Any fixed scalar serves (it is clamped to a multiple of the cofactor): the product is the
+        // identity, which libsodium reports as failure, exactly for points of small order.
+        var scalar = [UInt8](repeating: 0, count: 32)
+        scalar[0] = 9
+        var product = [UInt8](repeating: 0, count: 32)
+        guard crypto_scalarmult(&product, scalar, bytes) == 0 else { throw .invalidPublicKey }
+    }
 }
 
 /// An X25519 private key, held in protected memory.

@@ -88,6 +88,34 @@ struct WycheproofVectorTests {
         tally.report(expectedTotal: file.numberOfTests)
     }
 
+    @Test("a published X25519 key of small order is refused; every other vector key is accepted")
+    func smallOrderPublicKeys() throws {
+        let file = try WycheproofFile<XDHGroup>.load("x25519_test")
+        var refused = 0
+        var accepted = 0
+        for group in file.testGroups {
+            for test in group.tests {
+                let key = [UInt8](hex: test.public)
+                // A shared secret of zero with a vector's (arbitrary) private key: small order.
+                let smallOrder = [UInt8](hex: test.shared).allSatisfy { $0 == 0 }
+                if smallOrder {
+                    #expect(
+                        throws: CryptoError.self, "vector \(test.tcId)",
+                        performing: { try KeyAgreementPublicKey(validating: key) })
+                    refused += 1
+                } else {
+                    #expect(throws: Never.self) { try KeyAgreementPublicKey(validating: key) }
+                    accepted += 1
+                }
+            }
+        }
+        print("X25519 published keys: \(refused) of small order refused, \(accepted) accepted")
+        #expect(refused > 10 && accepted > 100)
+        // A key made by `crypto_box_keypair` is always accepted.
+        let made = try KeyAgreementPrivateKey().publicKey.bytes
+        #expect(throws: Never.self) { try KeyAgreementPublicKey(validating: made) }
+    }
+
     struct EdDSAGroup: Decodable {
         struct Key: Decodable { let pk: String }
         let publicKey: Key

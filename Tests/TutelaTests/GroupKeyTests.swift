@@ -176,4 +176,36 @@ struct GroupKeyTests {
             try await dsl.groupKey(.safeguardingOfficer).publicKey
                 == dsl.directory.groups[.safeguardingOfficer]?.publicKey)
     }
+
+    @Test("after a rotation, before the re-wrap, members open with the version they hold")
+    func olderVersionUntilRewrap() async throws {
+        let s = try await SafeguardingFixture.make()
+        let price = try await s.session("price")
+        let flagged = try await price.seal(Fixture.form(marker: "flagged"), confidential: true)
+        try await price.safeguarding.flag(flagged.record, reason: "CPOMS 1")
+        let plain = try await price.seal(Fixture.form(marker: "unflagged"), confidential: false)
+        let dsl = try await s.session("dsl")
+        #expect(try await dsl.lifecycle.rotateGroupKey(.safeguardingOfficer).version == 2)
+        // The flagged record's officers' slot and both records' shares are still for version 1.
+        let dsl2 = try await s.session("dsl2")
+        #expect(
+            try await dsl2.safeguarding.disclose(flagged.record, reason: "review").label == flagged)
+        let request = try await dsl.breakGlass.request(plain.record, reason: "missing child")
+        _ = try await s.session("head").breakGlass.approve(request.id)
+        _ = try await dsl2.breakGlass.approve(request.id)
+        #expect(try await dsl.breakGlass.open(request.id).label == plain)
+        // Someone who joined after the rotation holds only version 2: a re-wrap lets them in.
+        try await s.session("office").administration.enrol(
+            "dsl3", name: "Third Officer", roles: [.safeguardingOfficer],
+            passphrase: Fixture.passphrase("dsl3"))
+        _ = try await dsl.lifecycle.syncGroup(.safeguardingOfficer)
+        let dsl3 = try await s.session("dsl3")
+        let error = await expectError(.permissionDenied) {
+            try await dsl3.safeguarding.disclose(flagged.record, reason: "review")
+        }
+        #expect(error?.hint?.contains("group rewrap") == true)
+        _ = try await dsl.lifecycle.rewrapGroup(.safeguardingOfficer)
+        #expect(
+            try await dsl3.safeguarding.disclose(flagged.record, reason: "review").label == flagged)
+    }
 }

@@ -89,6 +89,7 @@ extension Directory {
         } catch {
             throw .denied("the activation of '\(id)' does not prove its enrolment code")
         }
+        _ = try publishAgreementKey(agreementKey, of: "the key of '\(id)'")
         invitations[id] = nil
         let period = KeyPeriod(signingKey: identity.signingKey, from: validFrom)
         if invitation.reissue, var existing = principals[id] {

@@ -20,7 +20,10 @@ public struct Directory: Sendable {
     /// The policy in force: the last one published, or nil before any is.
     public private(set) var policy: Policy?
     /// The current key of each role's group.
-    public private(set) var groups: [Role: GroupKey] = [:]
+    public internal(set) var groups: [Role: GroupKey] = [:]
+    /// Every X25519 key any statement has published, principals' and groups': none is published
+    /// twice (``publishAgreementKey(_:of:)``).
+    internal(set) var publishedAgreementKeys: Set<[UInt8]> = []
     /// Enrolments (and re-keys) waiting for their person to activate them, by principal id.
     public internal(set) var invitations: [PrincipalID: Invitation] = [:]
     /// Every verified statement, in order: what ``asOf(_:)`` replays.
@@ -192,6 +195,7 @@ public struct Directory: Sendable {
                 throw .invalidInput("only the first statement may establish a vault")
             }
             principals[authority.id] = try principal(authority, authority: true)
+            _ = try publishAgreementKey(authority.agreementKey, of: "the authority's key")
         case .enrol:
             // Keys made by an administrator for someone else: never accepted since #19.
             throw .usage(
@@ -279,11 +283,10 @@ public struct Directory: Sendable {
                 throw .invalidInput(
                     "group key \(role.rawValue) v\(version) does not follow the version before it")
             }
-            do {
-                groups[role] = GroupKey(
-                    role: role, version: version,
-                    publicKey: try KeyAgreementPublicKey(bytes: publicKey))
-            } catch { throw .invalidInput("bad group key: \(error)") }
+            groups[role] = GroupKey(
+                role: role, version: version,
+                publicKey: try publishAgreementKey(
+                    publicKey, of: "the \(role.rawValue) group key v\(version)"))
         case .revoke(let id):
             if principals[id] == nil, invitations[id] != nil {
                 // An enrolment never activated is withdrawn: its code no longer works.
@@ -318,6 +321,11 @@ public struct Directory: Sendable {
             guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
             guard !p.revoked else { throw .usage("'\(id)' was revoked") }
             guard !p.isAuthority else { throw .usage("the authority's roles do not change") }
+            // An administrator giving themselves a role would give themselves its group key.
+            guard id != signer else {
+                throw .denied(
+                    "no one changes their own roles", hint: "another administrator does it")
+            }
             guard !roles.isEmpty, Set(roles).count == roles.count else {
                 throw .usage("give each role once, and at least one")
             }
@@ -342,10 +350,12 @@ public struct Directory: Sendable {
                     "only '\(id)' makes their own keys",
                     hint: "an administrator reissues an enrolment code instead")
             }
+            let agreement = try publishAgreementKey(agreementKey, of: "the new key of '\(id)'")
+            // Whatever group keys the old key opened may be in other hands with it.
+            markRotationDue(p.roles, at: validFrom)
             do {
                 let identity = PublicIdentity(
-                    signingKey: try SigningPublicKey(bytes: signingKey),
-                    agreementKey: try KeyAgreementPublicKey(bytes: agreementKey))
+                    signingKey: try SigningPublicKey(bytes: signingKey), agreementKey: agreement)
                 principals[id]?.retireKey(at: validFrom)
                 principals[id]?.keyPeriods.append(
                     KeyPeriod(signingKey: identity.signingKey, from: validFrom))
@@ -384,15 +394,6 @@ public struct Directory: Sendable {
         var copy = self
         copy.policy = policy
         return copy
-    }
-
-    /// Marks the groups of `roles` that have a key as due for a new one from statement `position`:
-    /// someone who held it has left the role, been revoked or had their keys reissued. The next
-    /// holder to run a command makes it (``Lifecycle/rotateDueGroups()``).
-    mutating func markRotationDue(_ roles: [Role], at position: Int64) {
-        for role in roles where groups[role] != nil && groups[role]?.rotationDue == nil {
-            groups[role]?.rotationDue = position
-        }
     }
 
     /// Principals holding `role`, in id order.

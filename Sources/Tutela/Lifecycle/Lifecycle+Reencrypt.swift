@@ -68,7 +68,7 @@ extension Lifecycle {
                 let target: (Recipient, KeyAgreementPublicKey)
                 switch old.recipient {
                 case .group(let role, _):
-                    guard let group = directory.groups[role] else { continue }
+                    guard let group = try directory.groupToSealTo(role) else { continue }
                     target = (group.holder, group.publicKey)
                 case .person(let id):
                     guard let p = directory.principals[id], !p.revoked else { continue }

@@ -81,6 +81,22 @@ public struct Lifecycle: SessionService {
     /// New keys for this person, made here under `passphrase`, published in a statement signed by
     /// the old key, with every slot and group copy of theirs re-wrapped to them.
     func rotateOwnKeys(passphrase: Passphrase, audit: AuditEntry.Action) async throws {
+        let fresh = try await publishOwnKeys(passphrase: passphrase, audit: audit)
+        // The groups this person holds are now due for new keys (the old key opened them, and an
+        // old identity row with the old passphrase still does): made at once, by the new key.
+        guard let renewed = directory.principals[principal.id] else { return }
+        let successor = Session(
+            vault: session.vault, meta: session.meta, directory: directory, principal: renewed,
+            identity: fresh)
+        _ = try await successor.lifecycle.rotateDueGroups()
+    }
+
+    /// The first half of ``rotateOwnKeys(passphrase:audit:)``: the new keys, their statement and
+    /// the re-wrapped boxes, in one transaction.
+    /// - Returns: the new keys.
+    private func publishOwnKeys(
+        passphrase: Passphrase, audit: AuditEntry.Action
+    ) async throws -> Identity {
         try await session.decidingAfresh {
             try passphrase.validateAsNew()
             let me = principal.id
@@ -109,6 +125,7 @@ public struct Lifecycle: SessionService {
                 try await Self.rewrapOwnBoxes(
                     of: me, from: old, to: pub.agreementKey, published: keys, tx: tx)
             }
+            return fresh
         }
     }
 
@@ -161,6 +178,9 @@ public struct Lifecycle: SessionService {
             guard let current = directory.groups[role] else {
                 throw TutelaError.notFound("the \(role.rawValue) group has no key")
             }
+            // Only a member who opens the current key — confirmed against the published one —
+            // moves anything to it: else a bad or missing box would strand every old slot.
+            _ = try await groupKey(role)
             let started = Date()
             let newKey = current.publicKey
             var slotCount = 0

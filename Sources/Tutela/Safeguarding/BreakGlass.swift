@@ -12,7 +12,10 @@ public struct BreakGlass: SessionService {
         for label: Label, key: SecretBytes, policy: Policy, directory: Directory
     ) throws(TutelaError) -> [StoredShare] {
         guard let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass else { return [] }
-        let groups = bg.approvers.compactMap { directory.groups[$0] }
+        var groups: [GroupKey] = []
+        for role in bg.approvers {
+            if let group = try directory.groupToSealTo(role) { groups.append(group) }
+        }
         guard groups.count >= bg.approvals else { return [] }
         let shares: [SecretShare]
         do {
@@ -238,15 +241,17 @@ public struct BreakGlass: SessionService {
                         + "it needs someone in another of: "
                         + bg.approvers.map(\.rawValue).joined(separator: ", "))
             }
-            guard let group = directory.groups[role],
-                let requester = directory.principals[request.requester],
-                let stored = try await store.shares(record: request.record)
-                    .first(where: { $0.holder == group.holder })
+            // The current version's share, or an older one's until a re-wrap moves it.
+            let shares = try await store.shares(record: request.record)
+            guard let requester = directory.principals[request.requester],
+                let (index, version) = session.newestGroupVersion(
+                    role, among: shares.map(\.holder))
             else {
                 throw TutelaError.notFound(
                     "\(request.record) holds no break-glass share for the \(role.rawValue) group")
             }
-            let groupKey = try await session.groupKey(role)
+            let stored = shares[index]
+            let groupKey = try await session.groupKey(role, version: version)
             let share = try BoundBox.open(
                 stored.body, kind: .share, binding: stored.id.description, with: groupKey,
                 what: "the \(role.rawValue) share of \(request.record)")

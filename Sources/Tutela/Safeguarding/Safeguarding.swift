@@ -33,7 +33,7 @@ public struct Safeguarding: SessionService {
             }
             var groups: [GroupKey] = []
             for role in rules.safeguarding.openFlagged.map(\.value) {
-                guard let group = directory.groups[role] else {
+                guard let group = try directory.groupToSealTo(role) else {
                     throw TutelaError.notFound(
                         "the \(role.rawValue) group has no key, so a flagged record could not be opened by it",
                         hint:
@@ -125,7 +125,7 @@ public struct Safeguarding: SessionService {
         let review = try sign(item)
         let heads = headsOfCentre
         let released = try await release(recordID, action: .disclose) {
-            input, _ -> ReleaseVerdict<(Role, Slot)> in
+            input, _ -> ReleaseVerdict<(Role, Int, Slot)> in
             let label = input.envelope.label
             let decision = policy.decide(
                 .disclose, actor: principal, label: label, state: input.state,
@@ -140,22 +140,25 @@ public struct Safeguarding: SessionService {
             let roles = try policy.rules(for: label.recordClass).safeguarding.openFlagged.map(
                 \.value)
             for role in roles where principal.has(role) {
-                guard let group = directory.groups[role],
-                    let slot = input.stored.slots.first(where: { $0.recipient == group.holder })
+                // The current version's slot, or an older one's until a re-wrap moves it.
+                let slots = input.stored.slots
+                guard
+                    let (index, version) = session.newestGroupVersion(
+                        role, among: slots.map(\.recipient))
                 else { continue }
                 return .release(
-                    reason: reason, grant: (role, slot), objects: [review],
+                    reason: reason, grant: (role, version, slots[index]), objects: [review],
                     notify: heads.union([label.author]))
             }
             return .refuse(
                 rule: "no key slot for a safeguarding group '\(principal.id)' belongs to",
                 message:
-                    "\(recordID) has no key for the safeguarding group '\(principal.id)' belongs to",
-                hint: "the record must be flagged again after a group key rotation")
+                    "\(recordID) has no key for the safeguarding group '\(principal.id)' belongs to"
+            )
         } open: { envelope, grant in
-            let (role, slot) = grant
+            let (role, version, slot) = grant
             let key = try slot.open(
-                with: try await groupKey(role), expecting: recordID,
+                with: try await session.groupKey(role, version: version), expecting: recordID,
                 generation: envelope.generation)
             defer { key.wipe() }
             return OpenedRecord(

@@ -6,24 +6,49 @@ extension Session {
     /// This person's copy of `role`'s current group key.
     /// - Throws: permission denied if they hold no copy (not a member, or added since the last sync).
     func groupKey(_ role: Role) async throws -> KeyAgreementPrivateKey {
-        guard let group = directory.groups[role], principal.has(role) else {
+        try await groupKey(role, version: directory.groups[role]?.version ?? 0)
+    }
+
+    /// This person's copy of version `version` of `role`'s group key: the current one, or an
+    /// older one they held, kept until a member's re-wrap has moved everything sealed to it.
+    /// - Throws: permission denied if they hold no copy of that version.
+    func groupKey(_ role: Role, version: Int) async throws -> KeyAgreementPrivateKey {
+        guard let group = directory.groups[role], principal.has(role),
+            (1...group.version).contains(version),
+            let published = try directory.groupPublicKey(role, version: version)
+        else {
             throw TutelaError.denied(
                 "'\(principal.id)' is not a member of the \(role.rawValue) group")
         }
-        let id = MemberBoxID(
-            group: .group(role, version: group.version), member: principal.id
-        ).description
+        let holder = Recipient.group(role, version: version)
+        let id = MemberBoxID(group: holder, member: principal.id).description
         guard
-            let box = try await store.objects(
-                kind: ObjectKind.groupMember, key: group.holder.description
-            )
-            .first(where: { $0.id == id })
+            let box = try await store.objects(kind: ObjectKind.groupMember, key: holder.description)
+                .first(where: { $0.id == id })
         else {
             throw TutelaError.denied(
-                "'\(principal.id)' has no copy of the \(role.rawValue) group key yet",
-                hint: "a current member runs: tutela group sync \(role.rawValue) --as ID")
+                version == group.version
+                    ? "'\(principal.id)' has no copy of the \(role.rawValue) group key yet"
+                    : "'\(principal.id)' has no copy of \(holder), which this is still sealed to",
+                hint: version == group.version
+                    ? "a current member runs: tutela group sync \(role.rawValue) --as ID"
+                    : "a member who held it runs: tutela group rewrap \(role.rawValue) --as ID")
         }
-        return try openMemberBox(box, id: id, publishedKey: group.publicKey, group: group.holder)
+        return try openMemberBox(box, id: id, publishedKey: published, group: holder)
+    }
+
+    /// The newest version of `role`'s group that one of `holders` is for, with its index: what a
+    /// member opens a record's group slot or share with, before or after a re-wrap has moved it
+    /// to the current version.
+    func newestGroupVersion(_ role: Role, among holders: [Recipient]) -> (Int, Int)? {
+        var best: (index: Int, version: Int)?
+        for (index, holder) in holders.enumerated() {
+            guard case .group(let r, let version) = holder, r == role,
+                version <= (directory.groups[role]?.version ?? 0)
+            else { continue }
+            if version > (best?.version ?? 0) { best = (index, version) }
+        }
+        return best.map { ($0.index, $0.version) }
     }
 
     /// The group key in this person's member box `box` (filed as `id`), confirmed against the

@@ -1,0 +1,46 @@
+public import TutelaCrypto
+
+/// Group keys and every published X25519 key, as the directory checks them while it replays.
+extension Directory {
+    /// `bytes` as an X25519 key published for others to seal to, remembered so that no later
+    /// statement publishes it again: refused if nothing could be sealed to it (a point of small
+    /// order, which would make every seal to it fail) or if any principal or group published it
+    /// before (a "new" group key that is the old one would end a rotation without one).
+    mutating func publishAgreementKey(
+        _ bytes: [UInt8], of what: String
+    ) throws(TutelaError) -> KeyAgreementPublicKey {
+        let key: KeyAgreementPublicKey
+        do { key = try KeyAgreementPublicKey(validating: bytes) } catch {
+            throw .invalidInput("\(what) is not a key anything can be sealed to: \(error)")
+        }
+        guard publishedAgreementKeys.insert(bytes).inserted else {
+            throw .invalidInput("\(what) was published before: every key must be new")
+        }
+        return key
+    }
+
+    /// `role`'s group key, for sealing something new to it (a flagged record's slot, a
+    /// break-glass share), or nil when the group has none.
+    /// - Throws: `.tryAgain` when the key is due to be replaced and no one holds the role: whoever
+    ///   left may still have it, and no member remains to replace it.
+    public func groupToSealTo(_ role: Role) throws(TutelaError) -> GroupKey? {
+        guard let group = groups[role] else { return nil }
+        if group.rotationDue != nil, holders(of: role).isEmpty {
+            throw .tryAgain(
+                "the \(role.rawValue) group key is due to be replaced and no one holds the role, "
+                    + "so nothing new is sealed to it",
+                hint: "an administrator gives someone the \(role.rawValue) role; their first "
+                    + "command makes the new key")
+        }
+        return group
+    }
+
+    /// Marks the groups of `roles` that have a key as due for a new one from statement `position`:
+    /// someone who held it has left the role, been revoked or had their keys reissued. The next
+    /// holder to run a command makes it (``Lifecycle/rotateDueGroups()``).
+    mutating func markRotationDue(_ roles: [Role], at position: Int64) {
+        for role in roles where groups[role] != nil && groups[role]?.rotationDue == nil {
+            groups[role]?.rotationDue = position
+        }
+    }
+}
