@@ -94,7 +94,8 @@ struct GroupCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parsed = try Role.parse(role)
-            let session = try await actor.unlock(try vault.open())
+            // Exactly one new version, whether or not a rotation was due.
+            let session = try await actor.unlock(try vault.open(), catchingUp: false)
             let group = try await session.lifecycle.rotateGroupKey(parsed)
             Terminal.out(
                 "Made \(group.holder), sealed to every \(parsed.rawValue). Move older records to "

@@ -9,8 +9,10 @@ extension PrincipalCommand {
             abstract: "Change your own passphrase, and your keys with it.",
             discussion: """
                 New keys are made here under the new passphrase; your key slots and group copies \
-                are re-wrapped to them, and your old key stops counting. Break-glass shares already \
-                released to you must be approved again.
+                are re-wrapped to them, and your old key stops counting. Each group you belong \
+                to gets a new group key, made here; a member then moves older records to it with \
+                'tutela group rewrap ROLE'. Break-glass shares already released to you must be \
+                approved again.
                 """)
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
@@ -19,11 +21,16 @@ extension PrincipalCommand {
         func run() async throws {
             let id = try actor.principal()
             let session = try await actor.unlock(try vault.open())
-            try await session.lifecycle.changePassphrase(
+            let groups = try await session.lifecycle.changePassphrase(
                 to: try newPassphrase.passphrase(for: id))
             Terminal.out(
                 "Changed the passphrase of \(actor.actor), with new keys; the old passphrase and "
                     + "key no longer work.")
+            for group in groups {
+                Terminal.out(
+                    "Made a new \(group.role.rawValue) group key (\(group.holder)). Move older "
+                        + "records to it: tutela group rewrap \(group.role.rawValue)")
+            }
         }
     }
 
@@ -78,6 +85,10 @@ extension PrincipalCommand {
             }
             let code = try await session.administration.reissue(id, lifetimeDays: codeDays)
             try CodeOutput.show(code, output: output)
+            if !output.json {
+                GroupCommand.showDue(
+                    session.administration.dueGroups(of: id), in: session.directory)
+            }
         }
     }
 }

@@ -52,11 +52,15 @@ struct ActorOptions: ParsableArguments {
     func principal() throws(TutelaError) -> PrincipalID { try PrincipalID(actor) }
 
     /// Unlocks the acting principal: the one Argon2id derivation of the command.
-    func unlock(_ vault: Vault, acceptingRestore: Bool = false) async throws -> Session {
+    /// Unlocks `vault` as this actor and, unless `catchingUp` is false or a restore is being
+    /// accepted, does the work queued for their groups first (``Lifecycle/rotateDueGroups()``).
+    func unlock(
+        _ vault: Vault, acceptingRestore: Bool = false, catchingUp: Bool = true
+    ) async throws -> Session {
         let id = try principal()
         let session = try await vault.unlock(
             id, passphrase: passphrase(), acceptingRestore: acceptingRestore)
-        if !acceptingRestore {
+        if !acceptingRestore, catchingUp {
             // Work queued for this person's groups is done at their next command, whatever it is;
             // if it cannot be done now, the command still runs (tampering stops it, as anywhere).
             do {
@@ -66,7 +70,9 @@ struct ActorOptions: ParsableArguments {
                             + "left the group. Move older records to it: tutela group rewrap "
                             + group.role.rawValue)
                 }
-            } catch let error as TutelaError where error.kind != .tampered {
+            } catch let error as TutelaError
+                where [.tryAgain, .permissionDenied, .notFound].contains(error.kind)
+            {
                 Terminal.note(
                     "A group key due to be replaced was not replaced this time: \(error.message)")
             }

@@ -13,14 +13,21 @@ public struct KeyAgreementPublicKey: Sendable, Hashable {
         self.bytes = bytes
     }
 
-    /// A key someone publishes for others to seal to, refused if nothing could be sealed to it:
-    /// a point of small order (all zeros among them), whose shared secret with any scalar is zero,
-    /// so every seal to it fails. Checked where a key enters the directory, so that one person's
+    /// A key someone publishes for others to seal to, refused unless it is the one encoding of a
+    /// point anything can be sealed to: a point of small order (all zeros among them) has a zero
+    /// shared secret with every scalar, so every seal to it fails; a non-canonical encoding (the
+    /// top bit set, or a value of at least 2^255 − 19) names the same point as another, so it
+    /// could pass for a new key. Checked where a key enters the directory, so that one person's
     /// bad key cannot stop everyone else's seals.
     /// - Throws: ``CryptoError/invalidLength(what:expected:actual:)`` unless 32 bytes,
-    ///   ``CryptoError/invalidPublicKey`` for a point of small order.
+    ///   ``CryptoError/invalidPublicKey`` for a non-canonical encoding or a point of small order.
     public init(validating bytes: [UInt8]) throws(CryptoError) {
         try self.init(bytes: bytes)
+        // Little-endian: canonical means below p = 2^255 − 19, so the top bit is clear and the
+        // value is not one of the 19 from p to 2^255 − 1 (0x7f, then thirty 0xff, then ≥ 0xed).
+        guard bytes[31] & 0x80 == 0,
+            !(bytes[31] == 0x7f && bytes[1...30].allSatisfy({ $0 == 0xff }) && bytes[0] >= 0xed)
+        else { throw .invalidPublicKey }
         try Sodium.ensureInitialized()
         // Any fixed scalar serves (it is clamped to a multiple of the cofactor): the product is the
         // identity, which libsodium reports as failure, exactly for points of small order.

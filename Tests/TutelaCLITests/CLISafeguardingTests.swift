@@ -118,7 +118,8 @@ struct CLISafeguardingTests {
         let office = try v.run(["group", "rotate", "safeguarding-officer"], as: "office")
         #expect(office.status == 77, "\(office.stderr)")
         #expect(office.stderr.contains("only a holder of the safeguarding-officer role"))
-        #expect(try v.run(["group", "create", "head-of-centre"], as: "head").status != 0)
+        let twice = try v.run(["group", "create", "head-of-centre"], as: "head")
+        #expect(twice.status == 73 && twice.stderr.contains("already has a key"))
         #expect(try v.run(["group", "sync", "safeguarding-officer"], as: "dsl").status == 0)
         let revoked = try v.run(["principal", "revoke", "dsl2"], as: "office")
         #expect(revoked.status == 0, "\(revoked.stderr)")
@@ -142,5 +143,16 @@ struct CLISafeguardingTests {
         #expect(now["version"] as? Int == 2 && now["rotationDue"] as? Bool == false)
         let again = try v.run(["safeguarding", "queue"], as: "dsl")
         #expect(!again.stderr.contains("Made a new"))
+        // An explicit rotation makes exactly one version, and a reissue says what is now due.
+        #expect(try v.run(["group", "rotate", "safeguarding-officer"], as: "dsl").status == 0)
+        let rows3 = try json(try v.run(["group", "list", "--json"], as: "office").stdout)
+        #expect(
+            (rows3["groups"] as? [[String: Any]])?.first {
+                $0["role"] as? String == "safeguarding-officer"
+            }?["version"] as? Int == 3)
+        let reissued = try v.run(["principal", "rekey", "head"], as: "office")
+        #expect(reissued.status == 0, "\(reissued.stderr)")
+        #expect(reissued.stdout.contains("head-of-centre group key is due to be replaced"))
+        #expect(reissued.stderr.contains("no one holds the head-of-centre role"))
     }
 }

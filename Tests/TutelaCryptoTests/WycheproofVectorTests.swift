@@ -98,7 +98,11 @@ struct WycheproofVectorTests {
                 let key = [UInt8](hex: test.public)
                 // A shared secret of zero with a vector's (arbitrary) private key: small order.
                 let smallOrder = [UInt8](hex: test.shared).allSatisfy { $0 == 0 }
-                if smallOrder {
+                // Little-endian u at least 2^255 − 19, or the top bit set: not canonical.
+                let canonical =
+                    key[31] & 0x80 == 0
+                    && !(key[31] == 0x7f && key[1...30].allSatisfy { $0 == 0xff } && key[0] >= 0xed)
+                if smallOrder || !canonical {
                     #expect(
                         throws: CryptoError.self, "vector \(test.tcId)",
                         performing: { try KeyAgreementPublicKey(validating: key) })
@@ -109,11 +113,17 @@ struct WycheproofVectorTests {
                 }
             }
         }
-        print("X25519 published keys: \(refused) of small order refused, \(accepted) accepted")
+        print(
+            "X25519 published keys: \(refused) of small order or not canonical refused, "
+                + "\(accepted) accepted")
         #expect(refused > 10 && accepted > 100)
         // A key made by `crypto_box_keypair` is always accepted.
         let made = try KeyAgreementPrivateKey().publicKey.bytes
         #expect(throws: Never.self) { try KeyAgreementPublicKey(validating: made) }
+        // The same point with the top bit set is refused, not taken for a new key.
+        var flipped = made
+        flipped[31] |= 0x80
+        #expect(throws: CryptoError.self) { try KeyAgreementPublicKey(validating: flipped) }
     }
 
     struct EdDSAGroup: Decodable {

@@ -200,12 +200,58 @@ struct GroupKeyTests {
             passphrase: Fixture.passphrase("dsl3"))
         _ = try await dsl.lifecycle.syncGroup(.safeguardingOfficer)
         let dsl3 = try await s.session("dsl3")
+        let reviewsBefore = try await s.session("head").safeguarding.reviews().count
         let error = await expectError(.permissionDenied) {
             try await dsl3.safeguarding.disclose(flagged.record, reason: "review")
         }
         #expect(error?.hint?.contains("group rewrap") == true)
+        // Refused before anything is released: audited as denied, no review item for the heads.
+        let entries = try await s.f.store.links(.audit).map {
+            try AuditEntry.parse($0.body, context: "test")
+        }
+        let theirs = entries.filter { $0.actor == "dsl3" && $0.action == .disclose }
+        #expect(theirs.map(\.outcome) == [.denied])
+        #expect(try await s.session("head").safeguarding.reviews().count == reviewsBefore)
         _ = try await dsl.lifecycle.rewrapGroup(.safeguardingOfficer)
         #expect(
             try await dsl3.safeguarding.disclose(flagged.record, reason: "review").label == flagged)
+    }
+
+    @Test("a re-wrap while the key is due makes the new key first; a non-canonical key is refused")
+    func rewrapWhileDue() async throws {
+        let s = try await SafeguardingFixture.make()
+        let price = try await s.session("price")
+        let flagged = try await price.seal(Fixture.form(marker: "flagged"), confidential: true)
+        try await price.safeguarding.flag(flagged.record, reason: "CPOMS 2")
+        try await s.session("office").administration.revoke("dsl2")
+        // dsl re-wraps without any other command first (a library caller, say): the slots move to
+        // a version made now, never to the one the leaver held.
+        let dsl = try await s.session("dsl")
+        let summary = try await dsl.lifecycle.rewrapGroup(.safeguardingOfficer)
+        #expect(summary.group == "group:safeguarding-officer#2" && summary.slots == 1)
+        let (_, directory) = try await s.f.vault.verifiedDirectory()
+        #expect(directory.groups[.safeguardingOfficer]?.rotationDue == nil)
+        // The old key with its top bit set names the same point: never a "new" group key.
+        let v2 = try #require(directory.groups[.safeguardingOfficer]?.publicKey.bytes)
+        var flipped = v2
+        flipped[31] |= 0x80
+        var copy = directory
+        await expectError(.invalidInput) {
+            try copy.apply(
+                .groupKey(role: .safeguardingOfficer, version: 3, publicKey: flipped),
+                signer: "dsl", isGenesis: false, time: 1_795_000_000)
+        }
+    }
+
+    @Test("a self-signed role change forged into the chain is tampering")
+    func forgedSelfRoleChange() async throws {
+        let f = try await Fixture.make()
+        try await f.session("office").administration.enrol(
+            "clerk", name: "Clerk", roles: [.admin], passphrase: Fixture.passphrase("clerk"))
+        let clerk = try await f.vault.unlock("clerk", passphrase: Fixture.passphrase("clerk"))
+        try await Self.forge(
+            .setRoles(principal: "clerk", roles: [.admin, .safeguardingOfficer]),
+            signer: clerk.identity, in: f)
+        await expectError(.tampered) { _ = try await f.vault.verifiedDirectory() }
     }
 }

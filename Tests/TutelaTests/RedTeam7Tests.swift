@@ -415,7 +415,7 @@ struct RedTeam7Tests {
                 "the revoked DSL's key opens a record flagged after the revocation")
             Issue.record("a record was flagged while its group's key was due with no member")
         } catch let error as TutelaError {
-            #expect(error.kind == .tryAgain, "\(error.message)")
+            #expect(error.kind == .notFound, "\(error.message)")
             #expect(error.hint?.contains("gives someone the safeguarding-officer role") == true)
         }
         let slots = try await f.store.slots(

@@ -60,6 +60,12 @@ public struct Administration: SessionService {
         }
     }
 
+    /// The roles `id` holds, or held before a reissue, whose group keys are due to be replaced:
+    /// what an administrator is told after revoking, re-rolling or reissuing them.
+    public func dueGroups(of id: PrincipalID) -> [Role] {
+        (directory.principals[id]?.roles ?? []).filter { directory.groups[$0]?.rotationDue != nil }
+    }
+
     private func newCode(
         for id: PrincipalID, lifetimeDays: Int
     ) throws(TutelaError) -> (code: EnrolmentCode, publicKey: [UInt8]) {

@@ -21,12 +21,12 @@ extension Directory {
 
     /// `role`'s group key, for sealing something new to it (a flagged record's slot, a
     /// break-glass share), or nil when the group has none.
-    /// - Throws: `.tryAgain` when the key is due to be replaced and no one holds the role: whoever
+    /// - Throws: `.notFound` when the key is due to be replaced and no one holds the role: whoever
     ///   left may still have it, and no member remains to replace it.
     public func groupToSealTo(_ role: Role) throws(TutelaError) -> GroupKey? {
         guard let group = groups[role] else { return nil }
         if group.rotationDue != nil, holders(of: role).isEmpty {
-            throw .tryAgain(
+            throw .notFound(
                 "the \(role.rawValue) group key is due to be replaced and no one holds the role, "
                     + "so nothing new is sealed to it",
                 hint: "an administrator gives someone the \(role.rawValue) role; their first "

@@ -92,8 +92,8 @@ public struct Directory: Sendable {
 
     /// This directory with `links` — the statements that follow its head — verified and applied:
     /// how a long-lived session catches up without replaying the whole chain.
-    /// - Throws: `.tampered` when a link does not follow the head, is not signed by an
-    ///   administrator of the directory as it stood, or is not a valid statement.
+    /// - Throws: `.tampered` when a link does not follow the head, is not signed by whoever the
+    ///   directory as it stood lets sign it, or is not a valid statement.
     func extended(with links: some Sequence<ChainLink>) throws(TutelaError) -> Directory {
         var directory = self
         var previous = head
@@ -101,7 +101,8 @@ public struct Directory: Sendable {
             let context = "directory entry \(link.sequence)"
             let (statement, time) = try DirectoryStatement.decode(link.body, context: context)
             // Every statement is an administrator's, but for a person's activation of their own
-            // enrolment, signed by the key it publishes (and proven by their enrolment code).
+            // enrolment, signed by the key it publishes (and proven by their enrolment code), a
+            // person's re-key of their own keys, and a group key, signed by a holder of the role.
             let signerKey: SigningPublicKey?
             if case .activate(let id, let key, _, _) = statement, id == link.signer {
                 signerKey = try? SigningPublicKey(bytes: key)

@@ -58,7 +58,8 @@ enum DirectoryStatement: Equatable {
         var programme: String?
     }
 
-    /// 3 since #19: invitations and activations; statements are applied at their time.
+    /// 3 since #19: invitations and activations; statements are applied at their time. 4: group
+    /// keys are signed by a holder of the role, and every published X25519 key is new and sealable.
     static let version: UInt8 = 4
     static let maxText = 256
 

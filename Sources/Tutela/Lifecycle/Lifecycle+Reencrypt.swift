@@ -28,6 +28,16 @@ extension Lifecycle {
         try await session.decidingAfresh {
             let policy = try policy()
             let (stored, envelope) = try await load(recordID)
+            // Fresh keys sealed to a group key someone who left may hold would defeat the point:
+            // refused, before anything is logged or decrypted, until a member has replaced it.
+            for case .group(let role, _) in stored.slots.map(\.recipient)
+            where directory.groups[role]?.rotationDue != nil {
+                throw TutelaError.denied(
+                    "the \(role.rawValue) group key is due to be replaced, so no fresh key is sealed "
+                        + "to it",
+                    hint: "a \(role.rawValue) runs any command (or 'tutela group rotate "
+                        + "\(role.rawValue)'), then re-encrypt")
+            }
             // Only someone the policy in force lets read the record re-seals it: holding a key (a
             // slot left from before a narrowing, a group key) is not enough.
             let state = try await recordState(of: envelope.label)

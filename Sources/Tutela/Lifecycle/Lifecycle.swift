@@ -60,7 +60,10 @@ public struct Lifecycle: SessionService {
     /// The authority's passphrase change re-seals its keys only: they are the vault's fingerprint
     /// and what its trustees' share files rebuild (``Administration/rekeyAuthority(passphrase:)``
     /// replaces them on purpose).
-    public func changePassphrase(to passphrase: Passphrase) async throws {
+    /// - Returns: the group keys made anew at once because the old key opened them (empty for the
+    ///   authority, or when they could not be made now: the next member's command makes them).
+    @discardableResult
+    public func changePassphrase(to passphrase: Passphrase) async throws -> [GroupKey] {
         guard !principal.isAuthority else {
             try await session.decidingAfresh {
                 try passphrase.validateAsNew()
@@ -73,22 +76,26 @@ public struct Lifecycle: SessionService {
                     try await Session.appendAudit(entry, tx: tx, signer: identity)
                 }
             }
-            return
+            return []
         }
-        try await rotateOwnKeys(passphrase: passphrase, audit: .passphraseChange)
+        return try await rotateOwnKeys(passphrase: passphrase, audit: .passphraseChange)
     }
 
     /// New keys for this person, made here under `passphrase`, published in a statement signed by
     /// the old key, with every slot and group copy of theirs re-wrapped to them.
-    func rotateOwnKeys(passphrase: Passphrase, audit: AuditEntry.Action) async throws {
+    @discardableResult
+    func rotateOwnKeys(passphrase: Passphrase, audit: AuditEntry.Action) async throws -> [GroupKey]
+    {
         let fresh = try await publishOwnKeys(passphrase: passphrase, audit: audit)
         // The groups this person holds are now due for new keys (the old key opened them, and an
-        // old identity row with the old passphrase still does): made at once, by the new key.
-        guard let renewed = directory.principals[principal.id] else { return }
+        // old identity row with the old passphrase still does): made at once, by the new key. The
+        // new keys are in place whatever happens here; if this fails, the next member's command
+        // makes them.
+        guard let renewed = directory.principals[principal.id] else { return [] }
         let successor = Session(
             vault: session.vault, meta: session.meta, directory: directory, principal: renewed,
             identity: fresh)
-        _ = try await successor.lifecycle.rotateDueGroups()
+        return (try? await successor.lifecycle.rotateDueGroups()) ?? []
     }
 
     /// The first half of ``rotateOwnKeys(passphrase:audit:)``: the new keys, their statement and
@@ -174,7 +181,10 @@ public struct Lifecycle: SessionService {
         _ role: Role, batchSize: Int = 500,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) async throws -> RewrapSummary {
-        try await session.decidingAfresh {
+        // Never move older records onto a key someone who left may hold: a due key is replaced
+        // first, by this member.
+        _ = try await makeGroupKey(role, change: .due)
+        return try await session.decidingAfresh {
             guard let current = directory.groups[role] else {
                 throw TutelaError.notFound("the \(role.rawValue) group has no key")
             }

@@ -12,10 +12,9 @@ public struct BreakGlass: SessionService {
         for label: Label, key: SecretBytes, policy: Policy, directory: Directory
     ) throws(TutelaError) -> [StoredShare] {
         guard let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass else { return [] }
-        var groups: [GroupKey] = []
-        for role in bg.approvers {
-            if let group = try directory.groupToSealTo(role) { groups.append(group) }
-        }
+        // A group whose key is due with no one left to replace it gets no share, as one with no
+        // key yet: nothing new is sealed to a key a leaver may hold.
+        let groups = bg.approvers.compactMap { try? directory.groupToSealTo($0) }
         guard groups.count >= bg.approvals else { return [] }
         let shares: [SecretShare]
         do {
@@ -243,9 +242,10 @@ public struct BreakGlass: SessionService {
             }
             // The current version's share, or an older one's until a re-wrap moves it.
             let shares = try await store.shares(record: request.record)
+            let held = try await session.heldGroupVersions()
             guard let requester = directory.principals[request.requester],
                 let (index, version) = session.newestGroupVersion(
-                    role, among: shares.map(\.holder))
+                    role, among: shares.map(\.holder), held: held)
             else {
                 throw TutelaError.notFound(
                     "\(request.record) holds no break-glass share for the \(role.rawValue) group")

@@ -124,6 +124,7 @@ public struct Safeguarding: SessionService {
             time: vault.clock.now(), reason: reason)
         let review = try sign(item)
         let heads = headsOfCentre
+        let held = try await session.heldGroupVersions()
         let released = try await release(recordID, action: .disclose) {
             input, _ -> ReleaseVerdict<(Role, Int, Slot)> in
             let label = input.envelope.label
@@ -144,17 +145,27 @@ public struct Safeguarding: SessionService {
                 let slots = input.stored.slots
                 guard
                     let (index, version) = session.newestGroupVersion(
-                        role, among: slots.map(\.recipient))
+                        role, among: slots.map(\.recipient), held: held)
                 else { continue }
                 return .release(
                     reason: reason, grant: (role, version, slots[index]), objects: [review],
                     notify: heads.union([label.author]))
             }
+            // No copy at all: a member shares the current key. A copy of a newer version only: a
+            // member who held the older one moves the record to it.
+            let mine = roles.filter { principal.has($0) }
+            let holdsSome = held.contains {
+                if case .group(let role, _) = $0 { mine.contains(role) } else { false }
+            }
+            let role = mine.first?.rawValue ?? "ROLE"
             return .refuse(
                 rule: "no key slot for a safeguarding group '\(principal.id)' belongs to",
                 message:
-                    "\(recordID) has no key for the safeguarding group '\(principal.id)' belongs to"
-            )
+                    "\(recordID) has no key for a version of the safeguarding group key "
+                    + "'\(principal.id)' holds",
+                hint: holdsSome
+                    ? "a member who held the older group key runs: tutela group rewrap \(role)"
+                    : "a current member runs: tutela group sync \(role) --as ID")
         } open: { envelope, grant in
             let (role, version, slot) = grant
             let key = try slot.open(

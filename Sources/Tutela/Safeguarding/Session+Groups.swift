@@ -37,18 +37,38 @@ extension Session {
         return try openMemberBox(box, id: id, publishedKey: published, group: holder)
     }
 
-    /// The newest version of `role`'s group that one of `holders` is for, with its index: what a
-    /// member opens a record's group slot or share with, before or after a re-wrap has moved it
-    /// to the current version.
-    func newestGroupVersion(_ role: Role, among holders: [Recipient]) -> (Int, Int)? {
+    /// Every version of every group this person holds a copy of (a member box filed for them),
+    /// read before a decision so that it never allows an opening they could not complete.
+    func heldGroupVersions() async throws -> Set<Recipient> {
+        var held: Set<Recipient> = []
+        for group in directory.groups.values where principal.has(group.role) {
+            for version in 1...max(1, group.version) {
+                let holder = Recipient.group(group.role, version: version)
+                let id = MemberBoxID(group: holder, member: principal.id).description
+                if try await store.objects(kind: ObjectKind.groupMember, key: holder.description)
+                    .contains(where: { $0.id == id })
+                {
+                    held.insert(holder)
+                }
+            }
+        }
+        return held
+    }
+
+    /// The newest version of `role`'s group, among those in `held`, that one of `holders` is for:
+    /// what a member opens a record's group slot or share with, before or after a re-wrap has
+    /// moved it to the current version.
+    func newestGroupVersion(
+        _ role: Role, among holders: [Recipient], held: Set<Recipient>
+    ) -> (index: Int, version: Int)? {
         var best: (index: Int, version: Int)?
         for (index, holder) in holders.enumerated() {
-            guard case .group(let r, let version) = holder, r == role,
-                version <= (directory.groups[role]?.version ?? 0)
-            else { continue }
+            guard case .group(let r, let version) = holder, r == role, held.contains(holder) else {
+                continue
+            }
             if version > (best?.version ?? 0) { best = (index, version) }
         }
-        return best.map { ($0.index, $0.version) }
+        return best
     }
 
     /// The group key in this person's member box `box` (filed as `id`), confirmed against the
