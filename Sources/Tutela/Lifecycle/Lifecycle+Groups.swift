@@ -73,8 +73,7 @@ extension Lifecycle {
                 throw TutelaError.notFound(
                     "the \(role.rawValue) group has no key yet",
                     hint: "make its first: tutela group create \(role.rawValue)")
-            case (.due, nil),
-                (.due, _) where current?.rotationDue == nil:
+            case (.due, let group) where group?.rotationDue == nil:
                 return nil
             default: break
             }
@@ -92,12 +91,7 @@ extension Lifecycle {
             let group = Recipient.group(role, version: version)
             let binding = group.description
             let members = try directory.holders(of: role).map { member throws(TutelaError) in
-                let id = MemberBoxID(group: group, member: member.id).description
-                return StoredObject(
-                    kind: ObjectKind.groupMember, id: id, key: binding,
-                    body: try BoundBox.seal(
-                        key.secret, kind: .groupMember, binding: id,
-                        to: member.identity.agreementKey))
+                try Self.memberBox(key, group: group, for: member)
             }
             try await appendStatement(
                 .groupKey(role: role, version: version, publicKey: key.publicKey.bytes),
@@ -109,6 +103,18 @@ extension Lifecycle {
             }
             return made
         }
+    }
+
+    /// `member`'s box holding `key`, the private key of `group`: sealed to their agreement key and
+    /// bound to the box's id, so it opens for them only, filed under that id.
+    static func memberBox(
+        _ key: KeyAgreementPrivateKey, group: Recipient, for member: Principal
+    ) throws(TutelaError) -> StoredObject {
+        let id = MemberBoxID(group: group, member: member.id).description
+        return StoredObject(
+            kind: ObjectKind.groupMember, id: id, key: group.description,
+            body: try BoundBox.seal(
+                key.secret, kind: .groupMember, binding: id, to: member.identity.agreementKey))
     }
 
     /// Every group with a key, by role; ``GroupKey/rotationDue`` says which are due to be
@@ -128,23 +134,14 @@ extension Lifecycle {
                     hint: "a member creates it: tutela group create \(role.rawValue) --as ID")
             }
             let key = try await groupKey(role)
-            var added: [StoredObject] = []
-            for member in directory.holders(of: role) {
-                let id = MemberBoxID(group: group.holder, member: member.id).description
-                if try await store.objects(
+            let filed = Set(
+                try await store.objects(
                     kind: ObjectKind.groupMember, key: group.holder.description
-                )
-                .contains(
-                    where: { $0.id == id })
-                {
-                    continue
-                }
-                added.append(
-                    StoredObject(
-                        kind: ObjectKind.groupMember, id: id, key: group.holder.description,
-                        body: try BoundBox.seal(
-                            key.secret, kind: .groupMember, binding: id,
-                            to: member.identity.agreementKey)))
+                ).map(\.id))
+            let added = try directory.holders(of: role).filter {
+                !filed.contains(MemberBoxID(group: group.holder, member: $0.id).description)
+            }.map { member throws(TutelaError) in
+                try Self.memberBox(key, group: group.holder, for: member)
             }
             let entry = auditEntry(
                 .groupSync, subject: group.holder.description,
