@@ -176,7 +176,7 @@ enum CodeOutput {
 struct LearnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learner", abstract: "Record learners, their contacts and leavers.",
-        subcommands: [Add.self, Contacts.self, Leave.self])
+        subcommands: [Add.self, Contacts.self, Reassign.self, Leave.self])
 
     struct Contacts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

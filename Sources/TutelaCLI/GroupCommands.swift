@@ -79,7 +79,8 @@ struct GroupCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parsed = try Role.parse(role)
-            let session = try await actor.unlock(try vault.open())
+            // Made exactly as asked: not first made by the catch-up every other command does.
+            let session = try await actor.unlock(try vault.open(), catchingUp: false)
             let group = try await session.lifecycle.createGroupKey(parsed)
             Terminal.out("Created \(group.holder), sealed to every \(parsed.rawValue).")
         }
@@ -113,7 +114,7 @@ struct GroupCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parsed = try Role.parse(role)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try vault.open(), catchingUp: false)
             let added = try await session.lifecycle.syncGroup(parsed)
             Terminal.out(
                 added.isEmpty

@@ -40,13 +40,17 @@ extension PrincipalCommand {
                 "Revoke a leaver: they can no longer act; their groups' keys are due to be replaced."
         )
         @Argument(help: "The principal to revoke.") var id: String
+        @Flag(help: "Go ahead even if some records would be left with no reader.")
+        var confirm = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
 
         func run() async throws {
             let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
-            let due = try await session.administration.revoke(id)
+            let due = try await Confirmation.run(confirm) { confirmed in
+                try await session.administration.revoke(id, confirmed: confirmed)
+            }
             Terminal.out(
                 "Revoked \(id): they can no longer act, and their direct key slots were removed.")
             GroupCommand.showDue(due, in: session.directory)
@@ -58,15 +62,17 @@ extension PrincipalCommand {
             abstract: "New keys for someone who lost their passphrase: prints an enrolment code.",
             discussion: """
                 Their current key stops counting at once. They activate new keys with the printed \
-                code ('tutela principal activate ID'), as at enrolment; their records open again \
-                once someone who can open them runs 'tutela policy regrant', and a group member \
-                runs 'tutela group sync'. Each group they held gets a new key from the next \
+                code ('tutela principal activate ID'), as at enrolment; their records are granted \
+                to them again at the next command of someone else who can open them, and the \
+                group keys at the next command of a member. Each group they held gets a new key from the next \
                 remaining member to run a command. The authority re-keys itself by giving its own id (and a \
                 new passphrase); a lost authority passphrase is recovered from trustees' shares.
                 """)
         @Argument(help: "The principal.") var id: String
         @Option(help: "Days the enrolment code works (1–30).")
         var codeDays = EnrolmentCode.defaultLifetimeDays
+        @Flag(help: "Go ahead even if some records would be left with no reader.")
+        var confirm = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var newPassphrase: NewPassphraseOptions
@@ -83,7 +89,10 @@ extension PrincipalCommand {
                         + "made before no longer rebuild it: run 'tutela authority split' again.")
                 return
             }
-            let code = try await session.administration.reissue(id, lifetimeDays: codeDays)
+            let code = try await Confirmation.run(confirm) { confirmed in
+                try await session.administration.reissue(
+                    id, lifetimeDays: codeDays, confirmed: confirmed)
+            }
             try CodeOutput.show(code, output: output)
             if !output.json {
                 GroupCommand.showDue(
@@ -99,6 +108,8 @@ extension PrincipalCommand {
             abstract: "Replace someone's roles; leaving a group makes its key due to be replaced.")
         @Argument(help: "The principal.") var id: String
         @Option(help: "A role; repeat for each role they keep or gain.") var role: [String] = []
+        @Flag(help: "Go ahead even if some records would be left with no reader.")
+        var confirm = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
 
@@ -106,7 +117,9 @@ extension PrincipalCommand {
             let id = try PrincipalID(self.id)
             let roles = try role.map { try Role.parse($0) }
             let session = try await actor.unlock(try vault.open())
-            let due = try await session.administration.setRoles(id, roles)
+            let due = try await Confirmation.run(confirm) { confirmed in
+                try await session.administration.setRoles(id, roles, confirmed: confirmed)
+            }
             let names = roles.map(\.rawValue).joined(separator: ", ")
             Terminal.out("\(id) now holds: \(names).")
             GroupCommand.showDue(due, in: session.directory)

@@ -53,7 +53,7 @@ struct ActorOptions: ParsableArguments {
 
     /// Unlocks the acting principal: the one Argon2id derivation of the command.
     /// Unlocks `vault` as this actor and, unless `catchingUp` is false or a restore is being
-    /// accepted, does the work queued for their groups first (``Lifecycle/rotateDueGroups()``).
+    /// accepted, does the work queued for their groups first (``Lifecycle/catchUpGroups()``).
     func unlock(
         _ vault: Vault, acceptingRestore: Bool = false, catchingUp: Bool = true
     ) async throws -> Session {
@@ -64,17 +64,35 @@ struct ActorOptions: ParsableArguments {
             // Work queued for this person's groups is done at their next command, whatever it is;
             // if it cannot be done now, the command still runs (tampering stops it, as anywhere).
             do {
-                for group in try await session.lifecycle.rotateDueGroups() {
+                let done = try await session.lifecycle.catchUpGroups()
+                for group in done.rotated {
                     Terminal.note(
                         "Made a new \(group.role.rawValue) group key (\(group.holder)): someone "
                             + "left the group. Move older records to it: tutela group rewrap "
                             + group.role.rawValue)
                 }
+                for group in done.created {
+                    Terminal.note(
+                        "Made the \(group.role.rawValue) group's first key (\(group.holder)), which "
+                            + "the policy needs for safeguarding and break-glass.")
+                }
+                for (role, members) in done.synced where !members.isEmpty {
+                    Terminal.note(
+                        "Gave the \(role.rawValue) group key to "
+                            + members.joined(separator: ", ") + ".")
+                }
+                let granted = try await session.lifecycle.grantPending()
+                if !granted.isEmpty {
+                    Terminal.note(
+                        "Granted \(granted.count) records to the readers the policy now names "
+                            + "(a new tutor, a linked parent, the safeguarding team).")
+                }
             } catch let error as TutelaError
                 where [.tryAgain, .permissionDenied, .notFound].contains(error.kind)
             {
                 Terminal.note(
-                    "A group key due to be replaced was not replaced this time: \(error.message)")
+                    "Group keys and grants were not brought up to date this time: "
+                        + error.message)
             }
         }
         return session

@@ -48,14 +48,14 @@ struct PolicyCommand: AsyncParsableCommand {
                 try Terminal.json(
                     ApplyJSON(
                         version: policy.version, name: policy.name,
-                        recordsNeedingNewSlots: changes.filter { !$0.missing.isEmpty }.map(
+                        recordsNeedingNewSlots: changes.filter(\.adds).map(
                             \.record.text),
                         recordsWithSurplusSlots: changes.filter { !$0.surplus.isEmpty }.map(
                             \.record.text)))
                 return
             }
             Terminal.out("Applied \(source) as policy v\(policy.version) (\(policy.name)).")
-            let widen = changes.filter { !$0.missing.isEmpty }
+            let widen = changes.filter(\.adds)
             let narrow = changes.filter { !$0.surplus.isEmpty }
             if !widen.isEmpty {
                 Terminal.out(
@@ -124,13 +124,32 @@ struct PolicyCommand: AsyncParsableCommand {
             abstract: "Bring key slots in line with the policy, for records you can open.")
 
         @Option(help: "Only this record.") var record: String?
+        @Flag(help: "Only list the grants waiting to be made, and change nothing.")
+        var pending = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try vault.open(), catchingUp: !pending)
+            if pending {
+                let waiting = try await session.lifecycle.slotChanges(record: record).filter(\.adds)
+                if output.json {
+                    try Terminal.json(["pending": waiting.map(\.record.text)])
+                } else if waiting.isEmpty {
+                    Terminal.out("No grants are waiting.")
+                } else {
+                    for change in waiting {
+                        let who =
+                            change.missing.map(\.text)
+                            + change.missingGroups.map { "group \($0.rawValue)" }
+                            + (change.missingShares ? ["break-glass shares"] : [])
+                        Terminal.out("\(change.record): waiting for \(who.joined(separator: ", "))")
+                    }
+                }
+                return
+            }
             let (done, left) = try await session.lifecycle.regrant(record: record)
             if output.json {
                 try Terminal.json([
@@ -139,7 +158,11 @@ struct PolicyCommand: AsyncParsableCommand {
                 return
             }
             for change in done {
-                let added = change.missing.map(\.text).joined(separator: ", ")
+                let added =
+                    (change.missing.map(\.text)
+                    + change.missingGroups.map { "group \($0.rawValue)" }
+                    + (change.missingShares ? ["break-glass shares"] : []))
+                    .joined(separator: ", ")
                 let removed = change.surplus.map(\.text).joined(separator: ", ")
                 Terminal.out(
                     "\(change.record): added \(added.isEmpty ? "none" : added); removed "

@@ -150,11 +150,19 @@ struct RecordsCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract:
-                "The copies a learner or parent may receive (safeguarding material left out where policy says)."
-        )
+            abstract: "A copy of a learner's records for the learner or their parents or carers.",
+            discussion: """
+                The copy holds only what the policy lets its recipient read, whoever makes it, and
+                never a flagged record; it carries no trace that anything was left out. Staff who
+                make a copy are told on the error stream (never in the copy) what was left out and
+                why; the audit log records it. A learner or parent makes copies for themselves.
+                """)
 
         @Option(help: "The learner whose records to export.") var learner: String
+        @Option(
+            name: .customLong("for"),
+            help: "Who the copy is for: learner or parents-carers (staff must say).")
+        var recipient: String?
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -166,22 +174,33 @@ struct RecordsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let learner = try LearnerID(self.learner)
+            let recipient = try self.recipient.map { text throws(TutelaError) in
+                guard let r = CopyRecipient(rawValue: text) else {
+                    throw TutelaError(
+                        .usage, "--for must be learner or parents-carers, not '\(text)'")
+                }
+                return r
+            }
             let session = try await actor.unlock(try vault.open())
-            // What was withheld is never said: the copy goes to a learner or their family, and
-            // nothing it shows may reveal that safeguarding material exists.
-            let (records, _) = try await session.export(learner: learner)
+            let copy = try await session.export(learner: learner, for: recipient)
             // The copy is complete only once this machine's pin has caught up with its entries.
             try await session.settle()
+            // Told to the member of staff who made the copy, on the error stream: never in the copy.
+            if !copy.leftOut.isEmpty {
+                Terminal.note(
+                    "Left out of this copy for \(copy.recipient.rawValue) (not mentioned in it):")
+                for (record, reason) in copy.leftOut { Terminal.note("  \(record): \(reason)") }
+            }
             if output.json {
                 try Terminal.json(
-                    ExportJSON(learner: learner.text, records: records.map(OpenedJSON.init)))
+                    ExportJSON(learner: learner.text, records: copy.records.map(OpenedJSON.init)))
                 return
             }
-            for record in records {
+            for record in copy.records {
                 Terminal.out(FormText.render(record))
                 Terminal.out("")
             }
-            Terminal.out("\(records.count) records for \(learner).")
+            Terminal.out("\(copy.records.count) records for \(learner).")
         }
     }
 

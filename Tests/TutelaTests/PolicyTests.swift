@@ -83,9 +83,11 @@ struct PolicyTests {
                                         && Self.expectedOpen(
                                             file, recordClass, person.description, flagged: flagged)
                                 case .viewLabel:
+                                    // A learner or parent never sees a flagged record's label.
                                     expected =
                                         Self.expectedOpen(
-                                            file, recordClass, person.description, flagged: false)
+                                            file, recordClass, person.description,
+                                            flagged: flagged)
                                         || [.recordKeeper, .headOfCentre, .admin].contains(
                                             where: p.has)
                                         || (flagged && p.has(.safeguardingOfficer))
@@ -443,7 +445,8 @@ struct PolicyPublishingTests {
         #expect(label.envelopeText == "Informal support note – 2026-11-21")
         let opened = try await f.session("jones").open(label.record)
         #expect(opened.content == .informalNote(note))
-        await expectError(.permissionDenied) { try await f.session("sam").open(label.record) }
+        // A learner is not told that a record about someone else exists.
+        await expectError(.notFound) { try await f.session("sam").open(label.record) }
         await expectError(.usage) {
             try await f.session("price").seal(.informalNote(note), as: .tutorial)
         }

@@ -103,13 +103,14 @@ struct RedTeam2Tests {
         }
         _ = try await f.session("office").administration.applyPolicy(
             Array(text.utf8), source: "narrower.yaml")
-        await expectError(.permissionDenied) {
+        // Refused as a learner is refused a record they may not know of.
+        await expectError(.notFound) {
             try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
                 .open(label.record)
         }
         // The stale session's open notices the directory moved, catches up and decides afresh
         // on the narrower policy: refused.
-        let error = await expectError(.permissionDenied) { try await sam.open(label.record) }
+        let error = await expectError(.notFound) { try await sam.open(label.record) }
         #expect(error != nil, "a session unlocked before the narrowing opened the record")
         #expect(try await sam.export(learner: "sam").records.isEmpty)
     }

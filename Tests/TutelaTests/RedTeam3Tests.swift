@@ -83,7 +83,8 @@ struct RedTeam3Tests {
         let label = try await Self.flaggedRecord(s)
         // Sam's session (a server's, say) was unlocked before the tamper.
         let sam = try await s.session("sam")
-        await expectError(.permissionDenied) { try await sam.open(label.record) }
+        // Flagged: to Sam, there is no such record.
+        await expectError(.notFound) { try await sam.open(label.record) }
         // The attacker deletes the flag, rewrites the map's rows as Tutela would, and edits the
         // last audit row's state to match. The row's hash and signature columns are left alone.
         let forged = try await Self.restate(s, Self.deleteFlag(label.record))
@@ -124,8 +125,8 @@ struct RedTeam3Tests {
         let before = await s.f.store.snapshot()
         try await price.safeguarding.flag(label.record, reason: "CPOMS 4411")
         try await price.settle()
-        // Sam's refusal moves this machine's pin past the flag.
-        await expectError(.permissionDenied) { try await sam.open(label.record) }
+        // Sam's refusal (to him, there is no such record) moves this machine's pin past the flag.
+        await expectError(.notFound) { try await sam.open(label.record) }
         try await sam.settle()
         // The whole vault — log, state rows, facts — is put back as it was before the flag.
         await s.f.store.restore(before)

@@ -224,9 +224,9 @@ struct RedTeam4Tests {
         let s = try await SafeguardingFixture.make()
         let label = try await RedTeam3Tests.flaggedRecord(s)
         let sam = try s.f.session("sam")
-        // Flagged: Sam may neither open nor re-seal it through Tutela.
-        await expectError(.permissionDenied) { try await sam.open(label.record) }
-        await expectError(.permissionDenied) { try await sam.lifecycle.reencrypt(label.record) }
+        // Flagged: Sam may neither open nor re-seal it through Tutela; to him it does not exist.
+        await expectError(.notFound) { try await sam.open(label.record) }
+        await expectError(.notFound) { try await sam.lifecycle.reencrypt(label.record) }
         // Sam, with the files, re-seals it anyway; opening checks him flagged or not.
         try await Self.forge(
             s.f, label.record, sealer: sam.identity, committer: sam, readers: ["price"],

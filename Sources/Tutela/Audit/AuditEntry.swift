@@ -13,6 +13,8 @@ public struct AuditEntry: Sendable, Equatable {
         case learnerLeave = "learner-leave"
         /// A learner's contacts (parents or carers, home school, provider) were set.
         case learnerContacts = "learner-contacts"
+        /// A learner was moved to another tutor.
+        case learnerTutor = "learner-tutor"
         /// A new version of the policy was published.
         case policyApply = "policy-apply"
         /// A record's key slots were brought in line with the policy in force.

@@ -41,11 +41,16 @@ public struct Administration: SessionService {
     /// may be in other hands. No back door: nobody else can recover what was sealed only to them; access
     /// comes back through `group sync` and `policy regrant` by people who can open the records.
     public func reissue(
-        _ id: PrincipalID, lifetimeDays: Int = EnrolmentCode.defaultLifetimeDays
+        _ id: PrincipalID, lifetimeDays: Int = EnrolmentCode.defaultLifetimeDays,
+        confirmed: Bool = false
     ) async throws -> EnrolmentCode {
         try await session.decidingAfresh {
             try requireAdministrator("re-key people")
             let code = try newCode(for: id, lifetimeDays: lifetimeDays)
+            // Their slots go with their old key: as for a leaver, until they are granted again.
+            try await requireReaders(
+                .reissue(principal: id, codeKey: code.publicKey, expires: code.code.expires),
+                losingKeys: id, confirmed: confirmed, what: "new keys for \(id)")
             let every = Array(directory.groups.values)
             // Their old key may be in other hands: so may shares released to it.
             let requests = try await requestsMade(by: id)
@@ -124,7 +129,7 @@ public struct Administration: SessionService {
     /// (``Lifecycle/rotateDueGroups()``) — never an administrator. What they signed stays verifiable.
     /// - Returns: the roles whose group keys are now due to be replaced.
     @discardableResult
-    public func revoke(_ id: PrincipalID) async throws -> [Role] {
+    public func revoke(_ id: PrincipalID, confirmed: Bool = false) async throws -> [Role] {
         try await session.decidingAfresh {
             try requireAdministrator("revoke people")
             if directory.principals[id] == nil, directory.invitations[id] != nil {
@@ -137,6 +142,9 @@ public struct Administration: SessionService {
             guard let target = directory.principals[id] else {
                 throw TutelaError.notFound("no one is enrolled as '\(id)'")
             }
+            try await requireReaders(
+                .revoke(principal: id), losingKeys: id, confirmed: confirmed,
+                what: "revoking \(id)")
             let groups = target.roles.compactMap { directory.groups[$0] }
             let every = Array(directory.groups.values)
             // Shares approvers released to them for a break-glass request they made: a leaver
@@ -195,12 +203,17 @@ public struct Administration: SessionService {
     /// joining one is done by a member's `group sync`.
     /// - Returns: the roles whose group keys are now due to be replaced.
     @discardableResult
-    public func setRoles(_ id: PrincipalID, _ roles: [Role]) async throws -> [Role] {
+    public func setRoles(_ id: PrincipalID, _ roles: [Role], confirmed: Bool = false)
+        async throws -> [Role]
+    {
         try await session.decidingAfresh {
             try requireAdministrator("change roles")
             guard let target = directory.principals[id] else {
                 throw TutelaError.notFound("no one is enrolled as '\(id)'")
             }
+            try await requireReaders(
+                .setRoles(principal: id, roles: roles.sorted()), losingKeys: nil,
+                confirmed: confirmed, what: "changing \(id)'s roles")
             let left = target.roles.filter { !roles.contains($0) }.compactMap {
                 directory.groups[$0]
             }

@@ -260,6 +260,20 @@ public struct Directory: Sendable {
                 }
             }
             learners[id] = learner.with(contacts: contacts)
+        case .reassign(let id, let tutorID):
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
+            guard let learner = learners[id] else {
+                throw .notFound("learner '\(id)' is not recorded")
+            }
+            guard let tutor = principals[tutorID], tutor.has(.tutor) else {
+                throw .usage("'\(tutorID)' is not an enrolled tutor")
+            }
+            guard learner.tutor != tutorID else {
+                throw .usage("\(id)'s tutor is '\(tutorID)' already")
+            }
+            learners[id] = learner.with(tutor: tutorID)
         case .publishPolicy(let version, let text):
             guard !isGenesis else {
                 throw .invalidInput("the first statement must establish the vault")

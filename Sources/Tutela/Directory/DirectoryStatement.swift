@@ -13,6 +13,8 @@ enum DirectoryStatement: Equatable {
     case learnerLeft(learner: LearnerID, on: CalendarDate)
     /// Replaces a learner's contacts.
     case learnerContacts(learner: LearnerID, LearnerContacts)
+    /// Moves a learner to another tutor (a caseload reassignment).
+    case reassign(learner: LearnerID, tutor: PrincipalID)
     /// Publishes policy `version` (1, 2, …): the YAML text exactly as checked.
     case publishPolicy(version: Int, text: [UInt8])
     /// Publishes version `version` of the key held by everyone with `role`.
@@ -60,7 +62,8 @@ enum DirectoryStatement: Equatable {
 
     /// 3 since #19: invitations and activations; statements are applied at their time. 4: group
     /// keys are signed by a holder of the role, and every published X25519 key is new and sealable.
-    static let version: UInt8 = 4
+    /// 5: a learner's tutor can be reassigned.
+    static let version: UInt8 = 5
     static let maxText = 256
 
     func encode(at time: Int64) -> [UInt8] {
@@ -139,6 +142,10 @@ enum DirectoryStatement: Equatable {
             w.fixed(signingKey)
             w.fixed(agreementKey)
             w.fixed(proof)
+        case .reassign(let learner, let tutor):
+            w.u8(13)
+            w.string(learner.text)
+            w.id(tutor)
         }
         return w.bytes
     }
@@ -250,6 +257,9 @@ enum DirectoryStatement: Equatable {
                 signingKey: try r.fixed("signing key", count: 32),
                 agreementKey: try r.fixed("agreement key", count: 32),
                 proof: try r.fixed("proof", count: SigningPublicKey.signatureByteCount))
+        case 13:
+            let learner: LearnerID = try r.id("learner")
+            statement = .reassign(learner: learner, tutor: try r.id("tutor"))
         default:
             throw .tampered("\(context) is of an unknown kind")
         }

@@ -124,9 +124,12 @@ public struct Learner: Sendable, Equatable {
     /// Who receives copies the learner agrees to: parents and carers, home school, provider.
     public let contacts: LearnerContacts
 
-    func with(leftOn: CalendarDate? = nil, contacts: LearnerContacts? = nil) -> Learner {
+    func with(
+        leftOn: CalendarDate? = nil, contacts: LearnerContacts? = nil, tutor: PrincipalID? = nil
+    ) -> Learner {
         Learner(
-            id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme,
+            id: id, name: name, tutor: tutor ?? self.tutor, dateOfBirth: dateOfBirth,
+            programme: programme,
             leftOn: leftOn ?? self.leftOn, contacts: contacts ?? self.contacts)
     }
 }

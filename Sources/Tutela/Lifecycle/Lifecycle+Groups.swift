@@ -55,6 +55,62 @@ extension Lifecycle {
         return made
     }
 
+    /// What a member's catch-up did for their groups.
+    public struct GroupCatchUp: Sendable {
+        /// Group keys replaced because someone left (``rotateDueGroups()``).
+        public var rotated: [GroupKey] = []
+        /// First group keys made, for groups the policy needs that had none.
+        public var created: [GroupKey] = []
+        /// Members given a group key they lacked, by group.
+        public var synced: [(role: Role, members: [String])] = []
+    }
+
+    /// The groups the policy in force seals to: those that open flagged records and those that
+    /// approve break-glass.
+    func neededGroups() -> Set<Role> {
+        guard let policy = directory.policy else { return [] }
+        return Set(
+            policy.classes.values.flatMap {
+                $0.safeguarding.openFlagged.map(\.value)
+                    + ($0.safeguarding.breakGlass?.approvers ?? [])
+            })
+    }
+
+    /// The work a group member's command does first, so that no one has to remember a hidden step:
+    /// replaces due group keys, makes the first key of a group the policy needs and this person
+    /// belongs to, and gives the current key to holders enrolled since (each audited). Work that
+    /// cannot be done now (another command wrote at the same moment) is left for the next command.
+    public func catchUpGroups() async throws -> GroupCatchUp {
+        var done = GroupCatchUp()
+        done.rotated = try await rotateDueGroups()
+        for role in neededGroups().sorted(by: { $0.rawValue < $1.rawValue })
+        where principal.has(role) {
+            do {
+                if directory.groups[role] == nil {
+                    done.created.append(try await createGroupKey(role))
+                } else if directory.groups[role]?.rotationDue == nil,
+                    try await !membersWithoutKey(role).isEmpty
+                {
+                    done.synced.append((role, try await syncGroup(role)))
+                }
+            } catch let error as TutelaError where [.tryAgain, .exists].contains(error.kind) {
+                continue
+            }
+        }
+        return done
+    }
+
+    /// Holders of `role` with no box for its current key.
+    func membersWithoutKey(_ role: Role) async throws -> [Principal] {
+        guard let group = directory.groups[role] else { return [] }
+        let filed = Set(
+            try await store.objects(kind: ObjectKind.groupMember, key: group.holder.description)
+                .map(\.id))
+        return directory.holders(of: role).filter {
+            !filed.contains(MemberBoxID(group: group.holder, member: $0.id).description)
+        }
+    }
+
     /// Makes the next version of `role`'s group key here, in this holder's own process, seals it to
     /// every current holder of the role (this one included) and publishes its public key in a
     /// directory statement this holder signs. The first key of a group and every replacement are
@@ -134,13 +190,7 @@ extension Lifecycle {
                     hint: "a member creates it: tutela group create \(role.rawValue) --as ID")
             }
             let key = try await groupKey(role)
-            let filed = Set(
-                try await store.objects(
-                    kind: ObjectKind.groupMember, key: group.holder.description
-                ).map(\.id))
-            let added = try directory.holders(of: role).filter {
-                !filed.contains(MemberBoxID(group: group.holder, member: $0.id).description)
-            }.map { member throws(TutelaError) in
+            let added = try await membersWithoutKey(role).map { member throws(TutelaError) in
                 try Self.memberBox(key, group: group.holder, for: member)
             }
             let entry = auditEntry(

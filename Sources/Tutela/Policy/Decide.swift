@@ -111,7 +111,7 @@ extension Policy {
 
     /// Whether a match reaches the learner or their parents, whose copies may leave safeguarding
     /// material out.
-    private func isFamily(_ subject: Subject) -> Bool {
+    func isFamily(_ subject: Subject) -> Bool {
         switch subject {
         case .learner, .copies(.learner), .copies(.parentsCarers), .role(.learner),
             .role(.parentCarer):
@@ -178,6 +178,11 @@ extension Policy {
 
         case .viewLabel:
             if let r = firstMatch(rules.read, actor: actor, label: label, directory: directory) {
+                // A learner or parent never learns that a flagged record exists: not its label,
+                // not a refusal that names it.
+                if state.flagged, rules.safeguarding.withholdFromCopies, isFamily(r.value) {
+                    return unnamed
+                }
                 return .allow(
                     "\(r.value) may open, so may see the label — " + cite("\(cls).read", r.line))
             }
@@ -338,8 +343,11 @@ extension Policy {
         return .deny("policy v\(version) does not let '\(actor.id)' sign checkpoints")
     }
 
-    /// The principals a record is sealed to: exactly those the policy lets open it now.
-    func recipients(for label: Label, directory: Directory) -> [PrincipalID] {
+    /// The principals a record is sealed to: exactly those the policy lets open it now, in
+    /// `state` (a flagged record withheld from copies has no slot for a learner or parent).
+    func recipients(
+        for label: Label, state: RecordState = RecordState(), directory: Directory
+    ) -> [PrincipalID] {
         guard let rules = classes[label.recordClass] else { return [] }
         var candidates: [Principal] = []
         func add(_ id: PrincipalID?) {
@@ -362,7 +370,8 @@ extension Policy {
         var seen = Set<PrincipalID>()
         return candidates.filter {
             seen.insert($0.id).inserted
-                && decide(.open, actor: $0, label: label, directory: directory).allowed
+                && decide(.open, actor: $0, label: label, state: state, directory: directory)
+                    .allowed
         }.map(\.id).sorted()
     }
 }

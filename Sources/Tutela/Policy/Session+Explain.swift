@@ -6,6 +6,7 @@ extension Session {
             throw TutelaError.notFound("there is no record \(recordID)")
         }
         let label = try verifiedEnvelope(stored, id: recordID).label
+        try await concealFromFamily(label, action: .auditRead)
         if action == .seal { return policy.decideSeal(label.recordClass, actor: principal) }
         return policy.decide(action, actor: principal, label: label, directory: directory)
     }

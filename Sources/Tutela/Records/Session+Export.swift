@@ -1,21 +1,44 @@
 import TutelaCrypto
 
+/// A copy of a learner's records for the learner or their family.
+public struct LearnerCopy: Sendable {
+    /// Who the copy is for.
+    public let recipient: CopyRecipient
+    /// The records in it, opened.
+    public let records: [OpenedRecord]
+    /// What was left out and why, for the member of staff who made the copy: never put in the
+    /// copy, and empty when a learner or parent made it for themselves (nothing may tell them).
+    public let leftOut: [(record: RecordID, reason: String)]
+}
+
 extension Session {
-    /// What this learner or parent may receive: every record of `learner` policy lets them open,
-    /// each audited; safeguarding material is left out where the policy says so.
-    /// - Returns: the opened records and how many were withheld.
-    public func export(learner: LearnerID) async throws -> (records: [OpenedRecord], withheld: Int)
+    /// A copy of `learner`'s records for `recipient` (by default the maker, if they are the learner
+    /// or a parent; staff must say): every record both the maker may open and the policy lets the
+    /// recipient read, each audited. Flagged records are never in a copy, and the copy carries no
+    /// trace that anything was left out; the audit log records what was.
+    /// - Throws: `.usage` when staff do not say who the copy is for.
+    public func export(learner: LearnerID, for recipient: CopyRecipient? = nil) async throws
+        -> LearnerCopy
     {
-        try await decidingAfresh { try await exportOnce(learner: learner) }
+        guard let recipient = recipient ?? CopyRecipient.implied(by: principal) else {
+            throw TutelaError.usage(
+                "say who the copy of \(learner)'s records is for",
+                hint: "--for learner, or --for parents-carers")
+        }
+        if let mine = CopyRecipient.implied(by: principal), mine != recipient {
+            throw TutelaError.denied(
+                "'\(principal.id)' makes copies only for themselves (\(mine.rawValue))")
+        }
+        return try await decidingAfresh { try await exportOnce(learner: learner, for: recipient) }
     }
 
-    private func exportOnce(learner: LearnerID) async throws -> (
-        records: [OpenedRecord], withheld: Int
-    ) {
+    private func exportOnce(learner: LearnerID, for recipient: CopyRecipient) async throws
+        -> LearnerCopy
+    {
         let policy = try policy()
         let (directory, principal) = (self.directory, self.principal)
         var opened: [OpenedRecord] = []
-        var withheld = 0
+        var leftOut: [(record: RecordID, reason: String)] = []
         // Every label filed under the learner, and no fewer than the vault's state counts: a
         // label row moved to another learner is not quietly left out.
         let store = self.store
@@ -27,7 +50,7 @@ extension Session {
         }
         for row in rows {
             // Each record goes through the release pipeline on its own, so a record flagged a
-            // moment ago is decided on, and withheld, in the transaction that would record it.
+            // moment ago is decided on, and left out, in the transaction that would record it.
             let released = try await release(row.record, action: .export) {
                 input, _ -> ReleaseVerdict<Slot> in
                 let label = input.envelope.label
@@ -37,24 +60,30 @@ extension Session {
                         "the label row of \(label.record) is filed under \(learner), but its "
                             + "signed envelope is about \(label.learner)")
                 }
-                let plain = policy.decide(
-                    .open, actor: principal, label: label, directory: directory)
+                let copy = policy.decideCopy(for: recipient, label: label, state: input.state)
+                guard copy.allowed else { return .skip(reason: copy.rule) }
                 let decision = policy.decide(
                     .open, actor: principal, label: label, state: input.state,
                     directory: directory)
-                guard decision.allowed,
+                guard decision.allowed else {
+                    return .skip(reason: "you may not open it: \(decision.rule)")
+                }
+                guard
                     let slot = input.stored.slots.first(where: {
                         $0.recipient == .person(principal.id)
                     })
-                else { return .skip(withheld: plain.allowed) }
-                return .release(reason: decision.rule, grant: slot)
+                else {
+                    return .skip(
+                        reason: "it has no key for you yet (someone who can open it runs "
+                            + "'tutela policy regrant --record \(label.record)')")
+                }
+                return .release(reason: "copy for \(recipient.rawValue)", grant: slot)
             } open: { envelope, slot in
-                OpenedRecord(
-                    envelope, content: try await decrypt(envelope, slot: slot))
+                OpenedRecord(envelope, content: try await decrypt(envelope, slot: slot))
             }
             switch released {
             case .released(let record): opened.append(record)
-            case .skipped(let held): withheld += held ? 1 : 0
+            case .skipped(let reason): leftOut.append((row.record, reason))
             case .missing:
                 // Destroyed records keep only their label and certificate: nothing to export. A
                 // label with neither contents nor a certificate was cut out of the vault.
@@ -64,6 +93,23 @@ extension Session {
                 }
             }
         }
-        return (opened, withheld)
+        if !leftOut.isEmpty {
+            // The log says what the copy left out and why; the copy, and a family maker, are
+            // never told.
+            let entries = leftOut.map {
+                auditEntry(
+                    .export, subject: $0.record.text, outcome: .denied,
+                    reason: "left out of a copy for \(recipient.rawValue): \($0.reason)")
+            }
+            let identity = self.identity
+            try await write { tx in
+                for entry in entries {
+                    try await Session.appendAudit(entry, tx: tx, signer: identity)
+                }
+            }
+        }
+        return LearnerCopy(
+            recipient: recipient, records: opened,
+            leftOut: principal.isFamily ? [] : leftOut)
     }
 }

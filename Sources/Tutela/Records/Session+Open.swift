@@ -21,9 +21,15 @@ extension Session {
         let early = Task { try? await store.shredKey(Envelope.shredKeyID(recordID, generation: 1)) }
         let released = try await release(recordID, action: .open) {
             input, _ -> ReleaseVerdict<Slot> in
+            let label = input.envelope.label
+            if principal.isFamily {
+                let view = policy.decide(
+                    .viewLabel, actor: principal, label: label, state: input.state,
+                    directory: directory)
+                if !view.allowed { return .conceal(rule: view.rule) }
+            }
             let decision = policy.decide(
-                .open, actor: principal, label: input.envelope.label, state: input.state,
-                directory: directory)
+                .open, actor: principal, label: label, state: input.state, directory: directory)
             guard decision.allowed else {
                 return .refuse(
                     rule: decision.rule,
@@ -57,7 +63,9 @@ extension Session {
         guard let stored = try await verifiedRecord(recordID) else {
             try await missing(recordID, action: .open)
         }
-        return (stored, try verifiedEnvelope(stored, id: recordID))
+        let envelope = try verifiedEnvelope(stored, id: recordID)
+        try await concealFromFamily(envelope.label, action: .open)
+        return (stored, envelope)
     }
 
     /// Opens `slot` with this session's key and decrypts the envelope. Only after the audit entry.
@@ -140,9 +148,12 @@ extension Session {
                 throw TutelaError.tampered(
                     "the label row of \(row.record) does not match its label")
             }
-            if policy.decide(.viewLabel, actor: principal, label: label, directory: directory)
-                .allowed
-            {
+            // A learner's or parent's list leaves flagged records out: their state is read for
+            // them (staff see labels whatever the state).
+            let state = principal.isFamily ? try await recordState(of: label) : RecordState()
+            if policy.decide(
+                .viewLabel, actor: principal, label: label, state: state, directory: directory
+            ).allowed {
                 result.append(label)
             }
         }

@@ -84,6 +84,18 @@ public struct Safeguarding: SessionService {
         label: Label, flag: SafeguardingFlag, disclosures: Int
     )] {
         let policy = try policy()
+        // The queue is for those the policy lets open flagged records, and no one else: asked by
+        // anyone else — a learner, a parent, a tutor — it is refused the same way whatever it holds.
+        let me = principal
+        guard
+            policy.classes.values.contains(where: {
+                $0.safeguarding.openFlagged.contains { me.has($0.value) }
+            })
+        else {
+            try await audit(
+                .auditRead, subject: nil, outcome: .denied, reason: "safeguarding queue")
+            throw TutelaError.denied("'\(principal.id)' may not see the safeguarding queue")
+        }
         var result: [(Label, SafeguardingFlag, Int)] = []
         for flag in try await facts(SafeguardingFlag.self, about: nil) {
             guard let stored = try await session.verifiedRecord(flag.record) else { continue }
@@ -98,11 +110,6 @@ public struct Safeguarding: SessionService {
             else { continue }
             let disclosures = try await facts(ReviewItem.self, about: flag.record.text).count
             result.append((label, flag, disclosures))
-        }
-        guard !result.isEmpty || principal.has(.safeguardingOfficer) else {
-            try await audit(
-                .auditRead, subject: nil, outcome: .denied, reason: "safeguarding queue")
-            throw TutelaError.denied("'\(principal.id)' may not see the safeguarding queue")
         }
         return result.sorted { $0.1.time < $1.1.time }
     }

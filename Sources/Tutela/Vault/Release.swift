@@ -30,17 +30,20 @@ enum ReleaseVerdict<Grant: Sendable>: Sendable {
         reason: String, grant: Grant, objects: [StoredObject] = [], notify: Set<PrincipalID> = [])
     /// Refuse (77): audited as denied for `rule`, against `subject` when it is not the record.
     case refuse(rule: String, message: String, hint: String? = nil, subject: String? = nil)
-    /// Say nothing and write nothing: the record is not this person's to know of (an export).
-    /// `withheld` counts it as held back from a copy the person may otherwise have.
-    case skip(withheld: Bool)
+    /// Refuse as if the record did not exist (66), word for word: a learner or parent asking for a
+    /// record whose label they may not see. Audited as denied for `rule`.
+    case conceal(rule: String)
+    /// Release nothing and audit nothing for the record itself: it is left out of a copy, for
+    /// `reason` (which the path may record elsewhere, never in the copy).
+    case skip(reason: String)
 }
 
 /// What the pipeline hands back to its path.
 enum Released<T: Sendable>: Sendable {
     /// Durably audited and opened.
     case released(T)
-    /// Skipped by the path's own decision.
-    case skipped(withheld: Bool)
+    /// Skipped by the path's own decision, for `reason`.
+    case skipped(reason: String)
     /// The record has no contents (destroyed, or never there); nothing was written.
     case missing
 }
@@ -80,12 +83,16 @@ extension Session {
                 envelope.label, tx: tx, directory: directory, now: now)
             let input = ReleaseInput(stored: stored, envelope: envelope, state: state, now: now)
             switch try await decide(input, tx) {
-            case .skip(let withheld):
-                return .skipped(withheld: withheld)
+            case .skip(let reason):
+                return .skipped(reason: reason)
             case .refuse(let rule, let message, let hint, let subject):
                 try await Self.appendAudit(
                     entry(.denied, subject ?? recordID.text, rule), tx: tx, signer: identity)
-                return .refused(message: message, hint: hint)
+                return .refused(TutelaError.denied(message, hint: hint))
+            case .conceal(let rule):
+                try await Self.appendAudit(
+                    entry(.denied, recordID.text, rule), tx: tx, signer: identity)
+                return .refused(Self.noRecord(recordID))
             case .release(let reason, let grant, let objects, let notify):
                 for object in objects { try await tx.put(object) }
                 try await Self.appendAudit(
@@ -101,10 +108,10 @@ extension Session {
         }
         switch outcome {
         case .missing: return .missing
-        case .skipped(let withheld): return .skipped(withheld: withheld)
-        case .refused(let message, let hint):
+        case .skipped(let reason): return .skipped(reason: reason)
+        case .refused(let error):
             try auditedPin(head)
-            throw TutelaError.denied(message, hint: hint)
+            throw error
         case .released(let envelope, let grant):
             // The audit entry is durable: the record may be released now. This machine's pin of
             // the log's head is saved on a thread of its own, overlapping the decryption, and is
@@ -123,21 +130,41 @@ extension Session {
     /// Explains a release of a record that has no contents, audited: destroyed (with when and by
     /// whom) or never there. Always throws `.notFound`.
     func missing(_ recordID: RecordID, action: AuditEntry.Action) async throws -> Never {
-        if let certificate = try await retention.tombstone(recordID) {
+        // A learner or parent is not told that a record was destroyed: it may have been flagged.
+        if !principal.isFamily, let certificate = try await retention.tombstone(recordID) {
             try await audit(action, subject: recordID.text, outcome: .notFound, reason: "destroyed")
             throw TutelaError.notFound(
                 "\(recordID) was destroyed on \(Timestamp.iso(certificate.time)) by \(certificate.authoriser)",
                 hint: "its label and destruction certificate remain; its contents are gone")
         }
         try await audit(action, subject: recordID.text, outcome: .notFound, reason: nil)
-        throw TutelaError.notFound("there is no record \(recordID)")
+        throw Self.noRecord(recordID)
+    }
+
+    /// What anyone is told of a record id with nothing behind it, and what a learner or parent is
+    /// told of a record they may not know of: the same words.
+    static func noRecord(_ id: RecordID) -> TutelaError {
+        TutelaError.notFound("there is no record \(id)")
+    }
+
+    /// For a learner or parent, a record whose label they may not see (a flagged record, one the
+    /// policy does not let them read) does not exist: they get ``noRecord(_:)``, and the log says
+    /// why.
+    func concealFromFamily(_ label: Label, action: AuditEntry.Action) async throws {
+        guard principal.isFamily, let policy = directory.policy else { return }
+        let state = try await recordState(of: label)
+        let view = policy.decide(
+            .viewLabel, actor: principal, label: label, state: state, directory: directory)
+        guard !view.allowed else { return }
+        try await audit(action, subject: label.record.text, outcome: .denied, reason: view.rule)
+        throw Self.noRecord(label.record)
     }
 }
 
 /// What the deciding transaction found, before anything is opened.
 private enum ReleaseOutcome<Grant: Sendable>: Sendable {
     case released(Envelope, Grant)
-    case refused(message: String, hint: String?)
-    case skipped(withheld: Bool)
+    case refused(TutelaError)
+    case skipped(reason: String)
     case missing
 }

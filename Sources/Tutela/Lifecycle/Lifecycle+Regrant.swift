@@ -1,0 +1,239 @@
+import TutelaCrypto
+
+/// What a re-grant did, or would do, to one record's key slots and shares.
+public struct SlotChange: Sendable, Equatable {
+    /// The record id.
+    public let record: RecordID
+    /// Principals the policy now names who have no slot.
+    public let missing: [PrincipalID]
+    /// Principals who have a slot the policy no longer names. Group slots are never surplus: a
+    /// flag's or a grant's group slot stays.
+    public let surplus: [PrincipalID]
+    /// Groups that must be able to open the record (it is flagged, and the policy names them to
+    /// open flagged records) whose key has no slot on it, at any version.
+    public let missingGroups: [Role]
+    /// The record has no break-glass shares although its policy asks for them and enough group
+    /// keys now exist to make them (it was sealed before they did).
+    public let missingShares: Bool
+
+    /// Whether the change adds anything.
+    public var adds: Bool { !missing.isEmpty || !missingGroups.isEmpty || missingShares }
+
+    /// The change `policy` asks of `record` given its `label`, its `state`, its `slots` and whether
+    /// it `hasShares`, or nil for none. Derived afresh from those facts every time: nothing a
+    /// previous re-grant did or did not do is trusted.
+    init?(
+        record: RecordID, label: Label, slots: [Slot], state: RecordState, hasShares: Bool,
+        policy: Policy, directory: Directory
+    ) {
+        let wanted = Set(policy.recipients(for: label, state: state, directory: directory))
+        let have = Set(
+            slots.compactMap { slot -> PrincipalID? in
+                guard case .person(let id) = slot.recipient else { return nil }
+                return id
+            })
+        let rules = policy.classes[label.recordClass]
+        let groupsWithSlots = Set(
+            slots.compactMap { slot -> Role? in
+                guard case .group(let role, _) = slot.recipient else { return nil }
+                return role
+            })
+        missingGroups =
+            state.flagged
+            ? (rules?.safeguarding.openFlagged.map(\.value) ?? []).filter {
+                !groupsWithSlots.contains($0) && (try? directory.groupToSealTo($0)) != nil
+            } : []
+        if let bg = rules?.safeguarding.breakGlass, !hasShares, !state.destroyed {
+            let sealable = bg.approvers.filter { (try? directory.groupToSealTo($0)) != nil }
+            missingShares = sealable.count >= bg.approvals
+        } else {
+            missingShares = false
+        }
+        guard wanted != have || !missingGroups.isEmpty || missingShares else { return nil }
+        self.record = record
+        missing = wanted.subtracting(have).sorted()
+        surplus = have.subtracting(wanted).sorted()
+    }
+}
+
+/// Re-grants: every record's slots and shares derived from verified facts — the policy in force,
+/// the directory, its flags — and brought in line by someone who can open it.
+extension Lifecycle {
+    /// Records (all, or one) whose key slots or shares differ from what the policy in force asks.
+    public func slotChanges(record: RecordID?) async throws -> [SlotChange] {
+        try await slotChanges(among: record.map { [$0] })
+    }
+
+    /// The changes asked of `records` (nil: every record). Only a record asked for by id is
+    /// reported missing when it has no contents. Records whose label this person may not see are
+    /// left out unless `hidden` (a re-grant's own list, never shown to them).
+    func slotChanges(among records: [RecordID]?, hidden: Bool = false) async throws
+        -> [SlotChange]
+    {
+        let policy = try policy()
+        let directory = self.directory
+        var ids = records ?? []
+        if records == nil { ids = try await store.labels(learner: nil).map(\.record) }
+        var changes: [SlotChange] = []
+        for id in ids {
+            guard let stored = try await session.verifiedRecord(id) else {
+                // A destroyed record keeps only its label: nothing to re-grant.
+                if records?.count != 1, try await session.retention.tombstone(id) != nil {
+                    continue
+                }
+                throw TutelaError.notFound("there is no record \(id)")
+            }
+            // A report from the label row; `regrant` decides again from the verified envelope.
+            let label = try Label.parse(stored.labelBytes)
+            let state = try await recordState(of: label)
+            // Only records whose label this person may see are reported: never a flagged record
+            // to a learner or parent.
+            guard
+                hidden
+                    || policy.decide(
+                        .viewLabel, actor: principal, label: label, state: state,
+                        directory: directory
+                    ).allowed
+            else { continue }
+            if let change = SlotChange(
+                record: id, label: label, slots: stored.slots, state: state,
+                hasShares: !(try await store.shares(record: id)).isEmpty, policy: policy,
+                directory: directory)
+            {
+                changes.append(change)
+            }
+        }
+        return changes
+    }
+
+    /// Brings key slots in line with the policy in force: seals the data key to everyone it now
+    /// names who has no slot, to every group that must open a flagged record and has none, makes
+    /// break-glass shares for a record sealed before the groups existed, and removes person slots
+    /// of those it no longer names. A group's slot is never removed. Only records this person may
+    /// open are touched (they need the key); each is audited.
+    /// - Returns: the changes made, and the records that need someone else to re-grant them.
+    public func regrant(record: RecordID?) async throws -> (
+        done: [SlotChange], leftFor: [SlotChange]
+    ) {
+        try await regrant(among: record.map { [$0] })
+    }
+
+    /// Grants queued for others that this person can make: on every record they hold a key slot
+    /// for, what the policy in force gives someone with none yet (a learner's new tutor, a parent
+    /// linked since, a group that must open a flagged record, break-glass shares). The CLI runs
+    /// this before each command, so a reassignment or a new contact is granted by the next command
+    /// of someone who can open the record.
+    /// - Returns: the changes made.
+    public func grantPending() async throws -> [SlotChange] {
+        let mine = try await store.slots(recipient: .person(principal.id), limit: Int.max).map(
+            \.record)
+        guard !mine.isEmpty else { return [] }
+        let pending = try await slotChanges(among: mine, hidden: true).filter(\.adds).map(
+            \.record)
+        guard !pending.isEmpty else { return [] }
+        return try await regrant(among: pending).done
+    }
+
+    func regrant(among records: [RecordID]?) async throws -> (
+        done: [SlotChange], leftFor: [SlotChange]
+    ) {
+        try await session.decidingAfresh {
+            let policy = try policy()
+            let directory = self.directory
+            var done: [SlotChange] = []
+            var left: [SlotChange] = []
+            var updates: [(RecordID, [Slot], [StoredShare], [PrincipalID], AuditEntry)] = []
+            for reported in try await slotChanges(among: records, hidden: true) {
+                // Decided again from the envelope, verified: a label row edited to name someone else
+                // must never become a slot for them.
+                guard let stored = try await session.verifiedRecord(reported.record) else {
+                    continue
+                }
+                let envelope = try session.verifiedEnvelope(stored, id: reported.record)
+                let state = try await recordState(of: envelope.label)
+                // Nothing is reported of a record whose label this person may not see: a
+                // learner's re-grant of a flagged record they hold a slot on (for its author,
+                // after a re-key) is made, and audited, but never shown to them.
+                let shown = policy.decide(
+                    .viewLabel, actor: principal, label: envelope.label, state: state,
+                    directory: directory
+                ).allowed
+                guard
+                    let change = SlotChange(
+                        record: reported.record, label: envelope.label, slots: stored.slots,
+                        state: state,
+                        hasShares: !(try await store.shares(record: reported.record)).isEmpty,
+                        policy: policy, directory: directory)
+                else { continue }
+                // Whoever the policy names as a reader, and holds a slot, re-grants: a flag that
+                // withholds the record from a learner's copies does not stop its author getting
+                // their key back through the learner's slot (the grant gives the learner nothing).
+                let decision = policy.decide(
+                    .open, actor: principal, label: envelope.label, directory: directory)
+                guard decision.allowed,
+                    let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) })
+                else {
+                    if shown { left.append(change) }
+                    continue
+                }
+                let key = try slot.open(
+                    with: identity, expecting: change.record, generation: envelope.generation)
+                defer { key.wipe() }
+                // Confirmed against the envelope before it is sealed to anyone else: whatever a
+                // forged slot holds, it is never passed on.
+                try await confirmDataKey(key, of: envelope)
+                var added = try Session.slots(
+                    for: envelope.label, generation: envelope.generation, key: key,
+                    recipients: change.missing, directory: directory)
+                for role in change.missingGroups {
+                    guard let group = try directory.groupToSealTo(role) else { continue }
+                    added.append(
+                        try Slot.make(
+                            record: change.record, generation: envelope.generation, key: key,
+                            recipient: group.holder, to: group.publicKey))
+                }
+                let shares =
+                    change.missingShares
+                    ? try BreakGlass.shares(
+                        for: envelope.label, key: key, policy: policy, directory: directory) : []
+                func names(_ list: [String]) -> String {
+                    list.isEmpty ? "none" : list.joined(separator: ", ")
+                }
+                let reason =
+                    "slots for the policy in force (v\(policy.version)): added "
+                    + names(
+                        change.missing.map(\.text)
+                            + change.missingGroups.map { "group \($0.rawValue)" })
+                    + "; removed " + names(change.surplus.map(\.text))
+                    + (shares.isEmpty ? "" : "; \(shares.count) break-glass shares made")
+                updates.append(
+                    (
+                        change.record, added, shares, change.surplus,
+                        auditEntry(.regrant, subject: change.record.text, reason: reason)
+                    ))
+                if shown { done.append(change) }
+            }
+            let identity = self.identity
+            let batch = updates
+            if !batch.isEmpty {
+                try await write { tx in
+                    for (record, added, shares, removed, entry) in batch {
+                        for slot in added {
+                            // A slot planted for a group before this re-grant is replaced.
+                            if case .group = slot.recipient {
+                                try await tx.deleteSlot(record: record, recipient: slot.recipient)
+                            }
+                            try await tx.insert(slot)
+                        }
+                        for share in shares { try await tx.put(share) }
+                        for recipient in removed {
+                            try await tx.deleteSlot(record: record, recipient: .person(recipient))
+                        }
+                        try await Session.appendAudit(entry, tx: tx, signer: identity)
+                    }
+                }
+            }
+            return (done, left)
+        }
+    }
+}
