@@ -146,7 +146,7 @@ struct RecordsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "List records by their labels; copies for learners and parents.",
-        subcommands: [List.self, Export.self, DestroyCommand.self])
+        subcommands: [List.self, Export.self, DestroyCommand.self, Certificate.self])
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

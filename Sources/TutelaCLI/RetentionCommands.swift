@@ -7,7 +7,7 @@ struct RetentionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retention",
         abstract: "What is due, held or under review — from labels alone.",
-        subcommands: [Check.self, Hold.self, Release.self, Review.self])
+        subcommands: [Check.self, Hold.self, Release.self, Review.self, Certificates.self])
 
     struct RowJSON: Encodable {
         let record: String

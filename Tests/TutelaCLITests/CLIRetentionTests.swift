@@ -107,6 +107,14 @@ struct CLIRetentionTests {
         #expect(try v.run(["audit", "verify"]).status == 0)
         let list = try v.run(["records", "list"], as: "hale")
         #expect(list.stdout.contains(record))
+        // The certificate is kept: listed, and printed again with the label and learner, verified.
+        let certificates = try v.run(["retention", "certificates"], as: "hale")
+        #expect(certificates.status == 0 && certificates.stdout.contains(record))
+        let again = try v.run(["records", "certificate", record], as: "hale")
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(
+            again.stdout.contains("authorised-by: hale") && again.stdout.contains("learner: kim"))
+        #expect(again.stdout.contains("label: Tutorial"))
     }
 
     @Test(
