@@ -38,7 +38,15 @@ extension Administration {
             }
             let remaining = policy.recipients(for: label, directory: after).filter(
                 holders.contains)
-            if !before.isEmpty, remaining.isEmpty { lost.append((row.record, before)) }
+            // A flagged record's officers re-grant its readers through the group's slot.
+            let officersRegrant = stored.slots.contains {
+                if case .group = $0.recipient { return true }
+                return false
+            }
+            let named = !policy.recipients(for: label, directory: after).isEmpty
+            if !before.isEmpty, remaining.isEmpty, !(officersRegrant && named) {
+                lost.append((row.record, before))
+            }
         }
         return ReadersLost(records: lost)
     }

@@ -4,18 +4,20 @@ import TutelaCrypto
 /// key may have been exposed), signed by, and naming, the person who re-sealed it.
 extension Lifecycle {
     /// The data key of a record this person can reach: through their own slot, or through a slot for
-    /// a group whose current key they hold.
+    /// a group whose key (at that slot's version) they hold.
     func dataKey(for stored: StoredRecord, envelope: Envelope) async throws -> SecretBytes? {
         let (record, generation) = (envelope.label.record, envelope.generation)
         if let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) }) {
             return try slot.open(with: identity, expecting: record, generation: generation)
         }
-        for (role, group) in directory.groups where principal.has(role) {
-            guard let slot = stored.slots.first(where: { $0.recipient == group.holder }) else {
-                continue
-            }
-            return try slot.open(
-                with: try await groupKey(role), expecting: record, generation: generation)
+        // A group's slot at any version this person holds: a rotation is followed by a re-wrap,
+        // and until then records keep their slots for the older version.
+        for slot in stored.slots {
+            guard case .group(let role, let version) = slot.recipient, principal.has(role),
+                directory.groups[role] != nil
+            else { continue }
+            guard let key = try? await session.groupKey(role, version: version) else { continue }
+            return try slot.open(with: key, expecting: record, generation: generation)
         }
         return nil
     }

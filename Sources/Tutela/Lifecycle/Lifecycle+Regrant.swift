@@ -61,7 +61,9 @@ public struct SlotChange: Sendable, Equatable {
 extension Lifecycle {
     /// Records (all, or one) whose key slots or shares differ from what the policy in force asks.
     public func slotChanges(record: RecordID?) async throws -> [SlotChange] {
-        try await slotChanges(among: record.map { [$0] })
+        // A learner or parent asking about a record they may not know of: "there is no record".
+        if let record, principal.isFamily { _ = try await session.load(record) }
+        return try await slotChanges(among: record.map { [$0] })
     }
 
     /// The changes asked of `records` (nil: every record). Only a record asked for by id is
@@ -115,7 +117,8 @@ extension Lifecycle {
     public func regrant(record: RecordID?) async throws -> (
         done: [SlotChange], leftFor: [SlotChange]
     ) {
-        try await regrant(among: record.map { [$0] })
+        if let record, principal.isFamily { _ = try await session.load(record) }
+        return try await regrant(among: record.map { [$0] })
     }
 
     /// Grants queued for others that this person can make: on every record they hold a key slot
@@ -125,11 +128,25 @@ extension Lifecycle {
     /// of someone who can open the record.
     /// - Returns: the changes made.
     public func grantPending() async throws -> [SlotChange] {
-        let mine = try await store.slots(recipient: .person(principal.id), limit: Int.max).map(
+        var mine = try await store.slots(recipient: .person(principal.id), limit: Int.max).map(
             \.record)
+        // An officer also re-grants flagged records through the group's slot.
+        let policy = try policy()
+        let opensFlagged = Set(
+            policy.classes.values.flatMap { $0.safeguarding.openFlagged.map(\.value) })
+        for role in opensFlagged where principal.has(role) {
+            guard let group = directory.groups[role] else { continue }
+            for version in 1...max(1, group.version) {
+                mine += try await store.slots(
+                    recipient: .group(role, version: version), limit: Int.max
+                ).map(\.record)
+            }
+        }
+        mine = Array(Set(mine)).sorted()
         guard !mine.isEmpty else { return [] }
-        let pending = try await slotChanges(among: mine, hidden: true).filter(\.adds).map(
-            \.record)
+        // Additions, and removals too: a learner's or parent's slot on a record flagged since is
+        // taken away by the next command of someone who can open it.
+        let pending = try await slotChanges(among: mine, hidden: true).map(\.record)
         guard !pending.isEmpty else { return [] }
         return try await regrant(among: pending).done
     }
@@ -142,7 +159,9 @@ extension Lifecycle {
             let directory = self.directory
             var done: [SlotChange] = []
             var left: [SlotChange] = []
-            var updates: [(RecordID, [Slot], [StoredShare], [PrincipalID], AuditEntry)] = []
+            var updates:
+                [(RecordID, Label, RecordState, [Slot], [StoredShare], [PrincipalID], AuditEntry)] =
+                    []
             for reported in try await slotChanges(among: records, hidden: true) {
                 // Decided again from the envelope, verified: a label row edited to name someone else
                 // must never become a slot for them.
@@ -168,16 +187,32 @@ extension Lifecycle {
                 // Whoever the policy names as a reader, and holds a slot, re-grants: a flag that
                 // withholds the record from a learner's copies does not stop its author getting
                 // their key back through the learner's slot (the grant gives the learner nothing).
-                let decision = policy.decide(
-                    .open, actor: principal, label: envelope.label, directory: directory)
-                guard decision.allowed,
+                // So does an officer, through the group's slot, for a flagged record: its author
+                // re-keyed is not left without it. Neither grants anything to themself.
+                let reader = policy.decide(
+                    .open, actor: principal, label: envelope.label, directory: directory
+                ).allowed
+                let officer =
+                    state.flagged
+                    && policy.decide(
+                        .disclose, actor: principal, label: envelope.label, state: state,
+                        directory: directory
+                    ).allowed
+                let opened: SecretBytes?
+                if reader,
                     let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) })
-                else {
+                {
+                    opened = try slot.open(
+                        with: identity, expecting: change.record, generation: envelope.generation)
+                } else if officer {
+                    opened = try await dataKey(for: stored, envelope: envelope)
+                } else {
+                    opened = nil
+                }
+                guard let key = opened else {
                     if shown { left.append(change) }
                     continue
                 }
-                let key = try slot.open(
-                    with: identity, expecting: change.record, generation: envelope.generation)
                 defer { key.wipe() }
                 // Confirmed against the envelope before it is sealed to anyone else: whatever a
                 // forged slot holds, it is never passed on.
@@ -208,16 +243,26 @@ extension Lifecycle {
                     + (shares.isEmpty ? "" : "; \(shares.count) break-glass shares made")
                 updates.append(
                     (
-                        change.record, added, shares, change.surplus,
+                        change.record, envelope.label, state, added, shares, change.surplus,
                         auditEntry(.regrant, subject: change.record.text, reason: reason)
                     ))
                 if shown { done.append(change) }
             }
             let identity = self.identity
             let batch = updates
+            let (now, decidedUnder) = (vault.clock.now(), directory)
+            var made = Set<RecordID>()
             if !batch.isEmpty {
-                try await write { tx in
-                    for (record, added, shares, removed, entry) in batch {
+                made = try await write { tx in
+                    var written = Set<RecordID>()
+                    for (record, label, state, added, shares, removed, entry) in batch {
+                        // Decided on a state read before this transaction: a flag (or a break-glass
+                        // request) made since would change who must and must not have a slot.
+                        let current = try await Session.recordState(
+                            label, tx: tx, directory: decidedUnder, now: now)
+                        // Left for the next command, which decides on the record as it is then.
+                        guard current.flagged == state.flagged else { continue }
+                        written.insert(record)
                         for slot in added {
                             // A slot planted for a group before this re-grant is replaced.
                             if case .group = slot.recipient {
@@ -231,9 +276,10 @@ extension Lifecycle {
                         }
                         try await Session.appendAudit(entry, tx: tx, signer: identity)
                     }
+                    return written
                 }
             }
-            return (done, left)
+            return (done.filter { made.contains($0.record) }, left)
         }
     }
 }

@@ -254,19 +254,23 @@ extension Policy {
             return unnamed
 
         case .hold, .release:
+            // The role first: someone without it learns nothing of the record's state.
+            guard let r = firstRole(rules.retention.hold, actor: actor) else { return unnamed }
             if action == .hold, state.held { return .deny("the record is already held") }
             if action == .release, !state.held { return .deny("the record is not held") }
-            if let r = firstRole(rules.retention.hold, actor: actor) {
-                return .allow(
-                    "\(r.value.rawValue) places and releases holds — "
-                        + cite("\(cls).retention.hold", r.line))
-            }
-            return unnamed
+            return .allow(
+                "\(r.value.rawValue) places and releases holds — "
+                    + cite("\(cls).retention.hold", r.line))
 
         case .destroy, .agreeDestroy:
+            let agreeing = action == .agreeDestroy
+            // The role first: someone without it learns nothing of a hold or a break-glass request.
+            guard
+                firstRole(rules.retention.destroy, actor: actor) != nil
+                    || (agreeing && actor.has(.headOfCentre))
+            else { return unnamed }
             if state.held { return .deny("the record is held and cannot be destroyed") }
             if state.breakGlassOpen { return .deny("a break-glass request is open on the record") }
-            let agreeing = action == .agreeDestroy
             if let r = firstRole(rules.retention.destroy, actor: actor) {
                 return .allow(
                     "\(r.value.rawValue) "

@@ -22,12 +22,6 @@ extension Session {
         let released = try await release(recordID, action: .open) {
             input, _ -> ReleaseVerdict<Slot> in
             let label = input.envelope.label
-            if principal.isFamily {
-                let view = policy.decide(
-                    .viewLabel, actor: principal, label: label, state: input.state,
-                    directory: directory)
-                if !view.allowed { return .conceal(rule: view.rule) }
-            }
             let decision = policy.decide(
                 .open, actor: principal, label: label, state: input.state, directory: directory)
             guard decision.allowed else {

@@ -30,9 +30,6 @@ enum ReleaseVerdict<Grant: Sendable>: Sendable {
         reason: String, grant: Grant, objects: [StoredObject] = [], notify: Set<PrincipalID> = [])
     /// Refuse (77): audited as denied for `rule`, against `subject` when it is not the record.
     case refuse(rule: String, message: String, hint: String? = nil, subject: String? = nil)
-    /// Refuse as if the record did not exist (66), word for word: a learner or parent asking for a
-    /// record whose label they may not see. Audited as denied for `rule`.
-    case conceal(rule: String)
     /// Release nothing and audit nothing for the record itself: it is left out of a copy, for
     /// `reason` (which the path may record elsewhere, never in the copy).
     case skip(reason: String)
@@ -81,6 +78,19 @@ extension Session {
             let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
             let state = try await Self.recordState(
                 envelope.label, tx: tx, directory: directory, now: now)
+            // A learner or parent asking for a record whose label they may not see (flagged, or
+            // not theirs) is answered as for a record that does not exist, word for word, on every
+            // path; a copy leaves it out without a word (its path skips it).
+            if principal.isFamily, action != .export, let policy = directory.policy {
+                let view = policy.decide(
+                    .viewLabel, actor: principal, label: envelope.label, state: state,
+                    directory: directory)
+                if !view.allowed {
+                    try await Self.appendAudit(
+                        entry(.denied, recordID.text, view.rule), tx: tx, signer: identity)
+                    return .refused(Self.noRecord(recordID))
+                }
+            }
             let input = ReleaseInput(stored: stored, envelope: envelope, state: state, now: now)
             switch try await decide(input, tx) {
             case .skip(let reason):
@@ -89,10 +99,6 @@ extension Session {
                 try await Self.appendAudit(
                     entry(.denied, subject ?? recordID.text, rule), tx: tx, signer: identity)
                 return .refused(TutelaError.denied(message, hint: hint))
-            case .conceal(let rule):
-                try await Self.appendAudit(
-                    entry(.denied, recordID.text, rule), tx: tx, signer: identity)
-                return .refused(Self.noRecord(recordID))
             case .release(let reason, let grant, let objects, let notify):
                 for object in objects { try await tx.put(object) }
                 try await Self.appendAudit(
