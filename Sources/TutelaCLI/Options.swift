@@ -84,8 +84,9 @@ struct ActorOptions: ParsableArguments {
                 let granted = try await session.lifecycle.grantPending()
                 if !granted.isEmpty {
                     Terminal.note(
-                        "Granted \(granted.count) records to the readers the policy now names "
-                            + "(a new tutor, a linked parent, the safeguarding team).")
+                        "Brought the key slots of \(granted.count) records you can open in line "
+                            + "with the policy (a new tutor, a linked parent, the safeguarding "
+                            + "team, or someone it no longer names).")
                 }
             } catch let error as TutelaError
                 where [.tryAgain, .permissionDenied, .notFound].contains(error.kind)

@@ -66,8 +66,8 @@ extension Administration {
             "\(what) would leave \(lost.records.count) records with no one who can read them, "
                 + "except through break-glass: " + list.joined(separator: "; ")
                 + (lost.records.count > 20 ? "; …" : ""),
-            hint: "reassign the learners first (tutela learner reassign), or confirm with --confirm"
-        )
+            hint: "where the policy gives a learner's tutor access, move the learners first "
+                + "(tutela learner reassign); otherwise confirm with --confirm")
     }
 
     /// The learners whose tutor is `tutor`, in id order.
