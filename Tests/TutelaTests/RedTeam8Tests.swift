@@ -21,29 +21,9 @@ import TutelaCrypto
 struct RedTeam8Tests {
     // MARK: - Helpers
 
-    /// The safeguarding centre with Pat, a parent linked to Sam, a record of Sam's shared with
-    /// the family, and a record of Sam's shared with the family that Price then flags.
-    struct Scene {
-        let s: SafeguardingFixture
-        let shared: Label
-        let flagged: Label
-
-        static func make() async throws -> Scene {
-            let s = try await SafeguardingFixture.make()
-            let office = try s.f.session("office")
-            try await office.administration.enrol(
-                "pat", name: "Pat Taylor", roles: [.parentCarer],
-                passphrase: Fixture.passphrase("pat"))
-            try await office.administration.setContacts("sam", LearnerContacts(parents: ["pat"]))
-            let price = try await s.session("price")
-            let shared = try await price.seal(
-                try CopyTipOffTests.Scene.family("shared with home"), confidential: false)
-            let flagged = try await price.seal(
-                try CopyTipOffTests.Scene.family("worrying"), confidential: false)
-            try await price.safeguarding.flag(flagged.record, reason: "CPOMS 8801")
-            return Scene(s: s, shared: shared, flagged: flagged)
-        }
-    }
+    /// The safeguarding centre with Pat, a parent linked to Sam, and Sam's records, one of them
+    /// shared with the family and flagged.
+    typealias Scene = CopyTipOffTests.Scene
 
     /// The words a learner or parent must get for a record they may not know of.
     static func none(_ record: RecordID) -> String { "there is no record \(record)" }
