@@ -61,9 +61,14 @@ extension LearnerCommand {
             let moved = try await Confirmation.run(confirm) { confirmed in
                 try await session.administration.reassign(learners, to: tutor, confirmed: confirmed)
             }
+            guard !moved.isEmpty else {
+                Terminal.out("Every learner named is with \(tutor) already.")
+                return
+            }
             Terminal.out(
                 "Moved \(moved.map(\.text).joined(separator: ", ")) to \(tutor). Their records are "
-                    + "granted to \(tutor) at the next command of someone who can open them.")
+                    + "granted to \(tutor) at the next command of someone who can open them (the "
+                    + "former tutor, the author, or the learner).")
         }
     }
 }

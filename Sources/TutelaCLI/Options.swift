@@ -89,11 +89,13 @@ struct ActorOptions: ParsableArguments {
                             + "team, or someone it no longer names).")
                 }
             } catch let error as TutelaError
-                where [.tryAgain, .permissionDenied, .notFound].contains(error.kind)
+                where [.tryAgain, .permissionDenied, .notFound, .exists].contains(error.kind)
             {
+                // A learner or parent is never shown why: the work may concern a record hidden
+                // from them.
                 Terminal.note(
-                    "Group keys and grants were not brought up to date this time: "
-                        + error.message)
+                    "Group keys and grants were not brought up to date this time"
+                        + (session.principal.isFamily ? "." : ": " + error.message))
             }
         }
         return session

@@ -28,20 +28,19 @@ extension Administration {
             let label = try Label.parse(stored.labelBytes)
             let holders = Set(
                 stored.slots.compactMap { slot -> PrincipalID? in
-                    guard case .person(let id) = slot.recipient, id != losingKeys else {
-                        return nil
-                    }
+                    guard case .person(let id) = slot.recipient else { return nil }
                     return id
                 })
-            let before = policy.recipients(for: label, directory: directory).filter {
-                holders.contains($0) || $0 == losingKeys
-            }
-            let remaining = policy.recipients(for: label, directory: after).filter(
+            let before = policy.recipients(for: label, directory: directory).filter(
                 holders.contains)
-            // A flagged record's officers re-grant its readers through the group's slot.
+            let remaining = policy.recipients(for: label, directory: after).filter {
+                holders.contains($0) && $0 != losingKeys
+            }
+            // A flagged record's officers re-grant its readers through the group's slot, while
+            // someone still holds the group's role.
             let officersRegrant = stored.slots.contains {
-                if case .group = $0.recipient { return true }
-                return false
+                guard case .group(let role, _) = $0.recipient else { return false }
+                return !after.holders(of: role).isEmpty
             }
             let named = !policy.recipients(for: label, directory: after).isEmpty
             if !before.isEmpty, remaining.isEmpty, !(officersRegrant && named) {
@@ -85,14 +84,21 @@ extension Administration {
     {
         try await session.decidingAfresh {
             try requireAdministrator("reassign learners")
-            for learner in learners {
-                let statement = DirectoryStatement.reassign(learner: learner, tutor: tutor)
+            // Learners already with the tutor are left as they are (a run repeated after a
+            // confirmation, or after another command moved some): nothing is moved twice.
+            let moving = learners.filter { directory.learners[$0]?.tutor != tutor }
+            // Every move is checked before any is made: a refusal moves no one.
+            for learner in moving {
                 try await requireReaders(
-                    statement, losingKeys: nil, confirmed: confirmed,
-                    what: "moving \(learner) to \(tutor)")
-                try await appendStatement(statement, audit: .learnerTutor, subject: learner.text)
+                    .reassign(learner: learner, tutor: tutor), losingKeys: nil,
+                    confirmed: confirmed, what: "moving \(learner) to \(tutor)")
             }
-            return learners
+            for learner in moving {
+                try await appendStatement(
+                    .reassign(learner: learner, tutor: tutor), audit: .learnerTutor,
+                    subject: learner.text)
+            }
+            return moving
         }
     }
 }

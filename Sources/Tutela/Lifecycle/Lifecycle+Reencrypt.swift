@@ -16,7 +16,12 @@ extension Lifecycle {
             guard case .group(let role, let version) = slot.recipient, principal.has(role),
                 directory.groups[role] != nil
             else { continue }
-            guard let key = try? await session.groupKey(role, version: version) else { continue }
+            let key: KeyAgreementPrivateKey
+            do {
+                key = try await session.groupKey(role, version: version)
+            } catch let error as TutelaError where error.kind == .permissionDenied {
+                continue  // not a version this person holds; a forged box is still 65
+            }
             return try slot.open(with: key, expecting: record, generation: generation)
         }
         return nil
@@ -57,21 +62,27 @@ extension Lifecycle {
                 throw TutelaError.denied(
                     "'\(principal.id)' holds no key to \(recordID), so cannot re-encrypt it")
             }
+            defer { dataKey.wipe() }
             // Plaintext exists during a re-encryption: the audit entry comes first, as for any opening.
             try await record(
                 auditEntry(.reencrypt, subject: recordID.text, reason: "fresh keys"), notify: [])
             let oldShred = try await session.shredKey(envelope.shredKeyID)
+            defer { oldShred.wipe() }
             let plaintext = try envelope.openWhole(with: dataKey, shredKey: oldShred)
-            dataKey.wipe()
-            oldShred.wipe()
+            defer { plaintext.wipe() }
             let generation = envelope.generation + 1
             let newShred = try Session.newShredKey()
+            defer { newShred.wipe() }
             let (fresh, newKey) = try Envelope.reseal(
                 plaintext, label: envelope.label, sealer: identity, shredKey: newShred,
                 generation: generation, sealedAt: now.statementCount,
                 authorship: try envelope.authorship())
-            plaintext.wipe()
+            defer { newKey.wipe() }
             let directory = self.directory
+            // Person slots go only to those the policy names now, in the record's state: never a
+            // learner or parent on a flagged record, never someone it no longer names.
+            let wanted = Set(
+                policy.recipients(for: envelope.label, state: state, directory: directory))
             var slots: [Slot] = []
             var sealedTo = Set<Recipient>()
             for old in stored.slots {
@@ -83,7 +94,9 @@ extension Lifecycle {
                     guard let group = try directory.groupToSealTo(role) else { continue }
                     target = (group.holder, group.publicKey)
                 case .person(let id):
-                    guard let p = directory.principals[id], !p.revoked else { continue }
+                    guard let p = directory.principals[id], !p.revoked, wanted.contains(id) else {
+                        continue
+                    }
                     target = (old.recipient, p.identity.agreementKey)
                 }
                 guard sealedTo.insert(target.0).inserted else { continue }
@@ -94,11 +107,9 @@ extension Lifecycle {
             }
             let shares = try BreakGlass.shares(
                 for: envelope.label, key: newKey, policy: policy, directory: directory)
-            newKey.wipe()
             let oldShares = try await store.shares(record: recordID)
             let newShredID = fresh.shredKeyID
             try await store.putShredKeys([(newShredID, newShred)])
-            newShred.wipe()
             let oldSlots = stored.slots
             let sealed = fresh.sealedBytes
             // The entry names the envelope it wrote, so `audit verify` can tie every re-sealed

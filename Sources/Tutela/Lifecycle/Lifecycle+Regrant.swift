@@ -184,13 +184,14 @@ extension Lifecycle {
                         hasShares: !(try await store.shares(record: reported.record)).isEmpty,
                         policy: policy, directory: directory)
                 else { continue }
-                // Whoever the policy names as a reader, and holds a slot, re-grants: a flag that
-                // withholds the record from a learner's copies does not stop its author getting
-                // their key back through the learner's slot (the grant gives the learner nothing).
-                // So does an officer, through the group's slot, for a flagged record: its author
-                // re-keyed is not left without it. Neither grants anything to themself.
+                // Whoever the policy lets open the record now (its state included) and holds a
+                // slot re-grants; so does an officer, through the group's slot, for a flagged
+                // record, so that its author, re-keyed, is not left without it. Neither grants
+                // anything to themself. Removing a slot needs no key: a learner or parent a flag
+                // now withholds the record from gives up their own slot at their next command.
                 let reader = policy.decide(
-                    .open, actor: principal, label: envelope.label, directory: directory
+                    .open, actor: principal, label: envelope.label, state: state,
+                    directory: directory
                 ).allowed
                 let officer =
                     state.flagged
@@ -198,55 +199,59 @@ extension Lifecycle {
                         .disclose, actor: principal, label: envelope.label, state: state,
                         directory: directory
                     ).allowed
-                let opened: SecretBytes?
-                if reader,
-                    let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) })
-                {
-                    opened = try slot.open(
+                let mine = stored.slots.first { $0.recipient == .person(principal.id) }
+                var opened: SecretBytes?
+                if change.adds, reader, let mine {
+                    opened = try mine.open(
                         with: identity, expecting: change.record, generation: envelope.generation)
-                } else if officer {
+                } else if change.adds, officer {
                     opened = try await dataKey(for: stored, envelope: envelope)
-                } else {
-                    opened = nil
                 }
-                guard let key = opened else {
-                    if shown { left.append(change) }
-                    continue
+                defer { opened?.wipe() }
+                let mayRemove = opened != nil || (reader && mine != nil) || officer
+                let removed =
+                    mayRemove ? change.surplus : change.surplus.filter { $0 == principal.id }
+                if change.adds, opened == nil, shown { left.append(change) }
+                guard opened != nil || !removed.isEmpty else { continue }
+                var added: [Slot] = []
+                var shares: [StoredShare] = []
+                if let key = opened {
+                    // Confirmed against the envelope before it is sealed to anyone else: whatever
+                    // a forged slot holds, it is never passed on. (The envelope is decrypted in
+                    // this process's memory to confirm it, and wiped; nothing is shown.)
+                    try await confirmDataKey(key, of: envelope)
+                    added = try Session.slots(
+                        for: envelope.label, generation: envelope.generation, key: key,
+                        recipients: change.missing, directory: directory)
+                    for role in change.missingGroups {
+                        guard let group = try directory.groupToSealTo(role) else { continue }
+                        added.append(
+                            try Slot.make(
+                                record: change.record, generation: envelope.generation, key: key,
+                                recipient: group.holder, to: group.publicKey))
+                    }
+                    if change.missingShares {
+                        shares = try BreakGlass.shares(
+                            for: envelope.label, key: key, policy: policy, directory: directory)
+                    }
                 }
-                defer { key.wipe() }
-                // Confirmed against the envelope before it is sealed to anyone else: whatever a
-                // forged slot holds, it is never passed on.
-                try await confirmDataKey(key, of: envelope)
-                var added = try Session.slots(
-                    for: envelope.label, generation: envelope.generation, key: key,
-                    recipients: change.missing, directory: directory)
-                for role in change.missingGroups {
-                    guard let group = try directory.groupToSealTo(role) else { continue }
-                    added.append(
-                        try Slot.make(
-                            record: change.record, generation: envelope.generation, key: key,
-                            recipient: group.holder, to: group.publicKey))
-                }
-                let shares =
-                    change.missingShares
-                    ? try BreakGlass.shares(
-                        for: envelope.label, key: key, policy: policy, directory: directory) : []
                 func names(_ list: [String]) -> String {
                     list.isEmpty ? "none" : list.joined(separator: ", ")
                 }
                 let reason =
                     "slots for the policy in force (v\(policy.version)): added "
                     + names(
-                        change.missing.map(\.text)
-                            + change.missingGroups.map { "group \($0.rawValue)" })
-                    + "; removed " + names(change.surplus.map(\.text))
+                        (opened == nil ? [] : change.missing.map(\.text))
+                            + (opened == nil
+                                ? [] : change.missingGroups.map { "group \($0.rawValue)" }))
+                    + "; removed " + names(removed.map(\.text))
                     + (shares.isEmpty ? "" : "; \(shares.count) break-glass shares made")
                 updates.append(
                     (
-                        change.record, envelope.label, state, added, shares, change.surplus,
+                        change.record, envelope.label, state, added, shares, removed,
                         auditEntry(.regrant, subject: change.record.text, reason: reason)
                     ))
-                if shown { done.append(change) }
+                if shown, opened != nil || !change.adds { done.append(change) }
             }
             let identity = self.identity
             let batch = updates
@@ -263,10 +268,14 @@ extension Lifecycle {
                         // Left for the next command, which decides on the record as it is then.
                         guard current.flagged == state.flagged else { continue }
                         written.insert(record)
+                        // Another member's catch-up may have granted the same person meanwhile.
+                        let present = Set(try await tx.record(record)?.slots.map(\.recipient) ?? [])
                         for slot in added {
                             // A slot planted for a group before this re-grant is replaced.
                             if case .group = slot.recipient {
                                 try await tx.deleteSlot(record: record, recipient: slot.recipient)
+                            } else if present.contains(slot.recipient) {
+                                continue
                             }
                             try await tx.insert(slot)
                         }
