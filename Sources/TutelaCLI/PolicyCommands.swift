@@ -141,11 +141,9 @@ struct PolicyCommand: AsyncParsableCommand {
                     Terminal.out("No grants are waiting.")
                 } else {
                     for change in waiting {
-                        let who =
-                            change.missing.map(\.text)
-                            + change.missingGroups.map { "group \($0.rawValue)" }
-                            + (change.missingShares ? ["break-glass shares"] : [])
-                        Terminal.out("\(change.record): waiting for \(who.joined(separator: ", "))")
+                        Terminal.out(
+                            "\(change.record): waiting for "
+                                + change.additions.joined(separator: ", "))
                     }
                 }
                 return
@@ -158,11 +156,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 return
             }
             for change in done {
-                let added =
-                    (change.missing.map(\.text)
-                    + change.missingGroups.map { "group \($0.rawValue)" }
-                    + (change.missingShares ? ["break-glass shares"] : []))
-                    .joined(separator: ", ")
+                let added = change.additions.joined(separator: ", ")
                 let removed = change.surplus.map(\.text).joined(separator: ", ")
                 Terminal.out(
                     "\(change.record): added \(added.isEmpty ? "none" : added); removed "

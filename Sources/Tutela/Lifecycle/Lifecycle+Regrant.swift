@@ -19,6 +19,12 @@ public struct SlotChange: Sendable, Equatable {
     /// Whether the change adds anything.
     public var adds: Bool { !missing.isEmpty || !missingGroups.isEmpty || missingShares }
 
+    /// What the change adds, in words: people, groups, and break-glass shares.
+    public var additions: [String] {
+        missing.map(\.text) + missingGroups.map { "group \($0.rawValue)" }
+            + (missingShares ? ["break-glass shares"] : [])
+    }
+
     /// The change `policy` asks of `record` given its `label`, its `state`, its `slots` and whether
     /// it `hasShares`, or nil for none. Derived afresh from those facts every time: nothing a
     /// previous re-grant did or did not do is trusted.
@@ -99,7 +105,7 @@ extension Lifecycle {
             else { continue }
             if let change = SlotChange(
                 record: id, label: label, slots: stored.slots, state: state,
-                hasShares: !(try await store.shares(record: id)).isEmpty, policy: policy,
+                hasShares: try await hasShares(id, label: label, policy: policy), policy: policy,
                 directory: directory)
             {
                 changes.append(change)
@@ -119,6 +125,13 @@ extension Lifecycle {
     ) {
         if let record, principal.isFamily { _ = try await session.load(record) }
         return try await regrant(among: record.map { [$0] })
+    }
+
+    /// Whether `record` has break-glass shares; true, without reading them, for a class whose
+    /// policy asks for none (every command's catch-up asks this of every record it looks at).
+    private func hasShares(_ record: RecordID, label: Label, policy: Policy) async throws -> Bool {
+        guard policy.classes[label.recordClass]?.safeguarding.breakGlass != nil else { return true }
+        return !(try await store.shares(record: record)).isEmpty
     }
 
     /// Grants queued for others that this person can make: on every record they hold a key slot
@@ -181,7 +194,8 @@ extension Lifecycle {
                     let change = SlotChange(
                         record: reported.record, label: envelope.label, slots: stored.slots,
                         state: state,
-                        hasShares: !(try await store.shares(record: reported.record)).isEmpty,
+                        hasShares: try await hasShares(
+                            reported.record, label: envelope.label, policy: policy),
                         policy: policy, directory: directory)
                 else { continue }
                 // Whoever the policy lets open the record now (its state included) and holds a
