@@ -81,6 +81,14 @@ struct ActorOptions: ParsableArguments {
                         "Gave the \(role.rawValue) group key to "
                             + members.joined(separator: ", ") + ".")
                 }
+                // Said to staff; a learner or parent is told nothing they did not ask about.
+                if try await session.identityRecovery.catchUpEscrow(),
+                    !session.principal.isFamily
+                {
+                    Terminal.note(
+                        "Split your keys among the recovery approvers' groups, so a lost "
+                            + "passphrase loses nothing (tutela recovery --help).")
+                }
                 let granted = try await session.lifecycle.grantPending()
                 if !granted.isEmpty {
                     Terminal.note(

@@ -17,7 +17,7 @@ struct TutelaCommand: AsyncParsableCommand {
             InitCommand.self, PrincipalCommand.self, LearnerCommand.self, TutorialCommand.self,
             NoteCommand.self, RecordsCommand.self, ImportCommand.self, SafeguardingCommand.self,
             BreakGlassCommand.self, InboxCommand.self, GroupCommand.self, RetentionCommand.self,
-            BackupCommand.self, AuthorityCommand.self, PolicyCommand.self,
+            BackupCommand.self, AuthorityCommand.self, RecoveryCommand.self, PolicyCommand.self,
             AuditCommand.self, DemoCommand.self,
         ]
     )

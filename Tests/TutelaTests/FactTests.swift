@@ -69,6 +69,32 @@ struct FactTests {
                         record: "R-1", labelHash: "aa", ciphertextHash: "bb", rule: "rule", time: 1,
                         authoriser: signer, proposer: nil, madeUnder: 1, signature: []))
             ),
+            (
+                "escrow",
+                try session.sign(
+                    IdentityEscrow(
+                        principal: signer, identity: session.principal.identity, splitID: "ab",
+                        threshold: 2,
+                        boxes: [
+                            .init(role: .headOfCentre, version: 1, box: [1]),
+                            .init(role: .safeguardingOfficer, version: 2, box: [2]),
+                        ]))
+            ),
+            (
+                "recovery request",
+                try session.sign(
+                    RecoveryRequest(
+                        id: "IR-1", principal: "sam", requester: signer, reason: "why", created: 1,
+                        expires: 2, approvalsNeeded: 2,
+                        codeKey: session.principal.identity.agreementKey))
+            ),
+            (
+                "recovery approval",
+                try session.sign(
+                    RecoveryApproval(
+                        request: "IR-1", approver: signer, role: .headOfCentre, time: 1, box: [1]))
+            ),
+            ("recovery use", try session.sign(RecoveryUse(request: "IR-1", time: 1))),
         ]
     }
 
@@ -94,6 +120,13 @@ struct FactTests {
             _ = try FactCodec.read(object, as: DestructionProposal.self, directory: directory)
         case .tombstone:
             _ = try FactCodec.read(object, as: DestructionCertificate.self, directory: directory)
+        case .escrow: _ = try FactCodec.read(object, as: IdentityEscrow.self, directory: directory)
+        case .recoveryRequest:
+            _ = try FactCodec.read(object, as: RecoveryRequest.self, directory: directory)
+        case .recoveryApproval:
+            _ = try FactCodec.read(object, as: RecoveryApproval.self, directory: directory)
+        case .recoveryUse:
+            _ = try FactCodec.read(object, as: RecoveryUse.self, directory: directory)
         }
     }
 

@@ -55,10 +55,20 @@ public struct AuditEntry: Sendable, Equatable {
         case revoke
         /// A principal who lost their passphrase was given new keys.
         case rekey
-        /// Someone activated an enrolment (or a re-key) with their code, making their own keys.
         /// An administrator withdrew an enrolment never activated: its code no longer works.
         case withdraw
+        /// Someone activated an enrolment (or a re-key) with their code, making their own keys.
         case activate
+        /// A person split their keys among the recovery approvers' groups.
+        case identityEscrow = "identity-escrow"
+        /// An administrator asked to recover someone's keys after a lost passphrase.
+        case recoveryRequest = "recovery-request"
+        /// An approver released their group's share of someone's keys to a recovery code.
+        case recoveryApprove = "recovery-approve"
+        /// A person rebuilt their keys from released shares and set a new passphrase.
+        case identityRecover = "identity-recover"
+        /// The person, or an administrator, closed a recovery request before it was used.
+        case recoveryCancel = "recovery-cancel"
         /// Slots and break-glass shares were moved from a retired group key to the current one.
         case groupRewrap = "group-rewrap"
         /// A record was re-encrypted under fresh keys.

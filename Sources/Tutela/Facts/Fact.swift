@@ -26,6 +26,14 @@ public enum FactKind: String, Sendable, CaseIterable {
     case proposal = "destruction-proposal"
     /// What survives a destruction: the signed certificate (``DestructionCertificate``).
     case tombstone
+    /// A person's keys split among the recovery approvers' groups (``IdentityEscrow``).
+    case escrow = "identity-escrow"
+    /// An administrator's request to recover someone's keys (``RecoveryRequest``).
+    case recoveryRequest = "identity-recovery-request"
+    /// An approver's release of their group's share of someone's keys (``RecoveryApproval``).
+    case recoveryApproval = "identity-recovery-approval"
+    /// The one use of a recovery request (``RecoveryUse``).
+    case recoveryUse = "identity-recovered"
 }
 
 /// Where a fact is filed and who signed it: read from the signed bytes and checked against the

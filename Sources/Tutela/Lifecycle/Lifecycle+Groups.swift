@@ -73,7 +73,7 @@ extension Lifecycle {
             policy.classes.values.flatMap {
                 $0.safeguarding.openFlagged.map(\.value)
                     + ($0.safeguarding.breakGlass?.approvers ?? [])
-            })
+            } + (policy.identityRecovery?.approvers ?? []))
     }
 
     /// The work a group member's command does first, so that no one has to remember a hidden step:

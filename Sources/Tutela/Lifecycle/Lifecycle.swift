@@ -68,7 +68,10 @@ public struct Lifecycle: SessionService {
         let successor = Session(
             vault: session.vault, meta: session.meta, directory: directory, principal: renewed,
             identity: fresh)
-        return (try? await successor.lifecycle.rotateDueGroups()) ?? []
+        let rotated = (try? await successor.lifecycle.rotateDueGroups()) ?? []
+        // The escrow of the old keys rebuilds keys that no longer count: split the new ones.
+        _ = try? await successor.identityRecovery.catchUpEscrow()
+        return rotated
     }
 
     /// The first half of ``rotateOwnKeys(passphrase:audit:)``: the new keys, their statement and

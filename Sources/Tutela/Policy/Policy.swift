@@ -110,6 +110,20 @@ public struct BreakGlassRules: Sendable, Hashable {
     public let line: Int
 }
 
+/// Identity recovery after a lost passphrase: `approvals` distinct people, each in a different one
+/// of `approvers`, release their group's share of the person's keys to a one-time code an
+/// administrator gives the person.
+public struct RecoveryRules: Sendable, Hashable {
+    /// How many people must approve: 2–10, never more than the number of approver roles.
+    public let approvals: Int
+    /// Roles whose groups each hold one share of every person's keys.
+    public let approvers: [Role]
+    /// How long a request lasts, in hours (1–168; 72 when the policy does not say).
+    public let lifetimeHours: Int
+    /// The line of the `identity-recovery` section in the policy file (counting from 1).
+    public let line: Int
+}
+
 /// A class's safeguarding rules: who flags, who opens flagged records, and break-glass.
 public struct SafeguardingRules: Sendable, Hashable {
     /// Who may flag a record of this class.
@@ -180,13 +194,16 @@ public struct Policy: Sendable, Hashable {
     public let classes: [RecordClass: ClassRules]
     /// Who may read the audit log and sign checkpoints.
     public let audit: AuditRules
+    /// Who may together recover a person's keys after a lost passphrase; nil when no one may (a
+    /// lost passphrase then means new keys, and what was sealed only to the old ones is lost).
+    public let identityRecovery: RecoveryRules?
     /// The published version (1, 2, …) once applied to a vault; 0 for a file being checked.
     public let version: Int
 
     func published(as version: Int) -> Policy {
         Policy(
             source: source, name: name, roles: roles, classes: classes, audit: audit,
-            version: version)
+            identityRecovery: identityRecovery, version: version)
     }
 
     func rules(for recordClass: RecordClass) throws(TutelaError) -> ClassRules {

@@ -348,7 +348,8 @@ private struct PolicyReader {
 
     mutating func policy(_ root: Node) throws(TutelaError) -> Policy {
         let top = try mapping(
-            root, "the policy", allowed: ["policy", "name", "roles", "classes", "audit"],
+            root, "the policy",
+            allowed: ["policy", "name", "roles", "classes", "audit", "identity-recovery"],
             required: ["policy", "name", "roles", "classes", "audit"])
         guard try integer(top["policy"] ?? root, "policy (the schema version)", range: 1...1) == 1
         else {
@@ -392,6 +393,46 @@ private struct PolicyReader {
                 readAll: try roles(audit["read-all"], "audit.read-all"),
                 readOwn: try roles(audit["read-own"], "audit.read-own"),
                 checkpoint: try roles(audit["checkpoint"], "audit.checkpoint")),
+            identityRecovery: try top["identity-recovery"].map { (n) throws(TutelaError) in
+                try recoveryRules(n)
+            },
             version: 0)
+    }
+
+    /// The `identity-recovery` section: a quorum of approver roles, at least two.
+    mutating func recoveryRules(_ node: Node) throws(TutelaError) -> RecoveryRules {
+        let map = try mapping(
+            node, "identity-recovery", allowed: ["approvals", "approvers", "lifetime-hours"],
+            required: ["approvals", "approvers"])
+        let approvers = try roles(map["approvers"], "identity-recovery approvers")
+        let approvals = try integer(
+            map["approvals"] ?? node, "identity-recovery approvals", range: 1...10)
+        // Each approver role's group holds one share of every person's keys: with one approval,
+        // one group's members could rebuild anyone's keys alone.
+        guard approvals >= 2 else {
+            throw fail(
+                map["approvals"],
+                "identity-recovery approvals must be at least 2: with \(approvals), one approver "
+                    + "group could rebuild anyone's keys alone")
+        }
+        for r in approvers
+        where [.learner, .parentCarer, .homeSchool, .workBasedProvider].contains(r.value) {
+            throw fail(
+                map["approvers"],
+                "identity-recovery approvers must be staff roles: '\(r.value.rawValue)' may not "
+                    + "hold a share of other people's keys")
+        }
+        guard approvals <= approvers.count else {
+            throw fail(
+                map["approvals"],
+                "identity-recovery approvals (\(approvals)) cannot exceed the number of distinct "
+                    + "approver roles (\(approvers.count)): each role's group holds one share")
+        }
+        return RecoveryRules(
+            approvals: approvals, approvers: approvers.map(\.value),
+            lifetimeHours: try map["lifetime-hours"].map { (n) throws(TutelaError) in
+                try integer(n, "identity-recovery lifetime-hours", range: 1...168)
+            } ?? 72,
+            line: line(node))
     }
 }

@@ -15,6 +15,10 @@ enum BoundBox {
         case share = "tutela/share"
         /// A share an approver released to the requester (binding `REQUEST/REQUESTER`).
         case approval = "tutela/approval"
+        /// A group's share of a person's keys (binding `PERSON/SPLIT/group:ROLE#V`).
+        case escrow = "tutela/escrow"
+        /// A share of a person's keys released to a recovery code (binding `REQUEST/PERSON`).
+        case recovery = "tutela/recovery"
     }
 
     private static func header(_ kind: Kind, _ binding: String) -> [UInt8] {

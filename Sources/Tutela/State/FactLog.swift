@@ -82,6 +82,10 @@ struct FactChange: Sendable, Equatable {
         case .retentionReview: [.retentionReview]
         case .proposal: [.destroyProposal, .destroy]
         case .tombstone: [.destroy]
+        case .escrow: [.identityEscrow]
+        case .recoveryRequest: [.recoveryRequest]
+        case .recoveryApproval: [.recoveryApprove]
+        case .recoveryUse: [.identityRecover, .recoveryCancel]
         }
     }
 }

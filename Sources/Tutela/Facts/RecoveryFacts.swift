@@ -1,0 +1,205 @@
+import TutelaCrypto
+
+/// Identity recovery's facts: each person's escrowed key shares, an administrator's request, the
+/// approvers' releases and the one use. Their format is `FactCodec`'s; each type here says only its
+/// own fields.
+
+/// A person's keys split among the groups of the policy's recovery approvers: one bound box per
+/// group, each holding that group's share of the person's Ed25519 seed and X25519 secret. Made and
+/// signed by the person themselves, at their own command, and remade whenever their keys, the
+/// approver groups or the quorum change.
+public struct IdentityEscrow: Sendable, Equatable, Fact {
+    static let kind = FactKind.escrow
+    static let maximumFieldsByteCount = 8 * 1024
+
+    /// One group's share.
+    struct Box: Sendable, Equatable {
+        /// The approver role whose group holds it.
+        let role: Role
+        /// The group key version it is sealed to.
+        let version: Int
+        /// `BoundBox` of kind `.escrow`: seed share ‖ agreement share.
+        let box: [UInt8]
+    }
+
+    /// Whose keys: the fact's signer.
+    public let principal: PrincipalID
+    /// The public keys the shares rebuild, so that an escrow of retired keys is never used.
+    let identity: PublicIdentity
+    /// The split the shares come from (random hex, 32 characters).
+    let splitID: String
+    /// How many shares rebuild the keys.
+    public let threshold: Int
+    let boxes: [Box]
+
+    var factID: String { principal.text }
+    var subject: String { principal.text }
+
+    /// The groups holding a share, as `ROLE#V`.
+    var holders: [Recipient] { boxes.map { .group($0.role, version: $0.version) } }
+
+    /// What each box is bound to: the person, the split and the group version.
+    static func binding(_ principal: PrincipalID, split: String, _ holder: Recipient) -> String {
+        "\(principal)/\(split)/\(holder)"
+    }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.fixed(identity.signingKey.bytes)
+        w.fixed(identity.agreementKey.bytes)
+        w.string(splitID)
+        w.u8(UInt8(clamping: threshold))
+        w.u8(UInt8(clamping: boxes.count))
+        for b in boxes {
+            w.string(b.role.rawValue)
+            w.u32(UInt32(clamping: b.version))
+            w.data(b.box)
+        }
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> IdentityEscrow {
+        try header.requireOnePerSubject()
+        guard header.subject == header.signer.text else {
+            throw .tampered("the key escrow of \(header.subject) was not made by them")
+        }
+        let identity: PublicIdentity
+        do {
+            identity = PublicIdentity(
+                signingKey: try SigningPublicKey(bytes: try r.fixed("signing key", count: 32)),
+                agreementKey: try KeyAgreementPublicKey(
+                    bytes: try r.fixed("agreement key", count: 32)))
+        } catch let error as TutelaError { throw error } catch {
+            throw .tampered("the key escrow of \(header.subject) names malformed keys")
+        }
+        let split = try r.string("split", max: 32)
+        let threshold = Int(try r.u8("threshold"))
+        var boxes: [Box] = []
+        for _ in 0..<Int(try r.u8("boxes")) {
+            guard let role = Role(rawValue: try r.string("role", max: 64)) else {
+                throw .tampered("the key escrow of \(header.subject) names an unknown role")
+            }
+            boxes.append(
+                Box(
+                    role: role, version: Int(try r.u32("version")), box: try r.data("box", max: 512)
+                ))
+        }
+        guard threshold >= 2, threshold <= boxes.count, Set(boxes.map(\.role)).count == boxes.count
+        else { throw .tampered("the key escrow of \(header.subject) has an impossible quorum") }
+        return IdentityEscrow(
+            principal: header.signer, identity: identity, splitID: split, threshold: threshold,
+            boxes: boxes)
+    }
+}
+
+/// An administrator's request to recover a person's keys, with the public half of the one-time code
+/// the shares are released to.
+public struct RecoveryRequest: Sendable, Equatable, Fact {
+    static let kind = FactKind.recoveryRequest
+    /// The request's id, `IR-XXXX-XXXX-XXXX`.
+    public let id: RequestID
+    /// Whose keys it would recover.
+    public let principal: PrincipalID
+    /// The administrator who asked: the fact's signer.
+    public let requester: PrincipalID
+    /// Why, in the administrator's words.
+    public let reason: String
+    /// When it was made, in seconds since 1970 UTC.
+    public let created: Int64
+    /// When it lapses, in seconds since 1970 UTC.
+    public let expires: Int64
+    /// Approvals needed (the policy's quorum when requested).
+    public let approvalsNeeded: Int
+    /// The X25519 public key the one-time code derives: approvals are sealed to it.
+    let codeKey: KeyAgreementPublicKey
+
+    var factID: String { id.text }
+    var subject: String { principal.text }
+
+    /// What each released share is bound to.
+    var binding: String { "\(id)/\(principal)" }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.string(reason)
+        w.i64(created)
+        w.i64(expires)
+        w.u8(UInt8(clamping: approvalsNeeded))
+        w.fixed(codeKey.bytes)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> RecoveryRequest {
+        let reason = try r.string("reason", max: 2000)
+        let created = try r.i64("created")
+        let expires = try r.i64("expires")
+        let approvals = Int(try r.u8("approvals"))
+        let key: KeyAgreementPublicKey
+        do { key = try KeyAgreementPublicKey(bytes: try r.fixed("code key", count: 32)) } catch {
+            throw .tampered("identity recovery request \(header.id) has a malformed code key")
+        }
+        return RecoveryRequest(
+            id: try header.ownID(), principal: try header.subjectID(), requester: header.signer,
+            reason: reason, created: created, expires: expires, approvalsNeeded: approvals,
+            codeKey: key)
+    }
+}
+
+/// One approver's release of their group's share of a person's keys, re-sealed to the request's
+/// one-time code.
+public struct RecoveryApproval: Sendable, Equatable, Fact {
+    static let kind = FactKind.recoveryApproval
+    /// The request approved.
+    public let request: RequestID
+    /// Who approved: the fact's signer.
+    public let approver: PrincipalID
+    /// The approver role whose group's share this releases.
+    public let role: Role
+    /// When, in seconds since 1970 UTC.
+    public let time: Int64
+    /// The share, as a bound box to the code key, bound to the request and the person.
+    let box: [UInt8]
+
+    var factID: String { "\(request)/\(approver)" }
+    var subject: String { request.text }
+
+    func writeFields(_ w: inout CanonicalWriter) {
+        w.string(role.rawValue)
+        w.i64(time)
+        w.data(box)
+    }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> RecoveryApproval {
+        guard header.id == "\(header.subject)/\(header.signer)" else {
+            throw .tampered("recovery approval \(header.id) is not filed under its own approver")
+        }
+        guard let role = Role(rawValue: try r.string("role", max: 64)) else {
+            throw .tampered("recovery approval \(header.id) names an unknown role")
+        }
+        return RecoveryApproval(
+            request: try header.subjectID(), approver: header.signer, role: role,
+            time: try r.i64("time"), box: try r.data("box", max: 512))
+    }
+}
+
+/// What closes a recovery request: its one use, signed by the recovered keys before they are
+/// replaced, or a cancellation by the person or an administrator.
+struct RecoveryUse: Sendable, Equatable, Fact {
+    static let kind = FactKind.recoveryUse
+    let request: RequestID
+    let time: Int64
+
+    var factID: String { request.text }
+    var subject: String { request.text }
+
+    func writeFields(_ w: inout CanonicalWriter) { w.i64(time) }
+
+    static func readFields(
+        _ r: inout CanonicalReader, header: FactHeader
+    ) throws(TutelaError) -> RecoveryUse {
+        try header.requireOnePerSubject()
+        return RecoveryUse(request: try header.subjectID(), time: try r.i64("time"))
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Tutela
+
+struct RecoveryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recovery",
+        abstract: "Recover someone's keys after a lost passphrase, by the quorum the policy names.",
+        discussion: """
+            Everyone's keys are split among the groups the policy's 'identity-recovery:' section \
+            names (by default the heads of centre and the safeguarding officers), at their own next \
+            command. After a lost passphrase: an administrator runs 'recovery request' and gives \
+            the printed code to the person; approvers in different roles each run 'recovery \
+            approve'; the person runs 'recovery finish' with the code and chooses a new \
+            passphrase, and gets new keys. Nothing they could read is lost. Each step is audited \
+            and the person is told; a request they did not expect is a reason to tell the DSL.
+            """,
+        subcommands: [Request.self, List.self, Approve.self, Cancel.self, Finish.self])
+
+    struct Request: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask to recover someone's keys (administrators): prints a one-time code.")
+        @Argument(help: "The person who lost their passphrase.") var id: String
+        @Option(help: "Why, as the log will show it (for example how they asked).") var reason:
+            String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let id = try PrincipalID(self.id)
+            let session = try await actor.unlock(try vault.open())
+            let (request, code) = try await session.identityRecovery.request(id, reason: reason)
+            try await session.settle()
+            if output.json {
+                try CodeOutput.show(code, output: output)
+                return
+            }
+            Terminal.out(
+                "Asked to recover the keys of \(id) as \(request.id); \(request.approvalsNeeded) "
+                    + "approvers in different roles must approve it before "
+                    + Timestamp.iso(request.expires) + ".")
+            Terminal.outSecret(before: "Recovery code for \(id): ", code.text, after: "\n")
+            code.text.wipe()
+            Terminal.out(
+                "Give it to \(id) in person; it is not shown again. Approvers run: tutela recovery "
+                    + "approve \(request.id). Then \(id) runs: tutela recovery finish \(id)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open recovery requests you may approve, or that are about you.")
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let session = try await actor.unlock(try vault.open())
+            let requests = try await session.identityRecovery.requests()
+            if requests.isEmpty { Terminal.out("No open recovery requests.") }
+            for r in requests {
+                Terminal.out(
+                    "\(r.id)  for \(r.principal)  asked by \(r.requester)  until "
+                        + "\(Timestamp.iso(r.expires))  needs \(r.approvalsNeeded)  "
+                        + "reason: \(Terminal.printable(r.reason))")
+            }
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Release your group's share of someone's keys to their recovery code.",
+            discussion: """
+                Approve only when you are sure the person asked: check with them yourself, not \
+                through the administrator who made the request.
+                """)
+        @Argument(help: "The request id (IR-…).") var request: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let id = try RequestID(request)
+            let session = try await actor.unlock(try vault.open())
+            let (have, need) = try await session.identityRecovery.approve(id)
+            try await session.settle()
+            Terminal.out(
+                "Approved \(id): \(have) of \(need) approvals"
+                    + (have >= need ? "; the person can now finish it." : "."))
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Close a recovery request: yours, if you did not ask for it, or as an administrator."
+        )
+        @Argument(help: "The request id (IR-…).") var request: String
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+
+        func run() async throws {
+            let id = try RequestID(request)
+            let session = try await actor.unlock(try vault.open())
+            try await session.identityRecovery.cancel(id)
+            try await session.settle()
+            Terminal.out("Cancelled \(id): its code no longer recovers anything.")
+        }
+    }
+
+    struct Finish: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Finish your recovery with its code: choose a new passphrase, get new keys.",
+            discussion: """
+                Run this yourself with the code your administrator gave you. The approved shares \
+                rebuild your keys on this machine only; you choose a new passphrase, and new keys \
+                replace the rebuilt ones at once. The code is read from --code, \
+                $TUTELA_ENROLMENT_CODE, --code-file, or a prompt.
+                """)
+        @Argument(help: "Your principal id.") var id: String
+        @Option(help: "The recovery code, as printed.") var code: String?
+        @Option(help: "Read the recovery code from this file.") var codeFile: String?
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var newPassphrase: NewPassphraseOptions
+
+        func run() async throws {
+            let id = try PrincipalID(self.id)
+            let code = try CodeOutput.readCode(given: self.code, file: codeFile, for: id)
+            defer { code.wipe() }
+            let identity = try await vault.open().recoverIdentity(
+                id, code: code, passphrase: try newPassphrase.passphrase(for: id))
+            Terminal.out(
+                "\(id) is recovered, with new keys made here. Fingerprint: \(identity.fingerprint)")
+        }
+    }
+}
