@@ -9,7 +9,7 @@ enum Confirmation {
         do {
             return try await body(confirmed)
         } catch let error as TutelaError
-            where !confirmed && error.kind == .usage && error.hint?.contains("--confirm") == true
+            where !confirmed && error.needsConfirmation
         {
             guard isatty(STDIN_FILENO) == 1, Terminal.stderrIsTerminal else { throw error }
             Terminal.note(Terminal.printable(error.message))

@@ -68,6 +68,7 @@ struct AccessOverTimeTests {
         let refused = await expectError(.usage) { try await office.administration.revoke("jones") }
         #expect(refused?.message.contains(only.record.text) == true)
         #expect(refused?.hint?.contains("--confirm") == true)
+        #expect(refused?.needsConfirmation == true)
         // Nothing changed: Jones still acts.
         #expect(try await s.session("jones").open(only.record).label.record == only.record)
         // Re-keying Jones is shown the same way.

@@ -61,7 +61,7 @@ extension Administration {
         let list = lost.records.prefix(20).map {
             "\($0.record) (read now only by \($0.readers.map(\.text).joined(separator: ", ")))"
         }
-        throw TutelaError.usage(
+        throw TutelaError.confirm(
             "\(what) would leave \(lost.records.count) records with no one who can read them, "
                 + "except through break-glass: " + list.joined(separator: "; ")
                 + (lost.records.count > 20 ? "; …" : ""),

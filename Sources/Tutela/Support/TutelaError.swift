@@ -62,6 +62,9 @@ public struct TutelaError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
     /// What to do about it, if there is something useful to say.
     public let hint: String?
+    /// Whether the same call with `confirmed: true` would go ahead: the refusal only shows what a
+    /// change would do (records left with no reader) and asks for a yes.
+    public private(set) var needsConfirmation = false
 
     /// Makes an error of `kind`.
     /// - Parameters:
@@ -82,6 +85,12 @@ public struct TutelaError: Error, Sendable, Equatable, CustomStringConvertible {
 
     static func usage(_ message: String, hint: String? = nil) -> TutelaError {
         TutelaError(.usage, message, hint: hint)
+    }
+    /// A change shown before it is made: the caller may ask the person and confirm.
+    static func confirm(_ message: String, hint: String) -> TutelaError {
+        var error = TutelaError(.usage, message, hint: hint)
+        error.needsConfirmation = true
+        return error
     }
     static func invalidInput(_ message: String, hint: String? = nil) -> TutelaError {
         TutelaError(.invalidInput, message, hint: hint)
