@@ -183,6 +183,19 @@ enum PolicyTable {
             blocks.append(Table.render(header: section.header, rows: section.rows))
         }
         blocks.append("")
+        if let recovery = policy.identityRecovery {
+            blocks.append(
+                "Identity recovery after a lost passphrase: \(recovery.approvals) approvals by "
+                    + "distinct people in different roles among "
+                    + recovery.approvers.map(\.rawValue).joined(separator: ", ")
+                    + " (never the person or the administrator who asks); a request lasts "
+                    + "\(recovery.lifetimeHours) hours. Together with the one-time code they can "
+                    + "rebuild anyone's keys.")
+        } else {
+            blocks.append(
+                "Identity recovery: none. A lost passphrase means new keys, and records only that "
+                    + "person could open stay closed.")
+        }
         blocks.append(
             "yes = allowed; — = refused (deny by default). An explicit deny wins over any allow.")
         return blocks.joined(separator: "\n")

@@ -13,7 +13,44 @@ struct CLIPolicyTests {
                     "confidential-tutorial: envelope reads \"Confidential tutorial – DATE\""))
             #expect(r.stdout.contains("the author (a tutor)"))
             #expect(r.stdout.contains("informal-note"))
+            // The recovery quorum is signed off with the rest.
+            #expect(
+                r.stdout.contains(
+                    "Identity recovery after a lost passphrase: 2 approvals by distinct people in "
+                        + "different roles among head-of-centre, safeguarding-officer"))
         }
+    }
+
+    @Test("identity recovery: a quorum of one, or a family role, is refused with file:line")
+    func recoveryQuorum() throws {
+        let v = try CLIVault(people: false)
+        let shipped = try String(
+            contentsOfFile: CLIVault.policyPath("school.yaml"), encoding: .utf8)
+        let lines = shipped.components(separatedBy: "\n")
+        let at = try #require(lines.firstIndex(of: "identity-recovery:")) + 1
+        for (change, words) in [
+            ("approvals: 1", "identity-recovery approvals must be at least 2"),
+            (
+                "approvals: 3",
+                "identity-recovery approvals (3) cannot exceed the number of distinct"
+            ),
+        ] {
+            let file = try v.write(
+                "q.yaml",
+                shipped.replacingOccurrences(
+                    of: "  approvals: 2\n  approvers: [head",
+                    with: "  \(change)\n  approvers: [head"))
+            let r = try CLI.run(["policy", "check", file])
+            #expect(
+                r.status == 65 && r.stderr.contains("q.yaml:\(at + 1): \(words)"), "\(r.stderr)")
+        }
+        let family = try v.write(
+            "f.yaml",
+            shipped.replacingOccurrences(
+                of: "approvers: [head-of-centre, safeguarding-officer]\n  lifetime-hours: 72",
+                with: "approvers: [head-of-centre, parent-carer]\n  lifetime-hours: 72"))
+        let r = try CLI.run(["policy", "check", family])
+        #expect(r.status == 65 && r.stderr.contains("must be staff roles"), "\(r.stderr)")
     }
 
     @Test("a malformed policy is refused with 65 and file:line")
