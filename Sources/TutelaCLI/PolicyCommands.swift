@@ -189,8 +189,8 @@ enum PolicyTable {
                     + "distinct people in different roles among "
                     + recovery.approvers.map(\.rawValue).joined(separator: ", ")
                     + " (never the person or the administrator who asks); a request lasts "
-                    + "\(recovery.lifetimeHours) hours. Together with the one-time code they can "
-                    + "rebuild anyone's keys.")
+                    + "\(recovery.lifetimeHours) hours. They and an administrator together could "
+                    + "rebuild anyone's keys; neither can alone.")
         } else {
             blocks.append(
                 "Identity recovery: none. A lost passphrase means new keys, and records only that "

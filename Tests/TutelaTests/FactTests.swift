@@ -75,9 +75,15 @@ struct FactTests {
                     IdentityEscrow(
                         principal: signer, identity: session.principal.identity, splitID: "ab",
                         threshold: 2,
+                        sealed: .init(nonce: Array(repeating: 7, count: 24), ciphertext: [1, 2]),
                         boxes: [
                             .init(role: .headOfCentre, version: 1, box: [1]),
                             .init(role: .safeguardingOfficer, version: 2, box: [2]),
+                        ],
+                        adminBoxes: [
+                            .init(
+                                admin: "office", key: session.principal.identity.agreementKey,
+                                box: [3])
                         ]))
             ),
             (
@@ -86,7 +92,8 @@ struct FactTests {
                     RecoveryRequest(
                         id: "IR-1", principal: "sam", requester: signer, reason: "why", created: 1,
                         expires: 2, approvalsNeeded: 2,
-                        codeKey: session.principal.identity.agreementKey))
+                        codeKey: session.principal.identity.agreementKey, splitID: "ab",
+                        adminBox: [4]))
             ),
             (
                 "recovery approval",

@@ -176,7 +176,7 @@ struct IdentityRecoveryTests {
         let forged = RecoveryRequest(
             id: "IR-FAKE-FAKE-FAKE", principal: "price", requester: "hale", reason: "x",
             created: request.created, expires: request.expires, approvalsNeeded: 2,
-            codeKey: request.codeKey)
+            codeKey: request.codeKey, splitID: request.splitID, adminBox: request.adminBox)
         let signed = try hale.sign(forged)
         try await s.f.store.transaction(
             hale.committedWrite(as: .recoveryRequest, subject: "price") { tx in
@@ -187,12 +187,11 @@ struct IdentityRecoveryTests {
         }
         // An escrow of Price's keys signed by someone else (whose shares would rebuild keys of
         // theirs, not Price's) is refused as tampering wherever it is read.
+        let genuine = try #require(
+            try await s.session("dsl").identityRecovery.escrow(of: "price"))
         let escrow = IdentityEscrow(
             principal: "price", identity: hale.principal.identity, splitID: "00", threshold: 2,
-            boxes: [
-                .init(role: .headOfCentre, version: 1, box: [1]),
-                .init(role: .safeguardingOfficer, version: 1, box: [2]),
-            ])
+            sealed: genuine.sealed, boxes: genuine.boxes, adminBoxes: genuine.adminBoxes)
         let fake = try hale.sign(escrow)
         try await s.f.store.transaction(
             hale.committedWrite(as: .identityEscrow, subject: "price") { tx in
@@ -213,6 +212,22 @@ struct IdentityRecoveryTests {
             try await s.f.vault.recoverIdentity(
                 "price", code: try Self.code(code.text), passphrase: Passphrase(Self.newPassphrase))
         }
+    }
+
+    @Test("a new administrator gets their half of the escrow at the person's next command")
+    func newAdministrator() async throws {
+        let (s, _) = try await Self.scene()
+        try await s.session("office").administration.enrol(
+            "admin2", name: "Second administrator", roles: [.admin],
+            passphrase: Fixture.passphrase("admin2"))
+        let admin2 = try await s.session("admin2")
+        await expectError(.notFound) {
+            try await admin2.identityRecovery.request("price", reason: "lost passphrase")
+        }
+        #expect(try await s.session("price").identityRecovery.catchUpEscrow())
+        let escrow = try #require(try await admin2.identityRecovery.escrow(of: "price"))
+        #expect(escrow.admins.map(\.id) == ["admin2", "office"])
+        _ = try await s.session("admin2").identityRecovery.request("price", reason: "lost it")
     }
 
     @Test("a new group key makes the person's next command split their keys again")

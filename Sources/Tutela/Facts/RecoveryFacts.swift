@@ -4,33 +4,48 @@ import TutelaCrypto
 /// approvers' releases and the one use. Their format is `FactCodec`'s; each type here says only its
 /// own fields.
 
-/// A person's keys split among the groups of the policy's recovery approvers: one bound box per
-/// group, each holding that group's share of the person's Ed25519 seed and X25519 secret. Made and
-/// signed by the person themselves, at their own command, and remade whenever their keys, the
-/// approver groups or the quorum change.
+/// A person's keys in escrow, so that neither a quorum of approvers nor an administrator alone can
+/// rebuild them: the keys (Ed25519 seed ‖ X25519 secret) are encrypted under a key derived from two
+/// halves — one split k-of-n among the policy's recovery approver groups (one bound box per group),
+/// the other sealed to each administrator. Made and signed by the person themselves, at their own
+/// command, and remade whenever their keys, the approver groups, the administrators or the quorum
+/// change.
 public struct IdentityEscrow: Sendable, Equatable, Fact {
     static let kind = FactKind.escrow
-    static let maximumFieldsByteCount = 8 * 1024
+    static let maximumFieldsByteCount = 16 * 1024
 
-    /// One group's share.
+    /// One group's share of the approvers' half.
     struct Box: Sendable, Equatable {
         /// The approver role whose group holds it.
         let role: Role
         /// The group key version it is sealed to.
         let version: Int
-        /// `BoundBox` of kind `.escrow`: seed share ‖ agreement share.
+        /// `BoundBox` of kind `.escrow`: one Shamir share.
+        let box: [UInt8]
+    }
+
+    /// The administrators' half, sealed to one administrator's key.
+    struct AdminBox: Sendable, Equatable {
+        /// The administrator.
+        let admin: PrincipalID
+        /// Their X25519 key it is sealed to (a box to a key they no longer hold is stale).
+        let key: KeyAgreementPublicKey
+        /// `BoundBox` of kind `.escrow`: 32 bytes.
         let box: [UInt8]
     }
 
     /// Whose keys: the fact's signer.
     public let principal: PrincipalID
-    /// The public keys the shares rebuild, so that an escrow of retired keys is never used.
+    /// The public keys the escrow rebuilds, so that an escrow of retired keys is never used.
     let identity: PublicIdentity
     /// The split the shares come from (random hex, 32 characters).
     let splitID: String
-    /// How many shares rebuild the keys.
+    /// How many approvers' shares rebuild their half.
     public let threshold: Int
+    /// The keys, encrypted (XChaCha20-Poly1305) under the key both halves derive.
+    let sealed: XChaCha20Poly1305.SealedMessage
     let boxes: [Box]
+    let adminBoxes: [AdminBox]
 
     var factID: String { principal.text }
     var subject: String { principal.text }
@@ -38,9 +53,33 @@ public struct IdentityEscrow: Sendable, Equatable, Fact {
     /// The groups holding a share, as `ROLE#V`.
     var holders: [Recipient] { boxes.map { .group($0.role, version: $0.version) } }
 
-    /// What each box is bound to: the person, the split and the group version.
+    /// The administrators holding the other half, with the keys it is sealed to.
+    var admins: [AdminKey] { adminBoxes.map { AdminKey(id: $0.admin, key: $0.key) } }
+
+    /// An administrator and their key, for comparing escrows.
+    struct AdminKey: Equatable { let id: PrincipalID, key: KeyAgreementPublicKey }
+
+    /// What each group's box is bound to: the person, the split and the group version.
     static func binding(_ principal: PrincipalID, split: String, _ holder: Recipient) -> String {
         "\(principal)/\(split)/\(holder)"
+    }
+
+    /// What each administrator's box is bound to.
+    static func binding(_ principal: PrincipalID, split: String, admin: PrincipalID) -> String {
+        "\(principal)/\(split)/admin:\(admin)"
+    }
+
+    /// What the encrypted keys are bound to: the person, the split and the public keys.
+    static func associatedData(
+        _ principal: PrincipalID, split: String, identity: PublicIdentity
+    ) -> [UInt8] {
+        var w = CanonicalWriter()
+        w.string("tutela/escrow/v1")
+        w.id(principal)
+        w.string(split)
+        w.fixed(identity.signingKey.bytes)
+        w.fixed(identity.agreementKey.bytes)
+        return w.bytes
     }
 
     func writeFields(_ w: inout CanonicalWriter) {
@@ -48,11 +87,19 @@ public struct IdentityEscrow: Sendable, Equatable, Fact {
         w.fixed(identity.agreementKey.bytes)
         w.string(splitID)
         w.u8(UInt8(clamping: threshold))
+        w.fixed(sealed.nonce)
+        w.data(sealed.ciphertext)
         w.u8(UInt8(clamping: boxes.count))
         for b in boxes {
             w.string(b.role.rawValue)
             w.u32(UInt32(clamping: b.version))
             w.data(b.box)
+        }
+        w.u8(UInt8(clamping: adminBoxes.count))
+        for a in adminBoxes {
+            w.id(a.admin)
+            w.fixed(a.key.bytes)
+            w.data(a.box)
         }
     }
 
@@ -63,17 +110,13 @@ public struct IdentityEscrow: Sendable, Equatable, Fact {
         guard header.subject == header.signer.text else {
             throw .tampered("the key escrow of \(header.subject) was not made by them")
         }
-        let identity: PublicIdentity
-        do {
-            identity = PublicIdentity(
-                signingKey: try SigningPublicKey(bytes: try r.fixed("signing key", count: 32)),
-                agreementKey: try KeyAgreementPublicKey(
-                    bytes: try r.fixed("agreement key", count: 32)))
-        } catch let error as TutelaError { throw error } catch {
-            throw .tampered("the key escrow of \(header.subject) names malformed keys")
-        }
+        func key(_ what: String) throws(TutelaError) -> [UInt8] { try r.fixed(what, count: 32) }
+        let signing = try key("signing key")
+        let agreement = try key("agreement key")
         let split = try r.string("split", max: 32)
         let threshold = Int(try r.u8("threshold"))
+        let nonce = try r.fixed("nonce", count: XChaCha20Poly1305.nonceByteCount)
+        let ciphertext = try r.data("sealed keys", max: 128)
         var boxes: [Box] = []
         for _ in 0..<Int(try r.u8("boxes")) {
             guard let role = Role(rawValue: try r.string("role", max: 64)) else {
@@ -84,11 +127,31 @@ public struct IdentityEscrow: Sendable, Equatable, Fact {
                     role: role, version: Int(try r.u32("version")), box: try r.data("box", max: 512)
                 ))
         }
-        guard threshold >= 2, threshold <= boxes.count, Set(boxes.map(\.role)).count == boxes.count
+        var admins: [(PrincipalID, [UInt8], [UInt8])] = []
+        for _ in 0..<Int(try r.u8("administrators")) {
+            admins.append(
+                (
+                    try r.id("administrator"), try key("administrator key"),
+                    try r.data("box", max: 512)
+                ))
+        }
+        guard threshold >= 2, threshold <= boxes.count, Set(boxes.map(\.role)).count == boxes.count,
+            !admins.isEmpty
         else { throw .tampered("the key escrow of \(header.subject) has an impossible quorum") }
-        return IdentityEscrow(
-            principal: header.signer, identity: identity, splitID: split, threshold: threshold,
-            boxes: boxes)
+        do {
+            return IdentityEscrow(
+                principal: header.signer,
+                identity: PublicIdentity(
+                    signingKey: try SigningPublicKey(bytes: signing),
+                    agreementKey: try KeyAgreementPublicKey(bytes: agreement)),
+                splitID: split, threshold: threshold,
+                sealed: .init(nonce: nonce, ciphertext: ciphertext), boxes: boxes,
+                adminBoxes: try admins.map {
+                    AdminBox(admin: $0.0, key: try KeyAgreementPublicKey(bytes: $0.1), box: $0.2)
+                })
+        } catch {
+            throw .tampered("the key escrow of \(header.subject) names malformed keys")
+        }
     }
 }
 
@@ -112,6 +175,11 @@ public struct RecoveryRequest: Sendable, Equatable, Fact {
     public let approvalsNeeded: Int
     /// The X25519 public key the one-time code derives: approvals are sealed to it.
     let codeKey: KeyAgreementPublicKey
+    /// The escrow split it releases (an escrow made again since is not this one).
+    let splitID: String
+    /// The administrators' half of the escrow key, re-sealed to the code key by the administrator
+    /// who asked.
+    let adminBox: [UInt8]
 
     var factID: String { id.text }
     var subject: String { principal.text }
@@ -119,12 +187,17 @@ public struct RecoveryRequest: Sendable, Equatable, Fact {
     /// What each released share is bound to.
     var binding: String { "\(id)/\(principal)" }
 
+    /// What the administrators' half, released to the code, is bound to.
+    var adminBinding: String { "\(id)/\(principal)/admin" }
+
     func writeFields(_ w: inout CanonicalWriter) {
         w.string(reason)
         w.i64(created)
         w.i64(expires)
         w.u8(UInt8(clamping: approvalsNeeded))
         w.fixed(codeKey.bytes)
+        w.string(splitID)
+        w.data(adminBox)
     }
 
     static func readFields(
@@ -141,7 +214,8 @@ public struct RecoveryRequest: Sendable, Equatable, Fact {
         return RecoveryRequest(
             id: try header.ownID(), principal: try header.subjectID(), requester: header.signer,
             reason: reason, created: created, expires: expires, approvalsNeeded: approvals,
-            codeKey: key)
+            codeKey: key, splitID: try r.string("split", max: 32),
+            adminBox: try r.data("administrator box", max: 512))
     }
 }
 

@@ -79,8 +79,17 @@ extension Vault {
                 "\(request.id) has \(approvals.count) of the \(needed) approvals it needs",
                 hint: "approvers run: tutela recovery approve \(request.id)")
         }
+        guard let escrow = try await recovery.escrow(of: principalID),
+            escrow.splitID == request.splitID, escrow.identity == person.identity
+        else {
+            throw TutelaError.denied(
+                "the key shares \(request.id) releases are gone: '\(principalID)' split their "
+                    + "keys again since, with a command of their own",
+                hint:
+                    "if you did not, tell your safeguarding lead; otherwise ask for a new recovery")
+        }
         let identity = try Self.rebuild(
-            approvals.prefix(needed), request: request, codeKey: codeKey)
+            approvals.prefix(needed), request: request, escrow: escrow, codeKey: codeKey)
         guard identity.publicIdentity == person.identity else {
             throw TutelaError.tampered(
                 "the released shares rebuild keys that are not the ones '\(principalID)' holds")
@@ -109,36 +118,55 @@ extension Vault {
         return renewed.principal.identity
     }
 
-    /// The keys `approvals` rebuild, opened with the code's key.
+    /// The keys the escrow holds, decrypted with the key that the approvers' shares (released to
+    /// the code) and the administrators' half (released to the code by the one who asked) derive.
     private static func rebuild(
         _ approvals: ArraySlice<RecoveryApproval>, request: RecoveryRequest,
-        codeKey: KeyAgreementPrivateKey
+        escrow: IdentityEscrow, codeKey: KeyAgreementPrivateKey
     ) throws(TutelaError) -> Identity {
-        var seeds: [SecretShare] = []
-        var secrets: [SecretShare] = []
-        let size = SecretShare.serializedByteCount
+        var shares: [SecretShare] = []
         for a in approvals {
             let bytes = try BoundBox.open(
                 a.box, kind: .recovery, binding: request.binding, with: codeKey,
                 what: "the share released by \(a.approver)")
             defer { bytes.wipe() }
-            do {
-                guard bytes.count == 2 * size else { throw CryptoError.authenticationFailed }
-                seeds.append(try SecretShare(serialized: try bytes.slice(0..<size)))
-                secrets.append(try SecretShare(serialized: try bytes.slice(size..<(2 * size))))
-            } catch {
+            do { shares.append(try SecretShare(serialized: bytes)) } catch {
                 throw .tampered("the share released by \(a.approver) is malformed")
             }
         }
-        do {
-            // The keys keep the combined secrets as their own.
-            let seed = try SecretSharing.combine(seeds)
-            let secret = try SecretSharing.combine(secrets)
-            return Identity(
-                principal: request.principal, signing: try SigningPrivateKey(seed: seed),
-                agreement: try KeyAgreementPrivateKey(secret: secret))
-        } catch {
+        let approversHalf: SecretBytes
+        do { approversHalf = try SecretSharing.combine(shares) } catch {
             throw .tampered("the released shares do not combine: \(error)")
+        }
+        defer { approversHalf.wipe() }
+        let adminsHalf = try BoundBox.open(
+            request.adminBox, kind: .recovery, binding: request.adminBinding, with: codeKey,
+            what: "the administrators' half released by \(request.requester)")
+        defer { adminsHalf.wipe() }
+        let key = try IdentityRecovery.escrowKey(
+            approvers: approversHalf, administrators: adminsHalf, split: escrow.splitID)
+        defer { key.wipe() }
+        let keys: SecretBytes
+        do {
+            keys = try XChaCha20Poly1305.open(
+                escrow.sealed, key: key,
+                authenticating: IdentityEscrow.associatedData(
+                    request.principal, split: escrow.splitID, identity: escrow.identity))
+        } catch {
+            throw .tampered(
+                "the released shares and the administrators' half do not open the key escrow of "
+                    + "\(request.principal)")
+        }
+        defer { keys.wipe() }
+        do {
+            guard keys.count == 64 else { throw CryptoError.authenticationFailed }
+            // The keys keep these secrets as their own.
+            return Identity(
+                principal: request.principal,
+                signing: try SigningPrivateKey(seed: try keys.slice(0..<32)),
+                agreement: try KeyAgreementPrivateKey(secret: try keys.slice(32..<64)))
+        } catch {
+            throw .tampered("the key escrow of \(request.principal) holds malformed keys")
         }
     }
 }

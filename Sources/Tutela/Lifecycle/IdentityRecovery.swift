@@ -3,9 +3,10 @@ import TutelaCrypto
 /// Identity recovery after a lost passphrase, by the quorum the policy names
 /// (`identity-recovery:`).
 ///
-/// Each person's keys are split k-of-n among the approver roles' groups (``IdentityEscrow``),
-/// by the person, at their own command. An administrator asks for a recovery and gets a one-time
-/// code for the person; approvers — distinct people in distinct approver roles, never the person
+/// Each person's keys are kept in escrow (``IdentityEscrow``) under a key with two halves — one
+/// split k-of-n among the approver roles' groups, one held by the administrators — by the person,
+/// at their own command. An administrator asks for a recovery, releasing the administrators' half
+/// to a one-time code for the person; approvers — distinct people in distinct approver roles, never the person
 /// and never the administrator who asked — each release their group's share, re-sealed to the
 /// code; the person combines them, proves the keys are theirs, and replaces them with new keys
 /// under a new passphrase (``Vault/recoverIdentity(_:code:passphrase:)``). Every step is audited,
@@ -45,14 +46,16 @@ public struct IdentityRecovery: SessionService {
         guard !principal.isAuthority, let rules = try? rules() else { return false }
         let groups = wantedHolders(rules)
         guard !groups.isEmpty else { return false }
+        let admins = administrators()
+        guard !admins.isEmpty else { return false }
         let current = try await escrow(of: principal.id)
         if let current, current.identity == principal.identity,
             current.threshold == rules.approvals,
-            current.holders == groups.map(\.holder)
+            current.holders == groups.map(\.holder), current.admins == admins
         {
             return false
         }
-        let escrow = try split(among: groups, threshold: rules.approvals)
+        let escrow = try split(among: groups, threshold: rules.approvals, admins: admins)
         try await session.decidingAfresh {
             try await record(
                 auditEntry(
@@ -64,18 +67,68 @@ public struct IdentityRecovery: SessionService {
         return true
     }
 
-    private func split(among groups: [GroupKey], threshold: Int) throws(TutelaError)
-        -> IdentityEscrow
-    {
+    /// Everyone who may ask for a recovery now (the authority and the administrators it enrolled),
+    /// with the keys the administrators' half is sealed to, in id order.
+    func administrators() -> [IdentityEscrow.AdminKey] {
+        directory.principals.values.filter {
+            !$0.revoked && !$0.awaitingKeys && directory.administrator($0.id) != nil
+                && $0.id != principal.id
+        }
+        .map { IdentityEscrow.AdminKey(id: $0.id, key: $0.identity.agreementKey) }
+        .sorted { $0.id.text < $1.id.text }
+    }
+
+    /// The key the two halves derive, for `split`.
+    static func escrowKey(
+        approvers: SecretBytes, administrators: SecretBytes, split: String
+    ) throws(TutelaError) -> SecretBytes {
+        do {
+            var info = CanonicalWriter()
+            info.string("tutela/escrow-key/v1")
+            info.string(split)
+            let both = try approvers.appending(administrators)
+            defer { both.wipe() }
+            return try HKDFSHA256.deriveKey(
+                inputKeyMaterial: both, salt: [], info: info.bytes, outputByteCount: 32)
+        } catch { throw .internal("\(error)") }
+    }
+
+    private func split(
+        among groups: [GroupKey], threshold: Int, admins: [IdentityEscrow.AdminKey]
+    ) throws(TutelaError) -> IdentityEscrow {
         do {
             let splitID = Hex.encode(try SecureRandom.bytes(count: 16))
-            let seeds = try SecretSharing.split(
-                identity.signing.seed, threshold: threshold, shareCount: groups.count)
-            let secrets = try SecretSharing.split(
-                identity.agreement.secret, threshold: threshold, shareCount: groups.count)
+            let approversHalf = try SecretBytes.random(count: 32)
+            let adminsHalf = try SecretBytes.random(count: 32)
+            defer {
+                approversHalf.wipe()
+                adminsHalf.wipe()
+            }
+            let key = try Self.escrowKey(
+                approvers: approversHalf, administrators: adminsHalf, split: splitID)
+            defer { key.wipe() }
+            let keys = try identity.signing.seed.appending(identity.agreement.secret)
+            defer { keys.wipe() }
+            let sealed = try XChaCha20Poly1305.seal(
+                keys, key: key,
+                authenticating: IdentityEscrow.associatedData(
+                    principal.id, split: splitID, identity: principal.identity))
+            let shares = try SecretSharing.split(
+                approversHalf, threshold: threshold, shareCount: groups.count)
+            var adminBoxes: [IdentityEscrow.AdminBox] = []
+            for admin in admins {
+                adminBoxes.append(
+                    .init(
+                        admin: admin.id, key: admin.key,
+                        box: try BoundBox.seal(
+                            adminsHalf, kind: .escrow,
+                            binding: IdentityEscrow.binding(
+                                principal.id, split: splitID, admin: admin.id),
+                            to: admin.key)))
+            }
             var boxes: [IdentityEscrow.Box] = []
-            for (group, (seed, secret)) in zip(groups, zip(seeds, secrets)) {
-                let share = try seed.serialized().appending(try secret.serialized())
+            for (group, piece) in zip(groups, shares) {
+                let share = try piece.serialized()
                 defer { share.wipe() }
                 boxes.append(
                     .init(
@@ -88,7 +141,7 @@ public struct IdentityRecovery: SessionService {
             }
             return IdentityEscrow(
                 principal: principal.id, identity: principal.identity, splitID: splitID,
-                threshold: threshold, boxes: boxes)
+                threshold: threshold, sealed: sealed, boxes: boxes, adminBoxes: adminBoxes)
         } catch let error as TutelaError { throw error } catch {
             throw .internal("could not split keys: \(error)")
         }
@@ -126,15 +179,35 @@ public struct IdentityRecovery: SessionService {
                         + "(they have not run a command since the approver groups existed)",
                     hint: "give them new keys instead: tutela principal rekey \(id)")
             }
+            // This administrator's half, opened with their own key.
+            guard
+                let mine = escrow.adminBoxes.first(where: {
+                    $0.admin == principal.id && $0.key == principal.identity.agreementKey
+                })
+            else {
+                throw TutelaError.notFound(
+                    "the key shares of '\(id)' were split before '\(principal.id)' was an "
+                        + "administrator with these keys",
+                    hint: "another administrator can ask; or \(id) runs any command first")
+            }
+            let half = try BoundBox.open(
+                mine.box, kind: .escrow,
+                binding: IdentityEscrow.binding(id, split: escrow.splitID, admin: principal.id),
+                with: identity.agreement, what: "the administrators' half of \(id)'s key escrow")
+            defer { half.wipe() }
             let now = vault.clock.now()
             let expires = now + Int64(rules.lifetimeHours) * 3600
             let code = try EnrolmentCode.generate(for: id, expires: expires)
             let codeKey = try EnrolmentCode.recoveryKey(
                 code: code.text, principal: id, vaultID: meta.vaultID)
+            let requestID: RequestID = try newID("IR")
             let request = RecoveryRequest(
-                id: try newID("IR"), principal: id, requester: principal.id, reason: reason,
+                id: requestID, principal: id, requester: principal.id, reason: reason,
                 created: now, expires: expires, approvalsNeeded: rules.approvals,
-                codeKey: codeKey.publicKey)
+                codeKey: codeKey.publicKey, splitID: escrow.splitID,
+                adminBox: try BoundBox.seal(
+                    half, kind: .recovery, binding: "\(requestID)/\(id)/admin",
+                    to: codeKey.publicKey))
             let approvers = Set(rules.approvers.flatMap { directory.holders(of: $0).map(\.id) })
             try await record(
                 auditEntry(
@@ -249,11 +322,13 @@ public struct IdentityRecovery: SessionService {
             }
             guard
                 let escrow = try await escrow(of: request.principal),
-                escrow.identity == person.identity
+                escrow.identity == person.identity, escrow.splitID == request.splitID
             else {
-                throw TutelaError.notFound(
-                    "the key shares of '\(request.principal)' are missing or for keys they no "
-                        + "longer hold")
+                try await refuse(
+                    .recoveryApprove, subject,
+                    "the key shares \(requestID) asks for are gone: '\(request.principal)' has "
+                        + "split their keys again since (they ran a command), so they have not "
+                        + "lost their passphrase; ask them")
             }
             let held = try await session.heldGroupVersions()
             guard
