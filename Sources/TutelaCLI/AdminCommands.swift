@@ -152,7 +152,9 @@ enum CodeOutput {
                 + code.principal.text)
     }
 
-    static func readCode(given: String?, file: String?, for id: PrincipalID) throws -> SecretBytes {
+    static func readCode(
+        given: String?, file: String?, for id: PrincipalID, what: String = "Enrolment code"
+    ) throws -> SecretBytes {
         func secret(_ text: String) throws -> SecretBytes {
             let utf8 = text.utf8
             return try SecretBytes(count: utf8.count) { $0.copyBytes(from: utf8) }
@@ -169,7 +171,7 @@ enum CodeOutput {
                 .usage, "an enrolment code is needed and there is no terminal to ask for it",
                 hint: "set TUTELA_ENROLMENT_CODE or pass --code-file FILE")
         }
-        return try Terminal.readSecret(prompt: "Enrolment code for \(id): ")
+        return try Terminal.readSecret(prompt: "\(what) for \(id): ")
     }
 }
 

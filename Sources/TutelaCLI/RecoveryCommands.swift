@@ -7,9 +7,10 @@ struct RecoveryCommand: AsyncParsableCommand {
         commandName: "recovery",
         abstract: "Recover someone's keys after a lost passphrase, by the quorum the policy names.",
         discussion: """
-            Everyone's keys are split among the groups the policy's 'identity-recovery:' section \
-            names (by default the heads of centre and the safeguarding officers), at their own next \
-            command. After a lost passphrase: an administrator runs 'recovery request' and gives \
+            Everyone's keys are kept in escrow at their own next command: one half of the key \
+            with the groups the policy's 'identity-recovery:' section names (by default the heads \
+            of centre and the safeguarding officers), the other with the administrators. After a \
+            lost passphrase: an administrator runs 'recovery request' and gives \
             the printed code to the person; approvers in different roles each run 'recovery \
             approve'; the person runs 'recovery finish' with the code and chooses a new \
             passphrase, and gets new keys. Nothing they could read is lost. Each step is audited \
@@ -33,7 +34,14 @@ struct RecoveryCommand: AsyncParsableCommand {
             let (request, code) = try await session.identityRecovery.request(id, reason: reason)
             try await session.settle()
             if output.json {
-                try CodeOutput.show(code, output: output)
+                // Straight from protected memory, as an enrolment code is; ids and dates need no
+                // escaping.
+                Terminal.outSecret(
+                    before: "{\n  \"expires\" : \"\(Timestamp.iso(request.expires))\",\n"
+                        + "  \"principal\" : \"\(id.text)\",\n  \"recoveryCode\" : \"",
+                    code.text,
+                    after: "\",\n  \"request\" : \"\(request.id.text)\"\n}\n")
+                code.text.wipe()
                 return
             }
             Terminal.out(
@@ -124,7 +132,8 @@ struct RecoveryCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = try PrincipalID(self.id)
-            let code = try CodeOutput.readCode(given: self.code, file: codeFile, for: id)
+            let code = try CodeOutput.readCode(
+                given: self.code, file: codeFile, for: id, what: "Recovery code")
             defer { code.wipe() }
             let identity = try await vault.open().recoverIdentity(
                 id, code: code, passphrase: try newPassphrase.passphrase(for: id))

@@ -24,11 +24,10 @@ struct CLIRecoveryTests {
         #expect(asked.status == 0, "\(asked.stderr)")
         let object =
             try JSONSerialization.jsonObject(with: Data(asked.stdout.utf8)) as? [String: Any]
-        let code = try #require(object?["enrolmentCode"] as? String)
-        let listed = try v.run(["recovery", "list"], as: "head")
-        let id = try #require(
-            listed.stdout.split(separator: " ").first { $0.hasPrefix("IR-") }.map(String.init),
-            "\(listed.stdout)")
+        let code = try #require(object?["recoveryCode"] as? String)
+        let id = try #require(object?["request"] as? String)
+        // The approvers see it in their list.
+        #expect(try v.run(["recovery", "list"], as: "head").stdout.contains(id))
         #expect(try v.run(["recovery", "approve", id], as: "head").stdout.contains("1 of 2"))
         // Too early: one approval.
         let early = try v.run(
