@@ -57,13 +57,34 @@ struct ActorOptions: ParsableArguments {
     func unlock(
         _ vault: Vault, acceptingRestore: Bool = false, catchingUp: Bool = true
     ) async throws -> Session {
+        try await unlockKeepingPassphrase(
+            vault, acceptingRestore: acceptingRestore, catchingUp: catchingUp
+        ).session
+    }
+
+    /// ``unlock(_:acceptingRestore:catchingUp:)``, returning the passphrase read (once) as well.
+    func unlockKeepingPassphrase(
+        _ vault: Vault, acceptingRestore: Bool = false, catchingUp: Bool = true
+    ) async throws -> (session: Session, passphrase: Passphrase) {
         let id = try principal()
-        let session = try await vault.unlock(
-            id, passphrase: passphrase(), acceptingRestore: acceptingRestore)
+        let passphrase = try passphrase()
+        var session = try await vault.unlock(
+            id, passphrase: passphrase, acceptingRestore: acceptingRestore)
         if !acceptingRestore, catchingUp {
             // Work queued for this person's groups is done at their next command, whatever it is;
             // if it cannot be done now, the command still runs (tampering stops it, as anywhere).
             do {
+                // Shares of these keys released to a recovery that closed unfinished rebuild them
+                // for whoever kept its code: new keys first, under the same passphrase.
+                if try await session.identityRecovery.renewIfReleased(passphrase: passphrase) {
+                    try await session.settle()
+                    session = try await vault.unlock(id, passphrase: passphrase)
+                    if !session.principal.isFamily {
+                        Terminal.note(
+                            "Replaced your keys: shares of them were released to a recovery that "
+                                + "closed unfinished (tutela inbox).")
+                    }
+                }
                 let done = try await session.lifecycle.catchUpGroups()
                 for group in done.rotated {
                     Terminal.note(
@@ -106,7 +127,7 @@ struct ActorOptions: ParsableArguments {
                         + (session.principal.isFamily ? "." : ": " + error.message))
             }
         }
-        return session
+        return (session, passphrase)
     }
 }
 

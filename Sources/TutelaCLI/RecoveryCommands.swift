@@ -108,10 +108,14 @@ struct RecoveryCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = try RequestID(request)
-            let session = try await actor.unlock(try vault.open())
-            try await session.identityRecovery.cancel(id)
+            let (session, passphrase) = try await actor.unlockKeepingPassphrase(try vault.open())
+            // The person's own cancellation replaces their keys when shares were released.
+            try await session.identityRecovery.cancel(id, renewingKeysUnder: passphrase)
             try await session.settle()
-            Terminal.out("Cancelled \(id): its code no longer recovers anything.")
+            Terminal.out(
+                "Cancelled \(id). Shares already released to its code rebuild only keys that are "
+                    + "replaced: at once when you cancel your own, else at the person's next command."
+            )
         }
     }
 

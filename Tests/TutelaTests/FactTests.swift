@@ -99,9 +99,13 @@ struct FactTests {
                 "recovery approval",
                 try session.sign(
                     RecoveryApproval(
-                        request: "IR-1", approver: signer, role: .headOfCentre, time: 1, box: [1]))
+                        request: "IR-1", approver: signer, role: .headOfCentre, time: 1, box: [1],
+                        keys: session.principal.identity.signingKey))
             ),
-            ("recovery use", try session.sign(RecoveryUse(request: "IR-1", time: 1))),
+            (
+                "recovery use",
+                try session.sign(RecoveryUse(request: "IR-1", time: 1, signer: signer))
+            ),
         ]
     }
 

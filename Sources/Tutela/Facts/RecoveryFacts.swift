@@ -233,6 +233,9 @@ public struct RecoveryApproval: Sendable, Equatable, Fact {
     public let time: Int64
     /// The share, as a bound box to the code key, bound to the request and the person.
     let box: [UInt8]
+    /// The signing key of the keys the share is of: while it is still the person's, the share is
+    /// live wherever its request's code is known, whatever became of the request.
+    let keys: SigningPublicKey
 
     var factID: String { "\(request)/\(approver)" }
     var subject: String { request.text }
@@ -241,6 +244,7 @@ public struct RecoveryApproval: Sendable, Equatable, Fact {
         w.string(role.rawValue)
         w.i64(time)
         w.data(box)
+        w.fixed(keys.bytes)
     }
 
     static func readFields(
@@ -252,9 +256,15 @@ public struct RecoveryApproval: Sendable, Equatable, Fact {
         guard let role = Role(rawValue: try r.string("role", max: 64)) else {
             throw .tampered("recovery approval \(header.id) names an unknown role")
         }
+        let time = try r.i64("time")
+        let box = try r.data("box", max: 512)
+        let keys: SigningPublicKey
+        do { keys = try SigningPublicKey(bytes: try r.fixed("keys", count: 32)) } catch {
+            throw .tampered("recovery approval \(header.id) names malformed keys")
+        }
         return RecoveryApproval(
-            request: try header.subjectID(), approver: header.signer, role: role,
-            time: try r.i64("time"), box: try r.data("box", max: 512))
+            request: try header.subjectID(), approver: header.signer, role: role, time: time,
+            box: box, keys: keys)
     }
 }
 
@@ -264,6 +274,8 @@ struct RecoveryUse: Sendable, Equatable, Fact {
     static let kind = FactKind.recoveryUse
     let request: RequestID
     let time: Int64
+    /// Who closed it: the fact's signer (the person, or an administrator), never written.
+    let signer: PrincipalID
 
     var factID: String { request.text }
     var subject: String { request.text }
@@ -274,6 +286,7 @@ struct RecoveryUse: Sendable, Equatable, Fact {
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> RecoveryUse {
         try header.requireOnePerSubject()
-        return RecoveryUse(request: try header.subjectID(), time: try r.i64("time"))
+        return RecoveryUse(
+            request: try header.subjectID(), time: try r.i64("time"), signer: header.signer)
     }
 }

@@ -107,7 +107,8 @@ extension Vault {
                 ),
                 notify: Set(approvals.map(\.approver)).union([request.requester]),
                 objects: [
-                    try session.sign(RecoveryUse(request: request.id, time: clock.now()))
+                    try session.sign(
+                        RecoveryUse(request: request.id, time: clock.now(), signer: principalID))
                 ])
         }
         try await session.lifecycle.rotateOwnKeys(passphrase: passphrase, audit: .passphraseChange)

@@ -261,6 +261,12 @@ public struct IdentityRecovery: SessionService {
         guard let person = directory.principals[request.principal], !person.revoked,
             !person.awaitingKeys
         else { throw TutelaError.denied("\(id) is for someone who no longer holds keys") }
+        // As `request(_:reason:)` refuses: written in by an administrator for themselves, or for
+        // the authority, it counts for nothing.
+        guard request.requester != request.principal, !person.isAuthority else {
+            throw TutelaError.denied(
+                "\(id) asks to recover the keys of its own administrator, or of the authority")
+        }
         guard request.created <= now, request.expires > request.created,
             request.expires - request.created <= Int64(rules.lifetimeHours) * 3600
         else {
@@ -271,7 +277,15 @@ public struct IdentityRecovery: SessionService {
         guard now < request.expires else {
             throw TutelaError.denied("\(id) expired at \(Timestamp.iso(request.expires))")
         }
-        if try await fact(RecoveryUse.self, about: id.text) != nil {
+        if let use = try await fact(RecoveryUse.self, about: id.text) {
+            // Only the person (the use, or a cancellation) or an administrator closes a request.
+            guard
+                use.signer == request.principal || use.signer == request.requester
+                    || directory.administrator(use.signer) != nil
+            else {
+                throw TutelaError.tampered(
+                    "\(id) was closed by '\(use.signer)', who may neither use nor cancel it")
+            }
             throw TutelaError.denied("\(id) was already used or cancelled")
         }
         return (request, person)
@@ -344,6 +358,22 @@ public struct IdentityRecovery: SessionService {
                         + "\(request.principal)'s keys is still needed for \(requestID) (approver "
                         + "roles: " + rules.approvers.map(\.rawValue).joined(separator: ", ") + ")")
             }
+            // Shares of these keys released to other requests (whose codes their administrators
+            // keep) must never add up to a quorum outside this one: those roles approve here first.
+            let keys = person.identity.signingKey
+            let elsewhere = try await releasedRoles(
+                of: request.principal, keys: keys, except: requestID)
+            let here = Set(existing.map(\.role)).union([box.role])
+            if elsewhere.count < escrow.threshold, here.count < escrow.threshold,
+                elsewhere.union(here).count >= escrow.threshold
+            {
+                try await refuse(
+                    .recoveryApprove, subject,
+                    "\(requestID): with the shares of \(request.principal)'s keys already released "
+                        + "to other requests this would make a quorum outside it; approvers in "
+                        + elsewhere.subtracting(here).map(\.rawValue).sorted().joined(
+                            separator: ", ") + " approve \(requestID) first")
+            }
             let holder = Recipient.group(box.role, version: box.version)
             let groupKey = try await session.groupKey(box.role, version: box.version)
             let share = try BoundBox.open(
@@ -356,38 +386,13 @@ public struct IdentityRecovery: SessionService {
                 share, kind: .recovery, binding: request.binding, to: request.codeKey)
             let approval = RecoveryApproval(
                 request: requestID, approver: principal.id, role: box.role,
-                time: vault.clock.now(), box: released)
+                time: vault.clock.now(), box: released, keys: keys)
             try await record(
                 auditEntry(
                     .recoveryApprove, subject: request.principal.text,
                     reason: "\(requestID) as \(box.role.rawValue)"),
                 notify: [request.principal, request.requester], objects: [try sign(approval)])
             return (existing.count + 1, max(rules.approvals, request.approvalsNeeded))
-        }
-    }
-}
-
-extension IdentityRecovery {
-    /// Closes an open request before it is used: the person it is about (who did not ask for it,
-    /// or no longer needs it) or any administrator. Audited; the person, the administrator who
-    /// asked and the approvers are told. The shares already released to its code are worth nothing
-    /// once it is closed.
-    public func cancel(_ requestID: RequestID) async throws {
-        try await session.decidingAfresh {
-            let (request, _) = try await openRequest(requestID)
-            guard principal.id == request.principal || directory.administrator(principal.id) != nil
-            else {
-                try await refuse(
-                    .recoveryCancel, requestID.text,
-                    "only \(request.principal) or an administrator may cancel \(requestID)")
-            }
-            let rules = try rules()
-            let approvers = Set(rules.approvers.flatMap { directory.holders(of: $0).map(\.id) })
-            try await record(
-                auditEntry(
-                    .recoveryCancel, subject: request.principal.text, reason: "\(requestID)"),
-                notify: approvers.union([request.principal, request.requester]),
-                objects: [try sign(RecoveryUse(request: requestID, time: vault.clock.now()))])
         }
     }
 }
