@@ -2,8 +2,11 @@ public import Foundation
 public import Tutela
 
 /// The one centre every test target builds on: the office (authority), two tutors, a record keeper,
-/// a safeguarding officer, and two learners — Sam (enrolled as a principal, tutor Price) and Alex
-/// (not a principal, tutor Jones) — under the shipped school policy, on any store.
+/// a safeguarding officer, a head of centre, and two learners — Sam (enrolled as a principal, tutor
+/// Price) and Alex (not a principal, tutor Jones) — under the shipped school policy, on any store.
+/// The safeguarding team's and the heads' group keys are made by their members, as their first
+/// command would, so records are sealed with their break-glass shares (a centre made without its
+/// groups has neither the head nor the keys).
 public struct Centre<Store: VaultStore>: Sendable {
     /// The store the centre's vault lives in.
     public let store: Store
@@ -16,7 +19,7 @@ public struct Centre<Store: VaultStore>: Sendable {
     public static var people: [(id: PrincipalID, roles: [Role])] {
         [
             ("price", [.tutor]), ("jones", [.tutor]), ("hale", [.recordKeeper]),
-            ("dsl", [.safeguardingOfficer]), ("sam", [.learner]),
+            ("dsl", [.safeguardingOfficer]), ("head", [.headOfCentre]), ("sam", [.learner]),
         ]
     }
 
@@ -29,9 +32,12 @@ public struct Centre<Store: VaultStore>: Sendable {
     /// - Parameters:
     ///   - store: where the vault goes.
     ///   - clock: the time every session sees.
-    public static func make(store: Store, clock: Clock = Clock { 1_795_000_000 }) async throws
-        -> Centre
-    {
+    ///   - groups: false for the centre before its groups exist: no head of centre is enrolled and
+    ///     no group has a key, so no record whose policy asks for break-glass can be sealed in it.
+    public static func make(
+        store: Store, clock: Clock = Clock { 1_795_000_000 }, groups: Bool = true
+    ) async throws -> Centre {
+        let people = groups ? Self.people : Self.people.filter { !$0.roles.contains(.headOfCentre) }
         try await Vault.create(
             store: store, authorityID: "office", authorityName: "Centre office",
             passphrase: passphrase("office"), kdf: .interactive, clock: clock,
@@ -49,6 +55,14 @@ public struct Centre<Store: VaultStore>: Sendable {
             "alex", name: "Alex Morgan", tutor: "jones", dateOfBirth: nil, programme: "Diploma")
         var sessions: [PrincipalID: Session] = ["office": office]
         for (id, _) in people {
+            sessions[id] = try await vault.unlock(id, passphrase: passphrase(id))
+        }
+        guard groups else { return Centre(store: store, vault: vault, sessions: sessions) }
+        for id: PrincipalID in ["dsl", "head"] {
+            _ = try await sessions[id]?.lifecycle.catchUpGroups()
+        }
+        // Unlocked again: every session, the office's too, sees the group keys.
+        for id in ["office"] + people.map(\.id) {
             sessions[id] = try await vault.unlock(id, passphrase: passphrase(id))
         }
         return Centre(store: store, vault: vault, sessions: sessions)
@@ -77,9 +91,12 @@ public struct Centre<Store: VaultStore>: Sendable {
 }
 
 extension Centre where Store == FaultInjectingStore<MemoryVaultStore> {
-    /// The centre in memory, behind a store that fails or interleaves when a test says so.
-    public static func make(clock: Clock = Clock { 1_795_000_000 }) async throws -> Centre {
-        try await make(store: FaultInjectingStore(MemoryVaultStore()), clock: clock)
+    /// The centre in memory, behind a store that fails or interleaves when a test says so;
+    /// `groups` false for the centre before its groups exist.
+    public static func make(clock: Clock = Clock { 1_795_000_000 }, groups: Bool = true)
+        async throws -> Centre
+    {
+        try await make(store: FaultInjectingStore(MemoryVaultStore()), clock: clock, groups: groups)
     }
 }
 

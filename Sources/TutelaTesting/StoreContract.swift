@@ -147,15 +147,23 @@ public enum StoreContract {
 
     static func shares(_ store: any VaultStore) async throws {
         let (_, labels) = try await sealed(store)
+        // Each record was sealed with its break-glass shares, one per approver group; the check
+        // adds shares for two groups the policy never seals to, so none replaces those.
+        let sealedWith = [Role.headOfCentre, .safeguardingOfficer].map {
+            Recipient.group($0, version: 1)
+        }
         let tutors = Recipient.group(.tutor, version: 1)
-        let heads = Recipient.group(.headOfCentre, version: 1)
+        let keepers = Recipient.group(.recordKeeper, version: 1)
         @Sendable func share(_ record: RecordID, _ holder: Recipient) -> StoredShare {
             StoredShare(record: record, holder: holder, body: [7])
         }
+        let original = try await store.shares(record: labels[0].record)
+        try expect(
+            original.map(\.holder) == sealedWith, "a record's break-glass shares, by holder")
         try await store.transaction { tx in
             for label in labels {
                 try await tx.put(share(label.record, tutors))
-                try await tx.put(share(label.record, heads))
+                try await tx.put(share(label.record, keepers))
             }
         }
         let counted = try await store.boxCount(recipient: tutors).shares
@@ -175,16 +183,21 @@ public enum StoreContract {
             "pages of one holder's shares cover each once, none of another holder's")
         let first = try await store.shares(record: labels[0].record)
         try expect(
-            first.map(\.holder) == [heads, tutors].sorted { $0.description < $1.description }
-                && first.allSatisfy { $0.body == [7] }, "shares by record, by holder")
+            first.map(\.holder)
+                == (sealedWith + [tutors, keepers]).sorted { $0.description < $1.description }
+                && first.filter { [tutors, keepers].contains($0.holder) }.allSatisfy {
+                    $0.body == [7]
+                } && first.filter { sealedWith.contains($0.holder) } == original,
+            "shares by record, by holder")
         try await store.transaction { tx in
             try await expect(
-                try tx.shares(record: labels[0].record).count == 2, "read in a transaction")
+                try tx.shares(record: labels[0].record).count == 4, "read in a transaction")
             try await tx.deleteShare(record: labels[0].record, holder: tutors)
             try await tx.deleteShare(record: labels[0].record, holder: tutors)
         }
         try expect(
-            try await store.shares(record: labels[0].record).map(\.holder) == [heads],
+            try await store.shares(record: labels[0].record).map(\.holder)
+                == (sealedWith + [keepers]).sorted { $0.description < $1.description },
             "a share is deleted, and deleting it again does nothing")
         try await expectError(.invalidInput, "a share of no record") {
             try await store.transaction { tx in

@@ -9,7 +9,8 @@ struct CLICaseloadTests {
     @Test(
         "a term's chores: groups without a hidden step, a family copy, a caseload moved, a leaver")
     func journey() throws {
-        let v = try CLIVault()
+        // The vault before its groups exist: the head of centre is enrolled here.
+        let v = try CLIVault(groups: false)
         for (id, role) in [("head", "head-of-centre"), ("pat", "parent-carer"), ("sam", "learner")]
         {
             let r = try v.run(

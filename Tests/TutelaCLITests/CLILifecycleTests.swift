@@ -8,9 +8,6 @@ struct CLILifecycleTests {
     )
     func lifecycle() throws {
         let v = try CLIVault()
-        for role in ["safeguarding-officer"] {
-            #expect(try v.run(["group", "create", role], as: "dsl").status == 0)
-        }
         let record = try v.seal()
         #expect(
             try v.run(["safeguarding", "flag", record, "--reason", "ref"], as: "price").status == 0)
@@ -43,7 +40,9 @@ struct CLILifecycleTests {
         }
         let rewrap = try v.run(["group", "rewrap", "safeguarding-officer", "--json"], as: "dsl2")
         #expect(rewrap.status == 0, "\(rewrap.stderr)")
+        // The flagged record's officers' slot, and its break-glass share, move to the new key.
         #expect(rewrap.stdout.contains("\"slots\" : 1"))
+        #expect(rewrap.stdout.contains("\"shares\" : 1"))
         #expect(
             try v.run(["safeguarding", "open", record, "--reason", "after rotation"], as: "dsl2")
                 .status == 0)

@@ -9,7 +9,6 @@ struct CLIPlaintextTests {
     func markerScan() throws {
         let started = Date().addingTimeInterval(-1)
         let v = try CLIVault()
-        #expect(try v.run(["group", "create", "safeguarding-officer"], as: "dsl").status == 0)
         let marker = "PLAINTEXT-\(UUID().uuidString)"
         let record = try v.seal(marker: marker)
         let flagged = try v.seal(marker: marker)

@@ -3,12 +3,14 @@ import GRDB
 import Testing
 
 /// A vault built through the CLI in a temporary directory: the office (authority), tutors Price and
-/// Jones, record keeper Hale, safeguarding officer Dsl, and learner Sam (tutor Price).
+/// Jones, record keeper Hale, safeguarding officer Dsl, head of centre Head, and learner Sam (tutor
+/// Price), with the officers' and the heads' group keys made by Dsl's and Head's first commands.
+/// Without `groups`, the vault before its groups exist: no head of centre and no group key.
 final class CLIVault {
     let root: URL
     var vault: String { root.appendingPathComponent("vault").path }
 
-    init(people: Bool = true) throws {
+    init(people: Bool = true, groups: Bool = true) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent(
             "tutela-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -22,11 +24,16 @@ final class CLIVault {
         guard people else { return }
         for (id, role) in [
             ("price", "tutor"), ("jones", "tutor"), ("hale", "record-keeper"),
-            ("dsl", "safeguarding-officer"),
-        ] {
+            ("dsl", "safeguarding-officer"), ("head", "head-of-centre"),
+        ] where groups || id != "head" {
             let r = try run(
                 ["principal", "add", id, "--name", id.capitalized, "--role", role], as: "office",
                 newPassphrase: id)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        // Each group's first member's first command makes its key.
+        for member in ["dsl", "head"] where groups {
+            let r = try run(["group", "list"], as: member)
             #expect(r.status == 0, "\(r.stderr)")
         }
         let r = try run(

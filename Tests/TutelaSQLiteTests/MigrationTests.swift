@@ -9,17 +9,15 @@ import Testing
 /// their label, break-glass shares among the general objects) are carried over when opened.
 @Suite("Schema v4: records keyed by row")
 struct MigrationTests {
-    /// A vault with group keys, a head of centre and an officer, and three records with shares.
+    /// The centre on disk (its head of centre, officer and group keys) with a second officer who
+    /// holds the officers' key, and three records with shares.
     func populated() async throws -> (DiskVault, [RecordID]) {
         let disk = try await DiskVault()
         let office = try await disk.vault.unlock("office", passphrase: DiskVault.pass("office"))
         try await office.administration.enrol(
-            "head", name: "Head", roles: [.headOfCentre], passphrase: DiskVault.pass("head"))
-        try await office.administration.enrol(
             "dsl2", name: "Deputy DSL", roles: [.safeguardingOfficer],
             passphrase: DiskVault.pass("dsl2"))
-        try await disk.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
-        try await disk.session("head").lifecycle.createGroupKey(.headOfCentre)
+        #expect(try await disk.session("dsl").lifecycle.syncGroup(.safeguardingOfficer) == ["dsl2"])
         let price = try await disk.session("price")
         var records: [RecordID] = []
         for (i, confidential) in [true, false, true].enumerated() {

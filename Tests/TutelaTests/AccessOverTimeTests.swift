@@ -93,12 +93,31 @@ struct AccessOverTimeTests {
         #expect(try await s.session("price").open(mine.record).label.record == mine.record)
     }
 
-    @Test("a record sealed before the groups existed gets its break-glass shares at a re-grant")
+    @Test(
+        "a record sealed before its policy asked for break-glass gets its shares at a re-grant, once the groups exist"
+    )
     func sharesMadeLater() async throws {
-        let f = try await Fixture.make()
-        let early = try await f.session("price").seal(Fixture.form(), confidential: false)
-        #expect(try await f.store.shares(record: early.record).isEmpty)
+        // The centre before its groups exist, under a policy whose tutorials have no break-glass
+        // yet: they are sealed without shares.
+        let f = try await Fixture.make(groups: false)
         let office = try f.session("office")
+        // The shipped policy without the tutorial class's five break-glass lines.
+        var lines = String(decoding: try Fixture.shippedPolicy().text, as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        let at = try #require(lines.firstIndex { $0.contains("opening an unflagged record") })
+        #expect(lines[at + 4].contains("lifetime-hours"))
+        lines.removeSubrange(at..<at + 5)
+        _ = try await office.administration.applyPolicy(
+            Array(lines.joined(separator: "\n").utf8), source: "no-break-glass.yaml")
+        let price = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        let early = try await price.seal(Fixture.form(), confidential: false)
+        #expect(try await f.store.shares(record: early.record).isEmpty)
+        // The shipped policy again: tutorials ask for shares, and none can be made yet.
+        _ = try await office.administration.applyPolicy(
+            Fixture.shippedPolicy().text, source: "school.yaml")
+        await expectError(.permissionDenied) {
+            try await price.seal(Fixture.form(marker: "refused"), confidential: false)
+        }
         try await office.administration.enrol(
             "head", name: "Head", roles: [.headOfCentre], passphrase: Fixture.passphrase("head"))
         // The first command of each group's member makes its key: no hidden step.
@@ -107,8 +126,9 @@ struct AccessOverTimeTests {
         let dsl = try await f.vault.unlock("dsl", passphrase: Fixture.passphrase("dsl"))
         #expect(
             try await dsl.lifecycle.catchUpGroups().created.map(\.role) == [.safeguardingOfficer])
-        let price = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
-        let changes = try await price.lifecycle.grantPending()
+        let changes = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+            .lifecycle.grantPending()
+        #expect(changes.map(\.record) == [early.record])
         #expect(changes.first?.missingShares == true)
         #expect(try await f.store.shares(record: early.record).count == 2)
     }

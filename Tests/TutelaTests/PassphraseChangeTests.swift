@@ -13,8 +13,6 @@ struct PassphraseChangeTests {
     @Test("slots and group copies move to the new key; the old row opens only what was")
     func rotates() async throws {
         let f = try await Fixture.make()
-        let office = try f.session("office")
-        try await f.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
         let price = try f.session("price")
         let label = try await price.seal(
             Fixture.form(marker: "before the change"), confidential: false)

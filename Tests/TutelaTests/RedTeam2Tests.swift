@@ -19,7 +19,6 @@ struct RedTeam2Tests {
     @Test("a retention review dated in the future never makes a flagged record due years early")
     func futureDatedRetentionReview() async throws {
         let (f, label) = try await RedTeamTests.retentionFixture()
-        try await f.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
         // The record is flagged: it is kept until Sam's 25th birthday (2035-03-14), then reviewed
         // — never destroyed before.
         try await RedTeamTests.session(f, "price", on: "2027-01-01").safeguarding.flag(

@@ -103,18 +103,19 @@ struct RedTeam4Tests {
     func honestResealByAdminTutor() async throws {
         let f = try await Fixture.make()
         _ = try await f.session("office").administration.enrol(
-            "head", name: "Head", roles: [.admin, .tutor], passphrase: Fixture.passphrase("head"))
-        let head = try await f.vault.unlock("head", passphrase: Fixture.passphrase("head"))
-        // Head adds a learner they tutor: the statement is in their session's directory, but not
-        // among the statements it counts.
-        try await head.administration.addLearner(
-            "kim", name: "Kim Lee", tutor: "head", dateOfBirth: nil, programme: nil)
+            "vice", name: "Vice Principal", roles: [.admin, .tutor],
+            passphrase: Fixture.passphrase("vice"))
+        let vice = try await f.vault.unlock("vice", passphrase: Fixture.passphrase("vice"))
+        // The vice principal adds a learner they tutor: the statement is in their session's
+        // directory, but not among the statements it counts.
+        try await vice.administration.addLearner(
+            "kim", name: "Kim Lee", tutor: "vice", dateOfBirth: nil, programme: nil)
         let price = try f.session("price")
         try await price.refresh()
         let label = try await price.seal(
             Fixture.form(learner: "kim", marker: "kim's review"), confidential: false)
-        // Head, Kim's tutor, re-seals honestly through `reencrypt`.
-        try await head.lifecycle.reencrypt(label.record)
+        // The vice principal, Kim's tutor, re-seals honestly through `reencrypt`.
+        try await vice.lifecycle.reencrypt(label.record)
         let opened = try await price.open(label.record)
         #expect(opened.form?.comments == "kim's review")
         _ = try await f.vault.verifyAudit(checkpoint: nil)

@@ -402,30 +402,41 @@ struct RedTeam7Tests {
     @Test("a leaver who was the group's last member opens no record flagged after they left")
     func lastMemberLeaves() async throws {
         let f = try await Fixture.make()
-        let dsl = try f.session("dsl")
-        try await dsl.lifecycle.createGroupKey(Self.officers)
-        let v1 = try await dsl.groupKey(Self.officers)
+        let v1 = try await f.session("dsl").groupKey(Self.officers)
         try await f.session("office").administration.revoke("dsl")
         // No officer is left to run a command: while the rotation stays due, nothing new is sealed
-        // to the key the leaver may have (sealing and flagging say why), so nothing opens with it.
+        // to the key the leaver may have, and sealing and flagging say why. A tutorial, whose
+        // break-glass shares would be sealed to it, is not sealed at all.
+        let price = try await Self.unlock(f, "price")
+        let refused = await expectError(.permissionDenied) {
+            try await Self.flaggedRecord(f, marker: "sealed after the DSL left")
+        }
+        #expect(refused?.message.contains("safeguarding-officer group key is due") == true)
+        // An informal note asks for no shares and is sealed; its flag would seal it to the key.
+        let note = try await price.seal(
+            .informalNote(
+                InformalNote.parse(
+                    Array(#"{"learner": "sam", "date": "2026-11-21", "summary": "a worry"}"#.utf8),
+                    source: "note")), as: .informalNote)
         do {
-            let record = try await Self.flaggedRecord(f, marker: "flagged after the DSL left")
+            try await price.safeguarding.flag(note.record, reason: "CPOMS ref 7")
             #expect(
-                try await Self.opensGroupSlot(f, record, with: v1) == false,
+                try await Self.opensGroupSlot(f, note.record, with: v1) == false,
                 "the revoked DSL's key opens a record flagged after the revocation")
             Issue.record("a record was flagged while its group's key was due with no member")
         } catch let error as TutelaError {
             #expect(error.kind == .notFound, "\(error.message)")
             #expect(error.hint?.contains("gives someone the safeguarding-officer role") == true)
         }
-        let slots = try await f.store.slots(
-            recipient: Recipient.group(Self.officers, version: 1), limit: 10)
-        #expect(slots.isEmpty)
+        let old = Recipient.group(Self.officers, version: 1)
+        #expect(try await f.store.slots(recipient: old, limit: 10).isEmpty)
         // Someone is given the role: their first command makes the new key, and sealing resumes.
         try await f.session("office").administration.setRoles("jones", [.tutor, Self.officers])
         let jones = try await f.vault.unlock("jones", passphrase: Fixture.passphrase("jones"))
         #expect(try await jones.lifecycle.rotateDueGroups().map(\.version) == [2])
         let later = try await Self.flaggedRecord(f, marker: "flagged once a new DSL is in post")
         #expect(try await Self.opensGroupSlot(f, later, with: v1) == false)
+        // Nor was any break-glass share sealed to the leaver's key, before or after.
+        #expect(try await f.store.shares(holder: old, after: nil, limit: 10).isEmpty)
     }
 }

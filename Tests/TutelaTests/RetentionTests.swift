@@ -256,8 +256,6 @@ struct RetentionTests {
     func countingReport() async throws {
         let (f, sam) = try await fixture()
         let price = try f.session("price")
-        try await f.session("dsl").lifecycle.createGroupKey(.safeguardingOfficer)
-        try await price.refresh()
         let flagged = try await price.seal(Fixture.form(marker: "a worry"), confidential: false)
         try await price.safeguarding.flag(flagged.record, reason: "CPOMS 17")
         let held = try await price.seal(Fixture.form(marker: "held"), confidential: false)

@@ -75,11 +75,17 @@ extension Session {
                 throw TutelaError.usage(
                     "this content cannot be sealed as a \(recordClass.rawValue) record")
             }
+            let first = decided[recordClass] == nil
             let decision = decided[recordClass] ?? policy.decideSeal(recordClass, actor: principal)
             decided[recordClass] = decision
             guard decision.allowed else {
                 try await audit(.seal, subject: nil, outcome: .denied, reason: decision.rule)
                 throw TutelaError.denied("'\(principal.id)' may not seal records: \(decision.rule)")
+            }
+            if first {
+                // A record is never sealed without the break-glass shares its policy asks for.
+                // Asked once the policy allows the seal, so that a refused seal is audited as one.
+                try BreakGlass.requireShares(recordClass, policy: policy, directory: directory)
             }
             guard let learner = directory.learners[content.learner] else {
                 throw TutelaError.invalidInput(

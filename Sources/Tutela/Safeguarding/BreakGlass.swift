@@ -37,6 +37,40 @@ public struct BreakGlass: SessionService {
         return sealed
     }
 
+    /// Refuses to seal a `recordClass` record when the break-glass shares its policy asks for
+    /// cannot be made: fewer approver groups have a key to seal to than approvals are needed. The
+    /// error names each group that is missing and what makes it.
+    static func requireShares(
+        _ recordClass: RecordClass, policy: Policy, directory: Directory
+    ) throws(TutelaError) {
+        guard let bg = policy.classes[recordClass]?.safeguarding.breakGlass else { return }
+        var missing: [String] = []
+        var sealable = 0
+        for role in bg.approvers {
+            if (try? directory.groupToSealTo(role)) != nil {
+                sealable += 1
+            } else if directory.groups[role] != nil {
+                // A key nothing may be sealed to: due to be replaced, with no holder left to.
+                missing.append(
+                    "the \(role.rawValue) group key is due to be replaced and has no member left")
+            } else if directory.holders(of: role).isEmpty {
+                missing.append("no \(role.rawValue) is enrolled")
+            } else {
+                missing.append(
+                    "the \(role.rawValue) group has no key yet (its first member's next command "
+                        + "makes it, or 'tutela group create \(role.rawValue)')")
+            }
+        }
+        guard sealable < bg.approvals else { return }
+        throw TutelaError.denied(
+            "\(recordClass.rawValue) records are not sealed without the break-glass shares the "
+                + "policy asks for (\(bg.approvals) of "
+                + bg.approvers.map(\.rawValue).joined(separator: ", ") + "): "
+                + missing.joined(separator: "; "),
+            hint: "an administrator enrols the people the policy names as approvers; each group's "
+                + "key is made by its first member's next command")
+    }
+
     /// An officer asks to open an unflagged record. Returns the request, which approvers then approve.
     public func request(_ recordID: RecordID, reason: String) async throws
         -> BreakGlassRequest
