@@ -32,7 +32,7 @@ struct CLIPolicyTests {
             ("approvals: 1", "identity-recovery approvals must be at least 2"),
             (
                 "approvals: 3",
-                "identity-recovery approvals (3) cannot exceed the number of distinct"
+                "identity-recovery approvals (3) cannot exceed the number of approver roles"
             ),
         ] {
             let file = try v.write(

@@ -250,12 +250,7 @@ public struct RecoveryApproval: Sendable, Equatable, Fact {
     static func readFields(
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> RecoveryApproval {
-        guard header.id == "\(header.subject)/\(header.signer)" else {
-            throw .tampered("recovery approval \(header.id) is not filed under its own approver")
-        }
-        guard let role = Role(rawValue: try r.string("role", max: 64)) else {
-            throw .tampered("recovery approval \(header.id) names an unknown role")
-        }
+        let role = try header.approverRole(&r, "recovery approval")
         let time = try r.i64("time")
         let box = try r.data("box", max: 512)
         let keys: SigningPublicKey

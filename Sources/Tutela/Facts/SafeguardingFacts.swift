@@ -21,6 +21,18 @@ extension FactHeader {
         }
     }
 
+    /// Refuses a fact that is one per signer per subject (an approval) filed under any id but
+    /// `SUBJECT/SIGNER`, and reads the approver role it names.
+    func approverRole(_ r: inout CanonicalReader, _ name: String) throws(TutelaError) -> Role {
+        guard id == "\(subject)/\(signer)" else {
+            throw .tampered("\(name) \(id) is not filed under its own approver")
+        }
+        guard let role = Role(rawValue: try r.string("role", max: 64)) else {
+            throw .tampered("\(name) \(id) names an unknown role")
+        }
+        return role
+    }
+
     /// The subject as a record id.
     /// - Throws: `.tampered` when the signed subject is not a valid id.
     func recordSubject() throws(TutelaError) -> RecordID { try subjectID() }
@@ -166,12 +178,7 @@ public struct Approval: Sendable, Equatable, Fact {
     static func readFields(
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> Approval {
-        guard header.id == "\(header.subject)/\(header.signer)" else {
-            throw .tampered("approval \(header.id) is not filed under its own approver")
-        }
-        guard let role = Role(rawValue: try r.string("role", max: 64)) else {
-            throw .tampered("approval \(header.id) names an unknown role")
-        }
+        let role = try header.approverRole(&r, "approval")
         return Approval(
             request: try header.subjectID(), approver: header.signer, role: role,
             time: try r.i64("time"),

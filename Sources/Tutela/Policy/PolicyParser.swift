@@ -291,29 +291,14 @@ private struct PolicyReader {
                 bgNode, "\(what).safeguarding.break-glass",
                 allowed: ["request", "approvals", "approvers", "lifetime-hours"],
                 required: ["request", "approvals", "approvers"])
-            let approvers = try roles(bg["approvers"], "break-glass approvers")
-            let approvals = try integer(
-                bg["approvals"] ?? bgNode, "break-glass approvals", range: 1...10)
-            guard !approvers.isEmpty else {
-                throw fail(bgNode, "break-glass approvers must name a role")
-            }
             // Each approver role's group holds one share of the key: with one approval, one
             // group's share is the whole key, and any of its members could open every record of
             // the class from the vault's files, with no request, approval or audit entry.
-            guard approvals >= 2 else {
-                throw fail(
-                    bg["approvals"],
-                    "break-glass approvals must be at least 2: with \(approvals), one approver "
-                        + "group would hold the whole key and could open records alone")
-            }
-            guard approvals <= approvers.count else {
-                throw fail(
-                    bg["approvals"],
-                    "break-glass approvals (\(approvals)) cannot exceed the number of approver roles "
-                        + "(\(approvers.count)): each role's group holds one share of the key")
-            }
+            let (approvals, approvers) = try quorum(
+                bg, bgNode, "break-glass",
+                alone: "would hold the whole key and could open records alone")
             breakGlass = BreakGlassRules(
-                approvals: approvals, approvers: approvers.map(\.value),
+                approvals: approvals, approvers: approvers,
                 requesters: try roles(bg["request"], "break-glass request").map(\.value),
                 lifetimeHours: try bg["lifetime-hours"].map { (n) throws(TutelaError) in
                     try integer(n, "break-glass lifetime-hours", range: 1...168)
@@ -399,37 +384,47 @@ private struct PolicyReader {
             version: 0)
     }
 
+    /// A quorum: `approvals` (2…, never more than the approver roles, each of whose groups holds one
+    /// share) among `approvers` (at least one role), for the section `what`.
+    mutating func quorum(
+        _ map: [String: Node], _ node: Node, _ what: String, alone: String
+    ) throws(TutelaError) -> (approvals: Int, approvers: [Role]) {
+        let approvers = try roles(map["approvers"], "\(what) approvers")
+        let approvals = try integer(map["approvals"] ?? node, "\(what) approvals", range: 1...10)
+        guard !approvers.isEmpty else { throw fail(node, "\(what) approvers must name a role") }
+        guard approvals >= 2 else {
+            throw fail(
+                map["approvals"],
+                "\(what) approvals must be at least 2: with \(approvals), one approver group "
+                    + alone)
+        }
+        guard approvals <= approvers.count else {
+            throw fail(
+                map["approvals"],
+                "\(what) approvals (\(approvals)) cannot exceed the number of approver roles "
+                    + "(\(approvers.count)): each role's group holds one share")
+        }
+        return (approvals, approvers.map(\.value))
+    }
+
     /// The `identity-recovery` section: a quorum of approver roles, at least two.
     mutating func recoveryRules(_ node: Node) throws(TutelaError) -> RecoveryRules {
         let map = try mapping(
             node, "identity-recovery", allowed: ["approvals", "approvers", "lifetime-hours"],
             required: ["approvals", "approvers"])
-        let approvers = try roles(map["approvers"], "identity-recovery approvers")
-        let approvals = try integer(
-            map["approvals"] ?? node, "identity-recovery approvals", range: 1...10)
         // Each approver role's group holds one share of every person's keys: with one approval,
         // one group's members could rebuild anyone's keys alone.
-        guard approvals >= 2 else {
-            throw fail(
-                map["approvals"],
-                "identity-recovery approvals must be at least 2: with \(approvals), one approver "
-                    + "group could rebuild anyone's keys alone")
-        }
+        let (approvals, approvers) = try quorum(
+            map, node, "identity-recovery", alone: "could rebuild anyone's keys alone")
         for r in approvers
-        where [.learner, .parentCarer, .homeSchool, .workBasedProvider].contains(r.value) {
+        where [.learner, .parentCarer, .homeSchool, .workBasedProvider].contains(r) {
             throw fail(
                 map["approvers"],
-                "identity-recovery approvers must be staff roles: '\(r.value.rawValue)' may not "
+                "identity-recovery approvers must be staff roles: '\(r.rawValue)' may not "
                     + "hold a share of other people's keys")
         }
-        guard approvals <= approvers.count else {
-            throw fail(
-                map["approvals"],
-                "identity-recovery approvals (\(approvals)) cannot exceed the number of distinct "
-                    + "approver roles (\(approvers.count)): each role's group holds one share")
-        }
         return RecoveryRules(
-            approvals: approvals, approvers: approvers.map(\.value),
+            approvals: approvals, approvers: approvers,
             lifetimeHours: try map["lifetime-hours"].map { (n) throws(TutelaError) in
                 try integer(n, "identity-recovery lifetime-hours", range: 1...168)
             } ?? 72,
