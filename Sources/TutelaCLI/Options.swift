@@ -74,6 +74,12 @@ struct ActorOptions: ParsableArguments {
             // Work queued for this person's groups is done at their next command, whatever it is;
             // if it cannot be done now, the command still runs (tampering stops it, as anywhere).
             do {
+                // Whoever has their passphrase needs no recovery: a request for them is closed.
+                for request in try await session.identityRecovery.cancelOwnRequests() {
+                    Terminal.note(
+                        "Cancelled \(request), a request to recover your keys: you have your "
+                            + "passphrase. If you did not ask for it, tell your safeguarding lead.")
+                }
                 // Shares of these keys released to a recovery that closed unfinished rebuild them
                 // for whoever kept its code: new keys first, under the same passphrase.
                 if try await session.identityRecovery.renewIfReleased(passphrase: passphrase) {

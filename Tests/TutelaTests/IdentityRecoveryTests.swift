@@ -135,6 +135,33 @@ struct IdentityRecoveryTests {
         _ = try await s.f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
     }
 
+    @Test(
+        "a person who can still unlock closes a request for them, and gets new keys if shares went")
+    func unlockingCloses() async throws {
+        let (s, label) = try await Self.scene()
+        let (request, code) = try await s.session("office").identityRecovery.request(
+            "price", reason: "someone on the phone said they were Price")
+        try await s.session("head").identityRecovery.approve(request.id)
+        let before = try await s.session("price").principal.identity
+        // Price's next command, as the CLI runs it first.
+        let price = try await s.session("price")
+        #expect(try await price.identityRecovery.cancelOwnRequests() == [request.id])
+        #expect(
+            try await price.identityRecovery.renewIfReleased(
+                passphrase: Fixture.passphrase("price")))
+        let renewed = try await s.session("price")
+        #expect(renewed.principal.identity != before)
+        #expect(try await renewed.open(label.record).form?.comments == "only price reads this")
+        await expectError(.permissionDenied) {
+            try await s.session("dsl").identityRecovery.approve(request.id)
+        }
+        await expectError(.permissionDenied) {
+            try await s.f.vault.recoverIdentity(
+                "price", code: try Self.code(code.text), passphrase: Passphrase(Self.newPassphrase))
+        }
+        #expect(try await renewed.identityRecovery.cancelOwnRequests().isEmpty)
+    }
+
     @Test("a wrong code, an expired request, and a policy without recovery are refused")
     func refusals() async throws {
         let (s, _) = try await Self.scene()

@@ -19,6 +19,20 @@ extension IdentityRecovery {
         return roles
     }
 
+    /// Cancels every open request to recover this person's keys: whoever unlocks with their own
+    /// passphrase has not lost it, so a request for them is either no longer needed or one they
+    /// never asked for. What each command does first, before ``renewIfReleased(passphrase:)``.
+    /// - Returns: the requests cancelled.
+    public func cancelOwnRequests() async throws -> [RequestID] {
+        guard !principal.isAuthority else { return [] }
+        var cancelled: [RequestID] = []
+        for request in try await requests() where request.principal == principal.id {
+            try await cancel(request.id)
+            cancelled.append(request.id)
+        }
+        return cancelled
+    }
+
     /// Replaces this person's keys with new ones under `passphrase` when a share of them was
     /// released to a request that closed (cancelled, or expired) without recovering them: its
     /// administrator keeps the code, and the shares sealed to it stay in the database. What each
