@@ -105,6 +105,9 @@ struct RedTeam8Tests {
                 try await session.retention.destroy(scene.flagged.record)
             }
             #expect(destroy?.message == Self.none(scene.flagged.record), "\(who)")
+            // The log says what was asked for, refused: a hold and a destruction, not an opening.
+            let refused = try await scene.s.actions().suffix(2).map(\.action)
+            #expect(refused == [.hold, .destroy], "\(who)")
         }
     }
 

@@ -34,7 +34,7 @@ extension Lifecycle {
     public func reencrypt(_ recordID: RecordID) async throws {
         try await session.decidingAfresh {
             let policy = try policy()
-            let (stored, envelope) = try await load(recordID)
+            let (stored, envelope) = try await load(recordID, for: .reencrypt)
             // Fresh keys sealed to a group key someone who left may hold would defeat the point:
             // refused, before anything is logged or decrypted, until a member has replaced it.
             for case .group(let role, _) in stored.slots.map(\.recipient)

@@ -68,7 +68,7 @@ extension Lifecycle {
     /// Records (all, or one) whose key slots or shares differ from what the policy in force asks.
     public func slotChanges(record: RecordID?) async throws -> [SlotChange] {
         // A learner or parent asking about a record they may not know of: "there is no record".
-        if let record, principal.isFamily { _ = try await session.load(record) }
+        if let record, principal.isFamily { _ = try await session.load(record, for: .regrant) }
         return try await slotChanges(among: record.map { [$0] })
     }
 
@@ -123,7 +123,7 @@ extension Lifecycle {
     public func regrant(record: RecordID?) async throws -> (
         done: [SlotChange], leftFor: [SlotChange]
     ) {
-        if let record, principal.isFamily { _ = try await session.load(record) }
+        if let record, principal.isFamily { _ = try await session.load(record, for: .regrant) }
         return try await regrant(among: record.map { [$0] })
     }
 

@@ -53,12 +53,14 @@ extension Session {
     }
 
     /// Reads a record and checks it against its label row and its author's signature.
-    func load(_ recordID: RecordID) async throws -> (StoredRecord, Envelope) {
+    func load(_ recordID: RecordID, for action: AuditEntry.Action = .open) async throws
+        -> (StoredRecord, Envelope)
+    {
         guard let stored = try await verifiedRecord(recordID) else {
-            try await missing(recordID, action: .open)
+            try await missing(recordID, action: action)
         }
         let envelope = try verifiedEnvelope(stored, id: recordID)
-        try await concealFromFamily(envelope.label, action: .open)
+        try await concealFromFamily(envelope.label, action: action)
         return (stored, envelope)
     }
 

@@ -20,7 +20,7 @@ extension Retention {
     /// person's clock, held, or under an open break-glass request.
     public func destroy(_ recordID: RecordID) async throws -> DestructionResult {
         try await session.decidingAfresh {
-            try await concealRecordFromFamily(recordID)
+            try await concealRecordFromFamily(recordID, for: .destroy)
             let policy = try policy()
             let today = vault.clock.today
             // Everything another command could change that this decision rests on, read before the

@@ -84,7 +84,7 @@ public struct Retention: SessionService {
     /// Places (or releases) a legal or inquiry hold. A held record cannot be destroyed by anyone.
     public func setHold(_ recordID: RecordID, active: Bool, reason: String) async throws {
         try await session.decidingAfresh {
-            try await concealRecordFromFamily(recordID)
+            try await concealRecordFromFamily(recordID, for: active ? .hold : .release)
             let reason = try Session.requireReason(
                 reason, for: active ? "place a hold" : "release a hold")
             let policy = try policy()
@@ -146,9 +146,9 @@ public struct Retention: SessionService {
 
     /// A learner or parent asking a retention question about a record they may not know of — a
     /// flagged one, a destroyed one, someone else's — is told there is no record, in those words.
-    func concealRecordFromFamily(_ recordID: RecordID) async throws {
+    func concealRecordFromFamily(_ recordID: RecordID, for action: AuditEntry.Action) async throws {
         guard principal.isFamily else { return }
-        _ = try await load(recordID)
+        _ = try await load(recordID, for: action)
     }
 
     func labelOf(_ recordID: RecordID) async throws -> Label {

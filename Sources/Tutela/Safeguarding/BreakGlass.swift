@@ -78,7 +78,7 @@ public struct BreakGlass: SessionService {
         try await session.decidingAfresh {
             let reason = try Session.requireReason(reason, for: "request break-glass")
             let policy = try policy()
-            let (_, envelope) = try await load(recordID)
+            let (_, envelope) = try await load(recordID, for: .breakGlassRequest)
             let state = try await recordState(of: envelope.label)
             let decision = policy.decide(
                 .breakGlassRequest, actor: principal, label: envelope.label, state: state,
@@ -221,7 +221,7 @@ public struct BreakGlass: SessionService {
         try await session.decidingAfresh {
             let policy = try policy()
             let request = try await breakGlassRequest(requestID)
-            let (_, envelope) = try await load(request.record)
+            let (_, envelope) = try await load(request.record, for: .breakGlassApprove)
             guard let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
             else {
                 try await refuse(

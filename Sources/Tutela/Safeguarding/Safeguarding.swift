@@ -14,7 +14,7 @@ public struct Safeguarding: SessionService {
         try await session.decidingAfresh {
             let reason = try Session.requireReason(reason, for: "flag a record")
             let policy = try policy()
-            let (stored, envelope) = try await load(recordID)
+            let (stored, envelope) = try await load(recordID, for: .flag)
             let state = try await recordState(of: envelope.label)
             let decision = policy.decide(
                 .flag, actor: principal, label: envelope.label, state: state, directory: directory)

@@ -63,8 +63,10 @@ extension SessionService {
         try await session.recordState(of: label)
     }
 
-    func load(_ recordID: RecordID) async throws -> (StoredRecord, Envelope) {
-        try await session.load(recordID)
+    func load(_ recordID: RecordID, for action: AuditEntry.Action = .open) async throws
+        -> (StoredRecord, Envelope)
+    {
+        try await session.load(recordID, for: action)
     }
 
     func write<T: Sendable>(
