@@ -22,28 +22,37 @@ extension Administration {
         var after = directory
         try after.apply(
             statement, signer: principal.id, isGenesis: false, time: vault.clock.now())
+        // Who reads a flagged record is decided in its state, from verified flags: a learner or
+        // parent the flag withholds it from is no reader of it, slot or no slot.
+        var flags: [RecordID: SafeguardingFlag] = [:]
+        for flag in try await facts(SafeguardingFlag.self, about: nil) { flags[flag.record] = flag }
         var lost: [(RecordID, [PrincipalID])] = []
         for row in try await store.labels(learner: nil) {
             guard let stored = try await store.record(row.record) else { continue }
             let label = try Label.parse(stored.labelBytes)
+            let flag = flags[label.record]
+            try flag?.check(label: label, directory: directory)
+            let state = RecordState(flagged: flag != nil)
             let holders = Set(
                 stored.slots.compactMap { slot -> PrincipalID? in
                     guard case .person(let id) = slot.recipient else { return nil }
                     return id
                 })
-            let before = policy.recipients(for: label, directory: directory).filter(
-                holders.contains)
-            let remaining = policy.recipients(for: label, directory: after).filter {
-                holders.contains($0) && $0 != losingKeys
-            }
-            // A flagged record's officers re-grant its readers through the group's slot, while
-            // someone still holds the group's role.
-            let officersRegrant = stored.slots.contains {
-                guard case .group(let role, _) = $0.recipient else { return false }
-                return !after.holders(of: role).isEmpty
-            }
-            let named = !policy.recipients(for: label, directory: after).isEmpty
-            if !before.isEmpty, remaining.isEmpty, !(officersRegrant && named) {
+            let before = policy.recipients(for: label, state: state, directory: directory)
+                .filter(holders.contains)
+            let named = policy.recipients(for: label, state: state, directory: after)
+            let remaining = named.filter { holders.contains($0) && $0 != losingKeys }
+            // A flagged record is read by its officers through the group's slot (a disclosure),
+            // while someone holds the group's role: it is not left without a reader. A group slot
+            // on a record that is not flagged (written there by someone with the database) counts
+            // for no one.
+            let officersRead =
+                state.flagged
+                && stored.slots.contains {
+                    guard case .group(let role, _) = $0.recipient else { return false }
+                    return !after.holders(of: role).isEmpty
+                }
+            if !before.isEmpty, remaining.isEmpty, !officersRead {
                 lost.append((row.record, before))
             }
         }

@@ -47,7 +47,7 @@ extension Directory {
         // The old key stops here, whether or not the new one is ever activated.
         principals[id]?.retireKey(at: validFrom)
         principals[id]?.awaitingKeys = true
-        markRotationDue(p.roles, at: validFrom)
+        markRotationDue(p.roles, at: validFrom, leaving: id)
         invitations[id] = Invitation(
             principal: id, name: p.name, roles: p.roles, invitedBy: signer,
             codeKey: try Invitation.codeKey(codeKey), invitedAt: time, expires: expires,

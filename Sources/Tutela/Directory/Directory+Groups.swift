@@ -21,26 +21,41 @@ extension Directory {
 
     /// `role`'s group key, for sealing something new to it (a flagged record's slot, a
     /// break-glass share), or nil when the group has none.
-    /// - Throws: `.notFound` when the key is due to be replaced and no one holds the role: whoever
-    ///   left may still have it, and no member remains to replace it.
+    /// - Throws: `.notFound` when the key is due to be replaced and none of its holders now held
+    ///   the role when it fell due: whoever left may still have it, and no one who holds the role
+    ///   now has it (a member given the role since has no copy: their first command makes the new
+    ///   key).
     public func groupToSealTo(_ role: Role) throws(TutelaError) -> GroupKey? {
         guard let group = groups[role] else { return nil }
-        if group.rotationDue != nil, holders(of: role).isEmpty {
+        guard group.rotationDue != nil else { return group }
+        let holders = holders(of: role)
+        if holders.isEmpty {
             throw .notFound(
                 "the \(role.rawValue) group key is due to be replaced and no one holds the role, "
                     + "so nothing new is sealed to it",
                 hint: "an administrator gives someone the \(role.rawValue) role; their first "
                     + "command makes the new key")
         }
+        guard holders.contains(where: { group.keptBy.contains($0.id) }) else {
+            throw .notFound(
+                "the \(role.rawValue) group key is due to be replaced and no one who holds the "
+                    + "role now held it then, so nothing new is sealed to it",
+                hint: "the next command of a \(role.rawValue) makes the new key (or 'tutela group "
+                    + "rotate \(role.rawValue)')")
+        }
         return group
     }
 
     /// Marks the groups of `roles` that have a key as due for a new one from statement `position`:
-    /// someone who held it has left the role, been revoked or had their keys reissued. The next
-    /// holder to run a command makes it (``Lifecycle/rotateDueGroups()``).
-    mutating func markRotationDue(_ roles: [Role], at position: Int64) {
+    /// someone who held it has left the role (`leaving`), been revoked or had their keys reissued.
+    /// The holders who remain are remembered: until the next key, something new is sealed to the
+    /// due one only while one of them holds the role. The next holder to run a command makes it
+    /// (``Lifecycle/rotateDueGroups()``).
+    mutating func markRotationDue(_ roles: [Role], at position: Int64, leaving: PrincipalID?) {
         for role in roles where groups[role] != nil && groups[role]?.rotationDue == nil {
+            let kept = Set(holders(of: role).map(\.id).filter { $0 != leaving })
             groups[role]?.rotationDue = position
+            groups[role]?.keptBy = kept
         }
     }
 }

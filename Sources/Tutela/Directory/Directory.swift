@@ -317,7 +317,7 @@ public struct Directory: Sendable {
             guard id != signer else { throw .usage("no one revokes themselves") }
             principals[id]?.revoked = true
             principals[id]?.retireKey(at: validFrom)
-            markRotationDue(p.roles, at: validFrom)
+            markRotationDue(p.roles, at: validFrom, leaving: id)
             invitations[id] = nil
         case .invite(let data):
             guard !isGenesis else {
@@ -344,7 +344,7 @@ public struct Directory: Sendable {
             guard !roles.isEmpty, Set(roles).count == roles.count else {
                 throw .usage("give each role once, and at least one")
             }
-            markRotationDue(p.roles.filter { !roles.contains($0) }, at: validFrom)
+            markRotationDue(p.roles.filter { !roles.contains($0) }, at: validFrom, leaving: id)
             principals[id]?.roles = roles.sorted()
         case .rekey(let id, let signingKey, let agreementKey):
             guard let p = principals[id] else { throw .notFound("no one is enrolled as '\(id)'") }
@@ -366,8 +366,9 @@ public struct Directory: Sendable {
                     hint: "an administrator reissues an enrolment code instead")
             }
             let agreement = try publishAgreementKey(agreementKey, of: "the new key of '\(id)'")
-            // Whatever group keys the old key opened may be in other hands with it.
-            markRotationDue(p.roles, at: validFrom)
+            // Whatever group keys the old key opened may be in other hands with it. They keep
+            // theirs: their boxes are re-wrapped to the new key.
+            markRotationDue(p.roles, at: validFrom, leaving: nil)
             do {
                 let identity = PublicIdentity(
                     signingKey: try SigningPublicKey(bytes: signingKey), agreementKey: agreement)
@@ -436,6 +437,9 @@ public struct GroupKey: Sendable, Equatable {
     /// The directory position from which this key is due to be replaced, because someone who held
     /// it left the group; nil while no one has. A holder of the role replaces it.
     public internal(set) var rotationDue: Int64?
+    /// While ``rotationDue``: the holders of the role when it fell due, less whoever left. Only
+    /// they may have a copy of this key; someone given the role since has none.
+    public internal(set) var keptBy: Set<PrincipalID> = []
 
     /// Who slots and shares sealed to this key are for.
     public var holder: Recipient { .group(role, version: version) }

@@ -37,8 +37,14 @@ extension Lifecycle {
             let (stored, envelope) = try await load(recordID, for: .reencrypt)
             // Fresh keys sealed to a group key someone who left may hold would defeat the point:
             // refused, before anything is logged or decrypted, until a member has replaced it.
-            for case .group(let role, _) in stored.slots.map(\.recipient)
-            where directory.groups[role]?.rotationDue != nil {
+            // So would a fresh break-glass share sealed to one.
+            let approvers =
+                policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass?.approvers ?? []
+            var groupsSealedTo: [Role] = approvers
+            for case .group(let role, _) in stored.slots.map(\.recipient) {
+                groupsSealedTo.append(role)
+            }
+            for role in groupsSealedTo where directory.groups[role]?.rotationDue != nil {
                 throw TutelaError.denied(
                     "the \(role.rawValue) group key is due to be replaced, so no fresh key is sealed "
                         + "to it",
@@ -58,6 +64,10 @@ extension Lifecycle {
                     "'\(principal.id)' may not read \(recordID) under the policy in force, so may not "
                         + "re-seal it: \(reader[0].rule)")
             }
+            // A re-seal is a seal: its old shares go, so it is never made without the new ones
+            // its policy asks for.
+            try BreakGlass.requireShares(
+                envelope.label.recordClass, policy: policy, directory: directory)
             guard let dataKey = try await dataKey(for: stored, envelope: envelope) else {
                 throw TutelaError.denied(
                     "'\(principal.id)' holds no key to \(recordID), so cannot re-encrypt it")

@@ -200,9 +200,11 @@ extension Lifecycle {
                 else { continue }
                 // Whoever the policy lets open the record now (its state included) and holds a
                 // slot re-grants; so does an officer, through the group's slot, for a flagged
-                // record, so that its author, re-keyed, is not left without it. Neither grants
-                // anything to themself. Removing a slot needs no key: a learner or parent a flag
-                // now withholds the record from gives up their own slot at their next command.
+                // record, so that its author, re-keyed, is not left without it. The slots made are
+                // the ones the policy names (an officer gets a personal slot only where the policy
+                // names them, say as the learner's tutor). Removing a slot needs no key: a learner
+                // or parent a flag now withholds the record from gives up their own slot at their
+                // next command.
                 let reader = policy.decide(
                     .open, actor: principal, label: envelope.label, state: state,
                     directory: directory

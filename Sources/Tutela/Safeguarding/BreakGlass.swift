@@ -47,12 +47,15 @@ public struct BreakGlass: SessionService {
         var missing: [String] = []
         var sealable = 0
         for role in bg.approvers {
-            if (try? directory.groupToSealTo(role)) != nil {
+            let group: GroupKey?
+            do { group = try directory.groupToSealTo(role) } catch {
+                // A key nothing may be sealed to: due to be replaced, and no one who holds the
+                // role now has it.
+                missing.append(error.message)
+                continue
+            }
+            if group != nil {
                 sealable += 1
-            } else if directory.groups[role] != nil {
-                // A key nothing may be sealed to: due to be replaced, with no holder left to.
-                missing.append(
-                    "the \(role.rawValue) group key is due to be replaced and has no member left")
             } else if directory.holders(of: role).isEmpty {
                 missing.append("no \(role.rawValue) is enrolled")
             } else {
