@@ -257,6 +257,24 @@ struct IdentityRecoveryTests {
         _ = try await s.session("admin2").identityRecovery.request("price", reason: "lost it")
     }
 
+    @Test(
+        "a request by an administrator demoted since is dead, and does not stop the person's command"
+    )
+    func demotedAdministratorsRequest() async throws {
+        let (s, _) = try await Self.scene()
+        try await s.session("office").administration.enrol(
+            "admin2", name: "Second administrator", roles: [.admin],
+            passphrase: Fixture.passphrase("admin2"))
+        #expect(try await s.session("price").identityRecovery.catchUpEscrow())
+        let (request, _) = try await s.session("admin2").identityRecovery.request(
+            "price", reason: "lost passphrase")
+        try await s.session("office").administration.setRoles("admin2", [.tutor], confirmed: true)
+        await expectError(.permissionDenied) {
+            try await s.session("head").identityRecovery.approve(request.id)
+        }
+        #expect(try await s.session("price").identityRecovery.cancelOwnRequests().isEmpty)
+    }
+
     @Test("a new group key makes the person's next command split their keys again")
     func escrowFollowsGroups() async throws {
         let (s, _) = try await Self.scene()

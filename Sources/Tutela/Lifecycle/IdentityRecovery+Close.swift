@@ -27,6 +27,11 @@ extension IdentityRecovery {
         guard !principal.isAuthority else { return [] }
         var cancelled: [RequestID] = []
         for request in try await requests() where request.principal == principal.id {
+            // A request no longer open to anyone (its administrator demoted since, say) is dead
+            // already: nothing to cancel, and no reason to stop this person's command.
+            do { _ = try await openRequest(request.id) } catch let error as TutelaError
+                where error.kind == .permissionDenied
+            { continue }
             try await cancel(request.id)
             cancelled.append(request.id)
         }
