@@ -151,13 +151,18 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
 ///
 /// Regions come in power-of-two sizes from 64 bytes to 16 KiB; a secret gets the smallest that fits
 /// and larger ones get their own region as before. A released region is wiped whole with
-/// `sodium_memzero` before it is cached, and at most 64 are kept per size, so nothing readable
-/// lingers. The one thing given up: a secret shorter than its region does not end exactly at the
+/// `sodium_memzero` before it is cached, so nothing readable lingers. At most 64 are kept per
+/// size, except the smallest: an import holds a shred key per record of two batches (500 each) at
+/// once, and freeing them only to map them again for the next batch cost about a tenth of the
+/// import (each `mprotect` stops the other core to flush its TLB). Kept regions stay locked and
+/// cost a page each: at most 1,088 pages (4.25 MiB) in all. The one thing given up: a secret shorter than its region does not end exactly at the
 /// guard page, so an overrun of less than the slack is not trapped.
 enum SecretRegions {
     static let smallest = 64
     static let largest = 16_384
     static let keptPerSize = 64
+    /// How many regions of the smallest size are kept: two batches of shred keys, with room.
+    static let keptSmallest = 1_024
     /// Free regions by size class, as addresses (pointers are not Sendable).
     private static let free = Mutex<[[UInt]]>(Array(repeating: [], count: 9))
 
@@ -197,7 +202,9 @@ enum SecretRegions {
         sodium_memzero(pointer, size)
         let address = UInt(bitPattern: pointer)
         let kept = free.withLock { lists in
-            guard lists[index].count < keptPerSize else { return false }
+            guard lists[index].count < (index == 0 ? keptSmallest : keptPerSize) else {
+                return false
+            }
             lists[index].append(address)
             return true
         }
