@@ -19,6 +19,9 @@ public final class SQLiteVaultStore: VaultStore {
     public static let keyStoreFileName = "keystore.sqlite"
     /// The page size of new vault files (see `init`): 32 KiB, so 2–3 KB envelopes pack closely.
     static let pageSize = 32768
+    /// The page size of new key stores: 4 KiB, as a batch of shred keys (60-byte rows keyed by
+    /// random record ids) dirties a page per key once the store is large (docs/PERFORMANCE.md).
+    static let keyStorePageSize = 4096
 
     /// The vault database: labels, envelopes, slots, shares, facts, the two chains, identities.
     let pool: DatabasePool
@@ -75,16 +78,11 @@ public final class SQLiteVaultStore: VaultStore {
                 hint: "pass --vault DIR or set TUTELA_VAULT; create one with 'tutela init'")
         }
         try Self.requirePrivate(directory)
-        var config = Configuration()
-        config.busyMode = .timeout(busyTimeout)
-        config.label = "tutela"
-        config.prepareDatabase { db in
-            // Only takes effect when the file is created: envelopes (2–3 KB) pack into 32 KiB pages
-            // with little slack, where 4 KiB pages would hold one each and waste a third.
-            try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-        }
+        // Page sizes take effect when a file is created: envelopes (2–3 KB) pack into 32 KiB
+        // pages, where 4 KiB pages would hold one each and waste a third.
+        let config = Self.configuration(busyTimeout: busyTimeout, pageSize: Self.pageSize)
+        let keyConfig = Self.configuration(
+            busyTimeout: busyTimeout, pageSize: Self.keyStorePageSize)
         do {
             let previous = umask(0o077)
             defer { umask(previous) }
@@ -102,7 +100,7 @@ public final class SQLiteVaultStore: VaultStore {
             }
             keys = try DatabasePool(
                 path: directory.appendingPathComponent(Self.keyStoreFileName).path,
-                configuration: config)
+                configuration: keyConfig)
             try keys.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
@@ -113,6 +111,19 @@ public final class SQLiteVaultStore: VaultStore {
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "open the vault")
         }
+    }
+
+    /// How both files are opened: WAL (GRDB's pool), a durable commit, deleted rows overwritten.
+    private static func configuration(busyTimeout: TimeInterval, pageSize: Int) -> Configuration {
+        var config = Configuration()
+        config.busyMode = .timeout(busyTimeout)
+        config.label = "tutela"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA page_size = \(pageSize)")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        return config
     }
 
     /// Refuses a vault folder that people other than its owner can write: anyone who can write it

@@ -82,12 +82,19 @@ struct SQLiteScaleTests {
         #expect(after == 23 + 15)
     }
 
-    @Test("a new vault uses 32 KiB pages, so 2–3 KB envelopes pack without a page each")
+    // Envelopes of 2–3 KB pack into 32 KiB pages without a page each; a batch of shred keys,
+    // keyed by random record ids, dirties small pages in the key store.
+    @Test("a new vault uses 32 KiB pages and its key store 4 KiB pages")
     func pageSize() async throws {
         let disk = try await DiskVault()
-        let file = disk.directory.appendingPathComponent(SQLiteVaultStore.fileName)
-        let header = try FileHandle(forReadingFrom: file).read(upToCount: 18) ?? Data()
-        // Bytes 16–17 of the SQLite header: the page size, big-endian.
-        #expect(header.count == 18 && Int(header[16]) << 8 | Int(header[17]) == 32768)
+        func pageSize(_ name: String) throws -> Int {
+            let file = disk.directory.appendingPathComponent(name)
+            let header = try FileHandle(forReadingFrom: file).read(upToCount: 18) ?? Data()
+            // Bytes 16–17 of the SQLite header: the page size, big-endian.
+            #expect(header.count == 18)
+            return header.count == 18 ? Int(header[16]) << 8 | Int(header[17]) : 0
+        }
+        #expect(try pageSize(SQLiteVaultStore.fileName) == 32768)
+        #expect(try pageSize(SQLiteVaultStore.keyStoreFileName) == 4096)
     }
 }
