@@ -119,6 +119,24 @@ struct StateTests {
         }
     }
 
+    @Test("a node row edited after a session proved it is refused by the next session and verify")
+    func provenAcrossEntries() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(
+            Fixture.form(marker: "kept"), confidential: false)
+        let session = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        _ = try await session.open(label.record)
+        // Every node row deleted after the open proved the record's path. The open's entry left the
+        // root as it was, so the session still holds the proven values: its next open rests on the
+        // genuine state, not on the edited rows.
+        await f.store.tamper { state in state.objects[StateMap.nodeKind] = nil }
+        let again = try await session.open(label.record)
+        #expect(again.label == label)
+        let fresh = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        await expectError(.tampered) { try await fresh.open(label.record) }
+        await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+    }
+
     /// The map's rows in a snapshot.
     static func mapRows(of snapshot: MemoryVaultStore.Snapshot) async -> (
         buckets: [String: StoredObject]?, nodes: [String: StoredObject]?

@@ -61,7 +61,9 @@ struct StateClaims: Sendable {
 /// What a session has already proven of the state under one root: the newest entry it checked
 /// (so an unchanged head is not verified again), and the buckets and nodes that hashed to its root.
 /// Sound to reuse while the root stands: under one root, each bucket and node has one true value,
-/// and rows read afresh are still compared with it. A new root empties it.
+/// and rows read afresh are still compared with it. Transactions take buckets and nodes from it
+/// too (their path is still hashed up to the root). A new root empties it; a new entry under the
+/// same root (an open's) keeps it.
 final class StateCache: Sendable {
     private struct Proven {
         var link: [UInt8]
@@ -102,9 +104,33 @@ final class StateCache: Sendable {
         proven.withLock { $0?.link == link ? $0?.state : nil }
     }
 
+    /// Remembers the entry `link` as checked, committing to `state`. What was proven under the
+    /// previous entry is kept when the root is the same (an open, a refusal: entries that change
+    /// no fact), since under one root each bucket and node has one true value.
     func remember(link: [UInt8], state: StateHead) {
         proven.withLock { current in
-            if current?.link != link { current = Proven(link: link, state: state) }
+            guard current?.link != link else { return }
+            var next = Proven(link: link, state: state)
+            if let current, current.state.root == state.root {
+                next.children = current.children
+                next.buckets = current.buckets
+            }
+            current = next
+        }
+    }
+
+    /// Bucket `b`, if it was proven under `root`, and whichever nodes on its path were.
+    func proven(_ b: UInt16, root: [UInt8])
+        -> (entries: [String: [UInt8]]?, children: [String: [[UInt8]]])
+    {
+        proven.withLock { current in
+            guard let current, current.state.root == root else { return (nil, [:]) }
+            var path: [String: [[UInt8]]] = [:]
+            for depth in 0...3 {
+                let prefix = StateMap.prefix(b, depth: depth)
+                if let row = current.children[prefix] { path[prefix] = row }
+            }
+            return (current.buckets[b], path)
         }
     }
 

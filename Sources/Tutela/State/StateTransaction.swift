@@ -32,6 +32,9 @@ final class StateTransaction: VaultTransaction {
     private var writtenBuckets: Set<UInt16> = []
     /// Node rows (depth 1…4) to write when the body returns.
     private var nodeWrites: [String: [UInt8]] = [:]
+    /// Each chain's last link as read or appended in this transaction: only this transaction
+    /// writes while it runs, so a seal of 500 records reads each once, not once per entry.
+    private var lastLinks: [ChainName: ChainLink?] = [:]
 
     /// Who may have signed the log's last entry (nil only while a vault is created).
     private let directory: Directory?
@@ -81,7 +84,7 @@ final class StateTransaction: VaultTransaction {
     func committed() async throws -> StateHead {
         if let base { return base }
         var found = StateHead.empty
-        if let last = try await inner.lastLink(.audit) {
+        if let last = try await lastLink(.audit) {
             // The entry every write chains to and every decision here rests on is shown genuine
             // first (once per transaction; a session's cache spares the signature check).
             guard let directory else {
@@ -92,7 +95,7 @@ final class StateTransaction: VaultTransaction {
             } catch is StateReader.UnknownSigner {
                 // With the directory this transaction runs under still the vault's, an entry
                 // resting on statements it does not hold means statements were cut.
-                if try await inner.lastLink(.directory)?.hash == directory.head?.hash {
+                if try await lastLink(.directory)?.hash == directory.head?.hash {
                     throw Vault.directoryMismatch
                 }
                 throw TutelaError.tryAgain(
@@ -103,13 +106,18 @@ final class StateTransaction: VaultTransaction {
         return found
     }
 
-    /// Reads bucket `b` and the nodes on its path, and checks them against the committed root.
+    /// Reads bucket `b` and the nodes on its path, and checks them against the committed root. What
+    /// the session already proved under the same root (``StateCache``) is taken from there, and
+    /// the path is hashed up to the root again either way.
     private func load(_ b: UInt16) async throws {
         guard buckets[b] == nil else { return }
         let base = try await committed()
         let name = StateMap.prefix(b, depth: 4)
+        let proven = cache?.proven(b, root: base.root)
         var entries: [String: [UInt8]] = [:]
-        if let row = try await inner.object(kind: StateMap.bucketKind, id: name) {
+        if let known = proven?.entries {
+            entries = known
+        } else if let row = try await inner.object(kind: StateMap.bucketKind, id: name) {
             guard row.key == name else {
                 throw TutelaError.tampered("state bucket \(name) is misfiled")
             }
@@ -118,9 +126,14 @@ final class StateTransaction: VaultTransaction {
         for depth in 0...3 {
             let prefix = StateMap.prefix(b, depth: depth)
             guard storedChildren[prefix] == nil else { continue }
-            let rows = try await inner.objects(
-                kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
-            let loaded = try StateMap.children(prefix, rows: rows)
+            let loaded: [[UInt8]]
+            if let known = proven?.children[prefix] {
+                loaded = known
+            } else {
+                let rows = try await inner.objects(
+                    kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
+                loaded = try StateMap.children(prefix, rows: rows)
+            }
             storedChildren[prefix] = loaded
             children[prefix] = loaded
         }
@@ -134,6 +147,9 @@ final class StateTransaction: VaultTransaction {
                 hint: AuditLog.restoreHint)
         }
         buckets[b] = entries
+        if proven?.entries == nil {
+            cache?.remember(bucket: b, entries, children: storedChildren, root: base.root)
+        }
     }
 
     /// The value `key` has now in this transaction.
@@ -220,7 +236,7 @@ final class StateTransaction: VaultTransaction {
             head.labelCount += 1
         }
         if !pendingChanges.isEmpty {
-            let sequence = (try await inner.lastLink(.audit)?.sequence ?? -1) + 1
+            let sequence = (try await lastLink(.audit)?.sequence ?? -1) + 1
             for c in pendingChanges {
                 let change = FactChange(
                     sequence: sequence, op: c.op, kind: c.kind, id: c.id, key: c.key,
@@ -242,7 +258,7 @@ final class StateTransaction: VaultTransaction {
         pendingLabels = []
         pendingLearners = [:]
         pendingChanges = []
-        if let directory = try await inner.lastLink(.directory) {
+        if let directory = try await lastLink(.directory) {
             head.directoryCount = directory.sequence + 1
             head.directoryHash = directory.hash
         }
@@ -353,10 +369,14 @@ final class StateTransaction: VaultTransaction {
 
     func create(_ meta: VaultMeta) async throws { try await inner.create(meta) }
     func lastLink(_ chain: ChainName) async throws -> ChainLink? {
-        try await inner.lastLink(chain)
+        if let known = lastLinks[chain] { return known }
+        let link = try await inner.lastLink(chain)
+        lastLinks[chain] = .some(link)
+        return link
     }
     func append(_ link: ChainLink, to chain: ChainName) async throws {
         try await inner.append(link, to: chain)
+        lastLinks[chain] = .some(link)
     }
     func insert(_ identity: SealedIdentity) async throws { try await inner.insert(identity) }
     func replace(_ identity: SealedIdentity) async throws { try await inner.replace(identity) }
