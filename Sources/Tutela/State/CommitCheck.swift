@@ -15,7 +15,7 @@ enum CommitCheck {
     /// What is wrong with `label` (the `index`th label row), or nil.
     static func label(
         _ bytes: [UInt8], index: Int64,
-        adds: [(upTo: Int64, actor: PrincipalID, position: Int64, sequence: Int64)],
+        adds: [LabelAdds],
         cursor: inout Int, directory: Directory
     ) -> String? {
         while cursor < adds.count, adds[cursor].upTo <= index { cursor += 1 }
@@ -29,8 +29,8 @@ enum CommitCheck {
                 at: label.sealedUnder, as: add.position) == true
         else {
             return
-                "the label of \(label.record) (written by \(label.author) but committed by audit "
-                + "entry \(add.sequence), by \(add.actor) under another key)"
+                "the label of \(label.record) (written by \(label.author) but committed by "
+                + "\(add.entries), by \(add.actor) under another key)"
         }
         return nil
     }

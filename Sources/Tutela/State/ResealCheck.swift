@@ -7,12 +7,13 @@ struct ResealCheck {
     /// The newest re-seal entry for each record: who signed it and which envelope it named.
     private(set) var named: [String: (actor: PrincipalID, envelope: String, directory: Int64)] =
         [:]
-    /// Every entry that added labels, in log order: the label count after it, its actor and the
-    /// directory position it was made under — who must have written those labels, and with which
-    /// key (#19: a record signed by a retired key and committed by someone else is not theirs).
-    private(set) var labelAdds:
-        [(upTo: Int64, actor: PrincipalID, position: Int64, sequence: Int64)] =
-            []
+    /// The entries that added labels, in log order: the label count after them, their actor and
+    /// the directory position they were made under — who must have written those labels, and with
+    /// which key (#19: a record signed by a retired key and committed by someone else is not
+    /// theirs). Entries by one actor under one position in a row are one run (`sequence` its first
+    /// entry, `through` its last), so this grows with runs, not with records: an import of a
+    /// million is a few.
+    private(set) var labelAdds: [LabelAdds] = []
     private var labelCount: Int64 = 0
 
     private static let marker = ", envelope "
@@ -25,8 +26,18 @@ struct ResealCheck {
     /// Notes a verified audit entry, the `sequence`th of the log.
     mutating func visit(_ entry: AuditEntry, at sequence: Int64) {
         if entry.state.labelCount > labelCount {
-            labelAdds.append(
-                (entry.state.labelCount, entry.actor, entry.state.directoryCount, sequence))
+            if let last = labelAdds.last, last.actor == entry.actor,
+                last.position == entry.state.directoryCount
+            {
+                labelAdds[labelAdds.count - 1].upTo = entry.state.labelCount
+                labelAdds[labelAdds.count - 1].through = sequence
+            } else {
+                labelAdds.append(
+                    LabelAdds(
+                        upTo: entry.state.labelCount, actor: entry.actor,
+                        position: entry.state.directoryCount, sequence: sequence,
+                        through: sequence))
+            }
             labelCount = entry.state.labelCount
         }
         visitReseal(entry)
@@ -130,5 +141,21 @@ extension StateReader {
             }
         }
         return nil
+    }
+}
+
+/// A run of audit entries that added labels, by one actor under one directory position.
+struct LabelAdds: Sendable {
+    /// The label count after the run's last entry.
+    var upTo: Int64
+    let actor: PrincipalID
+    let position: Int64
+    /// The run's first entry and its last.
+    let sequence: Int64
+    var through: Int64
+
+    /// The entries, in words.
+    var entries: String {
+        sequence == through ? "audit entry \(sequence)" : "audit entries \(sequence)–\(through)"
     }
 }
