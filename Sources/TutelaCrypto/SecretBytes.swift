@@ -1,6 +1,12 @@
 internal import CSodium
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Bytes that must not leak: keys, passphrases and plaintext.
 ///
 /// The bytes live in memory from `sodium_malloc` — guard pages either side, a canary, locked
@@ -154,15 +160,30 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
 /// `sodium_memzero` before it is cached, so nothing readable lingers. At most 64 are kept per
 /// size, except the smallest: an import holds a shred key per record of two batches (500 each) at
 /// once, and freeing them only to map them again for the next batch cost about a tenth of the
-/// import (each `mprotect` stops the other core to flush its TLB). Kept regions stay locked and
-/// cost a page each: at most 1,088 pages (4.25 MiB) in all. The one thing given up: a secret shorter than its region does not end exactly at the
-/// guard page, so an overrun of less than the slack is not trapped.
+/// import (each `mprotect` stops the other core to flush its TLB), so up to 1,024 of those are
+/// kept — never more than half the pages this process may lock, so that secrets made later still
+/// find locked memory (`sodium_malloc` does not fail when `mlock` does). Kept regions stay locked:
+/// about 2,000 pages in all at most (8 MiB with 4 KiB pages), of which the smallest size holds
+/// 1,024, one page each.
 enum SecretRegions {
     static let smallest = 64
     static let largest = 16_384
     static let keptPerSize = 64
-    /// How many regions of the smallest size are kept: two batches of shred keys, with room.
-    static let keptSmallest = 1_024
+    /// How many regions of the smallest size are kept: two batches of shred keys, with room, within
+    /// half the locked-memory limit (and never fewer than the other sizes keep).
+    static let keptSmallest: Int = {
+        var limit = rlimit()
+        #if canImport(Glibc)
+            let resource = __rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue)
+        #else
+            let resource = RLIMIT_MEMLOCK
+        #endif
+        guard getrlimit(resource, &limit) == 0 else { return keptPerSize }
+        // No limit (RLIM_INFINITY) is the largest value, so it comes out as 1,024 below.
+        let pageSize = max(1, sysconf(Int32(_SC_PAGESIZE)))
+        let pages = Int(clamping: UInt64(limit.rlim_cur) / UInt64(pageSize))
+        return min(1_024, max(keptPerSize, pages / 2))
+    }()
     /// Free regions by size class, as addresses (pointers are not Sendable).
     private static let free = Mutex<[[UInt]]>(Array(repeating: [], count: 9))
 
