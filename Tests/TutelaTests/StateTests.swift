@@ -137,6 +137,46 @@ struct StateTests {
         await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
     }
 
+    @Test(
+        "a bucket row planted after a session proved it is refused when that session writes to it")
+    func provenRowOverwritten() async throws {
+        let s = try await SafeguardingFixture.make()
+        let price = try await s.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: true)
+        _ = try await price.open(label.record)
+        // A row planted in the record's bucket after the open proved it (empty). The flag writes
+        // that bucket: it must report the planted row, not overwrite it unseen.
+        let name = StateMap.prefix(StateKey.record(label.record).bucket, depth: 4)
+        let planted = StateMap.encode([StateKey.facts(.flag, label.record.text).text: [1, 2, 3]])
+        await s.f.store.tamper { state in
+            state.objects[StateMap.bucketKind, default: [:]][name] = StoredObject(
+                kind: StateMap.bucketKind, id: name, key: name, body: planted)
+        }
+        await expectError(.tampered) {
+            try await price.safeguarding.flag(label.record, reason: "concern")
+        }
+    }
+
+    @Test("only the hashes worked out on the way up are kept for a path's own slots")
+    func provenPathSlots() throws {
+        let b: UInt16 = 0x1234
+        let bucketHash = [UInt8](repeating: 7, count: 32)
+        var stored: [String: [[UInt8]]] = [:]
+        for depth in 0...3 {
+            // Every slot stored as junk, the path's own slots included.
+            stored[StateMap.prefix(b, depth: depth)] = [[UInt8]](
+                repeating: [UInt8](repeating: 9, count: 32), count: 16)
+        }
+        let (root, rows) = try StateMap.path(bucket: b, hash: bucketHash, children: stored)
+        #expect(rows[StateMap.prefix(b, depth: 3)]?[0x4] == bucketHash)
+        let level3 = try StateMap.nodeHash(
+            StateMap.prefix(b, depth: 3), rows[StateMap.prefix(b, depth: 3)] ?? [])
+        #expect(rows[StateMap.prefix(b, depth: 2)]?[0x3] == level3)
+        #expect(rows[StateMap.prefix(b, depth: 3)]?[0x5] == [UInt8](repeating: 9, count: 32))
+        #expect(
+            try StateMap.root(bucket: b, hash: bucketHash, children: stored) == root)
+    }
+
     /// The map's rows in a snapshot.
     static func mapRows(of snapshot: MemoryVaultStore.Snapshot) async -> (
         buckets: [String: StoredObject]?, nodes: [String: StoredObject]?

@@ -295,14 +295,26 @@ enum StateMap {
     static func root(
         bucket: UInt16, hash bucketHash: [UInt8], children: [String: [[UInt8]]]
     ) throws(TutelaError) -> [UInt8] {
+        try path(bucket: bucket, hash: bucketHash, children: children).root
+    }
+
+    /// The root a bucket's hash leads to, and the 16 children of each node on its path as the
+    /// root vouches for them: the stored siblings, with the path's own slots replaced by the hashes
+    /// worked out on the way up (the stored values there are covered by nothing). Only these rows
+    /// may be kept as proven.
+    static func path(
+        bucket: UInt16, hash bucketHash: [UInt8], children: [String: [[UInt8]]]
+    ) throws(TutelaError) -> (root: [UInt8], rows: [String: [[UInt8]]]) {
         var current = bucketHash
+        var rows: [String: [[UInt8]]] = [:]
         for depth in stride(from: 3, through: 0, by: -1) {
             let prefix = prefix(bucket, depth: depth)
             var row = children[prefix] ?? [[UInt8]](repeating: zero, count: 16)
             row[Int(bucket >> UInt16(12 - 4 * depth)) & 0xF] = current
+            rows[prefix] = row
             current = try nodeHash(prefix, row)
         }
-        return current
+        return (current, rows)
     }
 
     /// The value of a record's entry: its label's hash, then whether it still has an envelope and
@@ -362,6 +374,15 @@ enum StateMap {
 }
 
 extension StateTransaction {
+    /// The refusal for map rows (bucket or node `name`) that do not hash to the committed root.
+    static func mapMismatch(_ name: String) -> TutelaError {
+        TutelaError(
+            .tampered,
+            "the vault's state map does not match its log (bucket \(name)): stored facts or "
+                + "records were deleted, moved, replayed or rolled back",
+            hint: AuditLog.restoreHint)
+    }
+
     /// The refusal for stored rows that do not match the committed state.
     static func mismatch(_ key: StateKey) -> TutelaError {
         TutelaError(

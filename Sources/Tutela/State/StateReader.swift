@@ -260,12 +260,10 @@ struct StateReader: Sendable {
                 let some =
                     wanted[b]?.first?.key ?? absent[b].map { StateKey.record($0[0]) }
                     ?? labelled[b].map { StateKey.record($0[0].record) }
-                guard
-                    try StateMap.root(
-                        bucket: b, hash: try StateMap.bucketHash(b, entries), children: children)
-                        == state.root
-                else { return some }
-                cache?.remember(bucket: b, entries, children: children, root: state.root)
+                let (root, proved) = try StateMap.path(
+                    bucket: b, hash: try StateMap.bucketHash(b, entries), children: children)
+                guard root == state.root else { return some }
+                cache?.remember(bucket: b, entries, children: proved, root: state.root)
             }
             for claim in wanted[b] ?? [] where entries[claim.key.text] != claim.value {
                 return claim.key

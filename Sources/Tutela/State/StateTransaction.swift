@@ -4,6 +4,10 @@
 /// it then is. The map's own rows are written once, when the transaction's body returns.
 ///
 /// Every transaction of a vault runs through ``run(_:_:)``; nothing else writes the map's rows.
+///
+/// Why this file is over 400 lines: the transaction's pending changes, proven rows and loaded
+/// buckets are `private`, so that nothing else in the module can change the state without the
+/// checks here; splitting the file would make them visible to the whole module.
 final class StateTransaction: VaultTransaction {
     private let inner: any VaultTransaction
     /// The state the log's newest entry committed to when this transaction began.
@@ -32,6 +36,10 @@ final class StateTransaction: VaultTransaction {
     private var writtenBuckets: Set<UInt16> = []
     /// Node rows (depth 1…4) to write when the body returns.
     private var nodeWrites: [String: [UInt8]] = [:]
+    /// Buckets and nodes taken from the session's proofs instead of read (see
+    /// ``checkProvenRows()``).
+    private var provenBuckets: [UInt16: [String: [UInt8]]] = [:]
+    private var provenPrefixes: Set<String> = []
     /// Each chain's last link as read or appended in this transaction: only this transaction
     /// writes while it runs, so a seal of 500 records reads each once, not once per entry.
     private var lastLinks: [ChainName: ChainLink?] = [:]
@@ -129,6 +137,7 @@ final class StateTransaction: VaultTransaction {
             let loaded: [[UInt8]]
             if let known = proven?.children[prefix] {
                 loaded = known
+                provenPrefixes.insert(prefix)
             } else {
                 let rows = try await inner.objects(
                     kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
@@ -137,18 +146,38 @@ final class StateTransaction: VaultTransaction {
             storedChildren[prefix] = loaded
             children[prefix] = loaded
         }
-        let root = try StateMap.root(
+        let (root, proved) = try StateMap.path(
             bucket: b, hash: try StateMap.bucketHash(b, entries), children: storedChildren)
-        guard root == base.root else {
-            throw TutelaError(
-                .tampered,
-                "the vault's state map does not match its log (bucket \(name)): stored facts or "
-                    + "records were deleted, moved, replayed or rolled back",
-                hint: AuditLog.restoreHint)
-        }
+        guard root == base.root else { throw Self.mapMismatch(name) }
         buckets[b] = entries
         if proven?.entries == nil {
-            cache?.remember(bucket: b, entries, children: storedChildren, root: base.root)
+            cache?.remember(bucket: b, entries, children: proved, root: base.root)
+        } else {
+            provenBuckets[b] = entries
+        }
+    }
+
+    /// Before rows taken from the session's proofs are overwritten, the stored ones must still be
+    /// what was proven: an edit made to them since is reported, not silently replaced.
+    private func checkProvenRows() async throws {
+        for b in writtenBuckets.sorted() {
+            guard let proven = provenBuckets[b] else { continue }
+            let name = StateMap.prefix(b, depth: 4)
+            var stored: [String: [UInt8]] = [:]
+            if let row = try await inner.object(kind: StateMap.bucketKind, id: name) {
+                guard row.key == name else { throw Self.mapMismatch(name) }
+                stored = try StateMap.decode(row.body, bucket: b)
+            }
+            guard stored == proven else { throw Self.mapMismatch(name) }
+        }
+        let parents = Set(nodeWrites.keys.map { String($0.dropLast()) }).intersection(
+            provenPrefixes)
+        for prefix in parents.sorted() {
+            let rows = try await inner.objects(
+                kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
+            guard try StateMap.children(prefix, rows: rows) == storedChildren[prefix] else {
+                throw Self.mapMismatch(prefix)
+            }
         }
     }
 
@@ -313,6 +342,7 @@ final class StateTransaction: VaultTransaction {
             throw TutelaError.internal(
                 "a transaction changed the vault's state after its last audit entry")
         }
+        try await checkProvenRows()
         for b in writtenBuckets {
             let name = StateMap.prefix(b, depth: 4)
             let entries = buckets[b] ?? [:]
