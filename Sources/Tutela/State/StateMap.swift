@@ -290,33 +290,6 @@ enum StateMap {
         return children
     }
 
-    /// The root a bucket's hash leads to, through the stored siblings on its path.
-    /// - Parameter children: each prefix on the path (depth 0…3) mapped to its 16 stored children.
-    static func root(
-        bucket: UInt16, hash bucketHash: [UInt8], children: [String: [[UInt8]]]
-    ) throws(TutelaError) -> [UInt8] {
-        try path(bucket: bucket, hash: bucketHash, children: children).root
-    }
-
-    /// The root a bucket's hash leads to, and the 16 children of each node on its path as the
-    /// root vouches for them: the stored siblings, with the path's own slots replaced by the hashes
-    /// worked out on the way up (the stored values there are covered by nothing). Only these rows
-    /// may be kept as proven.
-    static func path(
-        bucket: UInt16, hash bucketHash: [UInt8], children: [String: [[UInt8]]]
-    ) throws(TutelaError) -> (root: [UInt8], rows: [String: [[UInt8]]]) {
-        var current = bucketHash
-        var rows: [String: [[UInt8]]] = [:]
-        for depth in stride(from: 3, through: 0, by: -1) {
-            let prefix = prefix(bucket, depth: depth)
-            var row = children[prefix] ?? [[UInt8]](repeating: zero, count: 16)
-            row[Int(bucket >> UInt16(12 - 4 * depth)) & 0xF] = current
-            rows[prefix] = row
-            current = try nodeHash(prefix, row)
-        }
-        return (current, rows)
-    }
-
     /// The value of a record's entry: its label's hash, then whether it still has an envelope and
     /// that envelope's sealed part's hash. A destroyed record keeps its entry, marked destroyed.
     static func recordValue(label: [UInt8], sealed: [UInt8]?) throws(TutelaError) -> [UInt8] {

@@ -5,9 +5,8 @@
 ///
 /// Every transaction of a vault runs through ``run(_:_:)``; nothing else writes the map's rows.
 ///
-/// Why this file is over 400 lines: the transaction's pending changes, proven rows and loaded
-/// buckets are `private`, so that nothing else in the module can change the state without the
-/// checks here; splitting the file would make them visible to the whole module.
+/// Over 400 lines because its pending changes and loaded buckets are `private`: nothing else in
+/// the module may change the state without the checks here. The hashing is in `StateMap+Paths`.
 final class StateTransaction: VaultTransaction {
     private let inner: any VaultTransaction
     /// The state the log's newest entry committed to when this transaction began.
@@ -36,13 +35,8 @@ final class StateTransaction: VaultTransaction {
     private var writtenBuckets: Set<UInt16> = []
     /// Node rows (depth 1…4) to write when the body returns.
     private var nodeWrites: [String: [UInt8]] = [:]
-    /// Buckets and nodes taken from the session's proofs instead of read (see
-    /// ``checkProvenRows()``).
-    private var provenBuckets: [UInt16: [String: [UInt8]]] = [:]
-    private var provenPrefixes: Set<String> = []
-    /// Each chain's last link as read or appended in this transaction: only this transaction
-    /// writes while it runs, so a seal of 500 records reads each once, not once per entry.
-    private var lastLinks: [ChainName: ChainLink?] = [:]
+    /// Buckets and nodes taken from the session's proofs instead of read.
+    private var proven = ProvenRows()
 
     /// Who may have signed the log's last entry (nil only while a vault is created).
     private let directory: Directory?
@@ -92,7 +86,7 @@ final class StateTransaction: VaultTransaction {
     func committed() async throws -> StateHead {
         if let base { return base }
         var found = StateHead.empty
-        if let last = try await lastLink(.audit) {
+        if let last = try await inner.lastLink(.audit) {
             // The entry every write chains to and every decision here rests on is shown genuine
             // first (once per transaction; a session's cache spares the signature check).
             guard let directory else {
@@ -103,7 +97,7 @@ final class StateTransaction: VaultTransaction {
             } catch is StateReader.UnknownSigner {
                 // With the directory this transaction runs under still the vault's, an entry
                 // resting on statements it does not hold means statements were cut.
-                if try await lastLink(.directory)?.hash == directory.head?.hash {
+                if try await inner.lastLink(.directory)?.hash == directory.head?.hash {
                     throw Vault.directoryMismatch
                 }
                 throw TutelaError.tryAgain(
@@ -121,9 +115,9 @@ final class StateTransaction: VaultTransaction {
         guard buckets[b] == nil else { return }
         let base = try await committed()
         let name = StateMap.prefix(b, depth: 4)
-        let proven = cache?.proven(b, root: base.root)
+        let cached = cache?.proven(b, root: base.root)
         var entries: [String: [UInt8]] = [:]
-        if let known = proven?.entries {
+        if let known = cached?.entries {
             entries = known
         } else if let row = try await inner.object(kind: StateMap.bucketKind, id: name) {
             guard row.key == name else {
@@ -135,9 +129,9 @@ final class StateTransaction: VaultTransaction {
             let prefix = StateMap.prefix(b, depth: depth)
             guard storedChildren[prefix] == nil else { continue }
             let loaded: [[UInt8]]
-            if let known = proven?.children[prefix] {
+            if let known = cached?.children[prefix] {
                 loaded = known
-                provenPrefixes.insert(prefix)
+                proven.took(node: prefix)
             } else {
                 let rows = try await inner.objects(
                     kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
@@ -150,34 +144,10 @@ final class StateTransaction: VaultTransaction {
             bucket: b, hash: try StateMap.bucketHash(b, entries), children: storedChildren)
         guard root == base.root else { throw Self.mapMismatch(name) }
         buckets[b] = entries
-        if proven?.entries == nil {
+        if cached?.entries == nil {
             cache?.remember(bucket: b, entries, children: proved, root: base.root)
         } else {
-            provenBuckets[b] = entries
-        }
-    }
-
-    /// Before rows taken from the session's proofs are overwritten, the stored ones must still be
-    /// what was proven: an edit made to them since is reported, not silently replaced.
-    private func checkProvenRows() async throws {
-        for b in writtenBuckets.sorted() {
-            guard let proven = provenBuckets[b] else { continue }
-            let name = StateMap.prefix(b, depth: 4)
-            var stored: [String: [UInt8]] = [:]
-            if let row = try await inner.object(kind: StateMap.bucketKind, id: name) {
-                guard row.key == name else { throw Self.mapMismatch(name) }
-                stored = try StateMap.decode(row.body, bucket: b)
-            }
-            guard stored == proven else { throw Self.mapMismatch(name) }
-        }
-        let parents = Set(nodeWrites.keys.map { String($0.dropLast()) }).intersection(
-            provenPrefixes)
-        for prefix in parents.sorted() {
-            let rows = try await inner.objects(
-                kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
-            guard try StateMap.children(prefix, rows: rows) == storedChildren[prefix] else {
-                throw Self.mapMismatch(prefix)
-            }
+            proven.took(bucket: b, entries)
         }
     }
 
@@ -265,7 +235,7 @@ final class StateTransaction: VaultTransaction {
             head.labelCount += 1
         }
         if !pendingChanges.isEmpty {
-            let sequence = (try await lastLink(.audit)?.sequence ?? -1) + 1
+            let sequence = (try await inner.lastLink(.audit)?.sequence ?? -1) + 1
             for c in pendingChanges {
                 let change = FactChange(
                     sequence: sequence, op: c.op, kind: c.kind, id: c.id, key: c.key,
@@ -287,7 +257,7 @@ final class StateTransaction: VaultTransaction {
         pendingLabels = []
         pendingLearners = [:]
         pendingChanges = []
-        if let directory = try await lastLink(.directory) {
+        if let directory = try await inner.lastLink(.directory) {
             head.directoryCount = directory.sequence + 1
             head.directoryHash = directory.hash
         }
@@ -302,35 +272,9 @@ final class StateTransaction: VaultTransaction {
             if let head { return head.root }
             return try await committed().root
         }
-        var changed: Set<String> = []
-        for b in changedBuckets {
-            let hash = try StateMap.bucketHash(b, buckets[b] ?? [:])
-            let name = StateMap.prefix(b, depth: 4)
-            nodeWrites[name] = hash
-            let parent = StateMap.prefix(b, depth: 3)
-            children[parent]?[Int(b & 0xF)] = hash
-            changed.insert(parent)
-        }
-        changedBuckets = []
-        var top: [UInt8] = StateMap.zero
-        for depth in stride(from: 3, through: 0, by: -1) {
-            var next: Set<String> = []
-            for prefix in changed {
-                let hash = try StateMap.nodeHash(prefix, children[prefix] ?? [])
-                if depth == 0 {
-                    top = hash
-                    continue
-                }
-                nodeWrites[prefix] = hash
-                let parent = String(prefix.dropLast())
-                if let last = prefix.last, let digit = last.hexDigitValue {
-                    children[parent]?[digit] = hash
-                }
-                next.insert(parent)
-            }
-            changed = next
-        }
-        return top
+        defer { changedBuckets = [] }
+        return try StateMap.rehash(
+            changedBuckets, buckets: buckets, children: &children, rows: &nodeWrites)
     }
 
     /// Writes the map's changed rows; refuses a transaction that changed the state after its last
@@ -342,7 +286,8 @@ final class StateTransaction: VaultTransaction {
             throw TutelaError.internal(
                 "a transaction changed the vault's state after its last audit entry")
         }
-        try await checkProvenRows()
+        try await proven.check(
+            written: writtenBuckets, nodeWrites: nodeWrites, children: storedChildren, in: inner)
         for b in writtenBuckets {
             let name = StateMap.prefix(b, depth: 4)
             let entries = buckets[b] ?? [:]
@@ -399,14 +344,10 @@ final class StateTransaction: VaultTransaction {
 
     func create(_ meta: VaultMeta) async throws { try await inner.create(meta) }
     func lastLink(_ chain: ChainName) async throws -> ChainLink? {
-        if let known = lastLinks[chain] { return known }
-        let link = try await inner.lastLink(chain)
-        lastLinks[chain] = .some(link)
-        return link
+        try await inner.lastLink(chain)
     }
     func append(_ link: ChainLink, to chain: ChainName) async throws {
         try await inner.append(link, to: chain)
-        lastLinks[chain] = .some(link)
     }
     func insert(_ identity: SealedIdentity) async throws { try await inner.insert(identity) }
     func replace(_ identity: SealedIdentity) async throws { try await inner.replace(identity) }
