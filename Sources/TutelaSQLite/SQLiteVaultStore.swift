@@ -17,11 +17,6 @@ public final class SQLiteVaultStore: VaultStore {
     /// The key store's file name: shred keys only, kept apart so it can be backed up on its own,
     /// short cycle (see SECURITY.md, "Destruction and backups").
     public static let keyStoreFileName = "keystore.sqlite"
-    /// The page size of new vault files (see `init`): 32 KiB, so 2–3 KB envelopes pack closely.
-    static let pageSize = 32768
-    /// The page size of new key stores: 4 KiB, as a batch of shred keys (60-byte rows keyed by
-    /// random record ids) dirties a page per key once the store is large (docs/PERFORMANCE.md).
-    static let keyStorePageSize = 4096
 
     /// The vault database: labels, envelopes, slots, shares, facts, the two chains, identities.
     let pool: DatabasePool
@@ -91,6 +86,7 @@ public final class SQLiteVaultStore: VaultStore {
             // prepareDatabase ran; an audit entry must be on disk at commit, so put FULL back.
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)")
             }
             // Migrating takes the write lock; a vault already up to date is only read, so reading
             // commands keep working while another process writes.
@@ -103,6 +99,7 @@ public final class SQLiteVaultStore: VaultStore {
                 configuration: keyConfig)
             try keys.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA cache_size = -\(Self.keyWriterCacheKiB)")
             }
             let keyMigrator = Self.keyStoreMigrator
             if try !keys.read({ try keyMigrator.hasCompletedMigrations($0) }) {
@@ -110,49 +107,6 @@ public final class SQLiteVaultStore: VaultStore {
             }
         } catch let error as DatabaseError {
             throw Self.map(error, doing: "open the vault")
-        }
-    }
-
-    /// How both files are opened: WAL (GRDB's pool), a durable commit, deleted rows overwritten.
-    private static func configuration(busyTimeout: TimeInterval, pageSize: Int) -> Configuration {
-        var config = Configuration()
-        config.busyMode = .timeout(busyTimeout)
-        config.label = "tutela"
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA page_size = \(pageSize)")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-        }
-        return config
-    }
-
-    /// Refuses a vault folder that people other than its owner can write: anyone who can write it
-    /// can swap the database files for their own.
-    /// The same for the database files in it (and their write-ahead logs), where they exist.
-    static func requirePrivate(_ directory: URL) throws(TutelaError) {
-        var info = stat()
-        guard stat(directory.path, &info) == 0 else {
-            throw TutelaError(
-                .notFound, "cannot read \(directory.path): " + String(cString: strerror(errno)))
-        }
-        guard info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
-            throw TutelaError(
-                .permissionDenied,
-                "the vault folder \(directory.path) can be written by people other than its owner",
-                hint: "make it private first: chmod 700 '\(directory.path)'")
-        }
-        for base in [fileName, keyStoreFileName] {
-            for name in [base, base + "-wal", base + "-shm"] {
-                let path = directory.appendingPathComponent(name).path
-                guard lstat(path, &info) == 0 else { continue }
-                guard info.st_mode & S_IFMT == S_IFREG, info.st_mode & (S_IWGRP | S_IWOTH) == 0
-                else {
-                    throw TutelaError(
-                        .permissionDenied,
-                        "\(path) is not a private file: it is a link, or others can write it",
-                        hint: "make it private: chmod 600 '\(path)' (and never a link)")
-                }
-            }
         }
     }
 
@@ -192,10 +146,10 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
-    /// The writer connection's `synchronous` setting (2 = FULL), for tests of durability.
-    func writerSynchronous() throws -> Int {
-        try pool.writeWithoutTransaction { db in
-            try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+    /// A setting of the writer connection (`synchronous`: 2 = FULL; `cache_size`), for tests.
+    func writerSetting(_ pragma: String, keyStore: Bool = false) throws -> Int {
+        try (keyStore ? keys : pool).writeWithoutTransaction { db in
+            try Int.fetchOne(db, sql: "PRAGMA \(pragma)") ?? 0
         }
     }
 

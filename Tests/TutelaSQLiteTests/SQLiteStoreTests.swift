@@ -80,7 +80,11 @@ struct SQLiteStoreTests {
     @Test("commits are fully synchronous, and a busy writer does not stop the vault opening")
     func durabilityAndOpening() async throws {
         let disk = try await DiskVault(busyTimeout: 0.3)
-        #expect(try disk.store.writerSynchronous() == 2)
+        #expect(try disk.store.writerSetting("synchronous") == 2)
+        #expect(try disk.store.writerSetting("synchronous", keyStore: true) == 2)
+        // The writers keep larger page caches than SQLite's default (negative: in KiB).
+        #expect(try disk.store.writerSetting("cache_size") == -32768)
+        #expect(try disk.store.writerSetting("cache_size", keyStore: true) == -8192)
         var config = Configuration()
         config.allowsUnsafeTransactions = true
         let other = try DatabaseQueue(
