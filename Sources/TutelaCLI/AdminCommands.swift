@@ -103,7 +103,7 @@ struct PrincipalCommand: AsyncParsableCommand {
             discussion: """
                 Run this yourself, with the code an administrator gave you. Your keys are made on \
                 this machine and sealed under the passphrase you choose now; no one else ever holds \
-                them. The code is read from --code, $TUTELA_ENROLMENT_CODE, --code-file, or a \
+                them. The code is read from --code, --code-file, $TUTELA_ENROLMENT_CODE, or a \
                 prompt (a prompt or a file keeps it out of the process list and shell history).
                 """)
         @Argument(help: "Your principal id, as on the code's paper.") var id: String
@@ -160,11 +160,11 @@ enum CodeOutput {
             return try SecretBytes(count: utf8.count) { $0.copyBytes(from: utf8) }
         }
         if let given { return try secret(given) }
-        if let value = ProcessInfo.processInfo.environment["TUTELA_ENROLMENT_CODE"] {
-            return try secret(value)
-        }
         if let file {
             return try SecretFile.read(file, maximum: 256, what: "enrolment code file")
+        }
+        if let value = ProcessInfo.processInfo.environment["TUTELA_ENROLMENT_CODE"] {
+            return try secret(value)
         }
         guard Terminal.stdinIsTerminal else {
             throw TutelaError(

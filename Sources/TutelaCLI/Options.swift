@@ -38,7 +38,9 @@ struct ActorOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "Read the passphrase from this file (else $TUTELA_PASSPHRASE or a prompt).")
+        help:
+            "Read the passphrase from this file, private to you (else $TUTELA_PASSPHRASE, else a prompt)."
+    )
     var passphraseFile: String?
 
     func passphrase() throws -> Passphrase {
@@ -141,7 +143,9 @@ struct ActorOptions: ParsableArguments {
 struct NewPassphraseOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "Read the new passphrase from this file (else $TUTELA_NEW_PASSPHRASE or a prompt).")
+        help:
+            "Read the new passphrase from this file, private to you (else $TUTELA_NEW_PASSPHRASE, else a prompt)."
+    )
     var newPassphraseFile: String?
 
     func passphrase(for who: PrincipalID) throws -> Passphrase {
@@ -184,14 +188,15 @@ enum Passphrases {
     static func read(environment: String, file: String?, prompt: String, confirm: Bool) throws
         -> Passphrase
     {
-        if let value = ProcessInfo.processInfo.environment[environment] {
-            return try Passphrase(value)
-        }
+        // What the command line names wins over what the environment happens to hold.
         if let file {
             let bytes = try SecretFile.read(
                 file, maximum: maximumFileBytes, what: "passphrase file")
             defer { bytes.wipe() }
             return try Passphrase(secret: bytes)
+        }
+        if let value = ProcessInfo.processInfo.environment[environment] {
+            return try Passphrase(value)
         }
         guard Terminal.stdinIsTerminal else {
             throw TutelaError(

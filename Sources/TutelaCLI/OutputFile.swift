@@ -140,6 +140,14 @@ enum SecretFile {
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             throw TutelaError(.usage, "the \(what) \(path) is not a file")
         }
+        // A secret in a file that others can read, or that someone else owns, is no longer only
+        // this person's: refuse it before reading a byte.
+        guard info.st_mode & (S_IRWXG | S_IRWXO) == 0, info.st_uid == geteuid() else {
+            throw TutelaError(
+                .permissionDenied,
+                "the \(what) \(path) can be read or changed by people other than you",
+                hint: "keep it private: chmod 600 '\(path)' (as its owner)")
+        }
         let size = Int(info.st_size)
         guard size <= maximum else {
             throw TutelaError(.usage, "the \(what) \(path) is larger than \(maximum) bytes")

@@ -70,4 +70,39 @@ struct CLIFileSafetyTests {
         #expect(chmod(file, 0o600) == 0)
         #expect(try CLI.run(["audit", "verify"], environment: env, in: root).status == 0)
     }
+
+    @Test("a passphrase or enrolment-code file others can read is refused before it is read (77)")
+    func secretFilesPrivate() throws {
+        let v = try CLIVault()
+        let right = CLIVault.passphrase("hale") + "\n"
+        for mode in [0o644, 0o640, 0o604, 0o620] {
+            let file = try v.write("pass-\(mode).txt", right, mode: mode)
+            let r = try CLI.run([
+                "records", "list", "--as", "hale", "--passphrase-file", file, "--vault", v.vault,
+            ])
+            #expect(r.status == 77, "mode \(String(mode, radix: 8)): \(r.stderr)")
+            #expect(r.stderr.contains(file))
+            #expect(r.stderr.contains("chmod 600"))
+        }
+        let code = try v.write("code.txt", "XXXX-XXXX", mode: 0o644)
+        let activate = try CLI.run(
+            ["principal", "activate", "price", "--code-file", code, "--vault", v.vault],
+            environment: ["TUTELA_NEW_PASSPHRASE": CLIVault.passphrase("price-new")])
+        #expect(activate.status == 77, "\(activate.stderr)")
+        #expect(activate.stderr.contains("enrolment code file"))
+    }
+
+    @Test("a passphrase file named on the command line wins over $TUTELA_PASSPHRASE")
+    func passphraseFileWins() throws {
+        let v = try CLIVault()
+        let right = try v.write("right.txt", CLIVault.passphrase("hale"), mode: 0o600)
+        let wrong = try v.write("wrong.txt", "not hale's passphrase at all", mode: 0o600)
+        let wins = try v.run(
+            ["records", "list", "--passphrase-file", right], as: "hale",
+            passphrase: "not hale's passphrase at all")
+        #expect(wins.status == 0, "\(wins.stderr)")
+        let loses = try v.run(["records", "list", "--passphrase-file", wrong], as: "hale")
+        #expect(loses.status != 0)
+        #expect(loses.stderr.contains("passphrase"))
+    }
 }

@@ -93,9 +93,13 @@ final class CLIVault {
         return try CLI.run(args, environment: env, in: root)
     }
 
-    func write(_ name: String, _ text: String) throws -> String {
+    /// Writes `text` to a file in this vault's folder; `mode` sets its permissions (secrets: 0o600).
+    func write(_ name: String, _ text: String, mode: Int? = nil) throws -> String {
         let url = root.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)
+        if let mode {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: url.path)
+        }
         return url.path
     }
 
@@ -360,7 +364,7 @@ struct CLIVaultTests {
     @Test("a passphrase can come from a file")
     func passphraseFile() throws {
         let v = try CLIVault()
-        let file = try v.write("pass.txt", CLIVault.passphrase("hale") + "\n")
+        let file = try v.write("pass.txt", CLIVault.passphrase("hale") + "\n", mode: 0o600)
         let r = try CLI.run([
             "records", "list", "--as", "hale", "--passphrase-file", file, "--vault", v.vault,
         ])
