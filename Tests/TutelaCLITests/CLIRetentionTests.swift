@@ -45,12 +45,17 @@ struct CLIRetentionTests {
             records.append(try #require(try json(sealed.stdout)["record"] as? String))
         }
         try Self.addSecondKeeper(v)
-        let proposed = try v.run(["records", "destroy", "--due"], as: "keeper2")
+        // Every due record at once takes a confirmation: there is no terminal here to ask on.
+        let unconfirmed = try v.run(["records", "destroy", "--due"], as: "keeper2")
+        #expect(unconfirmed.status == 64)
+        #expect(unconfirmed.stderr.contains("2 records of 1 learner (kim)"))
+        #expect(unconfirmed.stderr.contains("--yes"))
+        let proposed = try v.run(["records", "destroy", "--due", "--yes"], as: "keeper2")
         #expect(proposed.status == 0, "\(proposed.stderr)")
         #expect(proposed.stdout.contains("0 records destroyed; 2 proposed"))
         // The proposer cannot agree with themselves; the second keeper's run destroys both.
         #expect(try v.run(["records", "destroy", records[0]], as: "keeper2").status == 77)
-        let done = try v.run(["records", "destroy", "--due", "--json"], as: "hale")
+        let done = try v.run(["records", "destroy", "--due", "--json", "--yes"], as: "hale")
         #expect(done.status == 0, "\(done.stderr)")
         let results = try #require(try json(done.stdout)["destroyed"] as? [[String: Any]])
         #expect(results.count == 2 && results.allSatisfy { $0["certificate"] is [String: Any] })
@@ -61,6 +66,45 @@ struct CLIRetentionTests {
         #expect(try v.run(["audit", "correct-clock"], as: "hale").status == 77)
         #expect(try v.run(["audit", "correct-clock"], as: "office").status == 64)
         #expect(try v.run(["audit", "verify"]).status == 0)
+    }
+
+    @Test("destroy --due --dry-run says what each due record would come to and changes nothing")
+    func dueDryRun() throws {
+        let v = try Self.vaultWithKim()
+        var records: [String] = []
+        for marker in ["first", "second"] {
+            let file = try v.write("\(marker).json", CLIVault.form(marker: marker, learner: "kim"))
+            let sealed = try v.run(["tutorial", "seal", file, "--json"], as: "price")
+            records.append(try #require(try json(sealed.stdout)["record"] as? String))
+        }
+        try Self.addSecondKeeper(v)
+        #expect(
+            try v.run(["records", "destroy", records[0], "--dry-run"], as: "hale").status == 64)
+        let before = try v.run(["records", "destroy", "--due", "--dry-run"], as: "hale")
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(before.stdout.contains("2 records of 1 learner (kim) are due"))
+        #expect(before.stdout.contains("would be proposed"))
+        #expect(before.stdout.contains("Nothing was changed"))
+        // A dry run proposes nothing: hale's own run afterwards proposes afresh.
+        #expect(try v.run(["tutorial", "open", records[0]], as: "price").status == 0)
+        #expect(
+            try v.run(["records", "destroy", records[0]], as: "hale").stdout.contains("Proposed"))
+        let after = try json(
+            try v.run(["records", "destroy", "--due", "--dry-run", "--json"], as: "keeper2").stdout)
+        #expect(after["dryRun"] as? Bool == true)
+        let due = try #require(after["due"] as? [[String: Any]])
+        let byRecord = Dictionary(
+            uniqueKeysWithValues: due.compactMap { d in (d["record"] as? String).map { ($0, d) } })
+        #expect(byRecord[records[0]]?["action"] as? String == "destroy")
+        #expect(byRecord[records[0]]?["proposedBy"] as? String == "hale")
+        #expect(byRecord[records[1]]?["action"] as? String == "propose")
+        #expect(byRecord[records[1]]?["learner"] as? String == "kim")
+        let mine = try v.run(["records", "destroy", "--due", "--dry-run"], as: "hale")
+        #expect(mine.stdout.contains("proposed by you"))
+        // Still nothing destroyed.
+        for record in records {
+            #expect(try v.run(["tutorial", "open", record], as: "price").status == 0)
+        }
     }
 
     @Test("check, hold, destroy with a certificate, open afterwards 66, backups")

@@ -49,18 +49,8 @@ extension Retention {
             }
             var state = try await recordState(of: status.label)
             state.held = status.standing == .held
-            // A proposal counts only while its maker may still propose: one by a leaver, or by someone
-            // no longer a record keeper, is treated as none, and this run proposes afresh.
-            let proposal = try await fact(DestructionProposal.self, about: recordID.text).flatMap {
-                found -> DestructionProposal? in
-                guard let proposer = directory.principals[found.by], !proposer.revoked,
-                    policy.decide(
-                        .destroy, actor: proposer, label: status.label, state: state,
-                        directory: directory
-                    ).allowed
-                else { return nil }
-                return found
-            }
+            let proposal = try await standingProposal(
+                recordID, label: status.label, state: state, policy: policy)
             if let proposal, proposal.by == principal.id {
                 try await refuse(
                     .destroy, recordID.text,
@@ -151,6 +141,33 @@ extension Retention {
             }
             return .destroyed(certificate)
         }
+    }
+
+    /// Who proposed destroying `recordID`, if a proposal stands that a second person's run of
+    /// ``destroy(_:)`` would agree to; nil when this run would propose. Changes nothing.
+    public func proposer(of recordID: RecordID, label: Label) async throws -> PrincipalID? {
+        var state = try await recordState(of: label)
+        state.held =
+            try await status(asOf: vault.clock.today, record: recordID).first?.standing
+            == .held
+        return try await standingProposal(recordID, label: label, state: state, policy: policy())?
+            .by
+    }
+
+    /// The record's destruction proposal, if it counts: only while its maker may still propose.
+    /// One by a leaver, or by someone no longer a record keeper, is treated as none, and the next
+    /// run proposes afresh.
+    private func standingProposal(
+        _ recordID: RecordID, label: Label, state: RecordState, policy: Policy
+    ) async throws -> DestructionProposal? {
+        guard let found = try await fact(DestructionProposal.self, about: recordID.text),
+            let proposer = directory.principals[found.by], !proposer.revoked,
+            policy.decide(
+                .destroy, actor: proposer, label: label, state: state, directory: directory
+            )
+            .allowed
+        else { return nil }
+        return found
     }
 
     /// What a destruction decision rests on and another command could change, encoded to compare
