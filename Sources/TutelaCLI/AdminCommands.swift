@@ -111,6 +111,7 @@ struct PrincipalCommand: AsyncParsableCommand {
         @Option(help: "Read the enrolment code from this file.") var codeFile: String?
         @OptionGroup var vault: VaultOptions
         @OptionGroup var newPassphrase: NewPassphraseOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try PrincipalID(self.id)
@@ -118,8 +119,9 @@ struct PrincipalCommand: AsyncParsableCommand {
             defer { code.wipe() }
             let identity = try await vault.open().activate(
                 id, code: code, passphrase: try newPassphrase.passphrase(for: id))
-            Terminal.out(
-                "\(id) is active, with keys made here. Fingerprint: \(identity.fingerprint)")
+            try output.done(
+                "\(id) is active, with keys made here. Fingerprint: \(identity.fingerprint)",
+                ["principal": "\(id)", "active": true, "fingerprint": "\(identity.fingerprint)"])
         }
     }
 }
@@ -195,6 +197,7 @@ struct LearnerCommand: AsyncParsableCommand {
         var provider: String?
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try LearnerID(self.id)
@@ -204,7 +207,13 @@ struct LearnerCommand: AsyncParsableCommand {
                 provider: try provider.map { try PrincipalID($0) })
             let session = try await actor.unlock(try vault.open())
             try await session.administration.setContacts(id, contacts)
-            Terminal.out("Updated the contacts of \(id).")
+            try output.done(
+                "Updated the contacts of \(id).",
+                [
+                    "learner": "\(id)", "parents": .list(contacts.parents.map(\.text)),
+                    "homeSchool": "\(contacts.homeSchool?.text ?? "")",
+                    "provider": "\(contacts.provider?.text ?? "")",
+                ])
         }
     }
 

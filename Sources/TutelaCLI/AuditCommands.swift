@@ -160,13 +160,15 @@ struct AuditCommand: AsyncParsableCommand {
 
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
             let (from, to) = try await session.correctClock()
-            Terminal.out(
+            try output.done(
                 "Corrected the vault's clock: its last entry was at \(Timestamp.iso(from)); "
-                    + "entries go on from \(Timestamp.iso(to)).")
+                    + "entries go on from \(Timestamp.iso(to)).",
+                ["from": "\(Timestamp.iso(from))", "to": "\(Timestamp.iso(to))"])
             try await session.settle()
         }
     }
@@ -179,13 +181,14 @@ struct AuditCommand: AsyncParsableCommand {
 
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open(), acceptingRestore: true)
             let report = try await session.acceptRestore()
-            Terminal.out(
-                "Accepted the vault as it is: \(report.entries) entries; this machine now expects it to grow from here."
-            )
+            try output.done(
+                "Accepted the vault as it is: \(report.entries) entries; this machine now expects it to grow from here.",
+                ["accepted": true, "entries": .number(Int(report.entries))])
         }
     }
 }

@@ -41,6 +41,7 @@ extension LearnerCommand {
         var confirm = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard learners.isEmpty != (from == nil) else {
@@ -55,20 +56,23 @@ extension LearnerCommand {
             let session = try await actor.unlock(try vault.open())
             let learners = from.map { session.administration.caseload(of: $0) } ?? named
             guard !learners.isEmpty else {
-                Terminal.out("\(from?.text ?? "No one") has no learners to move.")
-                return
+                return try output.done(
+                    "\(from?.text ?? "No one") has no learners to move.",
+                    ["tutor": "\(tutor)", "moved": .list([])])
             }
             let moved = try await Confirmation.run(confirm) { confirmed in
                 try await session.administration.reassign(learners, to: tutor, confirmed: confirmed)
             }
             guard !moved.isEmpty else {
-                Terminal.out("Every learner named is with \(tutor) already.")
-                return
+                return try output.done(
+                    "Every learner named is with \(tutor) already.",
+                    ["tutor": "\(tutor)", "moved": .list([])])
             }
-            Terminal.out(
+            try output.done(
                 "Moved \(moved.map(\.text).joined(separator: ", ")) to \(tutor). Their records are "
                     + "granted to \(tutor) at the next command of someone who can open them (the "
-                    + "former tutor, the author, or the learner).")
+                    + "former tutor, the author, or the learner).",
+                ["tutor": "\(tutor)", "moved": .list(moved.map(\.text))])
         }
     }
 }

@@ -63,6 +63,12 @@ struct GroupCommand: AsyncParsableCommand {
         }
     }
 
+    struct SyncJSON: Encodable {
+        let group: String
+        /// Who was given the key by this run.
+        let added: [String]
+    }
+
     struct GroupJSON: Encodable {
         let role: String
         let version: Int
@@ -76,13 +82,16 @@ struct GroupCommand: AsyncParsableCommand {
         @Argument(help: "The role, e.g. safeguarding-officer or head-of-centre.") var role: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let parsed = try Role.parse(role)
             // Made exactly as asked: not first made by the catch-up every other command does.
             let session = try await actor.unlock(try vault.open(), catchingUp: false)
             let group = try await session.lifecycle.createGroupKey(parsed)
-            Terminal.out("Created \(group.holder), sealed to every \(parsed.rawValue).")
+            try output.done(
+                "Created \(group.holder), sealed to every \(parsed.rawValue).",
+                ["group": "\(parsed.rawValue)", "version": .number(group.version)])
         }
     }
 
@@ -92,15 +101,17 @@ struct GroupCommand: AsyncParsableCommand {
         @Argument(help: "The role.") var role: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let parsed = try Role.parse(role)
             // Exactly one new version, whether or not a rotation was due.
             let session = try await actor.unlock(try vault.open(), catchingUp: false)
             let group = try await session.lifecycle.rotateGroupKey(parsed)
-            Terminal.out(
+            try output.done(
                 "Made \(group.holder), sealed to every \(parsed.rawValue). Move older records to "
-                    + "it: tutela group rewrap \(parsed.rawValue)")
+                    + "it: tutela group rewrap \(parsed.rawValue)",
+                ["group": "\(parsed.rawValue)", "version": .number(group.version)])
         }
     }
 
@@ -111,11 +122,16 @@ struct GroupCommand: AsyncParsableCommand {
         @Argument(help: "The role.") var role: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let parsed = try Role.parse(role)
             let session = try await actor.unlock(try vault.open(), catchingUp: false)
             let added = try await session.lifecycle.syncGroup(parsed)
+            if output.json {
+                try Terminal.json(SyncJSON(group: parsed.rawValue, added: added))
+                return
+            }
             Terminal.out(
                 added.isEmpty
                     ? "Every \(parsed.rawValue) already holds the key."

@@ -17,12 +17,20 @@ extension PrincipalCommand {
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var newPassphrase: NewPassphraseOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try actor.principal()
             let session = try await actor.unlock(try vault.open())
             let groups = try await session.lifecycle.changePassphrase(
                 to: try newPassphrase.passphrase(for: id))
+            if output.json {
+                return try Terminal.json(
+                    [
+                        "principal": "\(id)", "passphraseChanged": true,
+                        "newGroupKeys": .list(groups.map { "\($0.holder)" }),
+                    ] as [String: JSONField])
+            }
             Terminal.out(
                 "Changed the passphrase of \(actor.actor), with new keys; the old passphrase and "
                     + "key no longer work.")
@@ -44,12 +52,20 @@ extension PrincipalCommand {
         var confirm = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
             let due = try await Confirmation.run(confirm) { confirmed in
                 try await session.administration.revoke(id, confirmed: confirmed)
+            }
+            if output.json {
+                return try Terminal.json(
+                    [
+                        "principal": "\(id)", "revoked": true,
+                        "groupKeysDue": .list(due.map(\.rawValue)),
+                    ] as [String: JSONField])
             }
             Terminal.out(
                 "Revoked \(id): they can no longer act, and their direct key slots were removed.")
@@ -112,6 +128,7 @@ extension PrincipalCommand {
         var confirm = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try PrincipalID(self.id)
@@ -121,6 +138,13 @@ extension PrincipalCommand {
                 try await session.administration.setRoles(id, roles, confirmed: confirmed)
             }
             let names = roles.map(\.rawValue).joined(separator: ", ")
+            if output.json {
+                return try Terminal.json(
+                    [
+                        "principal": "\(id)", "roles": .list(roles.map(\.rawValue)),
+                        "groupKeysDue": .list(due.map(\.rawValue)),
+                    ] as [String: JSONField])
+            }
             Terminal.out("\(id) now holds: \(names).")
             GroupCommand.showDue(due, in: session.directory)
         }
@@ -236,6 +260,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         @Option(help: "A new directory for the share files.") var out: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let dir = URL(fileURLWithPath: out)
@@ -260,9 +285,10 @@ struct AuthorityCommand: AsyncParsableCommand {
                 try? FileManager.default.removeItem(at: dir)
                 throw error
             }
-            Terminal.out(
+            try output.done(
                 "Wrote \(shares) share files to \(out); any \(threshold) rebuild the authority. Give each to a "
-                    + "different trustee, and delete them here.")
+                    + "different trustee, and delete them here.",
+                ["out": "\(out)", "shares": .number(shares), "threshold": .number(threshold)])
         }
     }
 
@@ -273,6 +299,7 @@ struct AuthorityCommand: AsyncParsableCommand {
             [String] = []
         @OptionGroup var vault: VaultOptions
         @OptionGroup var newPassphrase: NewPassphraseOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let shares = try files.map { path -> AuthorityShare in
@@ -286,9 +313,9 @@ struct AuthorityCommand: AsyncParsableCommand {
             }
             let identity = try await vault.open().recoverAuthority(
                 from: shares, passphrase: try newPassphrase.passphrase(for: first.authority))
-            Terminal.out(
-                "Recovered the authority \(first.authority); fingerprint \(identity.fingerprint) (unchanged)."
-            )
+            try output.done(
+                "Recovered the authority \(first.authority); fingerprint \(identity.fingerprint) (unchanged).",
+                ["authority": "\(first.authority)", "fingerprint": "\(identity.fingerprint)"])
         }
     }
 }

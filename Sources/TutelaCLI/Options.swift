@@ -223,3 +223,34 @@ func parseDate(_ text: String, option: String) throws -> CalendarDate {
     }
     return date
 }
+
+/// One value in a command's `--json` result.
+enum JSONField: Encodable, ExpressibleByStringInterpolation, ExpressibleByIntegerLiteral,
+    ExpressibleByBooleanLiteral
+{
+    case text(String)
+    case number(Int)
+    case flag(Bool)
+    case list([String])
+
+    init(stringLiteral value: String) { self = .text(value) }
+    init(integerLiteral value: Int) { self = .number(value) }
+    init(booleanLiteral value: Bool) { self = .flag(value) }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .text(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .flag(let value): try container.encode(value)
+        case .list(let value): try container.encode(value)
+        }
+    }
+}
+
+extension OutputOptions {
+    /// What a command did: `text` for people, or with `--json` the one JSON document `fields`.
+    func done(_ text: String, _ fields: [String: JSONField]) throws {
+        if json { try Terminal.json(fields) } else { Terminal.out(text) }
+    }
+}

@@ -20,11 +20,14 @@ struct PolicyCommand: AsyncParsableCommand {
                 "Validate a policy file and print who can do what to each class, for sign-off.")
 
         @Argument(help: "The policy file (YAML).") var file: String
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let policy = try Policy.parse(
                 PolicyCommand.read(file), source: URL(fileURLWithPath: file).lastPathComponent)
-            Terminal.out(PolicyTable.render(policy))
+            try output.done(
+                PolicyTable.render(policy),
+                ["valid": true, "name": "\(policy.name)", "version": .number(policy.version)])
         }
     }
 

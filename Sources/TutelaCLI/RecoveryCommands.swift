@@ -61,10 +61,22 @@ struct RecoveryCommand: AsyncParsableCommand {
             abstract: "Open recovery requests you may approve, or that are about you.")
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
             let requests = try await session.identityRecovery.requests()
+            if output.json {
+                return try Terminal.json([
+                    "requests": requests.map { r -> [String: JSONField] in
+                        [
+                            "request": "\(r.id)", "principal": "\(r.principal)",
+                            "requester": "\(r.requester)", "expires": "\(Timestamp.iso(r.expires))",
+                            "approvalsNeeded": .number(r.approvalsNeeded), "reason": "\(r.reason)",
+                        ]
+                    }
+                ])
+            }
             if requests.isEmpty { Terminal.out("No open recovery requests.") }
             for r in requests {
                 Terminal.out(
@@ -85,15 +97,17 @@ struct RecoveryCommand: AsyncParsableCommand {
         @Argument(help: "The request id (IR-…).") var request: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try RequestID(request)
             let session = try await actor.unlock(try vault.open())
             let (have, need) = try await session.identityRecovery.approve(id)
             try await session.settle()
-            Terminal.out(
+            try output.done(
                 "Approved \(id): \(have) of \(need) approvals"
-                    + (have >= need ? "; the person can now finish it." : "."))
+                    + (have >= need ? "; the person can now finish it." : "."),
+                ["request": "\(id)", "approvals": .number(have), "needed": .number(need)])
         }
     }
 
@@ -105,6 +119,7 @@ struct RecoveryCommand: AsyncParsableCommand {
         @Argument(help: "The request id (IR-…).") var request: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try RequestID(request)
@@ -112,10 +127,10 @@ struct RecoveryCommand: AsyncParsableCommand {
             // The person's own cancellation replaces their keys when shares were released.
             try await session.identityRecovery.cancel(id, renewingKeysUnder: passphrase)
             try await session.settle()
-            Terminal.out(
+            try output.done(
                 "Cancelled \(id). Shares already released to its code rebuild only keys that are "
-                    + "replaced: at once when you cancel your own, else at the person's next command."
-            )
+                    + "replaced: at once when you cancel your own, else at the person's next command.",
+                ["request": "\(id)", "cancelled": true])
         }
     }
 
@@ -126,13 +141,14 @@ struct RecoveryCommand: AsyncParsableCommand {
                 Run this yourself with the code your administrator gave you. The approved shares \
                 rebuild your keys on this machine only; you choose a new passphrase, and new keys \
                 replace the rebuilt ones at once. The code is read from --code, \
-                $TUTELA_ENROLMENT_CODE, --code-file, or a prompt.
+                --code-file, $TUTELA_ENROLMENT_CODE, or a prompt.
                 """)
         @Argument(help: "Your principal id.") var id: String
         @Option(help: "The recovery code, as printed.") var code: String?
         @Option(help: "Read the recovery code from this file.") var codeFile: String?
         @OptionGroup var vault: VaultOptions
         @OptionGroup var newPassphrase: NewPassphraseOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let id = try PrincipalID(self.id)
@@ -141,8 +157,9 @@ struct RecoveryCommand: AsyncParsableCommand {
             defer { code.wipe() }
             let identity = try await vault.open().recoverIdentity(
                 id, code: code, passphrase: try newPassphrase.passphrase(for: id))
-            Terminal.out(
-                "\(id) is recovered, with new keys made here. Fingerprint: \(identity.fingerprint)")
+            try output.done(
+                "\(id) is recovered, with new keys made here. Fingerprint: \(identity.fingerprint)",
+                ["principal": "\(id)", "recovered": true, "fingerprint": "\(identity.fingerprint)"])
         }
     }
 }

@@ -141,13 +141,16 @@ struct RetentionCommand: AsyncParsableCommand {
         @OptionGroup var reason: ReasonOption
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let record = try RecordID(self.record)
             let why = try reason.required(for: "place a hold")
             let session = try await actor.unlock(try vault.open())
             try await session.retention.setHold(record, active: true, reason: why)
-            Terminal.out("\(record) is held: it cannot be destroyed until the hold is released.")
+            try output.done(
+                "\(record) is held: it cannot be destroyed until the hold is released.",
+                ["record": "\(record)", "held": true])
         }
     }
 
@@ -157,12 +160,14 @@ struct RetentionCommand: AsyncParsableCommand {
         @Option(help: "Why the hold ends.") var reason: String = "hold released"
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let record = try RecordID(self.record)
             let session = try await actor.unlock(try vault.open())
             try await session.retention.setHold(record, active: false, reason: reason)
-            Terminal.out("Released the hold on \(record).")
+            try output.done(
+                "Released the hold on \(record).", ["record": "\(record)", "held": false])
         }
     }
 
@@ -177,6 +182,7 @@ struct RetentionCommand: AsyncParsableCommand {
         @OptionGroup var reason: ReasonOption
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let record = try RecordID(self.record)
@@ -197,9 +203,11 @@ struct RetentionCommand: AsyncParsableCommand {
             }
             let session = try await actor.unlock(try vault.open())
             try await session.retention.reviewRetention(record, keepUntil: keep, reason: why)
-            Terminal.out(
+            var fields: [String: JSONField] = ["record": "\(record)", "outcome": "\(outcome)"]
+            if let keep { fields["keepUntil"] = "\(keep)" }
+            try output.done(
                 keep.map { "\(record) is kept until \($0), then reviewed again." }
-                    ?? "\(record) is now due for destruction.")
+                    ?? "\(record) is now due for destruction.", fields)
         }
     }
 }
@@ -422,13 +430,14 @@ struct BackupCommand: AsyncParsableCommand {
     @Flag(help: "Back up the key store (shred keys) instead of the vault database.") var keystore =
         false
     @OptionGroup var vault: VaultOptions
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let store = try vault.store(create: false)
         let url = URL(fileURLWithPath: out)
         if keystore { try store.backupKeyStore(to: url) } else { try store.backup(to: url) }
-        Terminal.out(
-            "Wrote a consistent copy of the \(keystore ? "key store" : "vault database") to \(out)."
-        )
+        try output.done(
+            "Wrote a consistent copy of the \(keystore ? "key store" : "vault database") to \(out).",
+            ["backup": "\(out)", "of": keystore ? "key-store" : "vault"])
     }
 }

@@ -31,15 +31,19 @@ struct SafeguardingCommand: AsyncParsableCommand {
         @OptionGroup var reason: ReasonOption
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let record = try RecordID(self.record)
             let why = try reason.required(for: "flag a record")
             let session = try await actor.unlock(try vault.open())
             let flag = try await session.safeguarding.flag(record, reason: why)
-            Terminal.out(
-                "Flagged \(flag.record) for the safeguarding officers; it now follows the safeguarding retention schedule."
-            )
+            try output.done(
+                "Flagged \(flag.record) for the safeguarding officers; it now follows the safeguarding retention schedule.",
+                [
+                    "record": "\(flag.record)", "flagged": true, "by": "\(flag.flaggedBy)",
+                    "time": "\(Timestamp.iso(flag.time))",
+                ])
         }
     }
 
@@ -172,6 +176,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         @Option(help: "What the review found.") var note: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             guard let parsed = ReviewItem.Outcome(rawValue: outcome) else {
@@ -180,7 +185,9 @@ struct SafeguardingCommand: AsyncParsableCommand {
             let id = try ReviewID(self.id)
             let session = try await actor.unlock(try vault.open())
             try await session.safeguarding.review(id, outcome: parsed, note: note)
-            Terminal.out("Recorded \(id) as \(parsed.rawValue).")
+            try output.done(
+                "Recorded \(id) as \(parsed.rawValue).",
+                ["review": "\(id)", "outcome": "\(parsed.rawValue)"])
         }
     }
 }
@@ -226,6 +233,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
         @Argument(help: "The request id (BG-…).") var request: String
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let request = try RequestID(self.request)
@@ -242,7 +250,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
                         "Asked by \(view.requesterName) (\(view.request.requester)) at "
                             + "\(Timestamp.iso(view.request.created)), until "
                             + "\(Timestamp.iso(view.request.expires)): \(view.request.reason)"))
-                if Terminal.stdinIsTerminal {
+                if Terminal.stdinIsTerminal, !output.json {
                     FileHandle.standardError.write(Data("Approve it? [y/N] ".utf8))
                     let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
                     guard answer == "y" || answer == "yes" else {
@@ -252,7 +260,9 @@ struct BreakGlassCommand: AsyncParsableCommand {
                 }
             }
             let (have, need) = try await session.breakGlass.approve(request)
-            Terminal.out("Approved \(request): \(have) of \(need) approvals.")
+            try output.done(
+                "Approved \(request): \(have) of \(need) approvals.",
+                ["request": "\(request)", "approvals": .number(have), "needed": .number(need)])
         }
     }
 

@@ -33,11 +33,26 @@ enum Terminal {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    /// `tutela: error: …` and, where one helps, `tutela: hint: …`.
-    static func error(_ error: TutelaError) {
+    /// `tutela: error: …` and, where one helps, `tutela: hint: …` on stderr; with `json`, also
+    /// `{"error": {"code", "message", "hint"}}` on stdout, the codes of API.md.
+    static func error(_ error: TutelaError, json: Bool = false) {
         var text = "tutela: error: \(error.message)\n"
         if let hint = error.hint { text += "tutela: hint: \(hint)\n" }
         FileHandle.standardError.write(Data(text.utf8))
+        if json {
+            try? Self.json(
+                [
+                    "error": ErrorJSON(
+                        code: error.kind.code, message: error.message, hint: error.hint)
+                ])
+        }
+    }
+
+    /// An error as `--json` prints it.
+    struct ErrorJSON: Encodable {
+        let code: String
+        let message: String
+        let hint: String?
     }
 
     /// `text` safe to print: control characters (escape sequences, carriage returns, newlines

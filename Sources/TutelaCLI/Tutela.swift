@@ -41,10 +41,24 @@ enum Entry {
                 try command.run()
             }
         } catch let error as TutelaError {
-            Terminal.error(error)
+            Terminal.error(error, json: wantsJSON)
             exit(error.kind.exitCode)
         } catch {
+            // A word the parser refused (a misspelt option, a missing argument) is a usage error,
+            // in JSON too when JSON was asked for; --help and --version print as they always do.
+            let code = TutelaCommand.exitCode(for: error)
+            if wantsJSON, code != .success {
+                let message = TutelaCommand.message(for: error)
+                Terminal.error(
+                    TutelaError(code.rawValue == 64 ? .usage : .internal, message), json: true)
+                exit(code.rawValue)
+            }
             TutelaCommand.exit(withError: error)
         }
+    }
+
+    /// Whether `--json` was given (before any `--`): then errors are JSON on stdout too.
+    static var wantsJSON: Bool {
+        CommandLine.arguments.dropFirst().prefix { $0 != "--" }.contains("--json")
     }
 }

@@ -88,3 +88,82 @@ struct CLIBasicsTests {
         #expect(result.stdout.isEmpty)
     }
 }
+
+@Suite("tutela --json errors")
+struct CLIJSONErrorTests {
+    /// The `error` object of a `--json` run's stdout.
+    func error(_ r: CLIResult) throws -> [String: Any] {
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        return try #require(object["error"] as? [String: Any])
+    }
+
+    @Test("with --json an error is {error: {code, message, hint}} on stdout, exit code unchanged")
+    func jsonErrors() throws {
+        let v = try CLIVault()
+        let missing = try CLI.run([
+            "records", "list", "--as", "x", "--vault", "/nonexistent", "--json",
+        ])
+        #expect(missing.status == 66)
+        #expect(try error(missing)["code"] as? String == "not-found")
+        #expect(try error(missing)["hint"] as? String != nil)
+        let usage = try CLI.run(["records", "list", "--json", "--vault", v.vault])
+        #expect(usage.status == 64)
+        #expect(try error(usage)["code"] as? String == "usage")
+        let file = try v.write("t.json", CLIVault.form())
+        let sealed = try v.run(["tutorial", "seal", file, "--confidential", "--json"], as: "price")
+        let record =
+            try #require(
+                try JSONSerialization.jsonObject(with: Data(sealed.stdout.utf8)) as? [String: Any])[
+                "record"] as? String
+        let denied = try v.run(["tutorial", "open", try #require(record), "--json"], as: "hale")
+        #expect(denied.status == 77)
+        #expect(try error(denied)["code"] as? String == "denied")
+        #expect((try error(denied)["message"] as? String)?.contains("may not open") == true)
+        // An already-flagged record is 73 ("exists"), not a refusal.
+        let flag = ["safeguarding", "flag", try #require(record), "--reason", "ref"]
+        let flagged = try v.run(flag + ["--json"], as: "price")
+        let done = try #require(
+            try JSONSerialization.jsonObject(with: Data(flagged.stdout.utf8)) as? [String: Any])
+        #expect(done["record"] as? String == record && done["flagged"] as? Bool == true)
+        let again = try v.run(flag + ["--json"], as: "price")
+        #expect(again.status == 73, "\(again.stderr)")
+        #expect(try error(again)["code"] as? String == "exists")
+        // Help is help, not an error.
+        let help = try CLI.run(["records", "list", "--help", "--json"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE"))
+    }
+}
+
+extension CLIJSONErrorTests {
+    /// The subcommand names a `--help` page lists.
+    static func subcommands(_ help: String) -> [String] {
+        guard let start = help.range(of: "SUBCOMMANDS:\n") else { return [] }
+        return help[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
+            .prefix { !$0.isEmpty }
+            .filter { $0.hasPrefix("  ") && !$0.hasPrefix("    ") }
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0 != "help" }
+    }
+
+    @Test("every command but the narrated demo takes --json")
+    func everyCommandTakesJSON() throws {
+        var missing: [String] = []
+        var leaves = 0
+        func walk(_ path: [String]) throws {
+            let help = try CLI.run(path + ["--help"]).stdout
+            let children = Self.subcommands(help)
+            guard children.isEmpty else {
+                for child in children { try walk(path + [child]) }
+                return
+            }
+            leaves += 1
+            if !help.contains("--json"), path != ["demo"] {
+                missing.append(path.joined(separator: " "))
+            }
+        }
+        try walk([])
+        #expect(leaves > 50)
+        #expect(missing.isEmpty, "no --json: \(missing)")
+    }
+}

@@ -85,9 +85,16 @@ struct SafeguardingTests {
         try await s.session("price").safeguarding.flag(label.record, reason: "ref 1")
         await expectError(.permissionDenied) { try await s.session("hale").open(label.record) }
         await expectError(.permissionDenied) { try await s.session("dsl").open(label.record) }
-        await expectError(.permissionDenied) {
+        // Flagging it again is "already there" (73) for its tutor; anyone who may not flag it is
+        // refused in words that do not say whether it is flagged.
+        let again = await expectError(.exists) {
             try await s.session("price").safeguarding.flag(label.record, reason: "again")
         }
+        #expect(again?.message == "\(label.record) is already flagged")
+        let other = await expectError(.permissionDenied) {
+            try await s.session("jones").safeguarding.flag(label.record, reason: "x")
+        }
+        #expect(other?.message.contains("flagged") == false)
     }
 
     @Test("an officer enrolled after the flag opens it once a member shares the group key")

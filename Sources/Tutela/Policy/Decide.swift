@@ -198,13 +198,13 @@ extension Policy {
             return unnamed
 
         case .flag:
+            // Whether it is flagged already is told only to someone who may flag it.
+            guard
+                let r = firstMatch(
+                    rules.safeguarding.flag, actor: actor, label: label, directory: directory)
+            else { return unnamed }
             if state.flagged { return .deny("the record is already flagged") }
-            if let r = firstMatch(
-                rules.safeguarding.flag, actor: actor, label: label, directory: directory)
-            {
-                return .allow("\(r.value) may flag — " + cite("\(cls).safeguarding.flag", r.line))
-            }
-            return unnamed
+            return .allow("\(r.value) may flag — " + cite("\(cls).safeguarding.flag", r.line))
 
         case .disclose:
             guard state.flagged else {

@@ -21,6 +21,20 @@ public struct Safeguarding: SessionService {
             guard decision.allowed else {
                 try await audit(
                     .flag, subject: recordID.text, outcome: .denied, reason: decision.rule)
+                // Someone who may flag it, finding it flagged already, is told so as a thing that
+                // exists (73), not as a refusal: nothing is wrong with what they asked.
+                var unflagged = state
+                unflagged.flagged = false
+                if state.flagged,
+                    policy.decide(
+                        .flag, actor: principal, label: envelope.label, state: unflagged,
+                        directory: directory
+                    ).allowed
+                {
+                    throw TutelaError(
+                        .exists, "\(recordID) is already flagged",
+                        hint: "the safeguarding officers have it in their queue")
+                }
                 throw TutelaError.denied(
                     "'\(principal.id)' may not flag \(recordID): \(decision.rule)")
             }
