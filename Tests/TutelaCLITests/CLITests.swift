@@ -116,6 +116,9 @@ struct CLIJSONErrorTests {
             try #require(
                 try JSONSerialization.jsonObject(with: Data(sealed.stdout.utf8)) as? [String: Any])[
                 "record"] as? String
+        // A record id is read in any case, as people copy it off paper.
+        let lower = try v.run(["tutorial", "open", try #require(record).lowercased()], as: "price")
+        #expect(lower.status == 0, "\(lower.stderr)")
         let denied = try v.run(["tutorial", "open", try #require(record), "--json"], as: "hale")
         #expect(denied.status == 77)
         #expect(try error(denied)["code"] as? String == "denied")

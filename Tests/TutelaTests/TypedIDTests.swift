@@ -17,6 +17,30 @@ struct TypedIDTests {
         }
     }
 
+    @Test("a typed id Tutela made is read in any case, with I, L and O read as Crockford's 1 and 0")
+    func anyCase() throws {
+        // Typed text arrives as a String (a literal here would be the test support's literal id).
+        func typed(_ text: String) -> String { text }
+        for text in ["r-abcd-efgh-jkmn", "R-abcd-EFGH-jkmn"] {
+            #expect(try RecordID(typed(text)).text == "R-ABCD-EFGH-JKMN")
+        }
+        #expect(try RecordID(typed("r-1lio-0000-zzzz")).text == "R-1110-0000-ZZZZ")
+        #expect(try RequestID(typed("bg-ab12-cd34-ef56")).text == "BG-AB12-CD34-EF56")
+        #expect(try RequestID(typed("ir-ab12-cd34-ef56")).text == "IR-AB12-CD34-EF56")
+        #expect(try ReviewID(typed("rv-ab12-cd34-ef56")).text == "RV-AB12-CD34-EF56")
+        // Anything not in that shape is taken exactly as typed, and the centre's own ids — people
+        // and learners — keep their case whatever their shape.
+        for text in ["r-abcd-efgh", "r-abcu-efgh-jkmn", "x-abcd-efgh-jkmn", "sam"] {
+            #expect(try RecordID(typed(text)).text == text)
+        }
+        #expect(try LearnerID(typed("r-abcd-efgh-jkmn")).text == "r-abcd-efgh-jkmn")
+        #expect(try PrincipalID(typed("Price")).text == "Price")
+        // Stored text is never rewritten: it must already be what Tutela wrote.
+        #expect(RecordID(validating: "r-abcd-efgh-jkmn")?.text == "r-abcd-efgh-jkmn")
+        let made = try Identifier.newRecordID()
+        #expect(try RecordID(made.text.lowercased()) == made)
+    }
+
     @Test("an invalid id is refused as a usage error (64) that names what it was meant to be")
     func invalid() async throws {
         let bad = [

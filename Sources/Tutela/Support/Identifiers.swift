@@ -59,6 +59,34 @@ public enum Identifier {
             + String(chars[8..<12])
     }
 
+    /// A typed id in the shape Tutela generates (`R-`, `BG-`, `RV-` or `IR-` and three groups of
+    /// four Crockford base-32 characters), written as Tutela writes it: in capitals, with `I` and
+    /// `L` read as `1` and `O` as `0`, as Crockford's alphabet asks, so an id read off paper or
+    /// typed in lower case is found. Nil for any other text, which is taken as typed: people's and
+    /// learners' ids are the centre's own, and their case is theirs.
+    static func generatedForm(_ typed: String) -> String? {
+        let parts = typed.uppercased().split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, ["R", "BG", "RV", "IR"].contains(parts[0]),
+            parts.dropFirst().allSatisfy({ $0.utf8.count == 4 })
+        else { return nil }
+        var groups: [String] = []
+        for part in parts.dropFirst() {
+            var group: [UInt8] = []
+            for c in part.utf8 {
+                switch c {
+                case UInt8(ascii: "I"), UInt8(ascii: "L"): group.append(UInt8(ascii: "1"))
+                case UInt8(ascii: "O"): group.append(UInt8(ascii: "0"))
+                case UInt8(ascii: "U"): return nil
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                    group.append(c)
+                default: return nil
+                }
+            }
+            groups.append(String(decoding: group, as: UTF8.self))
+        }
+        return ([String(parts[0])] + groups).joined(separator: "-")
+    }
+
     /// Whether UTF-8 `bytes` hold a control character (C0, DEL, C1) or a character that reorders
     /// text on screen (U+202A–U+202E, U+2066–U+2069). A byte scan: labels are read by the million.
     static func hasControlCharacters(_ bytes: some Collection<UInt8>) -> Bool {
@@ -89,6 +117,14 @@ public enum Identifier {
 public protocol IDKind: Sendable {
     /// The noun for an id of this kind in messages: "record", "learner", ….
     static var noun: String { get }
+    /// Whether Tutela makes ids of this kind (`R-…`, `BG-…`): then a typed one is read in any
+    /// case (``Identifier/generatedForm(_:)``).
+    static var generated: Bool { get }
+}
+
+extension IDKind {
+    /// People's and learners' ids are the centre's own: taken as typed.
+    public static var generated: Bool { false }
 }
 
 /// A checked identifier of one kind: parsed once, where text enters (an argument, a form, a stored
@@ -103,6 +139,7 @@ public struct ID<Kind: IDKind>: Hashable, Comparable, Sendable, CustomStringConv
     /// Parses an id someone typed.
     /// - Throws: ``TutelaError`` (usage) naming the kind's noun when `text` is not a valid id.
     public init(_ text: String) throws(TutelaError) {
+        let text = Kind.generated ? Identifier.generatedForm(text) ?? text : text
         try Identifier.validate(text, as: Kind.noun)
         self.text = text
     }
@@ -154,6 +191,8 @@ extension ID: Codable {
 public enum RecordKind: IDKind {
     /// "record".
     public static let noun = "record"
+    /// Made by Tutela: typed ids are read in any case.
+    public static let generated = true
 }
 
 /// The kind of a learner's id.
@@ -178,12 +217,16 @@ public enum PrincipalKind: IDKind {
 public enum RequestKind: IDKind {
     /// "request".
     public static let noun = "request"
+    /// Made by Tutela: typed ids are read in any case.
+    public static let generated = true
 }
 
 /// The kind of a review item's id.
 public enum ReviewKind: IDKind {
     /// "review".
     public static let noun = "review"
+    /// Made by Tutela: typed ids are read in any case.
+    public static let generated = true
 }
 
 /// An enrolled person's id, as given to `--as`.
