@@ -35,7 +35,7 @@ public struct Centre<Store: VaultStore>: Sendable {
     ///   - groups: false for the centre before its groups exist: no head of centre is enrolled and
     ///     no group has a key, so no record whose policy asks for break-glass can be sealed in it.
     public static func make(
-        store: Store, clock: Clock = Clock { 1_795_000_000 }, groups: Bool = true
+        store: Store, clock: Clock = Clock { 1_795_300_000 }, groups: Bool = true
     ) async throws -> Centre {
         let people = groups ? Self.people : Self.people.filter { !$0.roles.contains(.headOfCentre) }
         try await Vault.create(
@@ -93,7 +93,7 @@ public struct Centre<Store: VaultStore>: Sendable {
 extension Centre where Store == FaultInjectingStore<MemoryVaultStore> {
     /// The centre in memory, behind a store that fails or interleaves when a test says so;
     /// `groups` false for the centre before its groups exist.
-    public static func make(clock: Clock = Clock { 1_795_000_000 }, groups: Bool = true)
+    public static func make(clock: Clock = Clock { 1_795_300_000 }, groups: Bool = true)
         async throws -> Centre
     {
         try await make(store: FaultInjectingStore(MemoryVaultStore()), clock: clock, groups: groups)

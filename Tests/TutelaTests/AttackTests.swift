@@ -99,7 +99,7 @@ struct AttackTests {
         let jones = try await s.session("jones")
         let request = BreakGlassRequest(
             id: "BG-FAKE-0000-0001", record: label.record, requester: "jones", reason: "curious",
-            created: 1_795_000_000, expires: 1_795_000_000 + 86_400, approvalsNeeded: 2)
+            created: 1_795_300_000, expires: 1_795_300_000 + 86_400, approvalsNeeded: 2)
         let signed = try jones.sign(request)
         // Written in with a log entry of the signer's own committing to it, as an insider
         // with their key and the database files would.

@@ -96,7 +96,7 @@ struct EnrolmentTests {
 
     @Test("an expired code is refused, and so is an activation dated past it in the chain")
     func expired() async throws {
-        let now = Mutex<Int64>(1_795_000_000)
+        let now = Mutex<Int64>(1_795_300_000)
         let f = try await Fixture.make(clock: Clock { now.withLock { $0 } })
         let code = try await Self.invite(f, lifetimeDays: 1)
         now.withLock { $0 += 2 * 86_400 }
@@ -137,7 +137,7 @@ struct EnrolmentTests {
         try await f.store.transaction { tx in
             let link = try SignedChain.link(
                 .directory, after: try await tx.lastLink(.directory),
-                body: statement.encode(at: 1_795_000_000), signer: fresh)
+                body: statement.encode(at: 1_795_300_000), signer: fresh)
             try await tx.append(link, to: .directory)
         }
         await expectError(.tampered) {
@@ -284,7 +284,7 @@ struct EnrolmentReviewTests {
         let last = try #require(try await f.store.links(.audit).last)
         let forged = try Checkpoint.make(
             vaultID: hale.meta.vaultID, entries: last.sequence + 1, head: last.hash,
-            time: 1_795_000_100, signer: hale.identity)
+            time: 1_795_300_100, signer: hale.identity)
         await expectError(.invalidInput) { try await f.vault.verifyAudit(checkpoint: forged) }
     }
 

@@ -246,7 +246,7 @@ struct GroupKeyTests {
         await expectError(.invalidInput) {
             try copy.apply(
                 .groupKey(role: .safeguardingOfficer, version: 3, publicKey: flipped),
-                signer: "dsl", isGenesis: false, time: 1_795_000_000)
+                signer: "dsl", isGenesis: false, time: 1_795_300_000)
         }
     }
 

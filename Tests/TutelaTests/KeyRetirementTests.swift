@@ -156,7 +156,7 @@ struct KeyRetirementTests {
         let last = try #require(try await f.store.links(.audit).last)
         let forged = try Checkpoint.make(
             vaultID: forger.meta.vaultID, entries: last.sequence + 1, head: last.hash,
-            time: 1_795_000_100, signer: forger.identity)
+            time: 1_795_300_100, signer: forger.identity)
         await expectError(.invalidInput) { try await f.vault.verifyAudit(checkpoint: forged) }
     }
 

@@ -114,7 +114,7 @@ extension RedTeam5Tests {
         try await jones.refresh()
         let flag = try jones.sign(
             SafeguardingFlag(
-                record: label.record, flaggedBy: "jones", time: 1_795_000_000,
+                record: label.record, flaggedBy: "jones", time: 1_795_300_000,
                 reason: "keep this one", decidedAt: jones.directory.statementCount))
         try await f.store.transaction(
             jones.committedWrite(as: .flag, subject: label.record.text) { tx in
@@ -159,7 +159,7 @@ extension RedTeam5Tests {
         let jones = try f.session("jones")
         let hold = try jones.sign(
             Hold(
-                record: label.record, active: true, reason: "mine", time: 1_795_000_000,
+                record: label.record, active: true, reason: "mine", time: 1_795_300_000,
                 by: "jones", decidedAt: f.session("jones").directory.statementCount))
         try await Self.insiderCommit(f, jones, hold, subject: label.record)
         do {
@@ -183,7 +183,7 @@ extension RedTeam5Tests {
             DestructionCertificate(
                 record: label.record, labelHash: Hex.encode(try BLAKE2b.hash(stored.labelBytes)),
                 ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)),
-                rule: "forged", time: 1_795_000_000, authoriser: "jones", proposer: "price",
+                rule: "forged", time: 1_795_300_000, authoriser: "jones", proposer: "price",
                 madeUnder: 1, signature: []))
         try await Self.insiderCommit(f, jones, tombstone, subject: label.record)
         do {

@@ -35,7 +35,7 @@ struct RedTeam5Tests {
         committer.committedWrite { tx in
             let link = try SignedChain.link(
                 .directory, after: try await tx.lastLink(.directory),
-                body: statement.encode(at: 1_795_000_000), signer: signer)
+                body: statement.encode(at: 1_795_300_000), signer: signer)
             try await tx.append(link, to: .directory)
         }
     }
@@ -232,7 +232,7 @@ struct RedTeam5Tests {
             renewed.committedWrite(as: .rekey, subject: "office") { tx in
                 let link = try SignedChain.link(
                     .directory, after: try await tx.lastLink(.directory),
-                    body: statement.encode(at: 1_795_000_000), signer: signer)
+                    body: statement.encode(at: 1_795_300_000), signer: signer)
                 try await tx.append(link, to: .directory)
                 try await tx.replace(sealed)
             })

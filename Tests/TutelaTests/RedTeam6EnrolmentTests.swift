@@ -54,7 +54,7 @@ extension RedTeam6Tests {
 
     @Test("an enrolment code used after it expired, the activation backdated, is refused")
     func backdatedActivationAfterExpiry() async throws {
-        let now = Mutex<Int64>(1_795_000_000)
+        let now = Mutex<Int64>(1_795_300_000)
         let f = try await Fixture.make(clock: Clock { now.withLock { $0 } })
         let office = try f.session("office")
         let code = try await office.administration.invite(
@@ -123,7 +123,7 @@ extension RedTeam6Tests {
             agreementKey: theirs.publicIdentity.agreementKey.bytes, proof: proof)
         var directory = office.directory
         await expectError(.permissionDenied) {
-            try directory.apply(statement, signer: "kim", isGenesis: false, time: 1_795_000_000)
+            try directory.apply(statement, signer: "kim", isGenesis: false, time: 1_795_300_000)
         }
         // And a proof from another vault's invitation of the same id.
         let g = try await Fixture.make()
@@ -140,7 +140,7 @@ extension RedTeam6Tests {
                 .activate(
                     principal: "kim", signingKey: theirs.publicIdentity.signingKey.bytes,
                     agreementKey: theirs.publicIdentity.agreementKey.bytes, proof: replayed),
-                signer: "kim", isGenesis: false, time: 1_795_000_000)
+                signer: "kim", isGenesis: false, time: 1_795_300_000)
         }
     }
 
@@ -163,7 +163,7 @@ extension RedTeam6Tests {
                 .activate(
                     principal: "kim", signingKey: fresh.publicIdentity.signingKey.bytes,
                     agreementKey: fresh.publicIdentity.agreementKey.bytes, proof: proof),
-                signer: "office", isGenesis: false, time: 1_795_000_000)
+                signer: "office", isGenesis: false, time: 1_795_300_000)
         }
     }
 
@@ -207,7 +207,7 @@ extension RedTeam6Tests {
         let office = try f.session("office")
         let first = try await office.administration.reissue("price")
         // A second reissue (a second administrator, or the office again) lands during activation.
-        let second = try EnrolmentCode.generate(for: "price", expires: 1_795_000_000 + 86_400)
+        let second = try EnrolmentCode.generate(for: "price", expires: 1_795_300_000 + 86_400)
         let secondKey = try EnrolmentCode.key(
             code: second.text, principal: "price", vaultID: office.meta.vaultID)
         try await RefreshTests.interleave(
@@ -261,7 +261,7 @@ extension RedTeam6Tests {
         let office = try f.session("office")
         var directory = office.directory
         let fresh = try Identity.generate(principal: "office")
-        let code = try EnrolmentCode.generate(for: "office", expires: 1_795_086_400)
+        let code = try EnrolmentCode.generate(for: "office", expires: 1_795_386_400)
         let codeKey = try EnrolmentCode.key(
             code: code.text, principal: "office", vaultID: office.meta.vaultID)
         await expectError(.exists) {
@@ -269,14 +269,14 @@ extension RedTeam6Tests {
                 .invite(
                     .init(
                         id: "office", name: "Office", roles: [.admin],
-                        codeKey: codeKey.publicKey.bytes, expires: 1_795_086_400)),
-                signer: "office", isGenesis: false, time: 1_795_000_000)
+                        codeKey: codeKey.publicKey.bytes, expires: 1_795_386_400)),
+                signer: "office", isGenesis: false, time: 1_795_300_000)
         }
         await expectError(.permissionDenied) {
             try directory.apply(
                 .reissue(
-                    principal: "office", codeKey: codeKey.publicKey.bytes, expires: 1_795_086_400),
-                signer: "office", isGenesis: false, time: 1_795_000_000)
+                    principal: "office", codeKey: codeKey.publicKey.bytes, expires: 1_795_386_400),
+                signer: "office", isGenesis: false, time: 1_795_300_000)
         }
         await expectError(.notFound) {
             try directory.apply(
@@ -284,7 +284,7 @@ extension RedTeam6Tests {
                     principal: "office", signingKey: fresh.publicIdentity.signingKey.bytes,
                     agreementKey: fresh.publicIdentity.agreementKey.bytes,
                     proof: Array(repeating: 0, count: 64)),
-                signer: "office", isGenesis: false, time: 1_795_000_000)
+                signer: "office", isGenesis: false, time: 1_795_300_000)
         }
     }
 

@@ -155,7 +155,7 @@ struct RedTeam6Tests {
         // The leaver's key, dated to the directory before it ended.
         let flag = try FactCodec.make(
             SafeguardingFlag(
-                record: label.record, flaggedBy: "price", time: 1_795_000_000,
+                record: label.record, flaggedBy: "price", time: 1_795_300_000,
                 reason: "backdated by a leaver", decidedAt: before.statementCount),
             signer: old.identity, madeUnder: before.statementCount)
         // Jones (an insider with a valid key and the database) commits it with an entry of theirs.
@@ -218,7 +218,7 @@ struct RedTeam6Tests {
         let forger = try await f.forger(old)
         let flag = try FactCodec.make(
             SafeguardingFlag(
-                record: label.record, flaggedBy: "price", time: 1_795_000_000,
+                record: label.record, flaggedBy: "price", time: 1_795_300_000,
                 reason: "backdated entry", decidedAt: before.statementCount),
             signer: old.identity, madeUnder: before.statementCount)
         // Cut the directory back to where the old key was valid, commit under the old key, and put
@@ -261,7 +261,7 @@ struct RedTeam6Tests {
             f,
             .addLearner(
                 .init(id: "kim", name: "Kim Lee", tutor: "price", dateOfBirth: nil, programme: nil)),
-            at: 1_795_000_000 + 365 * 86_400, signer: office.identity, committer: office,
+            at: 1_795_300_000 + 365 * 86_400, signer: office.identity, committer: office,
             action: .learnerAdd, subject: "kim")
         try await office.refresh()
         let code = try await office.administration.invite("lee", name: "Lee", roles: [.tutor])

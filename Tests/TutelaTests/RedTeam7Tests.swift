@@ -31,7 +31,7 @@ struct RedTeam7Tests {
     /// to the store can add to the directory.
     static func forge(
         _ f: Fixture, _ statement: DirectoryStatement, signer: Identity, committer: Session,
-        at time: Int64 = 1_795_000_000,
+        at time: Int64 = 1_795_300_000,
         extra: @escaping @Sendable (any VaultTransaction) async throws -> Void = { _ in }
     ) async throws {
         try await RedTeam6Tests.commitStatement(

@@ -143,7 +143,7 @@ struct RedTeamTests {
         let label = try await s.session("price").seal(Fixture.form(), confidential: false)
         // The DSL may request break-glass (lifetime 24 hours under the shipped policy), but signs a
         // request of their own that lasts ten years and writes it in.
-        let created: Int64 = 1_795_000_000
+        let created: Int64 = 1_795_300_000
         let dsl = try await s.session("dsl")
         let request = BreakGlassRequest(
             id: "BG-LONG-LIFE-0001", record: label.record, requester: "dsl",
@@ -178,7 +178,7 @@ struct RedTeamTests {
         }
         let jones = try f.session("jones")
         let flag = SafeguardingFlag(
-            record: label.record, flaggedBy: "jones", time: 1_795_000_000, reason: "hide it",
+            record: label.record, flaggedBy: "jones", time: 1_795_300_000, reason: "hide it",
             decidedAt: jones.directory.statementCount)
         let signed = try jones.sign(flag)
         // Written in with a log entry of the signer's own committing to it, as an insider
@@ -307,7 +307,7 @@ struct RedTeamTests {
             role: role, version: version, publicKey: key.publicKey.bytes)
         let last = try await f.store.links(.directory).last
         let link = try SignedChain.link(
-            .directory, after: last, body: statement.encode(at: 1_795_000_000),
+            .directory, after: last, body: statement.encode(at: 1_795_300_000),
             signer: deputy.identity)
         try await f.store.transaction { tx in
             try await tx.append(link, to: .directory)

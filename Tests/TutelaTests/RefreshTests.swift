@@ -107,7 +107,7 @@ struct RefreshTests {
             office.committedWrite { tx in
                 let link = try SignedChain.link(
                     .directory, after: try await tx.lastLink(.directory),
-                    body: statement.encode(at: 1_795_000_000), signer: identity)
+                    body: statement.encode(at: 1_795_300_000), signer: identity)
                 try await tx.append(link, to: .directory)
             })
     }

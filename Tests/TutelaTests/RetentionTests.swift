@@ -311,7 +311,7 @@ struct RetentionTests {
         let jones = try f.session("jones")
         let release = try jones.sign(
             Hold(
-                record: label.record, active: false, reason: "over", time: 1_795_000_100,
+                record: label.record, active: false, reason: "over", time: 1_795_300_100,
                 by: "jones", decidedAt: jones.directory.statementCount))
         try await RedTeam5Tests.insiderCommit(f, jones, release, subject: label.record)
         await expectError(.tampered) {

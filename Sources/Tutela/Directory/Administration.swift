@@ -106,6 +106,8 @@ public struct Administration: SessionService {
     public func learnerLeft(_ id: LearnerID, on date: CalendarDate) async throws {
         try await session.decidingAfresh {
             try requireAdministrator("record leavers")
+            // A leaving date may be ahead (the end of a course is known); never before birth,
+            // which the directory itself refuses.
             try await appendStatement(
                 .learnerLeft(learner: id, on: date), audit: .learnerLeave, subject: id.text)
         }

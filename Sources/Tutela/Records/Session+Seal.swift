@@ -92,6 +92,17 @@ extension Session {
                     "field 'learner': '\(content.learner)' is not a recorded learner",
                     hint: "an administrator adds learners with 'tutela learner add'")
             }
+            // Dates as they can be: nothing dated after today, or before the learner was born.
+            guard content.date <= CalendarDate.latestPast(today: today) else {
+                throw TutelaError.invalidInput(
+                    "field 'date': \(content.date) is in the future (today is \(today))",
+                    hint: "a record is sealed on or after the day it describes")
+            }
+            if let born = learner.dateOfBirth, content.date < born {
+                throw TutelaError.invalidInput(
+                    "field 'date': \(content.date) is before \(learner.id)'s date of birth (\(born))"
+                )
+            }
             let rules = try policy.rules(for: recordClass)
             planned.append((content, recordClass, learner.id, rules.label, decision))
         }

@@ -47,6 +47,10 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         (self.year, self.month, self.day) = (year, month, day)
     }
 
+    /// The latest date a person may give for something that has happened, by a clock whose day
+    /// is `today` in UTC: tomorrow, since a centre east of UTC is a day ahead for some hours.
+    public static func latestPast(today: CalendarDate) -> CalendarDate { today.adding(days: 1) }
+
     /// Days since 1970-01-01 (negative before), for arithmetic and comparisons.
     public var daysSinceEpoch: Int {
         // Howard Hinnant's days_from_civil.
