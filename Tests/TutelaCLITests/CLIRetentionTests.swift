@@ -24,6 +24,17 @@ struct CLIRetentionTests {
         return v
     }
 
+    /// Two tutorials about Kim, sealed by Price: their record ids.
+    func sealTwoForKim(_ v: CLIVault) throws -> [String] {
+        var records: [String] = []
+        for marker in ["first", "second"] {
+            let file = try v.write("\(marker).json", CLIVault.form(marker: marker, learner: "kim"))
+            let sealed = try v.run(["tutorial", "seal", file, "--json"], as: "price")
+            records.append(try #require(try json(sealed.stdout)["record"] as? String))
+        }
+        return records
+    }
+
     /// Enrols a second record keeper: every destruction takes two people.
     static func addSecondKeeper(_ v: CLIVault) throws {
         #expect(
@@ -38,12 +49,7 @@ struct CLIRetentionTests {
     )
     func dueByTwo() throws {
         let v = try Self.vaultWithKim()
-        var records: [String] = []
-        for marker in ["first", "second"] {
-            let file = try v.write("\(marker).json", CLIVault.form(marker: marker, learner: "kim"))
-            let sealed = try v.run(["tutorial", "seal", file, "--json"], as: "price")
-            records.append(try #require(try json(sealed.stdout)["record"] as? String))
-        }
+        let records = try sealTwoForKim(v)
         try Self.addSecondKeeper(v)
         // Every due record at once takes a confirmation: there is no terminal here to ask on.
         let unconfirmed = try v.run(["records", "destroy", "--due"], as: "keeper2")
@@ -71,12 +77,7 @@ struct CLIRetentionTests {
     @Test("destroy --due --dry-run says what each due record would come to and changes nothing")
     func dueDryRun() throws {
         let v = try Self.vaultWithKim()
-        var records: [String] = []
-        for marker in ["first", "second"] {
-            let file = try v.write("\(marker).json", CLIVault.form(marker: marker, learner: "kim"))
-            let sealed = try v.run(["tutorial", "seal", file, "--json"], as: "price")
-            records.append(try #require(try json(sealed.stdout)["record"] as? String))
-        }
+        let records = try sealTwoForKim(v)
         try Self.addSecondKeeper(v)
         #expect(
             try v.run(["records", "destroy", records[0], "--dry-run"], as: "hale").status == 64)

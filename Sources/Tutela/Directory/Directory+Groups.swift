@@ -59,3 +59,22 @@ extension Directory {
         }
     }
 }
+
+/// A published group key: version `version` of the key every holder of `role` can use.
+public struct GroupKey: Sendable, Equatable {
+    /// The role whose holders share this key.
+    public let role: Role
+    /// The key's version: 1 for the first, one more for each replacement.
+    public let version: Int
+    /// The X25519 public key that slots and break-glass shares for the group are sealed to.
+    public let publicKey: KeyAgreementPublicKey
+    /// The directory position from which this key is due to be replaced, because someone who held
+    /// it left the group; nil while no one has. A holder of the role replaces it.
+    public internal(set) var rotationDue: Int64?
+    /// While ``rotationDue``: the holders of the role when it fell due, less whoever left. Only
+    /// they may have a copy of this key; someone given the role since has none.
+    public internal(set) var keptBy: Set<PrincipalID> = []
+
+    /// Who slots and shares sealed to this key are for.
+    public var holder: Recipient { .group(role, version: version) }
+}

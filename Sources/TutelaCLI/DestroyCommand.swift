@@ -1,0 +1,208 @@
+import ArgumentParser
+import Foundation
+import Tutela
+import TutelaSQLite
+
+struct DestroyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "destroy",
+        abstract:
+            "Propose, or agree to, crypto-shredding a record that is due: the first record keeper proposes, a second keeper or a head of centre agrees; prints the certificate."
+    )
+    @Argument(help: "The record id.") var record: String?
+    @Flag(help: "Destroy every record due today, with progress.") var due = false
+    @Flag(help: "With --due: list what this run would propose or destroy, and change nothing.")
+    var dryRun = false
+    @Flag(help: "With --due: go ahead without asking (scripts; check with --dry-run first).")
+    var yes = false
+    @OptionGroup var actor: ActorOptions
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var output: OutputOptions
+
+    struct CertificateJSON: Encodable {
+        let record: String
+        let labelHash: String
+        let ciphertextHash: String
+        let rule: String
+        let time: String
+        let authorisedBy: String
+        let proposedBy: String?
+        /// The directory position the signature was made under: which key of the authoriser's
+        /// must verify it.
+        let directoryPosition: Int64
+        let signature: String
+
+        init(_ c: DestructionCertificate) {
+            record = c.record.text
+            labelHash = c.labelHash
+            ciphertextHash = c.ciphertextHash
+            rule = c.rule
+            time = Timestamp.iso(c.time)
+            authorisedBy = c.authoriser.text
+            proposedBy = c.proposer?.text
+            directoryPosition = c.madeUnder
+            signature = c.signature.map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    struct ResultJSON: Encodable {
+        let record: String
+        let certificate: CertificateJSON?
+        let proposedBy: String?
+        /// Set when this run proposed the destruction and a second person must agree.
+        let pending: PendingJSON?
+    }
+
+    struct PendingJSON: Encodable {
+        let record: String
+        let proposedBy: String
+    }
+
+    func validate() throws {
+        guard (record != nil) != due else {
+            throw ValidationError("give a RECORD, or --due for every record due today")
+        }
+        guard due || (!dryRun && !yes) else {
+            throw ValidationError("--dry-run and --yes go with --due")
+        }
+    }
+
+    /// One due record as `--dry-run` shows it.
+    struct PlannedJSON: Encodable {
+        let record: String
+        let label: String
+        let learner: String
+        let dueOn: String?
+        /// `propose`, `destroy` (agreeing to another keeper's proposal) or `waiting` (this
+        /// person's own proposal, for a second person to agree to).
+        let action: String
+        let proposedBy: String?
+    }
+
+    func run() async throws {
+        let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
+        let session = try await actor.unlock(try vault.open())
+        var ids: [RecordID]
+        if let record {
+            ids = [record]
+        } else {
+            // Only the records due are kept from the check, soonest due first.
+            let today = session.vault.clock.today
+            let due = try await session.retention.report(asOf: today, listing: [.due])
+                .records(.due)
+            guard !due.isEmpty else {
+                if output.json {
+                    try Terminal.json(["destroyed": [ResultJSON]()])
+                } else {
+                    Terminal.out("No records are due for destruction today (\(today)).")
+                }
+                return
+            }
+            if dryRun { return try await plan(due, session: session) }
+            try confirm(due)
+            ids = due.map(\.label.record)
+        }
+        let progress = Progress(
+            total: ids.count, enabled: Terminal.stderrIsTerminal && !output.json && due)
+        var results: [ResultJSON] = []
+        for (i, id) in ids.enumerated() {
+            switch try await session.retention.destroy(id) {
+            case .destroyed(let certificate):
+                try session.retention.verify(certificate)
+                results.append(
+                    ResultJSON(
+                        record: id.text, certificate: CertificateJSON(certificate),
+                        proposedBy: certificate.proposer?.text, pending: nil))
+                if !output.json { Terminal.out(certificate.text) }
+            case .proposed(let by):
+                results.append(
+                    ResultJSON(
+                        record: id.text, certificate: nil, proposedBy: by.text,
+                        pending: PendingJSON(record: id.text, proposedBy: by.text)))
+                if !output.json {
+                    Terminal.out(
+                        "Proposed the destruction of \(id); it is destroyed when a second record "
+                            + "keeper or a head of centre runs the same command.")
+                }
+            }
+            progress.update(i + 1)
+        }
+        progress.finish()
+        if output.json {
+            if let only = results.first, record != nil {
+                try Terminal.json(only)
+            } else {
+                try Terminal.json(["destroyed": results])
+            }
+        } else if due {
+            let done = results.filter { $0.certificate != nil }.count
+            Terminal.out(
+                "\(done) records destroyed; \(results.count - done) proposed, waiting for a second "
+                    + "person to agree.")
+        }
+    }
+}
+
+extension DestroyCommand {
+    /// `--dry-run`: what this run would do to each due record, changing nothing.
+    func plan(_ due: [RetentionStatus], session: Session) async throws {
+        var planned: [PlannedJSON] = []
+        for status in due {
+            let id = status.label.record
+            let by = try await session.retention.proposer(of: id, label: status.label)
+            let action =
+                by == nil ? "propose" : by == session.principal.id ? "waiting" : "destroy"
+            planned.append(
+                PlannedJSON(
+                    record: id.text, label: status.label.envelopeText,
+                    learner: status.label.learner.text, dueOn: status.dueOn?.description,
+                    action: action, proposedBy: by?.text))
+        }
+        if output.json { return try Terminal.json(DryRunJSON(dryRun: true, due: planned)) }
+        for p in planned {
+            let what =
+                switch p.action {
+                case "propose": "would be proposed (a second person must then agree)"
+                case "destroy": "would be destroyed (proposed by \(p.proposedBy ?? "?"))"
+                default: "proposed by you; a second record keeper or a head of centre must agree"
+                }
+            Terminal.out(
+                "\(p.record)  \(p.label), learner \(p.learner), due \(p.dueOn ?? "?"): \(what)")
+        }
+        Terminal.out(
+            "\(Self.summary(due)) are due. Nothing was changed (--dry-run); run it again without "
+                + "--dry-run to go ahead.")
+    }
+
+    /// "3 records of 2 learners (kim, lee)".
+    static func summary(_ due: [RetentionStatus]) -> String {
+        let learners = Array(Set(due.map(\.label.learner.text))).sorted()
+        let records = due.count == 1 ? "1 record" : "\(due.count) records"
+        let of = learners.count == 1 ? "1 learner" : "\(learners.count) learners"
+        return "\(records) of \(of) (\(learners.joined(separator: ", ")))"
+    }
+
+    /// Asks before destroying every due record, unless `--yes`: the person types the number of
+    /// records. Without a terminal to ask on, refuses (64).
+    func confirm(_ due: [RetentionStatus]) throws {
+        guard !yes else { return }
+        guard Terminal.stdinIsTerminal, !output.json else {
+            throw TutelaError(
+                .usage,
+                "destroying every due record needs a confirmation: \(Self.summary(due)) are due",
+                hint: "see them with --dry-run, then run it again with --yes")
+        }
+        Terminal.note(
+            "This proposes or agrees to destroying \(Self.summary(due)). Destroyed records cannot "
+                + "be opened again, from this vault or its backups.")
+        Terminal.note("Type \(due.count) to go on, anything else to stop: ")
+        guard readLine()?.trimmingCharacters(in: .whitespaces) == "\(due.count)" else {
+            throw TutelaError(.usage, "stopped: nothing was proposed or destroyed")
+        }
+    }
+
+    struct DryRunJSON: Encodable {
+        let dryRun: Bool
+        let due: [PlannedJSON]
+    }
+}
