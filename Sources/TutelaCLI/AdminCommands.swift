@@ -171,7 +171,9 @@ enum CodeOutput {
         guard Terminal.stdinIsTerminal else {
             throw TutelaError(
                 .usage, "an enrolment code is needed and there is no terminal to ask for it",
-                hint: "set TUTELA_ENROLMENT_CODE or pass --code-file FILE")
+                hint:
+                    "pass --code-file FILE (a file only you can read), or set TUTELA_ENROLMENT_CODE"
+            )
         }
         return try Terminal.readSecret(prompt: "\(what) for \(id): ")
     }

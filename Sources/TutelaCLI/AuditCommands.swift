@@ -165,11 +165,11 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
             let (from, to) = try await session.correctClock()
+            try await session.settle()
             try output.done(
                 "Corrected the vault's clock: its last entry was at \(Timestamp.iso(from)); "
                     + "entries go on from \(Timestamp.iso(to)).",
                 ["from": "\(Timestamp.iso(from))", "to": "\(Timestamp.iso(to))"])
-            try await session.settle()
         }
     }
 

@@ -83,6 +83,7 @@ struct DestroyCommand: AsyncParsableCommand {
         let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
         let session = try await actor.unlock(try vault.open())
         var ids: [RecordID]
+        var waiting = 0
         if let record {
             ids = [record]
         } else {
@@ -91,16 +92,23 @@ struct DestroyCommand: AsyncParsableCommand {
             let due = try await session.retention.report(asOf: today, listing: [.due])
                 .records(.due)
             guard !due.isEmpty else {
-                if output.json {
+                if output.json, dryRun {
+                    try Terminal.json(DryRunJSON(dryRun: true, due: []))
+                } else if output.json {
                     try Terminal.json(["destroyed": [ResultJSON]()])
                 } else {
                     Terminal.out("No records are due for destruction today (\(today)).")
                 }
                 return
             }
-            if dryRun { return try await plan(due, session: session) }
-            try confirm(due)
-            ids = due.map(\.label.record)
+            let planned = try await plan(due, session: session)
+            if dryRun { return try show(planned, due: due) }
+            try confirm(planned, due: due)
+            // This person's own proposals wait for a second person: this run leaves them be.
+            waiting = planned.filter { $0.action == "waiting" }.count
+            ids = planned.filter { $0.action != "waiting" }.compactMap {
+                RecordID(validating: $0.record)
+            }
         }
         let progress = Progress(
             total: ids.count, enabled: Terminal.stderrIsTerminal && !output.json && due)
@@ -138,14 +146,16 @@ struct DestroyCommand: AsyncParsableCommand {
             let done = results.filter { $0.certificate != nil }.count
             Terminal.out(
                 "\(done) records destroyed; \(results.count - done) proposed, waiting for a second "
-                    + "person to agree.")
+                    + "person to agree"
+                    + (waiting > 0 ? "; \(waiting) you proposed before still wait for one." : "."))
         }
     }
 }
 
 extension DestroyCommand {
-    /// `--dry-run`: what this run would do to each due record, changing nothing.
-    func plan(_ due: [RetentionStatus], session: Session) async throws {
+    /// What this run would do to each due record: propose it, destroy it (agreeing to another
+    /// keeper's proposal), or leave it waiting (this person's own proposal). Changes nothing.
+    func plan(_ due: [RetentionStatus], session: Session) async throws -> [PlannedJSON] {
         var planned: [PlannedJSON] = []
         for status in due {
             let id = status.label.record
@@ -158,6 +168,11 @@ extension DestroyCommand {
                     learner: status.label.learner.text, dueOn: status.dueOn?.description,
                     action: action, proposedBy: by?.text))
         }
+        return planned
+    }
+
+    /// `--dry-run`: the plan, record by record.
+    func show(_ planned: [PlannedJSON], due: [RetentionStatus]) throws {
         if output.json { return try Terminal.json(DryRunJSON(dryRun: true, due: planned)) }
         for p in planned {
             let what =
@@ -170,8 +185,15 @@ extension DestroyCommand {
                 "\(p.record)  \(p.label), learner \(p.learner), due \(p.dueOn ?? "?"): \(what)")
         }
         Terminal.out(
-            "\(Self.summary(due)) are due. Nothing was changed (--dry-run); run it again without "
-                + "--dry-run to go ahead.")
+            "\(Self.summary(due)) are due: \(Self.counts(planned)). Nothing was changed "
+                + "(--dry-run); run it again without --dry-run to go ahead.")
+    }
+
+    /// "1 to destroy now, 2 to propose, 1 waiting for a second person".
+    static func counts(_ planned: [PlannedJSON]) -> String {
+        let n = { (action: String) in planned.filter { $0.action == action }.count }
+        return "\(n("destroy")) to destroy now, \(n("propose")) to propose, "
+            + "\(n("waiting")) waiting for a second person"
     }
 
     /// "3 records of 2 learners (kim, lee)".
@@ -184,19 +206,21 @@ extension DestroyCommand {
 
     /// Asks before destroying every due record, unless `--yes`: the person types the number of
     /// records. Without a terminal to ask on, refuses (64).
-    func confirm(_ due: [RetentionStatus]) throws {
+    func confirm(_ planned: [PlannedJSON], due: [RetentionStatus]) throws {
         guard !yes else { return }
         guard Terminal.stdinIsTerminal, !output.json else {
             throw TutelaError(
                 .usage,
-                "destroying every due record needs a confirmation: \(Self.summary(due)) are due",
+                "destroying every due record needs a confirmation: \(Self.summary(due)) are due "
+                    + "(\(Self.counts(planned)))",
                 hint: "see them with --dry-run, then run it again with --yes")
         }
+        let acting = planned.filter { $0.action != "waiting" }.count
         Terminal.note(
-            "This proposes or agrees to destroying \(Self.summary(due)). Destroyed records cannot "
-                + "be opened again, from this vault or its backups.")
-        Terminal.note("Type \(due.count) to go on, anything else to stop: ")
-        guard readLine()?.trimmingCharacters(in: .whitespaces) == "\(due.count)" else {
+            "\(Self.summary(due)) are due: \(Self.counts(planned)). Destroyed records cannot be "
+                + "opened again, from this vault or its backups.")
+        Terminal.note("Type \(acting) to go on, anything else to stop: ")
+        guard readLine()?.trimmingCharacters(in: .whitespaces) == "\(acting)" else {
             throw TutelaError(.usage, "stopped: nothing was proposed or destroyed")
         }
     }

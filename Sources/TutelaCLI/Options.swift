@@ -202,7 +202,7 @@ enum Passphrases {
             throw TutelaError(
                 .usage, "a passphrase is needed and there is no terminal to ask for it",
                 hint:
-                    "set \(environment) or pass --\(environment == "TUTELA_PASSPHRASE" ? "passphrase-file" : "new-passphrase-file") FILE"
+                    "pass --\(environment == "TUTELA_PASSPHRASE" ? "passphrase-file" : "new-passphrase-file") FILE (a file only you can read), or set \(environment)"
             )
         }
         let first = try Terminal.readSecret(prompt: prompt)

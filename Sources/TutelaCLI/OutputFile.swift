@@ -133,8 +133,16 @@ final class OutputFile {
 enum SecretFile {
     static func read(_ path: String, maximum: Int, what: String) throws -> SecretBytes {
         // Non-blocking, so a FIFO put in its place cannot hang the command before the check below.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw TutelaError(.notFound, "cannot read the \(what) \(path)") }
+        // Never through a link: one swapped in could point at another private file of the caller's.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ELOOP {
+                throw TutelaError(
+                    .permissionDenied, "the \(what) \(path) is a link",
+                    hint: "name the file itself")
+            }
+            throw TutelaError(.notFound, "cannot read the \(what) \(path)")
+        }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {

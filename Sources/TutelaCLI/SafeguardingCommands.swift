@@ -250,7 +250,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
                         "Asked by \(view.requesterName) (\(view.request.requester)) at "
                             + "\(Timestamp.iso(view.request.created)), until "
                             + "\(Timestamp.iso(view.request.expires)): \(view.request.reason)"))
-                if Terminal.stdinIsTerminal, !output.json {
+                if Terminal.stdinIsTerminal {
                     FileHandle.standardError.write(Data("Approve it? [y/N] ".utf8))
                     let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
                     guard answer == "y" || answer == "yes" else {

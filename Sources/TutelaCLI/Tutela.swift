@@ -44,14 +44,25 @@ enum Entry {
             Terminal.error(error, json: wantsJSON)
             exit(error.kind.exitCode)
         } catch {
-            // A word the parser refused (a misspelt option, a missing argument) is a usage error,
-            // in JSON too when JSON was asked for; --help and --version print as they always do.
+            // --help and --version print as they always do. A word the parser refused (a misspelt
+            // option, a missing argument) is a usage error (64), in JSON too when JSON was asked
+            // for, without the word itself: it may be a code typed in the wrong place. Anything
+            // else is a fault inside Tutela (70).
             let code = TutelaCommand.exitCode(for: error)
-            if wantsJSON, code != .success {
-                let message = TutelaCommand.message(for: error)
-                Terminal.error(
-                    TutelaError(code.rawValue == 64 ? .usage : .internal, message), json: true)
-                exit(code.rawValue)
+            guard code != .success else { TutelaCommand.exit(withError: error) }
+            guard code.rawValue == 64 else {
+                Terminal.error(TutelaError(.internal, "\(error)"), json: wantsJSON)
+                exit(70)
+            }
+            if wantsJSON {
+                Terminal.note("tutela: error: " + TutelaCommand.message(for: error))
+                try? Terminal.json([
+                    "error": Terminal.ErrorJSON(
+                        code: TutelaError.Kind.usage.code,
+                        message: "the command line is not valid (the word is named on stderr)",
+                        hint: "see --help")
+                ])
+                exit(64)
             }
             TutelaCommand.exit(withError: error)
         }

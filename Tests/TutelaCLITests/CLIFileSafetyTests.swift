@@ -84,6 +84,15 @@ struct CLIFileSafetyTests {
             #expect(r.stderr.contains(file))
             #expect(r.stderr.contains("chmod 600"))
         }
+        // A link is refused even to a private file of the caller's: it could be swapped in.
+        let target = try v.write("pass-private.txt", right, mode: 0o600)
+        let link = v.root.appendingPathComponent("pass-link.txt").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let linked = try CLI.run([
+            "records", "list", "--as", "hale", "--passphrase-file", link, "--vault", v.vault,
+        ])
+        #expect(linked.status == 77, "\(linked.stderr)")
+        #expect(linked.stderr.contains("is a link"))
         let code = try v.write("code.txt", "XXXX-XXXX", mode: 0o644)
         let activate = try CLI.run(
             ["principal", "activate", "price", "--code-file", code, "--vault", v.vault],

@@ -59,6 +59,11 @@ struct CLIRetentionTests {
         let proposed = try v.run(["records", "destroy", "--due", "--yes"], as: "keeper2")
         #expect(proposed.status == 0, "\(proposed.stderr)")
         #expect(proposed.stdout.contains("0 records destroyed; 2 proposed"))
+        // A second run by the proposer leaves their own proposals waiting, and says so.
+        let again = try v.run(["records", "destroy", "--due", "--yes"], as: "keeper2")
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("0 records destroyed; 0 proposed"))
+        #expect(again.stdout.contains("2 you proposed before still wait"))
         // The proposer cannot agree with themselves; the second keeper's run destroys both.
         #expect(try v.run(["records", "destroy", records[0]], as: "keeper2").status == 77)
         let done = try v.run(["records", "destroy", "--due", "--json", "--yes"], as: "hale")

@@ -4,7 +4,7 @@ import TutelaTesting
 @testable import Tutela
 
 /// Dates as they can be (#21): nothing sealed about a day still to come or before the learner was
-/// born, and no leaver recorded before birth or in the future. The fixture's clock reads
+/// born, no leaver recorded before birth, no date of birth to come. The fixture's clock reads
 /// 2026-11-21 (UTC).
 @Suite("Dates against reality")
 struct RealDatesTests {
@@ -52,6 +52,12 @@ struct RealDatesTests {
                 "sam", on: try #require(CalendarDate("2009-07-20")))
         }
         #expect(unborn?.message.contains("before sam's date of birth") == true)
+        let notYetBorn = await expectError(.invalidInput) {
+            try await office.administration.addLearner(
+                "kit", name: "Kit", tutor: "price",
+                dateOfBirth: try #require(CalendarDate("2031-03-14")), programme: nil)
+        }
+        #expect(notYetBorn?.message.contains("is in the future") == true)
         try await office.administration.learnerLeft(
             "sam", on: try #require(CalendarDate("2027-07-20")))
         #expect(

@@ -18,7 +18,7 @@ struct TypedIDTests {
     }
 
     @Test("a typed id Tutela made is read in any case, with I, L and O read as Crockford's 1 and 0")
-    func anyCase() throws {
+    func anyCase() async throws {
         // Typed text arrives as a String (a literal here would be the test support's literal id).
         func typed(_ text: String) -> String { text }
         for text in ["r-abcd-efgh-jkmn", "R-abcd-EFGH-jkmn"] {
@@ -34,6 +34,10 @@ struct TypedIDTests {
             #expect(try RecordID(typed(text)).text == text)
         }
         #expect(try LearnerID(typed("r-abcd-efgh-jkmn")).text == "r-abcd-efgh-jkmn")
+        // Only ASCII is upper-cased: 'ſ' is not an S, 'ﬁ' is not "FI", 'ı' is not an I.
+        for text in ["r-ſ000-0000-0000", "r-ﬁ00-0000-0000", "r-ı000-0000-0000"] {
+            await expectError(.usage) { try RecordID(typed(text)) }
+        }
         #expect(try PrincipalID(typed("Price")).text == "Price")
         // Stored text is never rewritten: it must already be what Tutela wrote.
         #expect(RecordID(validating: "r-abcd-efgh-jkmn")?.text == "r-abcd-efgh-jkmn")

@@ -94,6 +94,12 @@ public struct Administration: SessionService {
             try requireAdministrator("add learners")
             try Vault.validateName(name)
             if let programme { try Vault.validateName(programme) }
+            // A date of birth to come would refuse every record about the learner.
+            let today = vault.clock.today
+            if let dateOfBirth, dateOfBirth > CalendarDate.latestPast(today: today) {
+                throw TutelaError.invalidInput(
+                    "the date of birth \(dateOfBirth) is in the future (today is \(today))")
+            }
             let statement = DirectoryStatement.addLearner(
                 .init(
                     id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme
@@ -106,8 +112,13 @@ public struct Administration: SessionService {
     public func learnerLeft(_ id: LearnerID, on date: CalendarDate) async throws {
         try await session.decidingAfresh {
             try requireAdministrator("record leavers")
-            // A leaving date may be ahead (the end of a course is known); never before birth,
-            // which the directory itself refuses.
+            // A leaving date may be ahead (the end of a course is known), never before birth.
+            // Checked here, where the statement is made, not where statements are replayed: one
+            // signed before this check existed must not stop the vault opening.
+            if let born = directory.learners[id]?.dateOfBirth, date < born {
+                throw TutelaError.invalidInput(
+                    "the leaving date \(date) is before \(id)'s date of birth (\(born))")
+            }
             try await appendStatement(
                 .learnerLeft(learner: id, on: date), audit: .learnerLeave, subject: id.text)
         }

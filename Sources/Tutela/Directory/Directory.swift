@@ -231,10 +231,6 @@ public struct Directory: Sendable {
                 throw .exists(
                     "learner '\(id)' already left on \(learner.leftOn?.description ?? "")")
             }
-            if let born = learner.dateOfBirth, date < born {
-                throw .invalidInput(
-                    "the leaving date \(date) is before \(id)'s date of birth (\(born))")
-            }
             learners[id] = learner.with(leftOn: date)
         case .learnerContacts(let id, let contacts):
             guard !isGenesis else {

@@ -145,7 +145,13 @@ extension Retention {
 
     /// Who proposed destroying `recordID`, if a proposal stands that a second person's run of
     /// ``destroy(_:)`` would agree to; nil when this run would propose. Changes nothing.
+    /// - Throws: `.permissionDenied` for someone who may not check retention (as
+    ///   ``report(asOf:listing:_:)``); `.usage` when `label` is not `recordID`'s.
     public func proposer(of recordID: RecordID, label: Label) async throws -> PrincipalID? {
+        try await requireToCheck()
+        guard label.record == recordID else {
+            throw TutelaError.usage("the label given is not \(recordID)'s")
+        }
         var state = try await recordState(of: label)
         state.held =
             try await status(asOf: vault.clock.today, record: recordID).first?.standing

@@ -65,6 +65,8 @@ public enum Identifier {
     /// typed in lower case is found. Nil for any other text, which is taken as typed: people's and
     /// learners' ids are the centre's own, and their case is theirs.
     static func generatedForm(_ typed: String) -> String? {
+        // ASCII only: full Unicode upper-casing would turn 'ſ' into 'S' or 'ﬁ' into "FI".
+        guard typed.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
         let parts = typed.uppercased().split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, ["R", "BG", "RV", "IR"].contains(parts[0]),
             parts.dropFirst().allSatisfy({ $0.utf8.count == 4 })
