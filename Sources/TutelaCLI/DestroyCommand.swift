@@ -83,7 +83,7 @@ struct DestroyCommand: AsyncParsableCommand {
         let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
         let session = try await actor.unlock(try vault.open())
         var ids: [RecordID]
-        var waiting = 0
+        var waitingOn: [PlannedJSON] = []
         if let record {
             ids = [record]
         } else {
@@ -95,20 +95,24 @@ struct DestroyCommand: AsyncParsableCommand {
                 if output.json, dryRun {
                     try Terminal.json(DryRunJSON(dryRun: true, due: []))
                 } else if output.json {
-                    try Terminal.json(["destroyed": [ResultJSON]()])
+                    try Terminal.json(DueJSON(destroyed: [], waiting: []))
                 } else {
                     Terminal.out("No records are due for destruction today (\(today)).")
                 }
                 return
             }
             let planned = try await plan(due, session: session)
-            if dryRun { return try show(planned, due: due) }
-            try confirm(planned, due: due)
+            if dryRun { return try show(planned.map(\.json), due: due) }
             // This person's own proposals wait for a second person: this run leaves them be.
-            waiting = planned.filter { $0.action == "waiting" }.count
-            ids = planned.filter { $0.action != "waiting" }.compactMap {
-                RecordID(validating: $0.record)
+            waitingOn = planned.filter { $0.json.action == "waiting" }.map(\.json)
+            ids = planned.filter { $0.json.action != "waiting" }.map(\.id)
+            guard !ids.isEmpty else {
+                return try output.done(
+                    "Nothing to do now: the \(waitingOn.count) due records you proposed wait for a "
+                        + "second record keeper to agree.",
+                    ["destroyed": .list([]), "waiting": .list(waitingOn.map(\.record))])
             }
+            try confirm(planned.map(\.json), due: due)
         }
         let progress = Progress(
             total: ids.count, enabled: Terminal.stderrIsTerminal && !output.json && due)
@@ -130,7 +134,8 @@ struct DestroyCommand: AsyncParsableCommand {
                 if !output.json {
                     Terminal.out(
                         "Proposed the destruction of \(id); it is destroyed when a second record "
-                            + "keeper or a head of centre runs the same command.")
+                            + "keeper runs the same command, or a head of centre runs "
+                            + "'tutela records destroy \(id)'.")
                 }
             }
             progress.update(i + 1)
@@ -140,14 +145,16 @@ struct DestroyCommand: AsyncParsableCommand {
             if let only = results.first, record != nil {
                 try Terminal.json(only)
             } else {
-                try Terminal.json(["destroyed": results])
+                try Terminal.json(
+                    DueJSON(destroyed: results, waiting: waitingOn.map(\.record)))
             }
         } else if due {
             let done = results.filter { $0.certificate != nil }.count
             Terminal.out(
                 "\(done) records destroyed; \(results.count - done) proposed, waiting for a second "
                     + "person to agree"
-                    + (waiting > 0 ? "; \(waiting) you proposed before still wait for one." : "."))
+                    + (waitingOn.isEmpty
+                        ? "." : "; \(waitingOn.count) you proposed before still wait for one."))
         }
     }
 }
@@ -155,18 +162,23 @@ struct DestroyCommand: AsyncParsableCommand {
 extension DestroyCommand {
     /// What this run would do to each due record: propose it, destroy it (agreeing to another
     /// keeper's proposal), or leave it waiting (this person's own proposal). Changes nothing.
-    func plan(_ due: [RetentionStatus], session: Session) async throws -> [PlannedJSON] {
-        var planned: [PlannedJSON] = []
+    func plan(_ due: [RetentionStatus], session: Session) async throws
+        -> [(id: RecordID, json: PlannedJSON)]
+    {
+        var planned: [(id: RecordID, json: PlannedJSON)] = []
         for status in due {
             let id = status.label.record
-            let by = try await session.retention.proposer(of: id, label: status.label)
+            let by = try await session.retention.proposer(of: status)
             let action =
                 by == nil ? "propose" : by == session.principal.id ? "waiting" : "destroy"
             planned.append(
-                PlannedJSON(
-                    record: id.text, label: status.label.envelopeText,
-                    learner: status.label.learner.text, dueOn: status.dueOn?.description,
-                    action: action, proposedBy: by?.text))
+                (
+                    id,
+                    PlannedJSON(
+                        record: id.text, label: status.label.envelopeText,
+                        learner: status.label.learner.text, dueOn: status.dueOn?.description,
+                        action: action, proposedBy: by?.text)
+                ))
         }
         return planned
     }
@@ -179,7 +191,7 @@ extension DestroyCommand {
                 switch p.action {
                 case "propose": "would be proposed (a second person must then agree)"
                 case "destroy": "would be destroyed (proposed by \(p.proposedBy ?? "?"))"
-                default: "proposed by you; a second record keeper or a head of centre must agree"
+                default: "proposed by you; a second record keeper must agree"
                 }
             Terminal.out(
                 "\(p.record)  \(p.label), learner \(p.learner), due \(p.dueOn ?? "?"): \(what)")
@@ -204,8 +216,9 @@ extension DestroyCommand {
         return "\(records) of \(of) (\(learners.joined(separator: ", ")))"
     }
 
-    /// Asks before destroying every due record, unless `--yes`: the person types the number of
-    /// records. Without a terminal to ask on, refuses (64).
+    /// Asks before acting on the due records, unless `--yes`: the person types the number this
+    /// run acts on (destroys or proposes). Without a terminal to ask on, or with `--json`,
+    /// refuses (64).
     func confirm(_ planned: [PlannedJSON], due: [RetentionStatus]) throws {
         guard !yes else { return }
         guard Terminal.stdinIsTerminal, !output.json else {
@@ -223,6 +236,13 @@ extension DestroyCommand {
         guard readLine()?.trimmingCharacters(in: .whitespaces) == "\(acting)" else {
             throw TutelaError(.usage, "stopped: nothing was proposed or destroyed")
         }
+    }
+
+    /// The result of a `--due` run: what it destroyed or proposed, and which of this person's own
+    /// proposals it left waiting for a second person.
+    struct DueJSON: Encodable {
+        let destroyed: [ResultJSON]
+        let waiting: [String]
     }
 
     struct DryRunJSON: Encodable {

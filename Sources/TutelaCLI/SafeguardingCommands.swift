@@ -254,8 +254,8 @@ struct BreakGlassCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("Approve it? [y/N] ".utf8))
                     let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
                     guard answer == "y" || answer == "yes" else {
-                        Terminal.out("Not approved.")
-                        return
+                        return try output.done(
+                            "Not approved.", ["request": "\(request)", "approved": false])
                     }
                 }
             }

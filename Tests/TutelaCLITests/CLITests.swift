@@ -132,6 +132,11 @@ struct CLIJSONErrorTests {
         let again = try v.run(flag + ["--json"], as: "price")
         #expect(again.status == 73, "\(again.stderr)")
         #expect(try error(again)["code"] as? String == "exists")
+        // A word the parser refuses is named on stderr only: it may be a code typed out of place.
+        let bogus = try CLI.run(["records", "list", "--as", "x", "--bogus-9F2K", "--json"])
+        #expect(bogus.status == 64)
+        #expect(try error(bogus)["code"] as? String == "usage")
+        #expect(!bogus.stdout.contains("9F2K") && bogus.stderr.contains("9F2K"))
         // Help is help, not an error.
         let help = try CLI.run(["records", "list", "--help", "--json"])
         #expect(help.status == 0 && help.stdout.contains("USAGE"))

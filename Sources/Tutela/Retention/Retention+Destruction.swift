@@ -143,21 +143,18 @@ extension Retention {
         }
     }
 
-    /// Who proposed destroying `recordID`, if a proposal stands that a second person's run of
-    /// ``destroy(_:)`` would agree to; nil when this run would propose. Changes nothing.
+    /// Who proposed destroying the record of `status` (as a retention report gave it), if a
+    /// proposal stands that a second person's run of ``destroy(_:)`` would agree to; nil when
+    /// this run would propose. Changes nothing.
     /// - Throws: `.permissionDenied` for someone who may not check retention (as
-    ///   ``report(asOf:listing:_:)``); `.usage` when `label` is not `recordID`'s.
-    public func proposer(of recordID: RecordID, label: Label) async throws -> PrincipalID? {
+    ///   ``report(asOf:listing:_:)``).
+    public func proposer(of status: RetentionStatus) async throws -> PrincipalID? {
         try await requireToCheck()
-        guard label.record == recordID else {
-            throw TutelaError.usage("the label given is not \(recordID)'s")
-        }
-        var state = try await recordState(of: label)
-        state.held =
-            try await status(asOf: vault.clock.today, record: recordID).first?.standing
-            == .held
-        return try await standingProposal(recordID, label: label, state: state, policy: policy())?
-            .by
+        var state = try await recordState(of: status.label)
+        state.held = status.standing == .held
+        return try await standingProposal(
+            status.label.record, label: status.label, state: state, policy: policy()
+        )?.by
     }
 
     /// The record's destruction proposal, if it counts: only while its maker may still propose.
