@@ -68,15 +68,18 @@ struct DestroyCommand: AsyncParsableCommand {
     }
 
     /// One due record as `--dry-run` shows it.
-    struct PlannedJSON: Encodable {
+    struct PlannedJSON: Encodable, Equatable {
         let record: String
         let label: String
         let learner: String
         let dueOn: String?
-        /// `propose`, `destroy` (agreeing to another keeper's proposal) or `waiting` (this
-        /// person's own proposal, for a second person to agree to).
+        /// `propose`, `destroy` (agreeing to another keeper's proposal), `waiting` (this
+        /// person's own proposal, for a second person to agree to) or `refused`.
         let action: String
         let proposedBy: String?
+        /// With `refused`: why this person's run would refuse it (a hold, an open break-glass
+        /// request, the policy).
+        let refusal: String?
     }
 
     func run() async throws {
@@ -84,6 +87,7 @@ struct DestroyCommand: AsyncParsableCommand {
         let session = try await actor.unlock(try vault.open())
         var ids: [RecordID]
         var waitingOn: [PlannedJSON] = []
+        var refusedOn: [PlannedJSON] = []
         if let record {
             ids = [record]
         } else {
@@ -95,7 +99,7 @@ struct DestroyCommand: AsyncParsableCommand {
                 if output.json, dryRun {
                     try Terminal.json(DryRunJSON(dryRun: true, due: []))
                 } else if output.json {
-                    try Terminal.json(DueJSON(destroyed: [], waiting: []))
+                    try Terminal.json(DueJSON(destroyed: [], waiting: [], refused: []))
                 } else {
                     Terminal.out("No records are due for destruction today (\(today)).")
                 }
@@ -103,16 +107,29 @@ struct DestroyCommand: AsyncParsableCommand {
             }
             let planned = try await plan(due, session: session)
             if dryRun { return try show(planned.map(\.json), due: due) }
-            // This person's own proposals wait for a second person: this run leaves them be.
+            // This person's own proposals wait for a second person, and what the policy refuses
+            // (a hold, an open break-glass request) stays: this run acts on the rest only.
             waitingOn = planned.filter { $0.json.action == "waiting" }.map(\.json)
-            ids = planned.filter { $0.json.action != "waiting" }.map(\.id)
+            refusedOn = planned.filter { $0.json.action == "refused" }.map(\.json)
+            ids = planned.filter { Self.acts($0.json) }.map(\.id)
             guard !ids.isEmpty else {
-                return try output.done(
-                    "Nothing to do now: the \(waitingOn.count) due records you proposed wait for a "
-                        + "second record keeper to agree.",
-                    ["destroyed": .list([]), "waiting": .list(waitingOn.map(\.record))])
+                if output.json {
+                    return try Terminal.json(
+                        DueJSON(destroyed: [], waiting: waitingOn.map(\.record), refused: refusedOn)
+                    )
+                }
+                return Terminal.out("Nothing to do now: \(Self.counts(planned.map(\.json))).")
             }
             try confirm(planned.map(\.json), due: due)
+            // What was confirmed is what is done: a proposal, hold or request made while the
+            // person was asked changes the plan, and then nothing is done.
+            guard try await plan(due, session: session).map(\.json) == planned.map(\.json) else {
+                throw TutelaError(
+                    .tryAgain,
+                    "the due records changed while you were asked (a proposal, hold or request); "
+                        + "nothing was proposed or destroyed",
+                    hint: "run it again to see them as they are now")
+            }
         }
         let progress = Progress(
             total: ids.count, enabled: Terminal.stderrIsTerminal && !output.json && due)
@@ -146,7 +163,8 @@ struct DestroyCommand: AsyncParsableCommand {
                 try Terminal.json(only)
             } else {
                 try Terminal.json(
-                    DueJSON(destroyed: results, waiting: waitingOn.map(\.record)))
+                    DueJSON(
+                        destroyed: results, waiting: waitingOn.map(\.record), refused: refusedOn))
             }
         } else if due {
             let done = results.filter { $0.certificate != nil }.count
@@ -154,7 +172,9 @@ struct DestroyCommand: AsyncParsableCommand {
                 "\(done) records destroyed; \(results.count - done) proposed, waiting for a second "
                     + "person to agree"
                     + (waitingOn.isEmpty
-                        ? "." : "; \(waitingOn.count) you proposed before still wait for one."))
+                        ? "" : "; \(waitingOn.count) you proposed before still wait for one")
+                    + (refusedOn.isEmpty
+                        ? "." : "; \(refusedOn.count) refused (see them with --dry-run)."))
         }
     }
 }
@@ -168,16 +188,20 @@ extension DestroyCommand {
         var planned: [(id: RecordID, json: PlannedJSON)] = []
         for status in due {
             let id = status.label.record
-            let by = try await session.retention.proposer(of: status)
-            let action =
-                by == nil ? "propose" : by == session.principal.id ? "waiting" : "destroy"
+            let (action, by, refusal): (String, String?, String?) =
+                switch try await session.retention.step(for: status) {
+                case .propose: ("propose", nil, nil)
+                case .agree(let by): ("destroy", by.text, nil)
+                case .waiting: ("waiting", session.principal.id.text, nil)
+                case .refused(let why): ("refused", nil, why)
+                }
             planned.append(
                 (
                     id,
                     PlannedJSON(
                         record: id.text, label: status.label.envelopeText,
                         learner: status.label.learner.text, dueOn: status.dueOn?.description,
-                        action: action, proposedBy: by?.text)
+                        action: action, proposedBy: by, refusal: refusal)
                 ))
         }
         return planned
@@ -191,7 +215,8 @@ extension DestroyCommand {
                 switch p.action {
                 case "propose": "would be proposed (a second person must then agree)"
                 case "destroy": "would be destroyed (proposed by \(p.proposedBy ?? "?"))"
-                default: "proposed by you; a second record keeper must agree"
+                case "waiting": "proposed by you; a second record keeper must agree"
+                default: "would be refused: \(p.refusal ?? "")"
                 }
             Terminal.out(
                 "\(p.record)  \(p.label), learner \(p.learner), due \(p.dueOn ?? "?"): \(what)")
@@ -201,11 +226,16 @@ extension DestroyCommand {
                 + "(--dry-run); run it again without --dry-run to go ahead.")
     }
 
-    /// "1 to destroy now, 2 to propose, 1 waiting for a second person".
+    /// "1 to destroy now, 2 to propose, 1 waiting for a second person, 0 refused".
     static func counts(_ planned: [PlannedJSON]) -> String {
         let n = { (action: String) in planned.filter { $0.action == action }.count }
         return "\(n("destroy")) to destroy now, \(n("propose")) to propose, "
-            + "\(n("waiting")) waiting for a second person"
+            + "\(n("waiting")) waiting for a second person, \(n("refused")) refused"
+    }
+
+    /// Whether this run acts on a planned record: proposes or destroys it.
+    static func acts(_ planned: PlannedJSON) -> Bool {
+        planned.action == "propose" || planned.action == "destroy"
     }
 
     /// "3 records of 2 learners (kim, lee)".
@@ -228,7 +258,7 @@ extension DestroyCommand {
                     + "(\(Self.counts(planned)))",
                 hint: "see them with --dry-run, then run it again with --yes")
         }
-        let acting = planned.filter { $0.action != "waiting" }.count
+        let acting = planned.filter(Self.acts).count
         Terminal.note(
             "\(Self.summary(due)) are due: \(Self.counts(planned)). Destroyed records cannot be "
                 + "opened again, from this vault or its backups.")
@@ -238,11 +268,12 @@ extension DestroyCommand {
         }
     }
 
-    /// The result of a `--due` run: what it destroyed or proposed, and which of this person's own
-    /// proposals it left waiting for a second person.
+    /// The result of a `--due` run: what it destroyed or proposed, which of this person's own
+    /// proposals it left waiting for a second person, and what it left because it is refused.
     struct DueJSON: Encodable {
         let destroyed: [ResultJSON]
         let waiting: [String]
+        let refused: [PlannedJSON]
     }
 
     struct DryRunJSON: Encodable {

@@ -108,8 +108,20 @@ struct RetentionTests {
             try await keeper.retention.destroy(label.record)
         }
         #expect(held?.message.contains("held") == true)
+        // What a dry run shows is the decision destroy makes, step by step.
+        let heldStep = try await keeper.retention.step(
+            for: standing(f, label.record, asOf: "2035-06-01"))
+        #expect(heldStep == .refused(try #require(held?.message)))
         try await keeper.retention.setHold(label.record, active: false, reason: "inquiry closed")
+        let due = try await standing(f, label.record, asOf: "2035-06-01")
+        #expect(try await keeper.retention.step(for: due) == .propose)
         try await propose(f, label.record, on: "2035-06-01")
+        #expect(try await keeper.retention.step(for: due) == .agree(proposedBy: "keeper2"))
+        let proposer = try await session(f, "keeper2", on: "2035-06-01")
+        #expect(try await proposer.retention.step(for: due) == .waiting)
+        await expectError(.permissionDenied) {
+            try await session(f, "price", on: "2035-06-01").retention.step(for: due)
+        }
         guard case .destroyed(let certificate) = try await keeper.retention.destroy(label.record)
         else {
             Issue.record("not destroyed")

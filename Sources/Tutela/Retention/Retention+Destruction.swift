@@ -4,6 +4,19 @@ import TutelaCrypto
 /// and a second keeper or a head of centre who agrees, each by their own clock — with a signed
 /// certificate that outlives it. One person with a faked clock can destroy nothing.
 extension Retention {
+    /// What a run of ``destroy(_:)`` would do to a record.
+    public enum DestructionStep: Sendable, Equatable {
+        /// Propose it: a second person must then agree.
+        case propose
+        /// Destroy it, agreeing to the proposal of `proposedBy`.
+        case agree(proposedBy: PrincipalID)
+        /// Refuse: this person proposed it, and a second person must agree.
+        case waiting
+        /// Refuse, for the reason given (a hold, an open break-glass request, the policy, or not
+        /// due yet).
+        case refused(String)
+    }
+
     /// The outcome of asking to destroy a record.
     public enum DestructionResult: Sendable {
         case destroyed(DestructionCertificate)
@@ -47,29 +60,15 @@ extension Retention {
                 throw TutelaError.tampered(
                     "the label row of \(recordID) does not match its envelope")
             }
-            var state = try await recordState(of: status.label)
-            state.held = status.standing == .held
-            let proposal = try await standingProposal(
-                recordID, label: status.label, state: state, policy: policy)
-            if let proposal, proposal.by == principal.id {
+            let (step, proposal) = try await step(status, today: today, policy: policy)
+            switch step {
+            case .waiting:
                 try await refuse(
                     .destroy, recordID.text,
-                    "\(principal.id) proposed destroying \(recordID); a second record keeper or a head "
-                        + "of centre must agree")
-            }
-            let decision = policy.decide(
-                proposal == nil ? .destroy : .agreeDestroy, actor: principal, label: status.label,
-                state: state, directory: directory)
-            guard decision.allowed else {
-                try await refuse(
-                    .destroy, recordID.text, "\(recordID) cannot be destroyed: \(decision.rule)")
-            }
-            guard status.standing == .due else {
-                let when = status.dueOn.map { " (its period ends \($0))" } ?? ""
-                try await refuse(
-                    .destroy, recordID.text,
-                    "\(recordID) is not due for destruction today (\(today)): it is \(status.standing.rawValue)\(when)"
-                )
+                    "\(principal.id) proposed destroying \(recordID); a second record keeper or a "
+                        + "head of centre must agree")
+            case .refused(let why): try await refuse(.destroy, recordID.text, why)
+            case .propose, .agree: break
             }
             guard let proposer = proposal?.by else {
                 let proposal = DestructionProposal(
@@ -143,18 +142,43 @@ extension Retention {
         }
     }
 
-    /// Who proposed destroying the record of `status` (as a retention report gave it), if a
-    /// proposal stands that a second person's run of ``destroy(_:)`` would agree to; nil when
-    /// this run would propose. Changes nothing.
+    /// What ``destroy(_:)`` by this person would do, today, to the record of `status` (as a
+    /// retention report gave it): the same decision, made the same way, changing nothing.
     /// - Throws: `.permissionDenied` for someone who may not check retention (as
     ///   ``report(asOf:listing:_:)``).
-    public func proposer(of status: RetentionStatus) async throws -> PrincipalID? {
+    public func step(for status: RetentionStatus) async throws -> DestructionStep {
         try await requireToCheck()
+        return try await step(status, today: vault.clock.today, policy: policy()).step
+    }
+
+    /// The decision ``destroy(_:)`` makes for the record of `status`, with the proposal it
+    /// would agree to: refused when this person proposed it (a second person must agree), when
+    /// the policy refuses (held, an open break-glass request, the wrong role), or when it is not
+    /// due by this person's clock.
+    private func step(_ status: RetentionStatus, today: CalendarDate, policy: Policy)
+        async throws -> (step: DestructionStep, proposal: DestructionProposal?)
+    {
+        let recordID = status.label.record
         var state = try await recordState(of: status.label)
         state.held = status.standing == .held
-        return try await standingProposal(
-            status.label.record, label: status.label, state: state, policy: policy()
-        )?.by
+        let proposal = try await standingProposal(
+            recordID, label: status.label, state: state, policy: policy)
+        if let proposal, proposal.by == principal.id { return (.waiting, proposal) }
+        let decision = policy.decide(
+            proposal == nil ? .destroy : .agreeDestroy, actor: principal, label: status.label,
+            state: state, directory: directory)
+        guard decision.allowed else {
+            return (.refused("\(recordID) cannot be destroyed: \(decision.rule)"), proposal)
+        }
+        guard status.standing == .due else {
+            let when = status.dueOn.map { " (its period ends \($0))" } ?? ""
+            return (
+                .refused(
+                    "\(recordID) is not due for destruction today (\(today)): it is "
+                        + "\(status.standing.rawValue)\(when)"), proposal
+            )
+        }
+        return (proposal.map { .agree(proposedBy: $0.by) } ?? .propose, proposal)
     }
 
     /// The record's destruction proposal, if it counts: only while its maker may still propose.
