@@ -68,7 +68,7 @@ struct DestroyCommand: AsyncParsableCommand {
     }
 
     /// One due record as `--dry-run` shows it.
-    struct PlannedJSON: Encodable, Equatable {
+    struct PlannedJSON: Encodable {
         let record: String
         let label: String
         let learner: String
@@ -106,24 +106,25 @@ struct DestroyCommand: AsyncParsableCommand {
                 return
             }
             let planned = try await plan(due, session: session)
-            if dryRun { return try show(planned.map(\.json), due: due) }
+            if dryRun { return try show(planned, due: due) }
             // This person's own proposals wait for a second person, and what the policy refuses
             // (a hold, an open break-glass request) stays: this run acts on the rest only.
-            waitingOn = planned.filter { $0.json.action == "waiting" }.map(\.json)
-            refusedOn = planned.filter { $0.json.action == "refused" }.map(\.json)
-            ids = planned.filter { Self.acts($0.json) }.map(\.id)
+            waitingOn = planned.filter { $0.step == .waiting }.map(\.json)
+            refusedOn = planned.filter(\.refused).map(\.json)
+            ids = planned.filter(\.acts).map(\.status.label.record)
             guard !ids.isEmpty else {
                 if output.json {
                     return try Terminal.json(
                         DueJSON(destroyed: [], waiting: waitingOn.map(\.record), refused: refusedOn)
                     )
                 }
-                return Terminal.out("Nothing to do now: \(Self.counts(planned.map(\.json))).")
+                return Terminal.out("Nothing to do now: \(Self.counts(planned)).")
             }
-            try confirm(planned.map(\.json), due: due)
             // What was confirmed is what is done: a proposal, hold or request made while the
             // person was asked changes the plan, and then nothing is done.
-            guard try await plan(due, session: session).map(\.json) == planned.map(\.json) else {
+            let asked = try confirm(planned, due: due)
+            let now = asked ? try await plan(due, session: session) : planned
+            guard now.map(\.step) == planned.map(\.step) else {
                 throw TutelaError(
                     .tryAgain,
                     "the due records changed while you were asked (a proposal, hold or request); "
@@ -180,37 +181,52 @@ struct DestroyCommand: AsyncParsableCommand {
 }
 
 extension DestroyCommand {
-    /// What this run would do to each due record: propose it, destroy it (agreeing to another
-    /// keeper's proposal), or leave it waiting (this person's own proposal). Changes nothing.
-    func plan(_ due: [RetentionStatus], session: Session) async throws
-        -> [(id: RecordID, json: PlannedJSON)]
-    {
-        var planned: [(id: RecordID, json: PlannedJSON)] = []
-        for status in due {
-            let id = status.label.record
+    /// One due record and what this person's run of ``Retention/destroy(_:)`` would do to it.
+    struct Planned {
+        let status: RetentionStatus
+        let step: Retention.DestructionStep
+        /// Who runs it (whose own proposals are `waiting`).
+        let me: PrincipalID
+        /// Whether this run acts on it: proposes or destroys it.
+        var acts: Bool {
+            switch step {
+            case .propose, .agree: true
+            case .waiting, .refused: false
+            }
+        }
+        var refused: Bool { if case .refused = step { true } else { false } }
+
+        var json: PlannedJSON {
             let (action, by, refusal): (String, String?, String?) =
-                switch try await session.retention.step(for: status) {
+                switch step {
                 case .propose: ("propose", nil, nil)
                 case .agree(let by): ("destroy", by.text, nil)
-                case .waiting: ("waiting", session.principal.id.text, nil)
+                case .waiting: ("waiting", me.text, nil)
                 case .refused(let why): ("refused", nil, why)
                 }
-            planned.append(
-                (
-                    id,
-                    PlannedJSON(
-                        record: id.text, label: status.label.envelopeText,
-                        learner: status.label.learner.text, dueOn: status.dueOn?.description,
-                        action: action, proposedBy: by, refusal: refusal)
-                ))
+            return PlannedJSON(
+                record: status.label.record.text, label: status.label.envelopeText,
+                learner: status.label.learner.text, dueOn: status.dueOn?.description,
+                action: action, proposedBy: by, refusal: refusal)
+        }
+    }
+
+    /// What this run would do to each due record (``Retention/step(for:)``). Changes nothing.
+    func plan(_ due: [RetentionStatus], session: Session) async throws -> [Planned] {
+        var planned: [Planned] = []
+        for status in due {
+            let step = try await session.retention.step(for: status)
+            planned.append(Planned(status: status, step: step, me: session.principal.id))
         }
         return planned
     }
 
     /// `--dry-run`: the plan, record by record.
-    func show(_ planned: [PlannedJSON], due: [RetentionStatus]) throws {
-        if output.json { return try Terminal.json(DryRunJSON(dryRun: true, due: planned)) }
-        for p in planned {
+    func show(_ planned: [Planned], due: [RetentionStatus]) throws {
+        if output.json {
+            return try Terminal.json(DryRunJSON(dryRun: true, due: planned.map(\.json)))
+        }
+        for p in planned.map(\.json) {
             let what =
                 switch p.action {
                 case "propose": "would be proposed (a second person must then agree)"
@@ -227,15 +243,12 @@ extension DestroyCommand {
     }
 
     /// "1 to destroy now, 2 to propose, 1 waiting for a second person, 0 refused".
-    static func counts(_ planned: [PlannedJSON]) -> String {
-        let n = { (action: String) in planned.filter { $0.action == action }.count }
-        return "\(n("destroy")) to destroy now, \(n("propose")) to propose, "
-            + "\(n("waiting")) waiting for a second person, \(n("refused")) refused"
-    }
-
-    /// Whether this run acts on a planned record: proposes or destroys it.
-    static func acts(_ planned: PlannedJSON) -> Bool {
-        planned.action == "propose" || planned.action == "destroy"
+    static func counts(_ planned: [Planned]) -> String {
+        let destroy = planned.filter { $0.acts && $0.step != .propose }.count
+        let propose = planned.filter { $0.step == .propose }.count
+        let waiting = planned.filter { $0.step == .waiting }.count
+        return "\(destroy) to destroy now, \(propose) to propose, "
+            + "\(waiting) waiting for a second person, \(planned.filter(\.refused).count) refused"
     }
 
     /// "3 records of 2 learners (kim, lee)".
@@ -248,9 +261,9 @@ extension DestroyCommand {
 
     /// Asks before acting on the due records, unless `--yes`: the person types the number this
     /// run acts on (destroys or proposes). Without a terminal to ask on, or with `--json`,
-    /// refuses (64).
-    func confirm(_ planned: [PlannedJSON], due: [RetentionStatus]) throws {
-        guard !yes else { return }
+    /// refuses (64). Returns whether a person was asked (and so time passed).
+    func confirm(_ planned: [Planned], due: [RetentionStatus]) throws -> Bool {
+        guard !yes else { return false }
         guard Terminal.stdinIsTerminal, !output.json else {
             throw TutelaError(
                 .usage,
@@ -258,7 +271,7 @@ extension DestroyCommand {
                     + "(\(Self.counts(planned)))",
                 hint: "see them with --dry-run, then run it again with --yes")
         }
-        let acting = planned.filter(Self.acts).count
+        let acting = planned.filter(\.acts).count
         Terminal.note(
             "\(Self.summary(due)) are due: \(Self.counts(planned)). Destroyed records cannot be "
                 + "opened again, from this vault or its backups.")
@@ -266,6 +279,7 @@ extension DestroyCommand {
         guard readLine()?.trimmingCharacters(in: .whitespaces) == "\(acting)" else {
             throw TutelaError(.usage, "stopped: nothing was proposed or destroyed")
         }
+        return true
     }
 
     /// The result of a `--due` run: what it destroyed or proposed, which of this person's own
