@@ -167,3 +167,34 @@ struct RedTeam10Tests {
         #expect(planting?.needsConfirmation == true, "a planted group slot hid the lost reader")
     }
 }
+
+/// Red team, state-proof pass (2026-12-05): a long-lived session's memo of audit entries it had
+/// already checked.
+@Suite("Red team: memoised entries")
+struct MemoisedEntryTests {
+    @Test(
+        "a log cut back under a session that caught up with the directory shows a learner nothing a flag withholds"
+    )
+    func rolledBackAfterRefresh() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: true)
+        // Sam (a learner, a long-lived session) lists labels: the newest entry is checked once
+        // and remembered.
+        let sam = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        #expect(try await sam.labels(learner: nil).map(\.record) == [label.record])
+        let atSamsRead = await f.store.base.snapshot()
+        // The record is flagged; then a directory statement (a new learner) with its entry.
+        try await f.session("price").safeguarding.flag(label.record, reason: "CPOMS 77")
+        try await f.session("office").administration.addLearner(
+            "kit", name: "Kit Lane", tutor: "price", dateOfBirth: nil, programme: nil)
+        try await sam.refresh()
+        // Someone with the database files puts back everything but the directory as it was at
+        // Sam's read: the flag, its entry and the state rows that count it are gone.
+        let directory = await f.store.base.tamperRead { $0.chains[.directory] ?? [] }
+        await f.store.base.restore(atSamsRead)
+        await f.store.base.tamper(chain: .directory) { _ in directory }
+        // The entry Sam remembers rests on fewer statements than Sam's directory now holds: it is
+        // judged again, in full, and refused — not taken on the memo's word.
+        await expectError(.tampered) { try await sam.labels(learner: nil) }
+    }
+}

@@ -184,9 +184,17 @@ struct StateReader: Sendable {
     static func check(_ last: ChainLink, directory: Directory, cache: StateCache?) throws
         -> StateHead
     {
-        // An entry already checked is recognised by its hash, recomputed from its bytes. Only a
-        // genuine entry is compared with the newest this session saw, and remembered as it.
-        if let state = cache?.state(link: last.hash), SignedChain.checkHash(last, in: .audit) {
+        // An entry already checked is recognised by its hash, recomputed from its bytes, and
+        // spares its signature only while the directory it was judged by is still this one: an
+        // entry resting on fewer statements than the session now holds (the log cut back under a
+        // session that has caught up with the directory), or signed by someone since revoked, is
+        // judged in full below. Only a genuine entry is compared with the newest this session
+        // saw, and remembered as it.
+        if let state = cache?.state(link: last.hash), SignedChain.checkHash(last, in: .audit),
+            state.directoryCount == directory.statementCount,
+            state.directoryHash == (directory.head?.hash ?? StateMap.zero),
+            directory.principals[last.signer]?.revoked == false
+        {
             try cache?.see(last)
             return state
         }
