@@ -60,7 +60,8 @@ struct PrincipalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "principal", abstract: "Enrol, revoke and re-key people.",
         subcommands: [
-            Add.self, Activate.self, ChangePassphrase.self, Roles.self, Revoke.self, Rekey.self,
+            Add.self, List.self, Activate.self, ChangePassphrase.self, Roles.self, Revoke.self,
+            Rekey.self,
         ])
 
     struct Add: AsyncParsableCommand {
@@ -182,7 +183,7 @@ enum CodeOutput {
 struct LearnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learner", abstract: "Record learners, their contacts and leavers.",
-        subcommands: [Add.self, Contacts.self, Reassign.self, Leave.self])
+        subcommands: [Add.self, List.self, Contacts.self, Reassign.self, Leave.self])
 
     struct Contacts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -203,37 +203,6 @@ struct RecordsCommand: AsyncParsableCommand {
             Terminal.out("\(copy.records.count) records for \(learner).")
         }
     }
-
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "List the labels you may see (never contents).")
-
-        @Option(help: "Only this learner's records.") var learner: String?
-        @OptionGroup var actor: ActorOptions
-        @OptionGroup var vault: VaultOptions
-        @OptionGroup var output: OutputOptions
-
-        func run() async throws {
-            let learner = try self.learner.map { text throws(TutelaError) in try LearnerID(text) }
-            let session = try await actor.unlock(try vault.open())
-            let labels = try await session.labels(learner: learner)
-            if output.json {
-                try Terminal.json(["records": labels.map(LabelJSON.init)])
-            } else if labels.isEmpty {
-                Terminal.out("No records you may see.")
-            } else {
-                Terminal.out(
-                    Table.render(
-                        header: ["RECORD", "LABEL", "LEARNER", "AUTHOR", "SEALED"],
-                        rows: labels.map {
-                            [
-                                $0.record.text, $0.envelopeText, $0.learner.text, $0.author.text,
-                                $0.created.description,
-                            ]
-                        }))
-            }
-        }
-    }
 }
 
 struct ImportCommand: AsyncParsableCommand {

@@ -172,8 +172,9 @@ struct CLIRetentionTests {
         #expect(open.status == 66)
         #expect(open.stderr.contains("destroyed on"))
         #expect(try v.run(["audit", "verify"]).status == 0)
-        let list = try v.run(["records", "list"], as: "hale")
+        let list = try v.run(["records", "list", "--json"], as: "hale")
         #expect(list.stdout.contains(record))
+        #expect(list.stdout.contains(#""destroyed""#))
         // The certificate is kept: listed, and printed again with the label and learner, verified.
         let certificates = try v.run(["retention", "certificates"], as: "hale")
         #expect(certificates.status == 0 && certificates.stdout.contains(record))

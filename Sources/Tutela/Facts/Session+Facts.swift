@@ -21,6 +21,23 @@ extension Session {
         return result
     }
 
+    /// The subjects (record ids) of every fact of each of `kinds`, in that order, checked against
+    /// the vault's state so that none can be hidden by deleting its row. Nothing is parsed: a
+    /// caller that acts on one fact reads and verifies it.
+    func factSubjects(_ kinds: [FactKind]) async throws -> [Set<String>] {
+        let store = self.store
+        return try await verifiedRead {
+            var claims = StateClaims()
+            var subjects: [Set<String>] = []
+            for kind in kinds {
+                let objects = try await store.objects(kind: kind.rawValue, key: nil)
+                try claims.addFacts(objects, kind: kind, subject: nil)
+                subjects.append(Set(objects.map(\.key)))
+            }
+            return (subjects, claims)
+        }
+    }
+
     /// A record read outside a transaction, checked against the vault's state: nil when there is
     /// none (never stored, or destroyed), `.tampered` when its rows do not match.
     func verifiedRecord(_ id: RecordID) async throws -> StoredRecord? {

@@ -195,6 +195,14 @@ extension Policy {
                     "\(r.value.rawValue) sees flagged labels — "
                         + cite("\(cls).safeguarding.open-flagged", r.line))
             }
+            // Whoever may ask for break-glass finds the record to ask about by its label.
+            if let bg = rules.safeguarding.breakGlass,
+                let role = bg.requesters.first(where: actor.has)
+            {
+                return .allow(
+                    "\(role.rawValue) may request break-glass, so sees labels — "
+                        + cite("\(cls).safeguarding.break-glass", bg.line))
+            }
             return unnamed
 
         case .flag:

@@ -182,6 +182,40 @@ public struct AuditRules: Sendable, Hashable {
     public let checkpoint: [Located<Role>]
 }
 
+/// Who may list the people and learners of the directory (their names included).
+///
+/// Everyone always sees themselves; a tutor sees their tutees, a learner themselves, and a
+/// parent, carer, home school or provider the learners they are linked to. The roles here see
+/// everyone. Learners and their families may never be named here: one family does not learn who
+/// another is.
+public struct DirectoryRules: Sendable, Hashable {
+    /// Roles that list every learner, with names, tutors and programmes.
+    public let learners: [Located<Role>]
+    /// Roles that list every enrolled person, with names, roles and standing.
+    public let people: [Located<Role>]
+    /// The line of the `directory:` section, or nil when the policy has none and the defaults
+    /// apply.
+    public let line: Int?
+
+    /// Roles that may never list the directory: a family must not learn of another.
+    static let neverListing: Set<Role> = [.learner, .parentCarer, .homeSchool, .workBasedProvider]
+
+    /// What applies when a policy has no `directory:` section: the staff roles it declares
+    /// (record-facing staff for learners, every staff role for people).
+    static func defaults(declared: [Role: String]) -> DirectoryRules {
+        let learners: [Role] = [
+            .admin, .headOfCentre, .safeguardingOfficer, .recordKeeper, .ilrOfficer,
+        ]
+        let people: [Role] = [
+            .admin, .headOfCentre, .safeguardingOfficer, .recordKeeper, .ilrOfficer, .tutor,
+        ]
+        func located(_ roles: [Role]) -> [Located<Role>] {
+            roles.filter { declared[$0] != nil }.map { Located(value: $0, line: 0) }
+        }
+        return DirectoryRules(learners: located(learners), people: located(people), line: nil)
+    }
+}
+
 /// A parsed, validated access policy. The only place access is decided (see ``decide(_:)``).
 public struct Policy: Sendable, Hashable {
     /// The file the policy came from, for citing rules.
@@ -197,13 +231,15 @@ public struct Policy: Sendable, Hashable {
     /// Who may together recover a person's keys after a lost passphrase; nil when no one may (a
     /// lost passphrase then means new keys, and what was sealed only to the old ones is lost).
     public let identityRecovery: RecoveryRules?
+    /// Who may list learners and people.
+    public let directory: DirectoryRules
     /// The published version (1, 2, …) once applied to a vault; 0 for a file being checked.
     public let version: Int
 
     func published(as version: Int) -> Policy {
         Policy(
             source: source, name: name, roles: roles, classes: classes, audit: audit,
-            identityRecovery: identityRecovery, version: version)
+            identityRecovery: identityRecovery, directory: directory, version: version)
     }
 
     func rules(for recordClass: RecordClass) throws(TutelaError) -> ClassRules {

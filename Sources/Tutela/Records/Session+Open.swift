@@ -120,13 +120,17 @@ extension Session {
         return key
     }
 
-    /// Labels this person may see, optionally only one learner's.
+    /// Labels this person may see, optionally only one learner's, newest tutorial first (see
+    /// ``Finding/records(_:)`` for filters, pages and marks).
     public func labels(learner: LearnerID?) async throws -> [Label] {
-        guard let policy = directory.policy else { return [] }
-        let (directory, store) = (self.directory, self.store)
-        var result: [Label] = []
-        // One learner's labels are counted against the vault's state: a row deleted or moved to
-        // another learner does not silently drop out of (or into) the list.
+        try await finding.every(RecordQuery(learner: learner)).map(\.label)
+    }
+
+    /// Every label row, or one learner's, each parsed and matched to its row. One learner's rows
+    /// are counted against the vault's state: a row deleted or moved to another learner does not
+    /// silently drop out of (or into) the list.
+    func labelRows(learner: LearnerID?) async throws -> [Label] {
+        let store = self.store
         let rows =
             if let learner {
                 try await verifiedRead {
@@ -138,22 +142,14 @@ extension Session {
             } else {
                 try await store.labels(learner: nil)
             }
-        for row in rows {
+        return try rows.map { row throws(TutelaError) in
             let label = try Label.parse(row.labelBytes)
             guard label.record == row.record, label.learner == row.learner else {
                 throw TutelaError.tampered(
                     "the label row of \(row.record) does not match its label")
             }
-            // A learner's or parent's list leaves flagged records out: their state is read for
-            // them (staff see labels whatever the state).
-            let state = principal.isFamily ? try await recordState(of: label) : RecordState()
-            if policy.decide(
-                .viewLabel, actor: principal, label: label, state: state, directory: directory
-            ).allowed {
-                result.append(label)
-            }
+            return label
         }
-        return result
     }
 
     /// Parses the stored envelope and checks it against its label row and its author's signature.

@@ -42,17 +42,7 @@ extension Retention {
         // Which records have flags, holds, reviews or certificates: every such fact in the vault,
         // checked against its state, so none can be hidden by deleting its row.
         let store = self.store
-        let kinds: [FactKind] = [.flag, .hold, .retentionReview, .tombstone]
-        let subjects = try await session.verifiedRead {
-            var claims = StateClaims()
-            var subjects: [Set<String>] = []
-            for kind in kinds {
-                let objects = try await store.objects(kind: kind.rawValue, key: nil)
-                try claims.addFacts(objects, kind: kind, subject: nil)
-                subjects.append(Set(objects.map(\.key)))
-            }
-            return (subjects, claims)
-        }
+        let subjects = try await session.factSubjects([.flag, .hold, .retentionReview, .tombstone])
         let (flags, holds, reviews, tombstones) = (
             subjects[0], subjects[1], subjects[2], subjects[3]
         )

@@ -1,0 +1,68 @@
+import Yams
+
+/// The policy sections that are not about one record class: quorums and the directory.
+extension PolicyReader {
+    /// A quorum: `approvals` (2…, never more than the approver roles, each of whose groups holds one
+    /// share) among `approvers` (at least one role), for the section `what`.
+    mutating func quorum(
+        _ map: [String: Node], _ node: Node, _ what: String, alone: String
+    ) throws(TutelaError) -> (approvals: Int, approvers: [Role]) {
+        let approvers = try roles(map["approvers"], "\(what) approvers")
+        let approvals = try integer(map["approvals"] ?? node, "\(what) approvals", range: 1...10)
+        guard !approvers.isEmpty else { throw fail(node, "\(what) approvers must name a role") }
+        guard approvals >= 2 else {
+            throw fail(
+                map["approvals"],
+                "\(what) approvals must be at least 2: with \(approvals), one approver group "
+                    + alone)
+        }
+        guard approvals <= approvers.count else {
+            throw fail(
+                map["approvals"],
+                "\(what) approvals (\(approvals)) cannot exceed the number of approver roles "
+                    + "(\(approvers.count)): each role's group holds one share")
+        }
+        return (approvals, approvers.map(\.value))
+    }
+
+    /// The `identity-recovery` section: a quorum of approver roles, at least two.
+    mutating func recoveryRules(_ node: Node) throws(TutelaError) -> RecoveryRules {
+        let map = try mapping(
+            node, "identity-recovery", allowed: ["approvals", "approvers", "lifetime-hours"],
+            required: ["approvals", "approvers"])
+        // Each approver role's group holds one share of every person's keys: with one approval,
+        // one group's members could rebuild anyone's keys alone.
+        let (approvals, approvers) = try quorum(
+            map, node, "identity-recovery", alone: "could rebuild anyone's keys alone")
+        for r in approvers
+        where [.learner, .parentCarer, .homeSchool, .workBasedProvider].contains(r) {
+            throw fail(
+                map["approvers"],
+                "identity-recovery approvers must be staff roles: '\(r.rawValue)' may not "
+                    + "hold a share of other people's keys")
+        }
+        return RecoveryRules(
+            approvals: approvals, approvers: approvers,
+            lifetimeHours: try map["lifetime-hours"].map { (n) throws(TutelaError) in
+                try integer(n, "identity-recovery lifetime-hours", range: 1...168)
+            } ?? 72,
+            line: line(node))
+    }
+
+    /// The `directory` section: which roles list every learner and every person.
+    mutating func directoryRules(_ node: Node) throws(TutelaError) -> DirectoryRules {
+        let map = try mapping(
+            node, "directory", allowed: ["learners", "people"], required: ["learners", "people"])
+        let learners = try roles(map["learners"], "directory.learners")
+        let people = try roles(map["people"], "directory.people")
+        for (list, what) in [(learners, "learners"), (people, "people")] {
+            for r in list where DirectoryRules.neverListing.contains(r.value) {
+                throw fail(
+                    map[what],
+                    "directory.\(what) must name staff roles: '\(r.value.rawValue)' may not list "
+                        + "other learners and families")
+            }
+        }
+        return DirectoryRules(learners: learners, people: people, line: line(node))
+    }
+}

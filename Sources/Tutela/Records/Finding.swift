@@ -1,0 +1,211 @@
+/// What a list of records is narrowed to, and which page of it to show.
+public struct RecordQuery: Sendable, Equatable {
+    /// Only this learner's records.
+    public var learner: LearnerID?
+    /// Only records this person wrote.
+    public var author: PrincipalID?
+    /// Only records of this class.
+    public var recordClass: RecordClass?
+    /// Only tutorials dated on or after this day.
+    public var from: CalendarDate?
+    /// Only tutorials dated on or before this day.
+    public var to: CalendarDate?
+    /// Only flagged records: for the roles that open flagged records (the safeguarding team).
+    public var flaggedOnly = false
+    /// The page to show, counting from 1.
+    public var page = 1
+    /// Records per page (1…1000).
+    public var perPage = RecordQuery.defaultPerPage
+
+    /// How many records a page shows unless told otherwise.
+    public static let defaultPerPage = 50
+    /// The most records one page shows.
+    public static let maximumPerPage = 1000
+
+    /// Every record the reader may see, first page.
+    public init(
+        learner: LearnerID? = nil, author: PrincipalID? = nil, recordClass: RecordClass? = nil,
+        from: CalendarDate? = nil, to: CalendarDate? = nil, flaggedOnly: Bool = false,
+        page: Int = 1, perPage: Int = RecordQuery.defaultPerPage
+    ) {
+        self.learner = learner
+        self.author = author
+        self.recordClass = recordClass
+        self.from = from
+        self.to = to
+        self.flaggedOnly = flaggedOnly
+        self.page = page
+        self.perPage = perPage
+    }
+
+    /// Whether the label passes every filter that the label alone decides.
+    func admits(_ label: Label) -> Bool {
+        if let learner, label.learner != learner { return false }
+        if let author, label.author != author { return false }
+        if let recordClass, label.recordClass != recordClass { return false }
+        if let from, label.tutorialDate < from { return false }
+        if let to, label.tutorialDate > to { return false }
+        return true
+    }
+
+    func validated() throws(TutelaError) -> RecordQuery {
+        guard page >= 1 else { throw .usage("the page must be 1 or more, not \(page)") }
+        guard (1...Self.maximumPerPage).contains(perPage) else {
+            throw .usage("a page holds 1–\(Self.maximumPerPage) records, not \(perPage)")
+        }
+        if let from, let to, from > to {
+            throw .usage("the date range ends (\(to)) before it starts (\(from))")
+        }
+        return self
+    }
+}
+
+/// A record as a list shows it: its label and what the reader may know about it.
+public struct ListedRecord: Sendable, Equatable {
+    /// The record's label (never contents).
+    public let label: Label
+    /// The learner's name, when the reader may list that learner; nil otherwise.
+    public let learnerName: String?
+    /// Flagged as a safeguarding concern: only ever true for a reader who opens flagged records.
+    public let flagged: Bool
+    /// Destroyed: only the label remains, with its certificate.
+    public let destroyed: Bool
+}
+
+/// One page of a list of records, newest tutorial first.
+public struct RecordPage: Sendable, Equatable {
+    /// The records on this page.
+    public let records: [ListedRecord]
+    /// How many records the whole list holds.
+    public let total: Int
+    /// This page's number, counting from 1.
+    public let page: Int
+    /// How many pages the list has (at least 1).
+    public let pages: Int
+}
+
+/// A person as `principal list` shows them.
+public struct ListedPerson: Sendable, Equatable {
+    /// Where a person stands.
+    public enum Standing: String, Sendable {
+        /// Enrolled, with keys of their own.
+        case active
+        /// Invited with an enrolment code they have not used yet.
+        case invited
+        /// Waiting to make new keys after an administrator reissued their enrolment.
+        case awaitingKeys = "awaiting-keys"
+        /// Revoked: they can no longer act.
+        case revoked
+    }
+
+    /// Their id.
+    public let id: PrincipalID
+    /// Their name.
+    public let name: String
+    /// The roles they hold or were given.
+    public let roles: [Role]
+    /// Whether they can act now.
+    public let standing: Standing
+}
+
+/// Finding things: records by their labels, learners and people — each list holding only what
+/// the policy lets the reader see, and nothing read from a record's contents.
+public struct Finding: SessionService {
+    package let session: Session
+
+    /// One page of the records the reader may see, newest tutorial first, narrowed by `query`.
+    ///
+    /// A learner's or parent's list leaves flagged records out; only the roles that open flagged
+    /// records see which are flagged. Destroyed records are listed (their label remains) as such.
+    /// - Throws: usage (64) for an impossible page or date range; denied (77) when someone who
+    ///   does not open flagged records asks for flagged ones; tampered (65) when a label row or
+    ///   a flag does not verify.
+    public func records(_ query: RecordQuery) async throws -> RecordPage {
+        let query = try query.validated()
+        let listed = try await every(query)
+        let pages = max(1, (listed.count + query.perPage - 1) / query.perPage)
+        let start = min(listed.count, (query.page - 1) * query.perPage)
+        let end = min(listed.count, start + query.perPage)
+        return RecordPage(
+            records: Array(listed[start..<end]), total: listed.count, page: query.page,
+            pages: pages)
+    }
+
+    /// Every record of the list `query` describes, newest first, without paging.
+    func every(_ query: RecordQuery) async throws -> [ListedRecord] {
+        guard let policy = directory.policy else { return [] }
+        if query.flaggedOnly,
+            !RecordClass.allCases.contains(where: { policy.seesFlags($0, actor: principal) })
+        {
+            throw TutelaError.denied(
+                "only the roles that open flagged records (the safeguarding team) list them")
+        }
+        let subjects = try await session.factSubjects([.flag, .tombstone])
+        let (flags, tombstones) = (subjects[0], subjects[1])
+        var listed: [ListedRecord] = []
+        for label in try await session.labelRows(learner: query.learner)
+        where query.admits(label) {
+            var state = RecordState(destroyed: tombstones.contains(label.record.text))
+            if flags.contains(label.record.text), let flag = try await session.flag(label.record) {
+                try flag.check(label: label, directory: directory)
+                state.flagged = true
+            }
+            let decision = policy.decide(
+                .viewLabel, actor: principal, label: label, state: state, directory: directory)
+            guard decision.allowed else { continue }
+            let flagged = state.flagged && policy.seesFlags(label.recordClass, actor: principal)
+            if query.flaggedOnly, !flagged { continue }
+            let learner = directory.learners[label.learner]
+            listed.append(
+                ListedRecord(
+                    label: label,
+                    learnerName: learner.flatMap {
+                        policy.mayList($0, actor: principal) ? $0.name : nil
+                    },
+                    flagged: flagged, destroyed: state.destroyed))
+        }
+        listed.sort { a, b in
+            let (x, y) = (a.label, b.label)
+            if x.tutorialDate != y.tutorialDate { return x.tutorialDate > y.tutorialDate }
+            if x.created != y.created { return x.created > y.created }
+            return x.record.text > y.record.text
+        }
+        return listed
+    }
+
+    /// The learners the reader may list (see ``Policy/mayList(_:actor:)-learner``), by name,
+    /// optionally only one tutor's tutees.
+    public func learners(tutor: PrincipalID? = nil) -> [Learner] {
+        guard let policy = directory.policy else { return [] }
+        return directory.learners.values
+            .filter { tutor == nil || $0.tutor == tutor }
+            .filter { policy.mayList($0, actor: principal) }
+            .sorted { ($0.name, $0.id.text) < ($1.name, $1.id.text) }
+    }
+
+    /// The people the reader may list — everyone for the roles the policy's `directory.people`
+    /// names, otherwise only themselves — with those invited and not yet enrolled, by name.
+    public func people() -> [ListedPerson] {
+        let policy = directory.policy
+        var result: [ListedPerson] = []
+        for p in directory.principals.values
+        where policy?.mayList(p, actor: principal) ?? (p.id == principal.id) {
+            let standing: ListedPerson.Standing =
+                p.revoked ? .revoked : p.awaitingKeys ? .awaitingKeys : .active
+            result.append(
+                ListedPerson(id: p.id, name: p.name, roles: p.roles, standing: standing))
+        }
+        if let policy, policy.firstRole(policy.directory.people, actor: principal) != nil {
+            for i in directory.invitations.values where directory.principals[i.principal] == nil {
+                result.append(
+                    ListedPerson(id: i.principal, name: i.name, roles: i.roles, standing: .invited))
+            }
+        }
+        return result.sorted { ($0.name, $0.id.text) < ($1.name, $1.id.text) }
+    }
+}
+
+extension Session {
+    /// Finding records, learners and people.
+    public var finding: Finding { Finding(session: self) }
+}
