@@ -167,14 +167,14 @@ func report(_ results: [ScaleResult], age: AgeResult?) {
     }
     print("\n## Audit log\n")
     print(
-        "| records | entries verified | verify rate | floor (one core) | × floor | append rate | floor | × floor |"
+        "| records | entries verified | verify rate | floor (one core) | × floor | append rate | floor | × floor | `audit log --record` after a verify | × full verify |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results {
         let verify = r.verify / Double(max(r.verifyEntries, 1))
         let append = r.append / Double(max(r.appendCount, 1))
         print(
-            "| \(count(r.records)) | \(r.verifyEntries) | \(rate(r.verifyEntries, r.verify)) | \(perSecond(1 / r.verifyFloor)) | \(ratio(verify / r.verifyFloor)) | \(rate(r.appendCount, r.append)) | \(perSecond(1 / r.appendFloor)) | \(ratio(append / r.appendFloor)) |"
+            "| \(count(r.records)) | \(r.verifyEntries) | \(rate(r.verifyEntries, r.verify)) | \(perSecond(1 / r.verifyFloor)) | \(ratio(verify / r.verifyFloor)) | \(rate(r.appendCount, r.append)) | \(perSecond(1 / r.appendFloor)) | \(ratio(append / r.appendFloor)) | \(duration(r.recordLog.min() ?? 0)) | \(ratio((r.recordLog.min() ?? 0) / max(r.verify, 1e-9))) |"
         )
     }
     if results.contains(where: { $0.rewrapBoxes > 0 }) {

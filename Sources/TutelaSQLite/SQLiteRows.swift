@@ -4,12 +4,18 @@ import Tutela
 
 /// Rows to values: the chains' links, objects, and break-glass shares.
 extension SQLiteVaultStore {
+    /// The columns ``link(_:)`` reads, in its order.
+    static let linkColumns = "seq, prev_hash, signer, body, signature, hash"
+
+    /// A chain link from a row selecting ``linkColumns``: by position, each blob copied once
+    /// (reading a log of a hundred thousand entries, lookups by name were a fifth of the time).
     static func link(_ row: Row) throws -> ChainLink {
-        ChainLink(
-            sequence: row["seq"], previousHash: [UInt8](row["prev_hash"] as Data),
-            signer: try storedID(row["signer"]),
-            body: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data),
-            hash: [UInt8](row["hash"] as Data))
+        func bytes(_ index: Int) throws -> [UInt8] {
+            try row.withUnsafeData(atIndex: index) { data in data.map { [UInt8]($0) } ?? [] }
+        }
+        return ChainLink(
+            sequence: row[0], previousHash: try bytes(1), signer: try storedID(row[2]),
+            body: try bytes(3), signature: try bytes(4), hash: try bytes(5))
     }
 
     /// Objects of `kind` (filed under `key`, or all), ordered by id; for the store and transactions.

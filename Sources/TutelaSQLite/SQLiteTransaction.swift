@@ -39,7 +39,10 @@ extension SQLiteVaultStore {
         func lastLink(_ chain: ChainName) throws -> ChainLink? {
             if let head = heads[chain] { return head }
             let head = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM \(chain.rawValue) ORDER BY seq DESC LIMIT 1")
+                db.cachedStatement(
+                    sql:
+                        "SELECT \(SQLiteVaultStore.linkColumns) FROM \(chain.rawValue) ORDER BY seq DESC LIMIT 1"
+                )
             ).map(SQLiteVaultStore.link)
             heads[chain] = head
             return head

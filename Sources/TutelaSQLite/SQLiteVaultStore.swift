@@ -174,7 +174,9 @@ public final class SQLiteVaultStore: VaultStore {
     public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
         try await read("read the \(chain.rawValue) log") { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM \(chain.rawValue) WHERE seq >= ? ORDER BY seq LIMIT ?",
+                db,
+                sql:
+                    "SELECT \(Self.linkColumns) FROM \(chain.rawValue) WHERE seq >= ? ORDER BY seq LIMIT ?",
                 arguments: [from, Int64(clamping: limit)]
             ).map(Self.link)
         }
@@ -184,7 +186,8 @@ public final class SQLiteVaultStore: VaultStore {
     public func lastLink(_ chain: ChainName) async throws -> ChainLink? {
         try await read("read the \(chain.rawValue) log") { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM \(chain.rawValue) ORDER BY seq DESC LIMIT 1"
+                db,
+                sql: "SELECT \(Self.linkColumns) FROM \(chain.rawValue) ORDER BY seq DESC LIMIT 1"
             ).map(Self.link)
         }
     }

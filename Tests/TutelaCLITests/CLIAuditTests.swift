@@ -28,6 +28,30 @@ struct CLIAuditTests {
         #expect(human.stdout.contains("every signature checked"))
     }
 
+    @Test("audit log remembers what it verified, and an edited row is still caught after")
+    func rememberedVerification() throws {
+        let v = try CLIVault()
+        let record = try v.seal()
+        let first = try v.run(["audit", "log", "--record", record, "--json"], as: "hale")
+        #expect(first.status == 0, "\(first.stderr)")
+        let heads = v.root.appendingPathComponent("state/heads")
+        let memos = try FileManager.default.contentsOfDirectory(atPath: heads.path)
+            .filter { $0.hasSuffix(".verified") }
+        #expect(memos.count == 1)
+        let again = try v.run(["audit", "log", "--record", record, "--json"], as: "hale")
+        #expect(
+            again.status == 0
+                && again.stdout.contains("\"open\"") == first.stdout.contains("\"open\""))
+        try v.database().write { db in
+            var body = try #require(
+                try Data.fetchOne(db, sql: "SELECT body FROM audit WHERE seq = 2"))
+            body[body.count - 2] ^= 0x01
+            try db.execute(sql: "UPDATE audit SET body = ? WHERE seq = 2", arguments: [body])
+        }
+        let edited = try v.run(["audit", "log", "--record", record], as: "hale")
+        #expect(edited.status == 65, "\(edited.stderr)")
+    }
+
     @Test("an edited audit row is reported (65) naming the entry")
     func editedRow() throws {
         let v = try CLIVault()

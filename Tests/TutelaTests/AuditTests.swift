@@ -157,9 +157,27 @@ struct AuditTests {
         var mutations = 0
         var detected = 0
         var silent: [String] = []
+        // This machine verified all but the last two entries before: every mutation is caught
+        // when a reading spares that prefix's signatures, as when it verifies everything.
+        let (_, directory) = try await vault.verifiedDirectory()
+        let memo = VerifiedLog(
+            entries: Int64(signed.count - 2), head: signed[signed.count - 3].hash,
+            directory: directory)
+        var spared = 0
         func check(_ name: String, naming entry: Int64?, _ links: [ChainLink]) async throws {
             mutations += 1
             await f.store.tamper(chain: .audit) { _ in links }
+            do {
+                let prefix = try await memo.sparing(store: f.store, directory: directory)
+                if prefix != nil { spared += 1 }
+                _ = try await AuditLog.verify(
+                    store: f.store, directory: directory, checkpoint: nil,
+                    pin: try pins.load(vaultID: meta.vaultID), sparing: prefix)
+                silent.append("\(name), with the memo")
+                return
+            } catch let error as TutelaError {
+                #expect(error.kind == .tampered, "\(name), with the memo: \(error.message)")
+            }
             for cp in [nil, checkpoint] {
                 do {
                     _ = try await vault.verifyAudit(checkpoint: cp)
@@ -202,6 +220,9 @@ struct AuditTests {
         )
         #expect(silent.isEmpty, "silently accepted: \(silent)")
         #expect(detected == mutations)
+        // Mutations after the memo's head leave it standing (the prefix is spared); those at or
+        // before it make it void (everything is verified).
+        #expect(spared > 0 && spared < mutations)
         // Restored to what it was, it verifies again.
         await f.store.tamper(chain: .audit) { _ in signed }
         _ = try await vault.verifyAudit(checkpoint: checkpoint)

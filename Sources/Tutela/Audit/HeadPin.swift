@@ -22,6 +22,17 @@ public protocol HeadPinStore: Sendable {
     func load(vaultID: String) throws -> HeadPin?
     /// Saves `pin`; unless `replacing`, a pin is only ever moved forward.
     func save(_ pin: HeadPin, vaultID: String, replacing: Bool) throws
+    /// What this machine verified of the vault's log in full, if it keeps such a memo.
+    func loadVerified(vaultID: String) -> VerifiedLog?
+    /// Keeps the memo of a full verification (best effort: losing it costs only time).
+    func saveVerified(_ memo: VerifiedLog, vaultID: String)
+}
+
+extension HeadPinStore {
+    /// No memo: every reading of the log verifies it in full.
+    public func loadVerified(vaultID: String) -> VerifiedLog? { nil }
+    /// No memo is kept.
+    public func saveVerified(_ memo: VerifiedLog, vaultID: String) {}
 }
 
 /// Pins as files under a state directory (by default `$XDG_STATE_HOME/tutela/heads`, else

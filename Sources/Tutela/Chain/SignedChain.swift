@@ -161,24 +161,24 @@ enum SignedChain {
         _ links: [ChainLink], in chain: ChainName,
         keys: @escaping @Sendable (PrincipalID) -> [SigningPublicKey]
     ) async -> [(signature: Bool, hash: Bool)] {
+        await inParallel(links) { checkContent($0, in: chain, signerKeys: keys($0.signer)) }
+    }
+
+    /// `work` on every link, spread over the machine's cores, the results in the links' order.
+    static func inParallel<Result: Sendable>(
+        _ links: [ChainLink], _ work: @escaping @Sendable (ChainLink) -> Result
+    ) async -> [Result] {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, links.count / 64))
-        if workers == 1 {
-            return links.map { checkContent($0, in: chain, signerKeys: keys($0.signer)) }
-        }
+        if workers == 1 { return links.map(work) }
         let chunk = (links.count + workers - 1) / workers
-        return await withTaskGroup(of: (Int, [(signature: Bool, hash: Bool)]).self) { group in
+        return await withTaskGroup(of: (Int, [Result]).self) { group in
             for start in stride(from: 0, to: links.count, by: chunk) {
                 let slice = Array(links[start..<min(links.count, start + chunk)])
-                group.addTask {
-                    (start, slice.map { checkContent($0, in: chain, signerKeys: keys($0.signer)) })
-                }
+                group.addTask { (start, slice.map(work)) }
             }
-            var results = [(signature: Bool, hash: Bool)](
-                repeating: (false, false), count: links.count)
-            for await (start, part) in group {
-                for (i, r) in part.enumerated() { results[start + i] = r }
-            }
-            return results
+            var parts: [(Int, [Result])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         }
     }
 }

@@ -61,9 +61,14 @@ extension Session {
         }
         try await audit(.auditRead, subject: record?.text, outcome: .allowed, reason: rule)
         var result: [AuditRecord] = []
-        let pin = try vault.pins?.load(vaultID: meta.vaultID)
-        _ = try await AuditLog.verify(
-            store: store, directory: directory, checkpoint: nil, pin: pin
+        let (pins, vaultID, directory) = (vault.pins, meta.vaultID, self.directory)
+        let pin = try pins?.load(vaultID: vaultID)
+        // What this machine verified in full before spares its signatures (its hashes and links
+        // are still recomputed): reading a record's entries does not re-verify the whole log.
+        let prefix = try await pins?.loadVerified(vaultID: vaultID)?.sparing(
+            store: store, directory: directory)
+        let report = try await AuditLog.verify(
+            store: store, directory: directory, checkpoint: nil, pin: pin, sparing: prefix
         ) { item in
             guard let subject = item.entry.subject else {
                 if record == nil, own == nil { result.append(item) }
@@ -72,6 +77,11 @@ extension Session {
             if let record, subject != record.text { return }
             if let own, !own.contains(subject) { return }
             result.append(item)
+        }
+        if let head = report.head, report.entries > (prefix?.entries ?? 0) {
+            pins?.saveVerified(
+                VerifiedLog(entries: report.entries, head: head, directory: directory),
+                vaultID: vaultID)
         }
         return result
     }

@@ -206,6 +206,12 @@ public struct Vault: Sendable {
             store: store, directory: directory, checkpoint: checkpoint, pin: pin
         ) { reseals.visit($0.entry, at: $0.sequence) }
         try await verifyState(directory: directory, reseals: reseals)
+        // Verified in full: later readings of the log on this machine may spare this prefix.
+        if let head = report.head {
+            pins?.saveVerified(
+                VerifiedLog(entries: report.entries, head: head, directory: directory),
+                vaultID: meta.vaultID)
+        }
         return report
     }
 
