@@ -75,12 +75,18 @@ func readFormFile(_ path: String) throws -> [UInt8] {
 
 struct TutorialCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tutorial", abstract: "Seal and open tutorials.",
-        subcommands: [Seal.self, Open.self])
+        commandName: "tutorial", abstract: "Write, seal and open tutorials.",
+        subcommands: [New.self, Seal.self, Open.self])
 
     struct Seal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Seal a progress-review form (JSON or YAML); prints the new record id.")
+            abstract: "Seal a progress-review form (JSON or YAML); prints the new record id.",
+            discussion: """
+                'tutela tutorial new' writes the form as a template to fill in. Its fields, one \
+                per box of the paper form (docs/FORM.md); only learner, date and course are \
+                required, and a box left empty is not filled in:
+
+                """ + FormTemplate.helpText(FormTemplate.progressReview))
 
         @Argument(help: "The form file.") var form: String
         @Flag(help: "A totally confidential tutorial: only the author and the learner can open it.")
@@ -120,13 +126,14 @@ struct TutorialCommand: AsyncParsableCommand {
 struct NoteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "note", abstract: "Record informal support conversations as a minimum entry.",
-        subcommands: [Seal.self])
+        subcommands: [New.self, Seal.self])
 
     struct Seal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Seal an informal note (JSON or YAML: learner, date, summary, …); prints the record id."
-        )
+                "Seal an informal note (JSON or YAML: learner, date, summary, …); prints the record id.",
+            discussion: "Its fields ('tutela note new' writes a template):\n\n"
+                + FormTemplate.helpText(FormTemplate.informalNote))
 
         @Argument(help: "The note file.") var note: String
         @OptionGroup var actor: ActorOptions

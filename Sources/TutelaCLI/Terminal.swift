@@ -10,8 +10,8 @@ import TutelaCrypto
 
 /// Everything the CLI writes: results to stdout, errors and progress to stderr.
 enum Terminal {
-    static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    static func out(_ text: String, terminator: String = "\n") {
+        FileHandle.standardOutput.write(Data((text + terminator).utf8))
     }
 
     /// Writes `before`, the secret's bytes straight from protected memory, and `after` to stdout.

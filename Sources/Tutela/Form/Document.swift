@@ -13,6 +13,16 @@ indirect enum Document: Equatable, Sendable {
     case array([Document])
     case object([(key: String, value: Document)])
 
+    /// Nothing filled in: no value, or a list or group whose every value is blank.
+    var isBlank: Bool {
+        switch self {
+        case .null: return true
+        case .array(let items): return items.allSatisfy(\.isBlank)
+        case .object(let pairs): return pairs.allSatisfy(\.value.isBlank)
+        default: return false
+        }
+    }
+
     static func == (a: Document, b: Document) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
