@@ -218,7 +218,9 @@ struct ImportCommand: AsyncParsableCommand {
         abstract: "Seal many forms from a JSON-lines file with one unlock.",
         discussion: """
             Every line is checked first; if any is wrong nothing is stored and the error names the line.
-            Then the forms are sealed in batches of \(ImportCommand.batchSize), each one transaction.
+            Then the forms are sealed in batches of \(ImportCommand.batchSize), each one transaction. \
+            A form you imported into this vault before (the same content) is recognised and \
+            skipped, so an import can be run again safely; the summary lists what was skipped.
             """)
 
     static let batchSize = 500
@@ -238,24 +240,55 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Pass 1: check every line, keeping nothing but the count. A bad line stores nothing.
+        if Terminal.stderrIsTerminal, !output.json { Terminal.note("Checking \(file)…") }
         let total = try FormImport.check(file)
         // Pass 2: one unlock, then batches, each one transaction with its audit entries.
         let session = try await actor.unlock(try vault.open())
         let progress = Progress(total: total, enabled: Terminal.stderrIsTerminal && !output.json)
+        progress.update(0)
         var labels: [Label] = []
+        var skipped: [SkippedForm] = []
         let sealed = try await session.importForms(
-            file, confidential: confidential, batchSize: batchSize
-        ) { batch in
-            // Only JSON output lists the records; otherwise nothing is kept per record.
-            if output.json { labels += batch }
-            progress.update(progress.done + batch.count)
-        }
+            file, confidential: confidential, batchSize: batchSize,
+            onBatch: { batch in
+                // Only JSON output lists the records; otherwise nothing is kept per record.
+                if output.json { labels += batch }
+                progress.update(progress.done + batch.count)
+            },
+            onSkip: { form in
+                skipped.append(form)
+                progress.update(progress.done + 1)
+            })
         progress.finish()
+        skipped.sort { $0.line < $1.line }
         if output.json {
-            try Terminal.json(["records": labels.map(LabelJSON.init)])
-        } else {
-            Terminal.out("Sealed \(sealed) records from \(file).")
+            try Terminal.json(
+                ImportJSON(
+                    records: labels.map(LabelJSON.init),
+                    skipped: skipped.map {
+                        SkippedJSON(line: $0.line, record: $0.record.text, destroyed: $0.destroyed)
+                    }))
+            return
         }
+        Terminal.out("Sealed \(sealed) records from \(file).")
+        guard !skipped.isEmpty else { return }
+        Terminal.out(
+            "\(skipped.count) \(skipped.count == 1 ? "form was" : "forms were") sealed before and "
+                + "skipped: "
+                + skipped.prefix(10).map { "line \($0.line) (\($0.record))" }.joined(
+                    separator: ", ")
+                + (skipped.count > 10 ? ", …" : "") + ".")
+    }
+
+    struct ImportJSON: Encodable {
+        let records: [LabelJSON]
+        let skipped: [SkippedJSON]
+    }
+
+    struct SkippedJSON: Encodable {
+        let line: Int
+        let record: String
+        let destroyed: Bool
     }
 }
 
@@ -277,7 +310,10 @@ final class Progress: @unchecked Sendable {
         let elapsed = max(Date().timeIntervalSince(started), 0.001)
         let rate = Double(done) / elapsed
         let left = rate > 0 ? Double(total - done) / rate : 0
-        let text = String(format: "\rsealed %d/%d  %.0f/s  %.0fs left   ", done, total, rate, left)
+        let text =
+            done == 0
+            ? "\rsealing \(total) forms…   "
+            : String(format: "\rforms %d/%d  %.0f/s  %.0fs left   ", done, total, rate, left)
         FileHandle.standardError.write(Data(text.utf8))
     }
 

@@ -30,8 +30,11 @@ struct CLIStrictSealTests {
         let v = try CLIVault(groups: false)
         let marker = "strict-seal-\(UUID().uuidString)"
         let form = try v.write("form.json", CLIVault.form(marker: marker))
-        let line = CLIVault.form(marker: marker).replacingOccurrences(of: "\n", with: " ")
-        let forms = try v.write("forms.jsonl", line + "\n" + line + "\n")
+        // Two different forms (the same one twice would be sealed once).
+        let lines = ["a", "b"].map {
+            CLIVault.form(marker: "\(marker) \($0)").replacingOccurrences(of: "\n", with: " ")
+        }
+        let forms = try v.write("forms.jsonl", lines.joined(separator: "\n") + "\n")
         for args in [["tutorial", "seal", form], ["import", forms, "--confidential"]] {
             let refused = try v.run(args, as: "price")
             #expect(refused.status == 77, "\(args): \(refused.stderr)")

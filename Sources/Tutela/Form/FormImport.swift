@@ -36,21 +36,39 @@ public enum FormImport {
     }
 }
 
+/// A form an import did not seal again: it was sealed before, by this person into this vault.
+public struct SkippedForm: Sendable, Equatable {
+    /// The form's line in the file.
+    public let line: Int
+    /// The record it was sealed as — earlier, or from an earlier line of the same file.
+    public let record: RecordID
+    /// The record was destroyed since (its certificate remains).
+    public let destroyed: Bool
+}
+
 extension Session {
     /// Seals every form in `path` (checked first with ``FormImport/check(_:)``), `batchSize` forms
-    /// per transaction, each batch with its audit entries. `onBatch` sees each batch's labels, so a
+    /// per transaction, each batch with its audit entries. A form this person imported into this
+    /// vault before — the same content, by its keyed digest (``ImportIndex``) — is not sealed
+    /// again: `onSkip` is told its line and record. `onBatch` sees each batch's labels, so a
     /// caller keeps only what it needs: memory stays flat however long the file.
     /// - Returns: the number of records sealed.
     @discardableResult
     public func importForms(
         _ path: String, confidential: Bool, batchSize: Int = 500,
-        onBatch: ([Label]) throws -> Void = { _ in }
+        onBatch: ([Label]) throws -> Void = { _ in },
+        onSkip: (SkippedForm) throws -> Void = { _ in }
     ) async throws -> Int {
         guard (1...10_000).contains(batchSize) else {
             throw TutelaError.usage("the batch size must be 1–10000")
         }
         let handle = try FormImport.open(path)
         defer { try? handle.close() }
+        let index = try ImportIndex(identity: identity, vaultID: meta.vaultID)
+        defer { index.wipe() }
+        // What this person imported before, by digest; forms sealed by this import join it as
+        // their batches are stored.
+        var known = try await index.read(store)
         var reader = LineReader(handle: handle)
         var sealed = 0
         var lines: [(line: [UInt8], number: Int)] = []
@@ -59,12 +77,22 @@ extension Session {
         // thread), the next is parsed and sealed on every core. Batches still commit one at a
         // time and in file order.
         var committing: Task<[Label], any Error>?
+        // The batch being written: its digests in order, and the later lines that repeat them.
+        var inFlight: (digests: [String], repeats: [(line: Int, index: Int)]) = ([], [])
         func finishCommit() async throws {
             guard let previous = committing else { return }
             committing = nil
             let labels = try await previous.value
             sealed += labels.count
+            for (digest, label) in zip(inFlight.digests, labels) { known[digest] = label.record }
             try onBatch(labels)
+            for repeated in inFlight.repeats {
+                try onSkip(
+                    SkippedForm(
+                        line: repeated.line, record: labels[repeated.index].record,
+                        destroyed: false))
+            }
+            inFlight = ([], [])
         }
         func flush() async throws {
             // The directory may have moved since the last batch: a changed policy or group applies
@@ -73,20 +101,50 @@ extension Session {
             // while the revocation landed is not stored either, and one sealed while the policy
             // or a reader changed is decided and sealed again before it is stored).
             try await refresh()
-            // Forms are parsed on every core; the first bad line (in file order) is the error.
+            // Forms are parsed and digested on every core; the first bad line (in file order) is
+            // the error.
             let source = path
             let forms = try Self.inParallel(lines) { item throws(TutelaError) in
-                (
-                    RecordContent.progressReview(
-                        try ProgressReview.parse(
-                            item.line, source: "\(source) line \(item.number)")),
-                    confidential ? RecordClass.confidentialTutorial : .tutorial
+                let content = RecordContent.progressReview(
+                    try ProgressReview.parse(item.line, source: "\(source) line \(item.number)"))
+                return (
+                    content, confidential ? RecordClass.confidentialTutorial : .tutorial,
+                    try index.digest(content)
                 )
             }
+            // A form sealed before is skipped once its record is confirmed; one repeated in this
+            // file is sealed once.
+            var items: [(RecordContent, RecordClass)] = []
+            var digests: [String] = []
+            var first: [String: Int] = [:]
+            var repeats: [(line: Int, index: Int)] = []
+            var repeatsOfInFlight: [(line: Int, index: Int)] = []
+            let inFlightIndex = Dictionary(
+                inFlight.digests.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            for ((content, recordClass, digest), (_, number)) in zip(forms, lines) {
+                if let record = known[digest] {
+                    let destroyed = try await confirmImported(record, learner: content.learner)
+                    try onSkip(SkippedForm(line: number, record: record, destroyed: destroyed))
+                } else if let at = inFlightIndex[digest] {
+                    repeatsOfInFlight.append((number, at))
+                } else if let at = first[digest] {
+                    repeats.append((number, at))
+                } else {
+                    first[digest] = items.count
+                    items.append((content, recordClass))
+                    digests.append(digest)
+                }
+            }
             lines.removeAll(keepingCapacity: true)
-            let prepared = try await prepareSeal(forms)
+            inFlight.repeats += repeatsOfInFlight
+            let importing = Importing(index: index, digests: digests)
+            let prepared = items.isEmpty ? nil : try await prepareSeal(items, importing: importing)
             try await finishCommit()
-            committing = Task { try await self.commitSeal(prepared, decidedFrom: forms) }
+            guard let prepared else { return }
+            inFlight = (digests, repeats)
+            committing = Task {
+                try await self.commitSeal(prepared, decidedFrom: items, importing: importing)
+            }
         }
         do {
             while let (line, number) = try reader.next() {
@@ -102,6 +160,27 @@ extension Session {
             throw error
         }
         return sealed
+    }
+
+    /// Confirms a record an import index row names: in the vault (as the vault's state says), or
+    /// destroyed with a certificate. Returns whether it was destroyed.
+    /// - Throws: `.tampered` when it is neither, or is not this person's record about `learner`.
+    func confirmImported(_ record: RecordID, learner: LearnerID) async throws -> Bool {
+        if let stored = try await verifiedRecord(record) {
+            let envelope = try verifiedEnvelope(stored, id: record)
+            guard envelope.label.author == principal.id, envelope.label.learner == learner else {
+                throw TutelaError.tampered(
+                    "the import index names \(record) for a form about \(learner), but \(record) "
+                        + "is not \(principal.id)'s record about \(learner)")
+            }
+            return false
+        }
+        guard try await fact(DestructionCertificate.self, about: record.text) != nil else {
+            throw TutelaError.tampered(
+                "the import index names \(record), which is not in the vault and was never "
+                    + "destroyed")
+        }
+        return true
     }
 }
 

@@ -33,13 +33,20 @@ extension Session {
 
     /// Stores a batch sealed in memory earlier (``prepareSeal(_:)`` of `items`); if the directory
     /// moved since, the batch is decided and sealed again from `items` before it is stored.
-    func commitSeal(_ prepared: PreparedSeal, decidedFrom items: [(RecordContent, RecordClass)])
-        async throws -> [Label]
-    {
+    func commitSeal(
+        _ prepared: PreparedSeal, decidedFrom items: [(RecordContent, RecordClass)],
+        importing: Importing? = nil
+    ) async throws -> [Label] {
         try await decidingAfresh(
             first: { try await commitSeal(prepared) },
-            again: { try await commitSeal(try await prepareSeal(items)) },
+            again: { try await commitSeal(try await prepareSeal(items, importing: importing)) },
             firstDecidedUnder: prepared.decidedUnder)
+    }
+
+    /// An import's index and the digest of each item it seals, in order.
+    struct Importing: Sendable {
+        let index: ImportIndex
+        let digests: [String]
     }
 
     /// A batch sealed in memory and not yet stored: what ``commitSeal(_:)`` writes.
@@ -52,11 +59,15 @@ extension Session {
         let shredKeys: [(record: String, key: SecretBytes)]
         /// The directory every decision of the batch was made under.
         let decidedUnder: DecidedUnder
+        /// An import's index rows for the batch's records (none for other seals).
+        let indexRows: [StoredObject]
     }
 
     /// The first half of sealing a batch: decisions, labels, encodings and all the cryptography,
     /// nothing stored. A refusal is audited here.
-    func prepareSeal(_ items: [(RecordContent, RecordClass)]) async throws -> PreparedSeal {
+    func prepareSeal(
+        _ items: [(RecordContent, RecordClass)], importing: Importing? = nil
+    ) async throws -> PreparedSeal {
         // The policy from the same directory the batch records it was decided under.
         let directory = self.directory
         let policy = try Self.policy(of: directory)
@@ -153,9 +164,15 @@ extension Session {
                 ))
             labels.append(label)
         }
+        var indexRows: [StoredObject] = []
+        if let importing {
+            for (label, digest) in zip(labels, importing.digests) {
+                indexRows.append(try importing.index.entry(digest: digest, record: label.record))
+            }
+        }
         return PreparedSeal(
             labels: labels, records: prepared, shredKeys: shredKeys,
-            decidedUnder: DecidedUnder(head: directory.head?.hash))
+            decidedUnder: DecidedUnder(head: directory.head?.hash), indexRows: indexRows)
     }
 
     /// The second half: the shred keys, then the records, shares and audit entries in one
@@ -173,12 +190,14 @@ extension Session {
         } catch {
             throw TutelaError.tryAgain("the key store could not be written; nothing was sealed")
         }
+        let indexRows = prepared.indexRows
         try await write { tx in
             for (record, learner, entry, shares) in batch {
                 try await tx.insert(record, learner: learner)
                 for share in shares { try await tx.put(share) }
                 try await Self.appendAudit(entry, tx: tx, signer: identity)
             }
+            for row in indexRows { try await tx.put(row) }
         }
         return prepared.labels
     }

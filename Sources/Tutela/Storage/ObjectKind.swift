@@ -1,9 +1,12 @@
 /// The kinds of stored object that are not signed facts (those are ``FactKind``): a group member's
-/// key box, which its binding authenticates, and inbox pointers to signed audit entries.
+/// key box, which its binding authenticates, inbox pointers to signed audit entries, and the
+/// import index, whose keyed tags authenticate it.
 /// (Break-glass shares have operations of their own: ``StoredShare``.)
 enum ObjectKind {
     /// A group's private key sealed to one member: `group:ROLE#V/MEMBER` under `group:ROLE#V`.
     static let groupMember = "group-member"
     /// A pointer from someone's inbox to an audit entry: `RECIPIENT/SEQUENCE` under the recipient.
     static let notice = "notice"
+    /// A form an import sealed: `AUTHOR/DIGEST` under the author (``ImportIndex``).
+    static let importDigest = "import-digest"
 }

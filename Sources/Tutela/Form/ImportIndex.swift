@@ -1,0 +1,86 @@
+import TutelaCrypto
+
+/// How `tutela import` recognises a form it sealed before, without keeping anything that tells
+/// others what a form said.
+///
+/// A form's digest is a keyed BLAKE2b-256 of its canonical content under the importer's own
+/// digest key — HKDF-SHA-256 of their key-agreement secret, bound to the vault — so that no one
+/// else can test a guess of a form's words against it. Each sealed form leaves one index row:
+/// `AUTHOR/DIGEST` under `AUTHOR`, whose body is the record id and a keyed tag binding the two, so
+/// that a row edited to name another record is refused. A row only says where to look: a form is
+/// skipped only when the record it names is in the vault (checked against the vault's state) or
+/// was destroyed with a certificate. A row deleted costs only a second copy. See docs/FORMAT.md.
+struct ImportIndex: Sendable {
+    /// The importer.
+    let author: PrincipalID
+    /// Their digest key for this vault, in protected memory; wiped by ``wipe()``.
+    let key: SecretBytes
+
+    init(identity: Identity, vaultID: String) throws(TutelaError) {
+        author = identity.principal
+        do {
+            key = try HKDFSHA256.deriveKey(
+                inputKeyMaterial: identity.agreement.secret,
+                salt: Array("tutela/import-digest/v1".utf8), info: Array(vaultID.utf8),
+                outputByteCount: 32)
+        } catch {
+            throw .internal("the import digest key could not be made: \(error)")
+        }
+    }
+
+    func wipe() { key.wipe() }
+
+    /// The keyed digest of `content`'s canonical encoding, in hex.
+    func digest(_ content: RecordContent) throws(TutelaError) -> String {
+        let plaintext = try Session.encode(content)
+        defer { plaintext.wipe() }
+        do { return Hex.encode(try BLAKE2b.commitment(to: plaintext, key: key)) } catch {
+            throw .internal("a form's digest could not be made: \(error)")
+        }
+    }
+
+    /// The tag binding `digest` to `record` for this importer.
+    func tag(digest: String, record: RecordID) throws(TutelaError) -> [UInt8] {
+        var w = CanonicalWriter()
+        w.string("tutela/import-index/v1")
+        w.string(digest)
+        w.string(record.text)
+        do { return try BLAKE2b.hash(w.bytes, key: key) } catch {
+            throw .internal("an import index tag could not be made: \(error)")
+        }
+    }
+
+    /// The index row for a form with `digest`, sealed as `record`.
+    func entry(digest: String, record: RecordID) throws(TutelaError) -> StoredObject {
+        var w = CanonicalWriter()
+        w.string(record.text)
+        w.fixed(try tag(digest: digest, record: record))
+        return StoredObject(
+            kind: ObjectKind.importDigest, id: "\(author.text)/\(digest)", key: author.text,
+            body: w.bytes)
+    }
+
+    /// Every form this importer sealed into the vault before: digest → record, each row's tag
+    /// checked.
+    /// - Throws: `.tampered` for a row that is malformed or whose tag does not match.
+    func read(_ store: any VaultStore) async throws -> [String: RecordID] {
+        var known: [String: RecordID] = [:]
+        let prefix = "\(author.text)/"
+        for object in try await store.objects(kind: ObjectKind.importDigest, key: author.text) {
+            guard object.key == author.text, object.id.hasPrefix(prefix) else {
+                throw TutelaError.tampered("an import index row is filed under the wrong person")
+            }
+            let digest = String(object.id.dropFirst(prefix.count))
+            var r = CanonicalReader(object.body, context: "the import index row \(object.id)")
+            let record: RecordID = try r.id("its record")
+            let tag = try r.fixed("its tag", count: 32)
+            try r.finish()
+            guard try self.tag(digest: digest, record: record) == tag else {
+                throw TutelaError.tampered(
+                    "the import index row for \(record) was not written by \(author)'s import")
+            }
+            known[digest] = record
+        }
+        return known
+    }
+}
