@@ -42,21 +42,11 @@ enum Drafting {
         }
     }
 
-    /// The template for `learner`, with what the directory knows filled in.
-    static func template(_ kind: Kind, learner: LearnerID, session: Session) throws -> String {
-        guard let known = session.directory.learners[learner] else {
-            throw TutelaError(
-                .notFound, "there is no learner '\(learner)'",
-                hint: "'tutela learner list' shows the learners you may see")
-        }
-        let today = session.vault.clock.today
+    /// The class of record the template is for.
+    static func recordClass(_ kind: Kind) -> RecordClass {
         switch kind {
-        case .tutorial:
-            return FormTemplate.progressReview(
-                learner: learner, date: today, course: known.programme,
-                formTutor: session.directory.principals[known.tutor]?.name)
-        case .note:
-            return FormTemplate.informalNote(learner: learner, date: today)
+        case .tutorial(let confidential): return confidential ? .confidentialTutorial : .tutorial
+        case .note: return .informalNote
         }
     }
 
@@ -75,7 +65,7 @@ enum Drafting {
                 hint: "or write the template to a file with --out FILE")
         }
         let session = try await actor.unlock(try vault.open())
-        let text = try template(kind, learner: learner, session: session)
+        let text = try session.template(for: recordClass(kind), learner: learner)
         guard editing, let editor else {
             if let out = options.out {
                 try OutputFile.write(out, text)
@@ -200,6 +190,11 @@ enum Editor {
     /// Runs the editor on `file` through the shell (an editor may be given with arguments, such
     /// as `code --wait`), with the terminal.
     static func runEditor(_ editor: String, file: String) throws -> Int32 {
+        // The terminal closing, Ctrl-C or a polite kill reaches the editor and ends it; Tutela
+        // itself waits (a handler, reset for the editor by exec) so that it still wipes the draft.
+        let signals = [SIGHUP, SIGINT, SIGTERM, SIGQUIT]
+        let previous = signals.map { signal($0) { _ in } }
+        defer { for (s, handler) in zip(signals, previous) { signal(s, handler) } }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "\(editor) \"$1\"", "tutela-editor", file]
@@ -210,31 +205,39 @@ enum Editor {
         return process.terminationStatus
     }
 
-    /// Overwrites every file in `folder` (the draft and any copy the editor kept beside it) with
-    /// zeros, then removes them and the folder.
-    static func wipe(_ folder: String) {
+    /// Overwrites every file under `folder` (the draft and any copy the editor kept beside it) with
+    /// zeros, then removes them, their folders and `folder`. Links are removed, never followed.
+    static func wipe(_ folder: String, depth: Int = 0) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         for name in names {
             let path = "\(folder)/\(name)"
-            let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
-            if fd >= 0 {
-                var info = stat()
-                if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
-                    let zeros = [UInt8](repeating: 0, count: 65536)
-                    var left = Int(info.st_size)
-                    while left > 0 {
-                        let n = zeros.withUnsafeBytes {
-                            write(fd, $0.baseAddress, min(left, 65536))
-                        }
-                        if n <= 0 { break }
-                        left -= n
-                    }
-                }
-                close(fd)
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR where depth < 8: wipe(path, depth: depth + 1)
+            case S_IFREG: overwrite(path)
+            default: break
             }
             unlink(path)
         }
         rmdir(folder)
+    }
+
+    /// Writes zeros over a regular file's bytes, through no link.
+    static func overwrite(_ path: String) {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return }
+        let zeros = [UInt8](repeating: 0, count: 65536)
+        var left = Int(info.st_size)
+        while left > 0 {
+            let n = zeros.withUnsafeBytes { write(fd, $0.baseAddress, min(left, 65536)) }
+            if n <= 0 { break }
+            left -= n
+        }
+        fsync(fd)
     }
 }
 

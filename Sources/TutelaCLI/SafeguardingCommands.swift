@@ -57,29 +57,37 @@ struct SafeguardingCommand: AsyncParsableCommand {
         let flaggedAt: String
         let reason: String
         let disclosures: Int
+        let reviewed: Int
+        let closed: Bool
     }
 
     struct Queue: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Flagged records, oldest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "Flagged records waiting for the safeguarding team, oldest first.",
+            discussion: """
+                An item closes once an officer has opened it and a head of centre has reviewed \
+                every opening; --all shows closed items too.
+                """)
+        @Flag(help: "Show closed items too.") var all = false
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
-            let queue = try await session.safeguarding.queue()
+            let queue = try await session.safeguarding.queue().filter { all || !$0.closed }
             let rows = queue.map { item in
                 QueueJSON(
                     record: item.label.record.text, label: item.label.envelopeText,
                     class: item.label.recordClass.rawValue, learner: item.label.learner.text,
                     created: item.label.created.description, flaggedBy: item.flag.flaggedBy.text,
                     flaggedAt: Timestamp.iso(item.flag.time), reason: item.flag.reason,
-                    disclosures: item.disclosures)
+                    disclosures: item.disclosures, reviewed: item.reviewed, closed: item.closed)
             }
             if output.json {
                 try Terminal.json(["records": rows])
             } else if rows.isEmpty {
-                Terminal.out("No flagged records.")
+                Terminal.out(all ? "No flagged records." : "No flagged records waiting.")
             } else {
                 Terminal.out(
                     Table.render(
@@ -89,7 +97,11 @@ struct SafeguardingCommand: AsyncParsableCommand {
                         rows: rows.map {
                             [
                                 $0.record, $0.label, $0.learner, $0.flaggedBy, $0.flaggedAt,
-                                $0.disclosures == 0 ? "not yet" : "\($0.disclosures)×", $0.reason,
+                                $0.disclosures == 0
+                                    ? "not yet"
+                                    : "\($0.disclosures)×, \($0.reviewed) reviewed"
+                                        + ($0.closed ? " (closed)" : ""),
+                                $0.reason,
                             ]
                         }))
             }

@@ -153,6 +153,15 @@ enum AuditLog {
             if page.count < pageSize { break }
         }
         guard count > 0 else { throw TutelaError.tampered("the audit log is empty") }
+        // A log cut back below what this machine verified was not walked to the memo's head: the
+        // signatures it spared were never tied to it.
+        if let prefix, count < prefix.entries {
+            throw TutelaError(
+                .tampered,
+                "the audit log has \(count) entries, fewer than the \(prefix.entries) this machine "
+                    + "verified",
+                hint: restoreHint)
+        }
         if let checkpoint, count < checkpoint.entries {
             throw TutelaError.tampered(
                 "the audit log has \(count) entries, fewer than the \(checkpoint.entries) recorded by the "

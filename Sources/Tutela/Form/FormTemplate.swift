@@ -197,3 +197,34 @@ extension String {
         String(repeating: "0", count: max(0, width - count)) + self
     }
 }
+
+extension Session {
+    /// The form to fill in for a record of `recordClass` about `learner`, as a template dated
+    /// today. Refused (77) to someone who may not write such records; the learner's course and
+    /// form tutor are filled in only for a writer who may list the learner (their own tutee, or
+    /// every learner for the roles the policy's `directory:` section names).
+    /// - Throws: denied (77); not found (66) for a learner not on record.
+    public func template(for recordClass: RecordClass, learner: LearnerID) throws(TutelaError)
+        -> String
+    {
+        let policy = try policy()
+        let decision = policy.decideSeal(recordClass, actor: principal)
+        guard decision.allowed else {
+            throw .denied(
+                "'\(principal.id)' may not write \(recordClass.rawValue) records: \(decision.rule)")
+        }
+        guard let known = directory.learners[learner] else {
+            throw .notFound(
+                "there is no learner '\(learner)'",
+                hint: "'tutela learner list' shows the learners you may see")
+        }
+        let today = vault.clock.today
+        guard recordClass != .informalNote else {
+            return FormTemplate.informalNote(learner: learner, date: today)
+        }
+        let listable = policy.mayList(known, actor: principal)
+        return FormTemplate.progressReview(
+            learner: learner, date: today, course: listable ? known.programme : nil,
+            formTutor: listable ? directory.principals[known.tutor]?.name : nil)
+    }
+}

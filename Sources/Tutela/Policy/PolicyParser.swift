@@ -297,9 +297,17 @@ struct PolicyReader {
             let (approvals, approvers) = try quorum(
                 bg, bgNode, "break-glass",
                 alone: "would hold the whole key and could open records alone")
+            let requesters = try roles(bg["request"], "break-glass request").map(\.value)
+            // A requester sees every label of the class, to find the record to ask about.
+            for r in requesters where DirectoryRules.neverListing.contains(r) {
+                throw fail(
+                    bg["request"],
+                    "break-glass request must name staff roles: '\(r.rawValue)' may not see "
+                        + "other learners' records")
+            }
             breakGlass = BreakGlassRules(
                 approvals: approvals, approvers: approvers,
-                requesters: try roles(bg["request"], "break-glass request").map(\.value),
+                requesters: requesters,
                 lifetimeHours: try bg["lifetime-hours"].map { (n) throws(TutelaError) in
                     try integer(n, "break-glass lifetime-hours", range: 1...168)
                 } ?? 24,

@@ -122,9 +122,19 @@ public struct Finding: SessionService {
     ///   a flag does not verify.
     public func records(_ query: RecordQuery) async throws -> RecordPage {
         let query = try query.validated()
-        let listed = try await every(query)
+        let listed: [ListedRecord]
+        do {
+            listed = try await every(query)
+        } catch let error as TutelaError where error.kind == .tampered && principal.isFamily {
+            // Told to a learner or parent without naming what did not match (a flag, say).
+            throw TutelaError(
+                .tampered, "the vault's records do not match its audit log",
+                hint: AuditLog.restoreHint)
+        }
         let pages = max(1, (listed.count + query.perPage - 1) / query.perPage)
-        let start = min(listed.count, (query.page - 1) * query.perPage)
+        // A page far past the end is empty (and never overflows).
+        let start =
+            query.page > pages ? listed.count : min(listed.count, (query.page - 1) * query.perPage)
         let end = min(listed.count, start + query.perPage)
         return RecordPage(
             records: Array(listed[start..<end]), total: listed.count, page: query.page,
@@ -140,11 +150,13 @@ public struct Finding: SessionService {
             throw TutelaError.denied(
                 "only the roles that open flagged records (the safeguarding team) list them")
         }
+        let labels = try await labelRows(learner: query.learner)
+        // Read after the labels: a record flagged meanwhile is marked (and left out of a family's
+        // list), where one read before could be listed unmarked.
         let subjects = try await session.factSubjects([.flag, .tombstone])
         let (flags, tombstones) = (subjects[0], subjects[1])
         var listed: [ListedRecord] = []
-        for label in try await session.labelRows(learner: query.learner)
-        where query.admits(label) {
+        for label in labels where query.admits(label) {
             var state = RecordState(destroyed: tombstones.contains(label.record.text))
             if flags.contains(label.record.text), let flag = try await session.flag(label.record) {
                 try flag.check(label: label, directory: directory)
@@ -171,6 +183,44 @@ public struct Finding: SessionService {
             return x.record.text > y.record.text
         }
         return listed
+    }
+
+    /// Every label row, or one learner's, proven against the vault's state, each parsed and matched
+    /// to its row: all of them by ``Session/walkLabels(_:)``; one learner's by their count and each
+    /// label's author's signature. A row deleted, altered, added or moved is tampering, never a
+    /// record quietly missing from (or added to) a list.
+    func labelRows(learner: LearnerID?) async throws -> [Label] {
+        let (store, directory) = (self.store, self.directory)
+        let labels: [(row: StoredLabel, label: Label)]
+        if let learner {
+            // One learner's: their count, and each label as its author signed it (or as the
+            // state holds it, once destroyed).
+            labels = try await session.verifiedRead {
+                let rows = try await store.labels(learner: learner)
+                var claims = StateClaims()
+                claims.add(.learner(learner), StateMap.countValue(Int64(rows.count)))
+                var labels: [(StoredLabel, Label)] = []
+                for row in rows {
+                    labels.append(
+                        (row, try await claims.provenLabel(row, store: store, directory: directory))
+                    )
+                }
+                return (labels, claims)
+            }
+        } else {
+            var rows: [StoredLabel] = []
+            try await session.walkLabels { rows += $0 }
+            labels = try rows.map { row throws(TutelaError) in
+                (row, try Label.parse(row.labelBytes))
+            }
+        }
+        return try labels.map { (row, label) throws(TutelaError) in
+            guard label.record == row.record, label.learner == row.learner else {
+                throw TutelaError.tampered(
+                    "the label row of \(row.record) does not match its label")
+            }
+            return label
+        }
     }
 
     /// The learners the reader may list (see ``Policy/mayList(_:actor:)-learner``), by name,

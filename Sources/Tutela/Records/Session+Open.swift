@@ -126,32 +126,6 @@ extension Session {
         try await finding.every(RecordQuery(learner: learner)).map(\.label)
     }
 
-    /// Every label row, or one learner's, each parsed and matched to its row. One learner's rows
-    /// are counted against the vault's state: a row deleted or moved to another learner does not
-    /// silently drop out of (or into) the list.
-    func labelRows(learner: LearnerID?) async throws -> [Label] {
-        let store = self.store
-        let rows =
-            if let learner {
-                try await verifiedRead {
-                    let rows = try await store.labels(learner: learner)
-                    var claims = StateClaims()
-                    claims.add(.learner(learner), StateMap.countValue(Int64(rows.count)))
-                    return (rows, claims)
-                }
-            } else {
-                try await store.labels(learner: nil)
-            }
-        return try rows.map { row throws(TutelaError) in
-            let label = try Label.parse(row.labelBytes)
-            guard label.record == row.record, label.learner == row.learner else {
-                throw TutelaError.tampered(
-                    "the label row of \(row.record) does not match its label")
-            }
-            return label
-        }
-    }
-
     /// Parses the stored envelope and checks it against its label row and its author's signature.
     func verifiedEnvelope(_ stored: StoredRecord, id: RecordID) throws(TutelaError) -> Envelope {
         try Self.verifiedEnvelope(stored, id: id, directory: directory)

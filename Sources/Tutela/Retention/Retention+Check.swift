@@ -46,10 +46,6 @@ extension Retention {
         let (flags, holds, reviews, tombstones) = (
             subjects[0], subjects[1], subjects[2], subjects[3]
         )
-        // Every label row, in stored order, is chained and compared with the log's state at the end.
-        let before = try await session.committedState()
-        var chain = StateMap.zero
-        var counted: Int64 = 0
         // The rule text depends only on the class and whether the record is flagged: a table
         // indexed by `slot` (class in declaration order, then flag), not hashed for every record.
         @Sendable func slot(_ recordClass: RecordClass, _ flagged: Bool) -> Int {
@@ -131,27 +127,9 @@ extension Retention {
                 dueOn, facts
             )
         }
-        @Sendable func page(_ from: LabelCursor?) async throws -> ([StoredLabel], LabelCursor?) {
-            if let only { return (try await provenLabelRow(only), nil) }
-            return try await store.labels(from: from, limit: 4096)
-        }
-        // The next page is read while this one is worked out.
-        var reading: Task<([StoredLabel], LabelCursor?), any Error>? = Task { try await page(nil) }
-        defer { reading?.cancel() }
-        while let current = reading {
-            let (rows, cursor) = try await current.value
-            reading = cursor.map { next in Task { try await page(next) } }
-            if only == nil {
-                // Digests on every core, a half page each; only the chain is in order.
-                let halves = stride(from: 0, to: rows.count, by: 2048).map {
-                    $0..<min(rows.count, $0 + 2048)
-                }
-                let digests = try Session.inParallel(halves) { range throws(TutelaError) in
-                    try StateHead.digests(rows[range])
-                }
-                chain = try StateHead.chain(chain, digests: Array(digests.joined()))
-                counted += Int64(rows.count)
-            }
+        // One page of label rows: every row of the vault, proven whole by ``Session/walkLabels(_:)``,
+        // or the one record asked about, proven alone.
+        func work(_ rows: [StoredLabel]) async throws {
             // Ordinary records (no flag, tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
             var computed = try Session.inParallel(rows, reversed: true) {
@@ -264,21 +242,10 @@ extension Retention {
                         dueOn, note))
             }
         }
-        guard only == nil, counted != before.state.labelCount || chain != before.state.labelChain
-        else { return }
-        // A record sealed while the check ran is in the log's newer state; anything else is a
-        // label row deleted, altered, added or moved outside Tutela.
-        let after = try? await session.committedState()
-        guard let after, after.hash != before.hash else {
-            throw TutelaError(
-                .tampered,
-                "the stored labels (\(counted) read, \(before.state.labelCount) in the vault's "
-                    + "state) do not match the audit log: a label row was deleted, altered, added "
-                    + "or moved outside Tutela, so this report cannot be trusted",
-                hint: AuditLog.restoreHint)
-        }
-        guard after.state.labelCount == counted, after.state.labelChain == chain else {
-            throw TutelaError.tryAgain("records were sealed while the check ran; run it again")
+        if let only {
+            try await work(try await provenLabelRow(only))
+        } else {
+            try await session.walkLabels(work)
         }
     }
 

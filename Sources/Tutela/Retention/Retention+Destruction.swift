@@ -73,9 +73,15 @@ extension Retention {
             guard let proposer = proposal?.by else {
                 let proposal = DestructionProposal(
                     record: recordID, time: vault.clock.now(), by: principal.id)
+                // Whoever may agree is told that a destruction waits for them.
+                let agreeing = directory.principals.values.filter {
+                    policy.decide(
+                        .agreeDestroy, actor: $0, label: status.label, directory: directory
+                    ).allowed
+                }
                 try await record(
                     auditEntry(.destroyProposal, subject: recordID.text, reason: status.rule),
-                    notify: [],
+                    notify: Set(agreeing.map(\.id)),
                     objects: [try sign(proposal)])
                 return .proposed(by: principal.id)
             }

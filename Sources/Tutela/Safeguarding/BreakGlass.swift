@@ -360,7 +360,9 @@ public struct BreakGlass: SessionService {
             }
             return .release(
                 reason: "\(requestID): \(request.reason)", grant: Array(approvals.prefix(needed)),
-                objects: objects, notify: heads.union([input.envelope.label.author]))
+                objects: objects,
+                notify: heads.union([input.envelope.label.author]).union(
+                    session.assignedTutor(of: input.envelope.label)))
         } open: { envelope, approvals in
             let key = try combine(approvals, requestID)
             defer { key.wipe() }

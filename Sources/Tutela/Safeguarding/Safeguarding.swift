@@ -93,10 +93,25 @@ public struct Safeguarding: SessionService {
         }
     }
 
-    /// Flagged records, oldest first, with who flagged them and whether an officer has opened them.
-    public func queue() async throws -> [(
-        label: Label, flag: SafeguardingFlag, disclosures: Int
-    )] {
+    /// A flagged record in the officers' queue.
+    public struct QueueItem: Sendable {
+        /// The record's label.
+        public let label: Label
+        /// The flag: who, when and why.
+        public let flag: SafeguardingFlag
+        /// How many times an officer has opened it (disclosures).
+        public let disclosures: Int
+        /// How many of those openings a head of centre has reviewed.
+        public let reviewed: Int
+
+        /// Dealt with: opened by an officer, and every opening reviewed. A closed item leaves the
+        /// queue (`safeguarding queue --all` still shows it); a new opening reopens it.
+        public var closed: Bool { disclosures > 0 && reviewed == disclosures }
+    }
+
+    /// Flagged records, oldest first, with who flagged them, whether an officer has opened them and
+    /// whether those openings were reviewed.
+    public func queue() async throws -> [QueueItem] {
         let policy = try policy()
         // The queue is for those the policy lets open flagged records, and no one else: asked by
         // anyone else — a learner, a parent, a tutor — it is refused the same way whatever it holds.
@@ -110,7 +125,7 @@ public struct Safeguarding: SessionService {
                 .auditRead, subject: nil, outcome: .denied, reason: "safeguarding queue")
             throw TutelaError.denied("'\(principal.id)' may not see the safeguarding queue")
         }
-        var result: [(Label, SafeguardingFlag, Int)] = []
+        var result: [QueueItem] = []
         for flag in try await facts(SafeguardingFlag.self, about: nil) {
             guard let stored = try await session.verifiedRecord(flag.record) else { continue }
             let label = try Session.verifiedEnvelope(stored, id: flag.record, directory: directory)
@@ -122,10 +137,17 @@ public struct Safeguarding: SessionService {
                     .viewLabel, actor: principal, label: label, state: state, directory: directory
                 ).allowed
             else { continue }
-            let disclosures = try await facts(ReviewItem.self, about: flag.record.text).count
-            result.append((label, flag, disclosures))
+            let openings = try await facts(ReviewItem.self, about: flag.record.text)
+            var reviewed = 0
+            for item in openings
+            where try await fact(ReviewOutcome.self, about: item.id.text) != nil {
+                reviewed += 1
+            }
+            result.append(
+                QueueItem(
+                    label: label, flag: flag, disclosures: openings.count, reviewed: reviewed))
         }
-        return result.sorted { $0.1.time < $1.1.time }
+        return result.sorted { $0.flag.time < $1.flag.time }
     }
 
     // MARK: - Disclosure
@@ -170,7 +192,7 @@ public struct Safeguarding: SessionService {
                 else { continue }
                 return .release(
                     reason: reason, grant: (role, version, slots[index]), objects: [review],
-                    notify: heads.union([label.author]))
+                    notify: heads.union([label.author]).union(session.assignedTutor(of: label)))
             }
             // No copy at all: a member shares the current key. A copy of a newer version only: a
             // member who held the older one moves the record to it.

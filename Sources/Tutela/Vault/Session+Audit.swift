@@ -40,16 +40,10 @@ extension Session {
                 for row in try await store.labels(learner: nil) {
                     guard try Label.parse(row.labelBytes).author == me else { continue }
                     // The label that counts is the one its author signed, or the one the state
-                    // holds for a destroyed record; the row only says where to look.
-                    if let stored = try await store.record(row.record) {
-                        let envelope = try Self.verifiedEnvelope(
-                            stored, id: row.record, directory: directory)
-                        try claims.addRecord(row.record, stored)
-                        guard envelope.label.author == me else { continue }
-                    } else {
-                        try claims.addLabel(row.record, row.labelBytes)
-                    }
-                    own.insert(row.record.text)
+                    // holds for a destroyed record.
+                    let label = try await claims.provenLabel(
+                        row, store: store, directory: directory)
+                    if label.author == me { own.insert(row.record.text) }
                 }
                 return (own, claims)
             }

@@ -107,6 +107,15 @@ extension Session {
         }
     }
 
+    /// The learner's assigned tutor, told when their tutee's record is opened through the
+    /// safeguarding path (none when the tutor no longer holds the role).
+    func assignedTutor(of label: Label) -> Set<PrincipalID> {
+        guard let tutor = directory.learners[label.learner]?.tutor,
+            directory.principals[tutor]?.has(.tutor) == true
+        else { return [] }
+        return [tutor]
+    }
+
     var headsOfCentre: Set<PrincipalID> { Set(directory.holders(of: .headOfCentre).map(\.id)) }
 
     /// Refuses with 77 and an audit entry.
