@@ -299,34 +299,60 @@ struct BreakGlassCommand: AsyncParsableCommand {
 struct InboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inbox",
-        abstract: "Notices: flags, disclosures and break-glass on your records.")
+        abstract: "Notices: flags, disclosures, requests and destructions waiting for you.",
+        discussion: """
+            Newest first; those not yet marked read say NEW. --mark-read marks every notice shown \
+            read (recorded in the audit log); --unread shows only the new ones.
+            """)
+    @Flag(help: "Only notices not yet marked read.") var unread = false
+    @Flag(help: "Mark the notices shown read.") var markRead = false
     @OptionGroup var actor: ActorOptions
     @OptionGroup var vault: VaultOptions
     @OptionGroup var output: OutputOptions
 
+    struct NoticeJSON: Encodable {
+        let entry: AuditCommand.EntryJSON
+        let unread: Bool
+
+        func encode(to encoder: any Encoder) throws {
+            try entry.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(unread, forKey: .unread)
+        }
+
+        enum Key: String, CodingKey { case unread }
+    }
+
     func run() async throws {
         let session = try await actor.unlock(try vault.open())
-        let notices = try await session.inbox()
+        let notices = try await session.inbox().filter { !unread || $0.unread }
         if output.json {
             try Terminal.json(
                 [
                     "notices": notices.map {
-                        AuditCommand.EntryJSON(AuditRecord(sequence: $0.sequence, entry: $0.entry))
+                        NoticeJSON(
+                            entry: AuditCommand.EntryJSON(
+                                AuditRecord(sequence: $0.sequence, entry: $0.entry)),
+                            unread: $0.unread)
                     }
                 ])
         } else if notices.isEmpty {
-            Terminal.out("No notices.")
+            Terminal.out(unread ? "No new notices." : "No notices.")
         } else {
             Terminal.out(
                 Table.render(
-                    header: ["#", "TIME (UTC)", "WHO", "WHAT", "RECORD", "WHY"],
+                    header: ["", "#", "TIME (UTC)", "WHO", "WHAT", "RECORD", "WHY"],
                     rows: notices.map {
                         [
-                            "\($0.sequence)", Timestamp.iso($0.entry.time), $0.entry.actor.text,
-                            $0.entry.action.rawValue,
+                            $0.unread ? "NEW" : "", "\($0.sequence)", Timestamp.iso($0.entry.time),
+                            $0.entry.actor.text, $0.entry.action.rawValue,
                             $0.entry.subject ?? "-", $0.entry.reason ?? "",
                         ]
                     }))
+        }
+        if markRead, let newest = notices.first {
+            try await session.markInboxRead(through: newest.sequence)
+            if !output.json { Terminal.note("Marked \(notices.count) notices read.") }
         }
     }
 }

@@ -76,4 +76,22 @@ struct CLIFindingTests {
         let text = try v.run(["principal", "list"], as: "head")
         #expect(text.stdout.contains("record-keeper") && text.stdout.contains("6 people."))
     }
+
+    @Test("inbox: new notices marked, --mark-read, --unread")
+    func inbox() throws {
+        let v = try CLIVault()
+        let record = try v.seal()
+        #expect(
+            try v.run(["safeguarding", "flag", record, "--reason", "CPOMS 1"], as: "price").status
+                == 0)
+        let first = try v.run(["inbox", "--mark-read"], as: "dsl")
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("NEW") && first.stdout.contains("flag"))
+        let again = try json(try v.run(["inbox", "--json"], as: "dsl"))
+        let notices = try #require(again["notices"] as? [[String: Any]])
+        #expect(notices.count == 1 && notices[0]["unread"] as? Bool == false)
+        #expect(notices[0]["action"] as? String == "flag")
+        let fresh = try v.run(["inbox", "--unread"], as: "dsl")
+        #expect(fresh.stdout.contains("No new notices."))
+    }
 }

@@ -93,6 +93,8 @@ public struct AuditEntry: Sendable, Equatable {
         /// written with a clock set wrongly forward: the one entry allowed to be earlier than the
         /// one before it.
         case clockCorrect = "clock-correct"
+        /// Someone marked the notices in their inbox read.
+        case inboxRead = "inbox-read"
     }
 
     /// How an attempt ended; the raw value is the name the log stores and shows.

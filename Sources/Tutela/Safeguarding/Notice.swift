@@ -4,4 +4,6 @@ public struct Notice: Sendable, Equatable {
     public let sequence: Int64
     /// The audit entry, its signature and hash verified.
     public let entry: AuditEntry
+    /// Not yet marked read (``Session/markInboxRead(through:)``).
+    public let unread: Bool
 }

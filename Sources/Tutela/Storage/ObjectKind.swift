@@ -9,4 +9,6 @@ enum ObjectKind {
     static let notice = "notice"
     /// A form an import sealed: `AUTHOR/DIGEST` under the author (``ImportIndex``).
     static let importDigest = "import-digest"
+    /// How far someone has read their inbox: `PERSON` under the person, an i64 audit sequence.
+    static let inboxRead = "inbox-read"
 }

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+@testable import Tutela
+
+/// Notices that reach the right person (#21 item 5), and the officers' queue that closes.
+@Suite("Notices and the queue")
+struct NoticeTests {
+    func actions(_ session: Session) async throws -> [AuditEntry.Action] {
+        try await session.inbox().map(\.entry.action)
+    }
+
+    @Test("a flag reaches the officers; an opening of a tutee's record reaches the tutor")
+    func flagAndDisclosure() async throws {
+        let f = try await Fixture.make()
+        // Price writes about Alex, whose tutor is Jones, and flags it.
+        let label = try await f.session("price").seal(
+            Fixture.form(learner: "alex"), confidential: false)
+        _ = try await f.session("price").safeguarding.flag(label.record, reason: "CPOMS 9001")
+        #expect(try await actions(f.session("dsl")).contains(.flag))
+        #expect(try await !actions(f.session("jones")).contains(.flag))
+        let dsl = try f.session("dsl")
+        _ = try await dsl.safeguarding.disclose(label.record, reason: "strategy meeting")
+        // Told: the heads, the author and Alex's tutor; never a learner.
+        for who: PrincipalID in ["head", "price", "jones"] {
+            #expect(try await actions(f.session(who)).contains(.disclose), "\(who)")
+        }
+        #expect(try await actions(f.session("sam")).isEmpty)
+
+        // The queue: opened, waiting for review; reviewed, closed.
+        let opened = try #require(try await dsl.safeguarding.queue().first)
+        #expect(opened.disclosures == 1 && opened.reviewed == 0 && !opened.closed)
+        let head = try f.session("head")
+        let item = try #require(try await head.safeguarding.reviews().first)
+        try await head.safeguarding.review(item.id, outcome: .justified, note: "proportionate")
+        let closed = try #require(try await dsl.safeguarding.queue().first)
+        #expect(closed.reviewed == 1 && closed.closed)
+    }
+
+    @Test("a proposed destruction reaches whoever may agree to it")
+    func destructionProposal() async throws {
+        let f = try await Fixture.make()
+        try await f.session("office").administration.enrol(
+            "keeper2", name: "K2", roles: [.recordKeeper], passphrase: Fixture.passphrase("keeper2")
+        )
+        let label = try await f.session("price").seal(Fixture.form(), confidential: false)
+        try await f.session("office").administration.learnerLeft(
+            "sam", on: #require(CalendarDate("2027-07-20")))
+        let later = Vault(store: f.store, clock: Clock { midnight("2035-06-01") })
+        let keeper2 = try await later.unlock("keeper2", passphrase: Fixture.passphrase("keeper2"))
+        guard case .proposed = try await keeper2.retention.destroy(label.record) else {
+            Issue.record("not proposed")
+            return
+        }
+        for who: PrincipalID in ["hale", "head"] {
+            let session = try await later.unlock(who, passphrase: Fixture.passphrase(who))
+            #expect(try await actions(session).contains(.destroyProposal), "\(who)")
+        }
+        let price = try await later.unlock("price", passphrase: Fixture.passphrase("price"))
+        #expect(try await !actions(price).contains(.destroyProposal))
+        #expect(try await !actions(keeper2).contains(.destroyProposal))
+    }
+
+    @Test("notices are new until marked read, and later ones stay new")
+    func unreadAndRead() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let first = try await price.seal(Fixture.form(), confidential: false)
+        _ = try await price.safeguarding.flag(first.record, reason: "one")
+        let dsl = try f.session("dsl")
+        let before = try await dsl.inbox()
+        #expect(before.count == 1 && before.allSatisfy(\.unread))
+        try await dsl.markInboxRead(through: before[0].sequence)
+        #expect(try await dsl.inbox().allSatisfy { !$0.unread })
+        let second = try await price.seal(Fixture.form(marker: "two"), confidential: false)
+        _ = try await price.safeguarding.flag(second.record, reason: "two")
+        let after = try await dsl.inbox()
+        #expect(after.map(\.unread) == [true, false])
+        // Marking an older point read never moves the marker back.
+        try await dsl.markInboxRead(through: before[0].sequence - 1)
+        #expect(try await dsl.inbox().map(\.unread) == [true, false])
+    }
+}
