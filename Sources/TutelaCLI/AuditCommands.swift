@@ -50,11 +50,12 @@ struct AuditCommand: AsyncParsableCommand {
                 Terminal.out(
                     Table.render(
                         header: [
-                            "#", "TIME (UTC)", "ACTOR", "ACTION", "SUBJECT", "OUTCOME", "WHY",
+                            "#", "TIME", "ACTOR", "ACTION", "SUBJECT", "OUTCOME", "WHY",
                         ],
                         rows: entries.map {
                             [
-                                "\($0.sequence)", Timestamp.iso($0.entry.time), $0.entry.actor.text,
+                                "\($0.sequence)", session.localTime($0.entry.time),
+                                $0.entry.actor.text,
                                 $0.entry.action.rawValue, $0.entry.subject ?? "-",
                                 $0.entry.outcome.rawValue,
                                 $0.entry.reason ?? "",

@@ -94,14 +94,15 @@ struct SafeguardingCommand: AsyncParsableCommand {
                         header: [
                             "RECORD", "LABEL", "LEARNER", "FLAGGED BY", "WHEN", "OPENED", "WHY",
                         ],
-                        rows: rows.map {
+                        rows: zip(rows, queue).map { ($0, $1.flag.time) }.map { row, time in
                             [
-                                $0.record, $0.label, $0.learner, $0.flaggedBy, $0.flaggedAt,
-                                $0.disclosures == 0
+                                row.record, row.label, row.learner, row.flaggedBy,
+                                session.localTime(time),
+                                row.disclosures == 0
                                     ? "not yet"
-                                    : "\($0.disclosures)×, \($0.reviewed) reviewed"
-                                        + ($0.closed ? " (closed)" : ""),
-                                $0.reason,
+                                    : "\(row.disclosures)×, \(row.reviewed) reviewed"
+                                        + (row.closed ? " (closed)" : ""),
+                                row.reason,
                             ]
                         }))
             }
@@ -341,10 +342,11 @@ struct InboxCommand: AsyncParsableCommand {
         } else {
             Terminal.out(
                 Table.render(
-                    header: ["", "#", "TIME (UTC)", "WHO", "WHAT", "RECORD", "WHY"],
+                    header: ["", "#", "TIME", "WHO", "WHAT", "RECORD", "WHY"],
                     rows: notices.map {
                         [
-                            $0.unread ? "NEW" : "", "\($0.sequence)", Timestamp.iso($0.entry.time),
+                            $0.unread ? "NEW" : "", "\($0.sequence)",
+                            session.localTime($0.entry.time),
                             $0.entry.actor.text, $0.entry.action.rawValue,
                             $0.entry.subject ?? "-", $0.entry.reason ?? "",
                         ]

@@ -87,6 +87,8 @@ struct CLIFindingTests {
         let first = try v.run(["inbox", "--mark-read"], as: "dsl")
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("NEW") && first.stdout.contains("flag"))
+        // In the centre's time zone (the shipped policy's default, Europe/London).
+        #expect(first.stdout.contains(" GMT") || first.stdout.contains(" BST"))
         let again = try json(try v.run(["inbox", "--json"], as: "dsl"))
         let notices = try #require(again["notices"] as? [[String: Any]])
         #expect(notices.count == 1 && notices[0]["unread"] as? Bool == false)

@@ -80,4 +80,26 @@ struct NoticeTests {
         try await dsl.markInboxRead(through: before[0].sequence - 1)
         #expect(try await dsl.inbox().map(\.unread) == [true, false])
     }
+
+    @Test("times are shown in the centre's time zone from the policy; UTC stays in JSON")
+    func timeZone() throws {
+        // 2026-07-01 12:00 UTC is 13:00 in London (summer time); 2026-12-01 12:00 is 12:00 GMT.
+        // (The summer abbreviation is the platform's: BST, or GMT+1.)
+        let summer = Timestamp.local(midnight("2026-07-01") + 43_200, zone: "Europe/London")
+        #expect(
+            summer.hasPrefix("2026-07-01 13:00 ")
+                && (summer.hasSuffix("BST") || summer.hasSuffix("GMT+1")))
+        #expect(
+            Timestamp.local(midnight("2026-12-01") + 43_200, zone: "Europe/London")
+                == "2026-12-01 12:00 GMT")
+        #expect(Timestamp.local(0, zone: "Nowhere/Else") == Timestamp.iso(0))
+        let shipped = try String(decoding: Fixture.shippedPolicy().text, as: UTF8.self)
+        #expect(try Policy.parse(Array(shipped.utf8), source: "s.yaml").timeZone == "Europe/London")
+        let york = try Policy.parse(
+            Array((shipped + "timezone: America/New_York\n").utf8), source: "ny.yaml")
+        #expect(york.timeZone == "America/New_York")
+        #expect(throws: TutelaError.self) {
+            try Policy.parse(Array((shipped + "timezone: Mars/Olympus\n").utf8), source: "m.yaml")
+        }
+    }
 }

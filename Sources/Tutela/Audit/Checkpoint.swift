@@ -199,6 +199,22 @@ public enum Timestamp {
         return "\(date)T\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60))Z"
     }
 
+    /// Formats `seconds` since 1970 as the time in `zone` (an IANA name such as `Europe/London`)
+    /// for people to read, such as `2026-11-29 15:20 GMT`; in UTC if the zone is unknown.
+    public static func local(_ seconds: Int64, zone: String) -> String {
+        guard let tz = TimeZone(identifier: zone) else { return iso(seconds) }
+        let instant = Date(timeIntervalSince1970: TimeInterval(seconds))
+        let shifted = seconds + Int64(tz.secondsFromGMT(for: instant))
+        let date = CalendarDate(secondsSinceEpoch: shifted)
+        let s = ((shifted % 86400) + 86400) % 86400
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let name = tz.abbreviation(for: instant) ?? zone
+        return "\(date) \(two(s / 3600)):\(two(s / 60 % 60)) \(name)"
+    }
+
+    /// Whether `zone` is a time zone this machine knows by its IANA name.
+    public static func knows(zone: String) -> Bool { TimeZone(identifier: zone) != nil }
+
     static func parse(_ text: String) -> Int64? {
         let parts = text.split(separator: "T")
         guard parts.count == 2, let date = CalendarDate(String(parts[0])), parts[1].hasSuffix("Z")

@@ -233,13 +233,19 @@ public struct Policy: Sendable, Hashable {
     public let identityRecovery: RecoveryRules?
     /// Who may list learners and people.
     public let directory: DirectoryRules
+    /// The centre's time zone (an IANA name), in which times are shown to people; UTC in JSON.
+    public let timeZone: String
+
+    /// The time zone a policy without `timezone:` has.
+    public static let defaultTimeZone = "Europe/London"
     /// The published version (1, 2, …) once applied to a vault; 0 for a file being checked.
     public let version: Int
 
     func published(as version: Int) -> Policy {
         Policy(
             source: source, name: name, roles: roles, classes: classes, audit: audit,
-            identityRecovery: identityRecovery, directory: directory, version: version)
+            identityRecovery: identityRecovery, directory: directory, timeZone: timeZone,
+            version: version)
     }
 
     func rules(for recordClass: RecordClass) throws(TutelaError) -> ClassRules {

@@ -65,4 +65,16 @@ extension PolicyReader {
         }
         return DirectoryRules(learners: learners, people: people, line: line(node))
     }
+
+    /// The centre's time zone: an IANA name this machine knows.
+    mutating func timeZone(_ node: Node) throws(TutelaError) -> String {
+        let name = try string(node, "timezone", max: 64)
+        guard Timestamp.knows(zone: name) else {
+            throw fail(
+                node,
+                "timezone '\(Identifier.printable(name))' is not a time zone name (write one such "
+                    + "as Europe/London)")
+        }
+        return name
+    }
 }

@@ -344,6 +344,7 @@ struct PolicyReader {
             root, "the policy",
             allowed: [
                 "policy", "name", "roles", "classes", "audit", "identity-recovery", "directory",
+                "timezone",
             ],
             required: ["policy", "name", "roles", "classes", "audit"])
         guard try integer(top["policy"] ?? root, "policy (the schema version)", range: 1...1) == 1
@@ -394,6 +395,8 @@ struct PolicyReader {
             directory: try top["directory"].map { (n) throws(TutelaError) in
                 try directoryRules(n)
             } ?? DirectoryRules.defaults(declared: declaredRoles),
+            timeZone: try top["timezone"].map { (n) throws(TutelaError) in try timeZone(n) }
+                ?? Policy.defaultTimeZone,
             version: 0)
     }
 }

@@ -122,6 +122,14 @@ public final class Session: Sendable {
 
     var policyVersion: String { directory.policy.map { "\($0.version)" } ?? "none" }
 
+    /// The centre's time zone, from the policy in force (Europe/London without one).
+    public var timeZone: String { directory.policy?.timeZone ?? Policy.defaultTimeZone }
+
+    /// `seconds` since 1970 as the centre's local time, for people to read.
+    public func localTime(_ seconds: Int64) -> String {
+        Timestamp.local(seconds, zone: timeZone)
+    }
+
     // MARK: - Directory
 
     func requireAdministrator(_ what: String) throws(TutelaError) {
