@@ -36,6 +36,7 @@ extension RecordsCommand {
             let author: String
             let created: String
             let tutorialDate: String
+            let policyVersion: String
             let marks: [String]
 
             init(_ listed: ListedRecord) {
@@ -48,6 +49,7 @@ extension RecordsCommand {
                 author = label.author.text
                 created = label.created.description
                 tutorialDate = label.tutorialDate.description
+                policyVersion = label.policyVersion
                 marks = listed.marks
             }
         }

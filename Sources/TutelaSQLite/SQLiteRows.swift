@@ -7,15 +7,13 @@ extension SQLiteVaultStore {
     /// The columns ``link(_:)`` reads, in its order.
     static let linkColumns = "seq, prev_hash, signer, body, signature, hash"
 
-    /// A chain link from a row selecting ``linkColumns``: by position, each blob copied once
-    /// (reading a log of a hundred thousand entries, lookups by name were a fifth of the time).
+    /// A chain link from a row selecting ``linkColumns``, by position (reading a log of a hundred
+    /// thousand entries, lookups by name were a fifth of the time).
     static func link(_ row: Row) throws -> ChainLink {
-        func bytes(_ index: Int) throws -> [UInt8] {
-            try row.withUnsafeData(atIndex: index) { data in data.map { [UInt8]($0) } ?? [] }
-        }
-        return ChainLink(
-            sequence: row[0], previousHash: try bytes(1), signer: try storedID(row[2]),
-            body: try bytes(3), signature: try bytes(4), hash: try bytes(5))
+        ChainLink(
+            sequence: row[0], previousHash: [UInt8](row[1] as Data),
+            signer: try storedID(row[2]), body: [UInt8](row[3] as Data),
+            signature: [UInt8](row[4] as Data), hash: [UInt8](row[5] as Data))
     }
 
     /// Objects of `kind` (filed under `key`, or all), ordered by id; for the store and transactions.
