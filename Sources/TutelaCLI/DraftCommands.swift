@@ -175,12 +175,20 @@ enum Editor {
             do {
                 let seal = try parse(bytes)
                 return try await seal()
-            } catch let error as TutelaError where error.kind == .invalidInput {
+            } catch let error as TutelaError {
+                // A form that does not parse, or a seal refused or interrupted (a busy vault, a
+                // policy that changed): on a terminal the tutor may edit and try again, and is
+                // never left without what they wrote.
                 guard Terminal.stdinIsTerminal else { throw error }
                 Terminal.error(error)
-                FileHandle.standardError.write(Data("Edit the draft again? [Y/n] ".utf8))
+                FileHandle.standardError.write(Data("Edit the draft and try again? [Y/n] ".utf8))
                 let answer = readLine()?.lowercased() ?? "n"
                 guard answer.isEmpty || answer == "y" || answer == "yes" else {
+                    if error.kind != .invalidInput {
+                        Terminal.note(
+                            "Nothing was sealed. Your draft, so that nothing you wrote is lost:")
+                        Terminal.out(String(decoding: bytes, as: UTF8.self))
+                    }
                     throw TutelaError(.usage, "nothing was sealed")
                 }
             }

@@ -23,7 +23,7 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let policy = try Policy.parse(
+            let policy = try Policy.check(
                 PolicyCommand.read(file), source: URL(fileURLWithPath: file).lastPathComponent)
             try output.done(
                 PolicyTable.render(policy),
@@ -43,7 +43,7 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() async throws {
             let bytes = try PolicyCommand.read(file)
             let source = URL(fileURLWithPath: file).lastPathComponent
-            _ = try Policy.parse(bytes, source: source)
+            _ = try Policy.check(bytes, source: source)
             let session = try await actor.unlock(try vault.open())
             let (policy, changes) = try await session.administration.applyPolicy(
                 bytes, source: source)

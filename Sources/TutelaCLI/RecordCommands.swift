@@ -1,3 +1,5 @@
+// Over 400 lines: the record commands (tutorial, note, records, import) share their JSON shapes
+// and the progress line, and read best together.
 import ArgumentParser
 import Foundation
 import Tutela

@@ -1,3 +1,5 @@
+// Over 400 lines: one type implementing the whole store protocol for SQLite (reads, the key
+// store, transactions), each part short.
 public import Foundation
 import GRDB
 import GRDBSQLite

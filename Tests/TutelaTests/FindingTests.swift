@@ -116,8 +116,18 @@ struct FindingTests {
         let price = try await f.session("price").finding.records(RecordQuery(learner: "alex"))
         #expect(price.records.allSatisfy { $0.learnerName == nil })
 
+        // A tutor lists the staff and their tutees' side (Sam), never another family.
         let people = try f.session("price").finding.people()
         #expect(people.count == 7)
+        try await f.session("office").administration.enrol(
+            "alexmum", name: "Alex's mum", roles: [.parentCarer],
+            passphrase: Fixture.passphrase("alexmum"))
+        try await f.session("office").administration.setContacts(
+            "alex", LearnerContacts(parents: ["alexmum"]))
+        let refreshed = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
+        #expect(!refreshed.finding.people().contains { $0.id == "alexmum" })
+        let jonesNow = try await f.vault.unlock("jones", passphrase: Fixture.passphrase("jones"))
+        #expect(jonesNow.finding.people().contains { $0.id == "alexmum" })
         #expect(people.first(where: { $0.id == "dsl" })?.roles == [.safeguardingOfficer])
         #expect(people.allSatisfy { $0.standing == .active })
 

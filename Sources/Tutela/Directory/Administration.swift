@@ -257,7 +257,7 @@ public struct Administration: SessionService {
     {
         try await session.decidingAfresh {
             try requireAdministrator("apply policies")
-            _ = try Policy.parse(bytes, source: source)
+            _ = try Policy.check(bytes, source: source)
             let version = (directory.policy?.version ?? 0) + 1
             try await appendStatement(
                 .publishPolicy(version: version, text: bytes), audit: .policyApply,

@@ -107,10 +107,8 @@ extension Session {
             let forms = try Self.inParallel(lines) { item throws(TutelaError) in
                 let content = RecordContent.progressReview(
                     try ProgressReview.parse(item.line, source: "\(source) line \(item.number)"))
-                return (
-                    content, confidential ? RecordClass.confidentialTutorial : .tutorial,
-                    try index.digest(content)
-                )
+                let recordClass = confidential ? RecordClass.confidentialTutorial : .tutorial
+                return (content, recordClass, try index.digest(content, as: recordClass))
             }
             // A form sealed before is skipped once its record is confirmed; one repeated in this
             // file is sealed once.

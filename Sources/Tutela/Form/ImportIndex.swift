@@ -6,7 +6,7 @@ import TutelaCrypto
 /// A form's digest is a keyed BLAKE2b-256 of its canonical content under the importer's own
 /// digest key — HKDF-SHA-256 of their key-agreement secret, bound to the vault — so that no one
 /// else can test a guess of a form's words against it. Each sealed form leaves one index row:
-/// `AUTHOR/DIGEST` under `AUTHOR`, whose body is the record id and a keyed tag binding the two, so
+/// `AUTHOR#KEY/DIGEST` under `AUTHOR#KEY`, whose body is the record id and a keyed tag binding the two, so
 /// that a row edited to name another record is refused. A row only says where to look: a form is
 /// skipped only when the record it names is in the vault (checked against the vault's state) or
 /// was destroyed with a certificate. A row deleted costs only a second copy. See docs/FORMAT.md.
@@ -15,9 +15,15 @@ struct ImportIndex: Sendable {
     let author: PrincipalID
     /// Their digest key for this vault, in protected memory; wiped by ``wipe()``.
     let key: SecretBytes
+    /// Where this key's rows are filed: `AUTHOR#KEY`, KEY naming the key-agreement key the digest
+    /// key comes from. Rows made under an earlier key (before a passphrase change or re-key) are
+    /// filed apart, and not read: those forms are no longer recognised, and nothing is refused.
+    let filing: String
 
     init(identity: Identity, vaultID: String) throws(TutelaError) {
         author = identity.principal
+        let keyID = (try? BLAKE2b.hash(identity.publicIdentity.agreementKey.bytes)) ?? []
+        filing = "\(identity.principal.text)#\(Hex.encode(Array(keyID.prefix(8))))"
         do {
             key = try HKDFSHA256.deriveKey(
                 inputKeyMaterial: identity.agreement.secret,
@@ -30,11 +36,20 @@ struct ImportIndex: Sendable {
 
     func wipe() { key.wipe() }
 
-    /// The keyed digest of `content`'s canonical encoding, in hex.
-    func digest(_ content: RecordContent) throws(TutelaError) -> String {
+    /// The keyed digest of `content`'s canonical encoding sealed as `recordClass`, in hex: the
+    /// same form imported as another class (confidential, say) is another import.
+    func digest(_ content: RecordContent, as recordClass: RecordClass) throws(TutelaError) -> String
+    {
         let plaintext = try Session.encode(content)
         defer { plaintext.wipe() }
-        do { return Hex.encode(try BLAKE2b.commitment(to: plaintext, key: key)) } catch {
+        do {
+            let digest = try BLAKE2b.commitment(to: plaintext, key: key)
+            var w = CanonicalWriter()
+            w.string("tutela/import-digest/v1")
+            w.string(recordClass.rawValue)
+            w.fixed(digest)
+            return Hex.encode(try BLAKE2b.hash(w.bytes, key: key))
+        } catch {
             throw .internal("a form's digest could not be made: \(error)")
         }
     }
@@ -56,8 +71,7 @@ struct ImportIndex: Sendable {
         w.string(record.text)
         w.fixed(try tag(digest: digest, record: record))
         return StoredObject(
-            kind: ObjectKind.importDigest, id: "\(author.text)/\(digest)", key: author.text,
-            body: w.bytes)
+            kind: ObjectKind.importDigest, id: "\(filing)/\(digest)", key: filing, body: w.bytes)
     }
 
     /// Every form this importer sealed into the vault before: digest → record, each row's tag
@@ -65,9 +79,9 @@ struct ImportIndex: Sendable {
     /// - Throws: `.tampered` for a row that is malformed or whose tag does not match.
     func read(_ store: any VaultStore) async throws -> [String: RecordID] {
         var known: [String: RecordID] = [:]
-        let prefix = "\(author.text)/"
-        for object in try await store.objects(kind: ObjectKind.importDigest, key: author.text) {
-            guard object.key == author.text, object.id.hasPrefix(prefix) else {
+        let prefix = "\(filing)/"
+        for object in try await store.objects(kind: ObjectKind.importDigest, key: filing) {
+            guard object.key == filing, object.id.hasPrefix(prefix) else {
                 throw TutelaError.tampered("an import index row is filed under the wrong person")
             }
             let digest = String(object.id.dropFirst(prefix.count))

@@ -1,3 +1,6 @@
+// Over 400 lines: the single decision point — every action's rule in one switch, so that what
+// the policy allows is read in one place.
+
 /// Everything someone might do that policy decides.
 public enum PolicyAction: String, Sendable, CaseIterable {
     /// Writing (sealing) a new record of a class.

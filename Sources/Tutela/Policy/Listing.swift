@@ -13,10 +13,23 @@ extension Policy {
         return false
     }
 
-    /// Whether `actor` may see `person` in a list of people: everyone for the roles the policy's
-    /// `directory.people` names, otherwise only themselves.
-    public func mayList(_ person: Principal, actor: Principal) -> Bool {
-        person.id == actor.id || firstRole(directory.people, actor: actor) != nil
+    /// Whether `actor` may see `person` in a list of people: themselves; for the roles the policy's
+    /// `directory.people` names, every member of staff, and a learner or family member only where
+    /// the actor may list a learner they stand for (the learner, a parent or carer, the home school
+    /// or provider) — a tutor sees their tutees' families, not every family.
+    public func mayList(_ person: Principal, actor: Principal, in people: Directory) -> Bool {
+        if person.id == actor.id { return true }
+        guard firstRole(directory.people, actor: actor) != nil else { return false }
+        guard person.roles.contains(where: DirectoryRules.neverListing.contains) else {
+            return true
+        }
+        return people.learners.values.contains { learner in
+            let contacts = learner.contacts
+            let standsFor =
+                learner.id.text == person.id.text || contacts.parents.contains(person.id)
+                || contacts.homeSchool == person.id || contacts.provider == person.id
+            return standsFor && mayList(learner, actor: actor)
+        }
     }
 
     /// Whether `actor` sees which records of `recordClass` are flagged: the roles that open

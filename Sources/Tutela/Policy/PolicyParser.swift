@@ -1,6 +1,21 @@
+// Over 400 lines: the strict policy reader, one method per section of the file; the sections not
+// about a record class are in PolicyParser+Sections.swift.
 import Yams
 
 extension Policy {
+    /// Parses a policy about to be signed off or published: as ``parse(_:source:)``, and its time
+    /// zone must be one this machine knows.
+    /// - Throws: a data error (65) naming the file and problem.
+    public static func check(_ bytes: [UInt8], source: String) throws(TutelaError) -> Policy {
+        let policy = try parse(bytes, source: source)
+        guard Timestamp.knows(zone: policy.timeZone) else {
+            throw .invalidInput(
+                "\(source): timezone '\(Identifier.printable(policy.timeZone))' is not a time zone "
+                    + "this machine knows (write one such as Europe/London)")
+        }
+        return policy
+    }
+
     /// The largest policy file accepted.
     static let maximumBytes = 256 * 1024
 

@@ -239,14 +239,19 @@ public struct Finding: SessionService {
         let policy = directory.policy
         var result: [ListedPerson] = []
         for p in directory.principals.values
-        where policy?.mayList(p, actor: principal) ?? (p.id == principal.id) {
+        where policy?.mayList(p, actor: principal, in: directory) ?? (p.id == principal.id) {
             let standing: ListedPerson.Standing =
                 p.revoked ? .revoked : p.awaitingKeys ? .awaitingKeys : .active
             result.append(
                 ListedPerson(id: p.id, name: p.name, roles: p.roles, standing: standing))
         }
         if let policy, policy.firstRole(policy.directory.people, actor: principal) != nil {
+            // A family member's invitation only to those who list every learner.
+            let seesFamilies = policy.firstRole(policy.directory.learners, actor: principal) != nil
             for i in directory.invitations.values where directory.principals[i.principal] == nil {
+                if i.roles.contains(where: DirectoryRules.neverListing.contains), !seesFamilies {
+                    continue
+                }
                 result.append(
                     ListedPerson(id: i.principal, name: i.name, roles: i.roles, standing: .invited))
             }

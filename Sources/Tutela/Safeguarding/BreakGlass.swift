@@ -362,7 +362,7 @@ public struct BreakGlass: SessionService {
                 reason: "\(requestID): \(request.reason)", grant: Array(approvals.prefix(needed)),
                 objects: objects,
                 notify: heads.union([input.envelope.label.author]).union(
-                    session.assignedTutor(of: input.envelope.label)))
+                    session.assignedTutor(of: input.envelope.label, in: input.state)))
         } open: { envelope, approvals in
             let key = try combine(approvals, requestID)
             defer { key.wipe() }

@@ -192,7 +192,8 @@ public struct Safeguarding: SessionService {
                 else { continue }
                 return .release(
                     reason: reason, grant: (role, version, slots[index]), objects: [review],
-                    notify: heads.union([label.author]).union(session.assignedTutor(of: label)))
+                    notify: heads.union([label.author]).union(
+                        session.assignedTutor(of: label, in: input.state)))
             }
             // No copy at all: a member shares the current key. A copy of a newer version only: a
             // member who held the older one moves the record to it.

@@ -37,3 +37,25 @@ struct ProvenRows {
         }
     }
 }
+
+extension StateClaims {
+    /// The label of `row` as a verified read may trust it: for a record still stored, the label
+    /// its author signed (the envelope read and verified, its state entry claimed); for a destroyed
+    /// one, the row's, which the vault's state must hold. The row only says where to look.
+    mutating func provenLabel(
+        _ row: StoredLabel, store: any VaultStore, directory: Directory
+    ) async throws -> Label {
+        if let stored = try await store.record(row.record) {
+            let envelope = try Session.verifiedEnvelope(
+                stored, id: row.record, directory: directory)
+            guard stored.labelBytes == row.labelBytes else {
+                throw TutelaError.tampered(
+                    "the label row of \(row.record) does not match its envelope")
+            }
+            try addRecord(row.record, stored)
+            return envelope.label
+        }
+        try addLabel(row.record, row.labelBytes)
+        return try Label.parse(row.labelBytes)
+    }
+}

@@ -108,12 +108,18 @@ extension Session {
     }
 
     /// The learner's assigned tutor, told when their tutee's record is opened through the
-    /// safeguarding path (none when the tutor no longer holds the role).
-    func assignedTutor(of label: Label) -> Set<PrincipalID> {
-        guard let tutor = directory.learners[label.learner]?.tutor,
-            directory.principals[tutor]?.has(.tutor) == true
+    /// safeguarding path — only when the policy lets them see its label in `state` (not, say, for
+    /// a confidential tutorial only its author and the learner read), and while they hold the role.
+    func assignedTutor(of label: Label, in state: RecordState) -> Set<PrincipalID> {
+        guard let id = directory.learners[label.learner]?.tutor,
+            let tutor = directory.principals[id], tutor.has(.tutor),
+            let policy = directory.policy,
+            policy.decide(
+                .viewLabel, actor: tutor, label: label, state: state, directory: directory
+            )
+            .allowed
         else { return [] }
-        return [tutor]
+        return [id]
     }
 
     var headsOfCentre: Set<PrincipalID> { Set(directory.holders(of: .headOfCentre).map(\.id)) }

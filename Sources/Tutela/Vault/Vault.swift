@@ -32,7 +32,7 @@ public struct Vault: Sendable {
         passphrase: Passphrase, kdf: PasswordKDF.Profile, clock: Clock = .system,
         pins: (any HeadPinStore)? = nil, policy: (text: [UInt8], source: String)? = nil
     ) async throws -> PublicIdentity {
-        if let policy { _ = try Policy.parse(policy.text, source: policy.source) }
+        if let policy { _ = try Policy.check(policy.text, source: policy.source) }
         try validateName(authorityName)
         try passphrase.validateAsNew()
         let identity = try Identity.generate(principal: authorityID)
