@@ -27,30 +27,25 @@ extension RecordsCommand {
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
+        /// A label as `tutorial seal` and `import` print it, with what a list adds.
         struct ListedJSON: Encodable {
-            let record: String
-            let label: String
-            let `class`: String
-            let learner: String
+            let label: LabelJSON
             let learnerName: String?
-            let author: String
-            let created: String
-            let tutorialDate: String
-            let policyVersion: String
             let marks: [String]
 
             init(_ listed: ListedRecord) {
-                let label = listed.label
-                record = label.record.text
-                self.label = label.envelopeText
-                `class` = label.recordClass.rawValue
-                learner = label.learner.text
+                label = LabelJSON(listed.label)
                 learnerName = listed.learnerName
-                author = label.author.text
-                created = label.created.description
-                tutorialDate = label.tutorialDate.description
-                policyVersion = label.policyVersion
                 marks = listed.marks
+            }
+
+            enum Key: String, CodingKey { case learnerName, marks }
+
+            func encode(to encoder: any Encoder) throws {
+                try label.encode(to: encoder)
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encodeIfPresent(learnerName, forKey: .learnerName)
+                try container.encode(marks, forKey: .marks)
             }
         }
 

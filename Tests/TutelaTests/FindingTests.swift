@@ -90,6 +90,11 @@ struct FindingTests {
             let seen = try await f.session(who).finding.records(RecordQuery())
             #expect(seen.records.allSatisfy { !$0.flagged }, "\(who)")
         }
+        // Each refusal is on the log, as the queue's are.
+        let refusals = try await f.session("hale").auditLog(record: nil).filter {
+            $0.entry.outcome == .denied && $0.entry.reason == "flagged records list"
+        }
+        #expect(refusals.count == 4)
     }
 
     @Test("a learner lists their own records, never a flagged one, and no one else's name")

@@ -122,15 +122,7 @@ public struct Finding: SessionService {
     ///   a flag does not verify.
     public func records(_ query: RecordQuery) async throws -> RecordPage {
         let query = try query.validated()
-        let listed: [ListedRecord]
-        do {
-            listed = try await every(query)
-        } catch let error as TutelaError where error.kind == .tampered && principal.isFamily {
-            // Told to a learner or parent without naming what did not match (a flag, say).
-            throw TutelaError(
-                .tampered, "the vault's records do not match its audit log",
-                hint: AuditLog.restoreHint)
-        }
+        let listed = try await every(query)
         let pages = max(1, (listed.count + query.perPage - 1) / query.perPage)
         // A page far past the end is empty (and never overflows).
         let start =
@@ -141,12 +133,26 @@ public struct Finding: SessionService {
             pages: pages)
     }
 
-    /// Every record of the list `query` describes, newest first, without paging.
+    /// Every record of the list `query` describes, newest first, without paging. A learner or
+    /// parent told of tampering is not told what did not match (a flag, say).
     func every(_ query: RecordQuery) async throws -> [ListedRecord] {
+        do { return try await listing(query) } catch let error as TutelaError
+            where error.kind == .tampered && principal.isFamily
+        {
+            throw TutelaError(
+                .tampered, "the vault's records do not match its audit log",
+                hint: AuditLog.restoreHint)
+        }
+    }
+
+    private func listing(_ query: RecordQuery) async throws -> [ListedRecord] {
         guard let policy = directory.policy else { return [] }
         if query.flaggedOnly,
             !RecordClass.allCases.contains(where: { policy.seesFlags($0, actor: principal) })
         {
+            // Refused, and recorded, as the queue is.
+            try await audit(
+                .auditRead, subject: nil, outcome: .denied, reason: "flagged records list")
             throw TutelaError.denied(
                 "only the roles that open flagged records (the safeguarding team) list them")
         }
