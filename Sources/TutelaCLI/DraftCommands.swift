@@ -258,20 +258,20 @@ extension TutorialCommand {
                 sealed when you save it and close the editor (an unchanged form seals nothing). \
                 The draft lives only in memory-backed storage ($XDG_RUNTIME_DIR or /dev/shm) and \
                 is wiped afterwards. Otherwise the template is printed, or written with --out \
-                FILE, to fill in and seal with 'tutela tutorial seal FILE'. The learner, today's \
-                date, the course and the form tutor are filled in.
+                FILE, to fill in and seal with 'tutela tutorial seal FILE'. The learner and today's \
+                date are filled in, and the course and form tutor for a learner you may list.
                 """)
 
         @OptionGroup var draft: DraftOptions
-        @Flag(help: "A totally confidential tutorial: only the author and the learner can open it.")
-        var confidential = false
+        @OptionGroup var confidentiality: ConfidentialOption
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             try await Drafting.run(
-                .tutorial(confidential: confidential), options: draft, actor: actor, vault: vault,
+                .tutorial(confidential: confidentiality.confidential), options: draft, actor: actor,
+                vault: vault,
                 output: output)
         }
     }

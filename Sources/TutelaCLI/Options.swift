@@ -254,3 +254,9 @@ extension OutputOptions {
         if json { try Terminal.json(fields) } else { Terminal.out(text) }
     }
 }
+
+/// Whether a tutorial is totally confidential: the tutor's choice, never a box on the form.
+struct ConfidentialOption: ParsableArguments {
+    @Flag(help: "A totally confidential tutorial: only the author and the learner can open it.")
+    var confidential = false
+}

@@ -91,8 +91,7 @@ struct TutorialCommand: AsyncParsableCommand {
                 """ + FormTemplate.helpText(FormTemplate.progressReview))
 
         @Argument(help: "The form file.") var form: String
-        @Flag(help: "A totally confidential tutorial: only the author and the learner can open it.")
-        var confidential = false
+        @OptionGroup var confidentiality: ConfidentialOption
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -101,7 +100,7 @@ struct TutorialCommand: AsyncParsableCommand {
             // The form is checked before any passphrase is asked for: a bad form stores nothing.
             let review = try ProgressReview.parse(readFormFile(form), source: form)
             let session = try await actor.unlock(try vault.open())
-            let label = try await session.seal(review, confidential: confidential)
+            let label = try await session.seal(review, confidential: confidentiality.confidential)
             try output.show(sealed: label)
         }
     }

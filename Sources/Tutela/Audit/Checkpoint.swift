@@ -193,10 +193,8 @@ enum Hex {
 public enum Timestamp {
     /// Formats `seconds` since 1970 as a UTC timestamp, such as `2026-11-29T15:20:00Z`.
     public static func iso(_ seconds: Int64) -> String {
-        let date = CalendarDate(secondsSinceEpoch: seconds)
-        let s = ((seconds % 86400) + 86400) % 86400
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(date)T\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60))Z"
+        let (date, h, m, sec) = parts(seconds)
+        return "\(date)T\(h):\(m):\(sec)Z"
     }
 
     /// Formats `seconds` since 1970 as the time in `zone` (an IANA name such as `Europe/London`)
@@ -205,11 +203,17 @@ public enum Timestamp {
         guard let tz = TimeZone(identifier: zone) else { return iso(seconds) }
         let instant = Date(timeIntervalSince1970: TimeInterval(seconds))
         let shifted = seconds + Int64(tz.secondsFromGMT(for: instant))
-        let date = CalendarDate(secondsSinceEpoch: shifted)
-        let s = ((shifted % 86400) + 86400) % 86400
+        let (date, h, m, _) = parts(shifted)
+        return "\(date) \(h):\(m) \(tz.abbreviation(for: instant) ?? zone)"
+    }
+
+    /// The day and the two-digit hour, minute and second of `seconds` since 1970.
+    private static func parts(_ seconds: Int64) -> (CalendarDate, String, String, String) {
+        let s = ((seconds % 86400) + 86400) % 86400
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let name = tz.abbreviation(for: instant) ?? zone
-        return "\(date) \(two(s / 3600)):\(two(s / 60 % 60)) \(name)"
+        return (
+            CalendarDate(secondsSinceEpoch: seconds), two(s / 3600), two(s / 60 % 60), two(s % 60)
+        )
     }
 
     /// Whether `zone` is a time zone this machine knows by its IANA name.
