@@ -115,9 +115,10 @@ extension RecordsCommand {
 }
 
 extension ListedRecord {
-    /// What a list writes beside the label: "destroyed", "flagged".
+    /// What a list writes beside the label: "destroyed", "void", "flagged", "addendum".
     var marks: [String] {
-        (destroyed ? ["destroyed"] : []) + (flagged ? ["flagged"] : [])
+        (destroyed ? ["destroyed"] : []) + (void ? ["void"] : []) + (flagged ? ["flagged"] : [])
+            + (label.amends != nil ? ["addendum"] : [])
     }
 }
 

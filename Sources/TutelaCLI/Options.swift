@@ -162,11 +162,11 @@ struct OutputOptions: ParsableArguments {
     var json = false
 
     /// An opened record: its JSON, or the form box by box.
-    func show(_ opened: OpenedRecord) throws {
+    func show(_ opened: OpenedRecord, session: Session) throws {
         if json {
             try Terminal.json(OpenedJSON(opened))
         } else {
-            Terminal.out(FormText.render(opened))
+            Terminal.out(FormText.render(opened, time: session.localTime))
         }
     }
 

@@ -13,6 +13,8 @@ struct LabelJSON: Encodable {
     let created: String
     let tutorialDate: String
     let policyVersion: String
+    /// For an addendum, the record it adds to.
+    let amends: String?
 
     init(_ label: Label) {
         record = label.record.text
@@ -23,6 +25,7 @@ struct LabelJSON: Encodable {
         created = label.created.description
         tutorialDate = label.tutorialDate.description
         policyVersion = label.policyVersion
+        amends = label.amends?.text
     }
 }
 
@@ -33,6 +36,9 @@ struct OpenedJSON: Encodable {
     let learner: String
     let author: String
     let resealedBy: String?
+    let amends: String?
+    let void: VoidJSON?
+    let addenda: [LabelJSON]
     let form: ContentJSON
 
     init(_ opened: OpenedRecord) {
@@ -43,6 +49,9 @@ struct OpenedJSON: Encodable {
         learner = l.learner.text
         author = l.author.text
         resealedBy = opened.resealedBy?.text
+        amends = l.amends?.text
+        void = opened.void.map(VoidJSON.init)
+        addenda = opened.addenda.map(LabelJSON.init)
         form = ContentJSON(content: opened.content)
     }
 }
@@ -55,6 +64,7 @@ struct ContentJSON: Encodable {
         switch content {
         case .progressReview(let form): try form.encode(to: encoder)
         case .informalNote(let note): try note.encode(to: encoder)
+        case .addendum(let addendum): try addendum.encode(to: encoder)
         }
     }
 }
@@ -118,7 +128,7 @@ struct TutorialCommand: AsyncParsableCommand {
             let record = try RecordID(self.record)
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.open(record)
-            try output.show(opened)
+            try output.show(opened, session: session)
             try await session.settle()
         }
     }
@@ -154,7 +164,10 @@ struct RecordsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "List records by their labels; copies for learners and parents.",
-        subcommands: [List.self, Export.self, DestroyCommand.self, Certificate.self])
+        subcommands: [
+            List.self, Export.self, AddendumCommand.self, VoidCommand.self, DestroyCommand.self,
+            Certificate.self,
+        ])
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -346,7 +359,10 @@ enum Table {
 
 /// The form as a person reads it, box by box.
 enum FormText {
-    static func render(_ opened: OpenedRecord) -> String {
+    /// - Parameter time: how a time is shown (the session's, in the centre's time zone).
+    static func render(
+        _ opened: OpenedRecord, time: (Int64) -> String = { Timestamp.iso($0) }
+    ) -> String {
         let l = opened.label
         var lines = [
             Terminal.printable("\(l.envelopeText)  (\(l.record))"),
@@ -366,7 +382,18 @@ enum FormText {
             for more in rest.dropFirst() { lines.append(String(repeating: " ", count: 24) + more) }
         }
         func yesNo(_ b: Bool?) -> String? { b.map { $0 ? "yes" : "no" } }
+        if let void = opened.void {
+            lines.insert(
+                Terminal.printable(
+                    "VOID — sealed by mistake: voided \(time(void.time)) by \(void.voidedBy): \(void.reason)"
+                ),
+                at: 0)
+        }
         switch opened.content {
+        case .addendum(let a):
+            add("Addendum to:", l.amends?.text)
+            add("Written:", a.date.description)
+            add("Text:", a.text)
         case .informalNote(let n):
             add("Date:", n.date.description)
             add("Summary:", n.summary)
@@ -398,6 +425,11 @@ enum FormText {
             add("Copies to:", f.copiesTo?.map(\.rawValue).joined(separator: ", "))
             add("Signed (learner):", f.signedByLearner?.description)
             add("Signed (tutor):", f.signedByTutor?.description)
+        }
+        for addendum in opened.addenda {
+            add(
+                "Addendum:",
+                "\(addendum.record), written \(addendum.tutorialDate) (open it to read it)")
         }
         return lines.joined(separator: "\n")
     }

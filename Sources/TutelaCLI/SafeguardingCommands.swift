@@ -123,7 +123,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
             let why = try reason.required(for: "open a flagged record")
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.safeguarding.disclose(record, reason: why)
-            try output.show(opened)
+            try output.show(opened, session: session)
             try await session.settle()
         }
     }
@@ -291,7 +291,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
             let request = try RequestID(self.request)
             let session = try await actor.unlock(try vault.open())
             let opened = try await session.breakGlass.open(request)
-            try output.show(opened)
+            try output.show(opened, session: session)
             try await session.settle()
         }
     }

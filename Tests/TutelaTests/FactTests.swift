@@ -106,6 +106,17 @@ struct FactTests {
                 "recovery use",
                 try session.sign(RecoveryUse(request: "IR-1", time: 1, signer: signer))
             ),
+            (
+                "void",
+                try session.sign(
+                    VoidStatement(
+                        record: "R-1", voidedBy: signer, time: 1, reason: "why",
+                        decidedAt: session.directory.statementCount))
+            ),
+            (
+                "addendum link",
+                try session.sign(AddendumLink(record: "R-1", addendum: "R-2", author: signer))
+            ),
         ]
     }
 
@@ -138,6 +149,9 @@ struct FactTests {
             _ = try FactCodec.read(object, as: RecoveryApproval.self, directory: directory)
         case .recoveryUse:
             _ = try FactCodec.read(object, as: RecoveryUse.self, directory: directory)
+        case .void: _ = try FactCodec.read(object, as: VoidStatement.self, directory: directory)
+        case .addendumLink:
+            _ = try FactCodec.read(object, as: AddendumLink.self, directory: directory)
         }
     }
 

@@ -49,7 +49,7 @@ struct LabelTests {
         let base = try Self.label(copies: [.learner, .parentsCarers])
         func encode(copies: [String], created: String = "2026-11-29") -> [UInt8] {
             var w = CanonicalWriter()
-            w.u8(2)
+            w.u8(Label.version)
             w.string(base.record.text)
             w.string(base.recordClass.rawValue)
             w.string(base.learner.text)
@@ -60,6 +60,7 @@ struct LabelTests {
             w.strings(copies)
             w.string(base.envelopeText)
             w.i64(base.sealedUnder)
+            w.optionalString(nil)
             return w.bytes
         }
         #expect(try Label.parse(encode(copies: ["learner", "parents-carers"])) == base)

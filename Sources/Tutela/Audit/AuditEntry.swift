@@ -95,6 +95,10 @@ public struct AuditEntry: Sendable, Equatable {
         case clockCorrect = "clock-correct"
         /// Someone marked the notices in their inbox read.
         case inboxRead = "inbox-read"
+        /// A record was marked void: sealed by mistake, kept until its retention ends.
+        case void
+        /// An addendum was sealed to a record: a correction or addition by its author.
+        case addendum
     }
 
     /// How an attempt ended; the raw value is the name the log stores and shows.

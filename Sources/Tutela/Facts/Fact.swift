@@ -34,6 +34,10 @@ public enum FactKind: String, Sendable, CaseIterable {
     case recoveryApproval = "identity-recovery-approval"
     /// The one use of a recovery request (``RecoveryUse``).
     case recoveryUse = "identity-recovered"
+    /// A record marked as sealed by mistake (``VoidStatement``).
+    case void
+    /// A record's link to one of its addenda (``AddendumLink``).
+    case addendumLink = "addendum-link"
 }
 
 /// Where a fact is filed and who signed it: read from the signed bytes and checked against the

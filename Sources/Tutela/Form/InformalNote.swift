@@ -44,12 +44,16 @@ public enum RecordContent: Sendable, Equatable {
     case progressReview(ProgressReview)
     /// An informal note; it is sealed only as an `informal-note` record.
     case informalNote(InformalNote)
+    /// An addendum to another record; it is sealed only through
+    /// ``Corrections/addendum(to:text:)``, with the class and copies of the record it amends.
+    case addendum(Addendum)
 
     /// The id of the learner the record is about.
     public var learner: LearnerID {
         switch self {
         case .progressReview(let f): return f.learner
         case .informalNote(let n): return n.learner
+        case .addendum(let a): return a.learner
         }
     }
 
@@ -58,6 +62,7 @@ public enum RecordContent: Sendable, Equatable {
         switch self {
         case .progressReview(let f): return f.date
         case .informalNote(let n): return n.date
+        case .addendum(let a): return a.date
         }
     }
 
@@ -66,6 +71,8 @@ public enum RecordContent: Sendable, Equatable {
         switch self {
         case .progressReview(let f): agreed = f.copiesTo ?? []
         case .informalNote(let n): agreed = n.copiesTo ?? []
+        // An addendum's copies are its original's, taken from that record's label.
+        case .addendum: agreed = []
         }
         return agreed.compactMap { CopyKind(rawValue: $0.rawValue) }
     }
@@ -75,6 +82,7 @@ public enum RecordContent: Sendable, Equatable {
         switch self {
         case .progressReview: return recordClass != .informalNote
         case .informalNote: return recordClass == .informalNote
+        case .addendum: return true
         }
     }
 }

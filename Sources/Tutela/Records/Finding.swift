@@ -70,6 +70,8 @@ public struct ListedRecord: Sendable, Equatable {
     public let flagged: Bool
     /// Destroyed: only the label remains, with its certificate.
     public let destroyed: Bool
+    /// Void: sealed by mistake, and marked so by its author or a head of centre.
+    public let void: Bool
 }
 
 /// One page of a list of records, newest tutorial first.
@@ -159,8 +161,8 @@ public struct Finding: SessionService {
         let labels = try await labelRows(learner: query.learner)
         // Read after the labels: a record flagged meanwhile is marked (and left out of a family's
         // list), where one read before could be listed unmarked.
-        let subjects = try await session.factSubjects([.flag, .tombstone])
-        let (flags, tombstones) = (subjects[0], subjects[1])
+        let subjects = try await session.factSubjects([.flag, .tombstone, .void])
+        let (flags, tombstones, voids) = (subjects[0], subjects[1], subjects[2])
         var listed: [ListedRecord] = []
         for label in labels where query.admits(label) {
             var state = RecordState(destroyed: tombstones.contains(label.record.text))
@@ -180,7 +182,9 @@ public struct Finding: SessionService {
                     learnerName: learner.flatMap {
                         policy.mayList($0, actor: principal) ? $0.name : nil
                     },
-                    flagged: flagged, destroyed: state.destroyed))
+                    flagged: flagged, destroyed: state.destroyed,
+                    void: voids.contains(label.record.text)
+                        ? try await session.corrections.voidStatement(of: label) != nil : false))
         }
         listed.sort { a, b in
             let (x, y) = (a.label, b.label)

@@ -35,30 +35,35 @@ public struct Label: Sendable, Equatable {
     /// How many directory statements the author's session had verified when it sealed: the
     /// author's signature counts only under the key that was theirs at that position.
     public let sealedUnder: Int64
+    /// For an addendum, the record it adds to (written by the same author, for the same learner,
+    /// class and copies); nil for every other record.
+    public let amends: RecordID?
 
-    /// 2 since #19: the label names the directory position it was sealed under.
-    static let version: UInt8 = 2
+    /// 2 since #19: the label names the directory position it was sealed under. 3: the record an
+    /// addendum amends.
+    static let version: UInt8 = 3
 
     init(
         record: RecordID, recordClass: RecordClass, learner: LearnerID, author: PrincipalID,
         created: CalendarDate,
         tutorialDate: CalendarDate, policyVersion: String, copies: [CopyKind], wording: String,
-        sealedUnder: Int64
+        sealedUnder: Int64, amends: RecordID? = nil
     ) {
         self.init(
             record: record, recordClass: recordClass, learner: learner, author: author,
             created: created, tutorialDate: tutorialDate, policyVersion: policyVersion,
             copies: CopyKind.allCases.filter(copies.contains),
-            envelopeText: "\(wording) – \(tutorialDate)", sealedUnder: sealedUnder)
+            envelopeText: "\(wording) – \(tutorialDate)", sealedUnder: sealedUnder, amends: amends)
     }
 
     /// A parsed label: copies already in canonical order, envelope text already checked.
     private init(
         record: RecordID, recordClass: RecordClass, learner: LearnerID, author: PrincipalID,
         created: CalendarDate, tutorialDate: CalendarDate, policyVersion: String,
-        copies: [CopyKind], envelopeText: String, sealedUnder: Int64
+        copies: [CopyKind], envelopeText: String, sealedUnder: Int64, amends: RecordID?
     ) {
         self.sealedUnder = sealedUnder
+        self.amends = amends
         self.record = record
         self.recordClass = recordClass
         self.learner = learner
@@ -84,6 +89,7 @@ public struct Label: Sendable, Equatable {
         w.strings(copies.map(\.rawValue))
         w.string(envelopeText)
         w.i64(sealedUnder)
+        w.optionalString(amends?.text)
         return w.bytes
     }
 
@@ -139,9 +145,13 @@ public struct Label: Sendable, Equatable {
         }
         let (text, textBytes) = try r.stringWithBytes("envelope text", max: 128)
         let sealedUnder = try r.i64("directory position")
+        let amends: RecordID? = try r.optionalID("amended record")
         try r.finish()
         guard sealedUnder >= 1 else {
             throw .tampered("label of \(record) names no directory position")
+        }
+        guard amends != record else {
+            throw .tampered("label of \(record) says it amends itself")
         }
         // Labels are printed to people: text that could drive a terminal was never written here.
         guard !Identifier.hasControlCharacters(textBytes),
@@ -161,7 +171,7 @@ public struct Label: Sendable, Equatable {
         let label = Label(
             record: record, recordClass: recordClass, learner: learner, author: author,
             created: created, tutorialDate: tutorialDate, policyVersion: policyVersion,
-            copies: copies, envelopeText: text, sealedUnder: sealedUnder)
+            copies: copies, envelopeText: text, sealedUnder: sealedUnder, amends: amends)
         // Every field above is read in exactly one form (exact lengths, strict dates, copies in
         // order, envelope text rebuilt from its parts), so this label re-encodes to `bytes`; the
         // tests check that property rather than re-encoding every label on every read.

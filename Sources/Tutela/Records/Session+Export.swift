@@ -52,13 +52,20 @@ extension Session {
             // Each record goes through the release pipeline on its own, so a record flagged a
             // moment ago is decided on, and left out, in the transaction that would record it.
             let released = try await release(row.record, action: .export) {
-                input, _ -> ReleaseVerdict<Slot> in
+                input, tx -> ReleaseVerdict<Slot> in
                 let label = input.envelope.label
                 // The row was filed under this learner; its signed envelope must say so too.
                 guard label.learner == learner else {
                     throw TutelaError.tampered(
                         "the label row of \(label.record) is filed under \(learner), but its "
                             + "signed envelope is about \(label.learner)")
+                }
+                // A record sealed by mistake (about another learner, perhaps) is never copied.
+                for void in try await Session.facts(
+                    VoidStatement.self, about: label.record.text, tx: tx, directory: directory)
+                {
+                    try void.check(label: label, directory: directory)
+                    return .skip(reason: "it is void (sealed by mistake): \(void.reason)")
                 }
                 let copy = policy.decideCopy(for: recipient, label: label, state: input.state)
                 guard copy.allowed else { return .skip(reason: copy.rule) }

@@ -7,8 +7,15 @@ extension Session {
     /// Opens a record if policy allows, writing the audit entry durably before decrypting.
     /// - Throws: `.notFound` (66), `.permissionDenied` (77), `.tampered` (65),
     ///   `.tryAgain` (75) if the audit entry cannot be written — then nothing is released.
+    ///   The record comes with its void statement, if it is void, and the addenda to it the
+    ///   reader may see.
     public func open(_ recordID: RecordID) async throws -> OpenedRecord {
-        try await decidingAfresh { try await openOnce(recordID) }
+        var opened = try await decidingAfresh { try await openOnce(recordID) }
+        opened.void = try await corrections.voidStatement(of: opened.label)
+        if opened.label.amends == nil {
+            opened.addenda = try await corrections.addenda(of: opened.label)
+        }
+        return opened
     }
 
     private func openOnce(_ recordID: RecordID) async throws -> OpenedRecord {
@@ -89,7 +96,9 @@ extension Session {
         defer { shredKey.wipe() }
         let plaintext = try envelope.open(with: dataKey, shredKey: shredKey)
         defer { plaintext.wipe() }
-        return try Self.decode(plaintext, as: envelope.label.recordClass, record: record.text)
+        return try Self.decode(
+            plaintext, as: envelope.label.recordClass, record: record.text,
+            addendum: envelope.label.amends != nil)
     }
 
     /// Confirms that `key` is `envelope`'s data key — it decrypts the envelope — before anything
@@ -200,6 +209,7 @@ extension Session {
         switch content {
         case .progressReview(let form): form.writeJSON(into: &writer)
         case .informalNote(let note): note.writeJSON(into: &writer)
+        case .addendum(let addendum): addendum.writeJSON(into: &writer)
         }
         do { return try SecretBytes(copying: writer.bytes) } catch {
             throw .internal("the record could not be encoded")
@@ -207,9 +217,10 @@ extension Session {
     }
 
     static func decode(
-        _ plaintext: SecretBytes, as recordClass: RecordClass, record: String
+        _ plaintext: SecretBytes, as recordClass: RecordClass, record: String,
+        addendum: Bool = false
     ) throws(TutelaError) -> RecordContent {
-        if recordClass != .informalNote {
+        if recordClass != .informalNote, !addendum {
             // Tutela's own strict form reader is several times faster than JSONDecoder, which
             // cost as much as everything else `open` does in its transaction. Its messages can
             // name values, so they are never passed on; anything it refuses falls back to the
@@ -223,6 +234,7 @@ extension Session {
         var data = plaintext.withUnsafeBytes { Data($0) }
         defer { data.resetBytes(in: 0..<data.count) }
         do {
+            if addendum { return .addendum(try JSONDecoder().decode(Addendum.self, from: data)) }
             switch recordClass {
             case .tutorial, .confidentialTutorial:
                 return .progressReview(try JSONDecoder().decode(ProgressReview.self, from: data))

@@ -61,12 +61,25 @@ extension Session {
         let decidedUnder: DecidedUnder
         /// An import's index rows for the batch's records (none for other seals).
         let indexRows: [StoredObject]
+        /// Facts stored with the batch's first record, committed by its audit entry (an
+        /// addendum's link from the record it amends).
+        var leadObjects: [StoredObject] = []
+        /// Facts stored after the batch, each with its own audit entry and notices (the flag of
+        /// an addendum to a flagged record).
+        var followUps: [(objects: [StoredObject], entry: AuditEntry, notify: Set<PrincipalID>)] =
+            []
     }
 
     /// The first half of sealing a batch: decisions, labels, encodings and all the cryptography,
     /// nothing stored. A refusal is audited here.
+    /// - Parameters:
+    ///   - amending: for an addendum, the label of the record it amends: the new record takes its
+    ///     learner, class and copies, and names it (``Label/amends``).
+    ///   - groups: group keys every record is also sealed to (the officers' groups, for an
+    ///     addendum to a flagged record).
     func prepareSeal(
-        _ items: [(RecordContent, RecordClass)], importing: Importing? = nil
+        _ items: [(RecordContent, RecordClass)], importing: Importing? = nil,
+        amending: Label? = nil, groups: [GroupKey] = []
     ) async throws -> PreparedSeal {
         // The policy from the same directory the batch records it was decided under.
         let directory = self.directory
@@ -115,7 +128,8 @@ extension Session {
                 )
             }
             let rules = try policy.rules(for: recordClass)
-            planned.append((content, recordClass, learner.id, rules.label, decision))
+            let wording = amending.map { "Addendum to \($0.record)" } ?? rules.label
+            planned.append((content, recordClass, learner.id, wording, decision))
         }
         // Then the label, the cryptography and the encodings, independent per record, on every
         // core.
@@ -126,8 +140,8 @@ extension Session {
                 record: try Identifier.newRecordID(), recordClass: item.recordClass,
                 learner: item.learner, author: author, created: today,
                 tutorialDate: item.content.date, policyVersion: "\(policy.version)",
-                copies: item.content.copies, wording: item.wording,
-                sealedUnder: directory.statementCount)
+                copies: amending?.copies ?? item.content.copies, wording: item.wording,
+                sealedUnder: directory.statementCount, amends: amending?.record)
             let plaintext = try Self.encode(item.content)
             defer { plaintext.wipe() }
             // Kept in protected memory until the key store has it: ``commitSeal(_:)`` wipes it.
@@ -135,10 +149,16 @@ extension Session {
             let (envelope, key) = try Envelope.seal(
                 plaintext, label: label, author: identity, shredKey: shredKey)
             defer { key.wipe() }
-            let slots = try Self.slots(
-                for: label, generation: envelope.generation, key: key,
-                recipients: policy.recipients(for: label, directory: directory),
-                directory: directory)
+            let slots =
+                try Self.slots(
+                    for: label, generation: envelope.generation, key: key,
+                    recipients: policy.recipients(for: label, directory: directory),
+                    directory: directory)
+                + groups.map { g throws(TutelaError) in
+                    try Slot.make(
+                        record: label.record, generation: envelope.generation, key: key,
+                        recipient: g.holder, to: g.publicKey)
+                }
             let shares = try BreakGlass.shares(
                 for: label, key: key, policy: policy, directory: directory)
             let stored = StoredRecord(
@@ -156,9 +176,10 @@ extension Session {
                     stored,
                     label.learner,
                     AuditEntry(
-                        action: .seal, actor: principal.id, subject: label.record.text,
-                        outcome: .allowed,
-                        reason: item.decision.rule, time: vault.clock.now(),
+                        action: amending == nil ? .seal : .addendum, actor: principal.id,
+                        subject: label.record.text, outcome: .allowed,
+                        reason: (amending.map { "addendum to \($0.record): " } ?? "")
+                            + item.decision.rule, time: vault.clock.now(),
                         policyVersion: "\(policy.version)"),
                     shares
                 ))
@@ -190,14 +211,26 @@ extension Session {
         } catch {
             throw TutelaError.tryAgain("the key store could not be written; nothing was sealed")
         }
-        let indexRows = prepared.indexRows
+        let (indexRows, followUps) = (prepared.indexRows, prepared.followUps)
+        let leadObjects = prepared.leadObjects
         try await write { tx in
+            for object in leadObjects { try await tx.put(object) }
             for (record, learner, entry, shares) in batch {
                 try await tx.insert(record, learner: learner)
                 for share in shares { try await tx.put(share) }
                 try await Self.appendAudit(entry, tx: tx, signer: identity)
             }
             for row in indexRows { try await tx.put(row) }
+            for followUp in followUps {
+                for object in followUp.objects { try await tx.put(object) }
+                try await Self.appendAudit(followUp.entry, tx: tx, signer: identity)
+                guard let link = try await tx.lastLink(.audit) else {
+                    throw TutelaError.internal("no audit head")
+                }
+                for n in Self.notices(followUp.notify, sequence: link.sequence) {
+                    try await tx.put(n)
+                }
+            }
         }
         return prepared.labels
     }

@@ -77,6 +77,7 @@ public struct Safeguarding: SessionService {
             let entry = auditEntry(.flag, subject: recordID.text, reason: reason)
             let identity = self.identity
             let notify = officers.union([envelope.label.author]).subtracting([principal.id])
+            let addenda = try await addendumFlags(of: envelope.label, groups: groups)
             try await write { tx in
                 for s in slots {
                     try await tx.deleteSlot(record: recordID, recipient: s.recipient)
@@ -88,9 +89,59 @@ public struct Safeguarding: SessionService {
                     throw TutelaError.internal("no audit head")
                 }
                 for n in Session.notices(notify, sequence: link.sequence) { try await tx.put(n) }
+                for addendum in addenda {
+                    for s in addendum.slots {
+                        try await tx.deleteSlot(record: s.record, recipient: s.recipient)
+                        try await tx.insert(s)
+                    }
+                    try await tx.put(addendum.object)
+                    try await Session.appendAudit(addendum.entry, tx: tx, signer: identity)
+                }
             }
             return flag
         }
+    }
+
+    /// The flags, with the officers' group slots, of the addenda to a record being flagged (each
+    /// not flagged already), so that a learner or parent never sees an addendum to a record
+    /// hidden from them. An addendum this person holds no key for cannot be sealed to the
+    /// officers by them; it is left to someone who can open it (the record's author, who wrote
+    /// both) — `records list --flagged` shows the original flagged meanwhile.
+    private func addendumFlags(of original: Label, groups: [GroupKey]) async throws
+        -> [(slots: [Slot], object: StoredObject, entry: AuditEntry)]
+    {
+        var result: [(slots: [Slot], object: StoredObject, entry: AuditEntry)] = []
+        for link in try await facts(AddendumLink.self, about: original.record.text) {
+            guard let stored = try await session.verifiedRecord(link.addendum) else { continue }
+            let envelope = try Session.verifiedEnvelope(
+                stored, id: link.addendum, directory: directory)
+            guard envelope.label.amends == original.record else {
+                throw TutelaError.tampered(
+                    "\(link.addendum) is linked to \(original.record) but does not amend it")
+            }
+            guard try await fact(SafeguardingFlag.self, about: link.addendum.text) == nil,
+                let slot = stored.slots.first(where: { $0.recipient == .person(principal.id) })
+            else { continue }
+            let key = try slot.open(
+                with: identity, expecting: link.addendum, generation: envelope.generation)
+            defer { key.wipe() }
+            try await session.confirmDataKey(key, of: envelope)
+            let slots = try groups.map { g throws(TutelaError) in
+                try Slot.make(
+                    record: link.addendum, generation: envelope.generation, key: key,
+                    recipient: g.holder, to: g.publicKey)
+            }
+            let reason = "addendum to the flagged record \(original.record)"
+            let flag = SafeguardingFlag(
+                record: link.addendum, flaggedBy: principal.id, time: vault.clock.now(),
+                reason: reason, decidedAt: directory.statementCount)
+            result.append(
+                (
+                    slots, try sign(flag),
+                    auditEntry(.flag, subject: link.addendum.text, reason: reason)
+                ))
+        }
+        return result
     }
 
     /// A flagged record in the officers' queue.

@@ -86,6 +86,8 @@ struct FactChange: Sendable, Equatable {
         case .recoveryRequest: [.recoveryRequest]
         case .recoveryApproval: [.recoveryApprove]
         case .recoveryUse: [.identityRecover, .recoveryCancel]
+        case .void: [.void]
+        case .addendumLink: [.addendum]
         }
     }
 }

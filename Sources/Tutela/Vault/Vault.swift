@@ -235,6 +235,10 @@ public struct OpenedRecord: Sendable {
     /// Who re-sealed the record under fresh keys, when it was re-encrypted (its label's author
     /// wrote it; this person signed the envelope it was opened from).
     public let resealedBy: PrincipalID?
+    /// Marked void (sealed by mistake): by whom, when and why; nil for a record in force.
+    public internal(set) var void: VoidStatement?
+    /// The addenda to it that the reader may see, oldest first (each opened on its own).
+    public internal(set) var addenda: [Label] = []
 
     /// The contents of `envelope`, opened.
     init(_ envelope: Envelope, content: RecordContent) {
