@@ -183,7 +183,9 @@ enum CodeOutput {
 struct LearnerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learner", abstract: "Record learners, their contacts and leavers.",
-        subcommands: [Add.self, List.self, Contacts.self, Reassign.self, Leave.self])
+        subcommands: [
+            Add.self, List.self, Contacts.self, Reassign.self, Leave.self, CorrectLeaving.self,
+        ])
 
     struct Contacts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -230,6 +232,8 @@ struct LearnerCommand: AsyncParsableCommand {
         @Option(help: "Date of birth, YYYY-MM-DD.") var dob: String?
         @Option(help: "Programme, e.g. NEET prevention, Young Apprenticeship, Diploma.")
         var programme: String?
+        @Option(help: "The day they enrolled, YYYY-MM-DD; no leaving date may be earlier.")
+        var enrolled: String?
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -238,9 +242,11 @@ struct LearnerCommand: AsyncParsableCommand {
             let id = try LearnerID(self.id)
             let tutor = try PrincipalID(self.tutor)
             let dateOfBirth = try dob.map { try parseDate($0, option: "--dob") }
+            let enrolment = try enrolled.map { try parseDate($0, option: "--enrolled") }
             let session = try await actor.unlock(try vault.open())
             try await session.administration.addLearner(
-                id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme)
+                id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme,
+                enrolled: enrolment)
             if output.json {
                 try Terminal.json(["learner": id.text, "tutor": tutor.text])
             } else {
@@ -268,6 +274,45 @@ struct LearnerCommand: AsyncParsableCommand {
             } else {
                 Terminal.out("Recorded that \(id) left on \(leaving).")
             }
+        }
+    }
+
+    struct CorrectLeaving: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "correct-leaving",
+            abstract: "Correct a leaving date recorded wrongly, with the reason.",
+            discussion: """
+                A signed statement: the first date stays in the directory's history and the audit \
+                log, and retention counts from the corrected date from now on. --not-left \
+                withdraws a leaving recorded in error. A leaving date is never before the \
+                learner's date of birth or enrolment.
+                """)
+
+        @Argument(help: "The learner's id.") var id: String
+        @Option(help: "The correct leaving date, YYYY-MM-DD.") var date: String?
+        @Flag(help: "The learner has not left after all.") var notLeft = false
+        @OptionGroup var reason: ReasonOption
+        @OptionGroup var actor: ActorOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let id = try LearnerID(self.id)
+            guard (date == nil) == notLeft else {
+                throw TutelaError(
+                    .usage, "give the correct date with --date YYYY-MM-DD, or --not-left (one)")
+            }
+            let corrected = try date.map { try parseDate($0, option: "--date") }
+            let why = try reason.required(for: "correct a leaving date")
+            let session = try await actor.unlock(try vault.open())
+            try await session.administration.correctLeaving(id, to: corrected, reason: why)
+            try output.done(
+                corrected.map { "Corrected: \(id) left on \($0)." }
+                    ?? "Corrected: \(id) has not left.",
+                [
+                    "learner": .text(id.text),
+                    "left": corrected.map { .text($0.description) } ?? .flag(false),
+                ])
         }
     }
 }

@@ -60,6 +60,14 @@ import Tutela
             let code = try await office.administration.invite(
                 priceID, name: "Price", roles: [.tutor])
             try await vault.activate(priceID, code: code.text, passphrase: pass)
+            // The shipped policy seals every record's break-glass shares to these two groups.
+            for (id, role) in [("head", Role.headOfCentre), ("dsl", Role.safeguardingOfficer)] {
+                let person = try PrincipalID(id)
+                let invited = try await office.administration.invite(
+                    person, name: id, roles: [role])
+                try await vault.activate(person, code: invited.text, passphrase: pass)
+                _ = try await vault.unlock(person, passphrase: pass).lifecycle.catchUpGroups()
+            }
             try await office.administration.addLearner(
                 try LearnerID("L-1"), name: "Learner", tutor: priceID, dateOfBirth: nil,
                 programme: nil)

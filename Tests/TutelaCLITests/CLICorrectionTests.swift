@@ -49,4 +49,32 @@ struct CLICorrectionTests {
             (voidJSON["void"] as? [String: Any])?["reason"] as? String
                 == "sealed under the wrong learner")
     }
+
+    @Test("learner correct-leaving: a signed correction with a reason, refused before birth")
+    func correctLeaving() throws {
+        let v = try CLIVault()
+        let left = try v.run(["learner", "leave", "sam", "--date", "2026-07-20"], as: "office")
+        #expect(left.status == 0, "\(left.stderr)")
+        let before = try v.run(
+            ["learner", "correct-leaving", "sam", "--date", "2001-01-01", "--reason", "typo"],
+            as: "office")
+        #expect(before.status == 65 && before.stderr.contains("date of birth"), "\(before.stderr)")
+        let both = try v.run(
+            [
+                "learner", "correct-leaving", "sam", "--date", "2026-06-30", "--not-left",
+                "--reason", "x",
+            ],
+            as: "office")
+        #expect(both.status == 64)
+        let fixed = try v.run(
+            ["learner", "correct-leaving", "sam", "--date", "2026-06-30", "--reason", "half term"],
+            as: "office")
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        #expect(fixed.stdout.contains("sam left on 2026-06-30"))
+        let withdrawn = try v.run(
+            ["learner", "correct-leaving", "sam", "--not-left", "--reason", "came back", "--json"],
+            as: "office")
+        #expect(withdrawn.status == 0, "\(withdrawn.stderr)")
+        #expect(withdrawn.stdout.contains("false"))
+    }
 }

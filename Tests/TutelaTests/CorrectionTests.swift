@@ -179,4 +179,106 @@ struct CorrectionTests {
             copies: [], wording: "Addendum", sealedUnder: 1, amends: "R-1")
         #expect(throws: TutelaError.self) { try Label.parse(selfAmending.canonical) }
     }
+
+    @Test("a leaving date is corrected by a signed statement, never before birth or enrolment")
+    func leavingDate() async throws {
+        let f = try await Fixture.make()
+        let office = try f.session("office")
+        func date(_ text: String) throws -> CalendarDate { try #require(CalendarDate(text)) }
+        await expectError(.invalidInput) {
+            try await office.administration.addLearner(
+                "kim", name: "Kim Lee", tutor: "price", dateOfBirth: try date("2009-05-01"),
+                programme: "Diploma", enrolled: try date("2009-04-01"))
+        }
+        try await office.administration.addLearner(
+            "kim", name: "Kim Lee", tutor: "price", dateOfBirth: try date("2009-05-01"),
+            programme: "Diploma", enrolled: try date("2025-09-03"))
+        #expect(office.directory.learners["kim"]?.enrolled == (try date("2025-09-03")))
+        let early = await expectError(.invalidInput) {
+            try await office.administration.learnerLeft("kim", on: try date("2025-07-01"))
+        }
+        #expect(early?.message.contains("enrolled") == true)
+        await expectError(.usage) {
+            try await office.administration.correctLeaving(
+                "kim", to: try date("2026-06-30"), reason: "not left yet")
+        }
+        try await office.administration.learnerLeft("kim", on: try date("2026-07-20"))
+        try await office.administration.correctLeaving(
+            "kim", to: try date("2026-06-30"), reason: "left at half term, not the end of term")
+        // Every session that reads the directory afresh agrees.
+        let hale = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
+        #expect(hale.directory.learners["kim"]?.leftOn == (try date("2026-06-30")))
+        await expectError(.invalidInput) {
+            try await office.administration.correctLeaving(
+                "kim", to: try date("2008-01-01"), reason: "typo")
+        }
+        await expectError(.usage) {
+            try await office.administration.correctLeaving(
+                "kim", to: try date("2026-06-30"), reason: "same again")
+        }
+        await expectError(.usage) {
+            try await office.administration.correctLeaving("kim", to: nil, reason: "   ")
+        }
+        await expectError(.permissionDenied) {
+            try await f.session("price").administration.correctLeaving(
+                "kim", to: nil, reason: "not an administrator")
+        }
+        try await office.administration.correctLeaving("kim", to: nil, reason: "came back")
+        #expect(office.directory.learners["kim"]?.leftOn == nil)
+        let log = try await hale.auditLog(record: nil)
+        #expect(
+            log.filter { $0.entry.action == .learnerLeaveCorrect }.map(\.entry.reason) == [
+                "leaving date 2026-06-30: left at half term, not the end of term",
+                "leaving date withdrawn: came back",
+            ])
+    }
+
+    @Test("a record flagged while its addendum is sealed: nothing stored, and again it is flagged")
+    func flaggedMeanwhile() async throws {
+        let f = try await Fixture.make()
+        let original = try await Self.sealed(f)
+        let price = try f.session("price")
+        let flag = try price.sign(
+            SafeguardingFlag(
+                record: original.record, flaggedBy: "price", time: 1_795_300_000,
+                reason: "CPOMS 7004", decidedAt: price.directory.statementCount))
+        await f.store.beforeNextTransaction(
+            price.committedWrite(as: .flag, subject: original.record.text) { tx in
+                try await tx.put(flag)
+            })
+        await expectError(.tryAgain) {
+            try await price.corrections.addendum(to: original.record, text: "decided unflagged")
+        }
+        let added = try await price.corrections.addendum(to: original.record, text: "again")
+        let sam = try f.session("sam")
+        await expectError(.notFound) { try await sam.open(added.record) }
+        #expect(try await price.recordState(of: added).flagged)
+    }
+
+    @Test(
+        "officers see a void and the addenda when they disclose; a copy leaves out an addendum to a void record"
+    )
+    func everyOpening() async throws {
+        let f = try await Fixture.make()
+        let original = try await Self.sealed(f)
+        let price = try f.session("price")
+        let added = try await price.corrections.addendum(to: original.record, text: "more")
+        try await price.safeguarding.flag(original.record, reason: "CPOMS 7005")
+        try await price.corrections.void(original.record, reason: "wrong learner")
+        let disclosed = try await f.session("dsl").safeguarding.disclose(
+            original.record, reason: "strategy meeting")
+        #expect(disclosed.void?.reason == "wrong learner")
+        #expect(disclosed.addenda.map(\.record) == [added.record])
+
+        let g = try await Fixture.make()
+        let first = try await Self.sealed(g)
+        let gPrice = try g.session("price")
+        let more = try await gPrice.corrections.addendum(to: first.record, text: "more")
+        try await gPrice.corrections.void(first.record, reason: "a duplicate")
+        let copy = try await g.session("sam").export(learner: "sam")
+        #expect(!copy.records.contains { [first.record, more.record].contains($0.label.record) })
+        let staffCopy = try await gPrice.export(learner: "sam", for: .learner)
+        #expect(
+            staffCopy.leftOut.contains { $0.record == more.record && $0.reason.contains("void") })
+    }
 }

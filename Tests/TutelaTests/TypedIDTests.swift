@@ -110,7 +110,7 @@ struct TypedIDTests {
         let label = try LabelTests.label(copies: [.learner])
         func encode(record: String, learner: String? = nil, author: String? = nil) -> [UInt8] {
             var w = CanonicalWriter()
-            w.u8(2)
+            w.u8(Label.version)
             w.string(record)
             w.string(label.recordClass.rawValue)
             w.string(learner ?? label.learner.text)
@@ -121,6 +121,7 @@ struct TypedIDTests {
             w.strings(label.copies.map(\.rawValue))
             w.string(label.envelopeText)
             w.i64(label.sealedUnder)
+            w.optionalString(nil)
             return w.bytes
         }
         #expect(try Label.parse(encode(record: label.record.text)) == label)

@@ -11,6 +11,8 @@ public struct AuditEntry: Sendable, Equatable {
         case learnerAdd = "learner-add"
         /// A learner's leaving date was recorded.
         case learnerLeave = "learner-leave"
+        /// A learner's leaving date was corrected (or withdrawn), with a reason.
+        case learnerLeaveCorrect = "learner-leave-correct"
         /// A learner's contacts (parents or carers, home school, provider) were set.
         case learnerContacts = "learner-contacts"
         /// A learner was moved to another tutor.

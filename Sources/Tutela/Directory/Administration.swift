@@ -85,10 +85,10 @@ public struct Administration: SessionService {
         return (code, key.publicKey.bytes)
     }
 
-    /// Records a learner and their assigned tutor.
+    /// Records a learner and their assigned tutor, and (if known) the day they enrolled.
     public func addLearner(
         _ id: LearnerID, name: String, tutor: PrincipalID, dateOfBirth: CalendarDate?,
-        programme: String?
+        programme: String?, enrolled: CalendarDate? = nil
     ) async throws {
         try await session.decidingAfresh {
             try requireAdministrator("add learners")
@@ -100,10 +100,14 @@ public struct Administration: SessionService {
                 throw TutelaError.invalidInput(
                     "the date of birth \(dateOfBirth) is in the future (today is \(today))")
             }
+            if let enrolled, let dateOfBirth, enrolled < dateOfBirth {
+                throw TutelaError.invalidInput(
+                    "the enrolment date \(enrolled) is before the date of birth (\(dateOfBirth))")
+            }
             let statement = DirectoryStatement.addLearner(
                 .init(
-                    id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme
-                ))
+                    id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth,
+                    programme: programme, enrolled: enrolled))
             try await appendStatement(statement, audit: .learnerAdd, subject: id.text)
         }
     }
@@ -112,15 +116,34 @@ public struct Administration: SessionService {
     public func learnerLeft(_ id: LearnerID, on date: CalendarDate) async throws {
         try await session.decidingAfresh {
             try requireAdministrator("record leavers")
-            // A leaving date may be ahead (the end of a course is known), never before birth.
-            // Checked here, where the statement is made, not where statements are replayed: one
-            // signed before this check existed must not stop the vault opening.
-            if let born = directory.learners[id]?.dateOfBirth, date < born {
-                throw TutelaError.invalidInput(
-                    "the leaving date \(date) is before \(id)'s date of birth (\(born))")
+            // A leaving date may be ahead (the end of a course is known), never before birth or
+            // enrolment. Checked here, where the statement is made, not where statements are
+            // replayed: one signed before this check existed must not stop the vault opening.
+            if let problem = directory.learners[id]?.leavingProblem(date) {
+                throw TutelaError.invalidInput(problem)
             }
             try await appendStatement(
                 .learnerLeft(learner: id, on: date), audit: .learnerLeave, subject: id.text)
+        }
+    }
+
+    /// Corrects a leaving date recorded wrongly, by a signed statement with the reason: to
+    /// `date`, or (nil) to "has not left". The record of the first date stays in the directory's
+    /// history and the audit log; retention counts from the corrected date from now on. A record
+    /// already destroyed under the old date stays destroyed — its certificate says why it was.
+    public func correctLeaving(_ id: LearnerID, to date: CalendarDate?, reason: String)
+        async throws
+    {
+        try await session.decidingAfresh {
+            try requireAdministrator("correct leaving dates")
+            let reason = try Session.requireReason(reason, for: "correct a leaving date")
+            if let date, let problem = directory.learners[id]?.leavingProblem(date) {
+                throw TutelaError.invalidInput(problem)
+            }
+            try await appendStatement(
+                .correctLeaving(learner: id, on: date, reason: reason),
+                audit: .learnerLeaveCorrect, subject: id.text,
+                reason: "leaving date \(date?.description ?? "withdrawn"): \(reason)")
         }
     }
 

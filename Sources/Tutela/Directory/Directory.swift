@@ -219,7 +219,8 @@ public struct Directory: Sendable {
             }
             learners[data.id] = Learner(
                 id: data.id, name: data.name, tutor: data.tutor, dateOfBirth: data.dateOfBirth,
-                programme: data.programme, leftOn: nil, contacts: LearnerContacts())
+                programme: data.programme, leftOn: nil, enrolled: data.enrolled,
+                contacts: LearnerContacts())
         case .learnerLeft(let id, let date):
             guard !isGenesis else {
                 throw .invalidInput("the first statement must establish the vault")
@@ -232,6 +233,22 @@ public struct Directory: Sendable {
                     "learner '\(id)' already left on \(learner.leftOn?.description ?? "")")
             }
             learners[id] = learner.with(leftOn: date)
+        case .correctLeaving(let id, let date, _):
+            guard !isGenesis else {
+                throw .invalidInput("the first statement must establish the vault")
+            }
+            guard let learner = learners[id] else {
+                throw .notFound("learner '\(id)' is not recorded")
+            }
+            guard let was = learner.leftOn else {
+                throw .usage(
+                    "learner '\(id)' has no leaving date to correct",
+                    hint: "record a leaver with 'tutela learner leave'")
+            }
+            guard date != was else {
+                throw .usage("learner '\(id)' already left on \(was): nothing to correct")
+            }
+            learners[id] = learner.correctingLeaving(to: date)
         case .learnerContacts(let id, let contacts):
             guard !isGenesis else {
                 throw .invalidInput("the first statement must establish the vault")

@@ -11,6 +11,9 @@ enum DirectoryStatement: Equatable {
     case enrol(PrincipalData)
     case addLearner(LearnerData)
     case learnerLeft(learner: LearnerID, on: CalendarDate)
+    /// Corrects a leaving date recorded wrongly: another date, or none (the learner has not left
+    /// after all), with the reason, signed by an administrator like every statement.
+    case correctLeaving(learner: LearnerID, on: CalendarDate?, reason: String)
     /// Replaces a learner's contacts.
     case learnerContacts(learner: LearnerID, LearnerContacts)
     /// Moves a learner to another tutor (a caseload reassignment).
@@ -58,12 +61,14 @@ enum DirectoryStatement: Equatable {
         var tutor: PrincipalID
         var dateOfBirth: CalendarDate?
         var programme: String?
+        var enrolled: CalendarDate?
     }
 
     /// 3 since #19: invitations and activations; statements are applied at their time. 4: group
     /// keys are signed by a holder of the role, and every published X25519 key is new and sealable.
-    /// 5: a learner's tutor can be reassigned.
-    static let version: UInt8 = 5
+    /// 5: a learner's tutor can be reassigned. 6: a learner's enrolment date, and corrections of
+    /// a leaving date.
+    static let version: UInt8 = 6
     static let maxText = 256
 
     func encode(at time: Int64) -> [UInt8] {
@@ -93,6 +98,7 @@ enum DirectoryStatement: Equatable {
             w.id(l.tutor)
             w.optionalString(l.dateOfBirth?.description)
             w.optionalString(l.programme)
+            w.optionalString(l.enrolled?.description)
         case .learnerLeft(let learner, let on):
             w.u8(3)
             w.string(learner.text)
@@ -146,6 +152,11 @@ enum DirectoryStatement: Equatable {
             w.u8(13)
             w.string(learner.text)
             w.id(tutor)
+        case .correctLeaving(let learner, let on, let reason):
+            w.u8(14)
+            w.string(learner.text)
+            w.optionalString(on?.description)
+            w.string(reason)
         }
         return w.bytes
     }
@@ -177,6 +188,13 @@ enum DirectoryStatement: Equatable {
                 signingKey: try r.fixed("signing key", count: 32),
                 agreementKey: try r.fixed("agreement key", count: 32))
         }
+        func date(_ text: String?) throws(TutelaError) -> CalendarDate? {
+            guard let text else { return nil }
+            guard let parsed = CalendarDate(text) else {
+                throw .tampered("\(context) has a bad date")
+            }
+            return parsed
+        }
         let statement: DirectoryStatement
         switch try r.u8("kind") {
         case 0:
@@ -194,17 +212,12 @@ enum DirectoryStatement: Equatable {
             let tutor: PrincipalID = try r.id("tutor")
             let dob = try r.optionalString("date of birth", max: 10)
             let programme = try r.optionalString("programme", max: maxText)
-            var dateOfBirth: CalendarDate?
-            if let dob {
-                guard let parsed = CalendarDate(dob) else {
-                    throw .tampered("\(context) has a bad date")
-                }
-                dateOfBirth = parsed
-            }
+            let dateOfBirth = try date(dob)
+            let enrolled = try date(try r.optionalString("enrolment date", max: 10))
             statement = .addLearner(
                 LearnerData(
-                    id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme
-                ))
+                    id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth,
+                    programme: programme, enrolled: enrolled))
         case 3:
             let learner: LearnerID = try r.id("learner")
             statement = .learnerLeft(learner: learner, on: try r.date("leaving date"))
@@ -260,6 +273,11 @@ enum DirectoryStatement: Equatable {
         case 13:
             let learner: LearnerID = try r.id("learner")
             statement = .reassign(learner: learner, tutor: try r.id("tutor"))
+        case 14:
+            let learner: LearnerID = try r.id("learner")
+            let on = try date(try r.optionalString("leaving date", max: 10))
+            statement = .correctLeaving(
+                learner: learner, on: on, reason: try r.string("reason", max: 2000))
         default:
             throw .tampered("\(context) is of an unknown kind")
         }

@@ -121,6 +121,8 @@ public struct Learner: Sendable, Equatable {
     public let programme: String?
     /// The day they left, or nil while they have not; it starts `learner-left` retention periods.
     public let leftOn: CalendarDate?
+    /// The day they enrolled, if recorded: no leaving date is earlier.
+    public let enrolled: CalendarDate?
     /// Who receives copies the learner agrees to: parents and carers, home school, provider.
     public let contacts: LearnerContacts
 
@@ -130,7 +132,26 @@ public struct Learner: Sendable, Equatable {
         Learner(
             id: id, name: name, tutor: tutor ?? self.tutor, dateOfBirth: dateOfBirth,
             programme: programme,
-            leftOn: leftOn ?? self.leftOn, contacts: contacts ?? self.contacts)
+            leftOn: leftOn ?? self.leftOn, enrolled: enrolled, contacts: contacts ?? self.contacts)
+    }
+
+    /// The same learner with their leaving date corrected to `date` (nil: not left).
+    func correctingLeaving(to date: CalendarDate?) -> Learner {
+        Learner(
+            id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme,
+            leftOn: date, enrolled: enrolled, contacts: contacts)
+    }
+
+    /// Why `date` cannot be this learner's leaving date, or nil when it can: never before their
+    /// birth or their enrolment.
+    func leavingProblem(_ date: CalendarDate) -> String? {
+        if let dateOfBirth, date < dateOfBirth {
+            return "the leaving date \(date) is before \(id)'s date of birth (\(dateOfBirth))"
+        }
+        if let enrolled, date < enrolled {
+            return "the leaving date \(date) is before \(id) enrolled (\(enrolled))"
+        }
+        return nil
     }
 }
 

@@ -78,7 +78,7 @@ extension Policy {
                 id: LearnerID(constant: "learner"), name: "learner",
                 tutor: PrincipalID(constant: "tutor"),
                 dateOfBirth: nil, programme: nil,
-                leftOn: nil,
+                leftOn: nil, enrolled: nil,
                 contacts: LearnerContacts(
                     parents: [PrincipalID(constant: "parent")],
                     homeSchool: PrincipalID(constant: "school"),

@@ -19,6 +19,11 @@ public struct Corrections: SessionService {
             let policy = try policy()
             let (_, envelope) = try await load(recordID, for: .addendum)
             let original = envelope.label
+            // Who asks first, audited: nothing about the record is told to anyone else.
+            guard original.author == principal.id else {
+                try await refuse(
+                    .addendum, recordID.text, "only the author of \(recordID) adds to it")
+            }
             let content = try Addendum(
                 learner: original.learner, date: vault.clock.today, text: text)
             guard original.amends == nil else {
@@ -30,11 +35,6 @@ public struct Corrections: SessionService {
                 throw TutelaError.usage(
                     "\(recordID) is void (\(void.reason)); nothing is added to a void record",
                     hint: "seal a new record instead")
-            }
-            guard original.author == principal.id else {
-                try await refuse(
-                    .addendum, recordID.text,
-                    "only \(recordID)'s author, '\(original.author)', adds to it")
             }
             let state = try await recordState(of: original)
             let open = policy.decide(
@@ -90,6 +90,27 @@ public struct Corrections: SessionService {
                         officers.subtracting([principal.id])
                     ))
             }
+            // Decided on the record as it was: if it was flagged, voided or destroyed meanwhile,
+            // nothing is stored and the command runs again.
+            let flagged = state.flagged
+            prepared.recheck = { tx in
+                let now = try await tx.record(recordID)
+                try await StateTransaction.of(tx).verify(now, id: recordID)
+                let flags = try await tx.objects(
+                    kind: FactKind.flag.rawValue, key: recordID.text)
+                let voids = try await tx.objects(
+                    kind: FactKind.void.rawValue, key: recordID.text)
+                try await StateTransaction.of(tx).verify(
+                    flags, kind: .flag, subject: recordID.text)
+                try await StateTransaction.of(tx).verify(
+                    voids, kind: .void, subject: recordID.text)
+                guard now != nil, voids.isEmpty, flags.isEmpty != flagged else {
+                    throw TutelaError.tryAgain(
+                        "\(recordID) changed while its addendum was sealed (flagged, voided or "
+                            + "destroyed); nothing was stored",
+                        hint: "run the command again: it decides afresh")
+                }
+            }
             _ = try await session.commitSeal(prepared)
             return label
         }
@@ -143,7 +164,7 @@ public struct Corrections: SessionService {
             guard VoidStatement.may(principal, void: label) else {
                 try await refuse(
                     .void, recordID.text,
-                    "only \(recordID)'s author, '\(label.author)', or a head of centre may void it")
+                    "only the author of \(recordID), or a head of centre, may void it")
             }
             if let existing = try await voidStatement(of: label) {
                 throw Self.alreadyVoid(existing)

@@ -166,9 +166,13 @@ public struct Finding: SessionService {
         var listed: [ListedRecord] = []
         for label in labels where query.admits(label) {
             var state = RecordState(destroyed: tombstones.contains(label.record.text))
-            if flags.contains(label.record.text), let flag = try await session.flag(label.record) {
-                try flag.check(label: label, directory: directory)
-                state.flagged = true
+            // An addendum is flagged with the record it amends (see ``Session/recordState(of:)``).
+            for subject in [label.record] + (label.amends.map { [$0] } ?? [])
+            where flags.contains(subject.text) {
+                if let flag = try await session.flag(subject) {
+                    try flag.check(label: label, directory: directory)
+                    state.flagged = true
+                }
             }
             let decision = policy.decide(
                 .viewLabel, actor: principal, label: label, state: state, directory: directory)

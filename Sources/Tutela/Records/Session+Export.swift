@@ -29,7 +29,17 @@ extension Session {
             throw TutelaError.denied(
                 "'\(principal.id)' makes copies only for themselves (\(mine.rawValue))")
         }
-        return try await decidingAfresh { try await exportOnce(learner: learner, for: recipient) }
+        do {
+            return try await decidingAfresh {
+                try await exportOnce(learner: learner, for: recipient)
+            }
+        } catch let error as TutelaError where error.kind == .tampered && principal.isFamily {
+            // A learner or parent told of tampering is not told what did not match (a flag, a
+            // void on a record hidden from them).
+            throw TutelaError(
+                .tampered, "the vault's records do not match its audit log",
+                hint: AuditLog.restoreHint)
+        }
     }
 
     private func exportOnce(learner: LearnerID, for recipient: CopyRecipient) async throws
@@ -60,13 +70,6 @@ extension Session {
                         "the label row of \(label.record) is filed under \(learner), but its "
                             + "signed envelope is about \(label.learner)")
                 }
-                // A record sealed by mistake (about another learner, perhaps) is never copied.
-                for void in try await Session.facts(
-                    VoidStatement.self, about: label.record.text, tx: tx, directory: directory)
-                {
-                    try void.check(label: label, directory: directory)
-                    return .skip(reason: "it is void (sealed by mistake): \(void.reason)")
-                }
                 let copy = policy.decideCopy(for: recipient, label: label, state: input.state)
                 guard copy.allowed else { return .skip(reason: copy.rule) }
                 let decision = policy.decide(
@@ -74,6 +77,9 @@ extension Session {
                     directory: directory)
                 guard decision.allowed else {
                     return .skip(reason: "you may not open it: \(decision.rule)")
+                }
+                if let reason = try await Self.notCopied(label, tx: tx, directory: directory) {
+                    return .skip(reason: reason)
                 }
                 guard
                     let slot = input.stored.slots.first(where: {
@@ -118,5 +124,33 @@ extension Session {
         return LearnerCopy(
             recipient: recipient, records: opened,
             leftOut: principal.isFamily ? [] : leftOut)
+    }
+
+    /// Why a record the recipient may read is still not copied, or nil: it is void (sealed by
+    /// mistake, about another learner perhaps), or an addendum to a record that is void or was
+    /// destroyed — a copy never mentions a record it leaves out.
+    static func notCopied(_ label: Label, tx: any VaultTransaction, directory: Directory)
+        async throws -> String?
+    {
+        for void in try await facts(
+            VoidStatement.self, about: label.record.text, tx: tx, directory: directory)
+        {
+            try void.check(label: label, directory: directory)
+            return "it is void (sealed by mistake): \(void.reason)"
+        }
+        guard let original = label.amends else { return nil }
+        let read = try await tx.record(original)
+        try await StateTransaction.of(tx).verify(read, id: original)
+        guard let stored = read else {
+            return "it is an addendum to \(original), which was destroyed"
+        }
+        let originalLabel = try verifiedEnvelope(stored, id: original, directory: directory).label
+        for void in try await facts(
+            VoidStatement.self, about: original.text, tx: tx, directory: directory)
+        {
+            try void.check(label: originalLabel, directory: directory)
+            return "it is an addendum to \(original), which is void"
+        }
+        return nil
     }
 }

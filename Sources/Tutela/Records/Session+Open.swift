@@ -10,7 +10,13 @@ extension Session {
     ///   The record comes with its void statement, if it is void, and the addenda to it the
     ///   reader may see.
     public func open(_ recordID: RecordID) async throws -> OpenedRecord {
-        var opened = try await decidingAfresh { try await openOnce(recordID) }
+        try await annotated(decidingAfresh { try await openOnce(recordID) })
+    }
+
+    /// A record as every opening shows it: with its void statement, if it is void, and the
+    /// addenda to it the reader may see (an officer's disclosure and a break-glass opening too).
+    func annotated(_ record: OpenedRecord) async throws -> OpenedRecord {
+        var opened = record
         opened.void = try await corrections.voidStatement(of: opened.label)
         if opened.label.amends == nil {
             opened.addenda = try await corrections.addenda(of: opened.label)

@@ -68,6 +68,9 @@ extension Session {
         /// an addendum to a flagged record).
         var followUps: [(objects: [StoredObject], entry: AuditEntry, notify: Set<PrincipalID>)] =
             []
+        /// Run first inside the storing transaction: throws if what the batch was decided on has
+        /// changed meanwhile (the record an addendum amends flagged, voided or destroyed).
+        var recheck: (@Sendable (any VaultTransaction) async throws -> Void)?
     }
 
     /// The first half of sealing a batch: decisions, labels, encodings and all the cryptography,
@@ -212,8 +215,9 @@ extension Session {
             throw TutelaError.tryAgain("the key store could not be written; nothing was sealed")
         }
         let (indexRows, followUps) = (prepared.indexRows, prepared.followUps)
-        let leadObjects = prepared.leadObjects
+        let (leadObjects, recheck) = (prepared.leadObjects, prepared.recheck)
         try await write { tx in
+            try await recheck?(tx)
             for object in leadObjects { try await tx.put(object) }
             for (record, learner, entry, shares) in batch {
                 try await tx.insert(record, learner: learner)

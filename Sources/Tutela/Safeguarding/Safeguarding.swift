@@ -78,7 +78,19 @@ public struct Safeguarding: SessionService {
             let identity = self.identity
             let notify = officers.union([envelope.label.author]).subtracting([principal.id])
             let addenda = try await addendumFlags(of: envelope.label, groups: groups)
+            let links = try await facts(AddendumLink.self, about: recordID.text).map(\.addendum)
             try await write { tx in
+                // An addendum sealed meanwhile is flagged with the rest, by running again.
+                let now = try await tx.objects(
+                    kind: FactKind.addendumLink.rawValue, key: recordID.text)
+                try await StateTransaction.of(tx).verify(
+                    now, kind: .addendumLink, subject: recordID.text)
+                guard Set(now.map(\.id)) == Set(links.map(\.text)) else {
+                    throw TutelaError.tryAgain(
+                        "an addendum to \(recordID) was sealed while it was being flagged; "
+                            + "nothing was stored",
+                        hint: "run the command again")
+                }
                 for s in slots {
                     try await tx.deleteSlot(record: recordID, recipient: s.recipient)
                     try await tx.insert(s)
@@ -105,8 +117,9 @@ public struct Safeguarding: SessionService {
     /// The flags, with the officers' group slots, of the addenda to a record being flagged (each
     /// not flagged already), so that a learner or parent never sees an addendum to a record
     /// hidden from them. An addendum this person holds no key for cannot be sealed to the
-    /// officers by them; it is left to someone who can open it (the record's author, who wrote
-    /// both) — `records list --flagged` shows the original flagged meanwhile.
+    /// officers by them: it is flagged all the same, with its record (``Session/recordState(of:)``),
+    /// so no learner or parent sees it, and the officers' group slots are added by the next
+    /// re-grant of someone who can open it (the record's author, who wrote both).
     private func addendumFlags(of original: Label, groups: [GroupKey]) async throws
         -> [(slots: [Slot], object: StoredObject, entry: AuditEntry)]
     {
@@ -271,7 +284,7 @@ public struct Safeguarding: SessionService {
                 envelope, content: try await decrypt(envelope, dataKey: key))
         }
         switch released {
-        case .released(let record): return record
+        case .released(let record): return try await session.annotated(record)
         case .missing: try await missing(recordID, action: .disclose)
         case .skipped: throw TutelaError.internal("a disclosure was skipped")
         }

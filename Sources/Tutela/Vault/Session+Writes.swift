@@ -15,11 +15,15 @@ extension Session {
     ) async throws -> RecordState {
         let record = label.record
         var state = RecordState()
-        for flag in try await facts(
-            SafeguardingFlag.self, about: record.text, tx: tx, directory: directory)
-        {
-            try flag.check(label: label, directory: directory)
-            state.flagged = true
+        // An addendum is flagged with the record it amends: its learner or parent must never see
+        // it while the record is hidden from them, whatever became of its own flag.
+        for subject in [record] + (label.amends.map { [$0] } ?? []) {
+            for flag in try await facts(
+                SafeguardingFlag.self, about: subject.text, tx: tx, directory: directory)
+            {
+                try flag.check(label: label, directory: directory)
+                state.flagged = true
+            }
         }
         for request in try await facts(
             BreakGlassRequest.self, about: record.text, tx: tx, directory: directory)
@@ -38,9 +42,13 @@ extension Session {
     func recordState(of label: Label) async throws -> RecordState {
         let record = label.record
         var state = RecordState()
-        if let flag = try await flag(record) {
-            try flag.check(label: label, directory: directory)
-            state.flagged = true
+        for subject in [record] + (label.amends.map { [$0] } ?? []) {
+            if let flag = try await flag(subject) {
+                // The addendum's label stands for its original's: the same class, learner, author
+                // and copies, so the same people could flag either.
+                try flag.check(label: label, directory: directory)
+                state.flagged = true
+            }
         }
         let now = vault.clock.now()
         for request in try await facts(BreakGlassRequest.self, about: record.text)
@@ -290,7 +298,7 @@ extension Session {
 
     /// Thrown out of a transaction, inside ``decidingAfresh(_:)``, once the session caught up with
     /// a directory that moved: the operation runs again from its start.
-    private struct DirectoryChanged: Error {}
+    struct DirectoryChanged: Error {}
 
     /// The directory (its head) the running operation decides under, inside
     /// ``decidingAfresh(_:)``: its transactions store what it decided only while the directory is

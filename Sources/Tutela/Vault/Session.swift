@@ -148,16 +148,25 @@ public final class Session: Sendable {
     ///   of oneself, which retires that key from the statement on).
     func appendStatement(
         _ statement: DirectoryStatement, audit action: AuditEntry.Action, subject: String,
-        auditSigner: Identity? = nil,
+        reason: String? = nil, auditSigner: Identity? = nil,
         extra: @escaping @Sendable (any VaultTransaction) async throws -> Void = { _ in }
     ) async throws {
+        // A statement is judged against the directory as it is now: one that moved since this
+        // session verified it (someone activated, say, and is now the tutor to name) is caught up
+        // with first, and the operation decides afresh.
+        let known = Self.decidedUnder.map(\.head) ?? directory.head?.hash
+        if try await store.lastLink(.directory)?.hash != known {
+            try await refresh()
+            if Self.decidedUnder != nil { throw DirectoryChanged() }
+        }
         let now = vault.clock.now()
         let current = directory
         var updated = current
         try updated.apply(statement, signer: principal.id, isGenesis: false, time: now)
         let entry = AuditEntry(
-            action: action, actor: principal.id, subject: subject, outcome: .allowed, reason: nil,
-            time: now, policyVersion: updated.policy.map { "\($0.version)" } ?? "none")
+            action: action, actor: principal.id, subject: subject, outcome: .allowed,
+            reason: reason, time: now,
+            policyVersion: updated.policy.map { "\($0.version)" } ?? "none")
         let identity = self.identity
         let committer = auditSigner ?? identity
         let link = try await write { tx in

@@ -113,10 +113,11 @@ extension SessionService {
 
     func appendStatement(
         _ statement: DirectoryStatement, audit action: AuditEntry.Action, subject: String,
-        auditSigner: Identity? = nil,
+        reason: String? = nil, auditSigner: Identity? = nil,
         extra: @escaping @Sendable (any VaultTransaction) async throws -> Void = { _ in }
     ) async throws {
         try await session.appendStatement(
-            statement, audit: action, subject: subject, auditSigner: auditSigner, extra: extra)
+            statement, audit: action, subject: subject, reason: reason, auditSigner: auditSigner,
+            extra: extra)
     }
 }
