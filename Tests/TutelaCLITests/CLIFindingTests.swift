@@ -46,6 +46,12 @@ struct CLIFindingTests {
         let refused = try v.run(["records", "list", "--flagged"], as: "price")
         #expect(refused.status == 77)
 
+        // Learners' and people's ids in any case.
+        let shouted = try json(
+            try v.run(
+                ["records", "list", "--json", "--learner", "SAM", "--tutor", "Price"], as: "hale"))
+        #expect(shouted["total"] as? Int == 2)
+
         let badClass = try v.run(["records", "list", "--class", "letters"], as: "hale")
         #expect(badClass.status == 64 && badClass.stderr.contains("--class must be one of"))
         let badRange = try v.run(

@@ -196,4 +196,41 @@ struct FindingTests {
             try await dsl.finding.records(RecordQuery(flaggedOnly: true))
         }
     }
+
+    @Test(
+        "learners' and people's ids are read in any case; none may differ from another only in case"
+    )
+    func idsInAnyCase() async throws {
+        let (f, labels) = try await Self.scene()
+        let hale = try f.session("hale")
+        let sams = try await hale.finding.records(RecordQuery(learner: "SAM"))
+        #expect(sams.total == 3)
+        let byPrice = try await hale.finding.records(RecordQuery(author: "Price"))
+        #expect(byPrice.total == 3)
+        #expect(hale.finding.learners(tutor: "JONES").map(\.id) == ["alex"])
+        // Signing in and sealing with the id typed in capitals: the label carries it as recorded.
+        let price = try await f.vault.unlock("PRICE", passphrase: Fixture.passphrase("price"))
+        #expect(price.principal.id == "price")
+        let label = try await price.seal(Self.form("Sam", date: "2026-11-20"), confidential: false)
+        #expect(label.learner == "sam")
+        guard case .progressReview(let form) = try await price.open(label.record).content else {
+            Issue.record("not a form")
+            return
+        }
+        #expect(form.learner == "sam")
+        #expect(labels.count == 4)
+
+        let office = try f.session("office")
+        let clash = await expectError(.exists) {
+            try await office.administration.addLearner(
+                "SAM", name: "Another Sam", tutor: "price", dateOfBirth: nil, programme: nil)
+        }
+        #expect(clash?.message.contains("only in case") == true)
+        await expectError(.exists) {
+            try await office.administration.invite("Hale", name: "Another Hale", roles: [.tutor])
+        }
+        try await office.administration.learnerLeft(
+            "ALEX", on: #require(CalendarDate("2026-07-20")))
+        #expect(office.directory.learners["alex"]?.leftOn != nil)
+    }
 }

@@ -80,7 +80,8 @@ extension Administration {
 
     /// The learners whose tutor is `tutor`, in id order.
     public func caseload(of tutor: PrincipalID) -> [LearnerID] {
-        directory.learners.values.filter { $0.tutor == tutor }.map(\.id).sorted()
+        let tutor = directory.resolve(tutor)
+        return directory.learners.values.filter { $0.tutor == tutor }.map(\.id).sorted()
     }
 
     /// Moves `learners` to `tutor`, one signed statement each. The new tutor is granted what the
@@ -92,6 +93,8 @@ extension Administration {
         async throws -> [LearnerID]
     {
         try await session.decidingAfresh {
+            let learners = learners.map(directory.resolve)
+            let tutor = directory.resolve(tutor)
             try requireAdministrator("reassign learners")
             // Learners already with the tutor are left as they are (a run repeated after a
             // confirmation, or after another command moved some): nothing is moved twice.

@@ -45,6 +45,7 @@ public struct Administration: SessionService {
         confirmed: Bool = false
     ) async throws -> EnrolmentCode {
         try await session.decidingAfresh {
+            let id = directory.resolve(id)
             try requireAdministrator("re-key people")
             let code = try newCode(for: id, lifetimeDays: lifetimeDays)
             // Their slots go with their old key: as for a leaver, until they are granted again.
@@ -91,6 +92,7 @@ public struct Administration: SessionService {
         programme: String?, enrolled: CalendarDate? = nil
     ) async throws {
         try await session.decidingAfresh {
+            let tutor = directory.resolve(tutor)
             try requireAdministrator("add learners")
             try Vault.validateName(name)
             if let programme { try Vault.validateName(programme) }
@@ -115,6 +117,7 @@ public struct Administration: SessionService {
     /// Records that a learner left on `date` (a retention trigger).
     public func learnerLeft(_ id: LearnerID, on date: CalendarDate) async throws {
         try await session.decidingAfresh {
+            let id = directory.resolve(id)
             try requireAdministrator("record leavers")
             // A leaving date may be ahead (the end of a course is known), never before birth or
             // enrolment. Checked here, where the statement is made, not where statements are
@@ -135,6 +138,7 @@ public struct Administration: SessionService {
         async throws
     {
         try await session.decidingAfresh {
+            let id = directory.resolve(id)
             try requireAdministrator("correct leaving dates")
             let reason = try Session.requireReason(reason, for: "correct a leaving date")
             if let date, let problem = directory.learners[id]?.leavingProblem(date) {
@@ -150,6 +154,11 @@ public struct Administration: SessionService {
     /// Sets who stands for a learner's parents or carers, home school and work-based provider.
     public func setContacts(_ id: LearnerID, _ contacts: LearnerContacts) async throws {
         try await session.decidingAfresh {
+            let id = directory.resolve(id)
+            let contacts = LearnerContacts(
+                parents: contacts.parents.map(directory.resolve),
+                homeSchool: contacts.homeSchool.map(directory.resolve),
+                provider: contacts.provider.map(directory.resolve))
             try requireAdministrator("change learners' contacts")
             try await appendStatement(
                 .learnerContacts(learner: id, contacts), audit: .learnerContacts, subject: id.text)
@@ -167,6 +176,7 @@ public struct Administration: SessionService {
     @discardableResult
     public func revoke(_ id: PrincipalID, confirmed: Bool = false) async throws -> [Role] {
         try await session.decidingAfresh {
+            let id = directory.resolve(id)
             try requireAdministrator("revoke people")
             if directory.principals[id] == nil, directory.invitations[id] != nil {
                 // An enrolment never activated: withdrawing it is all there is to do. (Its own
@@ -243,6 +253,7 @@ public struct Administration: SessionService {
         async throws -> [Role]
     {
         try await session.decidingAfresh {
+            let id = directory.resolve(id)
             try requireAdministrator("change roles")
             guard let target = directory.principals[id] else {
                 throw TutelaError.notFound("no one is enrolled as '\(id)'")

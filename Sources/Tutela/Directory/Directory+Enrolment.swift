@@ -19,6 +19,9 @@ extension Directory {
                     "withdraw it first with 'tutela principal revoke \(data.id)', then invite again"
             )
         }
+        try requireDistinct(
+            data.id.text, from: principals.keys.map(\.text) + invitations.keys.map(\.text),
+            noun: "person")
         guard !data.roles.isEmpty, Set(data.roles).count == data.roles.count else {
             throw .usage("give each role once, and at least one")
         }

@@ -211,6 +211,7 @@ public struct Directory: Sendable {
             guard learners[data.id] == nil else {
                 throw .exists("learner '\(data.id)' is already recorded")
             }
+            try requireDistinct(data.id.text, from: learners.keys.map(\.text), noun: "learner")
             guard let tutor = principals[data.tutor] else {
                 throw .notFound("tutor '\(data.tutor)' is not enrolled")
             }

@@ -163,6 +163,7 @@ extension Vault {
         try passphrase.validateAsNew()
         let (meta, directory) = try await verifiedDirectory()
         try await checkPin(meta, directory: directory)
+        let principalID = directory.resolve(principalID)
         guard let invitation = directory.invitations[principalID] else {
             if directory.principals[principalID] != nil {
                 throw TutelaError.exists(

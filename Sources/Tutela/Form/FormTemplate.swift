@@ -207,6 +207,7 @@ extension Session {
     public func template(for recordClass: RecordClass, learner: LearnerID) throws(TutelaError)
         -> String
     {
+        let learner = directory.resolve(learner)
         let policy = try policy()
         let decision = policy.decideSeal(recordClass, actor: principal)
         guard decision.allowed else {

@@ -57,6 +57,21 @@ public enum RecordContent: Sendable, Equatable {
         }
     }
 
+    /// The same content about `learner` (the id as recorded, for one typed in another case).
+    func about(_ learner: LearnerID) -> RecordContent {
+        switch self {
+        case .progressReview(var f):
+            f.learner = learner
+            return .progressReview(f)
+        case .informalNote(var n):
+            n.learner = learner
+            return .informalNote(n)
+        case .addendum(var a):
+            a.learner = learner
+            return .addendum(a)
+        }
+    }
+
     /// The date the content records (the tutorial, or the conversation), written on the label.
     public var date: CalendarDate {
         switch self {

@@ -156,6 +156,7 @@ public struct IdentityRecovery: SessionService {
         request: RecoveryRequest, code: EnrolmentCode
     ) {
         try await session.decidingAfresh {
+            let id = directory.resolve(id)
             try session.requireAdministrator("ask for an identity recovery")
             let rules = try rules()
             try Self.validateReason(reason)

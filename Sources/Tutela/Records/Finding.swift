@@ -123,7 +123,9 @@ public struct Finding: SessionService {
     ///   does not open flagged records asks for flagged ones; tampered (65) when a label row or
     ///   a flag does not verify.
     public func records(_ query: RecordQuery) async throws -> RecordPage {
-        let query = try query.validated()
+        var query = try query.validated()
+        query.learner = query.learner.map(directory.resolve)
+        query.author = query.author.map(directory.resolve)
         let listed = try await every(query)
         let pages = max(1, (listed.count + query.perPage - 1) / query.perPage)
         // A page far past the end is empty (and never overflows).
@@ -241,6 +243,7 @@ public struct Finding: SessionService {
     /// optionally only one tutor's tutees.
     public func learners(tutor: PrincipalID? = nil) -> [Learner] {
         guard let policy = directory.policy else { return [] }
+        let tutor = tutor.map(directory.resolve)
         return directory.learners.values
             .filter { tutor == nil || $0.tutor == tutor }
             .filter { policy.mayList($0, actor: principal) }

@@ -30,6 +30,7 @@ extension Session {
                 "'\(principal.id)' makes copies only for themselves (\(mine.rawValue))")
         }
         do {
+            let learner = directory.resolve(learner)
             return try await decidingAfresh {
                 try await exportOnce(learner: learner, for: recipient)
             }

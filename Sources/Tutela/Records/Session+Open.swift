@@ -138,7 +138,7 @@ extension Session {
     /// Labels this person may see, optionally only one learner's, newest tutorial first (see
     /// ``Finding/records(_:)`` for filters, pages and marks).
     public func labels(learner: LearnerID?) async throws -> [Label] {
-        try await finding.every(RecordQuery(learner: learner)).map(\.label)
+        try await finding.every(RecordQuery(learner: learner.map(directory.resolve))).map(\.label)
     }
 
     /// Parses the stored envelope and checks it against its label row and its author's signature.

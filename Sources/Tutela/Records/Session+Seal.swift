@@ -97,7 +97,10 @@ extension Session {
                 decision: Decision
             )] = []
         var decided: [RecordClass: Decision] = [:]
-        for (content, recordClass) in items {
+        for (typed, recordClass) in items {
+            // A learner id typed in another case is written as recorded, in the label and inside.
+            let resolved = directory.resolve(typed.learner)
+            let content = resolved == typed.learner ? typed : typed.about(resolved)
             guard content.fits(recordClass) else {
                 throw TutelaError.usage(
                     "this content cannot be sealed as a \(recordClass.rawValue) record")

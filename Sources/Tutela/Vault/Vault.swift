@@ -114,6 +114,7 @@ public struct Vault: Sendable {
             guard attempt < 2 else { throw Self.directoryMismatch }
             (meta, directory) = try await verifiedDirectory()
         }
+        let principalID = directory.resolve(principalID)
         guard let principal = directory.principals[principalID] else {
             if directory.invitations[principalID] != nil {
                 throw TutelaError.denied(
