@@ -15,6 +15,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(
         help: "The policy to use (default: KeyPolicies/school.yaml, here or beside the program).")
     var policy: String?
+    @OptionGroup var output: OutputOptions
 
     /// The shipped school policy: from --policy, the working directory, or the source tree the
     /// program was built in.
@@ -52,8 +53,10 @@ struct DemoCommand: AsyncParsableCommand {
         }
         defer { if removeAfter { try? fm.removeItem(at: base) } }
         let vaultURL = base.appendingPathComponent("vault")
-        func say(_ text: String) { Terminal.out(text) }
-        func step(_ text: String) { Terminal.out("\n== " + text) }
+        // With --json the story is told as one document at the end: each step and its lines.
+        let story = Story(json: output.json)
+        func say(_ text: String) { story.say(text) }
+        func step(_ text: String) { story.step(text) }
         let pass = { (who: String) in try Passphrase("demo passphrase for \(who)") }
 
         say("Tutela demo: a confidential tutorial, sealed like a paper envelope, opened only by")
@@ -158,6 +161,15 @@ struct DemoCommand: AsyncParsableCommand {
             "  Sam reads the tutorial of \(samCopy.label.tutorialDate) about \(samCopy.form?.course ?? "?")."
         )
 
+        step("Mr Price corrects a detail without rewriting the record: a signed addendum")
+        let addendum = try await price.corrections.addendum(
+            to: label.record, text: "Absences were 4, not 3: one was recorded after the review.")
+        let withAddendum = try await price.open(label.record)
+        try await price.settle()
+        say(
+            "  Sealed \(addendum.record) (\"\(addendum.envelopeText)\"), read by the same people; "
+                + "opening \(label.record) now lists \(withAddendum.addenda.count) addendum.")
+
         step("Something Sam said comes under the Safeguarding Policy: Mr Price flags the record")
         try await price.safeguarding.flag(label.record, reason: "concern logged, CPOMS ref 4411")
         let khan = try await vault.unlock(try PrincipalID("khan"), passphrase: pass("khan"))
@@ -201,6 +213,48 @@ struct DemoCommand: AsyncParsableCommand {
         say(
             removeAfter
                 ? "The throwaway vault is removed now." : "The vault stays at \(vaultURL.path).")
+        if output.json {
+            try Terminal.json(
+                DemoJSON(
+                    vault: vaultURL.path, kept: !removeAfter, record: label.record.text,
+                    addendum: addendum.record.text, auditEntries: report.entries,
+                    steps: story.steps))
+        }
+    }
+
+    /// What `demo --json` prints.
+    struct DemoJSON: Encodable {
+        let vault: String
+        let kept: Bool
+        let record: String
+        let addendum: String
+        let auditEntries: Int64
+        let steps: [Story.Step]
+    }
+
+    /// The demo's narration: printed as it goes, or kept for one JSON document.
+    final class Story {
+        struct Step: Encodable {
+            let step: String
+            var lines: [String]
+        }
+
+        let json: Bool
+        private(set) var steps: [Step] = [Step(step: "Tutela demo", lines: [])]
+
+        init(json: Bool) { self.json = json }
+
+        func say(_ text: String) {
+            if json {
+                steps[steps.count - 1].lines += text.split(separator: "\n").map(String.init)
+            } else {
+                Terminal.out(text)
+            }
+        }
+
+        func step(_ text: String) {
+            if json { steps.append(Step(step: text, lines: [])) } else { Terminal.out("\n== " + text) }
+        }
     }
 
     static let form = """

@@ -378,5 +378,16 @@ struct CLIVaultTests {
         #expect(r.stdout.contains("Confidential tutorial – 2026-11-20"))
         #expect(r.stdout.contains("refused (77)"))
         #expect(r.stdout.contains("Refused (77)"))
+        #expect(r.stdout.contains("an addendum") || r.stdout.contains("a signed addendum"))
+
+        // The same story as one JSON document: every step, with its lines.
+        let json = try CLI.run(["demo", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let steps = try #require(object["steps"] as? [[String: Any]])
+        #expect(steps.count > 8)
+        #expect((object["auditEntries"] as? Int ?? 0) > 10)
+        #expect(object["kept"] as? Bool == false)
     }
 }
