@@ -81,6 +81,39 @@ struct NoticeTests {
         #expect(try await dsl.inbox().map(\.unread) == [true, false])
     }
 
+    @Test("an inbox marker moved in the database to silence notices to come is tampering")
+    func tamperedMarker() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let first = try await price.seal(Fixture.form(), confidential: false)
+        _ = try await price.safeguarding.flag(first.record, reason: "one")
+        let dsl = try f.session("dsl")
+        let seen = try await dsl.inbox()
+        try await dsl.markInboxRead(through: seen[0].sequence)
+        let marker = try #require(
+            await f.store.base.tamperRead { $0.objects[ObjectKind.inboxRead]?["dsl"] })
+        func body(_ through: Int64, _ by: Int64) -> [UInt8] {
+            var w = CanonicalWriter()
+            w.i64(through)
+            w.i64(by)
+            return w.bytes
+        }
+        var r = CanonicalReader(marker.body, context: "marker")
+        let (through, by) = (try r.i64("through"), try r.i64("by"))
+        #expect(through == seen[0].sequence)
+        // Read through far ahead, so a notice to come would arrive already read.
+        for edited in [body(through + 1000, by), body(through, by - 1), [1, 2, 3]] {
+            await f.store.base.tamper { state in
+                state.objects[ObjectKind.inboxRead]?["dsl"] = StoredObject(
+                    kind: ObjectKind.inboxRead, id: "dsl", key: "dsl", body: edited)
+            }
+            await expectError(.tampered) { try await dsl.inbox() }
+        }
+        // Deleted: everything shows as new again, which hides nothing.
+        await f.store.base.tamper { state in state.objects[ObjectKind.inboxRead]?["dsl"] = nil }
+        #expect(try await dsl.inbox().allSatisfy(\.unread))
+    }
+
     @Test("times are shown in the centre's time zone from the policy; UTC stays in JSON")
     func timeZone() throws {
         // 2026-07-01 12:00 UTC is 13:00 in London (summer time); 2026-12-01 12:00 is 12:00 GMT.

@@ -23,29 +23,50 @@ extension Session {
     }
 
     /// The last audit sequence this person marked read in their inbox (-1 for none).
+    ///
+    /// The marker names the `inbox-read` audit entry that wrote it, which must be genuine, this
+    /// person's, and say the same: a marker edited in the database to silence notices to come is
+    /// tampering (65). One deleted, or an older one put back, only shows more as new.
     func inboxReadThrough() async throws -> Int64 {
         guard
             let object = try await store.objects(
                 kind: ObjectKind.inboxRead, key: principal.id.text
             ).first(where: { $0.id == principal.id.text })
         else { return -1 }
-        var r = CanonicalReader(object.body, context: "the inbox marker of \(principal.id)")
+        let name = "the inbox marker of \(principal.id)"
+        var r = CanonicalReader(object.body, context: name)
         let sequence = try r.i64("sequence")
+        let writtenBy = try r.i64("audit entry")
         try r.finish()
+        guard let link = try await store.link(.audit, at: writtenBy),
+            let entry = AuditEntry.genuine(link, directory: directory),
+            entry.action == .inboxRead, entry.actor == principal.id,
+            entry.reason == Self.inboxReadReason(sequence), sequence < writtenBy
+        else {
+            throw TutelaError.tampered("\(name) does not match the audit entry that wrote it")
+        }
         return sequence
     }
+
+    static func inboxReadReason(_ sequence: Int64) -> String { "read through entry \(sequence)" }
 
     /// Marks this person's notices read through audit entry `sequence` (the newest they were
     /// shown): later ones stay unread. Recorded in the audit log; never moves backwards.
     public func markInboxRead(through sequence: Int64) async throws {
         guard sequence > (try await inboxReadThrough()) else { return }
-        var w = CanonicalWriter()
-        w.i64(sequence)
-        let marker = StoredObject(
-            kind: ObjectKind.inboxRead, id: principal.id.text, key: principal.id.text,
-            body: w.bytes)
-        try await record(
-            auditEntry(.inboxRead, subject: nil, reason: "read through entry \(sequence)"),
-            notify: [], objects: [marker])
+        let entry = auditEntry(.inboxRead, subject: nil, reason: Self.inboxReadReason(sequence))
+        let (identity, id) = (self.identity, principal.id.text)
+        try await auditedWrite { tx in
+            try await Self.appendAudit(entry, tx: tx, signer: identity)
+            guard let link = try await tx.lastLink(.audit) else {
+                throw TutelaError.internal("no audit head")
+            }
+            // The marker names the entry just written: no one can move it without one.
+            var w = CanonicalWriter()
+            w.i64(sequence)
+            w.i64(link.sequence)
+            try await tx.put(
+                StoredObject(kind: ObjectKind.inboxRead, id: id, key: id, body: w.bytes))
+        }
     }
 }
