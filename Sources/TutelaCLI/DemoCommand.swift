@@ -253,7 +253,11 @@ struct DemoCommand: AsyncParsableCommand {
         }
 
         func step(_ text: String) {
-            if json { steps.append(Step(step: text, lines: [])) } else { Terminal.out("\n== " + text) }
+            if json {
+                steps.append(Step(step: text, lines: []))
+            } else {
+                Terminal.out("\n== " + text)
+            }
         }
     }
 

@@ -55,6 +55,55 @@ struct VerifiedLogTests {
         await expectError(.tampered) { try await hale.auditLog(record: label.record) }
     }
 
+    @Test("over a log of many pages: whole pages spared, the page across the memo's end checked")
+    func manyPages() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        for i in 0..<4 {
+            _ = try await price.seal(Fixture.form(marker: "m\(i)"), confidential: false)
+        }
+        let (vault, pins) = Self.vault(f)
+        let hale = try await vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
+        _ = try await hale.auditLog(record: nil)
+        let memo = try #require(pins.loadVerified(vaultID: hale.meta.vaultID))
+        // Entries after the memo, so that a page straddles its end.
+        for i in 0..<3 {
+            _ = try await price.seal(Fixture.form(marker: "n\(i)"), confidential: false)
+        }
+        let prefix = try #require(try await memo.sparing(store: f.store, directory: hale.directory))
+        let total = Int64(try await f.store.links(.audit).count)
+        for pageSize in [1, 2, 3, 5, Int(memo.entries), Int(memo.entries) + 1] {
+            var seen: [Int64] = []
+            let report = try await AuditLog.verify(
+                store: f.store, directory: hale.directory, checkpoint: nil, pin: nil,
+                sparing: prefix, pageSize: pageSize
+            ) { seen.append($0.sequence) }
+            #expect(report.entries == total && report.spared == memo.entries, "page \(pageSize)")
+            #expect(seen == Array(0..<total), "page \(pageSize)")
+        }
+
+        // A signature broken after the memo's end, in a page that begins inside it: caught.
+        let links = try await f.store.links(.audit)
+        let victim = links[Int(memo.entries)]
+        var flipped = victim.signature
+        flipped[0] ^= 1
+        let bad = flipped
+        await f.store.tamper(chain: .audit) { chain in
+            var chain = chain
+            chain[Int(victim.sequence)] = ChainLink(
+                sequence: victim.sequence, previousHash: victim.previousHash, signer: victim.signer,
+                body: victim.body, signature: bad, hash: victim.hash)
+            return chain
+        }
+        for pageSize in [2, 3, Int(memo.entries) + 1] {
+            await expectError(.tampered) {
+                try await AuditLog.verify(
+                    store: f.store, directory: hale.directory, checkpoint: nil, pin: nil,
+                    sparing: prefix, pageSize: pageSize)
+            }
+        }
+    }
+
     @Test("a memo that is unreadable, for another head or another directory is not used")
     func unusableMemo() async throws {
         let f = try await Fixture.make()

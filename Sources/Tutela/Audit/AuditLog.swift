@@ -37,11 +37,13 @@ enum AuditLog {
     /// Replays the whole audit log: order, links, hashes, every signature against the signer's
     /// enrolled key, and that each entry's actor is its signer. With a checkpoint, also proves the log
     /// still holds the checkpoint's prefix; with a pin, that it extends what this machine saw last.
-    /// - Parameter visit: called with each verified entry, in order.
+    /// - Parameters:
+    ///   - pageSize: entries read at a time (smaller in tests, to cross pages with a short log).
+    ///   - visit: called with each verified entry, in order.
     /// - Throws: a data error naming the first bad entry.
     static func verify(
         store: any VaultStore, directory: Directory, checkpoint: Checkpoint?, pin: HeadPin?,
-        sparing prefix: (entries: Int64, head: [UInt8])? = nil,
+        sparing prefix: (entries: Int64, head: [UInt8])? = nil, pageSize: Int = pageSize,
         visit: (AuditRecord) throws -> Void = { _ in }
     ) async throws -> AuditReport {
         let spared = prefix?.entries ?? 0
