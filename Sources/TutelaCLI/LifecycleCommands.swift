@@ -95,8 +95,8 @@ extension PrincipalCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
+            let id = session.directory.resolve(try PrincipalID(self.id))
             if id == session.principal.id, session.principal.isAuthority {
                 try await session.administration.rekeyAuthority(
                     passphrase: try newPassphrase.passphrase(for: id))

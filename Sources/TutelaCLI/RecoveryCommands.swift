@@ -29,9 +29,11 @@ struct RecoveryCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let id = try PrincipalID(self.id)
             let session = try await actor.unlock(try vault.open())
-            let (request, code) = try await session.identityRecovery.request(id, reason: reason)
+            let (request, code) = try await session.identityRecovery.request(
+                try PrincipalID(self.id), reason: reason)
+            // Named as recorded, whatever case it was typed in.
+            let id = request.principal
             try await session.settle()
             if output.json {
                 // Straight from protected memory, as an enrolment code is; ids and dates need no

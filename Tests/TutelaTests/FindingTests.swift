@@ -229,6 +229,10 @@ struct FindingTests {
         await expectError(.exists) {
             try await office.administration.invite("Hale", name: "Another Hale", roles: [.tutor])
         }
+        // A sign-in for a learner under their id in another case would never match their records.
+        await expectError(.exists) {
+            try await office.administration.invite("ALEX", name: "Alex", roles: [.learner])
+        }
         try await office.administration.learnerLeft(
             "ALEX", on: #require(CalendarDate("2026-07-20")))
         #expect(office.directory.learners["alex"]?.leftOn != nil)

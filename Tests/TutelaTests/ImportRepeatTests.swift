@@ -28,6 +28,25 @@ struct ImportRepeatTests {
         return (sealed, skipped.sorted { $0.line < $1.line })
     }
 
+    @Test("a form naming its learner in another case is the same form, skipped, never tampering")
+    func learnerInAnotherCase() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tutela-repeat-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let line = #"{"learner": "LEARNER", "date": "2026-11-20", "course": "Maths"}"#
+        try [
+            line.replacingOccurrences(of: "LEARNER", with: "Sam"),
+            line.replacingOccurrences(of: "LEARNER", with: "sam"),
+        ].joined(separator: "\n")
+            .write(to: url, atomically: true, encoding: .utf8)
+        let first = try await Self.run(price, url, batchSize: 1)
+        #expect(first.sealed.map(\.learner) == ["sam"] && first.skipped.count == 1)
+        let again = try await Self.run(price, url, batchSize: 1)
+        #expect(again.sealed.isEmpty && again.skipped.count == 2)
+    }
+
     @Test("a second run skips every form, naming its record; a repeat in the file is sealed once")
     func secondRun() async throws {
         let f = try await Fixture.make()

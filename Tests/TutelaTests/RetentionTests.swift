@@ -375,4 +375,31 @@ struct RetentionTests {
             created: try #require(CalendarDate("2026-01-01")), learnerLeft: nil, dateOfBirth: nil)
         #expect(rule.end(facts) == CalendarDate("2029-01-01"))
     }
+
+    @Test(
+        "a proposal made before a corrected leaving date moved the record's period on no longer counts"
+    )
+    func staleProposal() async throws {
+        let (f, label) = try await fixture()
+        try await propose(f, label.record, on: "2035-06-01")
+        // The leaving date was wrong: Sam left in 2030, so the record is not due until 2037.
+        try await session(f, "office", on: "2035-06-02").administration.correctLeaving(
+            "sam", to: #require(CalendarDate("2030-01-01")), reason: "left in 2030, not 2027")
+        #expect(try await standing(f, label.record, asOf: "2035-06-02").standing != .due)
+        // Due again in 2037: the first keeper's call is a new proposal, not agreement with the old.
+        guard
+            case .proposed = try await session(f, "hale", on: "2037-02-01").retention.destroy(
+                label.record)
+        else {
+            Issue.record("destroyed on a proposal made about a record that was not due")
+            return
+        }
+        guard
+            case .destroyed = try await session(f, "keeper2", on: "2037-02-01").retention.destroy(
+                label.record)
+        else {
+            Issue.record("the second person's agreement did not destroy it")
+            return
+        }
+    }
 }

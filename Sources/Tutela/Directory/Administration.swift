@@ -106,6 +106,12 @@ public struct Administration: SessionService {
                 throw TutelaError.invalidInput(
                     "the enrolment date \(enrolled) is before the date of birth (\(dateOfBirth))")
             }
+            // A learner may be recorded ahead of the term they start; a date years ahead is a slip
+            // that would refuse every earlier leaving date.
+            if let enrolled, enrolled > today.adding(days: 366) {
+                throw TutelaError.invalidInput(
+                    "the enrolment date \(enrolled) is more than a year ahead (today is \(today))")
+            }
             let statement = DirectoryStatement.addLearner(
                 .init(
                     id: id, name: name, tutor: tutor, dateOfBirth: dateOfBirth,

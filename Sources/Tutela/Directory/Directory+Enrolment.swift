@@ -19,13 +19,12 @@ extension Directory {
                     "withdraw it first with 'tutela principal revoke \(data.id)', then invite again"
             )
         }
-        try requireDistinct(
-            data.id.text, from: principals.keys.map(\.text) + invitations.keys.map(\.text),
-            noun: "person")
+        try requireDistinct(data.id.text, learner: false)
         guard !data.roles.isEmpty, Set(data.roles).count == data.roles.count else {
             throw .usage("give each role once, and at least one")
         }
         guard data.expires > time else { throw .usage("an enrolment code must expire later") }
+        personFolds[data.id.text.lowercased()] = data.id
         invitations[data.id] = Invitation(
             principal: data.id, name: data.name, roles: data.roles.sorted(),
             invitedBy: signer, codeKey: try Invitation.codeKey(data.codeKey),

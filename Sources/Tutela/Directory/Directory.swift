@@ -29,6 +29,10 @@ public struct Directory: Sendable {
     internal(set) var publishedAgreementKeys: Set<[UInt8]> = []
     /// Enrolments (and re-keys) waiting for their person to activate them, by principal id.
     public internal(set) var invitations: [PrincipalID: Invitation] = [:]
+    /// Every person's and learner's id by its lower-case spelling, for reading ids typed in any
+    /// case without a scan (``resolve(_:)-(PrincipalID)``).
+    var personFolds: [String: PrincipalID] = [:]
+    var learnerFolds: [String: LearnerID] = [:]
     /// Every verified statement, in order: what ``asOf(_:)`` replays.
     private(set) var statements: [ChainLink] = []
     /// Directories as they stood earlier, replayed on demand.
@@ -199,6 +203,7 @@ public struct Directory: Sendable {
                 throw .invalidInput("only the first statement may establish a vault")
             }
             principals[authority.id] = try principal(authority, authority: true)
+            personFolds[authority.id.text.lowercased()] = authority.id
             _ = try publishAgreementKey(authority.agreementKey, of: "the authority's key")
         case .enrol:
             // Keys made by an administrator for someone else: never accepted since #19.
@@ -211,7 +216,11 @@ public struct Directory: Sendable {
             guard learners[data.id] == nil else {
                 throw .exists("learner '\(data.id)' is already recorded")
             }
-            try requireDistinct(data.id.text, from: learners.keys.map(\.text), noun: "learner")
+            try requireDistinct(data.id.text, learner: true)
+            if let enrolled = data.enrolled, let born = data.dateOfBirth, enrolled < born {
+                throw .invalidInput("learner '\(data.id)' is enrolled before they were born")
+            }
+            learnerFolds[data.id.text.lowercased()] = data.id
             guard let tutor = principals[data.tutor] else {
                 throw .notFound("tutor '\(data.tutor)' is not enrolled")
             }
@@ -249,6 +258,10 @@ public struct Directory: Sendable {
             guard date != was else {
                 throw .usage("learner '\(id)' already left on \(was): nothing to correct")
             }
+            // New with statement version 6, so checked wherever it is read: a correction to a date
+            // before birth or enrolment, signed by a client that skipped the check, would bring
+            // every record on a leaving schedule due at once.
+            if let date, let problem = learner.leavingProblem(date) { throw .invalidInput(problem) }
             learners[id] = learner.correctingLeaving(to: date)
         case .learnerContacts(let id, let contacts):
             guard !isGenesis else {

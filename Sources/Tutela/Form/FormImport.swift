@@ -103,10 +103,13 @@ extension Session {
             try await refresh()
             // Forms are parsed and digested on every core; the first bad line (in file order) is
             // the error.
-            let source = path
+            let (source, directory) = (path, self.directory)
             let forms = try Self.inParallel(lines) { item throws(TutelaError) in
-                let content = RecordContent.progressReview(
+                let typed = RecordContent.progressReview(
                     try ProgressReview.parse(item.line, source: "\(source) line \(item.number)"))
+                // The learner as recorded, whatever its case: the digest of a form is the same
+                // whether it says "Sam" or "sam", as the record sealed from it is.
+                let content = typed.about(directory.resolve(typed.learner))
                 let recordClass = confidential ? RecordClass.confidentialTutorial : .tutorial
                 return (content, recordClass, try index.digest(content, as: recordClass))
             }

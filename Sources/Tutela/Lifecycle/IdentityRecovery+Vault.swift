@@ -38,6 +38,7 @@ extension Vault {
         try passphrase.validateAsNew()
         let (meta, directory) = try await verifiedDirectory()
         try await checkPin(meta, directory: directory)
+        let principalID = directory.resolve(principalID)
         guard let person = directory.principals[principalID], !person.revoked,
             !person.awaitingKeys
         else {

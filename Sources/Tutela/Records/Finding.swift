@@ -215,13 +215,8 @@ public struct Finding: SessionService {
                 let rows = try await store.labels(learner: learner)
                 var claims = StateClaims()
                 claims.add(.learner(learner), StateMap.countValue(Int64(rows.count)))
-                var labels: [(StoredLabel, Label)] = []
-                for row in rows {
-                    labels.append(
-                        (row, try await claims.provenLabel(row, store: store, directory: directory))
-                    )
-                }
-                return (labels, claims)
+                let proven = try await claims.provenLabels(rows, store: store, directory: directory)
+                return (Array(zip(rows, proven)), claims)
             }
         } else {
             var rows: [StoredLabel] = []

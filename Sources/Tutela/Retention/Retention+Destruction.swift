@@ -168,7 +168,7 @@ extension Retention {
         var state = try await recordState(of: status.label)
         state.held = status.standing == .held
         let proposal = try await standingProposal(
-            recordID, label: status.label, state: state, policy: policy)
+            recordID, label: status.label, state: state, policy: policy, dueOn: status.dueOn)
         if let proposal, proposal.by == principal.id { return (.waiting, proposal) }
         let decision = policy.decide(
             proposal == nil ? .destroy : .agreeDestroy, actor: principal, label: status.label,
@@ -187,13 +187,17 @@ extension Retention {
         return (proposal.map { .agree(proposedBy: $0.by) } ?? .propose, proposal)
     }
 
-    /// The record's destruction proposal, if it counts: only while its maker may still propose.
-    /// One by a leaver, or by someone no longer a record keeper, is treated as none, and the next
-    /// run proposes afresh.
+    /// The record's destruction proposal, if it counts: only while its maker may still propose,
+    /// and only if it was made on or after the day the record fell due as the facts stand now.
+    /// One by a leaver, by someone no longer a record keeper, or made before a corrected leaving
+    /// date moved the record's period on (it was about a record not due now), is treated as none,
+    /// and the next run proposes afresh: two people always decide on the same facts.
     private func standingProposal(
-        _ recordID: RecordID, label: Label, state: RecordState, policy: Policy
+        _ recordID: RecordID, label: Label, state: RecordState, policy: Policy,
+        dueOn: CalendarDate?
     ) async throws -> DestructionProposal? {
         guard let found = try await fact(DestructionProposal.self, about: recordID.text),
+            let dueOn, CalendarDate(secondsSinceEpoch: found.time) >= dueOn,
             let proposer = directory.principals[found.by], !proposer.revoked,
             policy.decide(
                 .destroy, actor: proposer, label: label, state: state, directory: directory

@@ -58,4 +58,43 @@ extension StateClaims {
         try addLabel(row.record, row.labelBytes)
         return try Label.parse(row.labelBytes)
     }
+
+    /// ``provenLabel(_:store:directory:)`` for many rows at once, in their order: the envelopes
+    /// read concurrently and their signatures verified on every core. A learner's list of a hundred
+    /// records waited on a hundred reads and verifications, one after another.
+    mutating func provenLabels(
+        _ rows: [StoredLabel], store: any VaultStore, directory: Directory
+    ) async throws -> [Label] {
+        let stored = try await withThrowingTaskGroup(of: (Int, StoredRecord?).self) { group in
+            for (i, row) in rows.enumerated() {
+                group.addTask { (i, try await store.record(row.record)) }
+            }
+            var stored = [StoredRecord?](repeating: nil, count: rows.count)
+            for try await (i, record) in group { stored[i] = record }
+            return stored
+        }
+        let checked = try Session.inParallel(Array(zip(rows, stored))) {
+            pair throws(TutelaError) -> Label? in
+            let (row, record) = pair
+            guard let record else { return nil }
+            let envelope = try Session.verifiedEnvelope(
+                record, id: row.record, directory: directory)
+            guard record.labelBytes == row.labelBytes else {
+                throw TutelaError.tampered(
+                    "the label row of \(row.record) does not match its envelope")
+            }
+            return envelope.label
+        }
+        var labels: [Label] = []
+        for ((row, record), label) in zip(zip(rows, stored), checked) {
+            if let record, let label {
+                try addRecord(row.record, record)
+                labels.append(label)
+            } else {
+                try addLabel(row.record, row.labelBytes)
+                labels.append(try Label.parse(row.labelBytes))
+            }
+        }
+        return labels
+    }
 }
