@@ -81,6 +81,20 @@ struct NoticeTests {
         #expect(try await dsl.inbox().map(\.unread) == [true, false])
     }
 
+    @Test("the officers' reason for opening a flagged record reaches heads, not the tutor")
+    func reasonsWithheld() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: false)
+        _ = try await price.safeguarding.flag(label.record, reason: "CPOMS 7100")
+        _ = try await f.session("dsl").safeguarding.disclose(
+            label.record, reason: "strategy meeting with the police")
+        let tutor = try await price.inbox().filter { $0.entry.action == .disclose }
+        #expect(tutor.count == 1 && tutor.allSatisfy { $0.entry.reason == nil })
+        let head = try await f.session("head").inbox().filter { $0.entry.action == .disclose }
+        #expect(head.map(\.entry.reason) == ["strategy meeting with the police"])
+    }
+
     @Test("an inbox marker moved in the database to silence notices to come is tampering")
     func tamperedMarker() async throws {
         let f = try await Fixture.make()

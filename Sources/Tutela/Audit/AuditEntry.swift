@@ -132,6 +132,14 @@ public struct AuditEntry: Sendable, Equatable {
 
     static let version: UInt8 = 2
 
+    /// The same entry without its reason (an officer's words for opening a flagged record, in a
+    /// notice to someone the policy does not let open flagged records).
+    var withoutReason: AuditEntry {
+        AuditEntry(
+            action: action, actor: actor, subject: subject, outcome: outcome, reason: nil,
+            time: time, policyVersion: policyVersion, state: state)
+    }
+
     /// The same entry at another time.
     func stamped(_ time: Int64) -> AuditEntry {
         AuditEntry(

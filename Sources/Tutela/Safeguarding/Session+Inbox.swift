@@ -4,6 +4,14 @@ extension Session {
     /// Notices for this person, newest first: each the signed audit entry it points to.
     public func inbox() async throws -> [Notice] {
         let read = try await inboxReadThrough()
+        let seesReasons =
+            principal.has(.headOfCentre)
+            || directory.policy.map { policy in
+                RecordClass.allCases.contains { policy.seesFlags($0, actor: principal) }
+            } == true
+        let withheld: Set<AuditEntry.Action> = [
+            .flag, .disclose, .breakGlassRequest, .breakGlassApprove, .breakGlassOpen,
+        ]
         var notices: [Notice] = []
         for object in try await store.objects(kind: ObjectKind.notice, key: principal.id.text) {
             var r = CanonicalReader(object.body, context: "notice \(object.id)")
@@ -17,7 +25,8 @@ extension Session {
                 throw TutelaError.tampered(
                     "audit entry \(sequence) behind a notice does not verify")
             }
-            notices.append(Notice(sequence: sequence, entry: entry, unread: sequence > read))
+            let shown = seesReasons || !withheld.contains(entry.action) ? entry : entry.withoutReason
+            notices.append(Notice(sequence: sequence, entry: shown, unread: sequence > read))
         }
         return notices.sorted { $0.sequence > $1.sequence }
     }
