@@ -25,7 +25,8 @@ extension Session {
                 throw TutelaError.tampered(
                     "audit entry \(sequence) behind a notice does not verify")
             }
-            let shown = seesReasons || !withheld.contains(entry.action) ? entry : entry.withoutReason
+            let hidden = !seesReasons && withheld.contains(entry.action)
+            let shown = hidden ? entry.withoutReason : entry
             notices.append(Notice(sequence: sequence, entry: shown, unread: sequence > read))
         }
         return notices.sorted { $0.sequence > $1.sequence }
