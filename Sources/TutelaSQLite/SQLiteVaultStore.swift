@@ -371,6 +371,27 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// One statement per 500 keys, in one read transaction.
+    public func objects(kind: String, keys: [String]) async throws -> [StoredObject] {
+        let keys = Array(Set(keys))
+        return try await read("read \(kind) records") { db in
+            var found: [StoredObject] = []
+            for start in stride(from: 0, to: keys.count, by: 500) {
+                let chunk = Array(keys[start..<min(keys.count, start + 500)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                found += try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM objects INDEXED BY objects_by_key
+                        WHERE kind = ? AND key IN (\(marks))
+                        """,
+                    arguments: StatementArguments([kind] + chunk)
+                ).map(Self.object)
+            }
+            return found
+        }
+    }
+
     // Shred keys go between SQLite's own buffers and protected memory directly: going through
     // `Data` or `[UInt8]` would leave copies on the heap that nobody wipes.
 

@@ -59,6 +59,10 @@ extension ForwardingStore {
         try await forwarded.objects(kind: kind, key: key)
     }
     /// Passed to the wrapped store.
+    public func objects(kind: String, keys: [String]) async throws -> [StoredObject] {
+        try await forwarded.objects(kind: kind, keys: keys)
+    }
+    /// Passed to the wrapped store.
     public func shredKey(_ record: String) async throws -> SecretBytes? {
         try await forwarded.shredKey(record)
     }

@@ -131,6 +131,13 @@ public enum StoreContract {
             try await store.objects(kind: "test", key: "k1") == [b, a], "filed by key, by id")
         try expect(try await store.objects(kind: "test", key: nil) == [b, a, c], "all, by id")
         try expect(try await store.objects(kind: "other", key: nil).isEmpty, "kinds are apart")
+        let many = try await store.objects(kind: "test", keys: ["k2", "k1", "k1", "none"])
+        try expect(
+            Set(many.map(\.id)) == ["a", "b", "c"] && many.count == 3,
+            "by many keys at once: each object once, none of another key")
+        let otherKind = try await store.objects(kind: "other", keys: ["k1"])
+        let noKeys = try await store.objects(kind: "test", keys: [])
+        try expect(otherKind.isEmpty && noKeys.isEmpty, "by many keys: kinds apart, no keys none")
         let replaced = StoredObject(kind: "test", id: "b", key: "k2", body: [9])
         try await store.transaction { tx in try await tx.put(replaced) }
         try expect(

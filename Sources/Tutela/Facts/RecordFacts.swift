@@ -1,5 +1,32 @@
 /// Facts about a record's own standing, signed by the people who may correct it.
 
+/// The fields of a decision one person made about a record, with their reason (a flag, a void):
+/// one per record, judged by the directory it was decided under.
+struct ReasonedDecision {
+    let time: Int64
+    let reason: String
+    let decidedAt: Int64
+
+    func write(_ w: inout CanonicalWriter) {
+        w.i64(time)
+        w.string(reason)
+        w.i64(decidedAt)
+    }
+
+    /// Reads the fields of a fact filed under its own record and signed under the directory
+    /// position it was decided at.
+    static func read(_ r: inout CanonicalReader, header: FactHeader) throws(TutelaError)
+        -> ReasonedDecision
+    {
+        try header.requireOnePerSubject()
+        let decision = ReasonedDecision(
+            time: try r.i64("time"), reason: try r.string("reason", max: 2000),
+            decidedAt: try r.i64("decided at"))
+        try header.requireMadeUnder(decision.decidedAt)
+        return decision
+    }
+}
+
 /// A record marked void: sealed by mistake (the wrong learner, a duplicate). Nothing is deleted —
 /// the record is kept, and readable by the same people, until its retention ends — but every
 /// list and every opening shows it as void, with who voided it, when and why.
@@ -21,20 +48,16 @@ public struct VoidStatement: Sendable, Equatable, Fact {
     var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
-        w.i64(time)
-        w.string(reason)
-        w.i64(decidedAt)
+        ReasonedDecision(time: time, reason: reason, decidedAt: decidedAt).write(&w)
     }
 
     static func readFields(
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> VoidStatement {
-        try header.requireOnePerSubject()
-        let statement = VoidStatement(
-            record: try header.recordSubject(), voidedBy: header.signer, time: try r.i64("time"),
-            reason: try r.string("reason", max: 2000), decidedAt: try r.i64("decided at"))
-        try header.requireMadeUnder(statement.decidedAt)
-        return statement
+        let d = try ReasonedDecision.read(&r, header: header)
+        return VoidStatement(
+            record: try header.recordSubject(), voidedBy: header.signer, time: d.time,
+            reason: d.reason, decidedAt: d.decidedAt)
     }
 
     /// Whether `actor` may void the record labelled `label`: its author while enrolled, or a head

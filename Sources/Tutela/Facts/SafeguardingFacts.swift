@@ -78,20 +78,16 @@ public struct SafeguardingFlag: Sendable, Equatable, Fact {
     var subject: String { record.text }
 
     func writeFields(_ w: inout CanonicalWriter) {
-        w.i64(time)
-        w.string(reason)
-        w.i64(decidedAt)
+        ReasonedDecision(time: time, reason: reason, decidedAt: decidedAt).write(&w)
     }
 
     static func readFields(
         _ r: inout CanonicalReader, header: FactHeader
     ) throws(TutelaError) -> SafeguardingFlag {
-        try header.requireOnePerSubject()
-        let flag = SafeguardingFlag(
-            record: try header.recordSubject(), flaggedBy: header.signer, time: try r.i64("time"),
-            reason: try r.string("reason", max: 2000), decidedAt: try r.i64("decided at"))
-        try header.requireMadeUnder(flag.decidedAt)
-        return flag
+        let d = try ReasonedDecision.read(&r, header: header)
+        return SafeguardingFlag(
+            record: try header.recordSubject(), flaggedBy: header.signer, time: d.time,
+            reason: d.reason, decidedAt: d.decidedAt)
     }
 
     /// Checks that the policy in force when this flag was made let its signer flag `label`'s

@@ -1,3 +1,5 @@
+// Over 400 lines: a recovery request, its approvals and its escrow are one flow whose checks
+// read best together; the person's own finish is in IdentityRecovery+Vault.swift.
 import TutelaCrypto
 
 /// Identity recovery after a lost passphrase, by the quorum the policy names

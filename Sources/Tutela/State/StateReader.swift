@@ -245,13 +245,35 @@ struct StateReader: Sendable {
             absent[StateKey.record(id).bucket, default: []].append(id)
         }
         var children = cache?.children(root: state.root) ?? [:]
-        for b in Set(wanted.keys).union(absent.keys).union(labelled.keys).sorted() {
+        let buckets = Set(wanted.keys).union(absent.keys).union(labelled.keys).sorted()
+        // Every bucket and node row the proofs need that the session has not proven, read at
+        // once (a learner's list proves a hundred records: a hundred reads one after another
+        // were most of its time).
+        let unproven = buckets.filter { cache?.bucket($0, root: state.root) == nil }
+        var bucketRows: [String: [StoredObject]] = [:]
+        var nodeRows: [String: [StoredObject]] = [:]
+        if !unproven.isEmpty {
+            for row in try await store.objects(
+                kind: StateMap.bucketKind, keys: unproven.map { StateMap.prefix($0, depth: 4) })
+            {
+                bucketRows[row.key, default: []].append(row)
+            }
+            let prefixes = Set(
+                unproven.flatMap { b in (0...3).map { StateMap.prefix(b, depth: $0) } }
+            ).filter { children[$0] == nil }
+            for row in try await store.objects(
+                kind: StateMap.nodeKind, keys: prefixes.map(StateMap.parentKey))
+            {
+                nodeRows[row.key, default: []].append(row)
+            }
+        }
+        for b in buckets {
             var entries: [String: [UInt8]]
             if let proven = cache?.bucket(b, root: state.root) {
                 entries = proven
             } else {
                 let name = StateMap.prefix(b, depth: 4)
-                let rows = try await store.objects(kind: StateMap.bucketKind, key: name)
+                let rows = bucketRows[name] ?? []
                 guard rows.count <= 1, rows.allSatisfy({ $0.id == name }) else {
                     throw TutelaError.tampered("state bucket \(name) is misfiled")
                 }
@@ -261,9 +283,7 @@ struct StateReader: Sendable {
                     let prefix = StateMap.prefix(b, depth: depth)
                     guard children[prefix] == nil else { continue }
                     children[prefix] = try StateMap.children(
-                        prefix,
-                        rows: try await store.objects(
-                            kind: StateMap.nodeKind, key: StateMap.parentKey(prefix)))
+                        prefix, rows: nodeRows[StateMap.parentKey(prefix)] ?? [])
                 }
                 let some =
                     wanted[b]?.first?.key ?? absent[b].map { StateKey.record($0[0]) }

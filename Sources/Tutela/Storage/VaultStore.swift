@@ -149,6 +149,9 @@ public protocol VaultStore: Sendable {
     func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int)
     /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.
     func objects(kind: String, key: String?) async throws -> [StoredObject]
+    /// Stored objects of `kind` filed under any of `keys`, in no particular order: one read where
+    /// a proof needs many rows (the state buckets of a learner's hundred records).
+    func objects(kind: String, keys: [String]) async throws -> [StoredObject]
     /// A record's shred key, from the separate key store; nil once destroyed. A fresh copy in
     /// protected memory, which the caller wipes.
     func shredKey(_ record: String) async throws -> SecretBytes?
@@ -258,5 +261,12 @@ extension VaultStore {
     /// The link at `sequence`, if the chain is that long.
     public func link(_ chain: ChainName, at sequence: Int64) async throws -> ChainLink? {
         try await links(chain, from: sequence, limit: 1).first
+    }
+
+    /// One key at a time, for a store with nothing better.
+    public func objects(kind: String, keys: [String]) async throws -> [StoredObject] {
+        var found: [StoredObject] = []
+        for key in Set(keys) { found += try await objects(kind: kind, key: key) }
+        return found
     }
 }
