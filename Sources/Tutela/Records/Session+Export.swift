@@ -96,7 +96,7 @@ extension Session {
                 OpenedRecord(envelope, content: try await decrypt(envelope, slot: slot))
             }
             switch released {
-            case .released(let record): opened.append(record)
+            case .released(let record, _): opened.append(record)
             case .skipped(let reason): leftOut.append((row.record, reason))
             case .missing:
                 // Destroyed records keep only their label and certificate: nothing to export. A

@@ -10,15 +10,19 @@ extension Session {
     ///   The record comes with its void statement, if it is void, and the addenda to it the
     ///   reader may see.
     public func open(_ recordID: RecordID) async throws -> OpenedRecord {
-        try await annotated(decidingAfresh { try await openOnce(recordID) })
+        try await decidingAfresh { try await openOnce(recordID) }
     }
 
     /// A record as every opening shows it: with its void statement, if it is void, and the
-    /// addenda to it the reader may see (an officer's disclosure and a break-glass opening too).
-    func annotated(_ record: OpenedRecord) async throws -> OpenedRecord {
+    /// addenda to it the reader may see (an officer's disclosure and a break-glass opening too),
+    /// from what the deciding transaction found.
+    func annotated(_ record: OpenedRecord, _ found: FoundCorrections) async throws -> OpenedRecord {
         var opened = record
-        opened.void = try await corrections.voidStatement(of: opened.label)
-        if opened.label.amends == nil {
+        if let void = found.void {
+            try void.check(label: opened.label, directory: directory)
+            opened.void = void
+        }
+        if opened.label.amends == nil, !found.addenda.isEmpty {
             opened.addenda = try await corrections.addenda(of: opened.label)
         }
         return opened
@@ -59,7 +63,7 @@ extension Session {
                 envelope, content: try await decrypt(envelope, slot: slot, shredKey: shredKey))
         }
         switch released {
-        case .released(let record): return record
+        case .released(let record, let found): return try await annotated(record, found)
         case .missing: try await missing(recordID, action: .open)
         case .skipped: throw TutelaError.internal("an open was skipped")
         }

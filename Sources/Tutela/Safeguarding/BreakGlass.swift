@@ -370,7 +370,7 @@ public struct BreakGlass: SessionService {
                 envelope, content: try await decrypt(envelope, dataKey: key))
         }
         switch released {
-        case .released(let record): return try await session.annotated(record)
+        case .released(let record, let found): return try await session.annotated(record, found)
         case .missing: try await missing(request.record, action: .breakGlassOpen)
         case .skipped: throw TutelaError.internal("a break-glass opening was skipped")
         }

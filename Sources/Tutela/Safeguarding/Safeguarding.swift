@@ -284,7 +284,7 @@ public struct Safeguarding: SessionService {
                 envelope, content: try await decrypt(envelope, dataKey: key))
         }
         switch released {
-        case .released(let record): return try await session.annotated(record)
+        case .released(let record, let found): return try await session.annotated(record, found)
         case .missing: try await missing(recordID, action: .disclose)
         case .skipped: throw TutelaError.internal("a disclosure was skipped")
         }

@@ -35,10 +35,18 @@ enum ReleaseVerdict<Grant: Sendable>: Sendable {
     case skip(reason: String)
 }
 
+/// What the deciding transaction found of a record's corrections: its void statement (not yet
+/// checked against its label) and the addenda linked to it. Read there, with the rest, so that an
+/// opening costs no further proof.
+struct FoundCorrections: Sendable {
+    var void: VoidStatement?
+    var addenda: [RecordID] = []
+}
+
 /// What the pipeline hands back to its path.
 enum Released<T: Sendable>: Sendable {
     /// Durably audited and opened.
-    case released(T)
+    case released(T, FoundCorrections)
     /// Skipped by the path's own decision, for `reason`.
     case skipped(reason: String)
     /// The record has no contents (destroyed, or never there); nothing was written.
@@ -109,7 +117,14 @@ extension Session {
                         try await tx.put(notice)
                     }
                 }
-                return .released(envelope, grant)
+                let found = FoundCorrections(
+                    void: try await Self.facts(
+                        VoidStatement.self, about: recordID.text, tx: tx, directory: directory
+                    ).first,
+                    addenda: try await Self.facts(
+                        AddendumLink.self, about: recordID.text, tx: tx, directory: directory
+                    ).map(\.addendum))
+                return .released(envelope, grant, found)
             }
         }
         switch outcome {
@@ -118,7 +133,7 @@ extension Session {
         case .refused(let error):
             try auditedPin(head)
             throw error
-        case .released(let envelope, let grant):
+        case .released(let envelope, let grant, let found):
             // The audit entry is durable: the record may be released now. This machine's pin of
             // the log's head is saved on a thread of its own, overlapping the decryption, and is
             // awaited by settle(), which every command and request calls before it completes.
@@ -129,7 +144,7 @@ extension Session {
                 throw error
             }
             pendingPins.withLock { $0.append(pinned) }
-            return .released(value)
+            return .released(value, found)
         }
     }
 
@@ -169,7 +184,7 @@ extension Session {
 
 /// What the deciding transaction found, before anything is opened.
 private enum ReleaseOutcome<Grant: Sendable>: Sendable {
-    case released(Envelope, Grant)
+    case released(Envelope, Grant, FoundCorrections)
     case refused(TutelaError)
     case skipped(reason: String)
     case missing
