@@ -300,7 +300,7 @@ struct LearnerCommand: AsyncParsableCommand {
             let id = try LearnerID(self.id)
             guard (date == nil) == notLeft else {
                 throw TutelaError(
-                    .usage, "give the correct date with --date YYYY-MM-DD, or --not-left (one)")
+                    .usage, "give the correct date with --date YYYY-MM-DD or --not-left, not both")
             }
             let corrected = try date.map { try parseDate($0, option: "--date") }
             let why = try reason.required(for: "correct a leaving date")

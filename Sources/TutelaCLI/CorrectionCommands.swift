@@ -46,7 +46,7 @@ extension RecordsCommand {
                 body = read
             default:
                 throw TutelaError(
-                    .usage, "give the addendum's text with --text TEXT or --file FILE (one of them)"
+                    .usage, "give the addendum's text with --text TEXT or --file FILE, not both"
                 )
             }
             let session = try await actor.unlock(try vault.open())
@@ -66,10 +66,10 @@ extension RecordsCommand {
             commandName: "void",
             abstract: "Mark a record sealed by mistake as void (its author, or a head of centre).",
             discussion: """
-                Nothing is deleted: the record is kept, and read by the same people, until its \
-                retention ends, shown as void everywhere, and left out of every copy for a \
-                learner or a family. The reason is shown to everyone who may open the record, the \
-                learner included: write it for them. A void cannot be undone.
+                Nothing is deleted: the record is kept, and read by the same staff, until its \
+                retention ends, and shown as void everywhere. As it may be about another \
+                learner, a learner or family is never shown it (nor an addendum to it). The \
+                reason is shown to staff who may open the record. A void cannot be undone.
                 """)
 
         @Argument(help: "The record id.") var record: String

@@ -168,7 +168,9 @@ struct DemoCommand: AsyncParsableCommand {
         try await price.settle()
         say(
             "  Sealed \(addendum.record) (\"\(addendum.envelopeText)\"), read by the same people; "
-                + "opening \(label.record) now lists \(withAddendum.addenda.count) addendum.")
+                + "opening \(label.record) now lists "
+                + (withAddendum.addenda.count == 1
+                    ? "it." : "\(withAddendum.addenda.count) addenda."))
 
         step("Something Sam said comes under the Safeguarding Policy: Mr Price flags the record")
         try await price.safeguarding.flag(label.record, reason: "concern logged, CPOMS ref 4411")

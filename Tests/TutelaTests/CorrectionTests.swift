@@ -80,6 +80,10 @@ struct CorrectionTests {
         let first = try await Self.sealed(f)
         try await price.safeguarding.flag(first.record, reason: "CPOMS 7002")
         let late = try await price.corrections.addendum(to: first.record, text: "later")
+        // Sealed as a flagged record is: no slot for the learner, whose copy it may not be in.
+        let lateSlots = try #require(try await f.store.record(late.record)).slots
+        #expect(!lateSlots.contains { $0.recipient == .person("sam") })
+        #expect(lateSlots.contains { $0.recipient == .person("price") })
         // Flagged after it.
         let second = try await Self.sealed(f)
         let early = try await price.corrections.addendum(to: second.record, text: "sooner")
@@ -119,6 +123,11 @@ struct CorrectionTests {
         #expect(listed.records.first { $0.label.record == other.record }?.void == false)
         let copy = try await f.session("sam").export(learner: "sam")
         #expect(copy.records.map(\.label.record) == [other.record])
+        // It may be about another learner: Sam is not shown it at all, as if it did not exist.
+        let sam = try f.session("sam")
+        await expectError(.notFound) { try await sam.open(original.record) }
+        let samsList = try await sam.finding.records(RecordQuery()).records.map(\.label.record)
+        #expect(samsList == [other.record])
 
         // Someone else's record: not a tutor's to void, but a head of centre's.
         await expectError(.permissionDenied) {

@@ -250,4 +250,25 @@ struct StateTests {
         await expectError(.tampered) { try directory.asOf(directory.statementCount + 1) }
         await expectError(.tampered) { try directory.asOf(0) }
     }
+
+    @Test("a session whose proof cache fills part-way through a proof is not told of tampering")
+    func fullCache() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        var records: [RecordID] = []
+        for i in 0..<12 {
+            records.append(
+                try await price.seal(Fixture.form(marker: "c\(i)"), confidential: false).record)
+        }
+        // A cache that keeps two buckets: it empties while the proofs below remember theirs.
+        let cache = StateCache(maxBuckets: 2)
+        let reader = StateReader(store: f.store, directory: price.directory, cache: cache)
+        let (_, state) = try await reader.committed()
+        var claims = StateClaims()
+        for id in records { try claims.addRecord(id, try await f.store.record(id)) }
+        for round in 0..<3 {
+            let bad = try await reader.firstMismatch(claims, in: state)
+            #expect(bad == nil, "round \(round): \(String(describing: bad))")
+        }
+    }
 }

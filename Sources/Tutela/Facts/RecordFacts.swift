@@ -28,8 +28,9 @@ struct ReasonedDecision {
 }
 
 /// A record marked void: sealed by mistake (the wrong learner, a duplicate). Nothing is deleted —
-/// the record is kept, and readable by the same people, until its retention ends — but every
-/// list and every opening shows it as void, with who voided it, when and why.
+/// the record is kept, and readable by the same staff, until its retention ends — but every
+/// list and every opening shows it as void, with who voided it, when and why, and a learner or
+/// family is never shown it (it may be about another learner).
 public struct VoidStatement: Sendable, Equatable, Fact {
     static let kind = FactKind.void
     /// The void record.
@@ -38,7 +39,8 @@ public struct VoidStatement: Sendable, Equatable, Fact {
     public let voidedBy: PrincipalID
     /// When, in seconds since 1970 UTC.
     public let time: Int64
-    /// Why, in the voider's words; shown to everyone who may open the record.
+    /// Why, in the voider's words; shown to staff who may open the record (a learner or family
+    /// is never shown a void record).
     public let reason: String
     /// How many directory statements the voider's session had verified when they voided it: the
     /// directory the statement is judged by whenever it is read.

@@ -22,7 +22,7 @@ public struct Addendum: Sendable, Equatable, Codable {
     public init(learner: LearnerID, date: CalendarDate, text: String) throws(TutelaError) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else {
-            throw .usage("an addendum needs some text", hint: "pass --text TEXT or --file FILE")
+            throw .usage("an addendum needs some text: what is added or corrected")
         }
         guard trimmed.count <= Self.maximumLength else {
             throw .invalidInput(

@@ -151,8 +151,9 @@ public struct Corrections: SessionService {
     // MARK: - Void
 
     /// Marks `recordID` void: sealed by mistake. Signed, with the reason, and audited; the record
-    /// is kept (and readable by the same people) until its retention ends, shown as void. Its
-    /// author may void it, or a head of centre; the author is told when someone else does.
+    /// is kept (readable by the same staff; never shown to a learner or family) until its
+    /// retention ends, shown as void. Its author may void it, or a head of centre; the author is
+    /// told when someone else does.
     /// - Throws: `.exists` (73) when it is void already; `.permissionDenied` (77, audited) for
     ///   anyone else; `.notFound` (66) for no such record, or a destroyed one.
     @discardableResult
@@ -177,11 +178,19 @@ public struct Corrections: SessionService {
             let identity = self.identity
             let notify = Set([label.author]).subtracting([principal.id])
             try await session.write { tx in
-                // Checked again where it is written: two voids at once make one, never a replaced
-                // reason.
-                guard try await tx.objects(kind: FactKind.void.rawValue, key: recordID.text).isEmpty
-                else {
+                // Checked again where it is written, against the vault's state: two voids at once
+                // make one, never a replaced reason, and a record destroyed meanwhile is not voided.
+                let state = try StateTransaction.of(tx)
+                let existing = try await tx.objects(
+                    kind: FactKind.void.rawValue, key: recordID.text)
+                try await state.verify(existing, kind: .void, subject: recordID.text)
+                guard existing.isEmpty else {
                     throw TutelaError(.exists, "\(recordID) was voided meanwhile")
+                }
+                let record = try await tx.record(recordID)
+                try await state.verify(record, id: recordID)
+                guard record != nil else {
+                    throw TutelaError.notFound("\(recordID) was destroyed meanwhile")
                 }
                 try await tx.put(object)
                 try await Session.appendAudit(entry, tx: tx, signer: identity)

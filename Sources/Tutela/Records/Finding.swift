@@ -169,8 +169,7 @@ public struct Finding: SessionService {
         for label in labels where query.admits(label) {
             var state = RecordState(destroyed: tombstones.contains(label.record.text))
             // An addendum is flagged with the record it amends (see ``Session/recordState(of:)``).
-            for subject in [label.record] + (label.amends.map { [$0] } ?? [])
-            where flags.contains(subject.text) {
+            for subject in label.flagSubjects where flags.contains(subject.text) {
                 if let flag = try await session.flag(subject) {
                     try flag.check(label: label, directory: directory)
                     state.flagged = true
@@ -179,6 +178,16 @@ public struct Finding: SessionService {
             let decision = policy.decide(
                 .viewLabel, actor: principal, label: label, state: state, directory: directory)
             guard decision.allowed else { continue }
+            // A void record may be about another learner: never listed to a learner or family,
+            // nor an addendum to one (its label names it).
+            let void =
+                voids.contains(label.record.text)
+                ? try await session.corrections.voidStatement(of: label) != nil : false
+            if principal.isFamily,
+                void || label.amends.map({ voids.contains($0.text) }) == true
+            {
+                continue
+            }
             let flagged = state.flagged && policy.seesFlags(label.recordClass, actor: principal)
             if query.flaggedOnly, !flagged { continue }
             let learner = directory.learners[label.learner]
@@ -189,8 +198,7 @@ public struct Finding: SessionService {
                         policy.mayList($0, actor: principal) ? $0.name : nil
                     },
                     flagged: flagged, destroyed: state.destroyed,
-                    void: voids.contains(label.record.text)
-                        ? try await session.corrections.voidStatement(of: label) != nil : false))
+                    void: void))
         }
         listed.sort { a, b in
             let (x, y) = (a.label, b.label)

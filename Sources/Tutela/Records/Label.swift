@@ -39,6 +39,10 @@ public struct Label: Sendable, Equatable {
     /// class and copies); nil for every other record.
     public let amends: RecordID?
 
+    /// The records whose flag flags this one: itself, and for an addendum the record it amends
+    /// (an addendum is flagged with its record wherever a record's state is read).
+    var flagSubjects: [RecordID] { [record] + (amends.map { [$0] } ?? []) }
+
     /// 2 since #19: the label names the directory position it was sealed under. 3: the record an
     /// addendum amends.
     static let version: UInt8 = 3

@@ -10,7 +10,15 @@ extension Session {
     ///   The record comes with its void statement, if it is void, and the addenda to it the
     ///   reader may see.
     public func open(_ recordID: RecordID) async throws -> OpenedRecord {
-        try await decidingAfresh { try await openOnce(recordID) }
+        do { return try await decidingAfresh { try await openOnce(recordID) } } catch let error
+            as TutelaError where error.kind == .tampered && principal.isFamily
+        {
+            // A learner or parent told of tampering is not told what did not match (a flag, a
+            // void, on a record hidden from them).
+            throw TutelaError(
+                .tampered, "the vault's records do not match its audit log",
+                hint: AuditLog.restoreHint)
+        }
     }
 
     /// A record as every opening shows it: with its void statement, if it is void, and the

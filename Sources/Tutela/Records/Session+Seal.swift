@@ -79,7 +79,8 @@ extension Session {
     ///   - amending: for an addendum, the label of the record it amends: the new record takes its
     ///     learner, class and copies, and names it (``Label/amends``).
     ///   - groups: group keys every record is also sealed to (the officers' groups, for an
-    ///     addendum to a flagged record).
+    ///     addendum to a flagged record, whose readers are then a flagged record's: no learner's
+    ///     or parent's slot).
     func prepareSeal(
         _ items: [(RecordContent, RecordClass)], importing: Importing? = nil,
         amending: Label? = nil, groups: [GroupKey] = []
@@ -158,7 +159,9 @@ extension Session {
             let slots =
                 try Self.slots(
                     for: label, generation: envelope.generation, key: key,
-                    recipients: policy.recipients(for: label, directory: directory),
+                    recipients: policy.recipients(
+                        for: label, state: RecordState(flagged: !groups.isEmpty),
+                        directory: directory),
                     directory: directory)
                 + groups.map { g throws(TutelaError) in
                     try Slot.make(

@@ -77,15 +77,15 @@ public struct Safeguarding: SessionService {
             let entry = auditEntry(.flag, subject: recordID.text, reason: reason)
             let identity = self.identity
             let notify = officers.union([envelope.label.author]).subtracting([principal.id])
-            let addenda = try await addendumFlags(of: envelope.label, groups: groups)
-            let links = try await facts(AddendumLink.self, about: recordID.text).map(\.addendum)
+            let links = try await facts(AddendumLink.self, about: recordID.text)
+            let addenda = try await addendumFlags(of: envelope.label, links: links, groups: groups)
             try await write { tx in
                 // An addendum sealed meanwhile is flagged with the rest, by running again.
                 let now = try await tx.objects(
                     kind: FactKind.addendumLink.rawValue, key: recordID.text)
                 try await StateTransaction.of(tx).verify(
                     now, kind: .addendumLink, subject: recordID.text)
-                guard Set(now.map(\.id)) == Set(links.map(\.text)) else {
+                guard Set(now.map(\.id)) == Set(links.map(\.addendum.text)) else {
                     throw TutelaError.tryAgain(
                         "an addendum to \(recordID) was sealed while it was being flagged; "
                             + "nothing was stored",
@@ -120,11 +120,11 @@ public struct Safeguarding: SessionService {
     /// officers by them: it is flagged all the same, with its record (``Session/recordState(of:)``),
     /// so no learner or parent sees it, and the officers' group slots are added by the next
     /// re-grant of someone who can open it (the record's author, who wrote both).
-    private func addendumFlags(of original: Label, groups: [GroupKey]) async throws
-        -> [(slots: [Slot], object: StoredObject, entry: AuditEntry)]
+    private func addendumFlags(of original: Label, links: [AddendumLink], groups: [GroupKey])
+        async throws -> [(slots: [Slot], object: StoredObject, entry: AuditEntry)]
     {
         var result: [(slots: [Slot], object: StoredObject, entry: AuditEntry)] = []
-        for link in try await facts(AddendumLink.self, about: original.record.text) {
+        for link in links {
             guard let stored = try await session.verifiedRecord(link.addendum) else { continue }
             let envelope = try Session.verifiedEnvelope(
                 stored, id: link.addendum, directory: directory)

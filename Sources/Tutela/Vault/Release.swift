@@ -98,6 +98,21 @@ extension Session {
                         entry(.denied, recordID.text, view.rule), tx: tx, signer: identity)
                     return .refused(Self.noRecord(recordID))
                 }
+                // A record sealed by mistake may be about another learner: a learner or parent is
+                // never shown it, as if it did not exist — nor an addendum to one.
+                var void = false
+                for subject in envelope.label.flagSubjects {
+                    void =
+                        try await !Self.facts(
+                            VoidStatement.self, about: subject.text, tx: tx, directory: directory
+                        ).isEmpty || void
+                }
+                if void {
+                    try await Self.appendAudit(
+                        entry(.denied, recordID.text, "void: not shown to a learner or family"),
+                        tx: tx, signer: identity)
+                    return .refused(Self.noRecord(recordID))
+                }
             }
             let input = ReleaseInput(stored: stored, envelope: envelope, state: state, now: now)
             switch try await decide(input, tx) {

@@ -17,7 +17,7 @@ extension Session {
         var state = RecordState()
         // An addendum is flagged with the record it amends: its learner or parent must never see
         // it while the record is hidden from them, whatever became of its own flag.
-        for subject in [record] + (label.amends.map { [$0] } ?? []) {
+        for subject in label.flagSubjects {
             for flag in try await facts(
                 SafeguardingFlag.self, about: subject.text, tx: tx, directory: directory)
             {
@@ -42,7 +42,7 @@ extension Session {
     func recordState(of label: Label) async throws -> RecordState {
         let record = label.record
         var state = RecordState()
-        for subject in [record] + (label.amends.map { [$0] } ?? []) {
+        for subject in label.flagSubjects {
             if let flag = try await flag(subject) {
                 // The addendum's label stands for its original's: the same class, learner, author
                 // and copies, so the same people could flag either.
