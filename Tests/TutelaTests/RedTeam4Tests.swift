@@ -161,7 +161,8 @@ struct RedTeam4Tests {
             f, label.record, sealer: price.identity, committer: price, readers: ["sam", "price"])
         // The contents are not the ones the author committed to: opening refuses them. (`audit
         // verify` holds no keys, so cannot see contents; the entry is Price's own.)
-        let sam = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        // Staff are told what did not match (a learner only that the vault does not match).
+        let sam = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
         let error = await expectError(.tampered) { try await sam.open(label.record) }
         #expect(error?.message.contains("not the ones its author sealed") == true)
     }

@@ -52,9 +52,13 @@ struct ResealTests {
         let jones = try f.session("jones")
         await expectError(.permissionDenied) { try await jones.lifecycle.reencrypt(label.record) }
         try await Self.forgeReseal(f, label.record, sealer: jones.identity, committer: jones)
-        let sam = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        // Staff are told what did not match (a learner only that the vault does not match).
+        let sam = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
         let error = await expectError(.tampered) { try await sam.open(label.record) }
         #expect(error?.message.contains("did not let read it") == true, "\(error?.message ?? "")")
+        let learner = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        let told = await expectError(.tampered) { try await learner.open(label.record) }
+        #expect(told?.message == "the vault's records do not match its audit log")
     }
 
     @Test("a re-seal signed with a leaver's key after they were revoked is refused on opening")
@@ -67,7 +71,8 @@ struct ResealTests {
         let jones = try f.session("jones")
         try await jones.refresh()
         try await Self.forgeReseal(f, label.record, sealer: leaver, committer: jones)
-        let sam = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        // Staff are told what did not match (a learner only that the vault does not match).
+        let sam = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
         let error = await expectError(.tampered) { try await sam.open(label.record) }
         #expect(error?.message.contains("revoked") == true, "\(error?.message ?? "")")
     }
@@ -81,7 +86,8 @@ struct ResealTests {
         try await Self.forgeReseal(
             f, label.record, sealer: price.identity, committer: price,
             sealedAt: directory.statementCount + 5)
-        let sam = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+        // Staff are told what did not match (a learner only that the vault does not match).
+        let sam = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
         let error = await expectError(.tampered) { try await sam.open(label.record) }
         #expect(error?.message.contains("statements") == true, "\(error?.message ?? "")")
     }
@@ -111,7 +117,8 @@ struct ResealTests {
         ] {
             try await Self.forgeReseal(
                 f, label.record, sealer: price.identity, committer: price, authorship: forged)
-            let sam = try await f.vault.unlock("sam", passphrase: Fixture.passphrase("sam"))
+            // Staff are told what did not match (a learner only that the vault does not match).
+            let sam = try await f.vault.unlock("hale", passphrase: Fixture.passphrase("hale"))
             let error = await expectError(.tampered) { try await sam.open(label.record) }
             #expect(
                 error?.message.contains("author's signature") == true, "\(error?.message ?? "")")
