@@ -173,6 +173,28 @@ struct CorrectionTests {
             await expectError(.tampered) { try await f.session("price").open(original.record) }
         }
         do {
+            // The same forged void committed through the state by its insider, under an entry of
+            // their own: the learner is told the vault does not match, never shown "no record" —
+            // for the record itself, and for its addendum (whose original it names).
+            let (f, original) = try await scene()
+            let addendum = try await f.session("price").corrections.addendum(
+                to: original.record, text: "and more")
+            let jones = try f.session("jones")
+            let forged = try jones.sign(
+                VoidStatement(
+                    record: original.record, voidedBy: "jones", time: 1, reason: "forged",
+                    decidedAt: jones.directory.statementCount))
+            try await f.store.transaction(
+                jones.committedWrite(as: .void, subject: original.record.text) { tx in
+                    try await tx.put(forged)
+                })
+            let sam = try f.session("sam")
+            for id in [original.record, addendum.record] {
+                let error = await expectError(.tampered) { try await sam.open(id) }
+                #expect(error?.message == "the vault's records do not match its audit log")
+            }
+        }
+        do {
             // A genuine void deleted: the state no longer matches.
             let (f, original) = try await scene()
             try await f.session("price").corrections.void(original.record, reason: "mistake")

@@ -99,17 +99,16 @@ extension Session {
                     return .refused(Self.noRecord(recordID))
                 }
                 // A record sealed by mistake may be about another learner: a learner or parent is
-                // never shown it, as if it did not exist — nor an addendum to one.
-                var void = false
-                for subject in envelope.label.flagSubjects {
-                    void =
-                        try await !Self.facts(
-                            VoidStatement.self, about: subject.text, tx: tx, directory: directory
-                        ).isEmpty || void
-                }
-                if void {
+                // never shown it, as if it did not exist — nor an addendum to one, or to a record
+                // destroyed. Each void is checked against its label first: one written into the
+                // database by someone who could not void the record is tampering, never a reason
+                // to hide it.
+                if try await Self.notCopied(envelope.label, tx: tx, directory: directory) != nil {
                     try await Self.appendAudit(
-                        entry(.denied, recordID.text, "void: not shown to a learner or family"),
+                        entry(
+                            .denied, recordID.text,
+                            "void, or an addendum to a void or destroyed record: not shown to a "
+                                + "learner or family"),
                         tx: tx, signer: identity)
                     return .refused(Self.noRecord(recordID))
                 }
@@ -132,10 +131,13 @@ extension Session {
                         try await tx.put(notice)
                     }
                 }
+                // A learner's or parent's release has just found the record not void.
                 let found = FoundCorrections(
-                    void: try await Self.facts(
-                        VoidStatement.self, about: recordID.text, tx: tx, directory: directory
-                    ).first,
+                    void: principal.isFamily && action != .export
+                        ? nil
+                        : try await Self.facts(
+                            VoidStatement.self, about: recordID.text, tx: tx, directory: directory
+                        ).first,
                     addenda: try await Self.facts(
                         AddendumLink.self, about: recordID.text, tx: tx, directory: directory
                     ).map(\.addendum))
