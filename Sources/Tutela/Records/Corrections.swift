@@ -193,11 +193,7 @@ public struct Corrections: SessionService {
                     throw TutelaError.notFound("\(recordID) was destroyed meanwhile")
                 }
                 try await tx.put(object)
-                try await Session.appendAudit(entry, tx: tx, signer: identity)
-                guard let link = try await tx.lastLink(.audit) else {
-                    throw TutelaError.internal("no audit head")
-                }
-                for n in Session.notices(notify, sequence: link.sequence) { try await tx.put(n) }
+                try await Session.appendAudit(entry, tx: tx, signer: identity, notify: notify)
             }
             return statement
         }

@@ -233,13 +233,8 @@ extension Session {
             for row in indexRows { try await tx.put(row) }
             for followUp in followUps {
                 for object in followUp.objects { try await tx.put(object) }
-                try await Self.appendAudit(followUp.entry, tx: tx, signer: identity)
-                guard let link = try await tx.lastLink(.audit) else {
-                    throw TutelaError.internal("no audit head")
-                }
-                for n in Self.notices(followUp.notify, sequence: link.sequence) {
-                    try await tx.put(n)
-                }
+                try await Self.appendAudit(
+                    followUp.entry, tx: tx, signer: identity, notify: followUp.notify)
             }
         }
         return prepared.labels

@@ -96,11 +96,7 @@ public struct Safeguarding: SessionService {
                     try await tx.insert(s)
                 }
                 try await tx.put(object)
-                try await Session.appendAudit(entry, tx: tx, signer: identity)
-                guard let link = try await tx.lastLink(.audit) else {
-                    throw TutelaError.internal("no audit head")
-                }
-                for n in Session.notices(notify, sequence: link.sequence) { try await tx.put(n) }
+                try await Session.appendAudit(entry, tx: tx, signer: identity, notify: notify)
                 for addendum in addenda {
                     for s in addendum.slots {
                         try await tx.deleteSlot(record: s.record, recipient: s.recipient)

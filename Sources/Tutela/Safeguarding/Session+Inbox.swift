@@ -67,10 +67,7 @@ extension Session {
         let entry = auditEntry(.inboxRead, subject: nil, reason: Self.inboxReadReason(sequence))
         let (identity, id) = (self.identity, principal.id.text)
         try await auditedWrite { tx in
-            try await Self.appendAudit(entry, tx: tx, signer: identity)
-            guard let link = try await tx.lastLink(.audit) else {
-                throw TutelaError.internal("no audit head")
-            }
+            let link = try await Self.appendAudit(entry, tx: tx, signer: identity)
             // The marker names the entry just written: no one can move it without one.
             var w = CanonicalWriter()
             w.i64(sequence)

@@ -124,13 +124,8 @@ extension Session {
             case .release(let reason, let grant, let objects, let notify):
                 for object in objects { try await tx.put(object) }
                 try await Self.appendAudit(
-                    entry(.allowed, recordID.text, reason), tx: tx, signer: identity)
-                if !notify.isEmpty, let link = try await tx.lastLink(.audit) {
-                    let recipients = notify.subtracting([principal.id])
-                    for notice in Self.notices(recipients, sequence: link.sequence) {
-                        try await tx.put(notice)
-                    }
-                }
+                    entry(.allowed, recordID.text, reason), tx: tx, signer: identity,
+                    notify: notify)
                 // A learner's or parent's release has just found the record not void.
                 let found = FoundCorrections(
                     void: principal.isFamily && action != .export

@@ -104,14 +104,9 @@ extension Session {
         _ entry: AuditEntry, notify recipients: Set<PrincipalID>, objects: [StoredObject] = []
     ) async throws {
         let identity = self.identity
-        let notify = recipients.subtracting([principal.id])
         try await auditedWrite { tx in
             for o in objects { try await tx.put(o) }
-            try await Self.appendAudit(entry, tx: tx, signer: identity)
-            guard let link = try await tx.lastLink(.audit) else {
-                throw TutelaError.internal("no audit head")
-            }
-            for n in Self.notices(notify, sequence: link.sequence) { try await tx.put(n) }
+            try await Self.appendAudit(entry, tx: tx, signer: identity, notify: recipients)
         }
     }
 
@@ -192,10 +187,13 @@ extension Session {
 
     /// Appends `entry`, signed, after the log's last entry — refusing an entry earlier than that
     /// one (a clock behind the vault's, or set back to act "before" something), unless it is an
-    /// administrator's clock correction.
-    static func appendAudit(_ entry: AuditEntry, tx: any VaultTransaction, signer: Identity)
-        async throws
-    {
+    /// administrator's clock correction. Notices the entry to `notify` (less its signer).
+    /// - Returns: the link appended.
+    @discardableResult
+    static func appendAudit(
+        _ entry: AuditEntry, tx: any VaultTransaction, signer: Identity,
+        notify: Set<PrincipalID> = []
+    ) async throws -> ChainLink {
         let last = try await tx.lastLink(.audit)
         var entry = entry
         if let last, entry.action != .clockCorrect {
@@ -214,6 +212,10 @@ extension Session {
         let link = try SignedChain.link(
             .audit, after: last, body: entry.canonical, signer: signer)
         try await tx.append(link, to: .audit)
+        for n in notices(notify.subtracting([entry.actor]), sequence: link.sequence) {
+            try await tx.put(n)
+        }
+        return link
     }
 
     /// Runs a transaction, then moves this machine's pin to the new audit head.
