@@ -81,7 +81,7 @@ struct NoticeTests {
         #expect(try await dsl.inbox().map(\.unread) == [true, false])
     }
 
-    @Test("the officers' reason for opening a flagged record reaches heads, not the tutor")
+    @Test("reasons for flagging and opening reach officers and heads, never the tutor")
     func reasonsWithheld() async throws {
         let f = try await Fixture.make()
         let price = try f.session("price")
@@ -93,6 +93,9 @@ struct NoticeTests {
         #expect(tutor.count == 1 && tutor.allSatisfy { $0.entry.reason == nil })
         let head = try await f.session("head").inbox().filter { $0.entry.action == .disclose }
         #expect(head.map(\.entry.reason) == ["strategy meeting with the police"])
+        // The officers are told why a record was flagged; a head of centre reads the opening's.
+        let officer = try await f.session("dsl").inbox().filter { $0.entry.action == .flag }
+        #expect(officer.map(\.entry.reason) == ["CPOMS 7100"])
     }
 
     @Test("an inbox marker moved in the database to silence notices to come is tampering")
