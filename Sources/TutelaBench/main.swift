@@ -167,7 +167,7 @@ func report(_ results: [ScaleResult], age: AgeResult?) {
     }
     print("\n## Audit log\n")
     print(
-        "| records | entries verified | verify rate | floor (one core) | × floor | append rate | floor | × floor | `audit log --record` after a verify | × full verify |"
+        "| records | entries verified | verify rate | floor (one core) | × floor | append rate | floor | × floor | `audit log --record` | × full verify |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results {

@@ -48,6 +48,16 @@ extension SQLiteVaultStore {
             return head
         }
 
+        func link(_ chain: ChainName, at sequence: Int64) throws -> ChainLink? {
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql:
+                        "SELECT \(SQLiteVaultStore.linkColumns) FROM \(chain.rawValue) WHERE seq = ?"
+                ),
+                arguments: [sequence]
+            ).map(SQLiteVaultStore.link)
+        }
+
         func append(_ link: ChainLink, to chain: ChainName) throws {
             // A chain takes only its next link: a gap or a second link at one number would fork it.
             guard link.sequence == (try lastLink(chain)?.sequence ?? -1) + 1 else {

@@ -275,6 +275,10 @@ public enum StoreContract {
         try expect(try await store.link(.audit, at: last.sequence) == last, "one link by number")
         try await store.transaction { tx in
             try await expect(try tx.lastLink(.audit) == last, "the last link, in a transaction")
+            try await expect(
+                try tx.link(.audit, at: 1) == links[1], "one link by number, in a transaction")
+            try await expect(
+                try tx.link(.audit, at: last.sequence + 1) == nil, "no link past the last")
         }
         let gap = ChainLink(
             sequence: last.sequence + 2, previousHash: last.hash, signer: "x", body: [],

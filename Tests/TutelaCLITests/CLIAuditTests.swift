@@ -31,14 +31,14 @@ struct CLIAuditTests {
     @Test("audit log remembers what it verified, and an edited row is still caught after")
     func rememberedVerification() throws {
         let v = try CLIVault()
-        let record = try v.seal()
-        let first = try v.run(["audit", "log", "--record", record, "--json"], as: "hale")
+        _ = try v.seal()
+        let first = try v.run(["audit", "log", "--json"], as: "hale")
         #expect(first.status == 0, "\(first.stderr)")
         let heads = v.root.appendingPathComponent("state/heads")
         let memos = try FileManager.default.contentsOfDirectory(atPath: heads.path)
             .filter { $0.hasSuffix(".verified") }
         #expect(memos.count == 1)
-        let again = try v.run(["audit", "log", "--record", record, "--json"], as: "hale")
+        let again = try v.run(["audit", "log", "--json"], as: "hale")
         #expect(
             again.status == 0
                 && again.stdout.contains("\"open\"") == first.stdout.contains("\"open\""))
@@ -48,7 +48,7 @@ struct CLIAuditTests {
             body[body.count - 2] ^= 0x01
             try db.execute(sql: "UPDATE audit SET body = ? WHERE seq = 2", arguments: [body])
         }
-        let edited = try v.run(["audit", "log", "--record", record], as: "hale")
+        let edited = try v.run(["audit", "log"], as: "hale")
         #expect(edited.status == 65, "\(edited.stderr)")
     }
 

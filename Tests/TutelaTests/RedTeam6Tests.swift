@@ -204,11 +204,9 @@ struct RedTeam6Tests {
         } catch let error as TutelaError {
             #expect(error.kind == .tampered, "\(error.message)")
         }
-        withKnownIssue(
-            "readers cannot tell which entry committed a label; audit verify checks it (CommitCheck)"
-        ) {
-            #expect(!opened, "a record sealed by Price's retired key, backdated, opens as Price's")
-        }
+        // Its first entry after the sealing binds the sealing into the record's index of entries,
+        // and finds it signed by Jones, not by the label's author (#21 item 9).
+        #expect(!opened, "a record sealed by Price's retired key, backdated, opens as Price's")
         await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
     }
 

@@ -127,28 +127,41 @@ public struct AuditEntry: Sendable, Equatable {
     public let time: Int64
     /// The version of the policy in force, as text: `1`, `2`, …, or `none` before any was applied.
     public let policyVersion: String
+    /// The position of the entry before this one about the same subject, where the log's index of
+    /// its subject (the state's `A:SUBJECT`) links it; -1 for the first, for an entry with no
+    /// subject, and for the entry that sealed its subject's record. Set when it is appended.
+    var previous: Int64 = -1
     /// The vault's state as this entry left it (see ``StateHead``); set when the entry is appended.
     var state = StateHead.empty
 
-    static let version: UInt8 = 2
+    /// 3 since #21: `previous`, and a state that indexes each subject's entries.
+    static let version: UInt8 = 3
 
     /// The same entry without its reason (an officer's words for opening a flagged record, in a
     /// notice to someone the policy does not let open flagged records).
     var withoutReason: AuditEntry {
         AuditEntry(
             action: action, actor: actor, subject: subject, outcome: outcome, reason: nil,
-            time: time, policyVersion: policyVersion, state: state)
+            time: time, policyVersion: policyVersion, previous: previous, state: state)
     }
 
     /// The same entry at another time.
     func stamped(_ time: Int64) -> AuditEntry {
         AuditEntry(
             action: action, actor: actor, subject: subject, outcome: outcome, reason: reason,
-            time: time, policyVersion: policyVersion, state: state)
+            time: time, policyVersion: policyVersion, previous: previous, state: state)
     }
 
     var canonical: [UInt8] {
         var w = CanonicalWriter()
+        writeContent(to: &w)
+        state.write(to: &w)
+        return w.bytes
+    }
+
+    /// Everything but the state: what the index of the entry's subject commits to (the state the
+    /// entry commits to cannot hold a hash of itself).
+    private func writeContent(to w: inout CanonicalWriter) {
         w.u8(Self.version)
         w.string(action.rawValue)
         w.id(actor)
@@ -157,8 +170,15 @@ public struct AuditEntry: Sendable, Equatable {
         w.optionalString(reason)
         w.i64(time)
         w.string(policyVersion)
-        state.write(to: &w)
-        return w.bytes
+        w.i64(previous)
+    }
+
+    /// BLAKE2b-256(string "tutela-audit-content-v1" ‖ the body up to its state).
+    func contentDigest() throws(TutelaError) -> [UInt8] {
+        var w = CanonicalWriter()
+        w.string("tutela-audit-content-v1")
+        writeContent(to: &w)
+        return try StateMap.hash(w.bytes)
     }
 
     /// The entry in `link`, or nil unless the link is genuine: its hash recomputed from its bytes,
@@ -189,7 +209,9 @@ public struct AuditEntry: Sendable, Equatable {
         let entry = AuditEntry(
             action: action, actor: actor, subject: subject, outcome: outcome,
             reason: try r.optionalString("reason", max: 1024), time: try r.i64("time"),
-            policyVersion: try r.string("policy version", max: 64), state: try StateHead.read(&r))
+            policyVersion: try r.string("policy version", max: 64),
+            previous: try r.i64("previous"), state: try StateHead.read(&r))
+        guard entry.previous >= -1 else { throw .tampered("\(context) has a bad previous entry") }
         try r.finish()
         return entry
     }

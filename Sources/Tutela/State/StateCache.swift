@@ -4,8 +4,8 @@ import Synchronization
 /// (so an unchanged head is not verified again), and the buckets and nodes that hashed to its root.
 /// Sound to reuse while the root stands: under one root, each bucket and node has one true value,
 /// and rows read afresh are still compared with it. Transactions take buckets and nodes from it
-/// too (their path is still hashed up to the root). A new root empties it; a new entry under the
-/// same root (an open's) keeps it.
+/// too (their path is still hashed up to the root). A new root empties it, unless this session's
+/// own transaction made it (``advance(from:link:state:buckets:children:)``).
 final class StateCache: Sendable {
     private struct Proven {
         var link: [UInt8]
@@ -57,6 +57,30 @@ final class StateCache: Sendable {
                 next.children = current.children
                 next.buckets = current.buckets
             }
+            current = next
+        }
+    }
+
+    /// Carries what was proven under `base` over to the state a transaction committed on top of
+    /// it, ending with `link`: the buckets the transaction read, as it left them, and every node
+    /// on their paths, as it re-hashed them; everything else is as it was, a node's children
+    /// changing only with a bucket beneath it. An open (every entry now changes the root, through
+    /// its subject's index) then leaves its session's next reading proven but for its own write.
+    /// Nothing is carried if the session had moved on from `base` meanwhile. A transaction that
+    /// then failed to commit leaves a root and a link no entry holds, which nothing will ask for.
+    func advance(
+        from base: [UInt8], link: [UInt8], state: StateHead,
+        buckets: [UInt16: [String: [UInt8]]], children: [String: [[UInt8]]]
+    ) {
+        proven.withLock { current in
+            var next = Proven(link: link, state: state)
+            if let current, current.state.root == base {
+                next.children = current.children
+                next.buckets = current.buckets
+            }
+            next.children.merge(children) { $1 }
+            if next.buckets.count + buckets.count > maxBuckets { next.buckets = [:] }
+            if buckets.count <= maxBuckets { next.buckets.merge(buckets) { $1 } }
             current = next
         }
     }

@@ -164,6 +164,10 @@ struct StateKey: Hashable, Sendable {
         StateKey("C:\(kind.rawValue)", anchor: "C:\(kind.rawValue)")
     }
 
+    /// The audit entries about a subject (a record, a learner, a person, a request): see
+    /// ``SubjectIndex``.
+    static func audit(_ subject: String) -> StateKey { StateKey("A:\(subject)", anchor: subject) }
+
     /// How many labels are filed under a learner: what makes a learner's export complete.
     static func learner(_ id: LearnerID) -> StateKey {
         StateKey("N:\(id.text)", anchor: "N:\(id.text)")
@@ -179,7 +183,7 @@ enum StateMap {
     static let bucketKind = "state-bucket"
     static let nodeKind = "state-node"
     /// The longest value an entry holds.
-    static let maxValue = 80
+    static let maxValue = 96
     static let maxEntries = 1 << 20
 
     static func hash(_ bytes: [UInt8]) throws(TutelaError) -> [UInt8] {
@@ -248,6 +252,7 @@ enum StateMap {
         let parts = key.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         switch parts.first {
         case "R" where parts.count == 2: return bucket(of: String(key.dropFirst(2)))
+        case "A" where parts.count >= 2: return bucket(of: String(key.dropFirst(2)))
         case "F" where parts.count == 3: return bucket(of: String(parts[2]))
         case "C", "N": return bucket(of: key)
         default: return nil
@@ -373,6 +378,7 @@ extension StateTransaction {
         case "F" where parts.count == 3: return "the \(parts[1]) facts filed under \(parts[2])"
         case "C" where parts.count == 2: return "the \(parts[1]) facts stored"
         case "N" where parts.count == 2: return "the records of learner \(parts[1])"
+        case "A": return "the index of the audit entries about \(key.text.dropFirst(2))"
         default: return "the state entry \(key.text)"
         }
     }

@@ -224,7 +224,9 @@ extension StateReader {
     /// the directory's head, every label in stored order, every fact of every kind, the whole map,
     /// and each re-sealed envelope against the entry that wrote it. (Each record's envelope is
     /// checked when it is read.)
-    func mismatchAll(_ state: StateHead, reseals: ResealCheck) async throws -> String? {
+    func mismatchAll(_ state: StateHead, reseals: ResealCheck, subjects: SubjectReplay)
+        async throws -> String?
+    {
         guard Vault.directory(try await store.lastLink(.directory), matches: state) else {
             return "the directory's newest statements"
         }
@@ -232,6 +234,7 @@ extension StateReader {
         var count: Int64 = 0
         var cursor: LabelCursor?
         var adding = 0
+        var sealed = StateMap.zero
         repeat {
             let (rows, next) = try await store.labels(from: cursor, limit: 4096)
             chain = try StateHead.chain(chain, rows: rows)
@@ -242,12 +245,19 @@ extension StateReader {
                 {
                     return problem
                 }
+                if count < subjects.labels {
+                    sealed = try SubjectReplay.chain(sealed, row.record.text)
+                }
                 count += 1
             }
             cursor = next
         } while cursor != nil
         guard count == state.labelCount, chain == state.labelChain else {
             return "the stored labels (\(count) of the \(state.labelCount) the log counts)"
+        }
+        // Each label was filed by the entry that sealed its own record.
+        guard count < subjects.labels || sealed == subjects.sealed else {
+            return "the stored labels (not each filed by the entry that sealed its record)"
         }
         var claims = StateClaims()
         var stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]] = [:]
@@ -262,6 +272,12 @@ extension StateReader {
         }
         if let bad = try await firstMismatch(claims, in: state) {
             return StateTransaction.describe(bad)
+        }
+        // Each subject's index of entries, as the log rebuilt it. (An index the log does not
+        // account for can make no reading show anything: each entry it names must be about its
+        // subject and link back, and its chain must hold.)
+        if let problem = try await subjectMismatch(state, subjects: subjects, stored: stored) {
+            return problem
         }
         if let problem = try await factLogMismatch(state, stored: stored, bodies: bodies) {
             return problem
@@ -328,16 +344,21 @@ extension StateReader {
 
 extension Vault {
     /// Checks everything stored against the state of the log's newest entry (see
-    /// ``StateReader/mismatchAll(_:reseals:)``), reading again if a write raced it.
+    /// ``StateReader/mismatchAll(_:reseals:subjects:)``), reading again if a write raced it.
     /// - Throws: `.tampered` naming what does not match.
-    func verifyState(directory: Directory, reseals: ResealCheck) async throws {
+    func verifyState(directory: Directory, reseals: ResealCheck, subjects: SubjectReplay)
+        async throws
+    {
         let reader = StateReader(store: store, directory: directory)
         for _ in 0..<3 {
             let before: (hash: [UInt8]?, state: StateHead)
             do { before = try await reader.committed() } catch is StateReader.UnknownSigner {
                 throw Self.directoryMismatch
             }
-            guard let problem = try await reader.mismatchAll(before.state, reseals: reseals) else {
+            guard
+                let problem = try await reader.mismatchAll(
+                    before.state, reseals: reseals, subjects: subjects)
+            else {
                 return
             }
             let after = try? await reader.committed()

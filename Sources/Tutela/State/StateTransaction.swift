@@ -37,6 +37,8 @@ final class StateTransaction: VaultTransaction {
     private var nodeWrites: [String: [UInt8]] = [:]
     /// Buckets and nodes taken from the session's proofs instead of read.
     private var proven = ProvenRows()
+    /// The hash of the last audit link this transaction appended.
+    private var appended: [UInt8]?
 
     /// Who may have signed the log's last entry (nil only while a vault is created).
     private let directory: Directory?
@@ -201,6 +203,66 @@ final class StateTransaction: VaultTransaction {
 
     // MARK: - Committing
 
+    /// Brings the state up to date with this transaction's changes so far and with `entry`, about
+    /// to be appended at `sequence`: links it to the entry before it about its subject and indexes
+    /// it there (``SubjectIndex``) — or, for the entry that seals a record filed in this
+    /// transaction, notes where it is — and sets the state it commits to.
+    func seal(_ entry: inout AuditEntry, at sequence: Int64) async throws {
+        entry.previous = -1
+        if let subject = entry.subject {
+            let labelAdded = pendingLabels.contains { $0.record.text == subject }
+            if SubjectIndex.isSealing(entry, labelAdded: labelAdded) {
+                try await inner.put(SubjectIndex.madeRow(subject, sequence: sequence))
+                sealings[subject] = (sequence, try entry.contentDigest())
+            } else {
+                let key = StateKey.audit(subject)
+                var index = try SubjectIndex(try await value(key), subject: subject)
+                if index.count == 0, let made = try await sealing(of: subject) {
+                    index = SubjectIndex(sealing: made.sequence, digest: made.digest)
+                }
+                entry.previous = index.newest
+                try index.append(entry, at: sequence)
+                try await set(key, index.value)
+            }
+        }
+        entry.state = try await seal()
+    }
+
+    /// Records sealed in this transaction: where their sealing entries are, and their digests.
+    private var sealings: [String: (sequence: Int64, digest: [UInt8])] = [:]
+
+    /// The entry that sealed `subject`, when it is a record, for its index to bind as it is made:
+    /// found through the record's `audit-made` row, and shown to be a genuine, allowed sealing of
+    /// the record by its label's author — else tampering, as is a record with no such row.
+    private func sealing(of subject: String) async throws -> (sequence: Int64, digest: [UInt8])? {
+        if let known = sealings[subject] { return known }
+        var author: PrincipalID?
+        if let id = RecordID(validating: subject) {
+            if let label = labels[id] {
+                author = try Label.parse(label).author
+            } else if let stored = try await inner.record(id) {
+                author = try Label.parse(stored.labelBytes).author
+            }
+        }
+        guard let row = try await inner.object(kind: ObjectKind.auditMade, id: subject) else {
+            guard author == nil else {
+                throw TutelaError.tampered("the log's entry that sealed \(subject) is not recorded")
+            }
+            return nil
+        }
+        let sequence = try SubjectIndex.made(row)
+        guard let directory, let link = try await inner.link(.audit, at: sequence),
+            let entry = AuditEntry.genuine(link, directory: directory),
+            entry.subject == subject, entry.previous == -1,
+            SubjectIndex.isSealing(entry, labelAdded: true),
+            author.map({ $0 == entry.actor }) ?? true
+        else {
+            throw TutelaError.tampered(
+                "audit entry \(sequence) is not the one that sealed \(subject)")
+        }
+        return (sequence, try entry.contentDigest())
+    }
+
     /// Brings the state up to date with this transaction's changes so far, for the audit entry
     /// about to be appended to commit to.
     func seal() async throws -> StateHead {
@@ -310,6 +372,10 @@ final class StateTransaction: VaultTransaction {
                         key: StateMap.parentKey(String(name.dropLast())), body: hash))
             }
         }
+        if let cache, let base, let head, let appended {
+            cache.advance(
+                from: base.root, link: appended, state: head, buckets: buckets, children: children)
+        }
     }
 
     // MARK: - Reads checked against the state
@@ -346,8 +412,12 @@ final class StateTransaction: VaultTransaction {
     func lastLink(_ chain: ChainName) async throws -> ChainLink? {
         try await inner.lastLink(chain)
     }
+    func link(_ chain: ChainName, at sequence: Int64) async throws -> ChainLink? {
+        try await inner.link(chain, at: sequence)
+    }
     func append(_ link: ChainLink, to chain: ChainName) async throws {
         try await inner.append(link, to: chain)
+        if chain == .audit { appended = link.hash }
     }
     func insert(_ identity: SealedIdentity) async throws { try await inner.insert(identity) }
     func replace(_ identity: SealedIdentity) async throws { try await inner.replace(identity) }

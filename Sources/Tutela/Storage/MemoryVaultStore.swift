@@ -212,6 +212,13 @@ public actor MemoryVaultStore: VaultStore {
 
         func lastLink(_ chain: ChainName) -> ChainLink? { state.chains[chain]?.last }
 
+        func link(_ chain: ChainName, at sequence: Int64) -> ChainLink? {
+            guard let links = state.chains[chain], sequence >= 0, sequence < links.count else {
+                return nil
+            }
+            return links[Int(sequence)]
+        }
+
         func append(_ link: ChainLink, to chain: ChainName) throws {
             let expected = (state.chains[chain]?.last?.sequence ?? -1) + 1
             guard link.sequence == expected else {

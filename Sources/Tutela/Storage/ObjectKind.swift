@@ -1,6 +1,7 @@
 /// The kinds of stored object that are not signed facts (those are ``FactKind``): a group member's
-/// key box, which its binding authenticates, inbox pointers to signed audit entries, and the
-/// import index, whose keyed tags authenticate it.
+/// key box, which its binding authenticates, inbox pointers to signed audit entries and where the
+/// log holds each record's sealing (each checked against the entry), and the import index, whose
+/// keyed tags authenticate it.
 /// (Break-glass shares have operations of their own: ``StoredShare``.)
 enum ObjectKind {
     /// A group's private key sealed to one member: `group:ROLE#V/MEMBER` under `group:ROLE#V`.
@@ -11,4 +12,7 @@ enum ObjectKind {
     static let importDigest = "import-digest"
     /// How far someone has read their inbox: `PERSON` under the person, an i64 audit sequence.
     static let inboxRead = "inbox-read"
+    /// Where the log holds the entry that sealed a record: `RECORD` under the record, an i64 audit
+    /// sequence (``SubjectIndex/madeRow(_:sequence:)``), checked against that entry when read.
+    static let auditMade = "audit-made"
 }

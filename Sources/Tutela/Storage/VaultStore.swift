@@ -188,6 +188,8 @@ public protocol VaultTransaction {
     /// (another writer moved the chain on) and appends nothing. The store checks no hash or
     /// signature: Tutela does.
     func append(_ link: ChainLink, to chain: ChainName) async throws
+    /// The link of `chain` at `sequence`, read inside this transaction; nil when there is none.
+    func link(_ chain: ChainName, at sequence: Int64) async throws -> ChainLink?
     /// Stores a new principal's sealed identity; `.exists` if that principal has one already.
     func insert(_ identity: SealedIdentity) async throws
     /// Replaces a principal's sealed keys (a new passphrase, or new keys after a lost one).

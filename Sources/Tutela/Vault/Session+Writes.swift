@@ -208,7 +208,7 @@ extension Session {
                 entry = entry.stamped(previous.time)
             }
         }
-        entry.state = try await StateTransaction.of(tx).seal()
+        try await StateTransaction.of(tx).seal(&entry, at: (last?.sequence ?? -1) + 1)
         let link = try SignedChain.link(
             .audit, after: last, body: entry.canonical, signer: signer)
         try await tx.append(link, to: .audit)

@@ -203,10 +203,14 @@ public struct Vault: Sendable {
         let (meta, directory) = try await verifiedDirectory()
         let pin = try pins?.load(vaultID: meta.vaultID)
         var reseals = ResealCheck()
+        var subjects = SubjectReplay()
         let report = try await AuditLog.verify(
             store: store, directory: directory, checkpoint: checkpoint, pin: pin
-        ) { reseals.visit($0.entry, at: $0.sequence) }
-        try await verifyState(directory: directory, reseals: reseals)
+        ) {
+            reseals.visit($0.entry, at: $0.sequence)
+            try subjects.visit($0.entry, at: $0.sequence)
+        }
+        try await verifyState(directory: directory, reseals: reseals, subjects: subjects)
         // Verified in full: later readings of the log on this machine may spare this prefix.
         if let head = report.head {
             pins?.saveVerified(

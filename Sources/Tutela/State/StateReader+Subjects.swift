@@ -1,0 +1,73 @@
+extension StateReader {
+    /// What of the state's subject indexes `subjects` (rebuilt from the log) does not hold, in
+    /// words, or nil. Each index's count, newest entry and chain must be the log's; a record's
+    /// sealing, which the index binds when it is made, must be a genuine sealing of that record
+    /// — an entry about it that filed one label (``SubjectReplay`` has checked that each label was
+    /// filed by the sealing of its own record) — with the digest the index holds; and a record
+    /// sealed must have its sealing bound. `stored` is every fact, by kind and id.
+    func subjectMismatch(
+        _ state: StateHead, subjects: SubjectReplay,
+        stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]]
+    ) async throws -> String? {
+        // The sealing each index names, as the map's rows hold it: the whole value is then proven
+        // against the state below, so a row that lies about it is a mismatch.
+        var held: [String: [UInt8]] = [:]
+        let names = Set(
+            subjects.subjects.keys.map { StateMap.prefix(StateKey.audit($0).bucket, depth: 4) }
+        )
+        .sorted()
+        for start in stride(from: 0, to: names.count, by: 4096) {
+            let chunk = Array(names[start..<min(start + 4096, names.count)])
+            for row in try await store.objects(kind: StateMap.bucketKind, keys: chunk) {
+                guard let b = UInt16(row.id, radix: 16),
+                    let entries = try? StateMap.decode(row.body, bucket: b)
+                else { continue }
+                held.merge(entries) { $1 }
+            }
+        }
+        let destroyed = Set((stored[.tombstone] ?? [:]).values.map(\.key))
+        var claims = StateClaims()
+        for (subject, rebuilt) in subjects.subjects {
+            let key = StateKey.audit(subject)
+            var claimed = rebuilt
+            let index = try? SubjectIndex(held[key.text], subject: subject)
+            if let index, index.sealing >= 0 {
+                if let problem = try await sealingMismatch(
+                    subject, at: index.sealing, digest: index.sealingDigest)
+                {
+                    return problem
+                }
+                claimed = rebuilt.with(sealing: index.sealing, digest: index.sealingDigest)
+            } else if let id = RecordID(validating: subject),
+                try await store.record(id) != nil || destroyed.contains(subject)
+            {
+                return "the index of the audit entries about \(subject) (it does not say where "
+                    + "the record was sealed)"
+            }
+            claims.add(key, claimed.value)
+        }
+        if let bad = try await firstMismatch(claims, in: state) {
+            return StateTransaction.describe(bad)
+        }
+        return nil
+    }
+
+    /// What is wrong with the entry at `sequence` as `subject`'s sealing, or nil.
+    private func sealingMismatch(_ subject: String, at sequence: Int64, digest: [UInt8])
+        async throws -> String?
+    {
+        let problem =
+            "the index of the audit entries about \(subject) (entry \(sequence) did not seal it)"
+        guard sequence > 0, let link = try await store.link(.audit, at: sequence),
+            let before = try await store.link(.audit, at: sequence - 1)
+        else { return problem }
+        let entry = try AuditEntry.parse(link.body, context: "audit entry \(sequence)")
+        let previous = try AuditEntry.parse(before.body, context: "audit entry \(sequence - 1)")
+        guard entry.subject == subject, entry.previous == -1,
+            SubjectIndex.isSealing(entry, labelAdded: true),
+            entry.state.labelCount == previous.state.labelCount + 1,
+            try entry.contentDigest() == digest
+        else { return problem }
+        return nil
+    }
+}

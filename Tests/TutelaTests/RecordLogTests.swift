@@ -1,0 +1,262 @@
+import Testing
+import TutelaTesting
+
+@testable import Tutela
+
+/// `audit log --record` reads a record's entries through the state's index of them, not the whole
+/// log (#21 item 9): exactly the entries the log holds about the record, each genuine, none left
+/// out, added or moved without its being tampering.
+@Suite("A record's audit entries without the whole log")
+struct RecordLogTests {
+    /// Price seals a record for Sam and opens it; Jones, not Sam's tutor, is refused it.
+    static func scene() async throws -> (Fixture, Label) {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: false)
+        _ = try await price.open(label.record)
+        await expectError(.permissionDenied) { try await f.session("jones").open(label.record) }
+        return (f, label)
+    }
+
+    @Test("a record's entries are the log's entries about it, its sealing first")
+    func sameAsTheLog() async throws {
+        let (f, label) = try await Self.scene()
+        let hale = try f.session("hale")
+        let fast = try await hale.auditLog(record: label.record)
+        let full = try await hale.auditLog(record: nil).filter {
+            $0.entry.subject == label.record.text
+        }
+        #expect(fast == full)
+        #expect(
+            fast.map { "\($0.entry.action.rawValue) \($0.entry.actor) \($0.entry.outcome)" } == [
+                "seal price allowed", "open price allowed", "open jones denied",
+                "audit-read hale allowed",
+            ])
+        // Each entry names the one before it about the record; the sealing names none.
+        #expect(
+            fast.map(\.entry.previous) == [-1, -1] + fast.dropFirst().dropLast().map(\.sequence))
+        // A record id never sealed has only the reading's own entry.
+        let none = try await hale.auditLog(record: "R-AAAA-BBBB-CCCC")
+        #expect(none.map(\.entry.action) == [.auditRead])
+        // An addendum is a record of its own, sealed by its own entry.
+        let addendum = try await f.session("price").corrections.addendum(
+            to: label.record, text: "more")
+        let its = try await hale.auditLog(record: addendum.record)
+        #expect(its.map(\.entry.action) == [.addendum, .auditRead])
+        try await f.vault.verifyAudit(checkpoint: nil)
+    }
+
+    @Test(
+        "an entry about the record rewritten, or where its sealing is moved or deleted: tampering")
+    func tampering() async throws {
+        do {
+            // Jones's refusal rewritten (his signature no longer holds).
+            let (f, label) = try await Self.scene()
+            await f.store.tamper(chain: .audit) { links in
+                links.map { link in
+                    guard let entry = try? AuditEntry.parse(link.body, context: "test"),
+                        entry.actor == "jones", entry.subject == label.record.text
+                    else { return link }
+                    var body = link.body
+                    body[body.count - 200] ^= 1
+                    return ChainLink(
+                        sequence: link.sequence, previousHash: link.previousHash,
+                        signer: link.signer, body: body, signature: link.signature, hash: link.hash)
+                }
+            }
+            await expectError(.tampered) {
+                try await f.session("hale").auditLog(record: label.record)
+            }
+        }
+        do {
+            // The row saying where the sealing is, deleted before the record's first other entry
+            // binds it: that entry is refused.
+            let f = try await Fixture.make()
+            let price = try f.session("price")
+            let label = try await price.seal(Fixture.form(), confidential: false)
+            await f.store.base.tamper { state in state.objects[ObjectKind.auditMade] = nil }
+            let error = await expectError(.tampered) { try await price.open(label.record) }
+            #expect(error?.message.contains("sealed") == true)
+        }
+        do {
+            // Moved to the sealing of a record of Jones's own: refused the same way.
+            let f = try await Fixture.make()
+            let price = try f.session("price")
+            let label = try await price.seal(Fixture.form(), confidential: false)
+            let jones = try f.session("jones")
+            _ = try await jones.seal(Fixture.form(learner: "alex"), confidential: false)
+            let his = try #require(
+                try await f.store.links(.audit).last { $0.signer == "jones" })
+            await f.store.base.tamper { state in
+                state.objects[ObjectKind.auditMade]?[label.record.text] = SubjectIndex.madeRow(
+                    label.record.text, sequence: his.sequence)
+            }
+            await expectError(.tampered) { try await price.open(label.record) }
+        }
+        do {
+            // Once bound, the sealing re-signed in place by its own author, with another reason:
+            // its digest is no longer the one the index holds.
+            let (f, label) = try await Self.scene()
+            let price = try f.session("price")
+            await f.store.tamper(chain: .audit) { links in
+                links.map { link in
+                    guard var entry = try? AuditEntry.parse(link.body, context: "test"),
+                        entry.action == .seal, entry.subject == label.record.text
+                    else { return link }
+                    entry = AuditEntry(
+                        action: entry.action, actor: entry.actor, subject: entry.subject,
+                        outcome: entry.outcome, reason: "sealed on another day",
+                        time: entry.time, policyVersion: entry.policyVersion,
+                        previous: entry.previous, state: entry.state)
+                    let signed = SignedChain.signedBytes(
+                        chain: .audit, sequence: link.sequence, previousHash: link.previousHash,
+                        signer: link.signer, body: entry.canonical)
+                    let signature = try! price.identity.sign(signed)
+                    return ChainLink(
+                        sequence: link.sequence, previousHash: link.previousHash,
+                        signer: link.signer, body: entry.canonical, signature: signature,
+                        hash: try! SignedChain.linkHash(signed: signed, signature: signature))
+                }
+            }
+            let error = await expectError(.tampered) {
+                try await f.session("hale").auditLog(record: label.record)
+            }
+            #expect(error?.message.contains("sealed") == true, "\(error?.message ?? "")")
+        }
+        do {
+            // The index rolled back to before Jones's refusal, in the database only.
+            let f = try await Fixture.make()
+            let price = try f.session("price")
+            let label = try await price.seal(Fixture.form(), confidential: false)
+            _ = try await price.open(label.record)
+            let before = await Self.index(f, label.record)
+            await expectError(.permissionDenied) {
+                try await f.session("jones").open(label.record)
+            }
+            await Self.rewriteIndex(f, label.record, to: before)
+            await expectError(.tampered) {
+                try await f.session("hale").auditLog(record: label.record)
+            }
+        }
+    }
+
+    @Test("an insider who signs a state hiding an entry about a record is found by audit verify")
+    func insiderHidesAnEntry() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: false)
+        _ = try await price.open(label.record)
+        let before = await Self.index(f, label.record)
+        let jones = try f.session("jones")
+        await expectError(.permissionDenied) { try await jones.open(label.record) }
+        // Jones, who writes the database and holds his own key, puts the index back as it was
+        // before his refusal and signs an entry committing to that state.
+        let root = await Self.rewriteIndex(f, label.record, to: before)
+        try await Self.signHead(f, as: jones, root: root)
+        // The replay of the whole log finds the index does not match …
+        let error = await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+        #expect(
+            error?.message.contains("index of the audit entries about \(label.record)") == true,
+            "\(error?.message ?? "")")
+        // … a reading of the record's entries rests on the newest signed state, as every reading
+        // does, and no longer shows the refusal …
+        let shown = try await f.session("hale").auditLog(record: label.record)
+        #expect(!shown.contains { $0.entry.actor == "jones" })
+        // … and once an entry about the record follows the forged index, the replay names it.
+        let named = await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+        #expect(
+            named?.message
+                == "audit entry \(shown.last?.sequence ?? -1) does not follow the entry before it "
+                + "about \(label.record)")
+    }
+
+    @Test("an insider's own record sealed by an entry naming another record is found by verify")
+    func sealingNamesAnotherRecord() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: false)
+        // Jones files a record of his own under an entry that says it seals Price's: what he
+        // would point Price's `audit-made` row at, to stand in for its sealing.
+        let jones = try f.session("jones")
+        let prepared = try await jones.prepareSeal([
+            (.progressReview(Fixture.form(learner: "alex")), .tutorial)
+        ])
+        let (record, learner, _, _) = try #require(prepared.records.first)
+        try await f.store.transaction(
+            jones.committedWrite(as: .seal, subject: label.record.text) { tx in
+                try await tx.insert(record, learner: learner)
+            })
+        let error = await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+        #expect(
+            error?.message.contains("not each filed by the entry that sealed its record") == true,
+            "\(error?.message ?? "")")
+    }
+
+    // MARK: - An insider's tools
+
+    /// The state's index of `record`'s entries as stored.
+    static func index(_ f: Fixture, _ record: RecordID) async -> [UInt8]? {
+        let key = StateKey.audit(record.text)
+        let name = StateMap.prefix(key.bucket, depth: 4)
+        return await f.store.base.tamperRead { state in
+            state.objects[StateMap.bucketKind]?[name].flatMap {
+                try? StateMap.decode($0.body, bucket: key.bucket)[key.text]
+            }
+        }
+    }
+
+    /// Sets the index of `record`'s entries to `value` in the database and re-hashes the nodes
+    /// above it, as someone with write access to the files could.
+    /// - Returns: the map's root after.
+    @discardableResult
+    static func rewriteIndex(_ f: Fixture, _ record: RecordID, to value: [UInt8]?) async
+        -> [UInt8]
+    {
+        let key = StateKey.audit(record.text)
+        let name = StateMap.prefix(key.bucket, depth: 4)
+        return await f.store.base.tamperReturning { state in
+            var entries: [String: [UInt8]] = [:]
+            if let row = state.objects[StateMap.bucketKind]?[name] {
+                entries = try! StateMap.decode(row.body, bucket: key.bucket)
+            }
+            entries[key.text] = value
+            state.objects[StateMap.bucketKind, default: [:]][name] = StoredObject(
+                kind: StateMap.bucketKind, id: name, key: name, body: StateMap.encode(entries))
+            var hash = try! StateMap.bucketHash(key.bucket, entries)
+            var child = name
+            for depth in stride(from: 3, through: 0, by: -1) {
+                let prefix = StateMap.prefix(key.bucket, depth: depth)
+                state.objects[StateMap.nodeKind, default: [:]][child] = StoredObject(
+                    kind: StateMap.nodeKind, id: child, key: StateMap.parentKey(prefix),
+                    body: hash)
+                let rows = (state.objects[StateMap.nodeKind] ?? [:]).values.filter {
+                    $0.key == StateMap.parentKey(prefix)
+                }
+                hash = try! StateMap.nodeHash(prefix, StateMap.children(prefix, rows: Array(rows)))
+                child = prefix
+            }
+            return hash
+        }
+    }
+
+    /// Appends an entry `insider` signs, committing to the state of the log's last entry with
+    /// `root` for its map.
+    static func signHead(_ f: Fixture, as insider: Session, root: [UInt8]) async throws {
+        let last = try #require(try await f.store.lastLink(.audit))
+        let previous = try AuditEntry.parse(last.body, context: "test")
+        var entry = insider.auditEntry(.inboxRead, subject: nil, reason: "nothing to see")
+        entry = entry.stamped(previous.time)
+        entry.state = previous.state
+        entry.state.root = root
+        let link = try SignedChain.link(
+            .audit, after: last, body: entry.canonical, signer: insider.identity)
+        await f.store.tamper(chain: .audit) { links in links + [link] }
+    }
+}
+
+extension MemoryVaultStore {
+    /// ``tamper(_:)`` that hands back what the change worked out.
+    func tamperReturning<T: Sendable>(_ change: @Sendable (inout State) -> T) -> T {
+        change(&state)
+    }
+}
