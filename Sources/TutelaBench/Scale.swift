@@ -38,6 +38,8 @@ struct ScaleResult {
     var chainStep = 0.0
     var chainFloor = 0.0
     var list: [Double] = []
+    /// `records list` as the importing tutor (every record theirs), its first page: best of 3.
+    var recordsPage: [Double] = []
     var retention = 0.0
     var retentionRuns: [Double] = []
     var retentionPeak = Peak()
@@ -270,6 +272,13 @@ struct ScaleBenchmark {
             result.list.append(time)
         }
         result.list.sort()
+        // The tutor's records, newest first, first page: every label read and proven today.
+        for _ in 0..<3 {
+            result.recordsPage.append(
+                try await secondsAsync {
+                    _ = try await author.finding.records(RecordQuery(perPage: 20))
+                })
+        }
 
         // Retention check over every record.
         say("\(count(records)): retention check")

@@ -211,6 +211,28 @@ struct CorrectionTests {
         #expect(throws: TutelaError.self) { try Label.parse(selfAmending.canonical) }
     }
 
+    @Test("a link to an addendum about another learner is tampering, never a record shown")
+    func mismatchedAddendum() async throws {
+        let f = try await Fixture.make()
+        let original = try await Self.sealed(f)
+        // Price, who also writes the database, seals a record about Alex that says it amends
+        // Sam's, and links it under Sam's record, committed under an entry of his own.
+        let price = try f.session("price")
+        let prepared = try await price.prepareSeal(
+            [(.progressReview(Fixture.form(learner: "alex")), .tutorial)], amending: original)
+        let (record, learner, _, _) = try #require(prepared.records.first)
+        #expect(learner == "alex")
+        let link = try price.sign(
+            AddendumLink(record: original.record, addendum: record.record, author: "price"))
+        try await f.store.transaction(
+            price.committedWrite(as: .addendum, subject: record.record.text) { tx in
+                try await tx.insert(record, learner: learner)
+                try await tx.put(link)
+            })
+        let error = await expectError(.tampered) { try await price.open(original.record) }
+        #expect(error?.message.contains("does not match it") == true, "\(error?.message ?? "")")
+    }
+
     @Test("a leaving date is corrected by a signed statement, never before birth or enrolment")
     func leavingDate() async throws {
         let f = try await Fixture.make()

@@ -3,19 +3,38 @@ extension StateReader {
     /// words, or nil. Each index's count, newest entry and chain must be the log's; a record's
     /// sealing, which the index binds when it is made, must be a genuine sealing of that record
     /// — an entry about it that filed one label (``SubjectReplay`` has checked that each label was
-    /// filed by the sealing of its own record) — with the digest the index holds; and a record
-    /// sealed must have its sealing bound. `stored` is every fact, by kind and id.
+    /// filed by the sealing of its own record) — with the digest the index holds. (That a record
+    /// sealed has its sealing bound is checked with the label rows.) `held` is what the map's rows
+    /// hold, from ``heldIndexes(_:)``.
     func subjectMismatch(
-        _ state: StateHead, subjects: SubjectReplay,
-        stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]]
+        _ state: StateHead, subjects: SubjectReplay, held: [String: SubjectIndex]
     ) async throws -> String? {
-        // The sealing each index names, as the map's rows hold it: the whole value is then proven
-        // against the state below, so a row that lies about it is a mismatch.
+        var claims = StateClaims()
+        for (subject, rebuilt) in subjects.subjects {
+            var claimed = rebuilt
+            if let index = held[subject], index.sealing >= 0 {
+                if let problem = try await sealingMismatch(
+                    subject, at: index.sealing, digest: index.sealingDigest)
+                {
+                    return problem
+                }
+                claimed = rebuilt.with(sealing: index.sealing, digest: index.sealingDigest)
+            }
+            claims.add(.audit(subject), claimed.value)
+        }
+        if let bad = try await firstMismatch(claims, in: state) {
+            return StateTransaction.describe(bad)
+        }
+        return nil
+    }
+
+    /// The index each of `subjects` has in the map's rows, as stored (unproven: what
+    /// ``subjectMismatch(_:subjects:held:)`` claims from it is proven there).
+    func heldIndexes(_ subjects: SubjectReplay) async throws -> [String: SubjectIndex] {
         var held: [String: [UInt8]] = [:]
         let names = Set(
             subjects.subjects.keys.map { StateMap.prefix(StateKey.audit($0).bucket, depth: 4) }
-        )
-        .sorted()
+        ).sorted()
         for start in stride(from: 0, to: names.count, by: 4096) {
             let chunk = Array(names[start..<min(start + 4096, names.count)])
             for row in try await store.objects(kind: StateMap.bucketKind, keys: chunk) {
@@ -25,31 +44,13 @@ extension StateReader {
                 held.merge(entries) { $1 }
             }
         }
-        let destroyed = Set((stored[.tombstone] ?? [:]).values.map(\.key))
-        var claims = StateClaims()
-        for (subject, rebuilt) in subjects.subjects {
-            let key = StateKey.audit(subject)
-            var claimed = rebuilt
-            let index = try? SubjectIndex(held[key.text], subject: subject)
-            if let index, index.sealing >= 0 {
-                if let problem = try await sealingMismatch(
-                    subject, at: index.sealing, digest: index.sealingDigest)
-                {
-                    return problem
-                }
-                claimed = rebuilt.with(sealing: index.sealing, digest: index.sealingDigest)
-            } else if let id = RecordID(validating: subject),
-                try await store.record(id) != nil || destroyed.contains(subject)
-            {
-                return "the index of the audit entries about \(subject) (it does not say where "
-                    + "the record was sealed)"
+        var indexes: [String: SubjectIndex] = [:]
+        for subject in subjects.subjects.keys {
+            if let index = try? SubjectIndex(held[StateKey.audit(subject).text], subject: subject) {
+                indexes[subject] = index
             }
-            claims.add(key, claimed.value)
         }
-        if let bad = try await firstMismatch(claims, in: state) {
-            return StateTransaction.describe(bad)
-        }
-        return nil
+        return indexes
     }
 
     /// What is wrong with the entry at `sequence` as `subject`'s sealing, or nil.

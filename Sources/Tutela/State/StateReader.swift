@@ -235,6 +235,9 @@ extension StateReader {
         var cursor: LabelCursor?
         var adding = 0
         var sealed = StateMap.zero
+        // A record with entries beyond its sealing whose index does not say where it was sealed.
+        let held = try await heldIndexes(subjects)
+        let unbound = Set(subjects.subjects.keys.filter { (held[$0]?.sealing ?? -1) < 0 })
         repeat {
             let (rows, next) = try await store.labels(from: cursor, limit: 4096)
             chain = try StateHead.chain(chain, rows: rows)
@@ -247,6 +250,10 @@ extension StateReader {
                 }
                 if count < subjects.labels {
                     sealed = try SubjectReplay.chain(sealed, row.record.text)
+                }
+                if unbound.contains(row.record.text) {
+                    return "the index of the audit entries about \(row.record) (it does not say "
+                        + "where the record was sealed)"
                 }
                 count += 1
             }
@@ -276,7 +283,7 @@ extension StateReader {
         // Each subject's index of entries, as the log rebuilt it. (An index the log does not
         // account for can make no reading show anything: each entry it names must be about its
         // subject and link back, and its chain must hold.)
-        if let problem = try await subjectMismatch(state, subjects: subjects, stored: stored) {
+        if let problem = try await subjectMismatch(state, subjects: subjects, held: held) {
             return problem
         }
         if let problem = try await factLogMismatch(state, stored: stored, bodies: bodies) {

@@ -5,8 +5,10 @@
 ///
 /// Every transaction of a vault runs through ``run(_:_:)``; nothing else writes the map's rows.
 ///
-/// Over 400 lines because its pending changes and loaded buckets are `private`: nothing else in
-/// the module may change the state without the checks here. The hashing is in `StateMap+Paths`.
+/// Over 500 lines because its pending changes and loaded buckets are `private`: nothing else in
+/// the module may change the state without the checks here — the subject index an entry updates
+/// (and the sealing it binds) included. The hashing is in `StateMap+Paths`, the index's values in
+/// `SubjectIndex`.
 final class StateTransaction: VaultTransaction {
     private let inner: any VaultTransaction
     /// The state the log's newest entry committed to when this transaction began.
@@ -232,8 +234,8 @@ final class StateTransaction: VaultTransaction {
     private var sealings: [String: (sequence: Int64, digest: [UInt8])] = [:]
 
     /// The entry that sealed `subject`, when it is a record, for its index to bind as it is made:
-    /// found through the record's `audit-made` row, and shown to be a genuine, allowed sealing of
-    /// the record by its label's author — else tampering, as is a record with no such row.
+    /// found through the record's `audit-made` row, and shown to be an allowed sealing of the
+    /// record by its label's author — else tampering, as is a record with no such row.
     private func sealing(of subject: String) async throws -> (sequence: Int64, digest: [UInt8])? {
         if let known = sealings[subject] { return known }
         var author: PrincipalID?
@@ -250,10 +252,14 @@ final class StateTransaction: VaultTransaction {
             }
             return nil
         }
+        // Its signature is not checked here: every reading of the index checks the entry it binds
+        // (hash and signature), and `audit verify` the chain it sits in; its hash is, so that the
+        // digest bound is of the bytes the log holds.
         let sequence = try SubjectIndex.made(row)
-        guard let directory, let link = try await inner.link(.audit, at: sequence),
-            let entry = AuditEntry.genuine(link, directory: directory),
-            entry.subject == subject, entry.previous == -1,
+        guard let link = try await inner.link(.audit, at: sequence), link.sequence == sequence,
+            SignedChain.checkHash(link, in: .audit),
+            let entry = try? AuditEntry.parse(link.body, context: "audit entry \(sequence)"),
+            entry.actor == link.signer, entry.subject == subject, entry.previous == -1,
             SubjectIndex.isSealing(entry, labelAdded: true),
             author.map({ $0 == entry.actor }) ?? true
         else {
@@ -395,6 +401,8 @@ final class StateTransaction: VaultTransaction {
     func verify(_ record: StoredRecord?, id: RecordID) async throws {
         let key = StateKey.record(id)
         guard !touched.contains(key) else { return }
+        // Its label, for binding its sealing if this transaction's entry is its first since.
+        if let record, labels[id] == nil { labels[id] = record.labelBytes }
         let committed = try await value(key)
         if let record {
             guard
