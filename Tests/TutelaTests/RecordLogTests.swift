@@ -192,6 +192,39 @@ struct RecordLogTests {
             "\(error?.message ?? "")")
     }
 
+    @Test("rows taken away while a record's index is made, then put back: the next entry binds it")
+    func bindingWaitsForTheRecord() async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(Fixture.form(), confidential: false)
+        let id = label.record
+        let (record, made) = await f.store.base.tamperRead { state in
+            (state.records[id], state.objects[ObjectKind.auditMade]?[id.text])
+        }
+        await f.store.base.tamper { state in
+            state.records[id] = nil
+            state.objects[ObjectKind.auditMade]?[id.text] = nil
+        }
+        // Read while the record's rows are gone: its index is made without its sealing.
+        let hale = try f.session("hale")
+        _ = try await hale.auditLog(record: id)
+        await f.store.base.tamper { state in
+            state.records[id] = record
+            state.objects[ObjectKind.auditMade]?[id.text] = made
+        }
+        // Not stuck: the next entry about it binds the sealing, and the vault verifies.
+        let log = try await hale.auditLog(record: id)
+        #expect(log.first?.entry.action == .seal)
+        _ = try await f.session("price").open(id)
+        try await f.vault.verifyAudit(checkpoint: nil)
+        // A row planted for an id that is no record is never read.
+        let planted: RecordID = "R-AAAA-BBBB-CCCC"
+        await f.store.base.tamper { state in
+            state.objects[ObjectKind.auditMade, default: [:]][planted.text] = SubjectIndex.madeRow(
+                planted.text, sequence: 1)
+        }
+        #expect(try await hale.auditLog(record: planted).map(\.entry.action) == [.auditRead])
+    }
+
     // MARK: - An insider's tools
 
     /// The state's index of `record`'s entries as stored.

@@ -353,15 +353,18 @@ extension Vault {
     /// Checks everything stored against the state of the log's newest entry (see
     /// ``StateReader/mismatchAll(_:reseals:subjects:)``), reading again if a write raced it.
     /// - Throws: `.tampered` naming what does not match.
-    func verifyState(directory: Directory, reseals: ResealCheck, subjects: SubjectReplay)
-        async throws
-    {
+    /// - Parameter walked: the hash of the last entry the replays walked to; a log that has moved
+    ///   on since throws ``LogMoved`` (their indexes would not match a later state).
+    func verifyState(
+        directory: Directory, reseals: ResealCheck, subjects: SubjectReplay, walked: [UInt8]?
+    ) async throws {
         let reader = StateReader(store: store, directory: directory)
         for _ in 0..<3 {
             let before: (hash: [UInt8]?, state: StateHead)
             do { before = try await reader.committed() } catch is StateReader.UnknownSigner {
                 throw Self.directoryMismatch
             }
+            guard before.hash == walked else { throw LogMoved() }
             guard
                 let problem = try await reader.mismatchAll(
                     before.state, reseals: reseals, subjects: subjects)
@@ -380,4 +383,7 @@ extension Vault {
         }
         throw TutelaError.tryAgain("the vault kept changing while it was checked; try again")
     }
+
+    /// The log moved on between the walk of `audit verify` and its check of the state.
+    struct LogMoved: Error {}
 }

@@ -219,8 +219,10 @@ final class StateTransaction: VaultTransaction {
             } else {
                 let key = StateKey.audit(subject)
                 var index = try SubjectIndex(try await value(key), subject: subject)
-                if index.count == 0, let made = try await sealing(of: subject) {
-                    index = SubjectIndex(sealing: made.sequence, digest: made.digest)
+                // Bound once, by the first entry that finds the record there: an index made while
+                // its record's rows were missing (edited away, then put back) is bound by the next.
+                if index.sealing < 0, let made = try await sealing(of: subject) {
+                    index = index.with(sealing: made.sequence, digest: made.digest)
                 }
                 entry.previous = index.newest
                 try index.append(entry, at: sequence)
@@ -233,9 +235,10 @@ final class StateTransaction: VaultTransaction {
     /// Records sealed in this transaction: where their sealing entries are, and their digests.
     private var sealings: [String: (sequence: Int64, digest: [UInt8])] = [:]
 
-    /// The entry that sealed `subject`, when it is a record, for its index to bind as it is made:
+    /// The entry that sealed `subject`, when it is a record stored here, for its index to bind:
     /// found through the record's `audit-made` row, and shown to be an allowed sealing of the
-    /// record by its label's author — else tampering, as is a record with no such row.
+    /// record by its label's author — else tampering, as is a record with no such row. Nil for any
+    /// other subject, whatever rows name it.
     private func sealing(of subject: String) async throws -> (sequence: Int64, digest: [UInt8])? {
         if let known = sealings[subject] { return known }
         var author: PrincipalID?
@@ -246,11 +249,9 @@ final class StateTransaction: VaultTransaction {
                 author = try Label.parse(stored.labelBytes).author
             }
         }
+        guard let author else { return nil }
         guard let row = try await inner.object(kind: ObjectKind.auditMade, id: subject) else {
-            guard author == nil else {
-                throw TutelaError.tampered("the log's entry that sealed \(subject) is not recorded")
-            }
-            return nil
+            throw TutelaError.tampered("the log's entry that sealed \(subject) is not recorded")
         }
         // Its signature is not checked here: every reading of the index checks the entry it binds
         // (hash and signature), and `audit verify` the chain it sits in; its hash is, so that the
@@ -261,7 +262,7 @@ final class StateTransaction: VaultTransaction {
             let entry = try? AuditEntry.parse(link.body, context: "audit entry \(sequence)"),
             entry.actor == link.signer, entry.subject == subject, entry.previous == -1,
             SubjectIndex.isSealing(entry, labelAdded: true),
-            author.map({ $0 == entry.actor }) ?? true
+            author == entry.actor
         else {
             throw TutelaError.tampered(
                 "audit entry \(sequence) is not the one that sealed \(subject)")

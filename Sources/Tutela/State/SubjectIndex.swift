@@ -54,8 +54,9 @@ struct SubjectIndex: Sendable, Equatable {
         sealingDigest = digest
     }
 
-    /// The same counts and chain with another record's sealing: how `audit verify`, which rebuilds
-    /// the rest from the log, states what the map must hold once it has checked that sealing.
+    /// The same counts and chain with a record's sealing bound: as a writer binds it, and as
+    /// `audit verify`, which rebuilds the rest from the log, states what the map must hold once it
+    /// has checked that sealing.
     func with(sealing sequence: Int64, digest: [UInt8]) -> SubjectIndex {
         var index = self
         index.sealing = sequence

@@ -202,22 +202,30 @@ public struct Vault: Sendable {
     public func verifyAudit(checkpoint: Checkpoint?) async throws -> AuditReport {
         let (meta, directory) = try await verifiedDirectory()
         let pin = try pins?.load(vaultID: meta.vaultID)
-        var reseals = ResealCheck()
-        var subjects = SubjectReplay()
-        let report = try await AuditLog.verify(
-            store: store, directory: directory, checkpoint: checkpoint, pin: pin
-        ) {
-            reseals.visit($0.entry, at: $0.sequence)
-            try subjects.visit($0.entry, at: $0.sequence)
+        // The state is checked against what the walk rebuilt, at the head the walk reached: an
+        // entry appended meanwhile (someone opening a record) walks the log again.
+        for _ in 0..<3 {
+            var reseals = ResealCheck()
+            var subjects = SubjectReplay()
+            let report = try await AuditLog.verify(
+                store: store, directory: directory, checkpoint: checkpoint, pin: pin
+            ) {
+                reseals.visit($0.entry, at: $0.sequence)
+                try subjects.visit($0.entry, at: $0.sequence)
+            }
+            do {
+                try await verifyState(
+                    directory: directory, reseals: reseals, subjects: subjects, walked: report.head)
+            } catch is LogMoved { continue }
+            // Verified in full: later readings of the log on this machine may spare this prefix.
+            if let head = report.head {
+                pins?.saveVerified(
+                    VerifiedLog(entries: report.entries, head: head, directory: directory),
+                    vaultID: meta.vaultID)
+            }
+            return report
         }
-        try await verifyState(directory: directory, reseals: reseals, subjects: subjects)
-        // Verified in full: later readings of the log on this machine may spare this prefix.
-        if let head = report.head {
-            pins?.saveVerified(
-                VerifiedLog(entries: report.entries, head: head, directory: directory),
-                vaultID: meta.vaultID)
-        }
-        return report
+        throw TutelaError.tryAgain("the vault kept changing while it was checked; try again")
     }
 
     static func validateName(_ name: String) throws(TutelaError) {
