@@ -10,11 +10,7 @@ extension Session {
         return try await verifiedRead {
             var claims = StateClaims()
             let key = StateKey.audit(record.text)
-            let bucket = try await store.objects(
-                kind: StateMap.bucketKind, keys: [StateMap.prefix(key.bucket, depth: 4)])
-            let value = try bucket.first.map {
-                try StateMap.decode($0.body, bucket: key.bucket)
-            }?[key.text]
+            let value = try await StateMap.stored([key], in: store)[key.text]
             claims.add(key, value)
             let index = try SubjectIndex(value, subject: record.text)
             var found: [AuditRecord] = []
@@ -29,9 +25,7 @@ extension Session {
                 found.append(item)
                 at = item.entry.previous
             }
-            var rebuilt =
-                index.sealing >= 0
-                ? SubjectIndex(sealing: index.sealing, digest: index.sealingDigest) : SubjectIndex()
+            var rebuilt = SubjectIndex().with(sealing: index.sealing, digest: index.sealingDigest)
             for item in found.reversed() { try rebuilt.append(item.entry, at: item.sequence) }
             guard at == -1, rebuilt == index else {
                 throw TutelaError.tampered(
@@ -85,8 +79,7 @@ extension Session {
             return nil
         }
         let item = try await genuineEntry(at: index.sealing, store: store, directory: directory)
-        guard item.entry.subject == record.text, item.entry.previous == -1,
-            SubjectIndex.isSealing(item.entry, labelAdded: true),
+        guard SubjectIndex.seals(item.entry, record.text),
             try item.entry.contentDigest() == index.sealingDigest,
             author.map({ $0 == item.entry.actor }) ?? true
         else {

@@ -146,3 +146,18 @@ struct FactLogReplay {
         return nil
     }
 }
+
+extension FactChange {
+    /// Stores `changes` as the fact log's next rows and chains them into `head`.
+    static func append(
+        _ changes: [FactChange], to head: inout StateHead, in tx: any VaultTransaction
+    ) async throws {
+        for change in changes {
+            try await tx.put(
+                StoredObject(
+                    kind: storedKind, id: rowID(head.factCount), key: logKey, body: change.encoded))
+            head.factChain = try change.chained(after: head.factChain)
+            head.factCount += 1
+        }
+    }
+}

@@ -64,3 +64,52 @@ extension StateMap {
         return top
     }
 }
+
+extension StateMap {
+    /// The values `keys` have in the map's rows as stored — unproven: a read that relies on one
+    /// claims it (``StateClaims``) and proves it against the state. Bucket rows are read 4,096 at
+    /// a time; a row that does not decode holds nothing here (its proof then fails).
+    static func stored(_ keys: [StateKey], in store: any VaultStore) async throws -> [String:
+        [UInt8]]
+    {
+        let names = Set(keys.map { prefix($0.bucket, depth: 4) }).sorted()
+        var held: [String: [UInt8]] = [:]
+        for start in stride(from: 0, to: names.count, by: 4096) {
+            let chunk = Array(names[start..<min(start + 4096, names.count)])
+            for row in try await store.objects(kind: bucketKind, keys: chunk) {
+                guard let b = UInt16(row.id, radix: 16),
+                    let entries = try? decode(row.body, bucket: b)
+                else { continue }
+                held.merge(entries) { $1 }
+            }
+        }
+        let wanted = Set(keys.map(\.text))
+        return held.filter { wanted.contains($0.key) }
+    }
+
+    /// Writes a transaction's changed bucket rows and node rows (deleting those now empty or zero).
+    static func writeRows(
+        buckets: [(UInt16, [String: [UInt8]])], nodes: [String: [UInt8]],
+        to tx: any VaultTransaction
+    ) async throws {
+        for (b, entries) in buckets {
+            let name = prefix(b, depth: 4)
+            if entries.isEmpty {
+                try await tx.deleteObject(kind: bucketKind, id: name)
+            } else {
+                try await tx.put(
+                    StoredObject(kind: bucketKind, id: name, key: name, body: encode(entries)))
+            }
+        }
+        for (name, hash) in nodes {
+            if hash == zero {
+                try await tx.deleteObject(kind: nodeKind, id: name)
+            } else {
+                try await tx.put(
+                    StoredObject(
+                        kind: nodeKind, id: name, key: parentKey(String(name.dropLast())),
+                        body: hash))
+            }
+        }
+    }
+}

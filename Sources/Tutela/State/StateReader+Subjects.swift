@@ -31,19 +31,7 @@ extension StateReader {
     /// The index each of `subjects` has in the map's rows, as stored (unproven: what
     /// ``subjectMismatch(_:subjects:held:)`` claims from it is proven there).
     func heldIndexes(_ subjects: SubjectReplay) async throws -> [String: SubjectIndex] {
-        var held: [String: [UInt8]] = [:]
-        let names = Set(
-            subjects.subjects.keys.map { StateMap.prefix(StateKey.audit($0).bucket, depth: 4) }
-        ).sorted()
-        for start in stride(from: 0, to: names.count, by: 4096) {
-            let chunk = Array(names[start..<min(start + 4096, names.count)])
-            for row in try await store.objects(kind: StateMap.bucketKind, keys: chunk) {
-                guard let b = UInt16(row.id, radix: 16),
-                    let entries = try? StateMap.decode(row.body, bucket: b)
-                else { continue }
-                held.merge(entries) { $1 }
-            }
-        }
+        let held = try await StateMap.stored(subjects.subjects.keys.map(StateKey.audit), in: store)
         var indexes: [String: SubjectIndex] = [:]
         for subject in subjects.subjects.keys {
             if let index = try? SubjectIndex(held[StateKey.audit(subject).text], subject: subject) {
@@ -64,8 +52,7 @@ extension StateReader {
         else { return problem }
         let entry = try AuditEntry.parse(link.body, context: "audit entry \(sequence)")
         let previous = try AuditEntry.parse(before.body, context: "audit entry \(sequence - 1)")
-        guard entry.subject == subject, entry.previous == -1,
-            SubjectIndex.isSealing(entry, labelAdded: true),
+        guard SubjectIndex.seals(entry, subject),
             entry.state.labelCount == previous.state.labelCount + 1,
             try entry.contentDigest() == digest
         else { return problem }

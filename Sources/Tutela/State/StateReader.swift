@@ -77,6 +77,29 @@ struct StateReader: Sendable {
         return (last.hash, state)
     }
 
+    /// The state the newest entry `tx` holds committed to (the empty state before the first
+    /// entry), that entry shown genuine first (a session's cache spares the signature check):
+    /// the state every write chains to and every decision in a transaction rests on.
+    static func committed(
+        in tx: any VaultTransaction, directory: Directory?, cache: StateCache?
+    ) async throws -> StateHead {
+        guard let last = try await tx.lastLink(.audit) else { return .empty }
+        guard let directory else {
+            throw TutelaError.internal("a transaction over a log ran without its directory")
+        }
+        do {
+            return try check(last, directory: directory, cache: cache)
+        } catch is UnknownSigner {
+            // With the directory this transaction runs under still the vault's, an entry resting
+            // on statements it does not hold means statements were cut.
+            if try await tx.lastLink(.directory)?.hash == directory.head?.hash {
+                throw Vault.directoryMismatch
+            }
+            throw TutelaError.tryAgain(
+                "someone enrolled meanwhile signed the vault's last entry; run it again")
+        }
+    }
+
     /// The state the log's last link commits to, once that link is shown genuine: its hash
     /// recomputed, its signature checked against its signer's keys, its signer not revoked, and
     /// the log not behind what this session saw.

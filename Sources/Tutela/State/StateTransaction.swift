@@ -5,10 +5,10 @@
 ///
 /// Every transaction of a vault runs through ``run(_:_:)``; nothing else writes the map's rows.
 ///
-/// Over 500 lines because its pending changes and loaded buckets are `private`: nothing else in
+/// Over 400 lines because its pending changes and loaded buckets are `private`: nothing else in
 /// the module may change the state without the checks here — the subject index an entry updates
-/// (and the sealing it binds) included. The hashing is in `StateMap+Paths`, the index's values in
-/// `SubjectIndex`.
+/// included. The hashing is in `StateMap+Paths`; the index's values, and how a record's sealing is
+/// found for it, in `SubjectIndex`.
 final class StateTransaction: VaultTransaction {
     private let inner: any VaultTransaction
     /// The state the log's newest entry committed to when this transaction began.
@@ -89,25 +89,7 @@ final class StateTransaction: VaultTransaction {
     /// The state the log's newest entry committed to (the empty state before the first entry).
     func committed() async throws -> StateHead {
         if let base { return base }
-        var found = StateHead.empty
-        if let last = try await inner.lastLink(.audit) {
-            // The entry every write chains to and every decision here rests on is shown genuine
-            // first (once per transaction; a session's cache spares the signature check).
-            guard let directory else {
-                throw TutelaError.internal("a transaction over a log ran without its directory")
-            }
-            do {
-                found = try StateReader.check(last, directory: directory, cache: cache)
-            } catch is StateReader.UnknownSigner {
-                // With the directory this transaction runs under still the vault's, an entry
-                // resting on statements it does not hold means statements were cut.
-                if try await inner.lastLink(.directory)?.hash == directory.head?.hash {
-                    throw Vault.directoryMismatch
-                }
-                throw TutelaError.tryAgain(
-                    "someone enrolled meanwhile signed the vault's last entry; run it again")
-            }
-        }
+        let found = try await StateReader.committed(in: inner, directory: directory, cache: cache)
         base = found
         return found
     }
@@ -235,39 +217,12 @@ final class StateTransaction: VaultTransaction {
     /// Records sealed in this transaction: where their sealing entries are, and their digests.
     private var sealings: [String: (sequence: Int64, digest: [UInt8])] = [:]
 
-    /// The entry that sealed `subject`, when it is a record stored here, for its index to bind:
-    /// found through the record's `audit-made` row, and shown to be an allowed sealing of the
-    /// record by its label's author — else tampering, as is a record with no such row. Nil for any
-    /// other subject, whatever rows name it.
+    /// The entry that sealed `subject` (``SubjectIndex/sealing(of:label:in:)``), the label of a
+    /// record this transaction read or changed being taken from there.
     private func sealing(of subject: String) async throws -> (sequence: Int64, digest: [UInt8])? {
         if let known = sealings[subject] { return known }
-        var author: PrincipalID?
-        if let id = RecordID(validating: subject) {
-            if let label = labels[id] {
-                author = try Label.parse(label).author
-            } else if let stored = try await inner.record(id) {
-                author = try Label.parse(stored.labelBytes).author
-            }
-        }
-        guard let author else { return nil }
-        guard let row = try await inner.object(kind: ObjectKind.auditMade, id: subject) else {
-            throw TutelaError.tampered("the log's entry that sealed \(subject) is not recorded")
-        }
-        // Its signature is not checked here: every reading of the index checks the entry it binds
-        // (hash and signature), and `audit verify` the chain it sits in; its hash is, so that the
-        // digest bound is of the bytes the log holds.
-        let sequence = try SubjectIndex.made(row)
-        guard let link = try await inner.link(.audit, at: sequence), link.sequence == sequence,
-            SignedChain.checkHash(link, in: .audit),
-            let entry = try? AuditEntry.parse(link.body, context: "audit entry \(sequence)"),
-            entry.actor == link.signer, entry.subject == subject, entry.previous == -1,
-            SubjectIndex.isSealing(entry, labelAdded: true),
-            author == entry.actor
-        else {
-            throw TutelaError.tampered(
-                "audit entry \(sequence) is not the one that sealed \(subject)")
-        }
-        return (sequence, try entry.contentDigest())
+        let label = RecordID(validating: subject).flatMap { labels[$0] }
+        return try await SubjectIndex.sealing(of: subject, label: label, in: inner)
     }
 
     /// Brings the state up to date with this transaction's changes so far, for the audit entry
@@ -305,17 +260,12 @@ final class StateTransaction: VaultTransaction {
         }
         if !pendingChanges.isEmpty {
             let sequence = (try await inner.lastLink(.audit)?.sequence ?? -1) + 1
-            for c in pendingChanges {
-                let change = FactChange(
-                    sequence: sequence, op: c.op, kind: c.kind, id: c.id, key: c.key,
-                    bodyHash: c.hash)
-                try await inner.put(
-                    StoredObject(
-                        kind: FactChange.storedKind, id: FactChange.rowID(head.factCount),
-                        key: FactChange.logKey, body: change.encoded))
-                head.factChain = try change.chained(after: head.factChain)
-                head.factCount += 1
-            }
+            try await FactChange.append(
+                pendingChanges.map {
+                    FactChange(
+                        sequence: sequence, op: $0.op, kind: $0.kind, id: $0.id, key: $0.key,
+                        bodyHash: $0.hash)
+                }, to: &head, in: inner)
         }
         for (learner, added) in pendingLearners {
             let n = try StateMap.count(try await value(.learner(learner))) + added
@@ -357,28 +307,8 @@ final class StateTransaction: VaultTransaction {
         }
         try await proven.check(
             written: writtenBuckets, nodeWrites: nodeWrites, children: storedChildren, in: inner)
-        for b in writtenBuckets {
-            let name = StateMap.prefix(b, depth: 4)
-            let entries = buckets[b] ?? [:]
-            if entries.isEmpty {
-                try await inner.deleteObject(kind: StateMap.bucketKind, id: name)
-            } else {
-                try await inner.put(
-                    StoredObject(
-                        kind: StateMap.bucketKind, id: name, key: name,
-                        body: StateMap.encode(entries)))
-            }
-        }
-        for (name, hash) in nodeWrites {
-            if hash == StateMap.zero {
-                try await inner.deleteObject(kind: StateMap.nodeKind, id: name)
-            } else {
-                try await inner.put(
-                    StoredObject(
-                        kind: StateMap.nodeKind, id: name,
-                        key: StateMap.parentKey(String(name.dropLast())), body: hash))
-            }
-        }
+        try await StateMap.writeRows(
+            buckets: writtenBuckets.map { ($0, buckets[$0] ?? [:]) }, nodes: nodeWrites, to: inner)
         if let cache, let base, let head, let appended {
             cache.advance(
                 from: base.root, link: appended, state: head, buckets: buckets, children: children)

@@ -48,12 +48,6 @@ struct SubjectIndex: Sendable, Equatable {
         return w.bytes
     }
 
-    /// The index as made for a record sealed by the entry at `sequence` with content `digest`.
-    init(sealing sequence: Int64, digest: [UInt8]) {
-        sealing = sequence
-        sealingDigest = digest
-    }
-
     /// The same counts and chain with a record's sealing bound: as a writer binds it, and as
     /// `audit verify`, which rebuilds the rest from the log, states what the map must hold once it
     /// has checked that sealing.
@@ -88,6 +82,41 @@ struct SubjectIndex: Sendable, Equatable {
     static func isSealing(_ entry: AuditEntry, labelAdded: Bool) -> Bool {
         labelAdded && entry.outcome == .allowed
             && (entry.action == .seal || entry.action == .addendum)
+    }
+
+    /// Whether `entry` can be the sealing of `subject`: about it, allowed, a `seal` or `addendum`,
+    /// linked to no entry before it. (Which label it filed is for the caller.)
+    static func seals(_ entry: AuditEntry, _ subject: String) -> Bool {
+        entry.subject == subject && entry.previous == -1 && isSealing(entry, labelAdded: true)
+    }
+
+    /// The entry that sealed `subject`, for its index to bind, when it is a record stored here
+    /// (`label`, if the caller has read it; else read through `tx`): found through the record's
+    /// `audit-made` row, and shown to be a sealing of the record by its label's author with its
+    /// hash intact — else tampering, as is a stored record with no such row. Nil for any other
+    /// subject, whatever rows name it. Its signature is not checked here: every reading of the
+    /// index checks the entry it binds, and `audit verify` the chain it sits in.
+    static func sealing(of subject: String, label: [UInt8]?, in tx: any VaultTransaction)
+        async throws -> (sequence: Int64, digest: [UInt8])?
+    {
+        guard let id = RecordID(validating: subject) else { return nil }
+        var label = label
+        if label == nil { label = try await tx.record(id)?.labelBytes }
+        guard let label else { return nil }
+        let author = try Label.parse(label).author
+        guard let row = try await tx.object(kind: ObjectKind.auditMade, id: subject) else {
+            throw TutelaError.tampered("the log's entry that sealed \(subject) is not recorded")
+        }
+        let sequence = try made(row)
+        guard let link = try await tx.link(.audit, at: sequence), link.sequence == sequence,
+            SignedChain.checkHash(link, in: .audit),
+            let entry = try? AuditEntry.parse(link.body, context: "audit entry \(sequence)"),
+            entry.actor == link.signer, entry.actor == author, seals(entry, subject)
+        else {
+            throw TutelaError.tampered(
+                "audit entry \(sequence) is not the one that sealed \(subject)")
+        }
+        return (sequence, try entry.contentDigest())
     }
 
     /// The `audit-made` row for the entry at `sequence` that sealed `record`: u8 1 ‖ i64 sequence.
@@ -127,7 +156,7 @@ struct SubjectReplay: Sendable {
         if entry.state.labelCount > labels {
             // One label per sealing, by the entry that seals its record and nothing else.
             guard entry.state.labelCount == labels + 1, let subject = entry.subject,
-                SubjectIndex.isSealing(entry, labelAdded: true), entry.previous == -1
+                SubjectIndex.seals(entry, subject)
             else {
                 throw .tampered("audit entry \(sequence) files a label it does not seal")
             }
