@@ -61,6 +61,16 @@ extension SQLiteVaultStore {
             try db.execute(sql: "CREATE INDEX slots_by_recipient ON slots(recipient, record)")
         }
         migrator.registerMigration("v4-records-by-row", migrate: Self.migrateToRecordsByRow)
+        // A label row is filed under its author too, for a tutor's own list (the vault's state
+        // counts and chains each author's labels; audit entries before version 4 are not read,
+        // so no vault made before needs its rows filled in).
+        migrator.registerMigration("v5-labels-by-author") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE labels ADD COLUMN author TEXT NOT NULL DEFAULT '';
+                    CREATE INDEX labels_by_author ON labels(author);
+                    """)
+        }
         return migrator
     }
 

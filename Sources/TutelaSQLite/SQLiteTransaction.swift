@@ -116,10 +116,10 @@ extension SQLiteVaultStore {
             return id
         }
 
-        func insert(_ record: StoredRecord, learner: LearnerID) throws {
+        func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) throws {
             try run(
-                "INSERT INTO labels (record, learner, label) VALUES (?, ?, ?)",
-                [record.record.text, learner.text, Data(record.labelBytes)])
+                "INSERT INTO labels (record, learner, author, label) VALUES (?, ?, ?, ?)",
+                [record.record.text, learner.text, author.text, Data(record.labelBytes)])
             let id = db.lastInsertedRowID
             lastRow = (record.record, id)
             try run(

@@ -243,17 +243,24 @@ public final class SQLiteVaultStore: VaultStore {
             record: id, labelBytes: label, sealedBytes: [UInt8](row[2] as Data), slots: slots)
     }
 
-    /// Reads the labels table, tombstones included, ordered by record id.
+    /// Reads the labels table, tombstones included, in the order they were stored.
     public func labels(learner: LearnerID?) async throws -> [StoredLabel] {
+        guard let learner else { return try await labels(where: nil, "") }
+        return try await labels(where: "learner = ?", learner.text)
+    }
+
+    /// Reads the labels filed under `author`, tombstones included, in the order they were stored.
+    public func labels(author: PrincipalID) async throws -> [StoredLabel] {
+        try await labels(where: "author = ?", author.text)
+    }
+
+    private func labels(where filter: String?, _ value: String) async throws -> [StoredLabel] {
         try await read("read labels") { db in
-            let rows: [Row]
-            if let learner {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM labels WHERE learner = ? ORDER BY record",
-                    arguments: [learner.text])
-            } else {
-                rows = try Row.fetchAll(db, sql: "SELECT * FROM labels ORDER BY record")
-            }
+            let sql = "SELECT record, learner, label FROM labels"
+            let rows =
+                try filter.map {
+                    try Row.fetchAll(db, sql: "\(sql) WHERE \($0) ORDER BY id", arguments: [value])
+                } ?? Row.fetchAll(db, sql: "\(sql) ORDER BY id")
             return try rows.map {
                 StoredLabel(
                     record: try Self.recordID($0["record"]),

@@ -33,6 +33,10 @@ extension ForwardingStore {
         try await forwarded.labels(learner: learner)
     }
     /// Passed to the wrapped store.
+    public func labels(author: PrincipalID) async throws -> [StoredLabel] {
+        try await forwarded.labels(author: author)
+    }
+    /// Passed to the wrapped store.
     public func labels(from cursor: LabelCursor?, limit: Int) async throws -> (
         labels: [StoredLabel], next: LabelCursor?
     ) { try await forwarded.labels(from: cursor, limit: limit) }

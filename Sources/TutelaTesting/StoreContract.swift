@@ -101,8 +101,19 @@ public enum StoreContract {
                 "its slots name it")
         }
         let sams = try await store.labels(learner: "sam").map(\.record)
-        try expect(sams == labels.map(\.record).sorted(), "a learner's labels, by record id")
+        try expect(sams == labels.map(\.record), "a learner's labels, in the order stored")
         try expect(try await store.labels(learner: "alex").isEmpty, "no labels for Alex")
+        let authors = Dictionary(grouping: labels, by: \.author)
+        for (author, theirs) in authors {
+            let rows = try await store.labels(author: author)
+            try expect(
+                rows.map(\.record) == theirs.map(\.record),
+                "\(author)'s labels, in the order stored")
+            var bytes: [[UInt8]?] = []
+            for label in theirs { bytes.append(try await store.record(label.record)?.labelBytes) }
+            try expect(rows.map(\.labelBytes) == bytes, "\(author)'s labels read back")
+        }
+        try expect(try await store.labels(author: "hale").isEmpty, "no labels by Hale")
         try expect(try await store.record("R-0000-0000-0000") == nil, "an unknown record is nil")
     }
 

@@ -24,7 +24,7 @@ struct SQLiteScaleTests {
                 try await tx.insert(
                     StoredRecord(
                         record: label.record, labelBytes: label.canonical, sealedBytes: [],
-                        slots: []), learner: label.learner)
+                        slots: []), learner: label.learner, author: label.author)
             }
         }
         let inMemory = try await memory.pagedLabels(pageSize: 4).map(\.record)

@@ -226,7 +226,7 @@ struct CorrectionTests {
             AddendumLink(record: original.record, addendum: record.record, author: "price"))
         try await f.store.transaction(
             price.committedWrite(as: .addendum, subject: record.record.text) { tx in
-                try await tx.insert(record, learner: learner)
+                try await tx.insert(record)
                 try await tx.put(link)
             })
         let error = await expectError(.tampered) { try await price.open(original.record) }

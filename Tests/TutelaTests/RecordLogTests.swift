@@ -184,7 +184,7 @@ struct RecordLogTests {
         let (record, learner, _, _) = try #require(prepared.records.first)
         try await f.store.transaction(
             jones.committedWrite(as: .seal, subject: label.record.text) { tx in
-                try await tx.insert(record, learner: learner)
+                try await tx.insert(record)
             })
         let error = await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
         #expect(

@@ -308,7 +308,7 @@ struct RedTeam4Tests {
         // re-seal: it must refuse, as the state says the record has no envelope.
         await expectError(.tampered) {
             try await f.store.transaction { tx in
-                try await tx.insert(row, learner: "sam")
+                try await tx.insert(row)
                 try await StateTransaction.within(tx, directory: directory, cache: nil) { state in
                     try await state.replaceEnvelope(record: label.record, sealed: sealed)
                     try await Session.appendAudit(entry, tx: state, signer: identity)

@@ -84,7 +84,7 @@ struct RedTeam5Tests {
         // ...and another administrator's statement (a new learner) lands between the revocation's
         // statement and its sweep.
         await Self.interleaveTwice(
-            f, first: price.committedWrite { tx in try await tx.insert(record, learner: learner) },
+            f, first: price.committedWrite { tx in try await tx.insert(record) },
             then: Self.statementWrite(
                 .addLearner(
                     .init(
@@ -271,7 +271,7 @@ struct RedTeam5Tests {
         let (record, learner) = try await Self.pendingRecord(price, learner: "sam")
         #expect(record.slots.contains { $0.recipient == .person("price") })
         await f.store.beforeNextTransaction(
-            price.committedWrite { tx in try await tx.insert(record, learner: learner) })
+            price.committedWrite { tx in try await tx.insert(record) })
         try await office.administration.rekey(
             "price", passphrase: try Passphrase("price's new passphrase 2026"))
         let renewed = try await f.vault.unlock(

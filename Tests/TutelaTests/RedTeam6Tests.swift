@@ -193,7 +193,7 @@ struct RedTeam6Tests {
         try await jones.refresh()
         try await f.store.transaction(
             jones.committedWrite(as: .seal, subject: record.record.text) { tx in
-                try await tx.insert(record, learner: learner)
+                try await tx.insert(record)
             })
         // Sam, the learner, opens a "tutorial by Mr Price" written after Price's key ended.
         let sam = try f.session("sam")

@@ -145,7 +145,7 @@ struct RefreshTests {
         let (record, learner, _, _) = try #require(prepared.records.first)
         #expect(record.slots.contains { $0.recipient == .person("jones") })
         await f.store.beforeNextTransaction(
-            price.committedWrite { tx in try await tx.insert(record, learner: learner) })
+            price.committedWrite { tx in try await tx.insert(record) })
         try await f.session("office").administration.revoke("jones")
         #expect(try await f.store.slots(recipient: .person("jones"), limit: 100).isEmpty)
         #expect(try await f.store.record(record.record) != nil)
@@ -160,7 +160,7 @@ struct RefreshTests {
         ])
         let (record, learner, _, _) = try #require(prepared.records.first)
         await f.store.beforeNextTransaction(
-            price.committedWrite { tx in try await tx.insert(record, learner: learner) })
+            price.committedWrite { tx in try await tx.insert(record) })
         try await f.session("office").administration.rekey(
             "price", passphrase: Passphrase("a new passphrase for price"))
         // A slot under the discarded key opens for no one: none is left to stand for a reader.

@@ -134,8 +134,9 @@ public struct AuditEntry: Sendable, Equatable {
     /// The vault's state as this entry left it (see ``StateHead``); set when the entry is appended.
     var state = StateHead.empty
 
-    /// 3 since #21: `previous`, and a state that indexes each subject's entries.
-    static let version: UInt8 = 3
+    /// 3 since #21: `previous`, and a state that indexes each subject's entries; 4: a state that
+    /// counts and chains each learner's and each author's labels (``FiledLabels``).
+    static let version: UInt8 = 4
 
     /// The same entry without its reason (an officer's words for opening a flagged record, in a
     /// notice to someone the policy does not let open flagged records).

@@ -38,4 +38,57 @@ extension Policy {
         guard let rules = classes[recordClass] else { return false }
         return firstRole(rules.safeguarding.openFlagged, actor: actor) != nil
     }
+
+    /// Which records' labels `actor` may see, as far as can be told without reading any label —
+    /// a superset of what ``decide(_:actor:label:state:directory:)`` allows for `.viewLabel`, so
+    /// that a list read through it misses nothing (each label is still decided on). Someone whom
+    /// a rule of some class lets see labels by role (label-only roles, the safeguarding team,
+    /// break-glass requesters, a `role:` or ILR reader) may see any record's; everyone else only
+    /// those they wrote and those about the learners they stand for.
+    public func labelScope(actor: Principal, directory people: Directory) -> LabelScope {
+        var authored = false
+        var learners: Set<LearnerID> = []
+        func about(_ standsFor: (Learner) -> Bool) {
+            learners.formUnion(people.learners.values.filter(standsFor).map(\.id))
+        }
+        for rules in classes.values {
+            let safeguarding = rules.safeguarding
+            if firstRole(rules.labelOnly, actor: actor) != nil
+                || firstRole(safeguarding.openFlagged, actor: actor) != nil
+                || safeguarding.breakGlass?.requesters.contains(where: actor.has) == true
+            {
+                return .every
+            }
+            for subject in rules.read.map(\.value) {
+                switch subject {
+                case .author: authored = true
+                case .assignedTutor:
+                    if actor.has(.tutor) { about { $0.tutor == actor.id } }
+                case .learner, .copies(.learner):
+                    if actor.has(.learner), let me = LearnerID(validating: actor.id.text) {
+                        learners.insert(me)
+                    }
+                case .copies(.parentsCarers):
+                    if actor.has(.parentCarer) { about { $0.contacts.parents.contains(actor.id) } }
+                case .copies(.homeSchool):
+                    if actor.has(.homeSchool) { about { $0.contacts.homeSchool == actor.id } }
+                case .copies(.workBasedProvider):
+                    if actor.has(.workBasedProvider) { about { $0.contacts.provider == actor.id } }
+                case .copies(.ilr):
+                    if actor.has(.ilrOfficer) { return .every }
+                case .role(let role):
+                    if actor.has(role) { return .every }
+                }
+            }
+        }
+        return .some(authored: authored, learners: learners)
+    }
+}
+
+/// Whose labels someone may see (see ``Policy/labelScope(actor:directory:)``).
+public enum LabelScope: Sendable, Equatable {
+    /// Possibly any record's.
+    case every
+    /// At most those of the records they wrote (when `authored`) and of records about `learners`.
+    case some(authored: Bool, learners: Set<LearnerID>)
 }

@@ -160,7 +160,7 @@ public struct Finding: SessionService {
             throw TutelaError.denied(
                 "only the roles that open flagged records (the safeguarding team) list them")
         }
-        let labels = try await labelRows(learner: query.learner)
+        let labels = try await candidates(query, policy: policy)
         // Read after the labels: a record flagged meanwhile is marked (and left out of a family's
         // list), where one read before could be listed unmarked.
         let subjects = try await session.factSubjects([.flag, .tombstone, .void])
@@ -209,36 +209,30 @@ public struct Finding: SessionService {
         return listed
     }
 
-    /// Every label row, or one learner's, proven against the vault's state, each parsed and matched
-    /// to its row: all of them by ``Session/walkLabels(_:)``; one learner's by their count and each
-    /// label's author's signature. A row deleted, altered, added or moved is tampering, never a
-    /// record quietly missing from (or added to) a list.
-    func labelRows(learner: LearnerID?) async throws -> [Label] {
-        let (store, directory) = (self.store, self.directory)
-        let labels: [(row: StoredLabel, label: Label)]
-        if let learner {
-            // One learner's: their count, and each label as its author signed it (or as the
-            // state holds it, once destroyed).
-            labels = try await session.verifiedRead {
-                let rows = try await store.labels(learner: learner)
-                var claims = StateClaims()
-                claims.add(.learner(learner), StateMap.countValue(Int64(rows.count)))
-                let proven = try await claims.provenLabels(rows, store: store, directory: directory)
-                return (Array(zip(rows, proven)), claims)
-            }
-        } else {
+    /// The labels a list may hold, each still to be decided on: one learner's, or one author's,
+    /// when the query names them; otherwise those the reader's scope reaches
+    /// (``Policy/labelScope(actor:directory:)``) — for a tutor, the records they wrote and their
+    /// tutees' — through the state's lists by learner and author, or every label for those whose
+    /// role may see any. Each list is proven whole against the vault's state.
+    private func candidates(_ query: RecordQuery, policy: Policy) async throws -> [Label] {
+        if let learner = query.learner { return try await session.filedLabels([.learner(learner)]) }
+        if let author = query.author { return try await session.filedLabels([.author(author)]) }
+        switch policy.labelScope(actor: principal, directory: directory) {
+        case .some(let authored, let learners):
+            let filings = learners.sorted().map(LabelFiling.learner)
+            return try await session.filedLabels(
+                authored ? [.author(principal.id)] + filings : filings)
+        case .every:
             var rows: [StoredLabel] = []
             try await session.walkLabels { rows += $0 }
-            labels = try rows.map { row throws(TutelaError) in
-                (row, try Label.parse(row.labelBytes))
+            return try rows.map { row throws(TutelaError) in
+                let label = try Label.parse(row.labelBytes)
+                guard label.record == row.record, label.learner == row.learner else {
+                    throw TutelaError.tampered(
+                        "the label row of \(row.record) does not match its label")
+                }
+                return label
             }
-        }
-        return try labels.map { (row, label) throws(TutelaError) in
-            guard label.record == row.record, label.learner == row.learner else {
-                throw TutelaError.tampered(
-                    "the label row of \(row.record) does not match its label")
-            }
-            return label
         }
     }
 

@@ -50,13 +50,13 @@ extension Session {
         let (directory, principal) = (self.directory, self.principal)
         var opened: [OpenedRecord] = []
         var leftOut: [(record: RecordID, reason: String)] = []
-        // Every label filed under the learner, and no fewer than the vault's state counts: a
+        // Every label filed under the learner, as the vault's state counts and chains them: a
         // label row moved to another learner is not quietly left out.
         let store = self.store
         let rows = try await verifiedRead {
             let rows = try await store.labels(learner: learner)
             var claims = StateClaims()
-            claims.add(.learner(learner), StateMap.countValue(Int64(rows.count)))
+            try claims.addFiled(rows, under: .learner(learner))
             return (rows, claims)
         }
         for row in rows {

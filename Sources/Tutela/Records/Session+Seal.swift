@@ -222,11 +222,12 @@ extension Session {
         }
         let (indexRows, followUps) = (prepared.indexRows, prepared.followUps)
         let (leadObjects, recheck) = (prepared.leadObjects, prepared.recheck)
+        let author = principal.id
         try await write { tx in
             try await recheck?(tx)
             for object in leadObjects { try await tx.put(object) }
             for (record, learner, entry, shares) in batch {
-                try await tx.insert(record, learner: learner)
+                try await tx.insert(record, learner: learner, author: author)
                 for share in shares { try await tx.put(share) }
                 try await Self.appendAudit(entry, tx: tx, signer: identity)
             }

@@ -168,9 +168,16 @@ struct StateKey: Hashable, Sendable {
     /// ``SubjectIndex``.
     static func audit(_ subject: String) -> StateKey { StateKey("A:\(subject)", anchor: subject) }
 
-    /// How many labels are filed under a learner: what makes a learner's export complete.
+    /// The labels filed under a learner (``FiledLabels``): what makes a learner's list or export
+    /// complete.
     static func learner(_ id: LearnerID) -> StateKey {
         StateKey("N:\(id.text)", anchor: "N:\(id.text)")
+    }
+
+    /// The labels of the records a person sealed (``FiledLabels``): what makes a tutor's own list
+    /// complete.
+    static func author(_ id: PrincipalID) -> StateKey {
+        StateKey("W:\(id.text)", anchor: "W:\(id.text)")
     }
 }
 
@@ -254,7 +261,7 @@ enum StateMap {
         case "R" where parts.count == 2: return bucket(of: String(key.dropFirst(2)))
         case "A" where parts.count >= 2: return bucket(of: String(key.dropFirst(2)))
         case "F" where parts.count == 3: return bucket(of: String(parts[2]))
-        case "C", "N": return bucket(of: key)
+        case "C", "N", "W": return bucket(of: key)
         default: return nil
         }
     }

@@ -258,13 +258,21 @@ extension StateReader {
         var cursor: LabelCursor?
         var adding = 0
         var sealed = StateMap.zero
+        var filed: [StateKey: FiledLabels] = [:]
         // A record with entries beyond its sealing whose index does not say where it was sealed.
         let held = try await heldIndexes(subjects)
         let unbound = Set(subjects.subjects.keys.filter { (held[$0]?.sealing ?? -1) < 0 })
         repeat {
             let (rows, next) = try await store.labels(from: cursor, limit: 4096)
-            chain = try StateHead.chain(chain, rows: rows)
-            for row in rows {
+            let digests = try StateHead.digests(rows[...])
+            chain = try StateHead.chain(chain, digests: digests)
+            for (n, row) in rows.enumerated() {
+                // Each learner's and each author's labels, counted and chained as filed.
+                let digest = Array(digests[(n * 32)..<(n * 32 + 32)])
+                let author = try Label.parse(row.labelBytes).author
+                for key in [StateKey.learner(row.learner), .author(author)] {
+                    try filed[key, default: FiledLabels()].add(digest: digest)
+                }
                 if let problem = CommitCheck.label(
                     row.labelBytes, index: count, adds: reseals.labelAdds, cursor: &adding,
                     directory: directory)
@@ -290,6 +298,7 @@ extension StateReader {
             return "the stored labels (not each filed by the entry that sealed its record)"
         }
         var claims = StateClaims()
+        for (key, labels) in filed { claims.add(key, labels.value) }
         var stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]] = [:]
         var bodies: [FactKind: [String: [UInt8]]] = [:]
         for kind in FactKind.allCases {

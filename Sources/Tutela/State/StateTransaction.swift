@@ -27,8 +27,9 @@ final class StateTransaction: VaultTransaction {
     private var pendingRecords: [RecordID: [UInt8]] = [:]
     /// The labels of records this transaction touched, kept for once their envelope is gone.
     private var labels: [RecordID: [UInt8]] = [:]
-    private var pendingLabels: [(record: RecordID, learner: LearnerID, label: [UInt8])] = []
-    private var pendingLearners: [LearnerID: Int64] = [:]
+    private var pendingLabels: [(record: RecordID, digest: [UInt8])] = []
+    /// Row digests of labels filed under a learner or an author (``FiledLabels``), in order.
+    private var pendingFiled: [StateKey: [[UInt8]]] = [:]
     /// Changes of facts since the last audit entry, in order, for the fact log.
     private var pendingChanges:
         [(op: FactChange.Op, kind: FactKind, id: String, key: String, hash: [UInt8])] = []
@@ -252,10 +253,7 @@ final class StateTransaction: VaultTransaction {
             try await set(.record(id), value)
         }
         for row in pendingLabels {
-            head.labelChain = try StateHead.chain(
-                head.labelChain,
-                digest: try StateHead.digest(
-                    record: row.record.text, learner: row.learner.text, label: row.label))
+            head.labelChain = try StateHead.chain(head.labelChain, digest: row.digest)
             head.labelCount += 1
         }
         if !pendingChanges.isEmpty {
@@ -267,14 +265,15 @@ final class StateTransaction: VaultTransaction {
                         bodyHash: $0.hash)
                 }, to: &head, in: inner)
         }
-        for (learner, added) in pendingLearners {
-            let n = try StateMap.count(try await value(.learner(learner))) + added
-            try await set(.learner(learner), StateMap.countValue(n))
+        for (key, digests) in pendingFiled {
+            var filed = try FiledLabels(try await value(key), key)
+            for digest in digests { try filed.add(digest: digest) }
+            try await set(key, filed.value)
         }
         pendingGroups = [:]
         pendingRecords = [:]
         pendingLabels = []
-        pendingLearners = [:]
+        pendingFiled = [:]
         pendingChanges = []
         if let directory = try await inner.lastLink(.directory) {
             head.directoryCount = directory.sequence + 1
@@ -300,7 +299,7 @@ final class StateTransaction: VaultTransaction {
     /// audit entry (its change would be committed to by no entry).
     private func flush() async throws {
         guard pendingGroups.isEmpty, pendingRecords.isEmpty, pendingLabels.isEmpty,
-            pendingLearners.isEmpty, pendingChanges.isEmpty, changedBuckets.isEmpty
+            pendingFiled.isEmpty, pendingChanges.isEmpty, changedBuckets.isEmpty
         else {
             throw TutelaError.internal(
                 "a transaction changed the vault's state after its last audit entry")
@@ -361,17 +360,19 @@ final class StateTransaction: VaultTransaction {
     func insert(_ identity: SealedIdentity) async throws { try await inner.insert(identity) }
     func replace(_ identity: SealedIdentity) async throws { try await inner.replace(identity) }
 
-    func insert(_ record: StoredRecord, learner: LearnerID) async throws {
+    func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) async throws {
         let key = StateKey.record(record.record)
         guard try await value(key) == nil else { throw Self.mismatch(key) }
-        _ = try await value(.learner(learner))
-        try await inner.insert(record, learner: learner)
-        // A new record's envelope is its author's original: nothing in the map (the label chain
-        // and its author's signature vouch for it).
+        let filings = try FiledLabels.filings(record, learner: learner, author: author)
+        for filing in filings { _ = try await value(filing) }
+        try await inner.insert(record, learner: learner, author: author)
+        // An original envelope has no entry: the label chain and lists vouch for its label.
         touched.insert(key)
         labels[record.record] = record.labelBytes
-        pendingLabels.append((record.record, learner, record.labelBytes))
-        pendingLearners[learner, default: 0] += 1
+        let digest = try StateHead.digest(
+            record: record.record.text, learner: learner.text, label: record.labelBytes)
+        pendingLabels.append((record.record, digest))
+        for filing in filings { pendingFiled[filing, default: []].append(digest) }
     }
 
     func insert(_ slot: Slot) async throws { try await inner.insert(slot) }

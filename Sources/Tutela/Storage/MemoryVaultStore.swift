@@ -15,6 +15,8 @@ public actor MemoryVaultStore: VaultStore {
         package var records: [RecordID: StoredRecord] = [:]
         /// Each record's learner, by record id; kept after shredding, like the label.
         package var learners: [RecordID: LearnerID] = [:]
+        /// Each record's author, by record id; kept after shredding, like the label.
+        package var authors: [RecordID: PrincipalID] = [:]
         /// Each record's canonical label, by record id; kept after shredding, for the tombstone.
         package var labels: [RecordID: [UInt8]] = [:]
         /// Record ids in the order their labels were stored, for paging.
@@ -118,11 +120,22 @@ public actor MemoryVaultStore: VaultStore {
 
     /// Label rows outlive their envelopes: a destroyed record keeps its label as a tombstone.
     public func labels(learner: LearnerID?) -> [StoredLabel] {
-        state.learners.compactMap { id, l -> StoredLabel? in
-            guard learner == nil || learner == l, let bytes = state.labels[id] else { return nil }
+        state.order.compactMap { id -> StoredLabel? in
+            guard let l = state.learners[id], learner == nil || learner == l,
+                let bytes = state.labels[id]
+            else { return nil }
             return StoredLabel(record: id, learner: l, labelBytes: bytes)
         }
-        .sorted { $0.record < $1.record }
+    }
+
+    /// The labels filed under `author`, in the order they were stored.
+    public func labels(author: PrincipalID) -> [StoredLabel] {
+        state.order.compactMap { id -> StoredLabel? in
+            guard state.authors[id] == author, let l = state.learners[id],
+                let bytes = state.labels[id]
+            else { return nil }
+            return StoredLabel(record: id, learner: l, labelBytes: bytes)
+        }
     }
 
     /// Pages through the labels in the order they were stored; the cursor is the position in
@@ -246,12 +259,13 @@ public actor MemoryVaultStore: VaultStore {
             state.identities[identity.principal] = identity
         }
 
-        func insert(_ record: StoredRecord, learner: LearnerID) throws {
+        func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) throws {
             guard state.records[record.record] == nil else {
                 throw TutelaError(.exists, "record \(record.record) exists already")
             }
             state.records[record.record] = record
             state.learners[record.record] = learner
+            state.authors[record.record] = author
             if state.labels[record.record] == nil { state.order.append(record.record) }
             state.labels[record.record] = record.labelBytes
         }

@@ -126,8 +126,11 @@ public protocol VaultStore: Sendable {
     /// A record with its envelope and key slots, or nil when there is none: never stored, or
     /// shredded (its label row alone remains, in ``labels(learner:)``).
     func record(_ id: RecordID) async throws -> StoredRecord?
-    /// Labels, optionally only one learner's, ordered by record id.
+    /// Labels, optionally only one learner's, in the order they were stored (the order the
+    /// vault's state chains a learner's labels in; see ``StateHead``).
     func labels(learner: LearnerID?) async throws -> [StoredLabel]
+    /// The labels of the records `author` sealed, in the order they were stored.
+    func labels(author: PrincipalID) async throws -> [StoredLabel]
     /// A page of at most `limit` labels, from `cursor` (nil for the first page), in the order they
     /// were stored, and where the next page starts (nil after the last). Paging to the end yields
     /// each label once, oldest first — the order the vault's label chain is kept in (see
@@ -194,9 +197,9 @@ public protocol VaultTransaction {
     func insert(_ identity: SealedIdentity) async throws
     /// Replaces a principal's sealed keys (a new passphrase, or new keys after a lost one).
     func replace(_ identity: SealedIdentity) async throws
-    /// Stores a new record: its label row, filed under `learner`, its envelope and its key slots.
-    /// `.exists` if a record with that id is stored already.
-    func insert(_ record: StoredRecord, learner: LearnerID) async throws
+    /// Stores a new record: its label row, filed under `learner` and `author`, its envelope and
+    /// its key slots. `.exists` if a record with that id is stored already.
+    func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) async throws
     /// Adds a key slot to an existing record.
     func insert(_ slot: Slot) async throws
     /// Deletes `record`'s key slot for `recipient`; does nothing when there is no such slot or
@@ -270,5 +273,13 @@ extension VaultStore {
         var found: [StoredObject] = []
         for key in Set(keys) { found += try await objects(kind: kind, key: key) }
         return found
+    }
+}
+
+extension VaultTransaction {
+    /// Stores a new record filed under the learner and the author its label names.
+    public func insert(_ record: StoredRecord) async throws {
+        let label = try Label.parse(record.labelBytes)
+        try await insert(record, learner: label.learner, author: label.author)
     }
 }

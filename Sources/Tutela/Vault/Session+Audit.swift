@@ -40,23 +40,10 @@ extension Session {
         }
         var own: Set<String>?
         if scope == .ownRecords {
-            // Authorship from labels proven genuine — against the author's signed envelope, or the
-            // state's entry for a destroyed record: a row rewritten to name this person as author
-            // does not open another's record's log.
-            let (store, me, directory) = (self.store, principal.id, self.directory)
-            own = try await verifiedRead {
-                var claims = StateClaims()
-                var own: Set<String> = []
-                for row in try await store.labels(learner: nil) {
-                    guard try Label.parse(row.labelBytes).author == me else { continue }
-                    // The label that counts is the one its author signed, or the one the state
-                    // holds for a destroyed record.
-                    let label = try await claims.provenLabel(
-                        row, store: store, directory: directory)
-                    if label.author == me { own.insert(row.record.text) }
-                }
-                return (own, claims)
-            }
+            // Authorship from the labels filed under this person, proven whole against the
+            // vault's state: a row rewritten to name this person as author does not open
+            // another's record's log.
+            own = Set(try await filedLabels([.author(principal.id)]).map(\.record.text))
         }
         try await audit(.auditRead, subject: nil, outcome: .allowed, reason: rule)
         var result: [AuditRecord] = []
@@ -88,7 +75,7 @@ extension Session {
     /// destroyed, the label the state holds for it.
     private func authored(_ record: RecordID) async throws -> Bool {
         let (store, me, directory) = (self.store, principal.id, self.directory)
-        return try await verifiedRead {
+        let authored: Bool? = try await verifiedRead {
             var claims = StateClaims()
             if let stored = try await store.record(record) {
                 try claims.addRecord(record, stored)
@@ -97,13 +84,13 @@ extension Session {
                 return (label.author == me, claims)
             }
             try claims.addRecord(record, nil)
-            // Destroyed, or never there: its label row, if there is one, among the learner's.
-            for row in try await store.labels(learner: nil) where row.record == record {
-                let label = try await claims.provenLabel(row, store: store, directory: directory)
-                return (label.author == me, claims)
-            }
-            return (false, claims)
+            return (nil, claims)
         }
+        // Destroyed, or never there: among the labels filed under this person, or not.
+        guard let authored else {
+            return try await filedLabels([.author(me)]).contains { $0.record == record }
+        }
+        return authored
     }
 
     /// Sets the log's time back to this machine's clock, after entries were written with a clock

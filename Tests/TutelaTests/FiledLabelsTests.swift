@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import Tutela
+
+/// A tutor's own list, and a learner's, read through the state's lists of labels by author and by
+/// learner (#21 item 9): complete, and proven whole — never a record quietly missing or added.
+@Suite("Labels filed by learner and by author")
+struct FiledLabelsTests {
+    /// The scene of ``FindingTests`` (Price three for Sam, one confidential and flagged; Jones one
+    /// for Alex), Jones writing one for Sam too, and Pat, Sam's parent.
+    static func scene() async throws -> (Fixture, [Label]) {
+        let (f, labels) = try await FindingTests.scene()
+        let office = try f.session("office")
+        try await office.administration.enrol(
+            "pat", name: "Pat Taylor", roles: [.parentCarer], passphrase: Fixture.passphrase("pat"))
+        try await office.administration.setContacts("sam", LearnerContacts(parents: ["pat"]))
+        let jones = try f.session("jones")
+        let forSam = try await jones.seal(
+            FindingTests.form("sam", date: "2026-11-20"), confidential: false)
+        return (f, labels + [forSam])
+    }
+
+    static func listed(_ session: Session) async throws -> [RecordID] {
+        try await session.finding.records(RecordQuery(perPage: 1000)).records.map(\.label.record)
+    }
+
+    @Test("whoever may see a label, by any rule of the policy, is in scope to find it")
+    func scopeCoversEveryAllowedLabel() async throws {
+        let (f, labels) = try await Self.scene()
+        let office = try f.session("office")
+        let directory = office.directory
+        let policy = try #require(directory.policy)
+        var checked = 0
+        for actor in directory.principals.values {
+            let scope = policy.labelScope(actor: actor, directory: directory)
+            for label in labels {
+                for flagged in [false, true] {
+                    let decision = policy.decide(
+                        .viewLabel, actor: actor, label: label,
+                        state: RecordState(flagged: flagged), directory: directory)
+                    guard decision.allowed else { continue }
+                    checked += 1
+                    switch scope {
+                    case .every: break
+                    case .some(let authored, let learners):
+                        #expect(
+                            (authored && label.author == actor.id)
+                                || learners.contains(label.learner),
+                            "\(actor.id) may see \(label.record) but would not find it")
+                    }
+                }
+            }
+        }
+        #expect(checked > 20)
+        // Tutors, learners and parents are not given every label to read through.
+        for id: PrincipalID in ["price", "jones", "sam", "pat"] {
+            let actor = try #require(directory.principals[id])
+            #expect(policy.labelScope(actor: actor, directory: directory) != .every)
+        }
+        let hale = try #require(directory.principals["hale"])
+        #expect(policy.labelScope(actor: hale, directory: directory) == .every)
+    }
+
+    @Test("a tutor lists what they wrote and their tutees' records; a learner and a parent theirs")
+    func everydayLists() async throws {
+        let (f, labels) = try await Self.scene()
+        // Price wrote three for Sam and is Sam's tutor: Jones's record for Sam too.
+        #expect(
+            Set(try await Self.listed(f.session("price")))
+                == Set([labels[0], labels[1], labels[2], labels[4]].map(\.record)))
+        // Jones wrote for Alex (a tutee) and for Sam.
+        #expect(
+            Set(try await Self.listed(f.session("jones")))
+                == Set([labels[3], labels[4]].map(\.record)))
+        // Sam sees their own, never the flagged one; Pat only what was copied to parents (none).
+        #expect(
+            Set(try await Self.listed(f.session("sam")))
+                == Set([labels[0], labels[2], labels[4]].map(\.record)))
+        let pat = try await f.vault.unlock("pat", passphrase: Fixture.passphrase("pat"))
+        #expect(try await Self.listed(pat).isEmpty)
+        // A tutor's list narrowed to another's records is read through that author's list.
+        let price = try f.session("price")
+        let byJones = try await price.finding.records(RecordQuery(author: "jones"))
+        #expect(byJones.records.map(\.label.record) == [labels[4].record])
+    }
+
+    @Test("a label row deleted, moved to another author or swapped for an uncommitted record: 65")
+    func tamperedFilings() async throws {
+        // Deleted: Price's list, and Sam's, are short of one.
+        let (f, labels) = try await Self.scene()
+        await f.store.base.tamper { state in
+            state.labels[labels[0].record] = nil
+            state.authors[labels[0].record] = nil
+        }
+        await expectError(.tampered) { try await Self.listed(f.session("price")) }
+        await expectError(.tampered) {
+            try await f.session("hale").finding.records(RecordQuery(learner: "sam"))
+        }
+        // Moved: Price's record filed under Jones.
+        let (g, moved) = try await Self.scene()
+        await g.store.base.tamper { state in state.authors[moved[2].record] = "jones" }
+        await expectError(.tampered) { try await Self.listed(g.session("price")) }
+        await expectError(.tampered) { try await Self.listed(g.session("jones")) }
+        await expectError(.tampered) {
+            try await g.session("head").finding.records(RecordQuery(author: "jones"))
+        }
+        // Swapped: an insider (Price, with his key and the database) stores a record he sealed
+        // but never committed, about Sam, and deletes Jones's record for Sam in its place.
+        let (h, swapped) = try await Self.scene()
+        let price = try h.session("price")
+        let (record, _) = try await RedTeam5Tests.pendingRecord(price, learner: "sam")
+        try await h.store.base.transaction { tx in try await tx.insert(record) }
+        await h.store.base.tamper { state in
+            state.labels[swapped[4].record] = nil
+            state.authors[swapped[4].record] = nil
+            state.learners[swapped[4].record] = nil
+        }
+        await expectError(.tampered) {
+            try await h.session("hale").finding.records(RecordQuery(learner: "sam"))
+        }
+        await expectError(.tampered) { try await Self.listed(h.session("sam")) }
+        await expectError(.tampered) { try await Self.listed(h.session("price")) }
+        // And `audit verify` names it.
+        await expectError(.tampered) { try await h.vault.verifyAudit(checkpoint: nil) }
+    }
+
+    @Test("a tutor's own audit log is read through the labels filed under them")
+    func ownAuditLog() async throws {
+        let (f, labels) = try await Self.scene()
+        let jones = try f.session("jones")
+        let entries = try await jones.auditLog(record: nil)
+        let subjects = Set(entries.compactMap(\.entry.subject))
+        #expect(subjects.contains(labels[4].record.text))
+        #expect(!subjects.contains(labels[0].record.text))
+        await f.store.base.tamper { state in state.authors[labels[0].record] = "jones" }
+        await expectError(.tampered) { _ = try await jones.auditLog(record: nil) }
+    }
+}
