@@ -321,7 +321,6 @@ struct ScaleBenchmark {
 
         // Audit: append, then verify the whole log.
         say("\(count(records)): audit append and verify")
-        let office = try await vault.unlock(try who("office"), passphrase: passphrase("office"))
         result.appendCount = appendEntries
         result.append = try await secondsAsync {
             try await office.appendSyntheticAuditEntries(count: appendEntries)
