@@ -254,20 +254,45 @@ public final class SQLiteVaultStore: VaultStore {
         try await labels(where: "author = ?", author.text)
     }
 
+    /// Reads one label row, a destroyed record's included.
+    public func label(_ record: RecordID) async throws -> StoredLabel? {
+        try await labels(where: "record = ?", record.text).first
+    }
+
     private func labels(where filter: String?, _ value: String) async throws -> [StoredLabel] {
         try await read("read labels") { db in
-            let sql = "SELECT record, learner, label FROM labels"
-            let rows =
-                try filter.map {
-                    try Row.fetchAll(db, sql: "\(sql) WHERE \($0) ORDER BY id", arguments: [value])
-                } ?? Row.fetchAll(db, sql: "\(sql) ORDER BY id")
-            return try rows.map {
-                StoredLabel(
-                    record: try Self.recordID($0["record"]),
-                    learner: try Self.learnerID($0["learner"]),
-                    labelBytes: [UInt8]($0["label"] as Data))
+            let sql = "SELECT rowid, record, learner, label FROM labels"
+            guard let filter else {
+                return try Self.labelRows(db.cachedStatement(sql: "\(sql) ORDER BY rowid"), []).rows
             }
+            return try Self.labelRows(
+                db.cachedStatement(sql: "\(sql) WHERE \(filter) ORDER BY rowid"), [value]
+            ).rows
         }
+    }
+
+    /// The label rows `statement` selects (rowid, record, learner, label), and the last row id.
+    /// A cursor reuses one row object for every step, and the label is copied straight from
+    /// SQLite's buffer (through `Data` it cost a fifth of a retention check).
+    private static func labelRows(_ statement: Statement, _ arguments: StatementArguments)
+        throws -> (rows: [StoredLabel], last: Int64?)
+    {
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        var result: [StoredLabel] = []
+        var last: Int64?
+        while let row = try rows.next() {
+            last = row[0]
+            let raw = statement.sqliteStatement
+            // Blob first, then its size, as SQLite's documentation asks.
+            let blob = sqlite3_column_blob(raw, 3)
+            let size = Int(sqlite3_column_bytes(raw, 3))
+            let bytes = blob.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+            result.append(
+                StoredLabel(
+                    record: try recordID(row[1]), learner: try learnerID(row[2]), labelBytes: bytes
+                ))
+        }
+        return (result, last)
     }
 
     /// Pages in row-id order, the cursor being the next row id in decimal; a page that ends the
@@ -280,33 +305,14 @@ public final class SQLiteVaultStore: VaultStore {
         }
         return try await read("read labels") { db in
             // Row-id order walks the table's pages in sequence; record-id order would visit a
-            // random page for every label. A cursor reuses one row object for every step, and the
-            // label is copied straight from SQLite's buffer (through `Data` it cost a fifth of a
-            // retention check).
+            // random page for every label.
             let statement = try db.cachedStatement(
                 sql: """
                     SELECT rowid, record, learner, label FROM labels WHERE rowid >= ?
                     ORDER BY rowid LIMIT ?
                     """)
-            let rows = try Row.fetchCursor(
-                statement, arguments: [start, Int64(clamping: limit)])
-            var result: [StoredLabel] = []
-            result.reserveCapacity(min(limit, 4096))
-            var last: Int64 = start
-            while let row = try rows.next() {
-                last = row[0]
-                let raw = statement.sqliteStatement
-                // Blob first, then its size, as SQLite's documentation asks.
-                let blob = sqlite3_column_blob(raw, 3)
-                let size = Int(sqlite3_column_bytes(raw, 3))
-                let bytes =
-                    blob.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-                result.append(
-                    StoredLabel(
-                        record: try Self.recordID(row[1]), learner: try Self.learnerID(row[2]),
-                        labelBytes: bytes))
-            }
-            return (result, result.count < limit ? nil : LabelCursor(String(last + 1)))
+            let (result, last) = try Self.labelRows(statement, [start, Int64(clamping: limit)])
+            return (result, result.count < limit ? nil : LabelCursor(String((last ?? start) + 1)))
         }
     }
 

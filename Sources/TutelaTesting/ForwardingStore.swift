@@ -37,6 +37,10 @@ extension ForwardingStore {
         try await forwarded.labels(author: author)
     }
     /// Passed to the wrapped store.
+    public func label(_ record: RecordID) async throws -> StoredLabel? {
+        try await forwarded.label(record)
+    }
+    /// Passed to the wrapped store.
     public func labels(from cursor: LabelCursor?, limit: Int) async throws -> (
         labels: [StoredLabel], next: LabelCursor?
     ) { try await forwarded.labels(from: cursor, limit: limit) }

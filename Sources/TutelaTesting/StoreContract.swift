@@ -93,6 +93,7 @@ public enum StoreContract {
             try expect(stored?.record == label.record, "\(label.record) reads back")
             let row = rows.first { $0.record == label.record }
             try expect(row?.learner == "sam", "its label row names its learner")
+            try expect(try await store.label(label.record) == row, "its label row reads alone")
             try expect(
                 stored?.labelBytes == row?.labelBytes, "its label reads back byte for byte")
             try expect(stored?.slots.isEmpty == false, "its slots read back")
@@ -115,6 +116,7 @@ public enum StoreContract {
         }
         try expect(try await store.labels(author: "hale").isEmpty, "no labels by Hale")
         try expect(try await store.record("R-0000-0000-0000") == nil, "an unknown record is nil")
+        try expect(try await store.label("R-0000-0000-0000") == nil, "an unknown label is nil")
     }
 
     static func labelPages(_ store: any VaultStore) async throws {
@@ -360,6 +362,7 @@ public enum StoreContract {
         try expect(
             try await store.labels(learner: "sam").contains { $0.record == record },
             "the label stays, for the tombstone")
+        try expect(try await store.label(record) != nil, "the label reads alone")
         try expect(
             try await store.slots(recipient: "price", limit: 100).allSatisfy {
                 $0.record != record

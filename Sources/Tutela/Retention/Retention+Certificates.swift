@@ -52,7 +52,7 @@ extension Retention {
             if principal.isFamily { throw Session.noRecord(record) }
             throw none
         }
-        let row = try await store.labels(learner: nil).first { $0.record == record }
+        let row = try await store.label(record)
         guard let proven = try proven(certificate, row: row) else { throw none }
         return proven
     }

@@ -280,8 +280,7 @@ extension Retention {
                     record: record, learner: envelope.label.learner, labelBytes: stored.labelBytes)
             ]
         }
-        let rows = try await store.labels(learner: nil).filter { $0.record == record }
-        guard let row = rows.first else { return [] }
+        guard let row = try await store.label(record) else { return [] }
         guard let certificate = try await tombstone(record),
             certificate.labelHash == Hex.encode(try StateMap.hash(row.labelBytes))
         else {

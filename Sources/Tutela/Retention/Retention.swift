@@ -151,9 +151,10 @@ public struct Retention: SessionService {
         _ = try await load(recordID, for: action)
     }
 
+    /// `recordID`'s label as its author signed it, or as its destruction certificate names it
+    /// (``provenLabelRow(_:)``): a hold is decided on the genuine label, not on an edited row.
     func labelOf(_ recordID: RecordID) async throws -> Label {
-        guard let row = try await store.labels(learner: nil).first(where: { $0.record == recordID })
-        else {
+        guard let row = try await provenLabelRow(recordID).first else {
             throw TutelaError.notFound("there is no record \(recordID)")
         }
         return try Label.parse(row.labelBytes)

@@ -22,10 +22,17 @@ struct FiledLabels: Sendable, Equatable {
         guard count > 0 else { throw .tampered("the state's \(key.text) is malformed") }
     }
 
-    /// What `rows`, read in stored order, fold to.
+    /// What `rows`, read in stored order, fold to: the row digests on every core, 2,048 rows a
+    /// task; only the chain is in order.
     init(rows: [StoredLabel]) throws(TutelaError) {
+        let parts = stride(from: 0, to: rows.count, by: 2048).map {
+            $0..<min(rows.count, $0 + 2048)
+        }
+        let digests = try Session.inParallel(parts) { range throws(TutelaError) in
+            try StateHead.digests(rows[range])
+        }
         count = Int64(rows.count)
-        chain = try StateHead.chain(StateMap.zero, rows: rows)
+        chain = try StateHead.chain(StateMap.zero, digests: Array(digests.joined()))
     }
 
     /// Its value in the state: i64 count ‖ fixed(32) chain; nil while nothing is filed.

@@ -128,6 +128,14 @@ public actor MemoryVaultStore: VaultStore {
         }
     }
 
+    /// One label row, kept after shredding.
+    public func label(_ record: RecordID) -> StoredLabel? {
+        guard let bytes = state.labels[record], let learner = state.learners[record] else {
+            return nil
+        }
+        return StoredLabel(record: record, learner: learner, labelBytes: bytes)
+    }
+
     /// The labels filed under `author`, in the order they were stored.
     public func labels(author: PrincipalID) -> [StoredLabel] {
         state.order.compactMap { id -> StoredLabel? in

@@ -131,6 +131,8 @@ public protocol VaultStore: Sendable {
     func labels(learner: LearnerID?) async throws -> [StoredLabel]
     /// The labels of the records `author` sealed, in the order they were stored.
     func labels(author: PrincipalID) async throws -> [StoredLabel]
+    /// The label row of `record` (a destroyed record's included), or nil when there is none.
+    func label(_ record: RecordID) async throws -> StoredLabel?
     /// A page of at most `limit` labels, from `cursor` (nil for the first page), in the order they
     /// were stored, and where the next page starts (nil after the last). Paging to the end yields
     /// each label once, oldest first — the order the vault's label chain is kept in (see
