@@ -137,3 +137,65 @@ struct FiledLabelsTests {
         await expectError(.tampered) { _ = try await jones.auditLog(record: nil) }
     }
 }
+
+/// What the red team found in the lists by author and learner (#21 item 9, 2026-12-06).
+@Suite("Labels filed by learner and by author: red team")
+struct FiledLabelsRedTeamTests {
+    @Test("a record named like a person or learner is never read, and no one is named like one")
+    func recordNamedLikeAPerson() async throws {
+        let (f, labels) = try await FindingTests.scene()
+        let genuine = labels[0]
+        for name in ["price", "sam", "BG-AAAA-BBBB-CCCC", "R-AAAA-BBBB-CCC", "RV-AAAA-BBBB-CCCC"] {
+            let renamed = Label(
+                record: try RecordID(name), recordClass: genuine.recordClass,
+                learner: genuine.learner, author: genuine.author, created: genuine.created,
+                tutorialDate: genuine.tutorialDate, policyVersion: genuine.policyVersion,
+                copies: genuine.copies, wording: "Tutorial", sealedUnder: genuine.sealedUnder)
+            #expect(throws: TutelaError.self) { try Label.parse(renamed.canonical) }
+        }
+        #expect(try Label.parse(genuine.canonical) == genuine)
+        // A person or learner cannot be given a record's or request's id either.
+        let office = try f.session("office")
+        await expectError(.invalidInput) {
+            _ = try await office.administration.invite(
+                "R-AAAA-BBBB-CCCC", name: "Not a record", roles: [.tutor])
+        }
+        await expectError(.invalidInput) {
+            try await office.administration.addLearner(
+                "rv-1234-5678-9abc", name: "Not a review", tutor: "price",
+                dateOfBirth: CalendarDate("2010-01-01"), programme: nil)
+        }
+    }
+
+    @Test("a list read while the directory moves on decides with the directory it read under")
+    func directoryMovesDuringList() async throws {
+        let (f, labels) = try await FindingTests.scene()
+        let price = try f.session("price")
+        _ = try await FiledLabelsTests.listed(price)
+        // Alex moves to Price while Price's session is open: its first list after has Alex's.
+        try await f.session("office").administration.reassign(
+            ["alex"], to: "price", confirmed: true)
+        #expect(try await FiledLabelsTests.listed(price).contains(labels[3].record))
+        // Jones becomes a record keeper too: every label, at once.
+        let jones = try f.session("jones")
+        _ = try await FiledLabelsTests.listed(jones)
+        try await f.session("office").administration.setRoles("jones", [.tutor, .recordKeeper])
+        #expect(try await FiledLabelsTests.listed(jones).count == labels.count)
+    }
+
+    @Test("an insider's own transaction cannot commit a record in another author's name")
+    func recordInAnothersName() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let (record, _) = try await RedTeam5Tests.pendingRecord(price, learner: "sam")
+        let jones = try f.session("jones")
+        await expectError(.permissionDenied) {
+            try await f.store.transaction(
+                jones.committedWrite(as: .seal, subject: record.record.text) { tx in
+                    try await tx.insert(record)
+                })
+        }
+        #expect(try await f.store.record(record.record) == nil)
+        #expect(try await f.session("sam").finding.records(RecordQuery()).total == 0)
+    }
+}

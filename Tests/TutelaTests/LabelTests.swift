@@ -6,7 +6,7 @@ import Testing
 struct LabelTests {
     static func label(copies: [CopyKind]) throws -> Label {
         Label(
-            record: "R-ABCD-EFGH-JKLM", recordClass: .confidentialTutorial, learner: "sam",
+            record: "R-ABCD-EFGH-JKMN", recordClass: .confidentialTutorial, learner: "sam",
             author: "price", created: try #require(CalendarDate("2026-11-29")),
             tutorialDate: try #require(CalendarDate("2026-11-20")), policyVersion: "3",
             copies: copies, wording: "Confidential tutorial", sealedUnder: 7)

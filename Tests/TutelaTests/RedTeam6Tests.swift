@@ -188,26 +188,26 @@ struct RedTeam6Tests {
     func insiderCommitsBackdatedRecord(revoked: Bool) async throws {
         let (f, _, old, before) = try await Self.retired(revoked: revoked)
         let forger = try Self.backdated(f, old, before)
-        let (record, learner) = try await RedTeam5Tests.pendingRecord(forger, learner: "sam")
+        let (record, _) = try await RedTeam5Tests.pendingRecord(forger, learner: "sam")
         let jones = try f.session("jones")
         try await jones.refresh()
-        try await f.store.transaction(
-            jones.committedWrite(as: .seal, subject: record.record.text) { tx in
-                try await tx.insert(record)
-            })
-        // Sam, the learner, opens a "tutorial by Mr Price" written after Price's key ended.
+        // Jones's own transaction refuses to file a record in Price's name (#21 item 9); before
+        // that, the record's first later entry found its sealing signed by Jones, not its author.
+        await expectError(.permissionDenied) {
+            try await f.store.transaction(
+                jones.committedWrite(as: .seal, subject: record.record.text) { tx in
+                    try await tx.insert(record)
+                })
+        }
+        // Sam, the learner, never opens a "tutorial by Mr Price" written after Price's key ended.
         let sam = try f.session("sam")
         var opened = false
         do {
             _ = try await sam.open(record.record)
             opened = true
-        } catch let error as TutelaError {
-            #expect(error.kind == .tampered, "\(error.message)")
-        }
-        // Its first entry after the sealing binds the sealing into the record's index of entries,
-        // and finds it signed by Jones, not by the label's author (#21 item 9).
+        } catch {}
         #expect(!opened, "a record sealed by Price's retired key, backdated, opens as Price's")
-        await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+        try await f.vault.verifyAudit(checkpoint: nil)
     }
 
     @Test("a superseded key's holder who writes the database cannot commit a backdated entry")

@@ -22,8 +22,16 @@ extension Directory {
     }
 
     /// Refuses a new id that differs only in case from a person's, an invitation's or a learner's
-    /// already recorded (a lookup, not a scan: the directory is replayed on every unlock).
+    /// already recorded (a lookup, not a scan: the directory is replayed on every unlock), or that
+    /// has the shape of a record's or request's id.
     func requireDistinct(_ id: String, learner: Bool) throws(TutelaError) {
+        // A person or learner named like a record or request would share its audit entries.
+        guard Identifier.generatedForm(id) == nil else {
+            throw .invalidInput(
+                "\(learner ? "learner" : "person") id '\(id)' has the shape of an id Tutela makes "
+                    + "for records and requests (R-, BG-, RV- or IR- and three groups of four)",
+                hint: "choose another id")
+        }
         let folded = id.lowercased()
         var clashes: [String] = []
         if let person = personFolds[folded], person.text != id,

@@ -152,7 +152,7 @@ public struct Finding: SessionService {
     private func listing(_ query: RecordQuery) async throws -> [ListedRecord] {
         guard let policy = directory.policy else { return [] }
         if query.flaggedOnly,
-            !RecordClass.allCases.contains(where: { policy.seesFlags($0, actor: principal) })
+            !RecordClass.allCases.contains(where: { policy.seesFlags($0, actor: self.principal) })
         {
             // Refused, and recorded, as the queue is.
             try await audit(
@@ -160,7 +160,20 @@ public struct Finding: SessionService {
             throw TutelaError.denied(
                 "only the roles that open flagged records (the safeguarding team) list them")
         }
-        let labels = try await candidates(query, policy: policy)
+        // The scope and every decision from one directory: when reading the labels brought the
+        // session a newer one (an entry resting on statements it had not seen), they are read
+        // again under it, so a label the newer scope reaches is never missed.
+        var labels: [Label] = []
+        var scoped: Int64 = -1
+        for _ in 0..<3 where scoped != directory.statementCount {
+            scoped = directory.statementCount
+            labels = try await candidates(query, policy: directory.policy ?? policy)
+        }
+        guard scoped == directory.statementCount else {
+            throw TutelaError.tryAgain("the directory changed while the list was read; try again")
+        }
+        let (directory, principal) = (self.directory, self.principal)
+        guard let policy = directory.policy else { return [] }
         // Read after the labels: a record flagged meanwhile is marked (and left out of a family's
         // list), where one read before could be listed unmarked.
         let subjects = try await session.factSubjects([.flag, .tombstone, .void])

@@ -27,7 +27,7 @@ final class StateTransaction: VaultTransaction {
     private var pendingRecords: [RecordID: [UInt8]] = [:]
     /// The labels of records this transaction touched, kept for once their envelope is gone.
     private var labels: [RecordID: [UInt8]] = [:]
-    private var pendingLabels: [(record: RecordID, digest: [UInt8])] = []
+    private var pendingLabels: [(record: RecordID, author: PrincipalID, digest: [UInt8])] = []
     /// Row digests of labels filed under a learner or an author (``FiledLabels``), in order.
     private var pendingFiled: [StateKey: [[UInt8]]] = [:]
     /// Changes of facts since the last audit entry, in order, for the fact log.
@@ -53,19 +53,6 @@ final class StateTransaction: VaultTransaction {
         self.cache = cache
     }
 
-    /// Runs `body` as one store transaction whose state map is kept true.
-    /// - Parameters:
-    ///   - directory: the verified directory, whose keys the log's last entry must verify under.
-    ///   - cache: the session's proven state, and the newest entry it saw.
-    static func run<T: Sendable>(
-        _ store: any VaultStore, directory: Directory?, cache: StateCache?,
-        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
-    ) async throws -> T {
-        try await store.transaction { tx in
-            try await within(tx, directory: directory, cache: cache, body)
-        }
-    }
-
     /// Runs `body` inside a store transaction that is already open, keeping its state map true.
     static func within<T: Sendable>(
         _ tx: any VaultTransaction, directory: Directory?, cache: StateCache?,
@@ -75,14 +62,6 @@ final class StateTransaction: VaultTransaction {
         let result = try await body(state)
         try await state.flush()
         return result
-    }
-
-    /// The state-keeping transaction `tx` is; an internal error for any other.
-    static func of(_ tx: any VaultTransaction) throws(TutelaError) -> StateTransaction {
-        guard let state = tx as? StateTransaction else {
-            throw .internal("a vault transaction ran outside the state map")
-        }
-        return state
     }
 
     // MARK: - Committed state
@@ -211,6 +190,10 @@ final class StateTransaction: VaultTransaction {
                 try index.append(entry, at: sequence)
                 try await set(key, index.value)
             }
+        }
+        // A record is filed by an entry of its author's own: no one commits one in another's name.
+        guard pendingLabels.allSatisfy({ $0.author == entry.actor }) else {
+            throw TutelaError.denied("a record is sealed only by its author, in an entry of theirs")
         }
         entry.state = try await seal()
     }
@@ -371,7 +354,7 @@ final class StateTransaction: VaultTransaction {
         labels[record.record] = record.labelBytes
         let digest = try StateHead.digest(
             record: record.record.text, learner: learner.text, label: record.labelBytes)
-        pendingLabels.append((record.record, digest))
+        pendingLabels.append((record.record, author, digest))
         for filing in filings { pendingFiled[filing, default: []].append(digest) }
     }
 
