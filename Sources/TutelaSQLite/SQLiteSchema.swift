@@ -61,16 +61,7 @@ extension SQLiteVaultStore {
             try db.execute(sql: "CREATE INDEX slots_by_recipient ON slots(recipient, record)")
         }
         migrator.registerMigration("v4-records-by-row", migrate: Self.migrateToRecordsByRow)
-        // A label row is filed under its author too, for a tutor's own list (the vault's state
-        // counts and chains each author's labels; audit entries before version 4 are not read,
-        // so no vault made before needs its rows filled in).
-        migrator.registerMigration("v5-labels-by-author") { db in
-            try db.execute(
-                sql: """
-                    ALTER TABLE labels ADD COLUMN author TEXT NOT NULL DEFAULT '';
-                    CREATE INDEX labels_by_author ON labels(author);
-                    """)
-        }
+        migrator.registerMigration("v5-labels-by-author", migrate: Self.migrateToLabelsByAuthor)
         return migrator
     }
 
@@ -153,6 +144,20 @@ extension SQLiteVaultStore {
                 DROP TABLE v3_envelopes;
                 DROP TABLE v3_labels;
                 """)
+    }
+
+    /// v5: a label row is filed under its author too, for a tutor's own list (the vault's state
+    /// counts and chains each author's labels, `W:`). Rows are filled in from their labels; one
+    /// that does not parse is left without an author, for the lists and `audit verify` to report.
+    static func migrateToLabelsByAuthor(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE labels ADD COLUMN author TEXT NOT NULL DEFAULT ''")
+        for row in try Row.fetchAll(db, sql: "SELECT id, label FROM labels") {
+            guard let author = Label.author(ofCanonical: [UInt8](row[1] as Data)) else { continue }
+            try db.execute(
+                sql: "UPDATE labels SET author = ? WHERE id = ?",
+                arguments: [author.text, row[0] as Int64])
+        }
+        try db.execute(sql: "CREATE INDEX labels_by_author ON labels(author)")
     }
 
     /// The stored form of an envelope written before v4, which carried its label: nil when it does

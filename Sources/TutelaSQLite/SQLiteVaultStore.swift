@@ -245,29 +245,32 @@ public final class SQLiteVaultStore: VaultStore {
 
     /// Reads the labels table, tombstones included, in the order they were stored.
     public func labels(learner: LearnerID?) async throws -> [StoredLabel] {
-        guard let learner else { return try await labels(where: nil, "") }
-        return try await labels(where: "learner = ?", learner.text)
+        try await labels(where: learner.map { ("learner = ?", $0.text) })
     }
 
     /// Reads the labels filed under `author`, tombstones included, in the order they were stored.
     public func labels(author: PrincipalID) async throws -> [StoredLabel] {
-        try await labels(where: "author = ?", author.text)
+        try await labels(where: ("author = ?", author.text))
     }
 
     /// Reads one label row, a destroyed record's included.
     public func label(_ record: RecordID) async throws -> StoredLabel? {
-        try await labels(where: "record = ?", record.text).first
+        try await labels(where: ("record = ?", record.text)).first
     }
 
-    private func labels(where filter: String?, _ value: String) async throws -> [StoredLabel] {
+    /// Label rows in stored order: all, or those `filter` (a condition on one column and its
+    /// value) selects.
+    private func labels(where filter: (condition: String, value: String)?) async throws
+        -> [StoredLabel]
+    {
         try await read("read labels") { db in
-            let sql = "SELECT rowid, record, learner, label FROM labels"
-            guard let filter else {
-                return try Self.labelRows(db.cachedStatement(sql: "\(sql) ORDER BY rowid"), []).rows
-            }
+            let condition = filter.map { "WHERE \($0.condition) " } ?? ""
+            let statement = try db.cachedStatement(
+                sql: "SELECT rowid, record, learner, label FROM labels \(condition)ORDER BY rowid")
             return try Self.labelRows(
-                db.cachedStatement(sql: "\(sql) WHERE \(filter) ORDER BY rowid"), [value]
-            ).rows
+                statement, StatementArguments(filter.map { [$0.value] } ?? [])
+            )
+            .rows
         }
     }
 

@@ -88,7 +88,8 @@ struct MigrationTests {
                     sql: """
                         DROP TABLE v4_shares; DROP TABLE v4_slots; DROP TABLE v4_envelopes;
                         DROP TABLE v4_labels;
-                        DELETE FROM grdb_migrations WHERE identifier = 'v4-records-by-row';
+                        DELETE FROM grdb_migrations
+                            WHERE identifier IN ('v4-records-by-row', 'v5-labels-by-author');
                         """)
                 try damage?(db)
                 return .commit
@@ -133,6 +134,8 @@ struct MigrationTests {
             #expect(try await store.shares(record: record) == sharesBefore[i])
         }
         #expect(try await store.pagedLabels(pageSize: 100) == labelsBefore)
+        // Schema v5 files each row under its label's author too.
+        #expect(try await store.labels(author: "price") == labelsBefore)
         #expect(try await store.objects(kind: "break-glass-share", key: nil).isEmpty)
         #expect(try await store.boxCount(recipient: "group:head-of-centre#1") == (0, 3))
         #expect(try await store.boxCount(recipient: "group:safeguarding-officer#1") == (0, 3))

@@ -25,41 +25,76 @@ struct FiledLabelsTests {
         try await session.finding.records(RecordQuery(perPage: 1000)).records.map(\.label.record)
     }
 
-    @Test("whoever may see a label, by any rule of the policy, is in scope to find it")
-    func scopeCoversEveryAllowedLabel() async throws {
-        let (f, labels) = try await Self.scene()
-        let office = try f.session("office")
-        let directory = office.directory
+    /// How many (person, label, flagged) triples `decide(.viewLabel)` allows in `directory`, each
+    /// checked to be in the person's scope. The labels are every class × learner × tutor as
+    /// author, with every copy ticked, so every rule of the policy can match.
+    static func checkScope(_ directory: Directory, _ sample: Label) throws -> Int {
         let policy = try #require(directory.policy)
         var checked = 0
-        for actor in directory.principals.values {
-            let scope = policy.labelScope(actor: actor, directory: directory)
-            for label in labels {
-                for flagged in [false, true] {
-                    let decision = policy.decide(
-                        .viewLabel, actor: actor, label: label,
-                        state: RecordState(flagged: flagged), directory: directory)
-                    guard decision.allowed else { continue }
-                    checked += 1
-                    switch scope {
-                    case .every: break
-                    case .some(let authored, let learners):
-                        #expect(
-                            (authored && label.author == actor.id)
-                                || learners.contains(label.learner),
-                            "\(actor.id) may see \(label.record) but would not find it")
+        let authors = directory.principals.values.filter { $0.has(.tutor) }.map(\.id)
+        for recordClass in policy.classes.keys {
+            for learner in directory.learners.keys {
+                for author in authors {
+                    let label = Label(
+                        record: sample.record, recordClass: recordClass, learner: learner,
+                        author: author, created: sample.created, tutorialDate: sample.tutorialDate,
+                        policyVersion: sample.policyVersion, copies: CopyKind.allCases,
+                        wording: "Tutorial", sealedUnder: sample.sealedUnder)
+                    for actor in directory.principals.values {
+                        let scope = policy.labelScope(actor: actor, directory: directory)
+                        for flagged in [false, true] {
+                            let decision = policy.decide(
+                                .viewLabel, actor: actor, label: label,
+                                state: RecordState(flagged: flagged), directory: directory)
+                            guard decision.allowed else { continue }
+                            checked += 1
+                            guard case .some(let authored, let learners) = scope else { continue }
+                            #expect(
+                                (authored && label.author == actor.id)
+                                    || learners.contains(label.learner),
+                                "\(actor.id) may see \(label) but would not find it")
+                        }
                     }
                 }
             }
         }
-        #expect(checked > 20)
+        return checked
+    }
+
+    @Test("whoever may see a label, by any rule of either shipped policy, is in scope to find it")
+    func scopeCoversEveryAllowedLabel() async throws {
+        let (f, labels) = try await Self.scene()
+        let office = try f.session("office")
+        #expect(try Self.checkScope(office.directory, labels[0]) > 20)
         // Tutors, learners and parents are not given every label to read through.
+        let directory = office.directory
+        let policy = try #require(directory.policy)
         for id: PrincipalID in ["price", "jones", "sam", "pat"] {
             let actor = try #require(directory.principals[id])
             #expect(policy.labelScope(actor: actor, directory: directory) != .every)
         }
         let hale = try #require(directory.principals["hale"])
         #expect(policy.labelScope(actor: hale, directory: directory) == .every)
+        // The college's policy: copies to home schools and providers, and the ILR officer.
+        try await office.administration.applyPolicy(
+            Fixture.shippedPolicy("college.yaml").text, source: "college.yaml")
+        let outside: [(PrincipalID, Role)] = [
+            ("hs", .homeSchool), ("wbp", .workBasedProvider), ("mis", .ilrOfficer),
+        ]
+        for (id, role) in outside {
+            try await office.administration.enrol(
+                id, name: id.text, roles: [role], passphrase: Fixture.passphrase(id))
+        }
+        try await office.administration.setContacts(
+            "sam", LearnerContacts(parents: ["pat"], homeSchool: "hs", provider: "wbp"))
+        #expect(try Self.checkScope(office.directory, labels[0]) > 20)
+        let college = try #require(office.directory.policy)
+        for id: PrincipalID in ["hs", "wbp"] {
+            let actor = try #require(office.directory.principals[id])
+            #expect(
+                college.labelScope(actor: actor, directory: office.directory)
+                    == .some(authored: true, learners: ["sam"]))
+        }
     }
 
     @Test("a tutor lists what they wrote and their tutees' records; a learner and a parent theirs")
@@ -105,6 +140,8 @@ struct FiledLabelsTests {
         await expectError(.tampered) {
             try await g.session("head").finding.records(RecordQuery(author: "jones"))
         }
+        // `audit verify` reads each author's rows as the store files them, too.
+        await expectError(.tampered) { try await g.vault.verifyAudit(checkpoint: nil) }
         // Swapped: an insider (Price, with his key and the database) stores a record he sealed
         // but never committed, about Sam, and deletes Jones's record for Sam in its place.
         let (h, swapped) = try await Self.scene()
@@ -121,6 +158,10 @@ struct FiledLabelsTests {
         }
         await expectError(.tampered) { try await Self.listed(h.session("sam")) }
         await expectError(.tampered) { try await Self.listed(h.session("price")) }
+        // Sam's copy of their records is refused as a whole, not made without Jones's record.
+        await expectError(.tampered) {
+            try await h.session("price").export(learner: "sam", for: .learner)
+        }
         // And `audit verify` names it.
         await expectError(.tampered) { try await h.vault.verifyAudit(checkpoint: nil) }
     }

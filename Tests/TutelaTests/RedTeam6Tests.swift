@@ -205,7 +205,9 @@ struct RedTeam6Tests {
         do {
             _ = try await sam.open(record.record)
             opened = true
-        } catch {}
+        } catch let error as TutelaError {
+            #expect(error.kind == .notFound, "\(error.message)")
+        }
         #expect(!opened, "a record sealed by Price's retired key, backdated, opens as Price's")
         try await f.vault.verifyAudit(checkpoint: nil)
     }

@@ -202,6 +202,7 @@ public struct Directory: Sendable {
             guard isGenesis else {
                 throw .invalidInput("only the first statement may establish a vault")
             }
+            try requireDistinct(authority.id.text, learner: false)
             principals[authority.id] = try principal(authority, authority: true)
             personFolds[authority.id.text.lowercased()] = authority.id
             _ = try publishAgreementKey(authority.agreementKey, of: "the authority's key")

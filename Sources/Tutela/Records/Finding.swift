@@ -121,7 +121,7 @@ public struct Finding: SessionService {
     /// records see which are flagged. Destroyed records are listed (their label remains) as such.
     /// - Throws: usage (64) for an impossible page or date range; denied (77) when someone who
     ///   does not open flagged records asks for flagged ones; tampered (65) when a label row or
-    ///   a flag does not verify.
+    ///   a flag does not verify; try again (75) when the directory kept changing while it read.
     public func records(_ query: RecordQuery) async throws -> RecordPage {
         var query = try query.validated()
         query.learner = query.learner.map(directory.resolve)
@@ -150,9 +150,9 @@ public struct Finding: SessionService {
     }
 
     private func listing(_ query: RecordQuery) async throws -> [ListedRecord] {
-        guard let policy = directory.policy else { return [] }
+        guard let asked = directory.policy else { return [] }
         if query.flaggedOnly,
-            !RecordClass.allCases.contains(where: { policy.seesFlags($0, actor: self.principal) })
+            !RecordClass.allCases.contains(where: { asked.seesFlags($0, actor: self.principal) })
         {
             // Refused, and recorded, as the queue is.
             try await audit(
@@ -164,14 +164,16 @@ public struct Finding: SessionService {
         // session a newer one (an entry resting on statements it had not seen), they are read
         // again under it, so a label the newer scope reaches is never missed.
         var labels: [Label] = []
-        var scoped: Int64 = -1
-        for _ in 0..<3 where scoped != directory.statementCount {
+        var reads = 0
+        var scoped: Int64
+        repeat {
+            guard reads < 3 else {
+                throw TutelaError.tryAgain("the directory kept changing while the list was read")
+            }
+            reads += 1
             scoped = directory.statementCount
-            labels = try await candidates(query, policy: directory.policy ?? policy)
-        }
-        guard scoped == directory.statementCount else {
-            throw TutelaError.tryAgain("the directory changed while the list was read; try again")
-        }
+            labels = try await candidates(query)
+        } while scoped != directory.statementCount
         let (directory, principal) = (self.directory, self.principal)
         guard let policy = directory.policy else { return [] }
         // Read after the labels: a record flagged meanwhile is marked (and left out of a family's
@@ -227,7 +229,8 @@ public struct Finding: SessionService {
     /// (``Policy/labelScope(actor:directory:)``) — for a tutor, the records they wrote and their
     /// tutees' — through the state's lists by learner and author, or every label for those whose
     /// role may see any. Each list is proven whole against the vault's state.
-    private func candidates(_ query: RecordQuery, policy: Policy) async throws -> [Label] {
+    private func candidates(_ query: RecordQuery) async throws -> [Label] {
+        guard let policy = directory.policy else { return [] }
         if let learner = query.learner { return try await session.filedLabels([.learner(learner)]) }
         if let author = query.author { return try await session.filedLabels([.author(author)]) }
         switch policy.labelScope(actor: principal, directory: directory) {
@@ -238,14 +241,7 @@ public struct Finding: SessionService {
         case .every:
             var rows: [StoredLabel] = []
             try await session.walkLabels { rows += $0 }
-            return try rows.map { row throws(TutelaError) in
-                let label = try Label.parse(row.labelBytes)
-                guard label.record == row.record, label.learner == row.learner else {
-                    throw TutelaError.tampered(
-                        "the label row of \(row.record) does not match its label")
-                }
-                return label
-            }
+            return try rows.map { row throws(TutelaError) in try Label.parse(row: row) }
         }
     }
 

@@ -108,25 +108,10 @@ public struct Label: Sendable, Equatable {
         }
     static let textSeparator = Array(" – ".utf8)
 
-    /// Whether `id` has the exact shape of a record id Tutela makes: `R-` and three groups of four
-    /// capital Crockford base-32 characters (``Identifier/newRecordID()``). A byte scan: labels
-    /// are read by the million.
-    static func isMadeRecordID(_ id: String) -> Bool {
-        guard id.utf8.count == 16, id.utf8.first == UInt8(ascii: "R") else { return false }
-        for (i, b) in id.utf8.enumerated().dropFirst() {
-            switch (i, b) {
-            case (1, UInt8(ascii: "-")), (6, UInt8(ascii: "-")), (11, UInt8(ascii: "-")): continue
-            case (1, _), (6, _), (11, _): return false
-            case (_, UInt8(ascii: "I")), (_, UInt8(ascii: "L")), (_, UInt8(ascii: "O")),
-                (_, UInt8(ascii: "U")):
-                return false
-            case (_, UInt8(ascii: "0")...UInt8(ascii: "9")),
-                (_, UInt8(ascii: "A")...UInt8(ascii: "Z")):
-                continue
-            default: return false
-            }
-        }
-        return true
+    /// The author a canonical label names, or nil when it does not parse (for a store filing its
+    /// rows by author).
+    public static func author(ofCanonical bytes: [UInt8]) -> PrincipalID? {
+        try? parse(bytes).author
     }
 
     /// Strictly parses a canonical label.
@@ -148,7 +133,7 @@ public struct Label: Sendable, Equatable {
         let record = try r.id("record id", expecting: knownRecord)
         // Only the ids Tutela makes: a record named like a person, a learner or a request would
         // take over the audit entries about them (``SubjectIndex``).
-        guard Self.isMadeRecordID(record.text) else {
+        guard Identifier.isMadeRecordID(record.text) else {
             throw .tampered("label names a record id Tutela does not make")
         }
         guard let recordClass = try r.oneOf("class", max: 64, classSpellings) else {

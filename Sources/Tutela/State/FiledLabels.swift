@@ -22,17 +22,10 @@ struct FiledLabels: Sendable, Equatable {
         guard count > 0 else { throw .tampered("the state's \(key.text) is malformed") }
     }
 
-    /// What `rows`, read in stored order, fold to: the row digests on every core, 2,048 rows a
-    /// task; only the chain is in order.
+    /// What `rows`, read in stored order, fold to.
     init(rows: [StoredLabel]) throws(TutelaError) {
-        let parts = stride(from: 0, to: rows.count, by: 2048).map {
-            $0..<min(rows.count, $0 + 2048)
-        }
-        let digests = try Session.inParallel(parts) { range throws(TutelaError) in
-            try StateHead.digests(rows[range])
-        }
         count = Int64(rows.count)
-        chain = try StateHead.chain(StateMap.zero, digests: Array(digests.joined()))
+        chain = try StateHead.chain(StateMap.zero, digests: StateHead.parallelDigests(rows))
     }
 
     /// Its value in the state: i64 count ‖ fixed(32) chain; nil while nothing is filed.
@@ -121,16 +114,25 @@ extension Session {
         var labels: [Label] = []
         for (filing, rows) in read {
             for row in rows where seen.insert(row.record).inserted {
-                let label = try Label.parse(row.labelBytes)
-                guard label.record == row.record, label.learner == row.learner,
-                    filing.holds(label)
-                else {
+                let label = try Label.parse(row: row)
+                guard filing.holds(label) else {
                     throw TutelaError.tampered(
-                        "the label row of \(row.record) does not match its label")
+                        "the label row of \(row.record) is filed apart from what its label names")
                 }
                 labels.append(label)
             }
         }
         return labels
+    }
+}
+
+extension Label {
+    /// The label of a stored row, which must be the row's own record's and name the row's learner.
+    static func parse(row: StoredLabel) throws(TutelaError) -> Label {
+        let label = try parse(row.labelBytes, record: row.record, learner: row.learner)
+        guard label.record == row.record, label.learner == row.learner else {
+            throw .tampered("the label row of \(row.record) does not match its label")
+        }
+        return label
     }
 }

@@ -16,14 +16,7 @@ extension Session {
         while let current = reading {
             let (rows, cursor) = try await current.value
             reading = cursor.map { next in Task { try await page(next) } }
-            // Digests on every core, a half page each; only the chain is in order.
-            let halves = stride(from: 0, to: rows.count, by: 2048).map {
-                $0..<min(rows.count, $0 + 2048)
-            }
-            let digests = try Session.inParallel(halves) { range throws(TutelaError) in
-                try StateHead.digests(rows[range])
-            }
-            chain = try StateHead.chain(chain, digests: Array(digests.joined()))
+            chain = try StateHead.chain(chain, digests: StateHead.parallelDigests(rows))
             counted += Int64(rows.count)
             try await each(rows)
         }

@@ -48,14 +48,6 @@ struct StateClaims: Sendable {
     /// Records a read found no envelope for: the state must not say they have one.
     private(set) var absentRecords: [RecordID] = []
 
-    /// A label row of a record without an envelope (destroyed): the state's entry for the record
-    /// must hold this label.
-    mutating func addLabel(_ id: RecordID, _ label: [UInt8]) throws(TutelaError) {
-        labels.append((id, try StateMap.hash(label)))
-    }
-
-    /// Label rows read, with their labels' hashes.
-    private(set) var labels: [(record: RecordID, hash: [UInt8])] = []
 }
 
 /// Reads of the vault's state outside a transaction: the log's newest entry and the buckets and
@@ -159,16 +151,12 @@ struct StateReader: Sendable {
     func firstMismatch(_ claims: StateClaims, in state: StateHead) async throws -> StateKey? {
         var wanted: [UInt16: [(key: StateKey, value: [UInt8]?)]] = [:]
         for claim in claims.entries { wanted[claim.key.bucket, default: []].append(claim) }
-        var labelled: [UInt16: [(record: RecordID, hash: [UInt8])]] = [:]
-        for claim in claims.labels {
-            labelled[StateKey.record(claim.record).bucket, default: []].append(claim)
-        }
         var absent: [UInt16: [RecordID]] = [:]
         for id in claims.absentRecords {
             absent[StateKey.record(id).bucket, default: []].append(id)
         }
         var children = cache?.children(root: state.root) ?? [:]
-        let buckets = Set(wanted.keys).union(absent.keys).union(labelled.keys).sorted()
+        let buckets = Set(wanted.keys).union(absent.keys).sorted()
         // What the session had proven when this began, taken once: remembering the buckets proven
         // below may empty the cache part-way (it is bounded), and a bucket that was cached here
         // must not then be taken for one with no rows.
@@ -177,8 +165,8 @@ struct StateReader: Sendable {
             if let proven = cache?.bucket(b, root: state.root) { cached[b] = proven }
         }
         // Every bucket and node row the proofs need that the session has not proven, read at
-        // once (a learner's list proves a hundred records: a hundred reads one after another
-        // were most of its time).
+        // once (a tutor's list proves a list for each tutee: reads one after another would be
+        // most of its time).
         let unproven = buckets.filter { cached[$0] == nil }
         var bucketRows: [String: [StoredObject]] = [:]
         var nodeRows: [String: [StoredObject]] = [:]
@@ -215,9 +203,7 @@ struct StateReader: Sendable {
                     children[prefix] = try StateMap.children(
                         prefix, rows: nodeRows[StateMap.parentKey(prefix)] ?? [])
                 }
-                let some =
-                    wanted[b]?.first?.key ?? absent[b].map { StateKey.record($0[0]) }
-                    ?? labelled[b].map { StateKey.record($0[0].record) }
+                let some = wanted[b]?.first?.key ?? absent[b].map { StateKey.record($0[0]) }
                 let (root, proved) = try StateMap.path(
                     bucket: b, hash: try StateMap.bucketHash(b, entries), children: children)
                 guard root == state.root else { return some }
@@ -225,12 +211,6 @@ struct StateReader: Sendable {
             }
             for claim in wanted[b] ?? [] where entries[claim.key.text] != claim.value {
                 return claim.key
-            }
-            for claim in labelled[b] ?? []
-            where entries[StateKey.record(claim.record).text]?.prefix(32).elementsEqual(claim.hash)
-                != true
-            {
-                return .record(claim.record)
             }
             for id in absent[b] ?? [] {
                 if let value = entries[StateKey.record(id).text], StateMap.hasEnvelope(value) {
@@ -259,25 +239,27 @@ extension StateReader {
         var adding = 0
         var sealed = StateMap.zero
         var filed: [StateKey: FiledLabels] = [:]
+        var authors: Set<PrincipalID> = []
         // A record with entries beyond its sealing whose index does not say where it was sealed.
         let held = try await heldIndexes(subjects)
         let unbound = Set(subjects.subjects.keys.filter { (held[$0]?.sealing ?? -1) < 0 })
         repeat {
             let (rows, next) = try await store.labels(from: cursor, limit: 4096)
-            let digests = try StateHead.digests(rows[...])
+            let digests = try StateHead.parallelDigests(rows)
             chain = try StateHead.chain(chain, digests: digests)
             for (n, row) in rows.enumerated() {
-                // Each learner's and each author's labels, counted and chained as filed.
-                let digest = Array(digests[(n * 32)..<(n * 32 + 32)])
-                let author = try Label.parse(row.labelBytes).author
-                for key in [StateKey.learner(row.learner), .author(author)] {
-                    try filed[key, default: FiledLabels()].add(digest: digest)
-                }
                 if let problem = CommitCheck.label(
                     row.labelBytes, index: count, adds: reseals.labelAdds, cursor: &adding,
                     directory: directory)
                 {
                     return problem
+                }
+                // Each learner's and each author's labels, counted and chained as filed.
+                let digest = Array(digests[(n * 32)..<(n * 32 + 32)])
+                let author = try Label.parse(row.labelBytes).author
+                authors.insert(author)
+                for key in [StateKey.learner(row.learner), .author(author)] {
+                    try filed[key, default: FiledLabels()].add(digest: digest)
                 }
                 if count < subjects.labels {
                     sealed = try SubjectReplay.chain(sealed, row.record.text)
@@ -299,6 +281,10 @@ extension StateReader {
         }
         var claims = StateClaims()
         for (key, labels) in filed { claims.add(key, labels.value) }
+        // And each author's rows as the store files them (its author column), as lists read them.
+        for author in authors {
+            try claims.addFiled(try await store.labels(author: author), under: .author(author))
+        }
         var stored: [FactKind: [String: (key: String, bodyHash: [UInt8])]] = [:]
         var bodies: [FactKind: [String: [UInt8]]] = [:]
         for kind in FactKind.allCases {

@@ -170,7 +170,9 @@ final class StateTransaction: VaultTransaction {
     /// Brings the state up to date with this transaction's changes so far and with `entry`, about
     /// to be appended at `sequence`: links it to the entry before it about its subject and indexes
     /// it there (``SubjectIndex``) — or, for the entry that seals a record filed in this
-    /// transaction, notes where it is — and sets the state it commits to.
+    /// transaction, notes where it is — and sets the state it commits to. Refuses (77) an entry
+    /// by anyone but the author of a record filed since the last: no one files one in another's
+    /// name.
     func seal(_ entry: inout AuditEntry, at sequence: Int64) async throws {
         entry.previous = -1
         if let subject = entry.subject {
@@ -191,9 +193,9 @@ final class StateTransaction: VaultTransaction {
                 try await set(key, index.value)
             }
         }
-        // A record is filed by an entry of its author's own: no one commits one in another's name.
-        guard pendingLabels.allSatisfy({ $0.author == entry.actor }) else {
-            throw TutelaError.denied("a record is sealed only by its author, in an entry of theirs")
+        if let other = pendingLabels.first(where: { $0.author != entry.actor }) {
+            throw TutelaError.denied(
+                "\(other.record) names \(other.author) as its author, but \(entry.actor) files it")
         }
         entry.state = try await seal()
     }

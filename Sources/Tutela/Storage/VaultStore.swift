@@ -126,10 +126,12 @@ public protocol VaultStore: Sendable {
     /// A record with its envelope and key slots, or nil when there is none: never stored, or
     /// shredded (its label row alone remains, in ``labels(learner:)``).
     func record(_ id: RecordID) async throws -> StoredRecord?
-    /// Labels, optionally only one learner's, in the order they were stored (the order the
-    /// vault's state chains a learner's labels in; see ``StateHead``).
+    /// Labels, tombstones included, optionally only one learner's, in the order they were stored:
+    /// every label's, the order of the vault's label chain (``StateHead``); one learner's, the
+    /// order the state chains theirs in.
     func labels(learner: LearnerID?) async throws -> [StoredLabel]
-    /// The labels of the records `author` sealed, in the order they were stored.
+    /// The labels of the records `author` sealed, tombstones included, in the order they were
+    /// stored (the order the state chains them in).
     func labels(author: PrincipalID) async throws -> [StoredLabel]
     /// The label row of `record` (a destroyed record's included), or nil when there is none.
     func label(_ record: RecordID) async throws -> StoredLabel?
@@ -280,7 +282,7 @@ extension VaultStore {
 
 extension VaultTransaction {
     /// Stores a new record filed under the learner and the author its label names.
-    public func insert(_ record: StoredRecord) async throws {
+    package func insert(_ record: StoredRecord) async throws {
         let label = try Label.parse(record.labelBytes)
         try await insert(record, learner: label.learner, author: label.author)
     }

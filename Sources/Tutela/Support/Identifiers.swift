@@ -59,6 +59,27 @@ public enum Identifier {
             + String(chars[8..<12])
     }
 
+    /// Whether `id` has the exact shape of a record id Tutela makes: `R-` and three groups of four
+    /// capital Crockford base-32 characters from ``newRecordIDText()``'s alphabet. A byte scan:
+    /// labels are read by the million.
+    static func isMadeRecordID(_ id: String) -> Bool {
+        guard id.utf8.count == 16, id.utf8.first == UInt8(ascii: "R") else { return false }
+        for (i, b) in id.utf8.enumerated().dropFirst() {
+            switch (i, b) {
+            case (1, UInt8(ascii: "-")), (6, UInt8(ascii: "-")), (11, UInt8(ascii: "-")): continue
+            case (1, _), (6, _), (11, _): return false
+            case (_, UInt8(ascii: "I")), (_, UInt8(ascii: "L")), (_, UInt8(ascii: "O")),
+                (_, UInt8(ascii: "U")):
+                return false
+            case (_, UInt8(ascii: "0")...UInt8(ascii: "9")),
+                (_, UInt8(ascii: "A")...UInt8(ascii: "Z")):
+                continue
+            default: return false
+            }
+        }
+        return true
+    }
+
     /// A typed id in the shape Tutela generates (`R-`, `BG-`, `RV-` or `IR-` and three groups of
     /// four Crockford base-32 characters), written as Tutela writes it: in capitals, with `I` and
     /// `L` read as `1` and `O` as `0`, as Crockford's alphabet asks, so an id read off paper or

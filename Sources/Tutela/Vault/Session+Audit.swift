@@ -72,7 +72,7 @@ extension Session {
     }
 
     /// Whether this person wrote `record`, by the label its author signed — or, for a record
-    /// destroyed, the label the state holds for it.
+    /// destroyed, whether it is among the labels filed under them (the state's `W:` list).
     private func authored(_ record: RecordID) async throws -> Bool {
         let (store, me, directory) = (self.store, principal.id, self.directory)
         let authored: Bool? = try await verifiedRead {
