@@ -152,10 +152,12 @@ extension SQLiteVaultStore {
     static func migrateToLabelsByAuthor(_ db: Database) throws {
         try db.execute(sql: "ALTER TABLE labels ADD COLUMN author TEXT NOT NULL DEFAULT ''")
         for row in try Row.fetchAll(db, sql: "SELECT id, label FROM labels") {
-            guard let author = Label.author(ofCanonical: [UInt8](row[1] as Data)) else { continue }
+            guard let id = Int64.fromDatabaseValue(row[0] as DatabaseValue),
+                let label = Data.fromDatabaseValue(row[1] as DatabaseValue),
+                let author = Label.author(ofCanonical: [UInt8](label))
+            else { continue }
             try db.execute(
-                sql: "UPDATE labels SET author = ? WHERE id = ?",
-                arguments: [author.text, row[0] as Int64])
+                sql: "UPDATE labels SET author = ? WHERE id = ?", arguments: [author.text, id])
         }
         try db.execute(sql: "CREATE INDEX labels_by_author ON labels(author)")
     }

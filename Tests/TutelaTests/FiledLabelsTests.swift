@@ -240,3 +240,23 @@ struct FiledLabelsRedTeamTests {
         #expect(try await f.session("sam").finding.records(RecordQuery()).total == 0)
     }
 }
+
+/// One record's retention questions (a hold, a review, its standing) on a proven label (#21, the
+/// last red-team pass).
+@Suite("One record's label for retention: red team")
+struct SingleLabelRedTeamTests {
+    @Test("a destroyed record whose label row was deleted is tampering, not 'no record'")
+    func destroyedRowDeleted() async throws {
+        let (f, label) = try await RedTeamTests.retentionFixture()
+        #expect(await RedTeamTests.destroyedByTwo(f, label.record, on: "2035-06-01"))
+        await f.store.base.tamper { state in state.labels[label.record] = nil }
+        let hale = try await RedTeamTests.session(f, "hale", on: "2035-06-02")
+        let asOf = try #require(CalendarDate("2035-06-02"))
+        await expectError(.tampered) {
+            _ = try await hale.retention.status(asOf: asOf, record: label.record)
+        }
+        await expectError(.tampered) {
+            try await hale.retention.setHold(label.record, active: true, reason: "inquiry")
+        }
+    }
+}

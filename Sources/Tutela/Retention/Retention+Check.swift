@@ -268,20 +268,36 @@ extension Retention {
             ? (then == .destroy ? .due : .review) : dueOn <= lookAhead ? .upcoming : .notDue
     }
 
-    /// `record`'s label row, proven — one record is not chained against the state as a whole
-    /// check is: while the record is stored, by its verified envelope (the author's signed label,
-    /// and the learner it names); once destroyed, by the hash of the label its destruction
-    /// certificate (a verified fact) names.
+    /// `record`'s label row, proven: while the record is stored, by its verified envelope (the
+    /// author's signed label) found in its learner's list as the vault's state files it (a label
+    /// and envelope someone signed and stored in its place are not); once destroyed, by the hash
+    /// of the label its destruction certificate (a verified fact) names — a certificate without
+    /// its label row is tampering, not "no record".
     func provenLabelRow(_ record: RecordID) async throws -> [StoredLabel] {
         if let stored = try await session.verifiedRecord(record) {
             let envelope = try session.verifiedEnvelope(stored, id: record)
+            let filed = try await session.filedLabels([.learner(envelope.label.learner)])
+            guard filed.contains(envelope.label) else {
+                throw TutelaError(
+                    .tampered,
+                    "the label of \(record) is not the one the vault filed for it",
+                    hint: AuditLog.restoreHint)
+            }
             return [
                 StoredLabel(
                     record: record, learner: envelope.label.learner, labelBytes: stored.labelBytes)
             ]
         }
-        guard let row = try await store.label(record) else { return [] }
-        guard let certificate = try await tombstone(record),
+        let (row, certificate) = (try await store.label(record), try await tombstone(record))
+        guard let row else {
+            guard certificate == nil else {
+                throw TutelaError(
+                    .tampered, "\(record) was destroyed, but its label row is missing",
+                    hint: AuditLog.restoreHint)
+            }
+            return []
+        }
+        guard let certificate,
             certificate.labelHash == Hex.encode(try StateMap.hash(row.labelBytes))
         else {
             throw TutelaError(
