@@ -7,7 +7,7 @@ import TutelaSQLite
 /// that nothing a product links exists only to be measured.
 enum StoreFloor {
     /// The page size the embedded store gives new vault files.
-    static let pageSize = 32768
+    static let pageSize = 8192
 
     /// The floor of a durable write: the time of each of `samples` commits of one 300-byte row,
     /// each its own transaction, in a fresh database in `directory` set up as the vault is (WAL,

@@ -5,8 +5,10 @@ import Tutela
 /// How the store's two files are made and opened: page sizes, the writers' caches, durable
 /// commits, and the refusal of a vault folder or file that others can write.
 extension SQLiteVaultStore {
-    /// The page size of new vault files (see `init`): 32 KiB, so 2–3 KB envelopes pack closely.
-    static let pageSize = 32768
+    /// The page size of new vault files (see `init`): 8 KiB, so 2–3 KB envelopes pack two or three
+    /// to a page, and an open's commit writes a handful of small pages to the log (with 32 KiB
+    /// pages, its bucket and nodes cost a fifth of the open: docs/PERFORMANCE.md).
+    static let pageSize = 8192
     /// The page size of new key stores: 4 KiB, as a batch of shred keys (60-byte rows keyed by
     /// random record ids) dirties a page per key once the store is large (docs/PERFORMANCE.md).
     static let keyStorePageSize = 4096

@@ -25,16 +25,38 @@ extension SQLiteVaultStore {
             rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT * FROM objects INDEXED BY objects_by_key
+                        SELECT \(objectColumns) FROM objects INDEXED BY objects_by_key
                         WHERE kind = ? AND key = ? ORDER BY id
                         """),
                 arguments: [kind, key])
         } else {
             rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM objects WHERE kind = ? ORDER BY id"),
+                db.cachedStatement(
+                    sql: "SELECT \(objectColumns) FROM objects WHERE kind = ? ORDER BY id"),
                 arguments: [kind])
         }
         return rows.map(Self.object)
+    }
+
+    /// Objects of `kind` filed under any of `keys`, one statement per 500 keys, in no set order; for
+    /// the store and transactions (a state proof reads the nodes above a bucket in one).
+    static func objects(kind: String, keys: [String], in db: Database) throws -> [StoredObject] {
+        let keys = Array(Set(keys))
+        var found: [StoredObject] = []
+        for start in stride(from: 0, to: keys.count, by: 500) {
+            let chunk = Array(keys[start..<min(keys.count, start + 500)])
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            let sql = """
+                SELECT \(objectColumns) FROM objects INDEXED BY objects_by_key
+                WHERE kind = ? AND key IN (\(marks))
+                """
+            // Only short lists are kept prepared: one statement per length.
+            let statement =
+                chunk.count <= 8 ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+            found += try Row.fetchAll(statement, arguments: StatementArguments([kind] + chunk))
+                .map(Self.object)
+        }
+        return found
     }
 
     /// Break-glass shares from their table, joined to their record's id. A holder column that does
@@ -91,8 +113,12 @@ extension SQLiteVaultStore {
         return recipient
     }
 
+    /// The columns ``object(_:)`` reads, in its order.
+    static let objectColumns = "kind, id, key, body"
+
+    /// An object from a row selecting ``objectColumns``, by position (a state proof reads up to 64
+    /// node rows, and lookups by name were a tenth of an open).
     static func object(_ row: Row) -> StoredObject {
-        StoredObject(
-            kind: row["kind"], id: row["id"], key: row["key"], body: [UInt8](row["body"] as Data))
+        StoredObject(kind: row[0], id: row[1], key: row[2], body: [UInt8](row[3] as Data))
     }
 }

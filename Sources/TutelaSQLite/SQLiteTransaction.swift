@@ -158,7 +158,10 @@ extension SQLiteVaultStore {
 
         func object(kind: String, id: String) throws -> StoredObject? {
             try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM objects WHERE kind = ? AND id = ?"),
+                db.cachedStatement(
+                    sql:
+                        "SELECT \(SQLiteVaultStore.objectColumns) FROM objects WHERE kind = ? AND id = ?"
+                ),
                 arguments: [kind, id]
             )
             .map(SQLiteVaultStore.object)

@@ -75,7 +75,7 @@ public final class SQLiteVaultStore: VaultStore {
                 hint: "pass --vault DIR or set TUTELA_VAULT; create one with 'tutela init'")
         }
         try Self.requirePrivate(directory)
-        // Page sizes take effect when a file is created: envelopes (2–3 KB) pack into 32 KiB
+        // Page sizes take effect when a file is created: envelopes (2–3 KB) pack into 8 KiB
         // pages, where 4 KiB pages would hold one each and waste a third.
         let config = Self.configuration(busyTimeout: busyTimeout, pageSize: Self.pageSize)
         let keyConfig = Self.configuration(
@@ -389,22 +389,8 @@ public final class SQLiteVaultStore: VaultStore {
 
     /// One statement per 500 keys, in one read transaction.
     public func objects(kind: String, keys: [String]) async throws -> [StoredObject] {
-        let keys = Array(Set(keys))
-        return try await read("read \(kind) records") { db in
-            var found: [StoredObject] = []
-            for start in stride(from: 0, to: keys.count, by: 500) {
-                let chunk = Array(keys[start..<min(keys.count, start + 500)])
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                found += try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT * FROM objects INDEXED BY objects_by_key
-                        WHERE kind = ? AND key IN (\(marks))
-                        """,
-                    arguments: StatementArguments([kind] + chunk)
-                ).map(Self.object)
-            }
-            return found
+        try await read("read \(kind) records") { db in
+            try Self.objects(kind: kind, keys: keys, in: db)
         }
     }
 

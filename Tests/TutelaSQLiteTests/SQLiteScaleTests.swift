@@ -83,9 +83,10 @@ struct SQLiteScaleTests {
         #expect(after == 23 + 15)
     }
 
-    // Envelopes of 2–3 KB pack into 32 KiB pages without a page each; a batch of shred keys,
-    // keyed by random record ids, dirties small pages in the key store.
-    @Test("a new vault uses 32 KiB pages and its key store 4 KiB pages")
+    // Envelopes of 2–3 KB pack into 8 KiB pages without a page each, and an open's commit writes
+    // small pages; a batch of shred keys, keyed by random record ids, dirties small pages in the
+    // key store.
+    @Test("a new vault uses 8 KiB pages and its key store 4 KiB pages")
     func pageSize() async throws {
         let disk = try await DiskVault()
         func pageSize(_ name: String) throws -> Int {
@@ -95,7 +96,7 @@ struct SQLiteScaleTests {
             #expect(header.count == 18)
             return header.count == 18 ? Int(header[16]) << 8 | Int(header[17]) : 0
         }
-        #expect(try pageSize(SQLiteVaultStore.fileName) == 32768)
+        #expect(try pageSize(SQLiteVaultStore.fileName) == 8192)
         #expect(try pageSize(SQLiteVaultStore.keyStoreFileName) == 4096)
     }
 }
