@@ -81,9 +81,14 @@ extension Session {
         }
         let (outcome, head) = try await auditedTransaction { tx throws -> ReleaseOutcome<Grant> in
             let read = try await tx.record(recordID)
+            // The envelope's signatures are checked on a thread of their own while the state
+            // proves its rows on this one; both hold before anything is decided.
+            let checked = read.map { stored in
+                Started { try Self.verifiedEnvelope(stored, id: recordID, directory: directory) }
+            }
             try await StateTransaction.of(tx).verify(read, id: recordID)
-            guard let stored = read else { return .missing }
-            let envelope = try Self.verifiedEnvelope(stored, id: recordID, directory: directory)
+            guard let stored = read, let checked else { return .missing }
+            let envelope = try await checked.value
             let state = try await Self.recordState(
                 envelope.label, tx: tx, directory: directory, now: now)
             // A learner or parent asking for a record whose label they may not see (flagged, or
