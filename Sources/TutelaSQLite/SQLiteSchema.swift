@@ -62,6 +62,7 @@ extension SQLiteVaultStore {
         }
         migrator.registerMigration("v4-records-by-row", migrate: Self.migrateToRecordsByRow)
         migrator.registerMigration("v5-labels-by-author", migrate: Self.migrateToLabelsByAuthor)
+        migrator.registerMigration("v6-state-nodes-whole", migrate: Self.migrateToWholeNodes)
         return migrator
     }
 
@@ -160,6 +161,26 @@ extension SQLiteVaultStore {
                 sql: "UPDATE labels SET author = ? WHERE id = ?", arguments: [author.text, id])
         }
         try db.execute(sql: "CREATE INDEX labels_by_author ON labels(author)")
+    }
+
+    /// v6: the state map's nodes are one row each (docs/FORMAT.md, "State map"), where each child
+    /// had a row of its own: a proof reads the four nodes on its path, not their 64 children.
+    static func migrateToWholeNodes(_ db: Database) throws {
+        let old = try Row.fetchAll(
+            db, sql: "SELECT \(objectColumns) FROM objects WHERE kind = ?",
+            arguments: [StateNodeMigration.kind]
+        ).map(Self.object)
+        let (rows, replaced) = StateNodeMigration.wholeNodes(old)
+        for id in replaced {
+            try db.execute(
+                sql: "DELETE FROM objects WHERE kind = ? AND id = ?",
+                arguments: [StateNodeMigration.kind, id])
+        }
+        for row in rows {
+            try db.execute(
+                sql: "INSERT INTO objects (kind, id, key, body) VALUES (?, ?, ?, ?)",
+                arguments: [row.kind, row.id, row.key, Data(row.body)])
+        }
     }
 
     /// The stored form of an envelope written before v4, which carried its label: nil when it does

@@ -89,8 +89,28 @@ struct MigrationTests {
                         DROP TABLE v4_shares; DROP TABLE v4_slots; DROP TABLE v4_envelopes;
                         DROP TABLE v4_labels;
                         DELETE FROM grdb_migrations
-                            WHERE identifier IN ('v4-records-by-row', 'v5-labels-by-author');
+                            WHERE identifier IN (
+                                'v4-records-by-row', 'v5-labels-by-author', 'v6-state-nodes-whole');
                         """)
+                // Before v6, each child of a state node had a row of its own.
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT id, body FROM objects WHERE kind = 'state-node'")
+                {
+                    let name: String = row[0]
+                    let prefix = String(name.dropFirst())
+                    let node = StoredObject(
+                        kind: StateMap.nodeKind, id: name, key: name, body: [UInt8](row[1] as Data))
+                    let children = try StateMap.children(prefix, rows: [node])
+                    for (digit, child) in children.enumerated() where child != StateMap.zero {
+                        try db.execute(
+                            sql:
+                                "INSERT INTO objects (kind, id, key, body) VALUES ('state-node', ?, ?, ?)",
+                            arguments: [prefix + String(digit, radix: 16), name, Data(child)])
+                    }
+                    try db.execute(
+                        sql: "DELETE FROM objects WHERE kind = 'state-node' AND id = ?",
+                        arguments: [name])
+                }
                 try damage?(db)
                 return .commit
             }
@@ -147,6 +167,12 @@ struct MigrationTests {
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM objects WHERE kind = 'break-glass-share'")
             } == 0)
+        // Schema v6 keeps each state node whole, in one row named after its prefix.
+        let nodeIDs = try await migrated.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM objects WHERE kind = 'state-node'")
+        }
+        #expect(!nodeIDs.isEmpty)
+        #expect(nodeIDs.allSatisfy { $0.hasPrefix("/") })
         try migrated.close()
         let vault = Vault(store: store)
         let price = try await vault.unlock("price", passphrase: DiskVault.pass("price"))

@@ -259,13 +259,13 @@ struct RecordLogTests {
             var child = name
             for depth in stride(from: 3, through: 0, by: -1) {
                 let prefix = StateMap.prefix(key.bucket, depth: depth)
-                state.objects[StateMap.nodeKind, default: [:]][child] = StoredObject(
-                    kind: StateMap.nodeKind, id: child, key: StateMap.parentKey(prefix),
-                    body: hash)
-                let rows = (state.objects[StateMap.nodeKind] ?? [:]).values.filter {
-                    $0.key == StateMap.parentKey(prefix)
-                }
-                hash = try! StateMap.nodeHash(prefix, StateMap.children(prefix, rows: Array(rows)))
+                let id = StateMap.parentKey(prefix)
+                let row = state.objects[StateMap.nodeKind]?[id]
+                var children = try! StateMap.children(prefix, rows: row.map { [$0] } ?? [])
+                children[child.last!.hexDigitValue!] = hash
+                state.objects[StateMap.nodeKind, default: [:]][id] = StateMap.nodeRow(
+                    prefix, children)
+                hash = try! StateMap.nodeHash(prefix, children)
                 child = prefix
             }
             return hash

@@ -119,6 +119,48 @@ struct StateTests {
         }
     }
 
+    /// The ways a node row (one per node, docs/FORMAT.md "State map") can be rewritten that leave
+    /// its children's hashes readable: each is refused, never read around.
+    enum NodeEdit: String, CaseIterable, Sendable {
+        case version, maskWithoutHash, refiled, childRows
+    }
+
+    @Test(
+        "a node row in any other shape is refused: another version, a mask naming a missing hash, filed under another key, split into a row per child",
+        arguments: NodeEdit.allCases)
+    func nodeRowShape(_ edit: NodeEdit) async throws {
+        let f = try await Fixture.make()
+        let label = try await f.session("price").seal(
+            Fixture.form(marker: "kept"), confidential: false)
+        let root = StateMap.parentKey("")
+        await f.store.tamper { state in
+            guard let row = state.objects[StateMap.nodeKind]?[root] else { return }
+            var nodes = state.objects[StateMap.nodeKind] ?? [:]
+            switch edit {
+            case .version:
+                nodes[root] = StoredObject(
+                    kind: row.kind, id: row.id, key: row.key, body: [2] + row.body.dropFirst())
+            case .maskWithoutHash:
+                var body = row.body
+                body[1] |= 0x80
+                body[2] |= 0x01
+                nodes[root] = StoredObject(kind: row.kind, id: row.id, key: row.key, body: body)
+            case .refiled:
+                nodes[root] = StoredObject(kind: row.kind, id: row.id, key: "/0", body: row.body)
+            case .childRows:
+                nodes[root] = nil
+                let children = try! StateMap.children("", rows: [row])
+                for (digit, child) in children.enumerated() where child != StateMap.zero {
+                    let id = String(digit, radix: 16)
+                    nodes[id] = StoredObject(kind: row.kind, id: id, key: root, body: child)
+                }
+            }
+            state.objects[StateMap.nodeKind] = nodes
+        }
+        await expectError(.tampered) { try await f.session("price").open(label.record) }
+        await expectError(.tampered) { try await f.vault.verifyAudit(checkpoint: nil) }
+    }
+
     @Test("a node row edited after a session proved it is refused by the next session and verify")
     func provenAcrossEntries() async throws {
         let f = try await Fixture.make()

@@ -29,9 +29,10 @@ struct ProvenRows {
         }
         let parents = Set(nodeWrites.keys.map { String($0.dropLast()) }).intersection(prefixes)
         for prefix in parents.sorted() {
-            let rows = try await store.objects(
-                kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
-            guard try StateMap.children(prefix, rows: rows) == children[prefix] else {
+            let row = try await store.object(
+                kind: StateMap.nodeKind, id: StateMap.parentKey(prefix))
+            guard try StateMap.children(prefix, rows: row.map { [$0] } ?? []) == children[prefix]
+            else {
                 throw StateTransaction.mapMismatch(prefix)
             }
         }

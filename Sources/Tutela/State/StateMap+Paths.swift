@@ -87,9 +87,10 @@ extension StateMap {
         return held.filter { wanted.contains($0.key) }
     }
 
-    /// Writes a transaction's changed bucket rows and node rows (deleting those now empty or zero).
+    /// Writes a transaction's changed bucket rows and node rows (deleting those now empty).
+    /// - Parameter nodes: each changed node's prefix, with its 16 children as they now are.
     static func writeRows(
-        buckets: [(UInt16, [String: [UInt8]])], nodes: [String: [UInt8]],
+        buckets: [(UInt16, [String: [UInt8]])], nodes: [String: [[UInt8]]],
         to tx: any VaultTransaction
     ) async throws {
         for (b, entries) in buckets {
@@ -101,14 +102,11 @@ extension StateMap {
                     StoredObject(kind: bucketKind, id: name, key: name, body: encode(entries)))
             }
         }
-        for (name, hash) in nodes {
-            if hash == zero {
-                try await tx.deleteObject(kind: nodeKind, id: name)
+        for (prefix, children) in nodes {
+            if let row = nodeRow(prefix, children) {
+                try await tx.put(row)
             } else {
-                try await tx.put(
-                    StoredObject(
-                        kind: nodeKind, id: name, key: parentKey(String(name.dropLast())),
-                        body: hash))
+                try await tx.deleteObject(kind: nodeKind, id: parentKey(prefix))
             }
         }
     }

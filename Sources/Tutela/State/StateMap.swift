@@ -214,15 +214,12 @@ enum StateMap {
         return UInt16(digest[0]) << 8 | UInt16(digest[1])
     }
 
-    private static let digits = Array("0123456789abcdef")
+    static let digits = Array("0123456789abcdef")
 
     /// The hex name of a bucket (4 digits) or of the node at `depth` (0…4 digits) above it.
     static func prefix(_ bucket: UInt16, depth: Int) -> String {
         String((0..<depth).map { digits[Int(bucket >> UInt16(12 - 4 * $0)) & 0xF] })
     }
-
-    /// What a node's children are filed under, so one read returns all 16.
-    static func parentKey(_ prefix: String) -> String { "/" + prefix }
 
     /// A bucket's stored body: its entries, sorted by key.
     static func encode(_ entries: [String: [UInt8]]) -> [UInt8] {
@@ -293,20 +290,6 @@ enum StateMap {
         w.string(prefix)
         for child in children { w.fixed(child) }
         return try hash(w.bytes)
-    }
-
-    /// The 16 stored children of `prefix` (zero where no row is stored), from the node rows filed
-    /// under it.
-    static func children(_ prefix: String, rows: [StoredObject]) throws(TutelaError) -> [[UInt8]] {
-        var children = [[UInt8]](repeating: zero, count: 16)
-        for row in rows {
-            guard row.id.count == prefix.count + 1, row.id.hasPrefix(prefix),
-                let last = row.id.last, let digit = digits.firstIndex(of: last),
-                row.body.count == 32, row.body != zero
-            else { throw .tampered("state node \(row.id) is malformed") }
-            children[digit] = row.body
-        }
-        return children
     }
 
     /// The value of a record's entry: its label's hash, then whether it still has an envelope and

@@ -36,7 +36,8 @@ final class StateTransaction: VaultTransaction {
     /// Buckets changed since the root was last computed, and since the transaction began.
     private var changedBuckets: Set<UInt16> = []
     private var writtenBuckets: Set<UInt16> = []
-    /// Node rows (depth 1…4) to write when the body returns.
+    /// Changed hashes of buckets and nodes (depth 1…4), by name: their parents' rows are written
+    /// when the body returns.
     private var nodeWrites: [String: [UInt8]] = [:]
     /// Buckets and nodes taken from the session's proofs instead of read.
     private var proven = ProvenRows()
@@ -99,9 +100,9 @@ final class StateTransaction: VaultTransaction {
                 loaded = known
                 proven.took(node: prefix)
             } else {
-                let rows = try await inner.objects(
-                    kind: StateMap.nodeKind, key: StateMap.parentKey(prefix))
-                loaded = try StateMap.children(prefix, rows: rows)
+                let row = try await inner.object(
+                    kind: StateMap.nodeKind, id: StateMap.parentKey(prefix))
+                loaded = try StateMap.children(prefix, rows: row.map { [$0] } ?? [])
             }
             storedChildren[prefix] = loaded
             children[prefix] = loaded
@@ -291,8 +292,15 @@ final class StateTransaction: VaultTransaction {
         }
         try await proven.check(
             written: writtenBuckets, nodeWrites: nodeWrites, children: storedChildren, in: inner)
+        var nodes: [String: [[UInt8]]] = [:]
+        for prefix in Set(nodeWrites.keys.map { String($0.dropLast()) }) {
+            guard let row = children[prefix] else {
+                throw TutelaError.internal("a state node changed without being read")
+            }
+            nodes[prefix] = row
+        }
         try await StateMap.writeRows(
-            buckets: writtenBuckets.map { ($0, buckets[$0] ?? [:]) }, nodes: nodeWrites, to: inner)
+            buckets: writtenBuckets.map { ($0, buckets[$0] ?? [:]) }, nodes: nodes, to: inner)
         if let cache, let base, let head, let appended {
             cache.advance(
                 from: base.root, link: appended, state: head, buckets: buckets, children: children)
