@@ -35,7 +35,7 @@ extension SQLiteVaultStore {
                     sql: "SELECT \(objectColumns) FROM objects WHERE kind = ? ORDER BY id"),
                 arguments: [kind])
         }
-        return rows.map(Self.object)
+        return try rows.map(Self.object)
     }
 
     /// Objects of `kind` filed under any of `keys`, one statement per 500 keys, in no set order; for
@@ -116,9 +116,18 @@ extension SQLiteVaultStore {
     /// The columns ``object(_:)`` reads, in its order.
     static let objectColumns = "kind, id, key, body"
 
-    /// An object from a row selecting ``objectColumns``, by position (a state proof reads up to 64
-    /// node rows, and lookups by name were a tenth of an open).
-    static func object(_ row: Row) -> StoredObject {
-        StoredObject(kind: row[0], id: row[1], key: row[2], body: [UInt8](row[3] as Data))
+    /// An object from a row selecting ``objectColumns``, by position. A cell of another type (a
+    /// number where text or bytes belong) is damage: `.tampered`, where GRDB's subscripts trap.
+    static func object(_ row: Row) throws -> StoredObject {
+        guard let kind = String.fromDatabaseValue(row[0] as DatabaseValue),
+            let id = String.fromDatabaseValue(row[1] as DatabaseValue),
+            let key = String.fromDatabaseValue(row[2] as DatabaseValue),
+            let body = Data.fromDatabaseValue(row[3] as DatabaseValue)
+        else {
+            throw TutelaError(
+                .tampered, "the vault database is damaged: an object's row is not text and bytes",
+                hint: "keep the damaged copy as evidence and restore a backup")
+        }
+        return StoredObject(kind: kind, id: id, key: key, body: [UInt8](body))
     }
 }

@@ -165,16 +165,38 @@ extension SQLiteVaultStore {
 
     /// v6: the state map's nodes are one row each (docs/FORMAT.md, "State map"), where each child
     /// had a row of its own: a proof reads the four nodes on its path, not their 64 children.
+    ///
+    /// A whole node row (named `/…`) already there was written by no earlier version: planted, so
+    /// the migration stops with 65 and changes nothing. A child row whose cells are not text and
+    /// bytes is left where it is, unread, for the map's proofs to report.
     static func migrateToWholeNodes(_ db: Database) throws {
-        let old = try Row.fetchAll(
-            db, sql: "SELECT \(objectColumns) FROM objects WHERE kind = ?",
-            arguments: [StateNodeMigration.kind]
-        ).map(Self.object)
+        let kind = StateNodeMigration.kind
+        let planted =
+            try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM objects WHERE kind = ? AND substr(id, 1, 1) = '/'",
+                arguments: [kind]) ?? 0
+        guard planted == 0 else {
+            throw TutelaError(
+                .tampered,
+                "the vault database is damaged: it holds state rows no earlier version wrote; "
+                    + "nothing was changed",
+                hint: "keep the damaged copy as evidence and restore a backup")
+        }
+        var old: [StoredObject] = []
+        for row in try Row.fetchAll(
+            db, sql: "SELECT id, key, body FROM objects WHERE kind = ?", arguments: [kind])
+        {
+            guard let id = String.fromDatabaseValue(row[0] as DatabaseValue),
+                let key = String.fromDatabaseValue(row[1] as DatabaseValue),
+                let body = Data.fromDatabaseValue(row[2] as DatabaseValue)
+            else { continue }
+            old.append(StoredObject(kind: kind, id: id, key: key, body: [UInt8](body)))
+        }
         let (rows, replaced) = StateNodeMigration.wholeNodes(old)
         for id in replaced {
             try db.execute(
-                sql: "DELETE FROM objects WHERE kind = ? AND id = ?",
-                arguments: [StateNodeMigration.kind, id])
+                sql: "DELETE FROM objects WHERE kind = ? AND id = ?", arguments: [kind, id])
         }
         for row in rows {
             try db.execute(

@@ -27,12 +27,11 @@ struct MigrationTests {
         return (disk, records)
     }
 
-    /// A copy of `disk`'s files, rewritten into the v3 layout (exactly as v3 wrote it) and marked as
-    /// not yet migrated. `damage` may change the v3 rows before the copy is closed.
-    func v3Copy(of disk: DiskVault, damage: ((Database) throws -> Void)? = nil) throws -> URL {
-        let copy = disk.root.appendingPathComponent("v3-\(UUID().uuidString)")
+    /// A copy of `disk`'s two databases, each with its write-ahead log (which holds whatever is not
+    /// checkpointed yet).
+    func filesCopy(of disk: DiskVault) throws -> URL {
+        let copy = disk.root.appendingPathComponent("copy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
-        // Each database with its write-ahead log, which holds whatever is not checkpointed yet.
         for base in [SQLiteVaultStore.fileName, SQLiteVaultStore.keyStoreFileName] {
             for name in [base, base + "-wal"]
             where FileManager.default.fileExists(
@@ -43,6 +42,49 @@ struct MigrationTests {
                     to: copy.appendingPathComponent(name))
             }
         }
+        return copy
+    }
+
+    /// Rewrites the state's node rows as schema v5 wrote them: a row per non-zero child.
+    static func undoWholeNodes(_ db: Database) throws {
+        for row in try Row.fetchAll(
+            db, sql: "SELECT id, body FROM objects WHERE kind = 'state-node'")
+        {
+            let name: String = row[0]
+            let prefix = String(name.dropFirst())
+            let node = StoredObject(
+                kind: StateMap.nodeKind, id: name, key: name, body: [UInt8](row[1] as Data))
+            let children = try StateMap.children(prefix, rows: [node])
+            for (digit, child) in children.enumerated() where child != StateMap.zero {
+                try db.execute(
+                    sql: "INSERT INTO objects (kind, id, key, body) VALUES ('state-node', ?, ?, ?)",
+                    arguments: [prefix + String(digit, radix: 16), name, Data(child)])
+            }
+            try db.execute(
+                sql: "DELETE FROM objects WHERE kind = 'state-node' AND id = ?", arguments: [name])
+        }
+    }
+
+    /// A copy of `disk`'s files as schema v5 left them (each state node a row per child), marked as
+    /// not yet at v6; `damage` may change its rows before the copy is closed.
+    func v5Copy(of disk: DiskVault, damage: ((Database) throws -> Void)? = nil) throws -> URL {
+        let copy = try filesCopy(of: disk)
+        let db = try DatabaseQueue(
+            path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
+        try db.write { db in
+            try Self.undoWholeNodes(db)
+            try db.execute(
+                sql: "DELETE FROM grdb_migrations WHERE identifier = 'v6-state-nodes-whole'")
+            try damage?(db)
+        }
+        try db.close()
+        return copy
+    }
+
+    /// A copy of `disk`'s files, rewritten into the v3 layout (exactly as v3 wrote it) and marked as
+    /// not yet migrated. `damage` may change the v3 rows before the copy is closed.
+    func v3Copy(of disk: DiskVault, damage: ((Database) throws -> Void)? = nil) throws -> URL {
+        let copy = try filesCopy(of: disk)
         let db = try DatabaseQueue(
             path: copy.appendingPathComponent(SQLiteVaultStore.fileName).path)
         try db.writeWithoutTransaction { db in
@@ -92,25 +134,7 @@ struct MigrationTests {
                             WHERE identifier IN (
                                 'v4-records-by-row', 'v5-labels-by-author', 'v6-state-nodes-whole');
                         """)
-                // Before v6, each child of a state node had a row of its own.
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT id, body FROM objects WHERE kind = 'state-node'")
-                {
-                    let name: String = row[0]
-                    let prefix = String(name.dropFirst())
-                    let node = StoredObject(
-                        kind: StateMap.nodeKind, id: name, key: name, body: [UInt8](row[1] as Data))
-                    let children = try StateMap.children(prefix, rows: [node])
-                    for (digit, child) in children.enumerated() where child != StateMap.zero {
-                        try db.execute(
-                            sql:
-                                "INSERT INTO objects (kind, id, key, body) VALUES ('state-node', ?, ?, ?)",
-                            arguments: [prefix + String(digit, radix: 16), name, Data(child)])
-                    }
-                    try db.execute(
-                        sql: "DELETE FROM objects WHERE kind = 'state-node' AND id = ?",
-                        arguments: [name])
-                }
+                try Self.undoWholeNodes(db)
                 try damage?(db)
                 return .commit
             }
@@ -235,4 +259,42 @@ struct MigrationTests {
         #expect(after == before)
         #expect(!after.contains { $0.hasPrefix("grdb_migrations v4") })
     }
+
+    @Test(
+        "a v5 vault holding a whole node row no earlier version wrote is not migrated: 65, nothing changed"
+    )
+    func plantedNodeRow() async throws {
+        let (disk, _) = try await populated()
+        let copy = try v5Copy(of: disk) { db in
+            try db.execute(
+                sql: "INSERT INTO objects (kind, id, key, body) VALUES ('state-node', '/', 'x', ?)",
+                arguments: [Data([1, 0, 1] + [UInt8](repeating: 7, count: 32))])
+        }
+        let file = copy.appendingPathComponent(SQLiteVaultStore.fileName)
+        let before = try contents(of: file)
+        do {
+            _ = try SQLiteVaultStore(directory: copy)
+            Issue.record("a planted node row was migrated")
+        } catch let error as TutelaError { #expect(error.kind == .tampered) }
+        #expect(try contents(of: file) == before)
+    }
+
+    @Test(
+        "a node row whose hash is a number is left by the migration, and reported, not trapped on")
+    func nodeRowOfAnotherType() async throws {
+        let (disk, records) = try await populated()
+        let copy = try v5Copy(of: disk) { db in
+            try db.execute(
+                sql: "UPDATE objects SET body = 7 WHERE kind = 'state-node' AND id = ("
+                    + "SELECT MIN(id) FROM objects WHERE kind = 'state-node' AND key = '/')")
+        }
+        let store = try SQLiteVaultStore(directory: copy)
+        let vault = Vault(store: store)
+        do {
+            let price = try await vault.unlock("price", passphrase: DiskVault.pass("price"))
+            _ = try await price.open(records[0])
+            Issue.record("a record was opened through a node row of another type")
+        } catch let error as TutelaError { #expect(error.kind == .tampered) }
+    }
+
 }

@@ -88,10 +88,48 @@ struct RecordLogTests {
             let his = try #require(
                 try await f.store.links(.audit).last { $0.signer == "jones" })
             await f.store.base.tamper { state in
-                state.objects[ObjectKind.auditMade]?[label.record.text] = SubjectIndex.madeRow(
-                    label.record.text, sequence: his.sequence)
+                let moved = SubjectIndex.madeRow(label.record.text, sequence: his.sequence)
+                state.objects[ObjectKind.auditMade] = (state.objects[ObjectKind.auditMade] ?? [:])
+                    .filter { $0.value.key != label.record.text }
+                state.objects[ObjectKind.auditMade, default: [:]][moved.id] = moved
             }
             await expectError(.tampered) { try await price.open(label.record) }
+        }
+        do {
+            // A row planted under the sequence the next sealing will have, filed under another
+            // record: the sealing is refused, and the planted row left as evidence.
+            let f = try await Fixture.make()
+            let price = try f.session("price")
+            let first = try await price.seal(Fixture.form(), confidential: false)
+            let next = try #require(try await f.store.links(.audit).last).sequence + 1
+            let planted = SubjectIndex.madeRow(first.record.text, sequence: next)
+            await f.store.base.tamper { state in
+                state.objects[ObjectKind.auditMade, default: [:]][planted.id] = planted
+            }
+            await expectError(.tampered) {
+                try await price.seal(Fixture.form(marker: "second"), confidential: false)
+            }
+            let kept = await f.store.base.tamperRead { state in
+                state.objects[ObjectKind.auditMade]?[planted.id]
+            }
+            #expect(kept == planted)
+        }
+        do {
+            // A second row for the record beside the true one (naming Jones's sealing): refused,
+            // not chosen between.
+            let f = try await Fixture.make()
+            let price = try f.session("price")
+            let label = try await price.seal(Fixture.form(), confidential: false)
+            let jones = try f.session("jones")
+            _ = try await jones.seal(Fixture.form(learner: "alex"), confidential: false)
+            let his = try #require(
+                try await f.store.links(.audit).last { $0.signer == "jones" })
+            await f.store.base.tamper { state in
+                let second = SubjectIndex.madeRow(label.record.text, sequence: his.sequence)
+                state.objects[ObjectKind.auditMade, default: [:]]["x" + second.id] = second
+            }
+            let error = await expectError(.tampered) { try await price.open(label.record) }
+            #expect(error?.message.contains("twice") == true)
         }
         do {
             // Once bound, the sealing re-signed in place by its own author, with another reason:
@@ -198,18 +236,22 @@ struct RecordLogTests {
         let label = try await f.session("price").seal(Fixture.form(), confidential: false)
         let id = label.record
         let (record, made) = await f.store.base.tamperRead { state in
-            (state.records[id], state.objects[ObjectKind.auditMade]?[id.text])
+            (
+                state.records[id],
+                try! #require(
+                    state.objects[ObjectKind.auditMade]?.values.first { $0.key == id.text })
+            )
         }
         await f.store.base.tamper { state in
             state.records[id] = nil
-            state.objects[ObjectKind.auditMade]?[id.text] = nil
+            state.objects[ObjectKind.auditMade]?[made.id] = nil
         }
         // Read while the record's rows are gone: its index is made without its sealing.
         let hale = try f.session("hale")
         _ = try await hale.auditLog(record: id)
         await f.store.base.tamper { state in
             state.records[id] = record
-            state.objects[ObjectKind.auditMade]?[id.text] = made
+            state.objects[ObjectKind.auditMade]?[made.id] = made
         }
         // Not stuck: the next entry about it binds the sealing, and the vault verifies.
         let log = try await hale.auditLog(record: id)
@@ -219,8 +261,8 @@ struct RecordLogTests {
         // A row planted for an id that is no record is never read.
         let planted: RecordID = "R-AAAA-BBBB-CCCC"
         await f.store.base.tamper { state in
-            state.objects[ObjectKind.auditMade, default: [:]][planted.text] = SubjectIndex.madeRow(
-                planted.text, sequence: 1)
+            let row = SubjectIndex.madeRow(planted.text, sequence: 999_999)
+            state.objects[ObjectKind.auditMade, default: [:]][row.id] = row
         }
         #expect(try await hale.auditLog(record: planted).map(\.entry.action) == [.auditRead])
     }

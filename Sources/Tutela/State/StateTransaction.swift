@@ -179,7 +179,7 @@ final class StateTransaction: VaultTransaction {
         if let subject = entry.subject {
             let labelAdded = pendingLabels.contains { $0.record.text == subject }
             if SubjectIndex.isSealing(entry, labelAdded: labelAdded) {
-                try await inner.put(SubjectIndex.madeRow(subject, sequence: sequence))
+                try await SubjectIndex.fileSealing(subject, sequence: sequence, in: inner)
                 sealings[subject] = (sequence, try entry.contentDigest())
             } else {
                 let key = StateKey.audit(subject)

@@ -104,8 +104,12 @@ struct SubjectIndex: Sendable, Equatable {
         if label == nil { label = try await tx.record(id)?.labelBytes }
         guard let label else { return nil }
         let author = try Label.parse(label).author
-        guard let row = try await tx.object(kind: ObjectKind.auditMade, id: subject) else {
+        let rows = try await tx.objects(kind: ObjectKind.auditMade, key: subject)
+        guard let row = rows.first else {
             throw TutelaError.tampered("the log's entry that sealed \(subject) is not recorded")
+        }
+        guard rows.count == 1 else {
+            throw TutelaError.tampered("the log's entry that sealed \(subject) is recorded twice")
         }
         let sequence = try made(row)
         guard let link = try await tx.link(.audit, at: sequence), link.sequence == sequence,
@@ -119,12 +123,30 @@ struct SubjectIndex: Sendable, Equatable {
         return (sequence, try entry.contentDigest())
     }
 
-    /// The `audit-made` row for the entry at `sequence` that sealed `record`: u8 1 ‖ i64 sequence.
+    /// Files where the log holds the entry at `sequence`, which seals `record`. A row already
+    /// named by that sequence was planted ahead of the entry: tampering, reported rather than
+    /// overwritten.
+    static func fileSealing(_ record: String, sequence: Int64, in tx: any VaultTransaction)
+        async throws
+    {
+        let row = madeRow(record, sequence: sequence)
+        guard try await tx.object(kind: row.kind, id: row.id) == nil else {
+            throw TutelaError.tampered(
+                "a row says where audit entry \(sequence) is before the entry was written")
+        }
+        try await tx.put(row)
+    }
+
+    /// The `audit-made` row for the entry at `sequence` that sealed `record`: u8 1 ‖ i64 sequence,
+    /// filed under the record and named by the sequence in 20 digits, so that sealing appends these
+    /// rows in log order (named by the random record id, each dirtied a random page of its own).
     static func madeRow(_ record: String, sequence: Int64) -> StoredObject {
         var w = CanonicalWriter(capacity: 9)
         w.u8(1)
         w.i64(sequence)
-        return StoredObject(kind: ObjectKind.auditMade, id: record, key: record, body: w.bytes)
+        let digits = String(sequence)
+        let name = String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+        return StoredObject(kind: ObjectKind.auditMade, id: name, key: record, body: w.bytes)
     }
 
     /// The position an `audit-made` row gives.

@@ -12,7 +12,8 @@ enum ObjectKind {
     static let importDigest = "import-digest"
     /// How far someone has read their inbox: `PERSON` under the person, an i64 audit sequence.
     static let inboxRead = "inbox-read"
-    /// Where the log holds the entry that sealed a record: `RECORD` under the record, an i64 audit
-    /// sequence (``SubjectIndex/madeRow(_:sequence:)``), checked against that entry when read.
+    /// Where the log holds the entry that sealed a record: the entry's sequence in 20 digits (before
+    /// #17's last change, the record id) under the record, an i64 audit sequence
+    /// (``SubjectIndex/madeRow(_:sequence:)``), checked against that entry when read.
     static let auditMade = "audit-made"
 }
