@@ -80,13 +80,7 @@ struct RecordLogTests {
         }
         do {
             // Moved to the sealing of a record of Jones's own: refused the same way.
-            let f = try await Fixture.make()
-            let price = try f.session("price")
-            let label = try await price.seal(Fixture.form(), confidential: false)
-            let jones = try f.session("jones")
-            _ = try await jones.seal(Fixture.form(learner: "alex"), confidential: false)
-            let his = try #require(
-                try await f.store.links(.audit).last { $0.signer == "jones" })
+            let (f, price, label, his) = try await Self.twoSealings()
             await f.store.base.tamper { state in
                 let moved = SubjectIndex.madeRow(label.record.text, sequence: his.sequence)
                 state.objects[ObjectKind.auditMade] = (state.objects[ObjectKind.auditMade] ?? [:])
@@ -117,13 +111,7 @@ struct RecordLogTests {
         do {
             // A second row for the record beside the true one (naming Jones's sealing): refused,
             // not chosen between.
-            let f = try await Fixture.make()
-            let price = try f.session("price")
-            let label = try await price.seal(Fixture.form(), confidential: false)
-            let jones = try f.session("jones")
-            _ = try await jones.seal(Fixture.form(learner: "alex"), confidential: false)
-            let his = try #require(
-                try await f.store.links(.audit).last { $0.signer == "jones" })
+            let (f, price, label, his) = try await Self.twoSealings()
             await f.store.base.tamper { state in
                 let second = SubjectIndex.madeRow(label.record.text, sequence: his.sequence)
                 state.objects[ObjectKind.auditMade, default: [:]]["x" + second.id] = second
@@ -268,6 +256,17 @@ struct RecordLogTests {
     }
 
     // MARK: - An insider's tools
+
+    /// A record of Price's, then one of Jones's: Price's session, its label, and the entry that
+    /// sealed Jones's record.
+    static func twoSealings() async throws -> (Fixture, Session, Label, ChainLink) {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: false)
+        _ = try await f.session("jones").seal(Fixture.form(learner: "alex"), confidential: false)
+        let his = try #require(try await f.store.links(.audit).last { $0.signer == "jones" })
+        return (f, price, label, his)
+    }
 
     /// The state's index of `record`'s entries as stored.
     static func index(_ f: Fixture, _ record: RecordID) async -> [UInt8]? {
