@@ -38,8 +38,8 @@ extension SQLiteVaultStore {
         return try rows.map(Self.object)
     }
 
-    /// Objects of `kind` filed under any of `keys`, one statement per 500 keys, in no set order; for
-    /// the store and transactions (a state proof reads the nodes above a bucket in one).
+    /// Objects of `kind` filed under any of `keys`, one statement per 500 keys, in no set order (a
+    /// proof outside a transaction reads the buckets and nodes it needs in one).
     static func objects(kind: String, keys: [String], in db: Database) throws -> [StoredObject] {
         let keys = Array(Set(keys))
         var found: [StoredObject] = []

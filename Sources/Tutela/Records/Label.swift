@@ -110,7 +110,7 @@ public struct Label: Sendable, Equatable {
 
     /// The author a canonical label names, or nil when it does not parse (for a store filing its
     /// rows by author).
-    public static func author(ofCanonical bytes: [UInt8]) -> PrincipalID? {
+    package static func author(ofCanonical bytes: [UInt8]) -> PrincipalID? {
         try? parse(bytes).author
     }
 
