@@ -2,6 +2,42 @@ import Foundation
 import GRDB
 import Tutela
 
+/// A row's cells, each read as the type it must have. The store's files are not trusted: a cell
+/// of another type (a number where bytes belong, a NULL, bytes where text belongs) is damage,
+/// `.tampered`, where GRDB's typed subscripts would stop the process.
+struct Cells {
+    let row: Row
+    /// What the row holds, for the error: "a log entry", "a key slot".
+    let what: String
+
+    init(_ row: Row, _ what: String) {
+        self.row = row
+        self.what = what
+    }
+
+    func bytes(_ column: Int) throws -> [UInt8] { [UInt8](try cell(row[column]) as Data) }
+    func bytes(_ column: String) throws -> [UInt8] { [UInt8](try cell(named(column)) as Data) }
+    func text(_ column: Int) throws -> String { try cell(row[column]) }
+    func text(_ column: String) throws -> String { try cell(named(column)) }
+    func integer(_ column: Int) throws -> Int64 { try cell(row[column]) }
+    func integer(_ column: String) throws -> Int64 { try cell(named(column)) }
+
+    private func named(_ column: String) -> DatabaseValue {
+        row.hasColumn(column) ? row[column] : .null
+    }
+
+    private func cell<Value: DatabaseValueConvertible>(_ value: DatabaseValue) throws -> Value {
+        // Text where bytes belong is read as its bytes by GRDB; a number never is.
+        guard let converted = Value.fromDatabaseValue(value) else {
+            throw TutelaError(
+                .tampered,
+                "the vault database is damaged: \(what)'s row holds a cell of the wrong type",
+                hint: "keep the damaged copy as evidence and restore a backup")
+        }
+        return converted
+    }
+}
+
 /// Rows to values: the chains' links, objects, and break-glass shares.
 extension SQLiteVaultStore {
     /// The columns ``link(_:)`` reads, in its order.
@@ -10,10 +46,11 @@ extension SQLiteVaultStore {
     /// A chain link from a row selecting ``linkColumns``, by position (reading a log of a hundred
     /// thousand entries, lookups by name were a fifth of the time).
     static func link(_ row: Row) throws -> ChainLink {
-        ChainLink(
-            sequence: row[0], previousHash: [UInt8](row[1] as Data),
-            signer: try storedID(row[2]), body: [UInt8](row[3] as Data),
-            signature: [UInt8](row[4] as Data), hash: [UInt8](row[5] as Data))
+        let cells = Cells(row, "a log entry")
+        return ChainLink(
+            sequence: try cells.integer(0), previousHash: try cells.bytes(1),
+            signer: try storedID(cells.text(2)), body: try cells.bytes(3),
+            signature: try cells.bytes(4), hash: try cells.bytes(5))
     }
 
     /// Objects of `kind` (filed under `key`, or all), ordered by id; for the store and transactions.
@@ -71,15 +108,15 @@ extension SQLiteVaultStore {
                     JOIN labels ON labels.id = shares.id WHERE \(condition)
                     """), arguments: arguments
         ).map { row in
-            let record = try recordID(row[0])
-            let holderText: String = row[1]
-            guard let holder = Recipient(holderText) else {
+            let cells = Cells(row, "a break-glass share")
+            let record = try recordID(cells.text(0))
+            guard let holder = Recipient(try cells.text(1)) else {
                 throw TutelaError(
                     .tampered,
                     "the vault database is damaged: a share of \(record) names no holder",
                     hint: "keep the damaged copy as evidence and restore a backup")
             }
-            return StoredShare(record: record, holder: holder, body: [UInt8](row[2] as Data))
+            return StoredShare(record: record, holder: holder, body: try cells.bytes(2))
         }
     }
 
@@ -119,15 +156,9 @@ extension SQLiteVaultStore {
     /// An object from a row selecting ``objectColumns``, by position. A cell of another type (a
     /// number where text or bytes belong) is damage: `.tampered`, where GRDB's subscripts trap.
     static func object(_ row: Row) throws -> StoredObject {
-        guard let kind = String.fromDatabaseValue(row[0] as DatabaseValue),
-            let id = String.fromDatabaseValue(row[1] as DatabaseValue),
-            let key = String.fromDatabaseValue(row[2] as DatabaseValue),
-            let body = Data.fromDatabaseValue(row[3] as DatabaseValue)
-        else {
-            throw TutelaError(
-                .tampered, "the vault database is damaged: an object's row is not text and bytes",
-                hint: "keep the damaged copy as evidence and restore a backup")
-        }
-        return StoredObject(kind: kind, id: id, key: key, body: [UInt8](body))
+        let cells = Cells(row, "an object")
+        return StoredObject(
+            kind: try cells.text(0), id: try cells.text(1), key: try cells.text(2),
+            body: try cells.bytes(3))
     }
 }

@@ -113,15 +113,15 @@ extension SQLiteVaultStore {
                 """)
         let insert = try db.makeStatement(sql: "INSERT INTO envelopes (id, body) VALUES (?, ?)")
         while let row = try rows.next() {
-            let record: String = row[1]
-            guard let body = Self.strip([UInt8](row[3] as Data), label: [UInt8](row[2] as Data))
-            else {
+            let cells = Cells(row, "a v3 envelope")
+            let record = try cells.text(1)
+            guard let body = Self.strip(try cells.bytes(3), label: try cells.bytes(2)) else {
                 throw TutelaError(
                     .tampered,
                     "the vault database is damaged: the envelope of \(record) does not carry its label; nothing was changed",
                     hint: "keep the damaged copy as evidence and restore a backup")
             }
-            try insert.execute(arguments: [row[0] as Int64, body])
+            try insert.execute(arguments: [try cells.integer(0), body])
         }
         // A share is filed under its record and named RECORD/HOLDER; one named otherwise stays
         // where it is, unread, as evidence.

@@ -159,11 +159,12 @@ public final class SQLiteVaultStore: VaultStore {
     public func meta() async throws -> VaultMeta {
         let meta = try await read("read the vault") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM vault").map { row in
-                VaultMeta(
-                    vaultID: row["vault_id"], authorityID: try Self.storedID(row["authority_id"]),
-                    authoritySigningKey: [UInt8](row["authority_key"] as Data),
-                    kdfProfile: row["kdf"],
-                    createdAt: row["created_at"])
+                let cells = Cells(row, "the vault")
+                return VaultMeta(
+                    vaultID: try cells.text("vault_id"),
+                    authorityID: try Self.storedID(cells.text("authority_id")),
+                    authoritySigningKey: try cells.bytes("authority_key"),
+                    kdfProfile: try cells.text("kdf"), createdAt: try cells.integer("created_at"))
             }
         }
         guard let meta else {
@@ -202,15 +203,14 @@ public final class SQLiteVaultStore: VaultStore {
                 arguments: [principal.text]
             )
             .map { row in
-                SealedIdentity(
-                    principal: try Self.storedID(row["principal"]),
-                    signingKey: [UInt8](row["signing_key"] as Data),
-                    agreementKey: [UInt8](row["agreement_key"] as Data),
-                    salt: [UInt8](row["salt"] as Data),
-                    opsLimit: UInt64(clamping: row["ops"] as Int64),
-                    memLimit: UInt64(clamping: row["mem"] as Int64),
-                    nonce: [UInt8](row["nonce"] as Data),
-                    ciphertext: [UInt8](row["ciphertext"] as Data))
+                let cells = Cells(row, "a sealed identity")
+                return SealedIdentity(
+                    principal: try Self.storedID(cells.text("principal")),
+                    signingKey: try cells.bytes("signing_key"),
+                    agreementKey: try cells.bytes("agreement_key"), salt: try cells.bytes("salt"),
+                    opsLimit: UInt64(clamping: try cells.integer("ops")),
+                    memLimit: UInt64(clamping: try cells.integer("mem")),
+                    nonce: try cells.bytes("nonce"), ciphertext: try cells.bytes("ciphertext"))
             }
         }
     }
@@ -229,18 +229,19 @@ public final class SQLiteVaultStore: VaultStore {
                         JOIN envelopes ON envelopes.id = labels.id WHERE labels.record = ?
                         """), arguments: [id.text])
         else { return nil }
+        let cells = Cells(row, "a record")
         let slots = try Row.fetchAll(
             db.cachedStatement(
                 sql: "SELECT recipient, box FROM slots WHERE id = ? ORDER BY recipient"),
-            arguments: [row[0] as Int64]
+            arguments: [try cells.integer(0)]
         ).map {
-            Slot(
-                record: id, recipient: try Self.recipient($0["recipient"]),
-                box: [UInt8]($0["box"] as Data))
+            let slot = Cells($0, "a key slot")
+            return Slot(
+                record: id, recipient: try Self.recipient(slot.text(0)), box: try slot.bytes(1))
         }
-        let label = [UInt8](row[1] as Data)
         return StoredRecord(
-            record: id, labelBytes: label, sealedBytes: [UInt8](row[2] as Data), slots: slots)
+            record: id, labelBytes: try cells.bytes(1), sealedBytes: try cells.bytes(2),
+            slots: slots)
     }
 
     /// Reads the labels table, tombstones included, in the order they were stored.
@@ -290,10 +291,11 @@ public final class SQLiteVaultStore: VaultStore {
             let blob = sqlite3_column_blob(raw, 3)
             let size = Int(sqlite3_column_bytes(raw, 3))
             let bytes = blob.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+            let cells = Cells(row, "a label")
             result.append(
                 StoredLabel(
-                    record: try recordID(row[1]), learner: try learnerID(row[2]), labelBytes: bytes
-                ))
+                    record: try recordID(cells.text(1)), learner: try learnerID(cells.text(2)),
+                    labelBytes: bytes))
         }
         return (result, last)
     }
@@ -358,9 +360,10 @@ public final class SQLiteVaultStore: VaultStore {
                 """,
             arguments: [recipient.description, Int64(clamping: limit)]
         ).map {
-            Slot(
-                record: try Self.recordID($0["record"]), recipient: recipient,
-                box: [UInt8]($0["box"] as Data))
+            let slot = Cells($0, "a key slot")
+            return Slot(
+                record: try Self.recordID(slot.text(0)), recipient: recipient,
+                box: try slot.bytes(1))
         }
     }
 
