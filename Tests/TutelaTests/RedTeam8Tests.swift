@@ -55,7 +55,9 @@ struct RedTeam8Tests {
             let unflagged = await expectError(.permissionDenied) {
                 try await session.safeguarding.disclose(scene.shared.record, reason: "curious")
             }
-            #expect(unflagged?.message.contains("not flagged") == true)
+            // One they may see gets the refusal every safeguarding step by a family gets, flagged
+            // or not (Policy/Family.swift).
+            #expect(unflagged?.message.contains("taken by others") == true)
         }
     }
 

@@ -264,6 +264,15 @@ public struct Administration: SessionService {
             guard let target = directory.principals[id] else {
                 throw TutelaError.notFound("no one is enrolled as '\(id)'")
             }
+            // A parent linked to a learner stays one (see Policy/Family.swift). Asked here, not in
+            // the directory's rules, so that logs written before still read.
+            if !roles.contains(.parentCarer),
+                directory.learners.values.contains(where: { $0.contacts.parents.contains(id) })
+            {
+                throw TutelaError.usage(
+                    "'\(id)' is linked to a learner as a parent or carer",
+                    hint: "unlink them from the learner's contacts first")
+            }
             try await requireReaders(
                 .setRoles(principal: id, roles: roles.sorted()), losingKeys: nil,
                 confirmed: confirmed, what: "changing \(id)'s roles")

@@ -152,6 +152,13 @@ extension Lifecycle {
         guard let group = directory.groups[role] else {
             throw TutelaError.notFound("the \(role.rawValue) group has no key")
         }
+        // Re-encrypting reads every record the group holds; a parent or carer of any learner
+        // here would meet their own child's, if flagged. Refused alike, whatever is flagged.
+        guard directory.learners(familyOf: principal.id).isEmpty else {
+            throw TutelaError.denied(
+                "'\(principal.id)' is a learner's parent or carer here: another member of the group "
+                    + "re-encrypts its records")
+        }
         var done = 0
         for slot in try await store.slots(recipient: group.holder, limit: Int.max) {
             try await reencrypt(slot.record)

@@ -208,7 +208,10 @@ public struct Lifecycle: SessionService {
                         // What an old slot holds is confirmed against its record's envelope before it
                         // is sealed to the new key: a slot planted under the old (public) key must not
                         // become a genuine-looking one.
-                        let (_, envelope) = try await load(slot.record)
+                        // Nothing of the record is shown: an officer who is the learner's parent
+                        // moves its slot as any other (Policy/Family.swift).
+                        let (_, envelope) = try await load(
+                            slot.record, for: .groupRewrap, concealing: false)
                         guard generation == envelope.generation else {
                             key.wipe()
                             throw TutelaError.tampered(

@@ -142,6 +142,11 @@ extension Policy {
         if state.destroyed, action != .viewLabel, action != .auditRead {
             return .deny("the record was destroyed; only its tombstone label remains")
         }
+        if let decision = familyDecision(
+            action, actor: actor, label: label, state: state, directory: directory)
+        {
+            return decision
+        }
         switch action {
         case .seal:
             if let r = firstRole(rules.write, actor: actor) {

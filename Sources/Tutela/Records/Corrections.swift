@@ -87,7 +87,8 @@ public struct Corrections: SessionService {
                     (
                         [try sign(flag)],
                         auditEntry(.flag, subject: label.record.text, reason: reason),
-                        officers.subtracting([principal.id])
+                        officers.subtracting(
+                            directory.family(of: label.learner).union([principal.id]))
                     ))
             }
             // Decided on the record as it was: if it was flagged, voided or destroyed meanwhile,

@@ -203,7 +203,10 @@ public struct Finding: SessionService {
             {
                 continue
             }
-            let flagged = state.flagged && policy.seesFlags(label.recordClass, actor: principal)
+            // Never marked flagged to the learner's own family, whatever their role.
+            let flagged =
+                state.flagged && policy.seesFlags(label.recordClass, actor: principal)
+                && !policy.isFamily(of: label, actor: principal, directory: directory)
             if query.flaggedOnly, !flagged { continue }
             let learner = directory.learners[label.learner]
             listed.append(

@@ -124,7 +124,8 @@ extension Session {
         }
         return LearnerCopy(
             recipient: recipient, records: opened,
-            leftOut: principal.isFamily ? [] : leftOut)
+            leftOut: principal.isFamily || directory.family(of: learner).contains(principal.id)
+                ? [] : leftOut)
     }
 
     /// Why a record the recipient may read is still not copied, or nil: it is void (sealed by

@@ -78,14 +78,17 @@ extension Session {
     }
 
     /// Reads a record and checks it against its label row and its author's signature.
-    func load(_ recordID: RecordID, for action: AuditEntry.Action = .open) async throws
-        -> (StoredRecord, Envelope)
-    {
+    /// - Parameter concealing: whether a record a learner or family may not see is, for them,
+    ///   one that does not exist (``concealFromFamily(_:action:)``): false only for work that shows
+    ///   the person nothing of it, such as moving a group's slots to its new key.
+    func load(
+        _ recordID: RecordID, for action: AuditEntry.Action = .open, concealing: Bool = true
+    ) async throws -> (StoredRecord, Envelope) {
         guard let stored = try await verifiedRecord(recordID) else {
             try await missing(recordID, action: action)
         }
         let envelope = try verifiedEnvelope(stored, id: recordID)
-        try await concealFromFamily(envelope.label, action: action)
+        if concealing { try await concealFromFamily(envelope.label, action: action) }
         return (stored, envelope)
     }
 

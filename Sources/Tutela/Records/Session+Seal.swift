@@ -123,6 +123,14 @@ extension Session {
                     "field 'learner': '\(content.learner)' is not a recorded learner",
                     hint: "an administrator adds learners with 'tutela learner add'")
             }
+            // The author of a record reads it, and would see it vanish were it flagged: a parent
+            // or carer does not write their own child's records (see Policy/Family.swift).
+            if directory.family(of: learner.id).contains(principal.id) {
+                let rule = "'\(principal.id)' is \(learner.id) or their parent or carer"
+                try await audit(.seal, subject: nil, outcome: .denied, reason: rule)
+                throw TutelaError.denied(
+                    "\(rule): another member of staff writes \(learner.id)'s records")
+            }
             // Dates as they can be: nothing dated after today, or before the learner was born.
             guard content.date <= CalendarDate.latestPast(today: today) else {
                 throw TutelaError.invalidInput(

@@ -129,7 +129,11 @@ extension Retention {
         }
         // One page of label rows: every row of the vault, proven whole by ``Session/walkLabels(_:)``,
         // or the one record asked about, proven alone.
+        // Records about the reader's own family are others' to keep: left out of their check,
+        // flagged or not (Policy/Family.swift).
+        let family = only == nil ? Set(directory.learners(familyOf: principal.id)) : []
         func work(_ rows: [StoredLabel]) async throws {
+            let rows = family.isEmpty ? rows : rows.filter { !family.contains($0.learner) }
             // Ordinary records (no flag, tombstone, hold or review) are worked out entirely on every
             // core; the rest need their signed objects read, in order, below.
             var computed = try Session.inParallel(rows, reversed: true) {

@@ -117,6 +117,9 @@ public struct Retention: SessionService {
             let reason = try Session.requireReason(reason, for: "record a retention review")
             try requireRetentionRole("review retention")
             let today = vault.clock.today
+            // Their own family's records are others' to keep, whatever their standing: refused
+            // before it is worked out (Policy/Family.swift).
+            try await refuseFamilyStep(recordID, .retentionReview)
             guard let status = try await status(asOf: today, record: recordID).first else {
                 throw TutelaError.notFound("there is no record \(recordID)")
             }
@@ -149,6 +152,18 @@ public struct Retention: SessionService {
     func concealRecordFromFamily(_ recordID: RecordID, for action: AuditEntry.Action) async throws {
         guard principal.isFamily else { return }
         _ = try await load(recordID, for: action)
+    }
+
+    /// A retention step on a record about this person's own family is others' to take: refused in
+    /// the same words whatever its standing — once a record they may not know of has been
+    /// answered as none (``concealRecordFromFamily(_:for:)``).
+    func refuseFamilyStep(_ recordID: RecordID, _ action: AuditEntry.Action) async throws {
+        try await concealRecordFromFamily(recordID, for: action)
+        let label = try await labelOf(recordID)
+        guard let policy = directory.policy,
+            policy.isFamily(of: label, actor: principal, directory: directory)
+        else { return }
+        try await refuse(action, recordID.text, Policy.familyStep(principal, label).rule)
     }
 
     /// `recordID`'s label as its author signed it, or as its destruction certificate names it

@@ -111,7 +111,8 @@ public struct BreakGlass: SessionService {
             try await record(
                 auditEntry(
                     .breakGlassRequest, subject: recordID.text, reason: "\(request.id): \(reason)"),
-                notify: approvers.union(headsOfCentre).union([envelope.label.author]),
+                notify: approvers.union(headsOfCentre).union([envelope.label.author])
+                    .subtracting(directory.family(of: envelope.label.learner)),
                 objects: [try sign(request)])
             return request
         }
@@ -302,7 +303,8 @@ public struct BreakGlass: SessionService {
                 auditEntry(
                     .breakGlassApprove, subject: request.record.text,
                     reason: "\(requestID) as \(role.rawValue)"),
-                notify: headsOfCentre.union([envelope.label.author, request.requester]),
+                notify: headsOfCentre.union([envelope.label.author, request.requester])
+                    .subtracting(directory.family(of: envelope.label.learner)),
                 objects: [try sign(approval)])
             return (existing.count + 1, request.approvalsNeeded)
         }

@@ -76,7 +76,9 @@ public struct Safeguarding: SessionService {
             let officers = Set(groups.flatMap { directory.holders(of: $0.role).map(\.id) })
             let entry = auditEntry(.flag, subject: recordID.text, reason: reason)
             let identity = self.identity
-            let notify = officers.union([envelope.label.author]).subtracting([principal.id])
+            // Never the learner's own family, whatever their role (see Policy/Family.swift).
+            let notify = officers.union([envelope.label.author]).subtracting(
+                directory.family(of: envelope.label.learner).union([principal.id]))
             let links = try await facts(AddendumLink.self, about: recordID.text)
             let addenda = try await addendumFlags(of: envelope.label, links: links, groups: groups)
             try await write { tx in
@@ -192,7 +194,8 @@ public struct Safeguarding: SessionService {
                 .label
             try flag.check(label: label, directory: directory)
             let state = RecordState(flagged: true)
-            guard
+            // An officer's own family's flagged records are others' to act on: not in their queue.
+            guard !policy.isFamily(of: label, actor: principal, directory: directory),
                 policy.decide(
                     .viewLabel, actor: principal, label: label, state: state, directory: directory
                 ).allowed
@@ -288,7 +291,8 @@ public struct Safeguarding: SessionService {
 
     // MARK: - Reviews
 
-    /// Every disclosure and break-glass opening, with its review outcome if it has one.
+    /// Every disclosure and break-glass opening, with its review outcome if it has one — but
+    /// none of a record about the reader's own family.
     public func reviews() async throws -> [ReviewItem] {
         guard principal.has(.headOfCentre) || principal.has(.safeguardingOfficer) else {
             try await refuse(
@@ -296,7 +300,10 @@ public struct Safeguarding: SessionService {
                 "only heads of centre and safeguarding officers see the review list")
         }
         var items: [ReviewItem] = []
-        for var item in try await facts(ReviewItem.self, about: nil) {
+        // Openings of their own family's records are others' to see and review.
+        let family = try await session.ownFamilysRecords()
+        for var item in try await facts(ReviewItem.self, about: nil)
+        where !family.contains(item.record) {
             if let verdict = try await fact(ReviewOutcome.self, about: item.id.text) {
                 item.outcome = verdict.outcome
                 item.note = verdict.note

@@ -12,6 +12,10 @@ extension Session {
         let withheld: Set<AuditEntry.Action> = [
             .flag, .disclose, .breakGlassRequest, .breakGlassApprove, .breakGlassOpen,
         ]
+        // A safeguarding or retention step on their own family's records is never told to them,
+        // even by a notice stored before they were linked to the learner.
+        let family = try await ownFamilysRecords()
+        let familySteps = withheld.union([.review, .destroyProposal, .destroy])
         var notices: [Notice] = []
         for object in try await store.objects(kind: ObjectKind.notice, key: principal.id.text) {
             var r = CanonicalReader(object.body, context: "notice \(object.id)")
@@ -24,6 +28,12 @@ extension Session {
             guard let entry = AuditEntry.genuine(link, directory: directory) else {
                 throw TutelaError.tampered(
                     "audit entry \(sequence) behind a notice does not verify")
+            }
+            if familySteps.contains(entry.action),
+                let subject = entry.subject.flatMap(RecordID.init(validating:)),
+                family.contains(subject)
+            {
+                continue
             }
             let hidden = !seesReasons && withheld.contains(entry.action)
             let shown = hidden ? entry.withoutReason : entry

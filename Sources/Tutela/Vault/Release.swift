@@ -94,7 +94,11 @@ extension Session {
             // A learner or parent asking for a record whose label they may not see (flagged, or
             // not theirs) is answered as for a record that does not exist, word for word, on every
             // path; a copy leaves it out without a word (its path skips it).
-            if principal.isFamily, action != .export, let policy = directory.policy {
+            let concealed =
+                action != .export
+                && directory.policy?.conceals(envelope.label, from: principal, directory: directory)
+                    == true
+            if concealed, let policy = directory.policy {
                 let view = policy.decide(
                     .viewLabel, actor: principal, label: envelope.label, state: state,
                     directory: directory)
@@ -130,10 +134,10 @@ extension Session {
                 for object in objects { try await tx.put(object) }
                 try await Self.appendAudit(
                     entry(.allowed, recordID.text, reason), tx: tx, signer: identity,
-                    notify: notify)
+                    notify: notify.subtracting(directory.family(of: envelope.label.learner)))
                 // A learner's or parent's release has just found the record not void.
                 let found = FoundCorrections(
-                    void: principal.isFamily && action != .export
+                    void: concealed
                         ? nil
                         : try await Self.facts(
                             VoidStatement.self, about: recordID.text, tx: tx, directory: directory
@@ -189,7 +193,9 @@ extension Session {
     /// policy does not let them read) does not exist: they get ``noRecord(_:)``, and the log says
     /// why.
     func concealFromFamily(_ label: Label, action: AuditEntry.Action) async throws {
-        guard principal.isFamily, let policy = directory.policy else { return }
+        guard let policy = directory.policy,
+            policy.conceals(label, from: principal, directory: directory)
+        else { return }
         let state = try await recordState(of: label)
         let view = policy.decide(
             .viewLabel, actor: principal, label: label, state: state, directory: directory)

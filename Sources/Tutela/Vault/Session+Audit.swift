@@ -29,7 +29,16 @@ extension Session {
             try await audit(.auditRead, subject: record?.text, outcome: .denied, reason: rule)
             throw TutelaError.denied("'\(principal.id)' may not read the audit log: \(rule)")
         }
+        // The entries about their own family's records are others' to read (Policy/Family.swift),
+        // whichever of those records is flagged: refused alike, or left out of the whole log.
+        let family = Set(try await ownFamilysRecords().map(\.text))
         if let record {
+            if family.contains(record.text) {
+                let rule = "the audit of a family's own records is read by others"
+                try await audit(.auditRead, subject: record.text, outcome: .denied, reason: rule)
+                throw TutelaError.denied(
+                    "'\(principal.id)' may not read the audit of \(record): \(rule)")
+            }
             if scope == .ownRecords, try await !authored(record) {
                 try await audit(.auditRead, subject: record.text, outcome: .denied, reason: rule)
                 throw TutelaError.denied(
@@ -61,6 +70,7 @@ extension Session {
                 return
             }
             if let own, !own.contains(subject) { return }
+            if family.contains(subject) { return }
             result.append(item)
         }
         if let head = report.head, report.entries > (prefix?.entries ?? 0) {

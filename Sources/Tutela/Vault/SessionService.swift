@@ -63,10 +63,10 @@ extension SessionService {
         try await session.recordState(of: label)
     }
 
-    func load(_ recordID: RecordID, for action: AuditEntry.Action = .open) async throws
-        -> (StoredRecord, Envelope)
-    {
-        try await session.load(recordID, for: action)
+    func load(
+        _ recordID: RecordID, for action: AuditEntry.Action = .open, concealing: Bool = true
+    ) async throws -> (StoredRecord, Envelope) {
+        try await session.load(recordID, for: action, concealing: concealing)
     }
 
     func write<T: Sendable>(
