@@ -78,14 +78,23 @@ extension SQLiteVaultStore {
     /// Objects of `kind` filed under any of `keys`, one statement per 500 keys, in no set order (a
     /// proof outside a transaction reads the buckets and nodes it needs in one).
     static func objects(kind: String, keys: [String], in db: Database) throws -> [StoredObject] {
-        let keys = Array(Set(keys))
+        try objects(kind: kind, column: "key", values: keys, in: db)
+    }
+
+    /// Objects of `kind` whose `column` (`key`, through its index, or `id`, the primary key) is
+    /// any of `values`, one statement per 500 values, in no set order.
+    static func objects(kind: String, column: String, values: [String], in db: Database) throws
+        -> [StoredObject]
+    {
+        let values = Array(Set(values))
+        let source = column == "key" ? "objects INDEXED BY objects_by_key" : "objects"
         var found: [StoredObject] = []
-        for start in stride(from: 0, to: keys.count, by: 500) {
-            let chunk = Array(keys[start..<min(keys.count, start + 500)])
+        for start in stride(from: 0, to: values.count, by: 500) {
+            let chunk = Array(values[start..<min(values.count, start + 500)])
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
             let sql = """
-                SELECT \(objectColumns) FROM objects INDEXED BY objects_by_key
-                WHERE kind = ? AND key IN (\(marks))
+                SELECT \(objectColumns) FROM \(source)
+                WHERE kind = ? AND \(column) IN (\(marks))
                 """
             // Only short lists are kept prepared: one statement per length.
             let statement =

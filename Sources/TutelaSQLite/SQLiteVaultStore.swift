@@ -397,6 +397,13 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// One statement per 500 ids, in one read transaction.
+    public func objects(kind: String, ids: [String]) async throws -> [StoredObject] {
+        try await read("read \(kind) records") { db in
+            try Self.objects(kind: kind, column: "id", values: ids, in: db)
+        }
+    }
+
     // Shred keys go between SQLite's own buffers and protected memory directly: going through
     // `Data` or `[UInt8]` would leave copies on the heap that nobody wipes.
 

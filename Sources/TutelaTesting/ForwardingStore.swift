@@ -70,6 +70,10 @@ extension ForwardingStore {
     public func objects(kind: String, keys: [String]) async throws -> [StoredObject] {
         try await forwarded.objects(kind: kind, keys: keys)
     }
+
+    public func objects(kind: String, ids: [String]) async throws -> [StoredObject] {
+        try await forwarded.objects(kind: kind, ids: ids)
+    }
     /// Passed to the wrapped store.
     public func shredKey(_ record: String) async throws -> SecretBytes? {
         try await forwarded.shredKey(record)

@@ -151,6 +151,13 @@ public enum StoreContract {
         let otherKind = try await store.objects(kind: "other", keys: ["k1"])
         let noKeys = try await store.objects(kind: "test", keys: [])
         try expect(otherKind.isEmpty && noKeys.isEmpty, "by many keys: kinds apart, no keys none")
+        let byID = try await store.objects(kind: "test", ids: ["c", "a", "a", "none"])
+        try expect(
+            Set(byID.map(\.id)) == ["a", "c"] && byID.count == 2,
+            "by many ids at once: each object once, none missing or extra")
+        let otherByID = try await store.objects(kind: "other", ids: ["a"])
+        let noIDs = try await store.objects(kind: "test", ids: [])
+        try expect(otherByID.isEmpty && noIDs.isEmpty, "by many ids: kinds apart, no ids none")
         let replaced = StoredObject(kind: "test", id: "b", key: "k2", body: [9])
         try await store.transaction { tx in try await tx.put(replaced) }
         try expect(

@@ -66,9 +66,6 @@ extension Session {
         defer { try? handle.close() }
         let index = try ImportIndex(identity: identity, vaultID: meta.vaultID)
         defer { index.wipe() }
-        // What this person imported before, by digest; forms sealed by this import join it as
-        // their batches are stored.
-        var known = try await index.read(store)
         var reader = LineReader(handle: handle)
         var sealed = 0
         var lines: [(line: [UInt8], number: Int)] = []
@@ -84,7 +81,6 @@ extension Session {
             committing = nil
             let labels = try await previous.value
             sealed += labels.count
-            for (digest, label) in zip(inFlight.digests, labels) { known[digest] = label.record }
             try onBatch(labels)
             for repeated in inFlight.repeats {
                 try onSkip(
@@ -113,8 +109,10 @@ extension Session {
                 let recordClass = confidential ? RecordClass.confidentialTutorial : .tutorial
                 return (content, recordClass, try index.digest(content, as: recordClass))
             }
-            // A form sealed before is skipped once its record is confirmed; one repeated in this
-            // file is sealed once.
+            // A form sealed before (by an earlier import, or an earlier batch of this one, both
+            // committed: the store's index rows say) is skipped once its record is confirmed; one
+            // repeated in the batch being written, or in this one, is sealed once.
+            let known = try await index.lookup(forms.map(\.2), in: store)
             var items: [(RecordContent, RecordClass)] = []
             var digests: [String] = []
             var first: [String: Int] = [:]

@@ -74,13 +74,17 @@ struct ImportIndex: Sendable {
             kind: ObjectKind.importDigest, id: "\(filing)/\(digest)", key: filing, body: w.bytes)
     }
 
-    /// Every form this importer sealed into the vault before: digest → record, each row's tag
-    /// checked.
-    /// - Throws: `.tampered` for a row that is malformed or whose tag does not match.
-    func read(_ store: any VaultStore) async throws -> [String: RecordID] {
+    /// Which of `digests` this importer sealed into the vault before: digest → record, each
+    /// row's tag checked. Read a batch at a time, so that an import's memory does not grow with
+    /// the forms imported before or during it.
+    /// - Throws: `.tampered` for a row that is malformed, filed elsewhere, or whose tag does not
+    ///   match.
+    func lookup(_ digests: [String], in store: any VaultStore) async throws -> [String: RecordID] {
         var known: [String: RecordID] = [:]
         let prefix = "\(filing)/"
-        for object in try await store.objects(kind: ObjectKind.importDigest, key: filing) {
+        let rows = try await store.objects(
+            kind: ObjectKind.importDigest, ids: digests.map { prefix + $0 })
+        for object in rows {
             guard object.key == filing, object.id.hasPrefix(prefix) else {
                 throw TutelaError.tampered("an import index row is filed under the wrong person")
             }

@@ -182,6 +182,11 @@ public actor MemoryVaultStore: VaultStore {
         state.objects(kind: kind, key: key)
     }
 
+    /// The kind's objects with any of `ids`, in id order.
+    public func objects(kind: String, ids: [String]) -> [StoredObject] {
+        Set(ids).sorted().compactMap { state.objects[kind]?[$0] }
+    }
+
     /// Counts slots over every record, and break-glass shares whose id ends `/recipient`.
     public func boxCount(recipient: Recipient) -> (slots: Int, shares: Int) {
         (

@@ -159,6 +159,10 @@ public protocol VaultStore: Sendable {
     /// Stored objects of `kind` filed under any of `keys`, in no particular order: one read where
     /// a proof needs many rows (the state buckets of a learner's hundred records).
     func objects(kind: String, keys: [String]) async throws -> [StoredObject]
+    /// The stored objects of `kind` with any of `ids`, in no particular order: one read for the
+    /// rows a batch may find (an import's index rows for its forms), where holding every row
+    /// would grow with the vault.
+    func objects(kind: String, ids: [String]) async throws -> [StoredObject]
     /// A record's shred key, from the separate key store; nil once destroyed. A fresh copy in
     /// protected memory, which the caller wipes.
     func shredKey(_ record: String) async throws -> SecretBytes?
@@ -277,6 +281,18 @@ extension VaultStore {
         var found: [StoredObject] = []
         for key in Set(keys) { found += try await objects(kind: kind, key: key) }
         return found
+    }
+
+    /// One id at a time in one transaction, for a store with nothing better.
+    public func objects(kind: String, ids: [String]) async throws -> [StoredObject] {
+        let ids = Array(Set(ids))
+        return try await transaction { tx in
+            var found: [StoredObject] = []
+            for id in ids {
+                if let object = try await tx.object(kind: kind, id: id) { found.append(object) }
+            }
+            return found
+        }
     }
 }
 
