@@ -27,15 +27,16 @@ extension Policy {
 
     static func familyStep(_ actor: Principal, _ label: Label) -> Decision {
         .deny(
-            "'\(actor.id)' is \(label.learner) or their parent or carer: safeguarding steps on "
-                + "a family's own records are taken by others")
+            "'\(actor.id)' is \(label.learner) or their parent or carer: safeguarding and "
+                + "retention steps on a family's own records are taken by others")
     }
 
     /// The decision for someone who is family of the record's learner (``isFamily(of:actor:directory:)``),
     /// or nil for anyone else. Every answer is one they would get were the record not flagged, so
     /// none of them tells a flagged record from another:
     /// - safeguarding and retention steps (flag, disclose, break-glass, approving it, hold,
-    ///   release, destroy) are refused whatever the record's state: others take them;
+    ///   release, destroy, agreeing to one) are refused whatever the record's state: others take
+    ///   them;
     /// - a flagged record is decided as if it were not flagged, except that one a reader's rule
     ///   would open is neither opened nor seen.
     func familyDecision(
