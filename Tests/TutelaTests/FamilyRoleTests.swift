@@ -199,6 +199,15 @@ struct FamilyRoleTests {
                 scene.shared.record, keepUntil: nil, reason: "done")
         }
         #expect(review?.message.contains("taken by others") == true)
+        // Nor void their child's record (a void takes it from the family's view): refused, and
+        // the flagged one is still no record.
+        let void = await expectError(.permissionDenied) {
+            try await hugo.corrections.void(scene.shared.record, reason: "sealed by mistake")
+        }
+        #expect(void?.message.contains("taken by others") == true)
+        await scene.expectNoRecord {
+            try await hugo.corrections.void(scene.flagged.record, reason: "sealed by mistake")
+        }
         await scene.expectNoRecord {
             try await hugo.retention.reviewRetention(
                 scene.flagged.record, keepUntil: nil, reason: "done")
@@ -211,6 +220,24 @@ struct FamilyRoleTests {
         #expect(!theirs.contains("sam") && theirs.contains("alex"))
         let hale = try await scene.s.session("hale").retention.check(asOf: today)
         #expect(hale.contains { $0.label.record == scene.flagged.record && $0.flagged })
+        // Asked about one record alone, the library answers as the command line does: their
+        // child's is refused in the same words flagged or not; someone who keeps no records is
+        // refused outright, audited.
+        let one = await expectError(.permissionDenied) {
+            try await hugo.retention.status(asOf: today, record: scene.shared.record)
+        }
+        #expect(one?.message.contains("taken by others") == true)
+        await scene.expectNoRecord {
+            try await hugo.retention.status(asOf: today, record: scene.flagged.record)
+        }
+        let price = try await scene.s.session("price")
+        let tutor = await expectError(.permissionDenied) {
+            try await price.retention.status(asOf: today, record: scene.flagged.record)
+        }
+        #expect(tutor?.message.contains("may not run retention checks") == true)
+        await expectError(.permissionDenied) {
+            _ = try await price.retention.status(asOf: today)
+        }
     }
 
     @Test("a notice sent before the parent was linked to the learner is no longer shown to them")

@@ -10,13 +10,20 @@ extension Directory {
         if let own = try? PrincipalID(learner.text) { family.insert(own) }
         return family
     }
+
+    /// Whether `person` is `learner` or one of the parents and carers the directory links them to:
+    /// the one test of family every path asks (``family(of:)`` is the same people as a set).
+    public func isFamily(_ person: PrincipalID, of learner: LearnerID) -> Bool {
+        person.text == learner.text
+            || learners[learner]?.contacts.parents.contains(person) == true
+    }
 }
 
 extension Policy {
     /// Whether `actor` is the learner the record labelled `label` is about, or one of that
     /// learner's parents or carers — whichever of their roles a rule would match.
     public func isFamily(of label: Label, actor: Principal, directory: Directory) -> Bool {
-        directory.family(of: label.learner).contains(actor.id)
+        directory.isFamily(actor.id, of: label.learner)
     }
 
     /// Whether `actor` is answered as a learner or family is, for the record labelled `label`:
@@ -27,8 +34,8 @@ extension Policy {
 
     static func familyStep(_ actor: Principal, _ label: Label) -> Decision {
         .deny(
-            "'\(actor.id)' is \(label.learner) or their parent or carer: safeguarding and "
-                + "retention steps on a family's own records are taken by others")
+            "'\(actor.id)' is \(label.learner) or their parent or carer: safeguarding steps, "
+                + "retention steps and voids on a family's own records are taken by others")
     }
 
     /// The decision for someone who is family of the record's learner (``isFamily(of:actor:directory:)``),
@@ -75,7 +82,7 @@ extension Directory {
     /// The learners `person` is family of: themselves, if a learner, and those they are linked to
     /// as a parent or carer.
     public func learners(familyOf person: PrincipalID) -> [LearnerID] {
-        learners.values.filter { family(of: $0.id).contains(person) }.map(\.id)
+        learners.values.filter { isFamily(person, of: $0.id) }.map(\.id)
     }
 }
 

@@ -168,6 +168,12 @@ public struct Corrections: SessionService {
                     .void, recordID.text,
                     "only the author of \(recordID), or a head of centre, may void it")
             }
+            // A head of centre who is the learner's parent or carer does not void their own
+            // child's record (which would take it from the family's view): others do
+            // (Policy/Family.swift).
+            if directory.isFamily(principal.id, of: label.learner) {
+                try await refuse(.void, recordID.text, Policy.familyStep(principal, label).rule)
+            }
             if let existing = try await voidStatement(of: label) {
                 throw Self.alreadyVoid(existing)
             }

@@ -124,7 +124,7 @@ extension Session {
         }
         return LearnerCopy(
             recipient: recipient, records: opened,
-            leftOut: principal.isFamily || directory.family(of: learner).contains(principal.id)
+            leftOut: principal.isFamily || directory.isFamily(principal.id, of: learner)
                 ? [] : leftOut)
     }
 

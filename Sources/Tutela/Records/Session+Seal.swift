@@ -125,7 +125,7 @@ extension Session {
             }
             // The author of a record reads it, and would see it vanish were it flagged: a parent
             // or carer does not write their own child's records (see Policy/Family.swift).
-            if directory.family(of: learner.id).contains(principal.id) {
+            if directory.isFamily(principal.id, of: learner.id) {
                 let rule = "'\(principal.id)' is \(learner.id) or their parent or carer"
                 try await audit(.seal, subject: nil, outcome: .denied, reason: rule)
                 throw TutelaError.denied(

@@ -5,7 +5,10 @@ import TutelaCrypto
 extension Retention {
 
     /// Where every record (or one) stands on `asOf`, from labels, directory facts, flags, holds and
-    /// review decisions — never from contents.
+    /// review decisions — never from contents. Asked as ``check(asOf:)`` is: only by someone who
+    /// reviews retention (refused and audited otherwise), and never about their own family's
+    /// records (left out of the whole check; one of them asked about alone is refused, in the same
+    /// words flagged or not — Policy/Family.swift).
     public func status(
         asOf: CalendarDate, record only: RecordID? = nil, lookAheadDays: Int = 90
     ) async throws
@@ -24,9 +27,20 @@ extension Retention {
         asOf: CalendarDate, record only: RecordID? = nil, lookAheadDays: Int = 90,
         _ each: (RetentionStatus) throws -> Void
     ) async throws {
+        try await requireToCheck()
+        if let only { try await refuseFamilyStep(only, .retentionCheck) }
         try await forEachStatus(
             asOf: asOf, record: only, lookAheadDays: lookAheadDays, countingOnly: [],
             tally: { _, _ in }, each)
+    }
+
+    /// One record's standing, for a step already allowed to ask (a retention review, a destruction).
+    func standing(of recordID: RecordID, asOf: CalendarDate) async throws -> RetentionStatus? {
+        var found: RetentionStatus?
+        try await forEachStatus(
+            asOf: asOf, record: recordID, countingOnly: [], tally: { _, _ in },
+            { found = $0 })
+        return found
     }
 
     /// The same; an ordinary record (no flag, tombstone, hold or review) whose standing is in

@@ -46,7 +46,7 @@ extension Retention {
                 throw TutelaError.notFound(
                     "\(recordID) was already destroyed \(Timestamp.iso(c.time)) by \(c.authoriser)")
             }
-            guard let status = try await status(asOf: today, record: recordID).first,
+            guard let status = try await standing(of: recordID, asOf: today),
                 let stored = try await session.verifiedRecord(recordID)
             else {
                 throw TutelaError.notFound("there is no record \(recordID)")

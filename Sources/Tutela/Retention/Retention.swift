@@ -67,7 +67,6 @@ public struct Retention: SessionService {
     public func check(asOf: CalendarDate, _ each: (RetentionStatus) throws -> Void)
         async throws
     {
-        try await requireToCheck()
         try await forEachStatus(asOf: asOf, each)
     }
 
@@ -120,7 +119,7 @@ public struct Retention: SessionService {
             // Their own family's records are others' to keep, whatever their standing: refused
             // before it is worked out (Policy/Family.swift).
             try await refuseFamilyStep(recordID, .retentionReview)
-            guard let status = try await status(asOf: today, record: recordID).first else {
+            guard let status = try await standing(of: recordID, asOf: today) else {
                 throw TutelaError.notFound("there is no record \(recordID)")
             }
             guard status.standing != .destroyed else {

@@ -28,8 +28,8 @@ enum ReleaseVerdict<Grant: Sendable>: Sendable {
     /// same transaction; `grant` is what the path needs to decrypt.
     case release(
         reason: String, grant: Grant, objects: [StoredObject] = [], notify: Set<PrincipalID> = [])
-    /// Refuse (77): audited as denied for `rule`, against `subject` when it is not the record.
-    case refuse(rule: String, message: String, hint: String? = nil, subject: String? = nil)
+    /// Refuse (77): audited against the record as denied for `rule`.
+    case refuse(rule: String, message: String, hint: String? = nil)
     /// Release nothing and audit nothing for the record itself: it is left out of a copy, for
     /// `reason` (which the path may record elsewhere, never in the copy).
     case skip(reason: String)
@@ -126,9 +126,9 @@ extension Session {
             switch try await decide(input, tx) {
             case .skip(let reason):
                 return .skipped(reason: reason)
-            case .refuse(let rule, let message, let hint, let subject):
+            case .refuse(let rule, let message, let hint):
                 try await Self.appendAudit(
-                    entry(.denied, subject ?? recordID.text, rule), tx: tx, signer: identity)
+                    entry(.denied, recordID.text, rule), tx: tx, signer: identity)
                 return .refused(TutelaError.denied(message, hint: hint))
             case .release(let reason, let grant, let objects, let notify):
                 for object in objects { try await tx.put(object) }
