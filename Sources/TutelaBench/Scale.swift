@@ -19,6 +19,7 @@ struct ScaleResult {
     var open: [Double] = []
     var openFloor = 0.0
     var openUnpinned: [Double] = []
+    var openOneSession: [Double] = []
     /// Each pinned open until its pin was saved: what a command or request waits for.
     var openSettled: [Double] = []
     /// One durable commit of one row on the same disk (sorted samples).
@@ -229,6 +230,17 @@ struct ScaleBenchmark {
                 }
             }
         }
+        // The same records again, by one session one after another, as a signed-in person on a
+        // server opens them: what it proved of the state at each open carries to the next (above,
+        // every open follows the other session's entry, as a fresh command's does).
+        for id in sample {
+            result.openOneSession.append(
+                try await secondsAsync {
+                    _ = try await author.open(id)
+                    try await author.settle()
+                })
+        }
+        result.openOneSession.sort()
         result.open.sort()
         result.openUnpinned.sort()
         result.openSettled.sort()

@@ -318,4 +318,28 @@ struct StateTests {
             #expect(bad == nil, "round \(round): \(String(describing: bad))")
         }
     }
+
+    @Test("a session's proofs carry over its own transaction, and only from the root it began on")
+    func cacheAdvances() {
+        func head(_ byte: UInt8) -> StateHead {
+            var head = StateHead.empty
+            head.root = [UInt8](repeating: byte, count: 32)
+            return head
+        }
+        let cache = StateCache()
+        cache.remember(link: [1], state: head(1))
+        cache.remember(bucket: 1, ["R1": [1]], children: [:], root: head(1).root)
+        // Its own transaction, on the root it had proven: what it knew stays, with what it wrote.
+        cache.advance(
+            from: head(1).root, link: [2], state: head(2), buckets: [2: ["R2": [2]]], children: [:])
+        #expect(cache.bucket(1, root: head(2).root) == ["R1": [1]])
+        #expect(cache.bucket(2, root: head(2).root) == ["R2": [2]])
+        #expect(cache.bucket(1, root: head(1).root) == nil)
+        // One that began on a root the session had moved on from carries nothing else over.
+        cache.advance(
+            from: head(9).root, link: [3], state: head(3), buckets: [3: ["R3": [3]]], children: [:])
+        #expect(cache.bucket(1, root: head(3).root) == nil)
+        #expect(cache.bucket(3, root: head(3).root) == ["R3": [3]])
+        #expect(cache.state(link: [3])?.root == head(3).root)
+    }
 }

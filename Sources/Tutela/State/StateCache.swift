@@ -73,11 +73,12 @@ final class StateCache: Sendable {
         buckets: [UInt16: [String: [UInt8]]], children: [String: [[UInt8]]]
     ) {
         proven.withLock { current in
-            var next = Proven(link: link, state: state)
-            if let current, current.state.root == base {
-                next.children = current.children
-                next.buckets = current.buckets
-            }
+            // Changed where it is held: a copy of what was proven, merged into, would cost the
+            // whole cache on every transaction.
+            if current?.state.root != base { current = nil }
+            var next = current.take() ?? Proven(link: link, state: state)
+            next.link = link
+            next.state = state
             next.children.merge(children) { $1 }
             if next.buckets.count + buckets.count > maxBuckets { next.buckets = [:] }
             if buckets.count <= maxBuckets { next.buckets.merge(buckets) { $1 } }
