@@ -85,22 +85,30 @@ struct ResealCheck {
 }
 
 extension StateReader {
-    /// Reads the whole state map, checks it adds up to the committed root, and checks every
-    /// re-sealed record in it against `reseals`: what is wrong, or nil.
-    /// - Parameter flagged: the records flagged now.
+    /// Reads the whole state map, checks it adds up to the committed root, that every entry in it
+    /// but a record's is one of `accounted`, and every re-sealed record in it against `reseals`:
+    /// what is wrong, or nil.
+    /// - Parameters:
+    ///   - flagged: the records flagged now.
+    ///   - accounted: the keys the rest of `audit verify` proved from what is stored and logged.
     func resealMismatch(
-        _ state: StateHead, reseals: ResealCheck, flagged: Set<String>
+        _ state: StateHead, reseals: ResealCheck, flagged: Set<String>, accounted: Set<String>
     ) async throws -> String? {
         var level: [Int: [UInt8]] = [:]
         var resealed: [(RecordID, [UInt8])] = []
         var recorded: Set<String> = []
+        var stray: String?
         for row in try await store.objects(kind: StateMap.bucketKind, key: nil) {
             guard row.id == row.key, row.id.count == 4, let b = UInt16(row.id, radix: 16),
                 row.id == StateMap.prefix(b, depth: 4), level[Int(b)] == nil
             else { return "the state map (bucket row \(row.id) is misfiled)" }
             let entries = try StateMap.decode(row.body, bucket: b)
             level[Int(b)] = try StateMap.bucketHash(b, entries)
-            for (key, value) in entries where key.hasPrefix("R:") {
+            for (key, value) in entries {
+                guard key.hasPrefix("R:") else {
+                    if stray == nil, !accounted.contains(key) { stray = key }
+                    continue
+                }
                 guard let id = RecordID(validating: String(key.dropFirst(2))) else {
                     return "the state map (an entry names no record)"
                 }
@@ -124,6 +132,10 @@ extension StateReader {
         }
         guard (level[0] ?? StateMap.zero) == state.root else {
             return "the state map's rows (they do not add up to its root)"
+        }
+        if let stray {
+            return "the state map (its entry \(stray) is not accounted for by anything stored or "
+                + "logged: it was written into a forged state)"
         }
         // A record once re-sealed keeps its entry (re-sealed, or destroyed): one without it was
         // put back to its author's original envelope.

@@ -307,8 +307,13 @@ extension StateReader {
         if let problem = try await factLogMismatch(state, stored: stored, bodies: bodies) {
             return problem
         }
+        // Every key the map may hold but a record's: the labels filed, the facts stored and the
+        // subjects the log indexes, each proven above. Any other was written into a forged state.
+        var accounted = Set(claims.entries.map(\.key.text))
+        for subject in subjects.subjects.keys { accounted.insert(StateKey.audit(subject).text) }
         return try await resealMismatch(
-            state, reseals: reseals, flagged: Set((stored[.flag] ?? [:]).keys))
+            state, reseals: reseals, flagged: Set((stored[.flag] ?? [:]).keys),
+            accounted: accounted)
     }
 
     /// Replays the fact log (see ``FactChange``): what is wrong with it, or nil.

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@testable import Tutela
+
+/// An insider with an account and write access to the database can sign an audit entry over a
+/// state of their own making. What that state may hold beyond what is stored and logged is found
+/// by `audit verify`, not only by the reading it would later stop.
+@Suite("Forged states")
+struct ForgedStateTests {
+    /// Plants `key` (with `value`) in the map's rows and signs, as `insider`, an entry that changes
+    /// nothing else and commits to the planted root.
+    static func plant(
+        _ key: StateKey, _ value: [UInt8], in f: Fixture, as insider: Session
+    ) async throws {
+        let (identity, entry) = (
+            insider.identity, insider.auditEntry(.auditRead, subject: nil, reason: "a look")
+        )
+        try await f.store.transaction { tx in
+            guard let last = try await tx.lastLink(.audit) else {
+                throw TutelaError.internal("empty")
+            }
+            let committed = try AuditEntry.parse(last.body, context: "last").state
+            let b = key.bucket
+            let name = StateMap.prefix(b, depth: 4)
+            var entries: [String: [UInt8]] = [:]
+            if let row = try await tx.object(kind: StateMap.bucketKind, id: name) {
+                entries = try StateMap.decode(row.body, bucket: b)
+            }
+            var children: [String: [[UInt8]]] = [:]
+            for depth in 0...3 {
+                let prefix = StateMap.prefix(b, depth: depth)
+                let row = try await tx.object(
+                    kind: StateMap.nodeKind, id: StateMap.parentKey(prefix))
+                children[prefix] = try StateMap.children(prefix, rows: row.map { [$0] } ?? [])
+            }
+            // The rows as they stand are the committed state's: only the planted key differs.
+            let before = try StateMap.root(
+                bucket: b, hash: try StateMap.bucketHash(b, entries), children: children)
+            guard before == committed.root else { throw TutelaError.internal("not the state") }
+            entries[key.text] = value
+            let (root, rows) = try StateMap.path(
+                bucket: b, hash: try StateMap.bucketHash(b, entries), children: children)
+            try await StateMap.writeRows(buckets: [(b, entries)], nodes: rows, to: tx)
+            var forged = entry
+            forged.state = committed
+            forged.state.root = root
+            try await tx.append(
+                try SignedChain.link(.audit, after: last, body: forged.canonical, signer: identity),
+                to: .audit)
+        }
+    }
+
+    @Test(
+        "a list key, a fact group or an index planted in a signed state is named by audit verify",
+        arguments: ["N:", "W:", "F:", "C:", "A:"])
+    func strayKey(kind: String) async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(marker: "ours"), confidential: false)
+        _ = try await f.vault.verifyAudit(checkpoint: nil)
+        let key: StateKey
+        switch kind {
+        case "N:": key = .learner(try LearnerID("ghost"))
+        case "W:": key = .author(try PrincipalID("ghost"))
+        case "F:": key = .facts(.hold, label.record.text)
+        case "C:": key = .count(.hold)
+        default: key = .audit("ghost")
+        }
+        try await Self.plant(key, [UInt8](repeating: 7, count: 32), in: f, as: price)
+        let error = await expectError(.tampered) {
+            _ = try await f.vault.verifyAudit(checkpoint: nil)
+        }
+        // A count is proven with the facts it counts (none here); every other key, by the sweep.
+        let named = kind == "C:" ? "the hold facts stored" : key.text
+        #expect(error?.message.contains(named) == true, "\(error?.message ?? "passed")")
+    }
+}
