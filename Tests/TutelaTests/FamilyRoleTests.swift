@@ -278,4 +278,38 @@ struct FamilyRoleTests {
             try await s.session("dana").lifecycle.reencryptGroup(.safeguardingOfficer)
         }
     }
+
+    @Test(
+        "a head who is the learner's parent hears nothing of a break-glass request on their child's record"
+    )
+    func headParentBreakGlass() async throws {
+        let scene = try await Scene.make(
+            parent: "hugo", roles: [.headOfCentre, .recordKeeper, .parentCarer])
+        let request = try await scene.s.session("dsl").breakGlass.request(
+            scene.shared.record, reason: "child missing, police")
+        let hugo = try await scene.s.session("hugo")
+        // Given the id, they are refused before anything about the request is said.
+        let approve = await expectError(.permissionDenied) {
+            try await hugo.breakGlass.approve(request.id)
+        }
+        #expect(approve?.message.contains("taken by others") == true)
+        #expect(approve?.message.contains("expired") == false)
+        let describe = await expectError(.permissionDenied) {
+            try await hugo.breakGlass.describe(request.id)
+        }
+        #expect(describe?.message.contains("taken by others") == true)
+        // Another approver's refusal is logged against the record, naming the request: it leaves
+        // the parent's view of the log with the record's other entries.
+        await expectError(.permissionDenied) {
+            try await scene.s.session("dsl").breakGlass.approve(request.id)
+        }
+        let log = try await scene.s.session("hale").auditLog(record: nil)
+        let refusal = try #require(
+            log.last { $0.entry.action == .breakGlassApprove && $0.entry.outcome == .denied })
+        #expect(refusal.entry.subject == scene.shared.record.text)
+        #expect(refusal.entry.reason?.hasPrefix(request.id.text) == true)
+        let seen = try await hugo.auditLog(record: nil)
+        #expect(!seen.contains { ($0.entry.reason ?? "").contains(request.id.text) })
+        #expect(!seen.contains { $0.entry.subject == request.id.text })
+    }
 }

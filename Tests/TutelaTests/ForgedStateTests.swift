@@ -52,27 +52,39 @@ struct ForgedStateTests {
     }
 
     @Test(
-        "a list key, a fact group or an index planted in a signed state is named by audit verify",
-        arguments: ["N:", "W:", "F:", "C:", "A:"])
+        "a list key, a fact group, an index or a record's entry planted in a signed state is named by audit verify",
+        arguments: ["N:", "W:", "F:", "C:", "A:", "R:destroyed", "R:junk", "R:ghost"])
     func strayKey(kind: String) async throws {
         let f = try await Fixture.make()
         let price = try f.session("price")
         let label = try await price.seal(Fixture.form(marker: "ours"), confidential: false)
         _ = try await f.vault.verifyAudit(checkpoint: nil)
+        let row = try #require(try await f.store.label(label.record))
+        var value = [UInt8](repeating: 7, count: 32)
         let key: StateKey
+        // What verify names: the key, or the record whose entry it is.
+        var named: String
         switch kind {
         case "N:": key = .learner(try LearnerID("ghost"))
         case "W:": key = .author(try PrincipalID("ghost"))
         case "F:": key = .facts(.hold, label.record.text)
         case "C:": key = .count(.hold)
-        default: key = .audit("ghost")
+        case "A:": key = .audit("ghost")
+        case "R:destroyed":
+            // The record marked destroyed, with no certificate, its envelope still there.
+            key = .record(label.record)
+            value = try StateMap.recordValue(label: row.labelBytes, sealed: nil)
+        case "R:junk": key = .record(label.record)
+        default: key = .record(try RecordID("R-ghost"))
         }
-        try await Self.plant(key, [UInt8](repeating: 7, count: 32), in: f, as: price)
+        named = key.text
+        if kind.hasPrefix("R:") { named = "state entry of \(String(key.text.dropFirst(2)))" }
+        // A count is proven with the facts it counts (none here).
+        if kind == "C:" { named = "the hold facts stored" }
+        try await Self.plant(key, value, in: f, as: price)
         let error = await expectError(.tampered) {
             _ = try await f.vault.verifyAudit(checkpoint: nil)
         }
-        // A count is proven with the facts it counts (none here); every other key, by the sweep.
-        let named = kind == "C:" ? "the hold facts stored" : key.text
         #expect(error?.message.contains(named) == true, "\(error?.message ?? "passed")")
     }
 }

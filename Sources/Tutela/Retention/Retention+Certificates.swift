@@ -24,7 +24,9 @@ public struct CertifiedDestruction: Sendable, Equatable {
 /// Destruction certificates, kept as signed facts: listed, printed again and verified.
 extension Retention {
     /// Every destruction certificate this person may see (those whose label the policy lets them
-    /// see; never any for a learner or parent), oldest first, each verified.
+    /// see; never any for a learner or parent, nor any about their own family, whatever else they
+    /// are: a certificate says which schedule the record was kept under, a flagged one's
+    /// included), oldest first, each verified.
     /// - Throws: `.tampered` when a certificate or the label it names fails verification.
     public func certificates() async throws -> [CertifiedDestruction] {
         guard !principal.isFamily else { return [] }
@@ -33,7 +35,9 @@ extension Retention {
             uniquingKeysWith: { first, _ in first })
         var result: [CertifiedDestruction] = []
         for certificate in try await facts(DestructionCertificate.self, about: nil) {
-            guard let proven = try proven(certificate, row: rows[certificate.record]) else {
+            guard let proven = try proven(certificate, row: rows[certificate.record]),
+                !conceals(proven.label)
+            else {
                 continue
             }
             result.append(proven)
@@ -54,7 +58,15 @@ extension Retention {
         }
         let row = try await store.label(record)
         guard let proven = try proven(certificate, row: row) else { throw none }
+        if conceals(proven.label) { throw Session.noRecord(record) }
         return proven
+    }
+
+    /// Whether a destroyed record's certificate is kept from this person: a learner's or family's,
+    /// or one about their own family's records, whatever other role they hold — it may have been
+    /// flagged (Policy/Family.swift).
+    func conceals(_ label: Label) -> Bool {
+        principal.isFamily || directory.isFamily(principal.id, of: label.learner)
     }
 
     /// `certificate` verified, with its label row checked against it; nil when the policy does

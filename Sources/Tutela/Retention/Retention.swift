@@ -34,8 +34,9 @@ public struct Retention: SessionService {
         return (review.keepUntil, review.by)
     }
 
-    /// The tombstone of a destroyed record.
-    public func tombstone(_ record: RecordID) async throws -> DestructionCertificate? {
+    /// The tombstone of a destroyed record, unchecked against who asks: what a person may see of
+    /// one is ``certificate(_:)``'s to say.
+    func tombstone(_ record: RecordID) async throws -> DestructionCertificate? {
         try await fact(DestructionCertificate.self, about: record.text)
     }
 

@@ -128,6 +128,11 @@ public struct BreakGlass: SessionService {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
         let (_, envelope) = try await load(request.record)
+        if directory.isFamily(principal.id, of: envelope.label.learner) {
+            throw TutelaError.denied(
+                "'\(principal.id)' may not see break-glass request \(requestID): "
+                    + Policy.familyStep(principal, envelope.label).rule)
+        }
         let approver = policy.decide(
             .breakGlassApprove, actor: principal, label: envelope.label, directory: directory)
         guard approver.allowed || request.requester == principal.id else {
@@ -226,36 +231,45 @@ public struct BreakGlass: SessionService {
             let policy = try policy()
             let request = try await breakGlassRequest(requestID)
             let (_, envelope) = try await load(request.record, for: .breakGlassApprove)
+            // Audited against the record, naming the request (a family's own record's entries
+            // leave their view of the log together); and someone who is the record's learner's
+            // family is refused before anything about the request is said.
+            let subject = request.record.text
+            if directory.isFamily(principal.id, of: envelope.label.learner) {
+                try await refuse(
+                    .breakGlassApprove, subject,
+                    "\(requestID): " + Policy.familyStep(principal, envelope.label).rule)
+            }
             guard let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
             else {
                 try await refuse(
-                    .breakGlassApprove, requestID.text,
-                    "the policy in force allows no break-glass on this record")
+                    .breakGlassApprove, subject,
+                    "\(requestID): the policy in force allows no break-glass on this record")
             }
             let now = vault.clock.now()
             if request.requester == principal.id {
                 try await refuse(
-                    .breakGlassApprove, requestID.text,
+                    .breakGlassApprove, subject,
                     "\(requestID): the requester can never approve their own request")
             }
             if now >= request.expires {
                 try await refuse(
-                    .breakGlassApprove, requestID.text,
+                    .breakGlassApprove, subject,
                     "\(requestID) expired at \(Timestamp.iso(request.expires))")
             }
             if try await fact(BreakGlassUse.self, about: requestID.text) != nil {
                 try await refuse(
-                    .breakGlassApprove, requestID.text, "\(requestID) was already used")
+                    .breakGlassApprove, subject, "\(requestID) was already used")
             }
             let asked = Self.requesterDecision(
                 request, label: envelope.label, policy: policy, directory: directory, now: now)
             guard asked.allowed else {
-                try await refuse(.breakGlassApprove, requestID.text, "\(requestID): \(asked.rule)")
+                try await refuse(.breakGlassApprove, subject, "\(requestID): \(asked.rule)")
             }
             let existing = try await approvals(of: request, rules: bg)
             if existing.contains(where: { $0.approver == principal.id }) {
                 try await refuse(
-                    .breakGlassApprove, requestID.text,
+                    .breakGlassApprove, subject,
                     "'\(principal.id)' has already approved \(requestID)"
                 )
             }
@@ -263,7 +277,7 @@ public struct BreakGlass: SessionService {
                 .breakGlassApprove, actor: principal, label: envelope.label, directory: directory)
             guard decision.allowed else {
                 try await refuse(
-                    .breakGlassApprove, requestID.text,
+                    .breakGlassApprove, subject,
                     "'\(principal.id)' may not approve \(requestID): \(decision.rule)")
             }
             guard
@@ -273,7 +287,7 @@ public struct BreakGlass: SessionService {
                 })
             else {
                 try await refuse(
-                    .breakGlassApprove, requestID.text,
+                    .breakGlassApprove, subject,
                     "\(requestID) already has the approval of every approver role '\(principal.id)' holds; "
                         + "it needs someone in another of: "
                         + bg.approvers.map(\.rawValue).joined(separator: ", "))
@@ -334,7 +348,8 @@ public struct BreakGlass: SessionService {
             // Audited against the record, naming the request: an entry about a family's own record
             // is left out of their view of the log like every other (Policy/Family.swift).
             func refuse(_ why: String) -> ReleaseVerdict<[Approval]> {
-                .refuse(rule: "\(requestID): \(why)", message: why)
+                .refuse(
+                    rule: why.contains(requestID.text) ? why : "\(requestID): \(why)", message: why)
             }
             guard let bg = policy.classes[input.envelope.label.recordClass]?.safeguarding.breakGlass
             else { return refuse("the policy in force allows no break-glass on this record") }

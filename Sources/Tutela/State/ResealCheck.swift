@@ -86,15 +86,19 @@ struct ResealCheck {
 
 extension StateReader {
     /// Reads the whole state map, checks it adds up to the committed root, that every entry in it
-    /// but a record's is one of `accounted`, and every re-sealed record in it against `reseals`:
-    /// what is wrong, or nil.
+    /// but a record's is one of `accounted`, that every record's entry is its stored label's and
+    /// says what became of it (re-sealed, checked against `reseals`, or destroyed, with its
+    /// certificate): what is wrong, or nil.
     /// - Parameters:
     ///   - flagged: the records flagged now.
+    ///   - destroyed: the records with a destruction certificate.
     ///   - accounted: the keys the rest of `audit verify` proved from what is stored and logged.
     func resealMismatch(
-        _ state: StateHead, reseals: ResealCheck, flagged: Set<String>, accounted: Set<String>
+        _ state: StateHead, reseals: ResealCheck, flagged: Set<String>, destroyed: Set<String>,
+        accounted: Set<String>
     ) async throws -> String? {
         var level: [Int: [UInt8]] = [:]
+        var records: [(RecordID, [UInt8])] = []
         var resealed: [(RecordID, [UInt8])] = []
         var recorded: Set<String> = []
         var stray: String?
@@ -113,6 +117,7 @@ extension StateReader {
                     return "the state map (an entry names no record)"
                 }
                 recorded.insert(id.text)
+                records.append((id, value))
                 if StateMap.hasEnvelope(value) { resealed.append((id, value)) }
             }
         }
@@ -136,6 +141,20 @@ extension StateReader {
         if let stray {
             return "the state map (its entry \(stray) is not accounted for by anything stored or "
                 + "logged: it was written into a forged state)"
+        }
+        // A record's entry is its own label's, as stored, and says it was re-sealed (checked
+        // below) or destroyed (certified, its envelope gone); a destroyed record keeps one.
+        for (record, value) in records.sorted(by: { $0.0.text < $1.0.text }) {
+            guard let row = try await store.label(record), value.count >= 33,
+                Array(value[0..<32]) == (try StateMap.hash(row.labelBytes))
+            else { return "the state entry of \(record) (it is not its stored label's)" }
+            if StateMap.hasEnvelope(value) { continue }
+            guard value.count == 33, value[32] == 0, destroyed.contains(record.text),
+                try await store.record(record) == nil
+            else { return "the state entry of \(record) (it says the record was destroyed)" }
+        }
+        for record in destroyed.sorted() where !recorded.contains(record) {
+            return "the state entry of \(record) (it does not say the record was destroyed)"
         }
         // A record once re-sealed keeps its entry (re-sealed, or destroyed): one without it was
         // put back to its author's original envelope.

@@ -313,7 +313,7 @@ extension StateReader {
         for subject in subjects.subjects.keys { accounted.insert(StateKey.audit(subject).text) }
         return try await resealMismatch(
             state, reseals: reseals, flagged: Set((stored[.flag] ?? [:]).keys),
-            accounted: accounted)
+            destroyed: Set((stored[.tombstone] ?? [:]).values.map(\.key)), accounted: accounted)
     }
 
     /// Replays the fact log (see ``FactChange``): what is wrong with it, or nil.

@@ -172,8 +172,11 @@ extension Session {
     /// Explains a release of a record that has no contents, audited: destroyed (with when and by
     /// whom) or never there. Always throws `.notFound`.
     func missing(_ recordID: RecordID, action: AuditEntry.Action) async throws -> Never {
-        // A learner or parent is not told that a record was destroyed: it may have been flagged.
-        if !principal.isFamily, let certificate = try await retention.tombstone(recordID) {
+        // A learner or family is not told that a record was destroyed, whatever other role they
+        // hold: it may have been flagged.
+        if !principal.isFamily, let certificate = try await retention.tombstone(recordID),
+            try await !retention.conceals(retention.labelOf(recordID))
+        {
             try await audit(action, subject: recordID.text, outcome: .notFound, reason: "destroyed")
             throw TutelaError.notFound(
                 "\(recordID) was destroyed on \(Timestamp.iso(certificate.time)) by \(certificate.authoriser)",
