@@ -311,5 +311,23 @@ struct FamilyRoleTests {
         let seen = try await hugo.auditLog(record: nil)
         #expect(!seen.contains { ($0.entry.reason ?? "").contains(request.id.text) })
         #expect(!seen.contains { $0.entry.subject == request.id.text })
+        // The same words for an open, and once the record is flagged: nothing tells them apart.
+        let open = await expectError(.permissionDenied) {
+            try await hugo.breakGlass.open(request.id)
+        }
+        #expect(open?.message == approve?.message)
+        try await scene.s.session("price").safeguarding.flag(
+            scene.shared.record, reason: "CPOMS 7703")
+        for attempt in [
+            { _ = try await hugo.breakGlass.approve(request.id) },
+            { _ = try await hugo.breakGlass.open(request.id) },
+        ] as [() async throws -> Void] {
+            let flagged = await expectError(.permissionDenied) { try await attempt() }
+            #expect(flagged?.message == approve?.message)
+        }
+        let flaggedDescribe = await expectError(.permissionDenied) {
+            try await hugo.breakGlass.describe(request.id)
+        }
+        #expect(flaggedDescribe?.message == describe?.message)
     }
 }

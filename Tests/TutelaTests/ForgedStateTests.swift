@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TutelaCrypto
 
 @testable import Tutela
 
@@ -86,5 +87,32 @@ struct ForgedStateTests {
             _ = try await f.vault.verifyAudit(checkpoint: nil)
         }
         #expect(error?.message.contains(named) == true, "\(error?.message ?? "passed")")
+    }
+
+    @Test(
+        "one person's destruction, committed by their own entry with no one else's proposal, fails verify"
+    )
+    func destroyedAlone() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(marker: "kept"), confidential: false)
+        let stored = try #require(try await f.store.record(label.record))
+        let certificate = try price.sign(
+            DestructionCertificate(
+                record: label.record, labelHash: Hex.encode(try BLAKE2b.hash(stored.labelBytes)),
+                ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)),
+                rule: "none", time: 1_795_300_000, authoriser: "price", proposer: "hale",
+                madeUnder: price.directory.statementCount, signature: []))
+        // Price, with the database, shreds the record and files a certificate naming Hale as the
+        // proposer, through the vault's own transaction and an entry of their own.
+        try await f.store.transaction(
+            price.committedWrite(as: .destroy, subject: label.record.text) { tx in
+                try await tx.shred(label.record)
+                try await tx.put(certificate)
+            })
+        let error = await expectError(.tampered) {
+            _ = try await f.vault.verifyAudit(checkpoint: nil)
+        }
+        #expect(error?.message.contains("takes two people") == true, "\(error?.message ?? "")")
     }
 }

@@ -118,6 +118,15 @@ public struct BreakGlass: SessionService {
         }
     }
 
+    /// Why someone the directory links to the requested record's learner as family takes no part
+    /// in the request, or nil for anyone else. Asked first, from the record's proven label, so the
+    /// answer is the same whether the record is flagged, destroyed or neither (Policy/Family.swift).
+    private func familyStep(_ request: BreakGlassRequest) async throws -> String? {
+        let label = try await session.retention.labelOf(request.record)
+        guard directory.isFamily(principal.id, of: label.learner) else { return nil }
+        return Policy.familyStep(principal, label).rule
+    }
+
     /// What an approver is asked to approve: the request (who asks, why, until when), the label of
     /// the record it would open, and the requester's name as enrolled. For the requester and for
     /// people the policy lets approve break-glass on that record; nothing is decrypted.
@@ -127,12 +136,11 @@ public struct BreakGlass: SessionService {
     ) {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
-        let (_, envelope) = try await load(request.record)
-        if directory.isFamily(principal.id, of: envelope.label.learner) {
+        if let family = try await familyStep(request) {
             throw TutelaError.denied(
-                "'\(principal.id)' may not see break-glass request \(requestID): "
-                    + Policy.familyStep(principal, envelope.label).rule)
+                "'\(principal.id)' may not see break-glass request \(requestID): \(family)")
         }
+        let (_, envelope) = try await load(request.record)
         let approver = policy.decide(
             .breakGlassApprove, actor: principal, label: envelope.label, directory: directory)
         guard approver.allowed || request.requester == principal.id else {
@@ -230,16 +238,13 @@ public struct BreakGlass: SessionService {
         try await session.decidingAfresh {
             let policy = try policy()
             let request = try await breakGlassRequest(requestID)
-            let (_, envelope) = try await load(request.record, for: .breakGlassApprove)
             // Audited against the record, naming the request (a family's own record's entries
-            // leave their view of the log together); and someone who is the record's learner's
-            // family is refused before anything about the request is said.
+            // leave their view of the log together).
             let subject = request.record.text
-            if directory.isFamily(principal.id, of: envelope.label.learner) {
-                try await refuse(
-                    .breakGlassApprove, subject,
-                    "\(requestID): " + Policy.familyStep(principal, envelope.label).rule)
+            if let family = try await familyStep(request) {
+                try await refuse(.breakGlassApprove, subject, "\(requestID): \(family)")
             }
+            let (_, envelope) = try await load(request.record, for: .breakGlassApprove)
             guard let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
             else {
                 try await refuse(
@@ -333,6 +338,9 @@ public struct BreakGlass: SessionService {
     private func openOnce(_ requestID: RequestID) async throws -> OpenedRecord {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
+        if let family = try await familyStep(request) {
+            try await refuse(.breakGlassOpen, request.record.text, "\(requestID): \(family)")
+        }
         let (directory, principal) = (self.directory, self.principal)
         let item = ReviewItem(
             id: try newID("RV"), kind: .breakGlass, record: request.record, actor: principal.id,

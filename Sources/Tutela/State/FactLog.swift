@@ -103,6 +103,8 @@ struct FactLogReplay {
     private var requests: [String: String] = [:]
     /// Records whose facts a destruction removed: each must have its certificate at the end.
     private(set) var destroyed: Set<String> = []
+    /// Who proposed destroying each record, ever (a destruction takes a second person).
+    private var proposers: [String: Set<PrincipalID>] = [:]
 
     /// Applies one change, made by `entry`; a description of what is wrong, or nil.
     mutating func apply(_ change: FactChange, by entry: AuditEntry) -> String? {
@@ -124,6 +126,14 @@ struct FactLogReplay {
                 entry.actor, entry.state.directoryCount, change.sequence
             )
             if change.kind == .breakGlassRequest { requests[change.id] = change.key }
+            if change.kind == .proposal { proposers[change.key, default: []].insert(entry.actor) }
+            // A certificate is written by the second of two people: someone else proposed it.
+            if change.kind == .tombstone,
+                proposers[change.key]?.contains(where: { $0 != entry.actor }) != true
+            {
+                return "\(name) was written by \(by) with no proposal by anyone else: a "
+                    + "destruction takes two people"
+            }
         case .remove:
             guard let existing else { return "\(name) was removed before it existed" }
             // A revocation or reissue removes the break-glass shares released to the person (the
