@@ -368,6 +368,12 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Counts rows of the slots and shares tables through their recipient and holder indexes.
+    public func recordCount() async throws -> Int {
+        try await read("count records") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM envelopes") ?? 0
+        }
+    }
+
     public func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int) {
         try await read("count key slots") { db in
             // Each from its recipient index, without reading a box.

@@ -59,6 +59,8 @@ extension ForwardingStore {
         try await forwarded.slots(recipient: recipient, limit: limit)
     }
     /// Passed to the wrapped store.
+    public func recordCount() async throws -> Int { try await forwarded.recordCount() }
+
     public func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int) {
         try await forwarded.boxCount(recipient: recipient)
     }

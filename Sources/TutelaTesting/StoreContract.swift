@@ -88,6 +88,7 @@ public enum StoreContract {
     static func records(_ store: any VaultStore) async throws {
         let (_, labels) = try await sealed(store)
         let rows = try await store.labels(learner: nil)
+        try expect(try await store.recordCount() == labels.count, "every record is counted")
         for label in labels {
             let stored = try await store.record(label.record)
             try expect(stored?.record == label.record, "\(label.record) reads back")
@@ -366,6 +367,8 @@ public enum StoreContract {
         let record = labels[0].record
         try await store.transaction { tx in try await tx.shred(record) }
         try expect(try await store.record(record) == nil, "the contents are gone")
+        try expect(
+            try await store.recordCount() == labels.count - 1, "and no longer counted")
         try expect(
             try await store.labels(learner: "sam").contains { $0.record == record },
             "the label stays, for the tombstone")

@@ -330,4 +330,17 @@ struct FamilyRoleTests {
         }
         #expect(flaggedDescribe?.message == describe?.message)
     }
+
+    @Test("their own family's records are left out of the re-grant report, whatever they would add")
+    func regrantReport() async throws {
+        let scene = try await Scene.make(parent: "hugo", roles: [.headOfCentre, .parentCarer])
+        // Sam's tutor changes: each of Sam's records now wants a slot for Jones.
+        let office = try await scene.s.session("office")
+        _ = try await office.administration.reassign(["sam"], to: "jones", confirmed: true)
+        let head = try await scene.s.session("head").lifecycle.slotChanges(record: nil)
+        #expect(head.contains { $0.record == scene.shared.record })
+        let hugo = try await scene.s.session("hugo").lifecycle.slotChanges(record: nil)
+        #expect(!hugo.contains { $0.record == scene.shared.record })
+        #expect(!hugo.contains { $0.record == scene.flagged.record })
+    }
 }

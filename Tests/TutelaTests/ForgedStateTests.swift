@@ -115,4 +115,20 @@ struct ForgedStateTests {
         }
         #expect(error?.message.contains("takes two people") == true, "\(error?.message ?? "")")
     }
+
+    @Test("a record whose contents were deleted outside Tutela is tampering, not 'no record'")
+    func contentsDeleted() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let label = try await price.seal(Fixture.form(marker: "gone"), confidential: false)
+        _ = try await price.open(label.record)
+        let id = label.record
+        await f.store.base.tamper { state in state.records[id] = nil }
+        let open = await expectError(.tampered) { _ = try await price.open(id) }
+        #expect(open?.message.contains(id.text) == true, "\(open?.message ?? "")")
+        let verify = await expectError(.tampered) {
+            _ = try await f.vault.verifyAudit(checkpoint: nil)
+        }
+        #expect(verify?.message.contains("stored records") == true, "\(verify?.message ?? "")")
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TutelaCrypto
 
 @testable import Tutela
 
@@ -177,9 +178,21 @@ struct SafeguardingTests {
         let label = try await s.session("price").seal(Fixture.form(), confidential: true)
         try await s.session("price").safeguarding.flag(label.record, reason: "ref 7")
         let dsl = try await s.session("dsl")
-        // Its contents go after the officer's command has read them, before it records the release.
+        // Its contents go after the officer's command has read them, before it records the release:
+        // shredded with its signed certificate, as a destruction leaves it.
+        let hale = try await s.session("hale")
+        let stored = try #require(try await s.f.store.record(label.record))
+        let certificate = try hale.sign(
+            DestructionCertificate(
+                record: label.record, labelHash: Hex.encode(try BLAKE2b.hash(stored.labelBytes)),
+                ciphertextHash: Hex.encode(try BLAKE2b.hash(stored.envelopeBytes)), rule: "due",
+                time: 1_795_300_000, authoriser: "hale", proposer: "keeper2",
+                madeUnder: hale.directory.statementCount, signature: []))
         await s.f.store.beforeNextTransaction(
-            try await s.session("hale").committedWrite { tx in try await tx.shred(label.record) })
+            hale.committedWrite(as: .destroy, subject: label.record.text) { tx in
+                try await tx.shred(label.record)
+                try await tx.put(certificate)
+            })
         let gone = await expectError(.notFound) {
             try await dsl.safeguarding.disclose(label.record, reason: "handover")
         }

@@ -95,13 +95,15 @@ extension Lifecycle {
             let label = try Label.parse(stored.labelBytes)
             let state = try await recordState(of: label)
             // Only records whose label this person may see are reported: never a flagged record
-            // to a learner or parent.
+            // to a learner or parent, and none about their own family to anyone else (what a
+            // change would add — an officers' group — says whether it is flagged).
             guard
                 hidden
-                    || policy.decide(
-                        .viewLabel, actor: principal, label: label, state: state,
-                        directory: directory
-                    ).allowed
+                    || (!directory.isFamily(principal.id, of: label.learner)
+                        && policy.decide(
+                            .viewLabel, actor: principal, label: label, state: state,
+                            directory: directory
+                        ).allowed)
             else { continue }
             if let change = SlotChange(
                 record: id, label: label, slots: stored.slots, state: state,

@@ -188,6 +188,8 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     /// Counts slots over every record, and break-glass shares whose id ends `/recipient`.
+    public func recordCount() -> Int { state.records.count }
+
     public func boxCount(recipient: Recipient) -> (slots: Int, shares: Int) {
         (
             state.records.values.reduce(0) { n, r in

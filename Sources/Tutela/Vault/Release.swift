@@ -170,12 +170,17 @@ extension Session {
     }
 
     /// Explains a release of a record that has no contents, audited: destroyed (with when and by
-    /// whom) or never there. Always throws `.notFound`.
+    /// whom) or never there. Throws `.notFound`; `.tampered` for a record whose label is filed
+    /// but whose contents are gone with no destruction certificate (deleted outside Tutela).
     func missing(_ recordID: RecordID, action: AuditEntry.Action) async throws -> Never {
+        // The label row, proven: none for a record never there, the certified one for a record
+        // destroyed; a filed label with neither contents nor certificate is tampering.
+        let kept = try await retention.provenLabelRow(recordID)
         // A learner or family is not told that a record was destroyed, whatever other role they
         // hold: it may have been flagged.
-        if !principal.isFamily, let certificate = try await retention.tombstone(recordID),
-            try await !retention.conceals(retention.labelOf(recordID))
+        if !principal.isFamily, let row = kept.first,
+            let certificate = try await retention.tombstone(recordID),
+            try !retention.conceals(Label.parse(row.labelBytes))
         {
             try await audit(action, subject: recordID.text, outcome: .notFound, reason: "destroyed")
             throw TutelaError.notFound(
