@@ -367,12 +367,16 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
-    /// Counts rows of the slots and shares tables through their recipient and holder indexes.
+    /// Counts envelopes filed under a label: one written in with no label row is not a record's.
     public func recordCount() async throws -> Int {
         try await read("count records") { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM envelopes") ?? 0
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM envelopes JOIN labels ON labels.id = envelopes.id")
+                ?? 0
         }
     }
+
+    /// Counts rows of the slots and shares tables through their recipient and holder indexes.
 
     public func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int) {
         try await read("count key slots") { db in

@@ -123,7 +123,11 @@ struct ForgedStateTests {
         let label = try await price.seal(Fixture.form(marker: "gone"), confidential: false)
         _ = try await price.open(label.record)
         let id = label.record
-        await f.store.base.tamper { state in state.records[id] = nil }
+        // Deleted, with contents planted under an id that has no label, to keep the count.
+        await f.store.base.tamper { state in
+            state.records["R-0000-0000-0009"] = state.records[id]
+            state.records[id] = nil
+        }
         let open = await expectError(.tampered) { _ = try await price.open(id) }
         #expect(open?.message.contains(id.text) == true, "\(open?.message ?? "")")
         let verify = await expectError(.tampered) {

@@ -17,6 +17,12 @@ extension Directory {
         person.text == learner.text
             || learners[learner]?.contacts.parents.contains(person) == true
     }
+
+    /// Whether `actor` is answered as a learner or family is, for the record labelled `label`: a
+    /// learner or parent for every record, anyone else for their own family's.
+    public func conceals(_ label: Label, from actor: Principal) -> Bool {
+        actor.isFamily || isFamily(actor.id, of: label.learner)
+    }
 }
 
 extension Policy {
@@ -29,7 +35,7 @@ extension Policy {
     /// Whether `actor` is answered as a learner or family is, for the record labelled `label`:
     /// a record they may not see does not exist for them, word for word.
     public func conceals(_ label: Label, from actor: Principal, directory: Directory) -> Bool {
-        actor.isFamily || isFamily(of: label, actor: actor, directory: directory)
+        directory.conceals(label, from: actor)
     }
 
     static func familyStep(_ actor: Principal, _ label: Label) -> Decision {

@@ -36,7 +36,7 @@ extension Retention {
         var result: [CertifiedDestruction] = []
         for certificate in try await facts(DestructionCertificate.self, about: nil) {
             guard let proven = try proven(certificate, row: rows[certificate.record]),
-                !conceals(proven.label)
+                !directory.conceals(proven.label, from: principal)
             else {
                 continue
             }
@@ -58,15 +58,10 @@ extension Retention {
         }
         let row = try await store.label(record)
         guard let proven = try proven(certificate, row: row) else { throw none }
-        if conceals(proven.label) { throw Session.noRecord(record) }
+        // Kept from a learner or family, and from anyone about their own family's records: it
+        // names the schedule the record was kept under, a flagged one's included.
+        if directory.conceals(proven.label, from: principal) { throw Session.noRecord(record) }
         return proven
-    }
-
-    /// Whether a destroyed record's certificate is kept from this person: a learner's or family's,
-    /// or one about their own family's records, whatever other role they hold — it may have been
-    /// flagged (Policy/Family.swift).
-    func conceals(_ label: Label) -> Bool {
-        principal.isFamily || directory.isFamily(principal.id, of: label.learner)
     }
 
     /// `certificate` verified, with its label row checked against it; nil when the policy does

@@ -159,11 +159,18 @@ public struct Retention: SessionService {
     /// answered as none (``concealRecordFromFamily(_:for:)``).
     func refuseFamilyStep(_ recordID: RecordID, _ action: AuditEntry.Action) async throws {
         try await concealRecordFromFamily(recordID, for: action)
+        if let rule = try await familyStep(recordID) {
+            try await refuse(action, recordID.text, rule)
+        }
+    }
+
+    /// Why a safeguarding or retention step on `recordID` is not this person's to take — they are
+    /// its learner or their parent or carer — or nil for anyone else. Asked of the record's proven
+    /// label, so the answer is the same whether it is flagged, destroyed or neither.
+    func familyStep(_ recordID: RecordID) async throws -> String? {
         let label = try await labelOf(recordID)
-        guard let policy = directory.policy,
-            policy.isFamily(of: label, actor: principal, directory: directory)
-        else { return }
-        try await refuse(action, recordID.text, Policy.familyStep(principal, label).rule)
+        guard directory.isFamily(principal.id, of: label.learner) else { return nil }
+        return Policy.familyStep(principal, label).rule
     }
 
     /// `recordID`'s label as its author signed it, or as its destruction certificate names it

@@ -10,7 +10,7 @@ extension BreakGlass {
             // Audited against the record, naming the request (a family's own record's entries
             // leave their view of the log together).
             let subject = request.record.text
-            if let family = try await familyStep(request) {
+            if let family = try await session.retention.familyStep(request.record) {
                 try await refuse(.breakGlassApprove, subject, "\(requestID): \(family)")
             }
             let (_, envelope) = try await load(request.record, for: .breakGlassApprove)

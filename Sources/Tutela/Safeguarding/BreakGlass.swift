@@ -118,15 +118,6 @@ public struct BreakGlass: SessionService {
         }
     }
 
-    /// Why someone the directory links to the requested record's learner as family takes no part
-    /// in the request, or nil for anyone else. Asked first, from the record's proven label, so the
-    /// answer is the same whether the record is flagged, destroyed or neither (Policy/Family.swift).
-    func familyStep(_ request: BreakGlassRequest) async throws -> String? {
-        let label = try await session.retention.labelOf(request.record)
-        guard directory.isFamily(principal.id, of: label.learner) else { return nil }
-        return Policy.familyStep(principal, label).rule
-    }
-
     /// What an approver is asked to approve: the request (who asks, why, until when), the label of
     /// the record it would open, and the requester's name as enrolled. For the requester and for
     /// people the policy lets approve break-glass on that record; nothing is decrypted.
@@ -136,7 +127,7 @@ public struct BreakGlass: SessionService {
     ) {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
-        if let family = try await familyStep(request) {
+        if let family = try await session.retention.familyStep(request.record) {
             throw TutelaError.denied(
                 "'\(principal.id)' may not see break-glass request \(requestID): \(family)")
         }
@@ -240,7 +231,7 @@ public struct BreakGlass: SessionService {
     private func openOnce(_ requestID: RequestID) async throws -> OpenedRecord {
         let policy = try policy()
         let request = try await breakGlassRequest(requestID)
-        if let family = try await familyStep(request) {
+        if let family = try await session.retention.familyStep(request.record) {
             try await refuse(.breakGlassOpen, request.record.text, "\(requestID): \(family)")
         }
         let (directory, principal) = (self.directory, self.principal)

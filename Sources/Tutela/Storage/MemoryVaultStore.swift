@@ -187,8 +187,10 @@ public actor MemoryVaultStore: VaultStore {
         Set(ids).sorted().compactMap { state.objects[kind]?[$0] }
     }
 
+    /// Counts records with a label row: one planted with none is not a record's.
+    public func recordCount() -> Int { state.records.keys.count { state.labels[$0] != nil } }
+
     /// Counts slots over every record, and break-glass shares whose id ends `/recipient`.
-    public func recordCount() -> Int { state.records.count }
 
     public func boxCount(recipient: Recipient) -> (slots: Int, shares: Int) {
         (

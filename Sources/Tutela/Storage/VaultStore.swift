@@ -154,8 +154,9 @@ public protocol VaultStore: Sendable {
     /// How many boxes are sealed to `recipient`: key slots, and break-glass shares (a group's), counted
     /// without reading them.
     func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int)
-    /// How many records have contents (an envelope) stored, counted without reading one: what
-    /// `audit verify` holds against the labels less the destroyed, so none went missing.
+    /// How many records have contents (an envelope) stored under their label, counted without
+    /// reading one: what `audit verify` holds against the labels less the destroyed, so none went
+    /// missing (contents with no label row are not counted).
     func recordCount() async throws -> Int
     /// Stored objects of `kind`, optionally only those filed under `key`, ordered by id.
     func objects(kind: String, key: String?) async throws -> [StoredObject]

@@ -178,9 +178,9 @@ extension Session {
         let kept = try await retention.provenLabelRow(recordID)
         // A learner or family is not told that a record was destroyed, whatever other role they
         // hold: it may have been flagged.
-        if !principal.isFamily, let row = kept.first,
-            let certificate = try await retention.tombstone(recordID),
-            try !retention.conceals(Label.parse(row.labelBytes))
+        if let row = kept.first,
+            try !directory.conceals(Label.parse(row.labelBytes), from: principal),
+            let certificate = try await retention.tombstone(recordID)
         {
             try await audit(action, subject: recordID.text, outcome: .notFound, reason: "destroyed")
             throw TutelaError.notFound(
