@@ -9,28 +9,6 @@ struct AuditCommand: AsyncParsableCommand {
             Log.self, Checkpoint.self, Verify.self, AcceptRestore.self, CorrectClock.self,
         ])
 
-    struct EntryJSON: Encodable {
-        let sequence: Int64
-        let time: String
-        let actor: String
-        let action: String
-        let subject: String?
-        let outcome: String
-        let reason: String?
-        let policyVersion: String
-
-        init(_ record: AuditRecord) {
-            sequence = record.sequence
-            time = Timestamp.iso(record.entry.time)
-            actor = record.entry.actor.text
-            action = record.entry.action.rawValue
-            subject = record.entry.subject
-            outcome = record.entry.outcome.rawValue
-            reason = record.entry.reason
-            policyVersion = record.entry.policyVersion
-        }
-    }
-
     struct Log: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Who did what, when and why (verified before it is shown).")
@@ -107,17 +85,6 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
-        struct ReportJSON: Encodable {
-            let ok: Bool
-            let entries: Int64
-            let first: String?
-            let last: String?
-            let head: String?
-            let checkpointMatched: Bool?
-            let checkpointEntries: Int64?
-            let machineLastSaw: Int64?
-        }
-
         func run() async throws {
             var parsed: Tutela.Checkpoint?
             if let checkpoint {
@@ -127,11 +94,7 @@ struct AuditCommand: AsyncParsableCommand {
                 parsed = try Tutela.Checkpoint.parse(text)
             }
             let report = try await vault.open().verifyAudit(checkpoint: parsed)
-            let json = ReportJSON(
-                ok: true, entries: report.entries, first: report.firstTime.map(Timestamp.iso),
-                last: report.lastTime.map(Timestamp.iso), head: report.head.map(hex),
-                checkpointMatched: parsed == nil ? nil : true, checkpointEntries: parsed?.entries,
-                machineLastSaw: report.pinnedEntries)
+            let json = AuditReportJSON(report, checkpoint: parsed)
             if output.json {
                 try Terminal.json(json)
             } else {
@@ -148,8 +111,6 @@ struct AuditCommand: AsyncParsableCommand {
                 }
             }
         }
-
-        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
     }
 
     struct CorrectClock: AsyncParsableCommand {

@@ -4,7 +4,7 @@ import Tutela
 
 /// A destruction certificate with what it names, as JSON.
 struct CertifiedJSON: Encodable {
-    let certificate: DestroyCommand.CertificateJSON
+    let certificate: CertificateJSON
     let label: String
     let `class`: String
     let learner: String
@@ -14,7 +14,7 @@ struct CertifiedJSON: Encodable {
     let verified: Bool
 
     init(_ c: CertifiedDestruction) {
-        certificate = DestroyCommand.CertificateJSON(c.certificate)
+        certificate = CertificateJSON(c.certificate)
         label = c.label.envelopeText
         `class` = c.label.recordClass.rawValue
         learner = c.label.learner.text

@@ -2,19 +2,6 @@ import ArgumentParser
 import Foundation
 import Tutela
 
-/// A void statement as JSON: who, when (UTC) and why.
-struct VoidJSON: Encodable {
-    let by: String
-    let time: String
-    let reason: String
-
-    init(_ statement: VoidStatement) {
-        by = statement.voidedBy.text
-        time = Timestamp.iso(statement.time)
-        reason = statement.reason
-    }
-}
-
 extension RecordsCommand {
     struct AddendumCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -19,45 +19,6 @@ struct DestroyCommand: AsyncParsableCommand {
     @OptionGroup var vault: VaultOptions
     @OptionGroup var output: OutputOptions
 
-    struct CertificateJSON: Encodable {
-        let record: String
-        let labelHash: String
-        let ciphertextHash: String
-        let rule: String
-        let time: String
-        let authorisedBy: String
-        let proposedBy: String?
-        /// The directory position the signature was made under: which key of the authoriser's
-        /// must verify it.
-        let directoryPosition: Int64
-        let signature: String
-
-        init(_ c: DestructionCertificate) {
-            record = c.record.text
-            labelHash = c.labelHash
-            ciphertextHash = c.ciphertextHash
-            rule = c.rule
-            time = Timestamp.iso(c.time)
-            authorisedBy = c.authoriser.text
-            proposedBy = c.proposer?.text
-            directoryPosition = c.madeUnder
-            signature = c.signature.map { String(format: "%02x", $0) }.joined()
-        }
-    }
-
-    struct ResultJSON: Encodable {
-        let record: String
-        let certificate: CertificateJSON?
-        let proposedBy: String?
-        /// Set when this run proposed the destruction and a second person must agree.
-        let pending: PendingJSON?
-    }
-
-    struct PendingJSON: Encodable {
-        let record: String
-        let proposedBy: String
-    }
-
     func validate() throws {
         guard (record != nil) != due else {
             throw ValidationError("give a RECORD, or --due for every record due today")
@@ -134,21 +95,15 @@ struct DestroyCommand: AsyncParsableCommand {
         }
         let progress = Progress(
             total: ids.count, enabled: Terminal.stderrIsTerminal && !output.json && due)
-        var results: [ResultJSON] = []
+        var results: [DestructionJSON] = []
         for (i, id) in ids.enumerated() {
             switch try await session.retention.destroy(id) {
             case .destroyed(let certificate):
                 try session.retention.verify(certificate)
-                results.append(
-                    ResultJSON(
-                        record: id.text, certificate: CertificateJSON(certificate),
-                        proposedBy: certificate.proposer?.text, pending: nil))
+                results.append(DestructionJSON(record: id, .destroyed(certificate)))
                 if !output.json { Terminal.out(certificate.text) }
             case .proposed(let by):
-                results.append(
-                    ResultJSON(
-                        record: id.text, certificate: nil, proposedBy: by.text,
-                        pending: PendingJSON(record: id.text, proposedBy: by.text)))
+                results.append(DestructionJSON(record: id, .proposed(by: by)))
                 if !output.json {
                     Terminal.out(
                         "Proposed the destruction of \(id); it is destroyed when a second record "
@@ -285,7 +240,7 @@ extension DestroyCommand {
     /// The result of a `--due` run: what it destroyed or proposed, which of this person's own
     /// proposals it left waiting for a second person, and what it left because it is refused.
     struct DueJSON: Encodable {
-        let destroyed: [ResultJSON]
+        let destroyed: [DestructionJSON]
         let waiting: [String]
         let refused: [PlannedJSON]
     }

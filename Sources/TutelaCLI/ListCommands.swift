@@ -27,35 +27,6 @@ extension RecordsCommand {
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
-        /// A label as `tutorial seal` and `import` print it, with what a list adds.
-        struct ListedJSON: Encodable {
-            let label: LabelJSON
-            let learnerName: String?
-            let marks: [String]
-
-            init(_ listed: ListedRecord) {
-                label = LabelJSON(listed.label)
-                learnerName = listed.learnerName
-                marks = listed.marks
-            }
-
-            enum Key: String, CodingKey { case learnerName, marks }
-
-            func encode(to encoder: any Encoder) throws {
-                try label.encode(to: encoder)
-                var container = encoder.container(keyedBy: Key.self)
-                try container.encodeIfPresent(learnerName, forKey: .learnerName)
-                try container.encode(marks, forKey: .marks)
-            }
-        }
-
-        struct PageJSON: Encodable {
-            let records: [ListedJSON]
-            let total: Int
-            let page: Int
-            let pages: Int
-        }
-
         func query() throws -> RecordQuery {
             RecordQuery(
                 learner: try learner.map { try LearnerID($0) },
@@ -80,10 +51,7 @@ extension RecordsCommand {
             let session = try await actor.unlock(try vault.open())
             let found = try await session.finding.records(query)
             if output.json {
-                return try Terminal.json(
-                    PageJSON(
-                        records: found.records.map(ListedJSON.init), total: found.total,
-                        page: found.page, pages: found.pages))
+                return try Terminal.json(RecordPageJSON(found))
             }
             guard !found.records.isEmpty else {
                 return Terminal.out(
@@ -111,14 +79,6 @@ extension RecordsCommand {
                         + (found.page < found.pages ? " (--page \(found.page + 1) for more)." : ".")
             )
         }
-    }
-}
-
-extension ListedRecord {
-    /// What a list writes beside the label: "destroyed", "void", "flagged", "addendum".
-    var marks: [String] {
-        (destroyed ? ["destroyed"] : []) + (void ? ["void"] : []) + (flagged ? ["flagged"] : [])
-            + (label.amends != nil ? ["addendum"] : [])
     }
 }
 

@@ -9,40 +9,6 @@ struct RetentionCommand: AsyncParsableCommand {
         abstract: "What is due, held or under review — from labels alone.",
         subcommands: [Check.self, Hold.self, Release.self, Review.self, Certificates.self])
 
-    struct RowJSON: Encodable {
-        let record: String
-        let label: String
-        let `class`: String
-        let learner: String
-        let dueOn: String?
-        let standing: String
-        let flagged: Bool
-        let rule: String
-        let note: String?
-
-        init(_ s: RetentionStatus) {
-            record = s.label.record.text
-            label = s.label.envelopeText
-            `class` = s.label.recordClass.rawValue
-            learner = s.label.learner.text
-            dueOn = s.dueOn?.description
-            standing = s.standing.rawValue
-            flagged = s.flagged
-            rule = s.rule
-            note = s.note
-        }
-    }
-
-    struct CheckJSON: Encodable {
-        let asOf: String
-        let due: [RowJSON]
-        let held: [RowJSON]
-        let review: [RowJSON]
-        let upcoming: [RowJSON]
-        let undetermined: [RowJSON]
-        let counts: [String: [String: Int]]
-    }
-
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
@@ -71,25 +37,10 @@ struct RetentionCommand: AsyncParsableCommand {
             let report = try await session.retention.report(
                 asOf: date, listing: listing, csv.map { csv in { try csv.write(Self.csvLine($0)) } }
             )
-            func rows(_ s: RetentionStatus.Standing) -> [RowJSON] {
-                report.records(s).map(RowJSON.init)
-            }
             let standings = RetentionStatus.Standing.allCases
             let classes = report.classes.sorted { $0.rawValue < $1.rawValue }
             if output.json {
-                var counts: [String: [String: Int]] = [:]
-                for c in classes {
-                    for s in standings where report.count(c, s) > 0 {
-                        counts[c.rawValue, default: [:]][s.rawValue] = report.count(c, s)
-                    }
-                }
-                try Terminal.json(
-                    CheckJSON(
-                        asOf: date.description, due: rows(.due), held: rows(.held),
-                        review: rows(.review),
-                        upcoming: rows(.upcoming), undetermined: rows(.undetermined), counts: counts
-                    ))
-                return
+                return try Terminal.json(RetentionCheckJSON(report, asOf: date))
             }
             Terminal.out("Retention as of \(date): \(report.total) records")
             Terminal.out(
@@ -102,7 +53,7 @@ struct RetentionCommand: AsyncParsableCommand {
                 ("Due for destruction", RetentionStatus.Standing.due), ("Due for review", .review),
                 ("Held", .held), ("Coming due in 90 days", .upcoming),
             ] {
-                let list = rows(standing)
+                let list = report.records(standing).map(RetentionRowJSON.init)
                 guard !list.isEmpty else { continue }
                 Terminal.out("\n\(title):")
                 Terminal.out(

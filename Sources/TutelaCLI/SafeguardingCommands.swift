@@ -47,20 +47,6 @@ struct SafeguardingCommand: AsyncParsableCommand {
         }
     }
 
-    struct QueueJSON: Encodable {
-        let record: String
-        let label: String
-        let `class`: String
-        let learner: String
-        let created: String
-        let flaggedBy: String
-        let flaggedAt: String
-        let reason: String
-        let disclosures: Int
-        let reviewed: Int
-        let closed: Bool
-    }
-
     struct Queue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Flagged records waiting for the safeguarding team, oldest first.",
@@ -76,14 +62,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
             let queue = try await session.safeguarding.queue().filter { all || !$0.closed }
-            let rows = queue.map { item in
-                QueueJSON(
-                    record: item.label.record.text, label: item.label.envelopeText,
-                    class: item.label.recordClass.rawValue, learner: item.label.learner.text,
-                    created: item.label.created.description, flaggedBy: item.flag.flaggedBy.text,
-                    flaggedAt: Timestamp.iso(item.flag.time), reason: item.flag.reason,
-                    disclosures: item.disclosures, reviewed: item.reviewed, closed: item.closed)
-            }
+            let rows = queue.map(QueueJSON.init)
             if output.json {
                 try Terminal.json(["records": rows])
             } else if rows.isEmpty {
@@ -128,18 +107,6 @@ struct SafeguardingCommand: AsyncParsableCommand {
         }
     }
 
-    struct ReviewJSON: Encodable {
-        let review: String
-        let kind: String
-        let record: String
-        let openedBy: String
-        let time: String
-        let reason: String
-        let outcome: String?
-        let reviewer: String?
-        let note: String?
-    }
-
     struct Reviews: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every disclosure and break-glass, for review after the fact.")
@@ -153,13 +120,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
             let items = try await session.safeguarding.reviews().filter {
                 !pending || $0.outcome == nil
             }
-            let rows = items.map {
-                ReviewJSON(
-                    review: $0.id.text, kind: $0.kind.rawValue, record: $0.record.text,
-                    openedBy: $0.actor.text,
-                    time: Timestamp.iso($0.time), reason: $0.reason, outcome: $0.outcome?.rawValue,
-                    reviewer: $0.reviewer?.text, note: $0.note)
-            }
+            let rows = items.map(ReviewJSON.init)
             if output.json {
                 try Terminal.json(["reviews": rows])
             } else if rows.isEmpty {
@@ -311,31 +272,13 @@ struct InboxCommand: AsyncParsableCommand {
     @OptionGroup var vault: VaultOptions
     @OptionGroup var output: OutputOptions
 
-    struct NoticeJSON: Encodable {
-        let entry: AuditCommand.EntryJSON
-        let unread: Bool
-
-        func encode(to encoder: any Encoder) throws {
-            try entry.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(unread, forKey: .unread)
-        }
-
-        enum Key: String, CodingKey { case unread }
-    }
-
     func run() async throws {
         let session = try await actor.unlock(try vault.open())
         let notices = try await session.inbox().filter { !unread || $0.unread }
         if output.json {
             try Terminal.json(
                 [
-                    "notices": notices.map {
-                        NoticeJSON(
-                            entry: AuditCommand.EntryJSON(
-                                AuditRecord(sequence: $0.sequence, entry: $0.entry)),
-                            unread: $0.unread)
-                    }
+                    "notices": notices.map(NoticeJSON.init)
                 ])
         } else if notices.isEmpty {
             Terminal.out(unread ? "No new notices." : "No notices.")
