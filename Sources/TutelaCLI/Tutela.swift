@@ -18,7 +18,7 @@ struct TutelaCommand: AsyncParsableCommand {
             NoteCommand.self, RecordsCommand.self, ImportCommand.self, SafeguardingCommand.self,
             BreakGlassCommand.self, InboxCommand.self, GroupCommand.self, RetentionCommand.self,
             BackupCommand.self, AuthorityCommand.self, RecoveryCommand.self, PolicyCommand.self,
-            AuditCommand.self, DemoCommand.self,
+            AuditCommand.self, DemoCommand.self, ServeCommand.self,
         ]
     )
 }

@@ -151,6 +151,12 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
     return sodium_memcmp(pa, pb, a.count) == 0
 }
 
+/// Constant-time comparison of two byte strings (a session's CSRF token against the one sent):
+/// false for different lengths, and otherwise no faster for a mismatch in the first byte.
+public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in constantTimeEqual(pa, pb) } }
+}
+
 /// A cache of wiped `sodium_malloc` regions, so that the hot paths (a key, a slot message, a form
 /// per record) do not pay `mmap`, `mlock`, two `mprotect`s and `munmap` for every secret: those
 /// system calls cost more than the cryptography they protect.

@@ -164,7 +164,7 @@ extension Session {
                 try await pinned.value
                 throw error
             }
-            pendingPins.withLock { $0.append(pinned) }
+            keepPin(pinned)
             return .released(value, found)
         }
     }

@@ -20,6 +20,21 @@ extension Session {
         }
     }
 
+    /// Verifies the whole audit log, for someone the policy lets read all of it, audited. (The
+    /// command line's `audit verify` needs no passphrase: whoever holds the files can check them.
+    /// A server asks who is asking, since the report names the log's length and newest time.)
+    /// - Throws: `.permissionDenied` for anyone else; `.tampered` naming the first bad entry.
+    public func verifyAudit() async throws -> AuditReport {
+        let (scope, rule) = try policy().auditScope(actor: principal)
+        guard scope == .all else {
+            try await audit(.auditRead, subject: nil, outcome: .denied, reason: rule)
+            throw TutelaError.denied(
+                "'\(principal.id)' may not verify the whole audit log: \(rule)")
+        }
+        try await audit(.auditRead, subject: nil, outcome: .allowed, reason: rule)
+        return try await vault.verifyAudit(checkpoint: nil)
+    }
+
     /// The verified audit log, as much of it as policy lets this person read.
     /// - Parameter record: only entries about this record, read through the state's index of
     ///   them (``entries(about:)``) instead of the whole log.

@@ -17,7 +17,7 @@ public final class Session: Sendable {
     let identity: Identity
     private let verified: Mutex<(directory: Directory, principal: Principal)>
     /// This machine's pins of releases already handed out, still being saved (see ``settle()``).
-    let pendingPins = Mutex<[Started<Void>]>([])
+    let pendingPins = OwnPins()
     /// What this session has proven of the vault's state under its newest root.
     let stateCache = StateCache()
 
@@ -48,7 +48,11 @@ public final class Session: Sendable {
     /// - Throws: `.tryAgain` when a pin could not be saved: the entries are in the audit log, but
     ///   this machine would not notice if they were rolled back.
     public func settle() async throws {
-        let waiting = pendingPins.withLock { pending in
+        try await Self.settle(Self.ownPins ?? pendingPins)
+    }
+
+    static func settle(_ list: OwnPins) async throws {
+        let waiting = list.pins.withLock { pending in
             defer { pending = [] }
             return pending
         }
@@ -57,6 +61,37 @@ public final class Session: Sendable {
             do { try await pin.value } catch { failure = failure ?? error }
         }
         if let failure { throw failure }
+    }
+
+    /// The pins of the releases one piece of work made, when it runs beside others of the same
+    /// session (a server's concurrent requests): kept apart, so that one request's ``settle()``
+    /// never takes, and so never misses, another's.
+    final class OwnPins: Sendable {
+        let pins = Mutex<[Started<Void>]>([])
+    }
+
+    @TaskLocal static var ownPins: OwnPins?
+
+    /// Runs `body` with pins of its own, and before returning waits until every release it made
+    /// has its pin saved: what `body` returns exists only once that is so. A server runs each
+    /// request of a session this way.
+    /// - Throws: what `body` throws; `.tryAgain` when a pin could not be saved.
+    public static func withOwnPins<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let own = OwnPins()
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await $ownPins.withValue(own) { try await body() })
+        } catch {
+            result = .failure(error)
+        }
+        try await settle(own)
+        return try result.get()
+    }
+
+    /// Where a release's pin waits for ``settle()``: the current work's own list, else the
+    /// session's.
+    func keepPin(_ pin: Started<Void>) {
+        (Self.ownPins ?? pendingPins).pins.withLock { $0.append(pin) }
     }
 
     /// Brings this session's directory up to the vault's, verifying only the statements added since

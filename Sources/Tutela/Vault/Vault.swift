@@ -105,6 +105,16 @@ public struct Vault: Sendable {
     public func unlock(
         _ principalID: PrincipalID, passphrase: Passphrase, acceptingRestore: Bool = false
     ) async throws -> Session {
+        try await unlock(
+            principalID, passphrase: passphrase, acceptingRestore: acceptingRestore, evenly: false)
+    }
+
+    /// ``unlock(_:passphrase:acceptingRestore:)``; `evenly` spends one Argon2id derivation at the
+    /// vault's cost before refusing someone who cannot sign in for any reason, as a wrong
+    /// passphrase does, so that how long a refusal takes does not tell who is enrolled.
+    func unlock(
+        _ principalID: PrincipalID, passphrase: Passphrase, acceptingRestore: Bool, evenly: Bool
+    ) async throws -> Session {
         var (meta, directory) = try await verifiedDirectory()
         if !acceptingRestore { try await checkPin(meta, directory: directory) }
         // The directory must be the one the log's newest entry committed to: none of its newest
@@ -115,27 +125,36 @@ public struct Vault: Sendable {
             (meta, directory) = try await verifiedDirectory()
         }
         let principalID = directory.resolve(principalID)
+        func refuse(_ error: TutelaError) -> TutelaError {
+            if evenly { Passphrase.spendDerivation(passphrase, cost: directory.kdfProfile.cost) }
+            return error
+        }
         guard let principal = directory.principals[principalID] else {
             if directory.invitations[principalID] != nil {
-                throw TutelaError.denied(
-                    "'\(principalID)' has not activated their enrolment yet",
-                    hint: "activate it with the enrolment code: tutela principal activate "
-                        + principalID.text)
+                throw refuse(
+                    .denied(
+                        "'\(principalID)' has not activated their enrolment yet",
+                        hint: "activate it with the enrolment code: tutela principal activate "
+                            + principalID.text))
             }
-            throw TutelaError.notFound(
-                "no one is enrolled as '\(principalID)'",
-                hint: "an administrator enrols people with 'tutela principal add'")
+            throw refuse(
+                .notFound(
+                    "no one is enrolled as '\(principalID)'",
+                    hint: "an administrator enrols people with 'tutela principal add'"))
         }
         guard !principal.revoked else {
-            throw TutelaError.denied(
-                "'\(principalID)' was revoked and can no longer act",
-                hint: "an administrator enrols a returning person again under a new id")
+            throw refuse(
+                .denied(
+                    "'\(principalID)' was revoked and can no longer act",
+                    hint: "an administrator enrols a returning person again under a new id"))
         }
         guard !principal.awaitingKeys else {
-            throw TutelaError.denied(
-                "the keys of '\(principalID)' were reissued: the old passphrase no longer works",
-                hint: "activate the new keys with the enrolment code: tutela principal activate "
-                    + principalID.text)
+            throw refuse(
+                .denied(
+                    "the keys of '\(principalID)' were reissued: the old passphrase no longer works",
+                    hint:
+                        "activate the new keys with the enrolment code: tutela principal activate "
+                        + principalID.text))
         }
         guard let sealed = try await store.sealedIdentity(principalID) else {
             throw TutelaError.tampered("the keys of '\(principalID)' are missing from the vault")

@@ -1,0 +1,112 @@
+import Foundation
+import Hummingbird
+import Tutela
+
+/// `/api/v1/tutorials`, `/api/v1/notes`, `/api/v1/records`: sealing, listing labels, opening.
+///
+/// Each handler reads its input, calls the library as the command line does, and answers with
+/// the command line's JSON. An open's audit entry is durable before the library hands back the
+/// record, and the machine's head pin is saved (`settle`) before the response exists.
+struct RecordRoutes {
+    let server: ServerState
+
+    struct Reason: Decodable { let reason: String }
+
+    func add(to router: Router<TutelaRequestContext>) {
+        let api = router.group("/api/v1").add(middleware: Authenticator(sessions: server.sessions))
+        api.post("tutorials", use: sealTutorial)
+        api.post("notes", use: sealNote)
+        api.get("records", use: list)
+        api.get("records/:id", use: open)
+        api.post("records/:id/flag", use: flag)
+    }
+
+    @Sendable func sealTutorial(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let bytes = try await server.body(of: request)
+        let confidential = request.uri.queryParameters.get("confidential") == "true"
+        let review: ProgressReview
+        do { review = try ProgressReview.parse(bytes, source: "the form") } catch {
+            throw APIError.invalidForm(error)
+        }
+        let label = try await context.requireSignedIn().session.seal(
+            review, confidential: confidential)
+        return JSONResponse.make(.created, LabelJSON(label))
+    }
+
+    @Sendable func sealNote(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let bytes = try await server.body(of: request)
+        let note: InformalNote
+        do { note = try InformalNote.parse(bytes, source: "the note") } catch {
+            throw APIError.invalidForm(error)
+        }
+        let label = try await context.requireSignedIn().session.seal(
+            .informalNote(note), as: .informalNote)
+        return JSONResponse.make(.created, LabelJSON(label))
+    }
+
+    @Sendable func list(_ request: Request, context: TutelaRequestContext) async throws -> Response
+    {
+        let q = request.uri.queryParameters
+        func date(_ name: String) throws -> CalendarDate? {
+            guard let text = q.get(name) else { return nil }
+            guard let date = CalendarDate(text) else {
+                throw TutelaError(.usage, "\(name) must be a date, YYYY-MM-DD")
+            }
+            return date
+        }
+        func number(_ name: String, default value: Int) throws -> Int {
+            guard let text = q.get(name) else { return value }
+            guard let n = Int(text) else { throw TutelaError(.usage, "\(name) must be a number") }
+            return n
+        }
+        let recordClass = try q.get("class").map { text in
+            guard let c = RecordClass(rawValue: text) else {
+                throw TutelaError(
+                    .usage,
+                    "class must be one of "
+                        + RecordClass.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return c
+        }
+        let query = RecordQuery(
+            learner: try q.get("learner").map { try LearnerID($0) },
+            author: try q.get("tutor").map { try PrincipalID($0) },
+            recordClass: recordClass, from: try date("from"), to: try date("to"),
+            flaggedOnly: q.get("flagged") == "true", page: try number("page", default: 1),
+            perPage: try number("limit", default: RecordQuery.defaultPerPage))
+        let page = try await context.requireSignedIn().session.finding.records(query)
+        return JSONResponse.make(.ok, RecordPageJSON(page))
+    }
+
+    @Sendable func open(_ request: Request, context: TutelaRequestContext) async throws -> Response
+    {
+        let id = try RecordID(context.parameters.get("id") ?? "")
+        let session = try context.requireSignedIn().session
+        let opened = try await session.open(id)
+        try await session.settle()
+        return JSONResponse.make(.ok, OpenedJSON(opened))
+    }
+
+    @Sendable func flag(_ request: Request, context: TutelaRequestContext) async throws -> Response
+    {
+        let id = try RecordID(context.parameters.get("id") ?? "")
+        let body = try await server.decode(Reason.self, from: request, context: context)
+        let flag = try await context.requireSignedIn().session.safeguarding.flag(
+            id, reason: body.reason)
+        struct FlagJSON: Encodable {
+            let record: String
+            let flagged: Bool
+            let by: String
+            let time: String
+        }
+        return JSONResponse.make(
+            .created,
+            FlagJSON(
+                record: flag.record.text, flagged: true, by: flag.flaggedBy.text,
+                time: Timestamp.iso(flag.time)))
+    }
+}

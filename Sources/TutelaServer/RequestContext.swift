@@ -1,0 +1,195 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Tutela
+import TutelaCrypto
+
+/// What a request carries through the server: who is signed in, how they proved it, where the
+/// request came from.
+struct TutelaRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The signed-in person, once ``Authenticator`` has checked the request.
+    var signedIn: SignedInSessions.SignedIn?
+    /// The client's address (IP only), for throttling; "unknown" when the channel has none.
+    let address: String
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        address = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// The signed-in person; a route behind ``Authenticator`` always has one.
+    func requireSignedIn() throws -> SignedInSessions.SignedIn {
+        guard let signedIn else { throw APIError.unauthenticated }
+        return signedIn
+    }
+}
+
+extension HTTPField.Name {
+    static let csrf = named("X-Tutela-CSRF")
+    static let requestID = named("X-Request-ID")
+    static let referrer = named("Referrer-Policy")
+    static let frameOptions = named("X-Frame-Options")
+    static let realIP = named("X-Real-IP")
+    static let fetchSite = named("Sec-Fetch-Site")
+
+    /// A header name this module spells out; every one is a valid token, so this never traps.
+    private static func named(_ text: String) -> HTTPField.Name {
+        guard let name = HTTPField.Name(text) else {
+            preconditionFailure("bad header name \(text)")
+        }
+        return name
+    }
+}
+
+/// Finds who a request is from: a `Bearer` token (scripts) or the session cookie (browsers), in
+/// that order. A cookie-authenticated request that changes anything must carry the session's CSRF
+/// token in `X-Tutela-CSRF`: a page on another site can make a browser send the cookie, never
+/// the header. Each request brings the person's directory up to date first, so a revocation ends
+/// their session at their next request.
+struct Authenticator: RouterMiddleware {
+    typealias Context = TutelaRequestContext
+    let sessions: SignedInSessions
+
+    static let cookieName = "tutela_session"
+
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        context.signedIn = try await signedIn(request)
+        // The request's releases have their pins of their own, saved before its answer exists.
+        return try await Session.withOwnPins { try await next(request, context) }
+    }
+
+    func signedIn(_ request: Request) async throws -> SignedInSessions.SignedIn {
+        let bearer = request.headers[.authorization].flatMap { value -> String? in
+            let parts = value.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+            return String(parts[1])
+        }
+        guard let token = bearer ?? request.cookies[Self.cookieName]?.value,
+            let signedIn = await sessions.find(token)
+        else { throw APIError.unauthenticated }
+        // Every cookie request carries the CSRF token, reads included: an open is a read that is
+        // audited under the person's name, and an image on a sibling site must not make one.
+        if bearer == nil {
+            let sent = Array((request.headers[.csrf] ?? "").utf8)
+            let expected = Array(signedIn.csrf.utf8)
+            guard sent.count == expected.count, constantTimeEquals(sent, expected) else {
+                throw APIError(
+                    .forbidden, "denied",
+                    "a request made with the session cookie must carry the X-Tutela-CSRF header",
+                    hint: "send the csrf value you were given at sign-in")
+            }
+        }
+        do {
+            try await signedIn.session.refresh()
+        } catch let error as TutelaError where error.kind == .permissionDenied {
+            await sessions.end(signedIn)
+            throw APIError(
+                .unauthorized, "unauthenticated", "your session has ended: \(error.message)")
+        }
+        return signedIn
+    }
+}
+
+/// Refuses a request a browser says comes from another site, before anything else: no page
+/// elsewhere may sign in, activate or act through a visitor's browser (`Sec-Fetch-Site`, which
+/// every current browser sends; tools send none). Sibling sites of the same domain count as
+/// other sites.
+struct SameOrigin: RouterMiddleware {
+    typealias Context = TutelaRequestContext
+
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if let site = request.headers[.fetchSite], site != "same-origin", site != "none" {
+            throw APIError(.forbidden, "denied", "requests from other sites are refused")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Headers on every response: nothing is cached, framed, sniffed or referred; the API answers
+/// with no active content at all; over HTTPS (or behind a TLS proxy) browsers are told to use
+/// nothing else.
+struct SecurityHeaders: RouterMiddleware {
+    typealias Context = TutelaRequestContext
+    let tls: Bool
+
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.cacheControl] = "no-store"
+        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrer] = "no-referrer"
+        response.headers[.frameOptions] = "DENY"
+        if tls { response.headers[.strictTransportSecurity] = "max-age=31536000" }
+        return response
+    }
+}
+
+/// Turns every failure into the API's JSON error and logs each request in one line: its id,
+/// method, route, status and time — never a query, a body, a token or a record's contents.
+struct Errors: RouterMiddleware {
+    typealias Context = TutelaRequestContext
+
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let started = ContinuousClock.now
+        var response: Response
+        var code = "ok"
+        do {
+            response = try await next(request, context)
+        } catch {
+            let mapped = Self.map(error)
+            if mapped.code == "internal" {
+                context.logger.error(
+                    "request failed inside Tutela", metadata: ["error": "\(type(of: error))"])
+            }
+            code = mapped.code
+            response = mapped.response
+        }
+        response.headers[.requestID] = context.id
+        let elapsed = ContinuousClock.now - started
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method.rawValue)",
+                "route": "\(context.endpointPath ?? "unmatched")",
+                "status": "\(response.status.code)", "code": "\(code)",
+                "ms": "\(Int(SignedInSessions.seconds(elapsed) * 1000))",
+            ])
+        return response
+    }
+
+    static func map(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError: return error
+        case let error as TutelaError: return APIError(error)
+        case let error as HTTPError:
+            switch error.status {
+            case .contentTooLarge:
+                return APIError(.contentTooLarge, "invalid-input", "the request body is too large")
+            case .notFound: return APIError(.notFound, "not-found", "no such endpoint")
+            case .methodNotAllowed:
+                return APIError(.methodNotAllowed, "usage", "that method is not allowed here")
+            default:
+                return APIError(
+                    error.status, "usage", error.body ?? "the request was not understood")
+            }
+        default:
+            return APIError(.internalServerError, "internal", "something went wrong inside Tutela")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import Tutela
+
+/// `/api/v1/session`: signing in, who is signed in, signing out.
+struct SessionRoutes {
+    let server: ServerState
+
+    struct SignIn: Decodable {
+        let principal: String
+        let passphrase: String
+        let code: String?
+    }
+
+    struct SignedInJSON: Encodable {
+        let principal: String
+        let roles: [String]
+        let expires: String
+        let csrf: String?
+        let token: String?
+    }
+
+    func add(to router: Router<TutelaRequestContext>) {
+        router.post("/api/v1/session", use: signIn)
+        let signedIn = router.group("/api/v1/session").add(
+            middleware: Authenticator(sessions: server.sessions))
+        signedIn.get(use: show)
+        signedIn.delete(use: signOut)
+    }
+
+    @Sendable func signIn(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let body = try await server.decode(SignIn.self, from: request, context: context)
+        let id = try PrincipalID(body.principal)
+        let passphrase = try Passphrase(body.passphrase)
+        let address = server.clientAddress(request, context)
+        let session = try await server.throttled(account: id.text, address: address) {
+            try await server.gate.signIn(id, passphrase: passphrase, in: server.vault)
+        }
+        // A sign-in never keeps a token it was sent: whatever session the request carried ends.
+        if let old = request.cookies[Authenticator.cookieName]?.value,
+            let previous = await server.sessions.find(old)
+        {
+            await server.sessions.end(previous)
+        }
+        let (token, csrf, lasts) = try await server.sessions.add(session)
+        var response = JSONResponse.make(
+            .created,
+            SignedInJSON(
+                principal: session.principal.id.text,
+                roles: session.principal.roles.map(\.rawValue),
+                expires: server.expires(in: lasts), csrf: csrf, token: token))
+        response.setCookie(
+            Cookie(
+                name: Authenticator.cookieName, value: token, maxAge: Int(lasts), path: "/",
+                secure: server.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    @Sendable func show(_ request: Request, context: TutelaRequestContext) async throws -> Response
+    {
+        let signedIn = try context.requireSignedIn()
+        let principal = signedIn.session.principal
+        return JSONResponse.make(
+            .ok,
+            SignedInJSON(
+                principal: principal.id.text, roles: principal.roles.map(\.rawValue),
+                expires: server.expires(in: await server.sessions.remaining(signedIn)), csrf: nil,
+                token: nil))
+    }
+
+    @Sendable func signOut(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        await server.sessions.end(try context.requireSignedIn())
+        var response = Response(status: .noContent)
+        response.setCookie(
+            Cookie(
+                name: Authenticator.cookieName, value: "", maxAge: 0, path: "/",
+                secure: server.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+        return response
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+public import Tutela
+import TutelaCrypto
+
+/// The people signed in to one server, each with their unlocked session.
+///
+/// A token is 32 random bytes, sent to the person once and kept here only as its BLAKE2b hash: a
+/// copy of this table (a core dump, a debugger) gives no token that signs in. A session ends after
+/// `idleTimeout` unused, `sessionLimit` after signing in, at sign-out, at revocation and at
+/// shutdown; its unlocked identity lives in secret memory, which is zeroed as the last request
+/// using it lets go of it.
+public actor SignedInSessions {
+    /// One signed-in person, as a request sees them.
+    public struct SignedIn: Sendable {
+        /// Their unlocked session (the core's unlocked actor).
+        public let session: Session
+        /// The hash under which this sign-in is kept.
+        let key: String
+        /// The CSRF token a cookie-authenticated change must carry.
+        public let csrf: String
+        /// When it ends however busy, in the server's monotonic seconds.
+        let ends: Double
+    }
+
+    struct Entry {
+        let signedIn: SignedIn
+        /// The order of signing in (clock readings can tie).
+        let serial: Int
+        var lastUsed: Double
+    }
+
+    /// Sessions one person may hold at once; signing in again ends their oldest beyond it.
+    static let perPerson = 5
+    /// Sessions the server holds at once; beyond it sign-ins are refused (503) until some end.
+    static let maximum = 2_000
+
+    private var entries: [String: Entry] = [:]
+    private var serial = 0
+    private let idle: Double
+    private let limit: Double
+    private let now: @Sendable () -> Double
+
+    /// - Parameter now: seconds on a monotonic clock (tests move it on).
+    public init(configuration: ServerConfiguration, now: @escaping @Sendable () -> Double) {
+        idle = Self.seconds(configuration.idleTimeout)
+        limit = Self.seconds(configuration.sessionLimit)
+        self.now = now
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (s, attoseconds) = duration.components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+
+    /// Keeps `session` signed in under a new random token.
+    /// - Returns: the token (given to the person, never stored), the CSRF token, and how many
+    ///   seconds the session lasts at most.
+    public func add(_ session: Session) throws -> (token: String, csrf: String, lasts: Double) {
+        let id = session.principal.id
+        let theirs = entries.filter { $0.value.signedIn.session.principal.id == id }
+            .sorted { $0.value.serial < $1.value.serial }
+        for (key, _) in theirs.dropLast(Self.perPerson - 1) { entries[key] = nil }
+        if entries.count >= Self.maximum { sweep() }
+        guard entries.count < Self.maximum else {
+            throw TutelaError(
+                .tryAgain, "the server holds as many sessions as it may",
+                hint: "try again when some have ended")
+        }
+        let token = Base64URL.encode(try SecureRandom.bytes(count: 32))
+        let csrf = Base64URL.encode(try SecureRandom.bytes(count: 32))
+        let key = try Self.key(token)
+        let at = now()
+        entries[key] = Entry(
+            signedIn: SignedIn(session: session, key: key, csrf: csrf, ends: at + limit),
+            serial: serial, lastUsed: at)
+        serial += 1
+        return (token, csrf, limit)
+    }
+
+    /// The person signed in under `token`, if their session has not ended; using it counts as
+    /// activity.
+    public func find(_ token: String) -> SignedIn? {
+        guard let key = try? Self.key(token), let entry = entries[key] else { return nil }
+        let at = now()
+        guard at - entry.lastUsed < idle, at < entry.signedIn.ends else {
+            entries[key] = nil
+            return nil
+        }
+        entries[key]?.lastUsed = at
+        return entry.signedIn
+    }
+
+    /// Seconds until `signedIn` ends, whichever of its limits comes first.
+    public func remaining(_ signedIn: SignedIn) -> Double {
+        let at = now()
+        let lastUsed = entries[signedIn.key]?.lastUsed ?? at
+        return max(0, min(lastUsed + idle, signedIn.ends) - at)
+    }
+
+    /// Ends one sign-in (sign-out, or its person revoked).
+    public func end(_ signedIn: SignedIn) { entries[signedIn.key] = nil }
+
+    /// Ends every sign-in of `principal` (revoked, or their keys replaced), whatever the case it
+    /// was typed in.
+    public func end(principal: PrincipalID) {
+        let id = principal.text.lowercased()
+        entries = entries.filter { $0.value.signedIn.session.principal.id.text.lowercased() != id }
+    }
+
+    /// Ends every session whose time is up; the server runs this every half minute.
+    public func sweep() {
+        let at = now()
+        entries = entries.filter { at - $0.value.lastUsed < idle && at < $0.value.signedIn.ends }
+    }
+
+    /// Ends every sign-in (shutdown).
+    public func endAll() { entries = [:] }
+
+    /// How many people are signed in.
+    public var count: Int { entries.count }
+
+    static func key(_ token: String) throws -> String {
+        Base64URL.encode(
+            try BLAKE2b.hash(parts: [Array("tutela/session-token/v1".utf8), Array(token.utf8)]))
+    }
+}
+
+/// URL-safe base64 without padding (RFC 4648 §5): tokens fit a cookie and a header as they are.
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
