@@ -73,67 +73,10 @@ struct ActorOptions: ParsableArguments {
         var session = try await vault.unlock(
             id, passphrase: passphrase, acceptingRestore: acceptingRestore)
         if !acceptingRestore, catchingUp {
-            // Work queued for this person's groups is done at their next command, whatever it is;
-            // if it cannot be done now, the command still runs (tampering stops it, as anywhere).
-            do {
-                // Whoever has their passphrase needs no recovery: a request for them is closed.
-                for request in try await session.identityRecovery.cancelOwnRequests() {
-                    Terminal.note(
-                        "Cancelled \(request), a request to recover your keys: you have your "
-                            + "passphrase. If you did not ask for it, tell your safeguarding lead.")
-                }
-                // Shares of these keys released to a recovery that closed unfinished rebuild them
-                // for whoever kept its code: new keys first, under the same passphrase.
-                if try await session.identityRecovery.renewIfReleased(passphrase: passphrase) {
-                    try await session.settle()
-                    session = try await vault.unlock(id, passphrase: passphrase)
-                    if !session.principal.isFamily {
-                        Terminal.note(
-                            "Replaced your keys: shares of them were released to a recovery that "
-                                + "closed unfinished (tutela inbox).")
-                    }
-                }
-                let done = try await session.lifecycle.catchUpGroups()
-                for group in done.rotated {
-                    Terminal.note(
-                        "Made a new \(group.role.rawValue) group key (\(group.holder)): someone "
-                            + "left the group. Move older records to it: tutela group rewrap "
-                            + group.role.rawValue)
-                }
-                for group in done.created {
-                    Terminal.note(
-                        "Made the \(group.role.rawValue) group's first key (\(group.holder)), which "
-                            + "the policy needs for safeguarding and break-glass.")
-                }
-                for (role, members) in done.synced where !members.isEmpty {
-                    Terminal.note(
-                        "Gave the \(role.rawValue) group key to "
-                            + members.joined(separator: ", ") + ".")
-                }
-                // Said to staff; a learner or parent is told nothing they did not ask about.
-                if try await session.identityRecovery.catchUpEscrow(),
-                    !session.principal.isFamily
-                {
-                    Terminal.note(
-                        "Split your keys among the recovery approvers' groups, so a lost "
-                            + "passphrase loses nothing (tutela recovery --help).")
-                }
-                let granted = try await session.lifecycle.grantPending()
-                if !granted.isEmpty {
-                    Terminal.note(
-                        "Brought the key slots of \(granted.count) records you can open in line "
-                            + "with the policy (a new tutor, a linked parent, the safeguarding "
-                            + "team, or someone it no longer names).")
-                }
-            } catch let error as TutelaError
-                where [.tryAgain, .permissionDenied, .notFound, .exists].contains(error.kind)
-            {
-                // A learner or parent is never shown why: the work may concern a record hidden
-                // from them.
-                Terminal.note(
-                    "Group keys and grants were not brought up to date this time"
-                        + (session.principal.isFamily ? "." : ": " + error.message))
-            }
+            // Work queued for this person is done at their next command, whatever it is.
+            let (caughtUp, notes) = try await session.catchUp(passphrase: passphrase)
+            session = caughtUp
+            for note in notes { Terminal.note(note) }
         }
         return (session, passphrase)
     }

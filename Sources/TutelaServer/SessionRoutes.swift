@@ -18,6 +18,8 @@ struct SessionRoutes {
         let expires: String
         let csrf: String?
         let token: String?
+        /// What was done at sign-in for work queued for this person (their groups' keys, grants).
+        var notes: [String]? = nil
     }
 
     func add(to router: Router<TutelaRequestContext>) {
@@ -35,8 +37,13 @@ struct SessionRoutes {
         let id = try PrincipalID(body.principal)
         let passphrase = try Passphrase(body.passphrase)
         let address = server.clientAddress(request, context)
-        let session = try await server.throttled(account: id.text, address: address) {
+        let unlocked = try await server.throttled(account: id.text, address: address) {
             try await server.gate.signIn(id, passphrase: passphrase, in: server.vault)
+        }
+        // The work queued for this person is done at sign-in, as at their next command on the
+        // command line: their groups' keys made, rotated and shared, grants made.
+        let (session, notes) = try await Session.withOwnPins {
+            try await unlocked.catchUp(passphrase: passphrase)
         }
         // A sign-in never keeps a token it was sent: whatever session the request carried ends.
         if let old = request.cookies[Authenticator.cookieName]?.value,
@@ -50,7 +57,7 @@ struct SessionRoutes {
             SignedInJSON(
                 principal: session.principal.id.text,
                 roles: session.principal.roles.map(\.rawValue),
-                expires: server.expires(in: lasts), csrf: csrf, token: token))
+                expires: server.expires(in: lasts), csrf: csrf, token: token, notes: notes))
         response.setCookie(
             Cookie(
                 name: Authenticator.cookieName, value: token, maxAge: Int(lasts), path: "/",

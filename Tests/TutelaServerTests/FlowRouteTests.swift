@@ -196,4 +196,17 @@ import TutelaTesting
             #expect(try verify.json()["ok"] as? Bool == true)
         }
     }
+
+    @Test func signingInDoesTheWorkQueuedForThePerson() async throws {
+        // The centre before its groups exist: the first officer's first sign-in makes the key.
+        let h = try await Harness.make(groups: false)
+        try await h.run { api in
+            let response = try await api.signIn("dsl")
+            #expect(response.status == .created)
+            let notes = try response.json()["notes"] as? [String] ?? []
+            #expect(notes.contains { $0.contains("safeguarding-officer group's first key") })
+        }
+        let directory = try await h.centre.vault.verifiedDirectory().1
+        #expect(directory.groups[.safeguardingOfficer] != nil)
+    }
 }

@@ -44,9 +44,9 @@ struct Harness {
     let server: TutelaServer
 
     static func make(
-        _ configure: (inout ServerConfiguration) -> Void = { _ in }
+        groups: Bool = true, _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> Harness {
-        let centre = try await Centre.make()
+        let centre = try await Centre.make(groups: groups)
         var configuration = ServerConfiguration()
         configure(&configuration)
         return Harness(centre: centre, configure: configuration)
