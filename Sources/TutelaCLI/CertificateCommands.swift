@@ -2,29 +2,6 @@ import ArgumentParser
 import Foundation
 import Tutela
 
-/// A destruction certificate with what it names, as JSON.
-struct CertifiedJSON: Encodable {
-    let certificate: CertificateJSON
-    let label: String
-    let `class`: String
-    let learner: String
-    let learnerName: String?
-    let author: String
-    let sealed: String
-    let verified: Bool
-
-    init(_ c: CertifiedDestruction) {
-        certificate = CertificateJSON(c.certificate)
-        label = c.label.envelopeText
-        `class` = c.label.recordClass.rawValue
-        learner = c.label.learner.text
-        learnerName = c.learnerName
-        author = c.label.author.text
-        sealed = c.label.created.description
-        verified = true
-    }
-}
-
 extension RetentionCommand {
     struct Certificates: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

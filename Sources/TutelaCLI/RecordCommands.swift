@@ -123,11 +123,6 @@ struct RecordsCommand: AsyncParsableCommand {
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
-        struct ExportJSON: Encodable {
-            let learner: String
-            let records: [OpenedJSON]
-        }
-
         func run() async throws {
             let learner = try LearnerID(self.learner)
             let recipient = try self.recipient.map { text throws(TutelaError) in
@@ -149,7 +144,7 @@ struct RecordsCommand: AsyncParsableCommand {
             }
             if output.json {
                 try Terminal.json(
-                    ExportJSON(learner: learner.text, records: copy.records.map(OpenedJSON.init)))
+                    CopyJSON(learner: learner, copy))
                 return
             }
             for record in copy.records {

@@ -146,6 +146,7 @@ public struct TutelaServer: Sendable {
         SafeguardingRoutes(server: state).add(to: router)
         RetentionRoutes(server: state).add(to: router)
         PeopleRoutes(server: state).add(to: router)
+        CorrectionRoutes(server: state).add(to: router)
         return router
     }
 

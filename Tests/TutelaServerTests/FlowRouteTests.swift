@@ -210,3 +210,47 @@ import TutelaTesting
         #expect(directory.groups[.safeguardingOfficer] != nil)
     }
 }
+
+/// Corrections, copies for a learner and certificates over the API.
+@Suite struct CorrectionRouteTests {
+    @Test func anAddendumAVoidAndALearnersOwnCopy() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let price = try await api.signedIn("price")
+            let sam = try await api.signedIn("sam")
+            let kept = try await api.seal(as: price, marker: "MARKER-KEPT")
+            let flagged = try await api.seal(as: price, marker: "MARKER-FLAGGED")
+            let mistaken = try await api.seal(as: price, marker: "MARKER-MISTAKE")
+            let addendum = try await api.call(
+                .post, "/api/v1/records/\(kept)/addenda", as: .bearer(price),
+                body: #"{"text": "Absences were 4, not 3."}"#)
+            #expect(addendum.status == .created)
+            #expect(try addendum.json()["amends"] as? String == kept)
+            let voided = try await api.call(
+                .post, "/api/v1/records/\(mistaken)/void", as: .bearer(price),
+                body: #"{"reason": "sealed for the wrong learner"}"#)
+            #expect(voided.status == .created)
+            _ = try await api.call(
+                .post, "/api/v1/records/\(flagged)/flag", as: .bearer(price),
+                body: #"{"reason": "CPOMS 9"}"#)
+            // Staff must say who a copy is for; the learner gets their own.
+            #expect(
+                try await api.call(.get, "/api/v1/learners/sam/copy", as: .bearer(price)).status
+                    == .badRequest)
+            let copy = try await api.call(.get, "/api/v1/learners/sam/copy", as: .bearer(sam))
+            #expect(copy.status == .ok)
+            #expect(copy.text.contains("MARKER-KEPT"))
+            #expect(copy.text.contains("Absences were 4"))
+            for hidden in ["MARKER-FLAGGED", "MARKER-MISTAKE", flagged, mistaken] {
+                #expect(!copy.text.contains(hidden))
+            }
+            #expect(!copy.text.lowercased().contains("flag"))
+            let certificates = try await api.call(.get, "/api/v1/certificates", as: .bearer(price))
+            #expect(certificates.status == .ok)
+            #expect((try certificates.json()["certificates"] as? [Any])?.isEmpty == true)
+            let none = try await api.call(
+                .get, "/api/v1/records/\(kept)/certificate", as: .bearer(price))
+            #expect(none.status == .notFound)
+        }
+    }
+}

@@ -138,3 +138,16 @@ extension ListedRecord {
             + (label.amends != nil ? ["addendum"] : [])
     }
 }
+
+/// A copy of a learner's records for them or their family, as JSON: what the recipient may read,
+/// with no trace of anything left out.
+public struct CopyJSON: Encodable, Sendable {
+    public let learner: String
+    public let records: [OpenedJSON]
+
+    /// The JSON of `copy`, made of `learner`'s records.
+    public init(learner: LearnerID, _ copy: LearnerCopy) {
+        self.learner = learner.text
+        records = copy.records.map(OpenedJSON.init)
+    }
+}

@@ -116,3 +116,27 @@ public struct DestructionJSON: Encodable, Sendable {
         public let proposedBy: String
     }
 }
+
+/// A destruction certificate with what it names, as JSON.
+public struct CertifiedJSON: Encodable, Sendable {
+    public let certificate: CertificateJSON
+    public let label: String
+    public let `class`: String
+    public let learner: String
+    public let learnerName: String?
+    public let author: String
+    public let sealed: String
+    public let verified: Bool
+
+    /// The JSON of `c`, whose certificate has been verified.
+    public init(_ c: CertifiedDestruction) {
+        certificate = CertificateJSON(c.certificate)
+        label = c.label.envelopeText
+        `class` = c.label.recordClass.rawValue
+        learner = c.label.learner.text
+        learnerName = c.learnerName
+        author = c.label.author.text
+        sealed = c.label.created.description
+        verified = true
+    }
+}
