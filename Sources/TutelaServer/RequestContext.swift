@@ -141,6 +141,7 @@ struct SecurityHeaders: RouterMiddleware {
 /// method, route, status and time — never a query, a body, a token or a record's contents.
 struct Errors: RouterMiddleware {
     typealias Context = TutelaRequestContext
+    let metrics: ServerMetrics
 
     func handle(
         _ request: Request, context: Context,
@@ -162,6 +163,9 @@ struct Errors: RouterMiddleware {
         }
         response.headers[.requestID] = context.id
         let elapsed = ContinuousClock.now - started
+        metrics.request(
+            route: context.endpointPath ?? "unmatched", status: response.status.code,
+            elapsed: elapsed)
         context.logger.info(
             "request",
             metadata: [

@@ -22,6 +22,8 @@ public struct ServerState: Sendable {
     public let gate: SignInGate
     /// Whole-log verifications, one at a time (each reads the whole log on every core).
     let verifying = OneAtATime()
+    /// Counts and latencies for `/metrics`.
+    let metrics = ServerMetrics()
 
     /// - Parameter now: seconds on a monotonic clock; tests move it on to expire sessions.
     public init(
@@ -53,6 +55,7 @@ public struct ServerState: Sendable {
         account: String, address: String, _ attempt: () async throws -> T
     ) async throws -> T {
         if let wait = await throttle.begin(account: account, address: address) {
+            metrics.signIn("throttled")
             throw APIError(
                 .tooManyRequests, "too-many", "too many failed attempts: wait before trying again",
                 hint: "after a few more failures ask an administrator", retryAfter: wait)
@@ -60,12 +63,15 @@ public struct ServerState: Sendable {
         do {
             let value = try await attempt()
             await throttle.end(account: account, address: address, succeeded: true)
+            metrics.signIn("ok")
             return value
         } catch let error as TutelaError where error.kind == .permissionDenied {
             await throttle.end(account: account, address: address, succeeded: false)
+            metrics.signIn("refused")
             throw APIError(.unauthorized, "unauthenticated", error.message, hint: error.hint)
         } catch {
             await throttle.end(account: account, address: address, succeeded: true)
+            metrics.signIn("busy")
             throw error
         }
     }
@@ -138,9 +144,16 @@ public struct TutelaServer: Sendable {
     func router() -> Router<TutelaRequestContext> {
         let router = Router(context: TutelaRequestContext.self)
         router.add(middleware: SecurityHeaders(tls: state.configuration.secureCookies))
-        router.add(middleware: Errors())
+        router.add(middleware: Errors(metrics: state.metrics))
         router.add(middleware: SameOrigin())
         router.get("/healthz") { _, _ in JSONResponse.make(.ok, ["ok": true]) }
+        router.get("/metrics") { [state] _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: state.metrics.text(sessions: await state.sessions.count))))
+        }
         SessionRoutes(server: state).add(to: router)
         RecordRoutes(server: state).add(to: router)
         SafeguardingRoutes(server: state).add(to: router)

@@ -181,3 +181,28 @@ import TutelaTesting
         #expect(report.entries == before + 8 + 16)
     }
 }
+
+/// `/metrics`: counts and latencies for a monitor, never an id, a name or contents.
+@Suite struct MetricsTests {
+    @Test func metricsCountByRoutePatternAndNameNoOne() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let price = try await api.signedIn("price")
+            _ = try await api.signIn("price", passphrase: "not the passphrase at all")
+            let record = try await api.seal(as: price, marker: "MARKER-METRICS")
+            _ = try await api.call(.get, "/api/v1/records/\(record)", as: .bearer(price))
+            let metrics = try await api.call(.get, "/metrics", as: .none)
+            #expect(metrics.status == .ok)
+            let text = metrics.text
+            #expect(
+                text.contains(
+                    #"tutela_http_requests_total{route="/api/v1/records/{id}",status="200"} 1"#))
+            #expect(text.contains(#"tutela_sign_ins_attempts_total{outcome="refused"} 1"#))
+            #expect(text.contains("tutela_sessions_held 1"))
+            #expect(text.contains("tutela_http_request_duration_seconds_bucket"))
+            for secret in [record, "price", "MARKER-METRICS", "sam"] {
+                #expect(!text.contains(secret))
+            }
+        }
+    }
+}
