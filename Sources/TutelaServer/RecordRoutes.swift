@@ -16,6 +16,7 @@ struct RecordRoutes {
         let api = router.group("/api/v1").add(middleware: Authenticator(sessions: server.sessions))
         api.post("tutorials", use: sealTutorial)
         api.post("notes", use: sealNote)
+        api.post("imports", use: importForms)
         api.get("records", use: list)
         api.get("records/:id", use: open)
         api.post("records/:id/flag", use: flag)
@@ -46,6 +47,44 @@ struct RecordRoutes {
         let label = try await context.requireSignedIn().session.seal(
             .informalNote(note), as: .informalNote)
         return JSONResponse.make(.created, LabelJSON(label))
+    }
+
+    /// Many forms in one request, one per line (`application/x-ndjson`), as `tutela import` seals
+    /// a file: every line checked first (a bad one stores nothing and is named), then sealed in
+    /// batches; a form this person imported before is not sealed again but listed as skipped.
+    @Sendable func importForms(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let bytes = try await server.body(
+            of: request, type: "application/x-ndjson", limit: server.configuration.maximumImport)
+        let confidential = request.uri.queryParameters.get("confidential") == "true"
+        do { _ = try FormImport.check(jsonLines: bytes, source: "the request") } catch let error
+            as TutelaError
+        {
+            throw APIError.invalidForm(error)
+        }
+        var labels: [Label] = []
+        var skipped: [SkippedForm] = []
+        try await context.requireSignedIn().session.importForms(
+            jsonLines: bytes, source: "the request", confidential: confidential,
+            onBatch: { labels += $0 }, onSkip: { skipped.append($0) })
+        struct Imported: Encodable {
+            struct Skipped: Encodable {
+                let line: Int
+                let record: String
+                let destroyed: Bool
+            }
+            let records: [String]
+            let labels: [LabelJSON]
+            let skipped: [Skipped]
+        }
+        return JSONResponse.make(
+            .created,
+            Imported(
+                records: labels.map(\.record.text), labels: labels.map(LabelJSON.init),
+                skipped: skipped.sorted { $0.line < $1.line }.map {
+                    .init(line: $0.line, record: $0.record.text, destroyed: $0.destroyed)
+                }))
     }
 
     @Sendable func list(_ request: Request, context: TutelaRequestContext) async throws -> Response

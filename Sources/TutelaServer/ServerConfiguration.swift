@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     public var waitingSignIns = 32
     /// The largest request body accepted, in bytes (a form is never larger than 1 MiB).
     public var maximumBody = 1 << 20
+    /// The largest import accepted in one request (JSON lines), in bytes: about 12,000 forms.
+    /// Larger imports are split, or run with `tutela import` on the vault's machine.
+    public var maximumImport = 32 << 20
     /// Failed sign-ins allowed per account, and per client address, within `throttleWindow`.
     public var failuresPerAccount = 5
     /// Failed sign-ins allowed from one client address within `throttleWindow`.

@@ -87,21 +87,22 @@ public struct ServerState: Sendable {
     }
 
     /// The request's body, refused past the configured size.
-    func body(of request: Request) async throws -> [UInt8] {
+    func body(
+        of request: Request, type: String = "application/json", limit: Int? = nil
+    ) async throws -> [UInt8] {
         // JSON only: a page on another site can send a form or plain text without asking, never
         // JSON (the browser asks first, and this server allows no other origin).
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true
-        else {
+        guard request.headers[.contentType]?.lowercased().hasPrefix(type) == true else {
             throw APIError(
-                .unsupportedMediaType, "usage", "the request body must be JSON",
-                hint: "send Content-Type: application/json")
+                .unsupportedMediaType, "usage", "the request body must be \(type)",
+                hint: "send Content-Type: \(type)")
         }
+        let limit = limit ?? configuration.maximumBody
         do {
-            return Array(buffer: try await request.body.collect(upTo: configuration.maximumBody))
+            return Array(buffer: try await request.body.collect(upTo: limit))
         } catch is NIOTooManyBytesError {
             throw APIError(
-                .contentTooLarge, "invalid-input",
-                "the request body is larger than \(configuration.maximumBody) bytes")
+                .contentTooLarge, "invalid-input", "the request body is larger than \(limit) bytes")
         }
     }
 

@@ -254,3 +254,40 @@ import TutelaTesting
         }
     }
 }
+
+/// `POST /api/v1/imports`: many forms in one request, as `tutela import` seals a file.
+@Suite struct ImportRouteTests {
+    @Test func formsAreCheckedWholeThenSealedOnceEach() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let price = try await api.signedIn("price")
+            let ndjson: HTTPFields = [.contentType: "application/x-ndjson"]
+            let lines = (0..<3).map {
+                API.form(marker: "import \($0)").replacingOccurrences(of: "\n", with: " ")
+            }
+            // A bad line anywhere stores nothing, and is named.
+            let bad = try await api.call(
+                .post, "/api/v1/imports", as: .bearer(price),
+                body: lines.joined(separator: "\n") + "\n{\"learner\": \"sam\"}\n", headers: ndjson)
+            #expect(bad.status == .unprocessableContent)
+            #expect(bad.text.contains("line 4"))
+            #expect(try await h.centre.session("price").finding.records(RecordQuery()).total == 0)
+            let first = try await api.call(
+                .post, "/api/v1/imports", as: .bearer(price), body: lines.joined(separator: "\n"),
+                headers: ndjson)
+            #expect(first.status == .created)
+            #expect((try first.json()["records"] as? [String])?.count == 3)
+            // Sent again, nothing is sealed twice.
+            let again = try await api.call(
+                .post, "/api/v1/imports", as: .bearer(price), body: lines.joined(separator: "\n"),
+                headers: ndjson)
+            #expect((try again.json()["records"] as? [String])?.isEmpty == true)
+            #expect((try again.json()["skipped"] as? [Any])?.count == 3)
+            // Declared as anything else, it is refused before it is read.
+            let plain = try await api.call(
+                .post, "/api/v1/imports", as: .bearer(price), body: lines[0])
+            #expect(plain.status == .unsupportedMediaType)
+        }
+        #expect(try await h.centre.session("price").finding.records(RecordQuery()).total == 3)
+    }
+}

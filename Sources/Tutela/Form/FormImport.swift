@@ -9,8 +9,18 @@ public enum FormImport {
     public static func check(_ path: String) throws -> Int {
         let handle = try open(path)
         defer { try? handle.close() }
+        return try check(LineReader(handle: handle), source: path)
+    }
+
+    /// Checks every line of JSON lines held in memory (a server's request body); `source` names
+    /// them in errors ("the request line 3").
+    public static func check(jsonLines bytes: [UInt8], source: String) throws -> Int {
+        try check(LineReader(bytes: bytes), source: source)
+    }
+
+    static func check(_ lines: LineReader, source path: String) throws -> Int {
         var total = 0
-        var reader = LineReader(handle: handle)
+        var reader = lines
         var lines: [(line: [UInt8], number: Int)] = []
         func flush() throws {
             // Parsed on every core, 1000 lines at a time; the first bad line in file order wins.
@@ -59,14 +69,37 @@ extension Session {
         onBatch: ([Label]) throws -> Void = { _ in },
         onSkip: (SkippedForm) throws -> Void = { _ in }
     ) async throws -> Int {
+        let handle = try FormImport.open(path)
+        defer { try? handle.close() }
+        return try await importForms(
+            from: LineReader(handle: handle), source: path, confidential: confidential,
+            batchSize: batchSize, onBatch: onBatch, onSkip: onSkip)
+    }
+
+    /// ``importForms(_:confidential:batchSize:onBatch:onSkip:)`` for JSON lines held in memory (a
+    /// server's request body, never written to a file); `source` names them in errors. Check them
+    /// first with ``FormImport/check(jsonLines:source:)``.
+    @discardableResult
+    public func importForms(
+        jsonLines bytes: [UInt8], source: String, confidential: Bool, batchSize: Int = 500,
+        onBatch: ([Label]) throws -> Void = { _ in },
+        onSkip: (SkippedForm) throws -> Void = { _ in }
+    ) async throws -> Int {
+        try await importForms(
+            from: LineReader(bytes: bytes), source: source, confidential: confidential,
+            batchSize: batchSize, onBatch: onBatch, onSkip: onSkip)
+    }
+
+    func importForms(
+        from lines: LineReader, source path: String, confidential: Bool, batchSize: Int,
+        onBatch: ([Label]) throws -> Void, onSkip: (SkippedForm) throws -> Void
+    ) async throws -> Int {
         guard (1...10_000).contains(batchSize) else {
             throw TutelaError.usage("the batch size must be 1–10000")
         }
-        let handle = try FormImport.open(path)
-        defer { try? handle.close() }
         let index = try ImportIndex(identity: identity, vaultID: meta.vaultID)
         defer { index.wipe() }
-        var reader = LineReader(handle: handle)
+        var reader = lines
         var sealed = 0
         var lines: [(line: [UInt8], number: Int)] = []
         lines.reserveCapacity(batchSize)
@@ -183,9 +216,9 @@ extension Session {
     }
 }
 
-/// Reads lines from a file in chunks, refusing a line over 1 MiB.
+/// Reads lines from a file in chunks, or from bytes in memory, refusing a line over 1 MiB.
 struct LineReader {
-    let handle: FileHandle
+    let handle: FileHandle?
     var buffer: [UInt8] = []
     var start = 0
     var number = 0
@@ -195,12 +228,19 @@ struct LineReader {
         self.handle = handle
     }
 
+    init(bytes: [UInt8]) {
+        handle = nil
+        buffer = bytes
+        atEnd = true
+    }
+
     mutating func next() throws -> ([UInt8], Int)? {
         while true {
             if let newline = buffer[start...].firstIndex(of: 0x0A) {
                 let line = Array(buffer[start..<newline])
                 start = newline + 1
                 number += 1
+                try Self.refuseLong(line, number)
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
                 return (line, number)
             }
@@ -209,17 +249,27 @@ struct LineReader {
                 let line = Array(buffer[start...])
                 start = buffer.count
                 number += 1
+                try Self.refuseLong(line, number)
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
                 return (line, number)
             }
-            guard buffer.count - start <= 1 << 20 else {
+            guard buffer.count - start <= Self.longest else {
                 throw TutelaError.invalidInput(
                     "line \(number + 1) is longer than 1 MiB; a form never is")
             }
             buffer.removeFirst(start)
             start = 0
-            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
+            let chunk = try handle?.read(upToCount: 1 << 16) ?? Data()
             if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+
+    /// A form is never longer than this.
+    static let longest = 1 << 20
+
+    static func refuseLong(_ line: [UInt8], _ number: Int) throws(TutelaError) {
+        guard line.count <= longest else {
+            throw .invalidInput("line \(number) is longer than 1 MiB; a form never is")
         }
     }
 }
