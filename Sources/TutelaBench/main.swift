@@ -17,10 +17,13 @@ struct Options {
     var appendEntries = 10_000
     var ageFiles = 1000
     var policy = "KeyPolicies/school.yaml"
+    var serveClients = 50
+    var serveRounds = 20
 
     static let usage = """
         usage: tutela-bench [--records N,N,...] [--rewrap-at N] [--open-samples N] [--append N]
-                            [--age-files N] [--policy FILE] [--smoke]
+                            [--age-files N] [--policy FILE] [--serve-clients N]
+                            [--serve-rounds N] [--smoke]
         """
 
     init(_ arguments: [String]) throws {
@@ -46,6 +49,8 @@ struct Options {
                 listSamples = 10
                 appendEntries = 500
                 ageFiles = 5
+                serveClients = 4
+                serveRounds = 3
             case "--records":
                 let parts = try value().split(separator: ",").map { Int($0) }
                 guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
@@ -57,6 +62,8 @@ struct Options {
             case "--append": appendEntries = try number()
             case "--age-files": ageFiles = try number()
             case "--policy": policy = try value()
+            case "--serve-clients": serveClients = try number()
+            case "--serve-rounds": serveRounds = try number()
             case "--help", "-h":
                 print(Self.usage)
                 exit(0)
@@ -258,7 +265,15 @@ do {
     } else {
         say("age is not installed (apt-get install age): no peer comparison")
     }
+    let serveRoot = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tutela-bench-serve-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: serveRoot) }
+    let serve = try await ServeBenchmark(
+        clients: options.serveClients, rounds: options.serveRounds, policy: policy,
+        root: serveRoot
+    ).run()
     report(results, age: age)
+    report(serve: serve)
 } catch {
     FileHandle.standardError.write(Data("tutela-bench: error: \(error)\n".utf8))
     exit(70)
