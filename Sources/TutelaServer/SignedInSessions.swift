@@ -20,6 +20,8 @@ public actor SignedInSessions {
         public let csrf: String
         /// When it ends however busy, in the server's monotonic seconds.
         let ends: Double
+        /// Seconds it may sit unused.
+        let idle: Double
     }
 
     struct Entry {
@@ -66,15 +68,20 @@ public actor SignedInSessions {
                 .tryAgain, "the server holds as many sessions as it may",
                 hint: "try again when some have ended")
         }
+        // The policy may shorten the server's limits, never lengthen them.
+        let policy = session.directory.policy?.sessions
+        let idle = min(self.idle, policy?.idleMinutes.map { Double($0) * 60 } ?? .infinity)
+        let lasts = min(limit, policy?.hours.map { Double($0) * 3600 } ?? .infinity)
         let token = Base64URL.encode(try SecureRandom.bytes(count: 32))
         let csrf = Base64URL.encode(try SecureRandom.bytes(count: 32))
         let key = try Self.key(token)
         let at = now()
         entries[key] = Entry(
-            signedIn: SignedIn(session: session, key: key, csrf: csrf, ends: at + limit),
+            signedIn: SignedIn(
+                session: session, key: key, csrf: csrf, ends: at + lasts, idle: idle),
             serial: serial, lastUsed: at)
         serial += 1
-        return (token, csrf, limit)
+        return (token, csrf, lasts)
     }
 
     /// The person signed in under `token`, if their session has not ended; using it counts as
@@ -82,7 +89,7 @@ public actor SignedInSessions {
     public func find(_ token: String) -> SignedIn? {
         guard let key = try? Self.key(token), let entry = entries[key] else { return nil }
         let at = now()
-        guard at - entry.lastUsed < idle, at < entry.signedIn.ends else {
+        guard at - entry.lastUsed < entry.signedIn.idle, at < entry.signedIn.ends else {
             entries[key] = nil
             return nil
         }
@@ -94,7 +101,7 @@ public actor SignedInSessions {
     public func remaining(_ signedIn: SignedIn) -> Double {
         let at = now()
         let lastUsed = entries[signedIn.key]?.lastUsed ?? at
-        return max(0, min(lastUsed + idle, signedIn.ends) - at)
+        return max(0, min(lastUsed + signedIn.idle, signedIn.ends) - at)
     }
 
     /// Ends one sign-in (sign-out, or its person revoked).
@@ -110,7 +117,9 @@ public actor SignedInSessions {
     /// Ends every session whose time is up; the server runs this every half minute.
     public func sweep() {
         let at = now()
-        entries = entries.filter { at - $0.value.lastUsed < idle && at < $0.value.signedIn.ends }
+        entries = entries.filter {
+            at - $0.value.lastUsed < $0.value.signedIn.idle && at < $0.value.signedIn.ends
+        }
     }
 
     /// Ends every sign-in (shutdown).

@@ -378,3 +378,42 @@ import TutelaTesting
         }
     }
 }
+
+/// The policy's `sessions:` section shortens the server's limits, never lengthens them.
+@Suite struct PolicySessionLimitTests {
+    static func policy(_ sessions: String) throws -> [UInt8] {
+        try TestFiles.shippedPolicy().text + Array("\nsessions:\n\(sessions)\n".utf8)
+    }
+
+    @Test func thePolicyShortensTheIdleTime() async throws {
+        let h = try await Harness.make()
+        _ = try await h.centre.session("office").administration.applyPolicy(
+            try Self.policy("  idle-minutes: 5\n  hours: 1"), source: "school.yaml")
+        try await h.run { api in
+            let price = try await api.signedIn("price")
+            h.clock.advance(minutes: 4)
+            #expect(try await api.call(.get, "/api/v1/session", as: .bearer(price)).status == .ok)
+            h.clock.advance(minutes: 5.5)
+            let ended = try await api.call(.get, "/api/v1/session", as: .bearer(price))
+            #expect(ended.status == .unauthorized)
+        }
+    }
+
+    @Test func thePolicyCannotLengthenThem() async throws {
+        let h = try await Harness.make()
+        _ = try await h.centre.session("office").administration.applyPolicy(
+            try Self.policy("  idle-minutes: 60"), source: "school.yaml")
+        try await h.run { api in
+            let price = try await api.signedIn("price")
+            h.clock.advance(minutes: 16)
+            let ended = try await api.call(.get, "/api/v1/session", as: .bearer(price))
+            #expect(ended.status == .unauthorized)
+        }
+        var refused = false
+        do {
+            _ = try await h.centre.session("office").administration.applyPolicy(
+                try Self.policy("  idle-minutes: 600"), source: "school.yaml")
+        } catch let error as TutelaError { refused = error.kind == .invalidInput }
+        #expect(refused, "out of range: named and refused")
+    }
+}

@@ -235,6 +235,9 @@ public struct Policy: Sendable, Hashable {
     public let directory: DirectoryRules
     /// The centre's time zone (an IANA name), in which times are shown to people; UTC in JSON.
     public let timeZone: String
+    /// How long a server keeps someone signed in, when the centre wants it shorter than the
+    /// server's own limits; nil for the server's.
+    public var sessions: SessionLimits? = nil
 
     /// The time zone a policy without `timezone:` has.
     public static let defaultTimeZone = "Europe/London"
@@ -245,7 +248,7 @@ public struct Policy: Sendable, Hashable {
         Policy(
             source: source, name: name, roles: roles, classes: classes, audit: audit,
             identityRecovery: identityRecovery, directory: directory, timeZone: timeZone,
-            version: version)
+            sessions: sessions, version: version)
     }
 
     func rules(for recordClass: RecordClass) throws(TutelaError) -> ClassRules {
@@ -257,4 +260,13 @@ public struct Policy: Sendable, Hashable {
     }
 
     func cite(_ path: String, _ line: Int) -> String { "\(path), \(source) line \(line)" }
+}
+
+/// The policy's `sessions:` section: how long `tutela serve` keeps a person signed in. It can only
+/// shorten the server's own limits (15 minutes unused, 8 hours in all), never lengthen them.
+public struct SessionLimits: Sendable, Hashable {
+    /// Minutes a session may sit unused.
+    public let idleMinutes: Int?
+    /// Hours a session lasts at most.
+    public let hours: Int?
 }

@@ -359,7 +359,7 @@ struct PolicyReader {
             root, "the policy",
             allowed: [
                 "policy", "name", "roles", "classes", "audit", "identity-recovery", "directory",
-                "timezone",
+                "timezone", "sessions",
             ],
             required: ["policy", "name", "roles", "classes", "audit"])
         guard try integer(top["policy"] ?? root, "policy (the schema version)", range: 1...1) == 1
@@ -412,6 +412,16 @@ struct PolicyReader {
             } ?? DirectoryRules.defaults(declared: declaredRoles),
             timeZone: try top["timezone"].map { (n) throws(TutelaError) in try timeZone(n) }
                 ?? Policy.defaultTimeZone,
+            sessions: try top["sessions"].map { (n) throws(TutelaError) in
+                let limits = try mapping(n, "sessions", allowed: ["idle-minutes", "hours"])
+                return SessionLimits(
+                    idleMinutes: try limits["idle-minutes"].map { (m) throws(TutelaError) in
+                        try integer(m, "sessions.idle-minutes", range: 1...480)
+                    },
+                    hours: try limits["hours"].map { (h) throws(TutelaError) in
+                        try integer(h, "sessions.hours", range: 1...24)
+                    })
+            },
             version: 0)
     }
 }
