@@ -26,7 +26,7 @@ struct RecordRoutes {
         -> Response
     {
         let bytes = try await server.body(of: request)
-        let confidential = request.uri.queryParameters.get("confidential") == "true"
+        let confidential = try server.confidential(request)
         let review: ProgressReview
         do { review = try ProgressReview.parse(bytes, source: "the form") } catch {
             throw APIError.invalidForm(error)
@@ -57,17 +57,33 @@ struct RecordRoutes {
     {
         let bytes = try await server.body(
             of: request, type: "application/x-ndjson", limit: server.configuration.maximumImport)
-        let confidential = request.uri.queryParameters.get("confidential") == "true"
+        let confidential = try server.confidential(request)
         do { _ = try FormImport.check(jsonLines: bytes, source: "the request") } catch let error
             as TutelaError
         {
             throw APIError.invalidForm(error)
         }
-        var labels: [Label] = []
-        var skipped: [SkippedForm] = []
-        try await context.requireSignedIn().session.importForms(
-            jsonLines: bytes, source: "the request", confidential: confidential,
-            onBatch: { labels += $0 }, onSkip: { skipped.append($0) })
+        let session = try context.requireSignedIn().session
+        // Batches of 500 commit as they go: a later one refused (a learner not recorded, a
+        // revocation meanwhile) leaves the earlier sealed; sending the same body again seals only
+        // the rest, since the import index skips what was sealed.
+        let (labels, skipped) = try await server.importing.run {
+            var labels: [Label] = []
+            var skipped: [SkippedForm] = []
+            do {
+                try await session.importForms(
+                    jsonLines: bytes, source: "the request", confidential: confidential,
+                    onBatch: { labels += $0 }, onSkip: { skipped.append($0) })
+            } catch let error as TutelaError where error.kind == .invalidInput {
+                throw APIError.invalidForm(
+                    TutelaError(
+                        .invalidInput,
+                        "\(labels.count) forms were sealed before this one was refused: "
+                            + error.message,
+                        hint: "correct it and send the same forms again: those sealed are skipped"))
+            }
+            return (labels, skipped)
+        }
         struct Imported: Encodable {
             struct Skipped: Encodable {
                 let line: Int

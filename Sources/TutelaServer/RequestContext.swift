@@ -33,6 +33,7 @@ extension HTTPField.Name {
     static let referrer = named("Referrer-Policy")
     static let frameOptions = named("X-Frame-Options")
     static let realIP = named("X-Real-IP")
+    static let forwardedFor = named("X-Forwarded-For")
     static let fetchSite = named("Sec-Fetch-Site")
 
     /// A header name this module spells out; every one is a valid token, so this never traps.

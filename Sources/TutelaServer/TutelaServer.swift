@@ -21,7 +21,9 @@ public struct ServerState: Sendable {
     /// The bounded queue of Argon2id derivations.
     public let gate: SignInGate
     /// Whole-log verifications, one at a time (each reads the whole log on every core).
-    let verifying = OneAtATime()
+    let verifying = OneAtATime("the audit log is being verified")
+    /// Imports, one at a time (each holds its body and parses on every core).
+    let importing = OneAtATime("another import is running")
     /// Counts and latencies for `/metrics`.
     let metrics = ServerMetrics()
 
@@ -47,6 +49,28 @@ public struct ServerState: Sendable {
     /// The wall-clock time `seconds` from now, as the API writes times.
     func expires(in seconds: Double) -> String {
         Timestamp.iso(vault.clock.now() + Int64(seconds.rounded(.down)))
+    }
+
+    /// Whether a request comes from this machine directly: a loopback connection that no proxy
+    /// forwarded. (A connection with no address at all is only the in-process test router's.)
+    func isLocal(_ request: Request, _ context: TutelaRequestContext) -> Bool {
+        guard request.headers[.realIP] == nil, request.headers[.forwardedFor] == nil else {
+            return false
+        }
+        let address = context.address
+        return address == "unknown" || address == "::1" || address.hasPrefix("127.")
+            || address.hasPrefix("::ffff:127.")
+    }
+
+    /// The `confidential` query parameter: `true` or `false` (or absent, false). Anything else is
+    /// refused rather than read as false: a mistyped flag must not seal a confidential tutorial
+    /// where more people may read it.
+    func confidential(_ request: Request) throws -> Bool {
+        switch request.uri.queryParameters.get("confidential") {
+        case nil, "false": return false
+        case "true": return true
+        default: throw TutelaError(.usage, "confidential must be true or false")
+        }
     }
 
     /// Runs a sign-in or activation under the throttle: booked before its Argon2id work, refused
@@ -148,8 +172,14 @@ public struct TutelaServer: Sendable {
         router.add(middleware: Errors(metrics: state.metrics))
         router.add(middleware: SameOrigin())
         router.get("/healthz") { _, _ in JSONResponse.make(.ok, ["ok": true]) }
-        router.get("/metrics") { [state] _, _ in
-            Response(
+        router.get("/metrics") { [state] request, context in
+            // For a monitor on this machine only: counts by route would tell anyone else when a
+            // flag or a break-glass happened. Through a proxy (which names the client) it is not
+            // found, as if it were not there.
+            guard state.isLocal(request, context) else {
+                throw APIError(.notFound, "not-found", "no such endpoint")
+            }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(
@@ -228,12 +258,15 @@ struct SessionSweep: Service {
 /// Lets one piece of heavy work run at a time; others are told to try again.
 actor OneAtATime {
     private var running = false
+    /// What is running, for the refusal: "the audit log is being verified".
+    let what: String
+
+    init(_ what: String) { self.what = what }
 
     func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         guard !running else {
             throw TutelaError(
-                .tryAgain, "the audit log is being verified already",
-                hint: "try again when it has finished")
+                .tryAgain, "\(what) already", hint: "try again when it has finished")
         }
         running = true
         defer { running = false }

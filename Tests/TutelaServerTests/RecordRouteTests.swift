@@ -79,6 +79,10 @@ import TutelaTesting
             #expect(missing.code == "not-found")
             let badID = try await api.call(.get, "/api/v1/records/-bad", as: .bearer(price))
             #expect(badID.status == .badRequest)
+            let mistyped = try await api.call(
+                .post, "/api/v1/tutorials?confidential=yes", as: .bearer(price),
+                body: API.form(marker: "never sealed"))
+            #expect(mistyped.status == .badRequest, "a mistyped flag never seals as ordinary")
             let badForm = try await api.call(
                 .post, "/api/v1/tutorials", as: .bearer(price),
                 body: #"{"learner": "sam", "date": "2026-13-45", "course": "x"}"#)
@@ -203,6 +207,11 @@ import TutelaTesting
             for secret in [record, "price", "MARKER-METRICS", "sam"] {
                 #expect(!text.contains(secret))
             }
+            // Through a proxy (anyone but a monitor on this machine) it is not there: counts by
+            // route would tell a family when a flag or a break-glass happened.
+            let proxied = try await api.call(
+                .get, "/metrics", as: .none, headers: [HTTPField.Name("X-Real-IP")!: "10.0.0.9"])
+            #expect(proxied.status == .notFound)
         }
     }
 }

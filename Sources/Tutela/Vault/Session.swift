@@ -78,14 +78,16 @@ public final class Session: Sendable {
     /// - Throws: what `body` throws; `.tryAgain` when a pin could not be saved.
     public static func withOwnPins<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         let own = OwnPins()
-        let result: Result<T, any Error>
+        let value: T
         do {
-            result = .success(try await $ownPins.withValue(own) { try await body() })
+            value = try await $ownPins.withValue(own) { try await body() }
         } catch {
-            result = .failure(error)
+            // Its pins are still awaited; the body's error (tampering, say) is what is reported.
+            try? await settle(own)
+            throw error
         }
         try await settle(own)
-        return try result.get()
+        return value
     }
 
     /// Where a release's pin waits for ``settle()``: the current work's own list, else the
