@@ -1,3 +1,5 @@
+// Over 400 lines: sessions and the hardening the red team asked for (throttle, CSRF, origin,
+// caps, proxies, loopback) share the same harness and read best side by side.
 import Foundation
 import HTTPTypes
 import Hummingbird
