@@ -377,7 +377,6 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     /// Counts rows of the slots and shares tables through their recipient and holder indexes.
-
     public func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int) {
         try await read("count key slots") { db in
             // Each from its recipient index, without reading a box.

@@ -7,7 +7,6 @@ struct CorrectionRoutes {
     let server: ServerState
 
     struct Text: Decodable { let text: String }
-    struct Reason: Decodable { let reason: String }
 
     func add(to router: Router<TutelaRequestContext>) {
         let api = router.group("/api/v1").add(middleware: Authenticator(sessions: server.sessions))
@@ -21,7 +20,7 @@ struct CorrectionRoutes {
     @Sendable func addendum(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
+        let id: RecordID = try context.pathID()
         let body = try await server.decode(Text.self, from: request, context: context)
         let label = try await context.requireSignedIn().session.corrections.addendum(
             to: id, text: body.text)
@@ -30,8 +29,8 @@ struct CorrectionRoutes {
 
     @Sendable func void(_ request: Request, context: TutelaRequestContext) async throws -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
-        let body = try await server.decode(Reason.self, from: request, context: context)
+        let id: RecordID = try context.pathID()
+        let body = try await server.decode(ReasonBody.self, from: request, context: context)
         let statement = try await context.requireSignedIn().session.corrections.void(
             id, reason: body.reason)
         struct Voided: Encodable {
@@ -45,7 +44,7 @@ struct CorrectionRoutes {
     /// or parent gets their own). What was left out is in the audit log, never in the copy.
     @Sendable func copy(_ request: Request, context: TutelaRequestContext) async throws -> Response
     {
-        let learner = try LearnerID(context.parameters.get("id") ?? "")
+        let learner: LearnerID = try context.pathID()
         let recipient = try request.uri.queryParameters.get("for").map { text in
             guard let r = CopyRecipient(rawValue: text) else {
                 throw TutelaError(.usage, "for must be learner or parents-carers")
@@ -68,7 +67,7 @@ struct CorrectionRoutes {
     @Sendable func certificate(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
+        let id: RecordID = try context.pathID()
         let certified = try await context.requireSignedIn().session.retention.certificate(id)
         return JSONResponse.make(.ok, CertifiedJSON(certified))
     }

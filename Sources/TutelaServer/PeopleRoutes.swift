@@ -65,7 +65,7 @@ struct PeopleRoutes {
     @Sendable func activate(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try PrincipalID(context.parameters.get("id") ?? "")
+        let id: PrincipalID = try context.pathID()
         let body = try await server.decode(Activate.self, from: request, context: context)
         let code = try SecretBytes(copying: Array(body.code.utf8))
         defer { code.wipe() }
@@ -99,7 +99,7 @@ struct PeopleRoutes {
     @Sendable func revoke(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try PrincipalID(context.parameters.get("id") ?? "")
+        let id: PrincipalID = try context.pathID()
         let confirmed = request.uri.queryParameters.get("confirm") == "true"
         _ = try await context.requireSignedIn().session.administration.revoke(
             id, confirmed: confirmed)
@@ -127,7 +127,7 @@ struct PeopleRoutes {
     @Sendable func leave(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try LearnerID(context.parameters.get("id") ?? "")
+        let id: LearnerID = try context.pathID()
         let body = try await server.decode(Leave.self, from: request, context: context)
         guard let date = CalendarDate(body.date) else {
             throw TutelaError(.usage, "date must be a date, YYYY-MM-DD")

@@ -10,8 +10,6 @@ import Tutela
 struct RecordRoutes {
     let server: ServerState
 
-    struct Reason: Decodable { let reason: String }
-
     func add(to router: Router<TutelaRequestContext>) {
         let api = router.group("/api/v1").add(middleware: Authenticator(sessions: server.sessions))
         api.post("tutorials", use: sealTutorial)
@@ -139,7 +137,7 @@ struct RecordRoutes {
 
     @Sendable func open(_ request: Request, context: TutelaRequestContext) async throws -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
+        let id: RecordID = try context.pathID()
         let session = try context.requireSignedIn().session
         let opened = try await session.open(id)
         try await session.settle()
@@ -148,8 +146,8 @@ struct RecordRoutes {
 
     @Sendable func flag(_ request: Request, context: TutelaRequestContext) async throws -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
-        let body = try await server.decode(Reason.self, from: request, context: context)
+        let id: RecordID = try context.pathID()
+        let body = try await server.decode(ReasonBody.self, from: request, context: context)
         let flag = try await context.requireSignedIn().session.safeguarding.flag(
             id, reason: body.reason)
         struct FlagJSON: Encodable {

@@ -20,11 +20,21 @@ struct TutelaRequestContext: RequestContext {
         address = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
+    /// The id a route names in its path (`…/records/{id}`), parsed as the id of its kind.
+    func pathID<Kind: IDKind>() throws(TutelaError) -> ID<Kind> {
+        try ID<Kind>(parameters.get("id") ?? "")
+    }
+
     /// The signed-in person; a route behind ``Authenticator`` always has one.
     func requireSignedIn() throws -> SignedInSessions.SignedIn {
         guard let signedIn else { throw APIError.unauthenticated }
         return signedIn
     }
+}
+
+/// A body that gives a reason (a flag, a hold, a disclosure, a void): one shape for every route.
+struct ReasonBody: Decodable {
+    let reason: String
 }
 
 extension HTTPField.Name {

@@ -6,8 +6,6 @@ import Tutela
 struct RetentionRoutes {
     let server: ServerState
 
-    struct Reason: Decodable { let reason: String }
-
     func add(to router: Router<TutelaRequestContext>) {
         let api = router.group("/api/v1").add(middleware: Authenticator(sessions: server.sessions))
         api.get("retention", use: check)
@@ -39,8 +37,8 @@ struct RetentionRoutes {
 
     @Sendable func hold(_ request: Request, context: TutelaRequestContext) async throws -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
-        let body = try await server.decode(Reason.self, from: request, context: context)
+        let id: RecordID = try context.pathID()
+        let body = try await server.decode(ReasonBody.self, from: request, context: context)
         try await context.requireSignedIn().session.retention.setHold(
             id, active: true, reason: body.reason)
         return JSONResponse.make(.created, ["record": id.text, "held": "true"])
@@ -49,12 +47,12 @@ struct RetentionRoutes {
     @Sendable func release(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
+        let id: RecordID = try context.pathID()
         // The reason comes in a body, never the URL (which proxies and browsers keep).
         let reason =
             request.headers[.contentType] == nil
             ? "hold released"
-            : try await server.decode(Reason.self, from: request, context: context).reason
+            : try await server.decode(ReasonBody.self, from: request, context: context).reason
         try await context.requireSignedIn().session.retention.setHold(
             id, active: false, reason: reason)
         return Response(status: .noContent)
@@ -63,7 +61,7 @@ struct RetentionRoutes {
     @Sendable func destroy(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
+        let id: RecordID = try context.pathID()
         let session = try context.requireSignedIn().session
         let outcome = try await session.retention.destroy(id)
         if case .destroyed(let certificate) = outcome {

@@ -6,7 +6,6 @@ import Tutela
 struct SafeguardingRoutes {
     let server: ServerState
 
-    struct Reason: Decodable { let reason: String }
     struct BreakGlassBody: Decodable {
         let record: String
         let reason: String
@@ -40,8 +39,8 @@ struct SafeguardingRoutes {
     @Sendable func disclose(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try RecordID(context.parameters.get("id") ?? "")
-        let body = try await server.decode(Reason.self, from: request, context: context)
+        let id: RecordID = try context.pathID()
+        let body = try await server.decode(ReasonBody.self, from: request, context: context)
         let session = try context.requireSignedIn().session
         let opened = try await session.safeguarding.disclose(id, reason: body.reason)
         try await session.settle()
@@ -60,7 +59,7 @@ struct SafeguardingRoutes {
     @Sendable func review(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try ReviewID(context.parameters.get("id") ?? "")
+        let id: ReviewID = try context.pathID()
         let body = try await server.decode(ReviewBody.self, from: request, context: context)
         guard let outcome = ReviewItem.Outcome(rawValue: body.outcome) else {
             throw TutelaError(.usage, "outcome must be justified or unjustified")
@@ -108,7 +107,7 @@ struct SafeguardingRoutes {
     @Sendable func describe(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try RequestID(context.parameters.get("id") ?? "")
+        let id: Tutela.RequestID = try context.pathID()
         let view = try await context.requireSignedIn().session.breakGlass.describe(id)
         return JSONResponse.make(
             .ok, RequestJSON(view.request, label: view.label, requesterName: view.requesterName))
@@ -117,7 +116,7 @@ struct SafeguardingRoutes {
     @Sendable func approve(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let id = try RequestID(context.parameters.get("id") ?? "")
+        let id: Tutela.RequestID = try context.pathID()
         let (have, need) = try await context.requireSignedIn().session.breakGlass.approve(id)
         struct Approved: Encodable {
             let request: String
@@ -129,7 +128,7 @@ struct SafeguardingRoutes {
 
     @Sendable func open(_ request: Request, context: TutelaRequestContext) async throws -> Response
     {
-        let id = try RequestID(context.parameters.get("id") ?? "")
+        let id: Tutela.RequestID = try context.pathID()
         let session = try context.requireSignedIn().session
         let opened = try await session.breakGlass.open(id)
         try await session.settle()
