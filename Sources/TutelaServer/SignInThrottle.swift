@@ -26,7 +26,7 @@ public actor SignInThrottle {
     }
 
     /// Books an attempt as `account` from `address`.
-    /// - Returns: nil when booked (end it with ``end(account:address:succeeded:)``), else the
+    /// - Returns: nil when booked (end it with ``end(account:address:outcome:)``), else the
     ///   seconds to wait.
     public func begin(account: String, address: String) -> Int? {
         let keys = Self.keys(account: account, address: address)
@@ -39,15 +39,26 @@ public actor SignInThrottle {
         return nil
     }
 
-    /// Ends a booked attempt: a failure counts for the window; a success clears the account's.
-    public func end(account: String, address: String, succeeded: Bool) {
+    /// How a booked attempt ended.
+    public enum Outcome: Sendable {
+        /// Signed in: the account's failures are cleared.
+        case succeeded
+        /// Refused: a failure, counted for the window.
+        case failed
+        /// Neither (busy, or the vault's fault): only the booking is released. Never a success,
+        /// or an attacker who makes the server busy could clear an account's failures.
+        case undecided
+    }
+
+    /// Ends a booked attempt.
+    public func end(account: String, address: String, outcome: Outcome) {
         let keys = Self.keys(account: account, address: address)
         let at = now()
         for key in [keys.account, keys.address] {
             underWay[key] = (underWay[key] ?? 1) > 1 ? (underWay[key] ?? 1) - 1 : nil
-            if !succeeded { failures[key, default: []].append(at) }
+            if outcome == .failed { failures[key, default: []].append(at) }
         }
-        if succeeded { failures[keys.account] = nil }
+        if outcome == .succeeded { failures[keys.account] = nil }
     }
 
     /// Forgets failures that have left the window (the server's sweep runs this).

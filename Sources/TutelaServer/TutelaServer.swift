@@ -86,15 +86,15 @@ public struct ServerState: Sendable {
         }
         do {
             let value = try await attempt()
-            await throttle.end(account: account, address: address, succeeded: true)
+            await throttle.end(account: account, address: address, outcome: .succeeded)
             metrics.signIn("ok")
             return value
         } catch let error as TutelaError where error.kind == .permissionDenied {
-            await throttle.end(account: account, address: address, succeeded: false)
+            await throttle.end(account: account, address: address, outcome: .failed)
             metrics.signIn("refused")
             throw APIError(.unauthorized, "unauthenticated", error.message, hint: error.hint)
         } catch {
-            await throttle.end(account: account, address: address, succeeded: true)
+            await throttle.end(account: account, address: address, outcome: .undecided)
             metrics.signIn("busy")
             throw error
         }

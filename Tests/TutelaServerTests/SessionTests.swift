@@ -286,8 +286,22 @@ import TutelaTesting
         }
         // Three guesses in flight at once: a fourth waits, however many the gate could take.
         #expect(await throttle.begin(account: "price", address: "10.0.0.2") != nil)
-        await throttle.end(account: "price", address: "10.0.0.1", succeeded: true)
+        await throttle.end(account: "price", address: "10.0.0.1", outcome: .succeeded)
         #expect(await throttle.begin(account: "price", address: "10.0.0.2") == nil)
+    }
+
+    @Test func aBusyAnswerNeverClearsAnAccountsFailures() async {
+        var configuration = ServerConfiguration()
+        configuration.failuresPerAccount = 2
+        let throttle = SignInThrottle(configuration: configuration, now: { 100 })
+        #expect(await throttle.begin(account: "price", address: "10.0.0.1") == nil)
+        await throttle.end(account: "price", address: "10.0.0.1", outcome: .failed)
+        // The gate full: "busy". Counted as neither, the failure before it still stands.
+        #expect(await throttle.begin(account: "price", address: "10.0.0.2") == nil)
+        await throttle.end(account: "price", address: "10.0.0.2", outcome: .undecided)
+        #expect(await throttle.begin(account: "price", address: "10.0.0.3") == nil)
+        await throttle.end(account: "price", address: "10.0.0.3", outcome: .failed)
+        #expect(await throttle.begin(account: "price", address: "10.0.0.4") != nil)
     }
 
     @Test func aRequestFromAnotherSiteIsRefused() async throws {

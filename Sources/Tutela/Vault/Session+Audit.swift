@@ -25,13 +25,16 @@ extension Session {
     /// A server asks who is asking, since the report names the log's length and newest time.)
     /// - Throws: `.permissionDenied` for anyone else; `.tampered` naming the first bad entry.
     public func verifyAudit() async throws -> AuditReport {
-        let (scope, rule) = try policy().auditScope(actor: principal)
-        guard scope == .all else {
-            try await audit(.auditRead, subject: nil, outcome: .denied, reason: rule)
-            throw TutelaError.denied(
-                "'\(principal.id)' may not verify the whole audit log: \(rule)")
+        // Decided on the directory its entry is recorded under, as every decision is.
+        try await decidingAfresh {
+            let (scope, rule) = try policy().auditScope(actor: principal)
+            guard scope == .all else {
+                try await audit(.auditRead, subject: nil, outcome: .denied, reason: rule)
+                throw TutelaError.denied(
+                    "'\(principal.id)' may not verify the whole audit log: \(rule)")
+            }
+            try await audit(.auditRead, subject: nil, outcome: .allowed, reason: rule)
         }
-        try await audit(.auditRead, subject: nil, outcome: .allowed, reason: rule)
         return try await vault.verifyAudit(checkpoint: nil)
     }
 
