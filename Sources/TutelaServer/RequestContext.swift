@@ -63,6 +63,9 @@ extension HTTPField.Name {
 struct Authenticator: RouterMiddleware {
     typealias Context = TutelaRequestContext
     let sessions: SignedInSessions
+    /// Whether a session that must enrol a second factor first may use these routes (signing
+    /// out, enrolling); every other route refuses it.
+    var allowsEnrolOnly = false
 
     static let cookieName = "tutela_session"
 
@@ -103,6 +106,12 @@ struct Authenticator: RouterMiddleware {
             await sessions.end(signedIn)
             throw APIError(
                 .unauthorized, "unauthenticated", "your session has ended: \(error.message)")
+        }
+        guard !signedIn.enrolOnly || allowsEnrolOnly else {
+            throw APIError(
+                .forbidden, "second-factor-required",
+                "the policy requires you to enrol an authenticator app before anything else",
+                hint: "POST /api/v1/session/second-factor, then confirm it with a code")
         }
         return signedIn
     }

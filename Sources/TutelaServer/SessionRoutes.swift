@@ -9,6 +9,7 @@ struct SessionRoutes {
     struct SignIn: Decodable {
         let principal: String
         let passphrase: String
+        /// The six digits of their authenticator app, or a recovery code, when they enrolled one.
         let code: String?
     }
 
@@ -18,6 +19,8 @@ struct SessionRoutes {
         let expires: String
         let csrf: String?
         let token: String?
+        /// `enrolled`, `optional`, or `required` (this session may only enrol one and sign out).
+        let secondFactor: String
         /// What was done at sign-in for work queued for this person (their groups' keys, grants).
         var notes: [String]? = nil
     }
@@ -25,9 +28,10 @@ struct SessionRoutes {
     func add(to router: Router<TutelaRequestContext>) {
         router.post("/api/v1/session", use: signIn)
         let signedIn = router.group("/api/v1/session").add(
-            middleware: Authenticator(sessions: server.sessions))
+            middleware: Authenticator(sessions: server.sessions, allowsEnrolOnly: true))
         signedIn.get(use: show)
         signedIn.delete(use: signOut)
+        SecondFactorRoutes(server: server).add(to: signedIn)
     }
 
     @Sendable func signIn(_ request: Request, context: TutelaRequestContext) async throws
@@ -38,7 +42,8 @@ struct SessionRoutes {
         let passphrase = try Passphrase(body.passphrase)
         let address = server.clientAddress(request, context)
         let unlocked = try await server.throttled(account: id.text, address: address) {
-            try await server.gate.signIn(id, passphrase: passphrase, in: server.vault)
+            try await server.gate.signIn(
+                id, passphrase: passphrase, code: body.code, in: server.vault)
         }
         // The work queued for this person is done at sign-in, as at their next command on the
         // command line: their groups' keys made, rotated and shared, grants made.
@@ -51,13 +56,17 @@ struct SessionRoutes {
         {
             await server.sessions.end(previous)
         }
-        let (token, csrf, lasts) = try await server.sessions.add(session)
+        // Someone the policy requires a second factor of, who has none yet, may only enrol one.
+        let standing = session.secondFactorStanding
+        let (token, csrf, lasts) = try await server.sessions.add(
+            session, enrolOnly: standing == .required)
         var response = JSONResponse.make(
             .created,
             SignedInJSON(
                 principal: session.principal.id.text,
                 roles: session.principal.roles.map(\.rawValue),
-                expires: server.expires(in: lasts), csrf: csrf, token: token, notes: notes))
+                expires: server.expires(in: lasts), csrf: csrf, token: token,
+                secondFactor: standing.rawValue, notes: notes))
         response.setCookie(
             Cookie(
                 name: Authenticator.cookieName, value: token, maxAge: Int(lasts), path: "/",
@@ -74,7 +83,10 @@ struct SessionRoutes {
             SignedInJSON(
                 principal: principal.id.text, roles: principal.roles.map(\.rawValue),
                 expires: server.expires(in: await server.sessions.remaining(signedIn)), csrf: nil,
-                token: nil))
+                token: nil,
+                secondFactor: signedIn.enrolOnly
+                    ? SecondFactorStanding.required.rawValue
+                    : signedIn.session.secondFactorStanding.rawValue))
     }
 
     @Sendable func signOut(_ request: Request, context: TutelaRequestContext) async throws

@@ -14,6 +14,11 @@ public actor SignInGate {
     private var running = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
     private let executor = DispatchTaskExecutor()
+    /// The newest time step a code of each person's was accepted at: a code is never accepted
+    /// twice (RFC 6238 §5.2), not even by a sign-in racing this one.
+    private var lastSteps: [PrincipalID: UInt64] = [:]
+    /// Recovery codes being used up: two sign-ins racing with one code, one wins.
+    private var spending: Set<[UInt8]> = []
 
     /// How many sign-ins wait for a place.
     var waitingCount: Int { waiting.count }
@@ -26,17 +31,39 @@ public actor SignInGate {
         self.queueLimit = max(0, queue)
     }
 
-    /// Signs `principal` in with `passphrase` once a place is free.
-    /// - Throws: `.tryAgain` when the queue is full; whatever ``Vault/signIn(_:passphrase:)``
+    /// Signs `principal` in with `passphrase` and, if they have enrolled one, their second factor
+    /// `code` (or a recovery code, used up here), once a place is free.
+    /// - Throws: `.tryAgain` when the queue is full; ``Vault/signInRefused`` for a missing, wrong
+    ///   or replayed code, as for a wrong passphrase; whatever ``Vault/signIn(_:passphrase:)``
     ///   throws.
     public func signIn(
-        _ principal: PrincipalID, passphrase: Passphrase, in vault: Vault
+        _ principal: PrincipalID, passphrase: Passphrase, code: String?, in vault: Vault
     ) async throws -> Session {
         try await enter()
         defer { leave() }
-        return try await withTaskExecutorPreference(executor) {
+        let session = try await withTaskExecutorPreference(executor) {
             try await vault.signIn(principal, passphrase: passphrase)
         }
+        let id = session.principal.id
+        switch try session.proveSecondFactor(code, at: vault.clock.now(), after: lastSteps[id]) {
+        case .notEnrolled: break
+        case .code(let step): lastSteps[id] = step
+        case .recoveryCode(let hash):
+            guard spending.insert(hash).inserted else { throw Vault.signInRefused }
+            defer { spending.remove(hash) }
+            try await withTaskExecutorPreference(executor) {
+                _ = try await session.useRecoveryCode(hash, passphrase: passphrase)
+            }
+        }
+        return session
+    }
+
+    /// Runs `work` — one that derives a key from a passphrase (enrolling a second factor, say) —
+    /// once a place is free, off the task pool.
+    public func deriving<T: Sendable>(_ work: @Sendable () async throws -> T) async throws -> T {
+        try await enter()
+        defer { leave() }
+        return try await withTaskExecutorPreference(executor) { try await work() }
     }
 
     /// Activates `principal`'s enrolment (making and sealing their keys: one Argon2id

@@ -22,13 +22,18 @@ public actor SignedInSessions {
         let ends: Double
         /// Seconds it may sit unused.
         let idle: Double
+        /// True while the policy requires this person to enrol a second factor and they have not:
+        /// the session may do that and sign out, nothing else.
+        public let enrolOnly: Bool
     }
 
     struct Entry {
-        let signedIn: SignedIn
+        var signedIn: SignedIn
         /// The order of signing in (clock readings can tie).
         let serial: Int
         var lastUsed: Double
+        /// An authenticator key shown to the person, waiting for a code from their app.
+        var pendingKey: SecretBytes?
     }
 
     /// Sessions one person may hold at once; signing in again ends their oldest beyond it.
@@ -57,7 +62,9 @@ public actor SignedInSessions {
     /// Keeps `session` signed in under a new random token.
     /// - Returns: the token (given to the person, never stored), the CSRF token, and how many
     ///   seconds the session lasts at most.
-    public func add(_ session: Session) throws -> (token: String, csrf: String, lasts: Double) {
+    public func add(
+        _ session: Session, enrolOnly: Bool = false
+    ) throws -> (token: String, csrf: String, lasts: Double) {
         let id = session.principal.id
         let theirs = entries.filter { $0.value.signedIn.session.principal.id == id }
             .sorted { $0.value.serial < $1.value.serial }
@@ -78,7 +85,8 @@ public actor SignedInSessions {
         let at = now()
         entries[key] = Entry(
             signedIn: SignedIn(
-                session: session, key: key, csrf: csrf, ends: at + lasts, idle: idle),
+                session: session, key: key, csrf: csrf, ends: at + lasts, idle: idle,
+                enrolOnly: enrolOnly),
             serial: serial, lastUsed: at)
         serial += 1
         return (token, csrf, lasts)
@@ -102,6 +110,27 @@ public actor SignedInSessions {
         let at = now()
         let lastUsed = entries[signedIn.key]?.lastUsed ?? at
         return max(0, min(lastUsed + signedIn.idle, signedIn.ends) - at)
+    }
+
+    /// Keeps `key`, a new authenticator key shown to `signedIn`'s person, until they confirm it
+    /// (replacing any shown before).
+    func offer(_ key: SecretBytes, to signedIn: SignedIn) {
+        entries[signedIn.key]?.pendingKey = key
+    }
+
+    /// The authenticator key last shown to `signedIn`'s person, if any.
+    func offered(to signedIn: SignedIn) -> SecretBytes? {
+        entries[signedIn.key]?.pendingKey
+    }
+
+    /// `signedIn`'s person has enrolled the key offered: this session may now do all they may.
+    public func enrolled(_ signedIn: SignedIn) {
+        guard let entry = entries[signedIn.key] else { return }
+        let was = entry.signedIn
+        entries[signedIn.key]?.pendingKey = nil
+        entries[signedIn.key]?.signedIn = SignedIn(
+            session: was.session, key: was.key, csrf: was.csrf, ends: was.ends, idle: was.idle,
+            enrolOnly: false)
     }
 
     /// Ends one sign-in (sign-out, or its person revoked).

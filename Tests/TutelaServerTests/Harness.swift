@@ -4,7 +4,9 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Synchronization
+import Testing
 import Tutela
+import TutelaCrypto
 import TutelaTesting
 
 @testable import TutelaServer
@@ -17,6 +19,50 @@ final class TestClock: Sendable {
 }
 
 /// Every line the server logged, to look for what must never be there.
+/// The vault's clock (seconds since 1970), moved on 30 s before each sign-in with a code: a code
+/// of a time step already used is refused.
+final class VaultClock: Sendable {
+    private let seconds = Mutex<Int64>(1_795_300_000)
+    var clock: Clock { Clock { [self] in seconds.withLock { $0 } } }
+    func nextStep() -> Int64 {
+        seconds.withLock {
+            $0 += 30
+            return $0
+        }
+    }
+}
+
+/// The authenticator keys of the people the policy requires a second factor of, enrolled by the
+/// harness as each would with their app.
+final class Authenticators: Sendable {
+    let keys = Mutex<[String: SecretBytes]>([:])
+    let vaultClock: VaultClock
+
+    init(vaultClock: VaultClock) { self.vaultClock = vaultClock }
+
+    /// The code `id`'s app shows now, a step after the last one asked for; nil if none enrolled.
+    func code(for id: String) throws -> String? {
+        guard let key = keys.withLock({ $0[id] }) else { return nil }
+        return try OneTimeCode.totp(key: key, time: vaultClock.nextStep())
+    }
+
+    /// Enrols a second factor for every person of `centre` the policy requires one of.
+    func enrolRequired(in vault: Vault, people: [String]) async throws {
+        for id in people {
+            let passphrase = try Passphrase(API.passphrase(id))
+            guard
+                let session = try? await vault.unlock(
+                    try PrincipalID(id), passphrase: passphrase)
+            else { continue }
+            guard session.secondFactorRequired else { continue }
+            let key = try SecondFactor.newKey()
+            let code = try OneTimeCode.totp(key: key, time: vaultClock.nextStep())
+            _ = try await session.enrolSecondFactor(key: key, code: code, passphrase: passphrase)
+            keys.withLock { $0[id] = key }
+        }
+    }
+}
+
 final class LogLines: Sendable {
     let lines = Mutex<[String]>([])
     var all: String { lines.withLock { $0.joined(separator: "\n") } }
@@ -42,20 +88,32 @@ struct Harness {
     let clock = TestClock()
     let logs = LogLines()
     let server: TutelaServer
+    let authenticators: Authenticators
 
+    /// A centre served by a test server. `secondFactors`: the people the policy requires a
+    /// second factor of (office, dsl, head) enrol one first, and sign in with its codes.
     static func make(
-        groups: Bool = true, _ configure: (inout ServerConfiguration) -> Void = { _ in }
+        groups: Bool = true, secondFactors: Bool = true,
+        _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> Harness {
-        let centre = try await Centre.make(groups: groups)
+        let vaultClock = VaultClock()
+        let centre = try await Centre.make(clock: vaultClock.clock, groups: groups)
+        let authenticators = Authenticators(vaultClock: vaultClock)
+        if secondFactors {
+            try await authenticators.enrolRequired(
+                in: centre.vault, people: ["office", "dsl", "head"])
+        }
         var configuration = ServerConfiguration()
         configure(&configuration)
-        return Harness(centre: centre, configure: configuration)
+        return Harness(centre: centre, configure: configuration, authenticators: authenticators)
     }
 
     private init(
-        centre: Centre<FaultInjectingStore<MemoryVaultStore>>, configure: ServerConfiguration
+        centre: Centre<FaultInjectingStore<MemoryVaultStore>>, configure: ServerConfiguration,
+        authenticators: Authenticators
     ) {
         self.centre = centre
+        self.authenticators = authenticators
         let logs = logs
         let logger = Logger(label: "test") { _ in CapturingHandler(sink: logs) }
         server = TutelaServer(
@@ -64,7 +122,9 @@ struct Harness {
     }
 
     func run<T: Sendable>(_ body: @Sendable (API) async throws -> T) async throws -> T {
-        try await server.application().test(.router) { client in try await body(API(client: client))
+        let authenticators = authenticators
+        return try await server.application().test(.router) { client in
+            try await body(API(client: client, authenticators: authenticators))
         }
     }
 }
@@ -86,19 +146,24 @@ enum Credential: Sendable {
 
 struct API: Sendable {
     let client: any TestClientProtocol
+    let authenticators: Authenticators
 
     static func passphrase(_ id: String) -> String { "test passphrase for \(id)" }
 
+    /// Signs `id` in; `code` defaults to what their app shows now, if they enrolled one ("" for
+    /// none).
     func signIn(
-        _ id: String, passphrase: String? = nil, cookie: String? = nil,
+        _ id: String, passphrase: String? = nil, code: String? = nil, cookie: String? = nil,
         headers extra: HTTPFields = [:]
     ) async throws -> TestResponse {
         var headers = extra
         headers[.contentType] = "application/json"
         if let cookie { headers[.cookie] = "tutela_session=\(cookie)" }
-        let body = try JSONSerialization.data(withJSONObject: [
-            "principal": id, "passphrase": passphrase ?? Self.passphrase(id),
-        ])
+        var fields = ["principal": id, "passphrase": passphrase ?? Self.passphrase(id)]
+        if let code = try code ?? authenticators.code(for: id), !code.isEmpty {
+            fields["code"] = code
+        }
+        let body = try JSONSerialization.data(withJSONObject: fields)
         return try await client.execute(
             uri: "/api/v1/session", method: .post, headers: headers, body: ByteBuffer(bytes: body))
     }
@@ -110,7 +175,24 @@ struct API: Sendable {
         }
         let json = try response.json()
         let token = json["token"] as? String ?? ""
-        return SignedIn(token: token, csrf: json["csrf"] as? String ?? "", cookie: token)
+        let signedIn = SignedIn(token: token, csrf: json["csrf"] as? String ?? "", cookie: token)
+        if json["secondFactor"] as? String == "required" { try await enrol(id, signedIn) }
+        return signedIn
+    }
+
+    /// Enrols an authenticator for `id` through the API, as their app would, and keeps its key.
+    func enrol(_ id: String, _ who: SignedIn) async throws {
+        let offer = try await call(.post, "/api/v1/session/second-factor", as: .bearer(who))
+        let secret = try #require(try offer.json()["secret"] as? String)
+        let key = try SecretBytes(copying: try #require(Base32.decode(secret)))
+        let code = try OneTimeCode.totp(key: key, time: authenticators.vaultClock.nextStep())
+        let confirmed = try await call(
+            .post, "/api/v1/session/second-factor/confirm", as: .bearer(who),
+            body: #"{"passphrase": "\#(Self.passphrase(id))", "code": "\#(code)"}"#)
+        guard confirmed.status == .created else {
+            throw TutelaError(.internal, "\(id) could not enrol: \(confirmed.text)")
+        }
+        authenticators.keys.withLock { $0[id] = key }
     }
 
     @discardableResult

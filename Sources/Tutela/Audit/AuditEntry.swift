@@ -53,6 +53,8 @@ public struct AuditEntry: Sendable, Equatable {
         case destroy
         /// A principal changed their passphrase.
         case passphraseChange = "passphrase-change"
+        /// A principal enrolled or removed a second factor, or signed in with a recovery code.
+        case secondFactor = "second-factor"
         /// A principal was revoked.
         case revoke
         /// A principal who lost their passphrase was given new keys.

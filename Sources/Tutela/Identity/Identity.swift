@@ -95,6 +95,8 @@ public struct Identity: Sendable {
     public let principal: PrincipalID
     let signing: SigningPrivateKey
     let agreement: KeyAgreementPrivateKey
+    /// Their second factor (an authenticator app's key and their recovery codes), if enrolled.
+    var secondFactor: SecondFactor? = nil
 
     /// The public halves of both keys, which must match what the directory holds for them.
     public var publicIdentity: PublicIdentity {
@@ -119,7 +121,8 @@ public struct Identity: Sendable {
 
 /// An identity's private keys at rest, sealed under a key derived from the passphrase.
 ///
-/// Plaintext: Ed25519 seed (32) ‖ X25519 secret (32). Key: Argon2id(passphrase, salt, cost).
+/// Plaintext: Ed25519 seed (32) ‖ X25519 secret (32) ‖ the second factor, if enrolled.
+/// Key: Argon2id(passphrase, salt, cost).
 /// AEAD: XChaCha20-Poly1305 with the principal id, both public keys and the cost as associated data,
 /// so a sealed key cannot be moved to another person or given a different cost.
 public struct SealedIdentity: Sendable, Equatable {
@@ -137,7 +140,7 @@ public struct SealedIdentity: Sendable, Equatable {
     public let memLimit: UInt64
     /// The 24-byte XChaCha20-Poly1305 nonce.
     public let nonce: [UInt8]
-    /// The encrypted private keys: 64 bytes of secrets followed by the 16-byte tag.
+    /// The encrypted private keys (64 bytes, then the second factor if any) and the 16-byte tag.
     public let ciphertext: [UInt8]
 
     /// Reassembles a sealed identity read from storage; nothing is checked until it is unlocked.
@@ -159,7 +162,7 @@ public struct SealedIdentity: Sendable, Equatable {
         principal: PrincipalID, signingKey: [UInt8], agreementKey: [UInt8], ops: UInt64, mem: UInt64
     ) -> [UInt8] {
         var w = CanonicalWriter()
-        w.string("tutela/identity/v1")
+        w.string("tutela/identity/v2")
         w.string(principal.text)
         w.fixed(signingKey)
         w.fixed(agreementKey)
@@ -172,11 +175,25 @@ public struct SealedIdentity: Sendable, Equatable {
     static func seal(
         _ identity: Identity, passphrase: Passphrase, cost: PasswordKDF.Cost
     ) throws(TutelaError) -> SealedIdentity {
+        let salt: [UInt8]
+        let key: SecretBytes
         do {
-            let salt = try PasswordKDF.generateSalt()
-            let key = try PasswordKDF.deriveKey(
-                passphrase: passphrase.bytes, salt: salt, cost: cost)
-            let secrets = try identity.signing.seed.appending(identity.agreement.secret)
+            salt = try PasswordKDF.generateSalt()
+            key = try PasswordKDF.deriveKey(passphrase: passphrase.bytes, salt: salt, cost: cost)
+        } catch { throw .internal("could not seal the identity: \(error)") }
+        return try seal(identity, key: key, salt: salt, cost: cost)
+    }
+
+    /// Seals `identity` under `key`, already derived from the passphrase with `salt` at `cost`
+    /// (a fresh nonce: a key may seal more than once).
+    static func seal(
+        _ identity: Identity, key: SecretBytes, salt: [UInt8], cost: PasswordKDF.Cost
+    ) throws(TutelaError) -> SealedIdentity {
+        do {
+            var secrets = try identity.signing.seed.appending(identity.agreement.secret)
+            if let factor = identity.secondFactor {
+                secrets = try secrets.appending(factor.encoded())
+            }
             let pub = identity.publicIdentity
             let ad = associatedData(
                 principal: identity.principal, signingKey: pub.signingKey.bytes,
@@ -193,14 +210,23 @@ public struct SealedIdentity: Sendable, Equatable {
     /// - Throws: permission denied for a wrong passphrase; data error for a stored cost out of range
     ///   or keys that do not match the stored public keys.
     func unlock(with passphrase: Passphrase) throws(TutelaError) -> Identity {
+        try unlockKeepingKey(with: passphrase).identity
+    }
+
+    /// ``unlock(with:)``, also giving the key derived from the passphrase, to seal a changed
+    /// identity under the same passphrase without deriving it again.
+    func unlockKeepingKey(
+        with passphrase: Passphrase
+    ) throws(TutelaError) -> (identity: Identity, key: SecretBytes, cost: PasswordKDF.Cost) {
         let cost: PasswordKDF.Cost
         do { cost = try PasswordKDF.Cost(opsLimit: opsLimit, memLimit: memLimit) } catch {
             throw .tampered(
                 "the stored key of '\(principal)' asks for an unacceptable cost: \(error)")
         }
         let secrets: SecretBytes
+        let key: SecretBytes
         do {
-            let key = try PasswordKDF.deriveKey(
+            key = try PasswordKDF.deriveKey(
                 passphrase: passphrase.bytes, salt: salt, cost: cost)
             let ad = Self.associatedData(
                 principal: principal, signingKey: signingKey, agreementKey: agreementKey,
@@ -214,16 +240,19 @@ public struct SealedIdentity: Sendable, Equatable {
         } catch {
             throw .tampered("the stored key of '\(principal)' cannot be read: \(error)")
         }
+        defer { secrets.wipe() }
         do {
-            guard secrets.count == 64 else { throw CryptoError.authenticationFailed }
+            guard secrets.count >= 64 else { throw CryptoError.authenticationFailed }
             let identity = Identity(
                 principal: principal,
                 signing: try SigningPrivateKey(seed: secrets.slice(0..<32)),
-                agreement: try KeyAgreementPrivateKey(secret: secrets.slice(32..<64)))
+                agreement: try KeyAgreementPrivateKey(secret: secrets.slice(32..<64)),
+                secondFactor: secrets.count == 64
+                    ? nil : try SecondFactor(decoding: secrets.slice(64..<secrets.count)))
             guard identity.signing.publicKey.bytes == signingKey,
                 identity.agreement.publicKey.bytes == agreementKey
             else { throw CryptoError.authenticationFailed }
-            return identity
+            return (identity, key, cost)
         } catch {
             throw .tampered("the stored key of '\(principal)' does not match its public keys")
         }

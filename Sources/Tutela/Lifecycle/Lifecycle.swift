@@ -40,8 +40,10 @@ public struct Lifecycle: SessionService {
         guard !principal.isAuthority else {
             try await session.decidingAfresh {
                 try passphrase.validateAsNew()
+                var keys = identity
+                keys.secondFactor = session.heldSecondFactor.withLock { $0 }
                 let sealed = try SealedIdentity.seal(
-                    identity, passphrase: passphrase, cost: directory.kdfProfile.cost)
+                    keys, passphrase: passphrase, cost: directory.kdfProfile.cost)
                 let entry = auditEntry(.passphraseChange, subject: principal.id.text, reason: nil)
                 let identity = self.identity
                 try await write { tx in
@@ -84,7 +86,9 @@ public struct Lifecycle: SessionService {
             try passphrase.validateAsNew()
             let me = principal.id
             let old = identity.agreement
-            let fresh = try Identity.generate(principal: me)
+            var fresh = try Identity.generate(principal: me)
+            // The second factor goes with the person, not with their old keys.
+            fresh.secondFactor = session.heldSecondFactor.withLock { $0 }
             let pub = fresh.publicIdentity
             let sealed = try SealedIdentity.seal(
                 fresh, passphrase: passphrase, cost: directory.kdfProfile.cost)

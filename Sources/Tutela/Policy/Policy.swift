@@ -238,6 +238,21 @@ public struct Policy: Sendable, Hashable {
     /// How long a server keeps someone signed in, when the centre wants it shorter than the
     /// server's own limits; nil for the server's.
     public var sessions: SessionLimits? = nil
+    /// The roles whose holders must give a code from an authenticator app to sign in to a server,
+    /// as the policy names them; nil for the default (``defaultSecondFactorRoles`` it declares).
+    var secondFactor: Set<Role>? = nil
+
+    /// The roles whose holders must give a second factor to sign in to a server (the authority
+    /// always must): the policy's `second-factor: required:`, else the roles among safeguarding
+    /// officers, heads of centre and administrators that it declares.
+    public var secondFactorRoles: Set<Role> {
+        secondFactor ?? Self.defaultSecondFactorRoles.filter { roles[$0] != nil }
+    }
+
+    /// Who must give a second factor when the policy does not say.
+    public static let defaultSecondFactorRoles: Set<Role> = [
+        .safeguardingOfficer, .headOfCentre, .admin,
+    ]
 
     /// The time zone a policy without `timezone:` has.
     public static let defaultTimeZone = "Europe/London"
@@ -248,7 +263,7 @@ public struct Policy: Sendable, Hashable {
         Policy(
             source: source, name: name, roles: roles, classes: classes, audit: audit,
             identityRecovery: identityRecovery, directory: directory, timeZone: timeZone,
-            sessions: sessions, version: version)
+            sessions: sessions, secondFactor: secondFactor, version: version)
     }
 
     func rules(for recordClass: RecordClass) throws(TutelaError) -> ClassRules {

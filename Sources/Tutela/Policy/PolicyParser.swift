@@ -359,7 +359,7 @@ struct PolicyReader {
             root, "the policy",
             allowed: [
                 "policy", "name", "roles", "classes", "audit", "identity-recovery", "directory",
-                "timezone", "sessions",
+                "timezone", "sessions", "second-factor",
             ],
             required: ["policy", "name", "roles", "classes", "audit"])
         guard try integer(top["policy"] ?? root, "policy (the schema version)", range: 1...1) == 1
@@ -421,6 +421,11 @@ struct PolicyReader {
                     hours: try limits["hours"].map { (h) throws(TutelaError) in
                         try integer(h, "sessions.hours", range: 1...24)
                     })
+            },
+            secondFactor: try top["second-factor"].map { (n) throws(TutelaError) in
+                let section = try mapping(
+                    n, "second-factor", allowed: ["required"], required: ["required"])
+                return Set(try roles(section["required"], "second-factor.required").map(\.value))
             },
             version: 0)
     }

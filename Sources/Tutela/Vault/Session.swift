@@ -15,6 +15,9 @@ public final class Session: Sendable {
     /// What the vault recorded about itself at `init`.
     public let meta: VaultMeta
     let identity: Identity
+    /// The second factor sealed with this person's keys now: the one they unlocked with, until
+    /// this session enrols, removes or uses part of one.
+    let heldSecondFactor: Mutex<SecondFactor?>
     private let verified: Mutex<(directory: Directory, principal: Principal)>
     /// This machine's pins of releases already handed out, still being saved (see ``settle()``).
     let pendingPins = OwnPins()
@@ -38,6 +41,7 @@ public final class Session: Sendable {
         self.vault = vault
         self.meta = meta
         self.identity = identity
+        self.heldSecondFactor = Mutex(identity.secondFactor)
         self.activating = activating
         self.verified = Mutex((directory, principal))
     }

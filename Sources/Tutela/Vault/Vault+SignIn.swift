@@ -21,8 +21,10 @@ extension Vault {
 
     /// The one answer to a sign-in that does not succeed for a reason of the person's.
     public static let signInRefused = TutelaError(
-        .permissionDenied, "that id and passphrase do not sign in",
-        hint: "passphrases are case-sensitive; after a few failures ask an administrator")
+        .permissionDenied,
+        "that id and passphrase (and code, for those who use an authenticator app) do not sign in",
+        hint: "passphrases are case-sensitive; a code counts once and only for about a minute; "
+            + "after a few failures ask an administrator")
 }
 
 extension Passphrase {

@@ -1,0 +1,152 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import Tutela
+import TutelaCrypto
+
+@testable import TutelaServer
+
+/// A second factor over the API: enrolment first for those the policy requires it of, a code at
+/// every sign-in after, each code once, recovery codes once, wrong codes throttled like wrong
+/// passphrases and refused with the same answer.
+@Suite struct SecondFactorRouteTests {
+    static func body(_ fields: [String: String]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
+    }
+
+    @Test func aRequiredRoleMustEnrolBeforeAnythingElse() async throws {
+        let h = try await Harness.make(secondFactors: false)
+        try await h.run { api in
+            let signIn = try await api.signIn("dsl", code: "")
+            #expect(signIn.status == .created)
+            #expect(try signIn.json()["secondFactor"] as? String == "required")
+            let token = try #require(try signIn.json()["token"] as? String)
+            let dsl = SignedIn(
+                token: token, csrf: try signIn.json()["csrf"] as? String ?? "", cookie: token)
+            let queue = try await api.call(.get, "/api/v1/safeguarding/queue", as: .bearer(dsl))
+            #expect(queue.status == .forbidden)
+            #expect(queue.code == "second-factor-required")
+            let shown = try await api.call(.get, "/api/v1/session", as: .bearer(dsl))
+            #expect(try shown.json()["secondFactor"] as? String == "required")
+            // Confirming before a key is offered, or with a code not from the key: refused.
+            let early = try await api.call(
+                .post, "/api/v1/session/second-factor/confirm", as: .bearer(dsl),
+                body: try Self.body(["passphrase": API.passphrase("dsl"), "code": "123456"]))
+            #expect(early.status == .conflict)
+            let offer = try await api.call(.post, "/api/v1/session/second-factor", as: .bearer(dsl))
+            #expect(offer.status == .created)
+            let secret = try #require(try offer.json()["secret"] as? String)
+            let uri = try #require(try offer.json()["uri"] as? String)
+            #expect(uri.hasPrefix("otpauth://totp/Tutela:dsl?secret=\(secret)&issuer=Tutela"))
+            #expect(secret.count == 32, "160 bits")
+            let key = try SecretBytes(copying: try #require(Base32.decode(secret)))
+            let now = h.authenticators.vaultClock.nextStep()
+            let wrong = try await api.call(
+                .post, "/api/v1/session/second-factor/confirm", as: .bearer(dsl),
+                body: try Self.body([
+                    "passphrase": API.passphrase("dsl"),
+                    "code": try OneTimeCode.totp(key: key, time: now - 600),
+                ]))
+            #expect(wrong.status == .badRequest)
+            let code = try OneTimeCode.totp(key: key, time: now)
+            let badPassphrase = try await api.call(
+                .post, "/api/v1/session/second-factor/confirm", as: .bearer(dsl),
+                body: try Self.body(["passphrase": "not the officer's passphrase", "code": code]))
+            #expect(badPassphrase.status == .unauthorized)
+            let confirmed = try await api.call(
+                .post, "/api/v1/session/second-factor/confirm", as: .bearer(dsl),
+                body: try Self.body(["passphrase": API.passphrase("dsl"), "code": code]))
+            #expect(confirmed.status == .created)
+            let recovery = try confirmed.json()["recoveryCodes"] as? [String] ?? []
+            #expect(recovery.count == 10)
+            // The same session may now do all an officer may.
+            #expect(
+                try await api.call(.get, "/api/v1/safeguarding/queue", as: .bearer(dsl)).status
+                    == .ok)
+            // The key never reaches the server's log.
+            #expect(!h.logs.all.contains(secret))
+            #expect(!recovery.contains { h.logs.all.contains($0) })
+        }
+    }
+
+    @Test func anEnrolledPersonNeedsACodeEveryTimeAndEachCodeOnce() async throws {
+        let h = try await Harness.make { $0.failuresPerAccount = 20 }
+        try await h.run { api in
+            let refusal = try await api.signIn("dsl", passphrase: "wrong passphrase, long enough")
+            #expect(refusal.status == .unauthorized)
+            for code in ["", "000000", "12345", "not a code at all"] {
+                let r = try await api.signIn("dsl", code: code)
+                #expect(r.status == .unauthorized)
+                #expect(r.text == refusal.text, "one answer, whatever part was wrong")
+            }
+            let code = try #require(try h.authenticators.code(for: "dsl"))
+            #expect(try await api.signIn("dsl", code: code).status == .created)
+            let replay = try await api.signIn("dsl", code: code)
+            #expect(replay.status == .unauthorized)
+            #expect(replay.text == refusal.text)
+        }
+    }
+
+    @Test func aRecoveryCodeSignsInOnce() async throws {
+        let h = try await Harness.make(secondFactors: false)
+        try await h.run { api in
+            let head = try await api.signedIn("head")
+            let offer = try await api.call(
+                .post, "/api/v1/session/second-factor", as: .bearer(head))
+            let key = try SecretBytes(
+                copying: try #require(Base32.decode(try offer.json()["secret"] as? String ?? "")))
+            // Enrolling again replaces the first key (the harness enrolled one).
+            let code = try OneTimeCode.totp(key: key, time: h.authenticators.vaultClock.nextStep())
+            let confirmed = try await api.call(
+                .post, "/api/v1/session/second-factor/confirm", as: .bearer(head),
+                body: try Self.body(["passphrase": API.passphrase("head"), "code": code]))
+            let recovery = try #require(try confirmed.json()["recoveryCodes"] as? [String])
+            let first = try await api.signIn("head", code: recovery[0])
+            #expect(first.status == .created)
+            #expect(try first.json()["secondFactor"] as? String == "enrolled")
+            #expect(try await api.signIn("head", code: recovery[0]).status == .unauthorized)
+            let old = try #require(try h.authenticators.code(for: "head"))
+            #expect(
+                try await api.signIn("head", code: old).status == .unauthorized,
+                "the replaced key's codes no longer sign in")
+            #expect(try await api.signIn("head", code: recovery[1]).status == .created)
+        }
+    }
+
+    @Test func wrongCodesAreThrottledLikeWrongPassphrases() async throws {
+        let h = try await Harness.make { $0.failuresPerAccount = 3 }
+        try await h.run { api in
+            for _ in 0..<3 {
+                #expect(try await api.signIn("head", code: "000000").status == .unauthorized)
+            }
+            let locked = try await api.signIn("head")
+            #expect(locked.status == .tooManyRequests)
+            #expect(locked.headers[.retryAfter] != nil)
+        }
+    }
+
+    @Test func removingIsForThoseThePolicyDoesNotRequireItOf() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let dsl = try await api.signedIn("dsl")
+            let refused = try await api.call(
+                .delete, "/api/v1/session/second-factor", as: .bearer(dsl),
+                body: try Self.body(["passphrase": API.passphrase("dsl")]))
+            #expect(refused.status == .forbidden)
+            let price = try await api.signedIn("price")
+            #expect(
+                try await api.call(.get, "/api/v1/session", as: .bearer(price)).json()[
+                    "secondFactor"] as? String == "optional")
+            try await api.enrol("price", price)
+            #expect(try await api.signIn("price", code: "").status == .unauthorized)
+            #expect(try await api.signIn("price").status == .created)
+            let removed = try await api.call(
+                .delete, "/api/v1/session/second-factor", as: .bearer(price),
+                body: try Self.body(["passphrase": API.passphrase("price")]))
+            #expect(removed.status == .noContent)
+            #expect(try await api.signIn("price", code: "").status == .created)
+        }
+    }
+}
