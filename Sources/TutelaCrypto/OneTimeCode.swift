@@ -77,22 +77,30 @@ public enum HMAC {
         case .sha1:
             return try sha1(message, key: key)
         case .sha256:
-            var state = crypto_auth_hmacsha256_state()
-            defer { sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size) }
-            var out = [UInt8](repeating: 0, count: 32)
-            key.withBytePointer { k in _ = crypto_auth_hmacsha256_init(&state, k, key.count) }
-            _ = crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
-            _ = crypto_auth_hmacsha256_final(&state, &out)
-            return out
+            return sodium(
+                crypto_auth_hmacsha256_state(), 32, message, key, crypto_auth_hmacsha256_init,
+                crypto_auth_hmacsha256_update, crypto_auth_hmacsha256_final)
         case .sha512:
-            var state = crypto_auth_hmacsha512_state()
-            defer { sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha512_state>.size) }
-            var out = [UInt8](repeating: 0, count: 64)
-            key.withBytePointer { k in _ = crypto_auth_hmacsha512_init(&state, k, key.count) }
-            _ = crypto_auth_hmacsha512_update(&state, message, UInt64(message.count))
-            _ = crypto_auth_hmacsha512_final(&state, &out)
-            return out
+            return sodium(
+                crypto_auth_hmacsha512_state(), 64, message, key, crypto_auth_hmacsha512_init,
+                crypto_auth_hmacsha512_update, crypto_auth_hmacsha512_final)
         }
+    }
+
+    /// libsodium's HMAC over one of its states (init, update, final), the state wiped after.
+    private static func sodium<State>(
+        _ initial: State, _ size: Int, _ message: [UInt8], _ key: SecretBytes,
+        _ start: (UnsafeMutablePointer<State>, UnsafePointer<UInt8>, Int) -> Int32,
+        _ update: (UnsafeMutablePointer<State>, UnsafePointer<UInt8>, UInt64) -> Int32,
+        _ finish: (UnsafeMutablePointer<State>, UnsafeMutablePointer<UInt8>) -> Int32
+    ) -> [UInt8] {
+        var state = initial
+        defer { sodium_memzero(&state, MemoryLayout<State>.size) }
+        var out = [UInt8](repeating: 0, count: size)
+        key.withBytePointer { k in _ = start(&state, k, key.count) }
+        _ = update(&state, message, UInt64(message.count))
+        _ = finish(&state, &out)
+        return out
     }
 
     /// HMAC-SHA-1. The padded keys live in protected memory; the inner digest is wiped.

@@ -191,6 +191,10 @@ extension SQLiteVaultStore {
             }
         }
 
+        func sealedIdentity(_ principal: PrincipalID) throws -> SealedIdentity? {
+            try SQLiteVaultStore.sealedIdentity(principal, in: db)
+        }
+
         func replace(_ identity: SealedIdentity) throws {
             erased = true
             try db.execute(

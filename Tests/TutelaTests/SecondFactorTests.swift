@@ -23,10 +23,11 @@ struct SecondFactorTests {
     ) {
         let session = try await f.vault.unlock(id, passphrase: Fixture.passphrase(id))
         let key = try SecondFactor.newKey()
-        let codes = try await session.enrolSecondFactor(
+        let enrolled = try await session.enrolSecondFactor(
             key: key, code: try OneTimeCode.totp(key: key, time: time),
             passphrase: Fixture.passphrase(id))
-        return (session, key, codes)
+        #expect(enrolled.step == OneTimeCode.step(at: time))
+        return (session, key, enrolled.recoveryCodes)
     }
 
     @Test("enrolled: a code is needed, one step of drift is allowed, and no code counts twice")
@@ -157,21 +158,116 @@ struct SecondFactorTests {
                 != .notEnrolled)
         await expectError(.permissionDenied) {
             try await renewed.removeSecondFactor(
-                passphrase: Passphrase("the officer's new passphrase"))
+                passphrase: Passphrase("the officer's new passphrase"), current: nil)
         }
         // A tutor need not have one; one who enrolled may remove it, with their passphrase.
-        let (price, _, _) = try await Self.enrolled("price", in: f, at: clock.now)
+        let (price, priceKey, _) = try await Self.enrolled("price", in: f, at: clock.now)
         #expect(!price.secondFactorRequired)
+        let priceCode = try OneTimeCode.totp(key: priceKey, time: clock.now)
         await expectError(.permissionDenied) {
-            try await price.removeSecondFactor(passphrase: Passphrase("not price's passphrase"))
+            try await price.removeSecondFactor(
+                passphrase: Passphrase("not price's passphrase"), current: priceCode)
         }
-        try await price.removeSecondFactor(passphrase: Fixture.passphrase("price"))
+        for missing in [nil, "", "000000"] where missing != priceCode {
+            await expectError(.permissionDenied) {
+                try await price.removeSecondFactor(
+                    passphrase: Fixture.passphrase("price"), current: missing)
+            }
+        }
+        try await price.removeSecondFactor(
+            passphrase: Fixture.passphrase("price"), current: priceCode)
         let after = try await f.vault.unlock("price", passphrase: Fixture.passphrase("price"))
         #expect(after.secondFactorStanding == .optional)
         #expect(try after.proveSecondFactor(nil, at: clock.now, after: nil) == .notEnrolled)
         await expectError(.notFound) {
-            try await after.removeSecondFactor(passphrase: Fixture.passphrase("price"))
+            try await after.removeSecondFactor(
+                passphrase: Fixture.passphrase("price"), current: nil)
         }
+    }
+
+    @Test("replacing an enrolled app needs a code from it; a stale session changes nothing")
+    func replacing() async throws {
+        let clock = Moving()
+        let f = try await Fixture.make(clock: clock.clock)
+        // A session unlocked before the person enrolled elsewhere (an attacker's, say).
+        let stale = try await f.vault.unlock("dsl", passphrase: Fixture.passphrase("dsl"))
+        let (_, key, recovery) = try await Self.enrolled("dsl", in: f, at: clock.now)
+        #expect(stale.secondFactorStanding == .required, "it saw none")
+        let theirs = try SecondFactor.newKey()
+        let theirCode = try OneTimeCode.totp(key: theirs, time: clock.now)
+        await expectError(.permissionDenied) {
+            try await stale.enrolSecondFactor(
+                key: theirs, code: theirCode, passphrase: Fixture.passphrase("dsl"))
+        }
+        await expectError(.permissionDenied) {
+            try await stale.enrolSecondFactor(
+                key: theirs, code: theirCode, passphrase: Fixture.passphrase("dsl"),
+                current: "000000")
+        }
+        // Its passphrase change would seal what it saw (no second factor): refused.
+        await expectError(.tryAgain) {
+            try await stale.lifecycle.changePassphrase(to: Passphrase("a passphrase to drop it"))
+        }
+        let renewed = try await f.vault.unlock("dsl", passphrase: Fixture.passphrase("dsl"))
+        #expect(renewed.secondFactorStanding == .enrolled)
+        // The person, with a code from the old app (or a recovery code), replaces it.
+        let replaced = try await renewed.enrolSecondFactor(
+            key: theirs, code: theirCode, passphrase: Fixture.passphrase("dsl"),
+            current: try OneTimeCode.totp(key: key, time: clock.now))
+        #expect(replaced.recoveryCodes.count == 10)
+        let newer = try SecondFactor.newKey()
+        _ = try await renewed.enrolSecondFactor(
+            key: newer, code: try OneTimeCode.totp(key: newer, time: clock.now),
+            passphrase: Fixture.passphrase("dsl"), current: replaced.recoveryCodes[0])
+        await expectError(.permissionDenied) {
+            try await renewed.enrolSecondFactor(
+                key: theirs, code: theirCode, passphrase: Fixture.passphrase("dsl"),
+                current: recovery[0])
+        }
+    }
+
+    @Test("a re-seal from a row read before another changed it is refused, not lost")
+    func lostUpdate() async throws {
+        let clock = Moving()
+        let f = try await Fixture.make(clock: clock.clock)
+        let (_, _, recovery) = try await Self.enrolled("head", in: f, at: clock.now)
+        let one = try await f.vault.unlock("head", passphrase: Fixture.passphrase("head"))
+        let two = try await f.vault.unlock("head", passphrase: Fixture.passphrase("head"))
+        guard
+            case .recoveryCode(let first) = try one.proveSecondFactor(
+                recovery[0], at: clock.now, after: nil),
+            case .recoveryCode(let second) = try two.proveSecondFactor(
+                recovery[1], at: clock.now, after: nil)
+        else {
+            Issue.record("recovery codes were not taken as such")
+            return
+        }
+        let sealed = try #require(try await f.store.sealedIdentity("head"))
+        #expect(try await one.useRecoveryCode(first, passphrase: Fixture.passphrase("head")) == 9)
+        // `two` read the row before `one` wrote it: its write is refused inside the transaction.
+        await expectError(.tryAgain) {
+            try await f.store.transaction { tx in
+                try await Session.requireRow(sealed.nonce, of: "head", in: tx)
+            }
+        }
+        // Through the library it reads afresh, so both codes end up used.
+        #expect(try await two.useRecoveryCode(second, passphrase: Fixture.passphrase("head")) == 8)
+        let after = try await f.vault.unlock("head", passphrase: Fixture.passphrase("head"))
+        for used in [recovery[0], recovery[1]] {
+            await expectError(.permissionDenied) {
+                try after.proveSecondFactor(used, at: clock.now, after: nil)
+            }
+        }
+    }
+
+    @Test("new keys are sealed only under a passphrase that opens the person's keys now")
+    func ownPassphrase() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        await expectError(.permissionDenied) {
+            try await price.requireOwnPassphrase(Passphrase("a passphrase a thief chose"))
+        }
+        try await price.requireOwnPassphrase(Fixture.passphrase("price"))
     }
 
     @Test("the policy names who must have one: by default officers, heads and administrators")

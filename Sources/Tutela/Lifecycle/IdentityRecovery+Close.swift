@@ -55,6 +55,9 @@ extension IdentityRecovery {
                     $0.keys == keys
                 })
             else { continue }
+            // The new keys are sealed under `passphrase`: it must be this person's now, whoever
+            // passed it in (a request over the network brings one of its own).
+            try await session.requireOwnPassphrase(passphrase)
             try await session.lifecycle.rotateOwnKeys(
                 passphrase: passphrase, audit: .passphraseChange)
             return true

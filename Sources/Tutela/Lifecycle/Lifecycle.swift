@@ -46,7 +46,10 @@ public struct Lifecycle: SessionService {
                     keys, passphrase: passphrase, cost: directory.kdfProfile.cost)
                 let entry = auditEntry(.passphraseChange, subject: principal.id.text, reason: nil)
                 let identity = self.identity
+                let row = session.unlockedRow.withLock { $0 }
                 try await write { tx in
+                    // Sealed from what this session unlocked: refused if that changed since.
+                    try await Session.requireRow(row, of: identity.principal, in: tx)
                     try await tx.replace(sealed)
                     try await Session.appendAudit(entry, tx: tx, signer: identity)
                 }
@@ -102,12 +105,16 @@ public struct Lifecycle: SessionService {
                 }
             }
             let keys = published
+            let row = session.unlockedRow.withLock { $0 }
             try await appendStatement(
                 .rekey(
                     principal: me, signingKey: pub.signingKey.bytes,
                     agreementKey: pub.agreementKey.bytes),
                 audit: audit, subject: me.text, auditSigner: fresh
             ) { tx in
+                // Sealed from what this session unlocked (its second factor included): refused
+                // if the stored row changed since.
+                try await Session.requireRow(row, of: me, in: tx)
                 try await tx.replace(sealed)
                 try await Self.rewrapOwnBoxes(
                     of: me, from: old, to: pub.agreementKey, published: keys, tx: tx)

@@ -352,6 +352,9 @@ final class StateTransaction: VaultTransaction {
     }
     func insert(_ identity: SealedIdentity) async throws { try await inner.insert(identity) }
     func replace(_ identity: SealedIdentity) async throws { try await inner.replace(identity) }
+    func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity? {
+        try await inner.sealedIdentity(principal)
+    }
 
     func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) async throws {
         let key = StateKey.record(record.record)

@@ -269,6 +269,10 @@ public actor MemoryVaultStore: VaultStore {
             state.identities[identity.principal] = identity
         }
 
+        func sealedIdentity(_ principal: PrincipalID) -> SealedIdentity? {
+            state.identities[principal]
+        }
+
         func insert(_ identity: SealedIdentity) throws {
             guard state.identities[identity.principal] == nil else {
                 throw TutelaError(.exists, "'\(identity.principal)' already has keys")

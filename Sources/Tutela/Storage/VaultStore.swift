@@ -209,6 +209,8 @@ public protocol VaultTransaction {
     func insert(_ identity: SealedIdentity) async throws
     /// Replaces a principal's sealed keys (a new passphrase, or new keys after a lost one).
     func replace(_ identity: SealedIdentity) async throws
+    /// A principal's sealed keys, read inside this transaction (its own writes included).
+    func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity?
     /// Stores a new record: its label row, filed under `learner` and `author`, its envelope and
     /// its key slots. `.exists` if a record with that id is stored already.
     func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) async throws

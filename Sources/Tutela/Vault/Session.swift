@@ -18,6 +18,11 @@ public final class Session: Sendable {
     /// The second factor sealed with this person's keys now: the one they unlocked with, until
     /// this session enrols, removes or uses part of one.
     let heldSecondFactor: Mutex<SecondFactor?>
+    /// The nonce of the sealed identity row this session unlocked (or last re-sealed): a change
+    /// that re-seals the person's keys from what this session holds (a passphrase change) is
+    /// refused if the row changed since — a second factor enrolled elsewhere is never dropped.
+    /// Nil for a session that made its keys itself.
+    let unlockedRow: Mutex<[UInt8]?>
     private let verified: Mutex<(directory: Directory, principal: Principal)>
     /// This machine's pins of releases already handed out, still being saved (see ``settle()``).
     let pendingPins = OwnPins()
@@ -36,12 +41,13 @@ public final class Session: Sendable {
 
     init(
         vault: Vault, meta: VaultMeta, directory: Directory, principal: Principal,
-        identity: Identity, activating: Bool = false
+        identity: Identity, activating: Bool = false, unlockedRow: [UInt8]? = nil
     ) {
         self.vault = vault
         self.meta = meta
         self.identity = identity
         self.heldSecondFactor = Mutex(identity.secondFactor)
+        self.unlockedRow = Mutex(unlockedRow)
         self.activating = activating
         self.verified = Mutex((directory, principal))
     }

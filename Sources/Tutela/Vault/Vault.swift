@@ -167,7 +167,8 @@ public struct Vault: Sendable {
         }
         let identity = try sealed.unlock(with: passphrase)
         return Session(
-            vault: self, meta: meta, directory: directory, principal: principal, identity: identity)
+            vault: self, meta: meta, directory: directory, principal: principal, identity: identity,
+            unlockedRow: sealed.nonce)
     }
 
     /// Refuses a vault whose audit log does not extend the head this machine saw last.
