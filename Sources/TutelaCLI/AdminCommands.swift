@@ -122,7 +122,7 @@ struct PrincipalCommand: AsyncParsableCommand {
                 id, code: code, passphrase: try newPassphrase.passphrase(for: id))
             try output.done(
                 "\(id) is active, with keys made here. Fingerprint: \(identity.fingerprint)",
-                ["principal": "\(id)", "active": true, "fingerprint": "\(identity.fingerprint)"])
+                NewKeysJSON(activated: id, identity))
         }
     }
 }
@@ -212,13 +212,7 @@ struct LearnerCommand: AsyncParsableCommand {
                 provider: try provider.map { try PrincipalID($0) })
             let session = try await actor.unlock(try vault.open())
             try await session.administration.setContacts(id, contacts)
-            try output.done(
-                "Updated the contacts of \(id).",
-                [
-                    "learner": "\(id)", "parents": .list(contacts.parents.map(\.text)),
-                    "homeSchool": "\(contacts.homeSchool?.text ?? "")",
-                    "provider": "\(contacts.provider?.text ?? "")",
-                ])
+            try output.done("Updated the contacts of \(id).", ContactsJSON(id, contacts))
         }
     }
 
@@ -309,10 +303,7 @@ struct LearnerCommand: AsyncParsableCommand {
             try output.done(
                 corrected.map { "Corrected: \(id) left on \($0)." }
                     ?? "Corrected: \(id) has not left.",
-                [
-                    "learner": .text(id.text),
-                    "left": corrected.map { .text($0.description) } ?? .flag(false),
-                ])
+                LeavingCorrectedJSON(id, left: corrected))
         }
     }
 }

@@ -58,7 +58,7 @@ extension LearnerCommand {
             guard !learners.isEmpty else {
                 return try output.done(
                     "\(from?.text ?? "No one") has no learners to move.",
-                    ["tutor": "\(tutor)", "moved": .list([])])
+                    ReassignedJSON(tutor: tutor, moved: []))
             }
             let moved = try await Confirmation.run(confirm) { confirmed in
                 try await session.administration.reassign(learners, to: tutor, confirmed: confirmed)
@@ -66,13 +66,13 @@ extension LearnerCommand {
             guard !moved.isEmpty else {
                 return try output.done(
                     "Every learner named is with \(tutor) already.",
-                    ["tutor": "\(tutor)", "moved": .list([])])
+                    ReassignedJSON(tutor: tutor, moved: []))
             }
             try output.done(
                 "Moved \(moved.map(\.text).joined(separator: ", ")) to \(tutor). Their records are "
                     + "granted to \(tutor) at the next command of someone who can open them (the "
                     + "former tutor, the author, or the learner).",
-                ["tutor": "\(tutor)", "moved": .list(moved.map(\.text))])
+                ReassignedJSON(tutor: tutor, moved: moved))
         }
     }
 }

@@ -39,13 +39,7 @@ struct GroupCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open())
             let groups = session.lifecycle.groups()
             if output.json {
-                try Terminal.json([
-                    "groups": groups.map {
-                        GroupJSON(
-                            role: $0.role.rawValue, version: $0.version,
-                            rotationDue: $0.rotationDue != nil)
-                    }
-                ])
+                try Terminal.json(["groups": groups.map(GroupJSON.init)])
             } else if groups.isEmpty {
                 Terminal.out("No group has a key yet.")
             } else {
@@ -61,18 +55,6 @@ struct GroupCommand: AsyncParsableCommand {
                         }))
             }
         }
-    }
-
-    struct SyncJSON: Encodable {
-        let group: String
-        /// Who was given the key by this run.
-        let added: [String]
-    }
-
-    struct GroupJSON: Encodable {
-        let role: String
-        let version: Int
-        let rotationDue: Bool
     }
 
     struct Create: AsyncParsableCommand {
@@ -91,7 +73,7 @@ struct GroupCommand: AsyncParsableCommand {
             let group = try await session.lifecycle.createGroupKey(parsed)
             try output.done(
                 "Created \(group.holder), sealed to every \(parsed.rawValue).",
-                ["group": "\(parsed.rawValue)", "version": .number(group.version)])
+                GroupVersionJSON(group))
         }
     }
 
@@ -111,7 +93,7 @@ struct GroupCommand: AsyncParsableCommand {
             try output.done(
                 "Made \(group.holder), sealed to every \(parsed.rawValue). Move older records to "
                     + "it: tutela group rewrap \(parsed.rawValue)",
-                ["group": "\(parsed.rawValue)", "version": .number(group.version)])
+                GroupVersionJSON(group))
         }
     }
 
@@ -129,7 +111,7 @@ struct GroupCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open(), catchingUp: false)
             let added = try await session.lifecycle.syncGroup(parsed)
             if output.json {
-                try Terminal.json(SyncJSON(group: parsed.rawValue, added: added))
+                try Terminal.json(GroupSyncJSON(parsed, added: added))
                 return
             }
             Terminal.out(

@@ -25,11 +25,7 @@ extension PrincipalCommand {
             let groups = try await session.lifecycle.changePassphrase(
                 to: try newPassphrase.passphrase(for: id))
             if output.json {
-                return try Terminal.json(
-                    [
-                        "principal": "\(id)", "passphraseChanged": true,
-                        "newGroupKeys": .list(groups.map { "\($0.holder)" }),
-                    ] as [String: JSONField])
+                return try Terminal.json(PassphraseChangedJSON(id, newGroupKeys: groups))
             }
             Terminal.out(
                 "Changed the passphrase of \(actor.actor), with new keys; the old passphrase and "
@@ -139,11 +135,7 @@ extension PrincipalCommand {
             }
             let names = roles.map(\.rawValue).joined(separator: ", ")
             if output.json {
-                return try Terminal.json(
-                    [
-                        "principal": "\(id)", "roles": .list(roles.map(\.rawValue)),
-                        "groupKeysDue": .list(due.map(\.rawValue)),
-                    ] as [String: JSONField])
+                return try Terminal.json(RolesSetJSON(id, roles: roles, due: due))
             }
             Terminal.out("\(id) now holds: \(names).")
             GroupCommand.showDue(due, in: session.directory)

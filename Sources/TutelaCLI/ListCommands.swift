@@ -97,15 +97,6 @@ extension LearnerCommand {
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
-        struct LearnerJSON: Encodable {
-            let id: String
-            let name: String
-            let tutor: String
-            let tutorName: String?
-            let programme: String?
-            let left: String?
-        }
-
         func run() async throws {
             let tutor = try self.tutor.map { try PrincipalID($0) }
             let session = try await actor.unlock(try vault.open())
@@ -113,12 +104,7 @@ extension LearnerCommand {
             let tutorName = { (id: PrincipalID) in session.directory.principals[id]?.name }
             if output.json {
                 return try Terminal.json([
-                    "learners": learners.map {
-                        LearnerJSON(
-                            id: $0.id.text, name: $0.name, tutor: $0.tutor.text,
-                            tutorName: tutorName($0.tutor), programme: $0.programme,
-                            left: $0.leftOn?.description)
-                    }
+                    "learners": learners.map { LearnerJSON($0, in: session.directory) }
                 ])
             }
             guard !learners.isEmpty else { return Terminal.out("No learners you may see.") }
@@ -151,24 +137,11 @@ extension PrincipalCommand {
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
-        struct PersonJSON: Encodable {
-            let id: String
-            let name: String
-            let roles: [String]
-            let standing: String
-        }
-
         func run() async throws {
             let session = try await actor.unlock(try vault.open())
             let people = session.finding.people()
             if output.json {
-                return try Terminal.json([
-                    "principals": people.map {
-                        PersonJSON(
-                            id: $0.id.text, name: $0.name, roles: $0.roles.map(\.rawValue),
-                            standing: $0.standing.rawValue)
-                    }
-                ])
+                return try Terminal.json(["principals": people.map(PersonJSON.init)])
             }
             Terminal.out(
                 Table.render(

@@ -196,6 +196,11 @@ extension OutputOptions {
     func done(_ text: String, _ fields: [String: JSONField]) throws {
         if json { try Terminal.json(fields) } else { Terminal.out(text) }
     }
+
+    /// Prints `shape` as JSON under `--json`, else `text`.
+    func done(_ text: @autoclosure () -> String, _ shape: some Encodable) throws {
+        if json { try Terminal.json(shape) } else { Terminal.out(text()) }
+    }
 }
 
 /// Whether a tutorial is totally confidential: the tutor's choice, never a box on the form.

@@ -25,9 +25,7 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() async throws {
             let policy = try Policy.check(
                 PolicyCommand.read(file), source: URL(fileURLWithPath: file).lastPathComponent)
-            try output.done(
-                PolicyTable.render(policy),
-                ["valid": true, "name": "\(policy.name)", "version": .number(policy.version)])
+            try output.done(PolicyTable.render(policy), PolicyCheckedJSON(policy))
         }
     }
 
@@ -47,16 +45,7 @@ struct PolicyCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open())
             let (policy, changes) = try await session.administration.applyPolicy(
                 bytes, source: source)
-            if output.json {
-                try Terminal.json(
-                    ApplyJSON(
-                        version: policy.version, name: policy.name,
-                        recordsNeedingNewSlots: changes.filter(\.adds).map(
-                            \.record.text),
-                        recordsWithSurplusSlots: changes.filter { !$0.surplus.isEmpty }.map(
-                            \.record.text)))
-                return
-            }
+            if output.json { return try Terminal.json(PolicyAppliedJSON(policy, changes: changes)) }
             Terminal.out("Applied \(source) as policy v\(policy.version) (\(policy.name)).")
             let widen = changes.filter(\.adds)
             let narrow = changes.filter { !$0.surplus.isEmpty }
@@ -71,13 +60,6 @@ struct PolicyCommand: AsyncParsableCommand {
                         + "policy already); 'tutela policy regrant' removes them.")
             }
         }
-    }
-
-    struct ApplyJSON: Encodable {
-        let version: Int
-        let name: String
-        let recordsNeedingNewSlots: [String]
-        let recordsWithSurplusSlots: [String]
     }
 
     struct Explain: AsyncParsableCommand {
@@ -106,20 +88,12 @@ struct PolicyCommand: AsyncParsableCommand {
             if output.json {
                 try Terminal.json(
                     ExplainJSON(
-                        record: record.text, action: parsed.rawValue, actor: actor.actor,
-                        decision: decision.allowed ? "allow" : "deny", rule: decision.rule))
+                        record: record, action: parsed, actor: session.principal.id,
+                        decision: decision))
             } else {
                 Terminal.out("\(decision.allowed ? "ALLOW" : "DENY"): \(decision.rule)")
             }
         }
-    }
-
-    struct ExplainJSON: Encodable {
-        let record: String
-        let action: String
-        let actor: String
-        let decision: String
-        let rule: String
     }
 
     struct Regrant: AsyncParsableCommand {

@@ -69,15 +69,7 @@ struct RecoveryCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open())
             let requests = try await session.identityRecovery.requests()
             if output.json {
-                return try Terminal.json([
-                    "requests": requests.map { r -> [String: JSONField] in
-                        [
-                            "request": "\(r.id)", "principal": "\(r.principal)",
-                            "requester": "\(r.requester)", "expires": "\(Timestamp.iso(r.expires))",
-                            "approvalsNeeded": .number(r.approvalsNeeded), "reason": "\(r.reason)",
-                        ]
-                    }
-                ])
+                return try Terminal.json(["requests": requests.map(RecoveryRequestJSON.init)])
             }
             if requests.isEmpty { Terminal.out("No open recovery requests.") }
             for r in requests {
@@ -109,7 +101,7 @@ struct RecoveryCommand: AsyncParsableCommand {
             try output.done(
                 "Approved \(id): \(have) of \(need) approvals"
                     + (have >= need ? "; the person can now finish it." : "."),
-                ["request": "\(id)", "approvals": .number(have), "needed": .number(need)])
+                RecoveryApprovedJSON(id, approvals: have, needed: need))
         }
     }
 
@@ -132,7 +124,7 @@ struct RecoveryCommand: AsyncParsableCommand {
             try output.done(
                 "Cancelled \(id). Shares already released to its code rebuild only keys that are "
                     + "replaced: at once when you cancel your own, else at the person's next command.",
-                ["request": "\(id)", "cancelled": true])
+                RecoveryCancelledJSON(id))
         }
     }
 
@@ -161,7 +153,7 @@ struct RecoveryCommand: AsyncParsableCommand {
                 id, code: code, passphrase: try newPassphrase.passphrase(for: id))
             try output.done(
                 "\(id) is recovered, with new keys made here. Fingerprint: \(identity.fingerprint)",
-                ["principal": "\(id)", "recovered": true, "fingerprint": "\(identity.fingerprint)"])
+                NewKeysJSON(recovered: id, identity))
         }
     }
 }

@@ -101,7 +101,7 @@ struct RetentionCommand: AsyncParsableCommand {
             try await session.retention.setHold(record, active: true, reason: why)
             try output.done(
                 "\(record) is held: it cannot be destroyed until the hold is released.",
-                ["record": "\(record)", "held": true])
+                HoldJSON(record, held: true))
         }
     }
 
@@ -118,7 +118,7 @@ struct RetentionCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try vault.open())
             try await session.retention.setHold(record, active: false, reason: reason)
             try output.done(
-                "Released the hold on \(record).", ["record": "\(record)", "held": false])
+                "Released the hold on \(record).", HoldJSON(record, held: false))
         }
     }
 
@@ -154,11 +154,10 @@ struct RetentionCommand: AsyncParsableCommand {
             }
             let session = try await actor.unlock(try vault.open())
             try await session.retention.reviewRetention(record, keepUntil: keep, reason: why)
-            var fields: [String: JSONField] = ["record": "\(record)", "outcome": "\(outcome)"]
-            if let keep { fields["keepUntil"] = "\(keep)" }
             try output.done(
                 keep.map { "\(record) is kept until \($0), then reviewed again." }
-                    ?? "\(record) is now due for destruction.", fields)
+                    ?? "\(record) is now due for destruction.",
+                RetentionReviewedJSON(record, keepUntil: keep))
         }
     }
 }

@@ -31,7 +31,7 @@ import Tutela
         var insecureHTTP = false
         @Flag(
             help:
-                "Behind a TLS reverse proxy: take the client's address from X-Real-IP, mark cookies Secure."
+                "Behind a TLS reverse proxy on this machine (listening on loopback): take the client's address from X-Real-IP, mark cookies Secure."
         )
         var behindProxy = false
         @Option(help: "Minutes a session may sit unused before it ends (1–480).") var idleMinutes =

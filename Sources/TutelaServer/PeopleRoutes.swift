@@ -38,6 +38,7 @@ struct PeopleRoutes {
     @Sendable func invite(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
+        try await server.requireRecent(context)
         let body = try await server.decode(Invite.self, from: request, context: context)
         let roles = try body.roles.map { text in
             guard let role = Role(rawValue: text) else {
@@ -48,18 +49,7 @@ struct PeopleRoutes {
         let code = try await context.requireSignedIn().session.administration.invite(
             try PrincipalID(body.id), name: body.name, roles: roles,
             lifetimeDays: body.days ?? EnrolmentCode.defaultLifetimeDays)
-        struct Invited: Encodable {
-            let principal: String
-            let enrolmentCode: String
-            let expires: String
-        }
-        // The code leaves protected memory only into this one response, shown once.
-        let text = String(decoding: code.text.unprotectedCopy(), as: UTF8.self)
-        return JSONResponse.make(
-            .created,
-            Invited(
-                principal: code.principal.text, enrolmentCode: text,
-                expires: Timestamp.iso(code.expires)))
+        return JSONResponse.make(.created, EnrolmentCodeJSON(code))
     }
 
     @Sendable func activate(_ request: Request, context: TutelaRequestContext) async throws
@@ -67,29 +57,14 @@ struct PeopleRoutes {
     {
         let id: PrincipalID = try context.pathID()
         let body = try await server.decode(Activate.self, from: request, context: context)
-        let code = try SecretBytes(copying: Array(body.code.utf8))
-        defer { code.wipe() }
-        let passphrase = try Passphrase(body.passphrase)
-        // Too short a passphrase is said plainly: it is checked before anyone is looked up.
-        try passphrase.validateAsNew()
-        let identity = try await server.throttled(
-            account: id.text, address: server.clientAddress(request, context)
-        ) {
-            do {
-                return try await server.gate.activate(
-                    id, code: code, passphrase: passphrase, in: server.vault)
-            } catch let error as TutelaError
-                where [.notFound, .exists, .permissionDenied, .usage, .invalidInput].contains(
-                    error.kind)
-            {
-                // No such person, someone enrolled already, no code waiting, a wrong, expired or
-                // malformed code: one answer, which tells an outsider nothing about who exists.
-                throw Self.activationRefused
-            }
+        let vault = server.vault
+        let identity = try await server.withOneTimeCode(
+            request, context, account: id, code: body.code, passphrase: body.passphrase,
+            refusal: Self.activationRefused
+        ) { code, passphrase in
+            try await vault.activate(id, code: code, passphrase: passphrase)
         }
-        return JSONResponse.make(
-            .created,
-            ["principal": id.text, "active": "true", "fingerprint": identity.fingerprint])
+        return JSONResponse.make(.created, NewKeysJSON(activated: id, identity))
     }
 
     static let activationRefused = TutelaError(
@@ -99,6 +74,7 @@ struct PeopleRoutes {
     @Sendable func revoke(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
+        try await server.requireRecent(context)
         let id: PrincipalID = try context.pathID()
         let confirmed = request.uri.queryParameters.get("confirm") == "true"
         _ = try await context.requireSignedIn().session.administration.revoke(
@@ -134,5 +110,19 @@ struct PeopleRoutes {
         }
         try await context.requireSignedIn().session.administration.learnerLeft(id, on: date)
         return JSONResponse.make(.ok, ["learner": id.text, "left": date.description])
+    }
+}
+
+/// A one-time enrolment code (an invitation or reissued keys), as `--json` prints it.
+struct EnrolmentCodeJSON: Encodable {
+    let principal: String
+    let enrolmentCode: String
+    let expires: String
+
+    /// The code leaves protected memory only into this one response, shown once.
+    init(_ code: EnrolmentCode) {
+        principal = code.principal.text
+        enrolmentCode = String(decoding: code.text.unprotectedCopy(), as: UTF8.self)
+        expires = Timestamp.iso(code.expires)
     }
 }

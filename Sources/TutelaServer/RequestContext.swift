@@ -107,7 +107,10 @@ struct Authenticator: RouterMiddleware {
             throw APIError(
                 .unauthorized, "unauthenticated", "your session has ended: \(error.message)")
         }
-        guard !signedIn.enrolOnly || allowsEnrolOnly else {
+        // Required now (a policy or a role given since they signed in) counts as at sign-in.
+        let mustEnrol =
+            signedIn.enrolOnly || signedIn.session.secondFactorStanding == .required
+        guard !mustEnrol || allowsEnrolOnly else {
             throw APIError(
                 .forbidden, "second-factor-required",
                 "the policy requires you to enrol an authenticator app before anything else",

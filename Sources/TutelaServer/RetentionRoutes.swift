@@ -12,9 +12,11 @@ struct RetentionRoutes {
         api.post("records/:id/hold", use: hold)
         api.delete("records/:id/hold", use: release)
         api.post("records/:id/destroy", use: destroy)
+        api.post("records/:id/review", use: review)
         api.get("audit", use: log)
         api.post("audit/checkpoint", use: checkpoint)
         api.get("audit/verify", use: verify)
+        api.post("audit/verify", use: verifyAgainst)
     }
 
     @Sendable func check(_ request: Request, context: TutelaRequestContext) async throws -> Response
@@ -35,13 +37,44 @@ struct RetentionRoutes {
         return JSONResponse.make(.ok, RetentionCheckJSON(report, asOf: date))
     }
 
+    struct Review: Decodable {
+        /// `keep` or `destroy`.
+        let outcome: String
+        /// With `keep`: when to review again.
+        let until: String?
+        let reason: String
+    }
+
+    /// Decides a record whose retention period ended: kept until a date, or due for destruction.
+    @Sendable func review(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let id: RecordID = try context.pathID()
+        let body = try await server.decode(Review.self, from: request, context: context)
+        let keep: CalendarDate?
+        switch (body.outcome, body.until) {
+        case ("keep", let until?):
+            guard let date = CalendarDate(until) else {
+                throw TutelaError(.usage, "until must be a date, YYYY-MM-DD")
+            }
+            keep = date
+        case ("keep", nil): throw TutelaError(.usage, "outcome keep needs until (a date)")
+        case ("destroy", nil): keep = nil
+        case ("destroy", _): throw TutelaError(.usage, "until goes with outcome keep only")
+        default: throw TutelaError(.usage, "outcome must be keep or destroy")
+        }
+        try await context.requireSignedIn().session.retention.reviewRetention(
+            id, keepUntil: keep, reason: body.reason)
+        return JSONResponse.make(.ok, RetentionReviewedJSON(id, keepUntil: keep))
+    }
+
     @Sendable func hold(_ request: Request, context: TutelaRequestContext) async throws -> Response
     {
         let id: RecordID = try context.pathID()
         let body = try await server.decode(ReasonBody.self, from: request, context: context)
         try await context.requireSignedIn().session.retention.setHold(
             id, active: true, reason: body.reason)
-        return JSONResponse.make(.created, ["record": id.text, "held": "true"])
+        return JSONResponse.make(.created, HoldJSON(id, held: true))
     }
 
     @Sendable func release(_ request: Request, context: TutelaRequestContext) async throws
@@ -92,5 +125,24 @@ struct RetentionRoutes {
         let session = try context.requireSignedIn().session
         let report = try await server.verifying.run { try await session.verifyAudit() }
         return JSONResponse.make(.ok, AuditReportJSON(report, checkpoint: nil))
+    }
+
+    struct CheckpointBody: Decodable {
+        /// A checkpoint's text, as `POST /api/v1/audit/checkpoint` gave it.
+        let checkpoint: String
+    }
+
+    /// Verifies the log and that it still holds every entry of a checkpoint kept outside the
+    /// vault (`audit verify --checkpoint FILE`).
+    @Sendable func verifyAgainst(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let session = try context.requireSignedIn().session
+        let body = try await server.decode(CheckpointBody.self, from: request, context: context)
+        let checkpoint = try Checkpoint.parse(body.checkpoint)
+        let report = try await server.verifying.run {
+            try await session.verifyAudit(checkpoint: checkpoint)
+        }
+        return JSONResponse.make(.ok, AuditReportJSON(report, checkpoint: checkpoint))
     }
 }

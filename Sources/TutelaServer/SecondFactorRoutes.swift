@@ -11,10 +11,14 @@ struct SecondFactorRoutes {
     struct Confirm: Decodable {
         let passphrase: String
         let code: String
+        /// A code from the app enrolled now (or a recovery code), to replace it.
+        let currentCode: String?
     }
 
     struct Remove: Decodable {
         let passphrase: String
+        /// A code from the app (or a recovery code).
+        let code: String
     }
 
     struct OfferJSON: Encodable {
@@ -69,11 +73,16 @@ struct SecondFactorRoutes {
                 hint: "POST /api/v1/session/second-factor first")
         }
         let session = signedIn.session
-        let codes = try await reauthenticated(request, context, session) {
-            try await session.enrolSecondFactor(key: key, code: body.code, passphrase: passphrase)
+        let after = await server.gate.lastStep(of: session.principal.id)
+        let enrolled = try await reauthenticated(request, context, session) {
+            try await session.enrolSecondFactor(
+                key: key, code: body.code, passphrase: passphrase, current: body.currentCode,
+                after: after)
         }
+        await server.gate.used(enrolled.step, by: session.principal.id)
         await server.sessions.enrolled(signedIn)
-        return JSONResponse.make(.created, EnrolledJSON(recoveryCodes: codes))
+        await server.sessions.endOthers(of: signedIn)
+        return JSONResponse.make(.created, EnrolledJSON(recoveryCodes: enrolled.recoveryCodes))
     }
 
     /// Removes the person's second factor, where the policy does not require one.
@@ -91,14 +100,20 @@ struct SecondFactorRoutes {
                 .forbidden, "denied", "the policy requires you to have a second factor",
                 hint: "enrol a new authenticator app instead; that replaces the old one")
         }
-        try await reauthenticated(request, context, session) {
-            try await session.removeSecondFactor(passphrase: passphrase)
+        let after = await server.gate.lastStep(of: session.principal.id)
+        let step = try await reauthenticated(request, context, session) {
+            try await session.removeSecondFactor(
+                passphrase: passphrase, current: body.code, after: after)
         }
+        if let step { await server.gate.used(step, by: session.principal.id) }
+        await server.sessions.endOthers(of: signedIn)
         return Response(status: .noContent)
     }
 
-    /// Runs `work`, which derives a key from the passphrase given again, through the sign-in gate
-    /// and its throttle: guessing a passphrase here is as slow as at sign-in.
+    /// Runs `work`, which derives a key from the passphrase given again and checks a code of
+    /// the enrolled app, through the sign-in gate and its throttle: guessing a passphrase or a
+    /// code here is as slow as at sign-in, a wrong code counts toward the person's code lock
+    /// (and is audited), and every refusal is one answer, which says nothing of which was wrong.
     @discardableResult
     private func reauthenticated<T: Sendable>(
         _ request: Request, _ context: TutelaRequestContext, _ session: Session,
@@ -107,7 +122,21 @@ struct SecondFactorRoutes {
         try await server.throttled(
             account: session.principal.id.text, address: server.clientAddress(request, context)
         ) {
-            try await server.gate.deriving(work)
+            do {
+                try await server.gate.requireCodesOpen(session)
+                return try await server.gate.deriving(work)
+            } catch let error as TutelaError where error.kind == .permissionDenied {
+                if error.message.hasPrefix(Session.currentCodeRefusal) {
+                    await server.gate.codeFailed(session)
+                }
+                throw Self.refused
+            }
         }
     }
+
+    /// The one answer to a wrong passphrase or code given to change a second factor.
+    static let refused = TutelaError(
+        .permissionDenied, "that passphrase and code do not confirm the change",
+        hint: "give your passphrase and a code your authenticator app shows now (or a recovery "
+            + "code)")
 }

@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(15 * 60)
     /// A session ends this long after signing in, however busy (8 hours).
     public var sessionLimit: Duration = .seconds(8 * 60 * 60)
+    /// How long after signing in (or confirming it) a session may issue credentials or change
+    /// who may do what — invite, re-key, revoke, set roles, apply a policy, ask for or approve
+    /// an identity recovery — before it must confirm the passphrase (and code) again.
+    public var recentSignIn: Duration = .seconds(10 * 60)
     /// How many Argon2id derivations (sign-ins) run at once; each holds the vault's Argon2id
     /// memory (256 MiB at the moderate profile) while it runs.
     public var parallelSignIns = 2

@@ -31,6 +31,7 @@ struct SessionRoutes {
             middleware: Authenticator(sessions: server.sessions, allowsEnrolOnly: true))
         signedIn.get(use: show)
         signedIn.delete(use: signOut)
+        signedIn.post("confirm", use: confirm)
         SecondFactorRoutes(server: server).add(to: signedIn)
     }
 
@@ -87,6 +88,31 @@ struct SessionRoutes {
                 secondFactor: signedIn.enrolOnly
                     ? SecondFactorStanding.required.rawValue
                     : signedIn.session.secondFactorStanding.rawValue))
+    }
+
+    struct Confirm: Decodable {
+        let passphrase: String
+        let code: String?
+    }
+
+    /// The signed-in person proves who they are again (passphrase, and code if they have an
+    /// app), for what needs a recent sign-in. Checked exactly as a sign-in is (the throttle, the
+    /// gate, each code once, the code lock).
+    @Sendable func confirm(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let signedIn = try context.requireSignedIn()
+        let body = try await server.decode(Confirm.self, from: request, context: context)
+        let passphrase = try Passphrase(body.passphrase)
+        let id = signedIn.session.principal.id
+        let vault = server.vault
+        _ = try await server.throttled(
+            account: id.text, address: server.clientAddress(request, context)
+        ) {
+            try await server.gate.signIn(id, passphrase: passphrase, code: body.code, in: vault)
+        }
+        await server.sessions.confirmed(signedIn)
+        return Response(status: .noContent)
     }
 
     @Sendable func signOut(_ request: Request, context: TutelaRequestContext) async throws

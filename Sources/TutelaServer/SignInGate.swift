@@ -19,6 +19,11 @@ public actor SignInGate {
     private var lastSteps: [PrincipalID: UInt64] = [:]
     /// Recovery codes being used up: two sign-ins racing with one code, one wins.
     private var spending: Set<[UInt8]> = []
+    /// Missing or wrong codes after the right passphrase, per person since their last success,
+    /// and until when their sign-ins are refused whatever code comes: someone who knows the
+    /// passphrase gets a few tries, then waits twice as long after each (1 minute after the
+    /// fourth, up to a day), so six digits are not worked through at the throttle's pace.
+    private var codeFailures: [PrincipalID: (count: Int, until: Int64)] = [:]
 
     /// How many sign-ins wait for a place.
     var waitingCount: Int { waiting.count }
@@ -45,7 +50,17 @@ public actor SignInGate {
             try await vault.signIn(principal, passphrase: passphrase)
         }
         let id = session.principal.id
-        switch try session.proveSecondFactor(code, at: vault.clock.now(), after: lastSteps[id]) {
+        let now = vault.clock.now()
+        let proof: SecondFactorProof
+        do {
+            try requireCodesOpen(session)
+            proof = try session.proveSecondFactor(code, at: now, after: lastSteps[id])
+        } catch {
+            await codeFailed(session)
+            throw error
+        }
+        if case .notEnrolled = proof {} else { codeFailures[id] = nil }
+        switch proof {
         case .notEnrolled: break
         case .code(let step): lastSteps[id] = step
         case .recoveryCode(let hash):
@@ -58,24 +73,40 @@ public actor SignInGate {
         return session
     }
 
+    /// Marks the code of `step` used for `principal` (the one that confirmed an enrolment).
+    public func used(_ step: UInt64, by principal: PrincipalID) {
+        lastSteps[principal] = max(lastSteps[principal] ?? 0, step)
+    }
+
+    /// The newest step a code of `principal`'s was accepted at.
+    public func lastStep(of principal: PrincipalID) -> UInt64? { lastSteps[principal] }
+
+    /// Refuses (as a wrong code is) while `session`'s person's codes are locked out.
+    public func requireCodesOpen(_ session: Session) throws {
+        let now = session.vault.clock.now()
+        if let failed = codeFailures[session.principal.id], failed.until > now {
+            throw Vault.signInRefused
+        }
+    }
+
+    /// Counts a missing or wrong code after the right passphrase: from the fourth, the person's
+    /// codes are locked out for a minute, doubling each time up to a day; audited.
+    public func codeFailed(_ session: Session) async {
+        guard session.secondFactorStanding == .enrolled else { return }
+        let id = session.principal.id
+        let now = session.vault.clock.now()
+        let count = (codeFailures[id]?.count ?? 0) + 1
+        let wait: Int64 = count <= 3 ? 0 : min(86_400, 60 << Int64(min(count - 4, 11)))
+        codeFailures[id] = (count, max(now + wait, codeFailures[id]?.until ?? 0))
+        await session.auditRefusedSecondFactor()
+    }
+
     /// Runs `work` — one that derives a key from a passphrase (enrolling a second factor, say) —
     /// once a place is free, off the task pool.
     public func deriving<T: Sendable>(_ work: @Sendable () async throws -> T) async throws -> T {
         try await enter()
         defer { leave() }
         return try await withTaskExecutorPreference(executor) { try await work() }
-    }
-
-    /// Activates `principal`'s enrolment (making and sealing their keys: one Argon2id
-    /// derivation) once a place is free.
-    public func activate(
-        _ principal: PrincipalID, code: SecretBytes, passphrase: Passphrase, in vault: Vault
-    ) async throws -> PublicIdentity {
-        try await enter()
-        defer { leave() }
-        return try await withTaskExecutorPreference(executor) {
-            try await vault.activate(principal, code: code, passphrase: passphrase)
-        }
     }
 
     func enter() async throws {

@@ -32,6 +32,10 @@ public actor SignedInSessions {
         /// The order of signing in (clock readings can tie).
         let serial: Int
         var lastUsed: Double
+        /// When they signed in, in the server's monotonic seconds.
+        let started: Double
+        /// When they last proved who they are (signing in, or confirming it since).
+        var verified: Double
         /// An authenticator key shown to the person, waiting for a code from their app.
         var pendingKey: SecretBytes?
     }
@@ -87,7 +91,7 @@ public actor SignedInSessions {
             signedIn: SignedIn(
                 session: session, key: key, csrf: csrf, ends: at + lasts, idle: idle,
                 enrolOnly: enrolOnly),
-            serial: serial, lastUsed: at)
+            serial: serial, lastUsed: at, started: at, verified: at)
         serial += 1
         return (token, csrf, lasts)
     }
@@ -97,7 +101,7 @@ public actor SignedInSessions {
     public func find(_ token: String) -> SignedIn? {
         guard let key = try? Self.key(token), let entry = entries[key] else { return nil }
         let at = now()
-        guard at - entry.lastUsed < entry.signedIn.idle, at < entry.signedIn.ends else {
+        guard live(entry, at: at) else {
             entries[key] = nil
             return nil
         }
@@ -108,8 +112,18 @@ public actor SignedInSessions {
     /// Seconds until `signedIn` ends, whichever of its limits comes first.
     public func remaining(_ signedIn: SignedIn) -> Double {
         let at = now()
-        let lastUsed = entries[signedIn.key]?.lastUsed ?? at
-        return max(0, min(lastUsed + signedIn.idle, signedIn.ends) - at)
+        guard let entry = entries[signedIn.key] else { return 0 }
+        let (idle, ends) = Self.limits(entry)
+        return max(0, min(entry.lastUsed + idle, ends) - at)
+    }
+
+    /// `signedIn`'s person proved who they are again (passphrase and code).
+    public func confirmed(_ signedIn: SignedIn) { entries[signedIn.key]?.verified = now() }
+
+    /// Whether `signedIn`'s person proved who they are within the last `seconds`.
+    public func verifiedRecently(_ signedIn: SignedIn, within seconds: Double) -> Bool {
+        guard let entry = entries[signedIn.key] else { return false }
+        return now() - entry.verified < seconds
     }
 
     /// Keeps `key`, a new authenticator key shown to `signedIn`'s person, until they confirm it
@@ -143,12 +157,38 @@ public actor SignedInSessions {
         entries = entries.filter { $0.value.signedIn.session.principal.id.text.lowercased() != id }
     }
 
+    /// Ends every sign-in of `signedIn`'s person but that one (their second factor changed: a
+    /// session signed in before proved nothing of the new one).
+    public func endOthers(of signedIn: SignedIn) {
+        let id = signedIn.session.principal.id.text.lowercased()
+        entries = entries.filter {
+            $0.key == signedIn.key || $0.value.signedIn.session.principal.id.text.lowercased() != id
+        }
+    }
+
     /// Ends every session whose time is up; the server runs this every half minute.
     public func sweep() {
         let at = now()
-        entries = entries.filter {
-            at - $0.value.lastUsed < $0.value.signedIn.idle && at < $0.value.signedIn.ends
-        }
+        entries = entries.filter { live($0.value, at: at) }
+    }
+
+    /// Whether `entry` has not ended by `at`.
+    private func live(_ entry: Entry, at: Double) -> Bool {
+        let (idle, ends) = Self.limits(entry)
+        return at - entry.lastUsed < idle && at < ends
+    }
+
+    /// `entry`'s limits now: those it signed in under, shortened by the policy its session has
+    /// verified since — a policy applied meanwhile that shortens `sessions:` binds from the
+    /// person's next request, never lengthening what they signed in with.
+    private static func limits(_ entry: Entry) -> (idle: Double, ends: Double) {
+        let policy = entry.signedIn.session.directory.policy?.sessions
+        let idle = min(
+            entry.signedIn.idle, policy?.idleMinutes.map { Double($0) * 60 } ?? .infinity)
+        let ends = min(
+            entry.signedIn.ends,
+            entry.started + (policy?.hours.map { Double($0) * 3600 } ?? .infinity))
+        return (idle, ends)
     }
 
     /// Ends every sign-in (shutdown).

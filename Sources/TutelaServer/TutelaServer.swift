@@ -7,6 +7,7 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 public import Tutela
+import TutelaCrypto
 
 /// What every route shares: the vault, who is signed in, the sign-in throttle and queue.
 public struct ServerState: Sendable {
@@ -97,6 +98,47 @@ public struct ServerState: Sendable {
             await throttle.end(account: account, address: address, outcome: .undecided)
             metrics.signIn("busy")
             throw error
+        }
+    }
+
+    /// What someone with no session does with a one-time code and a new passphrase (activating
+    /// an enrolment, finishing a recovery): a passphrase too short is said plainly, before anyone
+    /// is looked up; then `work` runs under the throttle and through the gate, and every refusal
+    /// of the person's — no such person, no code waiting, a wrong, expired or malformed code — is
+    /// `refusal`, one answer that tells an outsider nothing about who exists.
+    func withOneTimeCode<T: Sendable>(
+        _ request: Request, _ context: TutelaRequestContext, account: PrincipalID,
+        code text: String, passphrase newText: String, refusal: TutelaError,
+        _ work: @escaping @Sendable (SecretBytes, Passphrase) async throws -> T
+    ) async throws -> T {
+        let code = try SecretBytes(copying: Array(text.utf8))
+        defer { code.wipe() }
+        let passphrase = try Passphrase(newText)
+        try passphrase.validateAsNew()
+        return try await throttled(account: account.text, address: clientAddress(request, context))
+        {
+            do {
+                return try await gate.deriving { try await work(code, passphrase) }
+            } catch let error as TutelaError
+                where [.notFound, .exists, .permissionDenied, .usage, .invalidInput].contains(
+                    error.kind)
+            {
+                throw refusal
+            }
+        }
+    }
+
+    /// Refuses (403 `reauthenticate`) a request that issues credentials or changes who may do
+    /// what unless its session proved who it is within `recentSignIn`: a stolen session token
+    /// alone does not give it away.
+    func requireRecent(_ context: TutelaRequestContext) async throws {
+        let signedIn = try context.requireSignedIn()
+        let within = SignedInSessions.seconds(configuration.recentSignIn)
+        guard await sessions.verifiedRecently(signedIn, within: within) else {
+            throw APIError(
+                .forbidden, "reauthenticate",
+                "this needs a recent sign-in: confirm your passphrase (and code) first",
+                hint: "POST /api/v1/session/confirm with {\"passphrase\", \"code\"}, then again")
         }
     }
 
@@ -191,6 +233,10 @@ public struct TutelaServer: Sendable {
         RetentionRoutes(server: state).add(to: router)
         PeopleRoutes(server: state).add(to: router)
         CorrectionRoutes(server: state).add(to: router)
+        DirectoryRoutes(server: state).add(to: router)
+        PolicyRoutes(server: state).add(to: router)
+        GroupRoutes(server: state).add(to: router)
+        RecoveryRoutes(server: state).add(to: router)
         return router
     }
 

@@ -76,7 +76,8 @@ import TutelaCrypto
         try await h.run { api in
             let refusal = try await api.signIn("dsl", passphrase: "wrong passphrase, long enough")
             #expect(refusal.status == .unauthorized)
-            for code in ["", "000000", "12345", "not a code at all"] {
+            // Three wrong codes (a fourth would lock the codes out for a while).
+            for code in ["", "000000", "not a code at all"] {
                 let r = try await api.signIn("dsl", code: code)
                 #expect(r.status == .unauthorized)
                 #expect(r.text == refusal.text, "one answer, whatever part was wrong")
@@ -99,10 +100,21 @@ import TutelaCrypto
                 copying: try #require(Base32.decode(try offer.json()["secret"] as? String ?? "")))
             // Enrolling again replaces the first key (the harness enrolled one).
             let code = try OneTimeCode.totp(key: key, time: h.authenticators.vaultClock.nextStep())
-            let confirmed = try await api.call(
+            let withoutOld = try await api.call(
                 .post, "/api/v1/session/second-factor/confirm", as: .bearer(head),
                 body: try Self.body(["passphrase": API.passphrase("head"), "code": code]))
+            #expect(withoutOld.status == .unauthorized, "replacing needs a code from the old app")
+            let oldKey = try #require(h.authenticators.keys.withLock { $0["head"] })
+            let confirmed = try await api.call(
+                .post, "/api/v1/session/second-factor/confirm", as: .bearer(head),
+                body: try Self.body([
+                    "passphrase": API.passphrase("head"), "code": code,
+                    "currentCode": try OneTimeCode.totp(
+                        key: oldKey, time: h.authenticators.vaultClock.nextStep()),
+                ]))
             let recovery = try #require(try confirmed.json()["recoveryCodes"] as? [String])
+            // The code that confirmed it never signs in.
+            #expect(try await api.signIn("head", code: code).status == .unauthorized)
             let first = try await api.signIn("head", code: recovery[0])
             #expect(first.status == .created)
             #expect(try first.json()["secondFactor"] as? String == "enrolled")
@@ -127,13 +139,48 @@ import TutelaCrypto
         }
     }
 
+    @Test func wrongCodesAfterTheRightPassphraseLockTheCodeOutAndAreAudited() async throws {
+        let h = try await Harness.make { $0.failuresPerAccount = 50 }
+        try await h.run { api in
+            let refusal = try await api.signIn("dsl", code: "000001")
+            #expect(refusal.status == .unauthorized)
+            for _ in 0..<3 {
+                #expect(try await api.signIn("dsl", code: "000001").status == .unauthorized)
+            }
+            // Four wrong codes: for a while not even the right one counts, and the answer is the
+            // same refusal (it says nothing of the passphrase being right).
+            let locked = try await api.signIn("dsl")
+            #expect(locked.status == .unauthorized)
+            #expect(locked.text == refusal.text)
+            let hale = try await api.signedIn("hale")
+            let log = try await api.call(.get, "/api/v1/audit", as: .bearer(hale))
+            let refused = (try log.json()["entries"] as? [[String: Any]] ?? []).filter {
+                $0["action"] as? String == "second-factor" && $0["outcome"] as? String == "denied"
+            }
+            #expect(refused.count == 5)
+        }
+    }
+
+    @Test func enrollingEndsThePersonsOtherSessions() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let price = try await api.signedIn("price")
+            let other = try await api.signedIn("price")
+            try await api.enrol("price", price)
+            #expect(
+                try await api.call(.get, "/api/v1/session", as: .bearer(other)).status
+                    == .unauthorized)
+            #expect(try await api.call(.get, "/api/v1/session", as: .bearer(price)).status == .ok)
+        }
+    }
+
     @Test func removingIsForThoseThePolicyDoesNotRequireItOf() async throws {
         let h = try await Harness.make()
         try await h.run { api in
             let dsl = try await api.signedIn("dsl")
             let refused = try await api.call(
                 .delete, "/api/v1/session/second-factor", as: .bearer(dsl),
-                body: try Self.body(["passphrase": API.passphrase("dsl")]))
+                body: try Self.body(["passphrase": API.passphrase("dsl"), "code": "000000"]))
             #expect(refused.status == .forbidden)
             let price = try await api.signedIn("price")
             #expect(
@@ -142,9 +189,16 @@ import TutelaCrypto
             try await api.enrol("price", price)
             #expect(try await api.signIn("price", code: "").status == .unauthorized)
             #expect(try await api.signIn("price").status == .created)
+            let noCode = try await api.call(
+                .delete, "/api/v1/session/second-factor", as: .bearer(price),
+                body: try Self.body(["passphrase": API.passphrase("price"), "code": "000000"]))
+            #expect(noCode.status == .unauthorized)
             let removed = try await api.call(
                 .delete, "/api/v1/session/second-factor", as: .bearer(price),
-                body: try Self.body(["passphrase": API.passphrase("price")]))
+                body: try Self.body([
+                    "passphrase": API.passphrase("price"),
+                    "code": try #require(try h.authenticators.code(for: "price")),
+                ]))
             #expect(removed.status == .noContent)
             #expect(try await api.signIn("price", code: "").status == .created)
         }

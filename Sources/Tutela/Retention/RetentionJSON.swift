@@ -140,3 +140,29 @@ public struct CertifiedJSON: Encodable, Sendable {
         verified = true
     }
 }
+
+/// The answer to `retention review --json` and `POST /api/v1/records/{id}/review`.
+public struct RetentionReviewedJSON: Encodable, Sendable {
+    public let record: String
+    /// `keep` or `destroy`.
+    public let outcome: String
+    /// With `keep`: when it is reviewed again.
+    public let keepUntil: String?
+
+    public init(_ record: RecordID, keepUntil: CalendarDate?) {
+        self.record = record.text
+        outcome = keepUntil == nil ? "destroy" : "keep"
+        self.keepUntil = keepUntil?.description
+    }
+}
+
+/// The answer to `retention hold|release --json` and `POST /api/v1/records/{id}/hold`.
+public struct HoldJSON: Encodable, Sendable {
+    public let record: String
+    public let held: Bool
+
+    public init(_ record: RecordID, held: Bool) {
+        self.record = record.text
+        self.held = held
+    }
+}

@@ -23,8 +23,9 @@ extension Session {
     /// Verifies the whole audit log, for someone the policy lets read all of it, audited. (The
     /// command line's `audit verify` needs no passphrase: whoever holds the files can check them.
     /// A server asks who is asking, since the report names the log's length and newest time.)
+    /// With `checkpoint`, the log must also still hold every entry it signed.
     /// - Throws: `.permissionDenied` for anyone else; `.tampered` naming the first bad entry.
-    public func verifyAudit() async throws -> AuditReport {
+    public func verifyAudit(checkpoint: Checkpoint? = nil) async throws -> AuditReport {
         // Decided on the directory its entry is recorded under, as every decision is.
         try await decidingAfresh {
             let (scope, rule) = try policy().auditScope(actor: principal)
@@ -35,7 +36,7 @@ extension Session {
             }
             try await audit(.auditRead, subject: nil, outcome: .allowed, reason: rule)
         }
-        return try await vault.verifyAudit(checkpoint: nil)
+        return try await vault.verifyAudit(checkpoint: checkpoint)
     }
 
     /// The verified audit log, as much of it as policy lets this person read.
