@@ -253,6 +253,32 @@ import TutelaTesting
             #expect(none.status == .notFound)
         }
     }
+
+    @Test func contactsRegrantsAndANewGroupAnswerAsTheirCommands() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let office = try await api.signedIn("office")
+            let contacts = try await api.call(
+                .post, "/api/v1/learners/sam/contacts", as: .bearer(office),
+                body: #"{"parents": [], "homeSchool": null}"#)
+            #expect(contacts.status == .ok)
+            #expect(try contacts.json()["learner"] as? String == "sam")
+            #expect(try contacts.json()["parents"] as? [String] == [])
+            let unknown = try await api.call(
+                .post, "/api/v1/learners/sam/contacts", as: .bearer(office),
+                body: #"{"parents": ["nobody-here"]}"#)
+            #expect(unknown.status != .ok)
+            let price = try await api.signedIn("price")
+            let regranted = try await api.call(.post, "/api/v1/policy/regrant", as: .bearer(price))
+            #expect(regranted.status == .ok)
+            #expect(try regranted.json()["regranted"] as? [String] == [])
+            // The officers' group has its key already: made once, never twice.
+            let dsl = try await api.signedIn("dsl")
+            let again = try await api.call(
+                .post, "/api/v1/groups/safeguarding-officer", as: .bearer(dsl))
+            #expect(again.status == .conflict)
+        }
+    }
 }
 
 /// `POST /api/v1/imports`: many forms in one request, as `tutela import` seals a file.
