@@ -67,9 +67,10 @@ public enum OneTimeCode {
 }
 
 /// HMAC (RFC 2104) with the key in protected memory.
-public enum HMAC {
+package enum HMAC {
     /// The HMAC of `message` under `key` with `algorithm`'s hash.
-    public static func authenticate(
+    /// - Throws: ``CryptoError/initializationFailed`` when libsodium cannot be used.
+    package static func authenticate(
         _ message: [UInt8], key: SecretBytes, algorithm: OneTimeCode.Algorithm
     ) throws(CryptoError) -> [UInt8] {
         try Sodium.ensureInitialized()
@@ -141,8 +142,15 @@ struct SHA1 {
     private var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0
     )
-    private var buffer: [UInt8] = []
+    /// One block at most, its capacity fixed up front: appending never reallocates, so no copy of
+    /// a keyed block is left behind unwiped.
+    private var buffer: [UInt8]
     private var length: UInt64 = 0
+
+    init() {
+        buffer = []
+        buffer.reserveCapacity(64)
+    }
 
     static func hash(_ data: [UInt8]) -> [UInt8] {
         var sha = SHA1()
@@ -206,11 +214,11 @@ struct SHA1 {
 }
 
 /// Base32 (RFC 4648 §6), the form authenticator apps take a key in: upper case, no padding.
-public enum Base32 {
+package enum Base32 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
 
     /// `bytes` in base32 without padding.
-    public static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         var bits: UInt32 = 0
         var count = 0
@@ -227,7 +235,7 @@ public enum Base32 {
     }
 
     /// The bytes of base32 `text` (case, spaces and padding ignored); nil for any other character.
-    public static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []
         var bits: UInt32 = 0
         var count = 0

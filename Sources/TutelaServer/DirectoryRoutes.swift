@@ -68,6 +68,8 @@ struct DirectoryRoutes {
     @Sendable func contacts(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
+        // Linking a parent lets them read: a change of who may, as roles are.
+        try await server.requireRecent(context)
         let id: LearnerID = try context.pathID()
         let body = try await server.decode(Contacts.self, from: request, context: context)
         let contacts = LearnerContacts(
@@ -83,6 +85,7 @@ struct DirectoryRoutes {
     @Sendable func reassign(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
+        try await server.requireRecent(context)
         let body = try await server.decode(Reassign.self, from: request, context: context)
         guard (body.learners ?? []).isEmpty != (body.from == nil) else {
             throw TutelaError(.usage, "name the learners, or give from (a tutor), not both")
@@ -140,6 +143,7 @@ struct DirectoryRoutes {
             try await fresh.lifecycle.changePassphrase(to: new)
         }
         await server.sessions.end(principal: id)
+        await server.gate.clearCodeFailures(of: id)
         var response = JSONResponse.make(.ok, PassphraseChangedJSON(id, newGroupKeys: groups))
         response.setCookie(
             Cookie(

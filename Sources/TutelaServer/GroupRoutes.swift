@@ -115,6 +115,7 @@ struct GroupRoutes {
             id, lifetimeDays: days ?? EnrolmentCode.defaultLifetimeDays,
             confirmed: request.uri.queryParameters.get("confirm") == "true")
         await server.sessions.end(principal: id)
+        await server.gate.clearCodeFailures(of: id)
         return JSONResponse.make(.created, EnrolmentCodeJSON(code))
     }
 }

@@ -64,6 +64,7 @@ struct PeopleRoutes {
         ) { code, passphrase in
             try await vault.activate(id, code: code, passphrase: passphrase)
         }
+        await server.gate.clearCodeFailures(of: id)
         return JSONResponse.make(.created, NewKeysJSON(activated: id, identity))
     }
 

@@ -82,7 +82,6 @@ struct PolicyRoutes {
         let bytes = try await server.body(
             of: request, type: "application/yaml", limit: Self.maximum)
         let source = Self.source(request)
-        _ = try Policy.check(bytes, source: source)
         let (policy, changes) = try await session.administration.applyPolicy(
             bytes, source: source)
         return JSONResponse.make(.created, PolicyAppliedJSON(policy, changes: changes))

@@ -119,6 +119,7 @@ struct RecoveryRoutes {
             try await vault.recoverIdentity(id, code: code, passphrase: passphrase)
         }
         await server.sessions.end(principal: id)
+        await server.gate.clearCodeFailures(of: id)
         return JSONResponse.make(.created, NewKeysJSON(recovered: id, identity))
     }
 

@@ -107,6 +107,7 @@ struct Authenticator: RouterMiddleware {
             throw APIError(
                 .unauthorized, "unauthenticated", "your session has ended: \(error.message)")
         }
+        guard await sessions.use(signedIn) else { throw APIError.unauthenticated }
         // Required now (a policy or a role given since they signed in) counts as at sign-in.
         let mustEnrol =
             signedIn.enrolOnly || signedIn.session.secondFactorStanding == .required

@@ -51,13 +51,9 @@ struct SecondFactorRoutes {
         let key = try SecondFactor.newKey()
         await server.sessions.offer(key, to: signedIn)
         // The key leaves protected memory only into this one response.
-        return JSONResponse.make(
-            .created,
-            OfferJSON(
-                secret: Base32.encode(key.unprotectedCopy()),
-                uri: SecondFactor.authenticatorURI(
-                    key: key, issuer: "Tutela",
-                    account: signedIn.session.principal.id.text)))
+        let shown = SecondFactor.offer(
+            key: key, issuer: "Tutela", account: signedIn.session.principal.id.text)
+        return JSONResponse.make(.created, OfferJSON(secret: shown.secret, uri: shown.uri))
     }
 
     /// Enrols the key offered, once a code from the app and the passphrase confirm it.
@@ -73,8 +69,9 @@ struct SecondFactorRoutes {
                 hint: "POST /api/v1/session/second-factor first")
         }
         let session = signedIn.session
-        let after = await server.gate.lastStep(of: session.principal.id)
-        let enrolled = try await reauthenticated(request, context, session) {
+        let enrolled = try await reauthenticated(
+            request, context, session, current: body.currentCode
+        ) { after in
             try await session.enrolSecondFactor(
                 key: key, code: body.code, passphrase: passphrase, current: body.currentCode,
                 after: after)
@@ -100,35 +97,32 @@ struct SecondFactorRoutes {
                 .forbidden, "denied", "the policy requires you to have a second factor",
                 hint: "enrol a new authenticator app instead; that replaces the old one")
         }
-        let after = await server.gate.lastStep(of: session.principal.id)
-        let step = try await reauthenticated(request, context, session) {
+        try await reauthenticated(request, context, session, current: body.code) { after in
             try await session.removeSecondFactor(
                 passphrase: passphrase, current: body.code, after: after)
         }
-        if let step { await server.gate.used(step, by: session.principal.id) }
         await server.sessions.endOthers(of: signedIn)
         return Response(status: .noContent)
     }
 
-    /// Runs `work`, which derives a key from the passphrase given again and checks a code of
-    /// the enrolled app, through the sign-in gate and its throttle: guessing a passphrase or a
-    /// code here is as slow as at sign-in, a wrong code counts toward the person's code lock
-    /// (and is audited), and every refusal is one answer, which says nothing of which was wrong.
+    /// Runs `work`, which derives a key from the passphrase given again and checks `current`, a
+    /// code of the enrolled app, through the sign-in gate and its throttle: guessing a
+    /// passphrase or a code here is as slow as at sign-in; the code is claimed first (never
+    /// accepted twice, a wrong one counted toward the person's code lock), and `work` is given
+    /// the step the library must see codes after; every refusal is one answer, which says
+    /// nothing of which was wrong.
     @discardableResult
     private func reauthenticated<T: Sendable>(
         _ request: Request, _ context: TutelaRequestContext, _ session: Session,
-        _ work: @escaping @Sendable () async throws -> T
+        current: String?, _ work: @escaping @Sendable (UInt64?) async throws -> T
     ) async throws -> T {
         try await server.throttled(
             account: session.principal.id.text, address: server.clientAddress(request, context)
         ) {
             do {
-                try await server.gate.requireCodesOpen(session)
-                return try await server.gate.deriving(work)
+                let after = try await server.gate.claimCurrentCode(current, of: session)
+                return try await server.gate.deriving { try await work(after) }
             } catch let error as TutelaError where error.kind == .permissionDenied {
-                if error.message.hasPrefix(Session.currentCodeRefusal) {
-                    await server.gate.codeFailed(session)
-                }
                 throw Self.refused
             }
         }

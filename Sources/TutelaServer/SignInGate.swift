@@ -56,7 +56,7 @@ public actor SignInGate {
             try requireCodesOpen(session)
             proof = try session.proveSecondFactor(code, at: now, after: lastSteps[id])
         } catch {
-            await codeFailed(session)
+            codeFailed(session)
             throw error
         }
         if case .notEnrolled = proof {} else { codeFailures[id] = nil }
@@ -81,8 +81,10 @@ public actor SignInGate {
     /// The newest step a code of `principal`'s was accepted at.
     public func lastStep(of principal: PrincipalID) -> UInt64? { lastSteps[principal] }
 
-    /// Refuses (as a wrong code is) while `session`'s person's codes are locked out.
+    /// Refuses (as a wrong code is) while `session`'s person has an app enrolled and their codes
+    /// are locked out.
     public func requireCodesOpen(_ session: Session) throws {
+        guard session.secondFactorStanding == .enrolled else { return }
         let now = session.vault.clock.now()
         if let failed = codeFailures[session.principal.id], failed.until > now {
             throw Vault.signInRefused
@@ -90,15 +92,47 @@ public actor SignInGate {
     }
 
     /// Counts a missing or wrong code after the right passphrase: from the fourth, the person's
-    /// codes are locked out for a minute, doubling each time up to a day; audited.
-    public func codeFailed(_ session: Session) async {
+    /// codes are locked out for a minute, doubling each time up to a day. The audit entry is
+    /// written on its own task, never awaited here: how long a refusal takes must not tell that
+    /// the passphrase was right.
+    public func codeFailed(_ session: Session) {
         guard session.secondFactorStanding == .enrolled else { return }
         let id = session.principal.id
         let now = session.vault.clock.now()
         let count = (codeFailures[id]?.count ?? 0) + 1
         let wait: Int64 = count <= 3 ? 0 : min(86_400, 60 << Int64(min(count - 4, 11)))
         codeFailures[id] = (count, max(now + wait, codeFailures[id]?.until ?? 0))
-        await session.auditRefusedSecondFactor()
+        Task.detached { await session.auditRefusedSecondFactor() }
+    }
+
+    /// Forgets `principal`'s code failures: their keys were reissued or recovered, or their
+    /// passphrase changed (the one guessing codes no longer has it).
+    public func clearCodeFailures(of principal: PrincipalID) {
+        codeFailures[principal] = nil
+    }
+
+    /// Claims a code of `session`'s person's enrolled app given to change it (replace or remove),
+    /// before the change is made: the same code is never accepted twice, not even by a sign-in
+    /// racing the change. A wrong one counts toward the code lock.
+    /// - Returns: the step the library must see codes after (nil when this claimed one).
+    /// - Throws: ``Vault/signInRefused`` for a wrong code, or while codes are locked out.
+    public func claimCurrentCode(_ code: String?, of session: Session) throws -> UInt64? {
+        let id = session.principal.id
+        guard let code, !code.isEmpty else { return lastSteps[id] }
+        do {
+            try requireCodesOpen(session)
+            switch try session.proveSecondFactor(
+                code, at: session.vault.clock.now(), after: lastSteps[id])
+            {
+            case .code(let step):
+                lastSteps[id] = step
+                return nil
+            case .recoveryCode, .notEnrolled: return lastSteps[id]
+            }
+        } catch {
+            codeFailed(session)
+            throw error
+        }
     }
 
     /// Runs `work` — one that derives a key from a passphrase (enrolling a second factor, say) —

@@ -96,17 +96,29 @@ public actor SignedInSessions {
         return (token, csrf, lasts)
     }
 
-    /// The person signed in under `token`, if their session has not ended; using it counts as
-    /// activity.
+    /// The person signed in under `token`, if their session has not ended. Not yet activity:
+    /// ``use(_:)`` is, once the session has brought its directory up to date.
     public func find(_ token: String) -> SignedIn? {
         guard let key = try? Self.key(token), let entry = entries[key] else { return nil }
-        let at = now()
-        guard live(entry, at: at) else {
+        guard live(entry, at: now()) else {
             entries[key] = nil
             return nil
         }
-        entries[key]?.lastUsed = at
         return entry.signedIn
+    }
+
+    /// Counts a request of `signedIn` as activity, if the session has not ended under the
+    /// limits its refreshed directory's policy sets (a policy applied meanwhile binds now).
+    /// - Returns: false, having ended it, when it has.
+    public func use(_ signedIn: SignedIn) -> Bool {
+        guard let entry = entries[signedIn.key] else { return false }
+        let at = now()
+        guard live(entry, at: at) else {
+            entries[signedIn.key] = nil
+            return false
+        }
+        entries[signedIn.key]?.lastUsed = at
+        return true
     }
 
     /// Seconds until `signedIn` ends, whichever of its limits comes first.

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Testing
 import Tutela
 import TutelaCrypto
+import TutelaTesting
 
 @testable import TutelaServer
 
@@ -171,6 +172,101 @@ import TutelaCrypto
                 try await api.call(.get, "/api/v1/session", as: .bearer(other)).status
                     == .unauthorized)
             #expect(try await api.call(.get, "/api/v1/session", as: .bearer(price)).status == .ok)
+        }
+    }
+
+    @Test func everyRouteThatChangesWhoMayNeedsARecentSignIn() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let office = try await api.signedIn("office")
+            h.clock.advance(minutes: 11)
+            let yaml = String(decoding: try TestFiles.shippedPolicy().text, as: UTF8.self)
+            let calls: [(HTTPRequest.Method, String, String?, HTTPFields)] = [
+                (
+                    .post, "/api/v1/principals",
+                    #"{"id": "kim", "name": "Kim", "roles": ["tutor"]}"#, [:]
+                ),
+                (.post, "/api/v1/principals/price/rekey", nil, [:]),
+                (.put, "/api/v1/principals/jones/roles", #"{"roles": ["tutor"]}"#, [:]),
+                (.delete, "/api/v1/principals/jones", nil, [:]),
+                (.put, "/api/v1/policy", yaml, [.contentType: "application/yaml"]),
+                (.post, "/api/v1/learners/sam/contacts", #"{"parents": []}"#, [:]),
+                (
+                    .post, "/api/v1/learners/reassign", #"{"learners": ["sam"], "tutor": "jones"}"#,
+                    [:]
+                ),
+                (.post, "/api/v1/recovery", #"{"principal": "price", "reason": "lost it"}"#, [:]),
+                (.post, "/api/v1/recovery/IR-AAAA-AAAA-AAAA/approve", nil, [:]),
+            ]
+            for (method, uri, body, headers) in calls {
+                let r = try await api.call(
+                    method, uri, as: .bearer(office), body: body, headers: headers)
+                #expect(r.code == "reauthenticate", "\(method) \(uri): \(r.text)")
+            }
+        }
+    }
+
+    @Test func aLockedOutPersonIsFreedByReissuedKeys() async throws {
+        let h = try await Harness.make { $0.failuresPerAccount = 50 }
+        try await h.run { api in
+            for _ in 0..<4 {
+                #expect(try await api.signIn("head", code: "000000").status == .unauthorized)
+            }
+            #expect(try await api.signIn("head").status == .unauthorized, "locked")
+            let office = try await api.signedIn("office")
+            let rekeyed = try await api.call(
+                .post, "/api/v1/principals/head/rekey", as: .bearer(office))
+            let code = try #require(try rekeyed.json()["enrolmentCode"] as? String)
+            let activated = try await api.call(
+                .post, "/api/v1/principals/head/activate", as: .none,
+                body: try Self.body(["code": code, "passphrase": "the head's fresh passphrase"]))
+            #expect(activated.status == .created)
+            let signIn = try await api.signIn(
+                "head", passphrase: "the head's fresh passphrase", code: "")
+            #expect(signIn.status == .created)
+            #expect(try signIn.json()["secondFactor"] as? String == "required")
+        }
+    }
+
+    @Test func oneRecoveryCodeRacedTwiceSignsInOnce() async throws {
+        let h = try await Harness.make(secondFactors: false) { $0.parallelSignIns = 2 }
+        try await h.run { api in
+            let head = try await api.signedIn("head")
+            let offer = try await api.call(
+                .post, "/api/v1/session/second-factor", as: .bearer(head))
+            // The harness enrolled head as they signed in; replaced here, for codes we know.
+            let current = try #require(try h.authenticators.code(for: "head"))
+            let newKey = try SecretBytes(
+                copying: try #require(Base32.decode(try offer.json()["secret"] as? String ?? "")))
+            let confirmed = try await api.call(
+                .post, "/api/v1/session/second-factor/confirm", as: .bearer(head),
+                body: try Self.body([
+                    "passphrase": API.passphrase("head"),
+                    "code": try OneTimeCode.totp(
+                        key: newKey, time: h.authenticators.vaultClock.nextStep()),
+                    "currentCode": current,
+                ]))
+            let recovery = try #require(try confirmed.json()["recoveryCodes"] as? [String])
+            async let first = api.signIn("head", code: recovery[0])
+            async let second = api.signIn("head", code: recovery[0])
+            let statuses = [try await first.status, try await second.status]
+            #expect(statuses.filter { $0 == .created }.count == 1, "\(statuses)")
+        }
+    }
+
+    @Test func anEnrolOnlySessionReachesNoNewRoute() async throws {
+        let h = try await Harness.make(secondFactors: false)
+        try await h.run { api in
+            let signIn = try await api.signIn("dsl", code: "")
+            let token = try #require(try signIn.json()["token"] as? String)
+            let dsl = SignedIn(token: token, csrf: "", cookie: token)
+            for uri in [
+                "/api/v1/principals", "/api/v1/learners", "/api/v1/policy", "/api/v1/groups",
+                "/api/v1/recovery", "/api/v1/policy/regrant",
+            ] {
+                let r = try await api.call(.get, uri, as: .bearer(dsl))
+                #expect(r.code == "second-factor-required", "\(uri)")
+            }
         }
     }
 

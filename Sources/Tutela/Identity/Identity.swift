@@ -162,7 +162,7 @@ public struct SealedIdentity: Sendable, Equatable {
         principal: PrincipalID, signingKey: [UInt8], agreementKey: [UInt8], ops: UInt64, mem: UInt64
     ) -> [UInt8] {
         var w = CanonicalWriter()
-        w.string("tutela/identity/v2")
+        w.string("tutela/identity/v1")
         w.string(principal.text)
         w.fixed(signingKey)
         w.fixed(agreementKey)

@@ -29,17 +29,23 @@ public struct SecondFactor: Sendable {
         }
     }
 
-    /// The `otpauth://` address an authenticator app reads (usually from a QR code).
-    public static func authenticatorURI(key: SecretBytes, issuer: String, account: String)
-        -> String
-    {
+    /// `key` as an authenticator app takes it: in base32 to type in, and the `otpauth://`
+    /// address a QR code shows. The key leaves protected memory here, once, into the text shown
+    /// to the person; the one copy made on the way is wiped.
+    public static func offer(key: SecretBytes, issuer: String, account: String) -> (
+        secret: String, uri: String
+    ) {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
         func escape(_ text: String) -> String {
             text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
         }
-        return "otpauth://totp/\(escape(issuer)):\(escape(account))?secret="
-            + Base32.encode(key.unprotectedCopy())
+        var raw = key.unprotectedCopy()
+        defer { for index in raw.indices { raw[index] = 0 } }
+        let secret = Base32.encode(raw)
+        let uri =
+            "otpauth://totp/\(escape(issuer)):\(escape(account))?secret=\(secret)"
             + "&issuer=\(escape(issuer))&algorithm=SHA1&digits=6&period=30"
+        return (secret, uri)
     }
 
     /// The step of a code from `key` that `code` is, at `time`, within the window and after

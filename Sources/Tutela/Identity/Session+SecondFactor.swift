@@ -141,16 +141,12 @@ extension Session {
 
     /// The refusal of a missing or wrong code from the enrolled app where one is asked for to
     /// change it (`to`: what was asked).
-    public static func currentCodeRefused(to what: String) -> TutelaError {
+    static func currentCodeRefused(to what: String) -> TutelaError {
         TutelaError.denied(
-            "\(currentCodeRefusal), to \(what)",
+            "an authenticator app is enrolled: give a code it shows now, or one of your recovery "
+                + "codes, to \(what)",
             hint: "lost the phone and the recovery codes? an administrator reissues your keys")
     }
-
-    /// How ``currentCodeRefused(to:)`` begins, for a server to count such refusals as codes
-    /// guessed.
-    public static let currentCodeRefusal =
-        "an authenticator app is enrolled: give a code it shows now, or one of your recovery codes"
 
     /// Refuses unless `code` is a code of `factor` now, later than `after`, or one of its unused
     /// recovery codes.

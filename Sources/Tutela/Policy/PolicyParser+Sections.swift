@@ -80,4 +80,23 @@ extension PolicyReader {
         }
         return name
     }
+
+    /// `sessions:`: how long a server keeps someone signed in, within its own limits.
+    mutating func sessionLimits(_ node: Node) throws(TutelaError) -> SessionLimits {
+        let limits = try mapping(node, "sessions", allowed: ["idle-minutes", "hours"])
+        return SessionLimits(
+            idleMinutes: try limits["idle-minutes"].map { (m) throws(TutelaError) in
+                try integer(m, "sessions.idle-minutes", range: 1...480)
+            },
+            hours: try limits["hours"].map { (h) throws(TutelaError) in
+                try integer(h, "sessions.hours", range: 1...24)
+            })
+    }
+
+    /// `second-factor: required:`: the roles whose holders must give a code to sign in.
+    mutating func secondFactorRoles(_ node: Node) throws(TutelaError) -> Set<Role> {
+        let section = try mapping(
+            node, "second-factor", allowed: ["required"], required: ["required"])
+        return Set(try roles(section["required"], "second-factor.required").map(\.value))
+    }
 }

@@ -412,20 +412,9 @@ struct PolicyReader {
             } ?? DirectoryRules.defaults(declared: declaredRoles),
             timeZone: try top["timezone"].map { (n) throws(TutelaError) in try timeZone(n) }
                 ?? Policy.defaultTimeZone,
-            sessions: try top["sessions"].map { (n) throws(TutelaError) in
-                let limits = try mapping(n, "sessions", allowed: ["idle-minutes", "hours"])
-                return SessionLimits(
-                    idleMinutes: try limits["idle-minutes"].map { (m) throws(TutelaError) in
-                        try integer(m, "sessions.idle-minutes", range: 1...480)
-                    },
-                    hours: try limits["hours"].map { (h) throws(TutelaError) in
-                        try integer(h, "sessions.hours", range: 1...24)
-                    })
-            },
+            sessions: try top["sessions"].map { (n) throws(TutelaError) in try sessionLimits(n) },
             secondFactor: try top["second-factor"].map { (n) throws(TutelaError) in
-                let section = try mapping(
-                    n, "second-factor", allowed: ["required"], required: ["required"])
-                return Set(try roles(section["required"], "second-factor.required").map(\.value))
+                try secondFactorRoles(n)
             },
             version: 0)
     }

@@ -23,7 +23,8 @@ extension Vault {
     public static let signInRefused = TutelaError(
         .permissionDenied,
         "that id and passphrase (and code, for those who use an authenticator app) do not sign in",
-        hint: "passphrases are case-sensitive; a code counts once and only for about a minute; "
+        hint:
+            "passphrases are case-sensitive; a code counts once and for about a minute and a half; "
             + "after a few failures ask an administrator")
 }
 
