@@ -70,7 +70,7 @@ struct SecondFactorRoutes {
         }
         let session = signedIn.session
         let enrolled = try await reauthenticated(
-            request, context, session, current: body.currentCode
+            request, context, session, passphrase: passphrase, current: body.currentCode
         ) { after in
             try await session.enrolSecondFactor(
                 key: key, code: body.code, passphrase: passphrase, current: body.currentCode,
@@ -97,7 +97,9 @@ struct SecondFactorRoutes {
                 .forbidden, "denied", "the policy requires you to have a second factor",
                 hint: "enrol a new authenticator app instead; that replaces the old one")
         }
-        try await reauthenticated(request, context, session, current: body.code) { after in
+        try await reauthenticated(
+            request, context, session, passphrase: passphrase, current: body.code
+        ) { after in
             try await session.removeSecondFactor(
                 passphrase: passphrase, current: body.code, after: after)
         }
@@ -105,21 +107,26 @@ struct SecondFactorRoutes {
         return Response(status: .noContent)
     }
 
-    /// Runs `work`, which derives a key from the passphrase given again and checks `current`, a
-    /// code of the enrolled app, through the sign-in gate and its throttle: guessing a
-    /// passphrase or a code here is as slow as at sign-in; the code is claimed first (never
-    /// accepted twice, a wrong one counted toward the person's code lock), and `work` is given
-    /// the step the library must see codes after; every refusal is one answer, which says
-    /// nothing of which was wrong.
+    /// Runs `work`, which re-seals the person's keys under `passphrase`, once the passphrase has
+    /// been checked against their stored keys and `current`, a code of the app enrolled there,
+    /// claimed — in that order, through the sign-in gate and its throttle: a stolen session
+    /// without the passphrase cannot count wrong codes against the person (nor use up a right
+    /// one); a code is never accepted twice, and a wrong one after the right passphrase counts
+    /// toward the person's code lock. `work` is given the step the library must see codes
+    /// after. Every refusal is one answer, which says nothing of which part was wrong.
     @discardableResult
     private func reauthenticated<T: Sendable>(
         _ request: Request, _ context: TutelaRequestContext, _ session: Session,
-        current: String?, _ work: @escaping @Sendable (UInt64?) async throws -> T
+        passphrase: Passphrase, current: String?,
+        _ work: @escaping @Sendable (UInt64?) async throws -> T
     ) async throws -> T {
         try await server.throttled(
             account: session.principal.id.text, address: server.clientAddress(request, context)
         ) {
             do {
+                try await server.gate.deriving {
+                    try await session.requireOwnPassphrase(passphrase)
+                }
                 let after = try await server.gate.claimCurrentCode(current, of: session)
                 return try await server.gate.deriving { try await work(after) }
             } catch let error as TutelaError where error.kind == .permissionDenied {

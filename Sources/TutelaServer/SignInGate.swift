@@ -105,10 +105,12 @@ public actor SignInGate {
         Task.detached { await session.auditRefusedSecondFactor() }
     }
 
-    /// Forgets `principal`'s code failures: their keys were reissued or recovered, or their
-    /// passphrase changed (the one guessing codes no longer has it).
+    /// Forgets `principal`'s code failures (however the id is capitalised): their keys were
+    /// reissued or recovered, or their passphrase changed (the one guessing codes no longer has
+    /// it).
     public func clearCodeFailures(of principal: PrincipalID) {
-        codeFailures[principal] = nil
+        let id = principal.text.lowercased()
+        codeFailures = codeFailures.filter { $0.key.text.lowercased() != id }
     }
 
     /// Claims a code of `session`'s person's enrolled app given to change it (replace or remove),

@@ -206,6 +206,31 @@ import TutelaTesting
         }
     }
 
+    @Test func aStolenTokenWithoutThePassphraseCannotLockThePersonOut() async throws {
+        let h = try await Harness.make { $0.failuresPerAccount = 50 }
+        try await h.run { api in
+            let stolen = try await api.signedIn("dsl")
+            _ = try await api.call(.post, "/api/v1/session/second-factor", as: .bearer(stolen))
+            for _ in 0..<6 {
+                let r = try await api.call(
+                    .post, "/api/v1/session/second-factor/confirm", as: .bearer(stolen),
+                    body: try Self.body([
+                        "passphrase": "the thief does not know it", "code": "000000",
+                        "currentCode": "000000",
+                    ]))
+                #expect(r.status == .unauthorized)
+            }
+            #expect(
+                try await api.signIn("dsl").status == .created, "no code lock, no false entries")
+            let hale = try await api.signedIn("hale")
+            let log = try await api.call(.get, "/api/v1/audit", as: .bearer(hale))
+            let refused = (try log.json()["entries"] as? [[String: Any]] ?? []).filter {
+                $0["action"] as? String == "second-factor" && $0["outcome"] as? String == "denied"
+            }
+            #expect(refused.isEmpty)
+        }
+    }
+
     @Test func aLockedOutPersonIsFreedByReissuedKeys() async throws {
         let h = try await Harness.make { $0.failuresPerAccount = 50 }
         try await h.run { api in

@@ -49,9 +49,11 @@ extension Session {
     }
 
     /// Refuses unless `passphrase` opens this person's stored identity row now (one Argon2id
-    /// derivation): before anything is sealed under a passphrase someone passed in.
+    /// derivation): before anything is sealed under a passphrase someone passed in, or a code
+    /// is checked to change the second factor. The session then sees the second factor that row
+    /// holds (enrolled, changed or removed elsewhere since it unlocked).
     /// - Throws: `.permissionDenied` for a wrong passphrase; `.tampered` for a row not theirs.
-    func requireOwnPassphrase(_ passphrase: Passphrase) async throws {
+    public func requireOwnPassphrase(_ passphrase: Passphrase) async throws {
         let me = principal
         guard let sealed = try await store.sealedIdentity(me.id),
             sealed.signingKey == me.identity.signingKey.bytes,
@@ -59,7 +61,9 @@ extension Session {
         else {
             throw TutelaError.tampered("the stored keys of '\(me.id)' are not the enrolled ones")
         }
-        _ = try sealed.unlock(with: passphrase)
+        let stored = try sealed.unlock(with: passphrase)
+        heldSecondFactor.withLock { $0 = stored.secondFactor }
+        unlockedRow.withLock { $0 = sealed.nonce }
     }
 
     /// Whether the policy requires this person to give a second factor to sign in to a server:
