@@ -40,6 +40,26 @@ struct Cells {
 
 /// Rows to values: the chains' links, objects, and break-glass shares.
 extension SQLiteVaultStore {
+    /// The identities row of `principal`, read in `db` (a read or a transaction).
+    static func sealedIdentity(_ principal: PrincipalID, in db: Database) throws
+        -> SealedIdentity?
+    {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM identities WHERE principal = ?",
+            arguments: [principal.text]
+        )
+        .map { row in
+            let cells = Cells(row, "a sealed identity")
+            return SealedIdentity(
+                principal: try Self.storedID(cells.text("principal")),
+                signingKey: try cells.bytes("signing_key"),
+                agreementKey: try cells.bytes("agreement_key"), salt: try cells.bytes("salt"),
+                opsLimit: UInt64(clamping: try cells.integer("ops")),
+                memLimit: UInt64(clamping: try cells.integer("mem")),
+                nonce: try cells.bytes("nonce"), ciphertext: try cells.bytes("ciphertext"))
+        }
+    }
+
     /// The columns ``link(_:)`` reads, in its order.
     static let linkColumns = "seq, prev_hash, signer, body, signature, hash"
 

@@ -200,25 +200,6 @@ public final class SQLiteVaultStore: VaultStore {
         try await read("read keys") { db in try Self.sealedIdentity(principal, in: db) }
     }
 
-    static func sealedIdentity(_ principal: PrincipalID, in db: Database) throws
-        -> SealedIdentity?
-    {
-        try Row.fetchOne(
-            db, sql: "SELECT * FROM identities WHERE principal = ?",
-            arguments: [principal.text]
-        )
-        .map { row in
-            let cells = Cells(row, "a sealed identity")
-            return SealedIdentity(
-                principal: try Self.storedID(cells.text("principal")),
-                signingKey: try cells.bytes("signing_key"),
-                agreementKey: try cells.bytes("agreement_key"), salt: try cells.bytes("salt"),
-                opsLimit: UInt64(clamping: try cells.integer("ops")),
-                memLimit: UInt64(clamping: try cells.integer("mem")),
-                nonce: try cells.bytes("nonce"), ciphertext: try cells.bytes("ciphertext"))
-        }
-    }
-
     /// Joins the label row to its envelope (so nil once shredded); slots ordered by recipient.
     public func record(_ id: RecordID) async throws -> StoredRecord? {
         try await read("read a record") { db in try Self.record(id, in: db) }
