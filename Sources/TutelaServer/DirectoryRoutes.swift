@@ -129,26 +129,13 @@ struct DirectoryRoutes {
     {
         let signedIn = try context.requireSignedIn()
         let body = try await server.decode(ChangePassphrase.self, from: request, context: context)
-        let current = try Passphrase(body.passphrase)
-        let new = try Passphrase(body.newPassphrase)
-        try new.validateAsNew()
-        let id = signedIn.session.principal.id
-        let vault = server.vault
-        let fresh = try await server.throttled(
-            account: id.text, address: server.clientAddress(request, context)
-        ) {
-            try await server.gate.signIn(id, passphrase: current, code: body.code, in: vault)
-        }
-        let groups = try await server.gate.deriving {
-            try await fresh.lifecycle.changePassphrase(to: new)
-        }
-        await server.sessions.end(principal: id)
-        await server.gate.clearCodeFailures(of: id)
-        var response = JSONResponse.make(.ok, PassphraseChangedJSON(id, newGroupKeys: groups))
-        response.setCookie(
-            Cookie(
-                name: Authenticator.cookieName, value: "", maxAge: 0, path: "/",
-                secure: server.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+        let groups = try await server.changePassphrase(
+            of: signedIn, current: try Passphrase(body.passphrase),
+            new: try Passphrase(body.newPassphrase), code: body.code, request: request,
+            context: context)
+        var response = JSONResponse.make(
+            .ok, PassphraseChangedJSON(signedIn.session.principal.id, newGroupKeys: groups))
+        response.setCookie(server.endedCookie)
         return response
     }
 }

@@ -66,6 +66,11 @@ struct Authenticator: RouterMiddleware {
     /// Whether a session that must enrol a second factor first may use these routes (signing
     /// out, enrolling); every other route refuses it.
     var allowsEnrolOnly = false
+    /// For the web pages: the cookie only (never a bearer token), and the CSRF token is checked
+    /// by the page's form (a hidden field) on every post rather than from a header — a page's
+    /// plain link cannot carry a header, and no page reached by a link releases or changes
+    /// anything (see ``PageRoutes``).
+    var pages = false
 
     static let cookieName = "tutela_session"
 
@@ -80,17 +85,20 @@ struct Authenticator: RouterMiddleware {
     }
 
     func signedIn(_ request: Request) async throws -> SignedInSessions.SignedIn {
-        let bearer = request.headers[.authorization].flatMap { value -> String? in
-            let parts = value.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            return String(parts[1])
-        }
+        let bearer =
+            pages
+            ? nil
+            : request.headers[.authorization].flatMap { value -> String? in
+                let parts = value.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+                return String(parts[1])
+            }
         guard let token = bearer ?? request.cookies[Self.cookieName]?.value,
             let signedIn = await sessions.find(token)
         else { throw APIError.unauthenticated }
         // Every cookie request carries the CSRF token, reads included: an open is a read that is
         // audited under the person's name, and an image on a sibling site must not make one.
-        if bearer == nil {
+        if bearer == nil, !pages {
             let sent = Array((request.headers[.csrf] ?? "").utf8)
             let expected = Array(signedIn.csrf.utf8)
             guard sent.count == expected.count, constantTimeEquals(sent, expected) else {
@@ -152,7 +160,13 @@ struct SecurityHeaders: RouterMiddleware {
     ) async throws -> Response {
         var response = try await next(request, context)
         response.headers[.cacheControl] = "no-store"
-        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        // The API answers with no active content at all; a page may use this server's own
+        // stylesheet and script (never inline ones), and post forms only here.
+        response.headers[.contentSecurityPolicy] =
+            request.uri.path.hasPrefix("/api/")
+            ? "default-src 'none'; frame-ancestors 'none'"
+            : "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrer] = "no-referrer"
         response.headers[.frameOptions] = "DENY"

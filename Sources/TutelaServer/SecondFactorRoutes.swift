@@ -47,22 +47,40 @@ struct SecondFactorRoutes {
     @Sendable func offer(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let signedIn = try context.requireSignedIn()
+        let shown = try await offerKey(to: try context.requireSignedIn())
+        return JSONResponse.make(.created, OfferJSON(secret: shown.secret, uri: shown.uri))
+    }
+
+    /// A new key kept with `signedIn`'s session until a code confirms it.
+    /// - Returns: the key in base32 and as an `otpauth://` address; it leaves protected memory
+    ///   only into the one response that shows it.
+    func offerKey(to signedIn: SignedInSessions.SignedIn) async throws -> (
+        secret: String, uri: String
+    ) {
         let key = try SecondFactor.newKey()
         await server.sessions.offer(key, to: signedIn)
-        // The key leaves protected memory only into this one response.
-        let shown = SecondFactor.offer(
+        return SecondFactor.offer(
             key: key, issuer: "Tutela", account: signedIn.session.principal.id.text)
-        return JSONResponse.make(.created, OfferJSON(secret: shown.secret, uri: shown.uri))
     }
 
     /// Enrols the key offered, once a code from the app and the passphrase confirm it.
     @Sendable func confirm(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let signedIn = try context.requireSignedIn()
         let body = try await server.decode(Confirm.self, from: request, context: context)
-        let passphrase = try Passphrase(body.passphrase)
+        let codes = try await enrol(
+            try context.requireSignedIn(), passphrase: try Passphrase(body.passphrase),
+            code: body.code, current: body.currentCode, request: request, context: context)
+        return JSONResponse.make(.created, EnrolledJSON(recoveryCodes: codes))
+    }
+
+    /// Enrols the key offered to `signedIn`'s session once `code` (from the app) and the
+    /// passphrase confirm it — and, to replace an app, `current`, a code of the old one.
+    /// - Returns: the ten recovery codes, to be shown this once.
+    func enrol(
+        _ signedIn: SignedInSessions.SignedIn, passphrase: Passphrase, code: String,
+        current: String?, request: Request, context: TutelaRequestContext
+    ) async throws -> [String] {
         guard let key = await server.sessions.offered(to: signedIn) else {
             throw APIError(
                 .conflict, "exists", "no authenticator key is waiting for this session",
@@ -70,16 +88,15 @@ struct SecondFactorRoutes {
         }
         let session = signedIn.session
         let enrolled = try await reauthenticated(
-            request, context, session, passphrase: passphrase, current: body.currentCode
+            request, context, session, passphrase: passphrase, current: current
         ) { after in
             try await session.enrolSecondFactor(
-                key: key, code: body.code, passphrase: passphrase, current: body.currentCode,
-                after: after)
+                key: key, code: code, passphrase: passphrase, current: current, after: after)
         }
         await server.gate.used(enrolled.step, by: session.principal.id)
         await server.sessions.enrolled(signedIn)
         await server.sessions.endOthers(of: signedIn)
-        return JSONResponse.make(.created, EnrolledJSON(recoveryCodes: enrolled.recoveryCodes))
+        return enrolled.recoveryCodes
     }
 
     /// Removes the person's second factor, where the policy does not require one.

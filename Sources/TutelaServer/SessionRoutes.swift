@@ -39,39 +39,18 @@ struct SessionRoutes {
         -> Response
     {
         let body = try await server.decode(SignIn.self, from: request, context: context)
-        let id = try PrincipalID(body.principal)
-        let passphrase = try Passphrase(body.passphrase)
-        let address = server.clientAddress(request, context)
-        let unlocked = try await server.throttled(account: id.text, address: address) {
-            try await server.gate.signIn(
-                id, passphrase: passphrase, code: body.code, in: server.vault)
-        }
-        // The work queued for this person is done at sign-in, as at their next command on the
-        // command line: their groups' keys made, rotated and shared, grants made.
-        let (session, notes) = try await Session.withOwnPins {
-            try await unlocked.catchUp(passphrase: passphrase)
-        }
-        // A sign-in never keeps a token it was sent: whatever session the request carried ends.
-        if let old = request.cookies[Authenticator.cookieName]?.value,
-            let previous = await server.sessions.find(old)
-        {
-            await server.sessions.end(previous)
-        }
-        // Someone the policy requires a second factor of, who has none yet, may only enrol one.
-        let standing = session.secondFactorStanding
-        let (token, csrf, lasts) = try await server.sessions.add(
-            session, enrolOnly: standing == .required)
+        let signedIn = try await server.establish(
+            try PrincipalID(body.principal), passphrase: try Passphrase(body.passphrase),
+            code: body.code, request: request, context: context)
+        let principal = signedIn.session.principal
         var response = JSONResponse.make(
             .created,
             SignedInJSON(
-                principal: session.principal.id.text,
-                roles: session.principal.roles.map(\.rawValue),
-                expires: server.expires(in: lasts), csrf: csrf, token: token,
-                secondFactor: standing.rawValue, notes: notes))
-        response.setCookie(
-            Cookie(
-                name: Authenticator.cookieName, value: token, maxAge: Int(lasts), path: "/",
-                secure: server.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+                principal: principal.id.text, roles: principal.roles.map(\.rawValue),
+                expires: server.expires(in: signedIn.lasts), csrf: signedIn.csrf,
+                token: signedIn.token, secondFactor: signedIn.standing.rawValue,
+                notes: signedIn.notes))
+        response.setCookie(server.sessionCookie(signedIn.token, lasts: signedIn.lasts))
         return response
     }
 
@@ -120,10 +99,7 @@ struct SessionRoutes {
     {
         await server.sessions.end(try context.requireSignedIn())
         var response = Response(status: .noContent)
-        response.setCookie(
-            Cookie(
-                name: Authenticator.cookieName, value: "", maxAge: 0, path: "/",
-                secure: server.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+        response.setCookie(server.endedCookie)
         return response
     }
 }

@@ -237,6 +237,7 @@ public struct TutelaServer: Sendable {
         PolicyRoutes(server: state).add(to: router)
         GroupRoutes(server: state).add(to: router)
         RecoveryRoutes(server: state).add(to: router)
+        PageRoutes(server: state).add(to: router)
         return router
     }
 
