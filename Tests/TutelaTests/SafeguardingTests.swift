@@ -287,6 +287,41 @@ struct BreakGlassTests {
         #expect(try await s.session("head").safeguarding.reviews().map(\.kind) == [.breakGlass])
     }
 
+    @Test("an approver declines with a reason, told to the requester; others may still approve")
+    func decline() async throws {
+        let (s, label) = try await sealed()
+        let request = try await s.session("dsl").breakGlass.request(label.record, reason: "urgent")
+        // The requester, a tutor, and a reasonless decline are refused.
+        await expectError(.permissionDenied) {
+            try await s.session("dsl").breakGlass.decline(request.id, reason: "no")
+        }
+        await expectError(.permissionDenied) {
+            try await s.session("price").breakGlass.decline(request.id, reason: "no")
+        }
+        await expectError(.usage) {
+            try await s.session("head").breakGlass.decline(request.id, reason: "  ")
+        }
+        try await s.session("head").breakGlass.decline(request.id, reason: "ask the family")
+        let told = try await s.session("dsl").inbox().first {
+            $0.entry.action == .breakGlassDecline
+        }
+        #expect(told?.entry.reason == "\(request.id): ask the family")
+        // The requester and the approvers see it; a tutor does not.
+        let mine = try await s.session("dsl").breakGlass.requests()
+        #expect(mine.map(\.request.id) == [request.id])
+        #expect(mine.first?.mayApprove == false)
+        #expect(try await s.session("head").breakGlass.requests().first?.mayApprove == true)
+        #expect(try await s.session("price").breakGlass.requests().isEmpty)
+        // One decline is one approver's say: a quorum of others still opens it.
+        try await s.session("head").breakGlass.approve(request.id)
+        try await s.session("dsl2").breakGlass.approve(request.id)
+        let ready = try await s.session("dsl").breakGlass.requests().first
+        #expect(ready?.approvals == 2 && ready?.used == false)
+        _ = try await s.session("dsl").breakGlass.open(request.id)
+        #expect(try await s.session("dsl").breakGlass.requests().first?.used == true)
+        #expect(try await s.session("hale").verifyAudit().entries > 0)
+    }
+
     @Test("a damaged request about another record stops neither approving nor opening this one")
     func damagedOtherRequest() async throws {
         let (s, label) = try await sealed()

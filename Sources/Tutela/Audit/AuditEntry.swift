@@ -33,6 +33,8 @@ public struct AuditEntry: Sendable, Equatable {
         case breakGlassRequest = "break-glass-request"
         /// A break-glass request was approved.
         case breakGlassApprove = "break-glass-approve"
+        /// An approver declined a break-glass request, with a reason, told to the requester.
+        case breakGlassDecline = "break-glass-decline"
         /// A record was opened through an approved break-glass request.
         case breakGlassOpen = "break-glass-open"
         /// A head of centre recorded whether a disclosure or break-glass opening was justified.

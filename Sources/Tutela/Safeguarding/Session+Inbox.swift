@@ -10,7 +10,8 @@ extension Session {
                 RecordClass.allCases.contains { policy.seesFlags($0, actor: principal) }
             } == true
         let withheld: Set<AuditEntry.Action> = [
-            .flag, .disclose, .breakGlassRequest, .breakGlassApprove, .breakGlassOpen,
+            .flag, .disclose, .breakGlassRequest, .breakGlassApprove, .breakGlassDecline,
+            .breakGlassOpen,
         ]
         // A safeguarding or retention step on their own family's records is never told to them,
         // even by a notice stored before they were linked to the learner.

@@ -11,6 +11,8 @@ struct HomeSummary: Sendable {
     var queue: Int?
     /// Openings of flagged records waiting for a review (heads, officers).
     var reviews: Int?
+    /// Break-glass requests waiting for this person's approval.
+    var approvals: Int?
 
     static func of(_ session: Session) async throws -> HomeSummary {
         let principal = session.principal
@@ -27,6 +29,7 @@ struct HomeSummary: Sendable {
         if principal.has(.headOfCentre) || principal.has(.safeguardingOfficer) {
             summary.reviews = try await session.safeguarding.reviews().filter { $0.outcome == nil }
                 .count
+            summary.approvals = try await session.breakGlass.requests().filter(\.mayApprove).count
         }
         return summary
     }
@@ -56,8 +59,14 @@ enum HomePage {
         }
         if let reviews = summary.reviews {
             count(
-                reviews, reviews == 1 ? "opening to review" : "openings to review", link: "#notices"
+                reviews, reviews == 1 ? "opening to review" : "openings to review", link: "/reviews"
             )
+        }
+        if let approvals = summary.approvals {
+            count(
+                approvals,
+                approvals == 1 ? "break-glass request for you" : "break-glass requests for you",
+                link: "/break-glass")
         }
         var content: [HTML] = [
             H.h1("Hello, \(visitor.principal.name)"),
@@ -105,6 +114,7 @@ enum HomePage {
         case .disclose: return "opened a flagged record"
         case .breakGlassRequest: return "asked to break the glass"
         case .breakGlassApprove: return "approved breaking the glass"
+        case .breakGlassDecline: return "declined a break-glass request"
         case .breakGlassOpen: return "opened a record by breaking the glass"
         case .review: return "reviewed an opening"
         case .hold: return "put a record on hold"

@@ -89,6 +89,10 @@ struct Page {
         var items: [(String, String)] = [("Home", "/")]
         if roles.contains(.tutor) { items.append(("My tutees", "/tutees")) }
         items.append(("Records", "/records"))
+        if roles.contains(.safeguardingOfficer) || roles.contains(.headOfCentre) {
+            items.append(("Break-glass", "/break-glass"))
+            items.append(("Reviews", "/reviews"))
+        }
         items.append(("Passphrase", "/passphrase"))
         return items
     }

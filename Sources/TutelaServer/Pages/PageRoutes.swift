@@ -36,6 +36,7 @@ struct PageRoutes {
         pages.post("/inbox/read", use: post(markRead))
         RecordPages(server: server).add(to: pages, post: { post($0) })
         TutorPages(server: server).add(to: pages, post: { post($0) })
+        SafeguardingPages(server: server).add(to: pages, post: { post($0) })
     }
 
     /// What a page's form handler is given: the form, already checked to carry the session's

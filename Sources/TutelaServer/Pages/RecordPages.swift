@@ -43,7 +43,26 @@ struct RecordPages {
                 "The records you may see, newest tutorial first. Only labels are listed: a record's "
                     + "contents are shown when you open it, and each opening is recorded."),
         ]
-        if let learner {
+        let learners = visitor.session.finding.learners()
+        if learners.count > 1 {
+            // A plain GET form: it names a learner id, never anything from a record.
+            content.append(
+                .element(
+                    "form", [("method", "get"), ("action", "/records"), ("class", "filter")],
+                    [
+                        Field.select(
+                            "learner", label: "Show the records of",
+                            options: [("", "Every learner")]
+                                + learners.map { ($0.id.text, "\($0.name) (\($0.id))") },
+                            selected: learner?.text ?? ""),
+                        flagged
+                            ? .element(
+                                "input",
+                                [("type", "hidden"), ("name", "flagged"), ("value", "true")])
+                            : .empty,
+                        .element("button", [("type", "submit")], [HTML("Show")]),
+                    ]))
+        } else if let learner {
             content.append(H.p("Showing the records of learner \(learner) only."))
         }
         if page.records.isEmpty {
@@ -94,6 +113,12 @@ struct RecordPages {
                         "Open", action: "/records/\(id)/open", csrf: visitor.csrf,
                         label: "Open \(described)"))
             }
+            if officer && !listed.flagged && !listed.void {
+                actions.append(
+                    H.link(
+                        "Ask to break the glass", to: "/records/\(id)/break-glass",
+                        [("aria-label", "Ask to break the glass on \(described)")]))
+            }
             if tutor && !listed.flagged {
                 actions.append(
                     H.link(
@@ -134,27 +159,6 @@ struct RecordPages {
 
     // MARK: A reason first: flag, disclose
 
-    private func reasonPage(
-        _ visitor: Visitor, record: String, title: String, explanation: [String], action: String,
-        submit: String, label: String, hint: String, problems: Field.Problems = .init(),
-        value: String? = nil, status: HTTPResponse.Status = .ok
-    ) -> Page {
-        Page(
-            title, status: status,
-            [H.h1(title), Field.summary(problems), H.p("Record \(record).")]
-                + explanation.map { H.p($0) }
-                + [
-                    Field.form(
-                        action: action, csrf: visitor.csrf, submit: submit,
-                        secondary: H.link("Cancel", to: "/records"),
-                        [
-                            Field.textarea(
-                                "reason", label: label, value: value, hint: hint,
-                                error: problems["reason"], rows: 4, required: true)
-                        ])
-                ])
-    }
-
     private static let flagExplanation = [
         "Flagging marks the record as a safeguarding concern. The safeguarding officers see it "
             + "in their queue at once and may open it; the learner and their family are never told.",
@@ -171,14 +175,14 @@ struct RecordPages {
     }
 
     private func flagPage(
-        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init(), value: String? = nil
+        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init()
     ) -> Page {
-        reasonPage(
+        ReasonPage.page(
             visitor, record: id, title: "Flag a concern", explanation: Self.flagExplanation,
             action: "/records/\(id)/flag", submit: "Flag this record",
             label: "Why are you concerned?",
             hint: "The officers read this. Say what you saw or were told, and when.",
-            problems: problems, value: value, status: problems.isEmpty ? .ok : .badRequest)
+            problems: problems)
     }
 
     @Sendable func flag(
@@ -213,9 +217,9 @@ struct RecordPages {
     }
 
     private func disclosePage(
-        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init(), value: String? = nil
+        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init()
     ) -> Page {
-        reasonPage(
+        ReasonPage.page(
             visitor, record: id, title: "Open a flagged record",
             explanation: [
                 "This record is flagged as a safeguarding concern. Opening it is recorded with your "
@@ -224,7 +228,7 @@ struct RecordPages {
             ], action: "/records/\(id)/disclose", submit: "Open the record",
             label: "Why do you need to open it?",
             hint: "Your reason is shown to the head of centre who reviews this opening.",
-            problems: problems, value: value, status: problems.isEmpty ? .ok : .badRequest)
+            problems: problems)
     }
 
     @Sendable func disclose(

@@ -1,0 +1,350 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Tutela
+
+/// The safeguarding team's and the heads' pages: break-glass (asking, approving or declining,
+/// following one's own requests, opening), and reviews of openings after the fact.
+struct SafeguardingPages {
+    let server: ServerState
+
+    func add(
+        to pages: RouterGroup<TutelaRequestContext>,
+        post: (@escaping PageRoutes.FormHandler) ->
+            @Sendable (Request, TutelaRequestContext)
+            async throws -> Response
+    ) {
+        pages.get("/break-glass", use: requests)
+        pages.get("/records/:id/break-glass", use: requestForm)
+        pages.post("/records/:id/break-glass", use: post(request))
+        pages.post("/break-glass/:id/approve", use: post(approve))
+        pages.get("/break-glass/:id/decline", use: declineForm)
+        pages.post("/break-glass/:id/decline", use: post(decline))
+        pages.post("/break-glass/:id/open", use: post(open))
+        pages.get("/reviews", use: reviews)
+        pages.post("/reviews/:id", use: post(review))
+    }
+
+    // MARK: Break-glass
+
+    @Sendable func requests(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let visitor = Visitor(signedIn: try context.requireSignedIn())
+        let all = try await visitor.session.breakGlass.requests()
+        let me = visitor.principal.id
+        let mine = all.filter { $0.request.requester == me }
+        let toApprove = all.filter { $0.request.requester != me }
+        var content: [HTML] = [
+            H.h1("Break-glass requests"),
+            H.p(
+                "Break-glass opens a record that is not flagged, when a safeguarding officer "
+                    + "needs it and the approvers the policy names agree. Each request lasts a "
+                    + "limited time and opens the record once."),
+        ]
+        if !toApprove.isEmpty || !visitor.principal.has(.safeguardingOfficer) {
+            content.append(H.h2("Asked of you"))
+            if toApprove.isEmpty { content.append(H.p("No requests wait for you.")) }
+            for status in toApprove { content.append(approverCard(status, visitor)) }
+        }
+        if visitor.principal.has(.safeguardingOfficer) || !mine.isEmpty {
+            content.append(H.h2("Your requests"))
+            if mine.isEmpty {
+                content.append(
+                    H.p(
+                        "You have made no requests. To ask, find the learner's records and choose "
+                            + "“Ask to break the glass” on the record."))
+            } else {
+                content.append(
+                    H.table(
+                        caption: "Your break-glass requests, newest first",
+                        headers: ["Request", "Record", "Why", "Approvals", "State", "Action"],
+                        rows: mine.map { requesterRow($0, visitor) }))
+            }
+        }
+        return Page("Break-glass requests", content).response(for: visitor)
+    }
+
+    private func state(_ status: BreakGlass.Status) -> String {
+        if status.used { return "Opened" }
+        if status.expired { return "Expired" }
+        if status.approvals >= status.needed { return "Approved: you may open it" }
+        return "Waiting for approval"
+    }
+
+    private func requesterRow(_ status: BreakGlass.Status, _ visitor: Visitor) -> [HTML] {
+        let request = status.request
+        let ready = !status.used && !status.expired && status.approvals >= status.needed
+        return [
+            HTML(request.id.text),
+            HTML("\(status.label.envelopeText) (\(status.label.learner))"),
+            HTML(request.reason),
+            HTML("\(status.approvals) of \(status.needed)"),
+            HTML(state(status)),
+            ready
+                ? Field.button(
+                    "Open the record", action: "/break-glass/\(request.id)/open",
+                    csrf: visitor.csrf, label: "Open the record of request \(request.id)")
+                : .empty,
+        ]
+    }
+
+    private func approverCard(_ status: BreakGlass.Status, _ visitor: Visitor) -> HTML {
+        let request = status.request
+        let id = request.id.text
+        var parts: [HTML] = [
+            .element("h3", [], [HTML("Request \(id)")]),
+            H.facts([
+                ("Who asks", HTML("\(status.requesterName) (\(request.requester))")),
+                (
+                    "For the record",
+                    HTML("\(status.label.envelopeText), learner \(status.label.learner)")
+                ),
+                ("Why", HTML(request.reason)),
+                ("Asked", HTML(Timestamp.iso(request.created))),
+                ("Ends", HTML(Timestamp.iso(request.expires))),
+                ("Approvals", HTML("\(status.approvals) of \(status.needed)")),
+                ("State", HTML(state(status))),
+            ]),
+        ]
+        if status.mayApprove {
+            parts.append(
+                .element(
+                    "div", [("class", "actions")],
+                    [
+                        Field.button(
+                            "Approve", action: "/break-glass/\(id)/approve", csrf: visitor.csrf,
+                            label: "Approve request \(id)"),
+                        H.link(
+                            "Decline", to: "/break-glass/\(id)/decline",
+                            [("aria-label", "Decline request \(id)")]),
+                    ]))
+        }
+        return .element("section", [("class", "card"), ("aria-label", "Request \(id)")], parts)
+    }
+
+    @Sendable func requestForm(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let visitor = Visitor(signedIn: try context.requireSignedIn())
+        let id: RecordID = try context.pathID()
+        return requestPage(visitor, id.text).response(for: visitor)
+    }
+
+    private func requestPage(
+        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init()
+    ) -> Page {
+        ReasonPage.page(
+            visitor, record: id, title: "Ask to break the glass",
+            explanation: [
+                "The approvers the policy names are told at once, with your reason and your name, "
+                    + "as are the heads of centre and the record's author. Once enough of them "
+                    + "approve, you may open the record once, before the request ends. A head of "
+                    + "centre reviews every opening afterwards."
+            ], action: "/records/\(id)/break-glass", submit: "Send the request",
+            label: "Why do you need to open this record?",
+            hint: "The approvers decide on this. Give the referral or case it concerns.",
+            problems: problems)
+    }
+
+    @Sendable func request(
+        _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
+    ) async throws -> Response {
+        let id: RecordID = try context.pathID()
+        let reason = form["reason"]
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            var problems = Field.Problems()
+            problems.add("reason", "Give the reason you need to open this record")
+            return requestPage(visitor, id.text, problems: problems).response(for: visitor)
+        }
+        let made = try await visitor.session.breakGlass.request(id, reason: reason)
+        return done(
+            "Request sent",
+            "Request \(made.id) is sent. It needs \(made.approvalsNeeded) "
+                + "approvals and ends at \(Timestamp.iso(made.expires)).", visitor: visitor)
+    }
+
+    @Sendable func approve(
+        _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
+    ) async throws -> Response {
+        let id: Tutela.RequestID = try context.pathID()
+        let (have, need) = try await visitor.session.breakGlass.approve(id)
+        return done(
+            "Request approved",
+            "You approved \(id). It has \(have) of the \(need) approvals it needs; the requester "
+                + "is told.", visitor: visitor)
+    }
+
+    @Sendable func declineForm(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let visitor = Visitor(signedIn: try context.requireSignedIn())
+        let id: Tutela.RequestID = try context.pathID()
+        return declinePage(visitor, id.text).response(for: visitor)
+    }
+
+    private func declinePage(
+        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init()
+    ) -> Page {
+        ReasonPage.page(
+            visitor, record: nil, title: "Decline request \(id)",
+            explanation: [
+                "You release nothing. The requester is told at once, with your reason. Other "
+                    + "approvers may still approve the request until it ends."
+            ], action: "/break-glass/\(id)/decline", submit: "Decline the request",
+            label: "Why are you declining?", hint: "The requester reads this.",
+            problems: problems, cancel: "/break-glass")
+    }
+
+    @Sendable func decline(
+        _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
+    ) async throws -> Response {
+        let id: Tutela.RequestID = try context.pathID()
+        let reason = form["reason"]
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            var problems = Field.Problems()
+            problems.add("reason", "Say why you are declining")
+            return declinePage(visitor, id.text, problems: problems).response(for: visitor)
+        }
+        try await visitor.session.breakGlass.decline(id, reason: reason)
+        return done(
+            "Request declined", "You declined \(id). The requester is told.", visitor: visitor)
+    }
+
+    @Sendable func open(
+        _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
+    ) async throws -> Response {
+        let id: Tutela.RequestID = try context.pathID()
+        let opened = try await visitor.session.breakGlass.open(id)
+        try await visitor.session.settle()
+        return RecordView.page(opened, learnerName: nil, visitor: visitor).response(for: visitor)
+    }
+
+    private func done(_ title: String, _ message: String, visitor: Visitor) -> Response {
+        Page(
+            title,
+            [
+                H.h1(title), H.p(message, [("class", "notice"), ("role", "status")]),
+                H.p([], [H.link("Back to break-glass requests", to: "/break-glass")]),
+            ]
+        ).response(for: visitor)
+    }
+
+    // MARK: Reviews after the fact
+
+    @Sendable func reviews(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let visitor = Visitor(signedIn: try context.requireSignedIn())
+        return try await reviewsPage(visitor, problems: .init(), failed: nil).response(
+            for: visitor)
+    }
+
+    private func reviewsPage(
+        _ visitor: Visitor, problems: Field.Problems, failed: String?,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Page {
+        let items = try await visitor.session.safeguarding.reviews()
+        let head = visitor.principal.has(.headOfCentre)
+        var content: [HTML] = [
+            H.h1("Openings to review"),
+            H.p(
+                "Every opening of a flagged record, and every break-glass opening, is reviewed "
+                    + "after the fact by a head of centre: was it justified?"),
+            Field.summary(problems),
+        ]
+        let pending = items.filter { $0.outcome == nil }
+        let done = items.filter { $0.outcome != nil }
+        content.append(H.h2("Waiting for a review"))
+        if pending.isEmpty { content.append(H.p("No openings wait for a review.")) }
+        for item in pending {
+            let id = item.id.text
+            var parts: [HTML] = [
+                .element("h3", [], [HTML("Opening \(id)")]),
+                H.facts([
+                    ("Record", HTML(item.record.text)),
+                    ("Opened by", HTML(item.actor.text)),
+                    ("When", HTML(Timestamp.iso(item.time))),
+                    ("How", HTML(item.kind == .breakGlass ? "Break-glass" : "Flagged record")),
+                    ("Their reason", HTML(item.reason)),
+                ]),
+            ]
+            if head {
+                let mine = failed == id
+                parts.append(
+                    Field.form(
+                        action: "/reviews/\(id)", csrf: visitor.csrf, submit: "Record the review",
+                        [
+                            Field.choices(
+                                "outcome-\(id)", legend: "Was the opening justified?",
+                                options: [
+                                    ("justified", "Justified"), ("unjustified", "Not justified"),
+                                ], selected: [], error: mine ? problems["outcome-\(id)"] : nil),
+                            Field.textarea(
+                                "note-\(id)", label: "Your note",
+                                error: mine ? problems["note-\(id)"] : nil, rows: 3),
+                        ]))
+            }
+            content.append(
+                .element("section", [("class", "card"), ("aria-label", "Opening \(id)")], parts))
+        }
+        if !done.isEmpty {
+            content.append(H.h2("Reviewed"))
+            content.append(
+                H.table(
+                    caption: "Reviewed", headers: ["Opening", "Record", "By", "Outcome", "Note"],
+                    rows: done.map {
+                        [
+                            HTML($0.id.text), HTML($0.record.text), HTML($0.actor.text),
+                            HTML($0.outcome?.rawValue.capitalized ?? ""), HTML($0.note ?? ""),
+                        ]
+                    }))
+        }
+        return Page("Openings to review", status: status, content)
+    }
+
+    @Sendable func review(
+        _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
+    ) async throws -> Response {
+        let id: ReviewID = try context.pathID()
+        var problems = Field.Problems()
+        let outcome = ReviewItem.Outcome(rawValue: form["outcome-\(id)"])
+        if outcome == nil { problems.add("outcome-\(id)", "Choose justified or not justified") }
+        let note = form["note-\(id)"]
+        if note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            problems.add("note-\(id)", "Write a note on the review")
+        }
+        guard let outcome, problems.isEmpty else {
+            return try await reviewsPage(
+                visitor, problems: problems, failed: id.text, status: .badRequest
+            ).response(for: visitor)
+        }
+        try await visitor.session.safeguarding.review(id, outcome: outcome, note: note)
+        return Page.redirect(to: "/reviews")
+    }
+}
+
+/// A page whose form asks only for a reason (a flag, an opening, a request, a decline).
+enum ReasonPage {
+    static func page(
+        _ visitor: Visitor, record: String?, title: String, explanation: [String],
+        action: String, submit: String, label: String, hint: String,
+        problems: Field.Problems = .init(), cancel: String = "/records"
+    ) -> Page {
+        Page(
+            title, status: problems.isEmpty ? .ok : .badRequest,
+            [H.h1(title), Field.summary(problems)]
+                + (record.map { [H.p("Record \($0).")] } ?? [])
+                + explanation.map { H.p($0) }
+                + [
+                    Field.form(
+                        action: action, csrf: visitor.csrf, submit: submit,
+                        secondary: H.link("Cancel", to: cancel),
+                        [
+                            Field.textarea(
+                                "reason", label: label, hint: hint, error: problems["reason"],
+                                rows: 4, required: true)
+                        ])
+                ])
+    }
+}
