@@ -33,9 +33,9 @@ struct RetentionCommand: AsyncParsableCommand {
                 try asOf.map { try parseDate($0, option: "--as-of") } ?? session.vault.clock.today
             var listing = RetentionReport.actionable
             if output.json { listing.insert(.undetermined) }
-            try csv?.write("record,label,class,learner,standing,due_on,flagged,rule,note\n")
+            try csv?.write(RetentionStatus.csvHeader)
             let report = try await session.retention.report(
-                asOf: date, listing: listing, csv.map { csv in { try csv.write(Self.csvLine($0)) } }
+                asOf: date, listing: listing, csv.map { csv in { try csv.write($0.csvLine) } }
             )
             let standings = RetentionStatus.Standing.allCases
             let classes = report.classes.sorted { $0.rawValue < $1.rawValue }
@@ -63,25 +63,6 @@ struct RetentionCommand: AsyncParsableCommand {
                             [$0.record, $0.label, $0.learner, $0.dueOn ?? "-", $0.note ?? ""]
                         }))
             }
-        }
-
-        /// One status as a CSV line.
-        static func csvLine(_ s: RetentionStatus) -> String {
-            func field(_ s: String) -> String {
-                let needsQuotes = s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
-                let escaped = s.replacingOccurrences(of: "\"", with: "\"\"")
-                // A leading =, +, - or @ would be a formula in a spreadsheet.
-                let safe =
-                    ["=", "+", "-", "@"].contains(where: escaped.hasPrefix)
-                    ? "'" + escaped : escaped
-                return needsQuotes ? "\"\(safe)\"" : safe
-            }
-            return [
-                s.label.record.text, s.label.envelopeText, s.label.recordClass.rawValue,
-                s.label.learner.text,
-                s.standing.rawValue, s.dueOn?.description ?? "", s.flagged ? "yes" : "no",
-                s.rule, s.note ?? "",
-            ].map(field).joined(separator: ",") + "\n"
         }
     }
 

@@ -24,6 +24,8 @@ final class TestClock: Sendable {
 final class VaultClock: Sendable {
     private let seconds = Mutex<Int64>(1_795_300_000)
     var clock: Clock { Clock { [self] in seconds.withLock { $0 } } }
+    /// Moves the vault's clock on by `days` (retention: a record's period ending).
+    func advance(days: Int64) { seconds.withLock { $0 += days * 86_400 } }
     func nextStep() -> Int64 {
         seconds.withLock {
             $0 += 30

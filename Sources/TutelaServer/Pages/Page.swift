@@ -93,6 +93,9 @@ struct Page {
             items.append(("Break-glass", "/break-glass"))
             items.append(("Reviews", "/reviews"))
         }
+        if roles.contains(.recordKeeper) || roles.contains(.headOfCentre) {
+            items.append(("Retention", "/retention"))
+        }
         items.append(("Passphrase", "/passphrase"))
         return items
     }

@@ -37,6 +37,7 @@ struct PageRoutes {
         RecordPages(server: server).add(to: pages, post: { post($0) })
         TutorPages(server: server).add(to: pages, post: { post($0) })
         SafeguardingPages(server: server).add(to: pages, post: { post($0) })
+        RetentionPages(server: server).add(to: pages, post: { post($0) })
     }
 
     /// What a page's form handler is given: the form, already checked to carry the session's
