@@ -69,6 +69,27 @@ extension ServerState {
         return groups
     }
 
+    /// The signed-in person proves who they are again (passphrase, and code if they have an
+    /// app), for what needs a recent sign-in: checked exactly as a sign-in is (the throttle, the
+    /// gate, each code once, the code lock).
+    func confirm(
+        _ signedIn: SignedInSessions.SignedIn, passphrase: Passphrase, code: String?,
+        request: Request, context: TutelaRequestContext
+    ) async throws {
+        let id = signedIn.session.principal.id
+        let vault = vault
+        _ = try await throttled(account: id.text, address: clientAddress(request, context)) {
+            try await gate.signIn(id, passphrase: passphrase, code: code, in: vault)
+        }
+        await sessions.confirmed(signedIn)
+    }
+
+    /// Whether `signedIn` proved who they are within ``ServerConfiguration/recentSignIn``.
+    func isRecent(_ signedIn: SignedInSessions.SignedIn) async -> Bool {
+        await sessions.verifiedRecently(
+            signedIn, within: SignedInSessions.seconds(configuration.recentSignIn))
+    }
+
     /// The session cookie: HTTP only, same site only, HTTPS only when served so.
     func sessionCookie(_ token: String, lasts: Double) -> Cookie {
         Cookie(

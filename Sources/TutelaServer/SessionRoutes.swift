@@ -80,17 +80,10 @@ struct SessionRoutes {
     @Sendable func confirm(_ request: Request, context: TutelaRequestContext) async throws
         -> Response
     {
-        let signedIn = try context.requireSignedIn()
         let body = try await server.decode(Confirm.self, from: request, context: context)
-        let passphrase = try Passphrase(body.passphrase)
-        let id = signedIn.session.principal.id
-        let vault = server.vault
-        _ = try await server.throttled(
-            account: id.text, address: server.clientAddress(request, context)
-        ) {
-            try await server.gate.signIn(id, passphrase: passphrase, code: body.code, in: vault)
-        }
-        await server.sessions.confirmed(signedIn)
+        try await server.confirm(
+            try context.requireSignedIn(), passphrase: try Passphrase(body.passphrase),
+            code: body.code, request: request, context: context)
         return Response(status: .noContent)
     }
 

@@ -380,10 +380,77 @@ def head(b):
     b.sign_out()
 
 
+def record_keeper(b):
+    print("Record keeper (hale): the dashboard, a hold and its release, certificates", flush=True)
+    b.sign_in("hale")
+    b.press(b.link("Retention"))
+    check("Records by class and standing" in b.text(), "the dashboard counts by class and standing")
+    b.page("retention")
+    b.type_into("asOf", "")
+    b.focused().send_keys("01012040")
+    b.press(b.button("Check"))
+    check("As of 2040-01-01" in b.text(), "the dashboard checks as of a chosen date")
+    b.go(f"/records/{shared.get('ordinary')}/hold")
+    b.page("hold-form")
+    b.type_into("reason", "Subject access request 2026-14")
+    b.press(b.button("Place the hold"))
+    check(shared.get("ordinary", "?") in b.driver.find_element(By.XPATH, "//h2[text()='Held']/following-sibling::*[1]").text,
+          "the held record is listed as held")
+    b.press(b.driver.find_element(By.CSS_SELECTOR, f'a[href="/records/{shared.get("ordinary")}/release"]'))
+    b.type_into("reason", "Request answered")
+    b.press(b.button("Release the hold"))
+    check("Retention" in b.driver.title, "back on the dashboard")
+    b.press(b.link("Destruction certificates"))
+    b.page("certificates")
+    b.sign_out()
+
+
+def administrator(b):
+    print("Administrator (office): an app, enrolling someone, learners, the policy", flush=True)
+    enrol_app(b, "office")
+    b.press(b.link("People"))
+    b.page("people")
+    b.press(b.link("Enrol someone"))
+    b.page("enrol-form")
+    b.type_into("id", "patel")
+    b.type_into("name", "Ms Patel")
+    b.choose("roles", "tutor")
+    b.press(b.button("Enrol"))
+    check("is enrolled" in b.text(), "the enrolment code is shown")
+    code = b.driver.find_element(By.XPATH, "//dt[text()='Enrolment code']/following-sibling::dd").text
+    b.page("enrolment-code", forbidden=[code])
+    b.press(b.link("Learners"))
+    check("Sam Taylor" in b.text(), "the learners are listed")
+    b.page("learners")
+    b.press(b.driver.find_element(By.CSS_SELECTOR, 'a[href="/learners/sam/tutor"]'))
+    b.page("change-tutor")
+    b.press(b.link("Policy"))
+    b.page("policy")
+    b.type_into("record", shared.get("ordinary", ""))
+    b.press(b.button("Explain"))
+    check("Refused" in b.text() or "Allowed" in b.text(), "the policy explains its decision")
+    b.page("explain")
+    b.sign_out()
+    print("New tutor (patel): sets up the account with the code", flush=True)
+    b.go("/sign-in")
+    b.press(b.link("Set up your account"))
+    b.page("activate")
+    b.type_into("principal", "patel")
+    b.type_into("code", code)
+    b.type_into("new", "patel's own long passphrase")
+    b.type_into("again", "patel's own long passphrase")
+    b.press(b.button("Set up my account"))
+    check("Your account is set up" in b.text(), "the account is set up")
+    b.type_into("passphrase", "patel's own long passphrase")
+    b.press(b.button("Sign in"))
+    check("Hello, Ms Patel" in b.text(), "the new tutor signs in")
+    b.sign_out()
+
+
 def main():
     b = Browser()
     try:
-        for journey in (tutor, learner, officer, head):
+        for journey in (tutor, learner, officer, head, record_keeper, administrator):
             try:
                 journey(b)
             except Exception as error:  # a journey that breaks is a failure, the rest still run

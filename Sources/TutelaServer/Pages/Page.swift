@@ -93,6 +93,11 @@ struct Page {
             items.append(("Break-glass", "/break-glass"))
             items.append(("Reviews", "/reviews"))
         }
+        if roles.contains(.admin) {
+            items.append(("People", "/people"))
+            items.append(("Learners", "/learners"))
+            items.append(("Policy", "/policy"))
+        }
         if roles.contains(.recordKeeper) || roles.contains(.headOfCentre) {
             items.append(("Retention", "/retention"))
         }

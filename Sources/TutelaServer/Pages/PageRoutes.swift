@@ -38,6 +38,7 @@ struct PageRoutes {
         TutorPages(server: server).add(to: pages, post: { post($0) })
         SafeguardingPages(server: server).add(to: pages, post: { post($0) })
         RetentionPages(server: server).add(to: pages, post: { post($0) })
+        AdminPages(server: server).add(to: pages, post: { post($0) })
     }
 
     /// What a page's form handler is given: the form, already checked to carry the session's
