@@ -62,6 +62,8 @@ struct ScaleResult {
     var rewrap = 0.0
     var rewrapFloor = 0.0
     var rewrapPeak = Peak()
+    /// The web pages, measured at the re-wrap size.
+    var pages: PageResult?
 
     var averageForm: Double { Double(formBytes) / Double(max(records, 1)) }
     var bytesPerRecord: Double { Double(storageBytes) / Double(max(records, 1)) }
@@ -366,6 +368,10 @@ struct ScaleBenchmark {
                 }
             }
             result.rewrapFloor = perOperation(floors) { one.rewrapBox() }
+            result.pages = try await PageBenchmark(
+                vault: vault, tutor: try who("t01"), passphrase: "benchmark passphrase for t01",
+                sample: sample, records: records
+            ).run()
         }
         _ = one.checksum ^ two.checksum
         return result

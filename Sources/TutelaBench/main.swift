@@ -274,6 +274,7 @@ do {
     ).run()
     report(results, age: age)
     report(serve: serve)
+    if let pages = results.compactMap(\.pages).last { report(pages: pages) }
 } catch {
     FileHandle.standardError.write(Data("tutela-bench: error: \(error)\n".utf8))
     exit(70)

@@ -160,6 +160,7 @@ class Browser:
             os.makedirs(SCREENS, exist_ok=True)
             height = d.execute_script("return document.documentElement.scrollHeight")
             d.set_window_size(WIDE[0], min(max(height, 600), 4000))
+            d.execute_script("window.scrollTo(0, 0)")
             d.save_screenshot(os.path.join(SCREENS, f"{name}.png"))
             d.set_window_size(*WIDE)
 

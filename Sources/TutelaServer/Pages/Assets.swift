@@ -113,6 +113,20 @@ enum Assets {
         .visually-hidden { position: absolute !important; width: 1px; height: 1px; margin: 0;
           overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
         .paper { border: 2px solid #0b0c0c; padding: 1rem; }
+        .form-section { border: 1px solid #b1b4b6; padding: 1rem; margin: 0 0 1.5rem; min-width: 0; }
+        .section-legend { font-size: 1.25rem; padding: 0 0.25rem; }
+        .row-pair { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-end; }
+        .row-pair > .field:first-child { flex: 1 1 18rem; }
+        .card { border: 2px solid #b1b4b6; padding: 0 1rem 1rem; margin-bottom: 1.5rem; }
+        .key strong { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1.4rem;
+          letter-spacing: 0.05em; overflow-wrap: anywhere; }
+        .codes strong { font-family: ui-monospace, Menlo, Consolas, monospace; }
+        pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.95rem; }
+        .filter { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-end;
+          margin-bottom: 1rem; }
+        .filter .field { margin-bottom: 0.5rem; }
+        .filter button { margin-bottom: 0.5rem; }
+        .row-actions { display: flex; flex-wrap: wrap; gap: 0.25rem 0.75rem; }
         @media (max-width: 40em) {
           .facts { grid-template-columns: 1fr; }
           .facts dd { margin-bottom: 0.5rem; }
