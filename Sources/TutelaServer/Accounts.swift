@@ -32,7 +32,7 @@ extension ServerState {
             try await unlocked.catchUp(passphrase: passphrase)
         }
         // A sign-in never keeps a token it was sent.
-        if let old = request.cookies[Authenticator.cookieName]?.value,
+        if let old = request.cookies[sessions.cookieName]?.value,
             let previous = await sessions.find(old)
         {
             await sessions.end(previous)
@@ -93,14 +93,14 @@ extension ServerState {
     /// The session cookie: HTTP only, same site only, HTTPS only when served so.
     func sessionCookie(_ token: String, lasts: Double) -> Cookie {
         Cookie(
-            name: Authenticator.cookieName, value: token, maxAge: Int(lasts), path: "/",
+            name: sessions.cookieName, value: token, maxAge: Int(lasts), path: "/",
             secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
     }
 
     /// The cookie that removes the session cookie.
     var endedCookie: Cookie {
         Cookie(
-            name: Authenticator.cookieName, value: "", maxAge: 0, path: "/",
+            name: sessions.cookieName, value: "", maxAge: 0, path: "/",
             secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
     }
 }

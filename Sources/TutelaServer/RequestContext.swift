@@ -72,8 +72,6 @@ struct Authenticator: RouterMiddleware {
     /// anything (see ``PageRoutes``).
     var pages = false
 
-    static let cookieName = "tutela_session"
-
     func handle(
         _ request: Request, context: Context,
         next: (Request, Context) async throws -> Response
@@ -93,7 +91,7 @@ struct Authenticator: RouterMiddleware {
                 guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
                 return String(parts[1])
             }
-        guard let token = bearer ?? request.cookies[Self.cookieName]?.value,
+        guard let token = bearer ?? request.cookies[sessions.cookieName]?.value,
             let signedIn = await sessions.find(token)
         else { throw APIError.unauthenticated }
         // Every cookie request carries the CSRF token, reads included: an open is a read that is
@@ -140,10 +138,25 @@ struct SameOrigin: RouterMiddleware {
         _ request: Request, context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if let site = request.headers[.fetchSite], site != "same-origin", site != "none" {
+        if let site = request.headers[.fetchSite] {
+            if site != "same-origin", site != "none" {
+                throw APIError(.forbidden, "denied", "requests from other sites are refused")
+            }
+        } else if ![.get, .head].contains(request.method), let origin = request.headers[.origin],
+            !Self.sameHost(origin: origin, host: request.head.authority)
+        {
+            // A browser too old to send Sec-Fetch-Site still names the page a form came from:
+            // a sign-in or activation posted from another site is refused (login CSRF).
             throw APIError(.forbidden, "denied", "requests from other sites are refused")
         }
         return try await next(request, context)
+    }
+
+    /// Whether `origin` (`scheme://host[:port]`, or `null`) names the host the request was sent
+    /// to.
+    static func sameHost(origin: String, host: String?) -> Bool {
+        guard let host, let range = origin.range(of: "://") else { return false }
+        return origin[range.upperBound...].lowercased() == host.lowercased()
     }
 }
 

@@ -24,6 +24,8 @@ struct SafeguardingRoutes {
         api.post("break-glass", use: request)
         api.get("break-glass/:id", use: describe)
         api.post("break-glass/:id/approve", use: approve)
+        api.post("break-glass/:id/decline", use: decline)
+        api.get("break-glass", use: requests)
         api.post("break-glass/:id/open", use: open)
         api.get("inbox", use: inbox)
     }
@@ -124,6 +126,44 @@ struct SafeguardingRoutes {
             let needed: Int
         }
         return JSONResponse.make(.ok, Approved(request: id.text, approvals: have, needed: need))
+    }
+
+    @Sendable func decline(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let id: Tutela.RequestID = try context.pathID()
+        let body = try await server.decode(ReasonBody.self, from: request, context: context)
+        try await context.requireSignedIn().session.breakGlass.decline(id, reason: body.reason)
+        struct Declined: Encodable {
+            let request: String
+            let declined = true
+        }
+        return JSONResponse.make(.ok, Declined(request: id.text))
+    }
+
+    @Sendable func requests(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let all = try await context.requireSignedIn().session.breakGlass.requests()
+        struct StatusJSON: Encodable {
+            let request: RequestJSON
+            let approvals: Int
+            let needed: Int
+            let used: Bool
+            let expired: Bool
+            let mayApprove: Bool
+        }
+        return JSONResponse.make(
+            .ok,
+            [
+                "requests": all.map {
+                    StatusJSON(
+                        request: RequestJSON(
+                            $0.request, label: $0.label, requesterName: $0.requesterName),
+                        approvals: $0.approvals, needed: $0.needed, used: $0.used,
+                        expired: $0.expired, mayApprove: $0.mayApprove)
+                }
+            ])
     }
 
     @Sendable func open(_ request: Request, context: TutelaRequestContext) async throws -> Response

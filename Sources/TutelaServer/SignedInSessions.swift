@@ -52,7 +52,13 @@ public actor SignedInSessions {
     private let now: @Sendable () -> Double
 
     /// - Parameter now: seconds on a monotonic clock (tests move it on).
+    /// The session cookie's name: `__Host-tutela_session` over HTTPS (or behind a TLS proxy), so
+    /// that a sibling site of the same domain cannot plant one (the browser accepts that prefix
+    /// only from this host, secure, for the whole path); `tutela_session` on plain loopback.
+    public nonisolated let cookieName: String
+
     public init(configuration: ServerConfiguration, now: @escaping @Sendable () -> Double) {
+        cookieName = configuration.secureCookies ? "__Host-tutela_session" : "tutela_session"
         idle = Self.seconds(configuration.idleTimeout)
         limit = Self.seconds(configuration.sessionLimit)
         self.now = now

@@ -32,6 +32,18 @@ extension API {
             uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
     }
 
+    /// Posts a form and, as a browser does, follows its 303 to the page that says what was done.
+    /// - Returns: that page, and where it was.
+    func submit(_ uri: String, _ fields: [(String, String)], as browser: BrowserSession)
+        async throws -> TestResponse
+    {
+        let posted = try await form(uri, fields, as: browser)
+        guard posted.status == .seeOther, let location = posted.headers[.location] else {
+            return posted
+        }
+        return try await page(location, as: browser)
+    }
+
     /// A page, as a browser with `browser`'s cookie fetches it.
     func page(_ uri: String, as browser: BrowserSession?) async throws -> TestResponse {
         var headers: HTTPFields = [:]
@@ -104,6 +116,48 @@ struct PageTests {
         }
     }
 
+    @Test func aSignInPostedFromAnotherSiteIsRefusedAndFormsKeepNoHistory() async throws {
+        try await Harness.make().run { api in
+            let body = "principal=price&passphrase=test+passphrase+for+price"
+            let foreign = try await api.client.execute(
+                uri: "/sign-in", method: .post,
+                headers: [
+                    .contentType: "application/x-www-form-urlencoded",
+                    .origin: "https://evil.example",
+                ], body: ByteBuffer(string: body))
+            #expect(foreign.status == .forbidden)
+            #expect(foreign.headers[.setCookie] == nil)
+            let page = try await api.page("/sign-in", as: nil)
+            #expect(
+                page.text.contains(
+                    #"<form method="post" action="/sign-in" novalidate autocomplete="off">"#))
+            let price = try await api.browse(as: "price")
+            let form = try await api.page("/tutorials/new?learner=sam", as: price)
+            #expect(form.text.contains(#"action="/tutorials" novalidate autocomplete="off""#))
+            // A marker past the newest notice is refused, not stored to read as tampering later.
+            let marked = try await api.form("/inbox/read", [("through", "999999999")], as: price)
+            #expect(marked.status == .badRequest)
+            #expect(try await api.page("/", as: price).status == .ok)
+        }
+    }
+
+    @Test func overHTTPSTheCookieCannotBePlantedByASiblingSite() async throws {
+        try await Harness.make(secondFactors: false, { $0.behindProxy = true }).run { api in
+            let right = try await api.form(
+                "/sign-in", [("principal", "price"), ("passphrase", API.passphrase("price"))],
+                as: nil)
+            let cookie = try #require(right.headers[.setCookie])
+            #expect(cookie.hasPrefix("__Host-tutela_session="))
+            #expect(cookie.contains("Secure") && cookie.contains("Path=/"))
+            #expect(!cookie.contains("Domain"))
+            // The unprefixed name, as a sibling site could set it, opens nothing.
+            let token = cookie.split(separator: ";")[0].split(separator: "=", maxSplits: 1)[1]
+            let planted = try await api.page(
+                "/", as: BrowserSession(cookie: String(token), csrf: ""))
+            #expect(planted.headers[.location] == "/sign-in")
+        }
+    }
+
     @Test func aPageIsNeverOpenedByABearerToken() async throws {
         try await Harness.make().run { api in
             let price = try await api.signedIn("price")
@@ -132,7 +186,7 @@ struct PageTests {
         let marker = "Talked about a move to Leeds"
         try await harness.run { api in
             let price = try await api.browse(as: "price")
-            let sealed = try await api.form(
+            let sealed = try await api.submit(
                 "/tutorials",
                 Self.tutorial + [("comments", marker), ("target-1", "Finish unit 3")],
                 as: price)
@@ -200,7 +254,7 @@ struct PageTests {
             let shown = try await api.seal(as: tutor, marker: "steady progress")
             let flagged = try await api.seal(as: tutor, marker: "worrying")
             let price = try await api.browse(as: "price")
-            let flag = try await api.form(
+            let flag = try await api.submit(
                 "/records/\(flagged)/flag", [("reason", "said something worrying")], as: price)
             #expect(flag.text.contains("Concern flagged"))
             let sam = try await api.browse(as: "sam")

@@ -16,6 +16,10 @@ struct RetentionPageTests {
             let record = try await api.seal(as: try await api.signedIn("price"), marker: "to go")
             try await h.centre.session("office").administration.learnerLeft(
                 "sam", on: try #require(CalendarDate("2026-11-21")))
+            // A break-glass request on it, long expired by the time it is destroyed.
+            let dsl = try await api.browse(as: "dsl")
+            _ = try await api.form(
+                "/records/\(record)/break-glass", [("reason", "police asking")], as: dsl)
             let hale = try await api.browse(as: "hale")
             let board = try await api.page("/retention?asOf=2035-04-01", as: hale)
             #expect(board.status == .ok)
@@ -65,6 +69,11 @@ struct RetentionPageTests {
             #expect(try await api.page("/certificates", as: hale).text.contains(record))
             let gone = try await api.form("/records/\(record)/open", [], as: price)
             #expect(gone.status != .ok)
+            // Its request is left out of every list; the head's home page still works.
+            #expect(try await api.page("/", as: head).status == .ok)
+            let requests = try await api.page("/break-glass", as: head)
+            #expect(requests.status == .ok)
+            #expect(!requests.text.contains(record))
         }
     }
 }

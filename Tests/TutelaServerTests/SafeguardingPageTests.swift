@@ -29,7 +29,7 @@ struct SafeguardingPageTests {
             let bare = try await api.form(
                 "/records/\(record)/break-glass", [("reason", "")], as: dsl)
             #expect(bare.status == .badRequest)
-            let sent = try await api.form(
+            let sent = try await api.submit(
                 "/records/\(record)/break-glass", [("reason", "police asking, case 12")], as: dsl)
             #expect(sent.text.contains("Request sent"))
             let request = String(
@@ -49,7 +49,7 @@ struct SafeguardingPageTests {
             let unreasoned = try await api.form(
                 "/break-glass/\(request)/decline", [("reason", " ")], as: head)
             #expect(unreasoned.status == .badRequest)
-            let declined = try await api.form(
+            let declined = try await api.submit(
                 "/break-glass/\(request)/decline", [("reason", "ask the family first")], as: head)
             #expect(declined.text.contains("Request declined"))
             let told = try await api.page("/", as: dsl)
@@ -65,7 +65,7 @@ struct SafeguardingPageTests {
             _ = try await h.centre.vault.unlock(
                 "dsl2", passphrase: Centre<MemoryVaultStore>.passphrase("dsl2")
             ).breakGlass.approve(try Tutela.RequestID(request))
-            let approved = try await api.form("/break-glass/\(request)/approve", [], as: head)
+            let approved = try await api.submit("/break-glass/\(request)/approve", [], as: head)
             #expect(approved.text.contains("2 of the 2 approvals"))
             let ready = try await api.page("/break-glass", as: dsl)
             #expect(ready.text.contains("Approved: you may open it"))
@@ -91,6 +91,32 @@ struct SafeguardingPageTests {
             #expect(reviewed.status == .seeOther)
             let after = try await api.page("/reviews", as: head)
             #expect(after.text.contains("police case was live"))
+        }
+    }
+
+    @Test func theAPIListsRequestsAndDeclinesThemToo() async throws {
+        try await Harness.make().run { api in
+            let record = try await api.seal(as: try await api.signedIn("price"), marker: "steady")
+            let dsl = try await api.signedIn("dsl")
+            let made = try await api.call(
+                .post, "/api/v1/break-glass", as: .bearer(dsl),
+                body: #"{"record": "\#(record)", "reason": "police asking"}"#)
+            let request = try #require(try made.json()["request"] as? String)
+            let head = try await api.signedIn("head")
+            let listed = try await api.call(.get, "/api/v1/break-glass", as: .bearer(head))
+            #expect(listed.text.contains(#""mayApprove":true"#))
+            #expect(!listed.text.contains("steady"))
+            let declined = try await api.call(
+                .post, "/api/v1/break-glass/\(request)/decline", as: .bearer(head),
+                body: #"{"reason": "ask the family"}"#)
+            #expect(declined.status == .ok)
+            let own = try await api.call(
+                .post, "/api/v1/break-glass/\(request)/decline",
+                as: .bearer(dsl), body: #"{"reason": "changed my mind"}"#)
+            #expect(own.status == .forbidden)
+            let sam = try await api.signedIn("sam")
+            let nothing = try await api.call(.get, "/api/v1/break-glass", as: .bearer(sam))
+            #expect(nothing.text == #"{"requests":[]}"#)
         }
     }
 

@@ -322,6 +322,40 @@ struct BreakGlassTests {
         #expect(try await s.session("hale").verifyAudit().entries > 0)
     }
 
+    @Test("the request list tells a learner nothing and writes nothing")
+    func requestListLeaksNothing() async throws {
+        let (s, label) = try await sealed()
+        // A request on another learner's record (alex's), and one on sam's.
+        let other = try await s.session("jones").seal(
+            Fixture.form(learner: "alex", marker: "x"), confidential: false)
+        _ = try await s.session("dsl").breakGlass.request(other.record, reason: "police")
+        _ = try await s.session("dsl").breakGlass.request(label.record, reason: "police")
+        let before = try await s.actions().count
+        for who in ["sam", "price", "jones", "hale"] {
+            let listed = try await s.session(PrincipalID(who)).breakGlass.requests()
+            #expect(listed.isEmpty, "\(who)")
+        }
+        #expect(try await s.session("head").breakGlass.requests().count == 2)
+        #expect(try await s.actions().count == before)
+        // Approved, then declining is refused; an approver's repeat of their own step too.
+        let first = try #require(try await s.session("head").breakGlass.requests().first)
+        try await s.session("head").breakGlass.approve(first.request.id)
+        await expectError(.permissionDenied) {
+            try await s.session("head").breakGlass.decline(first.request.id, reason: "no")
+        }
+    }
+
+    @Test("an inbox marker past the newest notice is refused, so the inbox never reads as tampered")
+    func inboxMarkerBounded() async throws {
+        let (s, label) = try await sealed()
+        try await s.session("price").safeguarding.flag(label.record, reason: "worried")
+        let dsl = try await s.session("dsl")
+        let newest = try #require(try await dsl.inbox().first?.sequence)
+        await expectError(.usage) { try await dsl.markInboxRead(through: newest + 1_000_000) }
+        try await dsl.markInboxRead(through: newest)
+        #expect(try await dsl.inbox().allSatisfy { !$0.unread })
+    }
+
     @Test("a damaged request about another record stops neither approving nor opening this one")
     func damagedOtherRequest() async throws {
         let (s, label) = try await sealed()

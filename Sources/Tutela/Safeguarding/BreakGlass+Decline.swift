@@ -23,8 +23,18 @@ extension BreakGlass {
     }
 
     /// The requests this person made and those the policy lets them approve, newest first.
+    ///
+    /// Nothing here writes to the audit log, and a person who neither requests nor approves
+    /// break-glass (a learner, a parent, a tutor) gets an empty list without a request being
+    /// read: the list says nothing of whether any exist. A request whose record is gone
+    /// (destroyed), or is about the reader's own family, is left out.
     public func requests() async throws -> [Status] {
         let policy = try policy()
+        let me = principal
+        let rules = policy.classes.values.compactMap(\.safeguarding.breakGlass)
+        let approves = rules.contains { $0.approvers.contains(where: me.has) }
+        let requests = rules.contains { $0.requesters.contains(where: me.has) }
+        guard !me.isFamily, approves || requests else { return [] }
         let now = vault.clock.now()
         var result: [Status] = []
         let ids = try await store.objects(kind: FactKind.breakGlassRequest.rawValue, key: nil)
@@ -33,29 +43,32 @@ extension BreakGlass {
             guard let id = RequestID(validating: text) else {
                 throw TutelaError.tampered("a break-glass request is filed under a malformed id")
             }
-            let seen: (request: BreakGlassRequest, label: Label, requesterName: String)
-            do { seen = try await describe(id) } catch let error as TutelaError
-                where error.kind == .permissionDenied
-            {
-                continue
-            }
-            let request = seen.request
-            guard let rules = policy.classes[seen.label.recordClass]?.safeguarding.breakGlass else {
-                continue
-            }
-            let approvals = try await approvals(of: request, rules: rules)
+            let request = try await breakGlassRequest(id)
+            guard request.requester == me.id || approves,
+                let stored = try await session.verifiedRecord(request.record)
+            else { continue }
+            let label = try Session.verifiedEnvelope(
+                stored, id: request.record, directory: directory
+            )
+            .label
+            guard !policy.isFamily(of: label, actor: me, directory: directory),
+                let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass
+            else { continue }
+            let approver = policy.decide(
+                .breakGlassApprove, actor: me, label: label, directory: directory)
+            guard approver.allowed || request.requester == me.id else { continue }
+            let approvals = try await approvals(of: request, rules: bg)
             let used = try await fact(BreakGlassUse.self, about: id.text) != nil
             let expired = now >= request.expires
-            let approver = policy.decide(
-                .breakGlassApprove, actor: principal, label: seen.label, directory: directory)
             result.append(
                 Status(
-                    request: request, label: seen.label, requesterName: seen.requesterName,
-                    approvals: approvals.count,
-                    needed: max(rules.approvals, request.approvalsNeeded),
+                    request: request, label: label,
+                    requesterName: directory.principals[request.requester]?.name
+                        ?? request.requester.text,
+                    approvals: approvals.count, needed: max(bg.approvals, request.approvalsNeeded),
                     approvedBy: approvals.map(\.approver), used: used, expired: expired,
-                    mayApprove: approver.allowed && request.requester != principal.id && !used
-                        && !expired && !approvals.contains { $0.approver == principal.id }))
+                    mayApprove: approver.allowed && request.requester != me.id && !used
+                        && !expired && !approvals.contains { $0.approver == me.id }))
         }
         return result.sorted {
             ($0.request.created, $0.request.id.text) > ($1.request.created, $1.request.id.text)
@@ -88,6 +101,29 @@ extension BreakGlass {
                 try await refuse(
                     .breakGlassDecline, subject,
                     "'\(principal.id)' may not decline \(requestID): \(decision.rule)")
+            }
+            // What approving would refuse, declining refuses too: a closed request, one this
+            // person approved, a class that allows no break-glass.
+            guard let bg = policy.classes[envelope.label.recordClass]?.safeguarding.breakGlass
+            else {
+                try await refuse(
+                    .breakGlassDecline, subject,
+                    "\(requestID): the policy in force allows no break-glass on this record")
+            }
+            if vault.clock.now() >= request.expires {
+                try await refuse(
+                    .breakGlassDecline, subject,
+                    "\(requestID) expired at \(Timestamp.iso(request.expires))")
+            }
+            if try await fact(BreakGlassUse.self, about: requestID.text) != nil {
+                try await refuse(.breakGlassDecline, subject, "\(requestID) was already used")
+            }
+            if try await approvals(of: request, rules: bg).contains(where: {
+                $0.approver == principal.id
+            }) {
+                try await refuse(
+                    .breakGlassDecline, subject,
+                    "'\(principal.id)' has already approved \(requestID)")
             }
             try await record(
                 auditEntry(.breakGlassDecline, subject: subject, reason: "\(requestID): \(reason)"),

@@ -73,8 +73,20 @@ extension Session {
 
     /// Marks this person's notices read through audit entry `sequence` (the newest they were
     /// shown): later ones stay unread. Recorded in the audit log; never moves backwards.
+    /// - Throws: usage (64) for a sequence past this person's newest notice: a marker may only
+    ///   say what they were shown (one past the entry that writes it would read as tampering).
     public func markInboxRead(through sequence: Int64) async throws {
         guard sequence > (try await inboxReadThrough()) else { return }
+        var newest: Int64 = -1
+        for object in try await store.objects(kind: ObjectKind.notice, key: principal.id.text) {
+            var r = CanonicalReader(object.body, context: "notice \(object.id)")
+            newest = max(newest, try r.i64("sequence"))
+        }
+        guard sequence <= newest else {
+            throw TutelaError(
+                .usage, "there is no notice \(sequence) in your inbox",
+                hint: "mark read through the newest notice you were shown")
+        }
         let entry = auditEntry(.inboxRead, subject: nil, reason: Self.inboxReadReason(sequence))
         let (identity, id) = (self.identity, principal.id.text)
         try await auditedWrite { tx in

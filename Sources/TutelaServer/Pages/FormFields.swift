@@ -180,7 +180,12 @@ enum Field {
                 "div", [("class", "actions")],
                 [.element("button", [("type", "submit")], [HTML(submit)]), secondary]))
         return .element(
-            "form", [("method", "post"), ("action", action), ("novalidate", "")] + attributes,
+            // No box of a record or a reason is kept in the browser's form history (a shared
+            // school computer would offer one tutor's words to the next); a box that names its
+            // own purpose (a user name, a new password) still says so.
+            "form",
+            [("method", "post"), ("action", action), ("novalidate", ""), ("autocomplete", "off")]
+                + attributes,
             content)
     }
 

@@ -79,13 +79,15 @@ enum HomePage {
             content.append(
                 H.table(
                     caption: "Your newest notices",
-                    headers: ["When", "Who", "What", "Record", "New"],
+                    headers: ["When", "Who", "What", "Record", "Their words", "New"],
                     rows: summary.notices.map { notice in
                         let entry = notice.entry
                         return [
                             HTML(Timestamp.iso(entry.time)), HTML(entry.actor.text),
                             HTML(describe(entry.action)), HTML(entry.subject ?? ""),
-                            HTML(notice.unread ? "New" : ""),
+                            // The library leaves a safeguarding step's reason out for whoever
+                            // may not read it.
+                            HTML(entry.reason ?? ""), HTML(notice.unread ? "New" : ""),
                         ]
                     }))
             if let newest = summary.notices.first, summary.unread > 0 {

@@ -152,3 +152,34 @@ struct Visitor: Sendable {
     var principal: Principal { signedIn.session.principal }
     var csrf: String { signedIn.csrf }
 }
+
+/// What a form did, told on the page it redirects to. A form that changes something answers
+/// 303 and the browser fetches that page anew: reloading it, or going back, never sends the form
+/// again (a second tutorial sealed, a second request made). Only the step and an id travel in
+/// the URL, never anything from a record.
+enum Done: String {
+    case sealed, addendum, flagged, requested, approved, declined
+
+    /// The redirect to `path` that tells, there, that `self` was done to `id`.
+    func redirect(to path: String, id: String) -> Response {
+        Page.redirect(to: "\(path)?done=\(rawValue)&id=\(id)")
+    }
+
+    /// The step a page's URL says was just done, and its id, when both are well formed.
+    static func told(_ request: Request) -> (Done, String)? {
+        let q = request.uri.queryParameters
+        guard let done = q.get("done").flatMap(Done.init(rawValue:)), let id = q.get("id") else {
+            return nil
+        }
+        let wellFormed =
+            [.requested, .approved, .declined].contains(done)
+            ? Tutela.RequestID(validating: id) != nil : RecordID(validating: id) != nil
+        return wellFormed ? (done, id) : nil
+    }
+
+    /// The box that says so, at the top of the page.
+    static func notice(_ title: String, _ message: String) -> HTML {
+        .element(
+            "div", [("class", "notice"), ("role", "status")], [H.h2(title), H.p(message)])
+    }
+}

@@ -10,9 +10,11 @@ import TutelaCrypto
 /// How a page is protected: the session cookie is HTTP-only and same-site only; every form posts
 /// the session's CSRF token in a hidden field and is refused without it (``post(_:_:)`` is the
 /// only way a page route reads a form); a page reached by a link (a GET) only lists what the
-/// person may see and never opens, releases or changes anything — opening a record is a form,
-/// so a link from elsewhere cannot make an audited opening under someone's name. No record's
-/// contents go in a URL, a title or a log line: ids only.
+/// person may see and never opens, releases or changes a record — opening a record is a form,
+/// so a link from elsewhere cannot make an audited opening under someone's name (the library
+/// may still write an entry refusing someone who asks for a list they may not see, as it does
+/// for the API). A form that changes something answers with a redirect (``Done``), so reloading
+/// never sends it twice. No record's contents go in a URL, a title or a log line: ids only.
 struct PageRoutes {
     let server: ServerState
 

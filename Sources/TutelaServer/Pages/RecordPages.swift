@@ -37,11 +37,30 @@ struct RecordPages {
             RecordQuery(learner: learner, flaggedOnly: flagged, page: pageNumber, perPage: 25))
         let tutor = visitor.principal.has(.tutor)
         let officer = visitor.principal.has(.safeguardingOfficer)
-        var content: [HTML] = [
-            H.h1(flagged ? "Flagged records" : "Records"),
+        var content: [HTML] = [H.h1(flagged ? "Flagged records" : "Records")]
+        switch Done.told(request) {
+        case (.sealed, let id)?:
+            content.append(
+                Done.notice(
+                    "Record sealed",
+                    "Sealed as record \(id). Only the people the policy names can open it."))
+        case (.addendum, let id)?:
+            content.append(
+                Done.notice(
+                    "Addendum sealed",
+                    "The addendum is sealed as record \(id), read by the same people as its record."
+                ))
+        case (.flagged, let id)?:
+            content.append(
+                Done.notice(
+                    "Concern flagged",
+                    "Record \(id) is flagged. The safeguarding officers have it in their queue."))
+        default: break
+        }
+        content += [
             H.p(
                 "The records you may see, newest tutorial first. Only labels are listed: a record's "
-                    + "contents are shown when you open it, and each opening is recorded."),
+                    + "contents are shown when you open it, and each opening is recorded.")
         ]
         let learners = visitor.session.finding.learners()
         if learners.count > 1 {
@@ -196,16 +215,7 @@ struct RecordPages {
             return flagPage(visitor, id.text, problems: problems).response(for: visitor)
         }
         try await visitor.session.safeguarding.flag(id, reason: reason)
-        return Page(
-            "Concern flagged",
-            [
-                H.h1("Concern flagged"),
-                H.p(
-                    "Record \(id) is flagged. The safeguarding officers have it in their queue.",
-                    [("class", "notice"), ("role", "status")]),
-                H.p([], [H.link("Back to records", to: "/records")]),
-            ]
-        ).response(for: visitor)
+        return Done.flagged.redirect(to: "/records", id: id.text)
     }
 
     @Sendable func discloseForm(_ request: Request, context: TutelaRequestContext) async throws
@@ -298,15 +308,6 @@ struct RecordPages {
                 .response(for: visitor)
         }
         let label = try await visitor.session.corrections.addendum(to: id, text: text)
-        return Page(
-            "Addendum sealed",
-            [
-                H.h1("Addendum sealed"),
-                H.p(
-                    "The addendum to record \(id) is sealed as record \(label.record).",
-                    [("class", "notice"), ("role", "status")]),
-                H.p([], [H.link("Back to records", to: "/records")]),
-            ]
-        ).response(for: visitor)
+        return Done.addendum.redirect(to: "/records", id: label.record.text)
     }
 }

@@ -35,12 +35,33 @@ struct SafeguardingPages {
         let me = visitor.principal.id
         let mine = all.filter { $0.request.requester == me }
         let toApprove = all.filter { $0.request.requester != me }
-        var content: [HTML] = [
-            H.h1("Break-glass requests"),
+        var content: [HTML] = [H.h1("Break-glass requests")]
+        if let (done, id) = Done.told(request) {
+            let status = all.first { $0.request.id.text == id }
+            let counted =
+                status.map { " It has \($0.approvals) of the \($0.needed) approvals it needs." }
+                ?? ""
+            switch done {
+            case .requested:
+                content.append(
+                    Done.notice(
+                        "Request sent",
+                        "Request \(id) is sent. The approvers are told; you can open the record "
+                            + "here once enough approve."))
+            case .approved:
+                content.append(
+                    Done.notice("Request approved", "You approved \(id)." + counted))
+            case .declined:
+                content.append(
+                    Done.notice("Request declined", "You declined \(id). The requester is told."))
+            default: break
+            }
+        }
+        content += [
             H.p(
                 "Break-glass opens a record that is not flagged, when a safeguarding officer "
                     + "needs it and the approvers the policy names agree. Each request lasts a "
-                    + "limited time and opens the record once."),
+                    + "limited time and opens the record once.")
         ]
         if !toApprove.isEmpty || !visitor.principal.has(.safeguardingOfficer) {
             content.append(H.h2("Asked of you"))
@@ -158,21 +179,15 @@ struct SafeguardingPages {
             return requestPage(visitor, id.text, problems: problems).response(for: visitor)
         }
         let made = try await visitor.session.breakGlass.request(id, reason: reason)
-        return done(
-            "Request sent",
-            "Request \(made.id) is sent. It needs \(made.approvalsNeeded) "
-                + "approvals and ends at \(Timestamp.iso(made.expires)).", visitor: visitor)
+        return Done.requested.redirect(to: "/break-glass", id: made.id.text)
     }
 
     @Sendable func approve(
         _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
     ) async throws -> Response {
         let id: Tutela.RequestID = try context.pathID()
-        let (have, need) = try await visitor.session.breakGlass.approve(id)
-        return done(
-            "Request approved",
-            "You approved \(id). It has \(have) of the \(need) approvals it needs; the requester "
-                + "is told.", visitor: visitor)
+        try await visitor.session.breakGlass.approve(id)
+        return Done.approved.redirect(to: "/break-glass", id: id.text)
     }
 
     @Sendable func declineForm(_ request: Request, context: TutelaRequestContext) async throws
@@ -207,8 +222,7 @@ struct SafeguardingPages {
             return declinePage(visitor, id.text, problems: problems).response(for: visitor)
         }
         try await visitor.session.breakGlass.decline(id, reason: reason)
-        return done(
-            "Request declined", "You declined \(id). The requester is told.", visitor: visitor)
+        return Done.declined.redirect(to: "/break-glass", id: id.text)
     }
 
     @Sendable func open(
@@ -218,16 +232,6 @@ struct SafeguardingPages {
         let opened = try await visitor.session.breakGlass.open(id)
         try await visitor.session.settle()
         return RecordView.page(opened, learnerName: nil, visitor: visitor).response(for: visitor)
-    }
-
-    private func done(_ title: String, _ message: String, visitor: Visitor) -> Response {
-        Page(
-            title,
-            [
-                H.h1(title), H.p(message, [("class", "notice"), ("role", "status")]),
-                H.p([], [H.link("Back to break-glass requests", to: "/break-glass")]),
-            ]
-        ).response(for: visitor)
     }
 
     // MARK: Reviews after the fact

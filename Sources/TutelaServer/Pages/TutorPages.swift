@@ -103,20 +103,7 @@ struct TutorPages {
     }
 
     private func sealed(_ label: Label, visitor: Visitor) -> Response {
-        Page(
-            "Record sealed",
-            [
-                H.h1("Record sealed"),
-                H.p(
-                    "Sealed as “\(label.envelopeText)”, record \(label.record). Only the people "
-                        + "the policy names can open it.",
-                    [("class", "notice"), ("role", "status")]),
-                H.ul([
-                    H.link("Back to my tutees", to: "/tutees"),
-                    H.link("My records", to: "/records"),
-                ]),
-            ]
-        ).response(for: visitor)
+        Done.sealed.redirect(to: "/records", id: label.record.text)
     }
 
     // MARK: Informal note
