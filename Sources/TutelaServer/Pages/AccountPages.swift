@@ -120,6 +120,15 @@ extension PageRoutes {
                     "Your passphrase unlocks your keys. Choose a long one you do not use "
                         + "anywhere else: four or more unrelated words work well. Changing it signs "
                         + "you out everywhere."),
+                H.p(
+                    [],
+                    [
+                        HTML(
+                            "To sign in with a code from your phone as well, or to move to a new "
+                                + "phone: "),
+                        H.link("set up an authenticator app", to: "/second-factor"),
+                        HTML("."),
+                    ]),
                 Field.form(
                     action: "/passphrase", csrf: visitor.csrf, submit: "Change passphrase",
                     [
