@@ -45,6 +45,7 @@ extension HTTPField.Name {
     static let realIP = named("X-Real-IP")
     static let forwardedFor = named("X-Forwarded-For")
     static let fetchSite = named("Sec-Fetch-Site")
+    static let fetchMode = named("Sec-Fetch-Mode")
 
     /// A header name this module spells out; every one is a valid token, so this never traps.
     private static func named(_ text: String) -> HTTPField.Name {
@@ -139,7 +140,13 @@ struct SameOrigin: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         if let site = request.headers[.fetchSite] {
-            if site != "same-origin", site != "none" {
+            // A link to a page from elsewhere (the school's intranet, an email) is followed:
+            // the browser sends no session cookie with it (SameSite=Strict), and a page reached
+            // by a link acts on nothing. Everything else from another site is refused.
+            let navigation =
+                [.get, .head].contains(request.method) && !request.uri.path.hasPrefix("/api/")
+                && request.headers[.fetchMode] == "navigate"
+            if site != "same-origin", site != "none", !navigation {
                 throw APIError(.forbidden, "denied", "requests from other sites are refused")
             }
         } else if ![.get, .head].contains(request.method), let origin = request.headers[.origin],

@@ -17,7 +17,7 @@ public struct ServerConfiguration: Sendable {
     /// server over HTTPS, through the proxy).
     public var behindProxy = false
     /// Whether cookies get the `Secure` attribute: under TLS, or behind a TLS proxy.
-    public var secureCookies: Bool { tls != nil || behindProxy }
+    public var secureCookies: Bool { tls != nil || behindProxy || insecureHTTP }
     /// A session not used for this long ends (15 minutes).
     public var idleTimeout: Duration = .seconds(15 * 60)
     /// A session ends this long after signing in, however busy (8 hours).

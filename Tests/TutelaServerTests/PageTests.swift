@@ -141,6 +141,44 @@ struct PageTests {
         }
     }
 
+    @Test func aLinkFromAnotherSiteLandsOnAPageButNothingElseFromThereIsTaken() async throws {
+        try await Harness.make().run { api in
+            let link: HTTPFields = [
+                HTTPField.Name("Sec-Fetch-Site")!: "cross-site",
+                HTTPField.Name("Sec-Fetch-Mode")!: "navigate",
+            ]
+            #expect(
+                try await api.client.execute(uri: "/sign-in", method: .get, headers: link).status
+                    == .ok)
+            #expect(
+                try await api.client.execute(uri: "/api/v1/session", method: .get, headers: link)
+                    .status == .forbidden)
+            var post = link
+            post[.contentType] = "application/x-www-form-urlencoded"
+            let posted = try await api.client.execute(
+                uri: "/sign-in", method: .post, headers: post,
+                body: ByteBuffer(string: "principal=price&passphrase=x"))
+            #expect(posted.status == .forbidden)
+        }
+    }
+
+    @Test func aReasonTheLibraryRefusesComesBackInItsBoxAndAFamilyIsToldNothing() async throws {
+        try await Harness.make().run { api in
+            let record = try await api.seal(as: try await api.signedIn("price"), marker: "x")
+            let price = try await api.browse(as: "price")
+            let long = String(repeating: "worried about home ", count: 120)
+            let refused = try await api.form(
+                "/records/\(record)/flag", [("reason", long)], as: price)
+            #expect(refused.status == .badRequest)
+            #expect(refused.text.contains(long.trimmingCharacters(in: .whitespaces)))
+            #expect(refused.text.contains(#"id="f-reason-error""#))
+            #expect(try await api.page("/keep-alive", as: price).status == .noContent)
+            let sam = try await api.browse(as: "sam")
+            let crafted = try await api.page("/records?done=flagged&id=\(record)", as: sam)
+            #expect(!crafted.text.contains("flagged"))
+        }
+    }
+
     @Test func overHTTPSTheCookieCannotBePlantedByASiblingSite() async throws {
         try await Harness.make(secondFactors: false, { $0.behindProxy = true }).run { api in
             let right = try await api.form(

@@ -52,7 +52,7 @@ struct RetentionPageTests {
                 "/records/\(record)/release", [("reason", "request answered")], as: hale)
 
             // Two people: the keeper proposes, and may not agree with themselves.
-            let proposed = try await api.form("/records/\(record)/destroy", [], as: hale)
+            let proposed = try await api.submit("/records/\(record)/destroy", [], as: hale)
             #expect(proposed.text.contains("Destruction proposed"))
             let alone = try await api.form("/records/\(record)/destroy", [], as: hale)
             #expect(alone.status == .forbidden)

@@ -259,6 +259,15 @@ public struct Finding: SessionService {
             .sorted { ($0.name, $0.id.text) < ($1.name, $1.id.text) }
     }
 
+    /// One learner, when the reader may list them (as ``learners(tutor:)`` would); nil otherwise.
+    public func learner(_ id: LearnerID) -> Learner? {
+        guard let policy = directory.policy,
+            let learner = directory.learners[directory.resolve(id)],
+            policy.mayList(learner, actor: principal)
+        else { return nil }
+        return learner
+    }
+
     /// The people the reader may list — everyone for the roles the policy's `directory.people`
     /// names, otherwise only themselves — with those invited and not yet enrolled, by name.
     public func people() -> [ListedPerson] {

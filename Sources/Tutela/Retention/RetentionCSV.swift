@@ -8,11 +8,12 @@ extension RetentionStatus {
     /// formula is prefixed with an apostrophe).
     public var csvLine: String {
         func field(_ s: String) -> String {
-            let needsQuotes = s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+            let needsQuotes = s.contains(where: { "\",\n\r".contains($0) })
             let escaped = s.split(separator: "\"", omittingEmptySubsequences: false)
                 .joined(separator: "\"\"")
             let safe =
-                ["=", "+", "-", "@"].contains(where: escaped.hasPrefix) ? "'" + escaped : escaped
+                ["=", "+", "-", "@", "\t", "\r"].contains(where: escaped.hasPrefix)
+                ? "'" + escaped : escaped
             return needsQuotes ? "\"\(safe)\"" : safe
         }
         return [

@@ -34,7 +34,7 @@ extension BreakGlass {
         let rules = policy.classes.values.compactMap(\.safeguarding.breakGlass)
         let approves = rules.contains { $0.approvers.contains(where: me.has) }
         let requests = rules.contains { $0.requesters.contains(where: me.has) }
-        guard !me.isFamily, approves || requests else { return [] }
+        guard approves || requests else { return [] }
         let now = vault.clock.now()
         var result: [Status] = []
         let ids = try await store.objects(kind: FactKind.breakGlassRequest.rawValue, key: nil)
@@ -60,6 +60,16 @@ extension BreakGlass {
             let approvals = try await approvals(of: request, rules: bg)
             let used = try await fact(BreakGlassUse.self, about: id.text) != nil
             let expired = now >= request.expires
+            // What approve() would refuse, it is not offered: a role of the reader's with an
+            // approval still to give and a group key to give it from, and a requester who may
+            // still ask (the record may have been flagged since).
+            let roleFree = bg.approvers.contains { role in
+                me.has(role) && !approvals.contains { $0.role == role }
+                    && directory.groups[role] != nil
+            }
+            let stillAsked = Self.requesterDecision(
+                request, label: label, policy: policy, directory: directory, now: now
+            ).allowed
             result.append(
                 Status(
                     request: request, label: label,
@@ -68,7 +78,8 @@ extension BreakGlass {
                     approvals: approvals.count, needed: max(bg.approvals, request.approvalsNeeded),
                     approvedBy: approvals.map(\.approver), used: used, expired: expired,
                     mayApprove: approver.allowed && request.requester != me.id && !used
-                        && !expired && !approvals.contains { $0.approver == me.id }))
+                        && !expired && roleFree && stillAsked
+                        && !approvals.contains { $0.approver == me.id }))
         }
         return result.sorted {
             ($0.request.created, $0.request.id.text) > ($1.request.created, $1.request.id.text)

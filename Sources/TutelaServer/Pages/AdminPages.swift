@@ -10,9 +10,7 @@ struct AdminPages {
 
     func add(
         to pages: RouterGroup<TutelaRequestContext>,
-        post: (@escaping PageRoutes.FormHandler) ->
-            @Sendable (Request, TutelaRequestContext)
-            async throws -> Response
+        post: PageRoutes.Wrapper
     ) {
         pages.get("/people", use: people)
         pages.get("/people/new", use: inviteForm)

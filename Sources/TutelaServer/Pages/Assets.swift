@@ -26,7 +26,10 @@ enum Assets {
 
     /// What the script does, each only where it clearly helps, and every page works without it:
     /// the box of problems at the top of a form takes the focus (a screen reader reads it first);
-    /// a Print button prints the page.
+    /// a Print button prints the page; while someone is typing into a form they have not sent, the
+    /// session is kept alive (typing sends nothing, and a tutor writing a long review must not be
+    /// signed out by the idle limit and lose it) and leaving the page asks first. It stops keeping
+    /// the session alive ten minutes after the last keystroke.
     static let script = """
         "use strict";
         document.addEventListener("DOMContentLoaded", function () {
@@ -35,6 +38,21 @@ enum Assets {
           document.querySelectorAll("[data-print]").forEach(function (button) {
             button.hidden = false;
             button.addEventListener("click", function () { window.print(); });
+          });
+          var typed = 0, pinged = Date.now(), sending = false;
+          document.querySelectorAll("form[method=post]").forEach(function (form) {
+            form.addEventListener("input", function () { typed = Date.now(); });
+            form.addEventListener("submit", function () { sending = true; });
+          });
+          window.setInterval(function () {
+            var now = Date.now();
+            if (typed && now - typed < 600000 && now - pinged > 240000) {
+              pinged = now;
+              fetch("/keep-alive", { credentials: "same-origin", cache: "no-store" });
+            }
+          }, 30000);
+          window.addEventListener("beforeunload", function (event) {
+            if (typed && !sending) { event.preventDefault(); event.returnValue = ""; }
           });
         });
 

@@ -65,7 +65,7 @@ struct Page {
             .element("a", [("class", "brand"), ("href", "/")], [HTML("Tutela")])
         ]
         if let visitor {
-            let links = Self.navigation(for: visitor.principal.roles).map { item in
+            let links = Self.navigation(for: visitor.principal).map { item in
                 H.link(item.label, to: item.path)
             }
             parts.append(
@@ -85,7 +85,9 @@ struct Page {
     }
 
     /// The pages a person's roles use, in the order they use them.
-    static func navigation(for roles: [Role]) -> [(label: String, path: String)] {
+    /// (As the library counts roles: one awaiting new keys holds none yet.)
+    static func navigation(for principal: Principal) -> [(label: String, path: String)] {
+        let roles = Role.allCases.filter(principal.has)
         var items: [(String, String)] = [("Home", "/")]
         if roles.contains(.tutor) { items.append(("My tutees", "/tutees")) }
         items.append(("Records", "/records"))
@@ -158,7 +160,7 @@ struct Visitor: Sendable {
 /// again (a second tutorial sealed, a second request made). Only the step and an id travel in
 /// the URL, never anything from a record.
 enum Done: String {
-    case sealed, addendum, flagged, requested, approved, declined
+    case sealed, addendum, flagged, requested, approved, declined, proposed
 
     /// The redirect to `path` that tells, there, that `self` was done to `id`.
     func redirect(to path: String, id: String) -> Response {

@@ -33,6 +33,9 @@ struct PageRoutes {
         let pages = router.group().add(middleware: PageErrors()).add(
             middleware: Authenticator(sessions: server.sessions, pages: true))
         pages.get("/", use: home)
+        // The script's keep-alive while someone is writing a long form: a signed-in request like
+        // any other (it counts as use), answering nothing.
+        pages.get("/keep-alive") { _, _ in Response(status: .noContent) }
         pages.get("/passphrase", use: passphraseForm)
         pages.post("/passphrase", use: post(changePassphrase))
         pages.post("/inbox/read", use: post(markRead))
@@ -47,6 +50,11 @@ struct PageRoutes {
     /// CSRF token, and who sent it.
     typealias FormHandler =
         @Sendable (PageForm, Visitor, Request, TutelaRequestContext)
+        async throws -> Response
+
+    /// The CSRF-checking wrapper a journey's `add(to:post:)` is given for its form handlers.
+    typealias Wrapper = (@escaping FormHandler) ->
+        @Sendable (Request, TutelaRequestContext)
         async throws -> Response
 
     /// A form handler that runs only for a form carrying this session's CSRF token.

@@ -11,9 +11,7 @@ struct RecordPages {
 
     func add(
         to pages: RouterGroup<TutelaRequestContext>,
-        post: (@escaping PageRoutes.FormHandler) ->
-            @Sendable (Request, TutelaRequestContext)
-            async throws -> Response
+        post: PageRoutes.Wrapper
     ) {
         pages.get("/records", use: list)
         pages.post("/records/:id/open", use: post(open))
@@ -38,7 +36,9 @@ struct RecordPages {
         let tutor = visitor.principal.has(.tutor)
         let officer = visitor.principal.has(.safeguardingOfficer)
         var content: [HTML] = [H.h1(flagged ? "Flagged records" : "Records")]
-        switch Done.told(request) {
+        // Told only to those who could have done it (a learner or parent seals and flags
+        // nothing): a crafted link must not show a family "flagged" about a record.
+        switch visitor.principal.isFamily ? nil : Done.told(request) {
         case (.sealed, let id)?:
             content.append(
                 Done.notice(
@@ -173,7 +173,7 @@ struct RecordPages {
     }
 
     private func name(of learner: LearnerID, _ visitor: Visitor) -> String? {
-        visitor.session.finding.learners().first { $0.id == learner }?.name
+        visitor.session.finding.learner(learner)?.name
     }
 
     // MARK: A reason first: flag, disclose
@@ -194,28 +194,27 @@ struct RecordPages {
     }
 
     private func flagPage(
-        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init()
+        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init(), value: String? = nil
     ) -> Page {
         ReasonPage.page(
             visitor, record: id, title: "Flag a concern", explanation: Self.flagExplanation,
             action: "/records/\(id)/flag", submit: "Flag this record",
             label: "Why are you concerned?",
             hint: "The officers read this. Say what you saw or were told, and when.",
-            problems: problems)
+            problems: problems, value: value)
     }
 
     @Sendable func flag(
         _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
     ) async throws -> Response {
         let id: RecordID = try context.pathID()
-        let reason = form["reason"]
-        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            var problems = Field.Problems()
-            problems.add("reason", "Say why you are concerned")
-            return flagPage(visitor, id.text, problems: problems).response(for: visitor)
+        return try await ReasonPage.handle(
+            form, visitor: visitor, missing: "Say why you are concerned",
+            page: { flagPage(visitor, id.text, problems: $0, value: $1) }
+        ) { reason in
+            try await visitor.session.safeguarding.flag(id, reason: reason)
+            return Done.flagged.redirect(to: "/records", id: id.text)
         }
-        try await visitor.session.safeguarding.flag(id, reason: reason)
-        return Done.flagged.redirect(to: "/records", id: id.text)
     }
 
     @Sendable func discloseForm(_ request: Request, context: TutelaRequestContext) async throws
@@ -227,7 +226,7 @@ struct RecordPages {
     }
 
     private func disclosePage(
-        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init()
+        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init(), value: String? = nil
     ) -> Page {
         ReasonPage.page(
             visitor, record: id, title: "Open a flagged record",
@@ -238,25 +237,23 @@ struct RecordPages {
             ], action: "/records/\(id)/disclose", submit: "Open the record",
             label: "Why do you need to open it?",
             hint: "Your reason is shown to the head of centre who reviews this opening.",
-            problems: problems)
+            problems: problems, value: value)
     }
 
     @Sendable func disclose(
         _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
     ) async throws -> Response {
         let id: RecordID = try context.pathID()
-        let reason = form["reason"]
-        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            var problems = Field.Problems()
-            problems.add("reason", "Give the reason you need to open this record")
-            return disclosePage(visitor, id.text, problems: problems).response(for: visitor)
+        return try await ReasonPage.handle(
+            form, visitor: visitor, missing: "Give the reason you need to open this record",
+            page: { disclosePage(visitor, id.text, problems: $0, value: $1) }
+        ) { reason in
+            let opened = try await visitor.session.safeguarding.disclose(id, reason: reason)
+            try await visitor.session.settle()
+            return RecordView.page(
+                opened, learnerName: name(of: opened.label.learner, visitor), visitor: visitor
+            ).response(for: visitor)
         }
-        let opened = try await visitor.session.safeguarding.disclose(id, reason: reason)
-        try await visitor.session.settle()
-        return RecordView.page(
-            opened, learnerName: name(of: opened.label.learner, visitor), visitor: visitor
-        )
-        .response(for: visitor)
     }
 
     // MARK: Addendum
@@ -307,7 +304,14 @@ struct RecordPages {
             return addendumPage(visitor, id.text, problems: problems, value: text)
                 .response(for: visitor)
         }
-        let label = try await visitor.session.corrections.addendum(to: id, text: text)
-        return Done.addendum.redirect(to: "/records", id: label.record.text)
+        do {
+            let label = try await visitor.session.corrections.addendum(to: id, text: text)
+            return Done.addendum.redirect(to: "/records", id: label.record.text)
+        } catch let error as TutelaError where [.usage, .invalidInput].contains(error.kind) {
+            // What was written is kept: the page says why, beside the box.
+            problems.add("text", Page.sentence(error.message))
+            return addendumPage(visitor, id.text, problems: problems, value: text)
+                .response(for: visitor)
+        }
     }
 }

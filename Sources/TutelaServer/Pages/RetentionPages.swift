@@ -11,9 +11,7 @@ struct RetentionPages {
 
     func add(
         to pages: RouterGroup<TutelaRequestContext>,
-        post: (@escaping PageRoutes.FormHandler) ->
-            @Sendable (Request, TutelaRequestContext)
-            async throws -> Response
+        post: PageRoutes.Wrapper
     ) {
         pages.get("/retention", use: dashboard)
         pages.get("/retention.csv", use: csv)
@@ -48,8 +46,15 @@ struct RetentionPages {
         let report = try await visitor.session.retention.report(
             asOf: date, listing: RetentionReport.actionable)
         let standings = RetentionStatus.Standing.allCases
-        var content: [HTML] = [
-            H.h1("Retention"),
+        var content: [HTML] = [H.h1("Retention")]
+        if case (.proposed, let id)? = Done.told(request) {
+            content.append(
+                Done.notice(
+                    "Destruction proposed",
+                    "You proposed destroying \(id). A second record keeper or a head of centre "
+                        + "must now agree."))
+        }
+        content += [
             .element(
                 "form", [("method", "get"), ("action", "/retention"), ("class", "filter")],
                 [
@@ -149,7 +154,8 @@ struct RetentionPages {
     }
 
     private func holdPage(
-        _ visitor: Visitor, _ id: String, placing: Bool, problems: Field.Problems = .init()
+        _ visitor: Visitor, _ id: String, placing: Bool, problems: Field.Problems = .init(),
+        value: String? = nil
     ) -> Page {
         ReasonPage.page(
             visitor, record: id, title: placing ? "Place a hold" : "Release the hold",
@@ -161,7 +167,8 @@ struct RetentionPages {
             ], action: "/records/\(id)/\(placing ? "hold" : "release")",
             submit: placing ? "Place the hold" : "Release the hold",
             label: placing ? "Why is it held?" : "Why is the hold released?",
-            hint: "Name the inquiry, claim or request.", problems: problems, cancel: "/retention")
+            hint: "Name the inquiry, claim or request.", problems: problems, value: value,
+            cancel: "/retention")
     }
 
     @Sendable func hold(
@@ -180,15 +187,13 @@ struct RetentionPages {
         _ form: PageForm, _ visitor: Visitor, _ context: TutelaRequestContext, active: Bool
     ) async throws -> Response {
         let id: RecordID = try context.pathID()
-        let reason = form["reason"]
-        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            var problems = Field.Problems()
-            problems.add("reason", "Give the reason")
-            return holdPage(visitor, id.text, placing: active, problems: problems)
-                .response(for: visitor)
+        return try await ReasonPage.handle(
+            form, visitor: visitor, missing: "Give the reason",
+            page: { holdPage(visitor, id.text, placing: active, problems: $0, value: $1) }
+        ) { reason in
+            try await visitor.session.retention.setHold(id, active: active, reason: reason)
+            return Page.redirect(to: "/retention")
         }
-        try await visitor.session.retention.setHold(id, active: active, reason: reason)
-        return Page.redirect(to: "/retention")
     }
 
     // MARK: Decisions when a period ends
@@ -286,17 +291,8 @@ struct RetentionPages {
     ) async throws -> Response {
         let id: RecordID = try context.pathID()
         switch try await visitor.session.retention.destroy(id) {
-        case .proposed(let by):
-            return Page(
-                "Destruction proposed",
-                [
-                    H.h1("Destruction proposed"),
-                    H.p(
-                        "\(by) proposed destroying \(id). A second record keeper or a head of "
-                            + "centre must now agree.", [("class", "notice"), ("role", "status")]),
-                    H.p([], [H.link("Back to retention", to: "/retention")]),
-                ]
-            ).response(for: visitor)
+        case .proposed:
+            return Done.proposed.redirect(to: "/retention", id: id.text)
         case .destroyed(let certificate):
             try visitor.session.retention.verify(certificate)
             return Page.redirect(to: "/certificates/\(id)")

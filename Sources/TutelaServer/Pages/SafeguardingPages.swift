@@ -10,9 +10,7 @@ struct SafeguardingPages {
 
     func add(
         to pages: RouterGroup<TutelaRequestContext>,
-        post: (@escaping PageRoutes.FormHandler) ->
-            @Sendable (Request, TutelaRequestContext)
-            async throws -> Response
+        post: PageRoutes.Wrapper
     ) {
         pages.get("/break-glass", use: requests)
         pages.get("/records/:id/break-glass", use: requestForm)
@@ -153,7 +151,7 @@ struct SafeguardingPages {
     }
 
     private func requestPage(
-        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init()
+        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init(), value: String? = nil
     ) -> Page {
         ReasonPage.page(
             visitor, record: id, title: "Ask to break the glass",
@@ -165,21 +163,20 @@ struct SafeguardingPages {
             ], action: "/records/\(id)/break-glass", submit: "Send the request",
             label: "Why do you need to open this record?",
             hint: "The approvers decide on this. Give the referral or case it concerns.",
-            problems: problems)
+            problems: problems, value: value)
     }
 
     @Sendable func request(
         _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
     ) async throws -> Response {
         let id: RecordID = try context.pathID()
-        let reason = form["reason"]
-        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            var problems = Field.Problems()
-            problems.add("reason", "Give the reason you need to open this record")
-            return requestPage(visitor, id.text, problems: problems).response(for: visitor)
+        return try await ReasonPage.handle(
+            form, visitor: visitor, missing: "Give the reason you need to open this record",
+            page: { requestPage(visitor, id.text, problems: $0, value: $1) }
+        ) { reason in
+            let made = try await visitor.session.breakGlass.request(id, reason: reason)
+            return Done.requested.redirect(to: "/break-glass", id: made.id.text)
         }
-        let made = try await visitor.session.breakGlass.request(id, reason: reason)
-        return Done.requested.redirect(to: "/break-glass", id: made.id.text)
     }
 
     @Sendable func approve(
@@ -199,7 +196,7 @@ struct SafeguardingPages {
     }
 
     private func declinePage(
-        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init()
+        _ visitor: Visitor, _ id: String, problems: Field.Problems = .init(), value: String? = nil
     ) -> Page {
         ReasonPage.page(
             visitor, record: nil, title: "Decline request \(id)",
@@ -208,21 +205,20 @@ struct SafeguardingPages {
                     + "approvers may still approve the request until it ends."
             ], action: "/break-glass/\(id)/decline", submit: "Decline the request",
             label: "Why are you declining?", hint: "The requester reads this.",
-            problems: problems, cancel: "/break-glass")
+            problems: problems, value: value, cancel: "/break-glass")
     }
 
     @Sendable func decline(
         _ form: PageForm, _ visitor: Visitor, _ request: Request, _ context: TutelaRequestContext
     ) async throws -> Response {
         let id: Tutela.RequestID = try context.pathID()
-        let reason = form["reason"]
-        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            var problems = Field.Problems()
-            problems.add("reason", "Say why you are declining")
-            return declinePage(visitor, id.text, problems: problems).response(for: visitor)
+        return try await ReasonPage.handle(
+            form, visitor: visitor, missing: "Say why you are declining",
+            page: { declinePage(visitor, id.text, problems: $0, value: $1) }
+        ) { reason in
+            try await visitor.session.breakGlass.decline(id, reason: reason)
+            return Done.declined.redirect(to: "/break-glass", id: id.text)
         }
-        try await visitor.session.breakGlass.decline(id, reason: reason)
-        return Done.declined.redirect(to: "/break-glass", id: id.text)
     }
 
     @Sendable func open(
@@ -245,7 +241,7 @@ struct SafeguardingPages {
     }
 
     private func reviewsPage(
-        _ visitor: Visitor, problems: Field.Problems, failed: String?,
+        _ visitor: Visitor, problems: Field.Problems, failed: String?, form: PageForm? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Page {
         let items = try await visitor.session.safeguarding.reviews()
@@ -283,9 +279,12 @@ struct SafeguardingPages {
                                 "outcome-\(id)", legend: "Was the opening justified?",
                                 options: [
                                     ("justified", "Justified"), ("unjustified", "Not justified"),
-                                ], selected: [], error: mine ? problems["outcome-\(id)"] : nil),
+                                ],
+                                selected: mine ? [form?["outcome-\(id)"] ?? ""] : [],
+                                error: mine ? problems["outcome-\(id)"] : nil),
                             Field.textarea(
                                 "note-\(id)", label: "Your note",
+                                value: mine ? form?["note-\(id)"] : nil,
                                 error: mine ? problems["note-\(id)"] : nil, rows: 3),
                         ]))
             }
@@ -320,10 +319,17 @@ struct SafeguardingPages {
         }
         guard let outcome, problems.isEmpty else {
             return try await reviewsPage(
-                visitor, problems: problems, failed: id.text, status: .badRequest
+                visitor, problems: problems, failed: id.text, form: form, status: .badRequest
             ).response(for: visitor)
         }
-        try await visitor.session.safeguarding.review(id, outcome: outcome, note: note)
+        do {
+            try await visitor.session.safeguarding.review(id, outcome: outcome, note: note)
+        } catch let error as TutelaError where [.usage, .invalidInput].contains(error.kind) {
+            problems.add("note-\(id)", Page.sentence(error.message))
+            return try await reviewsPage(
+                visitor, problems: problems, failed: id.text, form: form, status: .badRequest
+            ).response(for: visitor)
+        }
         return Page.redirect(to: "/reviews")
     }
 }
@@ -333,7 +339,7 @@ enum ReasonPage {
     static func page(
         _ visitor: Visitor, record: String?, title: String, explanation: [String],
         action: String, submit: String, label: String, hint: String,
-        problems: Field.Problems = .init(), cancel: String = "/records"
+        problems: Field.Problems = .init(), value: String? = nil, cancel: String = "/records"
     ) -> Page {
         Page(
             title, status: problems.isEmpty ? .ok : .badRequest,
@@ -346,9 +352,30 @@ enum ReasonPage {
                         secondary: H.link("Cancel", to: cancel),
                         [
                             Field.textarea(
-                                "reason", label: label, hint: hint, error: problems["reason"],
-                                rows: 4, required: true)
+                                "reason", label: label, value: value, hint: hint,
+                                error: problems["reason"], rows: 4, required: true)
                         ])
                 ])
+    }
+
+    /// Runs `act` with the form's reason. A blank reason, or one the library refuses as written
+    /// (too long, a control character pasted in), draws the form again with the problem beside
+    /// the box and the words kept; any other refusal is the library's, as a page.
+    static func handle(
+        _ form: PageForm, visitor: Visitor, missing: String,
+        page: (Field.Problems, String) -> Page, _ act: (String) async throws -> Response
+    ) async throws -> Response {
+        let reason = form["reason"]
+        var problems = Field.Problems()
+        if reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            problems.add("reason", missing)
+        } else {
+            do { return try await act(reason) } catch let error as TutelaError
+                where [.usage, .invalidInput].contains(error.kind)
+            {
+                problems.add("reason", Page.sentence(error.message))
+            }
+        }
+        return page(problems, reason).response(for: visitor)
     }
 }

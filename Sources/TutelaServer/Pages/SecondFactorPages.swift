@@ -11,9 +11,7 @@ struct SecondFactorPages {
 
     func add(
         to pages: RouterGroup<TutelaRequestContext>,
-        post: (@escaping PageRoutes.FormHandler) ->
-            @Sendable (Request, TutelaRequestContext)
-            async throws -> Response
+        post: PageRoutes.Wrapper
     ) {
         pages.get("/second-factor", use: start)
         pages.post("/second-factor/key", use: post(offer))
@@ -100,6 +98,13 @@ struct SecondFactorPages {
         content.append(
             Field.form(
                 action: "/second-factor/confirm", csrf: visitor.csrf, submit: "Confirm", fields))
+        if secret == nil {
+            // The key is shown once; someone unsure they typed it right starts again.
+            content.append(
+                Field.form(
+                    action: "/second-factor/key", csrf: visitor.csrf,
+                    submit: "Start again with a new key", []))
+        }
         return Page("Set up your authenticator app", status: status, content)
     }
 

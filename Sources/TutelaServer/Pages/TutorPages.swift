@@ -9,9 +9,7 @@ struct TutorPages {
 
     func add(
         to pages: RouterGroup<TutelaRequestContext>,
-        post: (@escaping PageRoutes.FormHandler) ->
-            @Sendable (Request, TutelaRequestContext)
-            async throws -> Response
+        post: PageRoutes.Wrapper
     ) {
         pages.get("/tutees", use: tutees)
         pages.get("/tutorials/new", use: tutorialForm)
@@ -71,7 +69,7 @@ struct TutorPages {
     {
         let visitor = Visitor(signedIn: try context.requireSignedIn())
         let id = request.uri.queryParameters.get("learner") ?? ""
-        let learner = visitor.session.finding.learners().first { $0.id.text == id }
+        let learner = (try? LearnerID(id)).flatMap(visitor.session.finding.learner)
         let form = ReviewForm.blank(learner: learner, id: id, today: server.vault.clock.today)
         return ReviewPage.page(form, visitor: visitor, learners: tutees(of: visitor))
             .response(for: visitor)
@@ -93,7 +91,7 @@ struct TutorPages {
         let label: Label
         do {
             label = try await visitor.session.seal(review, confidential: confidential)
-        } catch let error as TutelaError where error.kind == .invalidInput {
+        } catch let error as TutelaError where [.invalidInput, .usage].contains(error.kind) {
             form.problems.add(ReviewForm.box(named: error.message), Page.sentence(error.message))
             return ReviewPage.page(
                 form, visitor: visitor, learners: tutees(of: visitor), status: .unprocessableContent
@@ -135,7 +133,7 @@ struct TutorPages {
         if let note {
             do {
                 label = try await visitor.session.seal(.informalNote(note), as: .informalNote)
-            } catch let error as TutelaError where error.kind == .invalidInput {
+            } catch let error as TutelaError where [.invalidInput, .usage].contains(error.kind) {
                 problems.add(ReviewForm.box(named: error.message), Page.sentence(error.message))
             }
         }
