@@ -210,11 +210,11 @@ struct RecordPages {
         let id: RecordID = try context.pathID()
         return try await ReasonPage.handle(
             form, visitor: visitor, missing: "Say why you are concerned",
-            page: { flagPage(visitor, id.text, problems: $0, value: $1) }
-        ) { reason in
-            try await visitor.session.safeguarding.flag(id, reason: reason)
-            return Done.flagged.redirect(to: "/records", id: id.text)
-        }
+            page: { flagPage(visitor, id.text, problems: $0, value: $1) },
+            act: { reason in
+                try await visitor.session.safeguarding.flag(id, reason: reason)
+                return Done.flagged.redirect(to: "/records", id: id.text)
+            })
     }
 
     @Sendable func discloseForm(_ request: Request, context: TutelaRequestContext) async throws
@@ -246,14 +246,14 @@ struct RecordPages {
         let id: RecordID = try context.pathID()
         return try await ReasonPage.handle(
             form, visitor: visitor, missing: "Give the reason you need to open this record",
-            page: { disclosePage(visitor, id.text, problems: $0, value: $1) }
-        ) { reason in
-            let opened = try await visitor.session.safeguarding.disclose(id, reason: reason)
-            try await visitor.session.settle()
-            return RecordView.page(
-                opened, learnerName: name(of: opened.label.learner, visitor), visitor: visitor
-            ).response(for: visitor)
-        }
+            page: { disclosePage(visitor, id.text, problems: $0, value: $1) },
+            act: { reason in
+                let opened = try await visitor.session.safeguarding.disclose(id, reason: reason)
+                try await visitor.session.settle()
+                return RecordView.page(
+                    opened, learnerName: name(of: opened.label.learner, visitor), visitor: visitor
+                ).response(for: visitor)
+            })
     }
 
     // MARK: Addendum

@@ -189,11 +189,11 @@ struct RetentionPages {
         let id: RecordID = try context.pathID()
         return try await ReasonPage.handle(
             form, visitor: visitor, missing: "Give the reason",
-            page: { holdPage(visitor, id.text, placing: active, problems: $0, value: $1) }
-        ) { reason in
-            try await visitor.session.retention.setHold(id, active: active, reason: reason)
-            return Page.redirect(to: "/retention")
-        }
+            page: { holdPage(visitor, id.text, placing: active, problems: $0, value: $1) },
+            act: { reason in
+                try await visitor.session.retention.setHold(id, active: active, reason: reason)
+                return Page.redirect(to: "/retention")
+            })
     }
 
     // MARK: Decisions when a period ends

@@ -172,11 +172,11 @@ struct SafeguardingPages {
         let id: RecordID = try context.pathID()
         return try await ReasonPage.handle(
             form, visitor: visitor, missing: "Give the reason you need to open this record",
-            page: { requestPage(visitor, id.text, problems: $0, value: $1) }
-        ) { reason in
-            let made = try await visitor.session.breakGlass.request(id, reason: reason)
-            return Done.requested.redirect(to: "/break-glass", id: made.id.text)
-        }
+            page: { requestPage(visitor, id.text, problems: $0, value: $1) },
+            act: { reason in
+                let made = try await visitor.session.breakGlass.request(id, reason: reason)
+                return Done.requested.redirect(to: "/break-glass", id: made.id.text)
+            })
     }
 
     @Sendable func approve(
@@ -214,11 +214,11 @@ struct SafeguardingPages {
         let id: Tutela.RequestID = try context.pathID()
         return try await ReasonPage.handle(
             form, visitor: visitor, missing: "Say why you are declining",
-            page: { declinePage(visitor, id.text, problems: $0, value: $1) }
-        ) { reason in
-            try await visitor.session.breakGlass.decline(id, reason: reason)
-            return Done.declined.redirect(to: "/break-glass", id: id.text)
-        }
+            page: { declinePage(visitor, id.text, problems: $0, value: $1) },
+            act: { reason in
+                try await visitor.session.breakGlass.decline(id, reason: reason)
+                return Done.declined.redirect(to: "/break-glass", id: id.text)
+            })
     }
 
     @Sendable func open(
@@ -363,7 +363,7 @@ enum ReasonPage {
     /// the box and the words kept; any other refusal is the library's, as a page.
     static func handle(
         _ form: PageForm, visitor: Visitor, missing: String,
-        page: (Field.Problems, String) -> Page, _ act: (String) async throws -> Response
+        page: (Field.Problems, String) -> Page, act: (String) async throws -> Response
     ) async throws -> Response {
         let reason = form["reason"]
         var problems = Field.Problems()
