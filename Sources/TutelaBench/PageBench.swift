@@ -30,33 +30,8 @@ struct PageBenchmark {
     let records: Int
 
     func run() async throws -> PageResult {
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        var logger = Logger(label: "tutela.bench.pages")
-        logger.logLevel = .error
-        let server = TutelaServer(
-            state: ServerState(vault: vault, configuration: configuration), logger: logger)
-        let (ready, announce) = AsyncStream.makeStream(of: String.self)
-        let app = try server.application { address in announce.yield(address) }
-        let running = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var addresses = ready.makeAsyncIterator()
-        guard let base = await addresses.next() else {
-            throw BenchError("the server did not start")
-        }
-        // A browser's redirect after a form is part of the next page measured, not followed.
-        var client = HTTPClient.Configuration()
-        client.redirectConfiguration = .disallow
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: client)
-        do {
-            let result = try await measure(http, base: base)
-            try await http.shutdown()
-            running.cancel()
-            _ = try? await running.value
-            return result
-        } catch {
-            try? await http.shutdown()
-            running.cancel()
-            throw error
+        try await withLoopbackServer(vault, label: "tutela.bench.pages") { http, base in
+            try await measure(http, base: base)
         }
     }
 
@@ -162,6 +137,43 @@ struct PageBenchmark {
             Int(response.status.code), String(buffer: bytes),
             response.headers.first(name: "Set-Cookie")
         )
+    }
+}
+
+/// Runs `body` against `tutela serve` started in this process on a free loopback port, with an
+/// HTTP client that follows no redirects (a browser's redirect after a form is the next page, not
+/// part of this one); stops both afterwards.
+func withLoopbackServer<T: Sendable>(
+    _ vault: Vault, label: String, _ body: (HTTPClient, String) async throws -> T
+) async throws -> T {
+    var configuration = ServerConfiguration()
+    configuration.port = 0
+    configuration.parallelSignIns = 2
+    var logger = Logger(label: label)
+    logger.logLevel = .error
+    let server = TutelaServer(
+        state: ServerState(vault: vault, configuration: configuration), logger: logger)
+    let (ready, announce) = AsyncStream.makeStream(of: String.self)
+    let app = try server.application { address in announce.yield(address) }
+    let running = Task { try await app.runService(gracefulShutdownSignals: []) }
+    var addresses = ready.makeAsyncIterator()
+    guard let base = await addresses.next() else {
+        running.cancel()
+        throw BenchError("the server did not start")
+    }
+    var client = HTTPClient.Configuration()
+    client.redirectConfiguration = .disallow
+    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: client)
+    do {
+        let result = try await body(http, base)
+        try await http.shutdown()
+        running.cancel()
+        _ = try? await running.value
+        return result
+    } catch {
+        try? await http.shutdown()
+        running.cancel()
+        throw error
     }
 }
 

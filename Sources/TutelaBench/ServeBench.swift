@@ -89,37 +89,14 @@ struct ServeBenchmark {
                 })
         }
 
-        // The server, in this process, on a free loopback port.
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        configuration.parallelSignIns = 2
-        var logger = Logger(label: "tutela.bench.serve")
-        logger.logLevel = .error
-        let server = TutelaServer(
-            state: ServerState(vault: vault, configuration: configuration), logger: logger)
-        let (ready, announce) = AsyncStream.makeStream(of: String.self)
-        let app = try server.application { address in announce.yield(address) }
-        let running = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var addresses = ready.makeAsyncIterator()
-        guard let base = await addresses.next() else {
-            throw BenchError("the server did not start")
+        // The server, in this process, on a free loopback port. Each client: a tutor (five
+        // sessions each), signed in, then seal-and-open rounds.
+        let measured = try await withLoopbackServer(vault, label: "tutela.bench.serve") {
+            http, base in try await drive(http, base: base, result: result)
         }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-
-        // Each client: a tutor (five sessions each), signed in, then seal-and-open rounds.
-        do {
-            let result = try await drive(http, base: base, result: result)
-            try await http.shutdown()
-            running.cancel()
-            _ = try? await running.value
-            // Every entry written by everyone at once is in one unbroken, verified log.
-            _ = try await vault.verifyAudit(checkpoint: nil)
-            return result
-        } catch {
-            try? await http.shutdown()
-            running.cancel()
-            throw error
-        }
+        // Every entry written by everyone at once is in one unbroken, verified log.
+        _ = try await vault.verifyAudit(checkpoint: nil)
+        return measured
     }
 
     /// Signs the clients in and runs their rounds.

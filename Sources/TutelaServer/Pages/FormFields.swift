@@ -58,6 +58,25 @@ enum Field {
         return (HTML(parts), ids.isEmpty ? nil : ids.joined(separator: " "))
     }
 
+    /// A labelled control: its label, its hint and error (tied to it), and the control itself,
+    /// given the ids it is described by and the attributes every control carries.
+    private static func labelled(
+        _ name: String, label: String, hint: String?, error: String?,
+        _ control: (_ common: H.Attributes) -> HTML
+    ) -> HTML {
+        let (described, ids) = described(name, hint: hint, error: error)
+        return .element(
+            "div", [("class", error == nil ? "field" : "field field-error")],
+            [
+                .element("label", [("for", id(name))], [HTML(label)]),
+                described,
+                control([
+                    ("id", id(name)), ("name", name), ("aria-describedby", ids),
+                    ("aria-invalid", error == nil ? nil : "true"),
+                ]),
+            ])
+    }
+
     /// A one-line box.
     /// - Parameters:
     ///   - type: `text`, `date`, `number`, `password`…
@@ -67,22 +86,14 @@ enum Field {
         error: String? = nil, type: String = "text", required: Bool = false,
         autocomplete: String? = nil, width: String? = nil, inputmode: String? = nil
     ) -> HTML {
-        let (described, ids) = described(name, hint: hint, error: error)
-        return .element(
-            "div", [("class", error == nil ? "field" : "field field-error")],
-            [
-                .element("label", [("for", id(name))], [HTML(label)]),
-                described,
-                .element(
-                    "input",
-                    [
-                        ("type", type), ("id", id(name)), ("name", name), ("value", value),
-                        ("required", required ? "" : nil), ("aria-describedby", ids),
-                        ("aria-invalid", error == nil ? nil : "true"),
-                        ("autocomplete", autocomplete), ("class", width),
-                        ("inputmode", inputmode),
-                    ]),
-            ])
+        labelled(name, label: label, hint: hint, error: error) { common in
+            .element(
+                "input",
+                [("type", type)] + common + [
+                    ("value", value), ("required", required ? "" : nil),
+                    ("autocomplete", autocomplete), ("class", width), ("inputmode", inputmode),
+                ])
+        }
     }
 
     /// A box for paragraphs.
@@ -90,20 +101,12 @@ enum Field {
         _ name: String, label: String, value: String? = nil, hint: String? = nil,
         error: String? = nil, rows: Int = 5, required: Bool = false
     ) -> HTML {
-        let (described, ids) = described(name, hint: hint, error: error)
-        return .element(
-            "div", [("class", error == nil ? "field" : "field field-error")],
-            [
-                .element("label", [("for", id(name))], [HTML(label)]),
-                described,
-                .element(
-                    "textarea",
-                    [
-                        ("id", id(name)), ("name", name), ("rows", String(rows)),
-                        ("required", required ? "" : nil), ("aria-describedby", ids),
-                        ("aria-invalid", error == nil ? nil : "true"),
-                    ], [HTML(value ?? "")]),
-            ])
+        labelled(name, label: label, hint: hint, error: error) { common in
+            .element(
+                "textarea",
+                common + [("rows", String(rows)), ("required", required ? "" : nil)],
+                [HTML(value ?? "")])
+        }
     }
 
     /// A drop-down list.
@@ -111,27 +114,18 @@ enum Field {
         _ name: String, label: String, options: [(value: String, label: String)],
         selected: String, hint: String? = nil, error: String? = nil
     ) -> HTML {
-        let (described, ids) = described(name, hint: hint, error: error)
-        return .element(
-            "div", [("class", error == nil ? "field" : "field field-error")],
-            [
-                .element("label", [("for", id(name))], [HTML(label)]),
-                described,
-                .element(
-                    "select",
-                    [
-                        ("id", id(name)), ("name", name), ("aria-describedby", ids),
-                        ("aria-invalid", error == nil ? nil : "true"),
-                    ],
-                    options.map { option in
-                        .element(
-                            "option",
-                            [
-                                ("value", option.value),
-                                ("selected", option.value == selected ? "" : nil),
-                            ], [HTML(option.label)])
-                    }),
-            ])
+        labelled(name, label: label, hint: hint, error: error) { common in
+            .element(
+                "select", common,
+                options.map { option in
+                    .element(
+                        "option",
+                        [
+                            ("value", option.value),
+                            ("selected", option.value == selected ? "" : nil),
+                        ], [HTML(option.label)])
+                })
+        }
     }
 
     /// One choice of several (or several of several, `multiple`), as a fieldset with a legend.
