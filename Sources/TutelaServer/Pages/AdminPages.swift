@@ -135,7 +135,7 @@ struct AdminPages {
                 H.h1("\(name) is enrolled"),
                 H.p(
                     "Give \(name) their id and this code yourself. It is shown only now, and it "
-                        + "works once, until \(Timestamp.iso(code.expires)).",
+                        + "works once, until \(Page.when(code.expires)).",
                     [("class", "warning")]),
                 H.facts([("Id", H.strong(id.text)), ("Enrolment code", H.strong(text))]),
                 H.p("They set up their account at the sign-in page: “Set up your account”."),

@@ -83,7 +83,7 @@ enum HomePage {
                     rows: summary.notices.map { notice in
                         let entry = notice.entry
                         return [
-                            HTML(Timestamp.iso(entry.time)), HTML(entry.actor.text),
+                            HTML(Page.when(entry.time)), HTML(entry.actor.text),
                             HTML(describe(entry.action)), HTML(entry.subject ?? ""),
                             // The library leaves a safeguarding step's reason out for whoever
                             // may not read it.

@@ -133,6 +133,15 @@ struct Page {
         return Page(heading, status: error.status, content)
     }
 
+    /// A moment as people read it: "7 December 2026 at 14:05", in the server's time zone (the
+    /// centre's), not the log's UTC.
+    static func when(_ seconds: Int64) -> String {
+        Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(
+            Date.FormatStyle(
+                date: .long, time: .shortened, locale: Locale(identifier: "en_GB"),
+                timeZone: .current))
+    }
+
     /// A message as a sentence: capital first letter, full stop.
     static func sentence(_ text: String) -> String {
         guard let first = text.first else { return text }

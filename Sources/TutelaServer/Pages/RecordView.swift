@@ -25,7 +25,7 @@ enum RecordView {
         if let void = opened.void {
             content.append(
                 H.p(
-                    "Marked void on \(Timestamp.iso(void.time)) by \(void.voidedBy): \(void.reason)",
+                    "Marked void on \(Page.when(void.time)) by \(void.voidedBy): \(void.reason)",
                     [("class", "warning")]))
         }
         var facts: [(String, HTML)] = [

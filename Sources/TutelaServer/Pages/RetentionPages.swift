@@ -325,7 +325,7 @@ struct RetentionPages {
                                 $0.certificate.record.text,
                                 to: "/certificates/\($0.certificate.record)"),
                             HTML($0.label.envelopeText), HTML($0.label.learner.text),
-                            HTML(Timestamp.iso($0.certificate.time)),
+                            HTML(Page.when($0.certificate.time)),
                             HTML($0.certificate.authoriser.text),
                             HTML($0.certificate.proposer?.text ?? ""),
                         ]

@@ -120,8 +120,8 @@ struct SafeguardingPages {
                     HTML("\(status.label.envelopeText), learner \(status.label.learner)")
                 ),
                 ("Why", HTML(request.reason)),
-                ("Asked", HTML(Timestamp.iso(request.created))),
-                ("Ends", HTML(Timestamp.iso(request.expires))),
+                ("Asked", HTML(Page.when(request.created))),
+                ("Ends", HTML(Page.when(request.expires))),
                 ("Approvals", HTML("\(status.approvals) of \(status.needed)")),
                 ("State", HTML(state(status))),
             ]),
@@ -264,7 +264,7 @@ struct SafeguardingPages {
                 H.facts([
                     ("Record", HTML(item.record.text)),
                     ("Opened by", HTML(item.actor.text)),
-                    ("When", HTML(Timestamp.iso(item.time))),
+                    ("When", HTML(Page.when(item.time))),
                     ("How", HTML(item.kind == .breakGlass ? "Break-glass" : "Flagged record")),
                     ("Their reason", HTML(item.reason)),
                 ]),
