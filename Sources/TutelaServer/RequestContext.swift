@@ -46,6 +46,8 @@ extension HTTPField.Name {
     static let forwardedFor = named("X-Forwarded-For")
     static let fetchSite = named("Sec-Fetch-Site")
     static let fetchMode = named("Sec-Fetch-Mode")
+    static let fetchDest = named("Sec-Fetch-Dest")
+    static let fetchUser = named("Sec-Fetch-User")
 
     /// A header name this module spells out; every one is a valid token, so this never traps.
     private static func named(_ text: String) -> HTTPField.Name {
@@ -140,12 +142,17 @@ struct SameOrigin: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         if let site = request.headers[.fetchSite] {
-            // A link to a page from elsewhere (the school's intranet, an email) is followed:
-            // the browser sends no session cookie with it (SameSite=Strict), and a page reached
-            // by a link acts on nothing. Everything else from another site is refused.
+            // A link a person clicks on another site (the school's intranet, an email) is
+            // followed to the page: a top-level document the person asked for (not a frame, not
+            // a script's redirect), which acts on nothing. From another site no session cookie
+            // goes with it (SameSite=Strict); from a sibling site of the same domain it may, so
+            // nothing a script there could do unseen — a frame, a background load, the
+            // keep-alive — passes. Everything else from another site is refused.
             let navigation =
                 [.get, .head].contains(request.method) && !request.uri.path.hasPrefix("/api/")
+                && request.uri.path != "/keep-alive"
                 && request.headers[.fetchMode] == "navigate"
+                && request.headers[.fetchDest] == "document" && request.headers[.fetchUser] == "?1"
             if site != "same-origin", site != "none", !navigation {
                 throw APIError(.forbidden, "denied", "requests from other sites are refused")
             }

@@ -57,6 +57,8 @@ class Browser:
     def __init__(self):
         options = webdriver.ChromeOptions()
         options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+        # A journey that fails mid-form must not leave a "leave this page?" prompt in the way.
+        options.unhandled_prompt_behavior = "accept"
         for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--disable-extensions", "--no-first-run", "--lang=en-GB"]:
             options.add_argument(argument)

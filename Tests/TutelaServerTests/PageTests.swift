@@ -143,13 +143,33 @@ struct PageTests {
 
     @Test func aLinkFromAnotherSiteLandsOnAPageButNothingElseFromThereIsTaken() async throws {
         try await Harness.make().run { api in
-            let link: HTTPFields = [
-                HTTPField.Name("Sec-Fetch-Site")!: "cross-site",
-                HTTPField.Name("Sec-Fetch-Mode")!: "navigate",
-            ]
+            func fetch(_ site: String, _ dest: String, user: Bool) -> HTTPFields {
+                var fields: HTTPFields = [
+                    HTTPField.Name("Sec-Fetch-Site")!: site,
+                    HTTPField.Name("Sec-Fetch-Mode")!: "navigate",
+                    HTTPField.Name("Sec-Fetch-Dest")!: dest,
+                ]
+                if user { fields[HTTPField.Name("Sec-Fetch-User")!] = "?1" }
+                return fields
+            }
+            let link = fetch("cross-site", "document", user: true)
             #expect(
                 try await api.client.execute(uri: "/sign-in", method: .get, headers: link).status
                     == .ok)
+            // A sibling site framing a page, or loading one without a click, or keeping a
+            // session alive: refused, whatever cookie the browser would send.
+            let price = try await api.browse(as: "price")
+            for (path, fields) in [
+                ("/reviews", fetch("same-site", "iframe", user: false)),
+                ("/records", fetch("same-site", "document", user: false)),
+                ("/keep-alive", fetch("same-site", "document", user: true)),
+            ] {
+                var headers = fields
+                headers[.cookie] = "tutela_session=\(price.cookie)"
+                let refused = try await api.client.execute(
+                    uri: path, method: .get, headers: headers)
+                #expect(refused.status == .forbidden, "\(path)")
+            }
             #expect(
                 try await api.client.execute(uri: "/api/v1/session", method: .get, headers: link)
                     .status == .forbidden)

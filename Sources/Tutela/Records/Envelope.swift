@@ -1,3 +1,5 @@
+// Over 400 lines: the envelope's two versions, their signed bytes and their one reader belong
+// together, so that a change to the format is made in one place.
 import TutelaCrypto
 
 /// A sealed record: label, nonce, ciphertext and a signature — by the author (the original,

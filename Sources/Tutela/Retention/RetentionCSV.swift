@@ -8,11 +8,12 @@ extension RetentionStatus {
     /// formula is prefixed with an apostrophe).
     public var csvLine: String {
         func field(_ s: String) -> String {
-            let needsQuotes = s.contains(where: { "\",\n\r".contains($0) })
+            // By scalar: "\r\n" is one Character in Swift, and must be quoted too.
+            let needsQuotes = s.unicodeScalars.contains { "\",\n\r".unicodeScalars.contains($0) }
             let escaped = s.split(separator: "\"", omittingEmptySubsequences: false)
                 .joined(separator: "\"\"")
             let safe =
-                ["=", "+", "-", "@", "\t", "\r"].contains(where: escaped.hasPrefix)
+                escaped.unicodeScalars.first.map { "=+-@\t\r".unicodeScalars.contains($0) } == true
                 ? "'" + escaped : escaped
             return needsQuotes ? "\"\(safe)\"" : safe
         }

@@ -36,6 +36,7 @@ extension BreakGlass {
         let requests = rules.contains { $0.requesters.contains(where: me.has) }
         guard approves || requests else { return [] }
         let now = vault.clock.now()
+        let held = try await session.heldGroupVersions()
         var result: [Status] = []
         let ids = try await store.objects(kind: FactKind.breakGlassRequest.rawValue, key: nil)
             .map(\.id)
@@ -66,6 +67,9 @@ extension BreakGlass {
             let roleFree = bg.approvers.contains { role in
                 me.has(role) && !approvals.contains { $0.role == role }
                     && directory.groups[role] != nil
+                    && held.contains {
+                        if case .group(let r, _) = $0 { r == role } else { false }
+                    }
             }
             let stillAsked = Self.requesterDecision(
                 request, label: label, policy: policy, directory: directory, now: now

@@ -46,11 +46,11 @@ enum Assets {
           });
           window.setInterval(function () {
             var now = Date.now();
-            if (typed && now - typed < 600000 && now - pinged > 240000) {
+            if (typed && now - typed < 600000 && now - pinged > 55000) {
               pinged = now;
               fetch("/keep-alive", { credentials: "same-origin", cache: "no-store" });
             }
-          }, 30000);
+          }, 15000);
           window.addEventListener("beforeunload", function (event) {
             if (typed && !sending) { event.preventDefault(); event.returnValue = ""; }
           });

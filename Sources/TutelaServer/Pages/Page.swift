@@ -139,7 +139,7 @@ struct Page {
         Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(
             Date.FormatStyle(
                 date: .long, time: .shortened, locale: Locale(identifier: "en_GB"),
-                timeZone: .current))
+                calendar: Calendar(identifier: .gregorian), timeZone: .current))
     }
 
     /// A message as a sentence: capital first letter, full stop.

@@ -256,8 +256,15 @@ struct RetentionPages {
             return reviewPage(visitor, id.text, form: form, problems: problems)
                 .response(for: visitor)
         }
-        try await visitor.session.retention.reviewRetention(
-            id, keepUntil: keep, reason: form["reason"])
+        do {
+            try await visitor.session.retention.reviewRetention(
+                id, keepUntil: keep, reason: form["reason"])
+        } catch let error as TutelaError where [.usage, .invalidInput].contains(error.kind) {
+            // Said beside the box it is about, with what was typed kept.
+            problems.add(keep == nil ? "reason" : "until", Page.sentence(error.message))
+            return reviewPage(visitor, id.text, form: form, problems: problems)
+                .response(for: visitor)
+        }
         return Page.redirect(to: "/retention")
     }
 

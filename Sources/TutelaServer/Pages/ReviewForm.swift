@@ -136,6 +136,9 @@ struct ReviewForm: Sendable {
         text("tutorComments", "tutor's comments", max: 20_000)
         yesNo("previousTargetsMet")
         text("previousTargetsNote", "reason previous targets were not met", max: 20_000)
+        // The library counts filled rows only; these say which row of the page each one was.
+        var targetRows: [Int] = []
+        var actionRows: [Int] = []
         var targets: [[String: String]] = []
         for row in 1...Self.rows {
             let target = trimmed("target-\(row)")
@@ -155,6 +158,7 @@ struct ReviewForm: Sendable {
             var entry = ["target": target]
             if let by { entry["byWhen"] = by.description }
             targets.append(entry)
+            targetRows.append(row)
         }
         if !targets.isEmpty { json["targets"] = targets }
         var actions: [String] = []
@@ -165,6 +169,7 @@ struct ReviewForm: Sendable {
                 problems.add("action-\(row)", "Action \(row) must be 2000 characters or fewer")
             }
             actions.append(action)
+            actionRows.append(row)
         }
         if !actions.isEmpty { json["agreedActions"] = actions }
         for (name, label) in [
@@ -196,7 +201,9 @@ struct ReviewForm: Sendable {
             let bytes = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
             return (try ProgressReview.parse(Array(bytes), source: "the form"), confidential)
         } catch let error as TutelaError {
-            problems.add(Self.box(named: error.message), Page.sentence(error.message))
+            problems.add(
+                Self.box(named: error.message, targetRows: targetRows, actionRows: actionRows),
+                Page.sentence(error.message))
             return nil
         } catch {
             problems.add("learner", "The form could not be read")
@@ -205,7 +212,12 @@ struct ReviewForm: Sendable {
     }
 
     /// The box a library message names (`the form: field 'targets[2].byWhen': …`).
-    static func box(named message: String) -> String {
+    /// - Parameters:
+    ///   - targetRows, actionRows: the page's row of each filled target and action, in order
+    ///     (the library numbers filled ones only); by default the n-th is row n.
+    static func box(
+        named message: String, targetRows: [Int] = [], actionRows: [Int] = []
+    ) -> String {
         guard let start = message.range(of: "field '"),
             let end = message[start.upperBound...].firstIndex(of: "'")
         else { return "learner" }
@@ -214,11 +226,12 @@ struct ReviewForm: Sendable {
         if let open = path.firstIndex(of: "["), let close = path.firstIndex(of: "]"),
             let index = Int(path[path.index(after: open)..<close])
         {
-            let row = index + 1
+            func row(_ rows: [Int]) -> Int { index < rows.count ? rows[index] : index + 1 }
             if path.hasPrefix("targets") {
-                return path.hasSuffix("byWhen") ? "byWhen-\(row)" : "target-\(row)"
+                let n = row(targetRows)
+                return path.hasSuffix("byWhen") ? "byWhen-\(n)" : "target-\(n)"
             }
-            if path.hasPrefix("agreedActions") { return "action-\(row)" }
+            if path.hasPrefix("agreedActions") { return "action-\(row(actionRows))" }
             if path.hasPrefix("copiesTo") { return "copiesTo" }
         }
         return boxes.contains(path) ? path : "learner"
