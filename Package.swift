@@ -24,9 +24,32 @@ let serverPackages: [Package.Dependency] = [
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    // The shared store for trusts and authorities (`tutela init --store postgres://…`).
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
 ]
 
 let serverTargets: [Target] = [
+    // The PostgreSQL store: the same store protocol over postgres-nio, for several servers.
+    .target(
+        name: "TutelaPostgres",
+        dependencies: [
+            "Tutela", "TutelaCrypto",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ],
+        swiftSettings: strictSwift
+    ),
+    .testTarget(
+        name: "TutelaPostgresTests",
+        dependencies: [
+            "TutelaPostgres", "Tutela", "TutelaCrypto", "TutelaTesting",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strictSwift
+    ),
     // `tutela serve`: sessions, the HTTP API, its routes (thin, over the library's services).
     .target(
         name: "TutelaServer",
@@ -47,7 +70,7 @@ let serverTargets: [Target] = [
     .executableTarget(
         name: "TutelaBench",
         dependencies: [
-            "Tutela", "TutelaSQLite", "TutelaCrypto", "TutelaServer",
+            "Tutela", "TutelaSQLite", "TutelaCrypto", "TutelaServer", "TutelaPostgres",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -115,7 +138,10 @@ let package = Package(
             ]
                 + (coreOnly
                     ? []
-                    : ["TutelaServer", .product(name: "Logging", package: "swift-log")]),
+                    : [
+                        "TutelaServer", "TutelaPostgres",
+                        .product(name: "Logging", package: "swift-log"),
+                    ]),
             swiftSettings: strictSwift + (coreOnly ? [] : [.define("TUTELA_SERVER")])
         ),
         .executableTarget(

@@ -1,0 +1,96 @@
+import Logging
+import NIOCore
+import PostgresNIO
+public import Tutela
+public import TutelaCrypto
+
+/// The key store: shred keys only, in their own database (or schema) with their own credentials.
+///
+/// A key passes through postgres-nio's buffers (ordinary memory, shared by NIO and not wiped) on its
+/// way to and from the server, as any value does; it is copied into protected memory as it arrives,
+/// and the copy handed back is the caller's to wipe. SECURITY.md says what that leaves.
+extension PostgresVaultStore {
+    public func shredKey(_ record: String) async throws -> SecretBytes? {
+        try await keys.single("read the key store") { connection in
+            let rows = try await connection.query(
+                "SELECT key FROM \(unescaped: keys.schema).shred_keys WHERE record = \(record)",
+                logger: logger)
+            for try await key in rows.decode(ByteBuffer.self) {
+                do {
+                    return try key.withUnsafeReadableBytes { bytes in
+                        try SecretBytes(count: bytes.count) { target in
+                            target.copyMemory(from: bytes)
+                        }
+                    }
+                } catch { throw TutelaError(.internal, "\(error)") }
+            }
+            return nil
+        }
+    }
+
+    /// All in one transaction: a batch with one key already stored stores none.
+    public func putShredKeys(_ entries: [(record: String, key: SecretBytes)]) async throws {
+        let batch = entries.map { entry in
+            (entry.record, entry.key.withUnsafeBytes { ByteBuffer(bytes: $0) })
+        }
+        try await keys.write("write the key store") { connection in
+            for (record, key) in batch {
+                var stored = false
+                for try await _ in try await connection.query(
+                    """
+                    INSERT INTO \(unescaped: keys.schema).shred_keys (record, key)
+                    VALUES (\(record), \(key)) ON CONFLICT (record) DO NOTHING RETURNING record
+                    """, logger: logger)
+                {
+                    stored = true
+                }
+                guard stored else {
+                    throw TutelaError(.exists, "the key store holds a key for \(record) already")
+                }
+            }
+        }
+    }
+
+    /// Deletes the keys, then rewrites the key table (`VACUUM FULL`), so the deleted keys leave the
+    /// table's files rather than wait in free space. Best effort once the keys are deleted: a
+    /// rewrite that fails (another session reading the table) happens at the next destruction.
+    public func deleteShredKeys(_ records: [String]) async throws {
+        guard !records.isEmpty else { return }
+        try await keys.write("shred keys") { connection in
+            try await connection.query(
+                "DELETE FROM \(unescaped: keys.schema).shred_keys WHERE record = ANY(\(records))",
+                logger: logger)
+        }
+        _ = try? await keys.single("compact the key store") { connection in
+            try await connection.query(
+                "VACUUM FULL \(unescaped: keys.schema).shred_keys", logger: logger)
+        }
+    }
+
+    public func orphanShredKeys() async throws -> [String] {
+        let inKeyStore = try await keys.single("read the key store") { connection in
+            var records: [String] = []
+            for try await record in try await connection.query(
+                "SELECT record FROM \(unescaped: keys.schema).shred_keys", logger: logger
+            ).decode(String.self) {
+                records.append(record)
+            }
+            return records
+        }
+        let withEnvelope = try await vault.single("read records") { connection in
+            var records: Set<String> = []
+            for try await record in try await connection.query(
+                """
+                SELECT l.record FROM \(unescaped: s).envelopes e
+                JOIN \(unescaped: s).labels l ON l.id = e.id
+                """, logger: logger
+            ).decode(String.self) {
+                records.insert(record)
+            }
+            return records
+        }
+        return inKeyStore.filter {
+            !withEnvelope.contains(ShredKeyID($0)?.record.text ?? $0)
+        }.sorted()
+    }
+}

@@ -1,0 +1,185 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import Tutela
+
+/// Reading rows into the store protocol's values; a row that names something by what is not an id
+/// is tampering (65), as on SQLite.
+extension PostgresVaultStore {
+    static let linkColumns = "seq, prev_hash, signer, body, signature, hash"
+
+    static func links(_ rows: PostgresRowSequence) async throws -> [ChainLink] {
+        var links: [ChainLink] = []
+        for try await (seq, previous, signer, body, signature, hash) in rows.decode(
+            (Int64, ByteBuffer, String, ByteBuffer, ByteBuffer, ByteBuffer).self)
+        {
+            links.append(
+                ChainLink(
+                    sequence: seq, previousHash: previous.bytes, signer: try storedID(signer),
+                    body: body.bytes, signature: signature.bytes, hash: hash.bytes))
+        }
+        return links
+    }
+
+    static func lastLink(_ chain: ChainName, schema s: String, on connection: PostgresConnection)
+        async throws -> ChainLink?
+    {
+        try await links(
+            connection.query(
+                """
+                SELECT \(unescaped: linkColumns) FROM \(unescaped: s).\(unescaped: chain.rawValue)
+                ORDER BY seq DESC LIMIT 1
+                """, logger: PostgresDatabase.logger)
+        ).first
+    }
+
+    static func sealedIdentity(
+        _ principal: PrincipalID, schema s: String, on connection: PostgresConnection
+    ) async throws -> SealedIdentity? {
+        let rows = try await connection.query(
+            """
+            SELECT principal, signing_key, agreement_key, salt, ops, mem, nonce, ciphertext
+            FROM \(unescaped: s).identities WHERE principal = \(principal.text)
+            """, logger: PostgresDatabase.logger)
+        for try await (id, signing, agreement, salt, ops, mem, nonce, ciphertext) in rows.decode(
+            (
+                String, ByteBuffer, ByteBuffer, ByteBuffer, Int64, Int64, ByteBuffer, ByteBuffer
+            ).self)
+        {
+            return SealedIdentity(
+                principal: try storedID(id), signingKey: signing.bytes,
+                agreementKey: agreement.bytes, salt: salt.bytes,
+                opsLimit: UInt64(clamping: ops), memLimit: UInt64(clamping: mem),
+                nonce: nonce.bytes, ciphertext: ciphertext.bytes)
+        }
+        return nil
+    }
+
+    /// A record's label, envelope and slots; nil without an envelope. Run in one snapshot.
+    static func record(_ id: RecordID, schema s: String, on connection: PostgresConnection)
+        async throws -> StoredRecord?
+    {
+        let rows = try await connection.query(
+            """
+            SELECT l.id, l.label, e.body FROM \(unescaped: s).labels l
+            JOIN \(unescaped: s).envelopes e ON e.id = l.id WHERE l.record = \(id.text)
+            """, logger: PostgresDatabase.logger)
+        var found: (row: Int64, label: [UInt8], sealed: [UInt8])?
+        for try await (row, label, sealed) in rows.decode((Int64, ByteBuffer, ByteBuffer).self) {
+            found = (row, label.bytes, sealed.bytes)
+        }
+        guard let found else { return nil }
+        var slots: [Slot] = []
+        for try await (recipient, box) in try await connection.query(
+            "SELECT recipient, box FROM \(unescaped: s).slots WHERE id = \(found.row) ORDER BY recipient",
+            logger: PostgresDatabase.logger
+        ).decode((String, ByteBuffer).self) {
+            slots.append(Slot(record: id, recipient: try Self.recipient(recipient), box: box.bytes))
+        }
+        return StoredRecord(
+            record: id, labelBytes: found.label, sealedBytes: found.sealed, slots: slots)
+    }
+
+    /// Label rows (id, record, learner, label), and the last row id.
+    static func labels(_ rows: PostgresRowSequence) async throws -> (
+        labels: [StoredLabel], last: Int64?
+    ) {
+        var labels: [StoredLabel] = []
+        var last: Int64?
+        for try await (row, record, learner, label) in rows.decode(
+            (Int64, String, String, ByteBuffer).self)
+        {
+            last = row
+            labels.append(
+                StoredLabel(
+                    record: try storedID(record), learner: try storedID(learner),
+                    labelBytes: label.bytes))
+        }
+        return (labels, last)
+    }
+
+    static func shares(_ rows: PostgresRowSequence) async throws -> [StoredShare] {
+        var shares: [StoredShare] = []
+        for try await (record, holder, body) in rows.decode((String, String, ByteBuffer).self) {
+            let record: RecordID = try storedID(record)
+            guard let holder = Recipient(holder) else {
+                throw PostgresErrors.damaged("a share of \(record) names no holder")
+            }
+            shares.append(StoredShare(record: record, holder: holder, body: body.bytes))
+        }
+        return shares
+    }
+
+    static func shares(record: RecordID, schema s: String, on connection: PostgresConnection)
+        async throws -> [StoredShare]
+    {
+        try await shares(
+            connection.query(
+                """
+                SELECT l.record, h.holder, h.body FROM \(unescaped: s).shares h
+                JOIN \(unescaped: s).labels l ON l.id = h.id
+                WHERE l.record = \(record.text) ORDER BY h.holder
+                """, logger: PostgresDatabase.logger))
+    }
+
+    /// The recipient's slots in label-row order.
+    static func slots(
+        recipient: Recipient, limit: Int, schema s: String, on connection: PostgresConnection
+    ) async throws -> [Slot] {
+        var slots: [Slot] = []
+        for try await (record, box) in try await connection.query(
+            """
+            SELECT l.record, t.box FROM \(unescaped: s).slots t
+            JOIN \(unescaped: s).labels l ON l.id = t.id
+            WHERE t.recipient = \(recipient.description) ORDER BY t.id
+            LIMIT \(Int64(clamping: limit))
+            """, logger: PostgresDatabase.logger
+        ).decode((String, ByteBuffer).self) {
+            slots.append(Slot(record: try storedID(record), recipient: recipient, box: box.bytes))
+        }
+        return slots
+    }
+
+    static func objects(
+        kind: String, key: String?, schema s: String, on connection: PostgresConnection
+    ) async throws -> [StoredObject] {
+        let query: PostgresQuery =
+            if let key {
+                """
+                SELECT kind, id, key, body FROM \(unescaped: s).objects
+                WHERE kind = \(kind) AND key = \(key) ORDER BY id
+                """
+            } else {
+                """
+                SELECT kind, id, key, body FROM \(unescaped: s).objects
+                WHERE kind = \(kind) ORDER BY id
+                """
+            }
+        return try await objects(connection.query(query, logger: PostgresDatabase.logger))
+    }
+
+    static func objects(_ rows: PostgresRowSequence) async throws -> [StoredObject] {
+        var objects: [StoredObject] = []
+        for try await (kind, id, key, body) in rows.decode(
+            (String, String, String, ByteBuffer).self)
+        {
+            objects.append(StoredObject(kind: kind, id: id, key: key, body: body.bytes))
+        }
+        return objects
+    }
+
+    static func storedID<Kind>(_ text: String) throws -> ID<Kind> {
+        guard let id = ID<Kind>(validating: text) else {
+            throw PostgresErrors.damaged(
+                "a row names a \(Kind.noun) by something that is not an id")
+        }
+        return id
+    }
+
+    static func recipient(_ text: String) throws -> Recipient {
+        guard let recipient = Recipient(text) else {
+            throw PostgresErrors.damaged("a key slot names no recipient")
+        }
+        return recipient
+    }
+}

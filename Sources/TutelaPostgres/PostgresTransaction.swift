@@ -1,0 +1,272 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import Tutela
+
+extension PostgresVaultStore {
+    /// One write transaction on one connection, holding the vault's writer lock. Inserts that may
+    /// meet an existing row say so (`ON CONFLICT DO NOTHING … RETURNING`) rather than fail, since a
+    /// failed statement would end the whole transaction in PostgreSQL; the refusal is thrown here
+    /// and the transaction rolled back by ``PostgresDatabase/write(_:_:)``.
+    final class Transaction: VaultTransaction {
+        let connection: PostgresConnection
+        let s: String
+        private var heads: [ChainName: ChainLink] = [:]
+        /// The last record inserted or looked up, and its row: a batch's shares and slots follow
+        /// their record.
+        private var lastRow: (record: RecordID, id: Int64)?
+
+        init(connection: PostgresConnection, schema: String) {
+            self.connection = connection
+            self.s = schema
+        }
+
+        @discardableResult
+        private func run(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+            try await connection.query(query, logger: PostgresDatabase.logger)
+        }
+
+        /// Whether `query` returned a row (its `RETURNING` clause): whether it changed one.
+        private func changed(_ query: PostgresQuery) async throws -> Bool {
+            var any = false
+            for try await _ in try await run(query) { any = true }
+            return any
+        }
+
+        func create(_ meta: VaultMeta) async throws {
+            guard
+                try await changed(
+                    """
+                    INSERT INTO \(unescaped: s).vault
+                        (id, vault_id, authority_id, authority_key, kdf, created_at)
+                    VALUES (1, \(meta.vaultID), \(meta.authorityID.text),
+                        \(bytea(meta.authoritySigningKey)), \(meta.kdfProfile), \(meta.createdAt))
+                    ON CONFLICT (id) DO NOTHING RETURNING id
+                    """)
+            else { throw TutelaError(.exists, "a vault exists here already") }
+        }
+
+        func lastLink(_ chain: ChainName) async throws -> ChainLink? {
+            if let head = heads[chain] { return head }
+            let head = try await PostgresVaultStore.lastLink(chain, schema: s, on: connection)
+            heads[chain] = head
+            return head
+        }
+
+        func link(_ chain: ChainName, at sequence: Int64) async throws -> ChainLink? {
+            try await PostgresVaultStore.links(
+                run(
+                    """
+                    SELECT \(unescaped: PostgresVaultStore.linkColumns)
+                    FROM \(unescaped: s).\(unescaped: chain.rawValue) WHERE seq = \(sequence)
+                    """)
+            ).first
+        }
+
+        func append(_ link: ChainLink, to chain: ChainName) async throws {
+            // A chain takes only its next link: a gap or a second link at one number would fork
+            // it. The writer lock makes this check and the insert one step; the primary key
+            // refuses a second link at one number even from a writer that skipped the lock.
+            guard link.sequence == (try await lastLink(chain)?.sequence ?? -1) + 1 else {
+                throw TutelaError(
+                    .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
+                    hint: "run the command again")
+            }
+            heads[chain] = nil
+            guard
+                try await changed(
+                    """
+                    INSERT INTO \(unescaped: s).\(unescaped: chain.rawValue)
+                        (seq, prev_hash, signer, body, signature, hash)
+                    VALUES (\(link.sequence), \(bytea(link.previousHash)), \(link.signer.text),
+                        \(bytea(link.body)), \(bytea(link.signature)), \(bytea(link.hash)))
+                    ON CONFLICT (seq) DO NOTHING RETURNING seq
+                    """)
+            else {
+                throw TutelaError(
+                    .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
+                    hint: "run the command again")
+            }
+            heads[chain] = link
+        }
+
+        func insert(_ identity: SealedIdentity) async throws {
+            guard try await changed(insertIdentity(identity, replacing: false)) else {
+                throw TutelaError(.exists, "\(identity.principal) has keys already")
+            }
+        }
+
+        func replace(_ identity: SealedIdentity) async throws {
+            try await run(insertIdentity(identity, replacing: true))
+        }
+
+        private func insertIdentity(_ identity: SealedIdentity, replacing: Bool) -> PostgresQuery {
+            let conflict =
+                replacing
+                ? """
+                DO UPDATE SET signing_key = EXCLUDED.signing_key,
+                    agreement_key = EXCLUDED.agreement_key, salt = EXCLUDED.salt,
+                    ops = EXCLUDED.ops, mem = EXCLUDED.mem, nonce = EXCLUDED.nonce,
+                    ciphertext = EXCLUDED.ciphertext
+                """ : "DO NOTHING"
+            return """
+                INSERT INTO \(unescaped: s).identities
+                    (principal, signing_key, agreement_key, salt, ops, mem, nonce, ciphertext)
+                VALUES (\(identity.principal.text), \(bytea(identity.signingKey)),
+                    \(bytea(identity.agreementKey)), \(bytea(identity.salt)),
+                    \(Int64(clamping: identity.opsLimit)), \(Int64(clamping: identity.memLimit)),
+                    \(bytea(identity.nonce)), \(bytea(identity.ciphertext)))
+                ON CONFLICT (principal) \(unescaped: conflict) RETURNING principal
+                """
+        }
+
+        func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity? {
+            try await PostgresVaultStore.sealedIdentity(principal, schema: s, on: connection)
+        }
+
+        /// The row of `record`'s label, or nil when there is no such record.
+        private func row(_ record: RecordID) async throws -> Int64? {
+            if let lastRow, lastRow.record == record { return lastRow.id }
+            for try await id in try await run(
+                "SELECT id FROM \(unescaped: s).labels WHERE record = \(record.text)"
+            ).decode(Int64.self) {
+                lastRow = (record, id)
+                return id
+            }
+            return nil
+        }
+
+        /// The row of `record`'s label, which must exist.
+        private func existingRow(_ record: RecordID) async throws -> Int64 {
+            guard let id = try await row(record) else {
+                throw TutelaError(
+                    .invalidInput, "the vault refused an inconsistent change: no record \(record)")
+            }
+            return id
+        }
+
+        func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) async throws {
+            var inserted: Int64?
+            for try await id in try await run(
+                """
+                INSERT INTO \(unescaped: s).labels (record, learner, author, label)
+                VALUES (\(record.record.text), \(learner.text), \(author.text),
+                    \(bytea(record.labelBytes)))
+                ON CONFLICT (record) DO NOTHING RETURNING id
+                """
+            ).decode(Int64.self) {
+                inserted = id
+            }
+            guard let id = inserted else {
+                throw TutelaError(.exists, "a record \(record.record) is stored already")
+            }
+            lastRow = (record.record, id)
+            try await run(
+                """
+                INSERT INTO \(unescaped: s).envelopes (id, body)
+                VALUES (\(id), \(bytea(record.sealedBytes)))
+                """)
+            for slot in record.slots { try await insert(slot) }
+        }
+
+        func insert(_ slot: Slot) async throws {
+            let id = try await existingRow(slot.record)
+            guard
+                try await changed(
+                    """
+                    INSERT INTO \(unescaped: s).slots (id, recipient, box)
+                    VALUES (\(id), \(slot.recipient.description), \(bytea(slot.box)))
+                    ON CONFLICT (id, recipient) DO NOTHING RETURNING id
+                    """)
+            else {
+                throw TutelaError(
+                    .exists, "\(slot.record) has a key slot for \(slot.recipient) already")
+            }
+        }
+
+        func deleteSlot(record: RecordID, recipient: Recipient) async throws {
+            guard let id = try await row(record) else { return }
+            try await run(
+                """
+                DELETE FROM \(unescaped: s).slots
+                WHERE id = \(id) AND recipient = \(recipient.description)
+                """)
+        }
+
+        func slots(recipient: Recipient) async throws -> [Slot] {
+            try await PostgresVaultStore.slots(
+                recipient: recipient, limit: Int.max, schema: s, on: connection)
+        }
+
+        func replaceEnvelope(record: RecordID, sealed: [UInt8]) async throws {
+            guard let id = try await row(record),
+                try await changed(
+                    """
+                    UPDATE \(unescaped: s).envelopes SET body = \(bytea(sealed))
+                    WHERE id = \(id) RETURNING id
+                    """)
+            else { throw TutelaError(.notFound, "there is no record \(record)") }
+        }
+
+        func shred(_ record: RecordID) async throws {
+            guard let id = try await row(record) else { return }
+            try await run("DELETE FROM \(unescaped: s).slots WHERE id = \(id)")
+            try await run("DELETE FROM \(unescaped: s).envelopes WHERE id = \(id)")
+        }
+
+        func put(_ object: StoredObject) async throws {
+            try await run(
+                """
+                INSERT INTO \(unescaped: s).objects (kind, id, key, body)
+                VALUES (\(object.kind), \(object.id), \(object.key), \(bytea(object.body)))
+                ON CONFLICT (kind, id) DO UPDATE SET key = EXCLUDED.key, body = EXCLUDED.body
+                """)
+        }
+
+        func put(_ share: StoredShare) async throws {
+            let id = try await existingRow(share.record)
+            try await run(
+                """
+                INSERT INTO \(unescaped: s).shares (id, holder, body)
+                VALUES (\(id), \(share.holder.description), \(bytea(share.body)))
+                ON CONFLICT (id, holder) DO UPDATE SET body = EXCLUDED.body
+                """)
+        }
+
+        func deleteShare(record: RecordID, holder: Recipient) async throws {
+            guard let id = try await row(record) else { return }
+            try await run(
+                """
+                DELETE FROM \(unescaped: s).shares
+                WHERE id = \(id) AND holder = \(holder.description)
+                """)
+        }
+
+        func shares(record: RecordID) async throws -> [StoredShare] {
+            try await PostgresVaultStore.shares(record: record, schema: s, on: connection)
+        }
+
+        func deleteObject(kind: String, id: String) async throws {
+            try await run(
+                "DELETE FROM \(unescaped: s).objects WHERE kind = \(kind) AND id = \(id)")
+        }
+
+        func object(kind: String, id: String) async throws -> StoredObject? {
+            try await PostgresVaultStore.objects(
+                run(
+                    """
+                    SELECT kind, id, key, body FROM \(unescaped: s).objects
+                    WHERE kind = \(kind) AND id = \(id)
+                    """)
+            ).first
+        }
+
+        func record(_ id: RecordID) async throws -> StoredRecord? {
+            try await PostgresVaultStore.record(id, schema: s, on: connection)
+        }
+
+        func objects(kind: String, key: String) async throws -> [StoredObject] {
+            try await PostgresVaultStore.objects(kind: kind, key: key, schema: s, on: connection)
+        }
+    }
+}

@@ -1,0 +1,284 @@
+import Logging
+import NIOCore
+import PostgresNIO
+public import Tutela
+public import TutelaCrypto
+
+/// The shared store: one PostgreSQL schema for the vault and another — its own database and
+/// credentials in production — for the shred keys, so destroying a key reaches the records'
+/// backups (docs/OPERATIONS.md, "PostgreSQL").
+///
+/// It holds what the embedded store holds, in the same shape (docs/FORMAT.md): labels apart from
+/// sealed envelopes and key slots, the two signed chains, sealed identities, facts. No plaintext
+/// reaches it. Queries are parameterised; the only text put into SQL is the schema name, checked
+/// to be a plain identifier. Writers from every process take the schema's advisory lock first,
+/// so they run one at a time (``PostgresDatabase/write(_:_:)``).
+public final class PostgresVaultStore: VaultStore {
+    /// The vault's database.
+    let vault: PostgresDatabase
+    /// The key store's database.
+    let keys: PostgresDatabase
+    /// Where the vault is, for messages (holds no password).
+    public let location: PostgresLocation
+    /// Where the key store is.
+    public let keyLocation: PostgresLocation
+    var s: String { vault.schema }
+    var logger: Logger { PostgresDatabase.logger }
+
+    /// Opens (or, with `create`, sets up) the vault at `location` and its key store at
+    /// `keyStore`, applying any migrations they lack.
+    /// - Throws: `.notFound` when there is no vault there and `create` is false; `.tryAgain` when
+    ///   the database cannot be reached; `.permissionDenied` when it refuses the user.
+    public static func open(
+        _ location: PostgresLocation, password: String?, keyStore: PostgresLocation,
+        keyStorePassword: String?, create: Bool = false
+    ) async throws -> PostgresVaultStore {
+        guard
+            location.address != keyStore.address || location.schema != keyStore.schema
+        else {
+            throw TutelaError(
+                .usage, "the key store must live apart from the vault",
+                hint: "give the key store its own database (best) or at least its own schema")
+        }
+        let store = PostgresVaultStore(
+            vault: PostgresDatabase(
+                configuration: try location.configuration(password: password),
+                schema: location.schema),
+            keys: PostgresDatabase(
+                configuration: try keyStore.configuration(password: keyStorePassword),
+                schema: keyStore.schema),
+            location: location, keyLocation: keyStore)
+        do {
+            if !create {
+                guard try await store.vault.exists(), try await store.keys.exists() else {
+                    throw TutelaError(
+                        .notFound, "there is no vault at \(location.address)",
+                        hint: "check the address, or make one with tutela init --store")
+                }
+            }
+            try await store.vault.migrate(PostgresSchema.vault)
+            try await store.keys.migrate(PostgresSchema.keyStore)
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(
+        vault: PostgresDatabase, keys: PostgresDatabase, location: PostgresLocation,
+        keyLocation: PostgresLocation
+    ) {
+        self.vault = vault
+        self.keys = keys
+        self.location = location
+        self.keyLocation = keyLocation
+    }
+
+    /// Closes both connection pools. The store answers nothing afterwards.
+    public func close() async {
+        vault.close()
+        keys.close()
+    }
+
+    public func meta() async throws -> VaultMeta {
+        let meta: VaultMeta? = try await vault.single("read the vault") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT vault_id, authority_id, authority_key, kdf, created_at FROM \(unescaped: s).vault
+                """, logger: logger)
+            for try await (id, authority, key, kdf, created) in rows.decode(
+                (String, String, ByteBuffer, String, Int64).self)
+            {
+                return VaultMeta(
+                    vaultID: id, authorityID: try Self.storedID(authority),
+                    authoritySigningKey: key.bytes, kdfProfile: kdf, createdAt: created)
+            }
+            return nil
+        }
+        guard let meta else {
+            throw TutelaError(.notFound, "the vault at \(location.address) was never initialised")
+        }
+        return meta
+    }
+
+    public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
+        try await vault.single("read the \(chain.rawValue) log") { connection in
+            try await Self.links(
+                connection.query(
+                    """
+                    SELECT \(unescaped: Self.linkColumns) FROM \(unescaped: s).\(unescaped: chain.rawValue)
+                    WHERE seq >= \(from) ORDER BY seq LIMIT \(Int64(clamping: limit))
+                    """, logger: logger))
+        }
+    }
+
+    public func lastLink(_ chain: ChainName) async throws -> ChainLink? {
+        try await vault.single("read the \(chain.rawValue) log") { connection in
+            try await Self.lastLink(chain, schema: s, on: connection)
+        }
+    }
+
+    public func sealedIdentity(_ principal: PrincipalID) async throws -> SealedIdentity? {
+        try await vault.single("read keys") { connection in
+            try await Self.sealedIdentity(principal, schema: s, on: connection)
+        }
+    }
+
+    public func record(_ id: RecordID) async throws -> StoredRecord? {
+        try await vault.read("read a record") { connection in
+            try await Self.record(id, schema: s, on: connection)
+        }
+    }
+
+    public func labels(learner: LearnerID?) async throws -> [StoredLabel] {
+        try await vault.single("read labels") { connection in
+            let query: PostgresQuery =
+                if let learner {
+                    """
+                    SELECT id, record, learner, label FROM \(unescaped: s).labels
+                    WHERE learner = \(learner.text) ORDER BY id
+                    """
+                } else {
+                    "SELECT id, record, learner, label FROM \(unescaped: s).labels ORDER BY id"
+                }
+            return try await Self.labels(connection.query(query, logger: logger)).labels
+        }
+    }
+
+    public func labels(author: PrincipalID) async throws -> [StoredLabel] {
+        try await vault.single("read labels") { connection in
+            try await Self.labels(
+                connection.query(
+                    """
+                    SELECT id, record, learner, label FROM \(unescaped: s).labels
+                    WHERE author = \(author.text) ORDER BY id
+                    """, logger: logger)
+            ).labels
+        }
+    }
+
+    public func label(_ record: RecordID) async throws -> StoredLabel? {
+        try await vault.single("read labels") { connection in
+            try await Self.labels(
+                connection.query(
+                    """
+                    SELECT id, record, learner, label FROM \(unescaped: s).labels
+                    WHERE record = \(record.text)
+                    """, logger: logger)
+            ).labels.first
+        }
+    }
+
+    /// Pages in row order, the cursor being the next row id in decimal.
+    public func labels(from cursor: LabelCursor?, limit: Int) async throws -> (
+        labels: [StoredLabel], next: LabelCursor?
+    ) {
+        guard let start = cursor.map({ Int64($0.position) }) ?? 0 else {
+            throw TutelaError(.internal, "a label cursor this store did not make")
+        }
+        return try await vault.single("read labels") { connection in
+            let (labels, last) = try await Self.labels(
+                connection.query(
+                    """
+                    SELECT id, record, learner, label FROM \(unescaped: s).labels
+                    WHERE id >= \(start) ORDER BY id LIMIT \(Int64(clamping: limit))
+                    """, logger: logger))
+            return (labels, labels.count < limit ? nil : LabelCursor(String((last ?? start) + 1)))
+        }
+    }
+
+    public func shares(record: RecordID) async throws -> [StoredShare] {
+        try await vault.single("read break-glass shares") { connection in
+            try await Self.shares(record: record, schema: s, on: connection)
+        }
+    }
+
+    public func shares(holder: Recipient, after: RecordID?, limit: Int) async throws
+        -> [StoredShare]
+    {
+        try await vault.single("read break-glass shares") { connection in
+            try await Self.shares(
+                connection.query(
+                    """
+                    SELECT l.record, h.holder, h.body FROM \(unescaped: s).shares h
+                    JOIN \(unescaped: s).labels l ON l.id = h.id
+                    WHERE h.holder = \(holder.description) AND h.id > coalesce(
+                        (SELECT id FROM \(unescaped: s).labels WHERE record = \(after?.text ?? "")), 0)
+                    ORDER BY h.id LIMIT \(Int64(clamping: limit))
+                    """, logger: logger))
+        }
+    }
+
+    public func slots(recipient: Recipient, limit: Int) async throws -> [Slot] {
+        try await vault.single("read key slots") { connection in
+            try await Self.slots(recipient: recipient, limit: limit, schema: s, on: connection)
+        }
+    }
+
+    public func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int) {
+        try await vault.single("count key slots") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT (SELECT count(*) FROM \(unescaped: s).slots
+                        WHERE recipient = \(recipient.description)),
+                    (SELECT count(*) FROM \(unescaped: s).shares
+                        WHERE holder = \(recipient.description))
+                """, logger: logger)
+            for try await (slots, shares) in rows.decode((Int64, Int64).self) {
+                return (Int(slots), Int(shares))
+            }
+            return (0, 0)
+        }
+    }
+
+    public func recordCount() async throws -> Int {
+        try await vault.single("count records") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT count(*) FROM \(unescaped: s).envelopes e
+                JOIN \(unescaped: s).labels l ON l.id = e.id
+                """, logger: logger)
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        }
+    }
+
+    public func objects(kind: String, key: String?) async throws -> [StoredObject] {
+        try await vault.single("read \(kind) records") { connection in
+            try await Self.objects(kind: kind, key: key, schema: s, on: connection)
+        }
+    }
+
+    /// One statement, the keys bound as one array.
+    public func objects(kind: String, keys: [String]) async throws -> [StoredObject] {
+        try await vault.single("read \(kind) records") { connection in
+            try await Self.objects(
+                connection.query(
+                    """
+                    SELECT kind, id, key, body FROM \(unescaped: s).objects
+                    WHERE kind = \(kind) AND key = ANY(\(Array(Set(keys))))
+                    """, logger: logger))
+        }
+    }
+
+    /// One statement, the ids bound as one array.
+    public func objects(kind: String, ids: [String]) async throws -> [StoredObject] {
+        try await vault.single("read \(kind) records") { connection in
+            try await Self.objects(
+                connection.query(
+                    """
+                    SELECT kind, id, key, body FROM \(unescaped: s).objects
+                    WHERE kind = \(kind) AND id = ANY(\(Array(Set(ids))))
+                    """, logger: logger))
+        }
+    }
+
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> T {
+        try await vault.write("write to the vault") { connection in
+            try await body(Transaction(connection: connection, schema: s))
+        }
+    }
+}
