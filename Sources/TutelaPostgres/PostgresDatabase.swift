@@ -56,14 +56,14 @@ final class PostgresDatabase: Sendable {
         _ what: String, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await single(what) { connection in
-            try await connection.query(
+            try await connection.fetch(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: Self.logger)
             do {
                 let value = try await body(connection)
-                try await connection.query("COMMIT", logger: Self.logger)
+                try await connection.fetch("COMMIT", logger: Self.logger)
                 return value
             } catch {
-                try? await connection.query("ROLLBACK", logger: Self.logger)
+                try? await connection.fetch("ROLLBACK", logger: Self.logger)
                 throw error
             }
         }
@@ -79,19 +79,19 @@ final class PostgresDatabase: Sendable {
         _ what: String, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await single(what) { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: Self.logger)
+            try await connection.fetch("BEGIN ISOLATION LEVEL READ COMMITTED", logger: Self.logger)
             do {
                 // A writer waits for the lock at most 30 s, then is told to try again.
-                try await connection.query(
+                try await connection.fetch(
                     """
                     SELECT set_config('synchronous_commit', 'on', true),
                         set_config('lock_timeout', '30s', true), pg_advisory_xact_lock(\(lock))
                     """, logger: Self.logger)
                 let value = try await body(connection)
-                try await connection.query("COMMIT", logger: Self.logger)
+                try await connection.fetch("COMMIT", logger: Self.logger)
                 return value
             } catch {
-                try? await connection.query("ROLLBACK", logger: Self.logger)
+                try? await connection.fetch("ROLLBACK", logger: Self.logger)
                 throw error
             }
         }
@@ -100,9 +100,9 @@ final class PostgresDatabase: Sendable {
     /// Whether the schema has been set up (its migrations table exists).
     func exists() async throws -> Bool {
         try await single("open the vault") { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.fetch(
                 "SELECT to_regclass(\(schema + ".migrations")) IS NOT NULL", logger: Self.logger)
-            for try await present in rows.decode(Bool.self) { return present }
+            for present in try rows.decode(Bool.self) { return present }
             return false
         }
     }
@@ -122,4 +122,44 @@ func bytea(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
 extension ByteBuffer {
     /// The readable bytes.
     var bytes: [UInt8] { Array(readableBytesView) }
+}
+
+/// A query's rows, every one read before the query returns.
+///
+/// postgres-nio streams rows with back-pressure: a row sequence left half-read (a loop that returns
+/// at its first row) keeps its connection waiting, and the next query on that connection — in a
+/// transaction, the next statement — would wait for ever. Reading every row first rules that out.
+struct Rows {
+    let rows: [PostgresRow]
+
+    /// Every row decoded as `columns`.
+    func decode<each Column: PostgresDecodable>(_ columns: (repeat each Column).Type) throws
+        -> [(repeat each Column)]
+    {
+        try rows.map { try $0.decode(columns) }
+    }
+
+    /// Whether any row came back (an `INSERT … RETURNING` that inserted).
+    var isEmpty: Bool { rows.isEmpty }
+}
+
+extension PostgresConnection {
+    /// Runs `query` and reads every row it returns (``Rows``).
+    ///
+    /// A connection the server has closed (its process ended, the network dropped) is refused
+    /// before the query is sent: postgres-nio hands a query to a closed channel without failing
+    /// it, and the caller would wait for ever — a `COMMIT` after a lost connection must instead
+    /// fail, so that nothing is released on a write that was not acknowledged.
+    @discardableResult
+    func fetch(_ query: PostgresQuery, logger: Logger = PostgresDatabase.logger) async throws
+        -> Rows
+    {
+        guard !isClosed else {
+            throw TutelaError(
+                .tryAgain,
+                "the connection to PostgreSQL was lost; the change was not made and nothing was released",
+                hint: "try again; if it keeps happening, check the database server")
+        }
+        return Rows(rows: try await self.query(query, logger: logger).collect())
+    }
 }

@@ -30,7 +30,8 @@ enum PostgresErrors {
             return server(state: error.serverInfo?[.sqlState] ?? "", doing: what)
         case .authMechanismRequiresPassword, .unsupportedAuthMechanism, .saslError:
             return TutelaError(
-                .permissionDenied, "PostgreSQL did not accept the store's sign-in; could not \(what)",
+                .permissionDenied,
+                "PostgreSQL did not accept the store's sign-in; could not \(what)",
                 hint: "check the store's user name and its password file or environment variable")
         case .sslUnsupported, .failedToAddSSLHandler, .receivedUnencryptedDataAfterSSLRequest:
             return TutelaError(

@@ -12,10 +12,10 @@ public import TutelaCrypto
 extension PostgresVaultStore {
     public func shredKey(_ record: String) async throws -> SecretBytes? {
         try await keys.single("read the key store") { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.fetch(
                 "SELECT key FROM \(unescaped: keys.schema).shred_keys WHERE record = \(record)",
                 logger: logger)
-            for try await key in rows.decode(ByteBuffer.self) {
+            for key in try rows.decode(ByteBuffer.self) {
                 do {
                     return try key.withUnsafeReadableBytes { bytes in
                         try SecretBytes(count: bytes.count) { target in
@@ -35,15 +35,12 @@ extension PostgresVaultStore {
         }
         try await keys.write("write the key store") { connection in
             for (record, key) in batch {
-                var stored = false
-                for try await _ in try await connection.query(
+                let stored = try await !connection.fetch(
                     """
                     INSERT INTO \(unescaped: keys.schema).shred_keys (record, key)
                     VALUES (\(record), \(key)) ON CONFLICT (record) DO NOTHING RETURNING record
-                    """, logger: logger)
-                {
-                    stored = true
-                }
+                    """
+                ).isEmpty
                 guard stored else {
                     throw TutelaError(.exists, "the key store holds a key for \(record) already")
                 }
@@ -57,12 +54,12 @@ extension PostgresVaultStore {
     public func deleteShredKeys(_ records: [String]) async throws {
         guard !records.isEmpty else { return }
         try await keys.write("shred keys") { connection in
-            try await connection.query(
+            try await connection.fetch(
                 "DELETE FROM \(unescaped: keys.schema).shred_keys WHERE record = ANY(\(records))",
                 logger: logger)
         }
         _ = try? await keys.single("compact the key store") { connection in
-            try await connection.query(
+            try await connection.fetch(
                 "VACUUM FULL \(unescaped: keys.schema).shred_keys", logger: logger)
         }
     }
@@ -70,7 +67,7 @@ extension PostgresVaultStore {
     public func orphanShredKeys() async throws -> [String] {
         let inKeyStore = try await keys.single("read the key store") { connection in
             var records: [String] = []
-            for try await record in try await connection.query(
+            for record in try await connection.fetch(
                 "SELECT record FROM \(unescaped: keys.schema).shred_keys", logger: logger
             ).decode(String.self) {
                 records.append(record)
@@ -79,7 +76,7 @@ extension PostgresVaultStore {
         }
         let withEnvelope = try await vault.single("read records") { connection in
             var records: Set<String> = []
-            for try await record in try await connection.query(
+            for record in try await connection.fetch(
                 """
                 SELECT l.record FROM \(unescaped: s).envelopes e
                 JOIN \(unescaped: s).labels l ON l.id = e.id

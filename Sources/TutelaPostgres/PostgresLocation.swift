@@ -34,13 +34,15 @@ public struct PostgresLocation: Sendable, Equatable {
             url.scheme == "postgres" || url.scheme == "postgresql"
         else {
             throw TutelaError(
-                .usage, "a store address starts postgres:// (as postgres://USER@HOST:PORT/DATABASE)")
+                .usage, "a store address starts postgres:// (as postgres://USER@HOST:PORT/DATABASE)"
+            )
         }
         guard url.password == nil else {
             throw TutelaError(
                 .usage, "the store address holds a password; Tutela never takes one there",
                 hint:
-                    "remove it from the address, and give it in a file (passwordFile) or $TUTELA_STORE_PASSWORD")
+                    "remove it from the address, and give it in a file (passwordFile) or $TUTELA_STORE_PASSWORD"
+            )
         }
         var options: [String: String] = [:]
         for item in url.queryItems ?? [] {
@@ -50,12 +52,15 @@ public struct PostgresLocation: Sendable, Equatable {
                 throw TutelaError(
                     .usage,
                     "the store address has an option Tutela does not know: \(item.name)",
-                    hint: "known options: sslmode (verify-full or disable), sslrootcert, schema, host")
+                    hint:
+                        "known options: sslmode (verify-full or disable), sslrootcert, schema, host"
+                )
             }
             options[item.name] = value
         }
         guard let user = url.user, !user.isEmpty else {
-            throw TutelaError(.usage, "the store address names no user (postgres://USER@HOST/DATABASE)")
+            throw TutelaError(
+                .usage, "the store address names no user (postgres://USER@HOST/DATABASE)")
         }
         let database = String(url.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else {
@@ -66,7 +71,8 @@ public struct PostgresLocation: Sendable, Equatable {
         guard Self.isIdentifier(schema) else {
             throw TutelaError(
                 .usage,
-                "the schema name \(schema) is not plain: use lower-case letters, digits and _ (up to 40)")
+                "the schema name \(schema) is not plain: use lower-case letters, digits and _ (up to 40)"
+            )
         }
         let socket = options["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
         let host = socket == nil ? (options["host"] ?? url.host) : nil
@@ -77,13 +83,17 @@ public struct PostgresLocation: Sendable, Equatable {
         guard mode == "verify-full" || mode == "disable" else {
             throw TutelaError(
                 .usage, "sslmode \(mode) is not one Tutela uses",
-                hint: "verify-full (TLS, the server's certificate checked) or disable (this machine only)")
+                hint:
+                    "verify-full (TLS, the server's certificate checked) or disable (this machine only)"
+            )
         }
         if mode == "disable", let host, !["localhost", "127.0.0.1", "::1", "[::1]"].contains(host) {
             throw TutelaError(
                 .usage,
                 "sslmode=disable would send the vault's bytes to \(host) unencrypted; it is allowed only to this machine",
-                hint: "use sslmode=verify-full, with sslrootcert= naming the server's certificate authority")
+                hint:
+                    "use sslmode=verify-full, with sslrootcert= naming the server's certificate authority"
+            )
         }
         self.address = address
         self.host = host

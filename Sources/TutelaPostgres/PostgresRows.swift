@@ -8,9 +8,9 @@ import Tutela
 extension PostgresVaultStore {
     static let linkColumns = "seq, prev_hash, signer, body, signature, hash"
 
-    static func links(_ rows: PostgresRowSequence) async throws -> [ChainLink] {
+    static func links(_ rows: Rows) async throws -> [ChainLink] {
         var links: [ChainLink] = []
-        for try await (seq, previous, signer, body, signature, hash) in rows.decode(
+        for (seq, previous, signer, body, signature, hash) in try rows.decode(
             (Int64, ByteBuffer, String, ByteBuffer, ByteBuffer, ByteBuffer).self)
         {
             links.append(
@@ -25,7 +25,7 @@ extension PostgresVaultStore {
         async throws -> ChainLink?
     {
         try await links(
-            connection.query(
+            connection.fetch(
                 """
                 SELECT \(unescaped: linkColumns) FROM \(unescaped: s).\(unescaped: chain.rawValue)
                 ORDER BY seq DESC LIMIT 1
@@ -36,12 +36,12 @@ extension PostgresVaultStore {
     static func sealedIdentity(
         _ principal: PrincipalID, schema s: String, on connection: PostgresConnection
     ) async throws -> SealedIdentity? {
-        let rows = try await connection.query(
+        let rows = try await connection.fetch(
             """
             SELECT principal, signing_key, agreement_key, salt, ops, mem, nonce, ciphertext
             FROM \(unescaped: s).identities WHERE principal = \(principal.text)
             """, logger: PostgresDatabase.logger)
-        for try await (id, signing, agreement, salt, ops, mem, nonce, ciphertext) in rows.decode(
+        for (id, signing, agreement, salt, ops, mem, nonce, ciphertext) in try rows.decode(
             (
                 String, ByteBuffer, ByteBuffer, ByteBuffer, Int64, Int64, ByteBuffer, ByteBuffer
             ).self)
@@ -59,18 +59,18 @@ extension PostgresVaultStore {
     static func record(_ id: RecordID, schema s: String, on connection: PostgresConnection)
         async throws -> StoredRecord?
     {
-        let rows = try await connection.query(
+        let rows = try await connection.fetch(
             """
             SELECT l.id, l.label, e.body FROM \(unescaped: s).labels l
             JOIN \(unescaped: s).envelopes e ON e.id = l.id WHERE l.record = \(id.text)
             """, logger: PostgresDatabase.logger)
         var found: (row: Int64, label: [UInt8], sealed: [UInt8])?
-        for try await (row, label, sealed) in rows.decode((Int64, ByteBuffer, ByteBuffer).self) {
+        for (row, label, sealed) in try rows.decode((Int64, ByteBuffer, ByteBuffer).self) {
             found = (row, label.bytes, sealed.bytes)
         }
         guard let found else { return nil }
         var slots: [Slot] = []
-        for try await (recipient, box) in try await connection.query(
+        for (recipient, box) in try await connection.fetch(
             "SELECT recipient, box FROM \(unescaped: s).slots WHERE id = \(found.row) ORDER BY recipient",
             logger: PostgresDatabase.logger
         ).decode((String, ByteBuffer).self) {
@@ -81,12 +81,12 @@ extension PostgresVaultStore {
     }
 
     /// Label rows (id, record, learner, label), and the last row id.
-    static func labels(_ rows: PostgresRowSequence) async throws -> (
+    static func labels(_ rows: Rows) async throws -> (
         labels: [StoredLabel], last: Int64?
     ) {
         var labels: [StoredLabel] = []
         var last: Int64?
-        for try await (row, record, learner, label) in rows.decode(
+        for (row, record, learner, label) in try rows.decode(
             (Int64, String, String, ByteBuffer).self)
         {
             last = row
@@ -98,9 +98,9 @@ extension PostgresVaultStore {
         return (labels, last)
     }
 
-    static func shares(_ rows: PostgresRowSequence) async throws -> [StoredShare] {
+    static func shares(_ rows: Rows) async throws -> [StoredShare] {
         var shares: [StoredShare] = []
-        for try await (record, holder, body) in rows.decode((String, String, ByteBuffer).self) {
+        for (record, holder, body) in try rows.decode((String, String, ByteBuffer).self) {
             let record: RecordID = try storedID(record)
             guard let holder = Recipient(holder) else {
                 throw PostgresErrors.damaged("a share of \(record) names no holder")
@@ -114,7 +114,7 @@ extension PostgresVaultStore {
         async throws -> [StoredShare]
     {
         try await shares(
-            connection.query(
+            connection.fetch(
                 """
                 SELECT l.record, h.holder, h.body FROM \(unescaped: s).shares h
                 JOIN \(unescaped: s).labels l ON l.id = h.id
@@ -127,7 +127,7 @@ extension PostgresVaultStore {
         recipient: Recipient, limit: Int, schema s: String, on connection: PostgresConnection
     ) async throws -> [Slot] {
         var slots: [Slot] = []
-        for try await (record, box) in try await connection.query(
+        for (record, box) in try await connection.fetch(
             """
             SELECT l.record, t.box FROM \(unescaped: s).slots t
             JOIN \(unescaped: s).labels l ON l.id = t.id
@@ -155,12 +155,12 @@ extension PostgresVaultStore {
                 WHERE kind = \(kind) ORDER BY id
                 """
             }
-        return try await objects(connection.query(query, logger: PostgresDatabase.logger))
+        return try await objects(connection.fetch(query, logger: PostgresDatabase.logger))
     }
 
-    static func objects(_ rows: PostgresRowSequence) async throws -> [StoredObject] {
+    static func objects(_ rows: Rows) async throws -> [StoredObject] {
         var objects: [StoredObject] = []
-        for try await (kind, id, key, body) in rows.decode(
+        for (kind, id, key, body) in try rows.decode(
             (String, String, String, ByteBuffer).self)
         {
             objects.append(StoredObject(kind: kind, id: id, key: key, body: body.bytes))

@@ -92,18 +92,18 @@ enum PostgresSchema {
         _ migrations: [(name: String, statements: [String])], schema: String, lock: Int64,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.fetch("BEGIN", logger: logger)
         do {
-            try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
-            try await connection.query(
+            try await connection.fetch("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
+            try await connection.fetch(
                 "CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
-            try await connection.query(
+            try await connection.fetch(
                 """
                 CREATE TABLE IF NOT EXISTS \(unescaped: schema).migrations (
                     name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
                 """, logger: logger)
             var applied: Set<String> = []
-            for try await name in try await connection.query(
+            for name in try await connection.fetch(
                 "SELECT name FROM \(unescaped: schema).migrations", logger: logger
             ).decode(String.self) {
                 applied.insert(name)
@@ -111,15 +111,15 @@ enum PostgresSchema {
             for migration in migrations where !applied.contains(migration.name) {
                 for statement in migration.statements {
                     let sql = statement.replacingOccurrences(of: "{S}", with: schema)
-                    try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                    try await connection.fetch(PostgresQuery(unsafeSQL: sql), logger: logger)
                 }
-                try await connection.query(
+                try await connection.fetch(
                     "INSERT INTO \(unescaped: schema).migrations (name) VALUES (\(migration.name))",
                     logger: logger)
             }
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.fetch("COMMIT", logger: logger)
         } catch {
-            try? await connection.query("ROLLBACK", logger: logger)
+            try? await connection.fetch("ROLLBACK", logger: logger)
             throw error
         }
     }

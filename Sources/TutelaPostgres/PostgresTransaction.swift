@@ -22,15 +22,13 @@ extension PostgresVaultStore {
         }
 
         @discardableResult
-        private func run(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-            try await connection.query(query, logger: PostgresDatabase.logger)
+        private func run(_ query: PostgresQuery) async throws -> Rows {
+            try await connection.fetch(query, logger: PostgresDatabase.logger)
         }
 
         /// Whether `query` returned a row (its `RETURNING` clause): whether it changed one.
         private func changed(_ query: PostgresQuery) async throws -> Bool {
-            var any = false
-            for try await _ in try await run(query) { any = true }
-            return any
+            try await !run(query).isEmpty
         }
 
         func create(_ meta: VaultMeta) async throws {
@@ -127,7 +125,7 @@ extension PostgresVaultStore {
         /// The row of `record`'s label, or nil when there is no such record.
         private func row(_ record: RecordID) async throws -> Int64? {
             if let lastRow, lastRow.record == record { return lastRow.id }
-            for try await id in try await run(
+            for id in try await run(
                 "SELECT id FROM \(unescaped: s).labels WHERE record = \(record.text)"
             ).decode(Int64.self) {
                 lastRow = (record, id)
@@ -147,7 +145,7 @@ extension PostgresVaultStore {
 
         func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) async throws {
             var inserted: Int64?
-            for try await id in try await run(
+            for id in try await run(
                 """
                 INSERT INTO \(unescaped: s).labels (record, learner, author, label)
                 VALUES (\(record.record.text), \(learner.text), \(author.text),

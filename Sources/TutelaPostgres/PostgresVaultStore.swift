@@ -83,11 +83,11 @@ public final class PostgresVaultStore: VaultStore {
 
     public func meta() async throws -> VaultMeta {
         let meta: VaultMeta? = try await vault.single("read the vault") { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.fetch(
                 """
                 SELECT vault_id, authority_id, authority_key, kdf, created_at FROM \(unescaped: s).vault
                 """, logger: logger)
-            for try await (id, authority, key, kdf, created) in rows.decode(
+            for (id, authority, key, kdf, created) in try rows.decode(
                 (String, String, ByteBuffer, String, Int64).self)
             {
                 return VaultMeta(
@@ -105,7 +105,7 @@ public final class PostgresVaultStore: VaultStore {
     public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
         try await vault.single("read the \(chain.rawValue) log") { connection in
             try await Self.links(
-                connection.query(
+                connection.fetch(
                     """
                     SELECT \(unescaped: Self.linkColumns) FROM \(unescaped: s).\(unescaped: chain.rawValue)
                     WHERE seq >= \(from) ORDER BY seq LIMIT \(Int64(clamping: limit))
@@ -142,14 +142,14 @@ public final class PostgresVaultStore: VaultStore {
                 } else {
                     "SELECT id, record, learner, label FROM \(unescaped: s).labels ORDER BY id"
                 }
-            return try await Self.labels(connection.query(query, logger: logger)).labels
+            return try await Self.labels(connection.fetch(query, logger: logger)).labels
         }
     }
 
     public func labels(author: PrincipalID) async throws -> [StoredLabel] {
         try await vault.single("read labels") { connection in
             try await Self.labels(
-                connection.query(
+                connection.fetch(
                     """
                     SELECT id, record, learner, label FROM \(unescaped: s).labels
                     WHERE author = \(author.text) ORDER BY id
@@ -161,7 +161,7 @@ public final class PostgresVaultStore: VaultStore {
     public func label(_ record: RecordID) async throws -> StoredLabel? {
         try await vault.single("read labels") { connection in
             try await Self.labels(
-                connection.query(
+                connection.fetch(
                     """
                     SELECT id, record, learner, label FROM \(unescaped: s).labels
                     WHERE record = \(record.text)
@@ -179,7 +179,7 @@ public final class PostgresVaultStore: VaultStore {
         }
         return try await vault.single("read labels") { connection in
             let (labels, last) = try await Self.labels(
-                connection.query(
+                connection.fetch(
                     """
                     SELECT id, record, learner, label FROM \(unescaped: s).labels
                     WHERE id >= \(start) ORDER BY id LIMIT \(Int64(clamping: limit))
@@ -199,7 +199,7 @@ public final class PostgresVaultStore: VaultStore {
     {
         try await vault.single("read break-glass shares") { connection in
             try await Self.shares(
-                connection.query(
+                connection.fetch(
                     """
                     SELECT l.record, h.holder, h.body FROM \(unescaped: s).shares h
                     JOIN \(unescaped: s).labels l ON l.id = h.id
@@ -218,14 +218,14 @@ public final class PostgresVaultStore: VaultStore {
 
     public func boxCount(recipient: Recipient) async throws -> (slots: Int, shares: Int) {
         try await vault.single("count key slots") { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.fetch(
                 """
                 SELECT (SELECT count(*) FROM \(unescaped: s).slots
                         WHERE recipient = \(recipient.description)),
                     (SELECT count(*) FROM \(unescaped: s).shares
                         WHERE holder = \(recipient.description))
                 """, logger: logger)
-            for try await (slots, shares) in rows.decode((Int64, Int64).self) {
+            for (slots, shares) in try rows.decode((Int64, Int64).self) {
                 return (Int(slots), Int(shares))
             }
             return (0, 0)
@@ -234,12 +234,12 @@ public final class PostgresVaultStore: VaultStore {
 
     public func recordCount() async throws -> Int {
         try await vault.single("count records") { connection in
-            let rows = try await connection.query(
+            let rows = try await connection.fetch(
                 """
                 SELECT count(*) FROM \(unescaped: s).envelopes e
                 JOIN \(unescaped: s).labels l ON l.id = e.id
                 """, logger: logger)
-            for try await count in rows.decode(Int64.self) { return Int(count) }
+            for count in try rows.decode(Int64.self) { return Int(count) }
             return 0
         }
     }
@@ -254,7 +254,7 @@ public final class PostgresVaultStore: VaultStore {
     public func objects(kind: String, keys: [String]) async throws -> [StoredObject] {
         try await vault.single("read \(kind) records") { connection in
             try await Self.objects(
-                connection.query(
+                connection.fetch(
                     """
                     SELECT kind, id, key, body FROM \(unescaped: s).objects
                     WHERE kind = \(kind) AND key = ANY(\(Array(Set(keys))))
@@ -266,7 +266,7 @@ public final class PostgresVaultStore: VaultStore {
     public func objects(kind: String, ids: [String]) async throws -> [StoredObject] {
         try await vault.single("read \(kind) records") { connection in
             try await Self.objects(
-                connection.query(
+                connection.fetch(
                     """
                     SELECT kind, id, key, body FROM \(unescaped: s).objects
                     WHERE kind = \(kind) AND id = ANY(\(Array(Set(ids))))
