@@ -15,8 +15,40 @@ struct InitCommand: AsyncParsableCommand {
     var kdf: String = PasswordKDF.Profile.moderate.rawValue
     @Option(help: "A policy file to apply as version 1 (e.g. KeyPolicies/school.yaml).") var policy:
         String?
+    @Option(
+        help: ArgumentHelp(
+            "Keep the vault in PostgreSQL at this address (postgres://USER@HOST:PORT/DATABASE), not in SQLite.",
+            discussion:
+                "No password in the address: it comes from --store-password-file or $TUTELA_STORE_PASSWORD."
+        ))
+    var store: String?
+    @Option(help: "With --store: the key store's own PostgreSQL database (postgres://…).")
+    var keyStore: String?
+    @Option(help: "With --store: a file, private to you, holding the vault database's password.")
+    var storePasswordFile: String?
+    @Option(help: "With --store: a file, private to you, holding the key store's password.")
+    var keyStorePasswordFile: String?
     @OptionGroup var newPassphrase: NewPassphraseOptions
     @OptionGroup var output: OutputOptions
+
+    /// The PostgreSQL store the options name, checked before anything is made; nil for SQLite.
+    func postgresChoice() throws -> PostgresChoice? {
+        guard let store else {
+            guard keyStore == nil, storePasswordFile == nil, keyStorePasswordFile == nil else {
+                throw TutelaError(.usage, "--key-store and the password files go with --store")
+            }
+            return nil
+        }
+        guard let keyStore else {
+            throw TutelaError(
+                .usage, "a PostgreSQL vault needs --key-store: its shred keys live apart",
+                hint: "give the key store its own database and user (docs/OPERATIONS.md)")
+        }
+        return PostgresChoice(
+            store: store, keyStore: keyStore,
+            passwordFile: storePasswordFile.map { URL(fileURLWithPath: $0).path },
+            keyStorePasswordFile: keyStorePasswordFile.map { URL(fileURLWithPath: $0).path })
+    }
 
     func run() async throws {
         guard let profile = PasswordKDF.Profile(rawValue: kdf) else {
@@ -29,11 +61,30 @@ struct InitCommand: AsyncParsableCommand {
             _ = try Policy.parse(bytes, source: source)
             return (text: bytes, source: source)
         }
+        let choice = try postgresChoice()
         let passphrase = try newPassphrase.passphrase(for: authority)
-        let store = try vault.store(create: true)
-        let identity = try await Vault.create(
-            store: store, authorityID: authority, authorityName: name, passphrase: passphrase,
-            kdf: profile, pins: VaultOptions.pins, policy: policyFile)
+        let store: any VaultStore
+        if let choice {
+            // Reached before anything is written: a wrong address or password leaves no folder.
+            store = try await VaultOptions.postgres(choice, create: true)
+            try choice.write(in: vault.url)
+        } else {
+            store = try vault.sqlite(create: true)
+        }
+        let identity: PublicIdentity
+        do {
+            identity = try await Vault.create(
+                store: store, authorityID: authority, authorityName: name, passphrase: passphrase,
+                kdf: profile, pins: VaultOptions.pins, policy: policyFile)
+        } catch {
+            // The folder made for a PostgreSQL vault that was not made goes too.
+            if choice != nil {
+                try? FileManager.default.removeItem(
+                    at: vault.url.appendingPathComponent(PostgresChoice.fileName))
+                rmdir(vault.url.path)
+            }
+            throw error
+        }
         let meta = try await store.meta()
         if output.json {
             try Terminal.json([
@@ -91,7 +142,7 @@ struct PrincipalCommand: AsyncParsableCommand {
             guard !role.isEmpty else { throw TutelaError(.usage, "give at least one --role") }
             let roles = try role.map { try Role.parse($0) }
             let id = try PrincipalID(self.id)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let code = try await session.administration.invite(
                 id, name: name, roles: roles.sorted(), lifetimeDays: codeDays)
             try CodeOutput.show(code, output: output, roles: roles.sorted(), name: name)
@@ -210,7 +261,7 @@ struct LearnerCommand: AsyncParsableCommand {
                 parents: try parent.map { try PrincipalID($0) },
                 homeSchool: try homeSchool.map { try PrincipalID($0) },
                 provider: try provider.map { try PrincipalID($0) })
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             try await session.administration.setContacts(id, contacts)
             try output.done("Updated the contacts of \(id).", ContactsJSON(id, contacts))
         }
@@ -237,7 +288,7 @@ struct LearnerCommand: AsyncParsableCommand {
             let tutor = try PrincipalID(self.tutor)
             let dateOfBirth = try dob.map { try parseDate($0, option: "--dob") }
             let enrolment = try enrolled.map { try parseDate($0, option: "--enrolled") }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             try await session.administration.addLearner(
                 id, name: name, tutor: tutor, dateOfBirth: dateOfBirth, programme: programme,
                 enrolled: enrolment)
@@ -261,7 +312,7 @@ struct LearnerCommand: AsyncParsableCommand {
         func run() async throws {
             let id = try LearnerID(self.id)
             let leaving = try parseDate(date, option: "--date")
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             try await session.administration.learnerLeft(id, on: leaving)
             if output.json {
                 try Terminal.json(["learner": id.text, "left": leaving.description])
@@ -298,7 +349,7 @@ struct LearnerCommand: AsyncParsableCommand {
             }
             let corrected = try date.map { try parseDate($0, option: "--date") }
             let why = try reason.required(for: "correct a leaving date")
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             try await session.administration.correctLeaving(id, to: corrected, reason: why)
             try output.done(
                 corrected.map { "Corrected: \(id) left on \($0)." }

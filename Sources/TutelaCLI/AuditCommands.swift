@@ -20,7 +20,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let entries = try await session.auditLog(record: record)
             if output.json {
                 try Terminal.json(["entries": entries.map(EntryJSON.init)])
@@ -56,7 +56,7 @@ struct AuditCommand: AsyncParsableCommand {
             // The file is claimed first, so one that exists stops the command before it asks
             // for a passphrase; it is removed again if the checkpoint cannot be made.
             let checkpoint = try await OutputFile.writing(out) { file in
-                let session = try await actor.unlock(try vault.open())
+                let session = try await actor.unlock(try await vault.open())
                 let checkpoint = try await session.checkpoint()
                 try file.write(checkpoint.text)
                 return checkpoint
@@ -125,7 +125,7 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let (from, to) = try await session.correctClock()
             try await session.settle()
             try output.done(
@@ -146,7 +146,7 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open(), acceptingRestore: true)
+            let session = try await actor.unlock(try await vault.open(), acceptingRestore: true)
             let report = try await session.acceptRestore()
             try output.done(
                 "Accepted the vault as it is: \(report.entries) entries; this machine now expects it to grow from here.",

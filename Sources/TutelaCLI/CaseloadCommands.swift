@@ -53,7 +53,7 @@ extension LearnerCommand {
             let tutor = try PrincipalID(self.tutor)
             let named = try learners.map { try LearnerID($0) }
             let from = try self.from.map { try PrincipalID($0) }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let learners = from.map { session.administration.caseload(of: $0) } ?? named
             guard !learners.isEmpty else {
                 return try output.done(

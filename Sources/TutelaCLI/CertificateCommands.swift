@@ -12,7 +12,7 @@ extension RetentionCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let all = try await session.retention.certificates()
             if output.json {
                 try Terminal.json(["certificates": all.map(CertifiedJSON.init)])
@@ -50,7 +50,7 @@ extension RecordsCommand {
 
         func run() async throws {
             let record = try RecordID(self.record)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let certified = try await session.retention.certificate(record)
             if output.json {
                 try Terminal.json(CertifiedJSON(certified))

@@ -36,7 +36,7 @@ extension RecordsCommand {
                     .usage, "give the addendum's text with --text TEXT or --file FILE, not both"
                 )
             }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let label = try await session.corrections.addendum(to: record, text: body)
             if output.json {
                 try Terminal.json(LabelJSON(label))
@@ -68,7 +68,7 @@ extension RecordsCommand {
         func run() async throws {
             let record = try RecordID(self.record)
             let why = try reason.required(for: "void a record")
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let statement = try await session.corrections.void(record, reason: why)
             try output.done(
                 "Marked \(record) void. It is kept until its retention ends, and shown as void.",

@@ -45,7 +45,7 @@ struct DestroyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
-        let session = try await actor.unlock(try vault.open())
+        let session = try await actor.unlock(try await vault.open())
         var ids: [RecordID]
         var waitingOn: [PlannedJSON] = []
         var refusedOn: [PlannedJSON] = []

@@ -64,7 +64,7 @@ enum Drafting {
                 .usage, "--edit needs an editor: set $VISUAL or $EDITOR",
                 hint: "or write the template to a file with --out FILE")
         }
-        let session = try await actor.unlock(try vault.open())
+        let session = try await actor.unlock(try await vault.open())
         let text = try session.template(for: recordClass(kind), learner: learner)
         guard editing, let editor else {
             if let out = options.out {

@@ -36,7 +36,7 @@ struct GroupCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let groups = session.lifecycle.groups()
             if output.json {
                 try Terminal.json(["groups": groups.map(GroupJSON.init)])
@@ -69,7 +69,7 @@ struct GroupCommand: AsyncParsableCommand {
         func run() async throws {
             let parsed = try Role.parse(role)
             // Made exactly as asked: not first made by the catch-up every other command does.
-            let session = try await actor.unlock(try vault.open(), catchingUp: false)
+            let session = try await actor.unlock(try await vault.open(), catchingUp: false)
             let group = try await session.lifecycle.createGroupKey(parsed)
             try output.done(
                 "Created \(group.holder), sealed to every \(parsed.rawValue).",
@@ -88,7 +88,7 @@ struct GroupCommand: AsyncParsableCommand {
         func run() async throws {
             let parsed = try Role.parse(role)
             // Exactly one new version, whether or not a rotation was due.
-            let session = try await actor.unlock(try vault.open(), catchingUp: false)
+            let session = try await actor.unlock(try await vault.open(), catchingUp: false)
             let group = try await session.lifecycle.rotateGroupKey(parsed)
             try output.done(
                 "Made \(group.holder), sealed to every \(parsed.rawValue). Move older records to "
@@ -108,7 +108,7 @@ struct GroupCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parsed = try Role.parse(role)
-            let session = try await actor.unlock(try vault.open(), catchingUp: false)
+            let session = try await actor.unlock(try await vault.open(), catchingUp: false)
             let added = try await session.lifecycle.syncGroup(parsed)
             if output.json {
                 try Terminal.json(GroupSyncJSON(parsed, added: added))

@@ -21,7 +21,7 @@ extension PrincipalCommand {
 
         func run() async throws {
             let id = try actor.principal()
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let groups = try await session.lifecycle.changePassphrase(
                 to: try newPassphrase.passphrase(for: id))
             if output.json {
@@ -52,7 +52,7 @@ extension PrincipalCommand {
 
         func run() async throws {
             let id = try PrincipalID(self.id)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let due = try await Confirmation.run(confirm) { confirmed in
                 try await session.administration.revoke(id, confirmed: confirmed)
             }
@@ -91,7 +91,7 @@ extension PrincipalCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let id = session.directory.resolve(try PrincipalID(self.id))
             if id == session.principal.id, session.principal.isAuthority {
                 try await session.administration.rekeyAuthority(
@@ -129,7 +129,7 @@ extension PrincipalCommand {
         func run() async throws {
             let id = try PrincipalID(self.id)
             let roles = try role.map { try Role.parse($0) }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let due = try await Confirmation.run(confirm) { confirmed in
                 try await session.administration.setRoles(id, roles, confirmed: confirmed)
             }
@@ -164,7 +164,7 @@ extension GroupCommand {
             guard (1...10_000).contains(batch) else {
                 throw TutelaError(.usage, "--batch must be 1–10000")
             }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let show = Terminal.stderrIsTerminal && !output.json
             let bar = ProgressBox()
             let summary = try await session.lifecycle.rewrapGroup(parsed, batchSize: batch) {
@@ -259,7 +259,7 @@ struct AuthorityCommand: AsyncParsableCommand {
             guard !FileManager.default.fileExists(atPath: dir.path) else {
                 throw TutelaError(.exists, "\(out) exists already", hint: "choose a new directory")
             }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let parts = try await session.administration.splitAuthority(
                 shares: shares, threshold: threshold, trustees: trustees)
             try FileManager.default.createDirectory(

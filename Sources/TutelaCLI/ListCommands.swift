@@ -48,7 +48,7 @@ extension RecordsCommand {
 
         func run() async throws {
             let query = try query()
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let found = try await session.finding.records(query)
             if output.json {
                 return try Terminal.json(RecordPageJSON(found))
@@ -99,7 +99,7 @@ extension LearnerCommand {
 
         func run() async throws {
             let tutor = try self.tutor.map { try PrincipalID($0) }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let learners = session.finding.learners(tutor: tutor)
             let tutorName = { (id: PrincipalID) in session.directory.principals[id]?.name }
             if output.json {
@@ -138,7 +138,7 @@ extension PrincipalCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let people = session.finding.people()
             if output.json {
                 return try Terminal.json(["principals": people.map(PersonJSON.init)])

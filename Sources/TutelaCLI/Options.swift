@@ -13,12 +13,14 @@ struct VaultOptions: ParsableArguments {
         return URL(fileURLWithPath: path)
     }
 
-    func open() throws -> Vault {
-        Vault(store: try store(create: false), pins: Self.pins)
+    /// The vault in the directory: on PostgreSQL when the directory names one
+    /// (``PostgresChoice``), else on SQLite.
+    func open() async throws -> Vault {
+        Vault(store: try await store(create: false), pins: Self.pins)
     }
 
     /// The SQLite store; `$TUTELA_BUSY_TIMEOUT` (seconds, default 5) bounds the wait for a writer.
-    func store(create: Bool) throws -> SQLiteVaultStore {
+    func sqlite(create: Bool) throws -> SQLiteVaultStore {
         let environment = ProcessInfo.processInfo.environment
         let timeout = environment["TUTELA_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
         return try SQLiteVaultStore(

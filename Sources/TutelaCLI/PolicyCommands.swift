@@ -42,7 +42,7 @@ struct PolicyCommand: AsyncParsableCommand {
             let bytes = try PolicyCommand.read(file)
             let source = URL(fileURLWithPath: file).lastPathComponent
             _ = try Policy.check(bytes, source: source)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let (policy, changes) = try await session.administration.applyPolicy(
                 bytes, source: source)
             if output.json { return try Terminal.json(PolicyAppliedJSON(policy, changes: changes)) }
@@ -83,7 +83,7 @@ struct PolicyCommand: AsyncParsableCommand {
                     hint: "actions: "
                         + PolicyAction.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let decision = try await session.explain(record, action: parsed)
             if output.json {
                 try Terminal.json(
@@ -109,7 +109,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let record = try self.record.map { text throws(TutelaError) in try RecordID(text) }
-            let session = try await actor.unlock(try vault.open(), catchingUp: !pending)
+            let session = try await actor.unlock(try await vault.open(), catchingUp: !pending)
             if pending {
                 let waiting = try await session.lifecycle.slotChanges(record: record).filter(\.adds)
                 if output.json {

@@ -44,7 +44,7 @@ struct TutorialCommand: AsyncParsableCommand {
         func run() async throws {
             // The form is checked before any passphrase is asked for: a bad form stores nothing.
             let review = try ProgressReview.parse(readFormFile(form), source: form)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let label = try await session.seal(review, confidential: confidentiality.confidential)
             try output.show(sealed: label)
         }
@@ -61,7 +61,7 @@ struct TutorialCommand: AsyncParsableCommand {
 
         func run() async throws {
             let record = try RecordID(self.record)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let opened = try await session.open(record)
             try output.show(opened, session: session)
             try await session.settle()
@@ -88,7 +88,7 @@ struct NoteCommand: AsyncParsableCommand {
 
         func run() async throws {
             let parsed = try InformalNote.parse(readFormFile(note), source: note)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let label = try await session.seal(.informalNote(parsed), as: .informalNote)
             try output.show(sealed: label)
         }
@@ -132,7 +132,7 @@ struct RecordsCommand: AsyncParsableCommand {
                 }
                 return r
             }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let copy = try await session.export(learner: learner, for: recipient)
             // The copy is complete only once this machine's pin has caught up with its entries.
             try await session.settle()
@@ -187,7 +187,7 @@ struct ImportCommand: AsyncParsableCommand {
         if Terminal.stderrIsTerminal, !output.json { Terminal.note("Checking \(file)…") }
         let total = try FormImport.check(file)
         // Pass 2: one unlock, then batches, each one transaction with its audit entries.
-        let session = try await actor.unlock(try vault.open())
+        let session = try await actor.unlock(try await vault.open())
         let progress = Progress(total: total, enabled: Terminal.stderrIsTerminal && !output.json)
         progress.update(0)
         var labels: [Label] = []

@@ -29,7 +29,7 @@ struct RecoveryCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let (request, code) = try await session.identityRecovery.request(
                 try PrincipalID(self.id), reason: reason)
             // Named as recorded, whatever case it was typed in.
@@ -66,7 +66,7 @@ struct RecoveryCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let requests = try await session.identityRecovery.requests()
             if output.json {
                 return try Terminal.json(["requests": requests.map(RecoveryRequestJSON.init)])
@@ -95,7 +95,7 @@ struct RecoveryCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = try RequestID(request)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let (have, need) = try await session.identityRecovery.approve(id)
             try await session.settle()
             try output.done(
@@ -117,7 +117,8 @@ struct RecoveryCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = try RequestID(request)
-            let (session, passphrase) = try await actor.unlockKeepingPassphrase(try vault.open())
+            let (session, passphrase) = try await actor.unlockKeepingPassphrase(
+                try await vault.open())
             // The person's own cancellation replaces their keys when shares were released.
             try await session.identityRecovery.cancel(id, renewingKeysUnder: passphrase)
             try await session.settle()

@@ -28,7 +28,7 @@ struct RetentionCommand: AsyncParsableCommand {
         /// Streams the check: every status goes to the CSV file as it comes, and only the
         /// standings shown are kept, so a million records never sit in memory at once.
         func check(writing csv: OutputFile?) async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let date =
                 try asOf.map { try parseDate($0, option: "--as-of") } ?? session.vault.clock.today
             var listing = RetentionReport.actionable
@@ -78,7 +78,7 @@ struct RetentionCommand: AsyncParsableCommand {
         func run() async throws {
             let record = try RecordID(self.record)
             let why = try reason.required(for: "place a hold")
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             try await session.retention.setHold(record, active: true, reason: why)
             try output.done(
                 "\(record) is held: it cannot be destroyed until the hold is released.",
@@ -96,7 +96,7 @@ struct RetentionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let record = try RecordID(self.record)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             try await session.retention.setHold(record, active: false, reason: reason)
             try output.done(
                 "Released the hold on \(record).", HoldJSON(record, held: false))
@@ -133,7 +133,7 @@ struct RetentionCommand: AsyncParsableCommand {
             default:
                 throw TutelaError(.usage, "--outcome must be keep or destroy")
             }
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             try await session.retention.reviewRetention(record, keepUntil: keep, reason: why)
             try output.done(
                 keep.map { "\(record) is kept until \($0), then reviewed again." }
@@ -160,7 +160,14 @@ struct BackupCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let store = try vault.store(create: false)
+        guard try PostgresChoice.read(in: vault.url) == nil else {
+            throw TutelaError(
+                .usage, "this vault is on PostgreSQL: back it up with PostgreSQL's own tools",
+                hint:
+                    "pg_dump or pg_basebackup of the vault's database, and of the key store's on its short cycle (docs/OPERATIONS.md)"
+            )
+        }
+        let store = try vault.sqlite(create: false)
         let url = URL(fileURLWithPath: out)
         if keystore { try store.backupKeyStore(to: url) } else { try store.backup(to: url) }
         try output.done(

@@ -36,7 +36,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         func run() async throws {
             let record = try RecordID(self.record)
             let why = try reason.required(for: "flag a record")
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let flag = try await session.safeguarding.flag(record, reason: why)
             try output.done(
                 "Flagged \(flag.record) for the safeguarding officers; it now follows the safeguarding retention schedule.",
@@ -60,7 +60,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let queue = try await session.safeguarding.queue().filter { all || !$0.closed }
             let rows = queue.map(QueueJSON.init)
             if output.json {
@@ -100,7 +100,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         func run() async throws {
             let record = try RecordID(self.record)
             let why = try reason.required(for: "open a flagged record")
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let opened = try await session.safeguarding.disclose(record, reason: why)
             try output.show(opened, session: session)
             try await session.settle()
@@ -116,7 +116,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let items = try await session.safeguarding.reviews().filter {
                 !pending || $0.outcome == nil
             }
@@ -157,7 +157,7 @@ struct SafeguardingCommand: AsyncParsableCommand {
                 throw TutelaError(.usage, "--outcome must be justified or unjustified")
             }
             let id = try ReviewID(self.id)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             try await session.safeguarding.review(id, outcome: parsed, note: note)
             try output.done(
                 "Recorded \(id) as \(parsed.rawValue).",
@@ -184,7 +184,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
         func run() async throws {
             let record = try RecordID(self.record)
             let why = try reason.required(for: "request break-glass")
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let request = try await session.breakGlass.request(record, reason: why)
             if output.json {
                 try Terminal.json([
@@ -211,7 +211,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = try RequestID(self.request)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             // Who asks, for which record, and why — before anything is released. (Someone who
             // may not approve gets the refusal from `approve` itself, which is audited.)
             if let view = try? await session.breakGlass.describe(request) {
@@ -250,7 +250,7 @@ struct BreakGlassCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = try RequestID(self.request)
-            let session = try await actor.unlock(try vault.open())
+            let session = try await actor.unlock(try await vault.open())
             let opened = try await session.breakGlass.open(request)
             try output.show(opened, session: session)
             try await session.settle()
@@ -273,7 +273,7 @@ struct InboxCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let session = try await actor.unlock(try vault.open())
+        let session = try await actor.unlock(try await vault.open())
         let notices = try await session.inbox().filter { !unread || $0.unread }
         if output.json {
             try Terminal.json(

@@ -68,7 +68,7 @@ import Tutela
             configuration.sessionLimit = .seconds(sessionHours * 3600)
             configuration.parallelSignIns = parallelSignIns
             try configuration.validate()
-            let vault = try vault.open()
+            let vault = try await vault.open()
             // The vault is checked before anyone can sign in: a tampered or rolled-back vault is
             // refused at start, as any command refuses it.
             _ = try await vault.verifiedDirectory()

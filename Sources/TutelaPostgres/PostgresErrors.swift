@@ -19,7 +19,9 @@ enum PostgresErrors {
             }
             // The network's and the pool's own errors; anything else is the caller's, untouched.
             let module = String(reflecting: type(of: error)).prefix { $0 != "." }
-            guard ["NIOCore", "NIOPosix", "NIOSSL", "ConnectionPoolModule"].contains(module)
+            guard
+                ["NIOCore", "NIOPosix", "NIOSSL", "ConnectionPoolModule", "_ConnectionPoolModule"]
+                    .contains(module)
             else { return error }
             return TutelaError(
                 .tryAgain, "the vault database cannot be reached; could not \(what)",

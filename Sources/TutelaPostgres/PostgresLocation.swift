@@ -116,6 +116,42 @@ public struct PostgresLocation: Sendable, Equatable {
             }
     }
 
+    /// TLS that checks the server's certificate and name, against `sslrootcert` when given.
+    var tls: TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let rootCertificates { tls.trustRoots = .file(rootCertificates) }
+        return tls
+    }
+
+    /// Connects once and disconnects: a wrong address, password or certificate is reported at
+    /// once, where the pool would retry for a minute before giving up.
+    func probe(password: String?) async throws {
+        do {
+            let configuration: PostgresConnection.Configuration
+            if let socketDirectory {
+                configuration = PostgresConnection.Configuration(
+                    unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user,
+                    password: password, database: database)
+            } else {
+                configuration = PostgresConnection.Configuration(
+                    host: host ?? "localhost", port: port, username: user, password: password,
+                    database: database,
+                    tls: tlsDisabled ? .disable : .require(try NIOSSLContext(configuration: tls)))
+            }
+            let connection = try await PostgresConnection.connect(
+                configuration: configuration, id: 0, logger: PostgresDatabase.logger)
+            try await connection.close()
+        } catch let error as NIOSSLError {
+            throw TutelaError(
+                .invalidInput, "TLS to \(host ?? "the server") cannot be set up: \(error)",
+                hint:
+                    "check sslrootcert names a readable PEM file of the server's certificate authority"
+            )
+        } catch {
+            throw PostgresErrors.map(error, doing: "connect to \(address)")
+        }
+    }
+
     /// postgres-nio's configuration for this location, with `password`.
     func configuration(password: String?) throws -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
@@ -124,10 +160,6 @@ public struct PostgresLocation: Sendable, Equatable {
                 unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user,
                 password: password, database: database)
         } else {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            if let rootCertificates {
-                tls.trustRoots = .file(rootCertificates)
-            }
             configuration = PostgresClient.Configuration(
                 host: host ?? "localhost", port: port, username: user, password: password,
                 database: database, tls: tlsDisabled ? .disable : .require(tls))

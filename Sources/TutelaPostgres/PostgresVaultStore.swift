@@ -40,6 +40,8 @@ public final class PostgresVaultStore: VaultStore {
                 .usage, "the key store must live apart from the vault",
                 hint: "give the key store its own database (best) or at least its own schema")
         }
+        try await location.probe(password: password)
+        try await keyStore.probe(password: keyStorePassword)
         let store = PostgresVaultStore(
             vault: PostgresDatabase(
                 configuration: try location.configuration(password: password),

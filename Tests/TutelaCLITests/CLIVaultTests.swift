@@ -10,15 +10,25 @@ final class CLIVault {
     let root: URL
     var vault: String { root.appendingPathComponent("vault").path }
 
-    init(people: Bool = true, groups: Bool = true) throws {
+    /// Set for every command: a PostgreSQL vault's passwords.
+    let environment: [String: String]
+
+    /// - Parameters:
+    ///   - store: extra `init` arguments choosing the store (`--store …` for PostgreSQL).
+    ///   - environment: set for every command (the store's passwords).
+    init(
+        people: Bool = true, groups: Bool = true, store: [String] = [],
+        environment: [String: String] = [:]
+    ) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent(
             "tutela-cli-\(UUID().uuidString)")
+        self.environment = environment
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let initResult = try run(
             [
                 "init", "--authority", "office", "--name", "Centre office", "--kdf", "interactive",
                 "--policy", Self.policyPath("school.yaml"),
-            ],
+            ] + store,
             newPassphrase: "office")
         #expect(initResult.status == 0, "\(initResult.stderr)")
         guard people else { return }
@@ -62,7 +72,7 @@ final class CLIVault {
     ) throws -> CLIResult {
         var env = [
             "TUTELA_VAULT": vault, "TUTELA_STATE_DIR": root.appendingPathComponent("state").path,
-        ]
+        ].merging(environment) { $1 }
         var args = arguments
         if let who {
             args += ["--as", who]
