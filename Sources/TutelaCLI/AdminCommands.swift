@@ -15,40 +15,9 @@ struct InitCommand: AsyncParsableCommand {
     var kdf: String = PasswordKDF.Profile.moderate.rawValue
     @Option(help: "A policy file to apply as version 1 (e.g. KeyPolicies/school.yaml).") var policy:
         String?
-    @Option(
-        help: ArgumentHelp(
-            "Keep the vault in PostgreSQL at this address (postgres://USER@HOST:PORT/DATABASE), not in SQLite.",
-            discussion:
-                "No password in the address: it comes from --store-password-file or $TUTELA_STORE_PASSWORD."
-        ))
-    var store: String?
-    @Option(help: "With --store: the key store's own PostgreSQL database (postgres://…).")
-    var keyStore: String?
-    @Option(help: "With --store: a file, private to you, holding the vault database's password.")
-    var storePasswordFile: String?
-    @Option(help: "With --store: a file, private to you, holding the key store's password.")
-    var keyStorePasswordFile: String?
+    @OptionGroup var postgres: PostgresStoreOptions
     @OptionGroup var newPassphrase: NewPassphraseOptions
     @OptionGroup var output: OutputOptions
-
-    /// The PostgreSQL store the options name, checked before anything is made; nil for SQLite.
-    func postgresChoice() throws -> PostgresChoice? {
-        guard let store else {
-            guard keyStore == nil, storePasswordFile == nil, keyStorePasswordFile == nil else {
-                throw TutelaError(.usage, "--key-store and the password files go with --store")
-            }
-            return nil
-        }
-        guard let keyStore else {
-            throw TutelaError(
-                .usage, "a PostgreSQL vault needs --key-store: its shred keys live apart",
-                hint: "give the key store its own database and user (docs/OPERATIONS.md)")
-        }
-        return PostgresChoice(
-            store: store, keyStore: keyStore,
-            passwordFile: storePasswordFile.map { URL(fileURLWithPath: $0).path },
-            keyStorePasswordFile: keyStorePasswordFile.map { URL(fileURLWithPath: $0).path })
-    }
 
     func run() async throws {
         guard let profile = PasswordKDF.Profile(rawValue: kdf) else {
@@ -61,7 +30,7 @@ struct InitCommand: AsyncParsableCommand {
             _ = try Policy.parse(bytes, source: source)
             return (text: bytes, source: source)
         }
-        let choice = try postgresChoice()
+        let choice = try postgres.choice(required: false)
         let passphrase = try newPassphrase.passphrase(for: authority)
         let store: any VaultStore
         if let choice {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Tutela
 import TutelaSQLite
@@ -78,10 +79,15 @@ extension VaultOptions {
         return try sqlite(create: create)
     }
 
-    /// Opens the PostgreSQL store `choice` names, with its passwords.
+    /// Opens the PostgreSQL store `choice` names, with its passwords. The password variables are
+    /// cleared once read, so that no program this one starts (an editor for a draft) inherits them.
     static func postgres(_ choice: PostgresChoice, create: Bool) async throws -> any VaultStore {
         #if TUTELA_SERVER
             let environment = ProcessInfo.processInfo.environment
+            defer {
+                unsetenv("TUTELA_STORE_PASSWORD")
+                unsetenv("TUTELA_KEY_STORE_PASSWORD")
+            }
             return try await PostgresVaultStore.open(
                 PostgresLocation(choice.store, defaultSchema: "tutela"),
                 password: PostgresPassword.read(
@@ -98,5 +104,51 @@ extension VaultOptions {
                 "this build of tutela has no PostgreSQL store (built with TUTELA_CORE_ONLY)",
                 hint: "use a full build for a PostgreSQL vault")
         #endif
+    }
+}
+
+/// `--store postgres://…` and its companions, for `init` and `migrate`.
+struct PostgresStoreOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Keep the vault in PostgreSQL at this address (postgres://USER@HOST:PORT/DATABASE), not in SQLite.",
+            discussion:
+                "No password in the address: it comes from --store-password-file or $TUTELA_STORE_PASSWORD."
+        ))
+    var store: String?
+    @Option(help: "With --store: the key store's own PostgreSQL database (postgres://…).")
+    var keyStore: String?
+    @Option(help: "With --store: a file, private to you, holding the vault database's password.")
+    var storePasswordFile: String?
+    @Option(help: "With --store: a file, private to you, holding the key store's password.")
+    var keyStorePasswordFile: String?
+
+    /// The PostgreSQL store the options name, checked before anything is made; nil for SQLite
+    /// (a usage error when `required`).
+    func choice(required: Bool) throws -> PostgresChoice? {
+        guard let store else {
+            guard !required else {
+                throw TutelaError(
+                    .usage, "say where the PostgreSQL vault goes: --store postgres://…")
+            }
+            guard keyStore == nil, storePasswordFile == nil, keyStorePasswordFile == nil else {
+                throw TutelaError(.usage, "--key-store and the password files go with --store")
+            }
+            return nil
+        }
+        guard let keyStore else {
+            throw TutelaError(
+                .usage, "a PostgreSQL vault needs --key-store: its shred keys live apart",
+                hint: "give the key store its own database and user (docs/OPERATIONS.md)")
+        }
+        // Checked now, so that a mistake in either address is named before anything is made.
+        #if TUTELA_SERVER
+            _ = try PostgresLocation(store, defaultSchema: "tutela")
+            _ = try PostgresLocation(keyStore, defaultSchema: "tutela_keys")
+        #endif
+        return PostgresChoice(
+            store: store, keyStore: keyStore,
+            passwordFile: storePasswordFile.map { URL(fileURLWithPath: $0).path },
+            keyStorePasswordFile: keyStorePasswordFile.map { URL(fileURLWithPath: $0).path })
     }
 }

@@ -14,7 +14,8 @@ struct TutelaCommand: AsyncParsableCommand {
             """,
         version: TutelaVersion.string,
         subcommands: [
-            InitCommand.self, PrincipalCommand.self, LearnerCommand.self, TutorialCommand.self,
+            InitCommand.self, MigrateCommand.self, PrincipalCommand.self, LearnerCommand.self,
+            TutorialCommand.self,
             NoteCommand.self, RecordsCommand.self, ImportCommand.self, SafeguardingCommand.self,
             BreakGlassCommand.self, InboxCommand.self, GroupCommand.self, RetentionCommand.self,
             BackupCommand.self, AuthorityCommand.self, RecoveryCommand.self, PolicyCommand.self,

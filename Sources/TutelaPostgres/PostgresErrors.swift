@@ -65,7 +65,11 @@ enum PostgresErrors {
                 .tampered, "the vault database is damaged (\(state)); could not \(what)",
                 hint: "keep the damaged copy as evidence and restore a backup")
         case "42P01", "3F000":
-            return TutelaError(.notFound, "there is no vault in that PostgreSQL database")
+            // Checked at open: a table missing afterwards was dropped.
+            return TutelaError(
+                .tampered,
+                "the vault database is damaged: one of its tables is missing (\(state)); could not \(what)",
+                hint: "keep the damaged copy as evidence and restore a backup")
         case "3D000":
             return TutelaError(
                 .notFound, "that PostgreSQL database does not exist; could not \(what)",
@@ -83,6 +87,20 @@ enum PostgresErrors {
             return TutelaError(.internal, "PostgreSQL error \(state); could not \(what)")
         }
     }
+
+    /// A connection found closed before a statement was sent.
+    static let lost = TutelaError(
+        .tryAgain,
+        "the connection to PostgreSQL was lost; the change was not made and nothing was released",
+        hint: "try again; if it keeps happening, check the database server")
+
+    /// A statement unanswered at the deadline: its connection is closed. A write may or may not
+    /// have been made; nothing was released either way.
+    static let unanswered = TutelaError(
+        .tryAgain,
+        "PostgreSQL did not answer in time; the connection was closed and nothing was released "
+            + "(a change may or may not have been made)",
+        hint: "check the database server and the network to it, then try again")
 
     /// A stored identifier that does not parse: tampering.
     static func damaged(_ what: String) -> TutelaError {

@@ -50,7 +50,9 @@ extension PostgresVaultStore {
 
     /// Deletes the keys, then rewrites the key table (`VACUUM FULL`), so the deleted keys leave the
     /// table's files rather than wait in free space. Best effort once the keys are deleted: a
-    /// rewrite that fails (another session reading the table) happens at the next destruction.
+    /// rewrite that cannot start within 2 s (another session reading the table) happens at the
+    /// next destruction. The server's write-ahead log, its archive and its backups hold deleted
+    /// keys until they are recycled or expire: the key store's backup cycle (docs/OPERATIONS.md).
     public func deleteShredKeys(_ records: [String]) async throws {
         guard !records.isEmpty else { return }
         try await keys.write("shred keys") { connection in
@@ -58,9 +60,30 @@ extension PostgresVaultStore {
                 "DELETE FROM \(unescaped: keys.schema).shred_keys WHERE record = ANY(\(records))",
                 logger: logger)
         }
+        // At most 2 s waiting for readers (a pg_dump of the key store): reads of keys queue
+        // behind a waiting rewrite, and the next destruction rewrites again.
         _ = try? await keys.single("compact the key store") { connection in
-            try await connection.fetch(
+            try await connection.fetch("SET lock_timeout = '2s'")
+            let rewritten = try? await connection.fetch(
                 "VACUUM FULL \(unescaped: keys.schema).shred_keys", logger: logger)
+            try await connection.fetch("RESET lock_timeout")
+            return rewritten != nil
+        }
+    }
+
+    public func shredKeyIDs() async throws -> [String] {
+        try await keys.single("read the key store") { connection in
+            try await connection.fetch(
+                "SELECT record FROM \(unescaped: keys.schema).shred_keys ORDER BY record"
+            ).decode(String.self)
+        }
+    }
+
+    public func objectKinds() async throws -> [String] {
+        try await vault.single("read the vault") { connection in
+            try await connection.fetch(
+                "SELECT DISTINCT kind FROM \(unescaped: s).objects ORDER BY kind"
+            ).decode(String.self)
         }
     }
 

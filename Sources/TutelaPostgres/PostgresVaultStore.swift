@@ -45,14 +45,16 @@ public final class PostgresVaultStore: VaultStore {
         let store = PostgresVaultStore(
             vault: PostgresDatabase(
                 configuration: try location.configuration(password: password),
-                schema: location.schema),
+                schema: location.schema, writerLock: "vault"),
             keys: PostgresDatabase(
                 configuration: try keyStore.configuration(password: keyStorePassword),
-                schema: keyStore.schema),
+                schema: keyStore.schema, writerLock: nil),
             location: location, keyLocation: keyStore)
         do {
+            try await store.checkApart()
             if !create {
-                guard try await store.vault.exists(), try await store.keys.exists() else {
+                guard try await store.vault.applied() != nil, try await store.keys.applied() != nil
+                else {
                     throw TutelaError(
                         .notFound, "there is no vault at \(location.address)",
                         hint: "check the address, or make one with tutela init --store")
@@ -75,6 +77,52 @@ public final class PostgresVaultStore: VaultStore {
         self.keys = keys
         self.location = location
         self.keyLocation = keyLocation
+    }
+
+    /// Refuses a key store that does not live apart from the vault, or whose server would copy
+    /// the keys into its own log.
+    ///
+    /// Apart means its own PostgreSQL user (so that the vault's credentials, and backups taken
+    /// with them, never reach a key) and its own schema at least — its own database, best on its
+    /// own server with a short backup cycle (docs/OPERATIONS.md). A server set to log changed rows
+    /// with their values (`log_statement` of `mod` or `all`, or slow statements with their
+    /// parameters) would write every shred key into its log, where no destruction reaches.
+    func checkApart() async throws {
+        let who = "SELECT current_user::text, current_database()::text"
+        let vaultUser = try await vault.single("open the vault") { connection in
+            try await connection.fetch(PostgresQuery(unsafeSQL: who)).decode((String, String).self)
+        }.first
+        let keyUser = try await keys.single("open the key store") { connection in
+            try await connection.fetch(PostgresQuery(unsafeSQL: who)).decode((String, String).self)
+        }.first
+        guard let vaultUser, let keyUser, vaultUser.0 != keyUser.0 else {
+            throw TutelaError(
+                .usage,
+                "the key store signs in as the vault's own PostgreSQL user; it must have its own",
+                hint:
+                    "create a user for the key store alone, with rights on its database only (docs/OPERATIONS.md)"
+            )
+        }
+        let logging = try await keys.single("open the key store") { connection in
+            try await connection.fetch(
+                """
+                SELECT current_setting('log_statement'),
+                    current_setting('log_min_duration_statement'),
+                    current_setting('log_parameter_max_length')
+                """
+            ).decode((String, String, String).self)
+        }.first
+        if let (statements, slow, parameters) = logging,
+            ["mod", "all"].contains(statements) || (slow != "-1" && parameters != "0")
+        {
+            throw TutelaError(
+                .usage,
+                "the key store's server logs statements with their values (log_statement=\(statements), "
+                    + "log_min_duration_statement=\(slow)): shred keys would be copied into its log",
+                hint:
+                    "for the key store's user: ALTER ROLE … SET log_statement = 'none' and log_parameter_max_length = 0"
+            )
+        }
     }
 
     /// Closes both connection pools. The store answers nothing afterwards.

@@ -101,6 +101,20 @@ extension SQLiteVaultStore {
     }
 
     /// A consistent online copy of the vault database (records, labels, logs) — not the key store.
+    public func shredKeyIDs() async throws -> [String] {
+        do {
+            return try await keys.read { db in
+                try String.fetchAll(db, sql: "SELECT record FROM shred_keys ORDER BY record")
+            }
+        } catch let error as DatabaseError { throw Self.map(error, doing: "read the key store") }
+    }
+
+    public func objectKinds() async throws -> [String] {
+        try await read("read the vault") { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT kind FROM objects ORDER BY kind")
+        }
+    }
+
     public func backup(to file: URL) throws {
         try copy(pool, to: file)
     }

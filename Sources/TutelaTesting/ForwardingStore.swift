@@ -13,6 +13,10 @@ extension ForwardingStore {
     /// Passed to the wrapped store.
     public func meta() async throws -> VaultMeta { try await forwarded.meta() }
     /// Passed to the wrapped store.
+    public func shredKeyIDs() async throws -> [String] { try await forwarded.shredKeyIDs() }
+    /// Passed to the wrapped store.
+    public func objectKinds() async throws -> [String] { try await forwarded.objectKinds() }
+    /// Passed to the wrapped store.
     public func links(_ chain: ChainName, from: Int64, limit: Int) async throws -> [ChainLink] {
         try await forwarded.links(chain, from: from, limit: limit)
     }

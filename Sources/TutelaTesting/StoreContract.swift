@@ -36,6 +36,7 @@ public enum StoreContract {
         Check(
             description: "shred keys: stored, copied, refused twice, deleted, orphans", run: keys),
         Check(description: "shredding keeps the label and drops contents and slots", run: shred),
+        Check(description: "every object kind and every shred key is listed", run: listing),
     ]
 
     static func expect(_ condition: Bool, _ what: @autoclosure () -> String) throws {
@@ -377,5 +378,28 @@ public enum StoreContract {
             try await store.slots(recipient: "price", limit: 100).allSatisfy {
                 $0.record != record
             }, "its slots are gone")
+    }
+
+    static func listing(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        try await store.transaction { tx in
+            try await tx.put(StoredObject(kind: "test-b", id: "1", key: "k", body: [1]))
+            try await tx.put(StoredObject(kind: "test-a", id: "1", key: "k", body: [1]))
+        }
+        let kinds = try await store.objectKinds()
+        try expect(kinds == kinds.sorted(), "kinds in order")
+        try expect(
+            kinds.contains("test-a") && kinds.contains("test-b") && Set(kinds).count == kinds.count,
+            "each kind once")
+        try await store.transaction { tx in try await tx.deleteObject(kind: "test-a", id: "1") }
+        try expect(
+            try await !store.objectKinds().contains("test-a"), "a kind with no rows is not listed")
+        let ids = try await store.shredKeyIDs()
+        try expect(ids == ids.sorted(), "shred keys in order")
+        for label in labels {
+            try expect(
+                ids.contains { ShredKeyID($0)?.record == label.record },
+                "the shred key of \(label.record) is listed")
+        }
     }
 }

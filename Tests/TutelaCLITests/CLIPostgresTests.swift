@@ -10,6 +10,7 @@
         static let environment = ProcessInfo.processInfo.environment
         static var address: String { environment["TUTELA_TEST_POSTGRES"] ?? "" }
         static var password: String { environment["TUTELA_TEST_POSTGRES_PASSWORD"] ?? "" }
+        static var keys: String { environment["TUTELA_TEST_POSTGRES_KEYS"] ?? "" }
 
         /// A vault on the test server, in schemas of its own.
         static func vault() throws -> CLIVault {
@@ -18,7 +19,7 @@
             return try CLIVault(
                 store: [
                     "--store", "\(address)&schema=v_\(tag)", "--key-store",
-                    "\(address)&schema=k_\(tag)",
+                    "\(keys)&schema=k_\(tag)",
                 ],
                 environment: [
                     "TUTELA_STORE_PASSWORD": password, "TUTELA_KEY_STORE_PASSWORD": password,
@@ -42,6 +43,52 @@
             let backup = try v.run(["backup", "--out", v.root.path + "/b.sqlite"])
             #expect(backup.status == 64, "PostgreSQL is backed up with its own tools")
             #expect(backup.stderr.contains("pg_dump"))
+        }
+
+        @Test("migrate copies an embedded vault into PostgreSQL, proves it, and it opens there")
+        func migrate() throws {
+            let v = try CLIVault()
+            let record = try v.seal(marker: "moved with the trust")
+            let tag = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+                .prefix(16)
+            let target = v.root.appendingPathComponent("trust").path
+            let passwords = [
+                "TUTELA_STORE_PASSWORD": Self.password, "TUTELA_KEY_STORE_PASSWORD": Self.password,
+                "TUTELA_STATE_DIR": v.root.appendingPathComponent("state").path,
+            ]
+            let store = [
+                "--store", "\(Self.address)&schema=v_\(tag)", "--key-store",
+                "\(Self.keys)&schema=k_\(tag)",
+            ]
+            let moved = try CLI.run(
+                ["migrate", "--from", v.vault, "--vault", target, "--json"] + store,
+                environment: passwords)
+            #expect(moved.status == 0, "\(moved.stderr)")
+            #expect(moved.stdout.contains("\"proved\""))
+            var env = passwords
+            env["TUTELA_PASSPHRASE"] = CLIVault.passphrase("price")
+            let opened = try CLI.run(
+                ["tutorial", "open", record, "--vault", target, "--as", "price"], environment: env)
+            #expect(opened.status == 0, "\(opened.stderr)")
+            #expect(opened.stdout.contains("moved with the trust"))
+            let verify = try CLI.run(["audit", "verify", "--vault", target], environment: env)
+            #expect(verify.status == 0, "\(verify.stderr)")
+            // The old vault is now behind the new one (the open above was logged there), and
+            // this machine remembers: copying it again is refused as a rollback.
+            let stale = try CLI.run(
+                ["migrate", "--from", v.vault, "--vault", target + "2"] + store,
+                environment: passwords)
+            #expect(stale.status == 65, "\(stale.stderr)")
+            // From a machine that never saw the new vault, the database holding it is refused.
+            var elsewhere = passwords
+            elsewhere["TUTELA_STATE_DIR"] = v.root.appendingPathComponent("elsewhere").path
+            let again = try CLI.run(
+                ["migrate", "--from", v.vault, "--vault", target + "3"] + store,
+                environment: elsewhere)
+            #expect(again.status == 73, "\(again.stderr)")
+            for folder in [target + "2", target + "3"] {
+                #expect(!FileManager.default.fileExists(atPath: folder), "nothing left behind")
+            }
         }
 
         @Test("a password on the command line, no key store, or a wrong password: refused")
@@ -71,7 +118,7 @@
             let refused = try CLI.run(
                 base + [
                     "--store", Self.address + "&schema=v_wrong", "--key-store",
-                    Self.address + "&schema=k_wrong",
+                    Self.keys + "&schema=k_wrong",
                 ], environment: wrong)
             #expect(refused.status == 77, "\(refused.stderr)")
             #expect(!FileManager.default.fileExists(atPath: root.path), "no folder left behind")

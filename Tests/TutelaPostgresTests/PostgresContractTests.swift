@@ -1,11 +1,51 @@
 import Testing
-import TutelaPostgres
+import Tutela
 import TutelaTesting
+
+@testable import TutelaPostgres
 
 @Suite("The store contract: PostgreSQL", .enabled(if: TestServer.available, "no test server"))
 struct PostgresStoreContractTests {
     @Test("every store keeps the contract", arguments: StoreContract.checks)
     func contract(_ check: StoreContract.Check) async throws {
         try await TestServer.withStore { store in try await check.run(store) }
+    }
+}
+
+@Suite("Opening a PostgreSQL store", .enabled(if: TestServer.available, "no test server"))
+struct PostgresOpeningTests {
+    @Test("a key store signing in as the vault's own user is refused, and nothing is made")
+    func sameUser() async throws {
+        let schemas = TestServer.schemas()
+        do {
+            let store = try await PostgresVaultStore.open(
+                TestServer.location(schemas.vault), password: TestServer.password,
+                keyStore: TestServer.location(schemas.keys), keyStorePassword: TestServer.password,
+                create: true)
+            await store.close()
+            Issue.record("a key store with the vault's credentials was accepted")
+        } catch let error as TutelaError {
+            #expect(error.kind == .usage)
+            #expect(error.message.contains("own"))
+        }
+        do {
+            _ = try await TestServer.open(schemas)
+            Issue.record("a refused store was made all the same")
+        } catch let error as TutelaError {
+            #expect(error.kind == .notFound)
+        }
+    }
+
+    @Test("a schema named by a reserved word works; one that is not plain is refused")
+    func schemaNames() async throws {
+        let store = try await TestServer.open(("user", TestServer.schemas().keys), create: true)
+        _ = try await Centre.make(store: store)
+        try await store.vault.client.withConnection { connection in
+            try await connection.fetch("DROP SCHEMA \"user\" CASCADE")
+        }
+        await store.close()
+        for bad in ["Tutela", "a-b", "x;drop", "1abc", ""] {
+            #expect(throws: TutelaError.self) { try TestServer.location(bad) }
+        }
     }
 }

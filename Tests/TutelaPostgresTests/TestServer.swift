@@ -21,9 +21,13 @@ enum TestServer {
         return ("v_\(tag)", "k_\(tag)")
     }
 
-    /// The location of `schema` on the test server.
-    static func location(_ schema: String) throws -> PostgresLocation {
-        try PostgresLocation("\(address)&schema=\(schema)", defaultSchema: "tutela")
+    /// The key store's own user on the test server.
+    static var keysAddress: String { environment["TUTELA_TEST_POSTGRES_KEYS"] ?? "" }
+
+    /// The location of `schema` on the test server, as the vault's user or the key store's.
+    static func location(_ schema: String, keys: Bool = false) throws -> PostgresLocation {
+        try PostgresLocation(
+            "\(keys ? keysAddress : address)&schema=\(schema)", defaultSchema: "tutela")
     }
 
     /// Opens (creating with `create`) the store in `schemas`.
@@ -31,7 +35,8 @@ enum TestServer {
         async throws -> PostgresVaultStore
     {
         try await PostgresVaultStore.open(
-            location(schemas.vault), password: password, keyStore: location(schemas.keys),
+            location(schemas.vault), password: password,
+            keyStore: location(schemas.keys, keys: true),
             keyStorePassword: password, create: create)
     }
 

@@ -80,6 +80,12 @@ public actor MemoryVaultStore: VaultStore {
     }
 
     /// Keys whose record (the id before any `#GENERATION`) has no envelope, sorted.
+    public func shredKeyIDs() -> [String] { shredKeys.keys.sorted() }
+
+    public func objectKinds() -> [String] {
+        state.objects.filter { !$0.value.isEmpty }.keys.sorted()
+    }
+
     public func orphanShredKeys() -> [String] {
         shredKeys.keys.filter { id in
             guard let key = ShredKeyID(id) else { return true }

@@ -180,6 +180,10 @@ public protocol VaultStore: Sendable {
     func deleteShredKeys(_ records: [String]) async throws
     /// Shred keys whose record no longer has an envelope (left by an interrupted destruction).
     func orphanShredKeys() async throws -> [String]
+    /// The id of every shred key in the key store, ordered: what a copy of the vault copies.
+    func shredKeyIDs() async throws -> [String]
+    /// Every kind of stored object there is a row of, ordered: what a copy of the vault copies.
+    func objectKinds() async throws -> [String]
     /// Runs `body` as one transaction: all of its writes land, or none do, and no other transaction
     /// of this vault commits between its reads and its writes (one writer at a time). When a
     /// transaction that deleted or replaced anything returns, the old bytes are gone from the
