@@ -1,10 +1,13 @@
 import Foundation
 import Tutela
 import TutelaCrypto
+import TutelaPostgres
 import TutelaSQLite
 
 /// Everything measured on one vault of `records` records.
 struct ScaleResult {
+    /// The store measured.
+    var store = "SQLite (embedded, WAL, synchronous=FULL)"
     var records = 0
     var learners = 0
     var formBytes = 0
@@ -79,6 +82,8 @@ struct ScaleBenchmark {
     let appendEntries: Int
     let rewrap: Bool
     let root: URL
+    /// The PostgreSQL server to measure on instead of SQLite (`--store postgres`).
+    var postgres: PostgresTarget?
 
     static let tutors = (1...10).map { String(format: "t%02d", $0) }
     static let asOf = CalendarDate(daysSinceEpoch: 20_421)  // 2025-11-29
@@ -98,9 +103,12 @@ struct ScaleBenchmark {
         let learners = max(20, records / 100)
         result.learners = learners
         let vaultDirectory = root.appendingPathComponent("vault")
-        let store = try SQLiteVaultStore(directory: vaultDirectory, create: true)
+        let postgresStore = try await postgres?.open()
+        let store: any VaultStore =
+            try postgresStore ?? SQLiteVaultStore(directory: vaultDirectory, create: true)
         let pins = FileHeadPinStore(directory: root.appendingPathComponent("state"))
         let vault = Vault(store: store, pins: pins)
+        if let postgresStore { result.store = try await postgresStore.serverDescription() }
 
         // The centre.
         say("\(count(records)): enrolling staff and \(learners) learners")
@@ -180,12 +188,19 @@ struct ScaleBenchmark {
             .prefix { $0 != "\n" }.utf8.map { $0 }
         try? FileManager.default.removeItem(at: forms)
 
-        // Storage, with the WAL folded in.
-        try StoreFloor.checkpoint(vault: vaultDirectory)
-        result.storageBytes = try FileManager.default.contentsOfDirectory(
-            at: vaultDirectory, includingPropertiesForKeys: nil
-        ).map(fileSize).reduce(0, +)
-        result.storage = try StoreFloor.storageStatistics(vault: vaultDirectory)
+        // Storage, with the WAL folded in (on PostgreSQL, each table with its indexes, after a
+        // VACUUM ANALYZE so the row counts are exact).
+        if let postgresStore {
+            try await postgres?.analyze(postgresStore)
+            result.storage = try await postgresStore.storageStatistics()
+            result.storageBytes = result.storage.map(\.bytes).reduce(0, +)
+        } else {
+            try StoreFloor.checkpoint(vault: vaultDirectory)
+            result.storageBytes = try FileManager.default.contentsOfDirectory(
+                at: vaultDirectory, includingPropertiesForKeys: nil
+            ).map(fileSize).reduce(0, +)
+            result.storage = try StoreFloor.storageStatistics(vault: vaultDirectory)
+        }
         let rows = Dictionary(
             result.storage.compactMap { s in s.rows.map { (s.name, $0) } },
             uniquingKeysWith: +)
@@ -374,6 +389,7 @@ struct ScaleBenchmark {
             ).run()
         }
         _ = one.checksum ^ two.checksum
+        await postgresStore?.close()
         return result
     }
 }

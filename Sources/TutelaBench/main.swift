@@ -19,11 +19,16 @@ struct Options {
     var policy = "KeyPolicies/school.yaml"
     var serveClients = 50
     var serveRounds = 20
+    /// Measure on PostgreSQL (`--store postgres`): the server `scripts/test-postgres` starts.
+    var postgres: PostgresTarget?
 
     static let usage = """
         usage: tutela-bench [--records N,N,...] [--rewrap-at N] [--open-samples N] [--append N]
                             [--age-files N] [--policy FILE] [--serve-clients N]
-                            [--serve-rounds N] [--smoke]
+                            [--serve-rounds N] [--store sqlite|postgres] [--smoke]
+        --store postgres measures the scale figures on the PostgreSQL server named by
+        $TUTELA_TEST_POSTGRES, $TUTELA_TEST_POSTGRES_KEYS and $TUTELA_TEST_POSTGRES_PASSWORD
+        (scripts/test-postgres start DIR; . DIR/env).
         """
 
     init(_ arguments: [String]) throws {
@@ -64,6 +69,12 @@ struct Options {
             case "--policy": policy = try value()
             case "--serve-clients": serveClients = try number()
             case "--serve-rounds": serveRounds = try number()
+            case "--store":
+                switch try value() {
+                case "sqlite": postgres = nil
+                case "postgres": postgres = try PostgresTarget.fromEnvironment()
+                case let other: throw BenchError("--store is sqlite or postgres, not \(other)")
+                }
             case "--help", "-h":
                 print(Self.usage)
                 exit(0)
@@ -100,6 +111,7 @@ func machine() -> String {
 }
 
 func report(_ results: [ScaleResult], age: AgeResult?) {
+    print("Store: \(results.first?.store ?? "SQLite")\n")
     print("## Seal (`import`, 500 forms per transaction)\n")
     print(
         "| records | form (avg) | slots + shares per record | seal rate | floor | × floor | unlock (excluded) | check pass |"
@@ -250,7 +262,7 @@ do {
         let benchmark = ScaleBenchmark(
             records: records, policy: policy, openSamples: min(options.openSamples, records),
             listSamples: options.listSamples, appendEntries: options.appendEntries,
-            rewrap: records == options.rewrapAt, root: root)
+            rewrap: records == options.rewrapAt, root: root, postgres: options.postgres)
         results.append(try await benchmark.run())
     }
     var age: AgeResult?

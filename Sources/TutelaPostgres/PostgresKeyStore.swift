@@ -87,6 +87,56 @@ extension PostgresVaultStore {
         }
     }
 
+    /// The server's version and address, for reports.
+    public func serverDescription() async throws -> String {
+        let version = try await vault.single("read the server's version") { connection in
+            try await connection.fetch("SHOW server_version").decode(String.self)
+        }
+        return
+            "PostgreSQL \(version.first ?? "?") at \(location.host ?? "a local socket"):\(location.port)"
+    }
+
+    /// Runs `VACUUM ANALYZE` on both schemas' tables: exact row counts for
+    /// ``storageStatistics()``, and dead rows cleared (for the benchmark).
+    public func analyze() async throws {
+        for database in [vault, keys] {
+            try await database.single("measure the store") { connection in
+                let tables = try await connection.fetch(
+                    """
+                    SELECT c.relname::text FROM pg_class c
+                    JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = \(database.name) AND c.relkind = 'r'
+                    """
+                ).decode(String.self)
+                for table in tables where PostgresLocation.isIdentifier(table) {
+                    try await connection.fetch(
+                        "VACUUM ANALYZE \(unescaped: database.schema).\(unescaped: table)")
+                }
+            }
+        }
+    }
+
+    /// The rows and bytes (tables, indexes, TOAST) of each of the store's tables, the key
+    /// store's included: what the vault costs its database server.
+    public func storageStatistics() async throws -> [(name: String, rows: Int?, bytes: Int)] {
+        var result: [(name: String, rows: Int?, bytes: Int)] = []
+        for (database, prefix) in [(vault, ""), (keys, "keys.")] {
+            let rows = try await database.single("measure the store") { connection in
+                try await connection.fetch(
+                    """
+                    SELECT c.relname::text, c.reltuples::bigint, pg_total_relation_size(c.oid)
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = \(database.name) AND c.relkind = 'r' ORDER BY c.relname
+                    """
+                ).decode((String, Int64, Int64).self)
+            }
+            for (name, count, bytes) in rows where name != "migrations" {
+                result.append((prefix + name, count < 0 ? nil : Int(count), Int(bytes)))
+            }
+        }
+        return result
+    }
+
     public func orphanShredKeys() async throws -> [String] {
         let inKeyStore = try await keys.single("read the key store") { connection in
             var records: [String] = []
