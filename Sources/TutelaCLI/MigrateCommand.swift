@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import Tutela
 
+#if TUTELA_SERVER
+    import TutelaPostgres
+#endif
+
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
@@ -9,8 +13,9 @@ struct MigrateCommand: AsyncParsableCommand {
         discussion: """
             Stop every server and command on the old vault first. The copy is checked as `audit
             verify` checks a vault (every signature, both logs, the whole state) and then row by row
-            against the old vault; only then does migrate report success. The old vault is left as
-            it was: keep it until the new one is in use and backed up.
+            against the old vault; only then does migrate report success. A copy that fails is
+            removed. The old vault is then marked as moved (moved.json), and every command refuses
+            it: keep it, untouched, until the new one is in use and backed up.
             """)
 
     @Option(help: "The embedded vault to copy (its directory).") var from: String
@@ -26,18 +31,26 @@ struct MigrateCommand: AsyncParsableCommand {
             throw TutelaError(.usage, "\(from) is a PostgreSQL vault already")
         }
         let old = Vault(store: try source.sqlite(create: false), pins: VaultOptions.pins)
+        try PostgresChoice.requireNew(vault.url)
         let target = try await VaultOptions.postgres(choice, create: true)
-        try choice.write(in: vault.url)
+        // Checked here as well as by the copy: only a store found empty is emptied on failure.
+        try await Self.requireEmpty(target)
         let report: CopyReport
         do {
             report = try await old.copy(to: target)
         } catch {
-            // The new folder names a copy that is not to be used.
-            try? FileManager.default.removeItem(
-                at: vault.url.appendingPathComponent(PostgresChoice.fileName))
-            rmdir(vault.url.path)
+            // Whatever of the copy landed (it is not to be used) is removed, the keys with it.
+            try await Self.discard(target)
             throw error
         }
+        try choice.write(in: vault.url)
+        let moved = MovedVault(
+            movedTo: vault.url.path, at: ISO8601DateFormatter().string(from: Date()))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        _ = FileManager.default.createFile(
+            atPath: source.url.appendingPathComponent(MovedVault.fileName).path,
+            contents: try encoder.encode(moved), attributes: [.posixPermissions: 0o600])
         try output.done(
             """
             Copied \(report.records) records (and \(report.tombstones) destroyed records' labels), \
@@ -51,5 +64,33 @@ struct MigrateCommand: AsyncParsableCommand {
                 "shredKeys": "\(report.shredKeys)", "objects": "\(report.objects)",
                 "identities": "\(report.identities)", "proved": "true",
             ])
+    }
+
+    /// Refuses a target holding a vault or any shred key.
+    static func requireEmpty(_ target: any VaultStore) async throws {
+        let hasVault: Bool
+        do {
+            _ = try await target.meta()
+            hasVault = true
+        } catch let error as TutelaError where error.kind == .notFound {
+            hasVault = false
+        }
+        guard !hasVault, try await target.shredKeyIDs().isEmpty else {
+            throw TutelaError(
+                .exists,
+                "the PostgreSQL store holds a vault (or keys) already; migrate fills an empty one")
+        }
+    }
+
+    /// Empties the target after a failed copy; says so if it cannot.
+    static func discard(_ target: any VaultStore) async throws {
+        #if TUTELA_SERVER
+            guard let target = target as? PostgresVaultStore else { return }
+            do { try await target.discard() } catch {
+                Terminal.note(
+                    "the failed copy could not be removed: empty the new database and key store by hand before migrating again"
+                )
+            }
+        #endif
     }
 }

@@ -21,6 +21,7 @@ struct VaultOptions: ParsableArguments {
 
     /// The SQLite store; `$TUTELA_BUSY_TIMEOUT` (seconds, default 5) bounds the wait for a writer.
     func sqlite(create: Bool) throws -> SQLiteVaultStore {
+        try MovedVault.refuse(url)
         let environment = ProcessInfo.processInfo.environment
         let timeout = environment["TUTELA_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
         return try SQLiteVaultStore(

@@ -23,11 +23,23 @@ struct PostgresChoice: Codable, Equatable {
     var keyStorePasswordFile: String?
 
     /// The choice written in `directory`, or nil when the directory holds no such file.
-    /// - Throws: `.invalidInput` when the file is there but does not read.
+    ///
+    /// The folder and the file must be this user's own and writable by no one else, and the file
+    /// not a link: whoever could plant it would send this user's passwords, and the vault's
+    /// writes, to a server of their choosing.
+    /// - Throws: `.permissionDenied` for a folder or file others could have written;
+    ///   `.invalidInput` when the file is there but does not read.
     static func read(in directory: URL) throws -> PostgresChoice? {
         let file = directory.appendingPathComponent(fileName)
-        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
-        guard let data = try? Data(contentsOf: file),
+        var info = stat()
+        guard lstat(file.path, &info) == 0 else { return nil }
+        try Self.requireOwn(file.path, info, kind: S_IFREG)
+        var folder = stat()
+        guard stat(directory.path, &folder) == 0 else {
+            throw TutelaError(.invalidInput, "cannot read the vault folder \(directory.path)")
+        }
+        try Self.requireOwn(directory.path, folder, kind: S_IFDIR)
+        guard let data = FileManager.default.contents(atPath: file.path),
             let choice = try? JSONDecoder().decode(PostgresChoice.self, from: data)
         else {
             throw TutelaError(
@@ -38,28 +50,53 @@ struct PostgresChoice: Codable, Equatable {
         return choice
     }
 
-    /// Writes the choice into a new, private vault directory.
-    /// - Throws: `.exists` when the directory holds anything.
-    func write(in directory: URL) throws {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: directory.path) {
-            let contents = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? ["?"]
-            guard contents.isEmpty else {
-                throw TutelaError(
-                    .exists, "\(directory.path) exists and is not an empty directory",
-                    hint: "choose a new --vault directory")
-            }
+    /// Refuses a path that is not of `kind`, not this user's, or writable by others.
+    static func requireOwn(_ path: String, _ info: stat, kind: mode_t) throws {
+        guard info.st_mode & S_IFMT == kind, info.st_uid == getuid(),
+            info.st_mode & (S_IWGRP | S_IWOTH) == 0
+        else {
+            throw TutelaError(
+                .permissionDenied,
+                "\(path) is not private to you: it is a link, someone else's, or others can write it",
+                hint:
+                    "keep the vault folder and its files yours alone (chmod 700 the folder, 600 the files)"
+            )
         }
+    }
+
+    /// Refuses a folder for a new vault that holds anything.
+    static func requireNew(_ directory: URL) throws {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: directory.path) else { return }
+        let contents = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? ["?"]
+        guard contents.isEmpty else {
+            throw TutelaError(
+                .exists, "\(directory.path) exists and is not an empty directory",
+                hint: "choose a new --vault directory")
+        }
+    }
+
+    /// Writes the choice into a new folder private to its owner (a new file, renamed into place,
+    /// so the folder never holds half of one).
+    /// - Throws: `.exists` when the folder holds anything.
+    func write(in directory: URL) throws {
+        try Self.requireNew(directory)
+        let fm = FileManager.default
         do {
             try fm.createDirectory(
                 at: directory, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
+            guard chmod(directory.path, 0o700) == 0 else {
+                throw TutelaError(.permissionDenied, "cannot make \(directory.path) private")
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let staging = directory.appendingPathComponent(".\(Self.fileName).new")
             guard
                 fm.createFile(
-                    atPath: directory.appendingPathComponent(Self.fileName).path,
-                    contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
+                    atPath: staging.path, contents: try encoder.encode(self),
+                    attributes: [.posixPermissions: 0o600]),
+                rename(staging.path, directory.appendingPathComponent(Self.fileName).path) == 0
             else { throw TutelaError(.tryAgain, "cannot write in \(directory.path)") }
         } catch let error as TutelaError {
             throw error
@@ -67,6 +104,30 @@ struct PostgresChoice: Codable, Equatable {
             throw TutelaError(
                 .tryAgain, "cannot write \(directory.path): \(error.localizedDescription)")
         }
+    }
+}
+
+/// What `tutela migrate` leaves in the embedded vault it moved: where the vault went. Every command
+/// then refuses the old folder, so no forgotten server or script goes on writing to a copy that
+/// has been left behind (a fork of the vault, missing every later revocation).
+struct MovedVault: Codable {
+    static let fileName = "moved.json"
+    /// The new vault folder.
+    var movedTo: String
+    /// When, as an ISO 8601 date and time.
+    var at: String
+
+    /// Refuses a folder whose vault has moved.
+    static func refuse(_ directory: URL) throws {
+        let file = directory.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: file.path) else { return }
+        let moved = FileManager.default.contents(atPath: file.path).flatMap {
+            try? JSONDecoder().decode(MovedVault.self, from: $0)
+        }
+        throw TutelaError(
+            .usage,
+            "this vault was moved into PostgreSQL\(moved.map { " on \($0.at); it is now \($0.movedTo)" } ?? "")",
+            hint: "use --vault with the new folder; keep this one, untouched, as the old copy")
     }
 }
 

@@ -87,6 +87,23 @@ extension PostgresVaultStore {
         }
     }
 
+    /// Empties every table of the vault and of the key store: what `tutela migrate` does to a
+    /// copy that failed (it found the store empty). The schemas, their grants and their migrations
+    /// stay.
+    public func discard() async throws {
+        try await vault.write("remove the failed copy") { connection in
+            try await connection.fetch(
+                """
+                TRUNCATE \(unescaped: s).slots, \(unescaped: s).shares, \(unescaped: s).envelopes,
+                    \(unescaped: s).labels, \(unescaped: s).objects, \(unescaped: s).identities,
+                    \(unescaped: s).audit, \(unescaped: s).directory, \(unescaped: s).vault
+                """)
+        }
+        try await keys.write("remove the failed copy") { connection in
+            try await connection.fetch("TRUNCATE \(unescaped: keys.schema).shred_keys")
+        }
+    }
+
     /// The server's version and address, for reports.
     public func serverDescription() async throws -> String {
         let version = try await vault.single("read the server's version") { connection in

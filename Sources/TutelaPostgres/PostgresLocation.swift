@@ -170,6 +170,8 @@ public struct PostgresLocation: Sendable, Equatable {
         // writer lock: the database ends it, rolled back, after a minute idle.
         configuration.options.additionalStartupParameters = [
             ("idle_in_transaction_session_timeout", "60000"),
+            // The server gives up a statement when the client does (fetch's deadline).
+            ("statement_timeout", "60000"),
             ("application_name", "tutela"),
         ]
         return configuration
@@ -179,8 +181,8 @@ public struct PostgresLocation: Sendable, Equatable {
 /// Reads a password from a file private to its owner, or from an environment variable.
 public enum PostgresPassword {
     /// The password in `file` (its first line) or in `$variable`; nil when neither is given.
-    /// - Throws: `.permissionDenied` when the file can be read by others, `.invalidInput` when it
-    ///   cannot be read.
+    /// - Throws: `.permissionDenied` when the file is not a regular file of this user's that no
+    ///   one else can read, `.invalidInput` when it cannot be read.
     public static func read(file: String?, variable: String, environment: [String: String])
         throws -> String?
     {
@@ -189,10 +191,13 @@ public enum PostgresPassword {
             guard stat(file, &info) == 0 else {
                 throw TutelaError(.invalidInput, "cannot read the password file \(file)")
             }
-            guard info.st_mode & 0o077 == 0 else {
+            guard info.st_mode & S_IFMT == S_IFREG, info.st_uid == getuid(),
+                info.st_mode & 0o077 == 0
+            else {
                 throw TutelaError(
-                    .permissionDenied, "the password file \(file) can be read by others",
-                    hint: "chmod 600 \(file)")
+                    .permissionDenied,
+                    "the password file \(file) is not private to you: someone else's, or others can read it",
+                    hint: "make it yours alone: chmod 600 \(file)")
             }
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw TutelaError(.invalidInput, "cannot read the password file \(file)")

@@ -62,6 +62,7 @@ public final class PostgresVaultStore: VaultStore {
             }
             try await store.vault.migrate(PostgresSchema.vault)
             try await store.keys.migrate(PostgresSchema.keyStore)
+            try await store.checkKeyTableOwner()
         } catch {
             await store.close()
             throw error
@@ -103,24 +104,67 @@ public final class PostgresVaultStore: VaultStore {
                     "create a user for the key store alone, with rights on its database only (docs/OPERATIONS.md)"
             )
         }
+        // Checked from the key store's side: the vault's user is no superuser there, no member
+        // of the key store's user, and cannot even look into its schema.
+        let vaultRights = try await keys.single("open the key store") { connection in
+            try await connection.fetch(
+                """
+                SELECT r.rolsuper, pg_has_role(r.oid, current_user, 'MEMBER'),
+                    coalesce(has_schema_privilege(r.oid, n.oid, 'USAGE'), false)
+                FROM pg_roles r LEFT JOIN pg_namespace n ON n.nspname = \(keys.name)
+                WHERE r.rolname = \(vaultUser.0)
+                """
+            ).decode((Bool, Bool, Bool).self)
+        }.first
+        if let (superuser, member, usage) = vaultRights, superuser || member || usage {
+            throw TutelaError(
+                .usage,
+                "the vault's PostgreSQL user \(vaultUser.0) can reach the key store's keys (a superuser, a member of its user, or allowed into its schema)",
+                hint:
+                    "give the vault a user with no rights on the key store (docs/OPERATIONS.md)")
+        }
         let logging = try await keys.single("open the key store") { connection in
             try await connection.fetch(
                 """
                 SELECT current_setting('log_statement'),
-                    current_setting('log_min_duration_statement'),
-                    current_setting('log_parameter_max_length')
+                    current_setting('log_min_duration_statement')::int >= 0
+                        OR current_setting('log_min_duration_sample')::int >= 0
+                        OR current_setting('log_transaction_sample_rate')::float8 > 0,
+                    current_setting('log_parameter_max_length')::int <> 0,
+                    current_setting('log_parameter_max_length_on_error')::int <> 0
                 """
-            ).decode((String, String, String).self)
+            ).decode((String, Bool, Bool, Bool).self)
         }.first
-        if let (statements, slow, parameters) = logging,
-            ["mod", "all"].contains(statements) || (slow != "-1" && parameters != "0")
+        if let (statements, sampled, parameters, onError) = logging,
+            ["mod", "all"].contains(statements) || (sampled && parameters) || onError
         {
             throw TutelaError(
                 .usage,
                 "the key store's server logs statements with their values (log_statement=\(statements), "
-                    + "log_min_duration_statement=\(slow)): shred keys would be copied into its log",
+                    + "or slow or sampled statements, or failed ones, with their parameters): "
+                    + "shred keys would be copied into its log",
                 hint:
-                    "for the key store's user: ALTER ROLE … SET log_statement = 'none' and log_parameter_max_length = 0"
+                    "for the key store's user: ALTER ROLE … SET log_statement = 'none', log_parameter_max_length = 0, log_parameter_max_length_on_error = 0 (docs/OPERATIONS.md)"
+            )
+        }
+    }
+
+    /// Refuses a key store whose user does not own its key table: PostgreSQL would skip the
+    /// rewrite that takes deleted keys out of the table's files (`VACUUM FULL`), warning only.
+    func checkKeyTableOwner() async throws {
+        let owns = try await keys.single("open the key store") { connection in
+            try await connection.fetch(
+                """
+                SELECT pg_get_userbyid(c.relowner) = current_user FROM pg_class c
+                WHERE c.oid = to_regclass(\(keys.schema + ".shred_keys"))
+                """
+            ).decode(Bool.self)
+        }
+        guard owns.first == true else {
+            throw TutelaError(
+                .usage, "the key store's user does not own its table of keys",
+                hint:
+                    "let the key store's user create its schema (the first command does), or make it the owner of shred_keys"
             )
         }
     }

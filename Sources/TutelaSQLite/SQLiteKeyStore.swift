@@ -100,7 +100,7 @@ extension SQLiteVaultStore {
         }.sorted()
     }
 
-    /// A consistent online copy of the vault database (records, labels, logs) — not the key store.
+    /// Every key's id, from the key store, in order.
     public func shredKeyIDs() async throws -> [String] {
         do {
             return try await keys.read { db in
@@ -109,12 +109,14 @@ extension SQLiteVaultStore {
         } catch let error as DatabaseError { throw Self.map(error, doing: "read the key store") }
     }
 
+    /// The kinds of object with at least one row, in order.
     public func objectKinds() async throws -> [String] {
         try await read("read the vault") { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT kind FROM objects ORDER BY kind")
         }
     }
 
+    /// A consistent online copy of the vault database (records, labels, logs) — not the key store.
     public func backup(to file: URL) throws {
         try copy(pool, to: file)
     }

@@ -43,6 +43,18 @@
             let backup = try v.run(["backup", "--out", v.root.path + "/b.sqlite"])
             #expect(backup.status == 64, "PostgreSQL is backed up with its own tools")
             #expect(backup.stderr.contains("pg_dump"))
+            // Settings someone else could have written are not followed.
+            let settingsFile = v.vault + "/postgres.json"
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o666], ofItemAtPath: settingsFile)
+            let planted = try v.run(["records", "list"], as: "price")
+            #expect(planted.status == 77, "\(planted.stderr)")
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o600], ofItemAtPath: settingsFile)
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o777], ofItemAtPath: v.vault)
+            let open = try v.run(["records", "list"], as: "price")
+            #expect(open.status == 77, "\(open.stderr)")
         }
 
         @Test("migrate copies an embedded vault into PostgreSQL, proves it, and it opens there")
@@ -73,22 +85,28 @@
             #expect(opened.stdout.contains("moved with the trust"))
             let verify = try CLI.run(["audit", "verify", "--vault", target], environment: env)
             #expect(verify.status == 0, "\(verify.stderr)")
-            // The old vault is now behind the new one (the open above was logged there), and
-            // this machine remembers: copying it again is refused as a rollback.
-            let stale = try CLI.run(
+            // The old folder is marked as moved: no command uses it again, by mistake.
+            let old = try v.run(["records", "list"], as: "price")
+            #expect(old.status == 64, "\(old.stderr)")
+            #expect(old.stderr.contains("moved into PostgreSQL"))
+            let twice = try CLI.run(
                 ["migrate", "--from", v.vault, "--vault", target + "2"] + store,
                 environment: passwords)
-            #expect(stale.status == 65, "\(stale.stderr)")
-            // From a machine that never saw the new vault, the database holding it is refused.
-            var elsewhere = passwords
-            elsewhere["TUTELA_STATE_DIR"] = v.root.appendingPathComponent("elsewhere").path
+            #expect(twice.status == 64, "\(twice.stderr)")
+            // Without the mark, a second copy into the same database is refused: it holds the
+            // vault now.
+            try FileManager.default.removeItem(atPath: v.vault + "/moved.json")
             let again = try CLI.run(
                 ["migrate", "--from", v.vault, "--vault", target + "3"] + store,
-                environment: elsewhere)
+                environment: passwords)
             #expect(again.status == 73, "\(again.stderr)")
             for folder in [target + "2", target + "3"] {
                 #expect(!FileManager.default.fileExists(atPath: folder), "nothing left behind")
             }
+            // The vault in PostgreSQL is untouched by the refused attempts.
+            let still = try CLI.run(
+                ["tutorial", "open", record, "--vault", target, "--as", "price"], environment: env)
+            #expect(still.status == 0, "\(still.stderr)")
         }
 
         @Test("a password on the command line, no key store, or a wrong password: refused")
@@ -97,7 +115,7 @@
                 "tutela-cli-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: root) }
             let withPassword = Self.address.replacingOccurrences(
-                of: "tutela@", with: "tutela:secret@")
+                of: "@127.0.0.1", with: ":secret@127.0.0.1")
             let base = [
                 "init", "--vault", root.path, "--authority", "office", "--name", "Office",
                 "--kdf", "interactive",

@@ -48,4 +48,17 @@ struct PostgresOpeningTests {
             #expect(throws: TutelaError.self) { try TestServer.location(bad) }
         }
     }
+
+    @Test("a failed copy is emptied out: no vault, no keys, and the store takes a new one")
+    func discard() async throws {
+        let schemas = TestServer.schemas()
+        let store = try await TestServer.open(schemas, create: true)
+        _ = try await Centre.make(store: store)
+        try await store.discard()
+        await #expect(throws: TutelaError.self) { _ = try await store.meta() }
+        #expect(try await store.shredKeyIDs().isEmpty)
+        #expect(try await store.objectKinds().isEmpty)
+        _ = try await Centre.make(store: store)
+        await store.close()
+    }
 }

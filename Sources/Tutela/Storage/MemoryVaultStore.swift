@@ -79,13 +79,15 @@ public actor MemoryVaultStore: VaultStore {
         for r in records { shredKeys[r] = nil }
     }
 
-    /// Keys whose record (the id before any `#GENERATION`) has no envelope, sorted.
+    /// Every key's id, sorted.
     public func shredKeyIDs() -> [String] { shredKeys.keys.sorted() }
 
+    /// The kinds with at least one object, sorted.
     public func objectKinds() -> [String] {
         state.objects.filter { !$0.value.isEmpty }.keys.sorted()
     }
 
+    /// Keys whose record (the id before any `#GENERATION`) has no envelope, sorted.
     public func orphanShredKeys() -> [String] {
         shredKeys.keys.filter { id in
             guard let key = ShredKeyID(id) else { return true }

@@ -39,34 +39,65 @@ extension Vault {
     ///   verify, or the copy does not match it (the target must then be dropped, not used);
     ///   `.tryAgain` when the source changed during the copy.
     public func copy(to target: any VaultStore) async throws -> CopyReport {
+        // The heads first, then the verification, which must reach exactly them: what is
+        // verified is what is copied, and a write in between is reported, not copied half-seen.
+        let heads = (
+            audit: try await store.lastLink(.audit), directory: try await store.lastLink(.directory)
+        )
         let (meta, directory) = try await verifiedDirectory()
-        _ = try await verifyAudit(checkpoint: nil)
+        let verified = try await verifyAudit(checkpoint: nil)
+        guard verified.head == heads.audit?.hash,
+            try await store.lastLink(.directory) == heads.directory
+        else { throw Self.sourceMoved }
         do {
             _ = try await target.meta()
             throw TutelaError(
                 .exists, "the target holds a vault already; a copy goes into an empty store")
         } catch let error as TutelaError where error.kind == .notFound {}
-        let sourceHead = try await store.lastLink(.audit)
+        guard try await target.shredKeyIDs().isEmpty else {
+            throw TutelaError(
+                .exists, "the target's key store holds keys already; a copy goes into an empty one")
+        }
         var report = CopyReport()
-        let keyIDs = try await store.shredKeyIDs()
-        try await copyShredKeys(keyIDs, to: target)
+        // Only the keys of records that have contents, at their current generation: an orphan
+        // (an interrupted destruction's) or a retired generation's is not carried anywhere new.
+        let keyIDs = try await liveShredKeyIDs()
         report.shredKeys = keyIDs.count
         do {
+            try await copyShredKeys(keyIDs, to: target)
             report = try await copyRows(
                 meta: meta, directory: directory, into: target, report: report)
         } catch {
-            // The keys went first, as every write puts keys before the records needing them.
+            // Nothing of the vault committed: the keys, which go first, go too.
             try? await target.deleteShredKeys(keyIDs)
             throw error
         }
-        guard try await store.lastLink(.audit) == sourceHead else {
-            throw TutelaError(
-                .tryAgain,
-                "the vault changed while it was copied; the copy is not to be used",
-                hint: "stop every server and command on the vault, drop the copy, and copy again")
-        }
-        try await prove(copy: target, directory: directory, keyIDs: keyIDs, report: report)
+        guard try await store.lastLink(.audit) == heads.audit,
+            try await store.lastLink(.directory) == heads.directory
+        else { throw Self.sourceMoved }
+        try await prove(copy: target, keyIDs: keyIDs, report: report)
         return report
+    }
+
+    static let sourceMoved = TutelaError(
+        .tryAgain, "the vault changed while it was copied; the copy is not to be used",
+        hint:
+            "stop every server and command on the vault, empty the copy's database and key store, and copy again"
+    )
+
+    /// The shred key of each record with contents, at its envelope's generation, in order.
+    private func liveShredKeyIDs() async throws -> [String] {
+        var ids: [String] = []
+        var cursor: LabelCursor?
+        repeat {
+            let (rows, next) = try await store.labels(from: cursor, limit: Self.copyPage)
+            for row in rows {
+                guard let stored = try await store.record(row.record) else { continue }
+                ids.append(try Envelope.parse(stored.envelopeBytes).shredKeyID)
+            }
+            cursor = next
+        } while cursor != nil
+        return ids.sorted()
     }
 
     /// Copies shred keys a page at a time, each wiped once written.
@@ -116,7 +147,9 @@ extension Vault {
                 let (rows, next) = try await source.labels(from: cursor, limit: Self.copyPage)
                 for row in rows {
                     let author = try Label.parse(row.labelBytes).author
-                    if let record = try await source.record(row.record) {
+                    let record = try await source.record(row.record)
+                    let tombstone = record == nil
+                    if let record {
                         // A record that does not verify is not copied: the whole copy is
                         // rolled back, and nothing lands.
                         _ = try Session.verifiedEnvelope(
@@ -133,7 +166,16 @@ extension Vault {
                         try await tx.shred(row.record)
                         report.tombstones += 1
                     }
-                    for share in try await source.shares(record: row.record) {
+                    let shares = try await source.shares(record: row.record)
+                    // Destruction deletes a record's shares with its contents: shares beside a
+                    // tombstone were put there.
+                    guard !tombstone || shares.isEmpty else {
+                        throw TutelaError(
+                            .tampered,
+                            "the vault database is damaged: the destroyed record \(row.record) has break-glass shares; nothing was copied",
+                            hint: AuditLog.restoreHint)
+                    }
+                    for share in shares {
                         try await tx.put(share)
                         report.shares += 1
                     }
@@ -150,17 +192,19 @@ extension Vault {
         }
     }
 
-    /// Verifies the copy on its own, then against the source, row by row.
-    private func prove(
-        copy target: any VaultStore, directory: Directory, keyIDs: [String], report: CopyReport
-    ) async throws {
+    /// Verifies the copy on its own (with this machine's pins: the copy carries the vault's id),
+    /// then against the source, row by row, under the directory the copy itself proves.
+    private func prove(copy target: any VaultStore, keyIDs: [String], report: CopyReport)
+        async throws
+    {
         func mismatch(_ what: String) -> TutelaError {
             TutelaError(
                 .tampered, "the copy does not match the vault: \(what); the copy is not to be used",
                 hint: "drop the copy's database and key store, and copy again")
         }
-        let copied = Vault(store: target, clock: clock)
+        let copied = Vault(store: target, clock: clock, pins: pins)
         let verified = try await copied.verifyAudit(checkpoint: nil)
+        let (_, directory) = try await copied.verifiedDirectory()
         guard verified.entries == report.auditEntries,
             try await target.lastLink(.audit) == store.lastLink(.audit),
             try await target.lastLink(.directory) == store.lastLink(.directory),
