@@ -89,12 +89,8 @@ final class PostgresDatabase: Sendable {
         try await single(what) { connection in
             try await connection.fetch("BEGIN ISOLATION LEVEL READ COMMITTED", logger: Self.logger)
             do {
-                // A writer waits for the lock at most 30 s, then is told to try again.
-                try await connection.fetch(
-                    """
-                    SELECT set_config('synchronous_commit', 'on', true),
-                        set_config('lock_timeout', '30s', true)
-                    """, logger: Self.logger)
+                // The connection commits synchronously and waits at most 30 s for the lock
+                // (PostgresLocation's startup settings), then is told to try again.
                 if let writerLock {
                     try await connection.fetch(
                         "LOCK TABLE \(unescaped: writerLock) IN EXCLUSIVE MODE", logger: Self.logger

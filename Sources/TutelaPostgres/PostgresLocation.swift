@@ -172,6 +172,11 @@ public struct PostgresLocation: Sendable, Equatable {
             ("idle_in_transaction_session_timeout", "60000"),
             // The server gives up a statement when the client does (fetch's deadline).
             ("statement_timeout", "60000"),
+            // Every commit durable before it is answered, whatever the server's default; a writer
+            // waits at most 30 s for the writer lock. Set for the connection's whole life (Tutela's
+            // own pool): no statement per transaction.
+            ("synchronous_commit", "on"),
+            ("lock_timeout", "30000"),
             ("application_name", "tutela"),
         ]
         return configuration

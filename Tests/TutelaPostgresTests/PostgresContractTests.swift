@@ -61,4 +61,23 @@ struct PostgresOpeningTests {
         _ = try await Centre.make(store: store)
         await store.close()
     }
+
+    @Test("every connection commits durably and waits a bounded time for the writer lock")
+    func sessionSettings() async throws {
+        try await TestServer.withStore { store in
+            let settings = try await store.vault.client.withConnection { connection in
+                try await connection.fetch(
+                    """
+                    SELECT current_setting('synchronous_commit'), current_setting('lock_timeout'),
+                        current_setting('statement_timeout'),
+                        current_setting('idle_in_transaction_session_timeout')
+                    """
+                ).decode((String, String, String, String).self)
+            }
+            #expect(settings.first?.0 == "on")
+            #expect(settings.first?.1 == "30s")
+            #expect(settings.first?.2 == "1min")
+            #expect(settings.first?.3 == "1min")
+        }
+    }
 }
