@@ -8,10 +8,18 @@ extension PostgresVaultStore {
     /// meet an existing row say so (`ON CONFLICT DO NOTHING … RETURNING`) rather than fail, since a
     /// failed statement would end the whole transaction in PostgreSQL; the refusal is thrown here
     /// and the transaction rolled back by ``PostgresDatabase/write(_:_:)``.
+    ///
+    /// Inserts of labels, envelopes, slots, shares and chain links wait in ``PendingWrites`` until
+    /// the transaction reads one of those tables, or commits (``flush()``); objects are written at
+    /// once, and each one read is remembered for the rest of the transaction (the writer lock
+    /// keeps anyone else from changing it meanwhile).
     final class Transaction: VaultTransaction {
         let connection: PostgresConnection
         let s: String
         private var heads: [ChainName: ChainLink] = [:]
+        private var pending = PendingWrites()
+        /// Objects read or written in this transaction, by kind and id (nil: known not to exist).
+        private var seen: [String: StoredObject?] = [:]
         /// The last record inserted or looked up, and its row: a batch's shares and slots follow
         /// their record.
         private var lastRow: (record: RecordID, id: Int64)?
@@ -25,6 +33,18 @@ extension PostgresVaultStore {
         private func run(_ query: PostgresQuery) async throws -> Rows {
             try await connection.fetch(query, logger: PostgresDatabase.logger)
         }
+
+        /// Sends the inserts held back: before a read of their tables, and before the commit.
+        func flush() async throws {
+            try await pending.flush(on: connection, schema: s)
+        }
+
+        /// Sends the inserts held back once there are enough of them.
+        private func flushIfFull() async throws {
+            if pending.isFull { try await flush() }
+        }
+
+        private static func key(_ kind: String, _ id: String) -> String { "\(kind)\u{0}\(id)" }
 
         /// Whether `query` returned a row (its `RETURNING` clause): whether it changed one.
         private func changed(_ query: PostgresQuery) async throws -> Bool {
@@ -46,13 +66,15 @@ extension PostgresVaultStore {
 
         func lastLink(_ chain: ChainName) async throws -> ChainLink? {
             if let head = heads[chain] { return head }
+            try await flush()
             let head = try await PostgresVaultStore.lastLink(chain, schema: s, on: connection)
             heads[chain] = head
             return head
         }
 
         func link(_ chain: ChainName, at sequence: Int64) async throws -> ChainLink? {
-            try await PostgresVaultStore.links(
+            try await flush()
+            return try await PostgresVaultStore.links(
                 run(
                     """
                     SELECT \(unescaped: PostgresVaultStore.linkColumns)
@@ -70,21 +92,8 @@ extension PostgresVaultStore {
                     .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
                     hint: "run the command again")
             }
-            heads[chain] = nil
-            guard
-                try await changed(
-                    """
-                    INSERT INTO \(unescaped: s).\(unescaped: chain.rawValue)
-                        (seq, prev_hash, signer, body, signature, hash)
-                    VALUES (\(link.sequence), \(bytea(link.previousHash)), \(link.signer.text),
-                        \(bytea(link.body)), \(bytea(link.signature)), \(bytea(link.hash)))
-                    ON CONFLICT (seq) DO NOTHING RETURNING seq
-                    """)
-            else {
-                throw TutelaError(
-                    .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
-                    hint: "run the command again")
-            }
+            // Sent with the transaction's other inserts; one at a taken number is refused then.
+            pending.add(link, to: chain)
             heads[chain] = link
         }
 
@@ -124,6 +133,8 @@ extension PostgresVaultStore {
 
         /// The row of `record`'s label, or nil when there is no such record.
         private func row(_ record: RecordID) async throws -> Int64? {
+            // Before the cache: what follows (a delete) must see the inserts held back.
+            try await flush()
             if let lastRow, lastRow.record == record { return lastRow.id }
             for id in try await run(
                 "SELECT id FROM \(unescaped: s).labels WHERE record = \(record.text)"
@@ -134,52 +145,14 @@ extension PostgresVaultStore {
             return nil
         }
 
-        /// The row of `record`'s label, which must exist.
-        private func existingRow(_ record: RecordID) async throws -> Int64 {
-            guard let id = try await row(record) else {
-                throw TutelaError(
-                    .invalidInput, "the vault refused an inconsistent change: no record \(record)")
-            }
-            return id
-        }
-
         func insert(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) async throws {
-            var inserted: Int64?
-            for id in try await run(
-                """
-                INSERT INTO \(unescaped: s).labels (record, learner, author, label)
-                VALUES (\(record.record.text), \(learner.text), \(author.text),
-                    \(bytea(record.labelBytes)))
-                ON CONFLICT (record) DO NOTHING RETURNING id
-                """
-            ).decode(Int64.self) {
-                inserted = id
-            }
-            guard let id = inserted else {
-                throw TutelaError(.exists, "a record \(record.record) is stored already")
-            }
-            lastRow = (record.record, id)
-            try await run(
-                """
-                INSERT INTO \(unescaped: s).envelopes (id, body)
-                VALUES (\(id), \(bytea(record.sealedBytes)))
-                """)
-            for slot in record.slots { try await insert(slot) }
+            pending.add(record, learner: learner, author: author)
+            try await flushIfFull()
         }
 
         func insert(_ slot: Slot) async throws {
-            let id = try await existingRow(slot.record)
-            guard
-                try await changed(
-                    """
-                    INSERT INTO \(unescaped: s).slots (id, recipient, box)
-                    VALUES (\(id), \(slot.recipient.description), \(bytea(slot.box)))
-                    ON CONFLICT (id, recipient) DO NOTHING RETURNING id
-                    """)
-            else {
-                throw TutelaError(
-                    .exists, "\(slot.record) has a key slot for \(slot.recipient) already")
-            }
+            pending.add(slot)
+            try await flushIfFull()
         }
 
         func deleteSlot(record: RecordID, recipient: Recipient) async throws {
@@ -192,7 +165,8 @@ extension PostgresVaultStore {
         }
 
         func slots(recipient: Recipient) async throws -> [Slot] {
-            try await PostgresVaultStore.slots(
+            try await flush()
+            return try await PostgresVaultStore.slots(
                 recipient: recipient, limit: Int.max, schema: s, on: connection)
         }
 
@@ -213,6 +187,7 @@ extension PostgresVaultStore {
         }
 
         func put(_ object: StoredObject) async throws {
+            seen[Self.key(object.kind, object.id)] = .some(object)
             try await run(
                 """
                 INSERT INTO \(unescaped: s).objects (kind, id, key, body)
@@ -222,13 +197,8 @@ extension PostgresVaultStore {
         }
 
         func put(_ share: StoredShare) async throws {
-            let id = try await existingRow(share.record)
-            try await run(
-                """
-                INSERT INTO \(unescaped: s).shares (id, holder, body)
-                VALUES (\(id), \(share.holder.description), \(bytea(share.body)))
-                ON CONFLICT (id, holder) DO UPDATE SET body = EXCLUDED.body
-                """)
+            pending.add(share)
+            try await flushIfFull()
         }
 
         func deleteShare(record: RecordID, holder: Recipient) async throws {
@@ -241,26 +211,32 @@ extension PostgresVaultStore {
         }
 
         func shares(record: RecordID) async throws -> [StoredShare] {
-            try await PostgresVaultStore.shares(record: record, schema: s, on: connection)
+            try await flush()
+            return try await PostgresVaultStore.shares(record: record, schema: s, on: connection)
         }
 
         func deleteObject(kind: String, id: String) async throws {
+            seen[Self.key(kind, id)] = .some(nil)
             try await run(
                 "DELETE FROM \(unescaped: s).objects WHERE kind = \(kind) AND id = \(id)")
         }
 
         func object(kind: String, id: String) async throws -> StoredObject? {
-            try await PostgresVaultStore.objects(
+            if let known = seen[Self.key(kind, id)] { return known }
+            let found = try await PostgresVaultStore.objects(
                 run(
                     """
                     SELECT kind, id, key, body FROM \(unescaped: s).objects
                     WHERE kind = \(kind) AND id = \(id)
                     """)
             ).first
+            seen[Self.key(kind, id)] = .some(found)
+            return found
         }
 
         func record(_ id: RecordID) async throws -> StoredRecord? {
-            try await PostgresVaultStore.record(id, schema: s, on: connection)
+            try await flush()
+            return try await PostgresVaultStore.record(id, schema: s, on: connection)
         }
 
         func objects(kind: String, key: String) async throws -> [StoredObject] {

@@ -372,7 +372,10 @@ public final class PostgresVaultStore: VaultStore {
         _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
     ) async throws -> T {
         try await vault.write("write to the vault") { connection in
-            try await body(Transaction(connection: connection, schema: s))
+            let transaction = Transaction(connection: connection, schema: s)
+            let value = try await body(transaction)
+            try await transaction.flush()
+            return value
         }
     }
 }

@@ -37,6 +37,7 @@ public enum StoreContract {
             description: "shred keys: stored, copied, refused twice, deleted, orphans", run: keys),
         Check(description: "shredding keeps the label and drops contents and slots", run: shred),
         Check(description: "every object kind and every shred key is listed", run: listing),
+        Check(description: "a transaction reads its own writes, in order", run: ownWrites),
     ]
 
     static func expect(_ condition: Bool, _ what: @autoclosure () -> String) throws {
@@ -401,5 +402,60 @@ public enum StoreContract {
                 ids.contains { ShredKeyID($0)?.record == label.record },
                 "the shred key of \(label.record) is listed")
         }
+    }
+
+    /// A store may hold writes back until its transaction reads or commits (PostgreSQL's does):
+    /// whatever it holds, each read and each delete sees every write made before it.
+    static func ownWrites(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        guard let stored = try await store.record(labels[0].record),
+            let slot = stored.slots.first
+        else { throw Failure(description: "no sealed record") }
+        let copy = try RecordID("ownwrites-1")
+        let label = try await store.label(labels[0].record)
+        try await store.transaction { tx in
+            try await tx.insert(
+                StoredRecord(
+                    record: copy, labelBytes: stored.labelBytes, sealedBytes: stored.sealedBytes,
+                    slots: []), learner: "sam", author: "price")
+            let extra = Slot(record: copy, recipient: slot.recipient, box: slot.box)
+            try await tx.insert(extra)
+            try await expect(
+                try tx.record(copy)?.slots == [extra], "a record and its slot, read back at once")
+            try await tx.deleteSlot(record: copy, recipient: slot.recipient)
+            try await expect(
+                try tx.record(copy)?.slots.isEmpty == true, "a slot deleted after it was added")
+            let share = StoredShare(record: copy, holder: "group:tutor#1", body: [1])
+            try await tx.put(share)
+            try await tx.put(StoredShare(record: copy, holder: "group:tutor#1", body: [2]))
+            try await expect(
+                try tx.shares(record: copy).map(\.body) == [[2]], "the last share put is kept")
+            try await tx.shred(copy)
+            try await expect(try tx.record(copy) == nil, "shredded after it was stored")
+        }
+        try expect(try await store.record(copy) == nil, "the shred committed")
+        try expect(try await store.label(copy) != nil, "its label stays")
+        try expect(label != nil, "the first label reads")
+        try await expectError(.exists, "one record stored twice in one transaction") {
+            try await store.transaction { tx in
+                let twice = try RecordID("ownwrites-2")
+                for _ in 0..<2 {
+                    try await tx.insert(
+                        StoredRecord(
+                            record: twice, labelBytes: stored.labelBytes,
+                            sealedBytes: stored.sealedBytes, slots: []), learner: "sam",
+                        author: "price")
+                }
+            }
+        }
+        try expect(
+            try await store.label(try RecordID("ownwrites-2")) == nil, "and nothing of it landed")
+        do {
+            try await store.transaction { tx in
+                try await tx.insert(
+                    Slot(record: try RecordID("ownwrites-3"), recipient: "price", box: [1]))
+            }
+            throw Failure(description: "a slot for a record that is not stored was accepted")
+        } catch is TutelaError {}
     }
 }

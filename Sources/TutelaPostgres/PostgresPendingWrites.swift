@@ -1,0 +1,171 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import Tutela
+
+/// A transaction's inserts of labels, envelopes, slots, shares and chain links, held until the
+/// transaction next reads one of those tables, reaches a size, or commits, then sent as one
+/// multi-row statement per table (`INSERT … SELECT … FROM unnest(…)`).
+///
+/// Every statement is a round trip to the server, and a sealed record is a dozen of them; sent
+/// together, a batch of records costs a handful. The statements check what the single inserts
+/// checked, row for row: each must insert exactly the rows given (a label or slot already there is
+/// `.exists`; a slot, share or envelope whose record has no label is `.invalidInput`; a chain link
+/// at a taken sequence number is `.tryAgain`), or the whole transaction fails. A refusal is thrown
+/// when the rows are sent, still inside the transaction, which then rolls back: no write of it
+/// lands.
+struct PendingWrites {
+    var labels: [(record: String, learner: String, author: String, label: ByteBuffer)] = []
+    var envelopes: [(record: String, body: ByteBuffer)] = []
+    var slots: [(record: String, recipient: String, box: ByteBuffer)] = []
+    /// Shares replace one another by record and holder: the last put of a pair is kept.
+    var shares: [String: (record: String, holder: String, body: ByteBuffer)] = [:]
+    var shareOrder: [String] = []
+    var links: [ChainName: [ChainLink]] = [:]
+    /// Bytes held, to bound the memory a long transaction (a migration) takes.
+    var bytes = 0
+
+    /// Rows held before they are sent regardless: a statement's parameters stay small.
+    static let rowLimit = 2048
+    static let byteLimit = 8 << 20
+
+    var isEmpty: Bool {
+        labels.isEmpty && envelopes.isEmpty && slots.isEmpty && shares.isEmpty
+            && links.values.allSatisfy(\.isEmpty)
+    }
+
+    var isFull: Bool {
+        bytes >= Self.byteLimit
+            || max(labels.count, envelopes.count, slots.count, shares.count) >= Self.rowLimit
+            || links.values.contains { $0.count >= Self.rowLimit }
+    }
+
+    mutating func add(_ record: StoredRecord, learner: LearnerID, author: PrincipalID) {
+        labels.append(
+            (record.record.text, learner.text, author.text, ByteBuffer(bytes: record.labelBytes)))
+        envelopes.append((record.record.text, ByteBuffer(bytes: record.sealedBytes)))
+        bytes += record.labelBytes.count + record.sealedBytes.count
+        for slot in record.slots { add(slot) }
+    }
+
+    mutating func add(_ slot: Slot) {
+        slots.append((slot.record.text, slot.recipient.description, ByteBuffer(bytes: slot.box)))
+        bytes += slot.box.count
+    }
+
+    mutating func add(_ share: StoredShare) {
+        let key = "\(share.record.text)\u{0}\(share.holder.description)"
+        if shares[key] == nil { shareOrder.append(key) }
+        shares[key] = (share.record.text, share.holder.description, ByteBuffer(bytes: share.body))
+        bytes += share.body.count
+    }
+
+    mutating func add(_ link: ChainLink, to chain: ChainName) {
+        links[chain, default: []].append(link)
+        bytes += link.body.count + link.signature.count + 96
+    }
+
+    /// Sends everything held, in dependency order, and empties the buffer.
+    mutating func flush(on connection: PostgresConnection, schema s: String) async throws {
+        guard !isEmpty else { return }
+        let held = self
+        self = PendingWrites()
+        if !held.labels.isEmpty {
+            let inserted = try await connection.fetch(
+                """
+                INSERT INTO \(unescaped: s).labels (record, learner, author, label)
+                SELECT * FROM unnest(\(held.labels.map(\.record)), \(held.labels.map(\.learner)),
+                    \(held.labels.map(\.author)), \(held.labels.map(\.label)))
+                ON CONFLICT (record) DO NOTHING RETURNING record
+                """
+            ).rows.count
+            guard inserted == held.labels.count else {
+                throw TutelaError(.exists, "a record being stored is stored already")
+            }
+        }
+        if !held.envelopes.isEmpty {
+            let inserted = try await connection.fetch(
+                """
+                INSERT INTO \(unescaped: s).envelopes (id, body)
+                SELECT l.id, u.body FROM unnest(\(held.envelopes.map(\.record)),
+                    \(held.envelopes.map(\.body))) AS u(record, body)
+                JOIN \(unescaped: s).labels l ON l.record = u.record
+                RETURNING id
+                """
+            ).rows.count
+            guard inserted == held.envelopes.count else {
+                throw TutelaError(
+                    .invalidInput, "the vault refused an inconsistent change: an envelope's record")
+            }
+        }
+        if !held.slots.isEmpty {
+            try await Self.insert(held.slots, on: connection, schema: s)
+        }
+        if !held.shares.isEmpty {
+            let shares = held.shareOrder.compactMap { held.shares[$0] }
+            let stored = try await connection.fetch(
+                """
+                INSERT INTO \(unescaped: s).shares (id, holder, body)
+                SELECT l.id, u.holder, u.body FROM unnest(\(shares.map(\.record)),
+                    \(shares.map(\.holder)), \(shares.map(\.body))) AS u(record, holder, body)
+                JOIN \(unescaped: s).labels l ON l.record = u.record
+                ON CONFLICT (id, holder) DO UPDATE SET body = EXCLUDED.body RETURNING id
+                """
+            ).rows.count
+            guard stored == shares.count else {
+                throw TutelaError(
+                    .invalidInput,
+                    "the vault refused an inconsistent change: a break-glass share of a record that is not stored"
+                )
+            }
+        }
+        for chain in [ChainName.directory, .audit] {
+            guard let links = held.links[chain], !links.isEmpty else { continue }
+            let inserted = try await connection.fetch(
+                """
+                INSERT INTO \(unescaped: s).\(unescaped: chain.rawValue)
+                    (seq, prev_hash, signer, body, signature, hash)
+                SELECT * FROM unnest(\(links.map(\.sequence)), \(links.map { bytea($0.previousHash) }),
+                    \(links.map(\.signer.text)), \(links.map { bytea($0.body) }),
+                    \(links.map { bytea($0.signature) }), \(links.map { bytea($0.hash) }))
+                ON CONFLICT (seq) DO NOTHING RETURNING seq
+                """
+            ).rows.count
+            guard inserted == links.count else {
+                throw TutelaError(
+                    .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
+                    hint: "run the command again")
+            }
+        }
+    }
+
+    /// Inserts slots, telling a slot that is there already (`.exists`) from one whose record is
+    /// not (`.invalidInput`).
+    static func insert(
+        _ slots: [(record: String, recipient: String, box: ByteBuffer)],
+        on connection: PostgresConnection, schema s: String
+    ) async throws {
+        let records = slots.map(\.record)
+        let inserted = try await connection.fetch(
+            """
+            INSERT INTO \(unescaped: s).slots (id, recipient, box)
+            SELECT l.id, u.recipient, u.box FROM unnest(\(records), \(slots.map(\.recipient)),
+                \(slots.map(\.box))) AS u(record, recipient, box)
+            JOIN \(unescaped: s).labels l ON l.record = u.record
+            ON CONFLICT (id, recipient) DO NOTHING RETURNING id
+            """
+        ).rows.count
+        guard inserted != slots.count else { return }
+        let known = try await connection.fetch(
+            """
+            SELECT count(DISTINCT record) FROM \(unescaped: s).labels
+            WHERE record = ANY(\(Array(Set(records))))
+            """
+        ).decode(Int64.self).first
+        guard known == Int64(Set(records).count) else {
+            throw TutelaError(
+                .invalidInput, "the vault refused an inconsistent change: a slot's record")
+        }
+        throw TutelaError(.exists, "a key slot being stored is stored already")
+    }
+}
