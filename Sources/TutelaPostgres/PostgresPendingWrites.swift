@@ -3,7 +3,7 @@ import NIOCore
 import PostgresNIO
 import Tutela
 
-/// A transaction's inserts of labels, envelopes, slots, shares and chain links, held until the
+/// A transaction's inserts of labels, envelopes, slots, shares, objects and chain links, held until the
 /// transaction next reads one of those tables, reaches a size, or commits, then sent as one
 /// multi-row statement per table (`INSERT … SELECT … FROM unnest(…)`).
 ///
@@ -22,6 +22,9 @@ struct PendingWrites {
     var shares: [String: (record: String, holder: String, body: ByteBuffer)] = [:]
     var shareOrder: [String] = []
     var links: [ChainName: [ChainLink]] = [:]
+    /// Objects replace one another by kind and id: the last put of one is kept.
+    var objects: [String: StoredObject] = [:]
+    var objectOrder: [String] = []
     /// Bytes held, to bound the memory a long transaction (a migration) takes.
     var bytes = 0
 
@@ -31,12 +34,13 @@ struct PendingWrites {
 
     var isEmpty: Bool {
         labels.isEmpty && envelopes.isEmpty && slots.isEmpty && shares.isEmpty
-            && links.values.allSatisfy(\.isEmpty)
+            && links.values.allSatisfy(\.isEmpty) && objects.isEmpty
     }
 
     var isFull: Bool {
         bytes >= Self.byteLimit
-            || max(labels.count, envelopes.count, slots.count, shares.count) >= Self.rowLimit
+            || max(labels.count, envelopes.count, slots.count, shares.count, objects.count)
+                >= Self.rowLimit
             || links.values.contains { $0.count >= Self.rowLimit }
     }
 
@@ -58,6 +62,18 @@ struct PendingWrites {
         if shares[key] == nil { shareOrder.append(key) }
         shares[key] = (share.record.text, share.holder.description, ByteBuffer(bytes: share.body))
         bytes += share.body.count
+    }
+
+    mutating func add(_ object: StoredObject, key: String) {
+        if objects[key] == nil { objectOrder.append(key) }
+        objects[key] = object
+        bytes += object.body.count + object.id.utf8.count + object.key.utf8.count
+    }
+
+    /// Forgets a held put of an object that is being deleted.
+    mutating func drop(objectKey key: String) {
+        guard objects.removeValue(forKey: key) != nil else { return }
+        objectOrder.removeAll { $0 == key }
     }
 
     mutating func add(_ link: ChainLink, to chain: ChainName) {
@@ -118,6 +134,16 @@ struct PendingWrites {
                     "the vault refused an inconsistent change: a break-glass share of a record that is not stored"
                 )
             }
+        }
+        if !held.objects.isEmpty {
+            let objects = held.objectOrder.compactMap { held.objects[$0] }
+            try await connection.fetch(
+                """
+                INSERT INTO \(unescaped: s).objects (kind, id, key, body)
+                SELECT * FROM unnest(\(objects.map(\.kind)), \(objects.map(\.id)),
+                    \(objects.map(\.key)), \(objects.map { bytea($0.body) }))
+                ON CONFLICT (kind, id) DO UPDATE SET key = EXCLUDED.key, body = EXCLUDED.body
+                """)
         }
         for chain in [ChainName.directory, .audit] {
             guard let links = held.links[chain], !links.isEmpty else { continue }

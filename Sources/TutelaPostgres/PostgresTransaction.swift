@@ -9,10 +9,10 @@ extension PostgresVaultStore {
     /// failed statement would end the whole transaction in PostgreSQL; the refusal is thrown here
     /// and the transaction rolled back by ``PostgresDatabase/write(_:_:)``.
     ///
-    /// Inserts of labels, envelopes, slots, shares and chain links wait in ``PendingWrites`` until
-    /// the transaction reads one of those tables, or commits (``flush()``); objects are written at
-    /// once, and each one read is remembered for the rest of the transaction (the writer lock
-    /// keeps anyone else from changing it meanwhile).
+    /// Inserts of labels, envelopes, slots, shares, objects and chain links wait in
+    /// ``PendingWrites`` until the transaction reads one of those tables, or commits (``flush()``);
+    /// each object read or written is remembered for the rest of the transaction (the writer lock
+    /// keeps anyone else from changing it meanwhile), so reading one back needs no round trip.
     final class Transaction: VaultTransaction {
         let connection: PostgresConnection
         let s: String
@@ -187,13 +187,10 @@ extension PostgresVaultStore {
         }
 
         func put(_ object: StoredObject) async throws {
-            seen[Self.key(object.kind, object.id)] = .some(object)
-            try await run(
-                """
-                INSERT INTO \(unescaped: s).objects (kind, id, key, body)
-                VALUES (\(object.kind), \(object.id), \(object.key), \(bytea(object.body)))
-                ON CONFLICT (kind, id) DO UPDATE SET key = EXCLUDED.key, body = EXCLUDED.body
-                """)
+            let key = Self.key(object.kind, object.id)
+            seen[key] = .some(object)
+            pending.add(object, key: key)
+            try await flushIfFull()
         }
 
         func put(_ share: StoredShare) async throws {
@@ -216,7 +213,9 @@ extension PostgresVaultStore {
         }
 
         func deleteObject(kind: String, id: String) async throws {
-            seen[Self.key(kind, id)] = .some(nil)
+            let key = Self.key(kind, id)
+            seen[key] = .some(nil)
+            pending.drop(objectKey: key)
             try await run(
                 "DELETE FROM \(unescaped: s).objects WHERE kind = \(kind) AND id = \(id)")
         }
@@ -240,7 +239,9 @@ extension PostgresVaultStore {
         }
 
         func objects(kind: String, key: String) async throws -> [StoredObject] {
-            try await PostgresVaultStore.objects(kind: kind, key: key, schema: s, on: connection)
+            try await flush()
+            return try await PostgresVaultStore.objects(
+                kind: kind, key: key, schema: s, on: connection)
         }
     }
 }
