@@ -87,11 +87,16 @@ struct PendingWrites {
         let held = self
         self = PendingWrites()
         if !held.labels.isEmpty {
+            // In the order they were stored: their ids are drawn row by row, and the state
+            // chains labels in id order.
             let inserted = try await connection.fetch(
                 """
                 INSERT INTO \(unescaped: s).labels (record, learner, author, label)
-                SELECT * FROM unnest(\(held.labels.map(\.record)), \(held.labels.map(\.learner)),
+                SELECT u.record, u.learner, u.author, u.label
+                FROM unnest(\(held.labels.map(\.record)), \(held.labels.map(\.learner)),
                     \(held.labels.map(\.author)), \(held.labels.map(\.label)))
+                    WITH ORDINALITY AS u(record, learner, author, label, n)
+                ORDER BY u.n
                 ON CONFLICT (record) DO NOTHING RETURNING record
                 """
             ).rows.count

@@ -34,10 +34,28 @@ extension PostgresVaultStore {
             try await connection.fetch(query, logger: PostgresDatabase.logger)
         }
 
+        /// Whether a flush failed: the transaction may then only roll back, never commit part.
+        private var failed = false
+
         /// Sends the inserts held back: before a read of their tables, and before the commit.
+        /// Once one fails, every later flush (the commit's included) fails too.
         func flush() async throws {
-            try await pending.flush(on: connection, schema: s)
+            guard !failed else {
+                throw TutelaError(
+                    .internal, "a write of this transaction failed; it was rolled back")
+            }
+            do {
+                try await pending.flush(on: connection, schema: s)
+            } catch {
+                failed = true
+                throw error
+            }
+            // Objects written are in the database now; the memory of them is kept within bounds.
+            if seen.count > Self.seenLimit { seen.removeAll(keepingCapacity: true) }
         }
+
+        /// Objects remembered before the memory of them is let go (at a flush).
+        static let seenLimit = 65_536
 
         /// Sends the inserts held back once there are enough of them.
         private func flushIfFull() async throws {
@@ -94,6 +112,7 @@ extension PostgresVaultStore {
             }
             // Sent with the transaction's other inserts; one at a taken number is refused then.
             pending.add(link, to: chain)
+            try await flushIfFull()
             heads[chain] = link
         }
 
