@@ -1,0 +1,84 @@
+public import Tutela
+import TutelaCrypto
+
+// The store contract's checks of listing and of a transaction's own writes: a store may hold
+// writes back until its transaction reads or commits (PostgreSQL's does).
+extension StoreContract {
+    static func listing(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        try await store.transaction { tx in
+            try await tx.put(StoredObject(kind: "test-b", id: "1", key: "k", body: [1]))
+            try await tx.put(StoredObject(kind: "test-a", id: "1", key: "k", body: [1]))
+        }
+        let kinds = try await store.objectKinds()
+        try expect(kinds == kinds.sorted(), "kinds in order")
+        try expect(
+            kinds.contains("test-a") && kinds.contains("test-b") && Set(kinds).count == kinds.count,
+            "each kind once")
+        try await store.transaction { tx in try await tx.deleteObject(kind: "test-a", id: "1") }
+        try expect(
+            try await !store.objectKinds().contains("test-a"), "a kind with no rows is not listed")
+        let ids = try await store.shredKeyIDs()
+        try expect(ids == ids.sorted(), "shred keys in order")
+        for label in labels {
+            try expect(
+                ids.contains { ShredKeyID($0)?.record == label.record },
+                "the shred key of \(label.record) is listed")
+        }
+    }
+
+    /// A store may hold writes back until its transaction reads or commits (PostgreSQL's does):
+    /// whatever it holds, each read and each delete sees every write made before it.
+    static func ownWrites(_ store: any VaultStore) async throws {
+        let (_, labels) = try await sealed(store)
+        guard let stored = try await store.record(labels[0].record),
+            let slot = stored.slots.first
+        else { throw Failure(description: "no sealed record") }
+        let copy = try RecordID("ownwrites-1")
+        let label = try await store.label(labels[0].record)
+        try await store.transaction { tx in
+            try await tx.insert(
+                StoredRecord(
+                    record: copy, labelBytes: stored.labelBytes, sealedBytes: stored.sealedBytes,
+                    slots: []), learner: "sam", author: "price")
+            let extra = Slot(record: copy, recipient: slot.recipient, box: slot.box)
+            try await tx.insert(extra)
+            try await expect(
+                try tx.record(copy)?.slots == [extra], "a record and its slot, read back at once")
+            try await tx.deleteSlot(record: copy, recipient: slot.recipient)
+            try await expect(
+                try tx.record(copy)?.slots.isEmpty == true, "a slot deleted after it was added")
+            let share = StoredShare(record: copy, holder: "group:tutor#1", body: [1])
+            try await tx.put(share)
+            try await tx.put(StoredShare(record: copy, holder: "group:tutor#1", body: [2]))
+            try await expect(
+                try tx.shares(record: copy).map(\.body) == [[2]], "the last share put is kept")
+            try await tx.shred(copy)
+            try await expect(try tx.record(copy) == nil, "shredded after it was stored")
+        }
+        try expect(try await store.record(copy) == nil, "the shred committed")
+        try expect(try await store.label(copy) != nil, "its label stays")
+        try expect(label != nil, "the first label reads")
+        try await expectError(.exists, "one record stored twice in one transaction") {
+            try await store.transaction { tx in
+                let twice = try RecordID("ownwrites-2")
+                for _ in 0..<2 {
+                    try await tx.insert(
+                        StoredRecord(
+                            record: twice, labelBytes: stored.labelBytes,
+                            sealedBytes: stored.sealedBytes, slots: []), learner: "sam",
+                        author: "price")
+                }
+            }
+        }
+        try expect(
+            try await store.label(try RecordID("ownwrites-2")) == nil, "and nothing of it landed")
+        do {
+            try await store.transaction { tx in
+                try await tx.insert(
+                    Slot(record: try RecordID("ownwrites-3"), recipient: "price", box: [1]))
+            }
+            throw Failure(description: "a slot for a record that is not stored was accepted")
+        } catch is TutelaError {}
+    }
+}
