@@ -33,16 +33,22 @@ extension PostgresVaultStore {
         let batch = entries.map { entry in
             (entry.record, entry.key.withUnsafeBytes { ByteBuffer(bytes: $0) })
         }
+        // One statement per 2,048 keys (a statement is a round trip); every key must be new —
+        // one already there, or twice in the batch, refuses the whole write.
         try await keys.write("write the key store") { connection in
-            for (record, key) in batch {
-                let stored = try await !connection.fetch(
+            for start in stride(from: 0, to: batch.count, by: 2048) {
+                let chunk = batch[start..<min(start + 2048, batch.count)]
+                let stored = try await connection.fetch(
                     """
                     INSERT INTO \(unescaped: keys.schema).shred_keys (record, key)
-                    VALUES (\(record), \(key)) ON CONFLICT (record) DO NOTHING RETURNING record
+                    SELECT u.record, u.key FROM unnest(\(chunk.map(\.0)), \(chunk.map(\.1)))
+                        AS u(record, key)
+                    ON CONFLICT (record) DO NOTHING RETURNING record
                     """
-                ).isEmpty
-                guard stored else {
-                    throw TutelaError(.exists, "the key store holds a key for \(record) already")
+                ).rows.count
+                guard stored == chunk.count else {
+                    throw TutelaError(
+                        .exists, "the key store holds a key for a record being sealed already")
                 }
             }
         }

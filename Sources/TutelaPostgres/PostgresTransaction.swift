@@ -252,6 +252,24 @@ extension PostgresVaultStore {
             return found
         }
 
+        /// Reads the rows not known yet in one statement per 4,096, and remembers each (or that it
+        /// is not there) for ``object(kind:id:)``.
+        func prefetch(kind: String, ids: [String]) async throws {
+            let wanted = Set(ids.filter { seen[Self.key(kind, $0)] == nil }).sorted()
+            for start in stride(from: 0, to: wanted.count, by: 4096) {
+                let chunk = Array(wanted[start..<min(start + 4096, wanted.count)])
+                let rows = try await PostgresVaultStore.objects(
+                    run(
+                        """
+                        SELECT kind, id, key, body FROM \(unescaped: s).objects
+                        WHERE kind = \(kind) AND id = ANY(\(chunk))
+                        """))
+                var found: [String: StoredObject] = [:]
+                for row in rows where row.kind == kind { found[row.id] = row }
+                for id in chunk { seen[Self.key(kind, id)] = .some(found[id]) }
+            }
+        }
+
         func record(_ id: RecordID) async throws -> StoredRecord? {
             try await flush()
             return try await PostgresVaultStore.record(id, schema: s, on: connection)

@@ -81,4 +81,46 @@ extension StoreContract {
             throw Failure(description: "a slot for a record that is not stored was accepted")
         } catch is TutelaError {}
     }
+
+    /// ``VaultTransaction/prefetch(kind:ids:)`` is a hint only: every row read after it reads as
+    /// it would have without it — the transaction's own writes and deletes, before and after the
+    /// hint, and rows that are not there.
+    static func prefetch(_ store: any VaultStore) async throws {
+        _ = try await sealed(store)
+        let row = aheadRow
+        try await store.transaction { tx in
+            for id in ["a", "b", "c"] { try await tx.put(row(id, 1)) }
+        }
+        try await store.transaction { tx in
+            try await tx.put(row("a", 2))
+            try await tx.deleteObject(kind: "test-ahead", id: "b")
+            try await tx.put(row("d", 1))
+            try await tx.prefetch(kind: "test-ahead", ids: ["a", "b", "c", "d", "e", "c"])
+            try await tx.prefetch(kind: "other-kind", ids: ["a"])
+            try await expect(try tx.object(kind: "test-ahead", id: "a") == row("a", 2), "own write")
+            try await expect(try tx.object(kind: "test-ahead", id: "b") == nil, "own delete")
+            try await expect(try tx.object(kind: "test-ahead", id: "c") == row("c", 1), "stored")
+            try await expect(try tx.object(kind: "test-ahead", id: "d") == row("d", 1), "new row")
+            try await expect(try tx.object(kind: "test-ahead", id: "e") == nil, "no such row")
+            try await expect(try tx.object(kind: "other-kind", id: "a") == nil, "another kind")
+            try await tx.put(row("c", 3))
+            try await tx.put(row("e", 3))
+            try await tx.deleteObject(kind: "test-ahead", id: "d")
+            try await expect(
+                try tx.object(kind: "test-ahead", id: "c") == row("c", 3), "written after")
+            try await expect(
+                try tx.object(kind: "test-ahead", id: "e") == row("e", 3), "made after")
+            try await expect(try tx.object(kind: "test-ahead", id: "d") == nil, "deleted after")
+            try await expect(
+                try tx.objects(kind: "test-ahead", key: "k").map(\.body) == [[2], [3], [3]],
+                "the kind's rows, by key")
+        }
+        try expect(
+            try await store.objects(kind: "test-ahead", key: "k").map(\.id) == ["a", "c", "e"],
+            "what committed")
+    }
+
+    private static func aheadRow(_ id: String, _ body: UInt8) -> StoredObject {
+        StoredObject(kind: "test-ahead", id: id, key: "k", body: [body])
+    }
 }

@@ -38,6 +38,7 @@ public enum StoreContract {
         Check(description: "shredding keeps the label and drops contents and slots", run: shred),
         Check(description: "every object kind and every shred key is listed", run: listing),
         Check(description: "a transaction reads its own writes, in order", run: ownWrites),
+        Check(description: "rows read ahead read as they would have", run: prefetch),
     ]
 
     static func expect(_ condition: Bool, _ what: @autoclosure () -> String) throws {
@@ -356,6 +357,11 @@ public enum StoreContract {
             try await store.putShredKeys([("T-3", key), ("T-1", key)])
         }
         try expect(try await store.shredKey("T-3") == nil, "a refused batch stores nothing")
+        try await expectError(.exists, "one record's key twice in one batch") {
+            try await store.putShredKeys([("T-4", key), ("T-5", key), ("T-4", key)])
+        }
+        let (four, five) = (try await store.shredKey("T-4"), try await store.shredKey("T-5"))
+        try expect(four == nil && five == nil, "and nothing of that batch is stored")
         try await store.deleteShredKeys(["T-2"])
         try expect(try await store.shredKey("T-2") == nil, "a deleted key is gone")
         let orphans = try await store.orphanShredKeys()

@@ -234,6 +234,9 @@ extension Session {
         try await write { tx in
             try await recheck?(tx)
             for object in leadObjects { try await tx.put(object) }
+            try await StateTransaction.of(tx).prefetch(
+                inserting: batch.map { ($0.record, $0.learner, author) },
+                entries: batch.count + followUps.count)
             for (record, learner, entry, shares) in batch {
                 try await tx.insert(record, learner: learner, author: author)
                 for share in shares { try await tx.put(share) }

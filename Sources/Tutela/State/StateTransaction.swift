@@ -118,6 +118,25 @@ final class StateTransaction: VaultTransaction {
         }
     }
 
+    /// The rows ``load(_:)`` would read for `keys`' buckets: bucket and node rows neither read in
+    /// this transaction nor proven in the session's cache (``prefetch(inserting:entries:)``).
+    func unread(_ keys: [StateKey]) async throws -> (buckets: [String], nodes: [String]) {
+        let root = try await committed().root
+        var (bucketRows, nodeRows): ([String], Set<String>) = ([], [])
+        for b in Set(keys.map(\.bucket)) where buckets[b] == nil {
+            let cached = cache?.proven(b, root: root)
+            if cached?.entries == nil { bucketRows.append(StateMap.prefix(b, depth: 4)) }
+            for depth in 0...3 {
+                let prefix = StateMap.prefix(b, depth: depth)
+                guard storedChildren[prefix] == nil, cached?.children[prefix] == nil else {
+                    continue
+                }
+                nodeRows.insert(StateMap.parentKey(prefix))
+            }
+        }
+        return (bucketRows.sorted(), nodeRows.sorted())
+    }
+
     /// The value `key` has now in this transaction.
     private func value(_ key: StateKey) async throws -> [UInt8]? {
         try await load(key.bucket)
@@ -340,6 +359,9 @@ final class StateTransaction: VaultTransaction {
     // MARK: - VaultTransaction
 
     func create(_ meta: VaultMeta) async throws { try await inner.create(meta) }
+    func prefetch(kind: String, ids: [String]) async throws {
+        try await inner.prefetch(kind: kind, ids: ids)
+    }
     func lastLink(_ chain: ChainName) async throws -> ChainLink? {
         try await inner.lastLink(chain)
     }

@@ -144,9 +144,14 @@ struct SubjectIndex: Sendable, Equatable {
         var w = CanonicalWriter(capacity: 9)
         w.u8(1)
         w.i64(sequence)
+        return StoredObject(
+            kind: ObjectKind.auditMade, id: madeName(sequence), key: record, body: w.bytes)
+    }
+
+    /// The id of the `audit-made` row for the entry at `sequence`: the sequence in 20 digits.
+    static func madeName(_ sequence: Int64) -> String {
         let digits = String(sequence)
-        let name = String(repeating: "0", count: max(0, 20 - digits.count)) + digits
-        return StoredObject(kind: ObjectKind.auditMade, id: name, key: record, body: w.bytes)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
     }
 
     /// The position an `audit-made` row gives.

@@ -251,6 +251,10 @@ public protocol VaultTransaction {
     func record(_ id: RecordID) async throws -> StoredRecord?
     /// Objects of `kind` filed under `key`, read inside this transaction, ordered by id.
     func objects(kind: String, key: String) async throws -> [StoredObject]
+    /// A hint that ``object(kind:id:)`` will soon be asked for these rows: a store whose every
+    /// read is a round trip may read them now, in one go, and answer those calls from what it
+    /// read. Changes nothing and decides nothing; a store may ignore it (the default does).
+    func prefetch(kind: String, ids: [String]) async throws
 }
 
 /// A small, self-describing stored object (a flag, a break-glass request, an approval, a review, a
@@ -307,6 +311,9 @@ extension VaultStore {
 }
 
 extension VaultTransaction {
+    /// Ignores the hint: every read is answered when it is asked.
+    public func prefetch(kind: String, ids: [String]) async throws {}
+
     /// Stores a new record filed under the learner and the author its label names.
     package func insert(_ record: StoredRecord) async throws {
         let label = try Label.parse(record.labelBytes)

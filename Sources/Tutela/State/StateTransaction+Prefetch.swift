@@ -1,0 +1,26 @@
+/// Reading a batch's state rows ahead: on a store where every read is a round trip (PostgreSQL),
+/// sealing a record read its map path — a bucket and the nodes above it not read before — and
+/// looked for a planted `audit-made` row, one statement each. Named up front, they are read in a
+/// few statements. The rows are still checked where they are used, as before: this only says
+/// which will be asked for (``VaultTransaction/prefetch(kind:ids:)``).
+extension StateTransaction {
+    /// Before `records` are inserted and `entries` audit entries appended after the log's last.
+    func prefetch(
+        inserting records: [(record: StoredRecord, learner: LearnerID, author: PrincipalID)],
+        entries: Int
+    ) async throws {
+        var keys: [StateKey] = []
+        for (record, learner, author) in records {
+            keys.append(.record(record.record))
+            keys += try FiledLabels.filings(record, learner: learner, author: author)
+        }
+        let (buckets, nodes) = try await unread(keys)
+        try await prefetch(kind: StateMap.bucketKind, ids: buckets)
+        try await prefetch(kind: StateMap.nodeKind, ids: nodes)
+        guard entries > 0 else { return }
+        let next = (try await lastLink(.audit)?.sequence ?? -1) + 1
+        try await prefetch(
+            kind: ObjectKind.auditMade,
+            ids: (0..<Int64(entries)).map { SubjectIndex.madeName(next + $0) })
+    }
+}
