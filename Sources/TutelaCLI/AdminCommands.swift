@@ -6,7 +6,13 @@ import TutelaSQLite
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Create a vault and its authority identity.")
+        commandName: "init", abstract: "Create a vault and its authority identity.",
+        discussion: """
+            The vault is a folder holding one SQLite database: right for one school or college on \
+            one machine. A trust or local authority sharing one vault between several servers keeps \
+            it in PostgreSQL instead (--store and --key-store; docs/OPERATIONS.md, "PostgreSQL"); \
+            the folder then holds only where it is.
+            """)
 
     @OptionGroup var vault: VaultOptions
     @Option(help: "The authority's principal id.") var authority: String

@@ -18,12 +18,19 @@ struct MigrateCommand: AsyncParsableCommand {
             it: keep it, untouched, until the new one is in use and backed up.
             """)
 
-    @Option(help: "The embedded vault to copy (its directory).") var from: String
-    @OptionGroup var vault: VaultOptions
+    @Option(help: "The embedded vault to copy (its folder).") var from: String
+    @Option(
+        name: .customLong("vault"),
+        help:
+            "The new, empty folder to create for the PostgreSQL vault (it holds where the vault is; no records)."
+    )
+    var newVault: String
     @OptionGroup var postgres: PostgresStoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        var vault = VaultOptions()
+        vault.vault = newVault
         guard let choice = try postgres.choice(required: true) else { return }
         var source = VaultOptions()
         source.vault = from
@@ -40,17 +47,27 @@ struct MigrateCommand: AsyncParsableCommand {
             report = try await old.copy(to: target)
         } catch {
             // Whatever of the copy landed (it is not to be used) is removed, the keys with it.
-            try await Self.discard(target)
-            throw error
+            guard try await Self.discard(target), let error = error as? TutelaError else {
+                throw error
+            }
+            throw TutelaError(
+                error.kind, error.message,
+                hint: "the failed copy was removed; stop every server and command on the old "
+                    + "vault, then migrate again")
         }
         try choice.write(in: vault.url)
         let moved = MovedVault(
             movedTo: vault.url.path, at: ISO8601DateFormatter().string(from: Date()))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        _ = FileManager.default.createFile(
+        if !FileManager.default.createFile(
             atPath: source.url.appendingPathComponent(MovedVault.fileName).path,
             contents: try encoder.encode(moved), attributes: [.posixPermissions: 0o600])
+        {
+            Terminal.note(
+                "the old vault could not be marked as moved (\(MovedVault.fileName)): do not use it again; commands on it would fork the vault"
+            )
+        }
         try output.done(
             """
             Copied \(report.records) records (and \(report.tombstones) destroyed records' labels), \
@@ -83,14 +100,19 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     /// Empties the target after a failed copy; says so if it cannot.
-    static func discard(_ target: any VaultStore) async throws {
+    /// - Returns: whether it was emptied.
+    static func discard(_ target: any VaultStore) async throws -> Bool {
         #if TUTELA_SERVER
-            guard let target = target as? PostgresVaultStore else { return }
-            do { try await target.discard() } catch {
+            guard let target = target as? PostgresVaultStore else { return false }
+            do {
+                try await target.discard()
+                return true
+            } catch {
                 Terminal.note(
                     "the failed copy could not be removed: empty the new database and key store by hand before migrating again"
                 )
             }
         #endif
+        return false
     }
 }

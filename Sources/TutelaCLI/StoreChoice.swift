@@ -172,12 +172,23 @@ extension VaultOptions {
 struct PostgresStoreOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Keep the vault in PostgreSQL at this address (postgres://USER@HOST:PORT/DATABASE), not in SQLite.",
-            discussion:
-                "No password in the address: it comes from --store-password-file or $TUTELA_STORE_PASSWORD."
+            "Only for a trust or authority sharing one vault between servers: keep it in PostgreSQL at this address, not in SQLite.",
+            discussion: """
+                postgres://USER@HOST[:PORT]/DATABASE, then any of ?sslmode=verify-full (the \
+                default) or disable (this machine only), &sslrootcert=FILE (the server's certificate \
+                authority), &schema=NAME (default tutela). No password in the address: it comes \
+                from --store-password-file or $TUTELA_STORE_PASSWORD.
+                """
         ))
     var store: String?
-    @Option(help: "With --store: the key store's own PostgreSQL database (postgres://…).")
+    @Option(
+        help: ArgumentHelp(
+            "Required with --store: where the shred keys live (the keys that make destroyed records unreadable), under a PostgreSQL user of their own.",
+            discussion: """
+                An address as for --store (default schema tutela_keys); its password comes from \
+                --key-store-password-file or $TUTELA_KEY_STORE_PASSWORD.
+                """
+        ))
     var keyStore: String?
     @Option(help: "With --store: a file, private to you, holding the vault database's password.")
     var storePasswordFile: String?

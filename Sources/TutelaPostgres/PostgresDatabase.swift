@@ -14,7 +14,7 @@ final class PostgresDatabase: Sendable {
     let schema: String
     /// The schema's name, unquoted.
     let name: String
-    /// The table every writer locks first (``write(_:locking:_:)``), or nil for none.
+    /// The table every writer locks first (``write(_:_:)``), or nil for none.
     let writerLock: String?
     /// The key of the advisory lock the migrations take (before the tables exist).
     let lock: Int64

@@ -3,7 +3,7 @@ import PostgresNIO
 import Tutela
 
 /// The PostgreSQL store's schema: each migration is a list of statements, applied once, in order,
-/// under the vault's writer lock, and recorded in `migrations`. Schema changes go here as a new
+/// under an advisory lock (the tables may not exist yet), and recorded in `migrations`. Schema changes go here as a new
 /// migration; docs/FORMAT.md describes the tables.
 ///
 /// Text columns that Tutela orders by are `COLLATE "C"`: byte order, as SQLite compares, whatever
@@ -87,7 +87,7 @@ enum PostgresSchema {
     ]
 
     /// Applies the migrations `schema` lacks, on one connection, in one transaction holding the
-    /// schema's writer lock (so two processes starting at once do not both apply one).
+    /// schema's advisory lock (so two processes starting at once do not both apply one).
     static func migrate(
         _ migrations: [(name: String, statements: [String])], schema: String, lock: Int64,
         on connection: PostgresConnection, logger: Logger

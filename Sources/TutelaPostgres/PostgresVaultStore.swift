@@ -11,8 +11,8 @@ public import TutelaCrypto
 /// It holds what the embedded store holds, in the same shape (docs/FORMAT.md): labels apart from
 /// sealed envelopes and key slots, the two signed chains, sealed identities, facts. No plaintext
 /// reaches it. Queries are parameterised; the only text put into SQL is the schema name, checked
-/// to be a plain identifier. Writers from every process take the schema's advisory lock first,
-/// so they run one at a time (``PostgresDatabase/write(_:_:)``).
+/// to be a plain identifier. Writers from every process lock the `vault` table first (`LOCK TABLE
+/// … IN EXCLUSIVE MODE`), so they run one at a time (``PostgresDatabase/write(_:_:)``).
 public final class PostgresVaultStore: VaultStore {
     /// The vault's database.
     let vault: PostgresDatabase
