@@ -17,6 +17,12 @@ struct ProvenRows {
         written: Set<UInt16>, nodeWrites: [String: [UInt8]], children: [String: [[UInt8]]],
         in store: any VaultTransaction
     ) async throws {
+        let parents = Set(nodeWrites.keys.map { String($0.dropLast()) }).intersection(prefixes)
+        // Read together where each read is a round trip (``VaultTransaction/prefetch(kind:ids:)``).
+        try await store.prefetch(
+            kind: StateMap.bucketKind,
+            ids: written.filter { buckets[$0] != nil }.map { StateMap.prefix($0, depth: 4) })
+        try await store.prefetch(kind: StateMap.nodeKind, ids: parents.map(StateMap.parentKey))
         for b in written.sorted() {
             guard let proven = buckets[b] else { continue }
             let name = StateMap.prefix(b, depth: 4)
@@ -27,7 +33,6 @@ struct ProvenRows {
             }
             guard stored == proven else { throw StateTransaction.mapMismatch(name) }
         }
-        let parents = Set(nodeWrites.keys.map { String($0.dropLast()) }).intersection(prefixes)
         for prefix in parents.sorted() {
             let row = try await store.object(
                 kind: StateMap.nodeKind, id: StateMap.parentKey(prefix))
