@@ -25,6 +25,10 @@ struct PendingWrites {
     /// Objects replace one another by kind and id: the last put of one is kept.
     var objects: [String: StoredObject] = [:]
     var objectOrder: [String] = []
+    /// Held objects this transaction found absent from the database (read, or deleted, before it
+    /// put them): inserted only if still absent — one that appeared meanwhile was written by
+    /// someone who did not take the writer lock, and is reported, not overwritten.
+    var freshObjects: Set<String> = []
     /// Bytes held, to bound the memory a long transaction (a migration) takes.
     var bytes = 0
 
@@ -64,7 +68,8 @@ struct PendingWrites {
         bytes += share.body.count
     }
 
-    mutating func add(_ object: StoredObject, key: String) {
+    mutating func add(_ object: StoredObject, key: String, fresh: Bool) {
+        if fresh { freshObjects.insert(key) }
         if objects[key] == nil { objectOrder.append(key) }
         objects[key] = object
         bytes += object.body.count + object.id.utf8.count + object.key.utf8.count
@@ -73,6 +78,7 @@ struct PendingWrites {
     /// Forgets a held put of an object that is being deleted.
     mutating func drop(objectKey key: String) {
         guard objects.removeValue(forKey: key) != nil else { return }
+        freshObjects.remove(key)
         objectOrder.removeAll { $0 == key }
     }
 
@@ -140,13 +146,35 @@ struct PendingWrites {
                 )
             }
         }
-        if !held.objects.isEmpty {
-            let objects = held.objectOrder.compactMap { held.objects[$0] }
+        let fresh = held.objectOrder.filter(held.freshObjects.contains).compactMap {
+            held.objects[$0]
+        }
+        if !fresh.isEmpty {
+            let inserted = try await connection.fetch(
+                """
+                INSERT INTO \(unescaped: s).objects (kind, id, key, body)
+                SELECT * FROM unnest(\(fresh.map(\.kind)), \(fresh.map(\.id)),
+                    \(fresh.map(\.key)), \(fresh.map { bytea($0.body) }))
+                ON CONFLICT (kind, id) DO NOTHING RETURNING id
+                """
+            ).rows.count
+            guard inserted == fresh.count else {
+                throw TutelaError(
+                    .tampered,
+                    "a row appeared in the vault while a change was written: something wrote to "
+                        + "the database without the writer lock",
+                    hint: "the vault was altered outside Tutela; keep it as evidence")
+            }
+        }
+        let replacing = held.objectOrder.filter { !held.freshObjects.contains($0) }.compactMap {
+            held.objects[$0]
+        }
+        if !replacing.isEmpty {
             try await connection.fetch(
                 """
                 INSERT INTO \(unescaped: s).objects (kind, id, key, body)
-                SELECT * FROM unnest(\(objects.map(\.kind)), \(objects.map(\.id)),
-                    \(objects.map(\.key)), \(objects.map { bytea($0.body) }))
+                SELECT * FROM unnest(\(replacing.map(\.kind)), \(replacing.map(\.id)),
+                    \(replacing.map(\.key)), \(replacing.map { bytea($0.body) }))
                 ON CONFLICT (kind, id) DO UPDATE SET key = EXCLUDED.key, body = EXCLUDED.body
                 """)
         }

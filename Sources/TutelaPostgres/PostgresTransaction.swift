@@ -11,8 +11,12 @@ extension PostgresVaultStore {
     ///
     /// Inserts of labels, envelopes, slots, shares, objects and chain links wait in
     /// ``PendingWrites`` until the transaction reads one of those tables, or commits (``flush()``);
-    /// each object read or written is remembered for the rest of the transaction (the writer lock
-    /// keeps anyone else from changing it meanwhile), so reading one back needs no round trip.
+    /// each object read or written is remembered for the rest of the transaction, so reading one
+    /// back needs no round trip. The writer lock keeps every other Tutela writer out meanwhile;
+    /// it cannot stop someone with write access to the tables who does not take it. An object
+    /// this transaction found absent is inserted only if it still is (``PendingWrites``), so one
+    /// planted meanwhile is reported; an edit made meanwhile to a row it read and then rewrites
+    /// is overwritten (SECURITY.md, "PostgreSQL").
     final class Transaction: VaultTransaction {
         let connection: PostgresConnection
         let s: String
@@ -207,8 +211,10 @@ extension PostgresVaultStore {
 
         func put(_ object: StoredObject) async throws {
             let key = Self.key(object.kind, object.id)
+            var absent = false
+            if case .some(.none) = seen[key] { absent = true }
             seen[key] = .some(object)
-            pending.add(object, key: key)
+            pending.add(object, key: key, fresh: absent)
             try await flushIfFull()
         }
 

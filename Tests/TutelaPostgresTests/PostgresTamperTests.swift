@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Synchronization
 import Testing
 import Tutela
 import TutelaTesting
@@ -68,6 +69,63 @@ struct PostgresTamperTests {
             }
             #expect(try await store.links(.audit) == before, "no audit entry landed")
             #expect(try await store.recordCount() == 40, "no record of the batch landed")
+        }
+    }
+
+    @Test("a row planted while a seal holds the writer lock is reported, not overwritten")
+    func plantedDuringSeal() async throws {
+        let postgres = try await TestServer.open(TestServer.schemas(), create: true)
+        let store = PlantingStore(postgres)
+        let centre = try await Centre.make(store: store)
+        let session = try centre.session("price")
+        let before = try await postgres.links(.audit)
+        let next = (before.last?.sequence ?? -1) + 1
+        let name = String(repeating: "0", count: 20 - String(next).count) + String(next)
+        // Someone with write access, who takes no lock, files where the next seal's entry is
+        // while the seal is being written.
+        store.plantNext(
+            """
+            INSERT INTO {S}.objects (kind, id, key, body)
+            VALUES ('audit-made', '\(name)', 'R-PLANTED', '\\x01'::bytea)
+            """)
+        do {
+            _ = try await session.seal(
+                Centre<AnyStore>.form(marker: "planted"), confidential: false)
+            Issue.record("a seal over a planted row was accepted")
+        } catch let error as TutelaError {
+            #expect(error.kind == .tampered, "\(error.kind): \(error.message)")
+        }
+        #expect(try await postgres.links(.audit) == before, "no audit entry landed")
+        #expect(try await postgres.recordCount() == 0, "no record landed")
+        let planted = try await postgres.objects(kind: "audit-made", ids: [name])
+        #expect(planted.map(\.key) == ["R-PLANTED"], "the planted row is left as evidence")
+        await postgres.close()
+    }
+}
+
+/// The PostgreSQL store with a statement run from another connection — someone writing to the
+/// tables without the writer lock — while its next transaction holds the lock, before it commits.
+final class PlantingStore: ForwardingStore, @unchecked Sendable {
+    let store: PostgresVaultStore
+    var forwarded: any VaultStore { store }
+    private let planned = Mutex<String?>(nil)
+
+    init(_ store: PostgresVaultStore) { self.store = store }
+
+    func plantNext(_ sql: String) { planned.withLock { $0 = sql } }
+
+    func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any VaultTransaction) async throws -> T
+    ) async throws -> T {
+        let sql = planned.withLock { planned in
+            defer { planned = nil }
+            return planned
+        }
+        let store = store
+        return try await store.transaction { tx in
+            let value = try await body(tx)
+            if let sql { try await PostgresTamperTests.edit(store, sql) }
+            return value
         }
     }
 }
