@@ -50,20 +50,21 @@ struct MigrateCommand: AsyncParsableCommand {
             guard try await Self.discard(target), let error = error as? TutelaError else {
                 throw error
             }
+            // What the failure's own hint says stands; that the copy is gone is added to it.
+            let removed = "the failed copy was removed from PostgreSQL"
             throw TutelaError(
                 error.kind, error.message,
-                hint: "the failed copy was removed; stop every server and command on the old "
-                    + "vault, then migrate again")
+                hint: error.hint.map { "\($0); \(removed)" } ?? removed)
         }
         try choice.write(in: vault.url)
         let moved = MovedVault(
             movedTo: vault.url.path, at: ISO8601DateFormatter().string(from: Date()))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        if !FileManager.default.createFile(
+        let marked = FileManager.default.createFile(
             atPath: source.url.appendingPathComponent(MovedVault.fileName).path,
             contents: try encoder.encode(moved), attributes: [.posixPermissions: 0o600])
-        {
+        if !marked {
             Terminal.note(
                 "the old vault could not be marked as moved (\(MovedVault.fileName)): do not use it again; commands on it would fork the vault"
             )
@@ -80,6 +81,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 "tombstones": "\(report.tombstones)", "auditEntries": "\(report.auditEntries)",
                 "shredKeys": "\(report.shredKeys)", "objects": "\(report.objects)",
                 "identities": "\(report.identities)", "proved": "true",
+                "oldVaultMarkedMoved": "\(marked)",
             ])
     }
 

@@ -175,9 +175,10 @@ struct PostgresStoreOptions: ParsableArguments {
             "Only for a trust or authority sharing one vault between servers: keep it in PostgreSQL at this address, not in SQLite.",
             discussion: """
                 postgres://USER@HOST[:PORT]/DATABASE, then any of ?sslmode=verify-full (the \
-                default) or disable (this machine only), &sslrootcert=FILE (the server's certificate \
-                authority), &schema=NAME (default tutela). No password in the address: it comes \
-                from --store-password-file or $TUTELA_STORE_PASSWORD.
+                default) or disable (this machine only; the default over a socket), \
+                &sslrootcert=FILE (the server's certificate authority), &schema=NAME (default \
+                tutela), &host=/run/postgresql (a Unix socket's folder). No password in the \
+                address: it comes from --store-password-file or $TUTELA_STORE_PASSWORD.
                 """
         ))
     var store: String?

@@ -45,10 +45,12 @@ extension PostgresVaultStore {
                         AS u(record, key)
                     ON CONFLICT (record) DO NOTHING RETURNING record
                     """
-                ).rows.count
-                guard stored == chunk.count else {
-                    throw TutelaError(
-                        .exists, "the key store holds a key for a record being sealed already")
+                ).decode(String.self)
+                guard stored.count == chunk.count else {
+                    // The first not stored: one there already, or the second of a pair.
+                    var left = Set(stored)
+                    let first = chunk.first { left.remove($0.0) == nil }?.0 ?? "a record"
+                    throw TutelaError(.exists, "the key store holds a key for \(first) already")
                 }
             }
         }

@@ -3,8 +3,8 @@ import PostgresNIO
 import Tutela
 
 /// The PostgreSQL store's schema: each migration is a list of statements, applied once, in order,
-/// under an advisory lock (the tables may not exist yet), and recorded in `migrations`. Schema changes go here as a new
-/// migration; docs/FORMAT.md describes the tables.
+/// under an advisory lock (the tables may not exist yet), and recorded in `migrations`. Schema
+/// changes go here as a new migration; docs/FORMAT.md describes the tables.
 ///
 /// Text columns that Tutela orders by are `COLLATE "C"`: byte order, as SQLite compares, whatever
 /// the database's locale (a locale's order would change which id comes first).

@@ -82,7 +82,7 @@ extension Vault {
     static let sourceMoved = TutelaError(
         .tryAgain, "the vault changed while it was copied; the copy is not to be used",
         hint:
-            "stop every server and command on the vault, empty the copy's database and key store, and copy again"
+            "stop every server and command on the vault, then copy again into an empty store"
     )
 
     /// The shred key of each record with contents, at its envelope's generation, in order.
