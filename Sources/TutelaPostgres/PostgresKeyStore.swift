@@ -35,6 +35,10 @@ extension PostgresVaultStore {
         }
         // One statement per 2,048 keys (a statement is a round trip); every key must be new —
         // one already there, or twice in the batch, refuses the whole write.
+        var named = Set<String>()
+        for (record, _) in batch where !named.insert(record).inserted {
+            throw TutelaError(.exists, "a batch of shred keys names \(record) twice")
+        }
         try await keys.write("write the key store") { connection in
             for start in stride(from: 0, to: batch.count, by: 2048) {
                 let chunk = batch[start..<min(start + 2048, batch.count)]

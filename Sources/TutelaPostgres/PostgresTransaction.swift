@@ -54,8 +54,9 @@ extension PostgresVaultStore {
                 failed = true
                 throw error
             }
-            // Objects written are in the database now; the memory of them is kept within bounds.
-            if seen.count > Self.seenLimit { seen.removeAll(keepingCapacity: true) }
+            // Objects written are in the database now; the memory of them is kept within bounds —
+            // but not of those found absent, which a later put must insert only if still absent.
+            if seen.count > Self.seenLimit { seen = seen.filter { $0.value == nil } }
         }
 
         /// Objects remembered before the memory of them is let go (at a flush).

@@ -118,6 +118,21 @@ extension StoreContract {
         try expect(
             try await store.objects(kind: "test-ahead", key: "k").map(\.id) == ["a", "c", "e"],
             "what committed")
+        // Read ahead as absent, then put, deleted, put again; and put again once sent.
+        try await store.transaction { tx in
+            try await tx.prefetch(kind: "test-ahead", ids: ["f", "a"])
+            try await tx.put(row("f", 1))
+            try await tx.deleteObject(kind: "test-ahead", id: "f")
+            try await tx.put(row("f", 2))
+            _ = try await tx.objects(kind: "test-ahead", key: "k")
+            try await tx.put(row("f", 3))
+            try await tx.put(row("a", 4))
+            try await expect(try tx.object(kind: "test-ahead", id: "f") == row("f", 3), "put again")
+        }
+        try expect(
+            try await store.objects(kind: "test-ahead", key: "k").map(\.body)
+                == [[4], [3], [3], [3]],
+            "what committed the second time")
     }
 
     private static func aheadRow(_ id: String, _ body: UInt8) -> StoredObject {

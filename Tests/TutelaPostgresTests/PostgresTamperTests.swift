@@ -16,7 +16,16 @@ struct PostgresTamperTests {
     static func edit(_ store: PostgresVaultStore, _ sql: String) async throws {
         let statement = sql.replacingOccurrences(of: "{S}", with: store.vault.schema)
         try await store.vault.client.withConnection { connection in
-            try await connection.fetch(PostgresQuery(unsafeSQL: statement))
+            try await connection.fetch("BEGIN")
+            do {
+                // Never left waiting for ever on a row the vault's own transaction holds.
+                try await connection.fetch("SET LOCAL lock_timeout = '5s'")
+                try await connection.fetch(PostgresQuery(unsafeSQL: statement))
+                try await connection.fetch("COMMIT")
+            } catch {
+                _ = try? await connection.fetch("ROLLBACK")
+                throw error
+            }
         }
     }
 
@@ -94,6 +103,7 @@ struct PostgresTamperTests {
             Issue.record("a seal over a planted row was accepted")
         } catch let error as TutelaError {
             #expect(error.kind == .tampered, "\(error.kind): \(error.message)")
+            #expect(error.message.contains("a row appeared"), "\(error.message)")
         }
         #expect(try await postgres.links(.audit) == before, "no audit entry landed")
         #expect(try await postgres.recordCount() == 0, "no record landed")

@@ -23,4 +23,23 @@ extension StateTransaction {
             kind: ObjectKind.auditMade,
             ids: (0..<Int64(entries)).map { SubjectIndex.madeName(next + $0) })
     }
+
+    /// The rows ``load(_:)`` would read for `keys`' buckets: bucket and node rows neither read in
+    /// this transaction nor proven in the session's cache (``prefetch(inserting:entries:)``).
+    func unread(_ keys: [StateKey]) async throws -> (buckets: [String], nodes: [String]) {
+        let root = try await committed().root
+        var (bucketRows, nodeRows): ([String], Set<String>) = ([], [])
+        for b in Set(keys.map(\.bucket)) where buckets[b] == nil {
+            let cached = cache?.proven(b, root: root)
+            if cached?.entries == nil { bucketRows.append(StateMap.prefix(b, depth: 4)) }
+            for depth in 0...3 {
+                let prefix = StateMap.prefix(b, depth: depth)
+                guard storedChildren[prefix] == nil, cached?.children[prefix] == nil else {
+                    continue
+                }
+                nodeRows.insert(StateMap.parentKey(prefix))
+            }
+        }
+        return (bucketRows.sorted(), nodeRows.sorted())
+    }
 }

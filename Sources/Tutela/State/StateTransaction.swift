@@ -5,10 +5,10 @@
 ///
 /// Every transaction of a vault runs through ``run(_:_:)``; nothing else writes the map's rows.
 ///
-/// Over 400 lines because its pending changes and loaded buckets are `private`: nothing else in
-/// the module may change the state without the checks here — the subject index an entry updates
-/// included. The hashing is in `StateMap+Paths`; the index's values, and how a record's sealing is
-/// found for it, in `SubjectIndex`.
+/// Over 400 lines because its pending changes and loaded buckets are `private` (readable, for
+/// reading ahead): nothing else in the module may change the state without the checks here — the
+/// subject index an entry updates included. The hashing is in `StateMap+Paths`; the index's
+/// values, and how a record's sealing is found for it, in `SubjectIndex`.
 final class StateTransaction: VaultTransaction {
     private let inner: any VaultTransaction
     /// The state the log's newest entry committed to when this transaction began.
@@ -16,9 +16,9 @@ final class StateTransaction: VaultTransaction {
     /// The state after the changes sealed into this transaction's audit entries so far.
     private var head: StateHead?
     /// Buckets read (and verified against ``base``), with this transaction's changes.
-    private var buckets: [UInt16: [String: [UInt8]]] = [:]
+    private(set) var buckets: [UInt16: [String: [UInt8]]] = [:]
     /// Each loaded node's 16 children as stored, and as this transaction changed them.
-    private var storedChildren: [String: [[UInt8]]] = [:]
+    private(set) var storedChildren: [String: [[UInt8]]] = [:]
     private var children: [String: [[UInt8]]] = [:]
     /// Keys checked against the committed state before this transaction first changed them.
     private var touched: Set<StateKey> = []
@@ -46,7 +46,7 @@ final class StateTransaction: VaultTransaction {
 
     /// Who may have signed the log's last entry (nil only while a vault is created).
     private let directory: Directory?
-    private let cache: StateCache?
+    let cache: StateCache?
 
     private init(_ inner: any VaultTransaction, directory: Directory?, cache: StateCache?) {
         self.inner = inner
@@ -116,25 +116,6 @@ final class StateTransaction: VaultTransaction {
         } else {
             proven.took(bucket: b, entries)
         }
-    }
-
-    /// The rows ``load(_:)`` would read for `keys`' buckets: bucket and node rows neither read in
-    /// this transaction nor proven in the session's cache (``prefetch(inserting:entries:)``).
-    func unread(_ keys: [StateKey]) async throws -> (buckets: [String], nodes: [String]) {
-        let root = try await committed().root
-        var (bucketRows, nodeRows): ([String], Set<String>) = ([], [])
-        for b in Set(keys.map(\.bucket)) where buckets[b] == nil {
-            let cached = cache?.proven(b, root: root)
-            if cached?.entries == nil { bucketRows.append(StateMap.prefix(b, depth: 4)) }
-            for depth in 0...3 {
-                let prefix = StateMap.prefix(b, depth: depth)
-                guard storedChildren[prefix] == nil, cached?.children[prefix] == nil else {
-                    continue
-                }
-                nodeRows.insert(StateMap.parentKey(prefix))
-            }
-        }
-        return (bucketRows.sorted(), nodeRows.sorted())
     }
 
     /// The value `key` has now in this transaction.
