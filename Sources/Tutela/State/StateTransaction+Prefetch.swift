@@ -42,4 +42,14 @@ extension StateTransaction {
         }
         return (bucketRows.sorted(), nodeRows.sorted())
     }
+
+    /// Before ``load(_:)`` reads the nodes on bucket `b`'s path one by one: those neither read nor
+    /// among the session's proofs (`proven`), read together when there are two or more.
+    func prefetchPath(_ b: UInt16, proven: [String: [[UInt8]]]) async throws {
+        let missing = (0...3).map { StateMap.prefix(b, depth: $0) }.filter {
+            storedChildren[$0] == nil && proven[$0] == nil
+        }
+        guard missing.count > 1 else { return }
+        try await prefetch(kind: StateMap.nodeKind, ids: missing.map(StateMap.parentKey))
+    }
 }

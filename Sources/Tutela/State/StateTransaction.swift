@@ -92,6 +92,7 @@ final class StateTransaction: VaultTransaction {
             }
             entries = try StateMap.decode(row.body, bucket: b)
         }
+        try await prefetchPath(b, proven: cached?.children ?? [:])
         for depth in 0...3 {
             let prefix = StateMap.prefix(b, depth: depth)
             guard storedChildren[prefix] == nil else { continue }
