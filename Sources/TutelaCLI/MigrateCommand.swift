@@ -11,10 +11,10 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate",
         abstract: "Copy an embedded vault into PostgreSQL, and prove the copy before saying so.",
         discussion: """
-            Stop every server and command on the old vault first. The copy is checked as `audit
-            verify` checks a vault (every signature, both logs, the whole state) and then row by row
-            against the old vault; only then does migrate report success. A copy that fails is
-            removed. The old vault is then marked as moved (moved.json), and every command refuses
+            Stop every server and command on the old vault first. The copy is checked as `audit \
+            verify` checks a vault (every signature, both logs, the whole state) and then row by \
+            row against the old vault; only then does migrate report success. A copy that fails is \
+            removed. The old vault is then marked as moved (moved.json), and every command refuses \
             it: keep it, untouched, until the new one is in use and backed up.
             """)
 

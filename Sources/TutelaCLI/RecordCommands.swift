@@ -108,9 +108,9 @@ struct RecordsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A copy of a learner's records for the learner or their parents or carers.",
             discussion: """
-                The copy holds only what the policy lets its recipient read, whoever makes it, and
-                never a flagged record; it carries no trace that anything was left out. Staff who
-                make a copy are told on the error stream (never in the copy) what was left out and
+                The copy holds only what the policy lets its recipient read, whoever makes it, and \
+                never a flagged record; it carries no trace that anything was left out. Staff who \
+                make a copy are told on the error stream (never in the copy) what was left out and \
                 why; the audit log records it. A learner or parent makes copies for themselves.
                 """)
 
@@ -161,8 +161,8 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Seal many forms from a JSON-lines file with one unlock.",
         discussion: """
-            Every line is checked first; if any is wrong nothing is stored and the error names the line.
-            Then the forms are sealed in batches of \(ImportCommand.batchSize), each one transaction. \
+            Every line is checked first; if any is wrong nothing is stored and the error names \
+            the line. Then the forms are sealed in batches of \(ImportCommand.batchSize), each one transaction. \
             A form you imported into this vault before (the same content) is recognised and \
             skipped, so an import can be run again safely; the summary lists what was skipped.
             """)

@@ -149,9 +149,9 @@ struct BackupCommand: AsyncParsableCommand {
         abstract:
             "A consistent online copy of the vault database, or (--keystore) of the key store.",
         discussion: """
-            Keep vault backups as long as you need them; keep key-store backups only for a short cycle.
-            A record destroyed after a vault backup cannot be opened from it once no key-store backup
-            from before the destruction remains (see SECURITY.md).
+            Keep vault backups as long as you need them; keep key-store backups only for a short \
+            cycle. A record destroyed after a vault backup cannot be opened from it once no \
+            key-store backup from before the destruction remains (see SECURITY.md).
             """)
     @Option(help: "The file to write (refused if it exists).") var out: String
     @Flag(help: "Back up the key store (shred keys) instead of the vault database.") var keystore =

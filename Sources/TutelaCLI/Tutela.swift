@@ -9,8 +9,8 @@ struct TutelaCommand: AsyncParsableCommand {
         commandName: "tutela",
         abstract: "A vault for confidential learner records: sealed tutorials, audited access.",
         discussion: """
-            Exit codes: 0 ok, 64 usage, 65 data or integrity error, 66 not found, 73 already exists,
-            75 try again, 77 permission denied, 70 internal.
+            Exit codes: 0 ok, 64 usage, 65 data or integrity error, 66 not found, 73 already \
+            exists, 75 try again, 77 permission denied, 70 internal.
             """,
         version: TutelaVersion.string,
         subcommands: [
