@@ -23,6 +23,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = sys.argv[1].rstrip("/")
 SCREENS = sys.argv[sys.argv.index("--screens") + 1] if "--screens" in sys.argv else None
@@ -115,8 +118,18 @@ class Browser:
                 self.focused().send_keys(Keys.SPACE)
 
     def press(self, element):
+        """Presses a link or button from the keyboard, then waits for the page it leads to: the
+        key press returns before the browser navigates, and a check read straight after it could
+        read the page being left (seen once in CI)."""
         self.tab_to(element)
+        leaving = self.driver.find_element(By.TAG_NAME, "html")
         self.focused().send_keys(Keys.ENTER)
+        try:
+            WebDriverWait(self.driver, 10).until(EC.staleness_of(leaving))
+            WebDriverWait(self.driver, 10).until(
+                lambda d: d.execute_script("return document.readyState") == "complete")
+        except TimeoutException:
+            pass  # nothing to leave: the checks that follow say what is on the page
 
     def button(self, text):
         for b in self.driver.find_elements(By.TAG_NAME, "button"):
