@@ -59,25 +59,34 @@ extension PostgresVaultStore {
     static func record(_ id: RecordID, schema s: String, on connection: PostgresConnection)
         async throws -> StoredRecord?
     {
+        // One round trip: the slots come as two arrays in recipient order (none: NULL).
         let rows = try await connection.fetch(
             """
-            SELECT l.id, l.label, e.body FROM \(unescaped: s).labels l
-            JOIN \(unescaped: s).envelopes e ON e.id = l.id WHERE l.record = \(id.text)
+            SELECT l.label, e.body, s.recipients, s.boxes FROM \(unescaped: s).labels l
+            JOIN \(unescaped: s).envelopes e ON e.id = l.id
+            CROSS JOIN LATERAL (
+                SELECT array_agg(recipient ORDER BY recipient) AS recipients,
+                    array_agg(box ORDER BY recipient) AS boxes
+                FROM \(unescaped: s).slots WHERE slots.id = l.id) s
+            WHERE l.record = \(id.text)
             """, logger: PostgresDatabase.logger)
-        var found: (row: Int64, label: [UInt8], sealed: [UInt8])?
-        for (row, label, sealed) in try rows.decode((Int64, ByteBuffer, ByteBuffer).self) {
-            found = (row, label.bytes, sealed.bytes)
+        var found: StoredRecord?
+        for (label, sealed, recipients, boxes) in try rows.decode(
+            (ByteBuffer, ByteBuffer, [String]?, [ByteBuffer]?).self)
+        {
+            let (recipients, boxes) = (recipients ?? [], boxes ?? [])
+            guard recipients.count == boxes.count else {
+                throw PostgresErrors.damaged("a record's slots came back uneven")
+            }
+            var slots: [Slot] = []
+            for (recipient, box) in zip(recipients, boxes) {
+                slots.append(
+                    Slot(record: id, recipient: try Self.recipient(recipient), box: box.bytes))
+            }
+            found = StoredRecord(
+                record: id, labelBytes: label.bytes, sealedBytes: sealed.bytes, slots: slots)
         }
-        guard let found else { return nil }
-        var slots: [Slot] = []
-        for (recipient, box) in try await connection.fetch(
-            "SELECT recipient, box FROM \(unescaped: s).slots WHERE id = \(found.row) ORDER BY recipient",
-            logger: PostgresDatabase.logger
-        ).decode((String, ByteBuffer).self) {
-            slots.append(Slot(record: id, recipient: try Self.recipient(recipient), box: box.bytes))
-        }
-        return StoredRecord(
-            record: id, labelBytes: found.label, sealedBytes: found.sealed, slots: slots)
+        return found
     }
 
     /// Label rows (id, record, learner, label), and the last row id.

@@ -24,6 +24,9 @@ extension PostgresVaultStore {
         private var pending = PendingWrites()
         /// Objects read or written in this transaction, by kind and id (nil: known not to exist).
         private var seen: [String: StoredObject?] = [:]
+        /// Objects filed by key read ahead (``prefetch(kinds:keys:)``), by kind and key, in id
+        /// order; a kind's are forgotten once this transaction puts or deletes an object of it.
+        private var byKey: [String: [String: [StoredObject]]] = [:]
         /// The last record inserted or looked up, and its row: a batch's shares and slots follow
         /// their record.
         private var lastRow: (record: RecordID, id: Int64)?
@@ -215,6 +218,7 @@ extension PostgresVaultStore {
             var absent = false
             if case .some(.none) = seen[key] { absent = true }
             seen[key] = .some(object)
+            byKey[object.kind] = nil
             pending.add(object, key: key, fresh: absent)
             try await flushIfFull()
         }
@@ -241,6 +245,7 @@ extension PostgresVaultStore {
         func deleteObject(kind: String, id: String) async throws {
             let key = Self.key(kind, id)
             seen[key] = .some(nil)
+            byKey[kind] = nil
             pending.drop(objectKey: key)
             try await run(
                 "DELETE FROM \(unescaped: s).objects WHERE kind = \(kind) AND id = \(id)")
@@ -282,7 +287,24 @@ extension PostgresVaultStore {
             return try await PostgresVaultStore.record(id, schema: s, on: connection)
         }
 
+        /// Reads every object of `kinds` filed under `keys` in one statement, and remembers them
+        /// (and the pairs with none) for ``objects(kind:key:)``.
+        func prefetch(kinds: [String], keys: [String]) async throws {
+            let (kinds, keys) = (Array(Set(kinds)), Array(Set(keys)))
+            guard !kinds.isEmpty, !keys.isEmpty else { return }
+            try await flush()
+            let rows = try await PostgresVaultStore.objects(
+                run(
+                    """
+                    SELECT kind, id, key, body FROM \(unescaped: s).objects
+                    WHERE kind = ANY(\(kinds)) AND key = ANY(\(keys)) ORDER BY id
+                    """))
+            for kind in kinds { for key in keys { byKey[kind, default: [:]][key] = [] } }
+            for row in rows { byKey[row.kind, default: [:]][row.key, default: []].append(row) }
+        }
+
         func objects(kind: String, key: String) async throws -> [StoredObject] {
+            if let known = byKey[kind]?[key] { return known }
             try await flush()
             return try await PostgresVaultStore.objects(
                 kind: kind, key: key, schema: s, on: connection)

@@ -135,6 +135,50 @@ extension StoreContract {
             "what committed the second time")
     }
 
+    /// ``VaultTransaction/prefetch(kinds:keys:)`` is a hint only: each kind's rows under each key
+    /// read as they would have without it — writes before the hint, and puts, moves to another
+    /// key and deletes after it — and kinds or keys not named are read as ever.
+    static func prefetchByKey(_ store: any VaultStore) async throws {
+        _ = try await sealed(store)
+        @Sendable func row(_ kind: String, _ id: String, _ key: String, _ body: UInt8)
+            -> StoredObject
+        {
+            StoredObject(kind: kind, id: id, key: key, body: [body])
+        }
+        try await store.transaction { tx in
+            for (id, key) in [("a", "k1"), ("b", "k1"), ("c", "k2")] {
+                try await tx.put(row("key-ahead", id, key, 1))
+            }
+            try await tx.put(row("key-other", "a", "k1", 1))
+        }
+        @Sendable func ids(_ tx: any VaultTransaction, _ kind: String, _ key: String) async throws
+            -> [String]
+        {
+            try await tx.objects(kind: kind, key: key).map { "\($0.id)\($0.body[0])" }
+        }
+        try await store.transaction { tx in
+            try await tx.put(row("key-ahead", "d", "k1", 2))
+            try await tx.prefetch(
+                kinds: ["key-ahead", "key-none"], keys: ["k1", "k2", "k3", "k1"])
+            try await expect(try ids(tx, "key-ahead", "k1") == ["a1", "b1", "d2"], "own write")
+            try await expect(try ids(tx, "key-ahead", "k2") == ["c1"], "another key")
+            try await expect(try ids(tx, "key-ahead", "k3").isEmpty, "a key with none")
+            try await expect(try ids(tx, "key-none", "k1").isEmpty, "a kind with none")
+            try await expect(try ids(tx, "key-other", "k1") == ["a1"], "a kind not named")
+            try await tx.put(row("key-ahead", "b", "k2", 3))
+            try await tx.put(row("key-ahead", "e", "k3", 3))
+            try await tx.deleteObject(kind: "key-ahead", id: "a")
+            try await tx.put(row("key-none", "f", "k1", 3))
+            try await expect(try ids(tx, "key-ahead", "k1") == ["d2"], "moved and deleted after")
+            try await expect(try ids(tx, "key-ahead", "k2") == ["b3", "c1"], "moved here after")
+            try await expect(try ids(tx, "key-ahead", "k3") == ["e3"], "made after")
+            try await expect(try ids(tx, "key-none", "k1") == ["f3"], "the first of its kind")
+        }
+        try expect(
+            try await store.objects(kind: "key-ahead", key: "k2").map(\.id) == ["b", "c"],
+            "what committed")
+    }
+
     private static func aheadRow(_ id: String, _ body: UInt8) -> StoredObject {
         StoredObject(kind: "test-ahead", id: id, key: "k", body: [body])
     }

@@ -39,6 +39,7 @@ public enum StoreContract {
         Check(description: "every object kind and every shred key is listed", run: listing),
         Check(description: "a transaction reads its own writes, in order", run: ownWrites),
         Check(description: "rows read ahead read as they would have", run: prefetch),
+        Check(description: "rows read ahead by key read as they would have", run: prefetchByKey),
     ]
 
     static func expect(_ condition: Bool, _ what: @autoclosure () -> String) throws {

@@ -349,6 +349,11 @@ enum StateMap {
 }
 
 extension StateTransaction {
+    /// The kinds only the state writes.
+    static func ownKind(_ kind: String) -> Bool {
+        kind == StateMap.bucketKind || kind == StateMap.nodeKind || kind == FactChange.storedKind
+    }
+
     /// The refusal for map rows (bucket or node `name`) that do not hash to the committed root.
     static func mapMismatch(_ name: String) -> TutelaError {
         TutelaError(

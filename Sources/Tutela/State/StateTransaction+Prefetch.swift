@@ -24,6 +24,17 @@ extension StateTransaction {
             ids: (0..<Int64(entries)).map { SubjectIndex.madeName(next + $0) })
     }
 
+    /// Before a release reads `record` and its facts of `kinds` and checks them against the
+    /// state: those facts (``VaultTransaction/prefetch(kinds:keys:)``) and the state rows not
+    /// proven yet that the checks will read, a statement for each rather than one per read.
+    func prefetch(record: RecordID, facts kinds: [FactKind]) async throws {
+        try await prefetch(kinds: kinds.map(\.rawValue), keys: [record.text])
+        let (buckets, nodes) = try await unread(
+            [.record(record)] + kinds.map { .facts($0, record.text) })
+        try await prefetch(kind: StateMap.bucketKind, ids: buckets)
+        try await prefetch(kind: StateMap.nodeKind, ids: nodes)
+    }
+
     /// The rows ``load(_:)`` would read for `keys`' buckets: bucket and node rows neither read in
     /// this transaction nor proven in the session's cache (``prefetch(inserting:entries:)``).
     func unread(_ keys: [StateKey]) async throws -> (buckets: [String], nodes: [String]) {

@@ -344,6 +344,9 @@ final class StateTransaction: VaultTransaction {
     func prefetch(kind: String, ids: [String]) async throws {
         try await inner.prefetch(kind: kind, ids: ids)
     }
+    func prefetch(kinds: [String], keys: [String]) async throws {
+        try await inner.prefetch(kinds: kinds, keys: keys)
+    }
     func lastLink(_ chain: ChainName) async throws -> ChainLink? {
         try await inner.lastLink(chain)
     }
@@ -388,11 +391,6 @@ final class StateTransaction: VaultTransaction {
     func shred(_ record: RecordID) async throws {
         try await touch(record)
         try await inner.shred(record)
-    }
-
-    /// The kinds only the state writes.
-    private static func ownKind(_ kind: String) -> Bool {
-        kind == StateMap.bucketKind || kind == StateMap.nodeKind || kind == FactChange.storedKind
     }
 
     func put(_ object: StoredObject) async throws {

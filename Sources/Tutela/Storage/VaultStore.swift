@@ -255,6 +255,10 @@ public protocol VaultTransaction {
     /// read is a round trip may read them now, in one go, and answer those calls from what it
     /// read. Changes nothing and decides nothing; a store may ignore it (the default does).
     func prefetch(kind: String, ids: [String]) async throws
+    /// The same for ``objects(kind:key:)``: each of `kinds` will soon be asked for under each of
+    /// `keys`. A store may read them all in one go and answer those calls from what it read,
+    /// forgetting a kind's answers once the transaction writes or deletes an object of it.
+    func prefetch(kinds: [String], keys: [String]) async throws
 }
 
 /// A small, self-describing stored object (a flag, a break-glass request, an approval, a review, a
@@ -313,6 +317,9 @@ extension VaultStore {
 extension VaultTransaction {
     /// Ignores the hint: every read is answered when it is asked.
     public func prefetch(kind: String, ids: [String]) async throws {}
+
+    /// Ignores the hint: every read is answered when it is asked.
+    public func prefetch(kinds: [String], keys: [String]) async throws {}
 
     /// Stores a new record filed under the learner and the author its label names.
     package func insert(_ record: StoredRecord) async throws {

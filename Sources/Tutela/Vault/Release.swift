@@ -80,6 +80,7 @@ extension Session {
                 reason: reason, time: now, policyVersion: policyVersion)
         }
         let (outcome, head) = try await auditedTransaction { tx throws -> ReleaseOutcome<Grant> in
+            try await StateTransaction.of(tx).prefetch(record: recordID, facts: Self.releaseFacts)
             let read = try await tx.record(recordID)
             // The envelope's signatures are checked on a thread of their own while the state
             // proves its rows on this one; both hold before anything is decided.
@@ -168,6 +169,10 @@ extension Session {
             return .released(value, found)
         }
     }
+
+    /// The facts about a record that every release reads: whether it is flagged or has a
+    /// break-glass request open, and whether it is void or has addenda.
+    static let releaseFacts: [FactKind] = [.flag, .breakGlassRequest, .void, .addendumLink]
 
     /// Explains a release of a record that has no contents, audited: destroyed (with when and by
     /// whom) or never there. Throws `.notFound`; `.tampered` for a record whose label is filed
