@@ -146,55 +146,90 @@ struct PendingWrites {
                 )
             }
         }
-        let fresh = held.objectOrder.filter(held.freshObjects.contains).compactMap {
-            held.objects[$0]
+        try await Self.insertObjectsAndLinks(held, on: connection, schema: s)
+    }
+
+    /// Sends the held objects and chain links in one statement (each insert a data-modifying
+    /// `WITH` part; none reads another's rows), then checks each part's count: a fresh object
+    /// found there already is tampering, a link at a taken number a log that moved on.
+    static func insertObjectsAndLinks(
+        _ held: PendingWrites, on connection: PostgresConnection, schema s: String
+    ) async throws {
+        var binds = PostgresBindings()
+        func bind<V: PostgresThrowingDynamicTypeEncodable>(_ value: V) throws -> String {
+            try binds.append(value)
+            return "$\(binds.count)"
         }
+        func objects(_ keys: [String]) throws -> String {
+            let objects = keys.compactMap { held.objects[$0] }
+            return """
+                INSERT INTO \(s).objects (kind, id, key, body)
+                SELECT * FROM unnest(\(try bind(objects.map(\.kind))), \(try bind(objects.map(\.id))),
+                    \(try bind(objects.map(\.key))), \(try bind(objects.map { bytea($0.body) })))
+                """
+        }
+        var parts: [String] = []
+        // What each counted part must have inserted, in the order its count is selected.
+        var counted: [(name: String, rows: Int)] = []
+        let fresh = held.objectOrder.filter(held.freshObjects.contains)
         if !fresh.isEmpty {
-            let inserted = try await connection.fetch(
-                """
-                INSERT INTO \(unescaped: s).objects (kind, id, key, body)
-                SELECT * FROM unnest(\(fresh.map(\.kind)), \(fresh.map(\.id)),
-                    \(fresh.map(\.key)), \(fresh.map { bytea($0.body) }))
-                ON CONFLICT (kind, id) DO NOTHING RETURNING id
-                """
-            ).rows.count
-            guard inserted == fresh.count else {
-                throw TutelaError(
-                    .tampered,
-                    "a row appeared in the vault while a change was written: something wrote to "
-                        + "the database without the writer lock",
-                    hint: "the vault was altered outside Tutela; keep it as evidence")
-            }
+            parts.append(
+                "fresh AS (\(try objects(fresh)) ON CONFLICT (kind, id) DO NOTHING RETURNING 1)")
+            counted.append(("fresh", fresh.count))
         }
-        let replacing = held.objectOrder.filter { !held.freshObjects.contains($0) }.compactMap {
-            held.objects[$0]
-        }
+        let replacing = held.objectOrder.filter { !held.freshObjects.contains($0) }
         if !replacing.isEmpty {
-            try await connection.fetch(
+            parts.append(
                 """
-                INSERT INTO \(unescaped: s).objects (kind, id, key, body)
-                SELECT * FROM unnest(\(replacing.map(\.kind)), \(replacing.map(\.id)),
-                    \(replacing.map(\.key)), \(replacing.map { bytea($0.body) }))
-                ON CONFLICT (kind, id) DO UPDATE SET key = EXCLUDED.key, body = EXCLUDED.body
+                replacing AS (\(try objects(replacing))
+                ON CONFLICT (kind, id) DO UPDATE SET key = EXCLUDED.key, body = EXCLUDED.body)
                 """)
         }
-        for chain in [ChainName.directory, .audit] {
+        for chain in ChainName.allCases {
             guard let links = held.links[chain], !links.isEmpty else { continue }
-            let inserted = try await connection.fetch(
+            parts.append(
                 """
-                INSERT INTO \(unescaped: s).\(unescaped: chain.rawValue)
-                    (seq, prev_hash, signer, body, signature, hash)
-                SELECT * FROM unnest(\(links.map(\.sequence)), \(links.map { bytea($0.previousHash) }),
-                    \(links.map(\.signer.text)), \(links.map { bytea($0.body) }),
-                    \(links.map { bytea($0.signature) }), \(links.map { bytea($0.hash) }))
-                ON CONFLICT (seq) DO NOTHING RETURNING seq
-                """
-            ).rows.count
-            guard inserted == links.count else {
+                chain_\(chain.rawValue) AS (
+                    INSERT INTO \(s).\(chain.rawValue) (seq, prev_hash, signer, body, signature, hash)
+                    SELECT * FROM unnest(\(try bind(links.map(\.sequence))),
+                        \(try bind(links.map { bytea($0.previousHash) })),
+                        \(try bind(links.map(\.signer.text))), \(try bind(links.map { bytea($0.body) })),
+                        \(try bind(links.map { bytea($0.signature) })),
+                        \(try bind(links.map { bytea($0.hash) })))
+                    ON CONFLICT (seq) DO NOTHING RETURNING 1)
+                """)
+            counted.append(("chain_\(chain.rawValue)", links.count))
+        }
+        guard !parts.isEmpty else { return }
+        let counts =
+            counted.isEmpty
+            ? "1"
+            : counted.map { "(SELECT count(*) FROM \($0.name))" }
+                .joined(separator: ", ")
+        let rows = try await connection.fetch(
+            PostgresQuery(
+                unsafeSQL: "WITH \(parts.joined(separator: ", ")) SELECT \(counts)", binds: binds),
+            logger: PostgresDatabase.logger)
+        var inserted: [Int64] = []
+        for row in rows.rows {
+            let cells = row.makeRandomAccess()
+            for index in counted.indices { inserted.append(try cells[index].decode(Int64.self)) }
+        }
+        for (index, part) in counted.enumerated()
+        where inserted.count != counted.count
+            || inserted[index] != Int64(part.rows)
+        {
+            guard part.name == "fresh" else {
+                let chain = part.name.dropFirst("chain_".count)
                 throw TutelaError(
-                    .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
+                    .tryAgain, "the \(chain) log moved on while this command ran",
                     hint: "run the command again")
             }
+            throw TutelaError(
+                .tampered,
+                "a row appeared in the vault while a change was written: something wrote to "
+                    + "the database without the writer lock",
+                hint: "the vault was altered outside Tutela; keep it as evidence")
         }
     }
 

@@ -33,6 +33,28 @@ extension PostgresVaultStore {
         ).first
     }
 
+    /// The last link of every chain, in one statement: a chain with none has no entry.
+    static func lastLinks(schema s: String, on connection: PostgresConnection)
+        async throws -> [ChainName: ChainLink]
+    {
+        let query = ChainName.allCases.map {
+            """
+            (SELECT '\($0.rawValue)'::text, \(linkColumns) FROM \(s).\($0.rawValue)
+            ORDER BY seq DESC LIMIT 1)
+            """
+        }.joined(separator: " UNION ALL ")
+        var heads: [ChainName: ChainLink] = [:]
+        for (chain, seq, previous, signer, body, signature, hash) in try await connection.fetch(
+            PostgresQuery(unsafeSQL: query), logger: PostgresDatabase.logger
+        ).decode((String, Int64, ByteBuffer, String, ByteBuffer, ByteBuffer, ByteBuffer).self) {
+            guard let name = ChainName(rawValue: chain) else { continue }
+            heads[name] = ChainLink(
+                sequence: seq, previousHash: previous.bytes, signer: try storedID(signer),
+                body: body.bytes, signature: signature.bytes, hash: hash.bytes)
+        }
+        return heads
+    }
+
     static func sealedIdentity(
         _ principal: PrincipalID, schema s: String, on connection: PostgresConnection
     ) async throws -> SealedIdentity? {

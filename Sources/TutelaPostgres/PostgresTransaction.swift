@@ -21,6 +21,8 @@ extension PostgresVaultStore {
         let connection: PostgresConnection
         let s: String
         private var heads: [ChainName: ChainLink] = [:]
+        /// Whether ``heads`` holds every chain's last link (a chain missing from it has none).
+        private var headsRead = false
         private var pending = PendingWrites()
         /// Objects read or written in this transaction, by kind and id (nil: known not to exist).
         private var seen: [String: StoredObject?] = [:]
@@ -91,11 +93,13 @@ extension PostgresVaultStore {
         }
 
         func lastLink(_ chain: ChainName) async throws -> ChainLink? {
-            if let head = heads[chain] { return head }
+            // Every chain's at once: a transaction that reads one nearly always reads the other.
+            if headsRead || heads[chain] != nil { return heads[chain] }
             try await flush()
-            let head = try await PostgresVaultStore.lastLink(chain, schema: s, on: connection)
-            heads[chain] = head
-            return head
+            let read = try await PostgresVaultStore.lastLinks(schema: s, on: connection)
+            heads.merge(read) { appended, _ in appended }
+            headsRead = true
+            return heads[chain]
         }
 
         func link(_ chain: ChainName, at sequence: Int64) async throws -> ChainLink? {

@@ -111,6 +111,33 @@ struct PostgresTamperTests {
         #expect(planted.map(\.key) == ["R-PLANTED"], "the planted row is left as evidence")
         await postgres.close()
     }
+
+    @Test("an audit entry planted at the next number while a seal holds the lock: refused, 75")
+    func linkPlantedDuringSeal() async throws {
+        let postgres = try await TestServer.open(TestServer.schemas(), create: true)
+        let store = PlantingStore(postgres)
+        let centre = try await Centre.make(store: store)
+        let session = try centre.session("price")
+        let before = try await postgres.links(.audit)
+        let next = (before.last?.sequence ?? -1) + 1
+        store.plantNext(
+            """
+            INSERT INTO {S}.audit (seq, prev_hash, signer, body, signature, hash)
+            VALUES (\(next), '\\x00'::bytea, 'price', '\\x01'::bytea, '\\x02'::bytea, '\\x03'::bytea)
+            """)
+        do {
+            _ = try await session.seal(
+                Centre<AnyStore>.form(marker: "planted"), confidential: false)
+            Issue.record("a seal over a planted audit entry was accepted")
+        } catch let error as TutelaError {
+            #expect(error.kind == .tryAgain, "\(error.kind): \(error.message)")
+            #expect(error.message.contains("the audit log moved on"), "\(error.message)")
+        }
+        #expect(try await postgres.recordCount() == 0, "no record landed")
+        let links = try await postgres.links(.audit)
+        #expect(links.count == before.count + 1 && links.last?.body == [1], "only the planted one")
+        await postgres.close()
+    }
 }
 
 /// The PostgreSQL store with a statement run from another connection — someone writing to the
