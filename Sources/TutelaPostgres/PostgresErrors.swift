@@ -103,6 +103,13 @@ enum PostgresErrors {
         hint: "check the database server and the network to it, then try again")
 
     /// A stored identifier that does not parse: tampering.
+    /// A chain link refused at a number another writer took first.
+    static func movedOn(_ chain: ChainName) -> TutelaError {
+        TutelaError(
+            .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
+            hint: "run the command again")
+    }
+
     static func damaged(_ what: String) -> TutelaError {
         TutelaError(
             .tampered, "the vault database is damaged: \(what)",

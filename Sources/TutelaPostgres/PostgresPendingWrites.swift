@@ -4,8 +4,9 @@ import PostgresNIO
 import Tutela
 
 /// A transaction's inserts of labels, envelopes, slots, shares, objects and chain links, held until the
-/// transaction next reads one of those tables, reaches a size, or commits, then sent as one
-/// multi-row statement per table (`INSERT … SELECT … FROM unnest(…)`).
+/// transaction next reads one of those tables, reaches a size, or commits, then sent as
+/// multi-row statements (`INSERT … SELECT … FROM unnest(…)`): one per table for labels, envelopes,
+/// slots and shares, and one for the objects and both chains together.
 ///
 /// Every statement is a round trip to the server, and a sealed record is a dozen of them; sent
 /// together, a batch of records costs a handful. The statements check what the single inserts
@@ -160,28 +161,32 @@ struct PendingWrites {
             try binds.append(value)
             return "$\(binds.count)"
         }
-        func objects(_ keys: [String]) throws -> String {
-            let objects = keys.compactMap { held.objects[$0] }
-            return """
-                INSERT INTO \(s).objects (kind, id, key, body)
-                SELECT * FROM unnest(\(try bind(objects.map(\.kind))), \(try bind(objects.map(\.id))),
-                    \(try bind(objects.map(\.key))), \(try bind(objects.map { bytea($0.body) })))
-                """
+        func insert(_ objects: [StoredObject]) throws -> String {
+            """
+            INSERT INTO \(s).objects (kind, id, key, body)
+            SELECT * FROM unnest(\(try bind(objects.map(\.kind))), \(try bind(objects.map(\.id))),
+                \(try bind(objects.map(\.key))), \(try bind(objects.map { bytea($0.body) })))
+            """
         }
         var parts: [String] = []
-        // What each counted part must have inserted, in the order its count is selected.
-        var counted: [(name: String, rows: Int)] = []
-        let fresh = held.objectOrder.filter(held.freshObjects.contains)
+        // What each counted part (the fresh objects, a chain's links) must have inserted, in the
+        // order its count is selected.
+        var counted: [(name: String, chain: ChainName?, rows: Int)] = []
+        let fresh = held.objectOrder.filter(held.freshObjects.contains).compactMap {
+            held.objects[$0]
+        }
         if !fresh.isEmpty {
             parts.append(
-                "fresh AS (\(try objects(fresh)) ON CONFLICT (kind, id) DO NOTHING RETURNING 1)")
-            counted.append(("fresh", fresh.count))
+                "fresh AS (\(try insert(fresh)) ON CONFLICT (kind, id) DO NOTHING RETURNING 1)")
+            counted.append(("fresh", nil, fresh.count))
         }
-        let replacing = held.objectOrder.filter { !held.freshObjects.contains($0) }
+        let replacing = held.objectOrder.filter { !held.freshObjects.contains($0) }.compactMap {
+            held.objects[$0]
+        }
         if !replacing.isEmpty {
             parts.append(
                 """
-                replacing AS (\(try objects(replacing))
+                replacing AS (\(try insert(replacing))
                 ON CONFLICT (kind, id) DO UPDATE SET key = EXCLUDED.key, body = EXCLUDED.body)
                 """)
         }
@@ -198,7 +203,7 @@ struct PendingWrites {
                         \(try bind(links.map { bytea($0.hash) })))
                     ON CONFLICT (seq) DO NOTHING RETURNING 1)
                 """)
-            counted.append(("chain_\(chain.rawValue)", links.count))
+            counted.append(("chain_\(chain.rawValue)", chain, links.count))
         }
         guard !parts.isEmpty else { return }
         let counts =
@@ -210,26 +215,20 @@ struct PendingWrites {
             PostgresQuery(
                 unsafeSQL: "WITH \(parts.joined(separator: ", ")) SELECT \(counts)", binds: binds),
             logger: PostgresDatabase.logger)
-        var inserted: [Int64] = []
-        for row in rows.rows {
-            let cells = row.makeRandomAccess()
-            for index in counted.indices { inserted.append(try cells[index].decode(Int64.self)) }
+        guard rows.rows.count == 1 else {
+            throw PostgresErrors.damaged("a write was answered with \(rows.rows.count) rows")
         }
+        let cells = rows.rows[0].makeRandomAccess()
         for (index, part) in counted.enumerated()
-        where inserted.count != counted.count
-            || inserted[index] != Int64(part.rows)
-        {
-            guard part.name == "fresh" else {
-                let chain = part.name.dropFirst("chain_".count)
+        where try cells[index].decode(Int64.self) != Int64(part.rows) {
+            guard let chain = part.chain else {
                 throw TutelaError(
-                    .tryAgain, "the \(chain) log moved on while this command ran",
-                    hint: "run the command again")
+                    .tampered,
+                    "a row appeared in the vault while a change was written: something wrote to "
+                        + "the database without the writer lock",
+                    hint: "the vault was altered outside Tutela; keep it as evidence")
             }
-            throw TutelaError(
-                .tampered,
-                "a row appeared in the vault while a change was written: something wrote to "
-                    + "the database without the writer lock",
-                hint: "the vault was altered outside Tutela; keep it as evidence")
+            throw PostgresErrors.movedOn(chain)
         }
     }
 

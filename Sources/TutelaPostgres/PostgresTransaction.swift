@@ -21,7 +21,8 @@ extension PostgresVaultStore {
         let connection: PostgresConnection
         let s: String
         private var heads: [ChainName: ChainLink] = [:]
-        /// Whether ``heads`` holds every chain's last link (a chain missing from it has none).
+        /// Whether ``heads`` holds every chain's last link (a chain missing from it has none):
+        /// read together when a head is first asked for, then moved on by ``append(_:to:)``.
         private var headsRead = false
         private var pending = PendingWrites()
         /// Objects read or written in this transaction, by kind and id (nil: known not to exist).
@@ -94,10 +95,9 @@ extension PostgresVaultStore {
 
         func lastLink(_ chain: ChainName) async throws -> ChainLink? {
             // Every chain's at once: a transaction that reads one nearly always reads the other.
-            if headsRead || heads[chain] != nil { return heads[chain] }
+            if headsRead { return heads[chain] }
             try await flush()
-            let read = try await PostgresVaultStore.lastLinks(schema: s, on: connection)
-            heads.merge(read) { appended, _ in appended }
+            heads = try await PostgresVaultStore.lastLinks(schema: s, on: connection)
             headsRead = true
             return heads[chain]
         }
@@ -118,9 +118,7 @@ extension PostgresVaultStore {
             // it. The writer lock makes this check and the insert one step; the primary key
             // refuses a second link at one number even from a writer that skipped the lock.
             guard link.sequence == (try await lastLink(chain)?.sequence ?? -1) + 1 else {
-                throw TutelaError(
-                    .tryAgain, "the \(chain.rawValue) log moved on while this command ran",
-                    hint: "run the command again")
+                throw PostgresErrors.movedOn(chain)
             }
             // Sent with the transaction's other inserts; one at a taken number is refused then.
             pending.add(link, to: chain)

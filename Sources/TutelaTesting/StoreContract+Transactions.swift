@@ -177,6 +177,18 @@ extension StoreContract {
         try expect(
             try await store.objects(kind: "key-ahead", key: "k2").map(\.id) == ["b", "c"],
             "what committed")
+        // One change after the hint, then a read of what it changed: each alone must be seen.
+        try await store.transaction { tx in
+            try await tx.prefetch(kinds: ["key-ahead"], keys: ["k1", "k2"])
+            try await tx.deleteObject(kind: "key-ahead", id: "c")
+            try await expect(try ids(tx, "key-ahead", "k2") == ["b3"], "a delete alone")
+        }
+        try await store.transaction { tx in
+            try await tx.prefetch(kinds: ["key-ahead"], keys: ["k1", "k2"])
+            try await tx.put(row("key-ahead", "d", "k2", 4))
+            try await expect(try ids(tx, "key-ahead", "k1").isEmpty, "moved away alone")
+            try await expect(try ids(tx, "key-ahead", "k2") == ["b3", "d4"], "moved here alone")
+        }
     }
 
     private static func aheadRow(_ id: String, _ body: UInt8) -> StoredObject {

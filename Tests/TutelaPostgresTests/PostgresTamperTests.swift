@@ -81,6 +81,46 @@ struct PostgresTamperTests {
         }
     }
 
+    /// An open reads its record with its slots in one statement, and its facts by key read ahead
+    /// (``VaultTransaction/prefetch(kinds:keys:)``): each edit below is still tampering.
+    @Test(
+        "an open over a deleted or moved flag, a planted void or a deleted envelope: 65",
+        arguments: [
+            "DELETE FROM {S}.objects WHERE kind = 'flag'",
+            "UPDATE {S}.objects SET key = '{OTHER}' WHERE kind = 'flag'",
+            """
+            INSERT INTO {S}.objects (kind, id, key, body)
+            SELECT 'void', '{RECORD}', '{RECORD}', body FROM {S}.objects WHERE kind = 'flag'
+            """,
+            """
+            DELETE FROM {S}.envelopes
+            WHERE id = (SELECT id FROM {S}.labels WHERE record = '{RECORD}')
+            """,
+        ])
+    func openOverEditedRows(_ sql: String) async throws {
+        try await TestServer.withStore { store in
+            let centre = try await Centre.make(store: store)
+            let price = try centre.session("price")
+            let flagged = try await price.seal(
+                Centre<AnyStore>.form(marker: "worrying"), confidential: false)
+            let other = try await price.seal(
+                Centre<AnyStore>.form(marker: "other"), confidential: false)
+            try await price.safeguarding.flag(flagged.record, reason: "CPOMS 1")
+            _ = try await price.open(flagged.record)
+            try await Self.edit(
+                store,
+                sql.replacingOccurrences(of: "{RECORD}", with: flagged.record.text)
+                    .replacingOccurrences(of: "{OTHER}", with: other.record.text))
+            do {
+                _ = try await price.open(flagged.record)
+                Issue.record("a record opened over edited rows")
+            } catch let error as TutelaError {
+                #expect(error.kind == .tampered, "\(error.kind): \(error.message)")
+                #expect(!error.message.contains("worrying"))
+            }
+        }
+    }
+
     @Test("a row planted while a seal holds the writer lock is reported, not overwritten")
     func plantedDuringSeal() async throws {
         let postgres = try await TestServer.open(TestServer.schemas(), create: true)
