@@ -349,9 +349,10 @@ enum StateMap {
 }
 
 extension StateTransaction {
-    /// The kinds only the state writes.
-    static func ownKind(_ kind: String) -> Bool {
-        kind == StateMap.bucketKind || kind == StateMap.nodeKind || kind == FactChange.storedKind
+    /// Refuses a write, other than the state's own, of a kind only the state writes.
+    static func refuseOwnKind(_ kind: String) throws(TutelaError) {
+        guard kind != StateMap.bucketKind, kind != StateMap.nodeKind, kind != FactChange.storedKind
+        else { throw .internal("only the state map writes its own rows") }
     }
 
     /// The refusal for map rows (bucket or node `name`) that do not hash to the committed root.

@@ -24,6 +24,7 @@ final class StateTransaction: VaultTransaction {
     private var touched: Set<StateKey> = []
     /// Fact groups and records changed since the last audit entry, to recompute.
     private var pendingGroups: [StateKey: (kind: FactKind, subject: String)] = [:]
+    private var groups = FactGroups()
     private var pendingRecords: [RecordID: [UInt8]] = [:]
     /// The labels of records this transaction touched, kept for once their envelope is gone.
     private var labels: [RecordID: [UInt8]] = [:]
@@ -139,9 +140,11 @@ final class StateTransaction: VaultTransaction {
         let key = StateKey.facts(kind, subject)
         pendingGroups[key] = (kind, subject)
         guard !touched.contains(key) else { return }
-        let stored = try StateMap.factsValue(
-            try await inner.objects(kind: kind.rawValue, key: subject))
-        guard stored == (try await value(key)) else { throw Self.mismatch(key) }
+        let rows = try await inner.objects(kind: kind.rawValue, key: subject)
+        guard try StateMap.factsValue(rows) == (try await value(key)) else {
+            throw Self.mismatch(key)
+        }
+        groups.verified(key, rows)
         _ = try await value(.count(kind))
         touched.insert(key)
     }
@@ -221,8 +224,9 @@ final class StateTransaction: VaultTransaction {
         var counts: [FactKind: Int64] = [:]
         for (key, group) in pendingGroups {
             let before = try await value(key)
-            let after = try StateMap.factsValue(
-                try await inner.objects(kind: group.kind.rawValue, key: group.subject))
+            let rows = try await inner.objects(kind: group.kind.rawValue, key: group.subject)
+            try groups.check(key, rows)
+            let after = try StateMap.factsValue(rows)
             if (before == nil) != (after == nil) {
                 counts[group.kind, default: 0] += after == nil ? -1 : 1
             }
@@ -394,14 +398,13 @@ final class StateTransaction: VaultTransaction {
     }
 
     func put(_ object: StoredObject) async throws {
-        guard !Self.ownKind(object.kind) else {
-            throw TutelaError.internal("only the state map writes its own rows")
-        }
+        try Self.refuseOwnKind(object.kind)
         if let kind = FactKind(rawValue: object.kind) {
             let old = try await inner.object(kind: object.kind, id: object.id)
             if let old, old.key != object.key { try await touch(kind, old.key) }
             try await touch(kind, object.key)
             try await inner.put(object)
+            groups.put(object, kind: kind, from: old?.key)
             pendingChanges.append(
                 (
                     old == nil ? .add : .replace, kind, object.id, object.key,
@@ -421,14 +424,13 @@ final class StateTransaction: VaultTransaction {
     }
 
     func deleteObject(kind: String, id: String) async throws {
-        guard !Self.ownKind(kind) else {
-            throw TutelaError.internal("only the state map writes its own rows")
-        }
+        try Self.refuseOwnKind(kind)
         if let fact = FactKind(rawValue: kind),
             let old = try await inner.object(kind: kind, id: id)
         {
             try await touch(fact, old.key)
             try await inner.deleteObject(kind: kind, id: id)
+            groups.delete(id, from: .facts(fact, old.key))
             pendingChanges.append((.remove, fact, id, old.key, StateMap.zero))
             return
         }
