@@ -38,6 +38,35 @@ struct FactGroupPlantTests {
                 == [flag])
     }
 
+    @Test("a row the transaction wrote, renamed meanwhile to a look-alike id (a Kelvin sign): 65")
+    func renamedToLookAlike() async throws {
+        let f = try await Fixture.make()
+        let price = try await f.session("price")
+        let label = try await price.seal(Fixture.form(), confidential: false)
+        try await price.safeguarding.flag(label.record, reason: "CPOMS 4403")
+        let flag = try #require(
+            try await f.store.objects(kind: FactKind.flag.rawValue, key: label.record.text).first)
+        let own = StoredObject(kind: flag.kind, id: "KEPT", key: flag.key, body: flag.body)
+        // Equal to "KEPT" as a Swift String (canonically equivalent), other bytes in the database.
+        let renamed = StoredObject(
+            kind: flag.kind, id: "\u{212A}EPT", key: flag.key, body: flag.body)
+        #expect(renamed.id == own.id && Array(renamed.id.utf8) != Array(own.id.utf8))
+        let before = try await f.store.links(.audit)
+        let entry = price.auditEntry(.reencrypt, subject: label.record.text, reason: "a write")
+        let (identity, directory) = (price.identity, price.directory)
+        await expectError(.tampered) {
+            try await f.store.transaction { tx in
+                try await StateTransaction.within(tx, directory: directory, cache: nil) { state in
+                    try await state.put(own)
+                    try await tx.deleteObject(kind: own.kind, id: own.id)  // behind its back
+                    try await tx.put(renamed)
+                    try await Session.appendAudit(entry, tx: state, signer: identity)
+                }
+            }
+        }
+        #expect(try await f.store.links(.audit) == before, "nothing committed")
+    }
+
     @Test("a transaction's own put, move and delete in a group commit as before")
     func ownChangesCommit() async throws {
         let f = try await Fixture.make()
@@ -46,11 +75,17 @@ struct FactGroupPlantTests {
         try await price.safeguarding.flag(label.record, reason: "CPOMS 4402")
         let flag = try #require(
             try await f.store.objects(kind: FactKind.flag.rawValue, key: label.record.text).first)
+        let other = try await price.seal(Fixture.form(marker: "other"), confidential: false)
         let entry = price.auditEntry(.reencrypt, subject: label.record.text, reason: "a write")
         let (identity, directory) = (price.identity, price.directory)
         try await f.store.transaction { tx in
             try await StateTransaction.within(tx, directory: directory, cache: nil) { state in
                 try await state.deleteObject(kind: flag.kind, id: flag.id)
+                try await state.put(flag)
+                // Moved to another record's group and back: both groups as the state expects.
+                let moved = StoredObject(
+                    kind: flag.kind, id: flag.id, key: other.record.text, body: flag.body)
+                try await state.put(moved)
                 try await state.put(flag)
                 try await Session.appendAudit(entry, tx: state, signer: identity)
             }

@@ -314,11 +314,11 @@ final class StateTransaction: VaultTransaction {
 
     // MARK: - Reads checked against the state
 
-    /// Checks facts read in this transaction against the state (facts this transaction changed
-    /// are its own).
+    /// Checks facts read in this transaction against the state (those of a group this transaction
+    /// changed, against the rows it verified and its own changes to them).
     func verify(_ objects: [StoredObject], kind: FactKind, subject: String) async throws {
         let key = StateKey.facts(kind, subject)
-        guard !touched.contains(key) else { return }
+        if touched.contains(key) { return try groups.check(key, objects) }
         guard try StateMap.factsValue(objects) == (try await value(key)) else {
             throw Self.mismatch(key)
         }
