@@ -227,7 +227,7 @@ struct PageTests {
     @Test func aFormWithoutTheSessionsTokenChangesNothing() async throws {
         try await Harness.make().run { api in
             let price = try await api.browse(as: "price")
-            // Another first character than the genuine token's (one in sixteen starts with "0").
+            // Another first character than the genuine token's (base64url: one in 64 starts with "0").
             let other = price.csrf.first == "0" ? "1" : "0"
             for forged in [nil, other + price.csrf.dropFirst()] {
                 var fields = Self.tutorial
