@@ -105,6 +105,14 @@ public struct AuditEntry: Sendable, Equatable {
         case void
         /// An addendum was sealed to a record: a correction or addition by its author.
         case addendum
+        /// A tutorial was planned with a learner (its day, time and place; no content).
+        case plan
+        /// A planned tutorial's day, time or place changed.
+        case planChange = "plan-change"
+        /// A planned tutorial was cancelled.
+        case planCancel = "plan-cancel"
+        /// A planned tutorial was held: linked to the record sealed for it.
+        case planHeld = "plan-held"
     }
 
     /// How an attempt ended; the raw value is the name the log stores and shows.
@@ -127,6 +135,9 @@ public struct AuditEntry: Sendable, Equatable {
     public let outcome: Outcome
     /// The policy rule that decided, or another short reason. Never content.
     public let reason: String?
+    /// The longest reason an entry holds, in UTF-8 bytes: a person's reason (at most 2,000
+    /// bytes) with the words around it.
+    static let maximumReasonBytes = 8 * 1024
     /// Seconds since 1970 UTC.
     public let time: Int64
     /// The version of the policy in force, as text: `1`, `2`, …, or `none` before any was applied.
@@ -213,7 +224,8 @@ public struct AuditEntry: Sendable, Equatable {
         }
         let entry = AuditEntry(
             action: action, actor: actor, subject: subject, outcome: outcome,
-            reason: try r.optionalString("reason", max: 1024), time: try r.i64("time"),
+            reason: try r.optionalString("reason", max: maximumReasonBytes),
+            time: try r.i64("time"),
             policyVersion: try r.string("policy version", max: 64),
             previous: try r.i64("previous"), state: try StateHead.read(&r))
         guard entry.previous >= -1 else { throw .tampered("\(context) has a bad previous entry") }

@@ -78,12 +78,32 @@ extension Session {
         guard !trimmed.isEmpty else {
             throw .usage("a reason is required to \(what)", hint: "pass --reason TEXT")
         }
-        guard trimmed.count <= 2000,
+        guard
             !trimmed.unicodeScalars.contains(where: {
                 $0.properties.generalCategory == .control && $0 != "\n"
             })
-        else { throw .usage("the reason must be at most 2000 characters of ordinary text") }
+        else { throw .usage("the reason must be ordinary text, without control characters") }
+        // Bytes, not characters: the signed facts that keep a reason read at most 2,000 bytes of
+        // it, and one character can take many (an accent, another script, a run of marks).
+        guard trimmed.utf8.count <= maximumReasonBytes else {
+            throw .usage(
+                "the reason is too long: keep it under 2,000 letters (accented letters and other "
+                    + "scripts count as two or more)")
+        }
         return trimmed
+    }
+
+    /// The longest reason a person may give, in UTF-8 bytes: what every fact holding one reads.
+    static let maximumReasonBytes = 2000
+
+    /// Refuses an entry whose reason no reader of the log would accept: written, it would make
+    /// the log read as damaged.
+    static func requireReadable(_ entry: AuditEntry) throws(TutelaError) {
+        guard (entry.reason?.utf8.count ?? 0) <= AuditEntry.maximumReasonBytes else {
+            throw .usage(
+                "what would be recorded is too long for the audit log; nothing was written "
+                    + "(shorten the reason)")
+        }
     }
 
     /// Notice rows pointing `recipients` at audit entry `sequence`.
@@ -194,6 +214,7 @@ extension Session {
         _ entry: AuditEntry, tx: any VaultTransaction, signer: Identity,
         notify: Set<PrincipalID> = []
     ) async throws -> ChainLink {
+        try requireReadable(entry)
         let last = try await tx.lastLink(.audit)
         var entry = entry
         if let last, entry.action != .clockCorrect {
