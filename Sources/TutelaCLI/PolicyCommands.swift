@@ -173,8 +173,23 @@ enum PolicyTable {
                 "Identity recovery: none. A lost passphrase means new keys, and records only that "
                     + "person could open stay closed.")
         }
+        blocks.append(tutorials(policy.tutorials))
         blocks.append(
             "yes = allowed; — = refused (deny by default). An explicit deny wins over any allow.")
         return blocks.joined(separator: "\n")
+    }
+
+    /// The calendar and cadences, for sign-off.
+    static func tutorials(_ rules: TutorialRules) -> String {
+        let reviews = rules.cadences.map {
+            "\($0.programme) every \($0.every == .term ? "term" : "half-term")"
+        }
+        let terms = rules.terms.map { term in
+            "\(term.name) \(term.starts) to \(term.ends)"
+                + (term.halfTerm.map { " (half-term \($0.lowerBound) to \($0.upperBound))" } ?? "")
+        }
+        return "Tutorials: learners are told \(rules.noticeDays) days ahead; reviews: "
+            + reviews.joined(separator: ", ") + ". Calendar: "
+            + (terms.isEmpty ? "none (no review falls due)" : terms.joined(separator: "; ")) + "."
     }
 }

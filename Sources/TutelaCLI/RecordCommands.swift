@@ -37,6 +37,8 @@ struct TutorialCommand: AsyncParsableCommand {
 
         @Argument(help: "The form file.") var form: String
         @OptionGroup var confidentiality: ConfidentialOption
+        @Option(help: "The planned tutorial this record is for (tutela plan list): marked held.")
+        var plan: String?
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -44,9 +46,21 @@ struct TutorialCommand: AsyncParsableCommand {
         func run() async throws {
             // The form is checked before any passphrase is asked for: a bad form stores nothing.
             let review = try ProgressReview.parse(readFormFile(form), source: form)
+            let plan = try self.plan.map { try PlanID($0) }
             let session = try await actor.unlock(try await vault.open())
             let label = try await session.seal(review, confidential: confidentiality.confidential)
             try output.show(sealed: label)
+            // The record is sealed whatever follows: a plan that cannot be linked says so.
+            let followUp = try await session.planning.afterSeal(
+                label, plan: plan, nextTutorial: review.nextTutorial)
+            guard !output.json else { return }
+            if let held = followUp.held { Terminal.note("\(held.id) is held: \(label.record).") }
+            if let next = followUp.next {
+                Terminal.note(
+                    "Planned the next tutorial, \(next.plan.id), for \(next.plan.day) (time and "
+                        + "place to agree: tutela plan change \(next.plan.id) --at HH:MM --place …)."
+                )
+            }
         }
     }
 

@@ -275,11 +275,9 @@ struct InboxCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try await actor.unlock(try await vault.open())
         let notices = try await session.inbox().filter { !unread || $0.unread }
+        let reminders = try await session.planning.reminders()
         if output.json {
-            try Terminal.json(
-                [
-                    "notices": notices.map(NoticeJSON.init)
-                ])
+            try Terminal.json(InboxJSON(notices: notices, reminders: reminders))
         } else if notices.isEmpty {
             Terminal.out(unread ? "No new notices." : "No notices.")
         } else {
@@ -294,6 +292,16 @@ struct InboxCommand: AsyncParsableCommand {
                             $0.entry.subject ?? "-", $0.entry.reason ?? "",
                         ]
                     }))
+        }
+        if !output.json, !reminders.isEmpty {
+            Terminal.out("\nReviews to plan (see tutela cadence):")
+            for row in reminders {
+                Terminal.out(
+                    "  \(row.learner) \(row.name): \(row.period.name) review "
+                        + (row.standing == .overdue
+                            ? "OVERDUE (due by \(row.period.ends))"
+                            : "due by \(row.period.ends), nothing planned"))
+            }
         }
         if markRead, let newest = notices.first {
             try await session.markInboxRead(through: newest.sequence)

@@ -15,7 +15,7 @@ struct TutelaCommand: AsyncParsableCommand {
         version: TutelaVersion.string,
         subcommands: [
             InitCommand.self, MigrateCommand.self, PrincipalCommand.self, LearnerCommand.self,
-            TutorialCommand.self,
+            TutorialCommand.self, PlanCommand.self, CadenceCommand.self, ILRCommand.self,
             NoteCommand.self, RecordsCommand.self, ImportCommand.self, SafeguardingCommand.self,
             BreakGlassCommand.self, InboxCommand.self, GroupCommand.self, RetentionCommand.self,
             BackupCommand.self, AuthorityCommand.self, RecoveryCommand.self, PolicyCommand.self,

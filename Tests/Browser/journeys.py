@@ -11,6 +11,7 @@ of 200% zoom (no sideways scrolling), and for what must never be in a title or a
 """
 
 import base64
+import datetime
 import hashlib
 import hmac
 import os
@@ -288,6 +289,23 @@ def tutor(b):
     b.choose("recordedOnILR", "yes")
     b.press(b.button("Seal the note"))
     check("Informal support" in b.text() or "Record sealed" in b.text(), "the note is sealed")
+    b.press(b.link("Planning"))
+    check("Reviews this term" in b.text(), "the planning page shows whose review is due")
+    b.page("plans")
+    b.go("/plans?learner=sam")
+    b.press(b.button("Plan the tutorial"))
+    check("Enter the day" in b.text(), "a plan without a day is refused, and the box named")
+    b.page("plans-errors")
+    day = (datetime.date.today() + datetime.timedelta(days=14)).isoformat()
+    # A date box takes keys in the browser's own order (mm/dd/yyyy here): set it as a picker would.
+    b.driver.execute_script(f"document.getElementsByName('day')[0].value = '{day}'")
+    b.driver.execute_script("document.getElementsByName('time')[0].value = '10:30'")
+    b.type_into("place", "Room 4")
+    b.choose("tellFamily", "no")
+    b.press(b.button("Plan the tutorial"))
+    check("Tutorial planned" in b.text(), "the tutorial is planned and the learner told")
+    check("Room 4" in b.text(), "the plan is listed with its place")
+    b.page("plans-planned")
     b.go("/passphrase")
     b.page("passphrase")
     b.sign_out()

@@ -117,6 +117,16 @@ struct FactTests {
                 "addendum link",
                 try session.sign(AddendumLink(record: "R-1", addendum: "R-2", author: signer))
             ),
+            (
+                "tutorial plan",
+                try session.sign(
+                    TutorialPlan(
+                        id: "TP-0000-0000-0001", learner: "sam", tutor: signer,
+                        day: CalendarDate(year: 2026, month: 12, day: 1), startMinute: 600,
+                        minutes: 30, place: "Room 4", tellFamily: false, status: .planned,
+                        record: nil, revision: 0, by: signer, time: 1, reason: "",
+                        decidedAt: session.directory.statementCount))
+            ),
         ]
     }
 
@@ -152,6 +162,7 @@ struct FactTests {
         case .void: _ = try FactCodec.read(object, as: VoidStatement.self, directory: directory)
         case .addendumLink:
             _ = try FactCodec.read(object, as: AddendumLink.self, directory: directory)
+        case .plan: _ = try FactCodec.read(object, as: TutorialPlan.self, directory: directory)
         }
     }
 

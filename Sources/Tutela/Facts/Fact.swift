@@ -38,6 +38,9 @@ public enum FactKind: String, Sendable, CaseIterable {
     case void
     /// A record's link to one of its addenda (``AddendumLink``).
     case addendumLink = "addendum-link"
+    /// A tutorial planned with a learner: when, where, with whom — never what about
+    /// (``TutorialPlan``).
+    case plan = "tutorial-plan"
 }
 
 /// Where a fact is filed and who signed it: read from the signed bytes and checked against the

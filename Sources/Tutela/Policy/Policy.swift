@@ -241,6 +241,8 @@ public struct Policy: Sendable, Hashable {
     /// The roles whose holders must give a code from an authenticator app to sign in to a server,
     /// as the policy names them; nil for the default (``defaultSecondFactorRoles`` it declares).
     var secondFactor: Set<Role>? = nil
+    /// The centre's calendar, review cadences and tutorial notice (`tutorials:`).
+    public var tutorials: TutorialRules = .defaults
 
     /// The roles whose holders must give a second factor to sign in to a server (the authority
     /// always must): the policy's `second-factor: required:`, else the roles among safeguarding
@@ -263,7 +265,8 @@ public struct Policy: Sendable, Hashable {
         Policy(
             source: source, name: name, roles: roles, classes: classes, audit: audit,
             identityRecovery: identityRecovery, directory: directory, timeZone: timeZone,
-            sessions: sessions, secondFactor: secondFactor, version: version)
+            sessions: sessions, secondFactor: secondFactor, tutorials: tutorials,
+            version: version)
     }
 
     func rules(for recordClass: RecordClass) throws(TutelaError) -> ClassRules {

@@ -359,7 +359,7 @@ struct PolicyReader {
             root, "the policy",
             allowed: [
                 "policy", "name", "roles", "classes", "audit", "identity-recovery", "directory",
-                "timezone", "sessions", "second-factor",
+                "timezone", "sessions", "second-factor", "tutorials",
             ],
             required: ["policy", "name", "roles", "classes", "audit"])
         guard try integer(top["policy"] ?? root, "policy (the schema version)", range: 1...1) == 1
@@ -416,6 +416,9 @@ struct PolicyReader {
             secondFactor: try top["second-factor"].map { (n) throws(TutelaError) in
                 try secondFactorRoles(n)
             },
+            tutorials: try top["tutorials"].map { (n) throws(TutelaError) in
+                try tutorialRules(n)
+            } ?? .defaults,
             version: 0)
     }
 }

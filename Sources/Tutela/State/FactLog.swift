@@ -88,6 +88,7 @@ struct FactChange: Sendable, Equatable {
         case .recoveryUse: [.identityRecover, .recoveryCancel]
         case .void: [.void]
         case .addendumLink: [.addendum]
+        case .plan: [.plan, .planChange, .planCancel, .planHeld]
         }
     }
 }

@@ -252,6 +252,17 @@ public enum ReviewKind: IDKind {
     public static let generated = true
 }
 
+/// The kind of a planned tutorial's id.
+public enum PlanKind: IDKind {
+    /// "plan".
+    public static let noun = "plan"
+    /// Made by Tutela: typed ids are read in any case.
+    public static let generated = true
+}
+
+/// A planned tutorial's id, `TP-XXXX-XXXX-XXXX`.
+public typealias PlanID = ID<PlanKind>
+
 /// An enrolled person's id, as given to `--as`.
 public typealias PrincipalID = ID<PrincipalKind>
 

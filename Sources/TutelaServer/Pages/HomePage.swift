@@ -125,6 +125,10 @@ enum HomePage {
         case .destroy: return "destroyed a record"
         case .addendum: return "added an addendum"
         case .void: return "marked a record void"
+        case .plan: return "planned a tutorial"
+        case .planChange: return "changed a planned tutorial"
+        case .planCancel: return "cancelled a planned tutorial"
+        case .planHeld: return "held a planned tutorial"
         default: return action.rawValue.replacingOccurrences(of: "-", with: " ")
         }
     }

@@ -90,6 +90,9 @@ struct Page {
         let roles = Role.allCases.filter(principal.has)
         var items: [(String, String)] = [("Home", "/")]
         if roles.contains(.tutor) { items.append(("My tutees", "/tutees")) }
+        if roles.contains(.tutor) || roles.contains(.headOfCentre) {
+            items.append(("Planning", "/plans"))
+        }
         items.append(("Records", "/records"))
         if roles.contains(.safeguardingOfficer) || roles.contains(.headOfCentre) {
             items.append(("Break-glass", "/break-glass"))
@@ -169,7 +172,7 @@ struct Visitor: Sendable {
 /// again (a second tutorial sealed, a second request made). Only the step and an id travel in
 /// the URL, never anything from a record.
 enum Done: String {
-    case sealed, addendum, flagged, requested, approved, declined, proposed
+    case sealed, addendum, flagged, requested, approved, declined, proposed, planned, cancelled
 
     /// The redirect to `path` that tells, there, that `self` was done to `id`.
     func redirect(to path: String, id: String) -> Response {
@@ -183,8 +186,11 @@ enum Done: String {
             return nil
         }
         let wellFormed =
-            [.requested, .approved, .declined].contains(done)
-            ? Tutela.RequestID(validating: id) != nil : RecordID(validating: id) != nil
+            switch done {
+            case .requested, .approved, .declined: Tutela.RequestID(validating: id) != nil
+            case .planned, .cancelled: PlanID(validating: id) != nil
+            default: RecordID(validating: id) != nil
+            }
         return wellFormed ? (done, id) : nil
     }
 

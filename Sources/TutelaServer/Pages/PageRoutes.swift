@@ -41,6 +41,7 @@ struct PageRoutes {
         pages.post("/inbox/read", use: post(markRead))
         RecordPages(server: server).add(to: pages, post: { post($0) })
         TutorPages(server: server).add(to: pages, post: { post($0) })
+        PlanPages(server: server).add(to: pages, post: { post($0) })
         SafeguardingPages(server: server).add(to: pages, post: { post($0) })
         RetentionPages(server: server).add(to: pages, post: { post($0) })
         AdminPages(server: server).add(to: pages, post: { post($0) })

@@ -1,0 +1,30 @@
+/// What sealing a tutorial did to the plans: the plan it was held for, and the next tutorial its
+/// form agreed, now planned.
+public struct SealFollowUp: Sendable, Equatable {
+    /// The plan linked to the record, if one was named.
+    public let held: TutorialPlan?
+    /// The plan made from the form's "next tutorial" date (time and place still to agree), if
+    /// the form gave one and no tutorial with the learner is planned that day already.
+    public let next: PlanOutcome?
+}
+
+extension Planning {
+    /// After a tutorial is sealed: links it to `plan`, and plans the next tutorial on the form's
+    /// `nextTutorial` date (with time and place to be agreed, telling the learner) unless one is
+    /// planned with the learner that day already, or the date has passed.
+    public func afterSeal(
+        _ label: Label, plan: PlanID?, nextTutorial: CalendarDate?
+    ) async throws -> SealFollowUp {
+        var held: TutorialPlan?
+        if let plan { held = try await self.held(plan, record: label.record) }
+        guard let nextTutorial, nextTutorial >= (try today()),
+            TutorialPlan.may(principal, plan: label.learner, in: directory),
+            principal.has(.tutor)
+        else { return SealFollowUp(held: held, next: nil) }
+        let already = try await plans(learner: label.learner, from: nextTutorial, to: nextTutorial)
+            .contains { $0.status == .planned }
+        guard !already else { return SealFollowUp(held: held, next: nil) }
+        let next = try await self.plan(PlanRequest(learner: label.learner, day: nextTutorial))
+        return SealFollowUp(held: held, next: next)
+    }
+}

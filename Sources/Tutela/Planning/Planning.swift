@@ -1,0 +1,299 @@
+import Foundation
+
+/// A tutorial to plan: with whom, when and where. Never what about.
+public struct PlanRequest: Sendable, Equatable {
+    /// The learner.
+    public var learner: LearnerID
+    /// The day, in the centre's time zone.
+    public var day: CalendarDate
+    /// The start in minutes after midnight, in the centre's time zone; nil while still to agree.
+    public var startMinute: Int?
+    /// How long, in minutes (5–240).
+    public var minutes: Int
+    /// Where: a room or a place; empty while still to agree.
+    public var place: String
+    /// The tutor who holds it; nil for whoever plans it (a head of centre who is not a tutor:
+    /// the learner's own tutor).
+    public var tutor: PrincipalID?
+    /// Whether the learner agreed that their parents or carers are told.
+    public var tellFamily: Bool
+
+    /// A tutorial with `learner` on `day`.
+    public init(
+        learner: LearnerID, day: CalendarDate, startMinute: Int? = nil, minutes: Int = 30,
+        place: String = "", tutor: PrincipalID? = nil, tellFamily: Bool = false
+    ) {
+        (self.learner, self.day, self.startMinute, self.minutes) = (
+            learner, day, startMinute, minutes
+        )
+        (self.place, self.tutor, self.tellFamily) = (place, tutor, tellFamily)
+    }
+}
+
+/// A plan as it was written, and who was told.
+public struct PlanOutcome: Sendable, Equatable {
+    /// The plan as it now stands.
+    public let plan: TutorialPlan
+    /// Whole days from today to the tutorial, in the centre's time zone.
+    public let daysNotice: Int
+    /// Less notice than the policy asks (``TutorialRules/noticeDays``): allowed, and said so in
+    /// every notice.
+    public let shortNotice: Bool
+    /// Who was sent a notice.
+    public let notified: [PrincipalID]
+}
+
+/// Planning tutorials: a tutor (or the team) plans them with learners, each learner is told at
+/// once (and their family, where the learner agreed), and changes and cancellations are told at
+/// once too. Plans are signed facts with no content; each step is audited.
+public struct Planning: SessionService {
+    package let session: Session
+
+    /// Plans a tutorial and notifies the learner, where agreed their parents or carers, and the
+    /// tutors concerned.
+    /// - Throws: usage (64) for a day in the past or over a year ahead, a bad time, length or
+    ///   place; not found (66) for an unknown learner or tutor; denied (77, audited) for anyone
+    ///   but a tutor or head of centre, or a member of the learner's family.
+    public func plan(_ request: PlanRequest) async throws -> PlanOutcome {
+        try await session.decidingAfresh {
+            let learner = try Self.learner(request.learner, in: directory)
+            // A head of centre who does not tutor plans for the learner's own tutor.
+            let tutorID =
+                request.tutor.map(directory.resolve)
+                ?? (principal.has(.tutor) ? principal.id : learner.tutor)
+            guard TutorialPlan.may(principal, plan: learner.id, in: directory) else {
+                try await refuse(
+                    .plan, learner.id.text,
+                    "only a tutor or a head of centre plans tutorials, and never with their own "
+                        + "family")
+            }
+            guard let tutor = directory.principals[tutorID], tutor.has(.tutor), !tutor.revoked
+            else {
+                throw TutelaError.notFound("'\(tutorID)' is not an enrolled tutor")
+            }
+            try await validate(
+                day: request.day, startMinute: request.startMinute, minutes: request.minutes)
+            let plan = TutorialPlan(
+                id: try newID("TP"), learner: learner.id, tutor: tutor.id, day: request.day,
+                startMinute: request.startMinute, minutes: request.minutes,
+                place: try Self.place(request.place), tellFamily: request.tellFamily,
+                status: .planned, record: nil, revision: 0, by: principal.id,
+                time: vault.clock.now(), reason: "", decidedAt: directory.statementCount)
+            return try await write(plan, action: .plan, replacing: nil)
+        }
+    }
+
+    /// Moves a planned tutorial to another day, time or place (nil: unchanged), telling everyone
+    /// its first notice told.
+    public func change(
+        _ id: PlanID, day: CalendarDate? = nil, startMinute: Int?? = nil, minutes: Int? = nil,
+        place: String? = nil, reason: String
+    ) async throws -> PlanOutcome {
+        try await session.decidingAfresh {
+            let why = try Session.requireReason(reason, for: "change a planned tutorial")
+            let current = try await mayChange(id, .planChange)
+            let revised = current.revised(
+                day: day, startMinute: startMinute, minutes: minutes,
+                place: try place.map(Self.place), by: principal.id, time: vault.clock.now(),
+                reason: why, decidedAt: directory.statementCount)
+            try await validate(
+                day: revised.day, startMinute: revised.startMinute, minutes: revised.minutes)
+            return try await write(revised, action: .planChange, replacing: current)
+        }
+    }
+
+    /// Cancels a planned tutorial, telling everyone its first notice told.
+    public func cancel(_ id: PlanID, reason: String) async throws -> PlanOutcome {
+        try await session.decidingAfresh {
+            let why = try Session.requireReason(reason, for: "cancel a planned tutorial")
+            let current = try await mayChange(id, .planCancel)
+            let revised = current.revised(
+                status: .cancelled, by: principal.id, time: vault.clock.now(), reason: why,
+                decidedAt: directory.statementCount)
+            return try await write(revised, action: .planCancel, replacing: current)
+        }
+    }
+
+    /// Marks a planned tutorial held, linked to `record`: a record of the same learner that this
+    /// person sealed (its label says so).
+    /// - Throws: usage (64) when the record is about another learner or was sealed by someone
+    ///   else; the plan's other errors as ``change(_:day:startMinute:minutes:place:reason:)``.
+    @discardableResult
+    public func held(_ id: PlanID, record: RecordID) async throws -> TutorialPlan {
+        try await session.decidingAfresh {
+            let current = try await mayChange(id, .planHeld)
+            guard let stored = try await session.verifiedRecord(record) else {
+                throw TutelaError.notFound("there is no record \(record)")
+            }
+            let label = try Label.parse(stored.labelBytes)
+            guard label.learner == current.learner, label.author == principal.id else {
+                throw TutelaError.usage(
+                    "\(record) is not a record you sealed about \(current.learner), so it cannot "
+                        + "be the tutorial planned as \(id)")
+            }
+            let revised = current.revised(
+                status: .held, record: record, by: principal.id, time: vault.clock.now(),
+                reason: "held", decidedAt: directory.statementCount)
+            return try await write(revised, action: .planHeld, replacing: current).plan
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The plans this person may see, by day: those they hold or made, their tutees', every one
+    /// for a head of centre, and a learner's (or, where they agreed, their family's) own.
+    public func plans(
+        learner: LearnerID? = nil, tutor: PrincipalID? = nil, from: CalendarDate? = nil,
+        to: CalendarDate? = nil
+    ) async throws -> [TutorialPlan] {
+        let learner = learner.map(directory.resolve)
+        let tutor = tutor.map(directory.resolve)
+        let all = try await facts(TutorialPlan.self, about: learner?.text)
+        var shown: [TutorialPlan] = []
+        for plan in all {
+            try plan.check(directory: directory)
+            guard mayView(plan) else { continue }
+            if let tutor, plan.tutor != tutor { continue }
+            if let from, plan.day < from { continue }
+            if let to, plan.day > to { continue }
+            shown.append(plan)
+        }
+        return shown.sorted {
+            ($0.day, $0.startMinute ?? -1, $0.id.text) < ($1.day, $1.startMinute ?? -1, $1.id.text)
+        }
+    }
+
+    /// Whether this person may see `plan`.
+    func mayView(_ plan: TutorialPlan) -> Bool {
+        let me = principal.id
+        if plan.tutor == me || plan.by == me || principal.has(.headOfCentre) && !principal.revoked {
+            return true
+        }
+        if directory.learners[plan.learner]?.tutor == me { return true }
+        if directory.learnerPrincipal(plan.learner)?.id == me { return true }
+        return plan.tellFamily
+            && directory.learners[plan.learner]?.contacts.parents.contains(me) == true
+    }
+
+    // MARK: - Helpers
+
+    static func learner(_ id: LearnerID, in directory: Directory) throws(TutelaError) -> Learner {
+        guard let learner = directory.learners[directory.resolve(id)] else {
+            throw .notFound("there is no learner \(id)")
+        }
+        guard learner.leftOn == nil else {
+            throw .usage("\(learner.id) has left; tutorials are planned with current learners")
+        }
+        return learner
+    }
+
+    /// A place as typed: trimmed, at most 120 characters of ordinary text.
+    static func place(_ text: String) throws(TutelaError) -> String {
+        let place = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard place.count <= TutorialPlan.maximumPlaceLength,
+            !place.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw .usage(
+                "the place must be at most \(TutorialPlan.maximumPlaceLength) characters of "
+                    + "ordinary text, such as a room")
+        }
+        return place
+    }
+
+    /// Refuses a day before today or over a year ahead, a start outside 00:00–23:59 and a length
+    /// outside 5–240 minutes.
+    func validate(day: CalendarDate, startMinute: Int?, minutes: Int) async throws {
+        let today = try today()
+        guard day >= today else {
+            throw TutelaError.usage("\(day) has passed; plan a tutorial from today (\(today)) on")
+        }
+        guard day.daysSinceEpoch - today.daysSinceEpoch <= 366 else {
+            throw TutelaError.usage("\(day) is over a year ahead; plan within the year")
+        }
+        if let startMinute, !(0..<1440).contains(startMinute) {
+            throw TutelaError.usage("a tutorial starts between 00:00 and 23:59")
+        }
+        guard TutorialPlan.minutesAllowed.contains(minutes) else {
+            throw TutelaError.usage("a tutorial lasts 5–240 minutes, not \(minutes)")
+        }
+    }
+
+    /// Today in the centre's time zone.
+    func today() throws(TutelaError) -> CalendarDate {
+        PlanTime.localDay(vault.clock.now(), zone: try policy().timeZone)
+    }
+
+    /// The plan `id`, verified, which this person may change (audited refusal otherwise); a plan
+    /// cancelled or held is changed no more.
+    func mayChange(_ id: PlanID, _ action: AuditEntry.Action) async throws -> TutorialPlan {
+        guard
+            let plan = try await facts(TutorialPlan.self, about: nil).first(where: { $0.id == id })
+        else { throw TutelaError.notFound("there is no plan \(id)") }
+        try plan.check(directory: directory)
+        guard mayView(plan) else { throw TutelaError.notFound("there is no plan \(id)") }
+        guard TutorialPlan.may(principal, plan: plan.learner, in: directory) else {
+            try await refuse(
+                action, plan.learner.text,
+                "only a tutor or a head of centre changes planned tutorials, never with their "
+                    + "own family")
+        }
+        guard plan.status == .planned else {
+            throw TutelaError(.exists, "\(id) was \(plan.status.word) already; plan another")
+        }
+        return plan
+    }
+
+    /// Stores `plan` (replacing `current`, which must still be what is stored) with its audit
+    /// entry and notices, in one transaction.
+    func write(
+        _ plan: TutorialPlan, action: AuditEntry.Action, replacing current: TutorialPlan?
+    ) async throws -> PlanOutcome {
+        let rules = try policy().tutorials
+        let days = plan.day.daysSinceEpoch - (try today()).daysSinceEpoch
+        let short = plan.status == .planned && days < rules.noticeDays
+        let told = notified(plan)
+        let entry = auditEntry(
+            action, subject: plan.learner.text,
+            reason: PlanWords.notice(
+                plan, action: action, directory: directory, daysNotice: days,
+                shortOf: short ? rules.noticeDays : nil))
+        let object = try sign(plan)
+        let (identity, directory) = (self.identity, self.directory)
+        try await session.write { tx in
+            let stored = try await Session.facts(
+                TutorialPlan.self, about: plan.learner.text, tx: tx, directory: directory
+            ).first { $0.id == plan.id }
+            guard stored == current else {
+                throw TutelaError.tryAgain(
+                    "\(plan.id) was changed meanwhile; nothing was written", hint: "look again")
+            }
+            try await tx.put(object)
+            try await Session.appendAudit(entry, tx: tx, signer: identity, notify: told)
+        }
+        return PlanOutcome(
+            plan: plan, daysNotice: days, shortNotice: short,
+            notified: told.subtracting([principal.id]).sorted())
+    }
+
+    /// Who is told of `plan`: the learner (when enrolled), their parents or carers where the
+    /// learner agreed, the tutor who holds it and the learner's own tutor.
+    func notified(_ plan: TutorialPlan) -> Set<PrincipalID> {
+        var told: Set<PrincipalID> = [plan.tutor]
+        if let tutor = directory.learners[plan.learner]?.tutor { told.insert(tutor) }
+        if let learner = directory.learnerPrincipal(plan.learner), !learner.revoked {
+            told.insert(learner.id)
+        }
+        if plan.tellFamily {
+            for parent in directory.learners[plan.learner]?.contacts.parents ?? []
+            where directory.principals[parent]?.revoked == false {
+                told.insert(parent)
+            }
+        }
+        return told
+    }
+}
+
+extension Session {
+    /// Planning tutorials, as this person.
+    public var planning: Planning { Planning(session: self) }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import HTTPTypes
+import Testing
+import Tutela
+import TutelaTesting
+
+@testable import TutelaServer
+
+/// The planning page: reviews due, tutorials planned, a form to plan one, cancelling, the diary.
+@Suite("Web pages: tutorial planning")
+struct PlanPageTests {
+    @Test func aTutorPlansFromThePageAndTheLearnerIsToldAndTheDiaryHasIt() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { api in
+            let price = try await api.browse(as: "price")
+            let home = try await api.page("/", as: price)
+            #expect(home.text.contains(#"href="/plans""#))
+            let page = try await api.page("/plans", as: price)
+            #expect(page.status == .ok)
+            #expect(
+                page.text.contains("Reviews this term") && page.text.contains("Sam Taylor (sam)"))
+            // Mistakes are named beside their boxes, and nothing is planned.
+            let wrong = try await api.form(
+                "/plans", [("learner", "sam"), ("day", ""), ("time", "25:00"), ("minutes", "30")],
+                as: price)
+            #expect(wrong.status == .unprocessableContent)
+            #expect(wrong.text.contains("Enter the day") && wrong.text.contains("like 14:30"))
+            let planned = try await api.submit(
+                "/plans",
+                [
+                    ("learner", "sam"), ("day", "2026-12-08"), ("time", "10:00"),
+                    ("minutes", "30"), ("place", "Room 4"), ("tellFamily", "no"),
+                ], as: price)
+            #expect(planned.status == .ok)
+            #expect(planned.text.contains("Tutorial planned"))
+            let id = try #require(planned.text.firstMatch(of: /Planned as (TP-[0-9A-Z-]+)/)?.1)
+            #expect(planned.text.contains("Room 4"))
+            let diary = try await api.page("/plans/calendar.ics", as: price)
+            #expect(diary.status == .ok)
+            #expect(diary.headers[.contentType]?.hasPrefix("text/calendar") == true)
+            #expect(diary.text.contains("UID:\(id)@tutela") && diary.text.contains("S.T."))
+            #expect(!diary.text.contains("Sam Taylor"))
+            // Cancelling asks why, and the learner is told.
+            let noReason = try await api.form("/plans/\(id)/cancel", [("reason", "")], as: price)
+            #expect(noReason.status == .unprocessableContent)
+            let cancelled = try await api.submit(
+                "/plans/\(id)/cancel", [("reason", "tutor at a course")], as: price)
+            #expect(cancelled.text.contains("Tutorial cancelled"))
+            let told = try await harness.centre.vault.unlock(
+                "sam", passphrase: Centre<MemoryVaultStore>.passphrase("sam")
+            ).inbox().map { $0.entry.action }
+            #expect(told.contains(.plan) && told.contains(.planCancel))
+        }
+    }
+
+    @Test func planningIsForTutorsAndHeadsOnly() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { api in
+            for who in ["sam", "hale"] {
+                let visitor = try await api.browse(as: who)
+                let page = try await api.page("/plans", as: visitor)
+                #expect(page.status == .forbidden, "\(who)")
+                let home = try await api.page("/", as: visitor)
+                #expect(!home.text.contains(#"href="/plans""#), "\(who)")
+            }
+        }
+    }
+}
