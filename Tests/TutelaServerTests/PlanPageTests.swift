@@ -15,6 +15,8 @@ struct PlanPageTests {
             let price = try await api.browse(as: "price")
             let home = try await api.page("/", as: price)
             #expect(home.text.contains(#"href="/plans""#))
+            // Nothing is due within the week of 21 November, so no reminder yet.
+            #expect(!home.text.contains("to plan (due soon or missed)"))
             let page = try await api.page("/plans", as: price)
             #expect(page.status == .ok)
             #expect(
@@ -50,6 +52,12 @@ struct PlanPageTests {
                 "sam", passphrase: Centre<MemoryVaultStore>.passphrase("sam")
             ).inbox().map { $0.entry.action }
             #expect(told.contains(.plan) && told.contains(.planCancel))
+            // A week before the end of term, Sam's review is due with nothing planned: the home
+            // page says so, and the planning page marks it.
+            harness.authenticators.vaultClock.advance(days: 21)
+            let later = try await api.page("/", as: price)
+            #expect(later.text.contains("review to plan (due soon or missed)"))
+            #expect(try await api.page("/plans", as: price).text.contains("Due soon"))
         }
     }
 

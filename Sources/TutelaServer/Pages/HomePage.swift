@@ -13,6 +13,9 @@ struct HomeSummary: Sendable {
     var reviews: Int?
     /// Break-glass requests waiting for this person's approval.
     var approvals: Int?
+    /// A tutor's tutees whose review falls due within the notice with nothing planned, or was
+    /// missed: the reminder a week before.
+    var reviewsToPlan: Int?
 
     static func of(_ session: Session) async throws -> HomeSummary {
         let principal = session.principal
@@ -23,6 +26,9 @@ struct HomeSummary: Sendable {
             tutees: principal.has(.tutor)
                 ? finding.learners(tutor: principal.id).count : nil,
             records: try await finding.records(RecordQuery(perPage: 1)).total)
+        if principal.has(.tutor) {
+            summary.reviewsToPlan = try await session.planning.reminders().count
+        }
         if principal.has(.safeguardingOfficer) {
             summary.queue = try await session.safeguarding.queue().filter { !$0.closed }.count
         }
@@ -48,6 +54,14 @@ enum HomePage {
         count(summary.unread, summary.unread == 1 ? "new notice" : "new notices", link: "#notices")
         if let tutees = summary.tutees {
             count(tutees, tutees == 1 ? "tutee" : "tutees", link: "/tutees")
+        }
+        if let due = summary.reviewsToPlan, due > 0 {
+            count(
+                due,
+                due == 1
+                    ? "review to plan (due soon or missed)"
+                    : "reviews to plan (due "
+                        + "soon or missed)", link: "/plans#reviews")
         }
         count(
             summary.records, summary.records == 1 ? "record you may see" : "records you may see",
