@@ -61,6 +61,22 @@ struct PlanPageTests {
         }
     }
 
+    @Test func theNextTutorialAgreedOnTheWebFormBecomesAPlan() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { api in
+            let price = try await api.browse(as: "price")
+            let sealed = try await api.submit(
+                "/tutorials", PageTests.tutorial + [("nextTutorial", "2026-12-15")], as: price)
+            #expect(sealed.text.contains("Record sealed"))
+            let plans = try await api.page("/plans", as: price)
+            #expect(plans.text.contains("2026-12-15") && plans.text.contains("To agree"))
+            let told = try await harness.centre.vault.unlock(
+                "sam", passphrase: Centre<MemoryVaultStore>.passphrase("sam")
+            ).inbox().compactMap { $0.entry.reason }
+            #expect(told.contains { $0.contains("2026-12-15, time to be agreed") })
+        }
+    }
+
     @Test func planningIsForTutorsAndHeadsOnly() async throws {
         let harness = try await Harness.make()
         try await harness.run { api in

@@ -97,6 +97,12 @@ struct TutorPages {
                 form, visitor: visitor, learners: tutees(of: visitor), status: .unprocessableContent
             ).response(for: visitor)
         }
+        // The next tutorial agreed on the form becomes a plan (the learner is told). The record
+        // is sealed whatever happens here: only damage is reported, never a reason to seal again.
+        do {
+            _ = try await visitor.session.planning.afterSeal(
+                label, plan: nil, nextTutorial: review.nextTutorial)
+        } catch let error as TutelaError where error.kind != .tampered {}
         return sealed(label, visitor: visitor)
     }
 
