@@ -77,6 +77,30 @@ struct PlanPageTests {
         }
     }
 
+    @Test func theDataOfficerDownloadsTheILRRecordAndNoOneElseDoes() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { api in
+            let price = try await api.browse(as: "price")
+            let marker = "Talked about money worries"
+            _ = try await api.submit(
+                "/tutorials", PageTests.tutorial + [("comments", marker)], as: price)
+            #expect(try await api.page("/ilr.csv", as: price).status == .forbidden)
+            try await harness.centre.session("office").administration.enrol(
+                "data", name: "Dee Data", roles: [.ilrOfficer],
+                passphrase: Centre<MemoryVaultStore>.passphrase("data"))
+            let data = try await api.browse(as: "data")
+            #expect(try await api.page("/", as: data).text.contains(#"href="/ilr""#))
+            #expect(try await api.page("/ilr", as: data).status == .ok)
+            let csv = try await api.page("/ilr.csv?from=2026-11-01&to=", as: data)
+            #expect(csv.status == .ok)
+            #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
+            #expect(csv.text.hasPrefix("learner,date,kind,who,record\nsam,2026-11-20,tutorial,price,R-"))
+            #expect(!csv.text.contains(marker))
+            #expect(try await api.page("/ilr.csv?from=yesterday", as: data).status == .badRequest)
+        }
+        #expect(!harness.logs.all.contains("Talked about money worries"))
+    }
+
     @Test func planningIsForTutorsAndHeadsOnly() async throws {
         let harness = try await Harness.make()
         try await harness.run { api in

@@ -106,6 +106,7 @@ struct Page {
         if roles.contains(.recordKeeper) || roles.contains(.headOfCentre) {
             items.append(("Retention", "/retention"))
         }
+        if roles.contains(.ilrOfficer) { items.append(("ILR record", "/ilr")) }
         items.append(("Passphrase", "/passphrase"))
         return items
     }

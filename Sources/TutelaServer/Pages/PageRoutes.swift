@@ -42,6 +42,7 @@ struct PageRoutes {
         RecordPages(server: server).add(to: pages, post: { post($0) })
         TutorPages(server: server).add(to: pages, post: { post($0) })
         PlanPages(server: server).add(to: pages, post: { post($0) })
+        ILRPages().add(to: pages)
         SafeguardingPages(server: server).add(to: pages, post: { post($0) })
         RetentionPages(server: server).add(to: pages, post: { post($0) })
         AdminPages(server: server).add(to: pages, post: { post($0) })

@@ -256,3 +256,66 @@ struct PlanPages {
         }
     }
 }
+
+/// The data officer's page: the ILR minimum record (learner, date, kind, who) as CSV.
+struct ILRPages {
+    func add(to pages: RouterGroup<TutelaRequestContext>) {
+        pages.get("/ilr", use: page)
+        pages.get("/ilr.csv", use: csv)
+    }
+
+    @Sendable func page(_ request: Request, context: TutelaRequestContext) async throws
+        -> Response
+    {
+        let visitor = Visitor(signedIn: try context.requireSignedIn())
+        guard visitor.principal.has(.ilrOfficer) else {
+            throw TutelaError(.permissionDenied, "the ILR record is the data officer's")
+        }
+        return Page(
+            "The ILR record",
+            [
+                H.h1("The Individual Learner Record"),
+                H.p(
+                    "Every tutorial and informal support conversation you may see the label of, "
+                        + "one line each: learner, date, kind and who. Nothing from any record. "
+                        + "Each download is recorded in the audit log."),
+                .element(
+                    "form", [("method", "get"), ("action", "/ilr.csv")],
+                    [
+                        Field.input(
+                            "from", label: "From", hint: "Leave empty for the start.",
+                            type: "date", width: "short"),
+                        Field.input(
+                            "to", label: "To", hint: "Leave empty for today.", type: "date",
+                            width: "short"),
+                        .element(
+                            "div", [("class", "actions")],
+                            [.element("button", [("type", "submit")], [HTML("Download as CSV")])]),
+                    ]),
+            ]
+        ).response(for: visitor)
+    }
+
+    @Sendable func csv(_ request: Request, context: TutelaRequestContext) async throws -> Response {
+        let visitor = Visitor(signedIn: try context.requireSignedIn())
+        func date(_ name: String) throws -> CalendarDate? {
+            guard let text = request.uri.queryParameters.get(name), !text.isEmpty else {
+                return nil
+            }
+            guard let date = CalendarDate(text) else {
+                throw TutelaError(.usage, "'\(name)' must be a date like 2026-09-01")
+            }
+            return date
+        }
+        let lines = try await visitor.session.planning.ilrExport(
+            from: try date("from"), to: try date("to"))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/csv; charset=utf-8",
+                .contentDisposition: "attachment; filename=\"ilr-minimum-record.csv\"",
+            ],
+            body: ResponseBody(
+                byteBuffer: ByteBuffer(string: ILRLine.csvHeader + lines.map(\.csvLine).joined())))
+    }
+}
