@@ -48,11 +48,22 @@ struct TutorialCommand: AsyncParsableCommand {
             let review = try ProgressReview.parse(readFormFile(form), source: form)
             let plan = try self.plan.map { try PlanID($0) }
             let session = try await actor.unlock(try await vault.open())
+            if let plan {
+                try await session.planning.checkHeld(
+                    plan, learner: review.learner, day: review.date)
+            }
             let label = try await session.seal(review, confidential: confidentiality.confidential)
             try output.show(sealed: label)
-            // The record is sealed whatever follows: a plan that cannot be linked says so.
-            let followUp = try await session.planning.afterSeal(
-                label, plan: plan, nextTutorial: review.nextTutorial)
+            // The record is sealed whatever follows: a plan step that fails says so, as a note
+            // (an error would invite sealing it again); only damage is an error.
+            let followUp: SealFollowUp
+            do {
+                followUp = try await session.planning.afterSeal(
+                    label, plan: plan, nextTutorial: review.nextTutorial)
+            } catch let error as TutelaError where error.kind != .tampered {
+                return Terminal.note(
+                    "\(label.record) is sealed, but the plan step was not done: \(error.message)")
+            }
             guard !output.json else { return }
             if let held = followUp.held { Terminal.note("\(held.id) is held: \(label.record).") }
             if let next = followUp.next {

@@ -73,8 +73,23 @@ struct CLIPlanTests {
         let planned = try v.run(
             ["plan", "add", "--learner", "sam", "--on", Self.day(0)], as: "price")
         let id = planned.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let todays = CLIVault.form(marker: "PRIVATE-MARKER").replacingOccurrences(
+            of: "2026-11-20", with: Self.day(0))
         let form = try v.write("form.json", CLIVault.form(marker: "PRIVATE-MARKER"))
-        let sealed = try v.run(["tutorial", "seal", form, "--plan", id], as: "price")
+        // A plan the form cannot hold is refused before anything is sealed: no record is left
+        // to seal again.
+        let wrongDay = try v.run(["tutorial", "seal", form, "--plan", id], as: "price")
+        #expect(wrongDay.status == 64 && wrongDay.stderr.contains("change the plan's day"))
+        let unknown = try v.run(
+            ["tutorial", "seal", form, "--plan", "TP-0000-0000-0000"], as: "price")
+        #expect(unknown.status == 66)
+        #expect(
+            try v.run(["records", "list", "--json"], as: "price").stdout.contains("R-") == false)
+        let moved = try v.run(
+            ["plan", "change", id, "--on", "2026-11-20", "--reason", "held early"], as: "price")
+        #expect(moved.status == 64)  // a day past cannot be planned; plan on the form's day instead
+        let sealed = try v.run(
+            ["tutorial", "seal", try v.write("today.json", todays), "--plan", id], as: "price")
         #expect(sealed.status == 0, "\(sealed.stderr)")
         #expect(sealed.stderr.contains("\(id) is held"))
         let record = sealed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -88,7 +103,7 @@ struct CLIPlanTests {
         #expect(export.status == 0, "\(export.stderr)")
         #expect(
             export.stdout
-                == "learner,date,kind,who,record\nsam,2026-11-20,tutorial,price,\(record)\n")
+                == "learner,date,kind,who,record\nsam,\(Self.day(0)),tutorial,price,\(record)\n")
         #expect(!export.stdout.contains("PRIVATE-MARKER"))
     }
 }

@@ -94,7 +94,9 @@ struct PlanPageTests {
             let csv = try await api.page("/ilr.csv?from=2026-11-01&to=", as: data)
             #expect(csv.status == .ok)
             #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
-            #expect(csv.text.hasPrefix("learner,date,kind,who,record\nsam,2026-11-20,tutorial,price,R-"))
+            #expect(
+                csv.text.hasPrefix("learner,date,kind,who,record\nsam,2026-11-20,tutorial,price,R-")
+            )
             #expect(!csv.text.contains(marker))
             #expect(try await api.page("/ilr.csv?from=yesterday", as: data).status == .badRequest)
         }

@@ -132,6 +132,12 @@ enum FactCodec {
     static func make<F: Fact>(
         _ fact: F, signer: Identity, madeUnder: Int64
     ) throws(TutelaError) -> StoredObject {
+        // Never write what the reader would refuse: stored, it would read as damage for good.
+        var fields = CanonicalWriter()
+        fact.writeFields(&fields)
+        guard fields.bytes.count <= F.maximumFieldsByteCount else {
+            throw .usage("what would be recorded is too long; nothing was written")
+        }
         let body = unsigned(fact, signer: signer.principal, madeUnder: madeUnder)
         var w = CanonicalWriter()
         w.fixed(try signer.sign(message(body)))

@@ -56,8 +56,12 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
     /// judged by.
     public let decidedAt: Int64
 
-    /// The longest place accepted.
+    /// The longest place accepted, in characters; and in UTF-8 bytes, which its reader counts
+    /// (a character can take many: an accent, another script, a run of marks).
     public static let maximumPlaceLength = 120
+    static let maximumPlaceBytes = 480
+    /// The latest time a plan may carry: the last second of 9999.
+    static let latestTime: Int64 = 253_402_300_799
     /// How long a tutorial may be planned to last: 5 minutes to 4 hours.
     public static let minutesAllowed = 5...240
 
@@ -89,7 +93,7 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
         }
         let start = try r.i64("start")
         let minutes = try r.i64("minutes")
-        let place = try r.string("place", max: maximumPlaceLength * 4)
+        let place = try r.string("place", max: maximumPlaceBytes)
         let tellFamily = try r.bool("tell family")
         guard let status = Status(rawValue: try r.u8("status")) else {
             throw .tampered("\(name) has an unknown status")
@@ -103,9 +107,19 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
             reason: try r.string("reason", max: 8000), decidedAt: try r.i64("decided at"))
         try header.requireMadeUnder(plan.decidedAt)
         guard start == -1 || (0..<1440).contains(start), minutesAllowed.contains(plan.minutes),
-            plan.revision >= 0, (status == .held) == (record != nil)
+            plan.revision >= 0, (status == .held) == (record != nil),
+            (0...latestTime).contains(plan.time), isPlace(place)
         else { throw .tampered("\(name) is malformed") }
         return plan
+    }
+
+    /// Whether `text` may be a plan's place: at most 120 characters and 480 bytes of text with no
+    /// control or formatting characters (which could reorder what a diary shows).
+    static func isPlace(_ text: String) -> Bool {
+        text.count <= maximumPlaceLength && text.utf8.count <= maximumPlaceBytes
+            && !text.unicodeScalars.contains {
+                [.control, .format].contains($0.properties.generalCategory)
+            }
     }
 
     /// The same plan, revised by `by` at `time` under directory position `decidedAt`.
@@ -122,6 +136,14 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
             reason: reason, decidedAt: decidedAt)
     }
 
+    /// The plan without the record it was held as (for a learner or family).
+    var withoutRecord: TutorialPlan {
+        TutorialPlan(
+            id: id, learner: learner, tutor: tutor, day: day, startMinute: startMinute,
+            minutes: minutes, place: place, tellFamily: tellFamily, status: status, record: nil,
+            revision: revision, by: by, time: time, reason: reason, decidedAt: decidedAt)
+    }
+
     /// Whether `actor` may plan a tutorial with `learner`, or change or cancel one: a tutor or a
     /// head of centre, enrolled, who is not one of the learner's family.
     static func may(_ actor: Principal, plan learner: LearnerID, in directory: Directory) -> Bool {
@@ -132,14 +154,29 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
         return !directory.isFamily(actor.id, of: learner)
     }
 
-    /// Checks that the directory when this revision was made let its signer make it: a plan
-    /// written into the database by anyone else is tampering, never a plan to show or notify.
+    /// Whether `tutor` may hold a tutorial with `learner`: an enrolled tutor, not revoked, who is
+    /// not one of the learner's family (who would then see and be told of every plan).
+    static func mayHold(_ tutor: Principal, with learner: LearnerID, in directory: Directory)
+        -> Bool
+    {
+        tutor.has(.tutor) && !tutor.revoked && !tutor.awaitingKeys
+            && !directory.isFamily(tutor.id, of: learner)
+    }
+
+    /// Checks that the directory when this revision was made let its signer make it, with the
+    /// tutor it names: a plan written into the database by anyone else, or naming someone who
+    /// could not hold it (another learner, a parent), is tampering — never a plan to show or
+    /// notify.
     func check(directory: Directory) throws(TutelaError) {
         let then = try directory.asOf(decidedAt)
         guard let maker = then.principals[by], Self.may(maker, plan: learner, in: then) else {
             throw .tampered(
                 "plan \(id) is signed by '\(by)', who could not plan tutorials with \(learner) "
                     + "when it was made")
+        }
+        guard let holder = then.principals[tutor], Self.mayHold(holder, with: learner, in: then)
+        else {
+            throw .tampered("plan \(id) names '\(tutor)', who could not hold it when it was made")
         }
     }
 }

@@ -2,7 +2,7 @@
 public struct CadenceRow: Sendable, Equatable {
     /// Where it stands.
     public enum Standing: String, Sendable, CaseIterable {
-        /// A review tutorial was sealed in the period (or a plan in it held).
+        /// A review tutorial was sealed in the period (one whose label the reader sees).
         case done
         /// Not yet held, but planned in the period.
         case planned
@@ -30,7 +30,7 @@ public struct CadenceRow: Sendable, Equatable {
     public let standing: Standing
     /// The review sealed in it, when done and the reader may see its label.
     public let record: RecordID?
-    /// The plan in it, when planned (or held).
+    /// The plan in it, when planned.
     public let plan: PlanID?
 }
 
@@ -39,7 +39,7 @@ public struct CadenceRow: Sendable, Equatable {
 extension Planning {
     /// The cadence of the learners this person follows: a tutor's own tutees, or (for a head of
     /// centre) every learner, narrowed to `tutor`'s when given. Reviews are the tutorials (either
-    /// class, not void, not an addendum) the reader may see the label of, and held plans.
+    /// class, not void, not an addendum) the reader may see the label of.
     /// - Throws: denied (77) for anyone but a tutor or a head of centre.
     public func cadence(tutor: PrincipalID? = nil) async throws -> [CadenceRow] {
         let rules = try policy().tutorials
@@ -105,10 +105,8 @@ extension Planning {
         if let review = reviews.first(where: { period.contains($0.tutorialDate) }) {
             return (.done, review.record, nil)
         }
+        // A held plan is not itself a review: its record counts above, when the reader sees it.
         let inPeriod = plans.filter { period.contains($0.day) }
-        if let held = inPeriod.first(where: { $0.status == .held }) {
-            return (.done, held.record, held.id)
-        }
         if let next = inPeriod.first(where: { $0.status == .planned && $0.day >= today }) {
             return (.planned, nil, next.id)
         }

@@ -73,17 +73,19 @@ public enum ICalendar {
         return initials.isEmpty ? learner.text : initials.map { "\($0.uppercased())." }.joined()
     }
 
-    /// A content line folded after every 75 octets (never inside a character), ended with CRLF.
+    /// A content line folded after at most 75 octets (never inside a character's UTF-8 bytes;
+    /// a character of several scalars may be split between them, as RFC 5545 allows), ended with
+    /// CRLF.
     static func fold(_ line: String) -> String {
         var out = ""
         var octets = 0
-        for character in line {
-            let size = String(character).utf8.count
+        for scalar in line.unicodeScalars {
+            let size = String(scalar).utf8.count
             if octets + size > 75 {
                 out += "\r\n "
                 octets = 1
             }
-            out.append(character)
+            out.unicodeScalars.append(scalar)
             octets += size
         }
         return out + "\r\n"

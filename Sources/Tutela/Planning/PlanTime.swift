@@ -9,11 +9,18 @@ public enum PlanTime {
     }
 
     /// The instant `minute` minutes after midnight on `day` in `zone`, in seconds since 1970. In
-    /// the hour a clock goes back, the earlier of the two; in the hour it skips, an hour on.
+    /// the hour a clock goes back, the earlier of the two; in the hour it skips, read with the
+    /// offset before the change (an hour on).
     public static func instant(_ day: CalendarDate, minute: Int, zone: String) -> Int64 {
         let local = Int64(day.daysSinceEpoch) * 86_400 + Int64(minute) * 60
-        let first = local - offset(at: local, zone: zone)
-        return local - offset(at: first, zone: zone)
+        // The offsets in force a day either side: an instant is the local time less the one in
+        // force at it. None fits in a skipped hour; both may in a repeated one.
+        let before = offset(at: local - 86_400, zone: zone)
+        let after = offset(at: local + 86_400, zone: zone)
+        let fitting = Set([before, after]).map { local - $0 }.filter {
+            local - offset(at: $0, zone: zone) == $0
+        }
+        return fitting.min() ?? local - before
     }
 
     /// `HH:MM` for `minute` minutes after midnight.
@@ -59,7 +66,7 @@ enum PlanWords {
         switch action {
         case .planChange: words = "\(plan.id) changed: now \(when). Why: \(plan.reason)"
         case .planCancel: words = "\(plan.id) cancelled (was \(when)). Why: \(plan.reason)"
-        case .planHeld: words = "\(plan.id) held: \(plan.record?.text ?? "")"
+        case .planHeld: words = "\(plan.id) held"
         default: words = "tutorial \(plan.id) planned: \(when)"
         }
         if let shortOf {

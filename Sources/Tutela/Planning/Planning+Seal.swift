@@ -9,6 +9,20 @@ public struct SealFollowUp: Sendable, Equatable {
 }
 
 extension Planning {
+    /// Checks, before a tutorial about `learner` dated `day` is sealed for plan `id`, that the
+    /// plan may be marked held by it: a sealed record is never left for a plan it cannot hold.
+    public func checkHeld(_ id: PlanID, learner: LearnerID, day: CalendarDate) async throws {
+        let plan = try await mayChange(id, .planHeld)
+        guard plan.learner == directory.resolve(learner) else {
+            throw TutelaError.usage("\(id) is planned with \(plan.learner), not \(learner)")
+        }
+        guard plan.day == day else {
+            throw TutelaError.usage(
+                "\(id) was planned for \(plan.day), but the form is dated \(day): change the "
+                    + "plan's day first (tutela plan change)")
+        }
+    }
+
     /// After a tutorial is sealed: links it to `plan`, and plans the next tutorial on the form's
     /// `nextTutorial` date (with time and place to be agreed, telling the learner) unless one is
     /// planned with the learner that day already, or the date has passed.

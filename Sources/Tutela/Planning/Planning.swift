@@ -56,7 +56,7 @@ public struct Planning: SessionService {
     ///   but a tutor or head of centre, or a member of the learner's family.
     public func plan(_ request: PlanRequest) async throws -> PlanOutcome {
         try await session.decidingAfresh {
-            let learner = try Self.learner(request.learner, in: directory)
+            let learner = try learner(request.learner, on: request.day)
             // A head of centre who does not tutor plans for the learner's own tutor.
             let tutorID =
                 request.tutor.map(directory.resolve)
@@ -67,9 +67,12 @@ public struct Planning: SessionService {
                     "only a tutor or a head of centre plans tutorials, and never with their own "
                         + "family")
             }
-            guard let tutor = directory.principals[tutorID], tutor.has(.tutor), !tutor.revoked
+            guard let tutor = directory.principals[tutorID],
+                TutorialPlan.mayHold(tutor, with: learner.id, in: directory)
             else {
-                throw TutelaError.notFound("'\(tutorID)' is not an enrolled tutor")
+                throw TutelaError.notFound(
+                    "'\(tutorID)' is not an enrolled tutor who may hold a tutorial with "
+                        + "\(learner.id)")
             }
             try await validate(
                 day: request.day, startMinute: request.startMinute, minutes: request.minutes)
@@ -114,10 +117,10 @@ public struct Planning: SessionService {
         }
     }
 
-    /// Marks a planned tutorial held, linked to `record`: a record of the same learner that this
-    /// person sealed (its label says so).
-    /// - Throws: usage (64) when the record is about another learner or was sealed by someone
-    ///   else; the plan's other errors as ``change(_:day:startMinute:minutes:place:reason:)``.
+    /// Marks a planned tutorial held, linked to `record`: a tutorial (not a note, not an
+    /// addendum, not void) that this person sealed about the same learner, dated the plan's day.
+    /// - Throws: usage (64) for any other record; the plan's other errors as
+    ///   ``change(_:day:startMinute:minutes:place:reason:)``.
     @discardableResult
     public func held(_ id: PlanID, record: RecordID) async throws -> TutorialPlan {
         try await session.decidingAfresh {
@@ -126,10 +129,9 @@ public struct Planning: SessionService {
                 throw TutelaError.notFound("there is no record \(record)")
             }
             let label = try Label.parse(stored.labelBytes)
-            guard label.learner == current.learner, label.author == principal.id else {
-                throw TutelaError.usage(
-                    "\(record) is not a record you sealed about \(current.learner), so it cannot "
-                        + "be the tutorial planned as \(id)")
+            try await Self.requireHeld(current, by: label, principal: principal)
+            guard try await session.corrections.voidStatement(of: label) == nil else {
+                throw TutelaError.usage("\(record) is void, so it cannot be a tutorial held")
             }
             let revised = current.revised(
                 status: .held, record: record, by: principal.id, time: vault.clock.now(),
@@ -148,51 +150,80 @@ public struct Planning: SessionService {
     ) async throws -> [TutorialPlan] {
         let learner = learner.map(directory.resolve)
         let tutor = tutor.map(directory.resolve)
-        let all = try await facts(TutorialPlan.self, about: learner?.text)
         var shown: [TutorialPlan] = []
-        for plan in all {
-            try plan.check(directory: directory)
-            guard mayView(plan) else { continue }
-            if let tutor, plan.tutor != tutor { continue }
-            if let from, plan.day < from { continue }
-            if let to, plan.day > to { continue }
-            shown.append(plan)
+        do {
+            for plan in try await facts(TutorialPlan.self, about: learner?.text) {
+                try plan.check(directory: directory)
+                guard mayView(plan) else { continue }
+                if let tutor, plan.tutor != tutor { continue }
+                if let from, plan.day < from { continue }
+                if let to, plan.day > to { continue }
+                // A learner or family is not shown which record a plan was held as: one withheld
+                // from them (a flagged one) would be named where they cannot find it.
+                shown.append(principal.isFamily ? plan.withoutRecord : plan)
+            }
+        } catch let error as TutelaError where error.kind == .tampered && principal.isFamily {
+            // Nor told what did not match: another learner's plan, who signed it.
+            throw TutelaError(
+                .tampered, "the vault's plans do not match its audit log",
+                hint: AuditLog.restoreHint)
         }
         return shown.sorted {
             ($0.day, $0.startMinute ?? -1, $0.id.text) < ($1.day, $1.startMinute ?? -1, $1.id.text)
         }
     }
 
-    /// Whether this person may see `plan`.
+    /// Whether this person may see `plan`. Family first: the learner sees their own, a parent or
+    /// carer only where the learner agreed — whatever staff role either also holds.
     func mayView(_ plan: TutorialPlan) -> Bool {
         let me = principal.id
+        if directory.isFamily(me, of: plan.learner) {
+            return directory.learnerPrincipal(plan.learner)?.id == me || plan.tellFamily
+        }
         if plan.tutor == me || plan.by == me || principal.has(.headOfCentre) && !principal.revoked {
             return true
         }
-        if directory.learners[plan.learner]?.tutor == me { return true }
-        if directory.learnerPrincipal(plan.learner)?.id == me { return true }
-        return plan.tellFamily
-            && directory.learners[plan.learner]?.contacts.parents.contains(me) == true
+        return directory.learners[plan.learner]?.tutor == me
+    }
+
+    /// Checks that `label` is the tutorial `plan` was for: a tutorial (either class, not an
+    /// addendum) that `principal` sealed about the plan's learner, dated the plan's day.
+    static func requireHeld(_ plan: TutorialPlan, by label: Label, principal: Principal)
+        async throws
+    {
+        guard label.learner == plan.learner, label.author == principal.id,
+            [.tutorial, .confidentialTutorial].contains(label.recordClass), label.amends == nil
+        else {
+            throw TutelaError.usage(
+                "\(label.record) is not a tutorial you sealed about \(plan.learner), so it cannot "
+                    + "be the one planned as \(plan.id)")
+        }
+        guard label.tutorialDate == plan.day else {
+            throw TutelaError.usage(
+                "\(label.record) is dated \(label.tutorialDate), but \(plan.id) was planned for "
+                    + "\(plan.day): change the plan's day first (tutela plan change)")
+        }
     }
 
     // MARK: - Helpers
 
-    static func learner(_ id: LearnerID, in directory: Directory) throws(TutelaError) -> Learner {
-        guard let learner = directory.learners[directory.resolve(id)] else {
-            throw .notFound("there is no learner \(id)")
-        }
-        guard learner.leftOn == nil else {
-            throw .usage("\(learner.id) has left; tutorials are planned with current learners")
+    /// The learner `id`, when this person may list them (anyone else's answer is the same "no
+    /// such learner", whether or not they exist) and they have not left by `day`.
+    func learner(_ id: LearnerID, on day: CalendarDate) throws(TutelaError) -> Learner {
+        guard let learner = directory.learners[directory.resolve(id)],
+            try policy().mayList(learner, actor: principal)
+        else { throw .notFound("there is no learner \(id) you plan tutorials with") }
+        if let left = learner.leftOn, left <= day {
+            throw .usage(
+                "\(learner.id) left on \(left); tutorials are planned with current learners")
         }
         return learner
     }
 
-    /// A place as typed: trimmed, at most 120 characters of ordinary text.
+    /// A place as typed: trimmed, at most 120 characters (480 bytes) of ordinary text.
     static func place(_ text: String) throws(TutelaError) -> String {
         let place = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard place.count <= TutorialPlan.maximumPlaceLength,
-            !place.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
+        guard TutorialPlan.isPlace(place) else {
             throw .usage(
                 "the place must be at most \(TutorialPlan.maximumPlaceLength) characters of "
                     + "ordinary text, such as a room")
@@ -276,10 +307,13 @@ public struct Planning: SessionService {
     }
 
     /// Who is told of `plan`: the learner (when enrolled), their parents or carers where the
-    /// learner agreed, the tutor who holds it and the learner's own tutor.
+    /// learner agreed, the tutor who holds it and the learner's own tutor. That it was held (with
+    /// which record) is told to the tutors only: a learner or family told a record id they then
+    /// cannot find would learn that it is withheld from them.
     func notified(_ plan: TutorialPlan) -> Set<PrincipalID> {
         var told: Set<PrincipalID> = [plan.tutor]
         if let tutor = directory.learners[plan.learner]?.tutor { told.insert(tutor) }
+        guard plan.status != .held else { return told }
         if let learner = directory.learnerPrincipal(plan.learner), !learner.revoked {
             told.insert(learner.id)
         }
