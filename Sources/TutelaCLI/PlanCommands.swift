@@ -66,7 +66,8 @@ extension PlanCommand {
 
     struct Change: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Move a planned tutorial to another day, time or place; everyone is told.")
+            abstract: "Move a planned tutorial to another day, time or place; everyone is told.",
+            discussion: "Your --reason is in the learner's notice: write it for them.")
 
         @Argument(help: "The plan id.") var plan: String
         @OptionGroup var when: PlanWhenOptions
@@ -92,7 +93,8 @@ extension PlanCommand {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel a planned tutorial; everyone its notice went to is told.")
+            abstract: "Cancel a planned tutorial; everyone its notice went to is told.",
+            discussion: "Your --reason is in the learner's notice: write it for them.")
 
         @Argument(help: "The plan id.") var plan: String
         @OptionGroup var reason: ReasonOption
