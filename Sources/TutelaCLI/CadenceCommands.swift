@@ -94,6 +94,7 @@ struct ILRCommand: AsyncParsableCommand {
         @Option(help: "Write to this file instead of the terminal.") var out: String?
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let (from, to) = (
@@ -103,8 +104,17 @@ struct ILRCommand: AsyncParsableCommand {
             let session = try await actor.unlock(try await vault.open())
             let lines = try await session.planning.ilrExport(from: from, to: to)
             let csv = ILRLine.csvHeader + lines.map(\.csvLine).joined()
-            if let out {
-                try OutputFile.write(out, csv)
+            if let out { try OutputFile.write(out, csv) }
+            if output.json {
+                try Terminal.json([
+                    "lines": lines.map {
+                        [
+                            "learner": $0.learner.text, "date": $0.date.description,
+                            "kind": $0.kind, "who": $0.who.text, "record": $0.record.text,
+                        ]
+                    }
+                ])
+            } else if let out {
                 Terminal.note("Wrote \(lines.count) lines to \(out).")
             } else {
                 Terminal.out(csv, terminator: "")

@@ -186,13 +186,16 @@ extension PlanCommand {
         @Option(help: "Write to this file instead of the terminal.") var out: String?
         @OptionGroup var actor: ActorOptions
         @OptionGroup var vault: VaultOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let session = try await actor.unlock(try await vault.open())
             let file = try await session.planning.calendar(
                 of: try tutor.map { try PrincipalID($0) })
-            if let out {
-                try OutputFile.write(out, file)
+            if let out { try OutputFile.write(out, file) }
+            if output.json {
+                try Terminal.json(["calendar": file, "file": out ?? ""])
+            } else if let out {
                 Terminal.note("Wrote \(out).")
             } else {
                 Terminal.out(file, terminator: "")

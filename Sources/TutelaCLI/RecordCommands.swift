@@ -62,10 +62,14 @@ struct TutorialCommand: AsyncParsableCommand {
                     label, plan: plan, nextTutorial: review.nextTutorial)
             } catch let error as TutelaError where error.kind != .tampered {
                 return Terminal.note(
-                    "\(label.record) is sealed, but the plan step was not done: \(error.message)")
+                    "\(label.record) is sealed, but it was not marked as the planned tutorial: "
+                        + error.message)
             }
             guard !output.json else { return }
             if let held = followUp.held { Terminal.note("\(held.id) is held: \(label.record).") }
+            if let problem = followUp.nextProblem {
+                Terminal.note("The next tutorial was not planned: \(problem)")
+            }
             if let next = followUp.next {
                 Terminal.note(
                     "Planned the next tutorial, \(next.plan.id), for \(next.plan.day) (time and "

@@ -116,6 +116,27 @@ public enum TestFiles {
         return ([UInt8](try Data(contentsOf: url)), name)
     }
 
+    /// The calendar planning tests live in — their own, not the shipped one (which a school
+    /// replaces each year): Autumn 2026 runs 2 September to 18 December, half-term 26–30 October.
+    public static let calendar = """
+        tutorials:
+          terms:
+            - {name: "Autumn 2026", starts: 2026-09-02, half-term: [2026-10-26, 2026-10-30], ends: 2026-12-18}
+            - {name: "Spring 2027", starts: 2027-01-05, half-term: [2027-02-15, 2027-02-19], ends: 2027-03-26}
+            - {name: "Summer 2027", starts: 2027-04-12, half-term: [2027-05-31, 2027-06-04], ends: 2027-07-21}
+
+        """
+
+    /// The shipped school policy with `section` in place of its `tutorials:` section.
+    public static func policy(tutorials section: String) throws -> [UInt8] {
+        let text = String(decoding: try shippedPolicy().text, as: UTF8.self)
+        guard let start = text.range(of: "tutorials:\n"),
+            let end = text.range(of: "\n# Who lists every learner")
+        else { throw TutelaError(.internal, "the shipped school policy has no tutorials section") }
+        return Array(
+            text.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: section).utf8)
+    }
+
     /// A small progress review about `learner` whose comments are `marker`.
     public static func form(learner: LearnerID = "sam", marker: String = "steady progress") throws
         -> ProgressReview

@@ -9,8 +9,16 @@ import TutelaTesting
 /// The planning page: reviews due, tutorials planned, a form to plan one, cancelling, the diary.
 @Suite("Web pages: tutorial planning")
 struct PlanPageTests {
-    @Test func aTutorPlansFromThePageAndTheLearnerIsToldAndTheDiaryHasIt() async throws {
+    /// A served centre in the tests' own calendar (``TestFiles/calendar``).
+    static func harness() async throws -> Harness {
         let harness = try await Harness.make()
+        _ = try await harness.centre.session("office").administration.applyPolicy(
+            TestFiles.policy(tutorials: TestFiles.calendar), source: "school.yaml")
+        return harness
+    }
+
+    @Test func aTutorPlansFromThePageAndTheLearnerIsToldAndTheDiaryHasIt() async throws {
+        let harness = try await Self.harness()
         try await harness.run { api in
             let price = try await api.browse(as: "price")
             let home = try await api.page("/", as: price)
@@ -27,6 +35,16 @@ struct PlanPageTests {
                 as: price)
             #expect(wrong.status == .unprocessableContent)
             #expect(wrong.text.contains("Enter the day") && wrong.text.contains("like 14:30"))
+            // A day past is named beside the day's box, not another.
+            let past = try await api.form(
+                "/plans", [("learner", "sam"), ("day", "2026-11-01"), ("minutes", "30")],
+                as: price)
+            #expect(past.status == .unprocessableContent)
+            let dayError = try #require(
+                past.text.firstMatch(of: /id="f-day-error"[^>]*>(.*?)<\/p>/)?.1)
+            #expect(dayError.contains("has passed"))
+            // Sam signs in, so the page says a notice was sent (see the next test for one who
+            // does not).
             let planned = try await api.submit(
                 "/plans",
                 [
@@ -35,6 +53,7 @@ struct PlanPageTests {
                 ], as: price)
             #expect(planned.status == .ok)
             #expect(planned.text.contains("Tutorial planned"))
+            #expect(planned.text.contains("The learner has been sent a notice"))
             let id = try #require(planned.text.firstMatch(of: /Planned as (TP-[0-9A-Z-]+)/)?.1)
             #expect(planned.text.contains("Room 4"))
             let diary = try await api.page("/plans/calendar.ics", as: price)
@@ -62,7 +81,7 @@ struct PlanPageTests {
     }
 
     @Test func theNextTutorialAgreedOnTheWebFormBecomesAPlan() async throws {
-        let harness = try await Harness.make()
+        let harness = try await Self.harness()
         try await harness.run { api in
             let price = try await api.browse(as: "price")
             let sealed = try await api.submit(
@@ -101,6 +120,17 @@ struct PlanPageTests {
             #expect(try await api.page("/ilr.csv?from=yesterday", as: data).status == .badRequest)
         }
         #expect(!harness.logs.all.contains("Talked about money worries"))
+    }
+
+    @Test func aLearnerWithoutASignInIsToBeToldInPerson() async throws {
+        let harness = try await Self.harness()
+        try await harness.run { api in
+            let jones = try await api.browse(as: "jones")
+            let planned = try await api.submit(
+                "/plans", [("learner", "alex"), ("day", "2026-12-01"), ("minutes", "30")],
+                as: jones)
+            #expect(planned.text.contains("tell them the day, time and place yourself"))
+        }
     }
 
     @Test func planningIsForTutorsAndHeadsOnly() async throws {

@@ -19,9 +19,7 @@ final class Hands: Sendable {
     }
 }
 
-/// The centre with the term under way (the shipped calendar: Autumn 2026 runs 2 September to 18
-/// December, half-term 26–30 October), Kim (a learner who signs in, on a NEET prevention course,
-/// tutor Price) and Pat, Sam's parent.
+/// The centre with the term under way in the tests' calendar (``TestFiles/calendar``), Kim (a learner who signs in, on a NEET prevention course, tutor Price) and Pat, Sam's parent.
 struct PlanningCentre {
     let f: Fixture
     let hands: Hands
@@ -30,6 +28,8 @@ struct PlanningCentre {
         let hands = Hands(day)
         let f = try await Fixture.make(clock: hands.clock)
         let office = try f.session("office")
+        _ = try await office.administration.applyPolicy(
+            TestFiles.policy(tutorials: TestFiles.calendar), source: "school.yaml")
         try await office.administration.addLearner(
             "kim", name: "Kim Lee", tutor: "price", dateOfBirth: nil, programme: "NEET prevention")
         for (id, role) in [("kim", Role.learner), ("pat", .parentCarer), ("ilr", .ilrOfficer)] {

@@ -56,9 +56,9 @@ struct PolicyPublishingTests {
         var text = String(decoding: try Fixture.shippedPolicy().text, as: UTF8.self)
         text = text.replacingOccurrences(
             of:
-                "      - copies: [learner, parents-carers]   # only the copies ticked on the form\n    label-only: [record-keeper, head-of-centre, admin]",
+                "      - copies: [learner, parents-carers]   # only the copies ticked on the form\n    label-only: [record-keeper, head-of-centre, admin, ilr-officer]",
             with:
-                "      - copies: [learner, parents-carers]\n      - role: head-of-centre\n    label-only: [record-keeper, admin]"
+                "      - copies: [learner, parents-carers]\n      - role: head-of-centre\n    label-only: [record-keeper, admin, ilr-officer]"
         )
         let (_, changes) = try await office.administration.applyPolicy(
             Array(text.utf8), source: "wider.yaml")

@@ -88,8 +88,8 @@ struct PolicyTests {
                                         Self.expectedOpen(
                                             file, recordClass, person.description,
                                             flagged: flagged)
-                                        || [.recordKeeper, .headOfCentre, .admin].contains(
-                                            where: p.has)
+                                        || [.recordKeeper, .headOfCentre, .admin, .ilrOfficer]
+                                            .contains(where: p.has)
                                         // Officers find labels to ask for break-glass, and
                                         // see flagged ones to disclose them.
                                         || ((flagged || rules.safeguarding.breakGlass != nil)
@@ -154,9 +154,9 @@ struct PolicyTests {
         var text = String(decoding: try Fixture.shippedPolicy(file).text, as: UTF8.self)
         text = text.replacingOccurrences(
             of:
-                "    read:\n      - author\n      - learner\n    label-only: [record-keeper, head-of-centre, admin]\n    deny:",
+                "    read:\n      - author\n      - learner\n    label-only: [record-keeper, head-of-centre, admin, ilr-officer]",
             with:
-                "    read:\n      - author\n      - learner\n      - role: parent-carer\n    label-only: [record-keeper, head-of-centre, admin]\n    deny:"
+                "    read:\n      - author\n      - learner\n      - role: parent-carer\n    label-only: [record-keeper, head-of-centre, admin, ilr-officer]"
         )
         let policy = try parse(text, source: file).published(as: 1)
         let rules = try #require(policy.classes[.confidentialTutorial])

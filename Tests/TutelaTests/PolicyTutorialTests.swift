@@ -8,12 +8,8 @@ import Testing
 struct PolicyTutorialTests {
     /// The shipped school policy with its `tutorials:` section replaced by `section` (nil: none).
     func policy(_ section: String?) throws -> Policy {
-        let text = try #require(String(bytes: Fixture.shippedPolicy().text, encoding: .utf8))
-        let start = try #require(text.range(of: "tutorials:\n"))
-        let end = try #require(text.range(of: "\n# Who lists every learner"))
-        let replaced = text.replacingCharacters(
-            in: start.lowerBound..<end.lowerBound, with: section ?? "")
-        return try Policy.parse(Array(replaced.utf8), source: "school.yaml")
+        try Policy.parse(
+            TestFiles.policy(tutorials: section ?? ""), source: "school.yaml")
     }
 
     func problem(_ section: String) -> String {

@@ -60,6 +60,8 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
     /// (a character can take many: an accent, another script, a run of marks).
     public static let maximumPlaceLength = 120
     static let maximumPlaceBytes = 480
+    /// The most revisions a plan may have.
+    static let maximumRevision: Int64 = 100_000
     /// The latest time a plan may carry: the last second of 9999.
     static let latestTime: Int64 = 253_402_300_799
     /// How long a tutorial may be planned to last: 5 minutes to 4 hours.
@@ -99,11 +101,15 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
             throw .tampered("\(name) has an unknown status")
         }
         let record: RecordID? = try r.optionalID("record")
+        let revision = try r.i64("revision")
+        guard (0...maximumRevision).contains(revision) else {
+            throw .tampered("\(name) is malformed")
+        }
         let plan = TutorialPlan(
             id: try header.ownID(), learner: try header.subjectID(), tutor: tutor, day: day,
             startMinute: start == -1 ? nil : Int(start), minutes: Int(minutes), place: place,
             tellFamily: tellFamily, status: status, record: record,
-            revision: try r.i64("revision"), by: header.signer, time: try r.i64("time"),
+            revision: revision, by: header.signer, time: try r.i64("time"),
             reason: try r.string("reason", max: 8000), decidedAt: try r.i64("decided at"))
         try header.requireMadeUnder(plan.decidedAt)
         guard start == -1 || (0..<1440).contains(start), minutesAllowed.contains(plan.minutes),
@@ -136,20 +142,21 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
             reason: reason, decidedAt: decidedAt)
     }
 
-    /// The plan without the record it was held as (for a learner or family).
-    var withoutRecord: TutorialPlan {
-        TutorialPlan(
+    /// The plan as a learner or their family see it: a held plan as it stood before it was held
+    /// (that it was held, and by which record, could show them a record withheld from them).
+    var asFamilySeesIt: TutorialPlan {
+        guard status == .held else { return self }
+        return TutorialPlan(
             id: id, learner: learner, tutor: tutor, day: day, startMinute: startMinute,
-            minutes: minutes, place: place, tellFamily: tellFamily, status: status, record: nil,
-            revision: revision, by: by, time: time, reason: reason, decidedAt: decidedAt)
+            minutes: minutes, place: place, tellFamily: tellFamily, status: .planned, record: nil,
+            revision: revision - 1, by: by, time: time, reason: "", decidedAt: decidedAt)
     }
 
     /// Whether `actor` may plan a tutorial with `learner`, or change or cancel one: a tutor or a
     /// head of centre, enrolled, who is not one of the learner's family.
     static func may(_ actor: Principal, plan learner: LearnerID, in directory: Directory) -> Bool {
         guard !actor.revoked, !actor.awaitingKeys,
-            actor.has(.tutor) || actor.has(.headOfCentre),
-            directory.learners[learner] != nil
+            actor.has(.tutor) || actor.has(.headOfCentre)
         else { return false }
         return !directory.isFamily(actor.id, of: learner)
     }
@@ -169,7 +176,10 @@ public struct TutorialPlan: Sendable, Equatable, Fact {
     /// notify.
     func check(directory: Directory) throws(TutelaError) {
         let then = try directory.asOf(decidedAt)
-        guard let maker = then.principals[by], Self.may(maker, plan: learner, in: then) else {
+        guard let maker = then.principals[by], Self.may(maker, plan: learner, in: then),
+            let listed = then.learners[learner],
+            then.policy?.mayList(listed, actor: maker) == true
+        else {
             throw .tampered(
                 "plan \(id) is signed by '\(by)', who could not plan tutorials with \(learner) "
                     + "when it was made")

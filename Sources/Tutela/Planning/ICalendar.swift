@@ -31,11 +31,13 @@ public enum ICalendar {
         let learner: String
         let zone: String
 
-        var lines: [String] {
+        /// The event's lines in a file made at `now`.
+        func lines(now: Int64) -> [String] {
             var lines = [
                 "BEGIN:VEVENT",
                 "UID:\(plan.id.text)@tutela",
-                "DTSTAMP:\(ICalendar.utc(plan.time))",
+                "DTSTAMP:\(ICalendar.utc(now))",
+                "LAST-MODIFIED:\(ICalendar.utc(plan.time))",
                 "SEQUENCE:\(plan.revision)",
             ]
             if let start = plan.startMinute {
@@ -60,7 +62,7 @@ public enum ICalendar {
             [
                 "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Tutela//Tutorial plans//EN",
                 "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
-            ] + events.flatMap(\.lines) + ["END:VCALENDAR"]
+            ] + events.flatMap { $0.lines(now: now) } + ["END:VCALENDAR"]
         return lines.map(fold).joined()
     }
 

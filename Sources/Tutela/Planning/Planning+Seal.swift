@@ -6,6 +6,8 @@ public struct SealFollowUp: Sendable, Equatable {
     /// The plan made from the form's "next tutorial" date (time and place still to agree), if
     /// the form gave one and no tutorial with the learner is planned that day already.
     public let next: PlanOutcome?
+    /// Why the next tutorial could not be planned, when it could not (the held step stands).
+    public let nextProblem: String?
 }
 
 extension Planning {
@@ -31,14 +33,19 @@ extension Planning {
     ) async throws -> SealFollowUp {
         var held: TutorialPlan?
         if let plan { held = try await self.held(plan, record: label.record) }
-        guard let nextTutorial, nextTutorial >= (try today()),
+        guard let nextTutorial, nextTutorial > label.tutorialDate, nextTutorial >= (try today()),
             TutorialPlan.may(principal, plan: label.learner, in: directory),
             principal.has(.tutor)
-        else { return SealFollowUp(held: held, next: nil) }
-        let already = try await plans(learner: label.learner, from: nextTutorial, to: nextTutorial)
-            .contains { $0.status == .planned }
-        guard !already else { return SealFollowUp(held: held, next: nil) }
-        let next = try await self.plan(PlanRequest(learner: label.learner, day: nextTutorial))
-        return SealFollowUp(held: held, next: next)
+        else { return SealFollowUp(held: held, next: nil, nextProblem: nil) }
+        do {
+            let already = try await plans(
+                learner: label.learner, from: nextTutorial, to: nextTutorial
+            ).contains { $0.status == .planned }
+            guard !already else { return SealFollowUp(held: held, next: nil, nextProblem: nil) }
+            let next = try await self.plan(PlanRequest(learner: label.learner, day: nextTutorial))
+            return SealFollowUp(held: held, next: next, nextProblem: nil)
+        } catch let error as TutelaError where error.kind != .tampered {
+            return SealFollowUp(held: held, next: nil, nextProblem: error.message)
+        }
     }
 }

@@ -56,17 +56,19 @@ public struct Planning: SessionService {
     ///   but a tutor or head of centre, or a member of the learner's family.
     public func plan(_ request: PlanRequest) async throws -> PlanOutcome {
         try await session.decidingAfresh {
-            let learner = try learner(request.learner, on: request.day)
+            // Refused (and audited) before anything about the learner is looked up or said.
+            let asked = directory.resolve(request.learner)
+            guard TutorialPlan.may(principal, plan: asked, in: directory) else {
+                try await refuse(
+                    .plan, asked.text,
+                    "only a tutor or a head of centre plans tutorials, and never with their own "
+                        + "family")
+            }
+            let learner = try learner(asked, on: request.day)
             // A head of centre who does not tutor plans for the learner's own tutor.
             let tutorID =
                 request.tutor.map(directory.resolve)
                 ?? (principal.has(.tutor) ? principal.id : learner.tutor)
-            guard TutorialPlan.may(principal, plan: learner.id, in: directory) else {
-                try await refuse(
-                    .plan, learner.id.text,
-                    "only a tutor or a head of centre plans tutorials, and never with their own "
-                        + "family")
-            }
             guard let tutor = directory.principals[tutorID],
                 TutorialPlan.mayHold(tutor, with: learner.id, in: directory)
             else {
@@ -158,9 +160,10 @@ public struct Planning: SessionService {
                 if let tutor, plan.tutor != tutor { continue }
                 if let from, plan.day < from { continue }
                 if let to, plan.day > to { continue }
-                // A learner or family is not shown which record a plan was held as: one withheld
-                // from them (a flagged one) would be named where they cannot find it.
-                shown.append(principal.isFamily ? plan.withoutRecord : plan)
+                // A learner or family is not shown that a plan was held, nor as which record: a
+                // record withheld from them (a flagged one) would be missing where they look.
+                let family = directory.isFamily(principal.id, of: plan.learner)
+                shown.append(family ? plan.asFamilySeesIt : plan)
             }
         } catch let error as TutelaError where error.kind == .tampered && principal.isFamily {
             // Nor told what did not match: another learner's plan, who signed it.
@@ -225,8 +228,8 @@ public struct Planning: SessionService {
         let place = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard TutorialPlan.isPlace(place) else {
             throw .usage(
-                "the place must be at most \(TutorialPlan.maximumPlaceLength) characters of "
-                    + "ordinary text, such as a room")
+                "the place is too long or holds control or direction marks: give a room or a "
+                    + "place in at most \(TutorialPlan.maximumPlaceLength) letters")
         }
         return place
     }
@@ -312,7 +315,13 @@ public struct Planning: SessionService {
     /// cannot find would learn that it is withheld from them.
     func notified(_ plan: TutorialPlan) -> Set<PrincipalID> {
         var told: Set<PrincipalID> = [plan.tutor]
-        if let tutor = directory.learners[plan.learner]?.tutor { told.insert(tutor) }
+        // The learner's own tutor — unless they are family (a parent who tutors), who hear only
+        // what the learner agreed family should.
+        if let tutor = directory.learners[plan.learner]?.tutor,
+            !directory.isFamily(tutor, of: plan.learner)
+        {
+            told.insert(tutor)
+        }
         guard plan.status != .held else { return told }
         if let learner = directory.learnerPrincipal(plan.learner), !learner.revoked {
             told.insert(learner.id)

@@ -174,6 +174,7 @@ struct Visitor: Sendable {
 /// the URL, never anything from a record.
 enum Done: String {
     case sealed, addendum, flagged, requested, approved, declined, proposed, planned, cancelled
+    case plannedUntold = "planned-untold"
 
     /// The redirect to `path` that tells, there, that `self` was done to `id`.
     func redirect(to path: String, id: String) -> Response {
@@ -189,7 +190,7 @@ enum Done: String {
         let wellFormed =
             switch done {
             case .requested, .approved, .declined: Tutela.RequestID(validating: id) != nil
-            case .planned, .cancelled: PlanID(validating: id) != nil
+            case .planned, .plannedUntold, .cancelled: PlanID(validating: id) != nil
             default: RecordID(validating: id) != nil
             }
         return wellFormed ? (done, id) : nil

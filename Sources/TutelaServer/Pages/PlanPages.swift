@@ -41,9 +41,18 @@ struct PlanPages {
             content.append(
                 Done.notice(
                     "Tutorial planned", "Planned as \(id). The learner has been sent a notice."))
+        case (.plannedUntold, let id)?:
+            content.append(
+                Done.notice(
+                    "Tutorial planned",
+                    "Planned as \(id). The learner does not sign in to Tutela, so no notice "
+                        + "reached them: tell them the day, time and place yourself."))
         case (.cancelled, let id)?:
             content.append(
-                Done.notice("Tutorial cancelled", "\(id) is cancelled. The learner has been told."))
+                Done.notice(
+                    "Tutorial cancelled",
+                    "\(id) is cancelled. Everyone sent a notice of it has been told; a learner "
+                        + "who does not sign in to Tutela needs telling yourself."))
         default: break
         }
         content.append(Field.summary(problems))
@@ -165,7 +174,10 @@ struct PlanPages {
                     PlanRequest(
                         learner: learner, day: day, startMinute: start, minutes: minutes,
                         place: values["place"] ?? "", tellFamily: values["tellFamily"] == "yes"))
-                return Done.planned.redirect(to: "/plans", id: outcome.plan.id.text)
+                // Said plainly when no notice could reach the learner: most never sign in.
+                let told = outcome.notified.contains { $0.text == learner.text }
+                return (told ? Done.planned : Done.plannedUntold).redirect(
+                    to: "/plans", id: outcome.plan.id.text)
             } catch let error as TutelaError where [.usage, .notFound].contains(error.kind) {
                 problems.add(Self.box(for: error.message), Page.sentence(error.message))
             }
@@ -238,11 +250,11 @@ struct PlanPages {
 
     /// The box a planning error is about.
     static func box(for message: String) -> String {
+        if message.contains("has passed") || message.contains("year ahead") { return "day" }
+        if message.contains("starts between") { return "time" }
         if message.contains("minutes") { return "minutes" }
         if message.contains("place") { return "place" }
-        if message.contains("tutor") { return "learner" }
-        if message.contains("learner") || message.contains("left") { return "learner" }
-        return "day"
+        return "learner"
     }
 
     /// A standing in words.
