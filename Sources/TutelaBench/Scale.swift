@@ -16,6 +16,8 @@ struct ScaleResult {
     var check = 0.0
     var seal = 0.0
     var sealFloor = 0.0
+    /// The bare floor of #26: AEAD, one sealed box and one signature per record, on one core.
+    var bareFloor = 0.0
     var importPeak = Peak()
     var slotsPerRecord = 0.0
     var sharesPerRecord = 0.0
@@ -161,6 +163,7 @@ struct ScaleBenchmark {
         let b1 = perOperation(floorSamples) { before1.sealRecord() }
         let b2 = perOperation(floorSamples) { before2.sealRecord() }
         let sealFloorBefore = b1 + 0.9 * (b2 - b1)
+        let bareBefore = perOperation(floorSamples) { before1.sealBare() }
 
         // Import: check, unlock, seal.
         say("\(count(records)): importing")
@@ -222,6 +225,7 @@ struct ScaleBenchmark {
         // Averaged with the floor measured just before the import, as the machine's speed drifts.
         result.sealFloor =
             (floor1 + (result.slotsPerRecord - 1) * (floor2 - floor1) + sealFloorBefore) / 2
+        result.bareFloor = (perOperation(floors) { one.sealBare() } + bareBefore) / 2
 
         // Open: one record at a time, as `tutela open` does after its unlock. Each record is also
         // opened without this machine's rollback pin (a slot written and synced after every audit

@@ -114,13 +114,13 @@ func report(_ results: [ScaleResult], age: AgeResult?) {
     print("Store: \(results.first?.store ?? "SQLite")\n")
     print("## Seal (`import`, 500 forms per transaction)\n")
     print(
-        "| records | form (avg) | slots + shares per record | seal rate | floor | × floor | unlock (excluded) | check pass |"
+        "| records | form (avg) | slots + shares per record | seal rate | floor | × floor | bare floor (AEAD + 1 sealed box + 1 signature) | × bare floor | unlock (excluded) | check pass |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results {
         let perRecord = r.seal / Double(r.records)
         print(
-            "| \(count(r.records)) | \(Int(r.averageForm)) B | \(String(format: "%.2f + %.2f", r.slotsPerRecord, r.sharesPerRecord)) | \(rate(r.records, r.seal)) | \(perSecond(1 / r.sealFloor)) | \(ratio(perRecord / r.sealFloor)) | \(duration(r.unlock)) | \(duration(r.check)) |"
+            "| \(count(r.records)) | \(Int(r.averageForm)) B | \(String(format: "%.2f + %.2f", r.slotsPerRecord, r.sharesPerRecord)) | \(rate(r.records, r.seal)) | \(perSecond(1 / r.sealFloor)) | \(ratio(perRecord / r.sealFloor)) | \(perSecond(1 / r.bareFloor)) | \(ratio(perRecord / r.bareFloor)) | \(duration(r.unlock)) | \(duration(r.check)) |"
         )
     }
     print(

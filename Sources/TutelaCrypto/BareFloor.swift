@@ -139,6 +139,25 @@ package final class BareFloor {
         checksum ^= ciphertext[0] ^ signature[0] ^ slot[0] ^ share[0]
     }
 
+    /// The least a per-record-key, signed, sealed-envelope design seems to need (#26): a random key
+    /// and nonce, XChaCha20-Poly1305 over the form with the label as associated data, one
+    /// `crypto_box_seal` of the key and one Ed25519 signature over the ciphertext — called bare,
+    /// with nothing else. Tutela's import is measured against it.
+    package func sealBare() {
+        var dataKey = [UInt8](repeating: 0, count: 32)
+        randombytes_buf(&dataKey, 32)
+        randombytes_buf(&nonce, nonce.count)
+        var length: UInt64 = 0
+        crypto_aead_xchacha20poly1305_ietf_encrypt(
+            &ciphertext, &length, plaintext, UInt64(plaintext.count), label, UInt64(label.count),
+            nil, nonce, dataKey)
+        var box = [UInt8](repeating: 0, count: 32 + Int(crypto_box_sealbytes()))
+        crypto_box_seal(&box, dataKey, 32, boxPublic)
+        crypto_sign_detached(
+            &signature, nil, ciphertext, UInt64(ciphertext.count), signSecret)
+        checksum ^= ciphertext[0] ^ signature[0] ^ box[0]
+    }
+
     /// One record opened: the author's signature checked over the envelope's hash, the slot opened,
     /// HKDF, XChaCha20-Poly1305 decryption, and the signed, hashed audit entry.
     package func openRecord() {

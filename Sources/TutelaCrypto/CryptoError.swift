@@ -34,6 +34,8 @@ public enum CryptoError: Error, Equatable, Sendable {
     case inconsistentShares
     /// An operating-system hardening step failed.
     case hardeningFailed(step: String)
+    /// A key was used after it was wiped.
+    case keyWiped
 }
 
 extension CryptoError: CustomStringConvertible {
@@ -70,6 +72,8 @@ extension CryptoError: CustomStringConvertible {
             return "the shares come from different splits"
         case .hardeningFailed(let step):
             return "process hardening failed: \(step)"
+        case .keyWiped:
+            return "a key was used after it was wiped"
         }
     }
 }

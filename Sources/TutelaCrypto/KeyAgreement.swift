@@ -98,7 +98,8 @@ public enum X25519 {
 }
 
 /// Anonymous sealed boxes (`crypto_box_seal`): anyone can seal to a public key, only the holder of
-/// the private key can open, and the sender stays anonymous. Tutela's key slots are sealed boxes.
+/// the private key can open, and the sender stays anonymous. Boxes Tutela seals one at a time are
+/// sealed boxes; a transaction's many boxes to one recipient are ``BatchBoxKey`` boxes.
 public enum SealedBox {
     /// Bytes a sealed box adds to its message (ephemeral public key and tag).
     public static var overhead: Int { Int(crypto_box_sealbytes()) }

@@ -177,6 +177,9 @@ extension Lifecycle {
             var updates:
                 [(RecordID, Label, RecordState, [Slot], [StoredShare], [PrincipalID], AuditEntry)] =
                     []
+            // The transaction's boxes, one ephemeral key per recipient (#26).
+            let sealing = SealBatch()
+            defer { sealing.finish() }
             for reported in try await slotChanges(among: records, hidden: true) {
                 // Decided again from the envelope, verified: a label row edited to name someone else
                 // must never become a slot for them.
@@ -240,17 +243,18 @@ extension Lifecycle {
                     try await confirmDataKey(key, of: envelope)
                     added = try Session.slots(
                         for: envelope.label, generation: envelope.generation, key: key,
-                        recipients: change.missing, directory: directory)
+                        recipients: change.missing, directory: directory, batch: sealing)
                     for role in change.missingGroups {
                         guard let group = try directory.groupToSealTo(role) else { continue }
                         added.append(
                             try Slot.make(
                                 record: change.record, generation: envelope.generation, key: key,
-                                recipient: group.holder, to: group.publicKey))
+                                recipient: group.holder, to: group.publicKey, batch: sealing))
                     }
                     if change.missingShares {
                         shares = try BreakGlass.shares(
-                            for: envelope.label, key: key, policy: policy, directory: directory)
+                            for: envelope.label, key: key, policy: policy, directory: directory,
+                            batch: sealing)
                     }
                 }
                 func names(_ list: [String]) -> String {

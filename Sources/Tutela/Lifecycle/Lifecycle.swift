@@ -130,12 +130,14 @@ public struct Lifecycle: SessionService {
         of member: PrincipalID, from old: KeyAgreementPrivateKey, to new: KeyAgreementPublicKey,
         published: [String: KeyAgreementPublicKey], tx: any VaultTransaction
     ) async throws {
+        let sealing = SealBatch()
+        defer { sealing.finish() }
         for slot in try await tx.slots(recipient: .person(member)) {
             let (key, generation) = try slot.open(with: old, expecting: slot.record)
             defer { key.wipe() }
             let renewed = try Slot.make(
                 record: slot.record, generation: generation, key: key, recipient: slot.recipient,
-                to: new)
+                to: new, batch: sealing)
             try await tx.deleteSlot(record: slot.record, recipient: slot.recipient)
             try await tx.insert(renewed)
         }
@@ -214,6 +216,9 @@ public struct Lifecycle: SessionService {
                     let batch = try await store.slots(recipient: oldGroup, limit: batchSize)
                     if batch.isEmpty { break }
                     var replacements: [Slot] = []
+                    // The new form (#26): one ephemeral key for the transaction's slots.
+                    let sealing = SealBatch()
+                    defer { sealing.finish() }
                     for slot in batch {
                         let (key, generation) = try slot.open(with: oldKey, expecting: slot.record)
                         // What an old slot holds is confirmed against its record's envelope before it
@@ -235,7 +240,7 @@ public struct Lifecycle: SessionService {
                         replacements.append(
                             try Slot.make(
                                 record: slot.record, generation: generation, key: key,
-                                recipient: current.holder, to: newKey))
+                                recipient: current.holder, to: newKey, batch: sealing))
                         key.wipe()
                     }
                     let entry = auditEntry(
@@ -265,6 +270,8 @@ public struct Lifecycle: SessionService {
                     guard let last = shares.last else { break }
                     after = last.record
                     var moved: [(from: StoredShare, to: StoredShare)] = []
+                    let sealing = SealBatch()
+                    defer { sealing.finish() }
                     for stored in shares {
                         let share = try BoundBox.open(
                             stored.body, kind: .share, binding: stored.id.description, with: oldKey,
@@ -276,7 +283,8 @@ public struct Lifecycle: SessionService {
                                 StoredShare(
                                     record: stored.record, holder: current.holder,
                                     body: try BoundBox.seal(
-                                        share, kind: .share, binding: id.description, to: newKey))
+                                        share, kind: .share, binding: id.description, to: newKey,
+                                        batch: sealing))
                             ))
                         share.wipe()
                     }

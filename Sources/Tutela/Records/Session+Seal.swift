@@ -150,6 +150,9 @@ extension Session {
         // core.
         let identity = self.identity
         let author = principal.id
+        // One ephemeral key per recipient for the whole transaction (#26).
+        let batch = SealBatch()
+        defer { batch.finish() }
         let sealed = try Self.inParallel(planned) { item throws(TutelaError) in
             let label = Label(
                 record: try Identifier.newRecordID(), recordClass: item.recordClass,
@@ -170,14 +173,14 @@ extension Session {
                     recipients: policy.recipients(
                         for: label, state: RecordState(flagged: !groups.isEmpty),
                         directory: directory),
-                    directory: directory)
+                    directory: directory, batch: batch)
                 + groups.map { g throws(TutelaError) in
                     try Slot.make(
                         record: label.record, generation: envelope.generation, key: key,
-                        recipient: g.holder, to: g.publicKey)
+                        recipient: g.holder, to: g.publicKey, batch: batch)
                 }
             let shares = try BreakGlass.shares(
-                for: label, key: key, policy: policy, directory: directory)
+                for: label, key: key, policy: policy, directory: directory, batch: batch)
             let stored = StoredRecord(
                 record: label.record, labelBytes: label.canonical,
                 sealedBytes: envelope.sealedBytes, slots: slots)
@@ -313,7 +316,7 @@ extension Session {
 
     static func slots(
         for label: Label, generation: Int, key: SecretBytes, recipients: [PrincipalID],
-        directory: Directory
+        directory: Directory, batch: SealBatch? = nil
     ) throws(TutelaError) -> [Slot] {
         var slots: [Slot] = []
         for recipient in recipients {
@@ -321,7 +324,7 @@ extension Session {
             slots.append(
                 try Slot.make(
                     record: label.record, generation: generation, key: key,
-                    recipient: .person(recipient), to: p.identity.agreementKey))
+                    recipient: .person(recipient), to: p.identity.agreementKey, batch: batch))
         }
         return slots
     }

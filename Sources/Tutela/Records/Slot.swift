@@ -1,10 +1,11 @@
 import TutelaCrypto
 
-/// A record's data key sealed to one recipient:
-/// `crypto_box_seal(u8 2 ‖ string "tutela/slot" ‖ string record ‖ string recipient ‖ u32 generation
-/// ‖ key)`. The tag keeps a slot from ever being taken for another kind of box sealed to the same
-/// key (a group-member box, a released share); the record, recipient and envelope generation keep
-/// it from being moved.
+/// A record's data key sealed to one recipient, as a ``RecipientBox`` of the message `u8 version ‖
+/// string "tutela/slot" ‖ string record ‖ string recipient ‖ u32 generation ‖ key`: version 2 sealed
+/// alone (`crypto_box_seal`), version 3 batched with its transaction's other boxes to the same
+/// recipient (#26). The tag keeps a slot from ever being taken for another kind of box sealed to
+/// the same key (a group-member box, a released share); the record, recipient and envelope
+/// generation keep it from being moved.
 public struct Slot: Sendable, Equatable {
     /// The record whose data key the box carries.
     public let record: RecordID
@@ -20,12 +21,11 @@ public struct Slot: Sendable, Equatable {
         self.box = box
     }
 
-    static let version: UInt8 = 2
     static let tag = "tutela/slot"
     static let maximumBoxByteCount = 512
 
     /// What a slot's plaintext starts with, before its generation and key.
-    private static func prefix(record: RecordID, recipient: Recipient) -> [UInt8] {
+    private static func prefix(record: RecordID, recipient: Recipient, version: UInt8) -> [UInt8] {
         var header = CanonicalWriter()
         header.u8(version)
         header.string(tag)
@@ -34,20 +34,26 @@ public struct Slot: Sendable, Equatable {
         return header.bytes
     }
 
-    /// Seals `key`, the data key of `record`'s envelope `generation`, for `recipient`.
+    /// Seals `key`, the data key of `record`'s envelope `generation`, for `recipient`: in `batch`
+    /// (version 3) when one is given, else alone (version 2).
     static func make(
         record: RecordID, generation: Int, key: SecretBytes, recipient: Recipient,
-        to publicKey: KeyAgreementPublicKey
+        to publicKey: KeyAgreementPublicKey, batch: SealBatch? = nil
     ) throws(TutelaError) -> Slot {
         var header = CanonicalWriter()
-        header.fixed(prefix(record: record, recipient: recipient))
-        header.u32(UInt32(generation))
-        do {
-            let message = try SecretBytes(copying: header.bytes).appending(key)
-            return Slot(
+        header.fixed(
+            prefix(
                 record: record, recipient: recipient,
-                box: try SealedBox.seal(message, to: publicKey))
-        } catch { throw .internal("could not make a key slot: \(error)") }
+                version: RecipientBox.version(batched: batch != nil)))
+        header.u32(UInt32(generation))
+        let message: SecretBytes
+        do { message = try SecretBytes(copying: header.bytes).appending(key) } catch {
+            throw .internal("could not make a key slot: \(error)")
+        }
+        defer { message.wipe() }
+        return Slot(
+            record: record, recipient: recipient,
+            box: try RecipientBox.seal(message, to: publicKey, batch: batch))
     }
 
     /// Opens the slot with a person's key; checks it is a slot of `record`'s envelope `generation`
@@ -81,12 +87,12 @@ public struct Slot: Sendable, Equatable {
         guard box.count <= Self.maximumBoxByteCount else {
             throw .tampered("the key slot of \(record) is oversized")
         }
-        let message: SecretBytes
-        do { message = try SealedBox.open(box, with: key) } catch {
+        let (message, version): (SecretBytes, UInt8)
+        do { (message, version) = try RecipientBox.open(box, with: key) } catch {
             throw .tampered(
                 "the key slot of \(record) for '\(recipient)' does not open: it was altered")
         }
-        let expected = Self.prefix(record: record, recipient: recipient)
+        let expected = Self.prefix(record: record, recipient: recipient, version: version)
         let headerCount = expected.count + 4
         guard message.count == headerCount + XChaCha20Poly1305.keyByteCount,
             message.withUnsafeBytes({ Array($0.prefix(expected.count)) }) == expected

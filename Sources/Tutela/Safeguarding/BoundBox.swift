@@ -1,11 +1,12 @@
 import TutelaCrypto
 
 /// A secret sealed to one X25519 key, tagged with what kind of box it is and bound to what it is for:
-/// `crypto_box_seal(u8 version = 2 ‖ string kind ‖ string binding ‖ secret)`. Opening checks both,
-/// so a box moved to another group version, record or request is refused, and no kind of box can
-/// be taken for another (nor for a key slot, which has a tag of its own).
+/// a ``RecipientBox`` of `u8 version ‖ string kind ‖ string binding ‖ secret` — version 2 sealed
+/// alone, version 3 batched with its transaction's other boxes to the same key (#26: break-glass
+/// shares as records are sealed and re-wrapped). Opening checks kind and binding, so a box moved to
+/// another group version, record or request is refused, and no kind of box can be taken for another
+/// (nor for a key slot, which has a tag of its own).
 enum BoundBox {
-    static let version: UInt8 = 2
 
     /// What a bound box holds; its raw value is the tag sealed inside.
     enum Kind: String {
@@ -21,7 +22,7 @@ enum BoundBox {
         case recovery = "tutela/recovery"
     }
 
-    private static func header(_ kind: Kind, _ binding: String) -> [UInt8] {
+    private static func header(_ kind: Kind, _ binding: String, version: UInt8) -> [UInt8] {
         var header = CanonicalWriter()
         header.u8(version)
         header.string(kind.rawValue)
@@ -29,15 +30,22 @@ enum BoundBox {
         return header.bytes
     }
 
+    /// Seals `secret` to `key`: in `batch` when one is given, else alone.
     static func seal(
-        _ secret: SecretBytes, kind: Kind, binding: String, to key: KeyAgreementPublicKey
+        _ secret: SecretBytes, kind: Kind, binding: String, to key: KeyAgreementPublicKey,
+        batch: SealBatch? = nil
     ) throws(TutelaError) -> [UInt8] {
+        let message: SecretBytes
         do {
-            return try SealedBox.seal(
-                try SecretBytes(copying: header(kind, binding)).appending(secret), to: key)
+            message = try SecretBytes(
+                copying: header(
+                    kind, binding, version: RecipientBox.version(batched: batch != nil))
+            ).appending(secret)
         } catch {
             throw .internal("could not seal: \(error)")
         }
+        defer { message.wipe() }
+        return try RecipientBox.seal(message, to: key, batch: batch)
     }
 
     static func open(
@@ -45,11 +53,17 @@ enum BoundBox {
         what: String
     ) throws(TutelaError) -> SecretBytes {
         guard box.count <= 1024 else { throw .tampered("\(what) is oversized") }
-        let message: SecretBytes
-        do { message = try SealedBox.open(box, with: key) } catch {
+        let (message, version): (SecretBytes, UInt8)
+        do { (message, version) = try RecipientBox.open(box, with: key) } catch {
             throw .tampered("\(what) does not open: it was altered or is not for this key")
         }
-        let expected = header(kind, binding)
+        // Only break-glass shares are ever batched: any other kind in the batched form was not
+        // made by Tutela.
+        guard version == RecipientBox.aloneVersion || kind == .share else {
+            message.wipe()
+            throw .tampered("\(what) is in a form its kind is never sealed in")
+        }
+        let expected = header(kind, binding, version: version)
         let n = expected.count
         guard message.count > n, message.withUnsafeBytes({ Array($0.prefix(n)) }) == expected
         else {

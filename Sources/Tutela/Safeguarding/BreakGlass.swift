@@ -9,7 +9,8 @@ public struct BreakGlass: SessionService {
     /// each approver role that has a key, bound to the record. Empty when the class has no break-glass
     /// or fewer groups than k exist yet.
     static func shares(
-        for label: Label, key: SecretBytes, policy: Policy, directory: Directory
+        for label: Label, key: SecretBytes, policy: Policy, directory: Directory,
+        batch: SealBatch? = nil
     ) throws(TutelaError) -> [StoredShare] {
         guard let bg = policy.classes[label.recordClass]?.safeguarding.breakGlass else { return [] }
         // A group whose key is due with no one left to replace it gets no share, as one with no
@@ -31,7 +32,8 @@ public struct BreakGlass: SessionService {
                 StoredShare(
                     record: label.record, holder: group.holder,
                     body: try BoundBox.seal(
-                        serialized, kind: .share, binding: id.description, to: group.publicKey)
+                        serialized, kind: .share, binding: id.description, to: group.publicKey,
+                        batch: batch)
                 ))
         }
         return sealed
