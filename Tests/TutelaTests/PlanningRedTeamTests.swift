@@ -66,7 +66,12 @@ struct PlanningRedTeamTests {
             let told = try await c.session(who).inbox().map {
                 "\($0.entry.subject ?? "") \($0.entry.reason ?? "")"
             }
-            #expect(!told.contains { $0.contains("R-") }, "\(who) told a record")
+            // A record id is a word of its own ("R-…"); a plan id ("TP-…") may hold "R-" inside.
+            let named = told.contains { line in
+                line.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "-") })
+                    .contains { $0.hasPrefix("R-") }
+            }
+            #expect(!named, "\(who) told a record: \(told)")
             #expect(!told.contains { $0.contains("held") }, "\(who) told it was held")
             // The flagged one's plan looks exactly as the other's: planned, no record.
             let shown = try await c.session(who).planning.plans()
