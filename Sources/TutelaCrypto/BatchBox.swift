@@ -58,7 +58,11 @@ public final class BatchBoxKey: Sendable {
                 }
             }
         }
-        guard status == 0 else { throw .invalidPublicKey }
+        // libsodium refuses only a message too long for one box.
+        guard status == 0 else {
+            throw .invalidLength(
+                what: "a box's message", expected: "fewer bytes", actual: message.count)
+        }
         return nonce + box
     }
 

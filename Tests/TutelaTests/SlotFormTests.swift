@@ -138,8 +138,18 @@ struct SlotFormTests {
         }
         // A group-member box is only ever sealed alone: in the batched form it was not Tutela's.
         let binding = "group:safeguarding-officer#1/dsl"
-        let forged = try BoundBox.seal(
-            dataKey, kind: .groupMember, binding: binding, to: bob.publicKey, batch: SealBatch())
+        await expectError(.internal) {
+            try BoundBox.seal(
+                dataKey, kind: .groupMember, binding: binding, to: bob.publicKey,
+                batch: SealBatch())
+        }
+        var header = CanonicalWriter()
+        header.u8(3)
+        header.string("tutela/group-member")
+        header.string(binding)
+        let forged = try RecipientBox.seal(
+            try SecretBytes(copying: header.bytes).appending(dataKey), to: bob.publicKey,
+            batch: SealBatch())
         await expectError(.tampered) {
             try BoundBox.open(forged, kind: .groupMember, binding: binding, with: bob, what: "box")
         }
@@ -237,6 +247,12 @@ struct SlotFormTests {
         // inside tells them apart.
         let donor = try #require(
             try await f.store.record(a)?.slots.first { $0.recipient == "price" })
+        // Refused by the binding inside, before any decryption is tried with the key it holds.
+        let refused = await expectError(.tampered) {
+            try Slot(record: b, recipient: "price", box: donor.box).open(
+                with: price.identity, expecting: b, generation: 1)
+        }
+        #expect(refused?.message.contains("made for another record") == true)
         await f.store.tamper(record: b) { stored in
             stored.with(
                 slots: stored.slots.map {
@@ -246,6 +262,30 @@ struct SlotFormTests {
         }
         await expectError(.tampered) { try await price.open(b) }
         #expect(try await price.open(a).label == labels[0])
+    }
+
+    @Test("a re-key re-seals the person's slots in the new form, under one ephemeral key")
+    func rekeyWritesNewForm() async throws {
+        let f = try await Fixture.make()
+        let price = try f.session("price")
+        let labels = try await price.sealBatch([
+            (try Fixture.form(marker: "one"), false), (try Fixture.form(marker: "two"), false),
+        ])
+        let before = try await f.store.record(labels[0].record)?.slots.first {
+            $0.recipient == "price"
+        }
+        try await price.lifecycle.changePassphrase(to: Passphrase("price's brand new passphrase"))
+        var ephemeral: Set<[UInt8]> = []
+        for label in labels {
+            let slot = try #require(
+                try await f.store.record(label.record)?.slots.first { $0.recipient == "price" })
+            #expect(slot.box[0] == 3 && slot.box != before?.box)
+            ephemeral.insert(Array(slot.box[1..<33]))
+        }
+        #expect(ephemeral.count == 1)
+        let renewed = try await f.vault.unlock(
+            "price", passphrase: Passphrase("price's brand new passphrase"))
+        for label in labels { #expect(try await renewed.open(label.record).label == label) }
     }
 
     @Test("a group re-wrap writes the new form, and moves old-form slots and shares")
@@ -261,8 +301,10 @@ struct SlotFormTests {
         let dsl = try await s.session("dsl")
         #expect(try await dsl.lifecycle.rotateGroupKey(.safeguardingOfficer).version == 2)
         let summary = try await dsl.lifecycle.rewrapGroup(.safeguardingOfficer)
-        #expect(summary.slots == 1)
+        #expect(summary.slots == 1 && summary.shares >= 1)
         let v2 = Recipient.group(.safeguardingOfficer, version: 2)
+        let moved = try await s.f.store.shares(record: flagged.record).filter { $0.holder == v2 }
+        #expect(moved.count == summary.shares && moved.allSatisfy { $0.body[0] == 3 })
         let after = try #require(
             try await s.f.store.record(flagged.record)?.slots.first { $0.recipient == v2 })
         // One byte of version, a nonce and no longer its own sealed-box framing: 25 bytes more.

@@ -275,6 +275,8 @@ extension Lifecycle {
                     ))
                 if shown, opened != nil || !change.adds { done.append(change) }
             }
+            // Every box sealed: the batch key goes before the write, not after it.
+            sealing.finish()
             let identity = self.identity
             let batch = updates
             let (now, decidedUnder) = (vault.clock.now(), directory)

@@ -243,6 +243,8 @@ public struct Lifecycle: SessionService {
                                 recipient: current.holder, to: newKey, batch: sealing))
                         key.wipe()
                     }
+                    // Every box sealed: the batch key goes before the write, not after it.
+                    sealing.finish()
                     let entry = auditEntry(
                         .groupRewrap, subject: current.holder.description,
                         reason: "\(batch.count) slots from \(old)")
@@ -288,6 +290,7 @@ public struct Lifecycle: SessionService {
                             ))
                         share.wipe()
                     }
+                    sealing.finish()
                     let entry = auditEntry(
                         .groupRewrap, subject: current.holder.description,
                         reason: "\(moved.count) break-glass shares from \(old)")

@@ -35,6 +35,10 @@ enum BoundBox {
         _ secret: SecretBytes, kind: Kind, binding: String, to key: KeyAgreementPublicKey,
         batch: SealBatch? = nil
     ) throws(TutelaError) -> [UInt8] {
+        // Only shares are read in the batched form: any other kind sealed so could never be opened.
+        guard batch == nil || kind == .share else {
+            throw .internal("a \(kind.rawValue) box is never sealed in a batch")
+        }
         let message: SecretBytes
         do {
             message = try SecretBytes(
